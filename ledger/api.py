@@ -1,0 +1,176 @@
+"""The library facade: one ``Ledger`` per SQLite file.
+
+Every append runs in one ``BEGIN IMMEDIATE`` transaction: read the record's events, fold them
+into its state, validate and plan, insert the event, and rewrite that record's view rows.
+"""
+
+from __future__ import annotations
+
+import getpass
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ledger import store, views
+from ledger.clock import Clock, rfc3339, utc_now
+from ledger.contracts import normalise_record_id
+from ledger.defaults import fill_defaults
+from ledger.errors import LedgerError, RefusedInput
+from ledger.events import Event, make_event
+from ledger.rules import NoOp, Planned, plan, validate
+from ledger.state import RecordState, apply_event
+
+
+def default_actor() -> str:
+    """Return the OS user name, or ``unknown`` when there is none."""
+    try:
+        return getpass.getuser() or "unknown"
+    except (KeyError, OSError):
+        return "unknown"
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    """What one submission did: the new event, or the reason it was a no-op."""
+
+    record_id: str
+    event: Event | None
+    message: str
+
+    @property
+    def appended(self) -> bool:
+        return self.event is not None
+
+
+def fold(events: list[Event]) -> RecordState | None:
+    """Return the state after a record's events (None if there are none)."""
+    state: RecordState | None = None
+    for event in events:
+        state = apply_event(state, event)
+    return state
+
+
+def record_id_of(raw: Any) -> str:
+    """Return the normalised record id of a submitted payload; raise RefusedInput if bad."""
+    rid = raw.get("record_id") if isinstance(raw, dict) else None
+    if not isinstance(rid, str):
+        raise RefusedInput("the payload has no record_id")
+    try:
+        return normalise_record_id(rid)
+    except ValueError as exc:
+        raise RefusedInput(str(exc)) from None
+
+
+class Ledger:
+    """An open ledger file."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path, clock: Clock = utc_now) -> None:
+        self.conn, self.path, self.clock = conn, path, clock
+
+    @classmethod
+    def create(cls, path: Path | str, clock: Clock = utc_now) -> Ledger:
+        """Create a new ledger file (refuses an existing one) and return it open."""
+        path = Path(path)
+        conn = store.create(path, rfc3339(clock()))
+        with store.write_transaction(conn):
+            views.create_views(conn)
+            views.set_applied(conn, *store.head(conn))
+        return cls(conn, path, clock)
+
+    @classmethod
+    def open(cls, path: Path | str, clock: Clock = utc_now) -> Ledger:
+        """Open an existing ledger file."""
+        path = Path(path)
+        return cls(store.open_ledger(path), path, clock)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- appending ---------------------------------------------------------------------------
+
+    def submit(self, contract: str, raw: Any, actor: str | None = None) -> AppendResult:
+        """Validate and append one payload; return the event, or a no-op for a re-send."""
+        actor = actor or default_actor()
+        with store.write_transaction(self.conn) as conn:
+            rid = record_id_of(raw)
+            state = fold(store.record_events(conn, rid))
+            outcome = self._plan(conn, contract, raw, state, actor)
+            if isinstance(outcome, NoOp):
+                return AppendResult(rid, None, outcome.message)
+            event = self._append(conn, outcome, actor)
+            state = apply_event(state, event)
+            views.write_rows(conn, rid, views.rows_for(state))
+            views.set_applied(conn, event.seq, event.hash)
+        return AppendResult(rid, event, f"appended seq {event.seq} {event.type} {rid}")
+
+    def _plan(self, conn: sqlite3.Connection, contract: str, raw: dict[str, Any],
+              state: RecordState | None, actor: str) -> Planned | NoOp:
+        doc, filled = fill_defaults(contract, raw, state, actor, self.clock())
+        payload = validate(contract, doc)
+
+        def lookup(notice_id: str) -> tuple[str, dict[str, Any]] | None:
+            found = store.find_notice(conn, notice_id)
+            return None if found is None else (found[0], orjson.loads(found[1]))
+
+        return plan(contract, payload, state, lookup, filled)
+
+    def _append(self, conn: sqlite3.Connection, planned: Planned, actor: str) -> Event:
+        seq, prev = store.head(conn)
+        event = make_event(seq + 1, planned.type, planned.record_id, planned.contract,
+                           planned.payload, actor, rfc3339(self.clock()), prev)
+        store.insert_event(conn, event)
+        return event
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def head(self) -> tuple[int, str]:
+        """Return (seq, hash) of the last event."""
+        return store.head(self.conn)
+
+    def state(self, record_id: str, upto: int | None = None) -> RecordState | None:
+        """Return a record's state folded from its events (optionally as of seq ``upto``)."""
+        return fold(store.record_events(self.conn, self.known(record_id), upto))
+
+    def known(self, record_id: str) -> str:
+        """Return the normalised record id; raise RefusedInput if it is malformed."""
+        try:
+            return normalise_record_id(record_id)
+        except ValueError as exc:
+            raise RefusedInput(str(exc)) from None
+
+    def show(self, record_id: str) -> dict[str, Any]:
+        """Return the current state of a record from the views (the ``show`` object)."""
+        rid = self.known(record_id)
+        with store.read_snapshot(self.conn) as conn:
+            rows = views.read_rows(conn, rid)
+        if not rows["records"]:
+            raise RefusedInput(f"unknown record {rid}")
+        return views.show_from_rows(rows)
+
+    def history(self, record_id: str) -> list[Event]:
+        """Return every event of a record, oldest first."""
+        rid = self.known(record_id)
+        events = store.record_events(self.conn, rid)
+        if not events:
+            raise RefusedInput(f"unknown record {rid}")
+        return events
+
+    def events(self, since: int = 0, upto: int | None = None) -> Iterator[Event]:
+        """Yield the events with since < seq <= upto, in seq order."""
+        return store.iter_events(self.conn, since, upto)
+
+    def count(self) -> int:
+        return store.count_events(self.conn)
+
+
+__all__ = ["AppendResult", "Ledger", "LedgerError", "default_actor", "fold"]

@@ -1,0 +1,130 @@
+"""Canonical JSON bytes (RFC 8785, JCS) and the event hash recipe.
+
+The canonical form of a JSON value is RFC 8785: object keys sorted by their UTF-16 code units,
+no insignificant white space, strings escaped as ECMAScript ``JSON.stringify`` does (only ``"``,
+``\\`` and U+0000..U+001F, with ``\\b \\t \\n \\f \\r`` short forms and ``\\u00xx`` lower-case hex
+otherwise), UTF-8, and numbers in the shortest form that round-trips an IEEE 754 double,
+written as ECMAScript ``Number.prototype.toString`` writes them (``7``, ``9.33``, ``1e+21``).
+
+Integers outside ±(2**53 - 1) are refused: they have no exact IEEE 754 double, so two
+implementations would disagree about them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import orjson
+
+from ledger.errors import RefusedInput
+
+MAX_SAFE_INTEGER = 2**53 - 1
+_SORT = orjson.OPT_SORT_KEYS
+
+
+def canonical_bytes(value: Any) -> bytes:
+    """Return the RFC 8785 canonical UTF-8 bytes of a JSON value.
+
+    Floats are replaced by pre-rendered ECMAScript numbers (``orjson.Fragment``); everything
+    else is serialised by orjson with sorted keys, which is JCS-identical for keys inside the
+    Basic Multilingual Plane. Objects with keys outside it fall back to a pure-Python writer.
+    """
+    prepared, bmp_only = _prepare(value)
+    if bmp_only:
+        return orjson.dumps(prepared, option=_SORT)
+    return _write(value).encode("utf-8")
+
+
+def _prepare(value: Any) -> tuple[Any, bool]:
+    """Return (value with floats pre-rendered, whether every object key is inside the BMP)."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value, True
+    if isinstance(value, int):
+        _check_int(value)
+        return value, True
+    if isinstance(value, float):
+        return orjson.Fragment(es_number(value)), True
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        ok = True
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise RefusedInput(f"object key {key!r} is not a string")
+            if ok and not _in_bmp(key):
+                ok = False
+            out[key], item_ok = _prepare(item)
+            ok = ok and item_ok
+        return out, ok
+    if isinstance(value, Sequence):
+        items = []
+        ok = True
+        for item in value:
+            prepared, item_ok = _prepare(item)
+            items.append(prepared)
+            ok = ok and item_ok
+        return items, ok
+    raise RefusedInput(f"value of type {type(value).__name__} is not JSON")
+
+
+def _in_bmp(key: str) -> bool:
+    return key.isascii() or all(ord(ch) <= 0xFFFF for ch in key)
+
+
+def _check_int(value: int) -> None:
+    if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+        raise RefusedInput(f"integer {value} is outside ±(2**53-1) and has no canonical form")
+
+
+def _write(value: Any) -> str:
+    """Return the canonical JSON text of ``value`` (the slow, fully general path)."""
+    if isinstance(value, Mapping):
+        keys = sorted(value, key=lambda k: k.encode("utf-16-be"))
+        body = ",".join(_write(k) + ":" + _write(value[k]) for k in keys)
+        return "{" + body + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(_write(v) for v in value) + "]"
+    if isinstance(value, float):
+        return es_number(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        _check_int(value)
+    try:
+        return orjson.dumps(value).decode("utf-8")
+    except TypeError as exc:
+        raise RefusedInput(f"value is not JSON: {exc}") from None
+
+
+def es_number(value: float) -> str:
+    """Return ``value`` as ECMAScript ``Number.prototype.toString`` writes it (ECMA-262 §6.1.6.1.20)."""
+    if math.isnan(value) or math.isinf(value):
+        raise RefusedInput("NaN and Infinity are not JSON numbers")
+    if value == 0:
+        return "0"
+    sign = "-" if value < 0 else ""
+    digits, n = _shortest_digits(abs(value))
+    k = len(digits)
+    if k <= n <= 21:
+        text = digits + "0" * (n - k)
+    elif 0 < n <= 21:
+        text = digits[:n] + "." + digits[n:]
+    elif -6 < n <= 0:
+        text = "0." + "0" * (-n) + digits
+    else:
+        exp = n - 1
+        mantissa = digits if k == 1 else digits[0] + "." + digits[1:]
+        text = mantissa + "e" + ("+" if exp >= 0 else "-") + str(abs(exp))
+    return sign + text
+
+
+def _shortest_digits(value: float) -> tuple[str, int]:
+    """Return (digits, n) with value = 0.digits × 10**n and digits the shortest round-trip set."""
+    mantissa, _, exponent = repr(value).partition("e")
+    whole, _, frac = mantissa.partition(".")
+    digits = (whole + frac).lstrip("0")
+    n = len(whole) + (int(exponent) if exponent else 0)
+    if whole == "0":
+        stripped = frac.lstrip("0")
+        n -= len(frac) - len(stripped) + 1
+    digits = digits.rstrip("0") or "0"
+    return digits, n

@@ -1,0 +1,184 @@
+"""The four payload contracts as strict pydantic v2 models (unknown keys are refused).
+
+Dates and times are kept as the exact strings given (validated, never re-formatted), so that a
+publisher's own values survive byte for byte into the canonical form of the event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+RECORD_ID_RE = re.compile(r"^[A-Z][A-Z0-9]*:[0-9A-F]{8}$")
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+
+TIERS = ("Flagship candidate", "DOI grade", "Watchlist", "Quarantine candidate")
+GRADES = ("LOW", "MEDIUM", "HIGH")
+NOTICE_KINDS = (
+    "correction", "addendum", "clarification", "expression_of_concern", "partial_retraction",
+    "retraction", "withdrawal", "removal", "reinstatement",
+)
+GATE_STATUSES = ("UNVERIFIED", "VERIFIED", "FAILED")
+
+
+def normalise_record_id(value: str) -> str:
+    """Return the record id upper-cased; raise ValueError unless it is PREFIX:8HEX."""
+    upper = value.strip().upper()
+    if not RECORD_ID_RE.match(upper):
+        raise ValueError(f"bad record id {value!r}: expected an upper-case prefix, a colon and 8 hex digits, e.g. SRCH:03BE3A05")
+    return upper
+
+
+def _date(value: str) -> str:
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a date (YYYY-MM-DD)") from None
+    if len(value) != 10:
+        raise ValueError(f"{value!r} is not a date (YYYY-MM-DD)")
+    return value
+
+
+def _timestamp(value: str) -> str:
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{value!r} is not an RFC 3339 date-time") from None
+    if parsed.tzinfo is None or "T" not in value:
+        raise ValueError(f"{value!r} is not an RFC 3339 date-time with a time zone")
+    return value
+
+
+def _score(value: float) -> float:
+    if Decimal(repr(value)).as_tuple().exponent < -2:  # type: ignore[operator]
+        raise ValueError(f"review score {value} has more than 2 decimals")
+    return value
+
+
+def _sha256(value: str) -> str:
+    lower = value.lower()
+    if not SHA256_RE.match(lower):
+        raise ValueError(f"{value!r} is not a hex SHA-256 digest (64 hex digits)")
+    return lower
+
+
+RecordId = Annotated[str, AfterValidator(normalise_record_id)]
+Date = Annotated[str, AfterValidator(_date)]
+Timestamp = Annotated[str, AfterValidator(_timestamp)]
+Sha256 = Annotated[str, AfterValidator(_sha256)]
+Text = Annotated[str, StringConstraints(min_length=1)]
+Score = Annotated[float, Field(ge=0, le=10, allow_inf_nan=False), AfterValidator(_score)]
+Count = Annotated[int, Field(ge=0, le=2**53 - 1)]
+Grade = Literal["LOW", "MEDIUM", "HIGH"]
+
+
+class Strict(BaseModel):
+    """Base: unknown keys refused, no type coercion."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Dimensions(Strict):
+    evidence_strength: Grade | None = None
+    citation_grounding: Grade | None = None
+    uncertainty_disclosure: Grade | None = None
+    reproducibility_status: Grade | None = None
+
+
+class Quality(Strict):
+    tier: Literal["Flagship candidate", "DOI grade", "Watchlist", "Quarantine candidate"]
+    basis: str | None = None
+    dimensions: Dimensions | None = None
+
+
+class PaperManifest(Strict):
+    """`paper-manifest-v1.1`: one version of a record."""
+
+    record_id: RecordId
+    title: Text
+    research_question: str
+    abstract: str
+    submitted: Date
+    review_score: Score | None = None
+    source_grounded_claims: Count
+    claim_record_source: str
+    quality: Quality | None = None
+    note: str | None = None
+
+
+class ReportArtifact(Strict):
+    available: bool
+    uri: str | None = None
+    sha256: Sha256 | None = None
+
+
+class ExternalRecord(Strict):
+    registered: bool
+    identifier: str | None = None
+
+
+class SourceProvenance(Strict):
+    """`source-provenance-v1`: the public provenance facts of a record; the latest wins."""
+
+    record_id: RecordId
+    publisher: Text
+    report_artifact: ReportArtifact
+    external_record: ExternalRecord
+    claim_lineage: Count
+    review_method: str
+
+
+class Change(Strict):
+    path: Annotated[str, StringConstraints(pattern=r"^(/([^~/]|~[01])*)+$")]
+    value: Any
+
+
+class CorrectionRecord(Strict):
+    """`correction-record-v1`: one public notice. Kind-specific keys are checked in rules."""
+
+    record_id: RecordId
+    notice_id: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^\S(.*\S)?$")]
+    kind: Literal[
+        "correction", "addendum", "clarification", "expression_of_concern", "partial_retraction",
+        "retraction", "withdrawal", "removal", "reinstatement",
+    ]
+    effective_date: Date
+    issued_by: Text
+    reason: str | None = None
+    reason_codes: list[Text] = Field(default_factory=list)
+    target_version: Annotated[int, Field(ge=1)] | None = None
+    changes: list[Change] | None = None
+    claim_ids: list[Text] | None = None
+    lifts: Text | None = None
+
+
+class Artifact(Strict):
+    kind: Text
+    uri: str | None = None
+    sha256: Sha256 | None = None
+
+
+class GateEvaluation(Strict):
+    """`gate-evaluation-v1`: one evaluation of one verification gate."""
+
+    record_id: RecordId
+    gate: Annotated[int, Field(ge=1, le=1000)]
+    name: Text
+    status: Literal["UNVERIFIED", "VERIFIED", "FAILED"]
+    reason: str
+    evaluated_at: Timestamp
+    evaluator: Text
+    independent: bool
+    artifacts: list[Artifact] = Field(default_factory=list)
+
+
+CONTRACTS: dict[str, type[Strict]] = {
+    "paper-manifest-v1.1": PaperManifest,
+    "source-provenance-v1": SourceProvenance,
+    "correction-record-v1": CorrectionRecord,
+    "gate-evaluation-v1": GateEvaluation,
+}

@@ -1,0 +1,30 @@
+"""One exception tree for the whole library; the CLI turns each into ``Error: …``."""
+
+from __future__ import annotations
+
+
+class LedgerError(Exception):
+    """Base of every error the library raises on purpose."""
+
+
+class RefusedInput(LedgerError):
+    """Input that violates a contract or a rule; nothing was written."""
+
+
+class NotALedger(LedgerError):
+    """The file is missing, is not a ledger, or has an unsupported format version."""
+
+
+class StoreError(LedgerError):
+    """SQLite could not do what was asked (locked too long, read-only, disk full, corrupt)."""
+
+
+class VerificationError(LedgerError):
+    """The chain does not verify: names the first bad ``seq`` and what was expected."""
+
+    def __init__(self, seq: int, reason: str, expected: str = "", computed: str = "") -> None:
+        self.seq = seq
+        self.reason = reason
+        self.expected = expected
+        self.computed = computed
+        super().__init__(f"seq {seq}: {reason}")

@@ -1,0 +1,113 @@
+"""The event envelope and its hash.
+
+Byte recipe (version 1), for event ``e`` with every envelope key but ``hash``::
+
+    canonical(e) = JCS({"actor", "contract", "payload", "prev_hash", "record_id",
+                        "recorded_at", "seq", "type"})
+    hash(e)      = hex(SHA-256("provenance-ledger/event/v1" || 0x0A || canonical(e)))
+
+``prev_hash`` of ``seq`` 1 is 64 zeros. Example (seq 1, payload abridged)::
+
+    {"actor":"editor","contract":"paper-manifest-v1.1","payload":{…},"prev_hash":"000…000",
+     "record_id":"SRCH:03BE3A05","recorded_at":"2026-11-25T10:00:00.000000Z","seq":1,
+     "type":"record.published"}
+
+The Merkle leaf of an event (RFC 6962) is computed over ``canonical(e)`` without the prefix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from ledger.canonical import canonical_bytes
+
+EVENT_HASH_PREFIX = b"provenance-ledger/event/v1\n"
+GENESIS_HASH = "0" * 64
+
+EVENT_TYPES = (
+    "record.published", "record.revised", "provenance.recorded", "notice.issued", "gate.evaluated",
+)
+TYPE_CONTRACT = {
+    "record.published": "paper-manifest-v1.1",
+    "record.revised": "paper-manifest-v1.1",
+    "provenance.recorded": "source-provenance-v1",
+    "notice.issued": "correction-record-v1",
+    "gate.evaluated": "gate-evaluation-v1",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One stored event: the envelope of SPEC.md. ``payload`` is its canonical JSON text."""
+
+    seq: int
+    type: str
+    record_id: str
+    contract: str
+    payload_json: str
+    actor: str
+    recorded_at: str
+    prev_hash: str
+    hash: str
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        """Return the payload as a fresh dict."""
+        value: dict[str, Any] = orjson.loads(self.payload_json)
+        return value
+
+    def envelope(self) -> dict[str, Any]:
+        """Return the envelope as a JSON-ready dict (payload parsed)."""
+        return {
+            "seq": self.seq, "type": self.type, "record_id": self.record_id,
+            "contract": self.contract, "payload": self.payload, "actor": self.actor,
+            "recorded_at": self.recorded_at, "prev_hash": self.prev_hash, "hash": self.hash,
+        }
+
+
+def _q(text: str) -> bytes:
+    return orjson.dumps(text)
+
+
+def envelope_bytes(
+    seq: int, type_: str, record_id: str, contract: str, payload_json: str,
+    actor: str, recorded_at: str, prev_hash: str,
+) -> bytes:
+    """Return canonical(e): the JCS bytes of the envelope without ``hash``.
+
+    Requires ``payload_json`` to be canonical JSON already (the store only holds canonical text);
+    the keys are written in JCS order, so this equals ``canonical_bytes(envelope)``.
+    """
+    return b"".join((
+        b'{"actor":', _q(actor), b',"contract":', _q(contract),
+        b',"payload":', payload_json.encode("utf-8"),
+        b',"prev_hash":', _q(prev_hash), b',"record_id":', _q(record_id),
+        b',"recorded_at":', _q(recorded_at), b',"seq":', str(seq).encode(),
+        b',"type":', _q(type_), b"}",
+    ))
+
+
+def event_hash(canonical: bytes) -> str:
+    """Return hex SHA-256("provenance-ledger/event/v1\\n" || canonical)."""
+    return hashlib.sha256(EVENT_HASH_PREFIX + canonical).hexdigest()
+
+
+def make_event(
+    seq: int, type_: str, record_id: str, contract: str, payload: dict[str, Any],
+    actor: str, recorded_at: str, prev_hash: str,
+) -> Event:
+    """Return a new event with its payload canonicalised and its hash computed."""
+    payload_json = canonical_bytes(payload).decode("utf-8")
+    data = envelope_bytes(seq, type_, record_id, contract, payload_json, actor, recorded_at, prev_hash)
+    return Event(seq, type_, record_id, contract, payload_json, actor, recorded_at, prev_hash,
+                 event_hash(data))
+
+
+def canonical_of(event: Event) -> bytes:
+    """Return canonical(e) of a stored event."""
+    return envelope_bytes(event.seq, event.type, event.record_id, event.contract,
+                          event.payload_json, event.actor, event.recorded_at, event.prev_hash)

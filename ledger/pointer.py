@@ -1,0 +1,71 @@
+"""JSON Pointer (RFC 6901) replacement of values inside a manifest, for correction ``changes``."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from ledger.errors import RefusedInput
+
+# Optional manifest members a correction may add although the current manifest lacks them.
+ADDABLE = {
+    "/note", "/review_score", "/quality", "/quality/basis", "/quality/dimensions",
+    "/quality/dimensions/evidence_strength", "/quality/dimensions/citation_grounding",
+    "/quality/dimensions/uncertainty_disclosure", "/quality/dimensions/reproducibility_status",
+}
+
+
+def parse_pointer(path: str) -> list[str]:
+    """Return the reference tokens of a JSON Pointer; raise RefusedInput if it is malformed."""
+    if not path.startswith("/"):
+        raise RefusedInput(f"JSON Pointer {path!r} must start with '/'")
+    return [t.replace("~1", "/").replace("~0", "~") for t in path[1:].split("/")]
+
+
+def apply_changes(manifest: dict[str, Any], changes: list[dict[str, Any]]) -> dict[str, Any]:
+    """Return a copy of ``manifest`` with every ``{"path", "value"}`` change applied in order.
+
+    Each path must exist in the manifest (or name an optional member, see ADDABLE); ``/record_id``
+    cannot be changed.
+    """
+    result = copy.deepcopy(manifest)
+    for change in changes:
+        _replace(result, str(change["path"]), copy.deepcopy(change["value"]))
+    return result
+
+
+def _replace(doc: dict[str, Any], path: str, value: Any) -> None:
+    tokens = parse_pointer(path)
+    if tokens == ["record_id"]:
+        raise RefusedInput("a correction cannot change /record_id")
+    parent: Any = doc
+    for depth, token in enumerate(tokens[:-1]):
+        parent = _step(parent, token, path, tokens[: depth + 1])
+    last = tokens[-1]
+    if isinstance(parent, dict):
+        if last not in parent and path not in ADDABLE:
+            raise RefusedInput(f"JSON Pointer {path} does not exist in the current manifest")
+        parent[last] = value
+    elif isinstance(parent, list):
+        parent[_index(parent, last, path)] = value
+    else:
+        raise RefusedInput(f"JSON Pointer {path} does not exist in the current manifest")
+
+
+def _step(node: Any, token: str, path: str, prefix: list[str]) -> Any:
+    if isinstance(node, dict):
+        if token not in node:
+            if "/" + "/".join(prefix) in ADDABLE:
+                node[token] = {}
+                return node[token]
+            raise RefusedInput(f"JSON Pointer {path} does not exist in the current manifest")
+        return node[token]
+    if isinstance(node, list):
+        return node[_index(node, token, path)]
+    raise RefusedInput(f"JSON Pointer {path} does not exist in the current manifest")
+
+
+def _index(node: list[Any], token: str, path: str) -> int:
+    if not token.isdigit() or (token != "0" and token.startswith("0")) or int(token) >= len(node):
+        raise RefusedInput(f"JSON Pointer {path} does not exist in the current manifest")
+    return int(token)

@@ -1,0 +1,175 @@
+"""Validation and refusal rules: decide what one submitted payload becomes.
+
+``plan`` is pure: given the record's current state (or None), a payload already validated
+against its contract, and a lookup for notice ids elsewhere in the ledger, it returns the event
+to append (``Planned``), an idempotent no-op (``NoOp``), or raises ``RefusedInput``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from ledger.canonical import canonical_bytes
+from ledger.contracts import CONTRACTS, PaperManifest
+from ledger.errors import RefusedInput
+from ledger.pointer import apply_changes
+from ledger.state import RecordState
+
+NEEDS_NO_REASON = ("clarification", "addendum")
+NoticeLookup = Callable[[str], "tuple[str, dict[str, Any]] | None"]
+
+
+@dataclass(frozen=True)
+class Planned:
+    type: str
+    record_id: str
+    contract: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class NoOp:
+    record_id: str
+    message: str
+
+
+def validate(contract: str, raw: Any) -> dict[str, Any]:
+    """Return the payload normalised by its contract model; raise RefusedInput naming the problem."""
+    model = CONTRACTS.get(contract)
+    if model is None:
+        raise RefusedInput(f"unknown contract {contract!r} (known: {', '.join(CONTRACTS)})")
+    if not isinstance(raw, dict):
+        raise RefusedInput(f"{contract}: the payload must be a JSON object")
+    try:
+        doc = model.model_validate(raw)
+    except ValidationError as exc:
+        raise RefusedInput(f"{contract}: {describe(exc)}") from None
+    dumped: dict[str, Any] = doc.model_dump(mode="json", exclude_unset=True)
+    return dumped
+
+
+def describe(exc: ValidationError) -> str:
+    """Return a one-line description of a pydantic validation error."""
+    parts = []
+    for err in exc.errors(include_url=False)[:3]:
+        where = "/".join(str(p) for p in err["loc"]) or "document"
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        elif err["type"] == "missing":
+            msg = "required key is missing"
+        parts.append(f"{where}: {msg}")
+    return "; ".join(parts)
+
+
+def same(a: dict[str, Any], b: dict[str, Any], ignore: frozenset[str] = frozenset()) -> bool:
+    """Return whether two payloads are identical, leaving out the keys in ``ignore``."""
+    strip = lambda d: {k: v for k, v in d.items() if k not in ignore}  # noqa: E731
+    return canonical_bytes(strip(a)) == canonical_bytes(strip(b))
+
+
+def plan(
+    contract: str, payload: dict[str, Any], state: RecordState | None,
+    lookup: NoticeLookup, defaulted: frozenset[str] = frozenset(),
+) -> Planned | NoOp:
+    """Return what appending ``payload`` means for the ledger; raise RefusedInput if it may not."""
+    rid = str(payload["record_id"])
+    if contract == "paper-manifest-v1.1":
+        return _plan_manifest(rid, payload, state)
+    if state is None:
+        raise RefusedInput(f"unknown record {rid}: publish it first")
+    if contract == "source-provenance-v1":
+        if state.provenance is not None and same(state.provenance, payload):
+            return NoOp(rid, f"no change: these provenance facts are already the latest for {rid}")
+        return Planned("provenance.recorded", rid, contract, payload)
+    if contract == "correction-record-v1":
+        return _plan_notice(payload, state, lookup, defaulted)
+    return _plan_gate(payload, state, defaulted)
+
+
+def _plan_manifest(rid: str, payload: dict[str, Any], state: RecordState | None) -> Planned | NoOp:
+    if state is None or not state.versions:
+        return Planned("record.published", rid, "paper-manifest-v1.1", payload)
+    if same(state.versions[-1].manifest, payload):
+        return NoOp(rid, f"no change: this manifest is already version {state.version} of {rid}")
+    return Planned("record.revised", rid, "paper-manifest-v1.1", payload)
+
+
+def _plan_notice(
+    payload: dict[str, Any], state: RecordState, lookup: NoticeLookup, defaulted: frozenset[str],
+) -> Planned | NoOp:
+    rid, nid = state.record_id, str(payload["notice_id"])
+    existing = lookup(nid)
+    if existing is not None:
+        owner, stored = existing
+        if owner == rid and same(stored, payload, defaulted):
+            return NoOp(rid, f"no change: notice {nid} was already issued with this content")
+        raise RefusedInput(f"notice_id {nid} is already used by another notice on {owner}")
+    check_notice(payload, state)
+    return Planned("notice.issued", rid, "correction-record-v1", payload)
+
+
+def check_notice(payload: dict[str, Any], state: RecordState) -> None:
+    """Raise RefusedInput unless the notice may be issued against ``state``."""
+    kind, nid = payload["kind"], payload["notice_id"]
+    if kind not in NEEDS_NO_REASON and not (payload.get("reason") or "").strip():
+        raise RefusedInput(f"notice {nid}: a reason is required for kind {kind}")
+    _only_for(payload, "changes", "correction")
+    _only_for(payload, "claim_ids", "partial_retraction")
+    _only_for(payload, "lifts", "reinstatement")
+    target = payload.get("target_version", state.version)
+    if target is None or not 1 <= target <= state.version:
+        raise RefusedInput(f"notice {nid}: target_version {target} does not exist "
+                           f"({state.record_id} has {state.version} version(s))")
+    if kind == "reinstatement":
+        _check_lifts(payload, state)
+    if payload.get("changes"):
+        _check_changes(payload, state, int(target))
+
+
+def _only_for(payload: dict[str, Any], key: str, kind: str) -> None:
+    if payload.get(key) is not None and payload["kind"] != kind:
+        raise RefusedInput(f"notice {payload['notice_id']}: {key} is only allowed on kind {kind}")
+
+
+def _check_lifts(payload: dict[str, Any], state: RecordState) -> None:
+    lifts = payload.get("lifts")
+    if not lifts:
+        raise RefusedInput(f"notice {payload['notice_id']}: a reinstatement must name the notice it lifts")
+    lifted = state.notice(str(lifts))
+    if lifted is None or not lifted.in_force or lifted.kind == "reinstatement":
+        raise RefusedInput(f"notice {payload['notice_id']}: lifts {lifts} names no notice in force "
+                           f"on {state.record_id}")
+
+
+def _check_changes(payload: dict[str, Any], state: RecordState, target: int) -> None:
+    nid = payload["notice_id"]
+    if target != state.version:
+        raise RefusedInput(f"notice {nid}: changes can only apply to the current version "
+                           f"{state.version}, not to version {target}")
+    corrected = apply_changes(state.manifest, payload["changes"])
+    try:
+        PaperManifest.model_validate(corrected)
+    except ValidationError as exc:
+        raise RefusedInput(f"notice {nid}: the corrected manifest would be invalid: "
+                           f"{describe(exc)}") from None
+
+
+def _plan_gate(payload: dict[str, Any], state: RecordState, defaulted: frozenset[str]) -> Planned | NoOp:
+    rid, gate = state.record_id, int(payload["gate"])
+    check_gate(payload)
+    latest = state.gates.get(gate)
+    if latest is not None and same(latest.payload, payload, defaulted):
+        return NoOp(rid, f"no change: this is already the latest evaluation of gate {gate} of {rid}")
+    return Planned("gate.evaluated", rid, "gate-evaluation-v1", payload)
+
+
+def check_gate(payload: dict[str, Any]) -> None:
+    """Raise RefusedInput if a VERIFIED evaluation has no artifact with a sha256."""
+    if payload["status"] == "VERIFIED" and not any(a.get("sha256") for a in payload.get("artifacts", [])):
+        raise RefusedInput(f"gate {payload['gate']} of {payload['record_id']}: VERIFIED requires at "
+                           "least one artifact with a sha256 digest")

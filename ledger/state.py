@@ -1,0 +1,154 @@
+"""Derived state of one record: a pure left fold over that record's events, in seq order.
+
+The same fold feeds the incrementally maintained views, ``rebuild``, ``export --as-of`` and
+``audit``, so the views can only ever equal a fresh rebuild.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from ledger.errors import RefusedInput
+from ledger.events import Event
+from ledger.pointer import apply_changes
+
+# SPEC: REMOVED > RETRACTED > WITHDRAWN > UNDER_CONCERN > CORRECTED > CURRENT
+STATUS_ORDER = ("CURRENT", "CORRECTED", "UNDER_CONCERN", "WITHDRAWN", "RETRACTED", "REMOVED")
+KIND_STATUS = {
+    "correction": "CORRECTED", "partial_retraction": "CORRECTED",
+    "expression_of_concern": "UNDER_CONCERN", "withdrawal": "WITHDRAWN",
+    "retraction": "RETRACTED", "removal": "REMOVED",
+}
+VERIFICATION_LABELS = {"L1": "Literature synthesis", "L2": "Source-grounded claims"}
+PROVENANCE_LABELS = {
+    "L1": "Minimal record", "L2": "Public artifact record",
+    "L3": "Claim aggregate record", "L4": "External archival record",
+}
+
+
+@dataclass
+class Version:
+    version: int
+    seq: int
+    type: str
+    recorded_at: str
+    manifest: dict[str, Any]
+
+
+@dataclass
+class Notice:
+    notice_id: str
+    seq: int
+    recorded_at: str
+    payload: dict[str, Any]
+    in_force: bool = True
+    lifted_by: str | None = None
+
+    @property
+    def kind(self) -> str:
+        return str(self.payload["kind"])
+
+
+@dataclass
+class GateResult:
+    gate: int
+    seq: int
+    payload: dict[str, Any]
+
+
+@dataclass
+class RecordState:
+    """Everything the views hold about one record."""
+
+    record_id: str
+    versions: list[Version] = field(default_factory=list)
+    manifest: dict[str, Any] = field(default_factory=dict)
+    provenance: dict[str, Any] | None = None
+    provenance_seq: int | None = None
+    notices: list[Notice] = field(default_factory=list)
+    gates: dict[int, GateResult] = field(default_factory=dict)
+    first_seq: int = 0
+    last_seq: int = 0
+    last_hash: str = ""
+    last_recorded_at: str = ""
+
+    @property
+    def version(self) -> int:
+        return len(self.versions)
+
+    @property
+    def status(self) -> str:
+        """Return the most severe status among the notices in force."""
+        rank = 0
+        for notice in self.notices:
+            if notice.in_force and notice.kind in KIND_STATUS:
+                rank = max(rank, STATUS_ORDER.index(KIND_STATUS[notice.kind]))
+        return STATUS_ORDER[rank]
+
+    @property
+    def correction_count(self) -> int:
+        return len(self.notices)
+
+    @property
+    def verification_level(self) -> str:
+        return "L2" if int(self.manifest.get("source_grounded_claims", 0)) > 0 else "L1"
+
+    @property
+    def provenance_level(self) -> str:
+        return provenance_level(self.provenance)
+
+    @property
+    def quality_tier(self) -> str | None:
+        quality = self.manifest.get("quality")
+        return None if not quality else str(quality["tier"])
+
+    def notice(self, notice_id: str) -> Notice | None:
+        """Return this record's notice with that id, or None."""
+        return next((n for n in self.notices if n.notice_id == notice_id), None)
+
+
+def provenance_level(facts: dict[str, Any] | None) -> str:
+    """Return the highest provenance level (L1–L4) that the facts support."""
+    if not facts:
+        return "L1"
+    if facts["external_record"]["registered"]:
+        return "L4"
+    if facts["claim_lineage"] > 0:
+        return "L3"
+    if facts["report_artifact"]["available"]:
+        return "L2"
+    return "L1"
+
+
+def apply_event(state: RecordState | None, event: Event) -> RecordState:
+    """Return the state after ``event`` (mutates and returns ``state`` when given)."""
+    if state is None:
+        state = RecordState(record_id=event.record_id, first_seq=event.seq)
+    payload = event.payload
+    if event.type in ("record.published", "record.revised"):
+        state.versions.append(Version(state.version + 1, event.seq, event.type,
+                                      event.recorded_at, payload))
+        state.manifest = copy.deepcopy(payload)
+    elif event.type == "provenance.recorded":
+        state.provenance, state.provenance_seq = payload, event.seq
+    elif event.type == "notice.issued":
+        _apply_notice(state, Notice(payload["notice_id"], event.seq, event.recorded_at, payload))
+    elif event.type == "gate.evaluated":
+        state.gates[int(payload["gate"])] = GateResult(int(payload["gate"]), event.seq, payload)
+    else:
+        raise RefusedInput(f"seq {event.seq}: unknown event type {event.type!r}")
+    state.last_seq, state.last_hash, state.last_recorded_at = event.seq, event.hash, event.recorded_at
+    return state
+
+
+def _apply_notice(state: RecordState, notice: Notice) -> None:
+    payload = notice.payload
+    if notice.kind == "correction" and payload.get("changes"):
+        state.manifest = apply_changes(state.manifest, payload["changes"])
+    if notice.kind == "reinstatement":
+        lifted = state.notice(str(payload["lifts"]))
+        if lifted is not None:
+            lifted.in_force, lifted.lifted_by = False, notice.notice_id
+    state.notices.append(notice)

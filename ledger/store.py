@@ -1,0 +1,218 @@
+"""The SQLite store: schema, connections, transactions and reading events.
+
+Only this module (and ``views``, which it hands a connection) talks to SQLite; sqlite3 errors
+are translated into ``StoreError``/``NotALedger`` here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+from ledger.errors import NotALedger, StoreError
+from ledger.events import GENESIS_HASH, Event
+
+APPLICATION_ID = 0x4C444752  # "LDGR"
+FORMAT_VERSION = 1
+BUSY_TIMEOUT_S = 60.0
+
+EVENTS_SCHEMA = """
+CREATE TABLE events (
+    seq         INTEGER PRIMARY KEY,
+    type        TEXT NOT NULL,
+    record_id   TEXT NOT NULL,
+    contract    TEXT NOT NULL,
+    payload     TEXT NOT NULL,
+    actor       TEXT NOT NULL,
+    recorded_at TEXT NOT NULL,
+    prev_hash   TEXT NOT NULL,
+    hash        TEXT NOT NULL UNIQUE
+);
+CREATE INDEX events_by_record ON events(record_id, seq);
+CREATE INDEX events_by_notice ON events(json_extract(payload, '$.notice_id'))
+    WHERE contract = 'correction-record-v1';
+CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'events are append-only: UPDATE is refused'); END;
+CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'events are append-only: DELETE is refused'); END;
+CREATE TRIGGER events_chain_only BEFORE INSERT ON events
+WHEN NEW.seq IS NOT (SELECT COALESCE(MAX(seq), 0) + 1 FROM events)
+  OR NEW.prev_hash IS NOT COALESCE((SELECT hash FROM events ORDER BY seq DESC LIMIT 1),
+                                   '0000000000000000000000000000000000000000000000000000000000000000')
+BEGIN SELECT RAISE(ABORT, 'events must extend the chain: wrong seq or prev_hash'); END;
+CREATE TABLE ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+EVENT_COLUMNS = "seq, type, record_id, contract, payload, actor, recorded_at, prev_hash, hash"
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    try:
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        conn.execute("PRAGMA busy_timeout = %d" % int(BUSY_TIMEOUT_S * 1000))
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open {path}: {exc}") from None
+    return conn
+
+
+def create(path: Path, created_at: str) -> sqlite3.Connection:
+    """Create a new, empty ledger file and return a connection; refuse an existing file."""
+    if path.exists():
+        raise NotALedger(f"{path} already exists: init refuses to touch an existing file")
+    conn = _connect(path)
+    try:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        conn.execute(f"PRAGMA user_version = {FORMAT_VERSION}")
+        conn.executescript("BEGIN;" + EVENTS_SCHEMA + "COMMIT;")
+        conn.execute("INSERT INTO ledger_meta VALUES ('format', 'provenance-ledger v1'), "
+                     "('created_at', ?)", (created_at,))
+    except sqlite3.Error as exc:
+        conn.close()
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        raise StoreError(f"cannot create {path}: {exc}") from None
+    _configure(conn)
+    return conn
+
+
+def open_ledger(path: Path) -> sqlite3.Connection:
+    """Return a connection to an existing ledger; raise NotALedger for anything else."""
+    if not path.exists():
+        raise NotALedger(f"no ledger at {path} (create one with `ledger init`)")
+    conn = _connect(path)
+    try:
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise NotALedger(f"{path} is not a ledger: {exc}") from None
+    if app_id != APPLICATION_ID:
+        conn.close()
+        raise NotALedger(f"{path} is not a ledger (it is not a file made by `ledger init`)")
+    if version > FORMAT_VERSION:
+        conn.close()
+        raise NotALedger(f"{path} has format version {version}; this ledger reads up to "
+                         f"{FORMAT_VERSION}: upgrade provenance-ledger")
+    _configure(conn)
+    return conn
+
+
+def _configure(conn: sqlite3.Connection) -> None:
+    try:
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA foreign_keys = ON")
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot configure the ledger: {exc}") from None
+
+
+@contextlib.contextmanager
+def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """Run the body in one ``BEGIN IMMEDIATE`` transaction; roll back on any error."""
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.Error as exc:
+        raise StoreError(_explain(exc)) from None
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except sqlite3.Error as exc:
+        _rollback(conn)
+        raise StoreError(_explain(exc)) from None
+    except BaseException:
+        _rollback(conn)
+        raise
+
+
+@contextlib.contextmanager
+def read_snapshot(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """Run the body in one read transaction, so that every read sees the same state."""
+    try:
+        conn.execute("BEGIN")
+        yield conn
+    except sqlite3.Error as exc:
+        raise StoreError(_explain(exc)) from None
+    finally:
+        _rollback(conn)
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    with contextlib.suppress(sqlite3.Error):
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+
+
+def _explain(exc: sqlite3.Error) -> str:
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return f"the ledger stayed busy for more than {BUSY_TIMEOUT_S:.0f}s (another writer): {text}"
+    if "readonly" in text:
+        return f"the ledger file is read-only: {text}"
+    if "full" in text:
+        return f"the disk is full: {text}"
+    return f"SQLite: {text}"
+
+
+def head(conn: sqlite3.Connection) -> tuple[int, str]:
+    """Return (seq, hash) of the last event, or (0, 64 zeros) for an empty ledger."""
+    row = conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+    return (0, GENESIS_HASH) if row is None else (int(row[0]), str(row[1]))
+
+
+def insert_event(conn: sqlite3.Connection, event: Event) -> None:
+    """Insert one event row (inside the caller's write transaction)."""
+    conn.execute(f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)", (
+        event.seq, event.type, event.record_id, event.contract, event.payload_json,
+        event.actor, event.recorded_at, event.prev_hash, event.hash))
+
+
+def _row_event(row: tuple[object, ...]) -> Event:
+    seq, type_, rid, contract, payload, actor, at, prev, hash_ = row
+    return Event(int(seq), str(type_), str(rid), str(contract), str(payload), str(actor),  # type: ignore[call-overload]
+                 str(at), str(prev), str(hash_))
+
+
+def iter_events(conn: sqlite3.Connection, since: int = 0, upto: int | None = None,
+                batch: int = 2000) -> Iterator[Event]:
+    """Yield events with since < seq <= upto in seq order, reading in bounded batches."""
+    last = since
+    limit = upto if upto is not None else 2**62
+    while True:
+        rows = conn.execute(f"SELECT {EVENT_COLUMNS} FROM events WHERE seq > ? AND seq <= ? "
+                            "ORDER BY seq LIMIT ?", (last, limit, batch)).fetchall()
+        if not rows:
+            return
+        for row in rows:
+            yield _row_event(row)
+        last = int(rows[-1][0])
+
+
+def record_events(conn: sqlite3.Connection, record_id: str, upto: int | None = None) -> list[Event]:
+    """Return the events of one record, oldest first (optionally only those with seq <= upto)."""
+    rows = conn.execute(f"SELECT {EVENT_COLUMNS} FROM events WHERE record_id = ? AND seq <= ? "
+                        "ORDER BY seq", (record_id, upto if upto is not None else 2**62)).fetchall()
+    return [_row_event(r) for r in rows]
+
+
+def iter_events_by_record(conn: sqlite3.Connection, upto: int | None = None) -> Iterator[Event]:
+    """Yield every event ordered by (record_id, seq): one record's events together."""
+    cur = conn.execute(f"SELECT {EVENT_COLUMNS} FROM events WHERE seq <= ? "
+                       "ORDER BY record_id, seq", (upto if upto is not None else 2**62,))
+    while rows := cur.fetchmany(2000):
+        yield from (_row_event(r) for r in rows)
+
+
+def find_notice(conn: sqlite3.Connection, notice_id: str) -> tuple[str, str] | None:
+    """Return (record_id, payload JSON) of the notice with that id, or None."""
+    row = conn.execute("SELECT record_id, payload FROM events WHERE contract = "
+                       "'correction-record-v1' AND json_extract(payload, '$.notice_id') = ? "
+                       "ORDER BY seq LIMIT 1", (notice_id,)).fetchone()
+    return None if row is None else (str(row[0]), str(row[1]))
+
+
+def count_events(conn: sqlite3.Connection) -> int:
+    """Return the number of event rows (not necessarily the head seq, if tampered)."""
+    return int(conn.execute("SELECT COUNT(*) FROM events").fetchone()[0])

@@ -1,0 +1,165 @@
+"""Materialised views: ordinary tables derived from the events by the fold in ``state``.
+
+``rows_for(state)`` is the only place a view row is made, so the rows written after each append
+and the rows written by ``rebuild`` cannot differ. ``show_from_rows`` is the only place the
+``show`` object is made, from the rows.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import orjson
+
+from ledger.canonical import canonical_bytes
+from ledger.state import RecordState
+
+DEFAULT_GATES = {2: "Verification (formal proof or sandbox reproduction)"}
+
+VIEWS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    record_id TEXT PRIMARY KEY, version INTEGER NOT NULL, status TEXT NOT NULL,
+    correction_count INTEGER NOT NULL, verification_level TEXT NOT NULL,
+    provenance_level TEXT NOT NULL, quality_tier TEXT, title TEXT NOT NULL, review_score REAL,
+    gate_verdicts TEXT NOT NULL, first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL,
+    last_hash TEXT NOT NULL, last_recorded_at TEXT NOT NULL, manifest TEXT NOT NULL,
+    provenance TEXT
+);
+CREATE TABLE IF NOT EXISTS versions (
+    record_id TEXT NOT NULL, version INTEGER NOT NULL, seq INTEGER NOT NULL, type TEXT NOT NULL,
+    recorded_at TEXT NOT NULL, title TEXT NOT NULL, manifest TEXT NOT NULL,
+    PRIMARY KEY (record_id, version)
+);
+CREATE TABLE IF NOT EXISTS notices (
+    notice_id TEXT PRIMARY KEY, record_id TEXT NOT NULL, seq INTEGER NOT NULL,
+    kind TEXT NOT NULL, effective_date TEXT NOT NULL, issued_by TEXT NOT NULL, reason TEXT,
+    target_version INTEGER, in_force INTEGER NOT NULL, lifted_by TEXT,
+    recorded_at TEXT NOT NULL, payload TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS notices_by_record ON notices(record_id, seq);
+CREATE TABLE IF NOT EXISTS gates (
+    record_id TEXT NOT NULL, gate INTEGER NOT NULL, seq INTEGER NOT NULL, name TEXT NOT NULL,
+    status TEXT NOT NULL, reason TEXT NOT NULL, evaluated_at TEXT NOT NULL,
+    evaluator TEXT NOT NULL, independent INTEGER NOT NULL, artifacts TEXT NOT NULL,
+    PRIMARY KEY (record_id, gate)
+);
+CREATE TABLE IF NOT EXISTS view_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+VIEW_TABLES = ("records", "versions", "notices", "gates", "view_meta")
+KEYED_TABLES = {"records": "record_id", "versions": "record_id, version",
+                "notices": "record_id, seq", "gates": "record_id, gate"}
+Row = tuple[Any, ...]
+Rows = dict[str, list[Row]]
+
+
+def _json(value: Any) -> str:
+    return canonical_bytes(value).decode("utf-8")
+
+
+def create_views(conn: sqlite3.Connection) -> None:
+    """Create the view tables if they do not exist."""
+    for statement in VIEWS_SCHEMA.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def drop_views(conn: sqlite3.Connection) -> None:
+    """Drop every view table."""
+    for table in VIEW_TABLES:
+        conn.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def rows_for(state: RecordState) -> Rows:
+    """Return every view row of one record, per table, in primary-key order."""
+    m = state.manifest
+    verdicts = ",".join(f"{g}:{r.payload['status']}" for g, r in sorted(state.gates.items()))
+    record = (state.record_id, state.version, state.status, state.correction_count,
+              state.verification_level, state.provenance_level, state.quality_tier, m["title"],
+              m.get("review_score"), verdicts, state.first_seq, state.last_seq, state.last_hash,
+              state.last_recorded_at, _json(m),
+              None if state.provenance is None else _json(state.provenance))
+    versions = [(state.record_id, v.version, v.seq, v.type, v.recorded_at, v.manifest["title"],
+                 _json(v.manifest)) for v in state.versions]
+    notices = [(n.notice_id, state.record_id, n.seq, n.kind, n.payload["effective_date"],
+                n.payload["issued_by"], n.payload.get("reason"), n.payload.get("target_version"),
+                int(n.in_force), n.lifted_by, n.recorded_at, _json(n.payload))
+               for n in state.notices]
+    gates = [(state.record_id, g, r.seq, r.payload["name"], r.payload["status"],
+              r.payload["reason"], r.payload["evaluated_at"], r.payload["evaluator"],
+              int(r.payload["independent"]), _json(r.payload.get("artifacts", [])))
+             for g, r in sorted(state.gates.items())]
+    return {"records": [record], "versions": versions, "notices": notices, "gates": gates}
+
+
+def write_rows(conn: sqlite3.Connection, record_id: str, rows: Rows, replace: bool = True) -> None:
+    """Replace the view rows of one record by ``rows``."""
+    for table, table_rows in rows.items():
+        if replace:
+            conn.execute(f"DELETE FROM {table} WHERE record_id = ?", (record_id,))
+        if table_rows:
+            marks = ",".join("?" * len(table_rows[0]))
+            conn.executemany(f"INSERT INTO {table} VALUES ({marks})", table_rows)
+
+
+def set_applied(conn: sqlite3.Connection, seq: int, hash_: str) -> None:
+    """Record which event the views reflect."""
+    conn.executemany("INSERT OR REPLACE INTO view_meta VALUES (?, ?)",
+                     [("applied_seq", str(seq)), ("applied_hash", hash_)])
+
+
+def applied(conn: sqlite3.Connection) -> tuple[int, str]:
+    """Return (seq, hash) of the event the views reflect."""
+    meta = dict(conn.execute("SELECT key, value FROM view_meta").fetchall())
+    return int(meta.get("applied_seq", 0)), str(meta.get("applied_hash", ""))
+
+
+def read_rows(conn: sqlite3.Connection, record_id: str) -> Rows:
+    """Return the stored view rows of one record, per table, in primary-key order."""
+    return {table: [tuple(r) for r in conn.execute(
+                f"SELECT * FROM {table} WHERE record_id = ? ORDER BY {key}", (record_id,))]
+            for table, key in KEYED_TABLES.items()}
+
+
+def record_ids(conn: sqlite3.Connection) -> Iterator[str]:
+    """Yield every record id in the records view, sorted."""
+    cur = conn.execute("SELECT record_id FROM records ORDER BY record_id")
+    while batch := cur.fetchmany(1000):
+        yield from (str(r[0]) for r in batch)
+
+
+def show_from_rows(rows: Rows) -> dict[str, Any]:
+    """Return the ``show`` object of one record from its view rows."""
+    (rid, version, status, count, vlevel, plevel, tier, _title, _score, _verdicts,
+     _first, last_seq, last_hash, last_at, manifest, provenance) = rows["records"][0]
+    return {
+        "record_id": rid, "version": version, "status": status, "correction_count": count,
+        "verification_level": vlevel, "provenance_level": plevel, "quality_tier": tier,
+        "gates": _gates(rows["gates"]), "manifest": orjson.loads(manifest),
+        "provenance": None if provenance is None else orjson.loads(provenance),
+        "notices": [_notice(r) for r in rows["notices"]],
+        "last_event": {"seq": last_seq, "hash": last_hash, "recorded_at": last_at},
+    }
+
+
+def _notice(row: Row) -> dict[str, Any]:
+    payload = orjson.loads(row[11])
+    payload.pop("record_id", None)
+    return {**payload, "seq": row[2], "recorded_at": row[10], "in_force": bool(row[8]),
+            "lifted_by": row[9]}
+
+
+def _gates(rows: Iterable[Row]) -> list[dict[str, Any]]:
+    found = {int(r[1]): r for r in rows}
+    out = []
+    for gate in sorted(set(found) | set(DEFAULT_GATES)):
+        r = found.get(gate)
+        if r is None:
+            out.append({"gate": gate, "name": DEFAULT_GATES.get(gate, f"Gate {gate}"),
+                        "status": "NOT_EVALUATED", "evaluated": False})
+            continue
+        out.append({"gate": gate, "name": r[3], "status": r[4], "evaluated": True,
+                    "reason": r[5], "evaluated_at": r[6], "evaluator": r[7],
+                    "independent": bool(r[8]), "artifacts": orjson.loads(r[9]), "seq": r[2]})
+    return out
