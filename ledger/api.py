@@ -11,18 +11,22 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
 from ledger import store, views
+from ledger.audit import AuditReport, audit
+from ledger.export import snapshot, write_export
+from ledger.maintenance import rebuild
 from ledger.clock import Clock, rfc3339, utc_now
 from ledger.contracts import normalise_record_id
 from ledger.defaults import fill_defaults
 from ledger.errors import LedgerError, RefusedInput
 from ledger.events import Event, make_event
 from ledger.rules import NoOp, Planned, plan, validate
-from ledger.state import RecordState, apply_event
+from ledger.state import RecordState, apply_event, fold
+from ledger.verify import Progress, VerifyReport, verify_events
 
 
 def default_actor() -> str:
@@ -44,14 +48,6 @@ class AppendResult:
     @property
     def appended(self) -> bool:
         return self.event is not None
-
-
-def fold(events: list[Event]) -> RecordState | None:
-    """Return the state after a record's events (None if there are none)."""
-    state: RecordState | None = None
-    for event in events:
-        state = apply_event(state, event)
-    return state
 
 
 def record_id_of(raw: Any) -> str:
@@ -170,7 +166,32 @@ class Ledger:
         return store.iter_events(self.conn, since, upto)
 
     def count(self) -> int:
+        """Return the number of stored events."""
         return store.count_events(self.conn)
+
+    # -- verification and maintenance ----------------------------------------------------------
+
+    def verify(self, progress: Progress | None = None) -> VerifyReport:
+        """Return the chain verification report."""
+        with store.read_snapshot(self.conn) as conn:
+            return verify_events(store.iter_events(conn), progress)
+
+    def audit(self, progress: Progress | None = None) -> AuditReport:
+        """Return the audit report (verify, rules, views, tiers)."""
+        with store.read_snapshot(self.conn) as conn:
+            return audit(conn, progress)
+
+    def rebuild(self, progress: Progress | None = None) -> int:
+        """Drop and rebuild the views; return the number of records."""
+        return rebuild(self.conn, progress)
+
+    def export(self, out: BinaryIO, fmt: str = "json", as_of: int | None = None,
+               progress: Progress | None = None) -> dict[str, Any]:
+        """Write the snapshot to ``out``; return its header."""
+        with store.read_snapshot(self.conn) as conn:
+            header, records = snapshot(conn, as_of, progress)
+            write_export(out, fmt, header, records)
+        return header
 
 
 __all__ = ["AppendResult", "Ledger", "LedgerError", "default_actor", "fold"]

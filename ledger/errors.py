@@ -19,6 +19,10 @@ class StoreError(LedgerError):
     """SQLite could not do what was asked (locked too long, read-only, disk full, corrupt)."""
 
 
+class CorruptEvent(LedgerError):
+    """A stored event cannot be read or applied: the file was edited behind the ledger's back."""
+
+
 class VerificationError(LedgerError):
     """The chain does not verify: names the first bad ``seq`` and what was expected."""
 

@@ -7,10 +7,11 @@ The same fold feeds the incrementally maintained views, ``rebuild``, ``export --
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledger.errors import RefusedInput
+from ledger.errors import CorruptEvent, LedgerError
 from ledger.events import Event
 from ledger.pointer import apply_changes
 
@@ -122,8 +123,26 @@ def provenance_level(facts: dict[str, Any] | None) -> str:
     return "L1"
 
 
+def fold(events: Iterable[Event]) -> RecordState | None:
+    """Return the state after a record's events, oldest first (None if there are none)."""
+    state: RecordState | None = None
+    for event in events:
+        state = apply_event(state, event)
+    return state
+
+
 def apply_event(state: RecordState | None, event: Event) -> RecordState:
-    """Return the state after ``event`` (mutates and returns ``state`` when given)."""
+    """Return the state after ``event`` (mutates and returns ``state`` when given).
+
+    Raises CorruptEvent if a stored payload cannot be applied (only a tampered file has one).
+    """
+    try:
+        return _apply(state, event)
+    except (KeyError, TypeError, ValueError, AttributeError, LedgerError) as exc:
+        raise CorruptEvent(f"seq {event.seq}: cannot apply {event.type}: {exc!r}") from None
+
+
+def _apply(state: RecordState | None, event: Event) -> RecordState:
     if state is None:
         state = RecordState(record_id=event.record_id, first_seq=event.seq)
     payload = event.payload
@@ -138,7 +157,7 @@ def apply_event(state: RecordState | None, event: Event) -> RecordState:
     elif event.type == "gate.evaluated":
         state.gates[int(payload["gate"])] = GateResult(int(payload["gate"]), event.seq, payload)
     else:
-        raise RefusedInput(f"seq {event.seq}: unknown event type {event.type!r}")
+        raise CorruptEvent(f"seq {event.seq}: unknown event type {event.type!r}")
     state.last_seq, state.last_hash, state.last_recorded_at = event.seq, event.hash, event.recorded_at
     return state
 

@@ -205,11 +205,13 @@ def iter_events_by_record(conn: sqlite3.Connection, upto: int | None = None) -> 
         yield from (_row_event(r) for r in rows)
 
 
-def find_notice(conn: sqlite3.Connection, notice_id: str) -> tuple[str, str] | None:
-    """Return (record_id, payload JSON) of the notice with that id, or None."""
+def find_notice(conn: sqlite3.Connection, notice_id: str,
+                before: int | None = None) -> tuple[str, str] | None:
+    """Return (record_id, payload JSON) of the first notice with that id (before seq), or None."""
     row = conn.execute("SELECT record_id, payload FROM events WHERE contract = "
                        "'correction-record-v1' AND json_extract(payload, '$.notice_id') = ? "
-                       "ORDER BY seq LIMIT 1", (notice_id,)).fetchone()
+                       "AND seq < ? ORDER BY seq LIMIT 1",
+                       (notice_id, before if before is not None else 2**62)).fetchone()
     return None if row is None else (str(row[0]), str(row[1]))
 
 

@@ -1,0 +1,152 @@
+"""Audit: verify the chain, replay every rule over every stored event, compare the views.
+
+Everything ``verify`` checks, plus: each stored event was a valid append when it was made
+(contract, rules, no duplicate), each view row equals a fresh derivation from the events,
+no view row exists without events, the views reflect the head, and stated tiers agree with
+the facts.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sqlite3
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from ledger import store, views
+from ledger.canonical import canonical_bytes
+from ledger.errors import LedgerError
+from ledger.events import TYPE_CONTRACT, Event
+from ledger.rules import NoOp, plan, validate
+from ledger.state import RecordState, apply_event
+from ledger.verify import Progress, VerifyReport, verify_events
+
+QUARANTINE_BELOW = 5.0
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str
+    message: str
+    seq: int | None = None
+    record_id: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"check": self.check, "seq": self.seq, "record_id": self.record_id,
+                "message": self.message}
+
+
+@dataclass
+class AuditReport:
+    verify: VerifyReport
+    records: int = 0
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.verify.ok and not self.findings
+
+    def as_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "events": self.verify.events, "records": self.records,
+                "head_hash": self.verify.head_hash, "verify": self.verify.as_json(),
+                "findings": [f.as_json() for f in self.findings]}
+
+
+def audit(conn: sqlite3.Connection, progress: Progress | None = None) -> AuditReport:
+    """Return the audit report of an open ledger (reads only)."""
+    report = AuditReport(verify_events(store.iter_events(conn), progress))
+    add = report.findings.append
+    seq, hash_ = store.head(conn)
+    applied = views.applied(conn)
+    if applied != (seq, hash_):
+        add(Finding("views", f"the views reflect seq {applied[0]} ({applied[1] or 'none'}) but the "
+                    f"ledger head is seq {seq} ({hash_}): truncated log or stale views"))
+    events = store.iter_events_by_record(conn)
+    for rid, group in itertools.groupby(events, key=lambda e: e.record_id):
+        report.records += 1
+        state = _replay(conn, list(group), add)
+        if state is not None:
+            _compare_views(conn, state, add)
+            _check_tier(state, add)
+    for table in views.KEYED_TABLES:
+        for (orphan,) in conn.execute(f"SELECT DISTINCT record_id FROM {table} WHERE record_id "
+                                      "NOT IN (SELECT record_id FROM events)"):
+            add(Finding("views", f"view table {table} has rows for {orphan}, which has no events",
+                        record_id=orphan))
+    return report
+
+
+def _replay(conn: sqlite3.Connection, events: Iterable[Event],
+            add: Callable[[Finding], None]) -> RecordState | None:
+    """Return the record's state, adding a finding for each event that breaks a rule."""
+    state: RecordState | None = None
+    for event in events:
+        problem = _rule_problem(conn, event, state)
+        if problem:
+            add(Finding("rules", problem, event.seq, event.record_id))
+        try:
+            state = apply_event(state, event)
+        except LedgerError as exc:
+            add(Finding("rules", str(exc), event.seq, event.record_id))
+            return None
+    return state
+
+
+def _rule_problem(conn: sqlite3.Connection, event: Event, state: RecordState | None) -> str:
+    """Return what is wrong with appending ``event`` on top of ``state`` ('' if nothing)."""
+    if TYPE_CONTRACT.get(event.type) != event.contract:
+        return f"event type {event.type!r} does not go with contract {event.contract!r}"
+    try:
+        payload = validate(event.contract, orjson.loads(event.payload_json))
+        if canonical_bytes(payload).decode() != event.payload_json:
+            return "the stored payload is not in its canonical, normalised form"
+        if payload["record_id"] != event.record_id:
+            return f"envelope record_id {event.record_id} differs from the payload's"
+
+        def lookup(nid: str) -> tuple[str, dict[str, Any]] | None:
+            found = store.find_notice(conn, nid, before=event.seq)
+            return None if found is None else (found[0], orjson.loads(found[1]))
+
+        outcome = plan(event.contract, payload, state, lookup)
+    except orjson.JSONDecodeError as exc:
+        return f"the stored payload is not JSON: {exc}"
+    except LedgerError as exc:
+        return f"the event breaks a rule: {exc}"
+    if isinstance(outcome, NoOp):
+        return f"duplicate event: {outcome.message}"
+    if outcome.type != event.type:
+        return f"event type should be {outcome.type}, not {event.type}"
+    return ""
+
+
+def _compare_views(conn: sqlite3.Connection, state: RecordState,
+                   add: Callable[[Finding], None]) -> None:
+    derived, stored = views.rows_for(state), views.read_rows(conn, state.record_id)
+    for table, rows in derived.items():
+        if rows != stored[table]:
+            add(Finding("views", f"view table {table}: {_diff(rows, stored[table])}",
+                        record_id=state.record_id))
+
+
+def _diff(derived: list[tuple[Any, ...]], stored: list[tuple[Any, ...]]) -> str:
+    """Return a short description of the first difference between two row lists."""
+    for want, got in itertools.zip_longest(derived, stored):
+        if want == got:
+            continue
+        if want is None or got is None:
+            return f"row {got or want!r:.80} is {'extra' if want is None else 'missing'}"
+        for col, (a, b) in enumerate(zip(want, got, strict=True)):
+            if a != b:
+                return f"column {col + 1} of row {want[0]!r}: stored {b!r:.60}, derived {a!r:.60}"
+    return "rows differ"
+
+
+def _check_tier(state: RecordState, add: Callable[[Finding], None]) -> None:
+    score, tier = state.manifest.get("review_score"), state.quality_tier
+    if score is not None and tier is not None and score < QUARANTINE_BELOW \
+            and tier != "Quarantine candidate":
+        add(Finding("tiers", f"review score {score} is below {QUARANTINE_BELOW} but the tier is "
+                    f"{tier!r}, not 'Quarantine candidate'", state.last_seq, state.record_id))

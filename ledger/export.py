@@ -1,0 +1,111 @@
+"""The snapshot export: a header with the head seq and hash, then every record's ``show``.
+
+The bytes depend only on the ledger's events (sorted keys, records sorted by id, no export
+time), so the same ledger always exports the same bytes. Records are streamed one at a time.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import sqlite3
+from collections.abc import Callable, Iterator
+from typing import Any, BinaryIO
+
+import orjson
+
+from ledger import store, views
+from ledger.errors import RefusedInput, StoreError
+from ledger.maintenance import states_by_record
+
+FORMATS = ("json", "jsonl", "csv")
+EXPORT_FORMAT = "provenance-ledger-export-v1"
+CSV_COLUMNS = (
+    "record_id", "version", "status", "correction_count", "verification_level",
+    "provenance_level", "quality_tier", "title", "submitted", "review_score",
+    "source_grounded_claims", "gates", "notices", "publisher", "external_identifier",
+    "last_seq", "last_hash", "head_seq", "head_hash",
+)
+Progress = Callable[[int], None]
+_OPTS = orjson.OPT_SORT_KEYS
+
+
+def snapshot(conn: sqlite3.Connection, as_of: int | None = None,
+             progress: Progress | None = None) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
+    """Return (header, show objects sorted by record id), as of seq ``as_of`` if given."""
+    seq, hash_ = store.head(conn)
+    if as_of is not None:
+        if not 0 <= as_of <= seq:
+            raise RefusedInput(f"--as-of {as_of} is outside the ledger (0..{seq})")
+        seq, hash_ = as_of, _hash_at(conn, as_of)
+        records = (views.show_from_rows(views.rows_for(s))
+                   for s in states_by_record(conn, as_of, progress))
+    else:
+        if views.applied(conn) != (seq, hash_):
+            raise StoreError(f"the views do not reflect the head seq {seq}: run `ledger audit`, "
+                             "then `ledger rebuild`")
+        records = _from_views(conn, progress)
+    count = int(conn.execute("SELECT COUNT(DISTINCT record_id) FROM events WHERE seq <= ?",
+                             (seq,)).fetchone()[0])
+    header = {"format": EXPORT_FORMAT, "head_seq": seq, "head_hash": hash_,
+              "as_of": as_of, "records": count}
+    return header, records
+
+
+def _hash_at(conn: sqlite3.Connection, seq: int) -> str:
+    if seq == 0:
+        return "0" * 64
+    return str(conn.execute("SELECT hash FROM events WHERE seq = ?", (seq,)).fetchone()[0])
+
+
+def _from_views(conn: sqlite3.Connection, progress: Progress | None) -> Iterator[dict[str, Any]]:
+    for rid in views.record_ids(conn):
+        shown = views.show_from_rows(views.read_rows(conn, rid))
+        if progress is not None:
+            progress(1)
+        yield shown
+
+
+def write_export(out: BinaryIO, fmt: str, header: dict[str, Any],
+                 records: Iterator[dict[str, Any]]) -> None:
+    """Write the snapshot to ``out`` in ``fmt`` (json, jsonl or csv)."""
+    if fmt == "json":
+        out.write(b'{"header":' + orjson.dumps(header, option=_OPTS) + b',"records":[')
+        for i, record in enumerate(records):
+            out.write((b",\n" if i else b"\n") + orjson.dumps(record, option=_OPTS))
+        out.write(b"\n]}\n")
+    elif fmt == "jsonl":
+        out.write(orjson.dumps({"header": header}, option=_OPTS) + b"\n")
+        for record in records:
+            out.write(orjson.dumps(record, option=_OPTS) + b"\n")
+    elif fmt == "csv":
+        _write_csv(out, header, records)
+    else:
+        raise RefusedInput(f"unknown export format {fmt!r} (use one of {', '.join(FORMATS)})")
+
+
+def _write_csv(out: BinaryIO, header: dict[str, Any], records: Iterator[dict[str, Any]]) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for record in records:
+        writer.writerow(csv_row(record, header))
+        out.write(buffer.getvalue().encode("utf-8"))
+        buffer.seek(0)
+        buffer.truncate()
+    out.write(buffer.getvalue().encode("utf-8"))
+
+
+def csv_row(record: dict[str, Any], header: dict[str, Any]) -> list[Any]:
+    """Return one flat CSV row for a ``show`` object."""
+    m, p = record["manifest"], record["provenance"] or {}
+    gates = " ".join(f"{g['gate']}:{g['status']}" for g in record["gates"])
+    notices = " ".join(f"{n['notice_id']}:{n['kind']}{'' if n['in_force'] else '(lifted)'}"
+                       for n in record["notices"])
+    return [record["record_id"], record["version"], record["status"], record["correction_count"],
+            record["verification_level"], record["provenance_level"], record["quality_tier"] or "",
+            m["title"], m["submitted"], "" if m.get("review_score") is None else m["review_score"],
+            m["source_grounded_claims"], gates, notices, p.get("publisher", ""),
+            (p.get("external_record") or {}).get("identifier") or "",
+            record["last_event"]["seq"], record["last_event"]["hash"],
+            header["head_seq"], header["head_hash"]]
