@@ -1,0 +1,77 @@
+"""Shared pieces of the CLI: the context object, input reading, output, progress."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+import orjson
+
+from ledger.api import AppendResult, Ledger
+from ledger.errors import RefusedInput
+
+
+@dataclass
+class LedgerContext:
+    db: str
+    actor: str
+
+    def open(self) -> Ledger:
+        return Ledger.open(Path(self.db))
+
+
+pass_ctx = click.make_pass_decorator(LedgerContext)
+
+
+def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``--json`` (one JSON document on stdout)."""
+    return click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")(func)
+
+
+def read_json(source: str) -> Any:
+    """Return the parsed JSON document in file ``source`` (``-`` for stdin)."""
+    try:
+        data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+    except OSError as exc:
+        raise RefusedInput(f"cannot read {source}: {exc.strerror}") from None
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise RefusedInput(f"{source}: malformed JSON at line {exc.lineno} column "
+                           f"{exc.colno}: {exc.msg}") from None
+
+
+def emit_json(value: Any) -> None:
+    """Print one JSON document (sorted keys, indented) on stdout."""
+    sys.stdout.buffer.write(orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2))
+    sys.stdout.buffer.write(b"\n")
+    sys.stdout.flush()
+
+
+def report_append(result: AppendResult, as_json: bool) -> None:
+    """Print what an append did (an event, or an idempotent no-op)."""
+    event = result.event
+    if as_json:
+        emit_json({"appended": event is not None, "record_id": result.record_id,
+                   "message": result.message,
+                   "event": None if event is None else event.envelope()})
+    elif event is None:
+        click.echo(f"No change: {result.message.removeprefix('no change: ')}")
+    else:
+        click.echo(f"Appended seq {event.seq} {event.type} {event.record_id} "
+                   f"(hash {event.hash[:16]}…)")
+
+
+@contextlib.contextmanager
+def progress(label: str, total: int) -> Iterator[Callable[[int], None] | None]:
+    """Yield a progress callback drawing a bar on a terminal's stderr, or None when piped."""
+    if not sys.stderr.isatty() or total < 1000:
+        yield None
+        return
+    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+        yield bar.update

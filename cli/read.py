@@ -1,0 +1,190 @@
+"""Commands that read or check: show, history, log, verify, audit, rebuild, export."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+import orjson
+
+from cli.common import LedgerContext, emit_json, json_option, pass_ctx, progress
+from ledger.errors import RefusedInput
+from ledger.export import FORMATS
+from ledger.text import event_line, show_text
+
+
+@click.command()
+@click.argument("record_id")
+@json_option
+@pass_ctx
+def show(obj: LedgerContext, record_id: str, as_json: bool) -> None:
+    """Show a record's current state: status, levels, tier, gates, manifest, notices.
+
+    \b
+    Example:
+        ledger show SRCH:03BE3A05
+        ledger show srch:03be3a05 --json
+    """
+    with obj.open() as ledger:
+        shown = ledger.show(record_id)
+    if as_json:
+        emit_json(shown)
+    else:
+        click.echo(show_text(shown))
+
+
+@click.command()
+@click.argument("record_id")
+@json_option
+@pass_ctx
+def history(obj: LedgerContext, record_id: str, as_json: bool) -> None:
+    """List every event of a record, oldest first.
+
+    \b
+    Example:
+        ledger history SRCH:03BE3A05 --json
+    """
+    with obj.open() as ledger:
+        events = ledger.history(record_id)
+    if as_json:
+        emit_json([e.envelope() for e in events])
+    else:
+        for event in events:
+            click.echo(event_line(event))
+
+
+@click.command()
+@click.option("--since", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Only events with seq greater than this.")
+@json_option
+@pass_ctx
+def log(obj: LedgerContext, since: int, as_json: bool) -> None:
+    """Print the raw events (with seq > --since), oldest first.
+
+    `--json` prints one JSON array of full envelopes, streamed.
+
+    \b
+    Example:
+        ledger log --since 10
+        ledger log --json > events.json
+    """
+    out = sys.stdout.buffer
+    with obj.open() as ledger:
+        if as_json:
+            out.write(b"[")
+            for i, event in enumerate(ledger.events(since)):
+                out.write((b",\n" if i else b"\n") + orjson.dumps(event.envelope(),
+                                                                  option=orjson.OPT_SORT_KEYS))
+            out.write(b"\n]\n")
+        else:
+            for event in ledger.events(since):
+                out.write(event_line(event).encode() + b"\n")
+    out.flush()
+
+
+@click.command()
+@json_option
+@pass_ctx
+def verify(obj: LedgerContext, as_json: bool) -> None:
+    """Recompute every event hash and link; exit 1 naming the first bad seq.
+
+    \b
+    Example:
+        ledger verify
+        ledger verify --json
+    """
+    with obj.open() as ledger, progress("Verifying", ledger.count()) as bar:
+        report = ledger.verify(bar)
+    if as_json:
+        emit_json(report.as_json())
+    elif report.ok:
+        click.echo(f"OK: {report.events} events verify; head hash {report.head_hash}")
+    else:
+        click.echo(f"FAILED at seq {report.first_bad_seq}: {report.reason}", err=True)
+    sys.exit(0 if report.ok else 1)
+
+
+@click.command()
+@json_option
+@pass_ctx
+def audit(obj: LedgerContext, as_json: bool) -> None:
+    """Verify, then check every rule for every event, the views, and the tiers; exit 1 on findings.
+
+    \b
+    Example:
+        ledger audit
+        ledger audit --json
+    """
+    with obj.open() as ledger, progress("Auditing", ledger.count()) as bar:
+        report = ledger.audit(bar)
+    if as_json:
+        emit_json(report.as_json())
+        sys.exit(0 if report.ok else 1)
+    v = report.verify
+    click.echo(f"chain:   {'OK' if v.ok else 'FAILED'}: "
+               f"{v.events} events verified{'' if v.ok else f'; first bad seq {v.first_bad_seq}: {v.reason}'}")
+    click.echo(f"records: {report.records}")
+    for f in report.findings:
+        where = " ".join(x for x in (f"seq {f.seq}" if f.seq else "", f.record_id or "") if x)
+        click.echo(f"{f.check}:   {where + ': ' if where else ''}{f.message}")
+    click.echo("audit: OK" if report.ok else f"audit: FAILED ({len(report.findings)} finding(s)"
+               f"{'' if v.ok else ' and a broken chain'})")
+    sys.exit(0 if report.ok else 1)
+
+
+@click.command()
+@pass_ctx
+def rebuild(obj: LedgerContext) -> None:
+    """Drop every view and rebuild it from the events.
+
+    \b
+    Example:
+        ledger rebuild
+    """
+    with obj.open() as ledger, progress("Rebuilding", ledger.count()) as bar:
+        records = ledger.rebuild(bar)
+        seq, _hash = ledger.head()
+    click.echo(f"Rebuilt the views: {records} records from {seq} events")
+
+
+@click.command()
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="json", show_default=True)
+@click.option("--as-of", type=click.IntRange(min=0), help="The state after this seq.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE.")
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@pass_ctx
+def export(obj: LedgerContext, fmt: str, as_of: int | None, output: str | None,
+           as_json: bool) -> None:
+    """Export the snapshot: a header (head seq, hash), then every record sorted by id.
+
+    The same ledger always gives the same bytes.
+
+    \b
+    Example:
+        ledger export -o snapshot.json
+        ledger export --format csv --as-of 120 > snapshot-120.csv
+    """
+    if as_json and fmt != "json":
+        raise RefusedInput("--json conflicts with --format " + fmt)
+    with obj.open() as ledger, progress("Exporting", ledger.count()) as bar:
+        if output is None:
+            ledger.export(sys.stdout.buffer, fmt, as_of, bar)
+            sys.stdout.flush()
+            return
+        target = Path(output)
+        fd, tmp = tempfile.mkstemp(dir=target.parent or ".", prefix=".export-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                header = ledger.export(handle, fmt, as_of, bar)
+            os.replace(tmp, target)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    click.echo(f"Exported {header['records']} records as of seq {header['head_seq']} to {output}",
+               err=True)
+
+
+COMMANDS = (show, history, log, verify, audit, rebuild, export)

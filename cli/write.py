@@ -1,0 +1,181 @@
+"""Commands that write: init, publish, provenance, correct, gate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+import orjson
+
+from cli.common import LedgerContext, json_option, pass_ctx, read_json, report_append
+from ledger.api import Ledger
+from ledger.artifacts import artifact_from
+from ledger.contracts import GATE_STATUSES, NOTICE_KINDS
+from ledger.errors import RefusedInput
+
+
+@click.command()
+@pass_ctx
+def init(obj: LedgerContext) -> None:
+    """Create a new, empty ledger file (refuses an existing file).
+
+    \b
+    Example:
+        ledger --db ledger.db init
+    """
+    Ledger.create(Path(obj.db)).close()
+    click.echo(f"Created ledger {obj.db}")
+
+
+def _append(obj: LedgerContext, contract: str, payload: Any, as_json: bool) -> None:
+    with obj.open() as ledger:
+        report_append(ledger.submit(contract, payload, obj.actor), as_json)
+
+
+@click.command()
+@click.argument("file", metavar="FILE|-")
+@json_option
+@pass_ctx
+def publish(obj: LedgerContext, file: str, as_json: bool) -> None:
+    """Append a record version (paper-manifest-v1.1) from a JSON file or stdin.
+
+    The first version is `record.published`, later ones `record.revised`; sending the current
+    version again changes nothing.
+
+    \b
+    Example:
+        ledger publish examples/records/SRCH-03BE3A05.json
+    """
+    _append(obj, "paper-manifest-v1.1", read_json(file), as_json)
+
+
+@click.command()
+@click.argument("file", metavar="FILE|-")
+@json_option
+@pass_ctx
+def provenance(obj: LedgerContext, file: str, as_json: bool) -> None:
+    """Append provenance facts (source-provenance-v1) from a JSON file or stdin.
+
+    \b
+    Example:
+        ledger provenance examples/records/SRCH-03BE3A05.provenance.json
+    """
+    _append(obj, "source-provenance-v1", read_json(file), as_json)
+
+
+def parse_set(item: str) -> dict[str, Any]:
+    """Return the change for ``--set PATH=JSON`` (a value that is not JSON is a string)."""
+    path, sep, text = item.partition("=")
+    if not sep or not path.startswith("/"):
+        raise RefusedInput(f"--set {item!r}: expected /json/pointer=VALUE")
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        value = text
+    return {"path": path, "value": value}
+
+
+def _refuse_mixed(from_file: str | None, record_id: str | None, flags: dict[str, Any]) -> None:
+    given = [f"--{k.replace('_', '-')}" for k, v in flags.items() if v not in (None, (), False)]
+    if from_file is not None and (record_id or given):
+        raise RefusedInput(f"--from-file cannot be combined with "
+                           f"{'RECORD_ID' if record_id else ', '.join(given)}")
+    if from_file is None and not record_id:
+        raise RefusedInput("give RECORD_ID and flags, or --from-file FILE|-")
+
+
+@click.command()
+@click.argument("record_id", required=False)
+@click.option("--from-file", metavar="FILE|-", help="Read the whole notice as JSON.")
+@click.option("--kind", type=click.Choice(NOTICE_KINDS), help="Notice kind.")
+@click.option("--reason", help="Why (required for all kinds but clarification and addendum).")
+@click.option("--notice-id", help="Notice id (default: derived from the notice's content).")
+@click.option("--set", "sets", multiple=True, metavar="PATH=JSON",
+              help="A field change (kind correction), e.g. /review_score=7.5. Repeatable.")
+@click.option("--lifts", help="The notice id a reinstatement lifts.")
+@click.option("--issued-by", help="Who issues the notice (default: the actor).")
+@click.option("--effective-date", metavar="YYYY-MM-DD", help="Default: today (UTC).")
+@click.option("--reason-code", "reason_codes", multiple=True, help="Repeatable.")
+@click.option("--claim-id", "claim_ids", multiple=True, help="Claims (partial_retraction).")
+@click.option("--target-version", type=int, help="Version the notice is about (default: current).")
+@json_option
+@pass_ctx
+def correct(obj: LedgerContext, record_id: str | None, from_file: str | None, as_json: bool,
+            **flags: Any) -> None:
+    """Append a correction notice (correction-record-v1).
+
+    \b
+    Example:
+        ledger correct SRCH:03BE3A05 --kind correction --reason "Score transcription error" \\
+            --set /review_score=9.1
+        ledger correct SRCH:03BE3A05 --kind expression_of_concern --reason "Data under review"
+        ledger correct SRCH:03BE3A05 --kind reinstatement --reason "Review closed" --lifts N-1a2b3c
+        ledger correct --from-file notice.json
+    """
+    _refuse_mixed(from_file, record_id, flags)
+    if from_file is not None:
+        _append(obj, "correction-record-v1", read_json(from_file), as_json)
+        return
+    if flags["kind"] is None:
+        raise RefusedInput("--kind is required (or use --from-file)")
+    notice: dict[str, Any] = {"record_id": record_id, "kind": flags["kind"]}
+    for key in ("reason", "notice_id", "lifts", "issued_by", "effective_date", "target_version"):
+        if flags[key] is not None:
+            notice[key] = flags[key]
+    if flags["sets"]:
+        notice["changes"] = [parse_set(item) for item in flags["sets"]]
+    if flags["reason_codes"]:
+        notice["reason_codes"] = list(flags["reason_codes"])
+    if flags["claim_ids"]:
+        notice["claim_ids"] = list(flags["claim_ids"])
+    _append(obj, "correction-record-v1", notice, as_json)
+
+
+@click.command()
+@click.argument("record_id", required=False)
+@click.option("--from-file", metavar="FILE|-", help="Read the whole evaluation as JSON.")
+@click.option("--gate", "gate_no", type=click.IntRange(min=1), help="Gate number.")
+@click.option("--status", type=click.Choice(GATE_STATUSES, case_sensitive=False))
+@click.option("--reason", help="Why this verdict.")
+@click.option("--artifact", "artifacts", multiple=True, metavar="PATH_OR_URI",
+              help="A local file (hashed) or URI[#sha256=HEX]. Repeatable.")
+@click.option("--artifact-kind", help="Kind of every --artifact (default: from its suffix).")
+@click.option("--evaluator", help="Who evaluated (default: the actor).")
+@click.option("--independent", is_flag=True, help="The evaluator is independent of the producer.")
+@click.option("--name", help="Gate name (default: the standard name of that gate).")
+@click.option("--evaluated-at", metavar="RFC3339", help="Default: now.")
+@json_option
+@pass_ctx
+def gate(obj: LedgerContext, record_id: str | None, from_file: str | None, as_json: bool,
+         **flags: Any) -> None:
+    """Append a verification-gate evaluation (gate-evaluation-v1).
+
+    VERIFIED is refused unless an artifact with a sha256 is attached; a local file given with
+    --artifact is hashed by the ledger.
+
+    \b
+    Example:
+        ledger gate SRCH:03BE3A05 --gate 2 --status VERIFIED --reason "Sandbox reproduction" \\
+            --artifact repro.py --artifact results.json --evaluator lab-b --independent
+    """
+    _refuse_mixed(from_file, record_id, flags)
+    if from_file is not None:
+        _append(obj, "gate-evaluation-v1", read_json(from_file), as_json)
+        return
+    for flag, key in (("--gate", "gate_no"), ("--status", "status"), ("--reason", "reason")):
+        if flags[key] is None:
+            raise RefusedInput(f"{flag} is required (or use --from-file)")
+    evaluation: dict[str, Any] = {"record_id": record_id, "gate": flags["gate_no"],
+                                  "status": flags["status"].upper(), "reason": flags["reason"],
+                                  "independent": flags["independent"]}
+    for key in ("evaluator", "name", "evaluated_at"):
+        if flags[key] is not None:
+            evaluation[key] = flags[key]
+    if flags["artifacts"]:
+        evaluation["artifacts"] = [artifact_from(a, flags["artifact_kind"])
+                                   for a in flags["artifacts"]]
+    _append(obj, "gate-evaluation-v1", evaluation, as_json)
+
+
+COMMANDS = (init, publish, provenance, correct, gate)
