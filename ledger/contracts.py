@@ -27,7 +27,7 @@ GATE_STATUSES = ("UNVERIFIED", "VERIFIED", "FAILED")
 
 def normalise_record_id(value: str) -> str:
     """Return the record id upper-cased; raise ValueError unless it is PREFIX:8HEX."""
-    upper = value.strip().upper()
+    upper = value.upper()
     if not RECORD_ID_RE.match(upper):
         raise ValueError(f"bad record id {value!r}: expected an upper-case prefix, a colon and 8 hex digits, e.g. SRCH:03BE3A05")
     return upper
@@ -66,10 +66,12 @@ def _sha256(value: str) -> str:
     return lower
 
 
-RecordId = Annotated[str, AfterValidator(normalise_record_id)]
-Date = Annotated[str, AfterValidator(_date)]
-Timestamp = Annotated[str, AfterValidator(_timestamp)]
-Sha256 = Annotated[str, AfterValidator(_sha256)]
+RecordId = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9]*:[0-9A-Fa-f]{8}$"),
+                     AfterValidator(normalise_record_id)]
+Date = Annotated[str, Field(json_schema_extra={"format": "date"}), AfterValidator(_date)]
+Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"}),
+                      AfterValidator(_timestamp)]
+Sha256 = Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$"), AfterValidator(_sha256)]
 Text = Annotated[str, StringConstraints(min_length=1)]
 Score = Annotated[float, Field(ge=0, le=10, allow_inf_nan=False), AfterValidator(_score)]
 Count = Annotated[int, Field(ge=0, le=2**53 - 1)]
