@@ -52,7 +52,9 @@ class AppendResult:
 
 def record_id_of(raw: Any) -> str:
     """Return the normalised record id of a submitted payload; raise RefusedInput if bad."""
-    rid = raw.get("record_id") if isinstance(raw, dict) else None
+    if not isinstance(raw, dict):
+        raise RefusedInput("the payload must be a JSON object")
+    rid = raw.get("record_id")
     if not isinstance(rid, str):
         raise RefusedInput("the payload has no record_id")
     try:

@@ -1,0 +1,148 @@
+"""Every refused input: one `Error: …` line on stderr, exit 2, no traceback, nothing written."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.conftest import Cli, manifest, provenance
+
+RID = "SRCH:03BE3A05"
+
+
+def refused(cli: Cli, *args: str, input: str | None = None, says: str = "") -> str:
+    before = cli.snapshot()
+    result = cli(*args, input=input)
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    assert "Traceback" not in result.stderr
+    assert says.lower() in lines[0].lower(), lines[0]
+    assert cli.snapshot() == before
+    return lines[0]
+
+
+BAD_MANIFESTS: list[tuple[str, dict[str, Any], str]] = [
+    ("unknown key", {**manifest(), "colour": "red"}, "unknown key"),
+    ("bad record id", manifest("SRCH-03BE3A05"), "bad record id"),
+    ("short hex", manifest("SRCH:03BE3A0"), "bad record id"),
+    ("score above 10", manifest(review_score=10.5), "review_score"),
+    ("negative score", manifest(review_score=-1), "review_score"),
+    ("three decimals", manifest(review_score=9.333), "more than 2 decimals"),
+    ("score as string", manifest(review_score="9"), "review_score"),
+    ("negative claims", manifest(source_grounded_claims=-1), "source_grounded_claims"),
+    ("bad tier", manifest(quality={"tier": "Gold"}), "quality"),
+    ("bad grade", manifest(quality={"tier": "Watchlist", "dimensions": {"evidence_strength": "OK"}}), "evidence_strength"),
+    ("bad date", manifest(submitted="28 May 2026"), "not a date"),
+    ("missing title", {k: v for k, v in manifest().items() if k != "title"}, "title"),
+]
+
+
+@pytest.mark.parametrize(("doc", "says"), [(d, s) for _, d, s in BAD_MANIFESTS],
+                         ids=[n for n, _, _ in BAD_MANIFESTS])
+def test_bad_manifests(cli: Cli, doc: dict[str, Any], says: str) -> None:
+    refused(cli, "publish", cli.file(doc), says=says)
+
+
+def test_malformed_json_and_missing_file(cli: Cli, tmp_path: Any) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"record_id": "SRCH:03BE3A05",\n  "title": }')
+    refused(cli, "publish", str(bad), says="malformed JSON at line 2")
+    refused(cli, "publish", "-", input="[1, 2]", says="must be a JSON object")
+    refused(cli, "publish", str(tmp_path / "nope.json"), says="cannot read")
+
+
+def test_notices_and_gates_for_unknown_records(cli: Cli) -> None:
+    refused(cli, "correct", RID, "--kind", "retraction", "--reason", "x", says="unknown record")
+    refused(cli, "gate", RID, "--gate", "2", "--status", "FAILED", "--reason", "x", says="unknown record")
+    refused(cli, "provenance", cli.file(provenance()), says="unknown record")
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["--kind", "retraction"], "reason is required"),
+    (["--kind", "correction", "--reason", "x", "--set", "/nope=1"], "does not exist"),
+    (["--kind", "correction", "--reason", "x", "--set", "/quality/zzz/1=1"], "does not exist"),
+    (["--kind", "correction", "--reason", "x", "--set", "/record_id=\"SRCH:00000000\""], "record_id"),
+    (["--kind", "correction", "--reason", "x", "--set", "/review_score=11"], "less than or equal to 10"),
+    (["--kind", "correction", "--reason", "x", "--set", "/title=\"\""], "title"),
+    (["--kind", "correction", "--reason", "x", "--set", "review_score=1"], "/json/pointer"),
+    (["--kind", "retraction", "--reason", "x", "--set", "/review_score=1"], "only allowed on kind correction"),
+    (["--kind", "retraction", "--reason", "x", "--lifts", "N1"], "only allowed on kind reinstatement"),
+    (["--kind", "reinstatement", "--reason", "x"], "must name the notice it lifts"),
+    (["--kind", "retraction", "--reason", "x", "--target-version", "2"], "target_version 2 does not exist"),
+    (["--kind", "retraction", "--reason", "x", "--effective-date", "yesterday"], "not a date"),
+    (["--kind", "sorry", "--reason", "x"], "kind"),
+    (["--reason", "x"], "--kind is required"),
+])
+def test_bad_notices(cli: Cli, published: Callable[..., str], args: list[str], says: str) -> None:
+    published()
+    refused(cli, "correct", RID, *args, says=says)
+
+
+def test_notice_id_reused_with_other_content(cli: Cli, published: Callable[..., str]) -> None:
+    published()
+    published("SRCH:00000002")
+    assert cli("correct", RID, "--kind", "retraction", "--reason", "a", "--notice-id", "N1").exit_code == 0
+    refused(cli, "correct", RID, "--kind", "retraction", "--reason", "b", "--notice-id", "N1",
+            says="already used")
+    refused(cli, "correct", "SRCH:00000002", "--kind", "retraction", "--reason", "a",
+            "--notice-id", "N1", says="already used")
+
+
+def test_verified_without_artifact_digest(cli: Cli, published: Callable[..., str]) -> None:
+    published()
+    refused(cli, "gate", RID, "--gate", "2", "--status", "VERIFIED", "--reason", "x",
+            says="VERIFIED requires")
+    refused(cli, "gate", RID, "--gate", "2", "--status", "VERIFIED", "--reason", "x",
+            "--artifact", "https://example.org/proof.lean", says="VERIFIED requires")
+    doc = {"record_id": RID, "gate": 2, "name": "G", "status": "VERIFIED", "reason": "x",
+           "evaluated_at": "2026-06-10T06:30:49+00:00", "evaluator": "e", "independent": False,
+           "artifacts": [{"kind": "lean4-proof", "uri": "https://example.org/p.lean"}]}
+    refused(cli, "gate", "--from-file", cli.file(doc), says="VERIFIED requires")
+    refused(cli, "gate", RID, "--gate", "2", "--status", "VERIFIED", "--reason", "x",
+            "--artifact", "no/such/file.py", says="no such file")
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["gate", RID, "--gate", "0", "--status", "FAILED", "--reason", "x"], "--gate"),
+    (["gate", RID, "--gate", "2", "--status", "MAYBE", "--reason", "x"], "--status"),
+    (["gate", RID, "--gate", "2", "--status", "FAILED"], "--reason is required"),
+    (["gate", "--from-file", "-", "--gate", "2"], "cannot be combined"),
+    (["correct", RID, "--from-file", "-"], "cannot be combined"),
+    (["correct"], "give RECORD_ID"),
+    (["show", "SRCH:FFFFFFFF"], "unknown record"),
+    (["show", "nonsense"], "bad record id"),
+    (["history", "SRCH:FFFFFFFF"], "unknown record"),
+    (["export", "--as-of", "99"], "outside the ledger"),
+    (["export", "--json", "--format", "csv"], "conflicts"),
+    (["no-such-command"], "no such command"),
+    (["log", "--since", "-1"], "--since"),
+])
+def test_bad_arguments(cli: Cli, published: Callable[..., str], args: list[str], says: str) -> None:
+    published()
+    refused(cli, *args, says=says)
+
+
+def test_unknown_contract_key_in_gate_and_notice_files(cli: Cli, published: Callable[..., str]) -> None:
+    published()
+    refused(cli, "correct", "--from-file", cli.file({"record_id": RID, "kind": "retraction",
+                                                      "reason": "x", "extra": 1}), says="unknown key")
+    refused(cli, "gate", "--from-file", cli.file({"record_id": RID, "gate": 2, "status": "FAILED",
+                                                   "reason": "x", "extra": 1}), says="unknown key")
+
+
+def test_missing_ledger_and_not_a_ledger(cli: Cli, tmp_path: Any) -> None:
+    from click.testing import CliRunner
+
+    from cli.main import app
+    runner = CliRunner()
+    missing = runner.invoke(app, ["--db", str(tmp_path / "none.db"), "show", RID])
+    assert missing.exit_code == 2 and missing.stderr.startswith("Error: no ledger at")
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not sqlite" * 100)
+    result = runner.invoke(app, ["--db", str(junk), "verify"])
+    assert result.exit_code == 2 and "is not a ledger" in result.stderr
+    assert runner.invoke(app, ["--db", str(cli.db), "init"]).exit_code == 2

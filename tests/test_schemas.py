@@ -1,0 +1,23 @@
+"""The checked-in JSON Schemas are what the models generate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ledger.contracts import CONTRACTS
+from ledger.schemas import schema_bytes
+
+SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
+
+
+@pytest.mark.parametrize("contract", list(CONTRACTS))
+def test_schema_is_up_to_date(contract: str) -> None:
+    path = SCHEMAS / f"{contract}.json"
+    assert path.exists(), f"missing {path}: run `make schemas`"
+    assert path.read_bytes() == schema_bytes(contract), f"{path} is stale: run `make schemas`"
+
+
+def test_no_stray_schema_files() -> None:
+    assert {p.stem for p in SCHEMAS.glob("*.json")} == set(CONTRACTS)
