@@ -68,9 +68,14 @@ def audit(conn: sqlite3.Connection, progress: Progress | None = None) -> AuditRe
     for rid, group in itertools.groupby(events, key=lambda e: e.record_id):
         report.records += 1
         state = _replay(conn, list(group), add)
-        if state is not None:
+        if state is None:
+            continue
+        try:
             _compare_views(conn, state, add)
-            _check_tier(state, add)
+        except LedgerError as exc:
+            add(Finding("rules", str(exc), state.first_seq, rid))
+            continue
+        _check_tier(state, add)
     for table in views.KEYED_TABLES:
         for (orphan,) in conn.execute(f"SELECT DISTINCT record_id FROM {table} WHERE record_id "
                                       "NOT IN (SELECT record_id FROM events)"):

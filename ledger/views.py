@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from ledger.canonical import canonical_bytes
+from ledger.errors import CorruptEvent
 from ledger.state import RecordState
 
 DEFAULT_GATES = {2: "Verification (formal proof or sandbox reproduction)"}
@@ -72,7 +73,21 @@ def drop_views(conn: sqlite3.Connection) -> None:
 
 
 def rows_for(state: RecordState) -> Rows:
-    """Return every view row of one record, per table, in primary-key order."""
+    """Return every view row of one record, per table, in primary-key order.
+
+    Raises CorruptEvent for a record with no version (only a tampered file has one).
+    """
+    if not state.versions:
+        raise CorruptEvent(f"seq {state.first_seq}: record {state.record_id} has events but "
+                           "no published version")
+    try:
+        return _rows_for(state)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CorruptEvent(f"seq {state.last_seq}: record {state.record_id} has a payload the "
+                           f"views cannot hold: {exc!r}") from None
+
+
+def _rows_for(state: RecordState) -> Rows:
     m = state.manifest
     verdicts = ",".join(f"{g}:{r.payload['status']}" for g, r in sorted(state.gates.items()))
     record = (state.record_id, state.version, state.status, state.correction_count,

@@ -1,0 +1,39 @@
+"""Every command has help with an example, and is documented in the README."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli.main import app
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+SPEC_COMMANDS = ["init", "publish", "provenance", "correct", "gate", "show", "history", "log",
+                 "verify", "audit", "rebuild", "export"]
+
+
+def test_every_spec_command_exists() -> None:
+    assert set(SPEC_COMMANDS) <= set(app.commands)
+
+
+@pytest.mark.parametrize("name", sorted(app.commands))
+def test_help_has_an_example(name: str) -> None:
+    result = CliRunner().invoke(app, [name, "--help"])
+    assert result.exit_code == 0
+    assert "Example:" in result.output
+    assert f"ledger {name}" in result.output or f"ledger --db" in result.output
+
+
+@pytest.mark.parametrize("name", sorted(app.commands))
+def test_command_is_in_the_readme(name: str) -> None:
+    assert f"ledger {name}" in README, f"README.md does not document `ledger {name}`"
+
+
+READ_COMMANDS = ["show", "history", "log", "verify", "audit", "export"]
+
+
+@pytest.mark.parametrize("name", READ_COMMANDS)
+def test_read_commands_take_json(name: str) -> None:
+    assert "--json" in CliRunner().invoke(app, [name, "--help"]).output

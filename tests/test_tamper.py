@@ -1,0 +1,172 @@
+"""Tampering with the file using plain sqlite3, as an attacker would; verify/audit name it."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from ledger.events import make_event
+from tests.conftest import Cli, manifest, provenance
+
+COLUMNS = ["type", "record_id", "contract", "payload", "actor", "recorded_at", "prev_hash", "hash"]
+
+
+@pytest.fixture
+def full(cli: Cli, published: Callable[..., str]) -> Cli:
+    """A ledger with 8 events over 2 records."""
+    published()
+    published("SRCH:00000002", review_score=4.0, quality={"tier": "Quarantine candidate"})
+    cli("provenance", cli.file(provenance(claim_lineage=2)))
+    cli("correct", "SRCH:03BE3A05", "--kind", "correction", "--reason", "x", "--set", "/review_score=8")
+    cli("correct", "SRCH:00000002", "--kind", "expression_of_concern", "--reason", "y", "--notice-id", "E1")
+    cli("gate", "SRCH:03BE3A05", "--gate", "2", "--status", "FAILED", "--reason", "z")
+    cli("correct", "SRCH:00000002", "--kind", "reinstatement", "--reason", "ok", "--lifts", "E1")
+    cli("publish", cli.file(manifest(title="Second version")))
+    assert cli.json("verify")["events"] == 8
+    return cli
+
+
+def attack(db: Path, *statements: str, params: tuple[Any, ...] = ()) -> None:
+    with sqlite3.connect(db) as conn:
+        conn.execute("DROP TRIGGER IF EXISTS events_append_only_update")
+        conn.execute("DROP TRIGGER IF EXISTS events_append_only_delete")
+        conn.execute("DROP TRIGGER IF EXISTS events_chain_only")
+        for statement in statements:
+            conn.execute(statement, params if "?" in statement else ())
+
+
+def bad(cli: Cli, seq: int, says: str = "") -> dict[str, Any]:
+    result = cli("verify", "--json")
+    assert result.exit_code == 1
+    report: dict[str, Any] = orjson.loads(result.stdout)
+    assert report["ok"] is False
+    assert report["first_bad_seq"] == seq, report
+    assert says in report["reason"]
+    text = cli("verify")
+    assert text.exit_code == 1 and f"FAILED at seq {seq}" in text.stderr
+    assert cli("audit").exit_code == 1
+    return report
+
+
+def test_triggers_refuse_update_and_delete(full: Cli) -> None:
+    with sqlite3.connect(full.db) as conn:
+        for statement in ("UPDATE events SET actor = 'x' WHERE seq = 3", "DELETE FROM events WHERE seq = 8",
+                          "INSERT INTO events VALUES (5, 'a','b','c','{}','d','e','f','g')",
+                          "INSERT INTO events VALUES (9, 'a','b','c','{}','d','e','f','g')"):
+            with pytest.raises(sqlite3.IntegrityError):
+                conn.execute(statement)
+
+
+@pytest.mark.parametrize("seq", [1, 4, 8])
+@pytest.mark.parametrize("column", COLUMNS)
+def test_any_changed_field_of_any_event(full: Cli, seq: int, column: str) -> None:
+    value = {"payload": '{"record_id":"SRCH:03BE3A05"}', "prev_hash": "1" * 64, "hash": "2" * 64}
+    attack(full.db, f"UPDATE events SET {column} = ? WHERE seq = {seq}",
+           params=(value.get(column, "tampered"),))
+    bad(full, seq)
+
+
+def test_a_one_character_edit_of_the_payload(full: Cli) -> None:
+    attack(full.db, "UPDATE events SET payload = replace(payload, '\"value\":8', "
+                    "'\"value\":9') WHERE seq = 4")
+    bad(full, 4, "hash mismatch")
+
+
+def test_a_deleted_event(full: Cli) -> None:
+    attack(full.db, "DELETE FROM events WHERE seq = 5")
+    bad(full, 5, "missing")
+
+
+def test_a_deleted_event_with_renumbering(full: Cli) -> None:
+    attack(full.db, "DELETE FROM events WHERE seq = 5", "UPDATE events SET seq = seq - 1 WHERE seq > 5")
+    bad(full, 5, "deleted")
+
+
+def test_a_swapped_pair(full: Cli) -> None:
+    attack(full.db, "UPDATE events SET seq = -1 WHERE seq = 4", "UPDATE events SET seq = 4 WHERE seq = 5",
+           "UPDATE events SET seq = 5 WHERE seq = -1")
+    bad(full, 4)
+
+
+def test_an_inserted_event_with_a_valid_hash(full: Cli) -> None:
+    with sqlite3.connect(full.db) as conn:
+        prev = conn.execute("SELECT hash FROM events WHERE seq = 3").fetchone()[0]
+    forged = make_event(4, "notice.issued", "SRCH:03BE3A05", "correction-record-v1",
+                        {"record_id": "SRCH:03BE3A05", "notice_id": "FORGED", "kind": "removal",
+                         "effective_date": "2026-01-01", "issued_by": "x", "reason": "forged"},
+                        "mallory", "2026-11-25T10:00:00.000000Z", prev)
+    attack(full.db, "UPDATE events SET seq = seq + 100 WHERE seq >= 4",
+           "UPDATE events SET seq = seq - 99 WHERE seq >= 104",
+           "INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?)",
+           params=(forged.seq, forged.type, forged.record_id, forged.contract, forged.payload_json,
+                   forged.actor, forged.recorded_at, forged.prev_hash, forged.hash))
+    bad(full, 4, "inserted")
+
+
+def test_an_appended_event_with_a_bad_link(full: Cli) -> None:
+    forged = make_event(9, "record.revised", "SRCH:03BE3A05", "paper-manifest-v1.1",
+                        manifest(title="Forged"), "mallory", "2026-11-25T10:00:00.000000Z", "0" * 64)
+    attack(full.db, "INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?)",
+           params=(forged.seq, forged.type, forged.record_id, forged.contract, forged.payload_json,
+                   forged.actor, forged.recorded_at, forged.prev_hash, forged.hash))
+    bad(full, 9, "prev_hash does not link")
+
+
+@pytest.mark.parametrize(("statement", "says"), [
+    ("UPDATE records SET status = 'CURRENT' WHERE record_id = 'SRCH:03BE3A05'", "view table records"),
+    ("UPDATE records SET review_score = 9.9", "view table records"),
+    ("UPDATE notices SET in_force = 1 WHERE notice_id = 'E1'", "view table notices"),
+    ("DELETE FROM gates", "view table gates"),
+    ("DELETE FROM versions WHERE version = 1", "view table versions"),
+    ("INSERT INTO records SELECT 'SRCH:99999999', version, status, correction_count, "
+     "verification_level, provenance_level, quality_tier, title, review_score, gate_verdicts, "
+     "first_seq, last_seq, last_hash, last_recorded_at, manifest, provenance FROM records LIMIT 1",
+     "has no events"),
+    ("UPDATE view_meta SET value = '3' WHERE key = 'applied_seq'", "views reflect seq 3"),
+])
+def test_audit_catches_edited_view_rows(full: Cli, statement: str, says: str) -> None:
+    with sqlite3.connect(full.db) as conn:
+        conn.execute(statement)
+    assert full("verify").exit_code == 0
+    result = full("audit", "--json")
+    assert result.exit_code == 1
+    report = orjson.loads(result.stdout)
+    assert any(says in f["message"] for f in report["findings"]), report["findings"]
+    assert full("rebuild").exit_code == 0
+    assert full("audit").exit_code == 0
+
+
+def test_audit_catches_a_rewritten_history_that_breaks_the_rules(full: Cli) -> None:
+    """Every hash recomputed after a forbidden edit: verify passes, audit names the rule."""
+    with sqlite3.connect(full.db) as conn:
+        rows = conn.execute("SELECT * FROM events ORDER BY seq").fetchall()
+    prev = "0" * 64
+    rewritten = []
+    for row in rows:
+        payload = orjson.loads(row[4])
+        if row[0] == 6:
+            payload.update(status="VERIFIED", reason="no artifact at all")
+        event = make_event(row[0], row[1], row[2], row[3], payload, row[5], row[6], prev)
+        rewritten.append((event.seq, event.type, event.record_id, event.contract,
+                          event.payload_json, event.actor, event.recorded_at, event.prev_hash,
+                          event.hash))
+        prev = event.hash
+    attack(full.db, "DELETE FROM events")
+    with sqlite3.connect(full.db) as conn:
+        conn.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?)", rewritten)
+    assert full("verify").exit_code == 0
+    report = orjson.loads(full("audit", "--json").stdout)
+    assert report["ok"] is False
+    assert any(f["seq"] == 6 and "VERIFIED requires" in f["message"] for f in report["findings"])
+
+
+def test_audit_flags_a_tier_that_contradicts_the_score(cli: Cli, published: Callable[..., str]) -> None:
+    published(review_score=4.5)
+    report = orjson.loads(cli("audit", "--json").stdout)
+    assert [f["check"] for f in report["findings"]] == ["tiers"]
+    assert "below 5.0" in report["findings"][0]["message"]
