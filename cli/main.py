@@ -21,7 +21,7 @@ from ledger.errors import CorruptEvent, LedgerError, VerificationError
 class LedgerGroup(click.Group):
     """A group whose every failure is one ``Error: …`` line and a documented exit status."""
 
-    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
         try:
             code = super().main(*args, **kwargs)

@@ -124,8 +124,8 @@ def audit(obj: LedgerContext, as_json: bool) -> None:
         emit_json(report.as_json())
         sys.exit(0 if report.ok else 1)
     v = report.verify
-    click.echo(f"chain:   {'OK' if v.ok else 'FAILED'}: "
-               f"{v.events} events verified{'' if v.ok else f'; first bad seq {v.first_bad_seq}: {v.reason}'}")
+    broken = "" if v.ok else f"; first bad seq {v.first_bad_seq}: {v.reason}"
+    click.echo(f"chain:   {'OK' if v.ok else 'FAILED'}: {v.events} events verified{broken}")
     click.echo(f"records: {report.records}")
     for f in report.findings:
         where = " ".join(x for x in (f"seq {f.seq}" if f.seq else "", f.record_id or "") if x)

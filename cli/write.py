@@ -101,7 +101,7 @@ def _refuse_mixed(from_file: str | None, record_id: str | None, flags: dict[str,
 @click.option("--target-version", type=int, help="Version the notice is about (default: current).")
 @json_option
 @pass_ctx
-def correct(obj: LedgerContext, record_id: str | None, from_file: str | None, as_json: bool,
+def correct(obj: LedgerContext, /, record_id: str | None, from_file: str | None, as_json: bool,
             **flags: Any) -> None:
     """Append a correction notice (correction-record-v1).
 
@@ -147,7 +147,7 @@ def correct(obj: LedgerContext, record_id: str | None, from_file: str | None, as
 @click.option("--evaluated-at", metavar="RFC3339", help="Default: now.")
 @json_option
 @pass_ctx
-def gate(obj: LedgerContext, record_id: str | None, from_file: str | None, as_json: bool,
+def gate(obj: LedgerContext, /, record_id: str | None, from_file: str | None, as_json: bool,
          **flags: Any) -> None:
     """Append a verification-gate evaluation (gate-evaluation-v1).
 

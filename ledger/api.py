@@ -17,13 +17,13 @@ import orjson
 
 from ledger import store, views
 from ledger.audit import AuditReport, audit
-from ledger.export import snapshot, write_export
-from ledger.maintenance import rebuild
 from ledger.clock import Clock, rfc3339, utc_now
 from ledger.contracts import normalise_record_id
 from ledger.defaults import fill_defaults
 from ledger.errors import LedgerError, RefusedInput
 from ledger.events import Event, make_event
+from ledger.export import snapshot, write_export
+from ledger.maintenance import rebuild
 from ledger.rules import NoOp, Planned, plan, validate
 from ledger.state import RecordState, apply_event, fold
 from ledger.verify import Progress, VerifyReport, verify_events

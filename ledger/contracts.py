@@ -29,7 +29,8 @@ def normalise_record_id(value: str) -> str:
     """Return the record id upper-cased; raise ValueError unless it is PREFIX:8HEX."""
     upper = value.upper()
     if not RECORD_ID_RE.match(upper):
-        raise ValueError(f"bad record id {value!r}: expected an upper-case prefix, a colon and 8 hex digits, e.g. SRCH:03BE3A05")
+        raise ValueError(f"bad record id {value!r}: expected an upper-case prefix, a colon and "
+                         "8 hex digits, e.g. SRCH:03BE3A05")
     return upper
 
 

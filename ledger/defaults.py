@@ -31,7 +31,7 @@ def fill_defaults(
     if contract == "correction-record-v1":
         if doc.get("notice_id") is None:
             fill("notice_id", generated_notice_id(raw))
-        fill("effective_date", now.astimezone(dt.timezone.utc).date().isoformat())
+        fill("effective_date", now.astimezone(dt.UTC).date().isoformat())
         fill("issued_by", actor)
         if state is not None:
             fill("target_version", state.version)

@@ -34,6 +34,7 @@ def snapshot(conn: sqlite3.Connection, as_of: int | None = None,
              progress: Progress | None = None) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
     """Return (header, show objects sorted by record id), as of seq ``as_of`` if given."""
     seq, hash_ = store.head(conn)
+    records: Iterator[dict[str, Any]]
     if as_of is not None:
         if not 0 <= as_of <= seq:
             raise RefusedInput(f"--as-of {as_of} is outside the ledger (0..{seq})")

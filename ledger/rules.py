@@ -68,7 +68,9 @@ def describe(exc: ValidationError) -> str:
 
 def same(a: dict[str, Any], b: dict[str, Any], ignore: frozenset[str] = frozenset()) -> bool:
     """Return whether two payloads are identical, leaving out the keys in ``ignore``."""
-    strip = lambda d: {k: v for k, v in d.items() if k not in ignore}  # noqa: E731
+    def strip(doc: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in doc.items() if k not in ignore}
+
     return canonical_bytes(strip(a)) == canonical_bytes(strip(b))
 
 

@@ -52,7 +52,7 @@ EVENT_COLUMNS = "seq, type, record_id, contract, payload, actor, recorded_at, pr
 def _connect(path: Path) -> sqlite3.Connection:
     try:
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-        conn.execute("PRAGMA busy_timeout = %d" % int(BUSY_TIMEOUT_S * 1000))
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
     except sqlite3.Error as exc:
         raise StoreError(f"cannot open {path}: {exc}") from None
     return conn

@@ -27,7 +27,8 @@ def show_text(shown: dict[str, Any]) -> str:
     if p:
         ext = p["external_record"]
         lines.append(f"  publisher           {p['publisher']}")
-        lines.append(f"  external record     {ext.get('identifier') or ('registered' if ext['registered'] else 'not registered')}")
+        registered = "registered" if ext["registered"] else "not registered"
+        lines.append(f"  external record     {ext.get('identifier') or registered}")
     for n in shown["notices"]:
         state = "in force" if n["in_force"] else f"lifted by {n['lifted_by']}"
         lines.append(f"  notice {n['notice_id']}: {n['kind']} {n['effective_date']} by "

@@ -15,7 +15,7 @@ from click.testing import CliRunner, Result
 from cli.main import app
 from ledger.api import Ledger
 
-FIXED = dt.datetime(2026, 11, 25, 10, 0, 0, tzinfo=dt.timezone.utc)
+FIXED = dt.datetime(2026, 11, 25, 10, 0, 0, tzinfo=dt.UTC)
 
 
 def manifest(rid: str = "SRCH:03BE3A05", **overrides: Any) -> dict[str, Any]:

@@ -23,7 +23,7 @@ def test_help_has_an_example(name: str) -> None:
     result = CliRunner().invoke(app, [name, "--help"])
     assert result.exit_code == 0
     assert "Example:" in result.output
-    assert f"ledger {name}" in result.output or f"ledger --db" in result.output
+    assert f"ledger {name}" in result.output or "ledger --db" in result.output
 
 
 @pytest.mark.parametrize("name", sorted(app.commands))

@@ -18,7 +18,9 @@ def no_op(cli: Cli, *args: str) -> None:
     assert cli.snapshot() == before
 
 
-def test_same_manifest_provenance_notice_gate(cli: Cli, published: Callable[..., str], tmp_path: Path) -> None:
+def test_same_manifest_provenance_notice_gate(
+    cli: Cli, published: Callable[..., str], tmp_path: Path,
+) -> None:
     published()
     no_op(cli, "publish", cli.file(manifest()))
     no_op(cli, "publish", cli.file(manifest("srch:03be3a05")))

@@ -108,7 +108,9 @@ def test_verification_level_follows_source_grounded_claims(published: Callable[.
     ({"claim_lineage": 4}, "L3"),
     ({"external_record": {"registered": True, "identifier": "10.5281/zenodo.1"}}, "L4"),
 ])
-def test_provenance_level(cli: Cli, published: Callable[..., str], facts: dict[str, object], level: str) -> None:
+def test_provenance_level(
+    cli: Cli, published: Callable[..., str], facts: dict[str, object], level: str,
+) -> None:
     published()
     assert cli.json("show", RID)["provenance_level"] == "L1"
     result = cli("provenance", cli.file(provenance(**facts)))
@@ -125,7 +127,9 @@ def test_latest_provenance_wins(cli: Cli, published: Callable[..., str]) -> None
     assert shown["provenance"]["claim_lineage"] == 0
 
 
-def test_gates_show_latest_verdict_and_not_evaluated(cli: Cli, published: Callable[..., str], tmp_path: Path) -> None:
+def test_gates_show_latest_verdict_and_not_evaluated(
+    cli: Cli, published: Callable[..., str], tmp_path: Path,
+) -> None:
     published()
     gates = cli.json("show", RID)["gates"]
     assert gates == [{"gate": 2, "name": "Verification (formal proof or sandbox reproduction)",
