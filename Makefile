@@ -22,7 +22,7 @@ demo: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" sh examples/demo.sh
 
 test: $(TEST_STAMP)
-	$(BIN)/ruff check ledger cli tests bench
+	$(BIN)/ruff check ledger cli tests $(wildcard bench)
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 

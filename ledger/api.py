@@ -9,23 +9,20 @@ from __future__ import annotations
 import getpass
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
-
-import orjson
+from typing import IO, Any, BinaryIO
 
 from ledger import store, views
 from ledger.audit import AuditReport, audit
+from ledger.batch import AppendResult, Batch, record_id_of
+from ledger.bulk import DEFAULT_BATCH, BulkResult, append_lines
 from ledger.clock import Clock, rfc3339, utc_now
 from ledger.contracts import normalise_record_id
-from ledger.defaults import fill_defaults
 from ledger.errors import LedgerError, RefusedInput
-from ledger.events import Event, make_event
+from ledger.events import Event
 from ledger.export import snapshot, write_export
 from ledger.maintenance import rebuild
-from ledger.rules import NoOp, Planned, plan, validate
-from ledger.state import RecordState, apply_event, fold
+from ledger.state import RecordState, fold
 from ledger.verify import Progress, VerifyReport, verify_events
 
 
@@ -35,32 +32,6 @@ def default_actor() -> str:
         return getpass.getuser() or "unknown"
     except (KeyError, OSError):
         return "unknown"
-
-
-@dataclass(frozen=True)
-class AppendResult:
-    """What one submission did: the new event, or the reason it was a no-op."""
-
-    record_id: str
-    event: Event | None
-    message: str
-
-    @property
-    def appended(self) -> bool:
-        return self.event is not None
-
-
-def record_id_of(raw: Any) -> str:
-    """Return the normalised record id of a submitted payload; raise RefusedInput if bad."""
-    if not isinstance(raw, dict):
-        raise RefusedInput("the payload must be a JSON object")
-    rid = raw.get("record_id")
-    if not isinstance(rid, str):
-        raise RefusedInput("the payload has no record_id")
-    try:
-        return normalise_record_id(rid)
-    except ValueError as exc:
-        raise RefusedInput(str(exc)) from None
 
 
 class Ledger:
@@ -98,36 +69,18 @@ class Ledger:
 
     def submit(self, contract: str, raw: Any, actor: str | None = None) -> AppendResult:
         """Validate and append one payload; return the event, or a no-op for a re-send."""
-        actor = actor or default_actor()
         with store.write_transaction(self.conn) as conn:
-            rid = record_id_of(raw)
-            state = fold(store.record_events(conn, rid))
-            outcome = self._plan(conn, contract, raw, state, actor)
-            if isinstance(outcome, NoOp):
-                return AppendResult(rid, None, outcome.message)
-            event = self._append(conn, outcome, actor)
-            state = apply_event(state, event)
-            views.write_rows(conn, rid, views.rows_for(state))
-            views.set_applied(conn, event.seq, event.hash)
-        return AppendResult(rid, event, f"appended seq {event.seq} {event.type} {rid}")
+            batch = Batch(conn, self.clock)
+            result = batch.add(contract, raw, actor or default_actor())
+            batch.flush()
+        return result
 
-    def _plan(self, conn: sqlite3.Connection, contract: str, raw: dict[str, Any],
-              state: RecordState | None, actor: str) -> Planned | NoOp:
-        doc, filled = fill_defaults(contract, raw, state, actor, self.clock())
-        payload = validate(contract, doc)
-
-        def lookup(notice_id: str) -> tuple[str, dict[str, Any]] | None:
-            found = store.find_notice(conn, notice_id)
-            return None if found is None else (found[0], orjson.loads(found[1]))
-
-        return plan(contract, payload, state, lookup, filled)
-
-    def _append(self, conn: sqlite3.Connection, planned: Planned, actor: str) -> Event:
-        seq, prev = store.head(conn)
-        event = make_event(seq + 1, planned.type, planned.record_id, planned.contract,
-                           planned.payload, actor, rfc3339(self.clock()), prev)
-        store.insert_event(conn, event)
-        return event
+    def append_jsonl(self, lines: IO[bytes], actor: str | None = None,
+                     batch_size: int = DEFAULT_BATCH,
+                     progress: Progress | None = None) -> BulkResult:
+        """Append JSON Lines in batches (one transaction each); see ``ledger.bulk``."""
+        return append_lines(self.conn, self.clock, lines, actor or default_actor(), batch_size,
+                            progress)
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -196,4 +149,5 @@ class Ledger:
         return header
 
 
-__all__ = ["AppendResult", "Ledger", "LedgerError", "default_actor", "fold"]
+__all__ = ["AppendResult", "BulkResult", "Ledger", "LedgerError", "default_actor", "fold",
+           "record_id_of"]

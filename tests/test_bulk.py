@@ -1,0 +1,95 @@
+"""`ledger append --jsonl`: batches, refusals by line, idempotency, same result as single commands."""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from ledger.api import Ledger
+from ledger.errors import RefusedInput
+from tests.conftest import Cli, clock, manifest, provenance
+
+
+def lines(n: int) -> list[dict[str, Any]]:
+    """Return n JSONL items: a record, its provenance and a notice per group of three."""
+    out: list[dict[str, Any]] = []
+    for i in range(n // 3):
+        rid = f"SRCH:{i:08X}"
+        out += [{"contract": "paper-manifest-v1.1", "payload": manifest(rid)},
+                {"contract": "source-provenance-v1", "payload": provenance(rid, claim_lineage=i)},
+                {"contract": "correction-record-v1", "actor": "ed", "payload": {
+                    "record_id": rid, "kind": "correction", "notice_id": f"C{i}", "reason": "r",
+                    "changes": [{"path": "/review_score", "value": 5.5}]}}]
+    return out
+
+
+def jsonl(items: list[dict[str, Any]]) -> bytes:
+    return b"".join(orjson.dumps(item) + b"\n" for item in items)
+
+
+def test_bulk_equals_single_commands(tmp_path: Path) -> None:
+    items = lines(30)
+    bulk_db, single_db = tmp_path / "bulk.db", tmp_path / "single.db"
+    with Ledger.create(bulk_db, clock) as ledger:
+        result = ledger.append_jsonl(io.BytesIO(jsonl(items)), "tester", batch_size=7)
+        assert (result.appended, result.batches) == (30, 5)
+    with Ledger.create(single_db, clock) as ledger:
+        for item in items:
+            ledger.submit(item["contract"], item["payload"], item.get("actor", "tester"))
+    dump = "SELECT * FROM {} ORDER BY 1, 2"
+    for table in ("events", "records", "notices", "versions", "gates", "view_meta"):
+        with sqlite3.connect(bulk_db) as a, sqlite3.connect(single_db) as b:
+            assert a.execute(dump.format(table)).fetchall() == b.execute(dump.format(table)).fetchall()
+
+
+def test_a_bad_line_keeps_earlier_batches_only(cli: Cli, tmp_path: Path) -> None:
+    items = lines(12)
+    too_high = manifest("SRCH:0000000F", review_score=12)
+    items.insert(8, {"contract": "paper-manifest-v1.1", "payload": too_high})
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(jsonl(items))
+    result = cli("append", "--jsonl", str(source), "--batch-size", "4")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: LINE 9: paper-manifest-v1.1: review_score")
+    assert "8 event(s) from earlier batches were kept" in result.stderr
+    assert cli.json("verify")["events"] == 8
+    del items[8]
+    source.write_bytes(jsonl(items))
+    out = cli.json("append", "--jsonl", str(source))
+    assert (out["appended"], out["unchanged"]) == (4, 8)
+    assert cli("audit").exit_code == 0
+
+
+@pytest.mark.parametrize(("line", "says"), [
+    (b"{not json", "LINE 2: malformed JSON"),
+    (b'{"contract": "paper-manifest-v9", "payload": {}}', "LINE 2: unknown contract"),
+    (b'{"payload": {}}', "LINE 2: expected"),
+    (b'{"contract": "paper-manifest-v1.1", "payload": {}, "extra": 1}', "LINE 2: unknown key"),
+    (b'{"contract": "paper-manifest-v1.1", "payload": {}, "actor": ""}', "LINE 2: actor"),
+    (b'{"contract": "correction-record-v1", "payload": {"record_id": "SRCH:99999999", '
+     b'"kind": "retraction", "reason": "x"}}', "LINE 2: unknown record"),
+])
+def test_bad_lines(cli: Cli, tmp_path: Path, line: bytes, says: str) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(jsonl(lines(3)[:1]) + line + b"\n")
+    before = cli.snapshot()
+    result = cli("append", "--jsonl", str(source))
+    assert result.exit_code == 2 and says in result.stderr, result.stderr
+    assert "nothing was written" in result.stderr
+    assert cli.snapshot() == before
+
+
+def test_stdin_and_blank_lines(cli: Cli) -> None:
+    data = b"\n" + jsonl(lines(3)) + b"\n\n"
+    result = cli("append", "--jsonl", "-", input=data)
+    assert result.exit_code == 0 and result.stdout.startswith("Appended 3 event(s) in 1 batch(es)")
+
+
+def test_batch_size_must_be_positive(tmp_path: Path) -> None:
+    with Ledger.create(tmp_path / "l.db", clock) as ledger, pytest.raises(RefusedInput):
+        ledger.append_jsonl(io.BytesIO(b""), "x", batch_size=0)
