@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: demo test lint schemas vectors clean
+.PHONY: demo test lint schemas vectors clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,3 +34,6 @@ vectors: $(STAMP)
 
 clean:
 	rm -rf $(VENV) demo.db demo-out
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench.py $(ARGS)
