@@ -1,0 +1,164 @@
+"""RFC 6962 / RFC 9162 Merkle tree: hashes, stored-hash layout, proofs and their checks.
+
+Pure: storage comes in through a ``HashReader`` (one method: read stored hashes by position).
+
+Leaf i (0-based) is event seq = i + 1; its data is the event's canonical bytes (see
+``ledger.events``), without the event-hash prefix:
+
+    leaf_hash(d)    = SHA-256(0x00 || d)          RFC 6962 §2.1
+    node_hash(l, r) = SHA-256(0x01 || l || r)
+    root(empty)     = SHA-256("")
+
+Stored layout: every complete subtree hash, at level L (2**L leaves) and index k (leaves
+k·2**L … (k+1)·2**L − 1), is stored at position ``stored_index(L, k)``: the order in which an
+append-only writer produces them (leaf n's level-0 hash, then each subtree it completes), so the
+table only ever grows at its end and a tree of n leaves holds exactly 2n − popcount(n) hashes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+
+from ledger.errors import LedgerError
+
+EMPTY_ROOT = hashlib.sha256(b"").digest()
+HashReader = Callable[[Sequence[int]], list[bytes]]  # positions -> hashes, in that order
+
+
+class ProofError(LedgerError):
+    """A proof does not verify, or cannot be made; says what was expected."""
+
+
+def leaf_hash(data: bytes) -> bytes:
+    """Return SHA-256(0x00 || data)."""
+    return hashlib.sha256(b"\x00" + data).digest()
+
+
+def node_hash(left: bytes, right: bytes) -> bytes:
+    """Return SHA-256(0x01 || left || right)."""
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def stored_index(level: int, index: int) -> int:
+    """Return the position of the level-``level`` hash number ``index`` in the stored order."""
+    n = index
+    for _ in range(level):  # the last leaf under that subtree
+        n = 2 * n + 1
+    before = 0  # hashes stored before leaf n: n + n/2 + n/4 + …
+    m = n
+    while m > 0:
+        before += m
+        m >>= 1
+    return before + level
+
+
+def stored_count(size: int) -> int:
+    """Return how many hashes a tree of ``size`` leaves stores: 2·size − popcount(size)."""
+    return 2 * size - bin(size).count("1")
+
+
+def new_hashes(size: int, leaf: bytes, frontier: list[tuple[int, bytes]]) -> list[bytes]:
+    """Return the hashes to store when leaf number ``size`` is appended, in stored order.
+
+    ``frontier`` holds (level, hash) of the complete subtrees of the current tree, largest
+    first; it is updated in place to describe the tree of size + 1.
+    """
+    out, h, level = [leaf], leaf, 0
+    while frontier and frontier[-1][0] == level:
+        _, left = frontier.pop()
+        h = node_hash(left, h)
+        level += 1
+        out.append(h)
+    frontier.append((level, h))
+    return out
+
+
+def frontier_positions(size: int) -> list[tuple[int, int]]:
+    """Return (level, index) of the complete subtrees that make up a tree of ``size`` leaves."""
+    out, start = [], 0
+    for level in range(size.bit_length() - 1, -1, -1):
+        if size >> level & 1:
+            out.append((level, start >> level))
+            start += 1 << level
+    return out
+
+
+def root_from_frontier(frontier: Sequence[tuple[int, bytes]]) -> bytes:
+    """Return the root of the tree whose complete subtrees (largest first) are ``frontier``."""
+    if not frontier:
+        return EMPTY_ROOT
+    h = frontier[-1][1]
+    for _, left in reversed(frontier[:-1]):
+        h = node_hash(left, h)
+    return h
+
+
+def subtree_hash(lo: int, hi: int, read: HashReader) -> bytes:
+    """Return MTH(D[lo:hi]). Requires 0 <= lo < hi and lo a multiple of the largest power of
+    two below hi − lo (true of every range an RFC 6962 proof asks for)."""
+    parts: list[tuple[int, int]] = []
+    start = lo
+    while start < hi:
+        level = (hi - start).bit_length() - 1
+        while start & ((1 << level) - 1):
+            level -= 1
+        parts.append((level, start >> level))
+        start += 1 << level
+    hashes = read([stored_index(level, index) for level, index in parts])
+    h = hashes[-1]
+    for left in reversed(hashes[:-1]):
+        h = node_hash(left, h)
+    return h
+
+
+def tree_root(size: int, read: HashReader) -> bytes:
+    """Return the root of the first ``size`` leaves: O(log size) reads."""
+    return EMPTY_ROOT if size == 0 else subtree_hash(0, size, read)
+
+
+def _split(n: int) -> int:
+    """Return the largest power of two strictly below n (n >= 2)."""
+    return 1 << ((n - 1).bit_length() - 1)
+
+
+def prove_inclusion(index: int, size: int, read: HashReader) -> list[bytes]:
+    """Return the RFC 9162 §2.1.3.1 inclusion proof of leaf ``index`` in a tree of ``size``.
+
+    Requires 0 <= index < size.
+    """
+    if not 0 <= index < size:
+        raise ProofError(f"leaf index {index} is outside a tree of size {size}")
+    proof: list[bytes] = []
+    lo, hi, m = 0, size, index
+    while hi - lo > 1:
+        k = _split(hi - lo)
+        if m < k:
+            proof.append(subtree_hash(lo + k, hi, read))
+            hi = lo + k
+        else:
+            proof.append(subtree_hash(lo, lo + k, read))
+            lo, m = lo + k, m - k
+    return proof[::-1]
+
+
+def prove_consistency(old: int, new: int, read: HashReader) -> list[bytes]:
+    """Return the RFC 9162 §2.1.4.1 consistency proof between tree sizes ``old`` and ``new``.
+
+    Requires 0 < old <= new.
+    """
+    if not 0 < old <= new:
+        raise ProofError(f"no consistency proof from size {old} to size {new}")
+    proof: list[bytes] = []
+    lo, hi, m, complete = 0, new, old, True
+    while m != hi - lo:
+        k = _split(hi - lo)
+        if m <= k:
+            proof.append(subtree_hash(lo + k, hi, read))
+            hi = lo + k
+        else:
+            proof.append(subtree_hash(lo, lo + k, read))
+            lo, m, complete = lo + k, m - k, False
+    if not complete:
+        proof.append(subtree_hash(lo, hi, read))
+    return proof[::-1]

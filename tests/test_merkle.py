@@ -1,0 +1,159 @@
+"""Merkle tree: RFC 6962 vectors, property tests against a reference tree, forged proofs."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ledger.merkle import (
+    EMPTY_ROOT,
+    ProofError,
+    leaf_hash,
+    new_hashes,
+    node_hash,
+    prove_consistency,
+    prove_inclusion,
+    root_from_frontier,
+    stored_count,
+    stored_index,
+    tree_root,
+)
+from ledger.merkle_check import check_consistency, check_inclusion
+
+VECTORS = Path(__file__).parent / "vectors" / "rfc6962"
+INCLUSION = sorted((VECTORS / "inclusion").rglob("*.json"))
+CONSISTENCY = sorted((VECTORS / "consistency").rglob("*.json"))
+
+
+def b64(value: str | None) -> bytes:
+    return base64.b64decode(value or "")
+
+
+def ids(paths: Sequence[Path]) -> list[str]:
+    return [f"{p.parent.name}/{p.stem}" for p in paths]
+
+
+@pytest.mark.parametrize("path", INCLUSION, ids=ids(INCLUSION))
+def test_inclusion_vectors(path: Path) -> None:
+    v: dict[str, Any] = orjson.loads(path.read_bytes())
+    proof = [b64(p) for p in v["proof"] or []]
+    args = (v["leafIdx"], v["treeSize"], b64(v["leafHash"]), proof, b64(v["root"]))
+    if v["wantErr"]:
+        with pytest.raises(ProofError):
+            check_inclusion(*args)
+    else:
+        check_inclusion(*args)
+
+
+@pytest.mark.parametrize("path", CONSISTENCY, ids=ids(CONSISTENCY))
+def test_consistency_vectors(path: Path) -> None:
+    v: dict[str, Any] = orjson.loads(path.read_bytes())
+    proof = [b64(p) for p in v["proof"] or []]
+    args = (v["size1"], v["size2"], b64(v["root1"]), b64(v["root2"]), proof)
+    if v["wantErr"]:
+        with pytest.raises(ProofError):
+            check_consistency(*args)
+    else:
+        check_consistency(*args)
+
+
+def test_there_are_many_vectors() -> None:
+    assert len(INCLUSION) > 50 and len(CONSISTENCY) > 50
+
+
+class Tree:
+    """An in-memory tree built through the same append path the store uses."""
+
+    def __init__(self, n: int) -> None:
+        self.stored: list[bytes] = []
+        self.frontier: list[tuple[int, bytes]] = []
+        self.leaves = [leaf_hash(f"leaf {i}".encode()) for i in range(n)]
+        self.roots = [EMPTY_ROOT]
+        for i, leaf in enumerate(self.leaves):
+            self.stored += new_hashes(i, leaf, self.frontier)
+            self.roots.append(root_from_frontier(self.frontier))
+
+    def read(self, positions: Sequence[int]) -> list[bytes]:
+        return [self.stored[p] for p in positions]
+
+
+def reference_root(leaves: Sequence[bytes]) -> bytes:
+    """RFC 6962 MTH, recursively, straight from the definition."""
+    if not leaves:
+        return EMPTY_ROOT
+    if len(leaves) == 1:
+        return leaves[0]
+    k = 1 << ((len(leaves) - 1).bit_length() - 1)
+    return node_hash(reference_root(leaves[:k]), reference_root(leaves[k:]))
+
+
+def test_stored_layout_matches_the_append_order() -> None:
+    tree = Tree(70)
+    assert len(tree.stored) == stored_count(70)
+    for level in range(7):
+        for index in range(70 >> level):
+            lo = index << level
+            want = reference_root(tree.leaves[lo:lo + (1 << level)])
+            assert tree.stored[stored_index(level, index)] == want
+
+
+@settings(max_examples=150)
+@given(st.integers(1, 300), st.data())
+def test_proofs_for_random_sizes_verify(size: int, data: st.DataObject) -> None:
+    tree = Tree(size)
+    assert tree_root(size, tree.read) == reference_root(tree.leaves) == tree.roots[size]
+    index = data.draw(st.integers(0, size - 1))
+    proof = prove_inclusion(index, size, tree.read)
+    check_inclusion(index, size, tree.leaves[index], proof, tree.roots[size])
+    old = data.draw(st.integers(1, size))
+    cproof = prove_consistency(old, size, tree.read)
+    check_consistency(old, size, tree.roots[old], tree.roots[size], cproof)
+
+
+@settings(max_examples=60)
+@given(st.integers(2, 200), st.data())
+def test_forged_proofs_fail(size: int, data: st.DataObject) -> None:
+    tree = Tree(size)
+    index = data.draw(st.integers(0, size - 1))
+    proof = prove_inclusion(index, size, tree.read)
+    for i in range(len(proof)):
+        for bit in (0, 7, 255):
+            forged = list(proof)
+            forged[i] = bytes(b ^ (1 << (bit % 8)) if j == bit // 8 else b for j, b in enumerate(forged[i]))
+            with pytest.raises(ProofError):
+                check_inclusion(index, size, tree.leaves[index], forged, tree.roots[size])
+    other = (index + 1) % size
+    if tree.leaves[other] != tree.leaves[index]:
+        with pytest.raises(ProofError):
+            check_inclusion(other, size, tree.leaves[index], proof, tree.roots[size])
+    old = data.draw(st.integers(1, size - 1))
+    cproof = prove_consistency(old, size, tree.read)
+    for i in range(len(cproof)):
+        forged = list(cproof)
+        forged[i] = bytes([forged[i][0] ^ 1]) + forged[i][1:]
+        with pytest.raises(ProofError):
+            check_consistency(old, size, tree.roots[old], tree.roots[size], forged)
+    with pytest.raises(ProofError):
+        check_consistency(old, size, tree.roots[old], tree.roots[size], [*cproof, cproof[0]])
+    with pytest.raises(ProofError):
+        check_consistency(old, size, tree.roots[old], tree.roots[size], cproof[:-1])
+
+
+def test_every_bit_of_every_proof_hash_matters() -> None:
+    tree = Tree(13)
+    proof = prove_inclusion(5, 13, tree.read)
+    for i in range(len(proof)):
+        for bit in range(256):
+            forged = list(proof)
+            raw = bytearray(forged[i])
+            raw[bit // 8] ^= 1 << (bit % 8)
+            forged[i] = bytes(raw)
+            with pytest.raises(ProofError):
+                check_inclusion(5, 13, tree.leaves[5], forged, tree.roots[13])
