@@ -129,7 +129,7 @@ class Ledger:
     def verify(self, progress: Progress | None = None) -> VerifyReport:
         """Return the chain verification report."""
         with store.read_snapshot(self.conn) as conn:
-            return verify_events(store.iter_events(conn), progress)
+            return verify_events(store.iter_events(conn), progress, store.iter_tree_hashes(conn))
 
     def audit(self, progress: Progress | None = None) -> AuditReport:
         """Return the audit report (verify, rules, views, tiers)."""

@@ -57,7 +57,8 @@ class AuditReport:
 
 def audit(conn: sqlite3.Connection, progress: Progress | None = None) -> AuditReport:
     """Return the audit report of an open ledger (reads only)."""
-    report = AuditReport(verify_events(store.iter_events(conn), progress))
+    report = AuditReport(verify_events(store.iter_events(conn), progress,
+                                       store.iter_tree_hashes(conn)))
     add = report.findings.append
     seq, hash_ = store.head(conn)
     applied = views.applied(conn)

@@ -18,7 +18,8 @@ from ledger.clock import Clock, rfc3339
 from ledger.contracts import normalise_record_id
 from ledger.defaults import fill_defaults
 from ledger.errors import RefusedInput
-from ledger.events import Event, make_event
+from ledger.events import Event, canonical_of, make_event
+from ledger.merkle import frontier_positions, leaf_hash, new_hashes, stored_count, stored_index
 from ledger.rules import NoOp, plan, validate
 from ledger.state import RecordState, apply_event, fold
 
@@ -49,12 +50,20 @@ def record_id_of(raw: Any) -> str:
         raise RefusedInput(str(exc)) from None
 
 
+def load_frontier(conn: sqlite3.Connection, size: int) -> list[tuple[int, bytes]]:
+    """Return (level, hash) of the complete subtrees of the stored tree of ``size`` leaves."""
+    positions = frontier_positions(size)
+    hashes = store.read_hashes(conn, [stored_index(level, index) for level, index in positions])
+    return [(level, h) for (level, _), h in zip(positions, hashes, strict=True)]
+
+
 class Batch:
     """Appends inside the caller's write transaction; ``flush`` writes the touched views."""
 
     def __init__(self, conn: sqlite3.Connection, clock: Clock) -> None:
         self.conn, self.clock = conn, clock
         self.seq, self.prev = store.head(conn)
+        self.frontier = load_frontier(conn, self.seq)
         self.states: dict[str, RecordState | None] = {}
         self.dirty: set[str] = set()
         self.appended = 0
@@ -77,6 +86,9 @@ class Batch:
         event = make_event(self.seq + 1, outcome.type, rid, contract, outcome.payload, actor,
                            rfc3339(self.clock()), self.prev)
         store.insert_event(self.conn, event)
+        leaf = leaf_hash(canonical_of(event))
+        store.insert_hashes(self.conn, stored_count(self.seq),
+                            new_hashes(self.seq, leaf, self.frontier))
         self.states[rid] = apply_event(state, event)
         self.seq, self.prev = event.seq, event.hash
         self.dirty.add(rid)

@@ -9,10 +9,10 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from ledger.errors import NotALedger, StoreError
+from ledger.errors import CorruptEvent, NotALedger, StoreError
 from ledger.events import GENESIS_HASH, Event
 
 APPLICATION_ID = 0x4C444752  # "LDGR"
@@ -44,6 +44,22 @@ WHEN NEW.seq IS NOT (SELECT COALESCE(MAX(seq), 0) + 1 FROM events)
                                    '0000000000000000000000000000000000000000000000000000000000000000')
 BEGIN SELECT RAISE(ABORT, 'events must extend the chain: wrong seq or prev_hash'); END;
 CREATE TABLE ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE checkpoints (
+    id INTEGER PRIMARY KEY, origin TEXT NOT NULL, size INTEGER NOT NULL, root TEXT NOT NULL,
+    note TEXT NOT NULL, signed_at TEXT NOT NULL, UNIQUE (origin, size)
+);
+CREATE TRIGGER checkpoints_append_only_update BEFORE UPDATE ON checkpoints
+BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only: UPDATE is refused'); END;
+CREATE TRIGGER checkpoints_append_only_delete BEFORE DELETE ON checkpoints
+BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only: DELETE is refused'); END;
+"""
+
+TREE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tree_hashes (pos INTEGER PRIMARY KEY, hash BLOB NOT NULL);
+CREATE TRIGGER IF NOT EXISTS tree_append_only_update BEFORE UPDATE ON tree_hashes
+BEGIN SELECT RAISE(ABORT, 'tree hashes are append-only: UPDATE is refused'); END;
+CREATE TRIGGER IF NOT EXISTS tree_append_only_delete BEFORE DELETE ON tree_hashes
+BEGIN SELECT RAISE(ABORT, 'tree hashes are append-only: DELETE is refused'); END;
 """
 
 EVENT_COLUMNS = "seq, type, record_id, contract, payload, actor, recorded_at, prev_hash, hash"
@@ -67,7 +83,7 @@ def create(path: Path, created_at: str) -> sqlite3.Connection:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
         conn.execute(f"PRAGMA user_version = {FORMAT_VERSION}")
-        conn.executescript("BEGIN;" + EVENTS_SCHEMA + "COMMIT;")
+        conn.executescript("BEGIN;" + EVENTS_SCHEMA + TREE_SCHEMA + "COMMIT;")
         conn.execute("INSERT INTO ledger_meta VALUES ('format', 'provenance-ledger v1'), "
                      "('created_at', ?)", (created_at,))
     except sqlite3.Error as exc:
@@ -213,6 +229,40 @@ def find_notice(conn: sqlite3.Connection, notice_id: str,
                        "AND seq < ? ORDER BY seq LIMIT 1",
                        (notice_id, before if before is not None else 2**62)).fetchone()
     return None if row is None else (str(row[0]), str(row[1]))
+
+
+def read_hashes(conn: sqlite3.Connection, positions: Sequence[int]) -> list[bytes]:
+    """Return the stored tree hashes at ``positions``, in that order."""
+    if not positions:
+        return []
+    marks = ",".join("?" * len(positions))
+    found = dict(conn.execute(f"SELECT pos, hash FROM tree_hashes WHERE pos IN ({marks})",
+                              list(positions)).fetchall())
+    missing = [p for p in positions if p not in found]
+    if missing:
+        raise CorruptEvent(f"the Merkle tree is missing stored hash #{missing[0]}: run `ledger audit`")
+    return [bytes(found[p]) for p in positions]
+
+
+def insert_hashes(conn: sqlite3.Connection, start: int, hashes: Sequence[bytes]) -> None:
+    """Store tree hashes at positions start, start + 1, … (inside a write transaction)."""
+    conn.executemany("INSERT INTO tree_hashes VALUES (?, ?)",
+                     [(start + i, h) for i, h in enumerate(hashes)])
+
+
+def iter_tree_hashes(conn: sqlite3.Connection) -> Iterator[tuple[int, bytes]]:
+    """Yield (position, hash) of every stored tree hash in order."""
+    cur = conn.execute("SELECT pos, hash FROM tree_hashes ORDER BY pos")
+    while rows := cur.fetchmany(4096):
+        yield from ((int(p), bytes(h)) for p, h in rows)
+
+
+def reset_tree(conn: sqlite3.Connection) -> None:
+    """Drop and recreate the tree table (rebuild only; inside a write transaction)."""
+    conn.execute("DROP TABLE IF EXISTS tree_hashes")
+    for statement in TREE_SCHEMA.split(";\n"):
+        if statement.strip():
+            conn.execute(statement)
 
 
 def count_events(conn: sqlite3.Connection) -> int:

@@ -5,12 +5,14 @@ Pure over an iterator of stored events; the caller streams them from the store.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+import base64
+from collections.abc import Callable, Collection, Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ledger.errors import VerificationError
 from ledger.events import GENESIS_HASH, Event, canonical_of, event_hash
+from ledger.merkle import EMPTY_ROOT, leaf_hash, new_hashes, root_from_frontier, stored_count
 
 Progress = Callable[[int], None]
 
@@ -24,10 +26,13 @@ class VerifyReport:
     head_hash: str
     first_bad_seq: int | None
     reason: str | None
+    root: bytes = EMPTY_ROOT
+    roots: dict[int, bytes] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         return {"ok": self.ok, "events": self.events, "head_hash": self.head_hash,
-                "first_bad_seq": self.first_bad_seq, "reason": self.reason}
+                "first_bad_seq": self.first_bad_seq, "reason": self.reason,
+                "root": base64.b64encode(self.root).decode()}
 
 
 def hash_as(event: Event, seq: int) -> str:
@@ -64,19 +69,67 @@ def _explain_mismatch(event: Event, computed: str, before_prev: str) -> None:
                             "(the event's content was changed)", event.hash, computed)
 
 
-def verify_events(events: Iterable[Event], progress: Progress | None = None) -> VerifyReport:
+class _Tree:
+    """Recomputes the Merkle tree from the events and compares it with the stored hashes."""
+
+    def __init__(self, stored: Iterator[tuple[int, bytes]] | None, capture: Collection[int]) -> None:
+        self.frontier: list[tuple[int, bytes]] = []
+        self.stored, self.capture = stored, capture
+        self.roots: dict[int, bytes] = {}
+
+    def add(self, event: Event) -> None:
+        size = event.seq - 1
+        for offset, computed in enumerate(new_hashes(size, leaf_hash(canonical_of(event)),
+                                                     self.frontier)):
+            self._compare(event.seq, stored_count(size) + offset, computed)
+        if event.seq in self.capture:
+            self.roots[event.seq] = root_from_frontier(self.frontier)
+
+    def _compare(self, seq: int, pos: int, computed: bytes) -> None:
+        if self.stored is None:
+            return
+        found = next(self.stored, None)
+        if found is None or found[0] != pos:
+            raise VerificationError(seq, f"the stored Merkle tree lacks hash #{pos}", "", "")
+        if found[1] != computed and pos == stored_count(seq - 1):
+            raise VerificationError(seq, f"the Merkle tree recorded a different event at seq {seq} "
+                                    f"(leaf hash {found[1].hex()}, this event gives "
+                                    f"{computed.hex()}): an event was inserted or replaced here, "
+                                    "or the tree was edited", found[1].hex(), computed.hex())
+        if found[1] != computed:
+            raise VerificationError(seq, f"stored Merkle tree hash #{pos} is {found[1].hex()}, "
+                                    f"the events give {computed.hex()}: the tree was edited",
+                                    found[1].hex(), computed.hex())
+
+    def finish(self, size: int) -> None:
+        extra = None if self.stored is None else next(self.stored, None)
+        if extra is not None:
+            raise VerificationError(size + 1, f"the stored Merkle tree has hashes beyond the "
+                                    f"{size} events of the log (#{extra[0]}): the tail of the "
+                                    "log was truncated", str(size), "")
+
+
+def verify_events(events: Iterable[Event], progress: Progress | None = None,
+                  stored_tree: Iterator[tuple[int, bytes]] | None = None,
+                  capture: Collection[int] = ()) -> VerifyReport:
     """Return the report for a stream of stored events, stopping at the first bad one.
 
-    On failure ``events`` and ``head_hash`` describe the valid prefix that was checked.
+    Also recomputes the Merkle tree: compares it with ``stored_tree`` (position, hash) when
+    given, and records the root at every size in ``capture``. On failure ``events`` and
+    ``head_hash`` describe the valid prefix that was checked.
     """
     expected, prev, before_prev = 1, GENESIS_HASH, GENESIS_HASH
+    tree = _Tree(stored_tree, capture)
     try:
         for event in events:
             check_event(event, expected, prev, before_prev)
+            tree.add(event)
             before_prev, prev = prev, event.hash
             expected += 1
             if progress is not None and expected % 1024 == 0:
                 progress(1024)
+        tree.finish(expected - 1)
     except VerificationError as exc:
         return VerifyReport(False, expected - 1, prev, exc.seq, str(exc))
-    return VerifyReport(True, expected - 1, prev, None, None)
+    return VerifyReport(True, expected - 1, prev, None, None,
+                        root_from_frontier(tree.frontier), tree.roots)

@@ -10,7 +10,8 @@ from typing import Any
 import orjson
 import pytest
 
-from ledger.events import make_event
+from ledger.events import Event, canonical_of, make_event
+from ledger.merkle import leaf_hash, new_hashes
 from tests.conftest import Cli, manifest, provenance
 
 COLUMNS = ["type", "record_id", "contract", "payload", "actor", "recorded_at", "prev_hash", "hash"]
@@ -38,6 +39,20 @@ def attack(db: Path, *statements: str, params: tuple[Any, ...] = ()) -> None:
         conn.execute("DROP TRIGGER IF EXISTS events_chain_only")
         for statement in statements:
             conn.execute(statement, params if "?" in statement else ())
+
+
+def rewrite_tree(db: Path) -> None:
+    """Recompute the stored Merkle tree from the (tampered) events, as a thorough attacker would."""
+    with sqlite3.connect(db) as conn:
+        conn.execute("DROP TABLE tree_hashes")
+        conn.execute("CREATE TABLE tree_hashes (pos INTEGER PRIMARY KEY, hash BLOB NOT NULL)")
+        frontier: list[tuple[int, bytes]] = []
+        pos = 0
+        for row in conn.execute("SELECT * FROM events ORDER BY seq").fetchall():
+            event = Event(*row)
+            for h in new_hashes(event.seq - 1, leaf_hash(canonical_of(event)), frontier):
+                conn.execute("INSERT INTO tree_hashes VALUES (?, ?)", (pos, h))
+                pos += 1
 
 
 def bad(cli: Cli, seq: int, says: str = "") -> dict[str, Any]:
@@ -159,6 +174,7 @@ def test_audit_catches_a_rewritten_history_that_breaks_the_rules(full: Cli) -> N
     attack(full.db, "DELETE FROM events")
     with sqlite3.connect(full.db) as conn:
         conn.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?)", rewritten)
+    rewrite_tree(full.db)
     assert full("verify").exit_code == 0
     report = orjson.loads(full("audit", "--json").stdout)
     assert report["ok"] is False
