@@ -1,0 +1,159 @@
+"""Ed25519 keys and signed notes in the Go sumdb/note and C2SP signed-note formats.
+
+    private key:  PRIVATE+KEY+<name>+<hex key id>+<base64(0x01 || 32-byte seed)>
+    verifier key: <name>+<hex key id>+<base64(0x01 || 32-byte public key)>
+    key id:       first 4 bytes (big-endian) of SHA-256(name || 0x0A || 0x01 || public key)
+
+A note is its text (non-empty lines, each ending in a newline), one blank line, then signature
+lines ``— <name> <base64(key id || signature)>`` (U+2014). The signature is Ed25519 over the
+text bytes, trailing newline included.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from ledger.errors import LedgerError, RefusedInput
+
+ALG_ED25519 = 0x01
+DASH = "\u2014"
+
+
+class SignatureError(LedgerError):
+    """A note is not signed by the expected key, or is malformed."""
+
+
+@dataclass(frozen=True)
+class Signer:
+    name: str
+    key_id: int
+    key: Ed25519PrivateKey
+
+
+@dataclass(frozen=True)
+class Verifier:
+    name: str
+    key_id: int
+    key: Ed25519PublicKey
+
+
+def check_name(name: str) -> str:
+    """Return ``name`` if it is a valid key name (non-empty, no spaces, no '+')."""
+    if not name or "+" in name or any(ch.isspace() for ch in name) or not name.isprintable():
+        raise RefusedInput(f"key name {name!r} must be non-empty, without spaces or '+'")
+    return name
+
+
+def key_id(name: str, public: bytes) -> int:
+    """Return the 32-bit key id of an Ed25519 public key under ``name``."""
+    digest = hashlib.sha256(name.encode() + b"\n" + bytes([ALG_ED25519]) + public).digest()
+    return int.from_bytes(digest[:4], "big")
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _unb64(text: str, what: str) -> bytes:
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise SignatureError(f"{what} is not valid base64") from None
+    if base64.b64encode(raw).decode() != text:  # refuse non-canonical padding bits
+        raise SignatureError(f"{what} is not canonical base64")
+    return raw
+
+
+def encode_keys(name: str, seed: bytes) -> tuple[str, str]:
+    """Return (private key, verifier key) strings for a 32-byte Ed25519 seed."""
+    check_name(name)
+    public = Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes_raw()
+    kid = key_id(name, public)
+    skey = f"PRIVATE+KEY+{name}+{kid:08x}+{_b64(bytes([ALG_ED25519]) + seed)}"
+    vkey = f"{name}+{kid:08x}+{_b64(bytes([ALG_ED25519]) + public)}"
+    return skey, vkey
+
+
+def parse_signer(text: str) -> Signer:
+    """Return the signer of a ``PRIVATE+KEY+…`` string; raise SignatureError if malformed."""
+    body = text.strip()
+    parts = body.removeprefix("PRIVATE+KEY+").split("+", 2)
+    if not body.startswith("PRIVATE+KEY+") or len(parts) != 3:
+        raise SignatureError("not a private key (expected PRIVATE+KEY+name+id+key)")
+    name, hexid, raw = parts[0], parts[1], _unb64(parts[2], "private key")
+    if len(raw) != 33 or raw[0] != ALG_ED25519:
+        raise SignatureError("private key is not an Ed25519 key")
+    key = Ed25519PrivateKey.from_private_bytes(raw[1:])
+    kid = key_id(check_name(name), key.public_key().public_bytes_raw())
+    if hexid != f"{kid:08x}":
+        raise SignatureError(f"private key id {hexid} does not match its key ({kid:08x})")
+    return Signer(name, kid, key)
+
+
+def parse_verifier(text: str) -> Verifier:
+    """Return the verifier of a ``name+id+key`` string; raise SignatureError if malformed."""
+    parts = text.strip().split("+", 2)
+    if len(parts) != 3 or text.startswith("PRIVATE+KEY+"):
+        raise SignatureError("not a verifier key (expected name+hexid+base64key)")
+    name, hexid, raw = parts[0], parts[1], _unb64(parts[2], "verifier key")
+    if len(raw) != 33 or raw[0] != ALG_ED25519:
+        raise SignatureError("verifier key is not an Ed25519 key")
+    kid = key_id(check_name(name), raw[1:])
+    if hexid != f"{kid:08x}":
+        raise SignatureError(f"verifier key id {hexid} does not match its key ({kid:08x})")
+    return Verifier(name, kid, Ed25519PublicKey.from_public_bytes(raw[1:]))
+
+
+def signature_line(signer: Signer, text: str) -> str:
+    """Return the signature line of ``signer`` over ``text`` (with its newline)."""
+    signature = signer.key.sign(text.encode())
+    return f"{DASH} {signer.name} {_b64(signer.key_id.to_bytes(4, 'big') + signature)}\n"
+
+
+def sign_note(signer: Signer, text: str) -> str:
+    """Return the signed note: text, a blank line, one signature line."""
+    if not text.endswith("\n") or "\n\n" in text or not text.strip():
+        raise RefusedInput("note text must be non-empty lines, each ending in a newline")
+    return text + "\n" + signature_line(signer, text)
+
+
+def open_note(note: str, verifier: Verifier) -> str:
+    """Return the text of ``note`` if it carries a valid signature by ``verifier``.
+
+    Signature lines by other keys are ignored (they may be witnesses); a line by this key that
+    does not verify is an error.
+    """
+    text, sep, sigs = note.rpartition("\n\n")
+    if not sep or not text or not sigs.endswith("\n"):
+        raise SignatureError("malformed note: expected text, a blank line, signature lines")
+    text += "\n"
+    found = False
+    for line in sigs[:-1].split("\n"):
+        name, raw = _parse_sig_line(line)
+        if name != verifier.name or int.from_bytes(raw[:4], "big") != verifier.key_id:
+            continue
+        try:
+            verifier.key.verify(raw[4:], text.encode())
+        except InvalidSignature:
+            raise SignatureError(f"the signature by {name} does not verify") from None
+        found = True
+    if not found:
+        raise SignatureError(f"the note has no signature by {verifier.name}+{verifier.key_id:08x}")
+    return text
+
+
+def _parse_sig_line(line: str) -> tuple[str, bytes]:
+    prefix, _, rest = line.partition(" ")
+    name, _, b64 = rest.partition(" ")
+    if prefix != DASH or not name or not b64 or " " in b64:
+        raise SignatureError(f"malformed signature line {line[:60]!r}")
+    raw = _unb64(b64, "signature")
+    if len(raw) < 5:
+        raise SignatureError("signature line is too short")
+    return name, raw
