@@ -12,10 +12,11 @@ from typing import Any
 
 import click
 
-from cli import read, write
+from cli import proofs, read, write
 from cli.common import LedgerContext
 from ledger.api import default_actor
 from ledger.errors import CorruptEvent, LedgerError, VerificationError
+from ledger.note import SignatureError
 
 
 class LedgerGroup(click.Group):
@@ -31,7 +32,7 @@ class LedgerGroup(click.Group):
         except click.ClickException as exc:
             click.echo(f"Error: {exc.format_message()}", err=True)
             sys.exit(2)
-        except (CorruptEvent, VerificationError) as exc:
+        except (CorruptEvent, VerificationError, SignatureError) as exc:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(1)
         except LedgerError as exc:
@@ -68,7 +69,7 @@ def app(ctx: click.Context, db: str, actor: str | None) -> None:
     ctx.obj = LedgerContext(db, actor or default_actor())
 
 
-for command in (*write.COMMANDS, *read.COMMANDS):
+for command in (*write.COMMANDS, *read.COMMANDS, *proofs.COMMANDS):
     app.add_command(command)
 
 

@@ -13,6 +13,7 @@ import orjson
 from cli.common import LedgerContext, emit_json, json_option, pass_ctx, progress
 from ledger.errors import RefusedInput
 from ledger.export import FORMATS
+from ledger.keys import read_text, read_verifier
 from ledger.text import event_line, show_text
 
 
@@ -86,22 +87,38 @@ def log(obj: LedgerContext, since: int, as_json: bool) -> None:
 
 
 @click.command()
+@click.option("--checkpoint", "checkpoint_file", type=click.Path(dir_okay=False),
+              help="Also check that the log extends this signed checkpoint.")
+@click.option("--vkey", help="The verifier key of the checkpoint (string or file).")
 @json_option
 @pass_ctx
-def verify(obj: LedgerContext, as_json: bool) -> None:
-    """Recompute every event hash and link; exit 1 naming the first bad seq.
+def verify(obj: LedgerContext, checkpoint_file: str | None, vkey: str | None, as_json: bool) -> None:
+    """Recompute every event hash, link and the Merkle tree; exit 1 naming the first bad seq.
+
+    With --checkpoint and --vkey, also check the checkpoint's signature and that the log
+    extends it (a truncated tail or a rewritten history fails).
 
     \b
     Example:
         ledger verify
         ledger verify --json
+        ledger verify --checkpoint checkpoint-120.txt --vkey publisher.vkey
     """
+    if (checkpoint_file is None) != (vkey is None):
+        raise RefusedInput("--checkpoint and --vkey go together")
+    extra: dict[str, object] = {}
     with obj.open() as ledger, progress("Verifying", ledger.count()) as bar:
-        report = ledger.verify(bar)
+        if checkpoint_file is not None and vkey is not None:
+            report, cp = ledger.verify_checkpoint(read_text(checkpoint_file), read_verifier(vkey), bar)
+            extra = {"checkpoint": {"origin": cp.origin, "size": cp.size, "root": cp.root_b64}}
+        else:
+            report = ledger.verify(bar)
     if as_json:
-        emit_json(report.as_json())
+        emit_json({**report.as_json(), **extra})
     elif report.ok:
         click.echo(f"OK: {report.events} events verify; head hash {report.head_hash}")
+        if extra:
+            click.echo(f"OK: the log extends the checkpoint of size {cp.size} signed by {cp.origin}")
     else:
         click.echo(f"FAILED at seq {report.first_bad_seq}: {report.reason}", err=True)
     sys.exit(0 if report.ok else 1)

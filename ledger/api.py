@@ -16,12 +16,16 @@ from ledger import store, views
 from ledger.audit import AuditReport, audit
 from ledger.batch import AppendResult, Batch, record_id_of
 from ledger.bulk import DEFAULT_BATCH, BulkResult, append_lines
+from ledger.bundle import make_bundle
+from ledger.checkpoint import Checkpoint, check_extends, open_checkpoint
 from ledger.clock import Clock, rfc3339, utc_now
 from ledger.contracts import normalise_record_id
-from ledger.errors import LedgerError, RefusedInput
+from ledger.errors import LedgerError, RefusedInput, VerificationError
 from ledger.events import Event
 from ledger.export import snapshot, write_export
 from ledger.maintenance import rebuild
+from ledger.note import Signer, Verifier
+from ledger.proofs import Inclusion, checkpoint_of_note, consistency, prove, sign_checkpoint
 from ledger.state import RecordState, fold
 from ledger.verify import Progress, VerifyReport, verify_events
 
@@ -135,6 +139,46 @@ class Ledger:
         """Return the audit report (verify, rules, views, tiers)."""
         with store.read_snapshot(self.conn) as conn:
             return audit(conn, progress)
+
+    def verify_checkpoint(self, note: str, verifier: Verifier,
+                          progress: Progress | None = None) -> tuple[VerifyReport, Checkpoint]:
+        """Return the verify report, failed unless the log extends the signed checkpoint."""
+        checkpoint = open_checkpoint(note, verifier)
+        with store.read_snapshot(self.conn) as conn:
+            report = verify_events(store.iter_events(conn), progress, store.iter_tree_hashes(conn),
+                                   capture={checkpoint.size})
+        if report.ok:
+            try:
+                check_extends(report, checkpoint)
+            except VerificationError as exc:
+                report = VerifyReport(False, report.events, report.head_hash, exc.seq, str(exc),
+                                      report.root)
+        return report, checkpoint
+
+    def checkpoint(self, signer: Signer, progress: Progress | None = None) -> tuple[str, bool]:
+        """Sign and store a checkpoint of the whole log; return (note, whether it is new)."""
+        with store.write_transaction(self.conn) as conn:
+            return sign_checkpoint(conn, signer, rfc3339(self.clock()), progress)
+
+    def prove(self, seq: int, size: int | None = None) -> Inclusion:
+        """Return the inclusion proof of event ``seq`` (tree of ``size``, default the head)."""
+        with store.read_snapshot(self.conn) as conn:
+            return prove(conn, seq, size)
+
+    def consistency(self, old: int, new: int | None = None) -> dict[str, Any]:
+        """Return the consistency proof between two tree sizes."""
+        with store.read_snapshot(self.conn) as conn:
+            return consistency(conn, old, new)
+
+    def bundle(self, record_id: str, note: str) -> dict[str, Any]:
+        """Return the bundle of a record against a signed checkpoint note."""
+        rid = self.known(record_id)
+        checkpoint = checkpoint_of_note(note)
+        with store.read_snapshot(self.conn) as conn:
+            if checkpoint.size > store.head(conn)[0]:
+                raise VerificationError(checkpoint.size, f"the checkpoint commits to "
+                                        f"{checkpoint.size} events but the log has fewer")
+            return make_bundle(conn, rid, note, checkpoint)
 
     def rebuild(self, progress: Progress | None = None) -> int:
         """Drop and rebuild the views; return the number of records."""

@@ -29,6 +29,10 @@ class SignatureError(LedgerError):
     """A note is not signed by the expected key, or is malformed."""
 
 
+class KeyFormatError(RefusedInput):
+    """A key string or key file is malformed."""
+
+
 @dataclass(frozen=True)
 class Signer:
     name: str
@@ -81,7 +85,22 @@ def encode_keys(name: str, seed: bytes) -> tuple[str, str]:
 
 
 def parse_signer(text: str) -> Signer:
-    """Return the signer of a ``PRIVATE+KEY+…`` string; raise SignatureError if malformed."""
+    """Return the signer of a ``PRIVATE+KEY+…`` string; raise KeyFormatError if malformed."""
+    try:
+        return _parse_signer(text)
+    except SignatureError as exc:
+        raise KeyFormatError(f"bad private key: {exc}") from None
+
+
+def parse_verifier(text: str) -> Verifier:
+    """Return the verifier of a ``name+id+key`` string; raise KeyFormatError if malformed."""
+    try:
+        return _parse_verifier(text)
+    except SignatureError as exc:
+        raise KeyFormatError(f"bad verifier key: {exc}") from None
+
+
+def _parse_signer(text: str) -> Signer:
     body = text.strip()
     parts = body.removeprefix("PRIVATE+KEY+").split("+", 2)
     if not body.startswith("PRIVATE+KEY+") or len(parts) != 3:
@@ -96,8 +115,7 @@ def parse_signer(text: str) -> Signer:
     return Signer(name, kid, key)
 
 
-def parse_verifier(text: str) -> Verifier:
-    """Return the verifier of a ``name+id+key`` string; raise SignatureError if malformed."""
+def _parse_verifier(text: str) -> Verifier:
     parts = text.strip().split("+", 2)
     if len(parts) != 3 or text.startswith("PRIVATE+KEY+"):
         raise SignatureError("not a verifier key (expected name+hexid+base64key)")

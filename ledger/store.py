@@ -265,6 +265,19 @@ def reset_tree(conn: sqlite3.Connection) -> None:
             conn.execute(statement)
 
 
+def checkpoints(conn: sqlite3.Connection) -> list[tuple[str, int, str, str]]:
+    """Return (origin, size, base64 root, note) of every stored checkpoint, oldest first."""
+    rows = conn.execute("SELECT origin, size, root, note FROM checkpoints ORDER BY id").fetchall()
+    return [(str(o), int(s), str(r), str(n)) for o, s, r, n in rows]
+
+
+def insert_checkpoint(conn: sqlite3.Connection, origin: str, size: int, root: str, note: str,
+                      signed_at: str) -> None:
+    """Store a signed checkpoint (inside a write transaction)."""
+    conn.execute("INSERT INTO checkpoints (origin, size, root, note, signed_at) VALUES (?,?,?,?,?)",
+                 (origin, size, root, note, signed_at))
+
+
 def count_events(conn: sqlite3.Connection) -> int:
     """Return the number of event rows (not necessarily the head seq, if tampered)."""
     return int(conn.execute("SELECT COUNT(*) FROM events").fetchone()[0])

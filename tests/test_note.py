@@ -9,6 +9,7 @@ import orjson
 import pytest
 
 from ledger.note import (
+    KeyFormatError,
     SignatureError,
     encode_keys,
     open_note,
@@ -51,9 +52,9 @@ def test_every_byte_of_a_signed_note_matters() -> None:
 
 @pytest.mark.parametrize("bad", ["", "name+1234+AAAA", "PRIVATE+KEY+x+00000000+AAAA", "a b+00+xx"])
 def test_malformed_keys(bad: str) -> None:
-    with pytest.raises(SignatureError):
+    with pytest.raises(KeyFormatError):
         parse_verifier(bad)
-    with pytest.raises(SignatureError):
+    with pytest.raises(KeyFormatError):
         parse_signer(bad)
 
 

@@ -1,0 +1,188 @@
+"""Commands for keys, checkpoints, proofs and bundles."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+import orjson
+
+from cli.common import LedgerContext, emit_json, json_option, pass_ctx, progress
+from ledger.bundle import verify_bundle
+from ledger.errors import RefusedInput
+from ledger.keys import generate, read_signer, read_text, read_verifier, write_private_key
+from ledger.proofs import check_root, checkpoint_of_note, tlog_proof
+
+
+def write_output(text: str, output: str | None) -> None:
+    """Print ``text``, or write it to ``output``."""
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        Path(output).write_text(text)
+    except OSError as exc:
+        raise RefusedInput(f"cannot write {output}: {exc.strerror}") from None
+
+
+@click.command()
+@click.argument("name")
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Private key file (default: NAME.key, with / replaced by _).")
+def keygen(name: str, output: str | None) -> None:
+    """Create an Ed25519 signing key (C2SP note format) and print its verifier key.
+
+    The private key file is written with mode 0600 and never overwritten. NAME is the
+    checkpoint origin, e.g. the publisher's log name.
+
+    \b
+    Example:
+        ledger keygen ledger.assignee.example -o publisher.key > publisher.vkey
+    """
+    skey, vkey = generate(name)
+    path = Path(output or name.replace("/", "_") + ".key")
+    write_private_key(path, skey)
+    click.echo(vkey)
+    click.echo(f"Wrote private key {path} (mode 0600)", err=True)
+
+
+@click.command()
+@click.option("--key", "key_file", required=True, type=click.Path(dir_okay=False),
+              help="Private key file (from `ledger keygen`).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the note to FILE.")
+@pass_ctx
+def checkpoint(obj: LedgerContext, key_file: str, output: str | None) -> None:
+    """Sign a C2SP checkpoint of the whole log and store it.
+
+    Verifies the log first and refuses to sign one inconsistent with any earlier checkpoint.
+
+    \b
+    Example:
+        ledger checkpoint --key publisher.key -o checkpoint-120.txt
+    """
+    signer = read_signer(Path(key_file))
+    with obj.open() as ledger, progress("Verifying", ledger.count()) as bar:
+        note, new = ledger.checkpoint(signer, bar)
+    write_output(note, output)
+    if not new:
+        click.echo("(this checkpoint was already signed: nothing new stored)", err=True)
+
+
+@click.command()
+@click.argument("seq", type=click.IntRange(min=1))
+@click.option("--size", type=click.IntRange(min=1), help="Tree size (default: the head).")
+@click.option("--format", "fmt", type=click.Choice(["json", "text", "tlog-proof"]), default="text",
+              show_default=True)
+@click.option("--checkpoint", "checkpoint_file", type=click.Path(dir_okay=False),
+              help="Prove against this signed checkpoint (its size); needed for tlog-proof.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE.")
+@json_option
+@pass_ctx
+def prove(obj: LedgerContext, seq: int, size: int | None, fmt: str, checkpoint_file: str | None,
+          output: str | None, as_json: bool) -> None:
+    """Print the RFC 6962 inclusion proof of event SEQ.
+
+    \b
+    Example:
+        ledger prove 7 --json
+        ledger prove 7 --format tlog-proof --checkpoint checkpoint-120.txt -o seq7.tlog-proof
+    """
+    if as_json:
+        fmt = "json"
+    note = read_text(checkpoint_file) if checkpoint_file else None
+    if fmt == "tlog-proof" and note is None:
+        raise RefusedInput("--format tlog-proof needs --checkpoint FILE")
+    cp = checkpoint_of_note(note) if note else None
+    if cp is not None and size is not None and size != cp.size:
+        raise RefusedInput(f"--size {size} conflicts with the checkpoint's size {cp.size}")
+    with obj.open() as ledger:
+        inclusion = ledger.prove(seq, cp.size if cp else size)
+    if cp is not None:
+        check_root(inclusion, cp)
+    if fmt == "tlog-proof":
+        assert note is not None
+        write_output(tlog_proof(inclusion, note), output)
+    elif fmt == "json":
+        write_output(orjson.dumps(inclusion.as_json(), option=orjson.OPT_INDENT_2).decode() + "\n",
+                     output)
+    else:
+        d = inclusion.as_json()
+        text = (f"seq {seq} (leaf index {d['index']}) in tree of size {d['size']}\n"
+                f"leaf hash {d['leaf_hash']}\nroot      {d['root']}\n"
+                + "".join(f"proof[{i}]  {h}\n" for i, h in enumerate(d["proof"])))
+        write_output(text, output)
+
+
+@click.command()
+@click.argument("old_size", type=click.IntRange(min=1))
+@click.argument("new_size", type=click.IntRange(min=1), required=False)
+@json_option
+@pass_ctx
+def consistency(obj: LedgerContext, old_size: int, new_size: int | None, as_json: bool) -> None:
+    """Print the RFC 6962 consistency proof from OLD_SIZE to NEW_SIZE (default: the head).
+
+    \b
+    Example:
+        ledger consistency 100 --json
+        ledger consistency 100 250
+    """
+    with obj.open() as ledger:
+        proof = ledger.consistency(old_size, new_size)
+    if as_json:
+        emit_json(proof)
+        return
+    click.echo(f"size {proof['old_size']} root {proof['old_root']}\n"
+               f"size {proof['size']} root {proof['root']}")
+    for i, h in enumerate(proof["proof"]):
+        click.echo(f"proof[{i}]  {h}")
+
+
+@click.command()
+@click.argument("record_id")
+@click.option("--checkpoint", "checkpoint_file", required=True, type=click.Path(dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE.")
+@pass_ctx
+def bundle(obj: LedgerContext, record_id: str, checkpoint_file: str, output: str | None) -> None:
+    """Write a self-contained, offline-verifiable JSON bundle of one record.
+
+    It holds the record's events up to the checkpoint, an inclusion proof for each, the signed
+    checkpoint, and the record's state as of that checkpoint.
+
+    \b
+    Example:
+        ledger bundle SRCH:03BE3A05 --checkpoint checkpoint-120.txt -o SRCH-03BE3A05.bundle.json
+    """
+    with obj.open() as ledger:
+        doc = ledger.bundle(record_id, read_text(checkpoint_file))
+    write_output(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n", output)
+
+
+@click.command("verify-bundle")
+@click.argument("file", metavar="FILE|-")
+@click.option("--vkey", required=True, help="The publisher's verifier key, or a file holding it.")
+@json_option
+def verify_bundle_cmd(file: str, vkey: str, as_json: bool) -> None:
+    """Verify a bundle without the database and re-derive the record's status.
+
+    \b
+    Example:
+        ledger verify-bundle SRCH-03BE3A05.bundle.json --vkey publisher.vkey
+    """
+    text = sys.stdin.read() if file == "-" else read_text(file)
+    try:
+        doc = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise RefusedInput(f"{file}: malformed JSON at line {exc.lineno}: {exc.msg}") from None
+    checkpoint, state = verify_bundle(doc, read_verifier(vkey))
+    if as_json:
+        emit_json({"ok": True, "record_id": state["record_id"], "checkpoint_size": checkpoint.size,
+                   "origin": checkpoint.origin, "state": state})
+        return
+    click.echo(f"OK: {len(doc['events'])} event(s) of {state['record_id']} verified against "
+               f"checkpoint of size {checkpoint.size} by {checkpoint.origin}")
+    click.echo(f"status {state['status']}, version {state['version']}, "
+               f"{state['correction_count']} notice(s), provenance {state['provenance_level']}")
+
+
+COMMANDS = (keygen, checkpoint, prove, consistency, bundle, verify_bundle_cmd)

@@ -1,0 +1,116 @@
+"""Record bundles: one record's events with inclusion proofs against a signed checkpoint.
+
+A bundle is verifiable without the database: check the checkpoint signature, recompute each
+event's canonical bytes and hash, check each inclusion proof against the checkpoint root, then
+re-derive the record's state from the events by the same fold the ledger uses.
+
+    {"format": "provenance-ledger-bundle-v1", "record_id": …, "checkpoint": <signed note>,
+     "events": [{"event": <envelope>, "index": seq − 1, "proof": [base64, …]}, …],
+     "state": <the ledger's show object for the record as of the checkpoint>}
+
+What a bundle cannot prove: that no event of the record is missing from it. The checkpoint
+commits to every event, so an auditor with the log can check completeness (`ledger history`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import itertools
+import sqlite3
+from typing import Any
+
+from ledger import store, views
+from ledger.canonical import canonical_bytes
+from ledger.checkpoint import Checkpoint, open_checkpoint
+from ledger.errors import LedgerError, RefusedInput, VerificationError
+from ledger.events import Event, event_hash
+from ledger.merkle import leaf_hash
+from ledger.merkle_check import check_inclusion
+from ledger.note import Verifier
+from ledger.proofs import b64, prove
+from ledger.state import fold
+
+BUNDLE_FORMAT = "provenance-ledger-bundle-v1"
+ENVELOPE_KEYS = ("seq", "type", "record_id", "contract", "payload", "actor", "recorded_at",
+                 "prev_hash", "hash")
+
+
+def make_bundle(conn: sqlite3.Connection, record_id: str, note: str,
+                checkpoint: Checkpoint) -> dict[str, Any]:
+    """Return the bundle of one record's events up to the checkpoint size."""
+    events = store.record_events(conn, record_id, checkpoint.size)
+    if not events:
+        raise RefusedInput(f"record {record_id} has no events within the checkpoint "
+                           f"(size {checkpoint.size})")
+    items = []
+    for event in events:
+        inclusion = prove(conn, event.seq, checkpoint.size)
+        if inclusion.root != checkpoint.root:
+            raise VerificationError(checkpoint.size, f"the log's root at size {checkpoint.size} "
+                                    f"is {b64(inclusion.root)}, the checkpoint says "
+                                    f"{checkpoint.root_b64}: the log does not extend it")
+        items.append({"event": event.envelope(), "index": event.seq - 1,
+                      "proof": [b64(h) for h in inclusion.proof]})
+    state = fold(events)
+    assert state is not None
+    return {"format": BUNDLE_FORMAT, "record_id": record_id, "checkpoint": note, "events": items,
+            "state": views.show_from_rows(views.rows_for(state))}
+
+
+def verify_bundle(bundle: Any, verifier: Verifier) -> tuple[Checkpoint, dict[str, Any]]:
+    """Return (checkpoint, re-derived state) of a valid bundle; raise LedgerError otherwise."""
+    if not isinstance(bundle, dict) or bundle.get("format") != BUNDLE_FORMAT:
+        raise RefusedInput(f"not a bundle (expected format {BUNDLE_FORMAT})")
+    checkpoint = open_checkpoint(_str(bundle, "checkpoint"), verifier)
+    items = bundle.get("events")
+    if not isinstance(items, list) or not items:
+        raise RefusedInput("the bundle has no events")
+    events = [_check_item(item, checkpoint, _str(bundle, "record_id"), n)
+              for n, item in enumerate(items)]
+    for before, after in itertools.pairwise(events):
+        if after.seq <= before.seq:
+            raise VerificationError(after.seq, "bundle events are not in increasing seq order")
+    state = fold(events)
+    assert state is not None
+    derived = views.show_from_rows(views.rows_for(state))
+    if canonical_bytes(derived) != canonical_bytes(bundle.get("state")):
+        raise VerificationError(events[-1].seq, "the bundle's stated record state differs from "
+                                f"the state its events give (status {derived['status']})")
+    return checkpoint, derived
+
+
+def _str(doc: dict[str, Any], key: str) -> str:
+    value = doc.get(key)
+    if not isinstance(value, str):
+        raise RefusedInput(f"the bundle's {key} is missing or not a string")
+    return value
+
+
+def _check_item(item: Any, checkpoint: Checkpoint, record_id: str, n: int) -> Event:
+    """Return the event of one bundle item after checking its hash and inclusion proof."""
+    if not isinstance(item, dict) or not isinstance(item.get("event"), dict):
+        raise RefusedInput(f"bundle event #{n} is malformed")
+    env = item["event"]
+    if set(env) != set(ENVELOPE_KEYS) or env["record_id"] != record_id:
+        raise RefusedInput(f"bundle event #{n} is not an envelope of {record_id}")
+    try:
+        body = {k: env[k] for k in ENVELOPE_KEYS if k != "hash"}
+        canonical = canonical_bytes(body)
+        seq = int(env["seq"])
+        proof = [base64.b64decode(h, validate=True) for h in item.get("proof", [])]
+    except (binascii.Error, ValueError, TypeError, LedgerError) as exc:
+        raise RefusedInput(f"bundle event #{n} is malformed: {exc}") from None
+    if event_hash(canonical) != env["hash"]:
+        raise VerificationError(seq, f"event hash mismatch: stated {env['hash']}, computed "
+                                f"{event_hash(canonical)}")
+    if item.get("index") != seq - 1:
+        raise VerificationError(seq, f"bundle index {item.get('index')} is not seq − 1")
+    try:
+        check_inclusion(seq - 1, checkpoint.size, leaf_hash(canonical), proof, checkpoint.root)
+    except LedgerError as exc:
+        raise VerificationError(seq, f"inclusion proof against checkpoint of size "
+                                f"{checkpoint.size} fails: {exc}") from None
+    return Event(seq, str(env["type"]), record_id, str(env["contract"]),
+                 canonical_bytes(env["payload"]).decode(), str(env["actor"]),
+                 str(env["recorded_at"]), str(env["prev_hash"]), str(env["hash"]))

@@ -1,0 +1,86 @@
+"""C2SP tlog-checkpoint bodies, and checking a log against a signed checkpoint.
+
+A checkpoint body is three lines (https://c2sp.org/tlog-checkpoint)::
+
+    <origin>
+    <tree size in decimal, no leading zeros>
+    <base64 of the 32-byte RFC 6962 root>
+
+signed as a C2SP signed note (see ``ledger.note``). The origin is the signing key's name.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+
+from ledger.errors import VerificationError
+from ledger.merkle import EMPTY_ROOT
+from ledger.note import SignatureError, Verifier, open_note
+from ledger.verify import VerifyReport
+
+_SIZE = re.compile(r"^(0|[1-9][0-9]{0,18})$")
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    origin: str
+    size: int
+    root: bytes
+
+    @property
+    def root_b64(self) -> str:
+        return base64.b64encode(self.root).decode()
+
+
+def format_checkpoint(checkpoint: Checkpoint) -> str:
+    """Return the checkpoint body text."""
+    return f"{checkpoint.origin}\n{checkpoint.size}\n{checkpoint.root_b64}\n"
+
+
+def parse_checkpoint(text: str) -> Checkpoint:
+    """Return the checkpoint in a note text; raise SignatureError if it is not one."""
+    lines = text.split("\n")
+    if len(lines) < 4 or lines[-1] != "" or not lines[0] or any(not line for line in lines[:-1]):
+        raise SignatureError("malformed checkpoint: expected origin, size and root lines")
+    if not _SIZE.match(lines[1]):
+        raise SignatureError(f"malformed checkpoint size {lines[1][:30]!r}")
+    try:
+        root = base64.b64decode(lines[2], validate=True)
+    except (binascii.Error, ValueError):
+        raise SignatureError("malformed checkpoint root: not base64") from None
+    if len(root) != 32 or base64.b64encode(root).decode() != lines[2]:
+        raise SignatureError("malformed checkpoint root: not 32 bytes of canonical base64")
+    return Checkpoint(lines[0], int(lines[1]), root)
+
+
+def open_checkpoint(note: str, verifier: Verifier) -> Checkpoint:
+    """Return the checkpoint of a signed note after checking its signature and origin."""
+    checkpoint = parse_checkpoint(open_note(note, verifier))
+    if checkpoint.origin != verifier.name:
+        raise SignatureError(f"checkpoint origin {checkpoint.origin!r} is not the key name "
+                             f"{verifier.name!r}")
+    return checkpoint
+
+
+def root_at(report: VerifyReport, size: int) -> bytes | None:
+    """Return the root the verified events give at ``size`` (None if not captured)."""
+    return EMPTY_ROOT if size == 0 else report.roots.get(size)
+
+
+def check_extends(report: VerifyReport, checkpoint: Checkpoint) -> None:
+    """Raise VerificationError unless the verified log extends ``checkpoint``."""
+    if report.events < checkpoint.size:
+        raise VerificationError(report.events + 1, f"the log has {report.events} events but the "
+                                f"checkpoint of {checkpoint.origin} commits to {checkpoint.size}: "
+                                "the tail of the log was truncated or deleted",
+                                str(checkpoint.size), str(report.events))
+    computed = root_at(report, checkpoint.size)
+    if computed != checkpoint.root:
+        got = base64.b64encode(computed or b"").decode()
+        raise VerificationError(checkpoint.size, f"the log's Merkle root at size {checkpoint.size} "
+                                f"is {got} but the checkpoint of {checkpoint.origin} says "
+                                f"{checkpoint.root_b64}: history up to seq {checkpoint.size} was "
+                                "rewritten", checkpoint.root_b64, got)

@@ -1,0 +1,134 @@
+"""Signing checkpoints and building proofs from an open ledger connection."""
+
+from __future__ import annotations
+
+import base64
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from ledger import store
+from ledger.checkpoint import Checkpoint, check_extends, format_checkpoint, parse_checkpoint
+from ledger.errors import CorruptEvent, RefusedInput, VerificationError
+from ledger.events import canonical_of
+from ledger.merkle import (
+    leaf_hash,
+    prove_consistency,
+    prove_inclusion,
+    stored_index,
+    tree_root,
+)
+from ledger.note import Signer, sign_note
+from ledger.verify import Progress, verify_events
+
+TLOG_PROOF_HEADER = "c2sp.org/tlog-proof@v1"
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def sign_checkpoint(conn: sqlite3.Connection, signer: Signer, signed_at: str,
+                    progress: Progress | None = None) -> tuple[str, bool]:
+    """Return (signed checkpoint note, whether it is new), inside the caller's write transaction.
+
+    Verifies the whole log first (chain, and the stored tree against the events) and refuses
+    to sign unless the log extends every checkpoint signed before, so this ledger never signs
+    two inconsistent checkpoints.
+    """
+    earlier = store.checkpoints(conn)
+    report = verify_events(store.iter_events(conn), progress, store.iter_tree_hashes(conn),
+                           capture={size for _, size, _, _ in earlier})
+    if not report.ok:
+        raise VerificationError(report.first_bad_seq or 0, f"refusing to sign: {report.reason}")
+    for origin, size, root, _ in earlier:
+        check_extends(report, Checkpoint(origin, size, base64.b64decode(root)))
+    checkpoint = Checkpoint(signer.name, report.events, report.root)
+    for origin, size, root, note in earlier:
+        if (origin, size) == (checkpoint.origin, checkpoint.size) and root == checkpoint.root_b64:
+            return note, False
+    note = sign_note(signer, format_checkpoint(checkpoint))
+    store.insert_checkpoint(conn, checkpoint.origin, checkpoint.size, checkpoint.root_b64, note,
+                            signed_at)
+    return note, True
+
+
+def reader(conn: sqlite3.Connection) -> Any:
+    """Return a HashReader over the stored tree."""
+    return lambda positions: store.read_hashes(conn, positions)
+
+
+def tree_size(conn: sqlite3.Connection, size: int | None) -> int:
+    """Return ``size`` (default: the head), refusing one beyond the log."""
+    head, _ = store.head(conn)
+    if size is None:
+        return head
+    if not 0 <= size <= head:
+        raise RefusedInput(f"size {size} is outside the log (0..{head})")
+    return size
+
+
+@dataclass(frozen=True)
+class Inclusion:
+    seq: int
+    size: int
+    leaf: bytes
+    proof: list[bytes]
+    root: bytes
+    canonical: bytes
+
+    def as_json(self) -> dict[str, Any]:
+        return {"seq": self.seq, "index": self.seq - 1, "size": self.size,
+                "leaf_hash": b64(self.leaf), "proof": [b64(h) for h in self.proof],
+                "root": b64(self.root)}
+
+
+def prove(conn: sqlite3.Connection, seq: int, size: int | None = None) -> Inclusion:
+    """Return the inclusion proof of event ``seq`` in the tree of ``size`` (default: head)."""
+    size = tree_size(conn, size)
+    if not 1 <= seq <= size:
+        raise RefusedInput(f"seq {seq} is not in a tree of size {size}")
+    event = next(store.iter_events(conn, seq - 1, seq))
+    canonical = canonical_of(event)
+    leaf = leaf_hash(canonical)
+    read = reader(conn)
+    if read([stored_index(0, seq - 1)])[0] != leaf:
+        raise CorruptEvent(f"seq {seq}: the stored Merkle leaf does not match the event: run "
+                           "`ledger verify`")
+    return Inclusion(seq, size, leaf, prove_inclusion(seq - 1, size, read), tree_root(size, read),
+                     canonical)
+
+
+def consistency(conn: sqlite3.Connection, old: int, new: int | None = None) -> dict[str, Any]:
+    """Return the consistency proof between tree sizes ``old`` and ``new`` (default: head)."""
+    new = tree_size(conn, new)
+    if not 1 <= old <= new:
+        raise RefusedInput(f"no consistency proof from size {old} to size {new} (need 1 <= OLD <= NEW)")
+    read = reader(conn)
+    return {"old_size": old, "size": new, "old_root": b64(tree_root(old, read)),
+            "root": b64(tree_root(new, read)),
+            "proof": [b64(h) for h in prove_consistency(old, new, read)]}
+
+
+def tlog_proof(inclusion: Inclusion, note: str) -> str:
+    """Return the C2SP tlog-proof text: header, extra (the event's canonical bytes), index,
+    the proof hashes, a blank line, then the signed checkpoint."""
+    lines = [TLOG_PROOF_HEADER, f"extra {b64(inclusion.canonical)}", f"index {inclusion.seq - 1}",
+             *(b64(h) for h in inclusion.proof)]
+    return "\n".join(lines) + "\n\n" + note
+
+
+def checkpoint_of_note(note: str) -> Checkpoint:
+    """Return the checkpoint in a signed note without checking the signature."""
+    text, sep, _ = note.rpartition("\n\n")
+    if not sep:
+        raise RefusedInput("not a signed checkpoint note")
+    return parse_checkpoint(text + "\n")
+
+
+def check_root(inclusion: Inclusion, checkpoint: Checkpoint) -> None:
+    """Raise VerificationError if the proof's root is not the checkpoint's root."""
+    if inclusion.root != checkpoint.root:
+        raise VerificationError(checkpoint.size, f"the log's root at size {checkpoint.size} is "
+                                f"{b64(inclusion.root)}, the checkpoint says {checkpoint.root_b64}: "
+                                "the log does not extend this checkpoint")
