@@ -1,0 +1,199 @@
+"""Keys, checkpoints, proofs and bundles through the real CLI; truncation and rewrite caught."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+import rfc8785
+
+from ledger.checkpoint import open_checkpoint
+from ledger.errors import LedgerError
+from ledger.events import make_event
+from ledger.merkle import EMPTY_ROOT, leaf_hash, node_hash
+from ledger.merkle_check import check_consistency, check_inclusion
+from ledger.note import parse_verifier
+from tests.conftest import Cli
+from tests.test_tamper import attack, rewrite_tree
+
+RID = "SRCH:03BE3A05"
+
+
+@pytest.fixture
+def signed(cli: Cli, published: Callable[..., str], tmp_path: Path) -> dict[str, Any]:
+    """A ledger of 5 events with a key pair and a checkpoint at size 5."""
+    published()
+    published("SRCH:00000002")
+    cli("correct", RID, "--kind", "expression_of_concern", "--reason", "doubt", "--notice-id", "E1")
+    cli("gate", RID, "--gate", "2", "--status", "FAILED", "--reason", "no repro")
+    cli("correct", "SRCH:00000002", "--kind", "addendum", "--notice-id", "A1")
+    key = tmp_path / "pub.key"
+    result = cli("keygen", "example.org/ledger", "-o", str(key))
+    assert result.exit_code == 0
+    vkey = result.stdout.strip()
+    checkpoint = tmp_path / "cp5.txt"
+    assert cli("checkpoint", "--key", str(key), "-o", str(checkpoint)).exit_code == 0
+    return {"key": key, "vkey": vkey, "checkpoint": checkpoint}
+
+
+def independent_root(events: list[dict[str, Any]]) -> bytes:
+    """RFC 6962 root from `ledger log --json`, using only rfc8785 and hashlib."""
+    def mth(leaves: list[bytes]) -> bytes:
+        if not leaves:
+            return EMPTY_ROOT
+        if len(leaves) == 1:
+            return leaves[0]
+        k = 1 << ((len(leaves) - 1).bit_length() - 1)
+        return hashlib.sha256(b"\x01" + mth(leaves[:k]) + mth(leaves[k:])).digest()
+    leaves = []
+    for e in events:
+        body = rfc8785.dumps({k: v for k, v in e.items() if k != "hash"})
+        assert hashlib.sha256(b"provenance-ledger/event/v1\n" + body).hexdigest() == e["hash"]
+        leaves.append(hashlib.sha256(b"\x00" + body).digest())
+    return mth(leaves)
+
+
+def test_keygen_writes_0600_and_prints_the_verifier(signed: dict[str, Any]) -> None:
+    assert os.stat(signed["key"]).st_mode & 0o777 == 0o600
+    assert signed["key"].read_text().startswith("PRIVATE+KEY+example.org/ledger+")
+    verifier = parse_verifier(signed["vkey"])
+    assert verifier.name == "example.org/ledger"
+
+
+def test_checkpoint_matches_an_independent_root(cli: Cli, signed: dict[str, Any]) -> None:
+    note = signed["checkpoint"].read_text()
+    checkpoint = open_checkpoint(note, parse_verifier(signed["vkey"]))
+    assert checkpoint.size == 5
+    assert checkpoint.root == independent_root(cli.json("log"))
+    assert base64.b64decode(cli.json("verify")["root"]) == checkpoint.root
+    with sqlite3.connect(cli.db) as conn:
+        assert conn.execute("SELECT size, note FROM checkpoints").fetchall() == [(5, note)]
+    again = cli("checkpoint", "--key", str(signed["key"]))
+    assert again.exit_code == 0 and again.stdout == note and "already signed" in again.stderr
+
+
+def test_proofs_verify_against_the_checkpoint(cli: Cli, signed: dict[str, Any]) -> None:
+    cli("correct", RID, "--kind", "reinstatement", "--reason", "ok", "--lifts", "E1")
+    checkpoint = open_checkpoint(signed["checkpoint"].read_text(), parse_verifier(signed["vkey"]))
+    events = cli.json("log")
+    for seq in range(1, 6):
+        p = cli.json("prove", str(seq), "--size", "5")
+        assert (p["index"], p["size"]) == (seq - 1, 5)
+        leaf = leaf_hash(rfc8785.dumps({k: v for k, v in events[seq - 1].items() if k != "hash"}))
+        assert base64.b64decode(p["leaf_hash"]) == leaf
+        check_inclusion(seq - 1, 5, leaf, [base64.b64decode(h) for h in p["proof"]], checkpoint.root)
+    c = cli.json("consistency", "5")
+    assert (c["old_size"], c["size"]) == (5, 6)
+    check_consistency(5, 6, checkpoint.root, base64.b64decode(c["root"]),
+                      [base64.b64decode(h) for h in c["proof"]])
+    assert cli("prove", "7").exit_code == 2
+    assert cli("consistency", "7").exit_code == 2
+
+
+def test_tlog_proof_format(cli: Cli, signed: dict[str, Any]) -> None:
+    text = cli("prove", "3", "--format", "tlog-proof", "--checkpoint", str(signed["checkpoint"])).stdout
+    head, _, note = text.partition("\n\n")
+    lines = head.split("\n")
+    assert lines[0] == "c2sp.org/tlog-proof@v1" and lines[1].startswith("extra ")
+    assert lines[2] == "index 2"
+    checkpoint = open_checkpoint(note, parse_verifier(signed["vkey"]))
+    leaf = leaf_hash(base64.b64decode(lines[1].removeprefix("extra ")))
+    check_inclusion(2, checkpoint.size, leaf, [base64.b64decode(h) for h in lines[3:]], checkpoint.root)
+
+
+def test_verify_against_checkpoint(cli: Cli, signed: dict[str, Any]) -> None:
+    args = ("verify", "--checkpoint", str(signed["checkpoint"]), "--vkey", signed["vkey"])
+    cli("correct", RID, "--kind", "clarification", "--notice-id", "C1")
+    result = cli(*args)
+    assert result.exit_code == 0 and "extends the checkpoint of size 5" in result.stdout
+    report = cli.json(*args)
+    assert report["ok"] and report["checkpoint"]["size"] == 5
+
+
+def test_a_truncated_tail_is_caught(cli: Cli, signed: dict[str, Any]) -> None:
+    attack(cli.db, "DELETE FROM events WHERE seq >= 4", "DROP TRIGGER tree_append_only_delete",
+           "DELETE FROM tree_hashes WHERE pos >= 4", "UPDATE view_meta SET value = '3' "
+           "WHERE key = 'applied_seq'")
+    assert cli("verify").exit_code == 0  # the chain alone cannot see it
+    result = cli("verify", "--checkpoint", str(signed["checkpoint"]), "--vkey", signed["vkey"])
+    assert result.exit_code == 1
+    assert "has 3 events but the checkpoint" in result.stderr and "truncated" in result.stderr
+
+
+def test_a_rewritten_history_is_caught(cli: Cli, signed: dict[str, Any]) -> None:
+    with sqlite3.connect(cli.db) as conn:
+        rows = conn.execute("SELECT * FROM events ORDER BY seq").fetchall()
+    prev, rewritten = "0" * 64, []
+    for row in rows:
+        payload = orjson.loads(row[4])
+        if row[0] == 3:
+            payload["reason"] = "nothing to see here"
+        e = make_event(row[0], row[1], row[2], row[3], payload, row[5], row[6], prev)
+        rewritten.append((e.seq, e.type, e.record_id, e.contract, e.payload_json, e.actor,
+                          e.recorded_at, e.prev_hash, e.hash))
+        prev = e.hash
+    attack(cli.db, "DELETE FROM events")
+    with sqlite3.connect(cli.db) as conn:
+        conn.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?)", rewritten)
+    rewrite_tree(cli.db)
+    assert cli("verify").exit_code == 0  # every hash was recomputed
+    result = cli("verify", "--checkpoint", str(signed["checkpoint"]), "--vkey", signed["vkey"])
+    assert result.exit_code == 1 and "rewritten" in result.stderr
+    refused = cli("checkpoint", "--key", str(signed["key"]))
+    assert refused.exit_code == 1 and "checkpoint" in refused.stderr  # never sign inconsistent
+
+
+def test_a_checkpoint_by_another_key_or_edited_is_refused(cli: Cli, signed: dict[str, Any],
+                                                          tmp_path: Path) -> None:
+    other = cli("keygen", "example.org/ledger", "-o", str(tmp_path / "other.key")).stdout.strip()
+    assert cli("verify", "--checkpoint", str(signed["checkpoint"]), "--vkey", other).exit_code == 1
+    note = signed["checkpoint"].read_bytes()
+    verifier = parse_verifier(signed["vkey"])
+    for i in range(len(note)):
+        changed = bytearray(note)
+        changed[i] = (changed[i] + 1) % 256
+        try:
+            text = changed.decode()
+        except UnicodeDecodeError:
+            continue
+        with pytest.raises(LedgerError):
+            open_checkpoint(text, verifier)
+
+
+def test_bundles(cli: Cli, signed: dict[str, Any], tmp_path: Path) -> None:
+    out = tmp_path / "b.json"
+    assert cli("bundle", RID, "--checkpoint", str(signed["checkpoint"]), "-o", str(out)).exit_code == 0
+    result = cli("verify-bundle", str(out), "--vkey", signed["vkey"])
+    assert result.exit_code == 0, result.output
+    assert "verified against checkpoint of size 5" in result.stdout
+    assert "status UNDER_CONCERN" in result.stdout
+    doc = orjson.loads(out.read_bytes())
+    assert [e["event"]["seq"] for e in doc["events"]] == [1, 3, 4]
+    data = out.read_bytes()
+    for i in range(0, len(data), 7):
+        changed = bytearray(data)
+        changed[i] = (changed[i] + 1) % 128 or 1
+        bad = tmp_path / "bad.json"
+        bad.write_bytes(bytes(changed))
+        if bytes(changed) == data:
+            continue
+        result = cli("verify-bundle", str(bad), "--vkey", signed["vkey"])
+        assert result.exit_code in (1, 2), (i, result.output)
+        assert result.stderr.startswith("Error: ")
+
+
+def test_private_key_readable_by_others_is_refused(cli: Cli, signed: dict[str, Any]) -> None:
+    signed["key"].chmod(0o644)
+    result = cli("checkpoint", "--key", str(signed["key"]))
+    assert result.exit_code == 2 and "chmod 600" in result.stderr
+
+
+def test_node_hash_domain() -> None:
+    assert node_hash(b"a", b"b") == hashlib.sha256(b"\x01ab").digest()
