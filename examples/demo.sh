@@ -30,4 +30,14 @@ step "Verify the chain" "ledger verify"
 step "Audit everything" "ledger audit"
 step "Export the snapshot" "ledger export -o demo-snapshot.json && head -c 400 demo-snapshot.json && echo ' …'"
 step "The snapshot as it was after seq 6" "ledger export --format csv --as-of 6"
-printf '\nDone: the ledger is %s (open it with sqlite3 or Datasette).\n' "$DB"
+rm -rf demo-out && mkdir demo-out
+step "Create the publisher's signing key" "ledger keygen demo.assignee.example -o demo-out/publisher.key > demo-out/publisher.vkey && cat demo-out/publisher.vkey"
+step "Sign a checkpoint of the log" "ledger checkpoint --key demo-out/publisher.key -o demo-out/checkpoint.txt && cat demo-out/checkpoint.txt"
+step "Prove that the correction (seq 8) is in the signed log" "ledger prove 8 --format tlog-proof --checkpoint demo-out/checkpoint.txt"
+step "Retract a record after the checkpoint" \
+  "ledger correct SRCH:7BAC9D19 --kind retraction --notice-id RET-2026-001 --reason 'Cited benchmark results do not exist' --issued-by 'Editorial office'"
+step "The log still extends the old checkpoint" "ledger verify --checkpoint demo-out/checkpoint.txt --vkey demo-out/publisher.vkey"
+step "Consistency proof from the checkpoint to now" "ledger consistency 10"
+step "A self-contained bundle for one record, verified without the database" \
+  "ledger bundle SRCH:03BE3A05 --checkpoint demo-out/checkpoint.txt -o demo-out/SRCH-03BE3A05.bundle.json && ledger verify-bundle demo-out/SRCH-03BE3A05.bundle.json --vkey demo-out/publisher.vkey"
+printf '\nDone: the ledger is %s (open it with sqlite3 or Datasette); keys, checkpoint and bundle are in demo-out/.\n' "$DB"

@@ -8,6 +8,7 @@ the facts.
 
 from __future__ import annotations
 
+import base64
 import itertools
 import sqlite3
 from collections.abc import Callable, Iterable
@@ -18,7 +19,8 @@ import orjson
 
 from ledger import store, views
 from ledger.canonical import canonical_bytes
-from ledger.errors import LedgerError
+from ledger.checkpoint import Checkpoint, check_extends
+from ledger.errors import LedgerError, VerificationError
 from ledger.events import TYPE_CONTRACT, Event
 from ledger.rules import NoOp, plan, validate
 from ledger.state import RecordState, apply_event
@@ -57,9 +59,17 @@ class AuditReport:
 
 def audit(conn: sqlite3.Connection, progress: Progress | None = None) -> AuditReport:
     """Return the audit report of an open ledger (reads only)."""
+    signed = store.checkpoints(conn)
     report = AuditReport(verify_events(store.iter_events(conn), progress,
-                                       store.iter_tree_hashes(conn)))
+                                       store.iter_tree_hashes(conn),
+                                       capture={size for _, size, _, _ in signed}))
     add = report.findings.append
+    if report.verify.ok:
+        for origin, size, root, _ in signed:
+            try:
+                check_extends(report.verify, Checkpoint(origin, size, base64.b64decode(root)))
+            except VerificationError as exc:
+                add(Finding("checkpoints", exc.reason, exc.seq))
     seq, hash_ = store.head(conn)
     applied = views.applied(conn)
     if applied != (seq, hash_):
