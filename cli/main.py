@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from cli import proofs, read, write
+from cli import pages, proofs, read, write
 from cli.common import LedgerContext
 from ledger.api import default_actor
 from ledger.errors import CorruptEvent, LedgerError, VerificationError
@@ -69,7 +69,7 @@ def app(ctx: click.Context, db: str, actor: str | None) -> None:
     ctx.obj = LedgerContext(db, actor or default_actor())
 
 
-for command in (*write.COMMANDS, *read.COMMANDS, *proofs.COMMANDS):
+for command in (*write.COMMANDS, *read.COMMANDS, *proofs.COMMANDS, *pages.COMMANDS):
     app.add_command(command)
 
 

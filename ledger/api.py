@@ -23,9 +23,11 @@ from ledger.contracts import normalise_record_id
 from ledger.errors import LedgerError, RefusedInput, VerificationError
 from ledger.events import Event
 from ledger.export import snapshot, write_export
+from ledger.importer import PageOutcome, import_pages
 from ledger.maintenance import rebuild
 from ledger.note import Signer, Verifier
 from ledger.proofs import Inclusion, checkpoint_of_note, consistency, prove, sign_checkpoint
+from ledger.render import render_html, render_markdown, render_text
 from ledger.state import RecordState, fold
 from ledger.verify import Progress, VerifyReport, verify_events
 
@@ -179,6 +181,21 @@ class Ledger:
                 raise VerificationError(checkpoint.size, f"the checkpoint commits to "
                                         f"{checkpoint.size} events but the log has fewer")
             return make_bundle(conn, rid, note, checkpoint)
+
+    def import_pages(self, pages: list[tuple[str, bytes]], actor: str | None = None,
+                     batch_size: int = 500, progress: Progress | None = None) -> list[PageOutcome]:
+        """Import record pages (source name, bytes); see ``ledger.importer``."""
+        if batch_size < 1:
+            raise RefusedInput("--batch-size must be at least 1")
+        return import_pages(self.conn, self.clock, pages, actor or default_actor(), batch_size,
+                            progress)
+
+    def render(self, record_id: str, fmt: str = "text") -> str:
+        """Return a record's public page (text, md or html) from the current views."""
+        renderers = {"text": render_text, "md": render_markdown, "html": render_html}
+        if fmt not in renderers:
+            raise RefusedInput(f"unknown format {fmt!r} (use text, md or html)")
+        return renderers[fmt](self.show(record_id))
 
     def rebuild(self, progress: Progress | None = None) -> int:
         """Drop and rebuild the views; return the number of records."""

@@ -7,7 +7,9 @@ run exactly the same validation, planning and idempotency rules.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +19,7 @@ from ledger import store, views
 from ledger.clock import Clock, rfc3339
 from ledger.contracts import normalise_record_id
 from ledger.defaults import fill_defaults
-from ledger.errors import RefusedInput
+from ledger.errors import LedgerError, RefusedInput
 from ledger.events import Event, canonical_of, make_event
 from ledger.merkle import frontier_positions, leaf_hash, new_hashes, stored_count, stored_index
 from ledger.rules import NoOp, plan, validate
@@ -99,10 +101,29 @@ class Batch:
         found = store.find_notice(self.conn, notice_id)
         return None if found is None else (found[0], orjson.loads(found[1]))
 
+    @contextlib.contextmanager
+    def savepoint(self, record_id: str) -> Iterator[None]:
+        """Undo everything appended inside the block (database and memory) if it raises."""
+        saved = (self.seq, self.prev, list(self.frontier), self.appended, set(self.dirty))
+        self.conn.execute("SAVEPOINT page")
+        try:
+            yield
+        except LedgerError:
+            self.conn.execute("ROLLBACK TO page")
+            self.conn.execute("RELEASE page")
+            self.seq, self.prev, self.frontier, self.appended, self.dirty = saved
+            self.states.pop(record_id, None)  # re-folded from the rolled-back database
+            raise
+        self.conn.execute("RELEASE page")
+
+    def lookup_notice(self, notice_id: str) -> tuple[str, dict[str, Any]] | None:
+        """Return (record id, payload) of the notice with that id, or None."""
+        return self._lookup(notice_id)
+
     def flush(self) -> None:
         """Rewrite the view rows of every record this batch touched."""
         for rid in sorted(self.dirty):
-            state = self.states[rid]
+            state = self.state(rid)
             if state is not None:
                 views.write_rows(self.conn, rid, views.rows_for(state))
         if self.dirty:

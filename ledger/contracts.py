@@ -105,7 +105,7 @@ class PaperManifest(Strict):
     title: Text
     research_question: str
     abstract: str
-    submitted: Date
+    submitted: Date | None = None  # optional: the publisher's compact page layout omits it
     review_score: Score | None = None
     source_grounded_claims: Count
     claim_record_source: str

@@ -1,0 +1,98 @@
+"""Commands for the publisher's record pages: import and render."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from cli.common import LedgerContext, emit_json, json_option, pass_ctx, progress
+from ledger.errors import RefusedInput
+
+
+def read_pages(sources: tuple[str, ...]) -> list[tuple[str, bytes]]:
+    """Return (name, bytes) of every page given (``-`` is standard input)."""
+    pages = []
+    for source in sources:
+        if source == "-":
+            pages.append(("<stdin>", sys.stdin.buffer.read()))
+            continue
+        try:
+            pages.append((source, Path(source).read_bytes()))
+        except OSError as exc:
+            raise RefusedInput(f"cannot read {source}: {exc.strerror}") from None
+    return pages
+
+
+@click.command("import")
+@click.argument("pages", nargs=-1, required=True, metavar="PAGE...")
+@click.option("--batch-size", type=click.IntRange(min=1), default=500, show_default=True,
+              help="Pages per transaction.")
+@json_option
+@pass_ctx
+def import_cmd(obj: LedgerContext, pages: tuple[str, ...], batch_size: int, as_json: bool) -> None:
+    """Import record pages (full or compact layout) as events.
+
+    Each page becomes its record version, provenance facts and gate verdict; facts that agree
+    with the ledger write nothing, so importing a page twice is a no-op. A page whose stated
+    levels or status contradict the ledger is imported with a warning naming both values. A
+    malformed page gets `Error: FILE:LINE: …` and nothing is written for it (exit 2).
+
+    \b
+    Example:
+        ledger import pages/*.txt
+        curl -s https://example.org/record/SRCH:03BE3A05.txt | ledger import -
+    """
+    items = read_pages(pages)
+    with obj.open() as ledger, progress("Importing", len(items) * 100) as bar:
+        outcomes = ledger.import_pages(items, obj.actor, batch_size,
+                                       None if bar is None else lambda n: bar(n * 100))
+    failed = [o for o in outcomes if o.error]
+    if as_json:
+        emit_json([{"source": o.source, "record_id": o.record_id or None, "appended": o.appended,
+                    "warnings": o.warnings, "error": o.error or None} for o in outcomes])
+    else:
+        for o in outcomes:
+            if not o.error:
+                click.echo(f"{o.source}: {o.record_id}: "
+                           f"{f'{o.appended} event(s) appended' if o.appended else 'unchanged'}")
+        appended = sum(o.appended for o in outcomes)
+        click.echo(f"Imported {len(outcomes) - len(failed)} page(s), {appended} event(s) appended"
+                   f"{f', {len(failed)} refused' if failed else ''}")
+    for o in outcomes:
+        for warning in o.warnings:
+            click.echo(f"Warning: {warning}", err=True)
+    for o in failed:
+        click.echo(f"Error: {o.error}", err=True)
+    sys.exit(2 if failed else 0)
+
+
+@click.command()
+@click.argument("record_id")
+@click.option("--format", "fmt", type=click.Choice(["text", "html", "md"]), default="text",
+              show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE.")
+@pass_ctx
+def render(obj: LedgerContext, record_id: str, fmt: str, output: str | None) -> None:
+    """Render a record's public page (the publisher's full layout) from the current state.
+
+    The text form can be imported again.
+
+    \b
+    Example:
+        ledger render SRCH:03BE3A05
+        ledger render SRCH:03BE3A05 --format html -o SRCH-03BE3A05.html
+    """
+    with obj.open() as ledger:
+        page = ledger.render(record_id, fmt)
+    if output is None:
+        click.echo(page, nl=False)
+        return
+    try:
+        Path(output).write_text(page)
+    except OSError as exc:
+        raise RefusedInput(f"cannot write {output}: {exc.strerror}") from None
+
+
+COMMANDS = (import_cmd, render)

@@ -1,0 +1,149 @@
+"""Importing record pages: each page's facts become events, in batches of pages.
+
+A page is imported inside its own SAVEPOINT: a malformed page writes nothing, the others in its
+batch still land. Facts a page does not show (the compact layout has no submitted date, no
+review score, no DOI) keep the ledger's current values, and facts that agree with the ledger
+write nothing, so importing the same page twice is a no-op.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ledger import store
+from ledger.batch import Batch
+from ledger.clock import Clock
+from ledger.errors import LedgerError, RefusedInput
+from ledger.page_facts import PageFacts, facts_of
+from ledger.pages import PageError, parse_page
+from ledger.rules import same
+from ledger.state import RecordState
+
+GATE_KEYS = ("name", "status", "reason", "evaluated_at")
+
+
+@dataclass
+class PageOutcome:
+    source: str
+    record_id: str = ""
+    appended: int = 0
+    warnings: list[str] = field(default_factory=list)
+    error: str = ""
+
+
+def page_text(data: bytes, source: str) -> str:
+    """Return a page's text; refuse bytes that are not UTF-8, naming the line."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise PageError(line, f"not UTF-8 text (byte {exc.start})") from None
+
+
+def import_pages(conn: sqlite3.Connection, clock: Clock, pages: Iterable[tuple[str, bytes]],
+                 actor: str, batch_size: int = 500,
+                 progress: Callable[[int], None] | None = None) -> list[PageOutcome]:
+    """Import (source name, bytes) pages in transactions of ``batch_size`` pages."""
+    outcomes: list[PageOutcome] = []
+    pending = list(pages) if not isinstance(pages, list) else pages
+    for start in range(0, len(pending), batch_size):
+        with store.write_transaction(conn):
+            batch = Batch(conn, clock)
+            for source, data in pending[start:start + batch_size]:
+                outcomes.append(_one(batch, source, data, actor))
+            batch.flush()
+        if progress is not None:
+            progress(len(pending[start:start + batch_size]))
+    return outcomes
+
+
+def _one(batch: Batch, source: str, data: bytes, actor: str) -> PageOutcome:
+    outcome = PageOutcome(source)
+    try:
+        facts = facts_of(parse_page(page_text(data, source)))
+    except PageError as exc:
+        outcome.error = f"{source}:{exc.line}: {exc.reason}"
+        return outcome
+    outcome.record_id = facts.record_id
+    before = batch.appended
+    try:
+        with batch.savepoint(facts.record_id):
+            _apply(batch, facts, actor)
+    except _LineRefused as exc:
+        outcome.error = f"{source}:{exc.line}: {exc.reason}"
+        return outcome
+    outcome.appended = batch.appended - before
+    state = batch.state(facts.record_id)
+    if state is not None:
+        outcome.warnings = contradictions(facts, state, source)
+    return outcome
+
+
+class _LineRefused(RefusedInput):
+    def __init__(self, line: int, reason: str) -> None:
+        self.line, self.reason = line, reason
+        super().__init__(f"{line}: {reason}")
+
+
+def _add(batch: Batch, contract: str, payload: dict[str, Any], actor: str,
+         line: int | Callable[[LedgerError], int]) -> None:
+    try:
+        batch.add(contract, payload, actor)
+    except LedgerError as exc:
+        raise _LineRefused(line if isinstance(line, int) else line(exc), str(exc)) from None
+
+
+def _apply(batch: Batch, facts: PageFacts, actor: str) -> None:
+    state = batch.state(facts.record_id)
+    manifest = facts.manifest if state is None else {**state.manifest, **facts.manifest}
+    if state is None or not same(state.manifest, manifest):
+        _add(batch, "paper-manifest-v1.1", manifest, actor, lambda exc: _manifest_line(facts, exc))
+        state = batch.state(facts.record_id)
+    assert state is not None
+    if facts.provenance is not None:
+        merged = _merge_provenance(state.provenance, facts.provenance)
+        if state.provenance is None or not same(state.provenance, merged):
+            _add(batch, "source-provenance-v1", merged, actor, facts.lines.get("note", 1))
+    for gate, line in facts.gates:
+        latest = state.gates.get(gate["gate"])
+        if latest is None or any(latest.payload.get(k) != gate.get(k) for k in GATE_KEYS):
+            _add(batch, "gate-evaluation-v1", gate, actor, line)
+    for notice, line in facts.notices:
+        if "notice_id" in notice and batch.lookup_notice(str(notice["notice_id"])) is not None:
+            continue
+        _add(batch, "correction-record-v1", notice, actor, line)
+
+
+def _manifest_line(facts: PageFacts, exc: LedgerError) -> int:
+    """Return the page line of the manifest key a refusal names (``contract: key: …``)."""
+    parts = str(exc).split(": ")
+    key = parts[1].split("/")[0] if len(parts) > 2 else ""
+    return facts.lines.get(key, facts.lines["record_id"])
+
+
+def _merge_provenance(current: dict[str, Any] | None, page: dict[str, Any]) -> dict[str, Any]:
+    """Return the page's provenance with details it does not show kept from ``current``."""
+    if current is None:
+        return page
+    merged = dict(page)
+    artifact, external = dict(page["report_artifact"]), dict(page["external_record"])
+    if artifact["available"] == current["report_artifact"]["available"]:
+        artifact = {**current["report_artifact"], **artifact}
+    if external["registered"] == current["external_record"]["registered"]:
+        external = {**current["external_record"], **external}
+    merged["report_artifact"], merged["external_record"] = artifact, external
+    return merged
+
+
+def contradictions(facts: PageFacts, state: RecordState, source: str) -> list[str]:
+    """Return a warning for each value the page states that the ledger derives differently."""
+    derived = {"verification_level": state.verification_level,
+               "provenance_level": state.provenance_level, "status": state.status,
+               "correction_count": str(state.correction_count)}
+    names = {"verification_level": "verification level", "provenance_level": "provenance level",
+             "status": "correction status", "correction_count": "correction count"}
+    return [f"{source}:{f.line}: the page states {names[k]} {f.value}, the ledger derives "
+            f"{derived[k]}" for k, f in facts.stated.items() if f.value and f.value != derived[k]]

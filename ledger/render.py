@@ -1,0 +1,188 @@
+"""A record's public page from its ``show`` object: text (the full layout, importable again),
+Markdown and HTML. Pure."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from typing import Any
+
+from ledger.assets import PAGE_CSS
+from ledger.state import PROVENANCE_LABELS, VERIFICATION_LABELS
+
+GATE_WORDS = {"UNVERIFIED": "Unverified", "VERIFIED": "Verified", "FAILED": "Failed",
+              "NOT_EVALUATED": "Not evaluated"}
+DIMENSIONS = (("evidence_strength", "Evidence strength"), ("citation_grounding", "Citation grounding"),
+              ("uncertainty_disclosure", "Uncertainty disclosure"),
+              ("reproducibility_status", "Reproducibility status"))
+Section = tuple[str, list[tuple[str, str]]]  # (heading, rows); a row with label "" is prose
+
+
+def _date(iso: str) -> str:
+    return dt.date.fromisoformat(iso).strftime("%d %B %Y").lstrip("0")
+
+
+def _level(level: str, labels: dict[str, str]) -> str:
+    return f"{level}, {labels.get(level, '')}".rstrip(", ")
+
+
+def header_rows(shown: dict[str, Any]) -> list[tuple[str, str]]:
+    """Return the header block of a page (label, value)."""
+    m, p = shown["manifest"], shown["provenance"] or {}
+    rows = []
+    if m.get("submitted"):
+        rows.append(("Submitted", _date(m["submitted"])))
+    if m.get("review_score") is not None:
+        rows.append(("Review score", f"{m['review_score']:.2f}/10"))
+    rows.append(("Verification", _level(shown["verification_level"], VERIFICATION_LABELS)))
+    gate2 = next((g for g in shown["gates"] if g["gate"] == 2), None)
+    if gate2 is not None:
+        rows.append(("Gate status", GATE_WORDS.get(gate2["status"], gate2["status"])))
+    if shown["quality_tier"]:
+        rows.append(("Quality tier", shown["quality_tier"]))
+    if m["source_grounded_claims"]:
+        rows.append(("Verified claims", str(m["source_grounded_claims"])))
+    ident = (p.get("external_record") or {}).get("identifier")
+    if ident and str(ident).startswith("10."):
+        rows.append(("DOI", str(ident)))
+    return rows
+
+
+def sections(shown: dict[str, Any]) -> list[Section]:
+    """Return the sections of the full layout, in the publisher's order."""
+    m = shown["manifest"]
+    out: list[Section] = [("Abstract", [("", m["abstract"])]),
+                          ("Research Question", [("", m["research_question"])]),
+                          ("Verification Level", [
+                              ("Paper level", _level(shown["verification_level"], VERIFICATION_LABELS)),
+                              ("Source-grounded claims", str(m["source_grounded_claims"])),
+                              ("Claim record source", m["claim_record_source"])])]
+    for gate in (g for g in shown["gates"] if g["evaluated"]):
+        out.append(("Truth-Engine Gate Verdict", _gate_rows(gate)))
+    quality = m.get("quality")
+    if quality:
+        out.append(("Quality Tier", [("Tier", quality["tier"])]
+                    + ([("Basis", quality["basis"])] if quality.get("basis") else [])))
+        dims = quality.get("dimensions") or {}
+        if any(dims.get(k) for k, _ in DIMENSIONS):
+            out.append(("Quality Dimensions", [(label, dims[k]) for k, label in DIMENSIONS if dims.get(k)]))
+    out.append(("Correction Record", [
+        ("Status", shown["status"]), ("Correction count", str(shown["correction_count"])),
+        ("Manifest contract", "paper-manifest-v1.1"), ("Correction contract", "correction-record-v1")]))
+    if shown["notices"]:
+        out.append(("Correction Notices", [row for n in shown["notices"] for row in _notice_rows(n)]))
+    if shown["provenance"]:
+        out.append(("Provenance", _provenance_rows(shown)))
+    elif m.get("note"):
+        out.append(("Provenance", [("Note", m["note"])]))
+    return out
+
+
+def _gate_rows(gate: dict[str, Any]) -> list[tuple[str, str]]:
+    rows = [("Status", GATE_WORDS[gate["status"]]), ("Gate", f"Gate {gate['gate']} — {gate['name']}"),
+            ("Reason", gate["reason"]), ("Evaluated", gate["evaluated_at"]),
+            ("Evaluator", gate["evaluator"]), ("Independent", "Yes" if gate["independent"] else "No")]
+    for a in gate["artifacts"]:
+        parts = [a["kind"], a.get("uri") or "", f"sha256:{a['sha256']}" if a.get("sha256") else ""]
+        rows.append(("Artifact", " ".join(p for p in parts if p)))
+    return rows
+
+
+def _notice_rows(n: dict[str, Any]) -> list[tuple[str, str]]:
+    rows = [("Notice", n["notice_id"]), ("Kind", n["kind"]), ("Effective", n["effective_date"]),
+            ("Issued by", n["issued_by"])]
+    if n.get("reason"):
+        rows.append(("Reason", n["reason"]))
+    if n.get("reason_codes"):
+        rows.append(("Reason codes", ", ".join(n["reason_codes"])))
+    if n.get("claim_ids"):
+        rows.append(("Claims", ", ".join(n["claim_ids"])))
+    if n.get("lifts"):
+        rows.append(("Lifts", n["lifts"]))
+    for change in n.get("changes") or []:
+        rows.append(("", f"Changed {change['path']}"))
+    if not n["in_force"]:
+        rows.append(("", f"Lifted by {n['lifted_by']}"))
+    return rows
+
+
+def _provenance_rows(shown: dict[str, Any]) -> list[tuple[str, str]]:
+    p, note = shown["provenance"], shown["manifest"].get("note")
+    artifact, external = p["report_artifact"], p["external_record"]
+    rows = [("Publisher", p["publisher"]),
+            ("Public provenance", _level(shown["provenance_level"], PROVENANCE_LABELS)),
+            ("Report artifact", "Available" if artifact["available"] else "Not available")]
+    if artifact.get("uri"):
+        rows.append(("Report artifact URI", artifact["uri"]))
+    if artifact.get("sha256"):
+        rows.append(("Report artifact SHA-256", artifact["sha256"]))
+    rows.append(("External record", "Registered" if external["registered"] else "Not registered"))
+    ident = external.get("identifier")
+    if ident and not str(ident).startswith("10."):
+        rows.append(("External identifier", str(ident)))
+    rows += [("Claim lineage", f"{p['claim_lineage']} aggregate source-grounded claims"),
+             ("Review method", p["review_method"]), ("Provenance contract", "source-provenance-v1")]
+    if note:
+        rows.append(("Note", note))
+    return rows
+
+
+def render_text(shown: dict[str, Any]) -> str:
+    """Return the page as text in the publisher's full layout (importable again)."""
+    out = [shown["record_id"], "", shown["manifest"]["title"], ""]
+    out += [f"{label}: {value}" for label, value in header_rows(shown)]
+    for heading, rows in sections(shown):
+        out += ["", heading, ""]
+        out += [value if not label else f"{label}: {_one_line(value)}" for label, value in rows]
+    return "\n".join(out) + "\n"
+
+
+def _one_line(value: str) -> str:
+    return " ".join(value.split("\n"))
+
+
+def render_markdown(shown: dict[str, Any]) -> str:
+    """Return the page as Markdown."""
+    m = shown["manifest"]
+    out = [f"# {shown['record_id']}: {m['title']}", ""]
+    out += [f"- **{label}:** {value}" for label, value in header_rows(shown)]
+    for heading, rows in sections(shown):
+        out += ["", f"## {heading}", ""]
+        prose = [value for label, value in rows if not label]
+        table = [(label, value) for label, value in rows if label]
+        out += prose
+        if table:
+            out += ["| | |", "|---|---|"]
+            out += [f"| {label} | {_cell(value)} |" for label, value in table]
+    return "\n".join(out) + "\n"
+
+
+def _cell(value: str) -> str:
+    return _one_line(value).replace("|", "\\|")
+
+
+def render_html(shown: dict[str, Any], extra_head: str = "", extra_body: str = "") -> str:
+    """Return the page as a standalone HTML document (no external resources)."""
+    e = html.escape
+    m = shown["manifest"]
+    status = e(shown["status"])
+    parts = [f'<header><p class="rid">{e(shown["record_id"])}</p><h1>{e(m["title"])}</h1>',
+             f'<p class="status status-{status.lower()}">{status}</p><dl class="head">']
+    parts += [f"<dt>{e(label)}</dt><dd>{e(value)}</dd>" for label, value in header_rows(shown)]
+    parts.append("</dl></header>")
+    for heading, rows in sections(shown):
+        parts.append(f"<section><h2>{e(heading)}</h2>")
+        for label, value in rows:
+            if not label:
+                parts += [f"<p>{e(para)}</p>" for para in value.split("\n\n")]
+        table = [(label, value) for label, value in rows if label]
+        if table:
+            parts.append("<table>" + "".join(f"<tr><th>{e(label)}</th><td>{e(value)}</td></tr>"
+                                             for label, value in table) + "</table>")
+        parts.append("</section>")
+    body = "\n".join(parts)
+    return (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{e(shown['record_id'])} — {e(m['title'])}</title>"
+            f"<style>{PAGE_CSS}</style>{extra_head}</head>\n<body><main>\n{body}\n{extra_body}"
+            f"</main></body></html>\n")
