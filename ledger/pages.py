@@ -65,8 +65,13 @@ class Page:
 
 
 def clean(line: str) -> str:
-    """Return a line with non-breaking spaces made plain and the ends stripped."""
-    return line.replace("\u00a0", " ").strip()
+    """Return a line with white space (non-breaking spaces too) stripped from both ends."""
+    return line.strip()
+
+
+def is_heading(line: str) -> bool:
+    """Return whether a line is a section heading (spaces of any kind, any number)."""
+    return " ".join(line.split()) in HEADINGS
 
 
 def parse_page(text: str) -> Page:
@@ -77,7 +82,7 @@ def parse_page(text: str) -> Page:
     if start is None:
         raise PageError(1, "no record id (like SRCH:03BE3A05) in the first lines: not a record page")
     title_at = next((i for i in range(start + 1, len(lines)) if lines[i]), None)
-    if title_at is None or lines[title_at] in HEADINGS:
+    if title_at is None or is_heading(lines[title_at]):
         raise PageError(start + 2, "the record has no title line")
     page = Page(Field(lines[start].upper(), start + 1), Field(lines[title_at], title_at + 1), layout)
     section, block, blanks = "", None, 0
@@ -85,8 +90,8 @@ def parse_page(text: str) -> Page:
         if not line:
             blanks += 1
             continue
-        if line in HEADINGS:
-            section, block, blanks = line, None, 0
+        if is_heading(line):
+            section, block, blanks = " ".join(line.split()), None, 0
             continue
         if not section:
             _header_line(page, line, number)

@@ -1,0 +1,199 @@
+"""Importing the publisher's pages (both layouts) and rendering them back."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ledger.api import Ledger
+from ledger.render import render_html, render_markdown, render_text
+from tests.conftest import Cli, clock
+
+PAGES = Path(__file__).parent / "fixtures" / "pages"
+FULL, COMPACT, LOW = (PAGES / n for n in ("000_6a6e253d29ffe78a.txt", "002_7df1a24f41d7424d.txt",
+                                          "003_6582de6e70ee99bb.txt"))
+
+
+def test_every_fact_of_a_full_page_comes_back(cli: Cli) -> None:
+    result = cli("import", str(FULL))
+    assert result.exit_code == 0 and "3 event(s) appended" in result.stdout
+    shown = cli.json("show", "SRCH:03BE3A05")
+    m, p = shown["manifest"], shown["provenance"]
+    assert m["title"].endswith("FLOPs per token efficiency on")
+    assert m["submitted"] == "2026-05-28" and m["review_score"] == 9.33
+    assert m["abstract"].startswith("Abstract: We present DeepSeek-V2") and m["abstract"].endswith("DeepSe")
+    assert m["research_question"].endswith("on code generation tasks?")
+    assert (m["source_grounded_claims"], m["claim_record_source"]) == (10, "not publicly specified")
+    assert m["quality"] == {"tier": "Flagship candidate", "basis": (
+        "Review score, verified-claim count, and public artifact coverage meet flagship-candidate "
+        "thresholds."), "dimensions": {"evidence_strength": "MEDIUM", "citation_grounding": "MEDIUM",
+                                       "uncertainty_disclosure": "MEDIUM", "reproducibility_status": "HIGH"}}
+    assert m["note"] == "Machine-generated synthesis of existing literature. Not primary research."
+    assert p == {"record_id": "SRCH:03BE3A05", "publisher": "Assignee Research",
+                 "report_artifact": {"available": True},
+                 "external_record": {"registered": True, "identifier": "10.5281/zenodo.20435649"},
+                 "claim_lineage": 10, "review_method": "Automated multi-reviewer assessment"}
+    gate = shown["gates"][0]
+    assert (gate["gate"], gate["status"], gate["evaluated_at"]) == (2, "UNVERIFIED", "2026-06-10T06:30:49+00:00")
+    assert gate["name"] == "Verification (formal proof or sandbox reproduction)"
+    assert gate["reason"].startswith("Published before the Gate 2 verification pipeline")
+    assert (shown["verification_level"], shown["provenance_level"], shown["status"]) == ("L2", "L4", "CURRENT")
+
+
+def test_compact_page(cli: Cli) -> None:
+    assert cli("import", str(COMPACT)).exit_code == 0
+    shown = cli.json("show", "SRCH:BF3DD431")
+    assert "submitted" not in shown["manifest"] and "review_score" not in shown["manifest"]
+    assert shown["manifest"]["quality"]["dimensions"]["evidence_strength"] == "LOW"
+    assert shown["manifest"]["claim_record_source"] == "parsed source sections"
+    assert (shown["provenance_level"], shown["verification_level"]) == ("L3", "L2")
+    assert shown["gates"][0]["status"] == "NOT_EVALUATED"
+
+
+def test_importing_twice_writes_nothing(cli: Cli) -> None:
+    assert cli("import", str(FULL), str(COMPACT), str(LOW)).exit_code == 0
+    before = cli.snapshot()
+    again = cli("import", str(LOW), str(FULL), str(COMPACT))
+    assert again.exit_code == 0 and "0 event(s) appended" in again.stdout
+    assert cli.snapshot() == before
+    assert cli("audit").exit_code == 0
+
+
+def test_a_compact_page_keeps_what_it_does_not_show(cli: Cli, tmp_path: Path) -> None:
+    full = FULL.read_text()
+    compact = COMPACT.read_text().replace("SRCH:BF3DD431", "SRCH:03BE3A05")
+    cli("import", str(FULL))
+    page = tmp_path / "compact.txt"
+    page.write_text(compact)
+    assert cli("import", str(page)).exit_code == 0
+    m = cli.json("show", "SRCH:03BE3A05")["manifest"]
+    assert (m["submitted"], m["review_score"]) == ("2026-05-28", 9.33)
+    assert "Submitted: 28 May 2026" in full
+
+
+def test_contradictions_are_imported_with_a_warning(cli: Cli, tmp_path: Path) -> None:
+    page = tmp_path / "p.txt"
+    page.write_text(COMPACT.read_text().replace("| Public provenance | L3,", "| Public provenance | L4,"))
+    result = cli("import", str(page))
+    assert result.exit_code == 0
+    assert f"Warning: {page}:30: the page states provenance level L4, the ledger derives L3" in result.stderr
+    cli("correct", "SRCH:BF3DD431", "--kind", "retraction", "--reason", "x")
+    stale = cli("import", str(COMPACT))
+    assert "the page states correction status CURRENT, the ledger derives RETRACTED" in stale.stderr
+    assert "the page states correction count 0, the ledger derives 1" in stale.stderr
+
+
+@pytest.mark.parametrize(("edit", "line", "says"), [
+    (lambda t: t.replace("SRCH:03BE3A05", "nothing here"), 1, "no record id"),
+    (lambda t: t.replace("Review score: 9.33/10", "Review score: high"), 7, "not a number"),
+    (lambda t: t.replace("Review score: 9.33/10", "Review score: 11/10"), 7, "review_score"),
+    (lambda t: t.replace("Submitted: 28 May 2026", "Submitted: someday"), 6, "not a date"),
+    (lambda t: t.replace("Source-grounded claims10", "Source-grounded claimsmany"), 25, "whole number"),
+    (lambda t: t.replace("StatusUnverified", "StatusMaybe"), 32, "gate status"),
+    (lambda t: t.replace("StatusUnverified", "StatusVerified"), 32, "VERIFIED requires"),
+    (lambda t: t.replace("TierFlagship candidate", "TierGold"), 41, "quality"),
+])
+def test_a_malformed_page_is_refused_by_line(cli: Cli, tmp_path: Path, edit: Any, line: int,
+                                             says: str) -> None:
+    bad = tmp_path / "bad.txt"
+    bad.write_text(edit(FULL.read_text()))
+    before = cli.snapshot()
+    result = cli("import", str(bad))
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: {bad}:{line}: "), result.stderr
+    assert says in result.stderr
+    assert cli.snapshot() == before
+    mixed = cli("import", str(COMPACT), str(bad), str(LOW))
+    assert mixed.exit_code == 2 and "2 page(s), 5 event(s) appended, 1 refused" in mixed.stdout
+    assert cli.json("verify")["events"] == 5
+
+
+def test_untidy_pages_never_crash(cli: Cli, tmp_path: Path) -> None:
+    text = FULL.read_text()
+    variants = [text.replace("\n\n", "\n"), text + "\n| stray | row |\n\u00a0\x07", text.replace("Abstract\n", ""),
+                "\ufeff" + text, text.replace("Correction Record", "Correction  Record"), "", "\n\n\n",
+                text[: len(text) // 2], "SRCH:03BE3A05\n", "|||\n||", b"\xff\xfe".decode("latin-1")]
+    for i, variant in enumerate(variants):
+        page = tmp_path / f"v{i}.txt"
+        page.write_text(variant)
+        result = cli("import", str(page))
+        assert result.exit_code in (0, 2), result.output
+        assert "Traceback" not in result.output
+    assert cli("audit").exit_code in (0, 1)
+    assert cli("verify").exit_code == 0
+
+
+def test_render_formats(cli: Cli) -> None:
+    cli("import", str(FULL))
+    cli("correct", "SRCH:03BE3A05", "--kind", "correction", "--reason", "Typo", "--set", "/review_score=9.1",
+        "--notice-id", "C1", "--issued-by", "Editorial office")
+    text = cli("render", "SRCH:03BE3A05").stdout
+    assert "Review score: 9.10/10" in text and "Status: CORRECTED" in text
+    assert "Notice: C1\nKind: correction\nEffective: " in text and "Issued by: Editorial office" in text
+    md = cli("render", "SRCH:03BE3A05", "--format", "md").stdout
+    assert md.startswith("# SRCH:03BE3A05: ") and "| Status | CORRECTED |" in md
+    page = cli("render", "SRCH:03BE3A05", "--format", "html").stdout
+    assert page.startswith("<!doctype html>") and "<th>Reason</th><td>Typo</td>" in page
+    assert cli("import", "-", input=text).stdout.endswith("0 event(s) appended\n")
+
+
+line_text = st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), min_size=1,
+                    max_size=40).map(str.strip).filter(lambda s: s and s not in HEADINGS_SET and s[0] != "|")
+HEADINGS_SET = {"Abstract", "Research Question", "Verification Level", "Truth-Engine Gate Verdict",
+                "Gate Verdicts", "Quality Tier", "Quality Dimensions", "Correction Record",
+                "Correction Notices", "Provenance"}
+records = st.fixed_dictionaries({
+    "title": line_text, "research_question": line_text, "abstract": line_text,
+    "submitted": st.dates().map(lambda d: d.isoformat()).filter(lambda d: d >= "1000"),
+    "review_score": st.integers(0, 1000).map(lambda i: i / 100),
+    "source_grounded_claims": st.integers(0, 50), "claim_record_source": line_text,
+    "quality": st.fixed_dictionaries({"tier": st.sampled_from(["Flagship candidate", "DOI grade", "Watchlist",
+                                                               "Quarantine candidate"]),
+                                      "basis": line_text}),
+    "note": line_text,
+}, optional={"kinds": st.lists(st.sampled_from(["correction", "addendum", "expression_of_concern",
+                                                "retraction", "withdrawal"]), max_size=3)})
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(records, st.integers(0, 2), st.booleans())
+def test_import_of_render_gives_the_same_state(record: dict[str, Any], lineage: int, registered: bool) -> None:
+    kinds = record.pop("kinds", [])
+    with tempfile.TemporaryDirectory() as tmp:
+        with Ledger.create(Path(tmp) / "a.db", clock) as a:
+            a.submit("paper-manifest-v1.1", {"record_id": "SRCH:0000ABCD", **record}, "ed")
+            a.submit("source-provenance-v1", {"record_id": "SRCH:0000ABCD", "publisher": "P",
+                                              "report_artifact": {"available": True},
+                                              "external_record": {"registered": registered, "identifier": "10.1/x"},
+                                              "claim_lineage": lineage, "review_method": "M"}, "ed")
+            for i, kind in enumerate(kinds):
+                a.submit("correction-record-v1", {"record_id": "SRCH:0000ABCD", "kind": kind,
+                                                  "notice_id": f"N{i}", "reason": "why"}, "ed")
+            page = a.render("SRCH:0000ABCD").encode()
+            assert [o.appended for o in a.import_pages([("p", page)], "ed")] == [0]
+            original = a.show("SRCH:0000ABCD")
+        with Ledger.create(Path(tmp) / "b.db", clock) as b:
+            outcome = b.import_pages([("p", page)], "ed")[0]
+            assert not outcome.error and not outcome.warnings, outcome
+            copy = b.show("SRCH:0000ABCD")
+    for key in ("version", "status", "correction_count", "verification_level", "provenance_level",
+                "quality_tier", "gates", "manifest", "provenance"):
+        assert copy[key] == original[key], key
+    strip = ("seq", "recorded_at")
+    assert [{k: v for k, v in n.items() if k not in strip} for n in copy["notices"]] == \
+        [{k: v for k, v in n.items() if k not in strip} for n in original["notices"]]
+
+
+def test_render_functions_are_pure(ledger: Ledger) -> None:
+    ledger.submit("paper-manifest-v1.1", orjson.loads(orjson.dumps({
+        "record_id": "SRCH:00000001", "title": "<b>T</b>", "research_question": "q", "abstract": "a\n\nb",
+        "source_grounded_claims": 0, "claim_record_source": "s"})), "ed")
+    shown = ledger.show("SRCH:00000001")
+    assert "&lt;b&gt;T&lt;/b&gt;" in render_html(shown) and "<b>T</b>" not in render_html(shown)
+    assert render_text(shown) == render_text(shown) and render_markdown(shown).startswith("# SRCH:00000001")
