@@ -9,6 +9,7 @@ import click
 
 from cli.common import LedgerContext, emit_json, json_option, pass_ctx, progress
 from ledger.errors import RefusedInput
+from ledger.keys import read_text, read_verifier_text
 
 
 def read_pages(sources: tuple[str, ...]) -> list[tuple[str, bytes]]:
@@ -95,4 +96,29 @@ def render(obj: LedgerContext, record_id: str, fmt: str, output: str | None) -> 
         raise RefusedInput(f"cannot write {output}: {exc.strerror}") from None
 
 
-COMMANDS = (import_cmd, render)
+@click.command()
+@click.argument("out_dir", type=click.Path(file_okay=False))
+@click.option("--checkpoint", "checkpoint_file", type=click.Path(dir_okay=False),
+              help="Embed each record's bundle against this signed checkpoint.")
+@click.option("--vkey", help="The publisher's verifier key (string or file), shown to readers.")
+@pass_ctx
+def site(obj: LedgerContext, out_dir: str, checkpoint_file: str | None, vkey: str | None) -> None:
+    """Write a static site: index.html and one self-verifying page per record.
+
+    With --checkpoint and --vkey every record page embeds its bundle and checks it in the
+    reader's browser (WebCrypto): event hashes, inclusion proofs and the checkpoint signature.
+
+    \b
+    Example:
+        ledger site public/ --checkpoint checkpoint-120.txt --vkey publisher.vkey
+    """
+    if (checkpoint_file is None) != (vkey is None):
+        raise RefusedInput("--checkpoint and --vkey go together")
+    note = read_text(checkpoint_file) if checkpoint_file else None
+    key = read_verifier_text(vkey) if vkey else None
+    with obj.open() as ledger:
+        count = ledger.site(Path(out_dir), note, key)
+    click.echo(f"Wrote {out_dir}/index.html and {count} record page(s)")
+
+
+COMMANDS = (import_cmd, render, site)

@@ -40,4 +40,6 @@ step "The log still extends the old checkpoint" "ledger verify --checkpoint demo
 step "Consistency proof from the checkpoint to now" "ledger consistency 10"
 step "A self-contained bundle for one record, verified without the database" \
   "ledger bundle SRCH:03BE3A05 --checkpoint demo-out/checkpoint.txt -o demo-out/SRCH-03BE3A05.bundle.json && ledger verify-bundle demo-out/SRCH-03BE3A05.bundle.json --vkey demo-out/publisher.vkey"
-printf '\nDone: the ledger is %s (open it with sqlite3 or Datasette); keys, checkpoint and bundle are in demo-out/.\n' "$DB"
+step "A static site whose pages verify themselves in the reader's browser" \
+  "ledger site demo-out/site --checkpoint demo-out/checkpoint.txt --vkey demo-out/publisher.vkey"
+printf '\nDone: the ledger is %s (open it with sqlite3 or Datasette); keys, checkpoint, bundle and\nthe site (open demo-out/site/index.html in a browser) are in demo-out/.\n' "$DB"

@@ -25,9 +25,10 @@ from ledger.events import Event
 from ledger.export import snapshot, write_export
 from ledger.importer import PageOutcome, import_pages
 from ledger.maintenance import rebuild
-from ledger.note import Signer, Verifier
+from ledger.note import Signer, Verifier, parse_verifier
 from ledger.proofs import Inclusion, checkpoint_of_note, consistency, prove, sign_checkpoint
 from ledger.render import render_html, render_markdown, render_text
+from ledger.site import write_site
 from ledger.state import RecordState, fold
 from ledger.verify import Progress, VerifyReport, verify_events
 
@@ -196,6 +197,17 @@ class Ledger:
         if fmt not in renderers:
             raise RefusedInput(f"unknown format {fmt!r} (use text, md or html)")
         return renderers[fmt](self.show(record_id))
+
+    def site(self, out: Path, note: str | None = None, verifier_key: str | None = None) -> int:
+        """Write the static site into ``out``; with a checkpoint, pages embed their bundles."""
+        signed = None
+        if note is not None and verifier_key is not None:
+            signed = (note, open_checkpoint(note, parse_verifier(verifier_key)), verifier_key.strip())
+        with store.read_snapshot(self.conn) as conn:
+            if signed is not None and signed[1].size > store.head(conn)[0]:
+                raise VerificationError(signed[1].size, "the checkpoint commits to more events "
+                                        "than the log has: the log was truncated")
+            return write_site(conn, out, signed)
 
     def rebuild(self, progress: Progress | None = None) -> int:
         """Drop and rebuild the views; return the number of records."""

@@ -40,15 +40,20 @@ def read_signer(path: Path) -> Signer:
     return parse_signer(text)
 
 
-def read_verifier(value: str) -> Verifier:
-    """Return the verifier given as a key string, or as a file holding one."""
+def read_verifier_text(value: str) -> str:
+    """Return the verifier key string given directly, or read from a file holding one."""
     path = Path(value)
     if "+" not in value or path.is_file():
         try:
-            value = path.read_text()
+            return path.read_text().strip()
         except OSError as exc:
             raise RefusedInput(f"cannot read verifier key file {value}: {exc.strerror}") from None
-    return parse_verifier(value)
+    return value.strip()
+
+
+def read_verifier(value: str) -> Verifier:
+    """Return the verifier given as a key string, or as a file holding one."""
+    return parse_verifier(read_verifier_text(value))
 
 
 def read_text(path: str) -> str:

@@ -161,7 +161,8 @@ def _cell(value: str) -> str:
     return _one_line(value).replace("|", "\\|")
 
 
-def render_html(shown: dict[str, Any], extra_head: str = "", extra_body: str = "") -> str:
+def render_html(shown: dict[str, Any], extra_head: str = "", extra_body: str = "",
+                top: str = "") -> str:
     """Return the page as a standalone HTML document (no external resources)."""
     e = html.escape
     m = shown["manifest"]
@@ -184,5 +185,5 @@ def render_html(shown: dict[str, Any], extra_head: str = "", extra_body: str = "
     return (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{e(shown['record_id'])} — {e(m['title'])}</title>"
-            f"<style>{PAGE_CSS}</style>{extra_head}</head>\n<body><main>\n{body}\n{extra_body}"
+            f"<style>{PAGE_CSS}</style>{extra_head}</head>\n<body><main>\n{top}{body}\n{extra_body}"
             f"</main></body></html>\n")
