@@ -20,7 +20,7 @@ from ledger.clock import Clock, rfc3339
 from ledger.contracts import normalise_record_id
 from ledger.defaults import fill_defaults
 from ledger.errors import LedgerError, RefusedInput
-from ledger.events import Event, canonical_of, make_event
+from ledger.events import Event, make_event_bytes
 from ledger.merkle import frontier_positions, leaf_hash, new_hashes, stored_count, stored_index
 from ledger.rules import NoOp, plan, validate
 from ledger.state import RecordState, apply_event, fold
@@ -85,13 +85,13 @@ class Batch:
         outcome = plan(contract, payload, state, self._lookup, filled)
         if isinstance(outcome, NoOp):
             return AppendResult(rid, None, outcome.message)
-        event = make_event(self.seq + 1, outcome.type, rid, contract, outcome.payload, actor,
-                           rfc3339(self.clock()), self.prev)
+        event, canonical = make_event_bytes(self.seq + 1, outcome.type, rid, contract,
+                                            outcome.payload, actor, rfc3339(self.clock()), self.prev)
         store.insert_event(self.conn, event)
-        leaf = leaf_hash(canonical_of(event))
+        leaf = leaf_hash(canonical)
         store.insert_hashes(self.conn, stored_count(self.seq),
                             new_hashes(self.seq, leaf, self.frontier))
-        self.states[rid] = apply_event(state, event)
+        self.states[rid] = apply_event(state, event, orjson.loads(event.payload_json))
         self.seq, self.prev = event.seq, event.hash
         self.dirty.add(rid)
         self.appended += 1

@@ -39,25 +39,30 @@ def canonical_bytes(value: Any) -> bytes:
 
 def _prepare(value: Any) -> tuple[Any, bool]:
     """Return (value with floats pre-rendered, whether every object key is inside the BMP)."""
-    if isinstance(value, bool) or value is None or isinstance(value, str):
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
         return value, True
-    if isinstance(value, int):
-        _check_int(value)
-        return value, True
-    if isinstance(value, float):
-        return orjson.Fragment(es_number(value)), True
-    if isinstance(value, Mapping):
+    if kind is dict:
         out: dict[str, Any] = {}
         ok = True
         for key, item in value.items():
-            if not isinstance(key, str):
+            if type(key) is not str:
                 raise RefusedInput(f"object key {key!r} is not a string")
-            if ok and not _in_bmp(key):
+            if not key.isascii() and not _in_bmp(key):
                 ok = False
-            out[key], item_ok = _prepare(item)
-            ok = ok and item_ok
+            item_kind = type(item)
+            if item_kind is str or item_kind is bool or item is None:
+                out[key] = item
+            else:
+                out[key], item_ok = _prepare(item)
+                ok = ok and item_ok
         return out, ok
-    if isinstance(value, Sequence):
+    if kind is int:
+        _check_int(value)
+        return value, True
+    if kind is float:
+        return orjson.Fragment(es_number(value)), True
+    if kind is list or kind is tuple:
         items = []
         ok = True
         for item in value:
@@ -65,11 +70,28 @@ def _prepare(value: Any) -> tuple[Any, bool]:
             items.append(prepared)
             ok = ok and item_ok
         return items, ok
+    return _prepare_other(value)
+
+
+def _prepare_other(value: Any) -> tuple[Any, bool]:
+    """Handle subclasses of the JSON types (rare): normalise them to the base types."""
+    if isinstance(value, bool):
+        return bool(value), True
+    if isinstance(value, str):
+        return str(value), True
+    if isinstance(value, int):
+        return _prepare(int(value))
+    if isinstance(value, float):
+        return _prepare(float(value))
+    if isinstance(value, Mapping):
+        return _prepare(dict(value))
+    if isinstance(value, Sequence):
+        return _prepare(list(value))
     raise RefusedInput(f"value of type {type(value).__name__} is not JSON")
 
 
 def _in_bmp(key: str) -> bool:
-    return key.isascii() or all(ord(ch) <= 0xFFFF for ch in key)
+    return all(ord(ch) <= 0xFFFF for ch in key)
 
 
 def _check_int(value: int) -> None:

@@ -101,10 +101,19 @@ def make_event(
     actor: str, recorded_at: str, prev_hash: str,
 ) -> Event:
     """Return a new event with its payload canonicalised and its hash computed."""
+    return make_event_bytes(seq, type_, record_id, contract, payload, actor, recorded_at,
+                            prev_hash)[0]
+
+
+def make_event_bytes(
+    seq: int, type_: str, record_id: str, contract: str, payload: dict[str, Any],
+    actor: str, recorded_at: str, prev_hash: str,
+) -> tuple[Event, bytes]:
+    """Return (new event, its canonical bytes)."""
     payload_json = canonical_bytes(payload).decode("utf-8")
     data = envelope_bytes(seq, type_, record_id, contract, payload_json, actor, recorded_at, prev_hash)
     return Event(seq, type_, record_id, contract, payload_json, actor, recorded_at, prev_hash,
-                 event_hash(data))
+                 event_hash(data)), data
 
 
 def canonical_of(event: Event) -> bytes:

@@ -11,6 +11,7 @@ from ledger.events import Event
 from ledger.state import RecordState, fold
 
 Progress = Callable[[int], None]
+CHUNK = 2000  # records per executemany batch
 
 
 def states_by_record(conn: sqlite3.Connection, upto: int | None = None,
@@ -29,11 +30,17 @@ def states_by_record(conn: sqlite3.Connection, upto: int | None = None,
 def rebuild(conn: sqlite3.Connection, progress: Progress | None = None) -> int:
     """Drop and rebuild every view from the events in one transaction; return records built."""
     built = 0
+    pending: views.Rows = {}
     with store.write_transaction(conn):
         views.drop_views(conn)
         views.create_views(conn)
         for state in states_by_record(conn, progress=progress):
-            views.write_rows(conn, state.record_id, views.rows_for(state), replace=False)
+            for table, rows in views.rows_for(state).items():
+                pending.setdefault(table, []).extend(rows)
             built += 1
+            if built % CHUNK == 0:
+                views.insert_rows(conn, pending)
+                pending = {}
+        views.insert_rows(conn, pending)
         views.set_applied(conn, *store.head(conn))
     return built

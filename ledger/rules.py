@@ -71,7 +71,10 @@ def same(a: dict[str, Any], b: dict[str, Any], ignore: frozenset[str] = frozense
     def strip(doc: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in doc.items() if k not in ignore}
 
-    return canonical_bytes(strip(a)) == canonical_bytes(strip(b))
+    left, right = strip(a), strip(b)
+    # Equal canonical bytes imply equal Python values, so inequality settles it cheaply; equality
+    # is confirmed on the bytes (True and 1 are equal in Python, not in JSON).
+    return left == right and canonical_bytes(left) == canonical_bytes(right)
 
 
 def plan(

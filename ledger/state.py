@@ -6,7 +6,6 @@ The same fold feeds the incrementally maintained views, ``rebuild``, ``export --
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +35,7 @@ class Version:
     type: str
     recorded_at: str
     manifest: dict[str, Any]
+    manifest_json: str
 
 
 @dataclass
@@ -44,6 +44,7 @@ class Notice:
     seq: int
     recorded_at: str
     payload: dict[str, Any]
+    payload_json: str
     in_force: bool = True
     lifted_by: str | None = None
 
@@ -68,6 +69,7 @@ class RecordState:
     manifest: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, Any] | None = None
     provenance_seq: int | None = None
+    provenance_json: str | None = None
     notices: list[Notice] = field(default_factory=list)
     gates: dict[int, GateResult] = field(default_factory=dict)
     first_seq: int = 0
@@ -131,29 +133,32 @@ def fold(events: Iterable[Event]) -> RecordState | None:
     return state
 
 
-def apply_event(state: RecordState | None, event: Event) -> RecordState:
+def apply_event(state: RecordState | None, event: Event,
+                payload: dict[str, Any] | None = None) -> RecordState:
     """Return the state after ``event`` (mutates and returns ``state`` when given).
 
-    Raises CorruptEvent if a stored payload cannot be applied (only a tampered file has one).
+    ``payload`` is the event's parsed payload when the caller has it (it is then owned by the
+    state). Raises CorruptEvent if a stored payload cannot be applied (a tampered file).
     """
     try:
-        return _apply(state, event)
+        return _apply(state, event, event.payload if payload is None else payload)
     except (KeyError, TypeError, ValueError, AttributeError, LedgerError) as exc:
         raise CorruptEvent(f"seq {event.seq}: cannot apply {event.type}: {exc!r}") from None
 
 
-def _apply(state: RecordState | None, event: Event) -> RecordState:
+def _apply(state: RecordState | None, event: Event, payload: dict[str, Any]) -> RecordState:
     if state is None:
         state = RecordState(record_id=event.record_id, first_seq=event.seq)
-    payload = event.payload
     if event.type in ("record.published", "record.revised"):
         state.versions.append(Version(state.version + 1, event.seq, event.type,
-                                      event.recorded_at, payload))
-        state.manifest = copy.deepcopy(payload)
+                                      event.recorded_at, payload, event.payload_json))
+        state.manifest = payload  # never mutated in place: apply_changes returns a new dict
     elif event.type == "provenance.recorded":
         state.provenance, state.provenance_seq = payload, event.seq
+        state.provenance_json = event.payload_json
     elif event.type == "notice.issued":
-        _apply_notice(state, Notice(payload["notice_id"], event.seq, event.recorded_at, payload))
+        _apply_notice(state, Notice(payload["notice_id"], event.seq, event.recorded_at, payload,
+                                    event.payload_json))
     elif event.type == "gate.evaluated":
         state.gates[int(payload["gate"])] = GateResult(int(payload["gate"]), event.seq, payload)
     else:

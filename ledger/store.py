@@ -257,6 +257,12 @@ def iter_tree_hashes(conn: sqlite3.Connection) -> Iterator[tuple[int, bytes]]:
         yield from ((int(p), bytes(h)) for p, h in rows)
 
 
+def count_tree_hashes(conn: sqlite3.Connection) -> int:
+    """Return the number of stored tree hashes (the largest position + 1 if none is missing)."""
+    row = conn.execute("SELECT MAX(pos) FROM tree_hashes").fetchone()
+    return 0 if row[0] is None else int(row[0]) + 1
+
+
 def reset_tree(conn: sqlite3.Connection) -> None:
     """Drop and recreate the tree table (rebuild only; inside a write transaction)."""
     conn.execute("DROP TABLE IF EXISTS tree_hashes")

@@ -40,19 +40,21 @@ def hash_as(event: Event, seq: int) -> str:
     return event_hash(canonical_of(replace(event, seq=seq)))
 
 
-def check_event(event: Event, expected: int, prev: str, before_prev: str) -> None:
-    """Raise VerificationError unless ``event`` is the valid event number ``expected``."""
+def check_event(event: Event, expected: int, prev: str, before_prev: str) -> bytes:
+    """Return canonical(event); raise VerificationError unless it is valid event ``expected``."""
     if event.seq != expected:
         raise VerificationError(expected, f"event seq {expected} is missing: the next stored "
                                 f"event is seq {event.seq} (an event was deleted)",
                                 str(expected), str(event.seq))
-    computed = event_hash(canonical_of(event))
+    canonical = canonical_of(event)
+    computed = event_hash(canonical)
     if computed != event.hash:
         _explain_mismatch(event, computed, before_prev)
     if event.prev_hash != prev:
         raise VerificationError(event.seq, f"prev_hash does not link to seq {event.seq - 1}: "
                                 f"expected {prev}, found {event.prev_hash} (events reordered, "
                                 "replaced or inserted)", prev, event.prev_hash)
+    return canonical
 
 
 def _explain_mismatch(event: Event, computed: str, before_prev: str) -> None:
@@ -77,11 +79,12 @@ class _Tree:
         self.stored, self.capture = stored, capture
         self.roots: dict[int, bytes] = {}
 
-    def add(self, event: Event) -> None:
+    def add(self, event: Event, canonical: bytes) -> None:
         size = event.seq - 1
-        for offset, computed in enumerate(new_hashes(size, leaf_hash(canonical_of(event)),
-                                                     self.frontier)):
-            self._compare(event.seq, stored_count(size) + offset, computed)
+        hashes = new_hashes(size, leaf_hash(canonical), self.frontier)
+        if self.stored is not None:
+            for offset, computed in enumerate(hashes):
+                self._compare(event.seq, stored_count(size) + offset, computed)
         if event.seq in self.capture:
             self.roots[event.seq] = root_from_frontier(self.frontier)
 
@@ -122,8 +125,7 @@ def verify_events(events: Iterable[Event], progress: Progress | None = None,
     tree = _Tree(stored_tree, capture)
     try:
         for event in events:
-            check_event(event, expected, prev, before_prev)
-            tree.add(event)
+            tree.add(event, check_event(event, expected, prev, before_prev))
             before_prev, prev = prev, event.hash
             expected += 1
             if progress is not None and expected % 1024 == 0:

@@ -93,13 +93,12 @@ def _rows_for(state: RecordState) -> Rows:
     record = (state.record_id, state.version, state.status, state.correction_count,
               state.verification_level, state.provenance_level, state.quality_tier, m["title"],
               m.get("review_score"), verdicts, state.first_seq, state.last_seq, state.last_hash,
-              state.last_recorded_at, _json(m),
-              None if state.provenance is None else _json(state.provenance))
+              state.last_recorded_at, _manifest_json(state), state.provenance_json)
     versions = [(state.record_id, v.version, v.seq, v.type, v.recorded_at, v.manifest["title"],
-                 _json(v.manifest)) for v in state.versions]
+                 v.manifest_json) for v in state.versions]
     notices = [(n.notice_id, state.record_id, n.seq, n.kind, n.payload["effective_date"],
                 n.payload["issued_by"], n.payload.get("reason"), n.payload.get("target_version"),
-                int(n.in_force), n.lifted_by, n.recorded_at, _json(n.payload))
+                int(n.in_force), n.lifted_by, n.recorded_at, n.payload_json)
                for n in state.notices]
     gates = [(state.record_id, g, r.seq, r.payload["name"], r.payload["status"],
               r.payload["reason"], r.payload["evaluated_at"], r.payload["evaluator"],
@@ -108,11 +107,25 @@ def _rows_for(state: RecordState) -> Rows:
     return {"records": [record], "versions": versions, "notices": notices, "gates": gates}
 
 
+def _manifest_json(state: RecordState) -> str:
+    """Return the current manifest as canonical JSON (the latest version's text if uncorrected)."""
+    latest = state.versions[-1]
+    return latest.manifest_json if state.manifest is latest.manifest else _json(state.manifest)
+
+
 def write_rows(conn: sqlite3.Connection, record_id: str, rows: Rows, replace: bool = True) -> None:
     """Replace the view rows of one record by ``rows``."""
     for table, table_rows in rows.items():
         if replace:
             conn.execute(f"DELETE FROM {table} WHERE record_id = ?", (record_id,))
+        if table_rows:
+            marks = ",".join("?" * len(table_rows[0]))
+            conn.executemany(f"INSERT INTO {table} VALUES ({marks})", table_rows)
+
+
+def insert_rows(conn: sqlite3.Connection, rows: Rows) -> None:
+    """Insert many view rows (of any records) at once."""
+    for table, table_rows in rows.items():
         if table_rows:
             marks = ",".join("?" * len(table_rows[0]))
             conn.executemany(f"INSERT INTO {table} VALUES ({marks})", table_rows)

@@ -186,3 +186,21 @@ def test_audit_flags_a_tier_that_contradicts_the_score(cli: Cli, published: Call
     report = orjson.loads(cli("audit", "--json").stdout)
     assert [f["check"] for f in report["findings"]] == ["tiers"]
     assert "below 5.0" in report["findings"][0]["message"]
+
+
+def test_edited_tree_hashes(full: Cli) -> None:
+    """A stored Merkle hash edited: verify sees a wrong root, audit names the event."""
+    attack(full.db, "DROP TRIGGER tree_append_only_update",
+           "UPDATE tree_hashes SET hash = zeroblob(32) WHERE pos = 0")
+    report = orjson.loads(full("audit", "--json").stdout)
+    assert report["ok"] is False and report["verify"]["first_bad_seq"] == 1
+    assert "Merkle tree recorded a different event at seq 1" in report["verify"]["reason"]
+    attack(full.db, "UPDATE tree_hashes SET hash = zeroblob(32) WHERE pos = 14")  # the root of 8
+    result = full("verify", "--json")
+    assert result.exit_code == 1 and orjson.loads(result.stdout)["first_bad_seq"] == 1
+
+
+def test_deleted_tree_tail(full: Cli) -> None:
+    attack(full.db, "DROP TRIGGER tree_append_only_delete", "DELETE FROM tree_hashes WHERE pos > 10")
+    result = full("verify", "--json")
+    assert result.exit_code == 1 and orjson.loads(result.stdout)["first_bad_seq"] == 8
