@@ -6,17 +6,25 @@ All library errors are turned into one ``Error: …`` line here: exit 2 for refu
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import sys
 from typing import Any
+
+# The ledger uses no pydantic plugins; skipping their discovery saves ~15 ms per command.
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 import click
 
 from cli import pages, proofs, read, write
 from cli.common import LedgerContext
 from ledger.api import default_actor
-from ledger.errors import CorruptEvent, LedgerError, VerificationError
-from ledger.note import SignatureError
+from ledger.errors import (
+    CorruptEvent,
+    LedgerError,
+    SignatureError,
+    VerificationError,
+)
 
 
 class LedgerGroup(click.Group):

@@ -9,7 +9,6 @@ import click
 
 from cli.common import LedgerContext, emit_json, json_option, pass_ctx, progress
 from ledger.errors import RefusedInput
-from ledger.keys import read_text, read_verifier_text
 
 
 def read_pages(sources: tuple[str, ...]) -> list[tuple[str, bytes]]:
@@ -114,6 +113,8 @@ def site(obj: LedgerContext, out_dir: str, checkpoint_file: str | None, vkey: st
     """
     if (checkpoint_file is None) != (vkey is None):
         raise RefusedInput("--checkpoint and --vkey go together")
+    from ledger.keys import read_text, read_verifier_text
+
     note = read_text(checkpoint_file) if checkpoint_file else None
     key = read_verifier_text(vkey) if vkey else None
     with obj.open() as ledger:

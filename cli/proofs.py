@@ -9,10 +9,11 @@ import click
 import orjson
 
 from cli.common import LedgerContext, emit_json, json_option, pass_ctx, progress
-from ledger.bundle import verify_bundle
 from ledger.errors import RefusedInput
-from ledger.keys import generate, read_signer, read_text, read_verifier, write_private_key
-from ledger.proofs import check_root, checkpoint_of_note, tlog_proof
+from ledger.keys import read_text
+
+# Signing and proof modules load cryptography: they are imported inside the commands that
+# use them, so that every other command starts faster.
 
 
 def write_output(text: str, output: str | None) -> None:
@@ -40,6 +41,8 @@ def keygen(name: str, output: str | None) -> None:
     Example:
         ledger keygen ledger.assignee.example -o publisher.key > publisher.vkey
     """
+    from ledger.keys import generate, write_private_key
+
     skey, vkey = generate(name)
     path = Path(output or name.replace("/", "_") + ".key")
     write_private_key(path, skey)
@@ -61,6 +64,8 @@ def checkpoint(obj: LedgerContext, key_file: str, output: str | None) -> None:
     Example:
         ledger checkpoint --key publisher.key -o checkpoint-120.txt
     """
+    from ledger.keys import read_signer
+
     signer = read_signer(Path(key_file))
     with obj.open() as ledger, progress("Verifying", ledger.count()) as bar:
         note, new = ledger.checkpoint(signer, bar)
@@ -88,6 +93,8 @@ def prove(obj: LedgerContext, seq: int, size: int | None, fmt: str, checkpoint_f
         ledger prove 7 --json
         ledger prove 7 --format tlog-proof --checkpoint checkpoint-120.txt -o seq7.tlog-proof
     """
+    from ledger.proofs import check_root, checkpoint_of_note, tlog_proof
+
     if as_json:
         fmt = "json"
     note = read_text(checkpoint_file) if checkpoint_file else None
@@ -169,6 +176,9 @@ def verify_bundle_cmd(file: str, vkey: str, as_json: bool) -> None:
     Example:
         ledger verify-bundle SRCH-03BE3A05.bundle.json --vkey publisher.vkey
     """
+    from ledger.bundle import verify_bundle
+    from ledger.keys import read_verifier
+
     text = sys.stdin.read() if file == "-" else read_text(file)
     try:
         doc = orjson.loads(text)

@@ -13,7 +13,6 @@ import orjson
 from cli.common import LedgerContext, emit_json, json_option, pass_ctx, progress
 from ledger.errors import RefusedInput
 from ledger.export import FORMATS
-from ledger.keys import read_text, read_verifier
 from ledger.text import event_line, show_text
 
 
@@ -106,6 +105,8 @@ def verify(obj: LedgerContext, checkpoint_file: str | None, vkey: str | None, as
     """
     if (checkpoint_file is None) != (vkey is None):
         raise RefusedInput("--checkpoint and --vkey go together")
+    from ledger.keys import read_text, read_verifier
+
     extra: dict[str, object] = {}
     with obj.open() as ledger, progress("Verifying", ledger.count()) as bar:
         if checkpoint_file is not None and vkey is not None:

@@ -10,28 +10,25 @@ import getpass
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any, BinaryIO
+from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
 from ledger import store, views
-from ledger.audit import AuditReport, audit
 from ledger.batch import AppendResult, Batch, record_id_of
 from ledger.bulk import DEFAULT_BATCH, BulkResult, append_lines
-from ledger.bundle import make_bundle
-from ledger.checkpoint import Checkpoint, check_extends, open_checkpoint
 from ledger.clock import Clock, rfc3339, utc_now
 from ledger.contracts import normalise_record_id
 from ledger.errors import CorruptEvent, LedgerError, RefusedInput, VerificationError
 from ledger.events import Event
-from ledger.export import snapshot, write_export
-from ledger.importer import PageOutcome, import_pages
-from ledger.maintenance import rebuild
 from ledger.merkle import stored_count, tree_root
-from ledger.note import Signer, Verifier, parse_verifier
-from ledger.proofs import Inclusion, checkpoint_of_note, consistency, prove, sign_checkpoint
-from ledger.render import render_html, render_markdown, render_text
-from ledger.site import write_site
 from ledger.state import RecordState, fold
 from ledger.verify import Progress, VerifyReport, verify_events
+
+if TYPE_CHECKING:  # the rest is imported where it is used, to keep CLI start-up fast
+    from ledger.audit import AuditReport
+    from ledger.checkpoint import Checkpoint
+    from ledger.importer import PageOutcome
+    from ledger.note import Signer, Verifier
+    from ledger.proofs import Inclusion
 
 
 def default_actor() -> str:
@@ -155,6 +152,7 @@ class Ledger:
 
     def audit(self, progress: Progress | None = None) -> AuditReport:
         """Return the audit report (verify, rules, views, tiers)."""
+        from ledger.audit import audit
         with store.read_snapshot(self.conn) as conn:
             return audit(conn, progress)
 
@@ -166,6 +164,7 @@ class Ledger:
     def verify_checkpoint(self, note: str, verifier: Verifier,
                           progress: Progress | None = None) -> tuple[VerifyReport, Checkpoint]:
         """Return the verify report, failed unless the log extends the signed checkpoint."""
+        from ledger.checkpoint import check_extends, open_checkpoint
         checkpoint = open_checkpoint(note, verifier)
         with store.read_snapshot(self.conn) as conn:
             report = verify_events(store.iter_events(conn), progress, store.iter_tree_hashes(conn),
@@ -180,21 +179,26 @@ class Ledger:
 
     def checkpoint(self, signer: Signer, progress: Progress | None = None) -> tuple[str, bool]:
         """Sign and store a checkpoint of the whole log; return (note, whether it is new)."""
+        from ledger.proofs import sign_checkpoint
         with store.write_transaction(self.conn) as conn:
             return sign_checkpoint(conn, signer, rfc3339(self.clock()), progress)
 
     def prove(self, seq: int, size: int | None = None) -> Inclusion:
         """Return the inclusion proof of event ``seq`` (tree of ``size``, default the head)."""
+        from ledger.proofs import prove
         with store.read_snapshot(self.conn) as conn:
             return prove(conn, seq, size)
 
     def consistency(self, old: int, new: int | None = None) -> dict[str, Any]:
         """Return the consistency proof between two tree sizes."""
+        from ledger.proofs import consistency
         with store.read_snapshot(self.conn) as conn:
             return consistency(conn, old, new)
 
     def bundle(self, record_id: str, note: str) -> dict[str, Any]:
         """Return the bundle of a record against a signed checkpoint note."""
+        from ledger.bundle import make_bundle
+        from ledger.proofs import checkpoint_of_note
         rid = self.known(record_id)
         checkpoint = checkpoint_of_note(note)
         with store.read_snapshot(self.conn) as conn:
@@ -206,6 +210,7 @@ class Ledger:
     def import_pages(self, pages: list[tuple[str, bytes]], actor: str | None = None,
                      batch_size: int = 500, progress: Progress | None = None) -> list[PageOutcome]:
         """Import record pages (source name, bytes); see ``ledger.importer``."""
+        from ledger.importer import import_pages
         if batch_size < 1:
             raise RefusedInput("--batch-size must be at least 1")
         return import_pages(self.conn, self.clock, pages, actor or default_actor(), batch_size,
@@ -213,6 +218,7 @@ class Ledger:
 
     def render(self, record_id: str, fmt: str = "text") -> str:
         """Return a record's public page (text, md or html) from the current views."""
+        from ledger.render import render_html, render_markdown, render_text
         renderers = {"text": render_text, "md": render_markdown, "html": render_html}
         if fmt not in renderers:
             raise RefusedInput(f"unknown format {fmt!r} (use text, md or html)")
@@ -220,6 +226,9 @@ class Ledger:
 
     def site(self, out: Path, note: str | None = None, verifier_key: str | None = None) -> int:
         """Write the static site into ``out``; with a checkpoint, pages embed their bundles."""
+        from ledger.checkpoint import open_checkpoint
+        from ledger.note import parse_verifier
+        from ledger.site import write_site
         signed = None
         if note is not None and verifier_key is not None:
             signed = (note, open_checkpoint(note, parse_verifier(verifier_key)), verifier_key.strip())
@@ -231,11 +240,13 @@ class Ledger:
 
     def rebuild(self, progress: Progress | None = None) -> int:
         """Drop and rebuild the views; return the number of records."""
+        from ledger.maintenance import rebuild
         return rebuild(self.conn, progress)
 
     def export(self, out: BinaryIO, fmt: str = "json", as_of: int | None = None,
                progress: Progress | None = None) -> dict[str, Any]:
         """Write the snapshot to ``out``; return its header."""
+        from ledger.export import snapshot, write_export
         with store.read_snapshot(self.conn) as conn:
             header, records = snapshot(conn, as_of, progress)
             write_export(out, fmt, header, records)

@@ -16,9 +16,9 @@ import binascii
 import re
 from dataclasses import dataclass
 
-from ledger.errors import VerificationError
+from ledger.errors import SignatureError, VerificationError
 from ledger.merkle import EMPTY_ROOT
-from ledger.note import SignatureError, Verifier, open_note
+from ledger.note import Verifier, open_note
 from ledger.verify import VerifyReport
 
 _SIZE = re.compile(r"^(0|[1-9][0-9]{0,18})$")

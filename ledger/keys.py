@@ -5,13 +5,18 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ledger.errors import RefusedInput
-from ledger.note import Signer, Verifier, encode_keys, parse_signer, parse_verifier
+
+if TYPE_CHECKING:  # ledger.note loads cryptography: imported only where keys are used
+    from ledger.note import Signer, Verifier
 
 
 def generate(name: str) -> tuple[str, str]:
     """Return a new (private key, verifier key) pair named ``name``."""
+    from ledger.note import encode_keys
+
     return encode_keys(name, os.urandom(32))
 
 
@@ -29,6 +34,8 @@ def write_private_key(path: Path, skey: str) -> None:
 
 def read_signer(path: Path) -> Signer:
     """Return the signer in a private key file; refuse a file readable by group or others."""
+    from ledger.note import parse_signer
+
     try:
         mode = path.stat().st_mode
         text = path.read_text()
@@ -53,6 +60,8 @@ def read_verifier_text(value: str) -> str:
 
 def read_verifier(value: str) -> Verifier:
     """Return the verifier given as a key string, or as a file holding one."""
+    from ledger.note import parse_verifier
+
     return parse_verifier(read_verifier_text(value))
 
 

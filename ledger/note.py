@@ -19,14 +19,10 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from ledger.errors import LedgerError, RefusedInput
+from ledger.errors import RefusedInput, SignatureError
 
 ALG_ED25519 = 0x01
 DASH = "\u2014"
-
-
-class SignatureError(LedgerError):
-    """A note is not signed by the expected key, or is malformed."""
 
 
 class KeyFormatError(RefusedInput):
