@@ -7,6 +7,7 @@ machine, side by side with the ceiling it is compared to.
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
 import os
 import platform
@@ -107,6 +108,94 @@ def child(op: str, db: Path, *extra: str) -> tuple[float, int, int]:
     return float(out[0]), int(out[1]), int(out[2])
 
 
+def durable_appends(tmp: Path, n: int = 300) -> dict[str, float]:
+    """In-process single appends (one transaction each, synchronous=FULL) vs plain inserts."""
+    records = 20
+    payloads = [{"record_id": f"BENCH:{i % records:08X}", "kind": "addendum", "notice_id": f"D{i}",
+                 "effective_date": "2026-11-25", "issued_by": "Editorial office"} for i in range(n)]
+    with Ledger.create(tmp / "single.db") as ledger:
+        for contract, payload in items(10 * records):
+            if contract == "paper-manifest-v1.1":
+                ledger.submit(contract, payload, "bench")
+        start = time.perf_counter()
+        for p in payloads:
+            ledger.submit("correction-record-v1", p, "bench")
+        ours = len(payloads) / (time.perf_counter() - start)
+    conn = sqlite3.connect(tmp / "fsync.db", isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("CREATE TABLE events (seq INTEGER PRIMARY KEY, payload TEXT)")
+    start = time.perf_counter()
+    for p in payloads:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO events (payload) VALUES (?)", (orjson.dumps(p).decode(),))
+        conn.execute("COMMIT")
+    ceiling = len(payloads) / (time.perf_counter() - start)
+    conn.close()
+    return {"single_append_eps": ours, "fsync_ceiling_eps": ceiling, "single_ratio": ours / ceiling}
+
+
+def median_wall(cmd: list[str], runs: int = 5, **kw: Any) -> float:
+    times = []
+    for i in range(runs):
+        start = time.perf_counter()
+        subprocess.run([c.replace("{i}", str(i)) for c in cmd], check=True, capture_output=True, **kw)
+        times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2]
+
+
+def cli_call(tmp: Path) -> dict[str, float]:
+    """Wall time of one `ledger correct` vs one `sqlite-utils insert` (same Python stack)."""
+    bindir = Path(sys.executable).parent
+    db = tmp / "cli.db"
+    with Ledger.create(db) as ledger:
+        for contract, payload in items(10):
+            ledger.submit(contract, payload, "bench")
+    ours = median_wall([str(bindir / "ledger"), "--db", str(db), "correct", "BENCH:00000000", "--kind",
+                        "clarification", "--notice-id", "CLI-{i}"])
+    row = tmp / "row.json"
+    row.write_text('{"id": 1, "payload": "x"}')
+    theirs = median_wall([str(bindir / "sqlite-utils"), "insert", str(tmp / "su.db"), "t", str(row),
+                          "--replace", "--pk", "id"])
+    return {"cli_ms": ours * 1000, "sqlite_utils_ms": theirs * 1000, "cli_ratio": ours / theirs}
+
+
+def proof_times(db: Path, events: int, samples: int = 200) -> dict[str, float]:
+    """Mean time to build and check an inclusion and a consistency proof at this size."""
+    import random
+
+    from ledger.merkle_check import check_consistency, check_inclusion
+    rng = random.Random(7)
+    with Ledger.open(db) as ledger:
+        start = time.perf_counter()
+        for _ in range(samples):
+            p = ledger.prove(rng.randint(1, events))
+            check_inclusion(p.seq - 1, p.size, p.leaf, p.proof, p.root)
+        inclusion = (time.perf_counter() - start) / samples
+        start = time.perf_counter()
+        for _ in range(samples):
+            c = ledger.consistency(rng.randint(1, events - 1))
+            check_consistency(c["old_size"], c["size"], base64.b64decode(c["old_root"]),
+                              base64.b64decode(c["root"]), [base64.b64decode(h) for h in c["proof"]])
+        consistency = (time.perf_counter() - start) / samples
+    return {"inclusion_ms": inclusion * 1000, "consistency_ms": consistency * 1000}
+
+
+def git_commits(tmp: Path, n: int = 30) -> float:
+    """For context: one JSON file and one `git commit` per event."""
+    repo = tmp / "git"
+    repo.mkdir()
+    env = {**os.environ, "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@x", "GIT_COMMITTER_NAME": "b",
+           "GIT_COMMITTER_EMAIL": "b@x"}
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    start = time.perf_counter()
+    for i, (_, payload) in enumerate(items(n)):
+        (repo / f"{i:06d}.json").write_bytes(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS))
+        subprocess.run(["git", "add", "-A"], cwd=repo, check=True, env=env)
+        subprocess.run(["git", "commit", "-qm", f"event {i}"], cwd=repo, check=True, env=env)
+    return n / (time.perf_counter() - start)
+
+
 def measure(n: int, tmp: Path) -> dict[str, Any]:
     source = tmp / f"in-{n}.jsonl"
     events = write_jsonl(source, n)
@@ -116,7 +205,7 @@ def measure(n: int, tmp: Path) -> dict[str, Any]:
     t_rehash = rehash_ceiling(db)
     t_rebuild, _, rss_rebuild = child("rebuild", db)
     t_export, size, rss_export = child("export", db, str(tmp / f"e-{n}.jsonl"))
-    return {
+    return {**proof_times(db, events),
         "events": events,
         "bulk_append_eps": events / t_bulk, "ceiling_append_eps": events / t_ceiling,
         "bulk_ratio": t_ceiling / t_bulk,
@@ -140,6 +229,17 @@ ROWS = [
     ("peak RSS verify (MB)", "rss_verify_mb", "{:.0f}"),
     ("peak RSS rebuild (MB)", "rss_rebuild_mb", "{:.0f}"),
     ("peak RSS export (MB)", "rss_export_mb", "{:.0f}"),
+    ("inclusion proof build + check (ms, target < 1)", "inclusion_ms", "{:.3f}"),
+    ("consistency proof build + check (ms, target < 1)", "consistency_ms", "{:.3f}"),
+]
+ONCE = [
+    ("durable single append in-process (events/s)", "single_append_eps", "{:,.0f}"),
+    ("  ceiling: one plain INSERT per transaction, synchronous=FULL", "fsync_ceiling_eps", "{:,.0f}"),
+    ("  ratio (target >= 0.5)", "single_ratio", "{:.2f}"),
+    ("one `ledger correct` CLI call (ms)", "cli_ms", "{:.0f}"),
+    ("  `sqlite-utils insert` of one row (ms)", "sqlite_utils_ms", "{:.0f}"),
+    ("  ratio (target <= 1.5)", "cli_ratio", "{:.2f}"),
+    ("context: git commit per event, one JSON file each (events/s)", "git_eps", "{:,.1f}"),
 ]
 
 
@@ -162,10 +262,15 @@ def main() -> None:
               f"SQLite {sqlite3.sqlite_version}"
     with tempfile.TemporaryDirectory() as tmp:
         results = {n: measure(n, Path(tmp)) for n in sizes}
+        once = {**durable_appends(Path(tmp)), **cli_call(Path(tmp)), "git_eps": git_commits(Path(tmp))}
     print(f"machine: {machine}\n")
     print(table(results))
+    print()
+    print("| measure | value |\n|---|---:|")
+    for label, key, fmt in ONCE:
+        print(f"| {label} | {fmt.format(once[key])} |")
     (HERE / "results.json").write_bytes(orjson.dumps(
-        {"machine": machine, "results": {str(k): v for k, v in results.items()}},
+        {"machine": machine, "results": {str(k): v for k, v in results.items()}, "once": once},
         option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
 
 

@@ -67,13 +67,17 @@ class Batch:
         self.seq, self.prev = store.head(conn)
         self.frontier = load_frontier(conn, self.seq)
         self.states: dict[str, RecordState | None] = {}
+        self.stored_rows: dict[str, views.Rows] = {}  # view rows as they are in the database
         self.dirty: set[str] = set()
         self.appended = 0
 
     def state(self, rid: str) -> RecordState | None:
         """Return the record's current state, folding its stored events on first use."""
         if rid not in self.states:
-            self.states[rid] = fold(store.record_events(self.conn, rid))
+            state = fold(store.record_events(self.conn, rid))
+            self.states[rid] = state
+            if state is not None and state.versions:
+                self.stored_rows[rid] = views.rows_for(state)
         return self.states[rid]
 
     def add(self, contract: str, raw: Any, actor: str) -> AppendResult:
@@ -113,6 +117,7 @@ class Batch:
             self.conn.execute("RELEASE page")
             self.seq, self.prev, self.frontier, self.appended, self.dirty = saved
             self.states.pop(record_id, None)  # re-folded from the rolled-back database
+            self.stored_rows.pop(record_id, None)
             raise
         self.conn.execute("RELEASE page")
 
@@ -124,8 +129,12 @@ class Batch:
         """Rewrite the view rows of every record this batch touched."""
         for rid in sorted(self.dirty):
             state = self.state(rid)
-            if state is not None:
-                views.write_rows(self.conn, rid, views.rows_for(state))
+            if state is None:
+                continue
+            rows, before = views.rows_for(state), self.stored_rows.get(rid)
+            changed = rows if before is None else {t: r for t, r in rows.items() if r != before[t]}
+            views.write_rows(self.conn, rid, changed)
+            self.stored_rows[rid] = rows
         if self.dirty:
             views.set_applied(self.conn, self.seq, self.prev)
         self.dirty.clear()
