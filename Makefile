@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: demo test lint schemas vectors clean bench
+.PHONY: demo test lint schemas vectors clean bench stress
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,3 +37,6 @@ clean:
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py $(ARGS)
+
+stress: $(TEST_STAMP)
+	LEDGER_CRASH_RUNS=200 $(BIN)/python -m pytest tests/test_crash.py tests/test_concurrency.py

@@ -216,10 +216,12 @@ def append(obj: LedgerContext, source: str, batch_size: int, as_json: bool) -> N
                 result = ledger.append_jsonl(handle, obj.actor, batch_size, bar)
     if as_json:
         emit_json({"appended": result.appended, "unchanged": result.unchanged,
-                   "batches": result.batches})
+                   "batches": result.batches, "resumed": result.resumed})
     else:
         click.echo(f"Appended {result.appended} event(s) in {result.batches} batch(es); "
-                   f"{result.unchanged} unchanged (idempotent re-sends)")
+                   f"{result.unchanged} unchanged (idempotent re-sends)"
+                   + (f"; skipped the first {result.resumed} line(s), committed by an earlier run"
+                      if result.resumed else ""))
 
 
 def count_lines(path: Path) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
@@ -26,6 +27,7 @@ class BulkResult:
     appended: int = 0
     unchanged: int = 0
     batches: int = 0
+    resumed: int = 0  # input lines skipped: an earlier run had committed them
 
 
 class BulkRefused(RefusedInput):
@@ -38,9 +40,9 @@ class BulkRefused(RefusedInput):
         super().__init__(f"LINE {line}: {reason} (nothing of its batch was written{tail})")
 
 
-def parse_lines(lines: Iterable[bytes], default_actor: str) -> Iterator[Item]:
+def parse_lines(lines: Iterable[tuple[int, bytes]], default_actor: str) -> Iterator[Item]:
     """Yield (line number, contract, payload, actor) per non-blank line; refuse a bad line."""
-    for number, line in enumerate(lines, start=1):
+    for number, line in lines:
         if not line.strip():
             continue
         try:
@@ -65,6 +67,44 @@ class _LineError(RefusedInput):
         super().__init__(reason)
 
 
+class Resume:
+    """Skips the input lines that an earlier, interrupted run already committed.
+
+    Every committed batch records SHA-256 over the raw input lines consumed so far (the
+    prefix) and their number. A re-run hashes its lines the same way; the lines up to the last
+    recorded prefix it meets were committed and are skipped, whatever the batch sizes were. At
+    most one old batch of lines is held while looking for the next recorded prefix.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, lines: Iterable[bytes]) -> None:
+        self.recorded = dict(conn.execute("SELECT prefix_sha256, lines FROM bulk_progress"))
+        self.horizon = max(self.recorded.values(), default=0)
+        self.lines = iter(lines)
+        self.skipped = 0
+        self.consumed = hashlib.sha256()  # over the lines handed on (and skipped), in order
+        self.count = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        search, held = hashlib.sha256(), []
+        for number, line in enumerate(self.lines, start=1):
+            search.update(line)
+            held.append(line)
+            if self.recorded.get(search.hexdigest()) == number:
+                self.skipped, self.count, held = number, number, []
+                self.consumed = search.copy()
+            if number >= self.horizon:
+                break
+        for line in itertools.chain(held, self.lines):
+            self.consumed.update(line)
+            self.count += 1
+            yield line
+
+    def mark(self, conn: sqlite3.Connection, head_seq: int) -> None:
+        """Record, inside the batch's transaction, that the lines consumed so far are committed."""
+        conn.execute("INSERT OR IGNORE INTO bulk_progress VALUES (?, ?, ?)",
+                     (self.consumed.hexdigest(), self.count, head_seq))
+
+
 def append_lines(conn: sqlite3.Connection, clock: Clock, lines: IO[bytes], actor: str,
                  batch_size: int = DEFAULT_BATCH,
                  progress: Callable[[int], None] | None = None) -> BulkResult:
@@ -72,7 +112,9 @@ def append_lines(conn: sqlite3.Connection, clock: Clock, lines: IO[bytes], actor
     if batch_size < 1:
         raise RefusedInput("--batch-size must be at least 1")
     result = BulkResult()
-    items = parse_lines(lines, actor)
+    resume = Resume(conn, lines)
+    numbered = ((resume.skipped + n, line) for n, line in enumerate(resume, start=1))
+    items = parse_lines(numbered, actor)
     while True:
         line = taken = 0
         try:
@@ -83,11 +125,14 @@ def append_lines(conn: sqlite3.Connection, clock: Clock, lines: IO[bytes], actor
                     outcome = batch.add(*item[1:])
                     result.unchanged += outcome.event is None
                 batch.flush()
+                if taken:
+                    resume.mark(conn, batch.seq)
         except _LineError as exc:
             raise BulkRefused(exc.line, exc.reason, result.appended) from None
         except RefusedInput as exc:
             raise BulkRefused(line, str(exc), result.appended) from None
         if taken == 0:
+            result.resumed = resume.skipped
             return result
         result.appended += batch.appended
         result.batches += 1

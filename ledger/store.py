@@ -44,6 +44,9 @@ WHEN NEW.seq IS NOT (SELECT COALESCE(MAX(seq), 0) + 1 FROM events)
                                    '0000000000000000000000000000000000000000000000000000000000000000')
 BEGIN SELECT RAISE(ABORT, 'events must extend the chain: wrong seq or prev_hash'); END;
 CREATE TABLE ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE bulk_progress (
+    prefix_sha256 TEXT PRIMARY KEY, lines INTEGER NOT NULL, head_seq INTEGER NOT NULL
+);
 CREATE TABLE checkpoints (
     id INTEGER PRIMARY KEY, origin TEXT NOT NULL, size INTEGER NOT NULL, root TEXT NOT NULL,
     note TEXT NOT NULL, signed_at TEXT NOT NULL, UNIQUE (origin, size)

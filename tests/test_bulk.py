@@ -61,7 +61,9 @@ def test_a_bad_line_keeps_earlier_batches_only(cli: Cli, tmp_path: Path) -> None
     del items[8]
     source.write_bytes(jsonl(items))
     out = cli.json("append", "--jsonl", str(source))
-    assert (out["appended"], out["unchanged"]) == (4, 8)
+    assert (out["appended"], out["unchanged"], out["resumed"]) == (4, 0, 8)
+    again = cli.json("append", "--jsonl", str(source), "--batch-size", "5")
+    assert (again["appended"], again["resumed"]) == (0, 12)
     assert cli("audit").exit_code == 0
 
 
@@ -82,6 +84,19 @@ def test_bad_lines(cli: Cli, tmp_path: Path, line: bytes, says: str) -> None:
     assert result.exit_code == 2 and says in result.stderr, result.stderr
     assert "nothing was written" in result.stderr
     assert cli.snapshot() == before
+
+
+def test_a_different_file_is_not_skipped(cli: Cli, tmp_path: Path) -> None:
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    first.write_bytes(jsonl(lines(6)))
+    second.write_bytes(jsonl(lines(12)[6:]))
+    assert cli.json("append", "--jsonl", str(first))["appended"] == 6
+    out = cli.json("append", "--jsonl", str(second))
+    assert (out["appended"], out["resumed"]) == (6, 0)
+    both = tmp_path / "c.jsonl"
+    both.write_bytes(jsonl(lines(12)))
+    out = cli.json("append", "--jsonl", str(both))
+    assert (out["appended"], out["unchanged"], out["resumed"]) == (0, 6, 6)
 
 
 def test_stdin_and_blank_lines(cli: Cli) -> None:
