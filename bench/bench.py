@@ -82,7 +82,7 @@ def rehash_ceiling(db: Path) -> float:
 
 
 CHILD = """
-import resource, sys, time, io
+import sys, time
 from ledger.api import Ledger
 op, db = sys.argv[1], sys.argv[2]
 with Ledger.open(db) as ledger:
@@ -98,7 +98,9 @@ with Ledger.open(db) as ledger:
             ledger.export(out, "jsonl")
             size = out.tell()
     elapsed = time.perf_counter() - start
-print(elapsed, size, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+# VmHWM is this address space's peak; ru_maxrss would include the parent's, inherited at exec.
+hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
+print(elapsed, size, hwm)
 """
 
 
