@@ -1,0 +1,68 @@
+"""Files that are not what they should be: each gets one clear `Error:` line, exit 2."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli.main import app
+from tests.conftest import manifest
+
+
+def invoke(db: Path, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, ["--db", str(db), *args])
+    assert "Traceback" not in result.output
+    return result.exit_code, result.stderr
+
+
+def test_a_newer_format_version_is_refused(db: Path) -> None:
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA user_version = 99")
+    code, err = invoke(db, "verify")
+    assert code == 2 and "format version 99" in err and "upgrade provenance-ledger" in err
+
+
+def test_a_sqlite_file_that_is_not_a_ledger(tmp_path: Path) -> None:
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE t (x)")
+    code, err = invoke(other, "show", "SRCH:03BE3A05")
+    assert code == 2 and "is not a ledger" in err
+
+
+def test_a_corrupt_file(db: Path) -> None:
+    data = bytearray(db.read_bytes())
+    data[100:4096] = os.urandom(3996)
+    db.write_bytes(bytes(data))
+    code, err = invoke(db, "verify")
+    assert code == 2 and err.startswith("Error: ")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write read-only files")
+def test_a_read_only_ledger(db: Path, tmp_path: Path) -> None:
+    doc = tmp_path / "m.json"
+    doc.write_text(__import__("json").dumps(manifest()))
+    db.chmod(0o444)
+    code, err = invoke(db, "publish", str(doc))
+    assert code == 2 and "read-only" in err
+
+
+def test_a_read_only_database_connection(db: Path, tmp_path: Path) -> None:
+    """Root ignores file modes, so make SQLite itself refuse writes."""
+    doc = tmp_path / "m.json"
+    doc.write_text(__import__("json").dumps(manifest()))
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TRIGGER no_writes BEFORE INSERT ON events BEGIN "
+                     "SELECT RAISE(ABORT, 'attempt to write a readonly database'); END")
+    code, err = invoke(db, "publish", str(doc))
+    assert code == 2 and "read-only" in err
+    assert invoke(db, "verify")[0] == 0
+
+
+def test_a_missing_directory(tmp_path: Path) -> None:
+    code, err = invoke(tmp_path / "no" / "such" / "dir" / "l.db", "init")
+    assert code == 2 and err.startswith("Error: cannot")
