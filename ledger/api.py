@@ -144,10 +144,10 @@ class Ledger:
     def verify(self, progress: Progress | None = None) -> VerifyReport:
         """Return the chain verification report."""
         with store.read_snapshot(self.conn) as conn:
-            report = verify_events(store.iter_events(conn), progress)
+            report = verify_events(store.iter_events(conn, raw=True), progress)
             if report.ok and report.root != store_root(conn, report.events):
                 # The stored tree disagrees with the events: stream it to name the first seq.
-                report = verify_events(store.iter_events(conn), None, store.iter_tree_hashes(conn))
+                report = verify_events(store.iter_events(conn, raw=True), None, store.iter_tree_hashes(conn))
             return report
 
     def audit(self, progress: Progress | None = None) -> AuditReport:
@@ -159,7 +159,7 @@ class Ledger:
     def verify_tree(self, progress: Progress | None = None) -> VerifyReport:
         """Return the verify report, comparing every stored tree hash with the events."""
         with store.read_snapshot(self.conn) as conn:
-            return verify_events(store.iter_events(conn), progress, store.iter_tree_hashes(conn))
+            return verify_events(store.iter_events(conn, raw=True), progress, store.iter_tree_hashes(conn))
 
     def verify_checkpoint(self, note: str, verifier: Verifier,
                           progress: Progress | None = None) -> tuple[VerifyReport, Checkpoint]:
@@ -167,7 +167,7 @@ class Ledger:
         from ledger.checkpoint import check_extends, open_checkpoint
         checkpoint = open_checkpoint(note, verifier)
         with store.read_snapshot(self.conn) as conn:
-            report = verify_events(store.iter_events(conn), progress, store.iter_tree_hashes(conn),
+            report = verify_events(store.iter_events(conn, raw=True), progress, store.iter_tree_hashes(conn),
                                    capture={checkpoint.size})
         if report.ok:
             try:

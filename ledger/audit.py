@@ -60,7 +60,7 @@ class AuditReport:
 def audit(conn: sqlite3.Connection, progress: Progress | None = None) -> AuditReport:
     """Return the audit report of an open ledger (reads only)."""
     signed = store.checkpoints(conn)
-    report = AuditReport(verify_events(store.iter_events(conn), progress,
+    report = AuditReport(verify_events(store.iter_events(conn, raw=True), progress,
                                        store.iter_tree_hashes(conn),
                                        capture={size for _, size, _, _ in signed}))
     add = report.findings.append

@@ -24,6 +24,7 @@ from typing import Any
 import orjson
 
 from ledger.canonical import canonical_bytes
+from ledger.errors import CorruptEvent
 
 EVENT_HASH_PREFIX = b"provenance-ledger/event/v1\n"
 GENESIS_HASH = "0" * 64
@@ -56,8 +57,14 @@ class Event:
 
     @property
     def payload(self) -> dict[str, Any]:
-        """Return the payload as a fresh dict."""
-        value: dict[str, Any] = orjson.loads(self.payload_json)
+        """Return the payload as a fresh dict; raise CorruptEvent if the stored text is not JSON."""
+        try:
+            value = orjson.loads(self.payload_json)
+        except orjson.JSONDecodeError:
+            raise CorruptEvent(f"seq {self.seq}: the stored payload is not JSON (the file was "
+                               "edited behind the ledger's back)") from None
+        if not isinstance(value, dict):
+            raise CorruptEvent(f"seq {self.seq}: the stored payload is not a JSON object")
         return value
 
     def envelope(self) -> dict[str, Any]:

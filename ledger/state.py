@@ -142,6 +142,8 @@ def apply_event(state: RecordState | None, event: Event,
     """
     try:
         return _apply(state, event, event.payload if payload is None else payload)
+    except CorruptEvent:
+        raise
     except (KeyError, TypeError, ValueError, AttributeError, LedgerError) as exc:
         raise CorruptEvent(f"seq {event.seq}: cannot apply {event.type}: {exc!r}") from None
 

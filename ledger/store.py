@@ -11,6 +11,7 @@ import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from ledger.errors import CorruptEvent, NotALedger, StoreError
 from ledger.events import GENESIS_HASH, Event
@@ -188,15 +189,25 @@ def insert_event(conn: sqlite3.Connection, event: Event) -> None:
         event.actor, event.recorded_at, event.prev_hash, event.hash))
 
 
-def _row_event(row: tuple[object, ...]) -> Event:
-    seq, type_, rid, contract, payload, actor, at, prev, hash_ = row
-    return Event(int(seq), str(type_), str(rid), str(contract), str(payload), str(actor),  # type: ignore[call-overload]
-                 str(at), str(prev), str(hash_))
+def _raw_event(row: tuple[Any, ...]) -> Event:
+    """Return the event of a row as stored (for verify, which reports a wrongly typed column).
+
+    TEXT affinity gives str and INTEGER PRIMARY KEY int; only a BLOB written behind the
+    ledger's back differs."""
+    return Event(*row)
+
+
+def _row_event(row: tuple[Any, ...]) -> Event:
+    """Return the event of a row, with any non-text column (a tampered BLOB) shown as text."""
+    if all(type(v) is str for v in row[1:]):
+        return Event(*row)
+    return Event(row[0], *(v if type(v) is str else repr(v) for v in row[1:]))
 
 
 def iter_events(conn: sqlite3.Connection, since: int = 0, upto: int | None = None,
-                batch: int = 2000) -> Iterator[Event]:
+                batch: int = 2000, raw: bool = False) -> Iterator[Event]:
     """Yield events with since < seq <= upto in seq order, reading in bounded batches."""
+    make = _raw_event if raw else _row_event
     last = since
     limit = upto if upto is not None else 2**62
     while True:
@@ -205,7 +216,7 @@ def iter_events(conn: sqlite3.Connection, since: int = 0, upto: int | None = Non
         if not rows:
             return
         for row in rows:
-            yield _row_event(row)
+            yield make(row)
         last = int(rows[-1][0])
 
 

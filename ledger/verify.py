@@ -46,7 +46,11 @@ def check_event(event: Event, expected: int, prev: str, before_prev: str) -> byt
         raise VerificationError(expected, f"event seq {expected} is missing: the next stored "
                                 f"event is seq {event.seq} (an event was deleted)",
                                 str(expected), str(event.seq))
-    canonical = canonical_of(event)
+    try:
+        canonical = canonical_of(event)
+    except (TypeError, AttributeError, UnicodeEncodeError) as exc:
+        raise VerificationError(event.seq, f"a column of this event holds a value of the wrong "
+                                f"type ({exc}): it was written behind the ledger's back") from None
     computed = event_hash(canonical)
     if computed != event.hash:
         _explain_mismatch(event, computed, before_prev)

@@ -204,3 +204,21 @@ def test_deleted_tree_tail(full: Cli) -> None:
     attack(full.db, "DROP TRIGGER tree_append_only_delete", "DELETE FROM tree_hashes WHERE pos > 10")
     result = full("verify", "--json")
     assert result.exit_code == 1 and orjson.loads(result.stdout)["first_bad_seq"] == 8
+
+
+def test_a_blob_in_a_text_column(full: Cli) -> None:
+    attack(full.db, "UPDATE events SET actor = X'00ff' WHERE seq = 3")
+    report = bad(full, 3, "wrong type")
+    assert report["events"] == 2
+
+
+def test_readers_survive_a_blob(full: Cli) -> None:
+    attack(full.db, "UPDATE events SET payload = X'7b7d' WHERE seq = 2")
+    for args in (("log", "--json"), ("history", "SRCH:00000002", "--json"), ("log",),
+                 ("export",), ("rebuild",), ("show", "SRCH:00000002")):
+        result = full(*args)
+        assert result.exit_code in (0, 1), result.output
+        if result.exit_code == 1:
+            assert "Error: seq 2: the stored payload is not JSON" in result.stderr
+    assert full("audit").exit_code == 1
+    assert "seq 2: hash mismatch" in full("verify").stderr
