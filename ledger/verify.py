@@ -136,6 +136,6 @@ def verify_events(events: Iterable[Event], progress: Progress | None = None,
                 progress(1024)
         tree.finish(expected - 1)
     except VerificationError as exc:
-        return VerifyReport(False, expected - 1, prev, exc.seq, str(exc))
+        return VerifyReport(False, expected - 1, prev, exc.seq, exc.reason)
     return VerifyReport(True, expected - 1, prev, None, None,
                         root_from_frontier(tree.frontier), tree.roots)
