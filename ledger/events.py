@@ -18,8 +18,7 @@ The Merkle leaf of an event (RFC 6962) is computed over ``canonical(e)`` without
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -41,9 +40,11 @@ TYPE_CONTRACT = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
-    """One stored event: the envelope of SPEC.md. ``payload`` is its canonical JSON text."""
+class Event(NamedTuple):
+    """One stored event: the envelope of SPEC.md. ``payload_json`` is its canonical JSON text.
+
+    A NamedTuple (immutable, and built from a database row with no per-field overhead).
+    """
 
     seq: int
     type: str
@@ -76,8 +77,11 @@ class Event:
         }
 
 
-def _q(text: str) -> bytes:
-    return orjson.dumps(text)
+def _q(text: str) -> str:
+    """Return ``text`` as a JCS string literal (a fast path for text that needs no escaping)."""
+    if text.isprintable() and '"' not in text and "\\" not in text:
+        return '"' + text + '"'  # printable text has no control characters to escape
+    return orjson.dumps(text).decode()
 
 
 def envelope_bytes(
@@ -89,13 +93,11 @@ def envelope_bytes(
     Requires ``payload_json`` to be canonical JSON already (the store only holds canonical text);
     the keys are written in JCS order, so this equals ``canonical_bytes(envelope)``.
     """
-    return b"".join((
-        b'{"actor":', _q(actor), b',"contract":', _q(contract),
-        b',"payload":', payload_json.encode("utf-8"),
-        b',"prev_hash":', _q(prev_hash), b',"record_id":', _q(record_id),
-        b',"recorded_at":', _q(recorded_at), b',"seq":', str(seq).encode(),
-        b',"type":', _q(type_), b"}",
-    ))
+    return "".join((
+        '{"actor":', _q(actor), ',"contract":', _q(contract), ',"payload":', payload_json,
+        ',"prev_hash":', _q(prev_hash), ',"record_id":', _q(record_id),
+        ',"recorded_at":', _q(recorded_at), ',"seq":', str(seq), ',"type":', _q(type_), "}",
+    )).encode("utf-8")
 
 
 def event_hash(canonical: bytes) -> str:

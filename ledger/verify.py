@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Collection, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from ledger.errors import VerificationError
@@ -37,7 +37,7 @@ class VerifyReport:
 
 def hash_as(event: Event, seq: int) -> str:
     """Return the hash ``event`` would have if it were stored at ``seq``."""
-    return event_hash(canonical_of(replace(event, seq=seq)))
+    return event_hash(canonical_of(event._replace(seq=seq)))
 
 
 def check_event(event: Event, expected: int, prev: str, before_prev: str) -> bytes:
