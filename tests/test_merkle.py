@@ -71,10 +71,10 @@ def test_there_are_many_vectors() -> None:
 class Tree:
     """An in-memory tree built through the same append path the store uses."""
 
-    def __init__(self, n: int) -> None:
+    def __init__(self, n: int, leaves: list[bytes] | None = None) -> None:
         self.stored: list[bytes] = []
         self.frontier: list[tuple[int, bytes]] = []
-        self.leaves = [leaf_hash(f"leaf {i}".encode()) for i in range(n)]
+        self.leaves = leaves or [leaf_hash(f"leaf {i}".encode()) for i in range(n)]
         self.roots = [EMPTY_ROOT]
         for i, leaf in enumerate(self.leaves):
             self.stored += new_hashes(i, leaf, self.frontier)
@@ -157,3 +157,31 @@ def test_every_bit_of_every_proof_hash_matters() -> None:
             forged[i] = bytes(raw)
             with pytest.raises(ProofError):
                 check_inclusion(5, 13, tree.leaves[5], forged, tree.roots[13])
+
+
+@pytest.mark.parametrize("forgery", [
+    "rollback: the new tree is smaller than the old one",
+    "equal sizes, different roots, empty proof",
+    "a valid proof replayed for other sizes",
+    "a proof from the empty tree",
+    "the new root swapped for the old one",
+    "a proof for the right sizes against a forked history",
+])
+def test_forged_consistency_claims(forgery: str) -> None:
+    """The immudb GHSA-672p-m5jq-mrh8 class: a server presents a 'consistency proof' whose sizes
+    or roots do not correspond, to make a client accept a rewritten or rolled-back history."""
+    tree = Tree(20)
+    fork = Tree(20, [*tree.leaves[:3], leaf_hash(b"forged"), *tree.leaves[4:]])
+    good = prove_consistency(7, 20, tree.read)
+    cases = {
+        "rollback: the new tree is smaller than the old one": (20, 7, tree.roots[20], tree.roots[7], good),
+        "equal sizes, different roots, empty proof": (20, 20, tree.roots[20], fork.roots[20], []),
+        "a valid proof replayed for other sizes": (8, 20, tree.roots[8], tree.roots[20], good),
+        "a proof from the empty tree": (0, 20, EMPTY_ROOT, tree.roots[20], []),
+        "the new root swapped for the old one": (7, 20, tree.roots[7], tree.roots[7], good),
+        "a proof for the right sizes against a forked history": (
+            7, 20, tree.roots[7], fork.roots[20], prove_consistency(7, 20, fork.read)),
+    }
+    with pytest.raises(ProofError):
+        check_consistency(*cases[forgery])
+    check_consistency(7, 20, tree.roots[7], tree.roots[20], good)
