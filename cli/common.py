@@ -20,9 +20,16 @@ from ledger.errors import RefusedInput
 class LedgerContext:
     db: str
     actor: str
+    key_file: str | None = None
 
     def open(self) -> Ledger:
-        return Ledger.open(Path(self.db))
+        """Open the ledger, with the signing key of --key / LEDGER_KEY when one is given."""
+        signer = None
+        if self.key_file:
+            from ledger.keys import read_signer  # loads cryptography: only when signing
+
+            signer = read_signer(Path(self.key_file))
+        return Ledger.open(Path(self.db), signer=signer)
 
 
 pass_ctx = click.make_pass_decorator(LedgerContext)

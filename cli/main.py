@@ -16,7 +16,7 @@ os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 import click
 
-from cli import pages, proofs, read, write
+from cli import keyring, pages, proofs, read, write
 from cli.common import LedgerContext
 from ledger.api import default_actor
 from ledger.errors import (
@@ -61,8 +61,12 @@ class LedgerGroup(click.Group):
               type=click.Path(dir_okay=False), help="Ledger file (env LEDGER_DB).")
 @click.option("--actor", envvar="LEDGER_ACTOR", default=None,
               help="Who is appending (env LEDGER_ACTOR; default: the OS user name).")
+@click.option("--key", "key_file", envvar="LEDGER_KEY", default=None,
+              type=click.Path(dir_okay=False),
+              help="Private key that signs what you append (env LEDGER_KEY); required by a "
+                   "ledger created with --require-signatures, whose actor is the key's name.")
 @click.pass_context
-def app(ctx: click.Context, db: str, actor: str | None) -> None:
+def app(ctx: click.Context, db: str, actor: str | None, key_file: str | None) -> None:
     """Provenance and correction ledger: the public, hash-chained history of research records.
 
     \b
@@ -74,10 +78,11 @@ def app(ctx: click.Context, db: str, actor: str | None) -> None:
     """
     if actor is not None and not actor.strip():
         raise click.BadParameter("the actor name is empty", param_hint="--actor")
-    ctx.obj = LedgerContext(db, actor or default_actor())
+    ctx.obj = LedgerContext(db, actor or default_actor(), key_file)
 
 
-for command in (*write.COMMANDS, *read.COMMANDS, *proofs.COMMANDS, *pages.COMMANDS):
+for command in (*write.COMMANDS, *read.COMMANDS, *proofs.COMMANDS, *pages.COMMANDS,
+                *keyring.COMMANDS):
     app.add_command(command)
 
 

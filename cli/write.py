@@ -26,16 +26,31 @@ from ledger.errors import RefusedInput
 
 
 @click.command()
+@click.option("--require-signatures", is_flag=True,
+              help="Every event must be signed by its actor's key (see `ledger key`).")
+@click.option("--admin-key", type=click.Path(dir_okay=False),
+              help="With --require-signatures: the first admin's private key.")
 @pass_ctx
-def init(obj: LedgerContext) -> None:
+def init(obj: LedgerContext, require_signatures: bool, admin_key: str | None) -> None:
     """Create a new, empty ledger file (refuses an existing file).
 
     \b
     Example:
         ledger --db ledger.db init
+        ledger keygen editor-in-chief -o admin.key > admin.vkey
+        ledger --db signed.db init --require-signatures --admin-key admin.key
     """
-    Ledger.create(Path(obj.db)).close()
-    click.echo(f"Created ledger {obj.db}")
+    if require_signatures != (admin_key is not None):
+        raise RefusedInput("--require-signatures and --admin-key go together")
+    admin = None
+    if admin_key is not None:
+        from ledger.keys import read_signer  # loads cryptography: only for signed ledgers
+
+        admin = read_signer(Path(admin_key))
+    Ledger.create(Path(obj.db), admin=admin).close()
+    click.echo(f"Created ledger {obj.db}"
+               + (f"; every event must be signed; admin key {admin.name}+{admin.key_id:08x}"
+                  if admin else ""))
 
 
 def _append(obj: LedgerContext, contract: str, payload: Any, as_json: bool) -> None:

@@ -52,24 +52,37 @@ def store_root(conn: sqlite3.Connection, size: int) -> bytes | None:
 class Ledger:
     """An open ledger file."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path, clock: Clock = utc_now) -> None:
-        self.conn, self.path, self.clock = conn, path, clock
+    def __init__(self, conn: sqlite3.Connection, path: Path, clock: Clock = utc_now,
+                 signer: Signer | None = None) -> None:
+        self.conn, self.path, self.clock, self.signer = conn, path, clock, signer
 
     @classmethod
-    def create(cls, path: Path | str, clock: Clock = utc_now) -> Ledger:
-        """Create a new ledger file (refuses an existing one) and return it open."""
+    def create(cls, path: Path | str, clock: Clock = utc_now, admin: Signer | None = None) -> Ledger:
+        """Create a new ledger file (refuses an existing one) and return it open.
+
+        With ``admin``, the ledger requires signatures: its first event adds the admin key.
+        """
         path = Path(path)
         conn = store.create(path, rfc3339(clock()))
         with store.write_transaction(conn):
             views.create_views(conn)
             views.set_applied(conn, *store.head(conn))
-        return cls(conn, path, clock)
+            if admin is not None:
+                from ledger.keyring import key_record_id
+                from ledger.note import verifier_key
+
+                batch = Batch(conn, clock, admin)
+                batch.add_key("key.added", {"record_id": key_record_id(admin.key_id),
+                                            "name": admin.name, "vkey": verifier_key(admin),
+                                            "role": "admin", "reason": "ledger created"})
+                batch.flush()
+        return cls(conn, path, clock, admin)
 
     @classmethod
-    def open(cls, path: Path | str, clock: Clock = utc_now) -> Ledger:
-        """Open an existing ledger file."""
+    def open(cls, path: Path | str, clock: Clock = utc_now, signer: Signer | None = None) -> Ledger:
+        """Open an existing ledger file (``signer`` signs what this handle appends)."""
         path = Path(path)
-        return cls(store.open_ledger(path), path, clock)
+        return cls(store.open_ledger(path), path, clock, signer)
 
     def close(self) -> None:
         self.conn.close()
@@ -85,17 +98,43 @@ class Ledger:
     def submit(self, contract: str, raw: Any, actor: str | None = None) -> AppendResult:
         """Validate and append one payload; return the event, or a no-op for a re-send."""
         with store.write_transaction(self.conn) as conn:
-            batch = Batch(conn, self.clock)
+            batch = Batch(conn, self.clock, self.signer)
             result = batch.add(contract, raw, actor or default_actor())
             batch.flush()
         return result
+
+    def change_key(self, type_: str, vkey: str, role: str = "writer",
+                   reason: str | None = None) -> AppendResult:
+        """Add (``key.added``) or revoke (``key.revoked``) an actor key; needs an admin signer."""
+        from ledger.keyring import key_record_id
+        from ledger.note import parse_verifier
+
+        verifier = parse_verifier(vkey)
+        payload: dict[str, Any] = {"record_id": key_record_id(verifier.key_id),
+                                   "name": verifier.name, "vkey": vkey.strip(), "role": role}
+        if reason:
+            payload["reason"] = reason
+        with store.write_transaction(self.conn) as conn:
+            batch = Batch(conn, self.clock, self.signer)
+            result = batch.add_key(type_, payload)
+            batch.flush()
+        return result
+
+    def keys(self) -> list[dict[str, Any]]:
+        """Return the keyring: every key ever added, with when it was added or revoked."""
+        from ledger.batch import _keyring
+
+        keyring = _keyring(self.conn)
+        return [{"name": k.name, "key_id": f"{kid:08x}", "role": k.role, "added_seq": k.added_seq,
+                 "revoked_seq": k.revoked_seq, "in_force": k.revoked_seq is None}
+                for kid, k in sorted(keyring.keys.items(), key=lambda kv: kv[1].added_seq)]
 
     def append_jsonl(self, lines: IO[bytes], actor: str | None = None,
                      batch_size: int = DEFAULT_BATCH,
                      progress: Progress | None = None) -> BulkResult:
         """Append JSON Lines in batches (one transaction each); see ``ledger.bulk``."""
         return append_lines(self.conn, self.clock, lines, actor or default_actor(), batch_size,
-                            progress)
+                            progress, self.signer)
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -144,10 +183,13 @@ class Ledger:
     def verify(self, progress: Progress | None = None) -> VerifyReport:
         """Return the chain verification report."""
         with store.read_snapshot(self.conn) as conn:
-            report = verify_events(store.iter_events(conn, raw=True), progress)
+            report = verify_events(store.iter_events(conn, raw=True), progress,
+                                   signatures=store.iter_signatures(conn))
             if report.ok and report.root != store_root(conn, report.events):
                 # The stored tree disagrees with the events: stream it to name the first seq.
-                report = verify_events(store.iter_events(conn, raw=True), None, store.iter_tree_hashes(conn))
+                report = verify_events(store.iter_events(conn, raw=True), None,
+                                       store.iter_tree_hashes(conn),
+                                       signatures=store.iter_signatures(conn))
             return report
 
     def audit(self, progress: Progress | None = None) -> AuditReport:
@@ -159,7 +201,9 @@ class Ledger:
     def verify_tree(self, progress: Progress | None = None) -> VerifyReport:
         """Return the verify report, comparing every stored tree hash with the events."""
         with store.read_snapshot(self.conn) as conn:
-            return verify_events(store.iter_events(conn, raw=True), progress, store.iter_tree_hashes(conn))
+            return verify_events(store.iter_events(conn, raw=True), progress,
+                                  store.iter_tree_hashes(conn),
+                                  signatures=store.iter_signatures(conn))
 
     def verify_checkpoint(self, note: str, verifier: Verifier,
                           progress: Progress | None = None) -> tuple[VerifyReport, Checkpoint]:
@@ -168,7 +212,8 @@ class Ledger:
         checkpoint = open_checkpoint(note, verifier)
         with store.read_snapshot(self.conn) as conn:
             report = verify_events(store.iter_events(conn, raw=True), progress, store.iter_tree_hashes(conn),
-                                   capture={checkpoint.size})
+                                   capture={checkpoint.size},
+                                   signatures=store.iter_signatures(conn))
         if report.ok:
             try:
                 check_extends(report, checkpoint)
@@ -214,7 +259,7 @@ class Ledger:
         if batch_size < 1:
             raise RefusedInput("--batch-size must be at least 1")
         return import_pages(self.conn, self.clock, pages, actor or default_actor(), batch_size,
-                            progress)
+                            progress, self.signer)
 
     def render(self, record_id: str, fmt: str = "text") -> str:
         """Return a record's public page (text, md or html) from the current views."""

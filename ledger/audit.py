@@ -62,7 +62,8 @@ def audit(conn: sqlite3.Connection, progress: Progress | None = None) -> AuditRe
     signed = store.checkpoints(conn)
     report = AuditReport(verify_events(store.iter_events(conn, raw=True), progress,
                                        store.iter_tree_hashes(conn),
-                                       capture={size for _, size, _, _ in signed}))
+                                       capture={size for _, size, _, _ in signed},
+                                       signatures=store.iter_signatures(conn)))
     add = report.findings.append
     if report.verify.ok:
         for origin, size, root, _ in signed:

@@ -11,7 +11,7 @@ import contextlib
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -24,6 +24,10 @@ from ledger.events import Event, make_event_bytes
 from ledger.merkle import frontier_positions, leaf_hash, new_hashes, stored_count, stored_index
 from ledger.rules import NoOp, plan, validate
 from ledger.state import RecordState, apply_event, fold
+
+if TYPE_CHECKING:  # signing loads cryptography: imported only for signed ledgers
+    from ledger.keyring import Keyring
+    from ledger.note import Signer
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,15 @@ def record_id_of(raw: Any) -> str:
         raise RefusedInput(str(exc)) from None
 
 
+def _keyring(conn: sqlite3.Connection) -> Keyring:
+    from ledger.keyring import Keyring
+
+    keyring = Keyring()
+    for event in store.key_events(conn):
+        keyring.apply(event, event.payload)
+    return keyring
+
+
 def load_frontier(conn: sqlite3.Connection, size: int) -> list[tuple[int, bytes]]:
     """Return (level, hash) of the complete subtrees of the stored tree of ``size`` leaves."""
     positions = frontier_positions(size)
@@ -62,9 +75,19 @@ def load_frontier(conn: sqlite3.Connection, size: int) -> list[tuple[int, bytes]
 class Batch:
     """Appends inside the caller's write transaction; ``flush`` writes the touched views."""
 
-    def __init__(self, conn: sqlite3.Connection, clock: Clock) -> None:
-        self.conn, self.clock = conn, clock
+    def __init__(self, conn: sqlite3.Connection, clock: Clock, signer: Signer | None = None) -> None:
+        self.conn, self.clock, self.signer = conn, clock, signer
         self.seq, self.prev = store.head(conn)
+        self.unsigned_from = self.seq + 1
+        self.signed = store.is_signed(conn)
+        self.keyring = _keyring(conn) if self.signed else None
+        if signer is not None and self.seq > 0 and not self.signed:
+            raise RefusedInput("this ledger does not take signatures (it was not created with "
+                               "`ledger init --require-signatures`): drop --key")
+        if self.signed and (signer is None or self.keyring is None
+                            or self.keyring.in_force(signer.key_id) is None):
+            raise RefusedInput("this ledger requires every event to be signed: give --key FILE "
+                               "(or LEDGER_KEY) with a key in its keyring that is not revoked")
         self.frontier = load_frontier(conn, self.seq)
         self.states: dict[str, RecordState | None] = {}
         self.stored_rows: dict[str, views.Rows] = {}  # view rows as they are in the database
@@ -82,24 +105,54 @@ class Batch:
 
     def add(self, contract: str, raw: Any, actor: str) -> AppendResult:
         """Validate, plan and append one payload (or return a no-op)."""
+        if contract == "actor-key-v1":
+            raise RefusedInput("keys are added and revoked with `ledger key add|revoke`")
         rid = record_id_of(raw)
+        if rid.startswith("KEY:"):
+            raise RefusedInput(f"record id {rid}: the prefix KEY is reserved for the keyring")
+        actor = self.signer.name if self.signer is not None else actor
         state = self.state(rid)
         doc, filled = fill_defaults(contract, raw, state, actor, self.clock())
         payload = validate(contract, doc)
         outcome = plan(contract, payload, state, self._lookup, filled)
         if isinstance(outcome, NoOp):
             return AppendResult(rid, None, outcome.message)
-        event, canonical = make_event_bytes(self.seq + 1, outcome.type, rid, contract,
-                                            outcome.payload, actor, rfc3339(self.clock()), self.prev)
-        store.insert_event(self.conn, event)
-        leaf = leaf_hash(canonical)
-        store.insert_hashes(self.conn, stored_count(self.seq),
-                            new_hashes(self.seq, leaf, self.frontier))
+        event = self._append(outcome.type, rid, contract, outcome.payload, actor)
         self.states[rid] = apply_event(state, event, orjson.loads(event.payload_json))
-        self.seq, self.prev = event.seq, event.hash
         self.dirty.add(rid)
-        self.appended += 1
         return AppendResult(rid, event, f"appended seq {event.seq} {event.type} {rid}")
+
+    def _append(self, type_: str, rid: str, contract: str, payload: dict[str, Any],
+                actor: str) -> Event:
+        """Insert the next event and its Merkle hashes; return it."""
+        event, canonical = make_event_bytes(self.seq + 1, type_, rid, contract, payload, actor,
+                                            rfc3339(self.clock()), self.prev)
+        store.insert_event(self.conn, event)
+        store.insert_hashes(self.conn, stored_count(self.seq),
+                            new_hashes(self.seq, leaf_hash(canonical), self.frontier))
+        self.seq, self.prev = event.seq, event.hash
+        self.appended += 1
+        return event
+
+    def add_key(self, type_: str, raw: dict[str, Any]) -> AppendResult:
+        """Append a key.added / key.revoked event, signed by an admin key (or a no-op)."""
+        from ledger.keyring import Keyring, check_key_event
+        from ledger.note import parse_verifier
+
+        payload = validate("actor-key-v1", raw)
+        keyring = self.keyring or Keyring()
+        verifier = parse_verifier(payload["vkey"])
+        entry = keyring.in_force(verifier.key_id)
+        rid = payload["record_id"]
+        if type_ == "key.added" and entry is not None and entry.role == payload["role"]:
+            return AppendResult(rid, None, f"no change: key {verifier.name}+{verifier.key_id:08x} "
+                                "is already in the keyring")
+        check_key_event(type_, payload, keyring, self.seq + 1, self.signer)
+        assert self.signer is not None
+        event = self._append(type_, rid, "actor-key-v1", payload, self.signer.name)
+        keyring.apply(event, payload)
+        self.keyring, self.signed = keyring, True
+        return AppendResult(rid, event, f"appended seq {event.seq} {type_} {rid}")
 
     def _lookup(self, notice_id: str) -> tuple[str, dict[str, Any]] | None:
         found = store.find_notice(self.conn, notice_id)
@@ -135,6 +188,12 @@ class Batch:
             changed = rows if before is None else {t: r for t, r in rows.items() if r != before[t]}
             views.write_rows(self.conn, rid, changed)
             self.stored_rows[rid] = rows
-        if self.dirty:
+        if self.appended:
             views.set_applied(self.conn, self.seq, self.prev)
         self.dirty.clear()
+        if self.signed and self.signer is not None and self.seq >= self.unsigned_from:
+            from ledger.keyring import sign_range
+
+            store.insert_signature(self.conn, self.unsigned_from, self.seq, self.signer.key_id,
+                                   sign_range(self.signer, self.unsigned_from, self.seq, self.prev))
+            self.unsigned_from = self.seq + 1

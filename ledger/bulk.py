@@ -7,7 +7,7 @@ import itertools
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import orjson
 
@@ -16,6 +16,9 @@ from ledger.batch import Batch
 from ledger.clock import Clock
 from ledger.contracts import CONTRACTS
 from ledger.errors import RefusedInput
+
+if TYPE_CHECKING:
+    from ledger.note import Signer
 
 DEFAULT_BATCH = 10_000
 LINE_KEYS = {"contract", "payload", "actor"}
@@ -107,7 +110,8 @@ class Resume:
 
 def append_lines(conn: sqlite3.Connection, clock: Clock, lines: IO[bytes], actor: str,
                  batch_size: int = DEFAULT_BATCH,
-                 progress: Callable[[int], None] | None = None) -> BulkResult:
+                 progress: Callable[[int], None] | None = None,
+                 signer: Signer | None = None) -> BulkResult:
     """Append every line in batches of ``batch_size`` events, one transaction each."""
     if batch_size < 1:
         raise RefusedInput("--batch-size must be at least 1")
@@ -119,9 +123,12 @@ def append_lines(conn: sqlite3.Connection, clock: Clock, lines: IO[bytes], actor
         line = taken = 0
         try:
             with store.write_transaction(conn):
-                batch = Batch(conn, clock)
+                batch = Batch(conn, clock, signer)
                 for item in itertools.islice(items, batch_size):
                     line, taken = item[0], taken + 1
+                    if signer is not None and item[3] not in (actor, signer.name):
+                        raise RefusedInput(f"actor {item[3]!r} is not the signing key's name "
+                                           f"{signer.name!r}")
                     outcome = batch.add(*item[1:])
                     result.unchanged += outcome.event is None
                 batch.flush()

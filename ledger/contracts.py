@@ -179,9 +179,20 @@ class GateEvaluation(Strict):
     artifacts: list[Artifact] = Field(default_factory=list)
 
 
+class ActorKey(Strict):
+    """`actor-key-v1`: an actor's Ed25519 verifier key, added to or revoked from the keyring."""
+
+    record_id: RecordId  # KEY:<8 hex digits of the key id>
+    name: Text
+    vkey: Text
+    role: Literal["admin", "writer"]
+    reason: str | None = None
+
+
 CONTRACTS: dict[str, type[Strict]] = {
     "paper-manifest-v1.1": PaperManifest,
     "source-provenance-v1": SourceProvenance,
     "correction-record-v1": CorrectionRecord,
     "gate-evaluation-v1": GateEvaluation,
+    "actor-key-v1": ActorKey,
 }

@@ -23,6 +23,10 @@ class CorruptEvent(LedgerError):
     """A stored event cannot be read or applied: the file was edited behind the ledger's back."""
 
 
+class KeyFormatError(RefusedInput):
+    """A key string or key file is malformed."""
+
+
 class SignatureError(LedgerError):
     """A signed note is not signed by the expected key, or is malformed."""
 

@@ -30,13 +30,17 @@ GENESIS_HASH = "0" * 64
 
 EVENT_TYPES = (
     "record.published", "record.revised", "provenance.recorded", "notice.issued", "gate.evaluated",
+    "key.added", "key.revoked",
 )
+KEY_TYPES = ("key.added", "key.revoked")
 TYPE_CONTRACT = {
     "record.published": "paper-manifest-v1.1",
     "record.revised": "paper-manifest-v1.1",
     "provenance.recorded": "source-provenance-v1",
     "notice.issued": "correction-record-v1",
     "gate.evaluated": "gate-evaluation-v1",
+    "key.added": "actor-key-v1",
+    "key.revoked": "actor-key-v1",
 }
 
 

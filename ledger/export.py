@@ -46,8 +46,8 @@ def snapshot(conn: sqlite3.Connection, as_of: int | None = None,
             raise StoreError(f"the views do not reflect the head seq {seq}: run `ledger audit`, "
                              "then `ledger rebuild`")
         records = _from_views(conn, progress)
-    count = int(conn.execute("SELECT COUNT(DISTINCT record_id) FROM events WHERE seq <= ?",
-                             (seq,)).fetchone()[0])
+    count = int(conn.execute("SELECT COUNT(DISTINCT record_id) FROM events WHERE seq <= ? AND "
+                             "type NOT IN ('key.added', 'key.revoked')", (seq,)).fetchone()[0])
     header = {"format": EXPORT_FORMAT, "head_seq": seq, "head_hash": hash_,
               "as_of": as_of, "records": count}
     return header, records

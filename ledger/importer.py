@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledger import store
 from ledger.batch import Batch
@@ -21,6 +21,9 @@ from ledger.page_facts import PageFacts, facts_of
 from ledger.pages import PageError, parse_page
 from ledger.rules import same
 from ledger.state import RecordState
+
+if TYPE_CHECKING:
+    from ledger.note import Signer
 
 GATE_KEYS = ("name", "status", "reason", "evaluated_at")
 
@@ -45,13 +48,14 @@ def page_text(data: bytes, source: str) -> str:
 
 def import_pages(conn: sqlite3.Connection, clock: Clock, pages: Iterable[tuple[str, bytes]],
                  actor: str, batch_size: int = 500,
-                 progress: Callable[[int], None] | None = None) -> list[PageOutcome]:
+                 progress: Callable[[int], None] | None = None,
+                 signer: Signer | None = None) -> list[PageOutcome]:
     """Import (source name, bytes) pages in transactions of ``batch_size`` pages."""
     outcomes: list[PageOutcome] = []
     pending = list(pages) if not isinstance(pages, list) else pages
     for start in range(0, len(pending), batch_size):
         with store.write_transaction(conn):
-            batch = Batch(conn, clock)
+            batch = Batch(conn, clock, signer)
             for source, data in pending[start:start + batch_size]:
                 outcomes.append(_one(batch, source, data, actor))
             batch.flush()

@@ -19,14 +19,10 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from ledger.errors import RefusedInput, SignatureError
+from ledger.errors import KeyFormatError, RefusedInput, SignatureError
 
 ALG_ED25519 = 0x01
 DASH = "\u2014"
-
-
-class KeyFormatError(RefusedInput):
-    """A key string or key file is malformed."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +74,11 @@ def encode_keys(name: str, seed: bytes) -> tuple[str, str]:
     skey = f"PRIVATE+KEY+{name}+{kid:08x}+{_b64(bytes([ALG_ED25519]) + seed)}"
     vkey = f"{name}+{kid:08x}+{_b64(bytes([ALG_ED25519]) + public)}"
     return skey, vkey
+
+
+def verifier_key(signer: Signer) -> str:
+    """Return the verifier key string of a signer."""
+    return encode_keys(signer.name, signer.key.private_bytes_raw())[1]
 
 
 def parse_signer(text: str) -> Signer:

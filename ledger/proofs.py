@@ -38,7 +38,8 @@ def sign_checkpoint(conn: sqlite3.Connection, signer: Signer, signed_at: str,
     """
     earlier = store.checkpoints(conn)
     report = verify_events(store.iter_events(conn, raw=True), progress, store.iter_tree_hashes(conn),
-                           capture={size for _, size, _, _ in earlier})
+                           capture={size for _, size, _, _ in earlier},
+                           signatures=store.iter_signatures(conn))
     if not report.ok:
         raise VerificationError(report.first_bad_seq or 0, f"refusing to sign: {report.reason}")
     for origin, size, root, _ in earlier:

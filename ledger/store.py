@@ -45,6 +45,14 @@ WHEN NEW.seq IS NOT (SELECT COALESCE(MAX(seq), 0) + 1 FROM events)
                                    '0000000000000000000000000000000000000000000000000000000000000000')
 BEGIN SELECT RAISE(ABORT, 'events must extend the chain: wrong seq or prev_hash'); END;
 CREATE TABLE ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE signatures (
+    first_seq INTEGER PRIMARY KEY, last_seq INTEGER NOT NULL, key_id INTEGER NOT NULL,
+    signature TEXT NOT NULL
+);
+CREATE TRIGGER signatures_append_only_update BEFORE UPDATE ON signatures
+BEGIN SELECT RAISE(ABORT, 'signatures are append-only: UPDATE is refused'); END;
+CREATE TRIGGER signatures_append_only_delete BEFORE DELETE ON signatures
+BEGIN SELECT RAISE(ABORT, 'signatures are append-only: DELETE is refused'); END;
 CREATE TABLE bulk_progress (
     prefix_sha256 TEXT PRIMARY KEY, lines INTEGER NOT NULL, head_seq INTEGER NOT NULL
 );
@@ -229,8 +237,9 @@ def record_events(conn: sqlite3.Connection, record_id: str, upto: int | None = N
 
 def iter_events_by_record(conn: sqlite3.Connection, upto: int | None = None) -> Iterator[Event]:
     """Yield every event ordered by (record_id, seq): one record's events together."""
-    cur = conn.execute(f"SELECT {EVENT_COLUMNS} FROM events WHERE seq <= ? "
-                       "ORDER BY record_id, seq", (upto if upto is not None else 2**62,))
+    cur = conn.execute(f"SELECT {EVENT_COLUMNS} FROM events WHERE seq <= ? AND type NOT IN "
+                       "('key.added', 'key.revoked') ORDER BY record_id, seq",
+                       (upto if upto is not None else 2**62,))
     while rows := cur.fetchmany(2000):
         yield from (_row_event(r) for r in rows)
 
@@ -296,6 +305,33 @@ def insert_checkpoint(conn: sqlite3.Connection, origin: str, size: int, root: st
     """Store a signed checkpoint (inside a write transaction)."""
     conn.execute("INSERT INTO checkpoints (origin, size, root, note, signed_at) VALUES (?,?,?,?,?)",
                  (origin, size, root, note, signed_at))
+
+
+def insert_signature(conn: sqlite3.Connection, first: int, last: int, key_id: int,
+                     signature: str) -> None:
+    """Store one batch signature (inside the batch's write transaction)."""
+    conn.execute("INSERT INTO signatures VALUES (?, ?, ?, ?)", (first, last, key_id, signature))
+
+
+def iter_signatures(conn: sqlite3.Connection) -> Iterator[tuple[int, int, int, str]]:
+    """Yield (first seq, last seq, key id, signature) of every batch signature, in order."""
+    cur = conn.execute("SELECT first_seq, last_seq, key_id, signature FROM signatures "
+                       "ORDER BY first_seq")
+    while rows := cur.fetchmany(4096):
+        yield from ((int(a), int(b), int(c), str(d)) for a, b, c, d in rows)
+
+
+def key_events(conn: sqlite3.Connection) -> list[Event]:
+    """Return the keyring's events (key.added, key.revoked), oldest first."""
+    rows = conn.execute(f"SELECT {EVENT_COLUMNS} FROM events WHERE type IN ('key.added', "
+                        "'key.revoked') ORDER BY seq").fetchall()
+    return [_row_event(r) for r in rows]
+
+
+def is_signed(conn: sqlite3.Connection) -> bool:
+    """Return whether the ledger requires signatures (its first event adds the admin key)."""
+    row = conn.execute("SELECT type FROM events WHERE seq = 1").fetchone()
+    return row is not None and row[0] == "key.added"
 
 
 def count_events(conn: sqlite3.Connection) -> int:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledger.errors import VerificationError
+from ledger.errors import CorruptEvent, KeyFormatError, VerificationError
 from ledger.events import GENESIS_HASH, Event, canonical_of, event_hash
 from ledger.merkle import EMPTY_ROOT, leaf_hash, new_hashes, root_from_frontier, stored_count
 
@@ -118,7 +118,8 @@ class _Tree:
 
 def verify_events(events: Iterable[Event], progress: Progress | None = None,
                   stored_tree: Iterator[tuple[int, bytes]] | None = None,
-                  capture: Collection[int] = ()) -> VerifyReport:
+                  capture: Collection[int] = (),
+                  signatures: Iterator[tuple[int, int, int, str]] | None = None) -> VerifyReport:
     """Return the report for a stream of stored events, stopping at the first bad one.
 
     Also recomputes the Merkle tree: compares it with ``stored_tree`` (position, hash) when
@@ -126,15 +127,22 @@ def verify_events(events: Iterable[Event], progress: Progress | None = None,
     ``head_hash`` describe the valid prefix that was checked.
     """
     expected, prev, before_prev = 1, GENESIS_HASH, GENESIS_HASH
+    from ledger.keyring import SignatureCheck  # loads cryptography: only when verifying
+
     tree = _Tree(stored_tree, capture)
+    signed = SignatureCheck(signatures if signatures is not None else iter(()))
     try:
         for event in events:
             tree.add(event, check_event(event, expected, prev, before_prev))
+            signed.add(event)
             before_prev, prev = prev, event.hash
             expected += 1
             if progress is not None and expected % 1024 == 0:
                 progress(1024)
         tree.finish(expected - 1)
+        signed.finish(expected - 1)
+    except (CorruptEvent, KeyFormatError) as exc:
+        return VerifyReport(False, expected - 1, prev, expected, str(exc))
     except VerificationError as exc:
         return VerifyReport(False, expected - 1, prev, exc.seq, exc.reason)
     return VerifyReport(True, expected - 1, prev, None, None,

@@ -8,8 +8,8 @@ from typing import Any
 import orjson
 import pytest
 
+from ledger.errors import KeyFormatError
 from ledger.note import (
-    KeyFormatError,
     SignatureError,
     encode_keys,
     open_note,

@@ -1,0 +1,83 @@
+"""Commands for actor keys in a ledger that requires signatures."""
+
+from __future__ import annotations
+
+import click
+
+from cli.common import LedgerContext, emit_json, json_option, pass_ctx, report_append
+
+
+@click.group()
+def key() -> None:
+    """Manage the keyring of a signed ledger: add, revoke and list actor keys.
+
+    Keys are events too (key.added, key.revoked), signed by an admin key given with --key.
+
+    \\b
+    Example:
+        ledger keygen lab-b -o lab-b.key > lab-b.vkey
+        ledger --key admin.key key add "$(cat lab-b.vkey)" --role writer
+        ledger --key admin.key key revoke "$(cat lab-b.vkey)" --reason "left the project"
+        ledger key list
+    """
+
+
+@key.command("add")
+@click.argument("vkey")
+@click.option("--role", type=click.Choice(["writer", "admin"]), default="writer", show_default=True)
+@click.option("--reason", help="Why the key is added.")
+@json_option
+@pass_ctx
+def add(obj: LedgerContext, vkey: str, role: str, reason: str | None, as_json: bool) -> None:
+    """Add a verifier key to the keyring (needs an admin --key).
+
+    \\b
+    Example:
+        ledger --key admin.key key add "lab-b+1c7a550f+ASUY…" --role writer
+    """
+    from ledger.keys import read_verifier_text
+
+    with obj.open() as ledger:
+        report_append(ledger.change_key("key.added", read_verifier_text(vkey), role, reason), as_json)
+
+
+@key.command("revoke")
+@click.argument("vkey")
+@click.option("--reason", help="Why the key is revoked.")
+@json_option
+@pass_ctx
+def revoke(obj: LedgerContext, vkey: str, reason: str | None, as_json: bool) -> None:
+    """Revoke a key: events it signs from now on are refused (needs an admin --key).
+
+    \\b
+    Example:
+        ledger --key admin.key key revoke lab-b.vkey --reason "key lost"
+    """
+    from ledger.keys import read_verifier_text
+
+    with obj.open() as ledger:
+        report_append(ledger.change_key("key.revoked", read_verifier_text(vkey), "writer", reason),
+                      as_json)
+
+
+@key.command("list")
+@json_option
+@pass_ctx
+def list_keys(obj: LedgerContext, as_json: bool) -> None:
+    """List every key the ledger has known, with when it was added or revoked.
+
+    \\b
+    Example:
+        ledger key list --json
+    """
+    with obj.open() as ledger:
+        keys = ledger.keys()
+    if as_json:
+        emit_json(keys)
+        return
+    for k in keys:
+        state = "in force" if k["in_force"] else f"revoked at seq {k['revoked_seq']}"
+        click.echo(f"{k['name']}+{k['key_id']}  {k['role']:<6}  added at seq {k['added_seq']}, {state}")
+
+
+COMMANDS = (key,)

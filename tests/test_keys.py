@@ -1,0 +1,155 @@
+"""Actor keys: a ledger created with --require-signatures refuses unsigned, unknown and revoked
+keys, and verify catches events inserted behind its back with forged or missing signatures."""
+
+from __future__ import annotations
+
+import base64
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from click.testing import CliRunner
+
+from cli.main import app
+from ledger.events import make_event
+from tests.conftest import manifest
+from tests.test_tamper import attack, rewrite_tree
+
+
+class Signed:
+    def __init__(self, tmp: Path) -> None:
+        self.tmp, self.db, self.runner = tmp, tmp / "signed.db", CliRunner()
+        self.keys: dict[str, Path] = {}
+        self.vkeys: dict[str, str] = {}
+        for name in ("chief", "lab", "other"):
+            self.keys[name] = tmp / f"{name}.key"
+            self.vkeys[name] = self.run("keygen", name, "-o", str(self.keys[name])).stdout.strip()
+        assert self.run("init", "--require-signatures", "--admin-key", str(self.keys["chief"])).exit_code == 0
+
+    def run(self, *args: str, key: str | None = None, input: str | None = None) -> Any:
+        extra = ["--key", str(self.keys[key])] if key else []
+        return self.runner.invoke(app, ["--db", str(self.db), *extra, *args], input=input)
+
+    def publish(self, key: str, rid: str = "SRCH:03BE3A05") -> Any:
+        return self.run("publish", "-", key=key, input=orjson.dumps(manifest(rid)).decode())
+
+
+@pytest.fixture
+def signed(tmp_path: Path) -> Signed:
+    ledger = Signed(tmp_path)
+    assert ledger.run("key", "add", ledger.vkeys["lab"], key="chief").exit_code == 0
+    assert ledger.publish("lab").exit_code == 0
+    assert ledger.run("correct", "SRCH:03BE3A05", "--kind", "addendum", "--notice-id", "A1",
+                      key="lab").exit_code == 0
+    return ledger
+
+
+def test_appends_need_a_key_in_force(signed: Signed) -> None:
+    for key, says in ((None, "requires every event to be signed"), ("other", "requires every event")):
+        result = signed.publish(key, "SRCH:00000002") if key else signed.run(
+            "publish", "-", input=orjson.dumps(manifest("SRCH:00000002")).decode())
+        assert result.exit_code == 2 and says in result.stderr
+    shown = orjson.loads(signed.run("history", "SRCH:03BE3A05", "--json").stdout)
+    assert {e["actor"] for e in shown} == {"lab"}
+    assert signed.run("key", "revoke", signed.vkeys["lab"], "--reason", "lost", key="chief").exit_code == 0
+    refused = signed.publish("lab", "SRCH:00000003")
+    assert refused.exit_code == 2 and "not revoked" in refused.stderr
+    assert signed.run("verify").exit_code == 0 and signed.run("audit").exit_code == 0
+
+
+def test_only_admins_manage_keys(signed: Signed) -> None:
+    result = signed.run("key", "add", signed.vkeys["other"], key="lab")
+    assert result.exit_code == 2 and "admin key" in result.stderr
+    last = signed.run("key", "revoke", signed.vkeys["chief"], key="chief")
+    assert last.exit_code == 2 and "last admin" in last.stderr
+    again = signed.run("key", "add", signed.vkeys["lab"], key="chief")
+    assert again.exit_code == 0 and again.stdout.startswith("No change")
+    keys = orjson.loads(signed.run("key", "list", "--json").stdout)
+    assert [(k["name"], k["role"], k["in_force"]) for k in keys] == [("chief", "admin", True),
+                                                                      ("lab", "writer", True)]
+
+
+def test_an_unsigned_ledger_refuses_a_key(tmp_path: Path) -> None:
+    runner = CliRunner()
+    db, key = tmp_path / "l.db", tmp_path / "k.key"
+    runner.invoke(app, ["keygen", "k", "-o", str(key)])
+    runner.invoke(app, ["--db", str(db), "init"])
+    runner.invoke(app, ["--db", str(db), "publish", "-"], input=orjson.dumps(manifest()).decode())
+    result = runner.invoke(app, ["--db", str(db), "--key", str(key), "correct", "SRCH:03BE3A05",
+                                 "--kind", "addendum"])
+    assert result.exit_code == 2 and "does not take signatures" in result.stderr
+    mixed = runner.invoke(app, ["--db", str(tmp_path / "x.db"), "init", "--require-signatures"])
+    assert mixed.exit_code == 2 and "go together" in mixed.stderr
+
+
+def test_bulk_appends_are_signed_once_per_batch(signed: Signed) -> None:
+    lines = "".join(orjson.dumps({"contract": "correction-record-v1", "payload": {
+        "record_id": "SRCH:03BE3A05", "kind": "clarification", "notice_id": f"C{i}"}}).decode() + "\n"
+        for i in range(7))
+    result = signed.run("append", "--jsonl", "-", "--batch-size", "3", key="lab", input=lines)
+    assert result.exit_code == 0, result.output
+    with sqlite3.connect(signed.db) as conn:
+        ranges = conn.execute("SELECT first_seq, last_seq FROM signatures ORDER BY 1").fetchall()
+    assert ranges[-3:] == [(5, 7), (8, 10), (11, 11)]
+    other = orjson.dumps({"contract": "correction-record-v1", "actor": "mallory", "payload": {
+        "record_id": "SRCH:03BE3A05", "kind": "clarification", "notice_id": "M"}}).decode()
+    refused = signed.run("append", "--jsonl", "-", key="lab", input=other + "\n")
+    assert refused.exit_code == 2 and "not the signing key's name" in refused.stderr
+    assert signed.run("verify").exit_code == 0
+
+
+def forge_event(db: Path, actor: str) -> None:
+    """Append an event with a valid hash, link and tree, but no signature, as an attacker would."""
+    with sqlite3.connect(db) as conn:
+        seq, prev = conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+    e = make_event(seq + 1, "notice.issued", "SRCH:03BE3A05", "correction-record-v1",
+                   {"record_id": "SRCH:03BE3A05", "notice_id": "FORGED", "kind": "retraction",
+                    "effective_date": "2026-11-25", "issued_by": actor, "reason": "forged"},
+                   actor, "2026-11-25T10:00:00.000000Z", prev)
+    attack(db, "INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?)",
+           params=(e.seq, e.type, e.record_id, e.contract, e.payload_json, e.actor, e.recorded_at,
+                   e.prev_hash, e.hash))
+    rewrite_tree(db)
+
+
+def test_an_unsigned_inserted_event_is_caught(signed: Signed) -> None:
+    forge_event(signed.db, "lab")
+    report = orjson.loads(signed.run("verify", "--json").stdout)
+    assert report["ok"] is False and report["first_bad_seq"] == 5
+    assert "no signature covers this event" in report["reason"]
+
+
+def test_a_forged_signature_is_caught(signed: Signed) -> None:
+    forge_event(signed.db, "lab")
+    with sqlite3.connect(signed.db) as conn:
+        key_id = conn.execute("SELECT key_id FROM signatures WHERE first_seq = 3").fetchone()[0]
+        conn.execute("INSERT INTO signatures VALUES (5, 5, ?, ?)",
+                     (key_id, base64.b64encode(bytes(64)).decode()))
+    report = orjson.loads(signed.run("verify", "--json").stdout)
+    assert report["first_bad_seq"] == 5 and "does not verify" in report["reason"]
+
+
+def test_an_actor_changed_with_every_hash_recomputed_is_caught(signed: Signed) -> None:
+    with sqlite3.connect(signed.db) as conn:
+        rows = conn.execute("SELECT * FROM events ORDER BY seq").fetchall()
+    prev, rewritten = "0" * 64, []
+    for row in rows:
+        e = make_event(row[0], row[1], row[2], row[3], orjson.loads(row[4]),
+                       "chief" if row[0] == 3 else row[5], row[6], prev)
+        rewritten.append(tuple(e))
+        prev = e.hash
+    attack(signed.db, "DELETE FROM events")
+    with sqlite3.connect(signed.db) as conn:
+        conn.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?)", rewritten)
+    rewrite_tree(signed.db)
+    report = orjson.loads(signed.run("verify", "--json").stdout)
+    assert report["ok"] is False and report["first_bad_seq"] == 3
+
+
+def test_deleted_signatures_are_caught(signed: Signed) -> None:
+    attack(signed.db, "DROP TRIGGER signatures_append_only_delete",
+           "DELETE FROM signatures WHERE first_seq = 2")
+    report = orjson.loads(signed.run("verify", "--json").stdout)
+    assert report["first_bad_seq"] == 2 and "no signature covers" in report["reason"]
