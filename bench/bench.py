@@ -183,6 +183,23 @@ def proof_times(db: Path, events: int, samples: int = 200) -> dict[str, float]:
     return {"inclusion_ms": inclusion * 1000, "consistency_ms": consistency * 1000}
 
 
+def signed_bulk(tmp: Path, n: int = 10_000) -> dict[str, float]:
+    """Bulk append into a signed ledger (one signature per batch) vs an unsigned one."""
+    from ledger.note import encode_keys, parse_signer
+
+    source = tmp / "signed.jsonl"
+    events = write_jsonl(source, n)
+    signer = parse_signer(encode_keys("bench-admin", bytes(range(32)))[0])
+    timings = {}
+    for name, admin in (("unsigned", None), ("signed", signer)):
+        with Ledger.create(tmp / f"{name}.db", admin=admin) as ledger, source.open("rb") as handle:
+            start = time.perf_counter()
+            ledger.append_jsonl(handle, "bench")
+            timings[name] = events / (time.perf_counter() - start)
+    return {"signed_bulk_eps": timings["signed"], "unsigned_bulk_eps": timings["unsigned"],
+            "signed_ratio": timings["signed"] / timings["unsigned"]}
+
+
 def git_commits(tmp: Path, n: int = 30) -> float:
     """For context: one JSON file and one `git commit` per event."""
     repo = tmp / "git"
@@ -241,6 +258,9 @@ ONCE = [
     ("one `ledger correct` CLI call (ms)", "cli_ms", "{:.0f}"),
     ("  `sqlite-utils insert` of one row (ms)", "sqlite_utils_ms", "{:.0f}"),
     ("  ratio (target <= 1.5)", "cli_ratio", "{:.2f}"),
+    ("bulk append into a signed ledger, 10^4 events (events/s)", "signed_bulk_eps", "{:,.0f}"),
+    ("  same, unsigned ledger (events/s)", "unsigned_bulk_eps", "{:,.0f}"),
+    ("  ratio (cost of signing once per batch)", "signed_ratio", "{:.2f}"),
     ("context: git commit per event, one JSON file each (events/s)", "git_eps", "{:,.1f}"),
 ]
 
@@ -264,7 +284,8 @@ def main() -> None:
               f"SQLite {sqlite3.sqlite_version}"
     with tempfile.TemporaryDirectory() as tmp:
         results = {n: measure(n, Path(tmp)) for n in sizes}
-        once = {**durable_appends(Path(tmp)), **cli_call(Path(tmp)), "git_eps": git_commits(Path(tmp))}
+        once = {**durable_appends(Path(tmp)), **cli_call(Path(tmp)), **signed_bulk(Path(tmp)),
+                "git_eps": git_commits(Path(tmp))}
     print(f"machine: {machine}\n")
     print(table(results))
     print()

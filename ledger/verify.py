@@ -8,11 +8,14 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledger.errors import CorruptEvent, KeyFormatError, VerificationError
 from ledger.events import GENESIS_HASH, Event, canonical_of, event_hash
 from ledger.merkle import EMPTY_ROOT, leaf_hash, new_hashes, root_from_frontier, stored_count
+
+if TYPE_CHECKING:
+    from ledger.keyring import SignatureCheck
 
 Progress = Callable[[int], None]
 
@@ -127,20 +130,24 @@ def verify_events(events: Iterable[Event], progress: Progress | None = None,
     ``head_hash`` describe the valid prefix that was checked.
     """
     expected, prev, before_prev = 1, GENESIS_HASH, GENESIS_HASH
-    from ledger.keyring import SignatureCheck  # loads cryptography: only when verifying
-
     tree = _Tree(stored_tree, capture)
-    signed = SignatureCheck(signatures if signatures is not None else iter(()))
+    signed: SignatureCheck | None = None
     try:
         for event in events:
             tree.add(event, check_event(event, expected, prev, before_prev))
-            signed.add(event)
+            if event.seq == 1 and event.type == "key.added":  # a signed ledger (see keyring)
+                from ledger.keyring import SignatureCheck  # loads cryptography: signed only
+
+                signed = SignatureCheck(signatures if signatures is not None else iter(()))
+            if signed is not None:
+                signed.add(event)
             before_prev, prev = prev, event.hash
             expected += 1
             if progress is not None and expected % 1024 == 0:
                 progress(1024)
         tree.finish(expected - 1)
-        signed.finish(expected - 1)
+        if signed is not None:
+            signed.finish(expected - 1)
     except (CorruptEvent, KeyFormatError) as exc:
         return VerifyReport(False, expected - 1, prev, expected, str(exc))
     except VerificationError as exc:
