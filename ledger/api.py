@@ -12,16 +12,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
-from ledger import store, views
+from ledger import proofstore, store, views
 from ledger.batch import AppendResult, Batch, record_id_of
 from ledger.bulk import DEFAULT_BATCH, BulkResult, append_lines
 from ledger.clock import Clock, rfc3339, utc_now
 from ledger.contracts import normalise_record_id
-from ledger.errors import CorruptEvent, LedgerError, RefusedInput, VerificationError
+from ledger.errors import LedgerError, RefusedInput, VerificationError
 from ledger.events import Event
-from ledger.merkle import stored_count, tree_root
 from ledger.state import RecordState, fold
-from ledger.verify import Progress, VerifyReport, verify_events
+from ledger.verify import Progress, VerifyReport
 
 if TYPE_CHECKING:  # the rest is imported where it is used, to keep CLI start-up fast
     from ledger.audit import AuditReport
@@ -38,15 +37,6 @@ def default_actor() -> str:
     except (KeyError, OSError):
         return "unknown"
 
-
-def store_root(conn: sqlite3.Connection, size: int) -> bytes | None:
-    """Return the stored tree's root at ``size``, or None if the stored tree lacks hashes."""
-    if store.count_tree_hashes(conn) != stored_count(size):
-        return None
-    try:
-        return tree_root(size, lambda positions: store.read_hashes(conn, positions))
-    except CorruptEvent:
-        return None
 
 
 class Ledger:
@@ -183,14 +173,7 @@ class Ledger:
     def verify(self, progress: Progress | None = None) -> VerifyReport:
         """Return the chain verification report."""
         with store.read_snapshot(self.conn) as conn:
-            report = verify_events(store.iter_events(conn, raw=True), progress,
-                                   signatures=store.iter_signatures(conn))
-            if report.ok and report.root != store_root(conn, report.events):
-                # The stored tree disagrees with the events: stream it to name the first seq.
-                report = verify_events(store.iter_events(conn, raw=True), None,
-                                       store.iter_tree_hashes(conn),
-                                       signatures=store.iter_signatures(conn))
-            return report
+            return proofstore.verify_stored(conn, progress, every_tree_hash=False)
 
     def audit(self, progress: Progress | None = None) -> AuditReport:
         """Return the audit report (verify, rules, views, tiers)."""
@@ -198,22 +181,13 @@ class Ledger:
         with store.read_snapshot(self.conn) as conn:
             return audit(conn, progress)
 
-    def verify_tree(self, progress: Progress | None = None) -> VerifyReport:
-        """Return the verify report, comparing every stored tree hash with the events."""
-        with store.read_snapshot(self.conn) as conn:
-            return verify_events(store.iter_events(conn, raw=True), progress,
-                                  store.iter_tree_hashes(conn),
-                                  signatures=store.iter_signatures(conn))
-
     def verify_checkpoint(self, note: str, verifier: Verifier,
                           progress: Progress | None = None) -> tuple[VerifyReport, Checkpoint]:
         """Return the verify report, failed unless the log extends the signed checkpoint."""
         from ledger.checkpoint import check_extends, open_checkpoint
         checkpoint = open_checkpoint(note, verifier)
         with store.read_snapshot(self.conn) as conn:
-            report = verify_events(store.iter_events(conn, raw=True), progress, store.iter_tree_hashes(conn),
-                                   capture={checkpoint.size},
-                                   signatures=store.iter_signatures(conn))
+            report = proofstore.verify_stored(conn, progress, capture={checkpoint.size})
         if report.ok:
             try:
                 check_extends(report, checkpoint)

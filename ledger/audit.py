@@ -17,14 +17,14 @@ from typing import Any
 
 import orjson
 
-from ledger import store, views
+from ledger import proofstore, store, views
 from ledger.canonical import canonical_bytes
 from ledger.checkpoint import Checkpoint, check_extends
 from ledger.errors import LedgerError, VerificationError
 from ledger.events import TYPE_CONTRACT, Event
 from ledger.rules import NoOp, plan, validate
 from ledger.state import RecordState, apply_event
-from ledger.verify import Progress, VerifyReport, verify_events
+from ledger.verify import Progress, VerifyReport
 
 QUARANTINE_BELOW = 5.0
 
@@ -59,11 +59,9 @@ class AuditReport:
 
 def audit(conn: sqlite3.Connection, progress: Progress | None = None) -> AuditReport:
     """Return the audit report of an open ledger (reads only)."""
-    signed = store.checkpoints(conn)
-    report = AuditReport(verify_events(store.iter_events(conn, raw=True), progress,
-                                       store.iter_tree_hashes(conn),
-                                       capture={size for _, size, _, _ in signed},
-                                       signatures=store.iter_signatures(conn)))
+    signed = proofstore.checkpoints(conn)
+    report = AuditReport(proofstore.verify_stored(conn, progress,
+                                                  capture={size for _, size, _, _ in signed}))
     add = report.findings.append
     if report.verify.ok:
         for origin, size, root, _ in signed:

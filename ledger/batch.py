@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from ledger import store, views
+from ledger import proofstore, store, views
 from ledger.clock import Clock, rfc3339
 from ledger.contracts import normalise_record_id
 from ledger.defaults import fill_defaults
@@ -68,7 +68,7 @@ def _keyring(conn: sqlite3.Connection) -> Keyring:
 def load_frontier(conn: sqlite3.Connection, size: int) -> list[tuple[int, bytes]]:
     """Return (level, hash) of the complete subtrees of the stored tree of ``size`` leaves."""
     positions = frontier_positions(size)
-    hashes = store.read_hashes(conn, [stored_index(level, index) for level, index in positions])
+    hashes = proofstore.read_hashes(conn, [stored_index(level, index) for level, index in positions])
     return [(level, h) for (level, _), h in zip(positions, hashes, strict=True)]
 
 
@@ -128,7 +128,7 @@ class Batch:
         event, canonical = make_event_bytes(self.seq + 1, type_, rid, contract, payload, actor,
                                             rfc3339(self.clock()), self.prev)
         store.insert_event(self.conn, event)
-        store.insert_hashes(self.conn, stored_count(self.seq),
+        proofstore.insert_hashes(self.conn, stored_count(self.seq),
                             new_hashes(self.seq, leaf_hash(canonical), self.frontier))
         self.seq, self.prev = event.seq, event.hash
         self.appended += 1
@@ -194,6 +194,6 @@ class Batch:
         if self.signed and self.signer is not None and self.seq >= self.unsigned_from:
             from ledger.keyring import sign_range
 
-            store.insert_signature(self.conn, self.unsigned_from, self.seq, self.signer.key_id,
+            proofstore.insert_signature(self.conn, self.unsigned_from, self.seq, self.signer.key_id,
                                    sign_range(self.signer, self.unsigned_from, self.seq, self.prev))
             self.unsigned_from = self.seq + 1

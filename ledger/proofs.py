@@ -7,11 +7,12 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from ledger import store
+from ledger import proofstore, store
 from ledger.checkpoint import Checkpoint, check_extends, format_checkpoint, parse_checkpoint
 from ledger.errors import CorruptEvent, RefusedInput, VerificationError
 from ledger.events import canonical_of
 from ledger.merkle import (
+    HashReader,
     leaf_hash,
     prove_consistency,
     prove_inclusion,
@@ -19,7 +20,7 @@ from ledger.merkle import (
     tree_root,
 )
 from ledger.note import Signer, sign_note
-from ledger.verify import Progress, verify_events
+from ledger.verify import Progress
 
 TLOG_PROOF_HEADER = "c2sp.org/tlog-proof@v1"
 
@@ -36,10 +37,8 @@ def sign_checkpoint(conn: sqlite3.Connection, signer: Signer, signed_at: str,
     to sign unless the log extends every checkpoint signed before, so this ledger never signs
     two inconsistent checkpoints.
     """
-    earlier = store.checkpoints(conn)
-    report = verify_events(store.iter_events(conn, raw=True), progress, store.iter_tree_hashes(conn),
-                           capture={size for _, size, _, _ in earlier},
-                           signatures=store.iter_signatures(conn))
+    earlier = proofstore.checkpoints(conn)
+    report = proofstore.verify_stored(conn, progress, capture={size for _, size, _, _ in earlier})
     if not report.ok:
         raise VerificationError(report.first_bad_seq or 0, f"refusing to sign: {report.reason}")
     for origin, size, root, _ in earlier:
@@ -49,14 +48,14 @@ def sign_checkpoint(conn: sqlite3.Connection, signer: Signer, signed_at: str,
         if (origin, size) == (checkpoint.origin, checkpoint.size) and root == checkpoint.root_b64:
             return note, False
     note = sign_note(signer, format_checkpoint(checkpoint))
-    store.insert_checkpoint(conn, checkpoint.origin, checkpoint.size, checkpoint.root_b64, note,
+    proofstore.insert_checkpoint(conn, checkpoint.origin, checkpoint.size, checkpoint.root_b64, note,
                             signed_at)
     return note, True
 
 
-def reader(conn: sqlite3.Connection) -> Any:
+def reader(conn: sqlite3.Connection) -> HashReader:
     """Return a HashReader over the stored tree."""
-    return lambda positions: store.read_hashes(conn, positions)
+    return lambda positions: proofstore.read_hashes(conn, positions)
 
 
 def tree_size(conn: sqlite3.Connection, size: int | None) -> int:

@@ -9,11 +9,11 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ledger.errors import CorruptEvent, NotALedger, StoreError
+from ledger.errors import NotALedger, StoreError
 from ledger.events import GENESIS_HASH, Event
 
 APPLICATION_ID = 0x4C444752  # "LDGR"
@@ -252,73 +252,6 @@ def find_notice(conn: sqlite3.Connection, notice_id: str,
                        "AND seq < ? ORDER BY seq LIMIT 1",
                        (notice_id, before if before is not None else 2**62)).fetchone()
     return None if row is None else (str(row[0]), str(row[1]))
-
-
-def read_hashes(conn: sqlite3.Connection, positions: Sequence[int]) -> list[bytes]:
-    """Return the stored tree hashes at ``positions``, in that order."""
-    if not positions:
-        return []
-    marks = ",".join("?" * len(positions))
-    found = dict(conn.execute(f"SELECT pos, hash FROM tree_hashes WHERE pos IN ({marks})",
-                              list(positions)).fetchall())
-    missing = [p for p in positions if p not in found]
-    if missing:
-        raise CorruptEvent(f"the Merkle tree is missing stored hash #{missing[0]}: run `ledger audit`")
-    return [bytes(found[p]) for p in positions]
-
-
-def insert_hashes(conn: sqlite3.Connection, start: int, hashes: Sequence[bytes]) -> None:
-    """Store tree hashes at positions start, start + 1, … (inside a write transaction)."""
-    conn.executemany("INSERT INTO tree_hashes VALUES (?, ?)",
-                     [(start + i, h) for i, h in enumerate(hashes)])
-
-
-def iter_tree_hashes(conn: sqlite3.Connection) -> Iterator[tuple[int, bytes]]:
-    """Yield (position, hash) of every stored tree hash in order."""
-    cur = conn.execute("SELECT pos, hash FROM tree_hashes ORDER BY pos")
-    while rows := cur.fetchmany(4096):
-        yield from ((int(p), bytes(h)) for p, h in rows)
-
-
-def count_tree_hashes(conn: sqlite3.Connection) -> int:
-    """Return the number of stored tree hashes (the largest position + 1 if none is missing)."""
-    row = conn.execute("SELECT MAX(pos) FROM tree_hashes").fetchone()
-    return 0 if row[0] is None else int(row[0]) + 1
-
-
-def reset_tree(conn: sqlite3.Connection) -> None:
-    """Drop and recreate the tree table (rebuild only; inside a write transaction)."""
-    conn.execute("DROP TABLE IF EXISTS tree_hashes")
-    for statement in TREE_SCHEMA.split(";\n"):
-        if statement.strip():
-            conn.execute(statement)
-
-
-def checkpoints(conn: sqlite3.Connection) -> list[tuple[str, int, str, str]]:
-    """Return (origin, size, base64 root, note) of every stored checkpoint, oldest first."""
-    rows = conn.execute("SELECT origin, size, root, note FROM checkpoints ORDER BY id").fetchall()
-    return [(str(o), int(s), str(r), str(n)) for o, s, r, n in rows]
-
-
-def insert_checkpoint(conn: sqlite3.Connection, origin: str, size: int, root: str, note: str,
-                      signed_at: str) -> None:
-    """Store a signed checkpoint (inside a write transaction)."""
-    conn.execute("INSERT INTO checkpoints (origin, size, root, note, signed_at) VALUES (?,?,?,?,?)",
-                 (origin, size, root, note, signed_at))
-
-
-def insert_signature(conn: sqlite3.Connection, first: int, last: int, key_id: int,
-                     signature: str) -> None:
-    """Store one batch signature (inside the batch's write transaction)."""
-    conn.execute("INSERT INTO signatures VALUES (?, ?, ?, ?)", (first, last, key_id, signature))
-
-
-def iter_signatures(conn: sqlite3.Connection) -> Iterator[tuple[int, int, int, str]]:
-    """Yield (first seq, last seq, key id, signature) of every batch signature, in order."""
-    cur = conn.execute("SELECT first_seq, last_seq, key_id, signature FROM signatures "
-                       "ORDER BY first_seq")
-    while rows := cur.fetchmany(4096):
-        yield from ((int(a), int(b), int(c), str(d)) for a, b, c, d in rows)
 
 
 def key_events(conn: sqlite3.Connection) -> list[Event]:
