@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -28,11 +29,21 @@ class LedgerContext:
         if self.key_file:
             from ledger.keys import read_signer  # loads cryptography: only when signing
 
-            signer = read_signer(Path(self.key_file))
+            signer = read_signer(Path(self.key_file), passphrase)
         return Ledger.open(Path(self.db), signer=signer)
 
 
 pass_ctx = click.make_pass_decorator(LedgerContext)
+
+
+def passphrase(confirm: bool = False) -> str | None:
+    """Return the key passphrase from LEDGER_KEY_PASSPHRASE, or ask on a terminal."""
+    if "LEDGER_KEY_PASSPHRASE" in os.environ:
+        return os.environ["LEDGER_KEY_PASSPHRASE"]
+    if not sys.stdin.isatty():
+        return None
+    return str(click.prompt("Key passphrase", hide_input=True, confirmation_prompt=confirm,
+                            err=True))
 
 
 def json_option(func: Callable[..., Any]) -> Callable[..., Any]:

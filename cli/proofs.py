@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import orjson
 
-from cli.common import LedgerContext, emit_json, json_option, pass_ctx, progress
+from cli.common import LedgerContext, emit_json, json_option, pass_ctx, passphrase, progress
 from ledger.errors import RefusedInput
 from ledger.keys import read_text
 
@@ -31,7 +31,9 @@ def write_output(text: str, output: str | None) -> None:
 @click.argument("name")
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="Private key file (default: NAME.key, with / replaced by _).")
-def keygen(name: str, output: str | None) -> None:
+@click.option("--encrypt", is_flag=True,
+              help="Encrypt the key file with a passphrase (LEDGER_KEY_PASSPHRASE or a prompt).")
+def keygen(name: str, output: str | None, encrypt: bool) -> None:
     """Create an Ed25519 signing key (C2SP note format) and print its verifier key.
 
     The private key file is written with mode 0600 and never overwritten. NAME is the
@@ -40,11 +42,18 @@ def keygen(name: str, output: str | None) -> None:
     \b
     Example:
         ledger keygen ledger.assignee.example -o publisher.key > publisher.vkey
+        ledger keygen ledger.assignee.example --encrypt -o publisher.key
     """
-    from ledger.keys import generate, write_private_key
+    from ledger.keys import encrypt_key, generate, write_private_key
 
     skey, vkey = generate(name)
     path = Path(output or name.replace("/", "_") + ".key")
+    if encrypt:
+        secret = passphrase(confirm=True)
+        if not secret:
+            raise RefusedInput("--encrypt needs a passphrase: set LEDGER_KEY_PASSPHRASE or run "
+                               "on a terminal")
+        skey = encrypt_key(skey, secret)
     write_private_key(path, skey)
     click.echo(vkey)
     click.echo(f"Wrote private key {path} (mode 0600)", err=True)
@@ -66,7 +75,7 @@ def checkpoint(obj: LedgerContext, key_file: str, output: str | None) -> None:
     """
     from ledger.keys import read_signer
 
-    signer = read_signer(Path(key_file))
+    signer = read_signer(Path(key_file), passphrase)
     with obj.open() as ledger, progress("Verifying", ledger.count()) as bar:
         note, new = ledger.checkpoint(signer, bar)
     write_output(note, output)

@@ -14,6 +14,7 @@ from cli.common import (
     emit_json,
     json_option,
     pass_ctx,
+    passphrase,
     progress,
     read_json,
     report_append,
@@ -46,7 +47,7 @@ def init(obj: LedgerContext, require_signatures: bool, admin_key: str | None) ->
     if admin_key is not None:
         from ledger.keys import read_signer  # loads cryptography: only for signed ledgers
 
-        admin = read_signer(Path(admin_key))
+        admin = read_signer(Path(admin_key), passphrase)
     Ledger.create(Path(obj.db), admin=admin).close()
     click.echo(f"Created ledger {obj.db}"
                + (f"; every event must be signed; admin key {admin.name}+{admin.key_id:08x}"

@@ -1,9 +1,19 @@
-"""Key files: written 0600, and refused when readable by others (as ssh does)."""
+"""Key files: written 0600, refused when readable by others (as ssh does), optionally encrypted.
+
+An encrypted key file is two lines::
+
+    provenance-ledger encrypted key v1
+    base64(salt[16] || nonce[12] || ChaCha20-Poly1305(scrypt(passphrase, salt), nonce, key text))
+
+with scrypt n=2**15, r=8, p=1 and a 32-byte key.
+"""
 
 from __future__ import annotations
 
+import base64
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +30,42 @@ def generate(name: str) -> tuple[str, str]:
     return encode_keys(name, os.urandom(32))
 
 
+ENCRYPTED_HEADER = "provenance-ledger encrypted key v1"
+
+
+def _kdf(passphrase: str, salt: bytes) -> bytes:
+    from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+    return Scrypt(salt=salt, length=32, n=2**15, r=8, p=1).derive(passphrase.encode())
+
+
+def encrypt_key(skey: str, passphrase: str) -> str:
+    """Return the encrypted key file text for a private key string."""
+    from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+
+    if not passphrase:
+        raise RefusedInput("the passphrase is empty")
+    salt, nonce = os.urandom(16), os.urandom(12)
+    sealed = ChaCha20Poly1305(_kdf(passphrase, salt)).encrypt(nonce, skey.encode(), ENCRYPTED_HEADER.encode())
+    return ENCRYPTED_HEADER + "\n" + base64.b64encode(salt + nonce + sealed).decode()
+
+
+def decrypt_key(text: str, passphrase: str | None) -> str:
+    """Return the private key string of an encrypted key file."""
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+
+    if passphrase is None:
+        raise RefusedInput("the key file is encrypted: set LEDGER_KEY_PASSPHRASE or run on a terminal")
+    try:
+        raw = base64.b64decode(text.split("\n", 1)[1].strip(), validate=True)
+        plain = ChaCha20Poly1305(_kdf(passphrase, raw[:16])).decrypt(raw[16:28], raw[28:],
+                                                                     ENCRYPTED_HEADER.encode())
+    except (InvalidTag, ValueError, IndexError):
+        raise RefusedInput("cannot decrypt the key file: wrong passphrase or damaged file") from None
+    return plain.decode()
+
+
 def write_private_key(path: Path, skey: str) -> None:
     """Write a private key file with mode 0600; refuse to overwrite an existing file."""
     try:
@@ -32,8 +78,11 @@ def write_private_key(path: Path, skey: str) -> None:
         handle.write(skey + "\n")
 
 
-def read_signer(path: Path) -> Signer:
-    """Return the signer in a private key file; refuse a file readable by group or others."""
+def read_signer(path: Path, passphrase: Callable[[], str | None] = lambda: None) -> Signer:
+    """Return the signer in a private key file; refuse a file readable by group or others.
+
+    ``passphrase`` is asked only when the file is encrypted.
+    """
     from ledger.note import parse_signer
 
     try:
@@ -44,6 +93,8 @@ def read_signer(path: Path) -> Signer:
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise RefusedInput(f"key file {path} is accessible by others (mode "
                            f"{stat.S_IMODE(mode):04o}): run chmod 600 {path}")
+    if text.startswith(ENCRYPTED_HEADER):
+        text = decrypt_key(text, passphrase())
     return parse_signer(text)
 
 

@@ -197,3 +197,23 @@ def test_private_key_readable_by_others_is_refused(cli: Cli, signed: dict[str, A
 
 def test_node_hash_domain() -> None:
     assert node_hash(b"a", b"b") == hashlib.sha256(b"\x01ab").digest()
+
+
+def test_encrypted_key_files(cli: Cli, published: Callable[..., str], tmp_path: Path,
+                             monkeypatch: pytest.MonkeyPatch) -> None:
+    published()
+    key = tmp_path / "enc.key"
+    monkeypatch.setenv("LEDGER_KEY_PASSPHRASE", "correct horse")
+    vkey = cli("keygen", "enc.example", "--encrypt", "-o", str(key)).stdout.strip()
+    text = key.read_text()
+    assert text.startswith("provenance-ledger encrypted key v1\n") and "PRIVATE+KEY" not in text
+    assert os.stat(key).st_mode & 0o777 == 0o600
+    note = cli("checkpoint", "--key", str(key))
+    assert note.exit_code == 0
+    assert open_checkpoint(note.stdout, parse_verifier(vkey)).size == 1
+    monkeypatch.setenv("LEDGER_KEY_PASSPHRASE", "wrong")
+    wrong = cli("checkpoint", "--key", str(key))
+    assert wrong.exit_code == 2 and "wrong passphrase" in wrong.stderr
+    monkeypatch.delenv("LEDGER_KEY_PASSPHRASE")
+    missing = cli("checkpoint", "--key", str(key))
+    assert missing.exit_code == 2 and "LEDGER_KEY_PASSPHRASE" in missing.stderr
