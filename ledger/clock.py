@@ -14,10 +14,10 @@ def utc_now() -> dt.datetime:
 
 
 def rfc3339(moment: dt.datetime) -> str:
-    """Return ``moment`` as RFC 3339 UTC with microseconds and ``Z``."""
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """Return ``moment`` as RFC 3339 UTC with microseconds and ``Z`` (2026-11-25T10:00:00.000000Z)."""
+    return moment.astimezone(dt.UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def rfc3339_seconds(moment: dt.datetime) -> str:
-    """Return ``moment`` as RFC 3339 UTC to the second, with ``Z``."""
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """Return ``moment`` as RFC 3339 UTC to the second, with ``Z`` (2026-11-25T10:00:00Z)."""
+    return moment.astimezone(dt.UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
