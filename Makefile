@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: demo test lint schemas vectors clean bench stress
+.PHONY: demo test lint schemas vectors clean bench stress fuzz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,7 @@ demo: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" sh examples/demo.sh
 
 test: $(TEST_STAMP)
-	$(BIN)/ruff check ledger cli tests $(wildcard bench)
+	$(BIN)/ruff check ledger cli tests $(wildcard bench) $(wildcard fuzz)
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
@@ -40,3 +40,9 @@ bench: $(STAMP)
 
 stress: $(TEST_STAMP)
 	LEDGER_CRASH_RUNS=200 $(BIN)/python -m pytest tests/test_crash.py tests/test_concurrency.py
+
+FUZZ_SECONDS ?= 60
+fuzz: $(STAMP)
+	$(BIN)/python -m pip install -q atheris
+	mkdir -p .fuzz-corpus && cp tests/fixtures/pages/*.txt .fuzz-corpus/ 2>/dev/null || true
+	$(BIN)/python fuzz/fuzz_inputs.py .fuzz-corpus -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048

@@ -66,3 +66,19 @@ def test_a_read_only_database_connection(db: Path, tmp_path: Path) -> None:
 def test_a_missing_directory(tmp_path: Path) -> None:
     code, err = invoke(tmp_path / "no" / "such" / "dir" / "l.db", "init")
     assert code == 2 and err.startswith("Error: cannot")
+
+
+def test_a_full_disk(db: Path) -> None:
+    """SQLITE_FULL (here from max_page_count, the same error a full disk gives) is one clear
+    refusal and writes nothing."""
+    from ledger.api import Ledger
+    from ledger.errors import StoreError
+
+    with Ledger.open(db) as ledger:
+        ledger.submit("paper-manifest-v1.1", manifest(), "ed")
+        pages = ledger.conn.execute("PRAGMA page_count").fetchone()[0]
+        ledger.conn.execute(f"PRAGMA max_page_count = {pages}")
+        big = manifest("SRCH:00000002", abstract="x" * 200_000)
+        with pytest.raises(StoreError, match="disk is full"):
+            ledger.submit("paper-manifest-v1.1", big, "ed")
+        assert ledger.verify().events == 1
