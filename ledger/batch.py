@@ -99,8 +99,10 @@ class Batch:
         if rid not in self.states:
             state = fold(store.record_events(self.conn, rid))
             self.states[rid] = state
-            if state is not None and state.versions:
-                self.stored_rows[rid] = views.rows_for(state)
+            if rid not in self.stored_rows and rid not in self.dirty:
+                # What the view tables hold now: taken once, before this batch changes the record.
+                self.stored_rows[rid] = (views.rows_for(state) if state is not None
+                                         and state.versions else views.EMPTY_ROWS)
         return self.states[rid]
 
     def add(self, contract: str, raw: Any, actor: str) -> AppendResult:
@@ -170,7 +172,6 @@ class Batch:
             self.conn.execute("RELEASE page")
             self.seq, self.prev, self.frontier, self.appended, self.dirty = saved
             self.states.pop(record_id, None)  # re-folded from the rolled-back database
-            self.stored_rows.pop(record_id, None)
             raise
         self.conn.execute("RELEASE page")
 
@@ -184,8 +185,8 @@ class Batch:
             state = self.state(rid)
             if state is None:
                 continue
-            rows, before = views.rows_for(state), self.stored_rows.get(rid)
-            changed = rows if before is None else {t: r for t, r in rows.items() if r != before[t]}
+            rows, before = views.rows_for(state), self.stored_rows.get(rid, views.EMPTY_ROWS)
+            changed = {t: r for t, r in rows.items() if r != before.get(t, [])}
             views.write_rows(self.conn, rid, changed)
             self.stored_rows[rid] = rows
         if self.appended:

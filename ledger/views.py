@@ -53,6 +53,7 @@ KEYED_TABLES = {"records": "record_id", "versions": "record_id, version",
                 "notices": "record_id, seq", "gates": "record_id, gate"}
 Row = tuple[Any, ...]
 Rows = dict[str, list[Row]]
+EMPTY_ROWS: Rows = {}  # a record with no view rows yet
 
 
 def _json(value: Any) -> str:

@@ -203,3 +203,14 @@ def test_render_functions_are_pure(ledger: Ledger) -> None:
     shown = ledger.show("SRCH:00000001")
     assert "&lt;b&gt;T&lt;/b&gt;" in render_html(shown) and "<b>T</b>" not in render_html(shown)
     assert render_text(shown) == render_text(shown) and render_markdown(shown).startswith("# SRCH:00000001")
+
+
+def test_a_refused_page_after_a_good_page_of_the_same_record(cli: Cli, tmp_path: Path) -> None:
+    """Both pages in one batch: the refused one is rolled back, the good one reaches the views."""
+    good, bad = tmp_path / "good.txt", tmp_path / "bad.txt"
+    good.write_text(FULL.read_text())
+    bad.write_text(FULL.read_text().replace("Review score: 9.33/10", "Review score: 11/10"))
+    result = cli("import", str(good), str(bad))
+    assert result.exit_code == 2
+    assert cli.json("show", "SRCH:03BE3A05")["manifest"]["review_score"] == 9.33
+    assert cli("audit").exit_code == 0, cli("audit").output
