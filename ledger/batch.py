@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from ledger import proofstore, store, views
+from ledger.canonical import check_depth
 from ledger.clock import Clock, rfc3339
 from ledger.contracts import normalise_record_id
 from ledger.defaults import fill_defaults
@@ -47,6 +48,7 @@ def record_id_of(raw: Any) -> str:
     """Return the normalised record id of a submitted payload; raise RefusedInput if bad."""
     if not isinstance(raw, dict):
         raise RefusedInput("the payload must be a JSON object")
+    check_depth(raw)
     rid = raw.get("record_id")
     if not isinstance(rid, str):
         raise RefusedInput("the payload has no record_id")

@@ -21,7 +21,7 @@ import sqlite3
 from typing import Any
 
 from ledger import store, views
-from ledger.canonical import canonical_bytes
+from ledger.canonical import MAX_DEPTH, canonical_bytes, check_depth
 from ledger.checkpoint import Checkpoint, open_checkpoint
 from ledger.errors import LedgerError, RefusedInput, VerificationError
 from ledger.events import Event, event_hash
@@ -62,6 +62,7 @@ def verify_bundle(bundle: Any, verifier: Verifier) -> tuple[Checkpoint, dict[str
     """Return (checkpoint, re-derived state) of a valid bundle; raise LedgerError otherwise."""
     if not isinstance(bundle, dict) or bundle.get("format") != BUNDLE_FORMAT:
         raise RefusedInput(f"not a bundle (expected format {BUNDLE_FORMAT})")
+    check_depth(bundle, MAX_DEPTH + 8)  # events and state wrap payloads in a few more levels
     checkpoint = open_checkpoint(_str(bundle, "checkpoint"), verifier)
     items = bundle.get("events")
     if not isinstance(items, list) or not items:

@@ -24,6 +24,21 @@ MAX_SAFE_INTEGER = 2**53 - 1
 _SORT = orjson.OPT_SORT_KEYS
 
 
+MAX_DEPTH = 64  # the contracts nest a few levels; anything far deeper is refused, not recursed
+
+
+def check_depth(value: Any, limit: int = MAX_DEPTH) -> None:
+    """Raise RefusedInput if arrays/objects in ``value`` nest deeper than ``limit`` (iterative)."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            if depth > limit:
+                raise RefusedInput(f"the document nests deeper than {limit} levels")
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children)
+
+
 def canonical_bytes(value: Any) -> bytes:
     """Return the RFC 8785 canonical UTF-8 bytes of a JSON value.
 

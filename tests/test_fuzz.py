@@ -88,3 +88,11 @@ def test_cli_arguments_never_crash(fuzz_db: Path, args: list[str], stdin: str) -
     assert "Traceback" not in result.output
     if result.exit_code == 2:
         assert result.stderr.startswith("Error: "), (args, result.stderr)
+
+
+def test_a_deeply_nested_bundle_is_refused() -> None:
+    deep: Any = 0
+    for _ in range(2000):
+        deep = [deep]
+    with pytest.raises(LedgerError, match="nests deeper"):
+        verify_bundle({"format": "provenance-ledger-bundle-v1", "events": deep}, VKEY)

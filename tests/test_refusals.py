@@ -149,3 +149,13 @@ def test_missing_ledger_and_not_a_ledger(cli: Cli, tmp_path: Any) -> None:
     result = runner.invoke(app, ["--db", str(junk), "verify"])
     assert result.exit_code == 2 and "is not a ledger" in result.stderr
     assert runner.invoke(app, ["--db", str(cli.db), "init"]).exit_code == 2
+
+
+@pytest.mark.parametrize("depth", [65, 500, 990])
+def test_deeply_nested_documents_are_refused(cli: Cli, published: Callable[..., str], tmp_path: Any,
+                                             depth: int) -> None:
+    published()
+    doc = tmp_path / "deep.json"
+    doc.write_text('{"record_id": "SRCH:03BE3A05", "kind": "correction", "reason": "x", "changes": '
+                   '[{"path": "/note", "value": ' + "[" * depth + "0" + "]" * depth + "}]}")
+    refused(cli, "correct", "--from-file", str(doc), says="nests deeper than 64 levels")
