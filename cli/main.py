@@ -49,9 +49,12 @@ class LedgerGroup(click.Group):
         except sqlite3.Error as exc:
             click.echo(f"Error: SQLite: {exc}", err=True)
             sys.exit(2)
-        except BrokenPipeError:
+        except BrokenPipeError:  # the reader went away (`ledger log | head`): not an error
             sys.stderr.close()
             sys.exit(0)
+        except OSError as exc:  # last resort: a file the command had to read or write
+            click.echo(f"Error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), err=True)
+            sys.exit(2)
         sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -193,7 +193,10 @@ def export(obj: LedgerContext, fmt: str, as_of: int | None, output: str | None,
             sys.stdout.flush()
             return
         target = Path(output)
-        fd, tmp = tempfile.mkstemp(dir=target.parent or ".", prefix=".export-")
+        try:
+            fd, tmp = tempfile.mkstemp(dir=target.parent or ".", prefix=".export-")
+        except OSError as exc:
+            raise RefusedInput(f"cannot write {output}: {exc.strerror}") from None
         try:
             with os.fdopen(fd, "wb") as handle:
                 header = ledger.export(handle, fmt, as_of, bar)

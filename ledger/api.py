@@ -255,7 +255,10 @@ class Ledger:
             if signed is not None and signed[1].size > store.head(conn)[0]:
                 raise VerificationError(signed[1].size, "the checkpoint commits to more events "
                                         "than the log has: the log was truncated")
-            return write_site(conn, out, signed)
+            try:
+                return write_site(conn, out, signed)
+            except OSError as exc:
+                raise RefusedInput(f"cannot write the site to {out}: {exc.strerror or exc}") from None
 
     def rebuild(self, progress: Progress | None = None) -> int:
         """Drop and rebuild the views; return the number of records."""

@@ -82,3 +82,10 @@ def test_a_full_disk(db: Path) -> None:
         with pytest.raises(StoreError, match="disk is full"):
             ledger.submit("paper-manifest-v1.1", big, "ed")
         assert ledger.verify().events == 1
+
+
+def test_unwritable_outputs(db: Path, tmp_path: Path) -> None:
+    for args in (("site", "/proc/no/such/dir"), ("export", "-o", str(tmp_path / "no" / "x.json")),
+                 ("render", "SRCH:00000001", "-o", str(tmp_path / "no" / "x.txt"))):
+        code, err = invoke(db, *args)
+        assert code == 2 and err.startswith("Error: "), (args, err)
