@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 import orjson
 
-from cli.common import LedgerContext, emit_json, json_option, pass_ctx, progress
+from cli.common import LedgerContext, emit_json, json_option, pass_ctx, progress, quiet_pipe
 from ledger.errors import RefusedInput
 from ledger.export import FORMATS
 from ledger.text import event_line, show_text
@@ -72,7 +72,7 @@ def log(obj: LedgerContext, since: int, as_json: bool) -> None:
         ledger log --json > events.json
     """
     out = sys.stdout.buffer
-    with obj.open() as ledger:
+    with obj.open() as ledger, quiet_pipe():
         if as_json:
             out.write(b"[")
             for i, event in enumerate(ledger.events(since)):
@@ -189,8 +189,9 @@ def export(obj: LedgerContext, fmt: str, as_of: int | None, output: str | None,
         raise RefusedInput("--json conflicts with --format " + fmt)
     with obj.open() as ledger, progress("Exporting", ledger.count()) as bar:
         if output is None:
-            ledger.export(sys.stdout.buffer, fmt, as_of, bar)
-            sys.stdout.flush()
+            with quiet_pipe():
+                ledger.export(sys.stdout.buffer, fmt, as_of, bar)
+                sys.stdout.flush()
             return
         target = Path(output)
         try:

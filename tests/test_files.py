@@ -89,3 +89,25 @@ def test_unwritable_outputs(db: Path, tmp_path: Path) -> None:
                  ("render", "SRCH:00000001", "-o", str(tmp_path / "no" / "x.txt"))):
         code, err = invoke(db, *args)
         assert code == 2 and err.startswith("Error: "), (args, err)
+
+
+def test_a_reader_that_goes_away(db: Path) -> None:
+    """`ledger log | head -1`: no traceback, exit 0."""
+    import subprocess
+    import sys
+
+    from ledger.api import Ledger
+
+    with Ledger.open(db) as ledger:
+        ledger.submit("paper-manifest-v1.1", manifest(), "ed")
+        for i in range(400):
+            ledger.submit("correction-record-v1", {"record_id": "SRCH:03BE3A05", "kind": "addendum",
+                                                   "notice_id": f"A{i}"}, "ed")
+    for args in (["log"], ["log", "--json"], ["export", "--format", "jsonl"]):
+        proc = subprocess.Popen([str(Path(sys.executable).with_name("ledger")), "--db", str(db), *args],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.readline()
+        proc.stdout.close()
+        assert proc.wait(timeout=60) == 0, args
+        assert proc.stderr.read() == b"", args
