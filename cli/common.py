@@ -85,6 +85,17 @@ def report_append(result: AppendResult, as_json: bool) -> None:
                    f"(hash {event.hash[:16]}…)")
 
 
+def write_output(text: str, output: str | None) -> None:
+    """Print ``text``, or write it to the file ``output``."""
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        Path(output).write_text(text)
+    except OSError as exc:
+        raise RefusedInput(f"cannot write {output}: {exc.strerror}") from None
+
+
 @contextlib.contextmanager
 def quiet_pipe() -> Iterator[None]:
     """End quietly with status 0 when the reader of stdout goes away (`ledger log | head`)."""

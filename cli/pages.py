@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from cli.common import LedgerContext, emit_json, json_option, pass_ctx, progress
+from cli.common import LedgerContext, emit_json, json_option, pass_ctx, progress, write_output
 from ledger.errors import RefusedInput
 
 
@@ -85,14 +85,7 @@ def render(obj: LedgerContext, record_id: str, fmt: str, output: str | None) -> 
         ledger render SRCH:03BE3A05 --format html -o SRCH-03BE3A05.html
     """
     with obj.open() as ledger:
-        page = ledger.render(record_id, fmt)
-    if output is None:
-        click.echo(page, nl=False)
-        return
-    try:
-        Path(output).write_text(page)
-    except OSError as exc:
-        raise RefusedInput(f"cannot write {output}: {exc.strerror}") from None
+        write_output(ledger.render(record_id, fmt), output)
 
 
 @click.command()

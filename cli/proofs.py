@@ -8,23 +8,21 @@ from pathlib import Path
 import click
 import orjson
 
-from cli.common import LedgerContext, emit_json, json_option, pass_ctx, passphrase, progress
+from cli.common import (
+    LedgerContext,
+    emit_json,
+    json_option,
+    pass_ctx,
+    passphrase,
+    progress,
+    write_output,
+)
 from ledger.errors import RefusedInput
 from ledger.keys import read_text
 
 # Signing and proof modules load cryptography: they are imported inside the commands that
 # use them, so that every other command starts faster.
 
-
-def write_output(text: str, output: str | None) -> None:
-    """Print ``text``, or write it to ``output``."""
-    if output is None:
-        click.echo(text, nl=False)
-        return
-    try:
-        Path(output).write_text(text)
-    except OSError as exc:
-        raise RefusedInput(f"cannot write {output}: {exc.strerror}") from None
 
 
 @click.command()

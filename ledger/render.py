@@ -8,7 +8,7 @@ import html
 from typing import Any
 
 from ledger.assets import PAGE_CSS
-from ledger.state import PROVENANCE_LABELS, VERIFICATION_LABELS
+from ledger.state import PROVENANCE_LABELS, VERIFICATION_LABELS, level_text
 
 GATE_WORDS = {"UNVERIFIED": "Unverified", "VERIFIED": "Verified", "FAILED": "Failed",
               "NOT_EVALUATED": "Not evaluated"}
@@ -22,9 +22,6 @@ def _date(iso: str) -> str:
     return dt.date.fromisoformat(iso).strftime("%d %B %Y").lstrip("0")
 
 
-def _level(level: str, labels: dict[str, str]) -> str:
-    return f"{level}, {labels.get(level, '')}".rstrip(", ")
-
 
 def header_rows(shown: dict[str, Any]) -> list[tuple[str, str]]:
     """Return the header block of a page (label, value)."""
@@ -34,7 +31,7 @@ def header_rows(shown: dict[str, Any]) -> list[tuple[str, str]]:
         rows.append(("Submitted", _date(m["submitted"])))
     if m.get("review_score") is not None:
         rows.append(("Review score", f"{m['review_score']:.2f}/10"))
-    rows.append(("Verification", _level(shown["verification_level"], VERIFICATION_LABELS)))
+    rows.append(("Verification", level_text(shown["verification_level"], VERIFICATION_LABELS)))
     gate2 = next((g for g in shown["gates"] if g["gate"] == 2), None)
     if gate2 is not None:
         rows.append(("Gate status", GATE_WORDS.get(gate2["status"], gate2["status"])))
@@ -54,7 +51,7 @@ def sections(shown: dict[str, Any]) -> list[Section]:
     out: list[Section] = [("Abstract", [("", m["abstract"])]),
                           ("Research Question", [("", m["research_question"])]),
                           ("Verification Level", [
-                              ("Paper level", _level(shown["verification_level"], VERIFICATION_LABELS)),
+                              ("Paper level", level_text(shown["verification_level"], VERIFICATION_LABELS)),
                               ("Source-grounded claims", str(m["source_grounded_claims"])),
                               ("Claim record source", m["claim_record_source"])])]
     for gate in (g for g in shown["gates"] if g["evaluated"]):
@@ -110,7 +107,7 @@ def _provenance_rows(shown: dict[str, Any]) -> list[tuple[str, str]]:
     p, note = shown["provenance"], shown["manifest"].get("note")
     artifact, external = p["report_artifact"], p["external_record"]
     rows = [("Publisher", p["publisher"]),
-            ("Public provenance", _level(shown["provenance_level"], PROVENANCE_LABELS)),
+            ("Public provenance", level_text(shown["provenance_level"], PROVENANCE_LABELS)),
             ("Report artifact", "Available" if artifact["available"] else "Not available")]
     if artifact.get("uri"):
         rows.append(("Report artifact URI", artifact["uri"]))

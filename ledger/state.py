@@ -112,6 +112,11 @@ class RecordState:
         return next((n for n in self.notices if n.notice_id == notice_id), None)
 
 
+def level_text(level: str, labels: dict[str, str]) -> str:
+    """Return a level with its public label: ``L2, Source-grounded claims``."""
+    return f"{level}, {labels[level]}" if level in labels else level
+
+
 def provenance_level(facts: dict[str, Any] | None) -> str:
     """Return the highest provenance level (L1–L4) that the facts support."""
     if not facts:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ledger.events import Event
-from ledger.state import PROVENANCE_LABELS, VERIFICATION_LABELS
+from ledger.state import PROVENANCE_LABELS, VERIFICATION_LABELS, level_text
 
 
 def show_text(shown: dict[str, Any]) -> str:
@@ -18,8 +18,8 @@ def show_text(shown: dict[str, Any]) -> str:
         f"  version             {shown['version']}",
         f"  submitted           {m['submitted']}",
         f"  review score        {'—' if score is None else f'{score:.2f}/10'}",
-        f"  verification level  {_label(shown['verification_level'], VERIFICATION_LABELS)}",
-        f"  provenance level    {_label(shown['provenance_level'], PROVENANCE_LABELS)}",
+        f"  verification level  {level_text(shown['verification_level'], VERIFICATION_LABELS)}",
+        f"  provenance level    {level_text(shown['provenance_level'], PROVENANCE_LABELS)}",
         f"  quality tier        {shown['quality_tier'] or '—'}",
     ]
     for gate in shown["gates"]:
@@ -37,9 +37,6 @@ def show_text(shown: dict[str, Any]) -> str:
     lines.append(f"  last event          seq {last['seq']} at {last['recorded_at']}")
     return "\n".join(lines)
 
-
-def _label(level: str, labels: dict[str, str]) -> str:
-    return f"{level}, {labels[level]}" if level in labels else level
 
 
 def event_line(event: Event) -> str:
