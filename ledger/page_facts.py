@@ -130,7 +130,7 @@ def _gate(page: Page, block: dict[str, Field]) -> dict[str, Any]:
         raise PageError(status.line if status else first, f"gate status {status.value if status else ''!r} "
                         "is not Unverified, Verified or Failed")
     gate_field = block.get("Gate")
-    match = re.match(r"^\s*Gate\s+(\d+)\s*(?:[—–-]\s*(.*))?$", gate_field.value if gate_field else "")
+    match = re.match(r"^\s*Gate\s+(\d+)\s*(?:[—–:-]\s*(.*))?$", gate_field.value if gate_field else "")
     if gate_field is None or match is None:
         raise PageError(gate_field.line if gate_field else first, "gate line is not 'Gate N — name'")
     def text(label: str, default: str) -> str:

@@ -156,7 +156,7 @@ def _key_value(page: Page, section: str, block: dict[str, Field] | None, line: s
 
 def page_date(value: str, line: int) -> str:
     """Return ``28 May 2026`` or ``2026-05-28`` as ``2026-05-28``."""
-    for fmt in ("%d %B %Y", "%d %b %Y", "%Y-%m-%d"):
+    for fmt in ("%d %B %Y", "%d %b %Y", "%Y-%m-%d", "%B %d, %Y", "%b %d, %Y", "%d %B, %Y"):
         try:
             return dt.datetime.strptime(value, fmt).date().isoformat()
         except ValueError:

@@ -214,3 +214,14 @@ def test_a_refused_page_after_a_good_page_of_the_same_record(cli: Cli, tmp_path:
     assert result.exit_code == 2
     assert cli.json("show", "SRCH:03BE3A05")["manifest"]["review_score"] == 9.33
     assert cli("audit").exit_code == 0, cli("audit").output
+
+
+def test_page_variants(cli: Cli, tmp_path: Path) -> None:
+    text = (FULL.read_text().replace("Submitted: 28 May 2026", "Submitted: May 28, 2026")
+            .replace("GateGate 2 — Verification", "GateGate 2: Verification"))
+    page = tmp_path / "variant.txt"
+    page.write_text(text)
+    assert cli("import", str(page)).exit_code == 0
+    shown = cli.json("show", "SRCH:03BE3A05")
+    assert shown["manifest"]["submitted"] == "2026-05-28"
+    assert shown["gates"][0]["name"] == "Verification (formal proof or sandbox reproduction)"
