@@ -101,7 +101,7 @@ class Batch:
         if rid not in self.states:
             state = fold(store.record_events(self.conn, rid))
             self.states[rid] = state
-            if rid not in self.stored_rows and rid not in self.dirty:
+            if rid not in self.stored_rows:
                 # What the view tables hold now: taken once, before this batch changes the record.
                 self.stored_rows[rid] = (views.rows_for(state) if state is not None
                                          and state.versions else views.EMPTY_ROWS)
@@ -118,7 +118,7 @@ class Batch:
         state = self.state(rid)
         doc, filled = fill_defaults(contract, raw, state, actor, self.clock())
         payload = validate(contract, doc)
-        outcome = plan(contract, payload, state, self._lookup, filled)
+        outcome = plan(contract, payload, state, self.lookup_notice, filled)
         if isinstance(outcome, NoOp):
             return AppendResult(rid, None, outcome.message)
         event = self._append(outcome.type, rid, contract, outcome.payload, actor)
@@ -158,7 +158,8 @@ class Batch:
         self.keyring, self.signed = keyring, True
         return AppendResult(rid, event, f"appended seq {event.seq} {type_} {rid}")
 
-    def _lookup(self, notice_id: str) -> tuple[str, dict[str, Any]] | None:
+    def lookup_notice(self, notice_id: str) -> tuple[str, dict[str, Any]] | None:
+        """Return (record id, payload) of the notice with that id, or None."""
         found = store.find_notice(self.conn, notice_id)
         return None if found is None else (found[0], orjson.loads(found[1]))
 
@@ -176,10 +177,6 @@ class Batch:
             self.states.pop(record_id, None)  # re-folded from the rolled-back database
             raise
         self.conn.execute("RELEASE page")
-
-    def lookup_notice(self, notice_id: str) -> tuple[str, dict[str, Any]] | None:
-        """Return (record id, payload) of the notice with that id, or None."""
-        return self._lookup(notice_id)
 
     def flush(self) -> None:
         """Rewrite the view rows of every record this batch touched."""

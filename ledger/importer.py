@@ -52,7 +52,7 @@ def import_pages(conn: sqlite3.Connection, clock: Clock, pages: Iterable[tuple[s
                  signer: Signer | None = None) -> list[PageOutcome]:
     """Import (source name, bytes) pages in transactions of ``batch_size`` pages."""
     outcomes: list[PageOutcome] = []
-    pending = list(pages) if not isinstance(pages, list) else pages
+    pending = list(pages)
     for start in range(0, len(pending), batch_size):
         with store.write_transaction(conn):
             batch = Batch(conn, clock, signer)

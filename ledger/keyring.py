@@ -108,7 +108,7 @@ class SignatureCheck:
         self.rows, self.keyring = rows, Keyring()
         self.row: tuple[int, int, int, str] | None = None
         self.signed = False
-        self.batch_start_keyring: dict[int, KeyEntry | None] = {}
+        self.entry: KeyEntry | None = None  # the signing key as it stood when the batch began
 
     def add(self, event: Event) -> None:
         """Check ``event``; raise VerificationError naming it if it is not properly signed."""
@@ -121,9 +121,9 @@ class SignatureCheck:
             if self.row is None or self.row[0] != event.seq:
                 raise VerificationError(event.seq, "no signature covers this event (the ledger "
                                         "requires signatures): it was written without a key")
-            self.batch_start_keyring = {self.row[2]: self.keyring.in_force(self.row[2])}
+            self.entry = self.keyring.in_force(self.row[2])
         first, last, key_id, signature = self.row
-        entry = self.batch_start_keyring.get(key_id)
+        entry = self.entry
         if entry is None and not (event.seq == 1 and event.type == "key.added"):
             raise VerificationError(event.seq, f"signed by key {key_id:08x}, which was not in "
                                     "the keyring at that point (unknown or revoked)")
@@ -136,7 +136,7 @@ class SignatureCheck:
         self.keyring.apply(event, event.payload if event.type.startswith("key.") else {})
         if event.seq == 1 and entry is None:
             entry = self.keyring.in_force(key_id)
-            self.batch_start_keyring[key_id] = entry
+            self.entry = entry
         if event.seq == last:
             self._verify(entry, first, last, event, signature)
 

@@ -19,7 +19,7 @@ from ledger.assets import INDEX_JS, PAGE_CSS, SITE_CSS, VERIFY_JS
 from ledger.bundle import make_bundle
 from ledger.checkpoint import Checkpoint
 from ledger.render import GATE_WORDS, render_html
-from ledger.text import event_line
+from ledger.text import event_summary
 
 e = html.escape
 
@@ -38,7 +38,7 @@ def timeline(conn: sqlite3.Connection, record_id: str) -> str:
     """Return the record's full history as an HTML timeline, oldest first."""
     items = []
     for event in store.record_events(conn, record_id):
-        summary = event_line(event).split(event.hash[:12], 1)[-1].strip()
+        summary = event_summary(event)
         items.append(f'<li><div class="when">seq {event.seq} · {e(event.recorded_at)} · {e(event.actor)}</div>'
                      f'<div class="what">{e(event.type)}{" — " + e(summary) if summary else ""}</div>'
                      f'<div class="hash">{e(event.hash)}</div></li>')

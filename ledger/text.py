@@ -39,14 +39,18 @@ def show_text(shown: dict[str, Any]) -> str:
 
 
 
-def event_line(event: Event) -> str:
-    """Return a one-line summary of an event."""
+def event_summary(event: Event) -> str:
+    """Return what an event says in a few words (kind and id of a notice, a gate's verdict…)."""
     payload = event.payload
-    detail = {
+    return {
         "notice.issued": lambda: f"{payload.get('kind')} {payload.get('notice_id')}",
         "gate.evaluated": lambda: f"gate {payload.get('gate')} {payload.get('status')}",
         "record.published": lambda: str(payload.get("title", ""))[:60],
         "record.revised": lambda: str(payload.get("title", ""))[:60],
     }.get(event.type, lambda: "")()
+
+
+def event_line(event: Event) -> str:
+    """Return a one-line summary of an event."""
     return (f"{event.seq:>6}  {event.recorded_at}  {event.type:<19} {event.record_id}  "
-            f"{event.actor}  {event.hash[:12]}  {detail}").rstrip()
+            f"{event.actor}  {event.hash[:12]}  {event_summary(event)}").rstrip()

@@ -114,14 +114,11 @@ def _manifest_json(state: RecordState) -> str:
     return latest.manifest_json if state.manifest is latest.manifest else _json(state.manifest)
 
 
-def write_rows(conn: sqlite3.Connection, record_id: str, rows: Rows, replace: bool = True) -> None:
-    """Replace the view rows of one record by ``rows``."""
-    for table, table_rows in rows.items():
-        if replace:
-            conn.execute(f"DELETE FROM {table} WHERE record_id = ?", (record_id,))
-        if table_rows:
-            marks = ",".join("?" * len(table_rows[0]))
-            conn.executemany(f"INSERT INTO {table} VALUES ({marks})", table_rows)
+def write_rows(conn: sqlite3.Connection, record_id: str, rows: Rows) -> None:
+    """Replace the view rows of one record, in each table given, by ``rows``."""
+    for table in rows:
+        conn.execute(f"DELETE FROM {table} WHERE record_id = ?", (record_id,))
+    insert_rows(conn, rows)
 
 
 def insert_rows(conn: sqlite3.Connection, rows: Rows) -> None:
