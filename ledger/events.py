@@ -97,6 +97,12 @@ def envelope_bytes(
     Requires ``payload_json`` to be canonical JSON already (the store only holds canonical text);
     the keys are written in JCS order, so this equals ``canonical_bytes(envelope)``.
     """
+    # The common case: no string needs escaping, so one f-string gives the JCS text.
+    plain = actor + contract + prev_hash + record_id + recorded_at + type_
+    if type(payload_json) is str and plain.isprintable() and '"' not in plain and "\\" not in plain:
+        return (f'{{"actor":"{actor}","contract":"{contract}","payload":{payload_json},'
+                f'"prev_hash":"{prev_hash}","record_id":"{record_id}","recorded_at":"{recorded_at}",'
+                f'"seq":{seq},"type":"{type_}"}}').encode()
     return "".join((
         '{"actor":', _q(actor), ',"contract":', _q(contract), ',"payload":', payload_json,
         ',"prev_hash":', _q(prev_hash), ',"record_id":', _q(record_id),

@@ -32,10 +32,11 @@ def insert_hashes(conn: sqlite3.Connection, start: int, hashes: Sequence[bytes])
 
 
 def iter_tree_hashes(conn: sqlite3.Connection) -> Iterator[tuple[int, bytes]]:
-    """Yield (position, hash) of every stored tree hash in order."""
+    """Yield (position, hash) of every stored tree hash in order, as stored (a hash edited
+    behind the ledger's back may be TEXT; ``pos`` is the INTEGER PRIMARY KEY)."""
     cur = conn.execute("SELECT pos, hash FROM tree_hashes ORDER BY pos")
     while rows := cur.fetchmany(4096):
-        yield from ((int(p), bytes(h)) for p, h in rows)
+        yield from rows
 
 
 def count_tree_hashes(conn: sqlite3.Connection) -> int:

@@ -197,14 +197,6 @@ def insert_event(conn: sqlite3.Connection, event: Event) -> None:
         event.actor, event.recorded_at, event.prev_hash, event.hash))
 
 
-def _raw_event(row: tuple[Any, ...]) -> Event:
-    """Return the event of a row as stored (for verify, which reports a wrongly typed column).
-
-    TEXT affinity gives str and INTEGER PRIMARY KEY int; only a BLOB written behind the
-    ledger's back differs."""
-    return Event(*row)
-
-
 def _row_event(row: tuple[Any, ...]) -> Event:
     """Return the event of a row, with any non-text column (a tampered BLOB) shown as text."""
     if all(type(v) is str for v in row[1:]):
@@ -214,8 +206,12 @@ def _row_event(row: tuple[Any, ...]) -> Event:
 
 def iter_events(conn: sqlite3.Connection, since: int = 0, upto: int | None = None,
                 batch: int = 2000, raw: bool = False) -> Iterator[Event]:
-    """Yield events with since < seq <= upto in seq order, reading in bounded batches."""
-    make = _raw_event if raw else _row_event
+    """Yield events with since < seq <= upto in seq order, reading in bounded batches.
+
+    ``raw`` gives the columns exactly as stored (for verify, which reports a wrongly typed
+    column: TEXT affinity gives str and INTEGER PRIMARY KEY int; only a value written behind
+    the ledger's back differs); otherwise a non-text column is shown as text."""
+    make = Event._make if raw else _row_event
     last = since
     limit = upto if upto is not None else 2**62
     while True:
@@ -223,8 +219,7 @@ def iter_events(conn: sqlite3.Connection, since: int = 0, upto: int | None = Non
                             "ORDER BY seq LIMIT ?", (last, limit, batch)).fetchall()
         if not rows:
             return
-        for row in rows:
-            yield make(row)
+        yield from map(make, rows)
         last = int(rows[-1][0])
 
 

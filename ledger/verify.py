@@ -8,11 +8,12 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
+from hashlib import sha256
 from typing import TYPE_CHECKING, Any
 
 from ledger.errors import CorruptEvent, KeyFormatError, VerificationError
-from ledger.events import GENESIS_HASH, Event, canonical_of, event_hash
-from ledger.merkle import EMPTY_ROOT, leaf_hash, new_hashes, root_from_frontier, stored_count
+from ledger.events import EVENT_HASH_PREFIX, GENESIS_HASH, Event, canonical_of, envelope_bytes, event_hash
+from ledger.merkle import EMPTY_ROOT, root_from_frontier
 
 if TYPE_CHECKING:
     from ledger.keyring import SignatureCheck
@@ -79,37 +80,53 @@ def _explain_mismatch(event: Event, computed: str, before_prev: str) -> None:
 
 
 class _Tree:
-    """Recomputes the Merkle tree from the events and compares it with the stored hashes."""
+    """Recomputes the Merkle tree from the events and compares it with the stored hashes.
+
+    The hot loop of ``verify``: the leaf and node hashes are computed inline (the same bytes as
+    ``merkle.new_hashes``) and each is compared with the next stored (position, hash) row.
+    """
 
     def __init__(self, stored: Iterator[tuple[int, bytes]] | None, capture: Collection[int]) -> None:
         self.frontier: list[tuple[int, bytes]] = []
         self.stored, self.capture = stored, capture
         self.roots: dict[int, bytes] = {}
+        self.pos = 0  # the stored position of the next hash
 
-    def add(self, event: Event, canonical: bytes) -> None:
-        size = event.seq - 1
-        hashes = new_hashes(size, leaf_hash(canonical), self.frontier)
-        if self.stored is not None:
-            for offset, computed in enumerate(hashes):
-                self._compare(event.seq, stored_count(size) + offset, computed)
-        if event.seq in self.capture:
-            self.roots[event.seq] = root_from_frontier(self.frontier)
+    def add(self, seq: int, canonical: bytes) -> None:
+        frontier, stored = self.frontier, self.stored
+        h = sha256(b"\x00" + canonical).digest()
+        if stored is not None:
+            found = next(stored, None)
+            if found is None or found[0] != self.pos or found[1] != h:
+                self._fail(seq, self.pos, found, h, leaf=True)
+        self.pos += 1
+        level = 0
+        while frontier and frontier[-1][0] == level:
+            h = sha256(b"\x01" + frontier.pop()[1] + h).digest()
+            level += 1
+            if stored is not None:
+                found = next(stored, None)
+                if found is None or found[0] != self.pos or found[1] != h:
+                    self._fail(seq, self.pos, found, h, leaf=False)
+            self.pos += 1
+        frontier.append((level, h))
+        if seq in self.capture:
+            self.roots[seq] = root_from_frontier(frontier)
 
-    def _compare(self, seq: int, pos: int, computed: bytes) -> None:
-        if self.stored is None:
-            return
-        found = next(self.stored, None)
+    @staticmethod
+    def _fail(seq: int, pos: int, found: tuple[int, bytes] | None, computed: bytes,
+              leaf: bool) -> None:
         if found is None or found[0] != pos:
             raise VerificationError(seq, f"the stored Merkle tree lacks hash #{pos}", "", "")
-        if found[1] != computed and pos == stored_count(seq - 1):
+        stored = bytes(found[1]) if isinstance(found[1], bytes) else str(found[1]).encode()
+        if leaf:
             raise VerificationError(seq, f"the Merkle tree recorded a different event at seq {seq} "
-                                    f"(leaf hash {found[1].hex()}, this event gives "
+                                    f"(leaf hash {stored.hex()}, this event gives "
                                     f"{computed.hex()}): an event was inserted or replaced here, "
-                                    "or the tree was edited", found[1].hex(), computed.hex())
-        if found[1] != computed:
-            raise VerificationError(seq, f"stored Merkle tree hash #{pos} is {found[1].hex()}, "
-                                    f"the events give {computed.hex()}: the tree was edited",
-                                    found[1].hex(), computed.hex())
+                                    "or the tree was edited", stored.hex(), computed.hex())
+        raise VerificationError(seq, f"stored Merkle tree hash #{pos} is {stored.hex()}, "
+                                f"the events give {computed.hex()}: the tree was edited",
+                                stored.hex(), computed.hex())
 
     def finish(self, size: int) -> None:
         extra = None if self.stored is None else next(self.stored, None)
@@ -129,28 +146,65 @@ def verify_events(events: Iterable[Event], progress: Progress | None = None,
     given, and records the root at every size in ``capture``. On failure ``events`` and
     ``head_hash`` describe the valid prefix that was checked.
     """
-    expected, prev, before_prev = 1, GENESIS_HASH, GENESIS_HASH
-    tree = _Tree(stored_tree, capture)
+    walk = _Walk(stored_tree, capture)
+    prefix = EVENT_HASH_PREFIX
     signed: SignatureCheck | None = None
     try:
         for event in events:
-            tree.add(event, check_event(event, expected, prev, before_prev))
+            try:  # the hot path of ``_Walk.event``; anything unusual takes that path
+                canonical = envelope_bytes(*event[:8])
+            except (TypeError, AttributeError, UnicodeEncodeError):
+                canonical = b""
+            if event[0] == walk.expected and event[7] == walk.prev and canonical:
+                if sha256(prefix + canonical).hexdigest() == event[8]:
+                    walk.tree.add(walk.expected, canonical)
+                    walk.before_prev, walk.prev = walk.prev, event[8]
+                    walk.expected += 1
+                else:
+                    walk.event(event)  # raises, naming what is wrong
+            else:
+                walk.event(event)
             if event.seq == 1 and event.type == "key.added":  # a signed ledger (see keyring)
                 from ledger.keyring import SignatureCheck  # loads cryptography: signed only
 
                 signed = SignatureCheck(signatures if signatures is not None else iter(()))
             if signed is not None:
                 signed.add(event)
-            before_prev, prev = prev, event.hash
-            expected += 1
-            if progress is not None and expected % 1024 == 0:
-                progress(1024)
-        tree.finish(expected - 1)
+            walk.tick(progress)
+        walk.finish()
         if signed is not None:
-            signed.finish(expected - 1)
-    except (CorruptEvent, KeyFormatError) as exc:
-        return VerifyReport(False, expected - 1, prev, expected, str(exc))
-    except VerificationError as exc:
-        return VerifyReport(False, expected - 1, prev, exc.seq, exc.reason)
-    return VerifyReport(True, expected - 1, prev, None, None,
-                        root_from_frontier(tree.frontier), tree.roots)
+            signed.finish(walk.expected - 1)
+    except (CorruptEvent, KeyFormatError, VerificationError) as exc:
+        return walk.failed(exc)
+    return walk.report()
+
+
+class _Walk:
+    """The state of a verification pass: the next expected seq, the last two hashes, the tree."""
+
+    def __init__(self, stored_tree: Iterator[tuple[int, bytes]] | None,
+                 capture: Collection[int]) -> None:
+        self.expected, self.prev, self.before_prev = 1, GENESIS_HASH, GENESIS_HASH
+        self.tree = _Tree(stored_tree, capture)
+
+    def event(self, event: Event) -> None:
+        """Check one event (``check_event``) and add it to the tree; raise if it is bad."""
+        self.tree.add(self.expected, check_event(event, self.expected, self.prev, self.before_prev))
+        self.before_prev, self.prev = self.prev, event.hash
+        self.expected += 1
+
+    def tick(self, progress: Progress | None) -> None:
+        if progress is not None and self.expected % 1024 == 0:
+            progress(1024)
+
+    def finish(self) -> None:
+        self.tree.finish(self.expected - 1)
+
+    def failed(self, exc: Exception) -> VerifyReport:
+        if isinstance(exc, VerificationError):
+            return VerifyReport(False, self.expected - 1, self.prev, exc.seq, exc.reason)
+        return VerifyReport(False, self.expected - 1, self.prev, self.expected, str(exc))
+
+    def report(self) -> VerifyReport:
+        return VerifyReport(True, self.expected - 1, self.prev, None, None,
+                            root_from_frontier(self.tree.frontier), self.tree.roots)
