@@ -184,9 +184,8 @@ class Batch:
             state = self.state(rid)
             if state is None:
                 continue
-            rows, before = views.rows_for(state), self.stored_rows.get(rid, views.EMPTY_ROWS)
-            changed = {t: r for t, r in rows.items() if r != before.get(t, [])}
-            views.write_rows(self.conn, rid, changed)
+            rows = views.rows_for(state)
+            views.write_rows(self.conn, self.stored_rows.get(rid, views.EMPTY_ROWS), rows)
             self.stored_rows[rid] = rows
         if self.appended:
             views.set_applied(self.conn, self.seq, self.prev)

@@ -30,7 +30,7 @@ CREATE TABLE events (
     actor       TEXT NOT NULL,
     recorded_at TEXT NOT NULL,
     prev_hash   TEXT NOT NULL,
-    hash        TEXT NOT NULL UNIQUE
+    hash        TEXT NOT NULL
 );
 CREATE INDEX events_by_record ON events(record_id, seq);
 CREATE INDEX events_by_notice ON events(json_extract(payload, '$.notice_id'))
@@ -199,9 +199,11 @@ def insert_event(conn: sqlite3.Connection, event: Event) -> None:
 
 def _row_event(row: tuple[Any, ...]) -> Event:
     """Return the event of a row, with any non-text column (a tampered BLOB) shown as text."""
-    if all(type(v) is str for v in row[1:]):
-        return Event(*row)
-    return Event(row[0], *(v if type(v) is str else repr(v) for v in row[1:]))
+    try:
+        "".join(row[1:])  # raises TypeError unless every column but seq is text: the fast check
+    except TypeError:
+        return Event(row[0], *(v if type(v) is str else repr(v) for v in row[1:]))
+    return Event._make(row)
 
 
 def iter_events(conn: sqlite3.Connection, since: int = 0, upto: int | None = None,
@@ -227,7 +229,7 @@ def record_events(conn: sqlite3.Connection, record_id: str, upto: int | None = N
     """Return the events of one record, oldest first (optionally only those with seq <= upto)."""
     rows = conn.execute(f"SELECT {EVENT_COLUMNS} FROM events WHERE record_id = ? AND seq <= ? "
                         "ORDER BY seq", (record_id, upto if upto is not None else 2**62)).fetchall()
-    return [_row_event(r) for r in rows]
+    return list(map(_row_event, rows))
 
 
 def iter_events_by_record(conn: sqlite3.Connection, upto: int | None = None) -> Iterator[Event]:
@@ -236,7 +238,7 @@ def iter_events_by_record(conn: sqlite3.Connection, upto: int | None = None) -> 
                        "('key.added', 'key.revoked') ORDER BY record_id, seq",
                        (upto if upto is not None else 2**62,))
     while rows := cur.fetchmany(2000):
-        yield from (_row_event(r) for r in rows)
+        yield from map(_row_event, rows)
 
 
 def find_notice(conn: sqlite3.Connection, notice_id: str,
@@ -253,7 +255,7 @@ def key_events(conn: sqlite3.Connection) -> list[Event]:
     """Return the keyring's events (key.added, key.revoked), oldest first."""
     rows = conn.execute(f"SELECT {EVENT_COLUMNS} FROM events WHERE type IN ('key.added', "
                         "'key.revoked') ORDER BY seq").fetchall()
-    return [_row_event(r) for r in rows]
+    return list(map(_row_event, rows))
 
 
 def is_signed(conn: sqlite3.Connection) -> bool:

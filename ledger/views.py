@@ -46,11 +46,22 @@ CREATE TABLE IF NOT EXISTS gates (
     evaluator TEXT NOT NULL, independent INTEGER NOT NULL, artifacts TEXT NOT NULL,
     PRIMARY KEY (record_id, gate)
 );
-CREATE TABLE IF NOT EXISTS view_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS view_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 """
 VIEW_TABLES = ("records", "versions", "notices", "gates", "view_meta")
 KEYED_TABLES = {"records": "record_id", "versions": "record_id, version",
                 "notices": "record_id, seq", "gates": "record_id, gate"}
+PRIMARY_KEYS = {"records": (0,), "versions": (0, 1), "notices": (0,), "gates": (0, 1)}
+COLUMNS = {  # in table order, as in VIEWS_SCHEMA
+    "records": ("record_id", "version", "status", "correction_count", "verification_level",
+                "provenance_level", "quality_tier", "title", "review_score", "gate_verdicts",
+                "first_seq", "last_seq", "last_hash", "last_recorded_at", "manifest", "provenance"),
+    "versions": ("record_id", "version", "seq", "type", "recorded_at", "title", "manifest"),
+    "notices": ("notice_id", "record_id", "seq", "kind", "effective_date", "issued_by", "reason",
+                "target_version", "in_force", "lifted_by", "recorded_at", "payload"),
+    "gates": ("record_id", "gate", "seq", "name", "status", "reason", "evaluated_at", "evaluator",
+              "independent", "artifacts"),
+}
 Row = tuple[Any, ...]
 Rows = dict[str, list[Row]]
 EMPTY_ROWS: Rows = {}  # a record with no view rows yet
@@ -114,11 +125,33 @@ def _manifest_json(state: RecordState) -> str:
     return latest.manifest_json if state.manifest is latest.manifest else _json(state.manifest)
 
 
-def write_rows(conn: sqlite3.Connection, record_id: str, rows: Rows) -> None:
-    """Replace the view rows of one record, in each table given, by ``rows``."""
-    for table in rows:
-        conn.execute(f"DELETE FROM {table} WHERE record_id = ?", (record_id,))
-    insert_rows(conn, rows)
+def write_rows(conn: sqlite3.Connection, before: Rows, after: Rows) -> None:
+    """Change one record's view rows from ``before`` (what the tables hold) to ``after``.
+
+    Only rows that differ are written, so an append touches few pages: a changed row is
+    updated in place (inserted if it is missing), a new row inserted (replacing a stray row
+    with its key), a row whose key is gone deleted.
+    """
+    for table, rows in after.items():
+        old = before.get(table, [])
+        if rows == old:
+            continue
+        key = PRIMARY_KEYS[table]
+        old_by_key = {tuple(r[i] for i in key): r for r in old}
+        where = " AND ".join(f"{COLUMNS[table][i]} = ?" for i in key)
+        for row in rows:
+            k = tuple(row[i] for i in key)
+            found = old_by_key.pop(k, None)
+            if found == row:
+                continue
+            if found is not None:
+                sets = ", ".join(f"{c} = ?" for c in COLUMNS[table])
+                if conn.execute(f"UPDATE {table} SET {sets} WHERE {where}", (*row, *k)).rowcount:
+                    continue
+            marks = ",".join("?" * len(row))
+            conn.execute(f"INSERT OR REPLACE INTO {table} VALUES ({marks})", row)
+        for k in old_by_key:
+            conn.execute(f"DELETE FROM {table} WHERE {where}", k)
 
 
 def insert_rows(conn: sqlite3.Connection, rows: Rows) -> None:
