@@ -102,9 +102,9 @@ class Batch:
             state = fold(store.record_events(self.conn, rid))
             self.states[rid] = state
             if rid not in self.stored_rows:
-                # What the view tables hold now: taken once, before this batch changes the record.
-                self.stored_rows[rid] = (views.rows_for(state) if state is not None
-                                         and state.versions else views.EMPTY_ROWS)
+                # What the view tables hold now: read once, before this batch changes the record.
+                self.stored_rows[rid] = (views.read_rows(self.conn, rid) if state is not None
+                                         else views.EMPTY_ROWS)
         return self.states[rid]
 
     def add(self, contract: str, raw: Any, actor: str) -> AppendResult:
