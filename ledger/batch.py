@@ -180,13 +180,19 @@ class Batch:
 
     def flush(self) -> None:
         """Rewrite the view rows of every record this batch touched."""
+        new: views.Rows = {}  # rows of records that had none: inserted together
         for rid in sorted(self.dirty):
             state = self.state(rid)
             if state is None:
                 continue
-            rows = views.rows_for(state)
-            views.write_rows(self.conn, self.stored_rows.get(rid, views.EMPTY_ROWS), rows)
+            rows, before = views.rows_for(state), self.stored_rows.get(rid, views.EMPTY_ROWS)
+            if before is views.EMPTY_ROWS:
+                for table, table_rows in rows.items():
+                    new.setdefault(table, []).extend(table_rows)
+            else:
+                views.write_rows(self.conn, before, rows)
             self.stored_rows[rid] = rows
+        views.insert_rows(self.conn, new, replace=True)
         if self.appended:
             views.set_applied(self.conn, self.seq, self.prev)
         self.dirty.clear()

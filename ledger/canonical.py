@@ -29,14 +29,16 @@ MAX_DEPTH = 64  # the contracts nest a few levels; anything far deeper is refuse
 
 def check_depth(value: Any, limit: int = MAX_DEPTH) -> None:
     """Raise RefusedInput if arrays/objects in ``value`` nest deeper than ``limit`` (iterative)."""
+    if not isinstance(value, dict | list):
+        return
     stack = [(value, 1)]
     while stack:
         node, depth = stack.pop()
-        if isinstance(node, dict | list):
-            if depth > limit:
-                raise RefusedInput(f"the document nests deeper than {limit} levels")
-            children = node.values() if isinstance(node, dict) else node
-            stack.extend((child, depth + 1) for child in children)
+        if depth > limit:
+            raise RefusedInput(f"the document nests deeper than {limit} levels")
+        for child in node.values() if isinstance(node, dict) else node:
+            if isinstance(child, dict | list):  # only containers are pushed
+                stack.append((child, depth + 1))
 
 
 def canonical_bytes(value: Any) -> bytes:

@@ -15,7 +15,9 @@ def utc_now() -> dt.datetime:
 
 def rfc3339(moment: dt.datetime) -> str:
     """Return ``moment`` as RFC 3339 UTC with microseconds and ``Z`` (2026-11-25T10:00:00.000000Z)."""
-    return moment.astimezone(dt.UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    if moment.tzinfo is not dt.UTC:
+        moment = moment.astimezone(dt.UTC)
+    return moment.isoformat(timespec="microseconds")[:26] + "Z"  # without "+00:00"
 
 
 def rfc3339_seconds(moment: dt.datetime) -> str:

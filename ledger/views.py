@@ -154,12 +154,14 @@ def write_rows(conn: sqlite3.Connection, before: Rows, after: Rows) -> None:
             conn.execute(f"DELETE FROM {table} WHERE {where}", k)
 
 
-def insert_rows(conn: sqlite3.Connection, rows: Rows) -> None:
-    """Insert many view rows (of any records) at once."""
+def insert_rows(conn: sqlite3.Connection, rows: Rows, replace: bool = False) -> None:
+    """Insert many view rows (of any records) at once; ``replace`` replaces a stray row that
+    has the same key (one written behind the ledger's back)."""
+    verb = "INSERT OR REPLACE" if replace else "INSERT"
     for table, table_rows in rows.items():
         if table_rows:
             marks = ",".join("?" * len(table_rows[0]))
-            conn.executemany(f"INSERT INTO {table} VALUES ({marks})", table_rows)
+            conn.executemany(f"{verb} INTO {table} VALUES ({marks})", table_rows)
 
 
 def set_applied(conn: sqlite3.Connection, seq: int, hash_: str) -> None:
