@@ -178,8 +178,8 @@ def applied(conn: sqlite3.Connection) -> tuple[int, str]:
 
 def read_rows(conn: sqlite3.Connection, record_id: str) -> Rows:
     """Return the stored view rows of one record, per table, in primary-key order."""
-    return {table: [tuple(r) for r in conn.execute(
-                f"SELECT * FROM {table} WHERE record_id = ? ORDER BY {key}", (record_id,))]
+    return {table: conn.execute(f"SELECT * FROM {table} WHERE record_id = ? ORDER BY {key}",
+                                (record_id,)).fetchall()
             for table, key in KEYED_TABLES.items()}
 
 
