@@ -109,7 +109,10 @@ class RecordState:
 
     def notice(self, notice_id: str) -> Notice | None:
         """Return this record's notice with that id, or None."""
-        return next((n for n in self.notices if n.notice_id == notice_id), None)
+        for notice in self.notices:
+            if notice.notice_id == notice_id:
+                return notice
+        return None
 
 
 def level_text(level: str, labels: dict[str, str]) -> str:

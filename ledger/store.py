@@ -188,6 +188,14 @@ def _explain(exc: sqlite3.Error) -> str:
     return f"SQLite: {text}"
 
 
+def file_path(conn: sqlite3.Connection) -> Path | None:
+    """Return the path of the connection's database file (None for an in-memory database)."""
+    for _, name, file in conn.execute("PRAGMA database_list").fetchall():
+        if name == "main":
+            return Path(file) if file else None
+    return None
+
+
 def head(conn: sqlite3.Connection) -> tuple[int, str]:
     """Return (seq, hash) of the last event, or (0, 64 zeros) for an empty ledger."""
     row = conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
@@ -236,11 +244,16 @@ def record_events(conn: sqlite3.Connection, record_id: str, upto: int | None = N
     return list(map(_row_event, rows))
 
 
-def iter_events_by_record(conn: sqlite3.Connection, upto: int | None = None) -> Iterator[Event]:
-    """Yield every event ordered by (record_id, seq): one record's events together."""
-    cur = conn.execute(f"SELECT {EVENT_COLUMNS} FROM events WHERE seq <= ? AND type NOT IN "
-                       "('key.added', 'key.revoked') ORDER BY record_id, seq",
-                       (upto if upto is not None else 2**62,))
+def iter_events_by_record(conn: sqlite3.Connection, upto: int | None = None,
+                          start: str = "", stop: str | None = None) -> Iterator[Event]:
+    """Yield every event ordered by (record_id, seq): one record's events together.
+
+    Only records with start <= record_id < stop (no upper bound if stop is None)."""
+    bound = "" if stop is None else " AND record_id < :stop"
+    cur = conn.execute(f"SELECT {EVENT_COLUMNS} FROM events WHERE record_id >= :start{bound} AND "
+                       "seq <= :upto AND type NOT IN ('key.added', 'key.revoked') "
+                       "ORDER BY record_id, seq",
+                       {"start": start, "stop": stop, "upto": upto if upto is not None else 2**62})
     while rows := cur.fetchmany(2000):
         yield from map(_row_event, rows)
 

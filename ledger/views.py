@@ -183,6 +183,20 @@ def read_rows(conn: sqlite3.Connection, record_id: str) -> Rows:
             for table, key in KEYED_TABLES.items()}
 
 
+def record_splits(conn: sqlite3.Connection, parts: int) -> list[str]:
+    """Return record ids that cut the records view into ``parts`` about equal parts.
+
+    Used to share a rebuild between processes: any cut is correct (the view only balances the
+    work), so a missing or edited view just gives no cut."""
+    try:
+        count = int(conn.execute("SELECT COUNT(*) FROM records").fetchone()[0])
+        cuts = [conn.execute("SELECT record_id FROM records ORDER BY record_id LIMIT 1 OFFSET ?",
+                             (count * i // parts,)).fetchone() for i in range(1, parts)]
+    except sqlite3.Error:
+        return []
+    return sorted({str(c[0]) for c in cuts if c is not None and isinstance(c[0], str)})
+
+
 def record_ids(conn: sqlite3.Connection) -> Iterator[str]:
     """Yield every record id in the records view, sorted."""
     cur = conn.execute("SELECT record_id FROM records ORDER BY record_id")

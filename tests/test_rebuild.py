@@ -1,0 +1,125 @@
+"""``rebuild`` in this process and with helper processes gives the same views, the same errors,
+and falls back to this process when a helper cannot start."""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.synth import items
+from cli.main import app
+from ledger import maintenance, store
+from ledger.api import Ledger
+from ledger.errors import CorruptEvent
+from ledger.views import VIEW_TABLES
+from tests.conftest import clock
+
+
+def views_of(db: Path) -> dict[str, list[tuple[Any, ...]]]:
+    with sqlite3.connect(db) as conn:
+        return {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall() for t in VIEW_TABLES}
+
+
+@pytest.fixture
+def big(tmp_path: Path) -> Path:
+    """A ledger of 60 records (600 events, every kind of event), views built incrementally."""
+    db = tmp_path / "big.db"
+    lines = b"".join(b'{"contract": "%s", "payload": %s}\n' % (c.encode(), _json(p))
+                     for c, p in items(600))
+    with Ledger.create(db, clock) as ledger:
+        ledger.append_jsonl(io.BytesIO(lines), "tester", batch_size=97)
+    return db
+
+
+def _json(payload: dict[str, Any]) -> bytes:
+    import orjson
+    return orjson.dumps(payload)
+
+
+@pytest.mark.parametrize("helpers", [1, 2, 3, 7])
+def test_helpers_rebuild_exactly_the_incremental_views(big: Path, helpers: int) -> None:
+    incremental = views_of(big)
+    with Ledger.open(big, clock) as ledger:
+        assert maintenance.rebuild(ledger.conn, helpers=helpers) == 60
+    assert views_of(big) == incremental
+    with Ledger.open(big, clock) as ledger:
+        assert maintenance.rebuild(ledger.conn, helpers=0) == 60
+        assert ledger.audit().ok
+    assert views_of(big) == incremental
+
+
+def test_the_helpers_really_fold_their_ranges(big: Path) -> None:
+    """What the helper processes send is exactly what this process folds (no silent fallback)."""
+    with Ledger.open(big, clock) as ledger:
+        cut = "BENCH:0000001E"
+        mine = [c for start, stop in (("", cut), (cut, None))
+                for c in maintenance._chunks(ledger.conn, start, stop)]
+        theirs = []
+        for start, stop in (("", cut), (cut, None)):
+            helper = maintenance._Helper(big, start, stop)
+            try:
+                theirs += list(helper.chunks())
+            finally:
+                helper.close()
+    assert theirs == mine
+    assert sum(records for _, records, _ in theirs) == 60
+    assert sum(events for events, _, _ in theirs) == 600
+
+
+def test_a_helper_that_cannot_start_leaves_the_work_to_this_process(
+        big: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    incremental = views_of(big)
+    monkeypatch.setattr(sys, "executable", str(big.parent / "no-such-python"))
+    with Ledger.open(big, clock) as ledger:
+        assert maintenance.rebuild(ledger.conn, helpers=2) == 60
+    assert views_of(big) == incremental
+
+
+def test_a_helper_that_dies_leaves_the_work_to_this_process(
+        big: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    incremental = views_of(big)
+    monkeypatch.setattr(sys, "executable", "/bin/false")
+    with Ledger.open(big, clock) as ledger:
+        assert maintenance.rebuild(ledger.conn, helpers=2) == 60
+    assert views_of(big) == incremental
+
+
+def test_a_corrupt_event_fails_the_same_way_with_helpers(big: Path) -> None:
+    with sqlite3.connect(big) as conn:  # as an attacker would
+        conn.execute("DROP TRIGGER events_append_only_update")
+        conn.execute("UPDATE events SET payload = '{\"record_id\": 1}' WHERE seq = 45")
+    before = views_of(big)
+    errors = []
+    for helpers in (0, 2):
+        with Ledger.open(big, clock) as ledger, pytest.raises(CorruptEvent) as caught:
+            maintenance.rebuild(ledger.conn, helpers=helpers)
+        errors.append(str(caught.value))
+        assert views_of(big) == before  # rolled back: nothing written
+    assert errors[0] == errors[1] and "seq 45" in errors[0]
+
+
+def test_cli_rebuild_uses_helpers_on_a_large_ledger(big: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    incremental = views_of(big)
+    started = []
+    real = maintenance._Helper.__init__
+
+    def spy(self: maintenance._Helper, *args: Any) -> None:
+        started.append(args)
+        real(self, *args)
+
+    monkeypatch.setattr(maintenance, "PARALLEL_FROM", 500)
+    monkeypatch.setattr(maintenance._Helper, "__init__", spy)
+    result = CliRunner().invoke(app, ["--db", str(big), "rebuild"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert len(started) == maintenance.HELPERS
+    assert views_of(big) == incremental
+    with sqlite3.connect(big) as conn:
+        assert store.file_path(conn) == big
