@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: demo test lint schemas vectors clean bench stress fuzz
+.PHONY: demo test lint schemas vectors clean bench profile stress fuzz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ clean:
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py $(ARGS)
+
+profile: $(STAMP)
+	$(BIN)/python -m pip install -q py-spy
+	$(BIN)/python bench/profile.py $(ARGS)
 
 stress: $(TEST_STAMP)
 	LEDGER_CRASH_RUNS=200 $(BIN)/python -m pytest tests/test_crash.py tests/test_concurrency.py

@@ -6,6 +6,7 @@ All library errors are turned into one ``Error: …`` line here: exit 2 for refu
 
 from __future__ import annotations
 
+import importlib
 import os
 import sqlite3
 import sys
@@ -16,7 +17,6 @@ os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 import click
 
-from cli import keyring, pages, proofs, read, write
 from cli.common import LedgerContext
 from ledger.api import default_actor
 from ledger.errors import (
@@ -26,9 +26,31 @@ from ledger.errors import (
     VerificationError,
 )
 
+# Each command's module, imported only when that command runs (or for --help): a call such as
+# `ledger correct` loads neither the read, proof, page nor keyring commands. test_help checks
+# that this table names every command of every module's COMMANDS.
+COMMAND_MODULES = {
+    **dict.fromkeys(("init", "publish", "provenance", "correct", "gate", "append"), "cli.write"),
+    **dict.fromkeys(("show", "history", "log", "verify", "audit", "rebuild", "export"), "cli.read"),
+    **dict.fromkeys(("keygen", "checkpoint", "prove", "consistency", "bundle", "verify-bundle"),
+                    "cli.proofs"),
+    **dict.fromkeys(("import", "render", "site"), "cli.pages"),
+    "key": "cli.keyring",
+}
+
 
 class LedgerGroup(click.Group):
     """A group whose every failure is one ``Error: …`` line and a documented exit status."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMAND_MODULES, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMAND_MODULES:
+            module = importlib.import_module(COMMAND_MODULES[cmd_name])
+            for command in module.COMMANDS:
+                self.add_command(command)
+        return self.commands.get(cmd_name)
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
@@ -82,11 +104,6 @@ def app(ctx: click.Context, db: str, actor: str | None, key_file: str | None) ->
     if actor is not None and not actor.strip():
         raise click.BadParameter("the actor name is empty", param_hint="--actor")
     ctx.obj = LedgerContext(db, actor or default_actor(), key_file)
-
-
-for command in (*write.COMMANDS, *read.COMMANDS, *proofs.COMMANDS, *pages.COMMANDS,
-                *keyring.COMMANDS):
-    app.add_command(command)
 
 
 def main() -> None:

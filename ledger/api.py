@@ -20,7 +20,6 @@ from ledger.contracts import normalise_record_id
 from ledger.errors import LedgerError, RefusedInput, VerificationError
 from ledger.events import Event
 from ledger.state import RecordState, fold
-from ledger.verify import Progress, VerifyReport
 
 if TYPE_CHECKING:  # the rest is imported where it is used, to keep CLI start-up fast
     from ledger.audit import AuditReport
@@ -28,6 +27,7 @@ if TYPE_CHECKING:  # the rest is imported where it is used, to keep CLI start-up
     from ledger.importer import PageOutcome
     from ledger.note import Signer, Verifier
     from ledger.proofs import Inclusion
+    from ledger.verify import Progress, VerifyReport
 
 
 def default_actor() -> str:
@@ -192,6 +192,8 @@ class Ledger:
             try:
                 check_extends(report, checkpoint)
             except VerificationError as exc:
+                from ledger.verify import VerifyReport
+
                 report = VerifyReport(False, report.events, report.head_hash, exc.seq, str(exc),
                                       report.root)
         return report, checkpoint

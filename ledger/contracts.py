@@ -82,7 +82,7 @@ Grade = Literal["LOW", "MEDIUM", "HIGH"]
 class Strict(BaseModel):
     """Base: unknown keys refused, no type coercion."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
 
 class Dimensions(Strict):

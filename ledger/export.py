@@ -6,7 +6,6 @@ time), so the same ledger always exports the same bytes. Records are streamed on
 
 from __future__ import annotations
 
-import csv
 import io
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -16,7 +15,6 @@ import orjson
 
 from ledger import store, views
 from ledger.errors import RefusedInput, StoreError
-from ledger.maintenance import states_by_record
 
 FORMATS = ("json", "jsonl", "csv")
 EXPORT_FORMAT = "provenance-ledger-export-v1"
@@ -38,6 +36,8 @@ def snapshot(conn: sqlite3.Connection, as_of: int | None = None,
     if as_of is not None:
         if not 0 <= as_of <= seq:
             raise RefusedInput(f"--as-of {as_of} is outside the ledger (0..{seq})")
+        from ledger.maintenance import states_by_record  # imported when used: CLI start-up
+
         seq, hash_ = as_of, _hash_at(conn, as_of)
         records = (views.show_from_rows(views.rows_for(s))
                    for s in states_by_record(conn, as_of, progress))
@@ -86,6 +86,8 @@ def write_export(out: BinaryIO, fmt: str, header: dict[str, Any],
 
 
 def _write_csv(out: BinaryIO, header: dict[str, Any], records: Iterator[dict[str, Any]]) -> None:
+    import csv
+
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)

@@ -18,7 +18,6 @@ import operator
 import os
 import sqlite3
 import struct
-import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -174,6 +173,7 @@ class _Helper:
     """A running helper process and the chunks it sends."""
 
     def __init__(self, path: Path, start: str, stop: str | None) -> None:
+        import subprocess  # only a rebuild starts helpers: not loaded at every CLI start-up
         root = str(Path(__file__).resolve().parents[1])  # so the helper imports this very code
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(
             p for p in (root, os.environ.get("PYTHONPATH", "")) if p)}

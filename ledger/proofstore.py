@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Collection, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from ledger import store
 from ledger.errors import CorruptEvent
 from ledger.merkle import stored_count, tree_root
-from ledger.verify import Progress, VerifyReport, verify_events
+
+if TYPE_CHECKING:  # verify is loaded when a log is verified, not at every CLI start-up
+    from ledger.verify import Progress, VerifyReport
 
 
 def read_hashes(conn: sqlite3.Connection, positions: Sequence[int]) -> list[bytes]:
@@ -89,6 +92,8 @@ def verify_stored(conn: sqlite3.Connection, progress: Progress | None = None, *,
     With ``every_tree_hash`` each stored tree hash is compared with the events; otherwise only
     the root is, and the full comparison (which names the first bad seq) runs if it differs.
     """
+    from ledger.verify import verify_events
+
     def run(tree: bool, prog: Progress | None) -> VerifyReport:
         return verify_events(store.iter_events(conn, raw=True), prog,
                              iter_tree_hashes(conn) if tree else None, capture,

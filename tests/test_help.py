@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli.main import app
+from cli.main import COMMAND_MODULES, app
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 SPEC_COMMANDS = ["init", "publish", "provenance", "correct", "gate", "show", "history", "log",
@@ -15,10 +15,21 @@ SPEC_COMMANDS = ["init", "publish", "provenance", "correct", "gate", "show", "hi
 
 
 def test_every_spec_command_exists() -> None:
-    assert set(SPEC_COMMANDS) <= set(app.commands)
+    assert set(SPEC_COMMANDS) <= set(COMMAND_MODULES)
 
 
-@pytest.mark.parametrize("name", sorted(app.commands))
+def test_the_lazy_command_table_names_every_command_of_every_module() -> None:
+    import importlib
+
+    for module_name in set(COMMAND_MODULES.values()):
+        module = importlib.import_module(module_name)
+        assert {c.name for c in module.COMMANDS} == \
+               {n for n, m in COMMAND_MODULES.items() if m == module_name}, module_name
+    listed = CliRunner().invoke(app, ["--help"]).output
+    assert all(f"  {name} " in listed for name in COMMAND_MODULES)
+
+
+@pytest.mark.parametrize("name", sorted(COMMAND_MODULES))
 def test_help_has_an_example(name: str) -> None:
     result = CliRunner().invoke(app, [name, "--help"])
     assert result.exit_code == 0
@@ -26,7 +37,7 @@ def test_help_has_an_example(name: str) -> None:
     assert f"ledger {name}" in result.output or "ledger --db" in result.output
 
 
-@pytest.mark.parametrize("name", sorted(app.commands))
+@pytest.mark.parametrize("name", sorted(COMMAND_MODULES))
 def test_command_is_in_the_readme(name: str) -> None:
     assert f"ledger {name}" in README, f"README.md does not document `ledger {name}`"
 

@@ -1,0 +1,98 @@
+"""Sample where the time goes (run: make profile): py-spy over bulk append, durable single
+appends, verify and rebuild; writes bench/profiles/OP.txt (self time and time under each
+function, in % of samples).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.bench import durable_appends, write_jsonl
+from ledger.api import Ledger
+
+HERE = Path(__file__).parent
+OPS = ("bulk", "single", "verify", "rebuild")
+
+
+def run(op: str, db: Path, source: Path) -> None:
+    """The profiled body of one operation."""
+    start = time.perf_counter()
+    if op == "bulk":
+        with Ledger.create(db) as ledger, source.open("rb") as handle:
+            ledger.append_jsonl(handle, "bench")
+    elif op == "single":
+        durable_appends(db.parent, n=100, rounds=5)
+    elif op == "verify":
+        with Ledger.open(db) as ledger:
+            assert ledger.verify().ok
+    elif op == "rebuild":
+        with Ledger.open(db) as ledger:
+            ledger.rebuild()
+    print(f"{op}: {time.perf_counter() - start:.2f} s", file=sys.stderr)
+
+
+def summarise(raw: Path, title: str, top: int = 30) -> str:
+    """Return the self and inclusive time per function of a py-spy raw (collapsed) file."""
+    own: collections.Counter[str] = collections.Counter()
+    under: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        n = int(count)
+        total += n
+        frames = [f for f in stack.split(";") if f]
+        if frames:
+            own[frames[-1]] += n
+        for name in {f.split(" (")[0] + " (" + f.rpartition("(")[2].split(":")[0] + ")"
+                     for f in frames}:
+            under[name] += n
+    out = [f"# {title}: {total} samples", "", "## self time (function and line)", ""]
+    out += [f"{100 * n / total:5.1f}%  {f}" for f, n in own.most_common(top)]
+    out += ["", "## time under each function (inclusive)", ""]
+    out += [f"{100 * n / total:5.1f}%  {f}" for f, n in under.most_common(top)]
+    return "\n".join(out) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("ops", nargs="*", help=f"some of {', '.join(OPS)} (default: all)")
+    parser.add_argument("--events", type=int, default=60_000)
+    parser.add_argument("--run", nargs=3, metavar=("OP", "DB", "SOURCE"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.run:
+        run(args.run[0], Path(args.run[1]), Path(args.run[2]))
+        return
+    unknown = set(args.ops) - set(OPS)
+    if unknown:
+        sys.exit(f"unknown operation {sorted(unknown)[0]!r}: choose from {', '.join(OPS)}")
+    spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
+    if spy is None:
+        sys.exit("py-spy is not installed: run `make profile` (it installs it)")
+    (HERE / "profiles").mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        db, source = Path(tmp) / "p.db", Path(tmp) / "in.jsonl"
+        write_jsonl(source, args.events)
+        with Ledger.create(db) as ledger, source.open("rb") as handle:  # for verify and rebuild
+            ledger.append_jsonl(handle, "bench")
+        for op in args.ops or OPS:
+            raw, target = Path(tmp) / f"{op}.raw", Path(tmp) / f"{op}.db"
+            subprocess.run([spy, "record", "--rate", "500", "--format", "raw", "--subprocesses",
+                            "--output", str(raw), "--", sys.executable, __file__, "--run", op,
+                            str(target if op in ("bulk", "single") else db), str(source)],
+                           check=True, capture_output=True)
+            title = f"{op}, {args.events:,} events" if op != "single" else "500 durable appends"
+            (HERE / "profiles" / f"{op}.txt").write_text(summarise(raw, title))
+            print(f"wrote bench/profiles/{op}.txt")
+
+
+if __name__ == "__main__":
+    main()
