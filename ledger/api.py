@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
 from ledger import proofstore, store, views
-from ledger.batch import AppendResult, Batch, record_id_of
+from ledger.batch import AppendResult, Batch, Carry, record_id_of
 from ledger.bulk import DEFAULT_BATCH, BulkResult, append_lines
 from ledger.clock import Clock, rfc3339, utc_now
 from ledger.contracts import normalise_record_id
@@ -45,6 +45,7 @@ class Ledger:
     def __init__(self, conn: sqlite3.Connection, path: Path, clock: Clock = utc_now,
                  signer: Signer | None = None) -> None:
         self.conn, self.path, self.clock, self.signer = conn, path, clock, signer
+        self._carry: Carry | None = None  # what the last committed submit knew (see Carry)
 
     @classmethod
     def create(cls, path: Path | str, clock: Clock = utc_now, admin: Signer | None = None) -> Ledger:
@@ -87,10 +88,12 @@ class Ledger:
 
     def submit(self, contract: str, raw: Any, actor: str | None = None) -> AppendResult:
         """Validate and append one payload; return the event, or a no-op for a re-send."""
+        carry, self._carry = self._carry, None  # dropped unless this commits
         with store.write_transaction(self.conn) as conn:
-            batch = Batch(conn, self.clock, self.signer)
+            batch = Batch(conn, self.clock, self.signer, carry)
             result = batch.add(contract, raw, actor or default_actor())
             batch.flush()
+        self._carry = batch.carry()
         return result
 
     def change_key(self, type_: str, vkey: str, role: str = "writer",

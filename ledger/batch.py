@@ -74,15 +74,57 @@ def load_frontier(conn: sqlite3.Connection, size: int) -> list[tuple[int, bytes]
     return [(level, h) for (level, _), h in zip(positions, hashes, strict=True)]
 
 
+@dataclass
+class Carry:
+    """What a committed batch knew, for the next batch of the same handle (``Ledger.submit``).
+
+    Valid only while the log's head is still (seq, prev): a batch that finds another head
+    (another writer appended) starts afresh. It holds the states and view rows of at most
+    CARRY_RECORDS records; the rows are those the batch wrote.
+    """
+
+    seq: int
+    prev: str
+    frontier: list[tuple[int, bytes]]
+    signed: bool
+    keyring: Keyring | None
+    states: dict[str, RecordState | None]
+    stored_rows: dict[str, views.Rows]
+
+
+CARRY_RECORDS = 1024
+
+
 class Batch:
     """Appends inside the caller's write transaction; ``flush`` writes the touched views."""
 
-    def __init__(self, conn: sqlite3.Connection, clock: Clock, signer: Signer | None = None) -> None:
+    def __init__(self, conn: sqlite3.Connection, clock: Clock, signer: Signer | None = None,
+                 carry: Carry | None = None) -> None:
         self.conn, self.clock, self.signer = conn, clock, signer
         self.seq, self.prev = store.head(conn)
         self.unsigned_from = self.seq + 1
-        self.signed = store.is_signed(conn)
-        self.keyring = _keyring(conn) if self.signed else None
+        if carry is not None and (carry.seq, carry.prev) == (self.seq, self.prev):
+            self.signed, self.keyring, self.frontier = carry.signed, carry.keyring, carry.frontier
+            self.states, self.stored_rows = carry.states, carry.stored_rows
+        else:
+            self.signed = store.is_signed(conn)
+            self.keyring = _keyring(conn) if self.signed else None
+            self.frontier = load_frontier(conn, self.seq)
+            self.states = {}
+            self.stored_rows = {}  # view rows as they are in the database
+        self._check_signer(signer)
+        self.dirty: set[str] = set()
+        self.appended = 0
+
+    def carry(self) -> Carry:
+        """Return what the next batch may reuse once this one is committed."""
+        for rid in list(self.states)[:-CARRY_RECORDS]:  # the oldest first (insertion order)
+            del self.states[rid]
+            self.stored_rows.pop(rid, None)
+        return Carry(self.seq, self.prev, self.frontier, self.signed, self.keyring, self.states,
+                     self.stored_rows)
+
+    def _check_signer(self, signer: Signer | None) -> None:
         if signer is not None and self.seq > 0 and not self.signed:
             raise RefusedInput("this ledger does not take signatures (it was not created with "
                                "`ledger init --require-signatures`): drop --key")
@@ -90,11 +132,6 @@ class Batch:
                             or self.keyring.in_force(signer.key_id) is None):
             raise RefusedInput("this ledger requires every event to be signed: give --key FILE "
                                "(or LEDGER_KEY) with a key in its keyring that is not revoked")
-        self.frontier = load_frontier(conn, self.seq)
-        self.states: dict[str, RecordState | None] = {}
-        self.stored_rows: dict[str, views.Rows] = {}  # view rows as they are in the database
-        self.dirty: set[str] = set()
-        self.appended = 0
 
     def state(self, rid: str) -> RecordState | None:
         """Return the record's current state, folding its stored events on first use."""

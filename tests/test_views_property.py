@@ -9,6 +9,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import orjson
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -104,3 +106,44 @@ def test_an_append_writes_only_changed_rows_and_mends_tampered_ones(tmp_path: Pa
         assert ledger.audit().findings == []
         ledger.rebuild()
     assert incremental == view_rows(db)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.integers(0, 2), st.one_of(publish, facts, notice, notice, gate)),
+                max_size=30))
+def test_two_handles_appending_in_turn_keep_the_views_exact(
+        ops: list[tuple[int, tuple[str, dict[str, Any]]]]) -> None:
+    """Each handle reuses what its last commit knew only while the head is unchanged: events
+    appended through the other handle (or the bulk path) in between are always seen."""
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "l.db"
+        with Ledger.create(db, clock) as a, Ledger.open(db, clock) as b:
+            for who, (contract, payload) in ops:
+                try:
+                    if who == 2:  # the bulk path, which never uses a handle's carried state
+                        line = orjson.dumps({"contract": contract, "payload": payload}) + b"\n"
+                        a.append_jsonl(io.BytesIO(line), "bulk")
+                    else:
+                        (a, b)[who].submit(contract, payload, f"handle {who}")
+                except RefusedInput:
+                    continue
+            incremental = view_rows(db)
+            a.rebuild()
+            assert view_rows(db) == incremental
+
+
+def test_a_refused_submit_drops_what_the_handle_carried(tmp_path: Path) -> None:
+    db = tmp_path / "l.db"
+    with Ledger.create(db, clock) as ledger:
+        ledger.submit("paper-manifest-v1.1", manifest(RIDS[0]), "ed")
+        assert ledger._carry is not None
+        with pytest.raises(RefusedInput):
+            ledger.submit("correction-record-v1", {"record_id": RIDS[0], "kind": "reinstatement",
+                                                   "notice_id": "R1", "lifts": "nothing"}, "ed")
+        assert ledger._carry is None
+        ledger.submit("correction-record-v1", {"record_id": RIDS[0], "kind": "retraction",
+                                               "notice_id": "X1", "reason": "r"}, "ed")
+        assert ledger.state(RIDS[0]).status == "RETRACTED"  # type: ignore[union-attr]
+        incremental = view_rows(db)
+        ledger.rebuild()
+        assert view_rows(db) == incremental
