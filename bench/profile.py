@@ -47,6 +47,8 @@ def summarise(raw: Path, title: str, top: int = 30) -> str:
     total = 0
     for line in raw.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
+        if not count.isdigit():  # a process's command line can span lines: not a sample
+            continue
         n = int(count)
         total += n
         frames = [f for f in stack.split(";") if f]

@@ -8,6 +8,7 @@ run exactly the same validation, planning and idempotency rules.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -153,21 +154,22 @@ class Batch:
             raise RefusedInput(f"record id {rid}: the prefix KEY is reserved for the keyring")
         actor = self.signer.name if self.signer is not None else actor
         state = self.state(rid)
-        doc, filled = fill_defaults(contract, raw, state, actor, self.clock())
+        now = self.clock()  # one moment per append: the defaults and recorded_at agree
+        doc, filled = fill_defaults(contract, raw, state, actor, now)
         payload = validate(contract, doc)
         outcome = plan(contract, payload, state, self.lookup_notice, filled)
         if isinstance(outcome, NoOp):
             return AppendResult(rid, None, outcome.message)
-        event = self._append(outcome.type, rid, contract, outcome.payload, actor)
+        event = self._append(outcome.type, rid, contract, outcome.payload, actor, now)
         self.states[rid] = apply_event(state, event, orjson.loads(event.payload_json))
         self.dirty.add(rid)
         return AppendResult(rid, event, f"appended seq {event.seq} {event.type} {rid}")
 
     def _append(self, type_: str, rid: str, contract: str, payload: dict[str, Any],
-                actor: str) -> Event:
+                actor: str, now: dt.datetime | None = None) -> Event:
         """Insert the next event and its Merkle hashes; return it."""
         event, canonical = make_event_bytes(self.seq + 1, type_, rid, contract, payload, actor,
-                                            rfc3339(self.clock()), self.prev)
+                                            rfc3339(now or self.clock()), self.prev)
         store.insert_event(self.conn, event)
         proofstore.insert_hashes(self.conn, stored_count(self.seq),
                             new_hashes(self.seq, leaf_hash(canonical), self.frontier))
