@@ -6,6 +6,7 @@ Pure over an iterator of stored events; the caller streams them from the store.
 from __future__ import annotations
 
 import base64
+import itertools
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from hashlib import sha256
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ledger.errors import CorruptEvent, KeyFormatError, VerificationError
 from ledger.events import EVENT_HASH_PREFIX, GENESIS_HASH, Event, canonical_of, envelope_bytes, event_hash
-from ledger.merkle import EMPTY_ROOT, root_from_frontier
+from ledger.merkle import EMPTY_ROOT, root_from_frontier, stored_count
 
 if TYPE_CHECKING:
     from ledger.keyring import SignatureCheck
@@ -147,23 +148,15 @@ def verify_events(events: Iterable[Event], progress: Progress | None = None,
     ``head_hash`` describe the valid prefix that was checked.
     """
     walk = _Walk(stored_tree, capture)
-    prefix = EVENT_HASH_PREFIX
+    rest: Iterator[Event] = iter(events)
+    if stored_tree is None:  # the common case: run the tight loop as far as it goes
+        stopped = _fast_prefix(rest, walk, progress)
+        if stopped is not None:
+            rest = itertools.chain((stopped,), rest)
     signed: SignatureCheck | None = None
     try:
-        for event in events:
-            try:  # the hot path of ``_Walk.event``; anything unusual takes that path
-                canonical = envelope_bytes(*event[:8])
-            except (TypeError, AttributeError, UnicodeEncodeError):
-                canonical = b""
-            if event[0] == walk.expected and event[7] == walk.prev and canonical:
-                if sha256(prefix + canonical).hexdigest() == event[8]:
-                    walk.tree.add(walk.expected, canonical)
-                    walk.before_prev, walk.prev = walk.prev, event[8]
-                    walk.expected += 1
-                else:
-                    walk.event(event)  # raises, naming what is wrong
-            else:
-                walk.event(event)
+        for event in rest:
+            walk.event(event)
             if event.seq == 1 and event.type == "key.added":  # a signed ledger (see keyring)
                 from ledger.keyring import SignatureCheck  # loads cryptography: signed only
 
@@ -177,6 +170,51 @@ def verify_events(events: Iterable[Event], progress: Progress | None = None,
     except (CorruptEvent, KeyFormatError, VerificationError) as exc:
         return walk.failed(exc)
     return walk.report()
+
+
+def _fast_prefix(events: Iterator[Event], walk: _Walk, progress: Progress | None) -> Event | None:
+    """Check events with locals only while each is plainly valid; return the first that is not
+    (or that starts a signed ledger) for the general loop, with ``walk`` brought up to date.
+
+    Accepts exactly what ``_Walk.event`` accepts: same seq, link and hash checks, the same tree
+    (leaf number i merges once per trailing 1 bit of i, as in ``merkle.new_hashes``).
+    """
+    expected, prev, before = walk.expected, walk.prev, walk.before_prev
+    hashes = [h for _, h in walk.tree.frontier]
+    capture, roots, prefix = walk.tree.capture, walk.tree.roots, EVENT_HASH_PREFIX
+    stopped = None
+    for event in events:
+        seq = event[0]
+        if seq != expected or event[7] != prev or (seq == 1 and event[1] == "key.added"):
+            stopped = event
+            break
+        try:
+            canonical = envelope_bytes(*event[:8])
+        except (TypeError, AttributeError, UnicodeEncodeError):
+            stopped = event
+            break
+        if sha256(prefix + canonical).hexdigest() != event[8]:
+            stopped = event
+            break
+        h, n = sha256(b"\x00" + canonical).digest(), seq - 1
+        while n & 1:
+            h = sha256(b"\x01" + hashes.pop() + h).digest()
+            n >>= 1
+        hashes.append(h)
+        before, prev, expected = prev, event[8], expected + 1
+        if capture and seq in capture:
+            roots[seq] = root_from_frontier(list(zip(frontier_levels(seq), hashes, strict=True)))
+        if progress is not None and expected % 1024 == 0:
+            progress(1024)
+    walk.expected, walk.prev, walk.before_prev = expected, prev, before
+    walk.tree.frontier = list(zip(frontier_levels(expected - 1), hashes, strict=True))
+    walk.tree.pos = stored_count(expected - 1)
+    return stopped
+
+
+def frontier_levels(size: int) -> list[int]:
+    """Return the levels of the complete subtrees of a tree of ``size`` leaves, largest first."""
+    return [level for level in range(size.bit_length() - 1, -1, -1) if size >> level & 1]
 
 
 class _Walk:

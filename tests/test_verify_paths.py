@@ -1,0 +1,64 @@
+"""verify's tight loop and its general loop accept the same logs and compute the same tree.
+
+The tight loop hands over to the general loop at the first event it cannot take plainly (here:
+an actor with a quote or a backslash, whose JSON needs escaping) and resumes nothing: the
+general loop finishes. Every root at every size must equal the RFC 6962 root of the leaves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import tempfile
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ledger import proofstore, store
+from ledger.api import Ledger
+from ledger.events import canonical_of
+from ledger.verify import verify_events
+from tests.conftest import clock, manifest
+from tests.test_merkle import reference_root
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(["ed", 'ed "quoted"', "back\\slash", "ünïcode ed"]),
+                min_size=1, max_size=40))
+def test_both_loops_agree_on_every_root(actors: list[str]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "l.db"
+        with Ledger.create(db, clock) as ledger:
+            for i, actor in enumerate(actors):
+                ledger.submit("paper-manifest-v1.1", manifest(f"SRCH:{i:08X}"), actor)
+        conn = sqlite3.connect(db)
+        events = list(store.iter_events(conn, raw=True))
+        sizes = set(range(1, len(events) + 1))
+        leaves = [hashlib.sha256(b"\x00" + canonical_of(e)).digest() for e in events]
+        fast = verify_events(iter(events), capture=sizes)  # the tight loop, then the general one
+        general = verify_events(iter(events), capture=sizes,  # the general loop only
+                                stored_tree=proofstore.iter_tree_hashes(conn))
+        conn.close()
+    assert fast.ok and general.ok, (fast.reason, general.reason)
+    assert fast == general
+    assert all(fast.roots[n] == reference_root(leaves[:n]) for n in sizes)
+    assert fast.root == reference_root(leaves)
+
+
+def test_a_bad_event_after_the_tight_loop_is_named_the_same_way(tmp_path: Path) -> None:
+    db = tmp_path / "l.db"
+    with Ledger.create(db, clock) as ledger:
+        for i in range(12):
+            ledger.submit("paper-manifest-v1.1", manifest(f"SRCH:{i:08X}"), "ed")
+    with sqlite3.connect(db) as conn:  # as an attacker would
+        conn.execute("DROP TRIGGER events_append_only_update")
+        conn.execute("UPDATE events SET actor = 'mallory' WHERE seq = 9")
+    conn = sqlite3.connect(db)
+    events = list(store.iter_events(conn, raw=True))
+    fast = verify_events(iter(events))
+    general = verify_events(iter(events), stored_tree=proofstore.iter_tree_hashes(conn))
+    conn.close()
+    assert (fast.ok, fast.first_bad_seq, fast.events) == (False, 9, 8)
+    assert (fast.first_bad_seq, fast.reason, fast.head_hash) == \
+           (general.first_bad_seq, general.reason, general.head_hash)
