@@ -156,6 +156,8 @@ def _receive(source: IO[bytes]) -> tuple[Any, ...] | None:
 def worker_main(path: str, start: str, stop: str | None) -> None:
     """The helper: send ("rows", events, records, rows)…, then ("done",) or ("error", kind, text)."""
     out = sys.stdout.buffer
+    with contextlib.suppress(OSError):  # the inserting process is the critical path: it goes first
+        os.nice(5)
     try:
         conn = store.open_ledger(Path(path))
         with store.read_snapshot(conn):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import orjson
+
 from ledger.errors import RefusedInput
 
 # Optional manifest members a correction may add although the current manifest lacks them.
@@ -28,10 +30,19 @@ def apply_changes(manifest: dict[str, Any], changes: list[dict[str, Any]]) -> di
     Each path must exist in the manifest (or name an optional member, see ADDABLE); ``/record_id``
     cannot be changed.
     """
-    result = copy.deepcopy(manifest)
+    result: dict[str, Any] = _copy(manifest)
     for change in changes:
-        _replace(result, str(change["path"]), copy.deepcopy(change["value"]))
+        _replace(result, str(change["path"]), _copy(change["value"]))
     return result
+
+
+def _copy(value: Any) -> Any:
+    """Return a deep copy of a JSON value (orjson's round trip is exact for floats and several
+    times faster than ``copy.deepcopy``; integers beyond 64 bits take deepcopy)."""
+    try:
+        return orjson.loads(orjson.dumps(value))
+    except orjson.JSONEncodeError:
+        return copy.deepcopy(value)
 
 
 def _replace(doc: dict[str, Any], path: str, value: Any) -> None:

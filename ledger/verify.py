@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import base64
 import itertools
-from collections.abc import Callable, Collection, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from hashlib import sha256
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ledger.errors import CorruptEvent, KeyFormatError, VerificationError
 from ledger.events import EVENT_HASH_PREFIX, GENESIS_HASH, Event, canonical_of, envelope_bytes, event_hash
@@ -22,8 +22,7 @@ if TYPE_CHECKING:
 Progress = Callable[[int], None]
 
 
-@dataclass(frozen=True)
-class VerifyReport:
+class VerifyReport(NamedTuple):
     """The outcome of ``verify`` (keys of ``verify --json``)."""
 
     ok: bool
@@ -32,7 +31,7 @@ class VerifyReport:
     first_bad_seq: int | None
     reason: str | None
     root: bytes = EMPTY_ROOT
-    roots: dict[int, bytes] = field(default_factory=dict)
+    roots: Mapping[int, bytes] = MappingProxyType({})  # the root at each size asked for
 
     def as_json(self) -> dict[str, Any]:
         return {"ok": self.ok, "events": self.events, "head_hash": self.head_hash,

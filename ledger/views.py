@@ -114,9 +114,14 @@ def _rows_for(state: RecordState) -> Rows:
                for n in state.notices]
     gates = [(state.record_id, g, r.seq, r.payload["name"], r.payload["status"],
               r.payload["reason"], r.payload["evaluated_at"], r.payload["evaluator"],
-              int(r.payload["independent"]), _json(r.payload.get("artifacts", [])))
+              int(r.payload["independent"]), _artifacts_json(r.payload))
              for g, r in sorted(state.gates.items())]
     return {"records": [record], "versions": versions, "notices": notices, "gates": gates}
+
+
+def _artifacts_json(payload: dict[str, Any]) -> str:
+    artifacts = payload.get("artifacts", [])
+    return "[]" if artifacts == [] else _json(artifacts)  # most gates name none
 
 
 def _manifest_json(state: RecordState) -> str:
