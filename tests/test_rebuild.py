@@ -123,3 +123,55 @@ def test_cli_rebuild_uses_helpers_on_a_large_ledger(big: Path,
     assert views_of(big) == incremental
     with sqlite3.connect(big) as conn:
         assert store.file_path(conn) == big
+
+
+def _helpers_of(db: Path) -> list[int]:
+    """Return the pids of rebuild helpers still running on ``db``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"worker_main" in cmdline and str(db).encode() in cmdline:
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc")
+def test_a_rebuild_killed_midway_leaves_the_views_whole_and_no_helper_behind(
+        tmp_path: Path) -> None:
+    import random
+    import signal
+    import subprocess
+    import time
+
+    import orjson
+
+    db = tmp_path / "big.db"
+    lines = b"".join(orjson.dumps({"contract": c, "payload": p}) + b"\n" for c, p in items(20_000))
+    with Ledger.create(db, clock) as ledger:
+        ledger.append_jsonl(io.BytesIO(lines), "tester")
+    before = views_of(db)
+    script = ("import sys\nfrom pathlib import Path\nfrom ledger import maintenance, store\n"
+              "conn = store.open_ledger(Path(sys.argv[1]))\n"
+              "print('go', flush=True)\n"
+              "maintenance.rebuild(conn, helpers=2)\n")
+    rng, killed_with_helpers = random.Random(5), 0
+    for _ in range(3):
+        proc = subprocess.Popen([sys.executable, "-c", script, str(db)], stdout=subprocess.PIPE)
+        assert proc.stdout is not None and proc.stdout.readline() == b"go\n"
+        time.sleep(rng.uniform(0.05, 0.12))
+        running = _helpers_of(db)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        deadline = time.monotonic() + 10
+        while _helpers_of(db) and time.monotonic() < deadline:  # they see the pipe close
+            time.sleep(0.05)
+        assert _helpers_of(db) == []
+        assert views_of(db) == before
+        killed_with_helpers += bool(running)
+    assert killed_with_helpers >= 1  # a kill landed while helpers were folding
+    with Ledger.open(db, clock) as ledger:
+        assert ledger.audit().ok
