@@ -150,7 +150,7 @@ def test_a_rebuild_killed_midway_leaves_the_views_whole_and_no_helper_behind(
     import orjson
 
     db = tmp_path / "big.db"
-    lines = b"".join(orjson.dumps({"contract": c, "payload": p}) + b"\n" for c, p in items(20_000))
+    lines = b"".join(orjson.dumps({"contract": c, "payload": p}) + b"\n" for c, p in items(30_000))
     with Ledger.create(db, clock) as ledger:
         ledger.append_jsonl(io.BytesIO(lines), "tester")
     before = views_of(db)
@@ -162,7 +162,7 @@ def test_a_rebuild_killed_midway_leaves_the_views_whole_and_no_helper_behind(
     for _ in range(3):
         proc = subprocess.Popen([sys.executable, "-c", script, str(db)], stdout=subprocess.PIPE)
         assert proc.stdout is not None and proc.stdout.readline() == b"go\n"
-        time.sleep(rng.uniform(0.05, 0.12))
+        time.sleep(rng.uniform(0.04, 0.1))
         running = _helpers_of(db)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
