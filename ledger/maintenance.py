@@ -1,8 +1,8 @@
 """Rebuilding the views from the events, one record at a time (constant memory).
 
 ``rebuild`` drops the view tables and inserts every record's rows again, in one transaction.
-On a large ledger the reading and folding runs in helper processes (``python -c … worker_main``),
-each over one range of record ids, reading the same file in its own read transaction and sending
+On a large ledger the reading and folding runs in helper processes (``ledger.helpers``), each
+over one range of record ids, reading the same file in its own read transaction and sending
 the view rows a chunk at a time over a pipe; this process only inserts them. The helpers read
 exactly what this process would (it holds the write lock, so nothing can be appended meanwhile)
 and run the same ``_chunks`` code; if one cannot start or stops without a word, the rebuild is
@@ -11,21 +11,16 @@ done in this process instead.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-import marshal
 import operator
-import os
 import sqlite3
-import struct
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any
 
 from ledger import store, views
 from ledger.errors import CorruptEvent, LedgerError
 from ledger.events import Event
+from ledger.helpers import Helper, HelperStopped, send
 from ledger.state import RecordState, fold
 
 Progress = Callable[[int], None]
@@ -90,7 +85,7 @@ def rebuild(conn: sqlite3.Connection, progress: Progress | None = None,
             if running:
                 try:
                     built = _insert_all(conn, _merged(running), progress)
-                except _HelperStopped:
+                except HelperStopped:
                     views.drop_views(conn)  # start again, in this process
                     views.create_views(conn)
             if built is None:
@@ -127,87 +122,34 @@ def _insert_all(conn: sqlite3.Connection, chunks: Iterator[Chunk],
 
 # -- the helper process ------------------------------------------------------------------------
 
-_LENGTH = struct.Struct("<Q")
 
-
-class _HelperStopped(Exception):
-    """The helper could not start or stopped without saying why: rebuild in this process."""
-
-
-def _send(out: IO[bytes], message: tuple[Any, ...]) -> None:
-    data = marshal.dumps(message)  # both ends run the same interpreter (sys.executable)
-    out.write(_LENGTH.pack(len(data)))
-    out.write(data)
-    out.flush()
-
-
-def _receive(source: IO[bytes]) -> tuple[Any, ...] | None:
-    head = source.read(_LENGTH.size)
-    if len(head) < _LENGTH.size:
-        return None
-    (size,) = _LENGTH.unpack(head)
-    data = source.read(size)
-    if len(data) < size:
-        return None
-    message: tuple[Any, ...] = marshal.loads(data)  # our own helper's output
-    return message
-
-
-def worker_main(path: str, start: str, stop: str | None) -> None:
-    """The helper: send ("rows", events, records, rows)…, then ("done",) or ("error", kind, text)."""
-    out = sys.stdout.buffer
-    with contextlib.suppress(OSError):  # the inserting process is the critical path: it goes first
-        os.nice(5)
+def worker_main(path: str, start: str, stop: str = "") -> None:
+    """The helper (see ``ledger.helpers``): fold the records with start <= record_id < stop
+    (no upper bound if stop is empty) and send ("rows", events, records, rows)…, then ("done",)
+    or ("error", kind, text)."""
     try:
         conn = store.open_ledger(Path(path))
         with store.read_snapshot(conn):
-            for chunk in _chunks(conn, start, stop):
-                _send(out, ("rows", *chunk))
+            for chunk in _chunks(conn, start, stop or None):
+                send(("rows", *chunk))
         conn.close()
     except LedgerError as exc:
-        _send(out, ("error", "CorruptEvent" if isinstance(exc, CorruptEvent) else "LedgerError",
-                    str(exc)))
+        send(("error", "CorruptEvent" if isinstance(exc, CorruptEvent) else "LedgerError",
+                      str(exc)))
         return
-    _send(out, ("done",))
+    send(("done",))
 
 
-class _Helper:
-    """A running helper process and the chunks it sends."""
+class _Helper(Helper):
+    """A helper folding one range of record ids."""
 
     def __init__(self, path: Path, start: str, stop: str | None) -> None:
-        import subprocess  # only a rebuild starts helpers: not loaded at every CLI start-up
-        root = str(Path(__file__).resolve().parents[1])  # so the helper imports this very code
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-            p for p in (root, os.environ.get("PYTHONPATH", "")) if p)}
-        self.proc: subprocess.Popen[bytes] | None = None
-        if not sys.executable:
-            return
-        with contextlib.suppress(OSError):  # no helper: this process does the work
-            self.proc = subprocess.Popen(
-                [sys.executable, "-c", "import sys\nfrom ledger.maintenance import worker_main\n"
-                 "worker_main(sys.argv[1], sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)",
-                 str(path), start, *([] if stop is None else [stop])],
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+        super().__init__("ledger.maintenance:worker_main", str(path), start, stop or "")
 
     def chunks(self) -> Iterator[Chunk]:
-        if self.proc is None or self.proc.stdout is None:
-            raise _HelperStopped
-        while True:
-            message = _receive(self.proc.stdout)
-            if message is None:
-                raise _HelperStopped
-            if message[0] == "done":
-                return
+        for message in self.messages():
             if message[0] == "error" and message[1] == "CorruptEvent":
                 raise CorruptEvent(message[2])
             if message[0] == "error":  # e.g. it could not open the file: this process will say
-                raise _HelperStopped
+                raise HelperStopped
             yield message[1], message[2], message[3]
-
-    def close(self) -> None:
-        if self.proc is not None:
-            if self.proc.poll() is None:
-                self.proc.kill()
-            if self.proc.stdout is not None:
-                self.proc.stdout.close()
-            self.proc.wait()

@@ -1,0 +1,105 @@
+"""Helper processes: this interpreter running one function of this package, talking over a pipe.
+
+``rebuild`` and ``verify`` share their work with helpers on a large ledger. A helper is started
+as ``python -c "…run_helper()" MODULE:FUNCTION ARGS…`` with this package first on its path, so it
+runs exactly this code. It writes length-prefixed ``marshal`` messages (tuples) to its stdout;
+both ends run the same interpreter, so the format is the same. A helper that cannot start or
+stops without a last message raises ``HelperStopped``: the caller then does the work itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import marshal
+import os
+import struct
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import subprocess
+
+_LENGTH = struct.Struct("<Q")
+Message = tuple[Any, ...]
+
+
+class HelperStopped(Exception):
+    """A helper could not start or stopped without saying why."""
+
+
+def send(message: Message, out: IO[bytes] | None = None) -> None:
+    """Write one message (to this process's stdout: a helper's channel)."""
+    out = sys.stdout.buffer if out is None else out
+    data = marshal.dumps(message)
+    out.write(_LENGTH.pack(len(data)))
+    out.write(data)
+    out.flush()
+
+
+def receive(source: IO[bytes]) -> Message | None:
+    """Read one message; None at the end of the stream (or a message cut short)."""
+    head = source.read(_LENGTH.size)
+    if len(head) < _LENGTH.size:
+        return None
+    (size,) = _LENGTH.unpack(head)
+    data = source.read(size)
+    if len(data) < size:
+        return None
+    message: Message = marshal.loads(data)  # our own helper's output
+    return message
+
+
+def run_helper() -> None:
+    """The helper's entry point: ``sys.argv`` is [-c, MODULE:FUNCTION, ARGS…]."""
+    with contextlib.suppress(OSError):  # the process that started us is the critical path
+        os.nice(5)
+    module, _, function = sys.argv[1].partition(":")
+    getattr(importlib.import_module(module), function)(*sys.argv[2:])
+
+
+class Helper:
+    """A running helper process; ``messages`` yields what it sends until it ends."""
+
+    def __init__(self, function: str, *args: str) -> None:
+        import subprocess  # loaded only by the commands that start helpers
+
+        root = str(Path(__file__).resolve().parents[1])  # so the helper imports this very code
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            p for p in (root, os.environ.get("PYTHONPATH", "")) if p)}
+        self.proc: subprocess.Popen[bytes] | None = None
+        if not sys.executable:
+            return
+        with contextlib.suppress(OSError):  # no helper: the caller does the work
+            self.proc = subprocess.Popen(
+                [sys.executable, "-c", "from ledger.helpers import run_helper\nrun_helper()",
+                 function, *args],
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+
+    def messages(self) -> Iterator[Message]:
+        """Yield every message; raise HelperStopped if the stream ends without ("done",)."""
+        if self.proc is None or self.proc.stdout is None:
+            raise HelperStopped
+        while True:
+            message = receive(self.proc.stdout)
+            if message is None:
+                raise HelperStopped
+            if message[0] == "done":
+                return
+            yield message
+
+    def close(self) -> None:
+        """Stop the helper if it still runs, and reap it."""
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            if self.proc.stdout is not None:
+                self.proc.stdout.close()
+            self.proc.wait()
+
+
+def close_all(helpers: list[Helper]) -> None:
+    for helper in helpers:
+        helper.close()
