@@ -101,10 +101,11 @@ with Ledger.open(db) as ledger:
     elapsed = time.perf_counter() - start
 # VmHWM is this address space's peak; ru_maxrss would include the parent's, inherited at exec.
 hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
-if op == "rebuild":  # plus the helper processes: each at most the largest one's peak (an upper
-    import resource  # bound, since a child's ru_maxrss starts from this process's at fork)
-    from ledger import maintenance
-    helpers = maintenance.HELPERS if ledger_events >= maintenance.PARALLEL_FROM else 0
+if op in ("rebuild", "verify"):  # plus the helper processes: each at most the largest one's
+    import resource  # peak (an upper bound: a child's ru_maxrss starts from this process's at fork)
+    from ledger import maintenance, proofstore
+    module = maintenance if op == "rebuild" else proofstore
+    helpers = module.HELPERS if ledger_events >= module.PARALLEL_FROM else 0
     hwm += helpers * resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 print(elapsed, size, hwm)
 """
@@ -261,7 +262,7 @@ ROWS = [
     ("  ratio (target >= 0.5)", "verify_ratio", "{:.2f}"),
     ("rebuild (events/s, target >= 150k)", "rebuild_eps", "{:,.0f}"),
     ("export jsonl (MB/s)", "export_mb_s", "{:.1f}"),
-    ("peak RSS verify (MB)", "rss_verify_mb", "{:.0f}"),
+    ("peak RSS verify, with its helper processes (MB)", "rss_verify_mb", "{:.0f}"),
     ("peak RSS rebuild, with its helper processes (MB)", "rss_rebuild_mb", "{:.0f}"),
     ("peak RSS export (MB)", "rss_export_mb", "{:.0f}"),
     ("inclusion proof build + check (ms, target < 1)", "inclusion_ms", "{:.3f}"),

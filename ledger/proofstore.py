@@ -3,12 +3,16 @@ batch signatures. All append-only by trigger (see ``store.EVENTS_SCHEMA`` and ``
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Collection, Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ledger import store
 from ledger.errors import CorruptEvent
+from ledger.events import GENESIS_HASH
+from ledger.helpers import Helper, HelperStopped, send
 from ledger.merkle import stored_count, tree_root
 
 if TYPE_CHECKING:  # verify is loaded when a log is verified, not at every CLI start-up
@@ -95,11 +99,89 @@ def verify_stored(conn: sqlite3.Connection, progress: Progress | None = None, *,
     from ledger.verify import verify_events
 
     def run(tree: bool, prog: Progress | None) -> VerifyReport:
-        return verify_events(store.iter_events(conn, raw=True), prog,
+        return verify_events(store.iter_rows(conn), prog,
                              iter_tree_hashes(conn) if tree else None, capture,
                              iter_signatures(conn))
 
-    report = run(every_tree_hash, progress)
+    report = None
+    path, size = store.file_path(conn), store.head(conn)[0]
+    if (not every_tree_hash and not capture and path is not None and size >= PARALLEL_FROM
+            and not store.is_signed(conn)):
+        with contextlib.suppress(HelperStopped):  # then the pass below, in this process
+            report = verify_in_blocks(path, size, progress)
+    if report is None:
+        report = run(every_tree_hash, progress)
     if not every_tree_hash and report.ok and report.root != stored_root(conn, report.events):
         report = run(True, None)
     return report
+
+
+# -- verifying in blocks, with helper processes ---------------------------------------------------
+
+PARALLEL_FROM = 50_000  # events; below this helper processes cost more than they save
+HELPERS = 2
+BLOCK = 1 << 13  # events per block: a complete subtree of the Merkle tree
+
+
+def verify_in_blocks(path: Path, size: int, progress: Progress | None = None,
+                     helpers: int | None = None, block: int | None = None) -> VerifyReport:
+    """Return ``verify``'s report for the first ``size`` events, checked in blocks of ``block``
+    events (a power of two; default BLOCK) by ``helpers`` processes (default HELPERS), helper i
+    taking blocks i, i + helpers, ….
+
+    Each block is checked exactly as a whole pass would check it (``verify.verify_block``,
+    starting from the stored hashes of the two events before it, which the previous block
+    vouches for); the blocks' reports are read in order, so the first bad block names the first
+    bad seq, and their Merkle frontiers are merged into the root. Raises HelperStopped if a
+    helper cannot start or dies: the caller then verifies in this process.
+    """
+    from ledger.merkle import node_hash, root_from_frontier
+    from ledger.verify import VerifyReport
+
+    helpers, block = helpers or HELPERS, block or BLOCK
+    running = [Helper("ledger.proofstore:block_worker", str(path), str(i), str(helpers),
+                      str(size), str(block)) for i in range(helpers)]
+    try:
+        streams = [h.messages() for h in running]
+        frontier: list[tuple[int, bytes]] = []
+        head = GENESIS_HASH
+        for number in range((size + block - 1) // block):
+            message = next(streams[number % helpers], None)
+            if message is None or message[1] != number:
+                raise HelperStopped
+            if message[0] == "bad":  # ("bad", block, first bad seq, reason, events, head)
+                return VerifyReport(False, message[4], message[5], message[2], message[3])
+            _, _, events, block_frontier, head = message  # ("ok", block, events, frontier, head)
+            for level, h in block_frontier:  # levels below every level already in frontier
+                frontier.append((level, h))
+                while len(frontier) > 1 and frontier[-2][0] == frontier[-1][0]:
+                    (lvl, left), (_, right) = frontier[-2], frontier.pop()
+                    frontier[-1] = (lvl + 1, node_hash(left, right))
+            if progress is not None:
+                progress(events)
+        return VerifyReport(True, size, head, None, None, root_from_frontier(frontier))
+    finally:
+        for helper in running:
+            helper.close()
+
+
+def block_worker(path: str, first: str, step: str, size: str, block: str) -> None:
+    """The helper of ``verify_in_blocks``: check blocks first, first + step, … of the log."""
+    from ledger.verify import verify_block
+
+    n, width = int(size), int(block)
+    conn = store.open_ledger(Path(path))
+    with store.read_snapshot(conn):
+        for number in range(int(first), (n + width - 1) // width, int(step)):
+            lo, hi = number * width + 1, min((number + 1) * width, n)
+            before = [str(h) for (h,) in conn.execute(
+                "SELECT hash FROM events WHERE seq IN (?, ?) ORDER BY seq", (lo - 2, lo - 1))]
+            before = [GENESIS_HASH] * (2 - len(before)) + before  # seq 1 and 2 follow zeros
+            report, block_frontier = verify_block(store.iter_rows(conn, lo - 1, hi),
+                                                  lo, before[1], before[0])
+            if not report.ok:
+                send(("bad", number, report.first_bad_seq, report.reason, report.events,
+                      report.head_hash))
+                return
+            send(("ok", number, report.events - lo + 1, block_frontier, report.head_hash))
+    send(("done",))

@@ -218,6 +218,21 @@ def _row_event(row: tuple[Any, ...]) -> Event:
     return Event._make(row)
 
 
+def iter_rows(conn: sqlite3.Connection, since: int = 0, upto: int | None = None,
+              batch: int = 2000) -> Iterator[tuple[Any, ...]]:
+    """Yield the event rows with since < seq <= upto in seq order, exactly as stored (plain
+    tuples in ``Event`` field order: verify reads millions and needs no attribute access)."""
+    last = since
+    limit = upto if upto is not None else 2**62
+    while True:
+        rows = conn.execute(f"SELECT {EVENT_COLUMNS} FROM events WHERE seq > ? AND seq <= ? "
+                            "ORDER BY seq LIMIT ?", (last, limit, batch)).fetchall()
+        if not rows:
+            return
+        yield from rows
+        last = int(rows[-1][0])
+
+
 def iter_events(conn: sqlite3.Connection, since: int = 0, upto: int | None = None,
                 batch: int = 2000, raw: bool = False) -> Iterator[Event]:
     """Yield events with since < seq <= upto in seq order, reading in bounded batches.

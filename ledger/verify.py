@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from ledger.keyring import SignatureCheck
 
 Progress = Callable[[int], None]
+Row = tuple[Any, ...]  # an event row as stored: the fields of ``Event``, in its order
 
 
 class VerifyReport(NamedTuple):
@@ -136,25 +137,46 @@ class _Tree:
                                     "log was truncated", str(size), "")
 
 
-def verify_events(events: Iterable[Event], progress: Progress | None = None,
+def verify_events(events: Iterable[Row], progress: Progress | None = None,
                   stored_tree: Iterator[tuple[int, bytes]] | None = None,
                   capture: Collection[int] = (),
                   signatures: Iterator[tuple[int, int, int, str]] | None = None) -> VerifyReport:
-    """Return the report for a stream of stored events, stopping at the first bad one.
+    """Return the report for a stream of stored events (``Event`` or plain rows in its field
+    order), stopping at the first bad one.
 
     Also recomputes the Merkle tree: compares it with ``stored_tree`` (position, hash) when
     given, and records the root at every size in ``capture``. On failure ``events`` and
     ``head_hash`` describe the valid prefix that was checked.
     """
-    walk = _Walk(stored_tree, capture)
-    rest: Iterator[Event] = iter(events)
+    return _verify(_Walk(stored_tree, capture), events, progress, signatures)
+
+
+def verify_block(events: Iterable[Row], first: int, prev: str,
+                 before_prev: str) -> tuple[VerifyReport, list[tuple[int, bytes]]]:
+    """Verify the events of one block of the log, which starts at seq ``first`` (one more than a
+    multiple of the block size, a power of two) after events whose stored hashes are ``prev``
+    and ``before_prev``; return the report and the block's own Merkle frontier (level, hash).
+
+    The checks are exactly ``verify_events``'s: a block is as valid as the same events are in a
+    whole pass, given that the events before it are (their own block says so).
+    """
+    walk = _Walk(None, ())
+    walk.expected, walk.prev, walk.before_prev, walk.base = first, prev, before_prev, first - 1
+    return _verify(walk, events, None, None), walk.tree.frontier
+
+
+def _verify(walk: _Walk, events: Iterable[Row], progress: Progress | None,
+            signatures: Iterator[tuple[int, int, int, str]] | None) -> VerifyReport:
+    stored_tree = walk.tree.stored
+    rest: Iterator[Row] = iter(events)
     if stored_tree is None:  # the common case: run the tight loop as far as it goes
         stopped = _fast_prefix(rest, walk, progress)
         if stopped is not None:
             rest = itertools.chain((stopped,), rest)
     signed: SignatureCheck | None = None
     try:
-        for event in rest:
+        for row in rest:
+            event = row if type(row) is Event else Event._make(row)
             walk.event(event)
             if event.seq == 1 and event.type == "key.added":  # a signed ledger (see keyring)
                 from ledger.keyring import SignatureCheck  # loads cryptography: signed only
@@ -171,14 +193,14 @@ def verify_events(events: Iterable[Event], progress: Progress | None = None,
     return walk.report()
 
 
-def _fast_prefix(events: Iterator[Event], walk: _Walk, progress: Progress | None) -> Event | None:
+def _fast_prefix(events: Iterator[Row], walk: _Walk, progress: Progress | None) -> Row | None:
     """Check events with locals only while each is plainly valid; return the first that is not
     (or that starts a signed ledger) for the general loop, with ``walk`` brought up to date.
 
     Accepts exactly what ``_Walk.event`` accepts: same seq, link and hash checks, the same tree
     (leaf number i merges once per trailing 1 bit of i, as in ``merkle.new_hashes``).
     """
-    expected, prev, before = walk.expected, walk.prev, walk.before_prev
+    expected, prev, before, base = walk.expected, walk.prev, walk.before_prev, walk.base
     hashes = [h for _, h in walk.tree.frontier]
     capture, roots, prefix = walk.tree.capture, walk.tree.roots, EVENT_HASH_PREFIX
     stopped = None
@@ -195,18 +217,19 @@ def _fast_prefix(events: Iterator[Event], walk: _Walk, progress: Progress | None
         if sha256(prefix + canonical).hexdigest() != event[8]:
             stopped = event
             break
-        h, n = sha256(b"\x00" + canonical).digest(), seq - 1
+        h, n = sha256(b"\x00" + canonical).digest(), seq - 1 - base  # leaf number in the tree
         while n & 1:
             h = sha256(b"\x01" + hashes.pop() + h).digest()
             n >>= 1
         hashes.append(h)
         before, prev, expected = prev, event[8], expected + 1
         if capture and seq in capture:
-            roots[seq] = root_from_frontier(list(zip(frontier_levels(seq), hashes, strict=True)))
+            levels = frontier_levels(seq - base)
+            roots[seq] = root_from_frontier(list(zip(levels, hashes, strict=True)))
         if progress is not None and expected % 1024 == 0:
             progress(1024)
     walk.expected, walk.prev, walk.before_prev = expected, prev, before
-    walk.tree.frontier = list(zip(frontier_levels(expected - 1), hashes, strict=True))
+    walk.tree.frontier = list(zip(frontier_levels(expected - 1 - base), hashes, strict=True))
     walk.tree.pos = stored_count(expected - 1)
     return stopped
 
@@ -222,6 +245,7 @@ class _Walk:
     def __init__(self, stored_tree: Iterator[tuple[int, bytes]] | None,
                  capture: Collection[int]) -> None:
         self.expected, self.prev, self.before_prev = 1, GENESIS_HASH, GENESIS_HASH
+        self.base = 0  # leaves before the tree this pass builds (a block's first seq - 1)
         self.tree = _Tree(stored_tree, capture)
 
     def event(self, event: Event) -> None:

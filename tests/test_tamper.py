@@ -3,18 +3,46 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
+from ledger import proofstore
 from ledger.events import Event, canonical_of, make_event
 from ledger.merkle import leaf_hash, new_hashes
 from tests.conftest import Cli, manifest, provenance
 
 COLUMNS = ["type", "record_id", "contract", "payload", "actor", "recorded_at", "prev_hash", "hash"]
+
+
+@pytest.fixture(autouse=True, params=["one pass", "blocks"])
+def verify_mode(request: pytest.FixtureRequest,
+                monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Every tamper test runs twice: verify in one pass, and verify in blocks of two events by
+    helper processes (what a large ledger gets), which must name the same seq and reason."""
+    outcomes: list[str] = []
+    if request.param == "blocks":
+        real = proofstore.verify_in_blocks
+
+        def spy(*args: Any, **kwargs: Any) -> Any:
+            try:
+                report = real(*args, **kwargs)
+            except proofstore.HelperStopped:
+                outcomes.append("helpers stopped")
+                raise
+            outcomes.append("blocks")
+            return report
+
+        monkeypatch.setattr(proofstore, "PARALLEL_FROM", 1)
+        monkeypatch.setattr(proofstore, "BLOCK", 2)
+        monkeypatch.setattr(proofstore, "verify_in_blocks", spy)
+    yield str(request.param)
+    assert "helpers stopped" not in outcomes  # the blocks really did the checking
+    if request.param == "blocks" and "full" in request.fixturenames:
+        assert "blocks" in outcomes
 
 
 @pytest.fixture

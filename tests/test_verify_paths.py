@@ -22,6 +22,8 @@ from ledger.verify import verify_events
 from tests.conftest import clock, manifest
 from tests.test_merkle import reference_root
 
+COLUMNS_TO_EDIT = ["type", "record_id", "actor", "recorded_at", "prev_hash", "hash", "payload"]
+
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.sampled_from(["ed", 'ed "quoted"', "back\\slash", "ünïcode ed"]),
@@ -62,3 +64,25 @@ def test_a_bad_event_after_the_tight_loop_is_named_the_same_way(tmp_path: Path) 
     assert (fast.ok, fast.first_bad_seq, fast.events) == (False, 9, 8)
     assert (fast.first_bad_seq, fast.reason, fast.head_hash) == \
            (general.first_bad_seq, general.reason, general.head_hash)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(1, 40), st.sampled_from([1, 2, 4, 8, 64]), st.integers(1, 3),
+       st.one_of(st.none(), st.tuples(st.integers(1, 40), st.sampled_from(COLUMNS_TO_EDIT))))
+def test_blocks_by_helpers_give_the_one_pass_report(
+        n: int, block: int, helpers: int, edit: tuple[int, str] | None) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "l.db"
+        with Ledger.create(db, clock) as ledger:
+            for i in range(n):
+                ledger.submit("paper-manifest-v1.1", manifest(f"SRCH:{i:08X}"), "ed")
+        if edit is not None and edit[0] <= n:
+            with sqlite3.connect(db) as conn:  # as an attacker would
+                conn.execute("DROP TRIGGER events_append_only_update")
+                conn.execute(f"UPDATE events SET {edit[1]} = {edit[1]} || 'x' WHERE seq = ?",
+                             (edit[0],))
+        conn = sqlite3.connect(db)
+        one_pass = verify_events(store.iter_events(conn, raw=True))
+        conn.close()
+        blocks = proofstore.verify_in_blocks(db, n, helpers=helpers, block=block)
+    assert blocks._replace(roots={}) == one_pass._replace(roots={})
