@@ -7,7 +7,7 @@ import contextlib
 import sqlite3
 from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ledger import store
 from ledger.errors import CorruptEvent
@@ -152,6 +152,8 @@ def verify_in_blocks(path: Path, size: int, progress: Progress | None = None,
             if message[0] == "bad":  # ("bad", block, first bad seq, reason, events, head)
                 return VerifyReport(False, message[4], message[5], message[2], message[3])
             _, _, events, block_frontier, head = message  # ("ok", block, events, frontier, head)
+            if events != min(block, size - number * block):  # cannot be: a block that ends
+                raise HelperStopped  # short fails; but if it did, the one pass decides
             for level, h in block_frontier:  # levels below every level already in frontier
                 frontier.append((level, h))
                 while len(frontier) > 1 and frontier[-2][0] == frontier[-1][0]:
@@ -177,11 +179,25 @@ def block_worker(path: str, first: str, step: str, size: str, block: str) -> Non
             before = [str(h) for (h,) in conn.execute(
                 "SELECT hash FROM events WHERE seq IN (?, ?) ORDER BY seq", (lo - 2, lo - 1))]
             before = [GENESIS_HASH] * (2 - len(before)) + before  # seq 1 and 2 follow zeros
-            report, block_frontier = verify_block(store.iter_rows(conn, lo - 1, hi),
-                                                  lo, before[1], before[0])
+            report, block_frontier = verify_block(_block_rows(conn, lo, hi), lo, before[1],
+                                                  before[0])
             if not report.ok:
                 send(("bad", number, report.first_bad_seq, report.reason, report.events,
                       report.head_hash))
                 return
             send(("ok", number, report.events - lo + 1, block_frontier, report.head_hash))
     send(("done",))
+
+
+def _block_rows(conn: sqlite3.Connection, lo: int, hi: int) -> Iterator[tuple[Any, ...]]:
+    """Yield the rows with lo <= seq <= hi; if the last of them is not seq hi (events at the end
+    of the block were deleted), also the next stored row, so that the block fails exactly as
+    the one pass does ("event seq N is missing: the next stored event is …")."""
+    last = lo - 1
+    for row in store.iter_rows(conn, lo - 1, hi):
+        last = row[0]
+        yield row
+    if last < hi:
+        following = next(store.iter_rows(conn, last, None, batch=1), None)
+        if following is not None:
+            yield following

@@ -22,7 +22,8 @@ from ledger.verify import verify_events
 from tests.conftest import clock, manifest
 from tests.test_merkle import reference_root
 
-COLUMNS_TO_EDIT = ["type", "record_id", "actor", "recorded_at", "prev_hash", "hash", "payload"]
+COLUMNS_TO_EDIT = ["type", "record_id", "actor", "recorded_at", "prev_hash", "hash", "payload",
+                   "delete", "delete", "delete", "move", "move"]
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -66,7 +67,7 @@ def test_a_bad_event_after_the_tight_loop_is_named_the_same_way(tmp_path: Path) 
            (general.first_bad_seq, general.reason, general.head_hash)
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(1, 40), st.sampled_from([1, 2, 4, 8, 64]), st.integers(1, 3),
        st.one_of(st.none(), st.tuples(st.integers(1, 40), st.sampled_from(COLUMNS_TO_EDIT))))
 def test_blocks_by_helpers_give_the_one_pass_report(
@@ -79,10 +80,18 @@ def test_blocks_by_helpers_give_the_one_pass_report(
         if edit is not None and edit[0] <= n:
             with sqlite3.connect(db) as conn:  # as an attacker would
                 conn.execute("DROP TRIGGER events_append_only_update")
-                conn.execute(f"UPDATE events SET {edit[1]} = {edit[1]} || 'x' WHERE seq = ?",
-                             (edit[0],))
+                conn.execute("DROP TRIGGER events_append_only_delete")
+                if edit[1] == "delete":
+                    conn.execute("DELETE FROM events WHERE seq = ?", (edit[0],))
+                elif edit[1] == "move":  # renumbered past the end of the log
+                    conn.execute("UPDATE events SET seq = seq + 37 WHERE seq = ?", (edit[0],))
+                else:
+                    conn.execute(f"UPDATE events SET {edit[1]} = {edit[1]} || 'x' "
+                                 "WHERE seq = ?", (edit[0],))
         conn = sqlite3.connect(db)
         one_pass = verify_events(store.iter_events(conn, raw=True))
         conn.close()
-        blocks = proofstore.verify_in_blocks(db, n, helpers=helpers, block=block)
+        with sqlite3.connect(db) as conn:
+            size = conn.execute("SELECT MAX(seq) FROM events").fetchone()[0] or 0
+        blocks = proofstore.verify_in_blocks(db, size, helpers=helpers, block=block)
     assert blocks._replace(roots={}) == one_pass._replace(roots={})
