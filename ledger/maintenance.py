@@ -49,17 +49,20 @@ def states_by_record(conn: sqlite3.Connection, upto: int | None = None,
 def _chunks(conn: sqlite3.Connection, start: str = "", stop: str | None = None) -> Iterator[Chunk]:
     """Yield the view rows of every record in the range, CHUNK records at a time."""
     pending: views.Rows = {}
-    counted = [0]
-    records = 0
-    for state in states_by_record(conn, None, lambda n: counted.__setitem__(0, counted[0] + n),
-                                  start, stop):
+    events = records = 0
+
+    def count(n: int) -> None:
+        nonlocal events
+        events += n
+
+    for state in states_by_record(conn, None, count, start, stop):
         for table, rows in views.rows_for(state).items():
             pending.setdefault(table, []).extend(rows)
         records += 1
         if records == CHUNK:
-            yield counted[0], records, pending
-            pending, counted[0], records = {}, 0, 0
-    yield counted[0], records, pending
+            yield events, records, pending
+            pending, events, records = {}, 0, 0
+    yield events, records, pending
 
 
 def rebuild(conn: sqlite3.Connection, progress: Progress | None = None,
