@@ -98,8 +98,3 @@ class Helper:
             if self.proc.stdout is not None:
                 self.proc.stdout.close()
             self.proc.wait()
-
-
-def close_all(helpers: list[Helper]) -> None:
-    for helper in helpers:
-        helper.close()

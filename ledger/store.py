@@ -234,22 +234,10 @@ def iter_rows(conn: sqlite3.Connection, since: int = 0, upto: int | None = None,
 
 
 def iter_events(conn: sqlite3.Connection, since: int = 0, upto: int | None = None,
-                batch: int = 2000, raw: bool = False) -> Iterator[Event]:
-    """Yield events with since < seq <= upto in seq order, reading in bounded batches.
-
-    ``raw`` gives the columns exactly as stored (for verify, which reports a wrongly typed
-    column: TEXT affinity gives str and INTEGER PRIMARY KEY int; only a value written behind
-    the ledger's back differs); otherwise a non-text column is shown as text."""
-    make = Event._make if raw else _row_event
-    last = since
-    limit = upto if upto is not None else 2**62
-    while True:
-        rows = conn.execute(f"SELECT {EVENT_COLUMNS} FROM events WHERE seq > ? AND seq <= ? "
-                            "ORDER BY seq LIMIT ?", (last, limit, batch)).fetchall()
-        if not rows:
-            return
-        yield from map(make, rows)
-        last = int(rows[-1][0])
+                batch: int = 2000) -> Iterator[Event]:
+    """Yield events with since < seq <= upto in seq order, reading in bounded batches (a
+    non-text column, written behind the ledger's back, is shown as text)."""
+    return map(_row_event, iter_rows(conn, since, upto, batch))
 
 
 def record_events(conn: sqlite3.Connection, record_id: str, upto: int | None = None) -> list[Event]:

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from ledger import proofstore, store
 from ledger.api import Ledger
-from ledger.events import canonical_of
+from ledger.events import Event, canonical_of
 from ledger.verify import verify_events
 from tests.conftest import clock, manifest
 from tests.test_merkle import reference_root
@@ -36,7 +36,7 @@ def test_both_loops_agree_on_every_root(actors: list[str]) -> None:
             for i, actor in enumerate(actors):
                 ledger.submit("paper-manifest-v1.1", manifest(f"SRCH:{i:08X}"), actor)
         conn = sqlite3.connect(db)
-        events = list(store.iter_events(conn, raw=True))
+        events = list(map(Event._make, store.iter_rows(conn)))
         sizes = set(range(1, len(events) + 1))
         leaves = [hashlib.sha256(b"\x00" + canonical_of(e)).digest() for e in events]
         fast = verify_events(iter(events), capture=sizes)  # the tight loop, then the general one
@@ -58,7 +58,7 @@ def test_a_bad_event_after_the_tight_loop_is_named_the_same_way(tmp_path: Path) 
         conn.execute("DROP TRIGGER events_append_only_update")
         conn.execute("UPDATE events SET actor = 'mallory' WHERE seq = 9")
     conn = sqlite3.connect(db)
-    events = list(store.iter_events(conn, raw=True))
+    events = list(map(Event._make, store.iter_rows(conn)))
     fast = verify_events(iter(events))
     general = verify_events(iter(events), stored_tree=proofstore.iter_tree_hashes(conn))
     conn.close()
@@ -89,7 +89,7 @@ def test_blocks_by_helpers_give_the_one_pass_report(
                     conn.execute(f"UPDATE events SET {edit[1]} = {edit[1]} || 'x' "
                                  "WHERE seq = ?", (edit[0],))
         conn = sqlite3.connect(db)
-        one_pass = verify_events(store.iter_events(conn, raw=True))
+        one_pass = verify_events(store.iter_rows(conn))
         conn.close()
         with sqlite3.connect(db) as conn:
             size = conn.execute("SELECT MAX(seq) FROM events").fetchone()[0] or 0

@@ -147,3 +147,16 @@ def test_a_refused_submit_drops_what_the_handle_carried(tmp_path: Path) -> None:
         incremental = view_rows(db)
         ledger.rebuild()
         assert view_rows(db) == incremental
+
+
+def test_the_column_table_matches_the_schema(tmp_path: Path) -> None:
+    """``views.COLUMNS`` (used to update rows in place) names every column in table order."""
+    from ledger.views import COLUMNS, PRIMARY_KEYS, create_views
+
+    with sqlite3.connect(tmp_path / "v.db") as conn:
+        create_views(conn)
+        for table, columns in COLUMNS.items():
+            info = conn.execute(f"PRAGMA table_info({table})").fetchall()
+            assert tuple(r[1] for r in info) == columns
+            keys = sorted((r[5], r[1]) for r in info if r[5])  # pk position, name
+            assert tuple(columns.index(name) for _, name in keys) == PRIMARY_KEYS[table]
