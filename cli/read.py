@@ -121,7 +121,7 @@ def verify(obj: LedgerContext, checkpoint_file: str | None, vkey: str | None, as
         if extra:
             click.echo(f"OK: the log extends the checkpoint of size {cp.size} signed by {cp.origin}")
     else:
-        click.echo(f"FAILED at seq {report.first_bad_seq}: {report.reason}", err=True)
+        click.echo(f"FAILED at {report.where}: {report.reason}", err=True)
     sys.exit(0 if report.ok else 1)
 
 
@@ -142,7 +142,7 @@ def audit(obj: LedgerContext, as_json: bool) -> None:
         emit_json(report.as_json())
         sys.exit(0 if report.ok else 1)
     v = report.verify
-    broken = "" if v.ok else f"; first bad seq {v.first_bad_seq}: {v.reason}"
+    broken = "" if v.ok else f"; first bad {v.where}: {v.reason}"
     click.echo(f"chain:   {'OK' if v.ok else 'FAILED'}: {v.events} events verified{broken}")
     click.echo(f"records: {report.records}")
     for f in report.findings:

@@ -60,12 +60,11 @@ def record_id_of(raw: Any) -> str:
 
 
 def _keyring(conn: sqlite3.Connection) -> Keyring:
-    from ledger.keyring import Keyring
+    """Return the keyring, each key event's signature checked (``keyring.verified_keyring``)."""
+    from ledger.keyring import verified_keyring
 
-    keyring = Keyring()
-    for event in store.key_events(conn):
-        keyring.apply(event, event.payload)
-    return keyring
+    return verified_keyring(store.key_events(conn), lambda seq: proofstore.signature_covering(conn, seq),
+                            lambda a, b: list(store.iter_events(conn, a - 1, b)))
 
 
 def load_frontier(conn: sqlite3.Connection, size: int) -> list[tuple[int, bytes]]:

@@ -16,14 +16,15 @@ key was in force (added, not revoked) when the batch began, and key events are s
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
+import itertools
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 
-from ledger.errors import RefusedInput, VerificationError
-from ledger.events import Event
+from ledger.errors import CorruptEvent, RefusedInput, VerificationError
+from ledger.events import Event, canonical_of, event_hash
 from ledger.note import Signer, Verifier, parse_verifier
 
 SIGNATURE_PREFIX = b"provenance-ledger/batch-signature/v1\n"
@@ -101,14 +102,92 @@ def check_key_event(event_type: str, payload: dict[str, Any], keyring: Keyring, 
             raise RefusedInput("refusing to revoke the last admin key: nobody could manage keys")
 
 
-class SignatureCheck:
-    """Checks, event by event in seq order, that a signed ledger's events are all signed."""
+SignatureRow = tuple[Any, ...]  # (first seq, last seq, key id, signature) as stored
 
-    def __init__(self, rows: Iterator[tuple[int, int, int, str]]) -> None:
+
+def verified_keyring(key_events: Iterable[Event], covering: Callable[[int], SignatureRow | None],
+                     events_between: Callable[[int, int], list[Event]]) -> Keyring:
+    """Return the keyring of a signed ledger for appending, trusting a key event only when the
+    signature that covers it verifies (by a key in force when that batch began, an admin key)
+    over a chain that links the key event to the batch's last event.
+
+    ``covering(seq)`` returns the signature row whose range holds ``seq``; ``events_between(a,
+    b)`` the stored events a..b. Raises CorruptEvent naming the first key event that fails:
+    the keyring was tampered with and nothing may be appended until ``verify`` is run.
+    """
+    keyring = Keyring()
+    batches: dict[int, tuple[SignatureRow, list[Event]]] = {}
+    for event in key_events:
+        row = covering(event.seq)
+        if (row is None or len(row) != 4 or not all(type(v) is int for v in row[:3])
+                or not isinstance(row[3], str) or not row[0] <= event.seq <= row[1]):
+            raise CorruptEvent(f"seq {event.seq}: the key event is not covered by a well-formed "
+                               "signature: the keyring was tampered with (run `ledger verify`)")
+        batches.setdefault(row[0], (row, []))[1].append(event)
+    for row, group in batches.values():
+        first, last, key_id, signature = row
+        chain = events_between(group[0].seq, last)
+        for before, after in itertools.pairwise(chain):
+            if after.prev_hash != before.hash:
+                raise CorruptEvent(f"seq {after.seq}: the chain after key event seq "
+                                   f"{group[0].seq} is broken (run `ledger verify`)")
+        entry = keyring.in_force(key_id)
+        if first == 1 and group[0].seq == 1 and group[0].type == "key.added":
+            provisional = Keyring()
+            provisional.apply(group[0], group[0].payload)
+            entry = provisional.in_force(key_id)
+        hashes_ok = all(event_hash(canonical_of(e)) == e.hash for e in chain)
+        try:
+            if entry is None or entry.role != "admin" or not hashes_ok or chain[-1].seq != last:
+                raise ValueError("not an admin key in force, or a changed event")
+            entry.verifier.key.verify(base64.b64decode(signature, validate=True),
+                                      signed_message(first, last, chain[-1].hash))
+        except (InvalidSignature, ValueError):
+            raise CorruptEvent(f"seq {group[0].seq}: the key event's signature (seq {first}.."
+                               f"{last}) does not verify: the keyring was tampered with, nothing "
+                               "is appended (run `ledger verify`)") from None
+        for event in group:
+            keyring.apply(event, event.payload)
+    return keyring
+
+
+class SignatureCheck:
+    """Checks, event by event in seq order, that a signed ledger's events are all signed.
+
+    The rows of the signatures table, in order of their first seq, must tile the log exactly:
+    each well formed (integers, first <= last, a signature that is text), each starting right
+    after the one before (no gap, no overlap), the last one ending at the head, and none beyond
+    it. Each row's signature is checked when its last event is reached, before any later event
+    is looked at; the key events of a batch take effect only once that batch's signature
+    verifies, so a key added by an event whose signature does not verify is never trusted.
+    """
+
+    def __init__(self, rows: Iterator[tuple[Any, ...]]) -> None:
         self.rows, self.keyring = rows, Keyring()
         self.row: tuple[int, int, int, str] | None = None
         self.signed = False
         self.entry: KeyEntry | None = None  # the signing key as it stood when the batch began
+        self.pending: list[tuple[Event, dict[str, Any]]] = []  # key events of this batch
+
+    def _next_row(self, seq: int) -> tuple[int, int, int, str]:
+        """Return the signature row that must start at ``seq``; raise naming ``seq`` otherwise."""
+        row = next(self.rows, None)
+        if row is None:
+            raise VerificationError(seq, "no signature covers this event (the ledger requires "
+                                    "signatures): it was written without a key")
+        if (len(row) != 4 or not all(type(v) is int for v in row[:3])
+                or not isinstance(row[3], str)):
+            raise VerificationError(seq, f"the signature row for seq {row[0]!r} is malformed "
+                                    f"({row!r:.120}): table signatures was edited")
+        first, last = row[0], row[1]
+        if first != seq or last < first:
+            shape = ("empty or inverted" if last < first else
+                     "overlaps the signature before it" if first < seq else
+                     "leaves a gap before it")
+            raise VerificationError(seq, f"no signature covers this event: the next stored "
+                                    f"signature row, seq {first}..{last}, {shape} (table "
+                                    "signatures was edited)")
+        return row[0], row[1], row[2], row[3]
 
     def add(self, event: Event) -> None:
         """Check ``event``; raise VerificationError naming it if it is not properly signed."""
@@ -117,14 +196,12 @@ class SignatureCheck:
         if not self.signed:
             return
         if self.row is None or event.seq > self.row[1]:
-            self.row = next(self.rows, None)
-            if self.row is None or self.row[0] != event.seq:
-                raise VerificationError(event.seq, "no signature covers this event (the ledger "
-                                        "requires signatures): it was written without a key")
+            self.row = self._next_row(event.seq)
             self.entry = self.keyring.in_force(self.row[2])
         first, last, key_id, signature = self.row
         entry = self.entry
-        if entry is None and not (event.seq == 1 and event.type == "key.added"):
+        genesis = event.seq == 1 and event.type == "key.added"
+        if entry is None and not genesis:
             raise VerificationError(event.seq, f"signed by key {key_id:08x}, which was not in "
                                     "the keyring at that point (unknown or revoked)")
         if entry is not None and event.actor != entry.name:
@@ -133,25 +210,37 @@ class SignatureCheck:
         if entry is not None and event.type.startswith("key.") and entry.role != "admin":
             raise VerificationError(event.seq, f"key event signed by {entry.name}, which is not "
                                     "an admin key")
-        self.keyring.apply(event, event.payload if event.type.startswith("key.") else {})
-        if event.seq == 1 and entry is None:
-            entry = self.keyring.in_force(key_id)
-            self.entry = entry
+        if event.type.startswith("key."):
+            self.pending.append((event, event.payload))
+        if genesis:  # the first admin key signs its own addition: trusted for its batch only
+            provisional = Keyring()
+            provisional.apply(event, event.payload)
+            self.entry = entry = provisional.in_force(key_id)
         if event.seq == last:
             self._verify(entry, first, last, event, signature)
+            for key_event, payload in self.pending:  # the batch is proven: its keys count now
+                self.keyring.apply(key_event, payload)
+            self.pending.clear()
 
     def _verify(self, entry: KeyEntry | None, first: int, last: int, event: Event,
                 signature: str) -> None:
         try:
             if entry is None:
                 raise ValueError("no key")
-            entry.verifier.key.verify(base64.b64decode(signature),
+            entry.verifier.key.verify(base64.b64decode(signature, validate=True),
                                       signed_message(first, last, event.hash))
         except (InvalidSignature, ValueError):
             raise VerificationError(event.seq, f"the signature over seq {first}..{last} does not "
                                     "verify: forged, or the events were changed") from None
 
     def finish(self, size: int) -> None:
-        if self.signed and self.row is not None and self.row[1] > size:
+        if not self.signed:
+            return
+        if self.row is not None and self.row[1] > size:
             raise VerificationError(size + 1, "a signature covers events beyond the end of the "
                                     "log: the tail was truncated")
+        extra = next(self.rows, None)
+        if extra is not None:
+            raise VerificationError(size + 1, f"the signatures table has a row for seq "
+                                    f"{extra[0]!r}..{extra[1]!r}, beyond the {size} events of the "
+                                    "log: the tail was truncated, or the row was forged")

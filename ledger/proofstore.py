@@ -71,12 +71,21 @@ def insert_signature(conn: sqlite3.Connection, first: int, last: int, key_id: in
     conn.execute("INSERT INTO signatures VALUES (?, ?, ?, ?)", (first, last, key_id, signature))
 
 
-def iter_signatures(conn: sqlite3.Connection) -> Iterator[tuple[int, int, int, str]]:
-    """Yield (first seq, last seq, key id, signature) of every batch signature, in order."""
+def iter_signatures(conn: sqlite3.Connection) -> Iterator[tuple[Any, ...]]:
+    """Yield (first seq, last seq, key id, signature) of every batch signature in order, as
+    stored (``keyring.SignatureCheck`` checks their types and ranges)."""
     cur = conn.execute("SELECT first_seq, last_seq, key_id, signature FROM signatures "
                        "ORDER BY first_seq")
     while rows := cur.fetchmany(4096):
-        yield from ((int(a), int(b), int(c), str(d)) for a, b, c, d in rows)
+        yield from rows
+
+
+def signature_covering(conn: sqlite3.Connection, seq: int) -> tuple[Any, ...] | None:
+    """Return the stored signature row (first, last, key id, signature) whose range starts at or
+    before ``seq`` latest, as stored, or None."""
+    row = conn.execute("SELECT first_seq, last_seq, key_id, signature FROM signatures WHERE "
+                       "first_seq <= ? ORDER BY first_seq DESC LIMIT 1", (seq,)).fetchone()
+    return None if row is None else tuple(row)
 
 
 def stored_root(conn: sqlite3.Connection, size: int) -> bytes | None:
@@ -90,13 +99,22 @@ def stored_root(conn: sqlite3.Connection, size: int) -> bytes | None:
 
 
 def verify_stored(conn: sqlite3.Connection, progress: Progress | None = None, *,
-                  every_tree_hash: bool = True, capture: Collection[int] = ()) -> VerifyReport:
-    """Return the verify report of the stored log: chain, signatures and Merkle tree.
+                  every_tree_hash: bool = True, capture: Collection[int] = (),
+                  thorough: bool = False) -> VerifyReport:
+    """Return the verify report of the stored log: structure, chain, signatures, Merkle tree.
 
-    With ``every_tree_hash`` each stored tree hash is compared with the events; otherwise only
-    the root is, and the full comparison (which names the first bad seq) runs if it differs.
+    First the file's structure (``check_structure``): the schema is exactly what this version
+    creates, SQLite's own check passes, and the rows of ``events`` are exactly seq 1..n; only
+    then is each event read, in seq order, from the table itself. With ``every_tree_hash`` each
+    stored tree hash is compared with the events; otherwise only the root is, and the full
+    comparison (which names the first bad seq) runs if it differs. ``thorough`` (audit) runs
+    SQLite's full ``integrity_check`` instead of ``quick_check``.
     """
     from ledger.verify import verify_events
+
+    broken, guards = check_structure(conn, thorough)
+    if broken is not None:
+        return broken
 
     def run(tree: bool, prog: Progress | None) -> VerifyReport:
         return verify_events(store.iter_rows(conn), prog,
@@ -113,7 +131,69 @@ def verify_stored(conn: sqlite3.Connection, progress: Progress | None = None, *,
         report = run(every_tree_hash, progress)
     if not every_tree_hash and report.ok and report.root != stored_root(conn, report.events):
         report = run(True, None)
+    if guards:  # the chain's own problem (naming its seq) comes first; the guards' after it
+        table, reason = guards[0]
+        more = f" (and {len(guards) - 1} more schema change(s))" if len(guards) > 1 else ""
+        found = f"schema: {reason}{more}: the file was changed behind the ledger's back"
+        report = (report._replace(table=table, reason=found) if report.ok else
+                  report._replace(reason=f"{report.reason}; also {found}"))._replace(ok=False)
     return report
+
+
+def check_structure(conn: sqlite3.Connection,
+                    thorough: bool = False) -> tuple[VerifyReport | None, list[tuple[str, str]]]:
+    """Return (a failed report if the file's structure lets two readings of it differ, the
+    changed triggers).
+
+    An attacker who can write the file can drop the primary key, add rows with seq <= 0 or a
+    second row with an existing seq, or rewrite an index through ``PRAGMA writable_schema`` so
+    that reads by record skip an event. So: the schema of every ledger table, index and trigger
+    must be exactly what this version creates (then ``seq`` is the rowid: an integer, unique);
+    SQLite's check of the b-trees must pass, including every index of ``events`` against the
+    table (so a read by record sees exactly the rows of the full scan); and the smallest seq
+    must be 1 (the scan in seq order then proves 1..n, each once, nothing else).
+
+    A dropped or added trigger changes no reading (the triggers only guard writes): the chain is
+    still checked, so that an event changed after dropping them is named by its seq.
+    """
+    from ledger.verify import table_failure
+    from ledger.views import VIEWS_SCHEMA
+
+    try:
+        found = store.schema_problems(conn, _expected_schema(VIEWS_SCHEMA))
+        guards = [(table, reason) for kind, table, reason in found if kind == "trigger"]
+        problems = [(table, reason) for kind, table, reason in found if kind != "trigger"]
+        if problems:
+            table, reason = problems[0]
+            more = f" (and {len(problems) - 1} more schema change(s))" if len(problems) > 1 else ""
+            return table_failure(table, f"schema: {reason}{more}: the file was changed behind "
+                                 "the ledger's back"), guards
+        damaged = store.storage_problems(conn, thorough)
+        if damaged:
+            return table_failure("events" if "events" in damaged[0] else "(file)",
+                                 f"SQLite's integrity check fails: {damaged[0]}"
+                                 f"{f' (and {len(damaged) - 1} more)' if len(damaged) > 1 else ''}"), guards
+        low, _high = store.seq_bounds(conn)
+    except sqlite3.DatabaseError as exc:
+        return table_failure("(file)", f"the file cannot be read as a ledger: {exc}"), []
+    if low is not None and low != 1:
+        from ledger.verify import VerifyReport
+
+        return VerifyReport(False, 0, GENESIS_HASH, int(low) if low < 1 else 1,
+                            f"the events table holds a row with seq {low}, before seq 1: rows "
+                            "outside 1..n were written behind the ledger's back"
+                            if low < 1 else f"event seq 1 is missing: the first stored event is "
+                            f"seq {low}", table="events"), guards
+    return None, guards
+
+
+_SCHEMA: dict[str, dict[str, store.SchemaRow]] = {}
+
+
+def _expected_schema(views_sql: str) -> dict[str, store.SchemaRow]:
+    if views_sql not in _SCHEMA:
+        _SCHEMA[views_sql] = store.expected_schema(views_sql)
+    return _SCHEMA[views_sql]
 
 
 # -- verifying in blocks, with helper processes ---------------------------------------------------

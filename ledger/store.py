@@ -287,3 +287,85 @@ def is_signed(conn: sqlite3.Connection) -> bool:
 def count_events(conn: sqlite3.Connection) -> int:
     """Return the number of event rows (not necessarily the head seq, if tampered)."""
     return int(conn.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+
+
+LEDGER_TABLES = ("events", "ledger_meta", "signatures", "bulk_progress", "checkpoints", "tree_hashes")
+
+
+# -- the file's structure, as verify checks it -----------------------------------------------------
+
+SchemaRow = tuple[str, str, str, str | None]  # (type, name, tbl_name, sql) of sqlite_master
+
+
+def _schema_of(conn: sqlite3.Connection) -> dict[str, SchemaRow]:
+    rows = conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master").fetchall()
+    return {str(r[1]): (str(r[0]), str(r[1]), str(r[2]), None if r[3] is None else str(r[3]))
+            for r in rows}
+
+
+def expected_schema(extra_sql: str = "") -> dict[str, SchemaRow]:
+    """Return the sqlite_master rows this version creates (its ledger tables, and ``extra_sql``)."""
+    ref = sqlite3.connect(":memory:")
+    try:
+        ref.executescript(EVENTS_SCHEMA + TREE_SCHEMA + extra_sql)
+        return _schema_of(ref)
+    finally:
+        ref.close()
+
+
+def schema_problems(conn: sqlite3.Connection,
+                    expected: dict[str, SchemaRow]) -> list[tuple[str, str, str]]:
+    """Return (kind of object, table, problem) for every difference between the file's schema
+    and ``expected``: a missing, added or changed table, index or trigger of the ledger's
+    tables (a VIEW in place of a table, a dropped trigger, a changed column, an index rewritten
+    through ``PRAGMA writable_schema``). Extra tables of the file's owner are allowed; extra triggers
+    and indexes on the ledger's tables, and triggers anywhere, are not."""
+    found = _schema_of(conn)
+    ours = {row[2] for row in expected.values()}
+    problems = []
+    for name, want in expected.items():
+        got = found.get(name)
+        if got is None:
+            problems.append((want[0], want[2], f"{want[0]} {name} is missing from the schema"))
+        elif got != want:
+            what = "type" if got[0] != want[0] else "definition"
+            kind = want[0] if got[0] == want[0] else "table"  # a trigger turned table blocks
+            problems.append((kind, want[2], f"the {what} of {want[0]} {name} was changed: "
+                             f"expected {_one_line(want)}, found {_one_line(got)}"))
+    for name, got in found.items():
+        if name in expected or name.startswith("sqlite_stat"):
+            continue
+        if got[0] == "trigger" or got[2] in ours:
+            problems.append((got[0], got[2], f"{got[0]} {name} on {got[2]} was added: {_one_line(got)}"))
+    return problems
+
+
+def _one_line(row: SchemaRow) -> str:
+    text = row[0] if row[3] is None else " ".join(row[3].split())
+    return repr(text if len(text) <= 160 else text[:157] + "…")
+
+
+def storage_problems(conn: sqlite3.Connection, thorough: bool) -> list[str]:
+    """Return what SQLite's own check finds wrong with the file's b-trees.
+
+    ``thorough`` (audit): ``integrity_check`` of the whole file, every index against its table.
+    Otherwise (verify): ``integrity_check`` of the events table and its indexes, so that a read
+    by record through an index is proven to read the same rows as the full scan, and
+    ``quick_check`` of the other tables verify reads (the stored tree, signatures, checkpoints),
+    which have no index besides their rowid.
+    """
+    checks = ["integrity_check(100)"] if thorough else [
+        "integrity_check(events)", "quick_check(tree_hashes)", "quick_check(signatures)",
+        "quick_check(checkpoints)"]
+    problems: list[str] = []
+    for check in checks:
+        rows = [str(r[0]) for r in conn.execute(f"PRAGMA {check}").fetchall()]
+        problems.extend(r for r in rows if r != "ok" and r not in problems)
+    return problems
+
+
+def seq_bounds(conn: sqlite3.Connection) -> tuple[Any, Any]:
+    """Return (smallest seq, largest seq) of the events table, read from the table's own rowid
+    b-tree (``seq`` is the rowid once the schema is as created), not from any index."""
+    low, high = conn.execute("SELECT MIN(seq), MAX(seq) FROM events").fetchone()
+    return low, high

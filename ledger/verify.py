@@ -33,11 +33,22 @@ class VerifyReport(NamedTuple):
     reason: str | None
     root: bytes = EMPTY_ROOT
     roots: Mapping[int, bytes] = MappingProxyType({})  # the root at each size asked for
+    table: str | None = None  # the table at fault, when the problem is not one event's
 
     def as_json(self) -> dict[str, Any]:
         return {"ok": self.ok, "events": self.events, "head_hash": self.head_hash,
                 "first_bad_seq": self.first_bad_seq, "reason": self.reason,
-                "root": base64.b64encode(self.root).decode()}
+                "root": base64.b64encode(self.root).decode(), "table": self.table}
+
+    @property
+    def where(self) -> str:
+        """Where the problem is, for a one-line message: ``seq 4`` or ``table events``."""
+        return f"seq {self.first_bad_seq}" if self.first_bad_seq is not None else f"table {self.table}"
+
+
+def table_failure(table: str, reason: str) -> VerifyReport:
+    """Return the report of a problem with a whole table (its schema or storage), not an event."""
+    return VerifyReport(False, 0, GENESIS_HASH, None, reason, table=table)
 
 
 def hash_as(event: Event, seq: int) -> str:
@@ -140,7 +151,7 @@ class _Tree:
 def verify_events(events: Iterable[Row], progress: Progress | None = None,
                   stored_tree: Iterator[tuple[int, bytes]] | None = None,
                   capture: Collection[int] = (),
-                  signatures: Iterator[tuple[int, int, int, str]] | None = None) -> VerifyReport:
+                  signatures: Iterator[tuple[Any, ...]] | None = None) -> VerifyReport:
     """Return the report for a stream of stored events (``Event`` or plain rows in its field
     order), stopping at the first bad one.
 
@@ -166,7 +177,7 @@ def verify_block(events: Iterable[Row], first: int, prev: str,
 
 
 def _verify(walk: _Walk, events: Iterable[Row], progress: Progress | None,
-            signatures: Iterator[tuple[int, int, int, str]] | None) -> VerifyReport:
+            signatures: Iterator[tuple[Any, ...]] | None) -> VerifyReport:
     stored_tree = walk.tree.stored
     rest: Iterator[Row] = iter(events)
     if stored_tree is None:  # the common case: run the tight loop as far as it goes

@@ -61,19 +61,27 @@ def full(cli: Cli, published: Callable[..., str]) -> Cli:
 
 
 def attack(db: Path, *statements: str, params: tuple[Any, ...] = ()) -> None:
+    """Drop every trigger (the guards), run the statements, put the guards back as they were (a
+    careful attacker leaves the schema as they found it)."""
     with sqlite3.connect(db) as conn:
-        conn.execute("DROP TRIGGER IF EXISTS events_append_only_update")
-        conn.execute("DROP TRIGGER IF EXISTS events_append_only_delete")
-        conn.execute("DROP TRIGGER IF EXISTS events_chain_only")
+        guards = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").fetchall()
+        for name, _ in guards:
+            conn.execute(f"DROP TRIGGER {name}")
         for statement in statements:
-            conn.execute(statement, params if "?" in statement else ())
+            if not statement.startswith("DROP TRIGGER"):  # already dropped
+                conn.execute(statement, params if "?" in statement else ())
+        for _, sql in guards:
+            conn.execute(sql)
 
 
 def rewrite_tree(db: Path) -> None:
     """Recompute the stored Merkle tree from the (tampered) events, as a thorough attacker would."""
     with sqlite3.connect(db) as conn:
+        schema = conn.execute("SELECT sql FROM sqlite_master WHERE tbl_name = 'tree_hashes' "
+                              "ORDER BY type = 'trigger'").fetchall()
         conn.execute("DROP TABLE tree_hashes")
-        conn.execute("CREATE TABLE tree_hashes (pos INTEGER PRIMARY KEY, hash BLOB NOT NULL)")
+        for (sql,) in schema:
+            conn.execute(sql)
         frontier: list[tuple[int, bytes]] = []
         pos = 0
         for row in conn.execute("SELECT * FROM events ORDER BY seq").fetchall():
