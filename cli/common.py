@@ -115,3 +115,12 @@ def progress(label: str, total: int) -> Iterator[Callable[[int], None] | None]:
         return
     with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
         yield bar.update
+
+
+LARGEST = 2**53 - 1  # the largest integer the ledger stores or writes as JSON
+
+
+def whole(minimum: int) -> click.IntRange:
+    """Return the type of an integer option or argument: at least ``minimum``, at most 2⁵³ − 1
+    (a larger number would not fit SQLite's or JSON's integers: refused with one Error line)."""
+    return click.IntRange(min=minimum, max=LARGEST)

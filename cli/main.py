@@ -39,6 +39,19 @@ COMMAND_MODULES = {
 }
 
 
+def _not_utf8(argv: Any) -> str:
+    """Return which argument or ``LEDGER_*`` variable is not UTF-8 ('' if all are): the OS hands
+    Python such bytes as lone surrogates, which no JSON, SQLite or hash could take."""
+    named = [(f"argument {n}", a) for n, a in enumerate(argv, start=1) if isinstance(a, str)]
+    named += [(f"${k}", v) for k, v in os.environ.items() if k.startswith("LEDGER_")]
+    for name, value in named:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return name
+    return ""
+
+
 class LedgerGroup(click.Group):
     """A group whose every failure is one ``Error: …`` line and a documented exit status."""
 
@@ -54,6 +67,11 @@ class LedgerGroup(click.Group):
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
+        argv = kwargs.get("args", args[0] if args else None)
+        not_text = _not_utf8(sys.argv[1:] if argv is None else argv)
+        if not_text:
+            click.echo(f"Error: {not_text} is not valid UTF-8 text: refused", err=True)
+            sys.exit(2)
         try:
             code = super().main(*args, **kwargs)
         except click.exceptions.Abort:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from cli.common import LedgerContext, emit_json, json_option, pass_ctx, progress, write_output
+from cli.common import LedgerContext, emit_json, json_option, pass_ctx, progress, whole, write_output
 from ledger.errors import RefusedInput
 
 
@@ -27,7 +27,7 @@ def read_pages(sources: tuple[str, ...]) -> list[tuple[str, bytes]]:
 
 @click.command("import")
 @click.argument("pages", nargs=-1, required=True, metavar="PAGE...")
-@click.option("--batch-size", type=click.IntRange(min=1), default=500, show_default=True,
+@click.option("--batch-size", type=whole(1), default=500, show_default=True,
               help="Pages per transaction.")
 @json_option
 @pass_ctx

@@ -15,6 +15,7 @@ from cli.common import (
     pass_ctx,
     passphrase,
     progress,
+    whole,
     write_output,
 )
 from ledger.errors import RefusedInput
@@ -82,8 +83,8 @@ def checkpoint(obj: LedgerContext, key_file: str, output: str | None) -> None:
 
 
 @click.command()
-@click.argument("seq", type=click.IntRange(min=1))
-@click.option("--size", type=click.IntRange(min=1), help="Tree size (default: the head).")
+@click.argument("seq", type=whole(1))
+@click.option("--size", type=whole(1), help="Tree size (default: the head).")
 @click.option("--format", "fmt", type=click.Choice(["json", "text", "tlog-proof"]), default="text",
               show_default=True)
 @click.option("--checkpoint", "checkpoint_file", type=click.Path(dir_okay=False),
@@ -129,8 +130,8 @@ def prove(obj: LedgerContext, seq: int, size: int | None, fmt: str, checkpoint_f
 
 
 @click.command()
-@click.argument("old_size", type=click.IntRange(min=1))
-@click.argument("new_size", type=click.IntRange(min=1), required=False)
+@click.argument("old_size", type=whole(1))
+@click.argument("new_size", type=whole(1), required=False)
 @json_option
 @pass_ctx
 def consistency(obj: LedgerContext, old_size: int, new_size: int | None, as_json: bool) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 import orjson
 
-from cli.common import LedgerContext, emit_json, json_option, pass_ctx, progress, quiet_pipe
+from cli.common import LedgerContext, emit_json, json_option, pass_ctx, progress, quiet_pipe, whole
 from ledger.errors import RefusedInput
 from ledger.export import FORMATS
 from ledger.text import event_line, show_text
@@ -57,7 +57,7 @@ def history(obj: LedgerContext, record_id: str, as_json: bool) -> None:
 
 
 @click.command()
-@click.option("--since", type=click.IntRange(min=0), default=0, show_default=True,
+@click.option("--since", type=whole(0), default=0, show_default=True,
               help="Only events with seq greater than this.")
 @json_option
 @pass_ctx
@@ -170,7 +170,7 @@ def rebuild(obj: LedgerContext) -> None:
 
 @click.command()
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="json", show_default=True)
-@click.option("--as-of", type=click.IntRange(min=0), help="The state after this seq.")
+@click.option("--as-of", type=whole(0), help="The state after this seq.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE.")
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @pass_ctx

@@ -18,6 +18,7 @@ from cli.common import (
     progress,
     read_json,
     report_append,
+    whole,
 )
 from ledger.api import Ledger
 from ledger.artifacts import artifact_from
@@ -124,7 +125,7 @@ def _refuse_mixed(from_file: str | None, record_id: str | None, flags: dict[str,
 @click.option("--effective-date", metavar="YYYY-MM-DD", help="Default: today (UTC).")
 @click.option("--reason-code", "reason_codes", multiple=True, help="Repeatable.")
 @click.option("--claim-id", "claim_ids", multiple=True, help="Claims (partial_retraction).")
-@click.option("--target-version", type=int, help="Version the notice is about (default: current).")
+@click.option("--target-version", type=whole(1), help="Version the notice is about (default: current).")
 @json_option
 @pass_ctx
 def correct(obj: LedgerContext, /, record_id: str | None, from_file: str | None, as_json: bool,
@@ -161,7 +162,7 @@ def correct(obj: LedgerContext, /, record_id: str | None, from_file: str | None,
 @click.command()
 @click.argument("record_id", required=False)
 @click.option("--from-file", metavar="FILE|-", help="Read the whole evaluation as JSON.")
-@click.option("--gate", "gate_no", type=click.IntRange(min=1), help="Gate number.")
+@click.option("--gate", "gate_no", type=whole(1), help="Gate number.")
 @click.option("--status", type=click.Choice(GATE_STATUSES, case_sensitive=False))
 @click.option("--reason", help="Why this verdict.")
 @click.option("--artifact", "artifacts", multiple=True, metavar="PATH_OR_URI",
@@ -207,7 +208,7 @@ def gate(obj: LedgerContext, /, record_id: str | None, from_file: str | None, as
 @click.command()
 @click.option("--jsonl", "source", required=True, metavar="FILE|-",
               help='JSON Lines: {"contract": …, "payload": …[, "actor": …]} per line.')
-@click.option("--batch-size", type=click.IntRange(min=1), default=DEFAULT_BATCH, show_default=True,
+@click.option("--batch-size", type=whole(1), default=DEFAULT_BATCH, show_default=True,
               help="Events per transaction.")
 @json_option
 @pass_ctx

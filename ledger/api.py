@@ -18,7 +18,7 @@ from ledger.bulk import DEFAULT_BATCH, BulkResult, append_lines
 from ledger.clock import Clock, rfc3339, utc_now
 from ledger.contracts import normalise_record_id
 from ledger.errors import LedgerError, RefusedInput, VerificationError
-from ledger.events import Event
+from ledger.events import KEY_TYPES, Event
 from ledger.state import RecordState, fold
 
 if TYPE_CHECKING:  # the rest is imported where it is used, to keep CLI start-up fast
@@ -147,13 +147,16 @@ class Ledger:
             raise RefusedInput(str(exc)) from None
 
     def show(self, record_id: str) -> dict[str, Any]:
-        """Return the current state of a record from the views (the ``show`` object)."""
+        """Return the current state of a record (the ``show`` object), folded from its events:
+        the rows ``verify`` checks, never the views, which only SQL readers use."""
         rid = self.known(record_id)
         with store.read_snapshot(self.conn) as conn:
-            rows = views.read_rows(conn, rid)
-        if not rows["records"]:
+            events = store.record_events(conn, rid)
+        if not events or events[0].type in KEY_TYPES:
             raise RefusedInput(f"unknown record {rid}")
-        return views.show_from_rows(rows)
+        state = fold(events)
+        assert state is not None
+        return views.show_of(state)
 
     def history(self, record_id: str) -> list[Event]:
         """Return every event of a record, oldest first."""
@@ -241,7 +244,7 @@ class Ledger:
                             progress, self.signer)
 
     def render(self, record_id: str, fmt: str = "text") -> str:
-        """Return a record's public page (text, md or html) from the current views."""
+        """Return a record's public page (text, md or html), folded from its events."""
         from ledger.render import render_html, render_markdown, render_text
         renderers = {"text": render_text, "md": render_markdown, "html": render_html}
         if fmt not in renderers:

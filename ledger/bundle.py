@@ -55,7 +55,7 @@ def make_bundle(conn: sqlite3.Connection, record_id: str, note: str,
     state = fold(events)
     assert state is not None
     return {"format": BUNDLE_FORMAT, "record_id": record_id, "checkpoint": note, "events": items,
-            "state": views.show_from_rows(views.rows_for(state))}
+            "state": views.show_of(state)}
 
 
 def verify_bundle(bundle: Any, verifier: Verifier) -> tuple[Checkpoint, dict[str, Any]]:
@@ -74,7 +74,7 @@ def verify_bundle(bundle: Any, verifier: Verifier) -> tuple[Checkpoint, dict[str
             raise VerificationError(after.seq, "bundle events are not in increasing seq order")
     state = fold(events)
     assert state is not None
-    derived = views.show_from_rows(views.rows_for(state))
+    derived = views.show_of(state)
     if canonical_bytes(derived) != canonical_bytes(bundle.get("state")):
         raise VerificationError(events[-1].seq, "the bundle's stated record state differs from "
                                 f"the state its events give (status {derived['status']})")

@@ -14,7 +14,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from ledger import store, views
-from ledger.errors import RefusedInput, StoreError
+from ledger.errors import RefusedInput
 
 FORMATS = ("json", "jsonl", "csv")
 EXPORT_FORMAT = "provenance-ledger-export-v1"
@@ -30,41 +30,21 @@ _OPTS = orjson.OPT_SORT_KEYS
 
 def snapshot(conn: sqlite3.Connection, as_of: int | None = None,
              progress: Progress | None = None) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
-    """Return (header, show objects sorted by record id), as of seq ``as_of`` if given."""
+    """Return (header, show objects sorted by record id), as of seq ``as_of`` if given.
+
+    Every record is folded from its events (the rows ``verify`` checks), never read from the
+    views, so an edited view row cannot reach an export."""
+    from ledger.maintenance import states_by_record  # imported when used: CLI start-up
+
     seq, hash_ = store.head(conn)
-    records: Iterator[dict[str, Any]]
     if as_of is not None:
         if not 0 <= as_of <= seq:
             raise RefusedInput(f"--as-of {as_of} is outside the ledger (0..{seq})")
-        from ledger.maintenance import states_by_record  # imported when used: CLI start-up
-
-        seq, hash_ = as_of, _hash_at(conn, as_of)
-        records = (views.show_from_rows(views.rows_for(s))
-                   for s in states_by_record(conn, as_of, progress))
-    else:
-        if views.applied(conn) != (seq, hash_):
-            raise StoreError(f"the views do not reflect the head seq {seq}: run `ledger audit`, "
-                             "then `ledger rebuild`")
-        records = _from_views(conn, progress)
-    count = int(conn.execute("SELECT COUNT(DISTINCT record_id) FROM events WHERE seq <= ? AND "
-                             "type NOT IN ('key.added', 'key.revoked')", (seq,)).fetchone()[0])
+        seq, hash_ = as_of, store.hash_at(conn, as_of)
+    records = (views.show_of(s) for s in states_by_record(conn, seq, progress))
     header = {"format": EXPORT_FORMAT, "head_seq": seq, "head_hash": hash_,
-              "as_of": as_of, "records": count}
+              "as_of": as_of, "records": store.count_records(conn, seq)}
     return header, records
-
-
-def _hash_at(conn: sqlite3.Connection, seq: int) -> str:
-    if seq == 0:
-        return "0" * 64
-    return str(conn.execute("SELECT hash FROM events WHERE seq = ?", (seq,)).fetchone()[0])
-
-
-def _from_views(conn: sqlite3.Connection, progress: Progress | None) -> Iterator[dict[str, Any]]:
-    for rid in views.record_ids(conn):
-        shown = views.show_from_rows(views.read_rows(conn, rid))
-        if progress is not None:
-            progress(1)
-        yield shown
 
 
 def write_export(out: BinaryIO, fmt: str, header: dict[str, Any],
@@ -107,7 +87,7 @@ def csv_row(record: dict[str, Any], header: dict[str, Any]) -> list[Any]:
                        for n in record["notices"])
     return [record["record_id"], record["version"], record["status"], record["correction_count"],
             record["verification_level"], record["provenance_level"], record["quality_tier"] or "",
-            m["title"], m["submitted"], "" if m.get("review_score") is None else m["review_score"],
+            m["title"], m.get("submitted", ""), "" if m.get("review_score") is None else m["review_score"],
             m["source_grounded_claims"], gates, notices, p.get("publisher", ""),
             (p.get("external_record") or {}).get("identifier") or "",
             record["last_event"]["seq"], record["last_event"]["hash"],

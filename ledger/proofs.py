@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import base64
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from ledger import proofstore, store
 from ledger.checkpoint import Checkpoint, check_extends, format_checkpoint, parse_checkpoint
-from ledger.errors import CorruptEvent, RefusedInput, VerificationError
+from ledger.errors import CorruptEvent, LedgerError, RefusedInput, VerificationError
 from ledger.events import canonical_of
 from ledger.merkle import (
     HashReader,
@@ -19,6 +20,7 @@ from ledger.merkle import (
     stored_index,
     tree_root,
 )
+from ledger.merkle_check import check_consistency, check_inclusion
 from ledger.note import Signer, sign_note
 from ledger.verify import Progress
 
@@ -95,8 +97,29 @@ def prove(conn: sqlite3.Connection, seq: int, size: int | None = None) -> Inclus
     if read([stored_index(0, seq - 1)])[0] != leaf:
         raise CorruptEvent(f"seq {seq}: the stored Merkle leaf does not match the event: run "
                            "`ledger verify`")
-    return Inclusion(seq, size, leaf, prove_inclusion(seq - 1, size, read), tree_root(size, read),
-                     canonical)
+    inclusion = Inclusion(seq, size, leaf, prove_inclusion(seq - 1, size, read),
+                          tree_root(size, read), canonical)
+    _check_against_head(conn, size, inclusion.root, read,
+                        lambda: check_inclusion(seq - 1, size, leaf, inclusion.proof, inclusion.root))
+    return inclusion
+
+
+def _check_against_head(conn: sqlite3.Connection, size: int, root: bytes, read: HashReader,
+                        check: Callable[[], None]) -> None:
+    """Run ``check`` (a proof against ``root``, the stored root at ``size``) and check that
+    root against the stored root of the whole log, which ``verify`` compares with the events:
+    a proof built from stored hashes is given out only if it agrees with what verify checks.
+    Raises CorruptEvent naming the table otherwise (an interior hash was edited)."""
+    head, _ = store.head(conn)
+    try:
+        check()
+        if size < head:
+            head_root = tree_root(head, read)
+            check_consistency(size, head, root, head_root, prove_consistency(size, head, read))
+    except LedgerError as exc:
+        raise CorruptEvent(f"table tree_hashes: the stored Merkle tree does not agree with "
+                           f"itself ({exc}): it was edited behind the ledger's back (run "
+                           "`ledger verify`)") from None
 
 
 def consistency(conn: sqlite3.Connection, old: int, new: int | None = None) -> dict[str, Any]:
@@ -105,9 +128,12 @@ def consistency(conn: sqlite3.Connection, old: int, new: int | None = None) -> d
     if not 1 <= old <= new:
         raise RefusedInput(f"no consistency proof from size {old} to size {new} (need 1 <= OLD <= NEW)")
     read = reader(conn)
-    return {"old_size": old, "size": new, "old_root": b64(tree_root(old, read)),
-            "root": b64(tree_root(new, read)),
-            "proof": [b64(h) for h in prove_consistency(old, new, read)]}
+    old_root, new_root = tree_root(old, read), tree_root(new, read)
+    proof = prove_consistency(old, new, read)
+    _check_against_head(conn, new, new_root, read,
+                        lambda: check_consistency(old, new, old_root, new_root, proof))
+    return {"old_size": old, "size": new, "old_root": b64(old_root), "root": b64(new_root),
+            "proof": [b64(h) for h in proof]}
 
 
 def tlog_proof(inclusion: Inclusion, note: str) -> str:

@@ -28,8 +28,14 @@ def read_hashes(conn: sqlite3.Connection, positions: Sequence[int]) -> list[byte
                               list(positions)).fetchall())
     missing = [p for p in positions if p not in found]
     if missing:
-        raise CorruptEvent(f"the Merkle tree is missing stored hash #{missing[0]}: run `ledger audit`")
-    return [bytes(found[p]) for p in positions]
+        raise CorruptEvent(f"table tree_hashes: the Merkle tree is missing stored hash "
+                           f"#{missing[0]}: run `ledger verify`")
+    malformed = [p for p in positions if type(found[p]) is not bytes or len(found[p]) != 32]
+    if malformed:
+        raise CorruptEvent(f"table tree_hashes: stored hash #{malformed[0]} is "
+                           f"{found[malformed[0]]!r:.80}, not 32 bytes: the tree was edited "
+                           "behind the ledger's back (run `ledger verify`)")
+    return [found[p] for p in positions]
 
 
 def insert_hashes(conn: sqlite3.Connection, start: int, hashes: Sequence[bytes]) -> None:

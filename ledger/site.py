@@ -18,6 +18,7 @@ from ledger import store, views
 from ledger.assets import INDEX_JS, PAGE_CSS, SITE_CSS, VERIFY_JS
 from ledger.bundle import make_bundle
 from ledger.checkpoint import Checkpoint
+from ledger.maintenance import states_by_record
 from ledger.render import GATE_WORDS, render_html
 from ledger.text import event_summary
 
@@ -103,9 +104,10 @@ def write_site(conn: sqlite3.Connection, out: Path,
     """Write index.html and one page per record into ``out``; return the number of records."""
     out.mkdir(parents=True, exist_ok=True)
     rows = []
-    for rid in views.record_ids(conn):
-        shown = views.show_from_rows(views.read_rows(conn, rid))
-        (out / page_name(rid)).write_text(record_page(conn, rid, shown, signed))
+    for state in states_by_record(conn):  # folded from the events, never read from the views
+        shown = views.show_of(state)
+        (out / page_name(state.record_id)).write_text(record_page(conn, state.record_id, shown,
+                                                                  signed))
         rows.append(shown)
     (out / "index.html").write_text(index_page(rows, store.head(conn),
                                                signed[1] if signed else None))

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ledger.errors import NotALedger, StoreError
+from ledger.errors import CorruptEvent, NotALedger, StoreError
 from ledger.events import GENESIS_HASH, Event
 
 APPLICATION_ID = 0x4C444752  # "LDGR"
@@ -282,6 +282,22 @@ def is_signed(conn: sqlite3.Connection) -> bool:
     """Return whether the ledger requires signatures (its first event adds the admin key)."""
     row = conn.execute("SELECT type FROM events WHERE seq = 1").fetchone()
     return row is not None and row[0] == "key.added"
+
+
+def hash_at(conn: sqlite3.Connection, seq: int) -> str:
+    """Return the stored hash of event ``seq`` (64 zeros for seq 0)."""
+    if seq == 0:
+        return GENESIS_HASH
+    row = conn.execute("SELECT hash FROM events WHERE seq = ?", (seq,)).fetchone()
+    if row is None:
+        raise CorruptEvent(f"seq {seq}: the event is missing (run `ledger verify`)")
+    return str(row[0])
+
+
+def count_records(conn: sqlite3.Connection, upto: int) -> int:
+    """Return the number of records (key records aside) with an event at seq <= upto."""
+    return int(conn.execute("SELECT COUNT(DISTINCT record_id) FROM events WHERE seq <= ? AND "
+                            "type NOT IN ('key.added', 'key.revoked')", (upto,)).fetchone()[0])
 
 
 def count_events(conn: sqlite3.Connection) -> int:

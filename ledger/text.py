@@ -16,7 +16,7 @@ def show_text(shown: dict[str, Any]) -> str:
         f"{shown['record_id']}  {m['title']}",
         f"  status              {shown['status']} ({shown['correction_count']} notice(s))",
         f"  version             {shown['version']}",
-        f"  submitted           {m['submitted']}",
+        f"  submitted           {m.get('submitted') or '—'}",
         f"  review score        {'—' if score is None else f'{score:.2f}/10'}",
         f"  verification level  {level_text(shown['verification_level'], VERIFICATION_LABELS)}",
         f"  provenance level    {level_text(shown['provenance_level'], PROVENANCE_LABELS)}",

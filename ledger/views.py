@@ -1,14 +1,16 @@
 """Materialised views: ordinary tables derived from the events by the fold in ``state``.
 
 ``rows_for(state)`` is the only place a view row is made, so the rows written after each append
-and the rows written by ``rebuild`` cannot differ. ``show_from_rows`` is the only place the
-``show`` object is made, from the rows.
+and the rows written by ``rebuild`` cannot differ. ``show_of(state)`` is the only place the
+``show`` object is made: from a state folded from the events (the rows ``verify`` checks), through
+the same rows, so ``show``, ``export``, bundles and pages never read the view tables, which are
+there for SQL readers (sqlite3, Datasette) and which ``audit`` compares with the events.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -202,11 +204,9 @@ def record_splits(conn: sqlite3.Connection, parts: int) -> list[str]:
     return sorted({str(c[0]) for c in cuts if c is not None and isinstance(c[0], str)})
 
 
-def record_ids(conn: sqlite3.Connection) -> Iterator[str]:
-    """Yield every record id in the records view, sorted."""
-    cur = conn.execute("SELECT record_id FROM records ORDER BY record_id")
-    while batch := cur.fetchmany(1000):
-        yield from (str(r[0]) for r in batch)
+def show_of(state: RecordState) -> dict[str, Any]:
+    """Return the ``show`` object of a record's state (folded from its events)."""
+    return show_from_rows(rows_for(state))
 
 
 def show_from_rows(rows: Rows) -> dict[str, Any]:
