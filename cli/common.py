@@ -14,6 +14,7 @@ import click
 import orjson
 
 from ledger.api import AppendResult, Ledger
+from ledger.canonical import JsonInputError, parse_json
 from ledger.errors import RefusedInput
 
 
@@ -58,10 +59,9 @@ def read_json(source: str) -> Any:
     except OSError as exc:
         raise RefusedInput(f"cannot read {source}: {exc.strerror}") from None
     try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        raise RefusedInput(f"{source}: malformed JSON at line {exc.lineno} column "
-                           f"{exc.colno}: {exc.msg}") from None
+        return parse_json(data)
+    except JsonInputError as exc:
+        raise RefusedInput(f"{source}: {exc}") from None
 
 
 def emit_json(value: Any) -> None:

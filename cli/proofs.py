@@ -18,6 +18,7 @@ from cli.common import (
     whole,
     write_output,
 )
+from ledger.canonical import JsonInputError, parse_json
 from ledger.errors import RefusedInput
 from ledger.keys import read_text
 
@@ -189,9 +190,9 @@ def verify_bundle_cmd(file: str, vkey: str, as_json: bool) -> None:
 
     text = sys.stdin.read() if file == "-" else read_text(file)
     try:
-        doc = orjson.loads(text)
-    except orjson.JSONDecodeError as exc:
-        raise RefusedInput(f"{file}: malformed JSON at line {exc.lineno}: {exc.msg}") from None
+        doc = parse_json(text)
+    except JsonInputError as exc:
+        raise RefusedInput(f"{file}: {exc}") from None
     checkpoint, state = verify_bundle(doc, read_verifier(vkey))
     if as_json:
         emit_json({"ok": True, "record_id": state["record_id"], "checkpoint_size": checkpoint.size,

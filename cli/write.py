@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import IO, Any
 
 import click
-import orjson
 
 from cli.common import (
     LedgerContext,
@@ -23,6 +22,7 @@ from cli.common import (
 from ledger.api import Ledger
 from ledger.artifacts import artifact_from
 from ledger.bulk import DEFAULT_BATCH
+from ledger.canonical import JsonInputError, parse_json
 from ledger.contracts import GATE_STATUSES, NOTICE_KINDS
 from ledger.errors import RefusedInput
 
@@ -97,8 +97,10 @@ def parse_set(item: str) -> dict[str, Any]:
     if not sep or not path.startswith("/"):
         raise RefusedInput(f"--set {item!r}: expected /json/pointer=VALUE")
     try:
-        value = orjson.loads(text)
-    except orjson.JSONDecodeError:
+        value = parse_json(text)
+    except JsonInputError as exc:
+        if "appears twice" in exc.message:
+            raise RefusedInput(f"--set {path}: {exc}") from None
         value = text
     return {"path": path, "value": value}
 

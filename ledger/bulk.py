@@ -9,10 +9,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
-import orjson
-
 from ledger import store
 from ledger.batch import Batch
+from ledger.canonical import JsonInputError, parse_json
 from ledger.clock import Clock
 from ledger.contracts import CONTRACTS
 from ledger.errors import RefusedInput
@@ -49,9 +48,11 @@ def parse_lines(lines: Iterable[tuple[int, bytes]], default_actor: str) -> Itera
         if not line.strip():
             continue
         try:
-            doc = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            raise _LineError(number, f"malformed JSON: {exc.msg} (column {exc.colno})") from None
+            doc = parse_json(line)
+        except JsonInputError as exc:
+            where = f" (column {exc.column})" if exc.column else ""
+            raise _LineError(number, f"{'malformed JSON: ' if exc.line else ''}{exc.message}"
+                             f"{where}") from None
         if not isinstance(doc, dict) or not {"contract", "payload"} <= doc.keys():
             raise _LineError(number, 'expected {"contract": …, "payload": …[, "actor": …]}')
         if doc.keys() - LINE_KEYS:

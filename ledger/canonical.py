@@ -12,6 +12,7 @@ implementations would disagree about them.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -25,6 +26,51 @@ _SORT = orjson.OPT_SORT_KEYS
 
 
 MAX_DEPTH = 64  # the contracts nest a few levels; anything far deeper is refused, not recursed
+
+
+class JsonInputError(RefusedInput):
+    """Input that is not one strict JSON document; ``line`` and ``column`` say where."""
+
+    def __init__(self, message: str, line: int = 0, column: int = 0) -> None:
+        self.message, self.line, self.column = message, line, column
+        where = f"line {line} column {column}: " if line else ""
+        super().__init__(f"malformed JSON at {where}{message}" if line else message)
+
+
+def parse_json(data: bytes | str) -> Any:
+    """Return the value of one JSON document (RFC 8259, UTF-8), refusing what has two readings.
+
+    orjson parses (and refuses NaN, Infinity, invalid UTF-8 and lone surrogates); then an
+    object with the same key twice is refused: JSON leaves its meaning open (RFC 8259 §4), one
+    reader keeps the first value and another the last, so a signed or hashed document could
+    say two things.
+    """
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise JsonInputError(exc.msg, exc.lineno, exc.colno) from None
+    if isinstance(value, dict | list):
+        text = data.decode("utf-8") if isinstance(data, bytes | bytearray | memoryview) else data
+        try:
+            _DUPLICATES.decode(text)
+        except RecursionError:
+            raise JsonInputError(f"the document nests deeper than {MAX_DEPTH} levels") from None
+    return value
+
+
+def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    members = dict(pairs)
+    if len(members) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise JsonInputError(f"the key {key!r} appears twice in one object (a duplicate "
+                                     "key gives the document two readings)")
+            seen.add(key)
+    return members
+
+
+_DUPLICATES = json.JSONDecoder(object_pairs_hook=_refuse_duplicates)
 
 
 def check_depth(value: Any, limit: int = MAX_DEPTH) -> None:

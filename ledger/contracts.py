@@ -34,23 +34,39 @@ def normalise_record_id(value: str) -> str:
     return upper
 
 
+DATE_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})\Z", re.ASCII)
+# RFC 3339 §5.6 date-time: "T" and "Z" may be lower case (§5.6 note); seconds are required, a
+# fraction optional, and the offset is Z or ±HH:MM. Python's fromisoformat takes much more
+# (week dates, the basic format, no seconds, a space), so the grammar is checked first.
+TIMESTAMP_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?"
+                          r"([Zz]|[+-](\d{2}):(\d{2}))\Z", re.ASCII)
+
+
 def _date(value: str) -> str:
+    """Check a calendar date ``YYYY-MM-DD`` (RFC 3339 full-date) and return it unchanged."""
+    found = DATE_RE.match(value)
     try:
-        dt.date.fromisoformat(value)
+        if found is None:
+            raise ValueError
+        dt.date(*map(int, found.groups()))
     except ValueError:
-        raise ValueError(f"{value!r} is not a date (YYYY-MM-DD)") from None
-    if len(value) != 10:
-        raise ValueError(f"{value!r} is not a date (YYYY-MM-DD)")
+        raise ValueError(f"{value!r} is not a date (a calendar date, YYYY-MM-DD)") from None
     return value
 
 
 def _timestamp(value: str) -> str:
+    """Check an RFC 3339 date-time with an offset and return it unchanged (kept as given)."""
+    found = TIMESTAMP_RE.match(value)
     try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if found is None:
+            raise ValueError
+        year, month, day, hour, minute, second = map(int, found.groups()[:6])
+        dt.datetime(year, month, day, hour, minute, min(second, 59))  # 60: a leap second
+        if second > 60 or (found[9] is not None and (int(found[9]) > 23 or int(found[10]) > 59)):
+            raise ValueError
     except ValueError:
-        raise ValueError(f"{value!r} is not an RFC 3339 date-time") from None
-    if parsed.tzinfo is None or "T" not in value:
-        raise ValueError(f"{value!r} is not an RFC 3339 date-time with a time zone")
+        raise ValueError(f"{value!r} is not an RFC 3339 date-time with a time zone "
+                         "(YYYY-MM-DDTHH:MM:SS[.fraction]Z or ±HH:MM)") from None
     return value
 
 

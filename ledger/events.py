@@ -23,10 +23,11 @@ from typing import Any, NamedTuple
 import orjson
 
 from ledger.canonical import canonical_bytes
-from ledger.errors import CorruptEvent
+from ledger.errors import CorruptEvent, RefusedInput
 
 EVENT_HASH_PREFIX = b"provenance-ledger/event/v1\n"
 GENESIS_HASH = "0" * 64
+MAX_PAYLOAD_BYTES = 1 << 20  # one event's payload, in canonical form: 1 MiB
 
 EVENT_TYPES = (
     "record.published", "record.revised", "provenance.recorded", "notice.issued", "gate.evaluated",
@@ -128,8 +129,12 @@ def make_event_bytes(
     seq: int, type_: str, record_id: str, contract: str, payload: dict[str, Any],
     actor: str, recorded_at: str, prev_hash: str,
 ) -> tuple[Event, bytes]:
-    """Return (new event, its canonical bytes)."""
-    payload_json = canonical_bytes(payload).decode("utf-8")
+    """Return (new event, its canonical bytes); refuse a payload above MAX_PAYLOAD_BYTES."""
+    payload_bytes = canonical_bytes(payload)
+    if len(payload_bytes) > MAX_PAYLOAD_BYTES:
+        raise RefusedInput(f"the payload is {len(payload_bytes):,} bytes in canonical form; one "
+                           f"event's payload may be at most {MAX_PAYLOAD_BYTES:,} bytes")
+    payload_json = payload_bytes.decode("utf-8")
     data = envelope_bytes(seq, type_, record_id, contract, payload_json, actor, recorded_at, prev_hash)
     return Event(seq, type_, record_id, contract, payload_json, actor, recorded_at, prev_hash,
                  event_hash(data)), data
