@@ -8,7 +8,6 @@ the facts.
 
 from __future__ import annotations
 
-import base64
 import itertools
 import sqlite3
 from collections.abc import Callable, Iterable
@@ -19,9 +18,10 @@ import orjson
 
 from ledger import proofstore, store, views
 from ledger.canonical import canonical_bytes
-from ledger.checkpoint import Checkpoint, check_extends
+from ledger.checkpoint import check_extends
 from ledger.errors import LedgerError, VerificationError
 from ledger.events import TYPE_CONTRACT, Event
+from ledger.proofs import stored_checkpoints
 from ledger.rules import NoOp, plan, validate
 from ledger.state import RecordState, apply_event
 from ledger.verify import Progress, VerifyReport
@@ -59,14 +59,18 @@ class AuditReport:
 
 def audit(conn: sqlite3.Connection, progress: Progress | None = None) -> AuditReport:
     """Return the audit report of an open ledger (reads only)."""
-    signed = proofstore.checkpoints(conn)
-    report = AuditReport(proofstore.verify_stored(conn, progress,
-                                                  capture={size for _, size, _, _ in signed}))
+    signed, problems = stored_checkpoints(conn)
+    report = AuditReport(proofstore.verify_stored(conn, progress, thorough=True,
+                                                  capture={c.size for c, _ in signed}))
     add = report.findings.append
+    if report.verify.table is not None and report.verify.events == 0:
+        return report  # the file's structure is not the ledger's: nothing else can be read
+    for problem in problems:
+        add(Finding("checkpoints", problem))
     if report.verify.ok:
-        for origin, size, root, _ in signed:
+        for checkpoint, _ in signed:
             try:
-                check_extends(report.verify, Checkpoint(origin, size, base64.b64decode(root)))
+                check_extends(report.verify, checkpoint)
             except VerificationError as exc:
                 add(Finding("checkpoints", exc.reason, exc.seq))
     seq, hash_ = store.head(conn)
@@ -75,9 +79,12 @@ def audit(conn: sqlite3.Connection, progress: Progress | None = None) -> AuditRe
         add(Finding("views", f"the views reflect seq {applied[0]} ({applied[1] or 'none'}) but the "
                     f"ledger head is seq {seq} ({hash_}): truncated log or stale views"))
     events = store.iter_events_by_record(conn)
+    by_record = len(store.key_events(conn))
     for rid, group in itertools.groupby(events, key=lambda e: e.record_id):
         report.records += 1
-        state = _replay(conn, list(group), add)
+        history = list(group)
+        by_record += len(history)
+        state = _replay(conn, history, add)
         if state is None:
             continue
         try:
@@ -86,12 +93,38 @@ def audit(conn: sqlite3.Connection, progress: Progress | None = None) -> AuditRe
             add(Finding("rules", str(exc), state.first_seq, rid))
             continue
         _check_tier(state, add)
+    if report.verify.ok and by_record != report.verify.events:
+        add(Finding("events", f"reading the events record by record gives {by_record} events, "
+                    f"the full scan in seq order {report.verify.events}: an index of the events "
+                    "table disagrees with the table"))
+    for table, message in side_table_problems(conn, report.verify.events, store.is_signed(conn)):
+        add(Finding(table, message))
     for table in views.KEYED_TABLES:
         for (orphan,) in conn.execute(f"SELECT DISTINCT record_id FROM {table} WHERE record_id "
                                       "NOT IN (SELECT record_id FROM events)"):
             add(Finding("views", f"view table {table} has rows for {orphan}, which has no events",
                         record_id=orphan))
     return report
+
+
+def side_table_problems(conn: sqlite3.Connection, head: int, signed: bool) -> list[tuple[str, str]]:
+    """Return (table, problem) for each row beside the chain that the chain does not justify:
+    a bulk_progress row that is malformed or names a head seq past the log, a signature row in a
+    ledger that takes none, a view_meta key the ledger never writes."""
+    problems = []
+    for prefix, lines, head_seq in store.bulk_progress_rows(conn):
+        if (not isinstance(prefix, str) or len(prefix) != 64 or type(lines) is not int
+                or lines < 1 or type(head_seq) is not int or not 0 <= head_seq <= head):
+            problems.append(("bulk_progress", f"row ({prefix!r:.70}, {lines!r}, {head_seq!r}) is "
+                             f"not a committed batch of this log of {head} events"))
+    if not signed:
+        for first, last, *_ in proofstore.signature_rows(conn, 5):
+            problems.append(("signatures", f"row for seq {first!r}..{last!r} in a ledger that "
+                             "takes no signatures"))
+    for key in views.meta_keys(conn):
+        if key not in views.META_KEYS:
+            problems.append(("view_meta", f"key {key!r} is not one the ledger writes"))
+    return problems
 
 
 def _replay(conn: sqlite3.Connection, events: Iterable[Event],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import sqlite3
@@ -9,12 +10,15 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
+import orjson
+
 from ledger import store
-from ledger.batch import Batch
-from ledger.canonical import JsonInputError, parse_json
+from ledger.batch import Batch, record_id_of
+from ledger.canonical import JsonInputError, canonical_bytes, parse_json
 from ledger.clock import Clock
 from ledger.contracts import CONTRACTS
-from ledger.errors import RefusedInput
+from ledger.errors import CorruptEvent, LedgerError, RefusedInput
+from ledger.rules import validate
 
 if TYPE_CHECKING:
     from ledger.note import Signer
@@ -75,14 +79,23 @@ class Resume:
     """Skips the input lines that an earlier, interrupted run already committed.
 
     Every committed batch records SHA-256 over the raw input lines consumed so far (the
-    prefix) and their number. A re-run hashes its lines the same way; the lines up to the last
-    recorded prefix it meets were committed and are skipped, whatever the batch sizes were. At
-    most one old batch of lines is held while looking for the next recorded prefix.
+    prefix), their number and the head seq after the batch. A re-run hashes its lines the same
+    way; the lines up to the last recorded prefix it meets were committed and are skipped,
+    whatever the batch sizes were. At most one old batch of lines is held while looking for the
+    next recorded prefix.
+
+    ``bulk_progress`` is input like any other (anyone who can write the file can add a row), so
+    no line is skipped on its word alone: each line to be skipped must be in the chain, at or
+    before the head seq its row records — an event of that record and contract whose stored
+    payload is what the line gives, with only defaults the ledger fills added — or nothing is
+    skipped and the run is refused (``CommittedLineMissing``).
     """
 
     def __init__(self, conn: sqlite3.Connection, lines: Iterable[bytes]) -> None:
-        self.recorded = dict(conn.execute("SELECT prefix_sha256, lines FROM bulk_progress"))
-        self.horizon = max(self.recorded.values(), default=0)
+        self.conn = conn
+        self.recorded = {str(p): (n, h) for p, n, h in conn.execute(
+            "SELECT prefix_sha256, lines, head_seq FROM bulk_progress")}
+        self.horizon = max((n for n, _ in self.recorded.values() if type(n) is int), default=0)
         self.lines = iter(lines)
         self.skipped = 0
         self.consumed = hashlib.sha256()  # over the lines handed on (and skipped), in order
@@ -93,7 +106,9 @@ class Resume:
         for number, line in enumerate(self.lines, start=1):
             search.update(line)
             held.append(line)
-            if self.recorded.get(search.hexdigest()) == number:
+            found = self.recorded.get(search.hexdigest())
+            if found is not None and found[0] == number:
+                self._confirm(held, number - len(held) + 1, found[1])
                 self.skipped, self.count, held = number, number, []
                 self.consumed = search.copy()
             if number >= self.horizon:
@@ -103,10 +118,56 @@ class Resume:
             self.count += 1
             yield line
 
+    def _confirm(self, lines: list[bytes], first: int, head_seq: Any) -> None:
+        """Raise CommittedLineMissing unless every line (numbered from ``first``) is in the chain
+        at a seq <= ``head_seq``, which must be an event of this ledger."""
+        head = store.head(self.conn)[0]
+        if type(head_seq) is not int or not 0 <= head_seq <= head:
+            raise CommittedLineMissing(first, f"its row records head seq {head_seq!r}, but the "
+                                       f"log has {head} events")
+        stored = functools.lru_cache(maxsize=1024)(
+            lambda rid: store.record_events(self.conn, rid, head_seq))
+        numbered = parse_lines(((first + i, line) for i, line in enumerate(lines)), "-")
+        while True:
+            try:
+                item = next(numbered, None)
+                if item is None:
+                    return
+                number, contract, payload, _actor = item
+                events = stored(record_id_of(payload))
+            except _LineError as exc:
+                raise CommittedLineMissing(exc.line, f"the line is refused ({exc.reason})") from None
+            except RefusedInput as exc:
+                raise CommittedLineMissing(number, f"the line is refused ({exc})") from None
+            if not any(e.contract == contract and _committed_as(contract, payload, e.payload_json)
+                       for e in events):
+                raise CommittedLineMissing(number, f"no event at or before seq {head_seq} holds "
+                                           "what the line gives")
+
     def mark(self, conn: sqlite3.Connection, head_seq: int) -> None:
         """Record, inside the batch's transaction, that the lines consumed so far are committed."""
         conn.execute("INSERT OR IGNORE INTO bulk_progress VALUES (?, ?, ?)",
                      (self.consumed.hexdigest(), self.count, head_seq))
+
+
+def _committed_as(contract: str, given: Any, stored_json: str) -> bool:
+    """Return whether a stored payload is what ``given`` was appended as: the given members laid
+    over the stored payload normalise back to exactly the stored payload (defaults the ledger
+    filled in are kept; any member that differs, or is extra, makes it differ)."""
+    try:
+        stored = orjson.loads(stored_json)
+        return canonical_bytes(validate(contract, {**stored, **given})).decode() == stored_json
+    except (LedgerError, orjson.JSONDecodeError, TypeError):
+        return False
+
+
+class CommittedLineMissing(CorruptEvent):
+    """``bulk_progress`` says a line was committed, but the chain does not hold it."""
+
+    def __init__(self, line: int, why: str) -> None:
+        super().__init__(f"table bulk_progress says input line {line} was committed by an "
+                         f"earlier run, but {why}: the table was edited behind the ledger's "
+                         "back; refusing to skip any line (nothing was written)")
 
 
 def append_lines(conn: sqlite3.Connection, clock: Clock, lines: IO[bytes], actor: str,

@@ -9,8 +9,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from ledger import proofstore, store
-from ledger.checkpoint import Checkpoint, check_extends, format_checkpoint, parse_checkpoint
-from ledger.errors import CorruptEvent, LedgerError, RefusedInput, VerificationError
+from ledger.checkpoint import (
+    Checkpoint,
+    check_extends,
+    format_checkpoint,
+    open_checkpoint,
+    parse_checkpoint,
+)
+from ledger.errors import CorruptEvent, LedgerError, RefusedInput, SignatureError, VerificationError
 from ledger.events import canonical_of
 from ledger.merkle import (
     HashReader,
@@ -21,7 +27,7 @@ from ledger.merkle import (
     tree_root,
 )
 from ledger.merkle_check import check_consistency, check_inclusion
-from ledger.note import Signer, sign_note
+from ledger.note import Signer, Verifier, sign_note
 from ledger.verify import Progress
 
 TLOG_PROOF_HEADER = "c2sp.org/tlog-proof@v1"
@@ -31,23 +37,60 @@ def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
+StoredCheckpoint = tuple[Checkpoint, str]  # (checkpoint, its signed note)
+
+
+def stored_checkpoints(conn: sqlite3.Connection) -> tuple[list[StoredCheckpoint], list[str]]:
+    """Return the stored checkpoints whose columns agree with their note's body, oldest first,
+    and a problem for each row that does not (a row is input: anyone can write the file)."""
+    good, problems = [], []
+    for row_id, origin, size, root, note in proofstore.checkpoint_rows(conn):
+        try:
+            if not isinstance(note, str):
+                raise SignatureError("the note is not text")
+            checkpoint = checkpoint_of_note(note)
+        except (SignatureError, RefusedInput) as exc:
+            problems.append(f"table checkpoints, row {row_id}: the stored note is not a signed "
+                            f"checkpoint ({exc})")
+            continue
+        if (origin, size, root) != (checkpoint.origin, checkpoint.size, checkpoint.root_b64):
+            problems.append(f"table checkpoints, row {row_id}: columns ({origin!r:.40}, {size!r}, "
+                            f"{root!r:.50}) differ from its note's ({checkpoint.origin}, "
+                            f"{checkpoint.size}, {checkpoint.root_b64})")
+            continue
+        good.append((checkpoint, note))
+    return good, problems
+
+
 def sign_checkpoint(conn: sqlite3.Connection, signer: Signer, signed_at: str,
                     progress: Progress | None = None) -> tuple[str, bool]:
     """Return (signed checkpoint note, whether it is new), inside the caller's write transaction.
 
     Verifies the whole log first (chain, and the stored tree against the events) and refuses
     to sign unless the log extends every checkpoint signed before, so this ledger never signs
-    two inconsistent checkpoints.
+    two inconsistent checkpoints. A stored checkpoint of this key is trusted only if its
+    signature verifies with this key; a stored note is handed out again only then.
     """
-    earlier = proofstore.checkpoints(conn)
-    report = proofstore.verify_stored(conn, progress, capture={size for _, size, _, _ in earlier})
+    earlier, problems = stored_checkpoints(conn)
+    if problems:
+        raise CorruptEvent(f"refusing to sign: {problems[0]}: it was edited behind the ledger's back")
+    own = Verifier(signer.name, signer.key_id, signer.key.public_key())
+    for checkpoint, note in earlier:
+        if checkpoint.origin == signer.name:
+            try:
+                open_checkpoint(note, own)
+            except SignatureError as exc:
+                raise CorruptEvent(f"refusing to sign: table checkpoints holds a checkpoint of "
+                                   f"size {checkpoint.size} for {signer.name} that this key did "
+                                   f"not sign ({exc}): it was forged") from None
+    report = proofstore.verify_stored(conn, progress, capture={c.size for c, _ in earlier})
     if not report.ok:
         raise VerificationError(report.first_bad_seq or 0, f"refusing to sign: {report.reason}")
-    for origin, size, root, _ in earlier:
-        check_extends(report, Checkpoint(origin, size, base64.b64decode(root)))
+    for stored, _ in earlier:
+        check_extends(report, stored)
     checkpoint = Checkpoint(signer.name, report.events, report.root)
-    for origin, size, root, note in earlier:
-        if (origin, size) == (checkpoint.origin, checkpoint.size) and root == checkpoint.root_b64:
+    for stored, note in earlier:
+        if stored == checkpoint:
             return note, False
     note = sign_note(signer, format_checkpoint(checkpoint))
     proofstore.insert_checkpoint(conn, checkpoint.origin, checkpoint.size, checkpoint.root_b64, note,

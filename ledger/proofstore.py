@@ -58,10 +58,10 @@ def count_tree_hashes(conn: sqlite3.Connection) -> int:
     return 0 if row[0] is None else int(row[0]) + 1
 
 
-def checkpoints(conn: sqlite3.Connection) -> list[tuple[str, int, str, str]]:
-    """Return (origin, size, base64 root, note) of every stored checkpoint, oldest first."""
-    rows = conn.execute("SELECT origin, size, root, note FROM checkpoints ORDER BY id").fetchall()
-    return [(str(o), int(s), str(r), str(n)) for o, s, r, n in rows]
+def checkpoint_rows(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
+    """Return (id, origin, size, base64 root, note) of every stored checkpoint, oldest first, as
+    stored (``proofs.stored_checkpoints`` checks them)."""
+    return conn.execute("SELECT id, origin, size, root, note FROM checkpoints ORDER BY id").fetchall()
 
 
 def insert_checkpoint(conn: sqlite3.Connection, origin: str, size: int, root: str, note: str,
@@ -84,6 +84,12 @@ def iter_signatures(conn: sqlite3.Connection) -> Iterator[tuple[Any, ...]]:
                        "ORDER BY first_seq")
     while rows := cur.fetchmany(4096):
         yield from rows
+
+
+def signature_rows(conn: sqlite3.Connection, limit: int) -> list[tuple[Any, ...]]:
+    """Return the first ``limit`` signature rows in order, as stored."""
+    return conn.execute("SELECT first_seq, last_seq, key_id, signature FROM signatures "
+                        "ORDER BY first_seq LIMIT ?", (limit,)).fetchall()
 
 
 def signature_covering(conn: sqlite3.Connection, seq: int) -> tuple[Any, ...] | None:

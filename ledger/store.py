@@ -294,6 +294,11 @@ def hash_at(conn: sqlite3.Connection, seq: int) -> str:
     return str(row[0])
 
 
+def bulk_progress_rows(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
+    """Return every (prefix_sha256, lines, head_seq) row of bulk_progress, as stored."""
+    return conn.execute("SELECT prefix_sha256, lines, head_seq FROM bulk_progress").fetchall()
+
+
 def count_records(conn: sqlite3.Connection, upto: int) -> int:
     """Return the number of records (key records aside) with an event at seq <= upto."""
     return int(conn.execute("SELECT COUNT(DISTINCT record_id) FROM events WHERE seq <= ? AND "

@@ -171,6 +171,14 @@ def insert_rows(conn: sqlite3.Connection, rows: Rows, replace: bool = False) -> 
             conn.executemany(f"{verb} INTO {table} VALUES ({marks})", table_rows)
 
 
+META_KEYS = ("applied_seq", "applied_hash")
+
+
+def meta_keys(conn: sqlite3.Connection) -> list[Any]:
+    """Return every key stored in view_meta."""
+    return [r[0] for r in conn.execute("SELECT key FROM view_meta")]
+
+
 def set_applied(conn: sqlite3.Connection, seq: int, hash_: str) -> None:
     """Record which event the views reflect."""
     conn.executemany("INSERT OR REPLACE INTO view_meta VALUES (?, ?)",
