@@ -143,6 +143,9 @@ def verify_stored(conn: sqlite3.Connection, progress: Progress | None = None, *,
         report = run(every_tree_hash, progress)
     if not every_tree_hash and report.ok and report.root != stored_root(conn, report.events):
         report = run(True, None)
+    misshapen = tree_shape_problem(conn, size) if report.ok else None
+    if misshapen is not None:
+        report = report._replace(ok=False, table="tree_hashes", reason=misshapen)
     if guards:  # the chain's own problem (naming its seq) comes first; the guards' after it
         table, reason = guards[0]
         more = f" (and {len(guards) - 1} more schema change(s))" if len(guards) > 1 else ""
@@ -150,6 +153,22 @@ def verify_stored(conn: sqlite3.Connection, progress: Progress | None = None, *,
         report = (report._replace(table=table, reason=found) if report.ok else
                   report._replace(reason=f"{report.reason}; also {found}"))._replace(ok=False)
     return report
+
+
+def tree_shape_problem(conn: sqlite3.Connection, size: int) -> str | None:
+    """Return what is wrong with the shape of the stored tree of a log of ``size`` events (a
+    count that is not 2n - popcount(n), a position out of place, a hash that is not 32 bytes),
+    or None. Cheap (one scan in SQLite); the values themselves are compared with the events by
+    ``audit`` and by every proof before it is given out."""
+    count, low, high, odd = store.tree_shape(conn)
+    want = stored_count(size)
+    if odd is not None:
+        return (f"stored hash #{odd} is not a 32-byte hash: the tree was edited behind the "
+                "ledger's back")
+    if count != want or (count and (low != 0 or high != count - 1)):
+        return (f"the stored tree has {count} hashes at positions {low}..{high}; a log of {size} "
+                f"events has {want} at 0..{want - 1}: the tree was edited or the log truncated")
+    return None
 
 
 def check_structure(conn: sqlite3.Connection,

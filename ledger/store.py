@@ -294,6 +294,15 @@ def hash_at(conn: sqlite3.Connection, seq: int) -> str:
     return str(row[0])
 
 
+def tree_shape(conn: sqlite3.Connection) -> tuple[int, Any, Any, Any]:
+    """Return (number of stored tree hashes, smallest and largest position, the first position
+    whose hash is not a 32-byte BLOB or None)."""
+    count, low, high = conn.execute("SELECT COUNT(*), MIN(pos), MAX(pos) FROM tree_hashes").fetchone()
+    odd = conn.execute("SELECT pos FROM tree_hashes WHERE typeof(hash) != 'blob' OR "
+                       "length(hash) != 32 ORDER BY pos LIMIT 1").fetchone()
+    return int(count), low, high, None if odd is None else odd[0]
+
+
 def bulk_progress_rows(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
     """Return every (prefix_sha256, lines, head_seq) row of bulk_progress, as stored."""
     return conn.execute("SELECT prefix_sha256, lines, head_seq FROM bulk_progress").fetchall()
@@ -306,8 +315,12 @@ def count_records(conn: sqlite3.Connection, upto: int) -> int:
 
 
 def count_events(conn: sqlite3.Connection) -> int:
-    """Return the number of event rows (not necessarily the head seq, if tampered)."""
-    return int(conn.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+    """Return the number of event rows (not necessarily the head seq, if tampered), for a
+    progress bar: 0 if the table cannot be read (``verify`` then says why)."""
+    try:
+        return int(conn.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+    except sqlite3.Error:
+        return 0
 
 
 LEDGER_TABLES = ("events", "ledger_meta", "signatures", "bulk_progress", "checkpoints", "tree_hashes")
