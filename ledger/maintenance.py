@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ledger import store, views
 from ledger.errors import CorruptEvent, LedgerError
-from ledger.events import Event
+from ledger.events import KEY_TYPES, Event
 from ledger.helpers import Helper, HelperStopped, send
 from ledger.state import RecordState, fold
 
@@ -35,15 +35,22 @@ def states_by_record(conn: sqlite3.Connection, upto: int | None = None,
                      stop: str | None = None) -> Iterator[RecordState]:
     """Yield every record's state folded from its events (seq <= upto), by record id.
 
-    Only records with start <= record_id < stop (no upper bound if stop is None)."""
+    Only records with start <= record_id < stop (no upper bound if stop is None). A read of
+    every record is checked against the table: as many events as a scan of the table counts."""
     events = store.iter_events_by_record(conn, upto, start, stop)
+    read = 0
     for _rid, group in itertools.groupby(events, key=operator.attrgetter("record_id")):
         batch: list[Event] = list(group)
+        read += len(batch)
+        if batch[0].type in KEY_TYPES:  # the keyring: no record state
+            continue
         state = fold(batch)
         if progress is not None:
             progress(len(batch))
         if state is not None:
             yield state
+    if not start and stop is None:
+        store.check_count(conn, read, upto)
 
 
 def _chunks(conn: sqlite3.Connection, start: str = "", stop: str | None = None) -> Iterator[Chunk]:
@@ -93,11 +100,12 @@ def rebuild(conn: sqlite3.Connection, progress: Progress | None = None,
                     views.create_views(conn)
             if built is None:
                 built = _insert_all(conn, _chunks(conn), progress)
+            store.check_count(conn, built[1], None)  # every event was read, by helpers or here
         finally:
             for helper in running:
                 helper.close()
         views.set_applied(conn, *store.head(conn))
-    return built
+    return built[0]
 
 
 def _merged(running: list[_Helper]) -> Iterator[Chunk]:
@@ -113,14 +121,15 @@ def _merged(running: list[_Helper]) -> Iterator[Chunk]:
 
 
 def _insert_all(conn: sqlite3.Connection, chunks: Iterator[Chunk],
-                progress: Progress | None) -> int:
-    built = 0
+                progress: Progress | None) -> tuple[int, int]:
+    """Insert every chunk's rows; return (records built, events read)."""
+    built = read = 0
     for events, records, rows in chunks:
         views.insert_rows(conn, rows)
-        built += records
+        built, read = built + records, read + events
         if progress is not None:
             progress(events)
-    return built
+    return built, read
 
 
 # -- the helper process ------------------------------------------------------------------------

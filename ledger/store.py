@@ -251,14 +251,34 @@ def iter_events_by_record(conn: sqlite3.Connection, upto: int | None = None,
                           start: str = "", stop: str | None = None) -> Iterator[Event]:
     """Yield every event ordered by (record_id, seq): one record's events together.
 
-    Only records with start <= record_id < stop (no upper bound if stop is None)."""
+    Only records with start <= record_id < stop (no upper bound if stop is None); the keyring's
+    records (``KEY:…``) too. The order is read through the index ``events_by_record``; each
+    row's own (record_id, seq) must follow the one before, else CorruptEvent (an index entry
+    that points at another record's row); ``check_count`` checks that none was left out."""
     bound = "" if stop is None else " AND record_id < :stop"
     cur = conn.execute(f"SELECT {EVENT_COLUMNS} FROM events WHERE record_id >= :start{bound} AND "
-                       "seq <= :upto AND type NOT IN ('key.added', 'key.revoked') "
-                       "ORDER BY record_id, seq",
+                       "seq <= :upto ORDER BY record_id, seq",
                        {"start": start, "stop": stop, "upto": upto if upto is not None else 2**62})
+    last: tuple[Any, Any] = ("", 0)
     while rows := cur.fetchmany(2000):
+        for row in rows:
+            key = (row[2], row[0])
+            if not last < key:
+                raise CorruptEvent(f"table events: reading by record gives seq {row[0]} of "
+                                   f"{row[2]!r:.40} after seq {last[1]} of {last[0]!r:.40}: an index "
+                                   "disagrees with the table (run `ledger verify`)")
+            last = key
         yield from map(_row_event, rows)
+
+
+def check_count(conn: sqlite3.Connection, read: int, upto: int | None) -> None:
+    """Raise CorruptEvent unless ``read`` events, read by record, are every event up to seq
+    ``upto`` (default: the head): seq is the rowid, and verify proves the rows are 1..head."""
+    held = min(head(conn)[0], upto if upto is not None else 2**62)
+    if read != held:
+        raise CorruptEvent(f"table events: reading by record gives {read} events up to seq {held}, "
+                           f"not {held}: an index disagrees with the table, or events are missing "
+                           "(run `ledger verify`)")
 
 
 def find_notice(conn: sqlite3.Connection, notice_id: str,

@@ -115,6 +115,9 @@ def test_an_index_rewritten_to_hide_a_retraction(retracted: Cli) -> None:
     report = failed(retracted)
     assert report["table"] == "events" and "integrity" in report["reason"], report
     assert failed(retracted, "audit")["verify"]["table"] == "events"
+    for command in (("rebuild",), ("export",), ("site", str(retracted.tmp / "site"))):
+        result = retracted(*command)  # a reading of every record is counted against the table
+        assert result.exit_code == 1 and "table events" in result.stderr, (command, result.output)
 
 
 def test_an_index_changed_in_the_open(retracted: Cli) -> None:
