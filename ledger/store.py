@@ -276,9 +276,9 @@ def check_count(conn: sqlite3.Connection, read: int, upto: int | None) -> None:
     ``upto`` (default: the head): seq is the rowid, and verify proves the rows are 1..head."""
     held = min(head(conn)[0], upto if upto is not None else 2**62)
     if read != held:
-        raise CorruptEvent(f"table events: reading by record gives {read} events up to seq {held}, "
-                           f"not {held}: an index disagrees with the table, or events are missing "
-                           "(run `ledger verify`)")
+        raise CorruptEvent(f"table events: reading by record gives {read} events where seq "
+                           f"1..{held} are {held}: an index disagrees with the table, or events "
+                           "are missing (run `ledger verify`)")
 
 
 def find_notice(conn: sqlite3.Connection, notice_id: str,

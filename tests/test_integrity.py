@@ -374,3 +374,20 @@ def test_large_an_event_changed_in_the_middle(large: Cli) -> None:
         conn.execute("UPDATE events SET actor = 'someone else' WHERE seq = 30004")
     report = failed(large)
     assert report["first_bad_seq"] == 30004 and "hash mismatch" in report["reason"]
+
+
+def test_every_test_the_tamper_matrix_names_exists(verify_mode: str) -> None:
+    import ast
+    import re
+
+    if verify_mode != "one pass":
+        pytest.skip("once is enough")
+    root = Path(__file__).parent
+    readme = (root.parent / "README.md").read_text()
+    matrix = readme.split("## Tamper matrix", 1)[1].split("\n## ", 1)[0]
+    named = {name for line in matrix.splitlines() if line.startswith("|")
+             for name in re.findall(r"`(test_\w+)`", line.rsplit("|", 2)[-2])}
+    defined = {node.name for path in root.glob("test_*.py")
+               for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.FunctionDef)}
+    assert len(named) > 30
+    assert not named - defined, f"the tamper matrix names tests that do not exist: {named - defined}"
