@@ -111,6 +111,22 @@ print(elapsed, size, hwm)
 """
 
 
+def structure_times(db: Path) -> tuple[float, float]:
+    """Seconds of verify's structure check (schema, integrity_check of events and its indexes,
+    quick_check of the tables verify reads) and of audit's (full integrity_check)."""
+    from ledger import proofstore, store
+
+    conn = store.open_ledger(db)
+    times = []
+    for thorough in (False, True):
+        start = time.perf_counter()
+        broken, _ = proofstore.check_structure(conn, thorough)
+        times.append(time.perf_counter() - start)
+        assert broken is None
+    conn.close()
+    return times[0], times[1]
+
+
 def child(op: str, db: Path, *extra: str) -> tuple[float, int, int]:
     out = subprocess.run([sys.executable, "-c", CHILD, op, str(db), *extra], check=True,
                          capture_output=True, text=True, cwd=HERE.parent).stdout.split()
@@ -239,6 +255,7 @@ def measure(n: int, tmp: Path) -> dict[str, Any]:
     t_bulk, t_ceiling = bulk_append(db, source), ceiling_append(ceiling_db, source)
     t_verify, _, rss_verify = child("verify", db)
     t_rehash = rehash_ceiling(db)
+    t_structure, t_structure_audit = structure_times(db)
     t_rebuild, _, rss_rebuild = child("rebuild", db)
     t_export, size, rss_export = child("export", db, str(tmp / f"e-{n}.jsonl"))
     return {**proof_times(db, events),
@@ -247,6 +264,8 @@ def measure(n: int, tmp: Path) -> dict[str, Any]:
         "bulk_ratio": t_ceiling / t_bulk,
         "verify_eps": events / t_verify, "rehash_eps": events / t_rehash,
         "verify_ratio": t_rehash / t_verify,
+        "structure_s": t_structure, "structure_share": t_structure / t_verify,
+        "structure_audit_s": t_structure_audit,
         "rebuild_eps": events / t_rebuild, "export_mb_s": size / 1e6 / t_export,
         "rss_verify_mb": rss_verify / 1024, "rss_rebuild_mb": rss_rebuild / 1024,
         "rss_export_mb": rss_export / 1024,
@@ -260,6 +279,10 @@ ROWS = [
     ("verify (events/s)", "verify_eps", "{:,.0f}"),
     ("  ceiling: re-hash stored bytes", "rehash_eps", "{:,.0f}"),
     ("  ratio (target >= 0.5)", "verify_ratio", "{:.2f}"),
+    ("  of which the structure check: schema, integrity_check(events), quick_check (s)",
+     "structure_s", "{:.2f}"),
+    ("  its share of verify's time", "structure_share", "{:.0%}"),
+    ("audit's structure check: schema, full integrity_check (s)", "structure_audit_s", "{:.2f}"),
     ("rebuild (events/s, target >= 150k)", "rebuild_eps", "{:,.0f}"),
     ("export jsonl (MB/s)", "export_mb_s", "{:.1f}"),
     ("peak RSS verify, with its helper processes (MB)", "rss_verify_mb", "{:.0f}"),
