@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -50,12 +51,37 @@ def parse_json(data: bytes | str) -> Any:
     except orjson.JSONDecodeError as exc:
         raise JsonInputError(exc.msg, exc.lineno, exc.colno) from None
     if isinstance(value, dict | list):
-        text = data.decode("utf-8") if isinstance(data, bytes | bytearray | memoryview) else data
+        raw = bytes(data) if isinstance(data, bytes | bytearray | memoryview) else data.encode()
         try:
-            _DUPLICATES.decode(text)
+            if _members(value) != _member_marks(raw):  # some key may appear twice: parse
+                _DUPLICATES.decode(raw.decode("utf-8"))  # again, keeping every pair
         except RecursionError:
             raise JsonInputError(f"the document nests deeper than {MAX_DEPTH} levels") from None
     return value
+
+
+_MARKS, _SPACED = re.compile(rb'"[ \t\n\r]*:'), re.compile(rb'"[ \t\n\r]')
+
+
+def _member_marks(text: bytes) -> int:
+    """Return how many times a quote is followed by a colon (white space between): at least
+    once per object member in the text, since a key ends so; more only if a string holds such
+    a pair. Equal to the members parsed, it proves no key appeared twice."""
+    if _SPACED.search(text):
+        return len(_MARKS.findall(text))
+    return text.count(b'":')  # compact JSON, the usual case: the same count, faster
+
+
+def _members(value: dict[str, Any] | list[Any]) -> int:
+    """Return the number of object members in a parsed value (a duplicate key counted once)."""
+    count = 0
+    if type(value) is dict:
+        count = len(value)
+        value = list(value.values())
+    for child in value:
+        if type(child) is dict or type(child) is list:
+            count += _members(child)
+    return count
 
 
 def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -4,6 +4,7 @@ batch signatures. All append-only by trigger (see ``store.EVENTS_SCHEMA`` and ``
 from __future__ import annotations
 
 import contextlib
+import functools
 import sqlite3
 from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
@@ -147,10 +148,8 @@ def verify_stored(conn: sqlite3.Connection, progress: Progress | None = None, *,
     if misshapen is not None:
         report = report._replace(ok=False, table="tree_hashes", reason=misshapen)
     if guards:  # the chain's own problem (naming its seq) comes first; the guards' after it
-        table, reason = guards[0]
-        more = f" (and {len(guards) - 1} more schema change(s))" if len(guards) > 1 else ""
-        found = f"schema: {reason}{more}: the file was changed behind the ledger's back"
-        report = (report._replace(table=table, reason=found) if report.ok else
+        found = _schema_reason(guards)
+        report = (report._replace(table=guards[0][0], reason=found) if report.ok else
                   report._replace(reason=f"{report.reason}; also {found}"))._replace(ok=False)
     return report
 
@@ -187,7 +186,7 @@ def check_structure(conn: sqlite3.Connection,
     A dropped or added trigger changes no reading (the triggers only guard writes): the chain is
     still checked, so that an event changed after dropping them is named by its seq.
     """
-    from ledger.verify import table_failure
+    from ledger.verify import VerifyReport, table_failure
     from ledger.views import VIEWS_SCHEMA
 
     try:
@@ -195,36 +194,31 @@ def check_structure(conn: sqlite3.Connection,
         guards = [(table, reason) for kind, table, reason in found if kind == "trigger"]
         problems = [(table, reason) for kind, table, reason in found if kind != "trigger"]
         if problems:
-            table, reason = problems[0]
-            more = f" (and {len(problems) - 1} more schema change(s))" if len(problems) > 1 else ""
-            return table_failure(table, f"schema: {reason}{more}: the file was changed behind "
-                                 "the ledger's back"), guards
+            return table_failure(problems[0][0], _schema_reason(problems)), guards
         damaged = store.storage_problems(conn, thorough)
         if damaged:
-            return table_failure("events" if "events" in damaged[0] else "(file)",
-                                 f"SQLite's integrity check fails: {damaged[0]}"
-                                 f"{f' (and {len(damaged) - 1} more)' if len(damaged) > 1 else ''}"), guards
+            more = f" (and {len(damaged) - 1} more)" if len(damaged) > 1 else ""
+            return table_failure(damaged[0][0], f"SQLite's integrity check fails: "
+                                 f"{damaged[0][1]}{more}"), guards
         low, _high = store.seq_bounds(conn)
     except sqlite3.DatabaseError as exc:
         return table_failure("(file)", f"the file cannot be read as a ledger: {exc}"), []
     if low is not None and low != 1:
-        from ledger.verify import VerifyReport
-
-        return VerifyReport(False, 0, GENESIS_HASH, int(low) if low < 1 else 1,
-                            f"the events table holds a row with seq {low}, before seq 1: rows "
-                            "outside 1..n were written behind the ledger's back"
-                            if low < 1 else f"event seq 1 is missing: the first stored event is "
-                            f"seq {low}", table="events"), guards
+        reason = (f"the events table holds a row with seq {low}, before seq 1: rows outside 1..n "
+                  "were written behind the ledger's back" if low < 1 else
+                  f"event seq 1 is missing: the first stored event is seq {low}")
+        return VerifyReport(False, 0, GENESIS_HASH, min(int(low), 1), reason, table="events"), guards
     return None, guards
 
 
-_SCHEMA: dict[str, dict[str, store.SchemaRow]] = {}
+def _schema_reason(problems: Sequence[tuple[str, str]]) -> str:
+    more = f" (and {len(problems) - 1} more schema change(s))" if len(problems) > 1 else ""
+    return f"schema: {problems[0][1]}{more}: the file was changed behind the ledger's back"
 
 
+@functools.cache
 def _expected_schema(views_sql: str) -> dict[str, store.SchemaRow]:
-    if views_sql not in _SCHEMA:
-        _SCHEMA[views_sql] = store.expected_schema(views_sql)
-    return _SCHEMA[views_sql]
+    return store.expected_schema(views_sql)
 
 
 # -- verifying in blocks, with helper processes ---------------------------------------------------

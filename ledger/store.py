@@ -399,8 +399,8 @@ def _one_line(row: SchemaRow) -> str:
     return repr(text if len(text) <= 160 else text[:157] + "…")
 
 
-def storage_problems(conn: sqlite3.Connection, thorough: bool) -> list[str]:
-    """Return what SQLite's own check finds wrong with the file's b-trees.
+def storage_problems(conn: sqlite3.Connection, thorough: bool) -> list[tuple[str, str]]:
+    """Return (table, problem) for what SQLite's own check finds wrong with the file's b-trees.
 
     ``thorough`` (audit): ``integrity_check`` of the whole file, every index against its table.
     Otherwise (verify): ``integrity_check`` of the events table and its indexes, so that a read
@@ -408,13 +408,17 @@ def storage_problems(conn: sqlite3.Connection, thorough: bool) -> list[str]:
     ``quick_check`` of the other tables verify reads (the stored tree, signatures, checkpoints),
     which have no index besides their rowid.
     """
-    checks = ["integrity_check(100)"] if thorough else [
-        "integrity_check(events)", "quick_check(tree_hashes)", "quick_check(signatures)",
-        "quick_check(checkpoints)"]
-    problems: list[str] = []
-    for check in checks:
-        rows = [str(r[0]) for r in conn.execute(f"PRAGMA {check}").fetchall()]
-        problems.extend(r for r in rows if r != "ok" and r not in problems)
+    checks = [("integrity_check(100)", "(file)")] if thorough else [
+        ("integrity_check(events)", "events"), ("quick_check(tree_hashes)", "tree_hashes"),
+        ("quick_check(signatures)", "signatures"), ("quick_check(checkpoints)", "checkpoints")]
+    tables = {name: row[2] for name, row in _schema_of(conn).items()}
+    problems: list[tuple[str, str]] = []
+    for check, table in checks:
+        for (found,) in conn.execute(f"PRAGMA {check}").fetchall():
+            if found != "ok":
+                named = next((tables[w] for w in str(found).replace(",", " ").split() if w in tables),
+                             table)
+                problems.append((named, str(found)))
     return problems
 
 

@@ -47,3 +47,35 @@ def test_es_number_examples(value: float, text: str) -> None:
 def test_values_without_a_canonical_form_are_refused(value: Any) -> None:
     with pytest.raises(RefusedInput):
         canonical_bytes(value)
+
+
+def _object_text(pairs: list[tuple[str, object]], spaced: bool) -> str:
+    """A JSON object written from (key, value) pairs as given (duplicates kept), optionally with
+    white space around the colons."""
+    import json
+
+    colon = " \n: " if spaced else ":"
+    return "{" + ",".join(json.dumps(k) + colon + json.dumps(v) for k, v in pairs) + "}"
+
+
+@given(pairs=st.lists(st.tuples(st.sampled_from(["a", "b", 'q":', "é", "a\\"]),
+                                st.one_of(st.integers(-5, 5), st.text(alphabet='ab":{} ', max_size=6),
+                                          st.lists(st.dictionaries(st.sampled_from(["x", "y"]),
+                                                                   st.integers(0, 2)), max_size=2))),
+                      max_size=6),
+       spaced=st.booleans(), nest=st.booleans())
+def test_duplicate_keys_are_refused_exactly_when_present(pairs: list[tuple[str, object]], spaced: bool,
+                                                        nest: bool) -> None:
+    from ledger.canonical import JsonInputError, parse_json
+
+    text = _object_text(pairs, spaced)
+    if nest:
+        text = '{"outer": [' + text + "]}"
+    keys = [k for k, _ in pairs]
+    twice = len(set(keys)) != len(keys)
+    try:
+        parse_json(text.encode())
+        refused = False
+    except JsonInputError as exc:
+        refused = "appears twice" in str(exc)
+    assert refused == twice, text
