@@ -13,7 +13,7 @@ def key() -> None:
 
     Keys are events too (key.added, key.revoked), signed by an admin key given with --key.
 
-    \\b
+    \b
     Example:
         ledger keygen lab-b -o lab-b.key > lab-b.vkey
         ledger --key admin.key key add "$(cat lab-b.vkey)" --role writer
@@ -31,7 +31,7 @@ def key() -> None:
 def add(obj: LedgerContext, vkey: str, role: str, reason: str | None, as_json: bool) -> None:
     """Add a verifier key to the keyring (needs an admin --key).
 
-    \\b
+    \b
     Example:
         ledger --key admin.key key add "lab-b+1c7a550f+ASUY…" --role writer
     """
@@ -49,7 +49,7 @@ def add(obj: LedgerContext, vkey: str, role: str, reason: str | None, as_json: b
 def revoke(obj: LedgerContext, vkey: str, reason: str | None, as_json: bool) -> None:
     """Revoke a key: events it signs from now on are refused (needs an admin --key).
 
-    \\b
+    \b
     Example:
         ledger --key admin.key key revoke lab-b.vkey --reason "key lost"
     """
@@ -66,7 +66,7 @@ def revoke(obj: LedgerContext, vkey: str, reason: str | None, as_json: bool) -> 
 def list_keys(obj: LedgerContext, as_json: bool) -> None:
     """List every key the ledger has known, with when it was added or revoked.
 
-    \\b
+    \b
     Example:
         ledger key list --json
     """

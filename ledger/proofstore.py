@@ -125,7 +125,7 @@ def verify_stored(conn: sqlite3.Connection, progress: Progress | None = None, *,
     """
     from ledger.verify import verify_events
 
-    broken, guards = check_structure(conn, thorough)
+    broken, guards = check_structure(conn)
     if broken is not None:
         return broken
 
@@ -147,6 +147,10 @@ def verify_stored(conn: sqlite3.Connection, progress: Progress | None = None, *,
     misshapen = tree_shape_problem(conn, size) if report.ok else None
     if misshapen is not None:
         report = report._replace(ok=False, table="tree_hashes", reason=misshapen)
+    damaged = check_storage(conn, thorough)  # after the scan: its pages are in the cache then
+    if damaged is not None:
+        report = (report._replace(ok=False, table=damaged.table, reason=damaged.reason)
+                  if report.ok else report._replace(reason=f"{report.reason}; also {damaged.reason}"))
     if guards:  # the chain's own problem (naming its seq) comes first; the guards' after it
         found = _schema_reason(guards)
         report = (report._replace(table=guards[0][0], reason=found) if report.ok else
@@ -170,18 +174,33 @@ def tree_shape_problem(conn: sqlite3.Connection, size: int) -> str | None:
     return None
 
 
-def check_structure(conn: sqlite3.Connection,
-                    thorough: bool = False) -> tuple[VerifyReport | None, list[tuple[str, str]]]:
+def check_storage(conn: sqlite3.Connection, thorough: bool = False) -> VerifyReport | None:
+    """Return a failed report if SQLite's own check of the b-trees fails, naming the table, else
+    None: every index of ``events`` against the table (so a read by record, through an index
+    rewritten behind the schema's back with ``PRAGMA writable_schema``, is proven to read the
+    rows of the full scan), the other tables verify reads; everything when ``thorough``."""
+    from ledger.verify import table_failure
+
+    try:
+        damaged = store.storage_problems(conn, thorough)
+    except sqlite3.DatabaseError as exc:
+        return table_failure("(file)", f"SQLite's integrity check cannot run: {exc}")
+    if not damaged:
+        return None
+    more = f" (and {len(damaged) - 1} more)" if len(damaged) > 1 else ""
+    return table_failure(damaged[0][0], f"SQLite's integrity check fails: {damaged[0][1]}{more}")
+
+
+def check_structure(conn: sqlite3.Connection) -> tuple[VerifyReport | None, list[tuple[str, str]]]:
     """Return (a failed report if the file's structure lets two readings of it differ, the
     changed triggers).
 
     An attacker who can write the file can drop the primary key, add rows with seq <= 0 or a
-    second row with an existing seq, or rewrite an index through ``PRAGMA writable_schema`` so
-    that reads by record skip an event. So: the schema of every ledger table, index and trigger
-    must be exactly what this version creates (then ``seq`` is the rowid: an integer, unique);
-    SQLite's check of the b-trees must pass, including every index of ``events`` against the
-    table (so a read by record sees exactly the rows of the full scan); and the smallest seq
-    must be 1 (the scan in seq order then proves 1..n, each once, nothing else).
+    second row with an existing seq, or rewrite an index so that reads by record skip an event.
+    So: the schema of every ledger table, index and trigger must be exactly what this version
+    creates (then ``seq`` is the rowid: an integer, unique), and the smallest seq must be 1 (the
+    scan in seq order then proves 1..n, each once, nothing else); ``check_storage``, run after
+    the scan, proves that every index reads the same rows.
 
     A dropped or added trigger changes no reading (the triggers only guard writes): the chain is
     still checked, so that an event changed after dropping them is named by its seq.
@@ -195,11 +214,6 @@ def check_structure(conn: sqlite3.Connection,
         problems = [(table, reason) for kind, table, reason in found if kind != "trigger"]
         if problems:
             return table_failure(problems[0][0], _schema_reason(problems)), guards
-        damaged = store.storage_problems(conn, thorough)
-        if damaged:
-            more = f" (and {len(damaged) - 1} more)" if len(damaged) > 1 else ""
-            return table_failure(damaged[0][0], f"SQLite's integrity check fails: "
-                                 f"{damaged[0][1]}{more}"), guards
         low, _high = store.seq_bounds(conn)
     except sqlite3.DatabaseError as exc:
         return table_failure("(file)", f"the file cannot be read as a ledger: {exc}"), []

@@ -241,9 +241,18 @@ def iter_events(conn: sqlite3.Connection, since: int = 0, upto: int | None = Non
 
 
 def record_events(conn: sqlite3.Connection, record_id: str, upto: int | None = None) -> list[Event]:
-    """Return the events of one record, oldest first (optionally only those with seq <= upto)."""
+    """Return the events of one record, oldest first (optionally only those with seq <= upto).
+
+    Read through the index ``events_by_record`` (which ``verify`` checks against the table);
+    a row of another record, or out of order, is CorruptEvent: an index entry was tampered with."""
     rows = conn.execute(f"SELECT {EVENT_COLUMNS} FROM events WHERE record_id = ? AND seq <= ? "
                         "ORDER BY seq", (record_id, upto if upto is not None else 2**62)).fetchall()
+    last = 0
+    for row in rows:
+        if row[2] != record_id or type(row[0]) is not int or row[0] <= last:
+            raise CorruptEvent(f"table events: reading {record_id} by record gives seq {row[0]} of "
+                               f"{row[2]!r:.40}: an index disagrees with the table (run `ledger verify`)")
+        last = row[0]
     return list(map(_row_event, rows))
 
 
@@ -263,7 +272,7 @@ def iter_events_by_record(conn: sqlite3.Connection, upto: int | None = None,
     while rows := cur.fetchmany(2000):
         for row in rows:
             key = (row[2], row[0])
-            if not last < key:
+            if type(row[0]) is not int or type(row[2]) is not str or not last < key:
                 raise CorruptEvent(f"table events: reading by record gives seq {row[0]} of "
                                    f"{row[2]!r:.40} after seq {last[1]} of {last[0]!r:.40}: an index "
                                    "disagrees with the table (run `ledger verify`)")
@@ -343,7 +352,6 @@ def count_events(conn: sqlite3.Connection) -> int:
         return 0
 
 
-LEDGER_TABLES = ("events", "ledger_meta", "signatures", "bulk_progress", "checkpoints", "tree_hashes")
 
 
 # -- the file's structure, as verify checks it -----------------------------------------------------
