@@ -3,6 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
+BENCH_STAMP := $(VENV)/.installed-bench
 
 .PHONY: demo test lint schemas vectors clean compile bench profile stress fuzz
 
@@ -16,6 +17,10 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 $(TEST_STAMP): $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[bench]'
 	touch $@
 
 # Byte-compile the project, as pip does for every package it installs: with
@@ -41,10 +46,10 @@ vectors: $(STAMP)
 clean:
 	rm -rf $(VENV) demo.db demo-out
 
-bench: $(STAMP) compile
+bench: $(BENCH_STAMP) compile
 	$(BIN)/python bench/bench.py $(ARGS)
 
-profile: $(STAMP) compile
+profile: $(BENCH_STAMP) compile
 	$(BIN)/python -m pip install -q py-spy
 	$(BIN)/python bench/profile.py $(ARGS)
 

@@ -103,8 +103,8 @@ with Ledger.open(db) as ledger:
 hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
 if op in ("rebuild", "verify"):  # plus the helper processes: each at most the largest one's
     import resource  # peak (an upper bound: a child's ru_maxrss starts from this process's at fork)
-    from ledger import maintenance, proofstore
-    module = maintenance if op == "rebuild" else proofstore
+    from ledger import maintenance, verification
+    module = maintenance if op == "rebuild" else verification
     helpers = module.HELPERS if ledger_events >= module.PARALLEL_FROM else 0
     hwm += helpers * resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 print(elapsed, size, hwm)
@@ -114,14 +114,14 @@ print(elapsed, size, hwm)
 def structure_times(db: Path) -> tuple[float, float]:
     """Seconds of verify's structure checks (schema; integrity_check of events and its indexes,
     quick_check of the other tables verify reads) and of audit's (schema; full integrity_check)."""
-    from ledger import proofstore, store
+    from ledger import store, verification
 
     conn = store.open_ledger(db)
     times = []
     for thorough in (False, True):
         start = time.perf_counter()
-        assert proofstore.check_structure(conn)[0] is None
-        assert proofstore.check_storage(conn, thorough) is None
+        assert verification.check_structure(conn)[0] is None
+        assert verification.check_storage(conn, thorough) is None
         times.append(time.perf_counter() - start)
     conn.close()
     return times[0], times[1]

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
-from ledger import proofstore, store, views
+from ledger import store, verification, views
 from ledger.batch import AppendResult, Batch, Carry, record_id_of
 from ledger.bulk import DEFAULT_BATCH, BulkResult, append_lines
 from ledger.clock import Clock, rfc3339, utc_now
@@ -115,9 +115,9 @@ class Ledger:
 
     def keys(self) -> list[dict[str, Any]]:
         """Return the keyring: every key ever added, with when it was added or revoked."""
-        from ledger.batch import _keyring
+        from ledger.batch import load_keyring
 
-        keyring = _keyring(self.conn)
+        keyring = load_keyring(self.conn)
         return [{"name": k.name, "key_id": f"{kid:08x}", "role": k.role, "added_seq": k.added_seq,
                  "revoked_seq": k.revoked_seq, "in_force": k.revoked_seq is None}
                 for kid, k in sorted(keyring.keys.items(), key=lambda kv: kv[1].added_seq)]
@@ -179,7 +179,7 @@ class Ledger:
     def verify(self, progress: Progress | None = None) -> VerifyReport:
         """Return the chain verification report."""
         with store.read_snapshot(self.conn) as conn:
-            return proofstore.verify_stored(conn, progress, every_tree_hash=False)
+            return verification.verify_stored(conn, progress, every_tree_hash=False)
 
     def audit(self, progress: Progress | None = None) -> AuditReport:
         """Return the audit report (verify, rules, views, tiers)."""
@@ -190,10 +190,11 @@ class Ledger:
     def verify_checkpoint(self, note: str, verifier: Verifier,
                           progress: Progress | None = None) -> tuple[VerifyReport, Checkpoint]:
         """Return the verify report, failed unless the log extends the signed checkpoint."""
-        from ledger.checkpoint import check_extends, open_checkpoint
+        from ledger.checkpoint import open_checkpoint
+        from ledger.verify import check_extends
         checkpoint = open_checkpoint(note, verifier)
         with store.read_snapshot(self.conn) as conn:
-            report = proofstore.verify_stored(conn, progress, capture={checkpoint.size})
+            report = verification.verify_stored(conn, progress, capture={checkpoint.size})
         if report.ok:
             try:
                 check_extends(report, checkpoint)

@@ -16,15 +16,14 @@ from typing import Any
 
 import orjson
 
-from ledger import proofstore, store, views
+from ledger import proofstore, store, verification, views
 from ledger.canonical import canonical_bytes
-from ledger.checkpoint import check_extends
 from ledger.errors import CorruptEvent, LedgerError, VerificationError
 from ledger.events import KEY_TYPES, TYPE_CONTRACT, Event
 from ledger.proofs import stored_checkpoints
 from ledger.rules import NoOp, plan, validate
 from ledger.state import RecordState, apply_event
-from ledger.verify import Progress, VerifyReport
+from ledger.verify import Progress, VerifyReport, check_extends
 
 QUARANTINE_BELOW = 5.0
 
@@ -60,7 +59,7 @@ class AuditReport:
 def audit(conn: sqlite3.Connection, progress: Progress | None = None) -> AuditReport:
     """Return the audit report of an open ledger (reads only)."""
     signed, problems = stored_checkpoints(conn)
-    report = AuditReport(proofstore.verify_stored(conn, progress, thorough=True,
+    report = AuditReport(verification.verify_stored(conn, progress, thorough=True,
                                                   capture={c.size for c, _ in signed}))
     add = report.findings.append
     if report.verify.table is not None and report.verify.events == 0:
@@ -89,11 +88,9 @@ def audit(conn: sqlite3.Connection, progress: Progress | None = None) -> AuditRe
                     "table disagrees with the table"))
     for table, message in side_table_problems(conn, report.verify.events, store.is_signed(conn)):
         add(Finding(table, message))
-    for table in views.KEYED_TABLES:
-        for (orphan,) in conn.execute(f"SELECT DISTINCT record_id FROM {table} WHERE record_id "
-                                      "NOT IN (SELECT record_id FROM events)"):
-            add(Finding("views", f"view table {table} has rows for {orphan}, which has no events",
-                        record_id=orphan))
+    for table, orphan in views.orphans(conn):
+        add(Finding("views", f"view table {table} has rows for {orphan}, which has no events",
+                    record_id=orphan))
     return report
 
 

@@ -59,7 +59,7 @@ def record_id_of(raw: Any) -> str:
         raise RefusedInput(str(exc)) from None
 
 
-def _keyring(conn: sqlite3.Connection) -> Keyring:
+def load_keyring(conn: sqlite3.Connection) -> Keyring:
     """Return the keyring, each key event's signature checked (``keyring.verified_keyring``)."""
     from ledger.keyring import verified_keyring
 
@@ -108,7 +108,7 @@ class Batch:
             self.states, self.stored_rows = carry.states, carry.stored_rows
         else:
             self.signed = store.is_signed(conn)
-            self.keyring = _keyring(conn) if self.signed else None
+            self.keyring = load_keyring(conn) if self.signed else None
             self.frontier = load_frontier(conn, self.seq)
             self.states = {}
             self.stored_rows = {}  # view rows as they are in the database
@@ -205,16 +205,13 @@ class Batch:
     def savepoint(self, record_id: str) -> Iterator[None]:
         """Undo everything appended inside the block (database and memory) if it raises."""
         saved = (self.seq, self.prev, list(self.frontier), self.appended, set(self.dirty))
-        self.conn.execute("SAVEPOINT page")
         try:
-            yield
+            with store.savepoint(self.conn):
+                yield
         except LedgerError:
-            self.conn.execute("ROLLBACK TO page")
-            self.conn.execute("RELEASE page")
             self.seq, self.prev, self.frontier, self.appended, self.dirty = saved
             self.states.pop(record_id, None)  # re-folded from the rolled-back database
             raise
-        self.conn.execute("RELEASE page")
 
     def flush(self) -> None:
         """Rewrite the view rows of every record this batch touched."""

@@ -93,8 +93,7 @@ class Resume:
 
     def __init__(self, conn: sqlite3.Connection, lines: Iterable[bytes]) -> None:
         self.conn = conn
-        self.recorded = {str(p): (n, h) for p, n, h in conn.execute(
-            "SELECT prefix_sha256, lines, head_seq FROM bulk_progress")}
+        self.recorded = {str(p): (n, h) for p, n, h in store.bulk_progress_rows(conn)}
         self.horizon = max((n for n, _ in self.recorded.values() if type(n) is int), default=0)
         self.lines = iter(lines)
         self.skipped = 0
@@ -146,8 +145,7 @@ class Resume:
 
     def mark(self, conn: sqlite3.Connection, head_seq: int) -> None:
         """Record, inside the batch's transaction, that the lines consumed so far are committed."""
-        conn.execute("INSERT OR IGNORE INTO bulk_progress VALUES (?, ?, ?)",
-                     (self.consumed.hexdigest(), self.count, head_seq))
+        store.mark_bulk_progress(conn, self.consumed.hexdigest(), self.count, head_seq)
 
 
 def _committed_as(contract: str, given: Any, stored_json: str) -> bool:

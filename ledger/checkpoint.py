@@ -1,4 +1,4 @@
-"""C2SP tlog-checkpoint bodies, and checking a log against a signed checkpoint.
+"""C2SP tlog-checkpoint bodies: the format, parsing, and opening a signed checkpoint note.
 
 A checkpoint body is three lines (https://c2sp.org/tlog-checkpoint)::
 
@@ -16,10 +16,8 @@ import binascii
 import re
 from dataclasses import dataclass
 
-from ledger.errors import SignatureError, VerificationError
-from ledger.merkle import EMPTY_ROOT
+from ledger.errors import SignatureError
 from ledger.note import Verifier, open_note
-from ledger.verify import VerifyReport
 
 _SIZE = re.compile(r"^(0|[1-9][0-9]{0,18})$")
 
@@ -63,24 +61,3 @@ def open_checkpoint(note: str, verifier: Verifier) -> Checkpoint:
         raise SignatureError(f"checkpoint origin {checkpoint.origin!r} is not the key name "
                              f"{verifier.name!r}")
     return checkpoint
-
-
-def root_at(report: VerifyReport, size: int) -> bytes | None:
-    """Return the root the verified events give at ``size`` (None if not captured)."""
-    return EMPTY_ROOT if size == 0 else report.roots.get(size)
-
-
-def check_extends(report: VerifyReport, checkpoint: Checkpoint) -> None:
-    """Raise VerificationError unless the verified log extends ``checkpoint``."""
-    if report.events < checkpoint.size:
-        raise VerificationError(report.events + 1, f"the log has {report.events} events but the "
-                                f"checkpoint of {checkpoint.origin} commits to {checkpoint.size}: "
-                                "the tail of the log was truncated or deleted",
-                                str(checkpoint.size), str(report.events))
-    computed = root_at(report, checkpoint.size)
-    if computed != checkpoint.root:
-        got = base64.b64encode(computed or b"").decode()
-        raise VerificationError(checkpoint.size, f"the log's Merkle root at size {checkpoint.size} "
-                                f"is {got} but the checkpoint of {checkpoint.origin} says "
-                                f"{checkpoint.root_b64}: history up to seq {checkpoint.size} was "
-                                "rewritten", checkpoint.root_b64, got)

@@ -16,6 +16,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 RECORD_ID_RE = re.compile(r"^[A-Z][A-Z0-9]*:[0-9A-F]{8}$")
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 
+# Gates every record lists, as NOT_EVALUATED until evaluated, with their names.
+DEFAULT_GATES = {2: "Verification (formal proof or sandbox reproduction)"}
 TIERS = ("Flagship candidate", "DOI grade", "Watchlist", "Quarantine candidate")
 GRADES = ("LOW", "MEDIUM", "HIGH")
 NOTICE_KINDS = (

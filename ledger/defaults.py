@@ -12,8 +12,8 @@ from typing import Any
 
 from ledger.canonical import canonical_bytes
 from ledger.clock import rfc3339_seconds
+from ledger.contracts import DEFAULT_GATES
 from ledger.state import RecordState
-from ledger.views import DEFAULT_GATES
 
 
 def fill_defaults(

@@ -15,7 +15,7 @@ import marshal
 import os
 import struct
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -63,9 +63,10 @@ def run_helper() -> None:
 class Helper:
     """A running helper process; ``messages`` yields what it sends until it ends."""
 
-    def __init__(self, function: str, *args: str) -> None:
+    def __init__(self, function: Callable[..., None], *args: str) -> None:
         import subprocess  # loaded only by the commands that start helpers
 
+        target = f"{function.__module__}:{function.__qualname__}"  # a module-level function
         root = str(Path(__file__).resolve().parents[1])  # so the helper imports this very code
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(
             p for p in (root, os.environ.get("PYTHONPATH", "")) if p)}
@@ -75,7 +76,7 @@ class Helper:
         with contextlib.suppress(OSError):  # no helper: the caller does the work
             self.proc = subprocess.Popen(
                 [sys.executable, "-c", "from ledger.helpers import run_helper\nrun_helper()",
-                 function, *args],
+                 target, *args],
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
 
     def messages(self) -> Iterator[Message]:

@@ -156,7 +156,7 @@ class _Helper(Helper):
     """A helper folding one range of record ids."""
 
     def __init__(self, path: Path, start: str, stop: str | None) -> None:
-        super().__init__("ledger.maintenance:worker_main", str(path), start, stop or "")
+        super().__init__(worker_main, str(path), start, stop or "")
 
     def chunks(self) -> Iterator[Chunk]:
         for message in self.messages():

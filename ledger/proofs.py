@@ -8,10 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ledger import proofstore, store
+from ledger import proofstore, store, verification
 from ledger.checkpoint import (
     Checkpoint,
-    check_extends,
     format_checkpoint,
     open_checkpoint,
     parse_checkpoint,
@@ -28,7 +27,7 @@ from ledger.merkle import (
 )
 from ledger.merkle_check import check_consistency, check_inclusion
 from ledger.note import Signer, Verifier, sign_note
-from ledger.verify import Progress
+from ledger.verify import Progress, check_extends
 
 TLOG_PROOF_HEADER = "c2sp.org/tlog-proof@v1"
 
@@ -83,7 +82,7 @@ def sign_checkpoint(conn: sqlite3.Connection, signer: Signer, signed_at: str,
                 raise CorruptEvent(f"refusing to sign: table checkpoints holds a checkpoint of "
                                    f"size {checkpoint.size} for {signer.name} that this key did "
                                    f"not sign ({exc}): it was forged") from None
-    report = proofstore.verify_stored(conn, progress, capture={c.size for c, _ in earlier})
+    report = verification.verify_stored(conn, progress, capture={c.size for c, _ in earlier})
     if not report.ok:
         raise VerificationError(report.first_bad_seq or 0, f"refusing to sign: {report.reason}")
     for stored, _ in earlier:

@@ -8,7 +8,7 @@ import html
 from typing import Any
 
 from ledger.assets import PAGE_CSS
-from ledger.state import PROVENANCE_LABELS, VERIFICATION_LABELS, level_text
+from ledger.labels import PROVENANCE_LABELS, VERIFICATION_LABELS, level_text
 
 GATE_WORDS = {"UNVERIFIED": "Unverified", "VERIFIED": "Verified", "FAILED": "Failed",
               "NOT_EVALUATED": "Not evaluated"}

@@ -21,11 +21,6 @@ KIND_STATUS = {
     "expression_of_concern": "UNDER_CONCERN", "withdrawal": "WITHDRAWN",
     "retraction": "RETRACTED", "removal": "REMOVED",
 }
-VERIFICATION_LABELS = {"L1": "Literature synthesis", "L2": "Source-grounded claims"}
-PROVENANCE_LABELS = {
-    "L1": "Minimal record", "L2": "Public artifact record",
-    "L3": "Claim aggregate record", "L4": "External archival record",
-}
 
 
 @dataclass
@@ -113,11 +108,6 @@ class RecordState:
             if notice.notice_id == notice_id:
                 return notice
         return None
-
-
-def level_text(level: str, labels: dict[str, str]) -> str:
-    """Return a level with its public label: ``L2, Source-grounded claims``."""
-    return f"{level}, {labels[level]}" if level in labels else level
 
 
 def provenance_level(facts: dict[str, Any] | None) -> str:

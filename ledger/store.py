@@ -160,6 +160,19 @@ def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
 
 @contextlib.contextmanager
+def savepoint(conn: sqlite3.Connection) -> Iterator[None]:
+    """Run the body in a savepoint inside the caller's transaction; undo it if the body raises."""
+    conn.execute("SAVEPOINT part")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK TO part")
+        conn.execute("RELEASE part")
+        raise
+    conn.execute("RELEASE part")
+
+
+@contextlib.contextmanager
 def read_snapshot(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """Run the body in one read transaction, so that every read sees the same state."""
     try:
@@ -313,6 +326,13 @@ def is_signed(conn: sqlite3.Connection) -> bool:
     return row is not None and row[0] == "key.added"
 
 
+def hashes_between(conn: sqlite3.Connection, first: int, last: int) -> list[str]:
+    """Return the stored hashes of the events first..last that exist, in seq order."""
+    rows = conn.execute("SELECT hash FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq",
+                        (first, last)).fetchall()
+    return [str(h) for (h,) in rows]
+
+
 def hash_at(conn: sqlite3.Connection, seq: int) -> str:
     """Return the stored hash of event ``seq`` (64 zeros for seq 0)."""
     if seq == 0:
@@ -335,6 +355,11 @@ def tree_shape(conn: sqlite3.Connection) -> tuple[int, Any, Any, Any]:
 def bulk_progress_rows(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
     """Return every (prefix_sha256, lines, head_seq) row of bulk_progress, as stored."""
     return conn.execute("SELECT prefix_sha256, lines, head_seq FROM bulk_progress").fetchall()
+
+
+def mark_bulk_progress(conn: sqlite3.Connection, prefix_sha256: str, lines: int, head_seq: int) -> None:
+    """Record that the input lines with this SHA-256 prefix are committed (inside the batch)."""
+    conn.execute("INSERT OR IGNORE INTO bulk_progress VALUES (?, ?, ?)", (prefix_sha256, lines, head_seq))
 
 
 def count_records(conn: sqlite3.Connection, upto: int) -> int:

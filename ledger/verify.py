@@ -12,6 +12,7 @@ from hashlib import sha256
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from ledger.checkpoint import Checkpoint
 from ledger.errors import CorruptEvent, KeyFormatError, VerificationError
 from ledger.events import EVENT_HASH_PREFIX, GENESIS_HASH, Event, canonical_of, envelope_bytes, event_hash
 from ledger.merkle import EMPTY_ROOT, root_from_frontier, stored_count
@@ -280,3 +281,24 @@ class _Walk:
     def report(self) -> VerifyReport:
         return VerifyReport(True, self.expected - 1, self.prev, None, None,
                             root_from_frontier(self.tree.frontier), self.tree.roots)
+
+
+def root_at(report: VerifyReport, size: int) -> bytes | None:
+    """Return the root the verified events give at ``size`` (None if not captured)."""
+    return EMPTY_ROOT if size == 0 else report.roots.get(size)
+
+
+def check_extends(report: VerifyReport, checkpoint: Checkpoint) -> None:
+    """Raise VerificationError unless the verified log extends ``checkpoint``."""
+    if report.events < checkpoint.size:
+        raise VerificationError(report.events + 1, f"the log has {report.events} events but the "
+                                f"checkpoint of {checkpoint.origin} commits to {checkpoint.size}: "
+                                "the tail of the log was truncated or deleted",
+                                str(checkpoint.size), str(report.events))
+    computed = root_at(report, checkpoint.size)
+    if computed != checkpoint.root:
+        got = base64.b64encode(computed or b"").decode()
+        raise VerificationError(checkpoint.size, f"the log's Merkle root at size {checkpoint.size} "
+                                f"is {got} but the checkpoint of {checkpoint.origin} says "
+                                f"{checkpoint.root_b64}: history up to seq {checkpoint.size} was "
+                                "rewritten", checkpoint.root_b64, got)

@@ -16,10 +16,9 @@ from typing import Any
 import orjson
 
 from ledger.canonical import canonical_bytes
+from ledger.contracts import DEFAULT_GATES
 from ledger.errors import CorruptEvent
 from ledger.state import RecordState
-
-DEFAULT_GATES = {2: "Verification (formal proof or sandbox reproduction)"}
 
 VIEWS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -189,6 +188,13 @@ def applied(conn: sqlite3.Connection) -> tuple[int, str]:
     """Return (seq, hash) of the event the views reflect."""
     meta = dict(conn.execute("SELECT key, value FROM view_meta").fetchall())
     return int(meta.get("applied_seq", 0)), str(meta.get("applied_hash", ""))
+
+
+def orphans(conn: sqlite3.Connection) -> list[tuple[str, Any]]:
+    """Return (table, record id) for every record id a view table holds that has no events."""
+    return [(table, orphan) for table in KEYED_TABLES
+            for (orphan,) in conn.execute(f"SELECT DISTINCT record_id FROM {table} WHERE "
+                                          "record_id NOT IN (SELECT record_id FROM events)")]
 
 
 def read_rows(conn: sqlite3.Connection, record_id: str) -> Rows:

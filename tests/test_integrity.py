@@ -18,7 +18,7 @@ import orjson
 import pytest
 
 from cli.main import app
-from ledger import proofstore
+from ledger import verification
 from tests import attacker
 from tests.conftest import Cli, manifest
 from tests.test_keys import Signed
@@ -28,8 +28,8 @@ from tests.test_keys import Signed
 def verify_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Each attack is verified in one pass and in blocks of two events by helper processes."""
     if request.param == "blocks":
-        monkeypatch.setattr(proofstore, "PARALLEL_FROM", 1)
-        monkeypatch.setattr(proofstore, "BLOCK", 2)
+        monkeypatch.setattr(verification, "PARALLEL_FROM", 1)
+        monkeypatch.setattr(verification, "BLOCK", 2)
     return str(request.param)
 
 
@@ -337,7 +337,7 @@ def large_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     path = tmp_path_factory.mktemp("large") / "large.db"
     lines = b"".join(orjson.dumps({"contract": c, "payload": p}) + b"\n"
-                     for c, p in items(proofstore.PARALLEL_FROM))
+                     for c, p in items(verification.PARALLEL_FROM))
     source = path.with_suffix(".jsonl")
     source.write_bytes(lines)
     with Ledger.create(path) as ledger, source.open("rb") as handle:

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 import pytest
 
-from ledger import proofstore
+from ledger import verification
 from ledger.events import Event, canonical_of, make_event
 from ledger.merkle import leaf_hash, new_hashes
 from tests.conftest import Cli, manifest, provenance
@@ -25,20 +25,20 @@ def verify_mode(request: pytest.FixtureRequest,
     helper processes (what a large ledger gets), which must name the same seq and reason."""
     outcomes: list[str] = []
     if request.param == "blocks":
-        real = proofstore.verify_in_blocks
+        real = verification.verify_in_blocks
 
         def spy(*args: Any, **kwargs: Any) -> Any:
             try:
                 report = real(*args, **kwargs)
-            except proofstore.HelperStopped:
+            except verification.HelperStopped:
                 outcomes.append("helpers stopped")
                 raise
             outcomes.append("blocks")
             return report
 
-        monkeypatch.setattr(proofstore, "PARALLEL_FROM", 1)
-        monkeypatch.setattr(proofstore, "BLOCK", 2)
-        monkeypatch.setattr(proofstore, "verify_in_blocks", spy)
+        monkeypatch.setattr(verification, "PARALLEL_FROM", 1)
+        monkeypatch.setattr(verification, "BLOCK", 2)
+        monkeypatch.setattr(verification, "verify_in_blocks", spy)
     yield str(request.param)
     assert "helpers stopped" not in outcomes  # the blocks really did the checking
     if request.param == "blocks" and "full" in request.fixturenames:

@@ -15,7 +15,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger import proofstore, store
+from ledger import proofstore, store, verification
 from ledger.api import Ledger
 from ledger.events import Event, canonical_of
 from ledger.verify import verify_events
@@ -93,5 +93,5 @@ def test_blocks_by_helpers_give_the_one_pass_report(
         conn.close()
         with sqlite3.connect(db) as conn:
             size = conn.execute("SELECT MAX(seq) FROM events").fetchone()[0] or 0
-        blocks = proofstore.verify_in_blocks(db, size, helpers=helpers, block=block)
+        blocks = verification.verify_in_blocks(db, size, helpers=helpers, block=block)
     assert blocks._replace(roots={}) == one_pass._replace(roots={})

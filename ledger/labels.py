@@ -1,0 +1,15 @@
+"""The public words for the ledger's derived values, as the publisher's pages print them: pure
+data for the terminal, HTML and Markdown renderers and the page importer."""
+
+from __future__ import annotations
+
+VERIFICATION_LABELS = {"L1": "Literature synthesis", "L2": "Source-grounded claims"}
+PROVENANCE_LABELS = {
+    "L1": "Minimal record", "L2": "Public artifact record",
+    "L3": "Claim aggregate record", "L4": "External archival record",
+}
+
+
+def level_text(level: str, labels: dict[str, str]) -> str:
+    """Return a level with its public label: ``L2, Source-grounded claims``."""
+    return f"{level}, {labels[level]}" if level in labels else level

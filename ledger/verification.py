@@ -1,0 +1,234 @@
+"""Verifying the stored log: the file's structure, then the chain, signatures and Merkle tree
+(``verify.verify_events``), in one pass or in blocks by helper processes.
+
+``verify``, ``audit`` and ``checkpoint`` all call ``verify_stored``, so what ``checkpoint`` signs is
+exactly what ``verify`` accepts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import sqlite3
+from collections.abc import Collection, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ledger import store
+from ledger.events import GENESIS_HASH
+from ledger.helpers import Helper, HelperStopped, send
+from ledger.merkle import stored_count
+from ledger.proofstore import iter_signatures, iter_tree_hashes, stored_root
+
+if TYPE_CHECKING:  # verify is loaded when a log is verified, not at every CLI start-up
+    from ledger.verify import Progress, VerifyReport
+
+
+def verify_stored(conn: sqlite3.Connection, progress: Progress | None = None, *,
+                  every_tree_hash: bool = True, capture: Collection[int] = (),
+                  thorough: bool = False) -> VerifyReport:
+    """Return the verify report of the stored log: structure, chain, signatures, Merkle tree.
+
+    First the file's structure (``check_structure``): the schema is exactly what this version
+    creates, SQLite's own check passes, and the rows of ``events`` are exactly seq 1..n; only
+    then is each event read, in seq order, from the table itself. With ``every_tree_hash`` each
+    stored tree hash is compared with the events; otherwise only the root is, and the full
+    comparison (which names the first bad seq) runs if it differs. ``thorough`` (audit) runs
+    SQLite's full ``integrity_check`` instead of ``quick_check``.
+    """
+    from ledger.verify import verify_events
+
+    broken, guards = check_structure(conn)
+    if broken is not None:
+        return broken
+
+    def run(tree: bool, prog: Progress | None) -> VerifyReport:
+        return verify_events(store.iter_rows(conn), prog,
+                             iter_tree_hashes(conn) if tree else None, capture,
+                             iter_signatures(conn))
+
+    report = None
+    path, size = store.file_path(conn), store.head(conn)[0]
+    if (not every_tree_hash and not capture and path is not None and size >= PARALLEL_FROM
+            and not store.is_signed(conn)):
+        with contextlib.suppress(HelperStopped):  # then the pass below, in this process
+            report = verify_in_blocks(path, size, progress)
+    if report is None:
+        report = run(every_tree_hash, progress)
+    if not every_tree_hash and report.ok and report.root != stored_root(conn, report.events):
+        report = run(True, None)
+    misshapen = tree_shape_problem(conn, size) if report.ok else None
+    if misshapen is not None:
+        report = report._replace(ok=False, table="tree_hashes", reason=misshapen)
+    damaged = check_storage(conn, thorough)  # after the scan: its pages are in the cache then
+    if damaged is not None:
+        report = (report._replace(ok=False, table=damaged.table, reason=damaged.reason)
+                  if report.ok else report._replace(reason=f"{report.reason}; also {damaged.reason}"))
+    if guards:  # the chain's own problem (naming its seq) comes first; the guards' after it
+        found = _schema_reason(guards)
+        report = (report._replace(table=guards[0][0], reason=found) if report.ok else
+                  report._replace(reason=f"{report.reason}; also {found}"))._replace(ok=False)
+    return report
+
+
+def tree_shape_problem(conn: sqlite3.Connection, size: int) -> str | None:
+    """Return what is wrong with the shape of the stored tree of a log of ``size`` events (a
+    count that is not 2n - popcount(n), a position out of place, a hash that is not 32 bytes),
+    or None. Cheap (one scan in SQLite); the values themselves are compared with the events by
+    ``audit`` and by every proof before it is given out."""
+    count, low, high, odd = store.tree_shape(conn)
+    want = stored_count(size)
+    if odd is not None:
+        return (f"stored hash #{odd} is not a 32-byte hash: the tree was edited behind the "
+                "ledger's back")
+    if count != want or (count and (low != 0 or high != count - 1)):
+        return (f"the stored tree has {count} hashes at positions {low}..{high}; a log of {size} "
+                f"events has {want} at 0..{want - 1}: the tree was edited or the log truncated")
+    return None
+
+
+def check_storage(conn: sqlite3.Connection, thorough: bool = False) -> VerifyReport | None:
+    """Return a failed report if SQLite's own check of the b-trees fails, naming the table, else
+    None: every index of ``events`` against the table (so a read by record, through an index
+    rewritten behind the schema's back with ``PRAGMA writable_schema``, is proven to read the
+    rows of the full scan), the other tables verify reads; everything when ``thorough``."""
+    from ledger.verify import table_failure
+
+    try:
+        damaged = store.storage_problems(conn, thorough)
+    except sqlite3.DatabaseError as exc:
+        return table_failure("(file)", f"SQLite's integrity check cannot run: {exc}")
+    if not damaged:
+        return None
+    more = f" (and {len(damaged) - 1} more)" if len(damaged) > 1 else ""
+    return table_failure(damaged[0][0], f"SQLite's integrity check fails: {damaged[0][1]}{more}")
+
+
+def check_structure(conn: sqlite3.Connection) -> tuple[VerifyReport | None, list[tuple[str, str]]]:
+    """Return (a failed report if the file's structure lets two readings of it differ, the
+    changed triggers).
+
+    An attacker who can write the file can drop the primary key, add rows with seq <= 0 or a
+    second row with an existing seq, or rewrite an index so that reads by record skip an event.
+    So: the schema of every ledger table, index and trigger must be exactly what this version
+    creates (then ``seq`` is the rowid: an integer, unique), and the smallest seq must be 1 (the
+    scan in seq order then proves 1..n, each once, nothing else); ``check_storage``, run after
+    the scan, proves that every index reads the same rows.
+
+    A dropped or added trigger changes no reading (the triggers only guard writes): the chain is
+    still checked, so that an event changed after dropping them is named by its seq.
+    """
+    from ledger.verify import VerifyReport, table_failure
+    from ledger.views import VIEWS_SCHEMA
+
+    try:
+        found = store.schema_problems(conn, _expected_schema(VIEWS_SCHEMA))
+        guards = [(table, reason) for kind, table, reason in found if kind == "trigger"]
+        problems = [(table, reason) for kind, table, reason in found if kind != "trigger"]
+        if problems:
+            return table_failure(problems[0][0], _schema_reason(problems)), guards
+        low, _high = store.seq_bounds(conn)
+    except sqlite3.DatabaseError as exc:
+        return table_failure("(file)", f"the file cannot be read as a ledger: {exc}"), []
+    if low is not None and low != 1:
+        reason = (f"the events table holds a row with seq {low}, before seq 1: rows outside 1..n "
+                  "were written behind the ledger's back" if low < 1 else
+                  f"event seq 1 is missing: the first stored event is seq {low}")
+        return VerifyReport(False, 0, GENESIS_HASH, min(int(low), 1), reason, table="events"), guards
+    return None, guards
+
+
+def _schema_reason(problems: Sequence[tuple[str, str]]) -> str:
+    more = f" (and {len(problems) - 1} more schema change(s))" if len(problems) > 1 else ""
+    return f"schema: {problems[0][1]}{more}: the file was changed behind the ledger's back"
+
+
+@functools.cache
+def _expected_schema(views_sql: str) -> dict[str, store.SchemaRow]:
+    return store.expected_schema(views_sql)
+
+
+# -- verifying in blocks, with helper processes ---------------------------------------------------
+
+PARALLEL_FROM = 50_000  # events; below this helper processes cost more than they save
+HELPERS = 2
+BLOCK = 1 << 13  # events per block: a complete subtree of the Merkle tree
+
+
+def verify_in_blocks(path: Path, size: int, progress: Progress | None = None,
+                     helpers: int | None = None, block: int | None = None) -> VerifyReport:
+    """Return ``verify``'s report for the first ``size`` events, checked in blocks of ``block``
+    events (a power of two; default BLOCK) by ``helpers`` processes (default HELPERS), helper i
+    taking blocks i, i + helpers, ….
+
+    Each block is checked exactly as a whole pass would check it (``verify.verify_block``,
+    starting from the stored hashes of the two events before it, which the previous block
+    vouches for); the blocks' reports are read in order, so the first bad block names the first
+    bad seq, and their Merkle frontiers are merged into the root. Raises HelperStopped if a
+    helper cannot start or dies: the caller then verifies in this process.
+    """
+    from ledger.merkle import node_hash, root_from_frontier
+    from ledger.verify import VerifyReport
+
+    helpers, block = helpers or HELPERS, block or BLOCK
+    running = [Helper(block_worker, str(path), str(i), str(helpers),
+                      str(size), str(block)) for i in range(helpers)]
+    try:
+        streams = [h.messages() for h in running]
+        frontier: list[tuple[int, bytes]] = []
+        head = GENESIS_HASH
+        for number in range((size + block - 1) // block):
+            message = next(streams[number % helpers], None)
+            if message is None or message[1] != number:
+                raise HelperStopped
+            if message[0] == "bad":  # ("bad", block, first bad seq, reason, events, head)
+                return VerifyReport(False, message[4], message[5], message[2], message[3])
+            _, _, events, block_frontier, head = message  # ("ok", block, events, frontier, head)
+            if events != min(block, size - number * block):  # cannot be: a block that ends
+                raise HelperStopped  # short fails; but if it did, the one pass decides
+            for level, h in block_frontier:  # levels below every level already in frontier
+                frontier.append((level, h))
+                while len(frontier) > 1 and frontier[-2][0] == frontier[-1][0]:
+                    (lvl, left), (_, right) = frontier[-2], frontier.pop()
+                    frontier[-1] = (lvl + 1, node_hash(left, right))
+            if progress is not None:
+                progress(events)
+        return VerifyReport(True, size, head, None, None, root_from_frontier(frontier))
+    finally:
+        for helper in running:
+            helper.close()
+
+
+def block_worker(path: str, first: str, step: str, size: str, block: str) -> None:
+    """The helper of ``verify_in_blocks``: check blocks first, first + step, … of the log."""
+    from ledger.verify import verify_block
+
+    n, width = int(size), int(block)
+    conn = store.open_ledger(Path(path))
+    with store.read_snapshot(conn):
+        for number in range(int(first), (n + width - 1) // width, int(step)):
+            lo, hi = number * width + 1, min((number + 1) * width, n)
+            before = store.hashes_between(conn, lo - 2, lo - 1)
+            before = [GENESIS_HASH] * (2 - len(before)) + before  # seq 1 and 2 follow zeros
+            report, block_frontier = verify_block(_block_rows(conn, lo, hi), lo, before[1],
+                                                  before[0])
+            if not report.ok:
+                send(("bad", number, report.first_bad_seq, report.reason, report.events,
+                      report.head_hash))
+                return
+            send(("ok", number, report.events - lo + 1, block_frontier, report.head_hash))
+    send(("done",))
+
+
+def _block_rows(conn: sqlite3.Connection, lo: int, hi: int) -> Iterator[tuple[Any, ...]]:
+    """Yield the rows with lo <= seq <= hi; if the last of them is not seq hi (events at the end
+    of the block were deleted), also the next stored row, so that the block fails exactly as
+    the one pass does ("event seq N is missing: the next stored event is …")."""
+    last = lo - 1
+    for row in store.iter_rows(conn, lo - 1, hi):
+        last = row[0]
+        yield row
+    if last < hi:
+        following = next(store.iter_rows(conn, last, None, batch=1), None)
+        if following is not None:
+            yield following
