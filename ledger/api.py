@@ -19,6 +19,7 @@ from ledger.clock import Clock, rfc3339, utc_now
 from ledger.contracts import normalise_record_id
 from ledger.errors import LedgerError, RefusedInput, VerificationError
 from ledger.events import KEY_TYPES, Event
+from ledger.progress import Progress
 from ledger.state import RecordState, fold
 
 if TYPE_CHECKING:  # the rest is imported where it is used, to keep CLI start-up fast
@@ -27,7 +28,7 @@ if TYPE_CHECKING:  # the rest is imported where it is used, to keep CLI start-up
     from ledger.importer import PageOutcome
     from ledger.note import Signer, Verifier
     from ledger.proofs import Inclusion
-    from ledger.verify import Progress, VerifyReport
+    from ledger.verify import VerifyReport
 
 
 def default_actor() -> str:

@@ -20,10 +20,11 @@ from ledger import proofstore, store, verification, views
 from ledger.canonical import canonical_bytes
 from ledger.errors import CorruptEvent, LedgerError, VerificationError
 from ledger.events import KEY_TYPES, TYPE_CONTRACT, Event
+from ledger.progress import Progress
 from ledger.proofs import stored_checkpoints
 from ledger.rules import NoOp, plan, validate
 from ledger.state import RecordState, apply_event
-from ledger.verify import Progress, VerifyReport, check_extends
+from ledger.verify import VerifyReport, check_extends
 
 QUARANTINE_BELOW = 5.0
 

@@ -28,7 +28,7 @@ from ledger.events import Event, event_hash
 from ledger.merkle import leaf_hash
 from ledger.merkle_check import check_inclusion
 from ledger.note import Verifier
-from ledger.proofs import b64, prove
+from ledger.proofs import b64, check_root, prove
 from ledger.state import fold
 
 BUNDLE_FORMAT = "provenance-ledger-bundle-v1"
@@ -46,10 +46,7 @@ def make_bundle(conn: sqlite3.Connection, record_id: str, note: str,
     items = []
     for event in events:
         inclusion = prove(conn, event.seq, checkpoint.size)
-        if inclusion.root != checkpoint.root:
-            raise VerificationError(checkpoint.size, f"the log's root at size {checkpoint.size} "
-                                    f"is {b64(inclusion.root)}, the checkpoint says "
-                                    f"{checkpoint.root_b64}: the log does not extend it")
+        check_root(inclusion, checkpoint)
         items.append({"event": event.envelope(), "index": event.seq - 1,
                       "proof": [b64(h) for h in inclusion.proof]})
     state = fold(events)

@@ -46,7 +46,7 @@ TYPE_CONTRACT = {
 
 
 class Event(NamedTuple):
-    """One stored event: the envelope of SPEC.md. ``payload_json`` is its canonical JSON text.
+    """One stored event: the envelope of docs/format.md. ``payload_json`` is its canonical JSON text.
 
     A NamedTuple (immutable, and built from a database row with no per-field overhead).
     """

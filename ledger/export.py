@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import io
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 import orjson
 
 from ledger import store, views
 from ledger.errors import RefusedInput
+from ledger.progress import Progress
 
 FORMATS = ("json", "jsonl", "csv")
 EXPORT_FORMAT = "provenance-ledger-export-v1"
@@ -24,7 +25,6 @@ CSV_COLUMNS = (
     "source_grounded_claims", "gates", "notices", "publisher", "external_identifier",
     "last_seq", "last_hash", "head_seq", "head_hash",
 )
-Progress = Callable[[int], None]
 _OPTS = orjson.OPT_SORT_KEYS
 
 

@@ -22,6 +22,8 @@ from typing import IO, TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import subprocess
 
+PARALLEL_FROM = 50_000  # events: below this, starting helper processes costs more than they save
+HELPERS = 2  # helper processes: both cores (verify's blocks; rebuild's folds beside its inserts)
 _LENGTH = struct.Struct("<Q")
 Message = tuple[Any, ...]
 

@@ -14,19 +14,17 @@ from __future__ import annotations
 import itertools
 import operator
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 from ledger import store, views
 from ledger.errors import CorruptEvent, LedgerError
 from ledger.events import KEY_TYPES, Event
-from ledger.helpers import Helper, HelperStopped, send
+from ledger.helpers import HELPERS, PARALLEL_FROM, Helper, HelperStopped, send
+from ledger.progress import Progress
 from ledger.state import RecordState, fold
 
-Progress = Callable[[int], None]
 CHUNK = 1000  # records per executemany batch (and per message from a helper)
-PARALLEL_FROM = 50_000  # events; below this helper processes cost more than they save
-HELPERS = 2  # the fold is ~60% of a rebuild; two helpers and the inserting process share 2 cores
 Chunk = tuple[int, int, views.Rows]  # (events read, records built, their view rows)
 
 

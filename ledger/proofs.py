@@ -27,7 +27,8 @@ from ledger.merkle import (
 )
 from ledger.merkle_check import check_consistency, check_inclusion
 from ledger.note import Signer, Verifier, sign_note
-from ledger.verify import Progress, check_extends
+from ledger.progress import Progress
+from ledger.verify import check_extends
 
 TLOG_PROOF_HEADER = "c2sp.org/tlog-proof@v1"
 

@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 from ledger import store
 from ledger.events import GENESIS_HASH
-from ledger.helpers import Helper, HelperStopped, send
+from ledger.helpers import HELPERS, PARALLEL_FROM, Helper, HelperStopped, send
 from ledger.merkle import stored_count
+from ledger.progress import Progress
 from ledger.proofstore import iter_signatures, iter_tree_hashes, stored_root
 
 if TYPE_CHECKING:  # verify is loaded when a log is verified, not at every CLI start-up
-    from ledger.verify import Progress, VerifyReport
+    from ledger.verify import VerifyReport
 
 
 def verify_stored(conn: sqlite3.Connection, progress: Progress | None = None, *,
@@ -150,8 +151,6 @@ def _expected_schema(views_sql: str) -> dict[str, store.SchemaRow]:
 
 # -- verifying in blocks, with helper processes ---------------------------------------------------
 
-PARALLEL_FROM = 50_000  # events; below this helper processes cost more than they save
-HELPERS = 2
 BLOCK = 1 << 13  # events per block: a complete subtree of the Merkle tree
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 import itertools
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from hashlib import sha256
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -16,11 +16,11 @@ from ledger.checkpoint import Checkpoint
 from ledger.errors import CorruptEvent, KeyFormatError, VerificationError
 from ledger.events import EVENT_HASH_PREFIX, GENESIS_HASH, Event, canonical_of, envelope_bytes, event_hash
 from ledger.merkle import EMPTY_ROOT, root_from_frontier, stored_count
+from ledger.progress import Progress
 
 if TYPE_CHECKING:
     from ledger.keyring import SignatureCheck
 
-Progress = Callable[[int], None]
 Row = tuple[Any, ...]  # an event row as stored: the fields of ``Event``, in its order
 
 

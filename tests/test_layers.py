@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LAYERS: dict[str, set[str]] = {
     "core: byte formats, hashing, proofs, signed notes (no I/O, no clock)": {
         "errors", "canonical", "events", "merkle", "merkle_check", "note", "checkpoint", "clock",
+        "progress",
     },
     "model: contracts, rules, the fold, labels, the chain check (pure)": {
         "contracts", "pointer", "state", "rules", "defaults", "keyring", "labels", "verify",
