@@ -38,7 +38,7 @@ test: $(TEST_STAMP) compile
 	$(BIN)/python -m pytest
 
 schemas: $(STAMP)
-	$(BIN)/python -m ledger.schemas schemas
+	$(BIN)/python -m ledger.ops.schemas schemas
 
 vectors: $(STAMP)
 	$(BIN)/python tests/vectors/generate.py

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.synth import items
 from ledger.api import Ledger
-from ledger.events import EVENT_HASH_PREFIX
+from ledger.core.events import EVENT_HASH_PREFIX
 
 HERE = Path(__file__).parent
 
@@ -103,7 +103,7 @@ with Ledger.open(db) as ledger:
 hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
 if op in ("rebuild", "verify"):  # plus the helper processes: each at most the largest one's
     import resource  # peak (an upper bound: a child's ru_maxrss starts from this process's at fork)
-    from ledger import maintenance, verification
+    from ledger.ops import maintenance, verification
     module = maintenance if op == "rebuild" else verification
     helpers = module.HELPERS if ledger_events >= module.PARALLEL_FROM else 0
     hwm += helpers * resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -114,7 +114,8 @@ print(elapsed, size, hwm)
 def structure_times(db: Path) -> tuple[float, float]:
     """Seconds of verify's structure checks (schema; integrity_check of events and its indexes,
     quick_check of the other tables verify reads) and of audit's (schema; full integrity_check)."""
-    from ledger import store, verification
+    from ledger.ops import verification
+    from ledger.storage import store
 
     conn = store.open_ledger(db)
     times = []
@@ -199,7 +200,7 @@ def proof_times(db: Path, events: int, samples: int = 200) -> dict[str, float]:
     """Mean time to build and check an inclusion and a consistency proof at this size."""
     import random
 
-    from ledger.merkle_check import check_consistency, check_inclusion
+    from ledger.core.merkle_check import check_consistency, check_inclusion
     rng = random.Random(7)
     with Ledger.open(db) as ledger:
         start = time.perf_counter()
@@ -218,7 +219,7 @@ def proof_times(db: Path, events: int, samples: int = 200) -> dict[str, float]:
 
 def signed_bulk(tmp: Path, n: int = 10_000) -> dict[str, float]:
     """Bulk append into a signed ledger (one signature per batch) vs an unsigned one."""
-    from ledger.note import encode_keys, parse_signer
+    from ledger.core.note import encode_keys, parse_signer
 
     source = tmp / "signed.jsonl"
     events = write_jsonl(source, n)

@@ -14,7 +14,7 @@ import click
 import orjson
 
 from ledger.api import AppendResult, Ledger
-from ledger.canonical import JsonInputError, parse_json
+from ledger.core.canonical import JsonInputError, parse_json
 from ledger.errors import RefusedInput
 
 
@@ -28,7 +28,7 @@ class LedgerContext:
         """Open the ledger, with the signing key of --key / LEDGER_KEY when one is given."""
         signer = None
         if self.key_file:
-            from ledger.keys import read_signer  # loads cryptography: only when signing
+            from ledger.ops.keys import read_signer  # loads cryptography: only when signing
 
             signer = read_signer(Path(self.key_file), passphrase)
         return Ledger.open(Path(self.db), signer=signer)

@@ -35,7 +35,7 @@ def add(obj: LedgerContext, vkey: str, role: str, reason: str | None, as_json: b
     Example:
         ledger --key admin.key key add "lab-b+1c7a550f+ASUY…" --role writer
     """
-    from ledger.keys import read_verifier_text
+    from ledger.ops.keys import read_verifier_text
 
     with obj.open() as ledger:
         report_append(ledger.change_key("key.added", read_verifier_text(vkey), role, reason), as_json)
@@ -53,7 +53,7 @@ def revoke(obj: LedgerContext, vkey: str, reason: str | None, as_json: bool) -> 
     Example:
         ledger --key admin.key key revoke lab-b.vkey --reason "key lost"
     """
-    from ledger.keys import read_verifier_text
+    from ledger.ops.keys import read_verifier_text
 
     with obj.open() as ledger:
         report_append(ledger.change_key("key.revoked", read_verifier_text(vkey), "writer", reason),

@@ -106,7 +106,7 @@ def site(obj: LedgerContext, out_dir: str, checkpoint_file: str | None, vkey: st
     """
     if (checkpoint_file is None) != (vkey is None):
         raise RefusedInput("--checkpoint and --vkey go together")
-    from ledger.keys import read_text, read_verifier_text
+    from ledger.ops.keys import read_text, read_verifier_text
 
     note = read_text(checkpoint_file) if checkpoint_file else None
     key = read_verifier_text(vkey) if vkey else None

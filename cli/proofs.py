@@ -18,9 +18,9 @@ from cli.common import (
     whole,
     write_output,
 )
-from ledger.canonical import JsonInputError, parse_json
+from ledger.core.canonical import JsonInputError, parse_json
 from ledger.errors import RefusedInput
-from ledger.keys import read_text
+from ledger.ops.keys import read_text
 
 # Signing and proof modules load cryptography: they are imported inside the commands that
 # use them, so that every other command starts faster.
@@ -44,7 +44,7 @@ def keygen(name: str, output: str | None, encrypt: bool) -> None:
         ledger keygen ledger.assignee.example -o publisher.key > publisher.vkey
         ledger keygen ledger.assignee.example --encrypt -o publisher.key
     """
-    from ledger.keys import encrypt_key, generate, write_private_key
+    from ledger.ops.keys import encrypt_key, generate, write_private_key
 
     skey, vkey = generate(name)
     path = Path(output or name.replace("/", "_") + ".key")
@@ -73,7 +73,7 @@ def checkpoint(obj: LedgerContext, key_file: str, output: str | None) -> None:
     Example:
         ledger checkpoint --key publisher.key -o checkpoint-120.txt
     """
-    from ledger.keys import read_signer
+    from ledger.ops.keys import read_signer
 
     signer = read_signer(Path(key_file), passphrase)
     with obj.open() as ledger, progress("Verifying", ledger.count()) as bar:
@@ -102,7 +102,7 @@ def prove(obj: LedgerContext, seq: int, size: int | None, fmt: str, checkpoint_f
         ledger prove 7 --json
         ledger prove 7 --format tlog-proof --checkpoint checkpoint-120.txt -o seq7.tlog-proof
     """
-    from ledger.proofs import check_root, checkpoint_of_note, tlog_proof
+    from ledger.ops.proofs import check_root, checkpoint_of_note, tlog_proof
 
     if as_json:
         fmt = "json"
@@ -185,8 +185,8 @@ def verify_bundle_cmd(file: str, vkey: str, as_json: bool) -> None:
     Example:
         ledger verify-bundle SRCH-03BE3A05.bundle.json --vkey publisher.vkey
     """
-    from ledger.bundle import verify_bundle
-    from ledger.keys import read_verifier
+    from ledger.ops.bundle import verify_bundle
+    from ledger.ops.keys import read_verifier
 
     text = sys.stdin.read() if file == "-" else read_text(file)
     try:

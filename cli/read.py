@@ -12,8 +12,8 @@ import orjson
 
 from cli.common import LedgerContext, emit_json, json_option, pass_ctx, progress, quiet_pipe, whole
 from ledger.errors import RefusedInput
-from ledger.export import FORMATS
-from ledger.text import event_line, show_text
+from ledger.ops.export import FORMATS
+from ledger.pages.text import event_line, show_text
 
 
 @click.command()
@@ -105,7 +105,7 @@ def verify(obj: LedgerContext, checkpoint_file: str | None, vkey: str | None, as
     """
     if (checkpoint_file is None) != (vkey is None):
         raise RefusedInput("--checkpoint and --vkey go together")
-    from ledger.keys import read_text, read_verifier
+    from ledger.ops.keys import read_text, read_verifier
 
     extra: dict[str, object] = {}
     with obj.open() as ledger, progress("Verifying", ledger.count()) as bar:

@@ -20,11 +20,11 @@ from cli.common import (
     whole,
 )
 from ledger.api import Ledger
-from ledger.artifacts import artifact_from
-from ledger.bulk import DEFAULT_BATCH
-from ledger.canonical import JsonInputError, parse_json
-from ledger.contracts import GATE_STATUSES, NOTICE_KINDS
+from ledger.core.canonical import JsonInputError, parse_json
 from ledger.errors import RefusedInput
+from ledger.model.contracts import GATE_STATUSES, NOTICE_KINDS
+from ledger.ops.artifacts import artifact_from
+from ledger.ops.bulk import DEFAULT_BATCH
 
 
 @click.command()
@@ -46,7 +46,7 @@ def init(obj: LedgerContext, require_signatures: bool, admin_key: str | None) ->
         raise RefusedInput("--require-signatures and --admin-key go together")
     admin = None
     if admin_key is not None:
-        from ledger.keys import read_signer  # loads cryptography: only for signed ledgers
+        from ledger.ops.keys import read_signer  # loads cryptography: only for signed ledgers
 
         admin = read_signer(Path(admin_key), passphrase)
     Ledger.create(Path(obj.db), admin=admin).close()

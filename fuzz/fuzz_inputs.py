@@ -14,13 +14,13 @@ import atheris
 with atheris.instrument_imports():
     import orjson
 
-    from ledger.bundle import verify_bundle
-    from ledger.checkpoint import parse_checkpoint
+    from ledger.core.checkpoint import parse_checkpoint
+    from ledger.core.note import open_note, parse_signer, parse_verifier
     from ledger.errors import LedgerError
-    from ledger.note import open_note, parse_signer, parse_verifier
-    from ledger.page_facts import facts_of
-    from ledger.pages import parse_page
-    from ledger.rules import validate
+    from ledger.model.rules import validate
+    from ledger.ops.bundle import verify_bundle
+    from ledger.pages.facts import facts_of
+    from ledger.pages.layout import parse_page
 
 VKEY = parse_verifier("example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k")
 CONTRACTS = ["paper-manifest-v1.1", "source-provenance-v1", "correction-record-v1",

@@ -12,23 +12,24 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
-from ledger import store, verification, views
-from ledger.batch import AppendResult, Batch, Carry, record_id_of
-from ledger.bulk import DEFAULT_BATCH, BulkResult, append_lines
-from ledger.clock import Clock, rfc3339, utc_now
-from ledger.contracts import normalise_record_id
+from ledger.core.clock import Clock, rfc3339, utc_now
+from ledger.core.events import KEY_TYPES, Event
+from ledger.core.progress import Progress
 from ledger.errors import LedgerError, RefusedInput, VerificationError
-from ledger.events import KEY_TYPES, Event
-from ledger.progress import Progress
-from ledger.state import RecordState, fold
+from ledger.model.contracts import normalise_record_id
+from ledger.model.state import RecordState, fold
+from ledger.ops import verification
+from ledger.ops.batch import AppendResult, Batch, Carry, record_id_of
+from ledger.ops.bulk import DEFAULT_BATCH, BulkResult, append_lines
+from ledger.storage import store, views
 
 if TYPE_CHECKING:  # the rest is imported where it is used, to keep CLI start-up fast
-    from ledger.audit import AuditReport
-    from ledger.checkpoint import Checkpoint
-    from ledger.importer import PageOutcome
-    from ledger.note import Signer, Verifier
-    from ledger.proofs import Inclusion
-    from ledger.verify import VerifyReport
+    from ledger.core.checkpoint import Checkpoint
+    from ledger.core.note import Signer, Verifier
+    from ledger.model.verify import VerifyReport
+    from ledger.ops.audit import AuditReport
+    from ledger.ops.proofs import Inclusion
+    from ledger.pages.importer import PageOutcome
 
 
 def default_actor() -> str:
@@ -60,8 +61,8 @@ class Ledger:
             views.create_views(conn)
             views.set_applied(conn, *store.head(conn))
             if admin is not None:
-                from ledger.keyring import key_record_id
-                from ledger.note import verifier_key
+                from ledger.core.note import verifier_key
+                from ledger.model.keyring import key_record_id
 
                 batch = Batch(conn, clock, admin)
                 batch.add_key("key.added", {"record_id": key_record_id(admin.key_id),
@@ -100,8 +101,8 @@ class Ledger:
     def change_key(self, type_: str, vkey: str, role: str = "writer",
                    reason: str | None = None) -> AppendResult:
         """Add (``key.added``) or revoke (``key.revoked``) an actor key; needs an admin signer."""
-        from ledger.keyring import key_record_id
-        from ledger.note import parse_verifier
+        from ledger.core.note import parse_verifier
+        from ledger.model.keyring import key_record_id
 
         verifier = parse_verifier(vkey)
         payload: dict[str, Any] = {"record_id": key_record_id(verifier.key_id),
@@ -116,7 +117,7 @@ class Ledger:
 
     def keys(self) -> list[dict[str, Any]]:
         """Return the keyring: every key ever added, with when it was added or revoked."""
-        from ledger.batch import load_keyring
+        from ledger.ops.batch import load_keyring
 
         keyring = load_keyring(self.conn)
         return [{"name": k.name, "key_id": f"{kid:08x}", "role": k.role, "added_seq": k.added_seq,
@@ -184,15 +185,15 @@ class Ledger:
 
     def audit(self, progress: Progress | None = None) -> AuditReport:
         """Return the audit report (verify, rules, views, tiers)."""
-        from ledger.audit import audit
+        from ledger.ops.audit import audit
         with store.read_snapshot(self.conn) as conn:
             return audit(conn, progress)
 
     def verify_checkpoint(self, note: str, verifier: Verifier,
                           progress: Progress | None = None) -> tuple[VerifyReport, Checkpoint]:
         """Return the verify report, failed unless the log extends the signed checkpoint."""
-        from ledger.checkpoint import open_checkpoint
-        from ledger.verify import check_extends
+        from ledger.core.checkpoint import open_checkpoint
+        from ledger.model.verify import check_extends
         checkpoint = open_checkpoint(note, verifier)
         with store.read_snapshot(self.conn) as conn:
             report = verification.verify_stored(conn, progress, capture={checkpoint.size})
@@ -200,7 +201,7 @@ class Ledger:
             try:
                 check_extends(report, checkpoint)
             except VerificationError as exc:
-                from ledger.verify import VerifyReport
+                from ledger.model.verify import VerifyReport
 
                 report = VerifyReport(False, report.events, report.head_hash, exc.seq, str(exc),
                                       report.root)
@@ -208,26 +209,26 @@ class Ledger:
 
     def checkpoint(self, signer: Signer, progress: Progress | None = None) -> tuple[str, bool]:
         """Sign and store a checkpoint of the whole log; return (note, whether it is new)."""
-        from ledger.proofs import sign_checkpoint
+        from ledger.ops.proofs import sign_checkpoint
         with store.write_transaction(self.conn) as conn:
             return sign_checkpoint(conn, signer, rfc3339(self.clock()), progress)
 
     def prove(self, seq: int, size: int | None = None) -> Inclusion:
         """Return the inclusion proof of event ``seq`` (tree of ``size``, default the head)."""
-        from ledger.proofs import prove
+        from ledger.ops.proofs import prove
         with store.read_snapshot(self.conn) as conn:
             return prove(conn, seq, size)
 
     def consistency(self, old: int, new: int | None = None) -> dict[str, Any]:
         """Return the consistency proof between two tree sizes."""
-        from ledger.proofs import consistency
+        from ledger.ops.proofs import consistency
         with store.read_snapshot(self.conn) as conn:
             return consistency(conn, old, new)
 
     def bundle(self, record_id: str, note: str) -> dict[str, Any]:
         """Return the bundle of a record against a signed checkpoint note."""
-        from ledger.bundle import make_bundle
-        from ledger.proofs import checkpoint_of_note
+        from ledger.ops.bundle import make_bundle
+        from ledger.ops.proofs import checkpoint_of_note
         rid = self.known(record_id)
         checkpoint = checkpoint_of_note(note)
         with store.read_snapshot(self.conn) as conn:
@@ -239,7 +240,7 @@ class Ledger:
     def import_pages(self, pages: list[tuple[str, bytes]], actor: str | None = None,
                      batch_size: int = 500, progress: Progress | None = None) -> list[PageOutcome]:
         """Import record pages (source name, bytes); see ``ledger.importer``."""
-        from ledger.importer import import_pages
+        from ledger.pages.importer import import_pages
         if batch_size < 1:
             raise RefusedInput("--batch-size must be at least 1")
         return import_pages(self.conn, self.clock, pages, actor or default_actor(), batch_size,
@@ -247,7 +248,7 @@ class Ledger:
 
     def render(self, record_id: str, fmt: str = "text") -> str:
         """Return a record's public page (text, md or html), folded from its events."""
-        from ledger.render import render_html, render_markdown, render_text
+        from ledger.pages.render import render_html, render_markdown, render_text
         renderers = {"text": render_text, "md": render_markdown, "html": render_html}
         if fmt not in renderers:
             raise RefusedInput(f"unknown format {fmt!r} (use text, md or html)")
@@ -255,9 +256,9 @@ class Ledger:
 
     def site(self, out: Path, note: str | None = None, verifier_key: str | None = None) -> int:
         """Write the static site into ``out``; with a checkpoint, pages embed their bundles."""
-        from ledger.checkpoint import open_checkpoint
-        from ledger.note import parse_verifier
-        from ledger.site import write_site
+        from ledger.core.checkpoint import open_checkpoint
+        from ledger.core.note import parse_verifier
+        from ledger.pages.site import write_site
         signed = None
         if note is not None and verifier_key is not None:
             signed = (note, open_checkpoint(note, parse_verifier(verifier_key)), verifier_key.strip())
@@ -272,13 +273,13 @@ class Ledger:
 
     def rebuild(self, progress: Progress | None = None) -> int:
         """Drop and rebuild the views; return the number of records."""
-        from ledger.maintenance import rebuild
+        from ledger.ops.maintenance import rebuild
         return rebuild(self.conn, progress)
 
     def export(self, out: BinaryIO, fmt: str = "json", as_of: int | None = None,
                progress: Progress | None = None) -> dict[str, Any]:
         """Write the snapshot to ``out``; return its header."""
-        from ledger.export import snapshot, write_export
+        from ledger.ops.export import snapshot, write_export
         with store.read_snapshot(self.conn) as conn:
             header, records = snapshot(conn, as_of, progress)
             write_export(out, fmt, header, records)

@@ -9,7 +9,7 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.canonical import MAX_SAFE_INTEGER, canonical_bytes, es_number
+from ledger.core.canonical import MAX_SAFE_INTEGER, canonical_bytes, es_number
 from ledger.errors import RefusedInput
 
 json_scalars = (
@@ -66,7 +66,7 @@ def _object_text(pairs: list[tuple[str, object]], spaced: bool) -> str:
        spaced=st.booleans(), nest=st.booleans())
 def test_duplicate_keys_are_refused_exactly_when_present(pairs: list[tuple[str, object]], spaced: bool,
                                                         nest: bool) -> None:
-    from ledger.canonical import JsonInputError, parse_json
+    from ledger.core.canonical import JsonInputError, parse_json
 
     text = _object_text(pairs, spaced)
     if nest:

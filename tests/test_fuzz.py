@@ -12,14 +12,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cli.main import app
-from ledger.bundle import verify_bundle
-from ledger.checkpoint import parse_checkpoint
-from ledger.contracts import CONTRACTS
+from ledger.core.checkpoint import parse_checkpoint
+from ledger.core.note import open_note, parse_verifier
 from ledger.errors import LedgerError
-from ledger.note import open_note, parse_verifier
-from ledger.page_facts import facts_of
-from ledger.pages import parse_page
-from ledger.rules import validate
+from ledger.model.contracts import CONTRACTS
+from ledger.model.rules import validate
+from ledger.ops.bundle import verify_bundle
+from ledger.pages.facts import facts_of
+from ledger.pages.layout import parse_page
 
 VKEY = parse_verifier("example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k")
 PAGE = (Path(__file__).parent / "fixtures" / "pages" / "000_6a6e253d29ffe78a.txt").read_text()

@@ -18,7 +18,7 @@ import orjson
 import pytest
 
 from cli.main import app
-from ledger import verification
+from ledger.ops import verification
 from tests import attacker
 from tests.conftest import Cli, manifest
 from tests.test_keys import Signed

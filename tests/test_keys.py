@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli.main import app
-from ledger.events import make_event
+from ledger.core.events import make_event
 from tests.conftest import manifest
 from tests.test_tamper import attack, rewrite_tree
 

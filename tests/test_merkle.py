@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.merkle import (
+from ledger.core.merkle import (
     EMPTY_ROOT,
     ProofError,
     leaf_hash,
@@ -25,7 +25,7 @@ from ledger.merkle import (
     stored_index,
     tree_root,
 )
-from ledger.merkle_check import check_consistency, check_inclusion
+from ledger.core.merkle_check import check_consistency, check_inclusion
 
 VECTORS = Path(__file__).parent / "vectors" / "rfc6962"
 INCLUSION = sorted((VECTORS / "inclusion").rglob("*.json"))

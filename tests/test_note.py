@@ -8,8 +8,7 @@ from typing import Any
 import orjson
 import pytest
 
-from ledger.errors import KeyFormatError
-from ledger.note import (
+from ledger.core.note import (
     SignatureError,
     encode_keys,
     open_note,
@@ -18,6 +17,7 @@ from ledger.note import (
     sign_note,
     signature_line,
 )
+from ledger.errors import KeyFormatError
 
 CASES: list[dict[str, Any]] = orjson.loads(
     (Path(__file__).parent / "vectors" / "signed-note" / "vectors.json").read_bytes())["cases"]

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger.api import Ledger
-from ledger.render import render_html, render_markdown, render_text
+from ledger.pages.render import render_html, render_markdown, render_text
 from tests.conftest import Cli, clock
 
 PAGES = Path(__file__).parent / "fixtures" / "pages"

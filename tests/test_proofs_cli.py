@@ -14,12 +14,12 @@ import orjson
 import pytest
 import rfc8785
 
-from ledger.checkpoint import open_checkpoint
+from ledger.core.checkpoint import open_checkpoint
+from ledger.core.events import make_event
+from ledger.core.merkle import EMPTY_ROOT, leaf_hash, node_hash
+from ledger.core.merkle_check import check_consistency, check_inclusion
+from ledger.core.note import parse_verifier
 from ledger.errors import LedgerError
-from ledger.events import make_event
-from ledger.merkle import EMPTY_ROOT, leaf_hash, node_hash
-from ledger.merkle_check import check_consistency, check_inclusion
-from ledger.note import parse_verifier
 from tests.conftest import Cli
 from tests.test_tamper import attack, rewrite_tree
 

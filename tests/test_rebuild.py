@@ -13,10 +13,11 @@ import pytest
 
 from bench.synth import items
 from cli.main import app
-from ledger import maintenance, store
 from ledger.api import Ledger
 from ledger.errors import CorruptEvent
-from ledger.views import VIEW_TABLES
+from ledger.ops import maintenance
+from ledger.storage import store
+from ledger.storage.views import VIEW_TABLES
 from tests.conftest import clock
 
 
@@ -154,7 +155,8 @@ def test_a_rebuild_killed_midway_leaves_the_views_whole_and_no_helper_behind(
     with Ledger.create(db, clock) as ledger:
         ledger.append_jsonl(io.BytesIO(lines), "tester")
     before = views_of(db)
-    script = ("import sys\nfrom pathlib import Path\nfrom ledger import maintenance, store\n"
+    script = ("import sys\nfrom pathlib import Path\nfrom ledger.ops import maintenance\n"
+              "from ledger.storage import store\n"
               "conn = store.open_ledger(Path(sys.argv[1]))\n"
               "print('go', flush=True)\n"
               "maintenance.rebuild(conn, helpers=2)\n")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ledger.contracts import CONTRACTS
-from ledger.schemas import schema_bytes
+from ledger.model.contracts import CONTRACTS
+from ledger.ops.schemas import schema_bytes
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
 

@@ -10,9 +10,9 @@ from typing import Any
 import orjson
 import pytest
 
-from ledger import verification
-from ledger.events import Event, canonical_of, make_event
-from ledger.merkle import leaf_hash, new_hashes
+from ledger.core.events import Event, canonical_of, make_event
+from ledger.core.merkle import leaf_hash, new_hashes
+from ledger.ops import verification
 from tests.conftest import Cli, manifest, provenance
 
 COLUMNS = ["type", "record_id", "contract", "payload", "actor", "recorded_at", "prev_hash", "hash"]

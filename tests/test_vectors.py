@@ -12,7 +12,7 @@ import orjson
 import pytest
 import rfc8785
 
-from ledger.events import EVENT_HASH_PREFIX, make_event
+from ledger.core.events import EVENT_HASH_PREFIX, make_event
 
 VECTORS = Path(__file__).parent / "vectors" / "events"
 FILES = sorted(VECTORS.glob("*.json"))

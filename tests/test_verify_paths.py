@@ -15,10 +15,11 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger import proofstore, store, verification
 from ledger.api import Ledger
-from ledger.events import Event, canonical_of
-from ledger.verify import verify_events
+from ledger.core.events import Event, canonical_of
+from ledger.model.verify import verify_events
+from ledger.ops import verification
+from ledger.storage import proofstore, store
 from tests.conftest import clock, manifest
 from tests.test_merkle import reference_root
 

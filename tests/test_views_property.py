@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from ledger.api import Ledger
 from ledger.errors import RefusedInput
-from ledger.views import VIEW_TABLES
+from ledger.storage.views import VIEW_TABLES
 from tests.conftest import clock, manifest, provenance
 
 RIDS = ["SRCH:00000001", "SRCH:00000002", "SRCH:0000000A"]
@@ -151,7 +151,7 @@ def test_a_refused_submit_drops_what_the_handle_carried(tmp_path: Path) -> None:
 
 def test_the_column_table_matches_the_schema(tmp_path: Path) -> None:
     """``views.COLUMNS`` (used to update rows in place) names every column in table order."""
-    from ledger.views import COLUMNS, PRIMARY_KEYS, create_views
+    from ledger.storage.views import COLUMNS, PRIMARY_KEYS, create_views
 
     with sqlite3.connect(tmp_path / "v.db") as conn:
         create_views(conn)

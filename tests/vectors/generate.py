@@ -16,7 +16,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from ledger.events import EVENT_HASH_PREFIX, GENESIS_HASH, make_event
+from ledger.core.events import EVENT_HASH_PREFIX, GENESIS_HASH, make_event
 
 OUT = Path(__file__).parent / "events"
 MANIFEST = {

@@ -10,9 +10,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ledger.core.events import Event
 from ledger.errors import CorruptEvent, LedgerError
-from ledger.events import Event
-from ledger.pointer import apply_changes
+from ledger.model.pointer import apply_changes
 
 # SPEC: REMOVED > RETRACTED > WITHDRAWN > UNDER_CONCERN > CORRECTED > CURRENT
 STATUS_ORDER = ("CURRENT", "CORRECTED", "UNDER_CONCERN", "WITHDRAWN", "RETRACTED", "REMOVED")

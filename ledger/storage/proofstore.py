@@ -8,8 +8,8 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ledger.core.merkle import stored_count, tree_root
 from ledger.errors import CorruptEvent
-from ledger.merkle import stored_count, tree_root
 
 if TYPE_CHECKING:  # verify is loaded when a log is verified, not at every CLI start-up
     pass

@@ -20,16 +20,16 @@ import itertools
 import sqlite3
 from typing import Any
 
-from ledger import store, views
-from ledger.canonical import MAX_DEPTH, canonical_bytes, check_depth
-from ledger.checkpoint import Checkpoint, open_checkpoint
+from ledger.core.canonical import MAX_DEPTH, canonical_bytes, check_depth
+from ledger.core.checkpoint import Checkpoint, open_checkpoint
+from ledger.core.events import Event, event_hash
+from ledger.core.merkle import leaf_hash
+from ledger.core.merkle_check import check_inclusion
+from ledger.core.note import Verifier
 from ledger.errors import LedgerError, RefusedInput, VerificationError
-from ledger.events import Event, event_hash
-from ledger.merkle import leaf_hash
-from ledger.merkle_check import check_inclusion
-from ledger.note import Verifier
-from ledger.proofs import b64, check_root, prove
-from ledger.state import fold
+from ledger.model.state import fold
+from ledger.ops.proofs import b64, check_root, prove
+from ledger.storage import store, views
 
 BUNDLE_FORMAT = "provenance-ledger-bundle-v1"
 ENVELOPE_KEYS = ("seq", "type", "record_id", "contract", "payload", "actor", "recorded_at",

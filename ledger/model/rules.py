@@ -13,11 +13,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ledger.canonical import canonical_bytes
-from ledger.contracts import CONTRACTS, PaperManifest
+from ledger.core.canonical import canonical_bytes
 from ledger.errors import RefusedInput
-from ledger.pointer import apply_changes
-from ledger.state import RecordState
+from ledger.model.contracts import CONTRACTS, PaperManifest
+from ledger.model.pointer import apply_changes
+from ledger.model.state import RecordState
 
 NEEDS_NO_REASON = ("clarification", "addendum")
 NoticeLookup = Callable[[str], "tuple[str, dict[str, Any]] | None"]

@@ -10,10 +10,10 @@ import datetime as dt
 import hashlib
 from typing import Any
 
-from ledger.canonical import canonical_bytes
-from ledger.clock import rfc3339_seconds
-from ledger.contracts import DEFAULT_GATES
-from ledger.state import RecordState
+from ledger.core.canonical import canonical_bytes
+from ledger.core.clock import rfc3339_seconds
+from ledger.model.contracts import DEFAULT_GATES
+from ledger.model.state import RecordState
 
 
 def fill_defaults(

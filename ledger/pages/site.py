@@ -14,13 +14,13 @@ from typing import Any
 
 import orjson
 
-from ledger import store, views
-from ledger.assets import INDEX_JS, PAGE_CSS, SITE_CSS, VERIFY_JS
-from ledger.bundle import make_bundle
-from ledger.checkpoint import Checkpoint
-from ledger.maintenance import states_by_record
-from ledger.render import GATE_WORDS, render_html
-from ledger.text import event_summary
+from ledger.core.checkpoint import Checkpoint
+from ledger.ops.bundle import make_bundle
+from ledger.ops.maintenance import states_by_record
+from ledger.pages.assets import INDEX_JS, PAGE_CSS, SITE_CSS, VERIFY_JS
+from ledger.pages.render import GATE_WORDS, render_html
+from ledger.pages.text import event_summary
+from ledger.storage import store, views
 
 e = html.escape
 

@@ -13,9 +13,9 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from ledger import store, views
+from ledger.core.progress import Progress
 from ledger.errors import RefusedInput
-from ledger.progress import Progress
+from ledger.storage import store, views
 
 FORMATS = ("json", "jsonl", "csv")
 EXPORT_FORMAT = "provenance-ledger-export-v1"
@@ -34,7 +34,7 @@ def snapshot(conn: sqlite3.Connection, as_of: int | None = None,
 
     Every record is folded from its events (the rows ``verify`` checks), never read from the
     views, so an edited view row cannot reach an export."""
-    from ledger.maintenance import states_by_record  # imported when used: CLI start-up
+    from ledger.ops.maintenance import states_by_record  # imported when used: CLI start-up
 
     seq, hash_ = store.head(conn)
     if as_of is not None:

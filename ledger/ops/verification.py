@@ -14,15 +14,15 @@ from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ledger import store
-from ledger.events import GENESIS_HASH
-from ledger.helpers import HELPERS, PARALLEL_FROM, Helper, HelperStopped, send
-from ledger.merkle import stored_count
-from ledger.progress import Progress
-from ledger.proofstore import iter_signatures, iter_tree_hashes, stored_root
+from ledger.core.events import GENESIS_HASH
+from ledger.core.merkle import stored_count
+from ledger.core.progress import Progress
+from ledger.ops.helpers import HELPERS, PARALLEL_FROM, Helper, HelperStopped, send
+from ledger.storage import store
+from ledger.storage.proofstore import iter_signatures, iter_tree_hashes, stored_root
 
 if TYPE_CHECKING:  # verify is loaded when a log is verified, not at every CLI start-up
-    from ledger.verify import VerifyReport
+    from ledger.model.verify import VerifyReport
 
 
 def verify_stored(conn: sqlite3.Connection, progress: Progress | None = None, *,
@@ -37,7 +37,7 @@ def verify_stored(conn: sqlite3.Connection, progress: Progress | None = None, *,
     comparison (which names the first bad seq) runs if it differs. ``thorough`` (audit) runs
     SQLite's full ``integrity_check`` instead of ``quick_check``.
     """
-    from ledger.verify import verify_events
+    from ledger.model.verify import verify_events
 
     broken, guards = check_structure(conn)
     if broken is not None:
@@ -93,7 +93,7 @@ def check_storage(conn: sqlite3.Connection, thorough: bool = False) -> VerifyRep
     None: every index of ``events`` against the table (so a read by record, through an index
     rewritten behind the schema's back with ``PRAGMA writable_schema``, is proven to read the
     rows of the full scan), the other tables verify reads; everything when ``thorough``."""
-    from ledger.verify import table_failure
+    from ledger.model.verify import table_failure
 
     try:
         damaged = store.storage_problems(conn, thorough)
@@ -119,8 +119,8 @@ def check_structure(conn: sqlite3.Connection) -> tuple[VerifyReport | None, list
     A dropped or added trigger changes no reading (the triggers only guard writes): the chain is
     still checked, so that an event changed after dropping them is named by its seq.
     """
-    from ledger.verify import VerifyReport, table_failure
-    from ledger.views import VIEWS_SCHEMA
+    from ledger.model.verify import VerifyReport, table_failure
+    from ledger.storage.views import VIEWS_SCHEMA
 
     try:
         found = store.schema_problems(conn, _expected_schema(VIEWS_SCHEMA))
@@ -166,8 +166,8 @@ def verify_in_blocks(path: Path, size: int, progress: Progress | None = None,
     bad seq, and their Merkle frontiers are merged into the root. Raises HelperStopped if a
     helper cannot start or dies: the caller then verifies in this process.
     """
-    from ledger.merkle import node_hash, root_from_frontier
-    from ledger.verify import VerifyReport
+    from ledger.core.merkle import node_hash, root_from_frontier
+    from ledger.model.verify import VerifyReport
 
     helpers, block = helpers or HELPERS, block or BLOCK
     running = [Helper(block_worker, str(path), str(i), str(helpers),
@@ -200,7 +200,7 @@ def verify_in_blocks(path: Path, size: int, progress: Progress | None = None,
 
 def block_worker(path: str, first: str, step: str, size: str, block: str) -> None:
     """The helper of ``verify_in_blocks``: check blocks first, first + step, … of the log."""
-    from ledger.verify import verify_block
+    from ledger.model.verify import verify_block
 
     n, width = int(size), int(block)
     conn = store.open_ledger(Path(path))

@@ -8,16 +8,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ledger import proofstore, store, verification
-from ledger.checkpoint import (
+from ledger.core.checkpoint import (
     Checkpoint,
     format_checkpoint,
     open_checkpoint,
     parse_checkpoint,
 )
-from ledger.errors import CorruptEvent, LedgerError, RefusedInput, SignatureError, VerificationError
-from ledger.events import canonical_of
-from ledger.merkle import (
+from ledger.core.events import canonical_of
+from ledger.core.merkle import (
     HashReader,
     leaf_hash,
     prove_consistency,
@@ -25,10 +23,13 @@ from ledger.merkle import (
     stored_index,
     tree_root,
 )
-from ledger.merkle_check import check_consistency, check_inclusion
-from ledger.note import Signer, Verifier, sign_note
-from ledger.progress import Progress
-from ledger.verify import check_extends
+from ledger.core.merkle_check import check_consistency, check_inclusion
+from ledger.core.note import Signer, Verifier, sign_note
+from ledger.core.progress import Progress
+from ledger.errors import CorruptEvent, LedgerError, RefusedInput, SignatureError, VerificationError
+from ledger.model.verify import check_extends
+from ledger.ops import verification
+from ledger.storage import proofstore, store
 
 TLOG_PROOF_HEADER = "c2sp.org/tlog-proof@v1"
 

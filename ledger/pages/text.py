@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledger.events import Event
-from ledger.labels import PROVENANCE_LABELS, VERIFICATION_LABELS, level_text
+from ledger.core.events import Event
+from ledger.model.labels import PROVENANCE_LABELS, VERIFICATION_LABELS, level_text
 
 
 def show_text(shown: dict[str, Any]) -> str:

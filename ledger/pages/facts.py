@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledger.pages import Field, Page, PageError, leading_int, level_of, page_date
+from ledger.pages.layout import Field, Page, PageError, leading_int, level_of, page_date
 
 GATE_WORDS = {"unverified": "UNVERIFIED", "verified": "VERIFIED", "failed": "FAILED"}
 PAGE_EVALUATOR = "Truth-Engine"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ledger.merkle import ProofError, node_hash
+from ledger.core.merkle import ProofError, node_hash
 
 HASH_SIZE = 32
 

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from ledger.canonical import canonical_bytes
+from ledger.core.canonical import canonical_bytes
 from ledger.errors import CorruptEvent, RefusedInput
 
 EVENT_HASH_PREFIX = b"provenance-ledger/event/v1\n"

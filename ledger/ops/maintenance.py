@@ -17,12 +17,12 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-from ledger import store, views
+from ledger.core.events import KEY_TYPES, Event
+from ledger.core.progress import Progress
 from ledger.errors import CorruptEvent, LedgerError
-from ledger.events import KEY_TYPES, Event
-from ledger.helpers import HELPERS, PARALLEL_FROM, Helper, HelperStopped, send
-from ledger.progress import Progress
-from ledger.state import RecordState, fold
+from ledger.model.state import RecordState, fold
+from ledger.ops.helpers import HELPERS, PARALLEL_FROM, Helper, HelperStopped, send
+from ledger.storage import store, views
 
 CHUNK = 1000  # records per executemany batch (and per message from a helper)
 Chunk = tuple[int, int, views.Rows]  # (events read, records built, their view rows)

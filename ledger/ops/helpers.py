@@ -69,7 +69,7 @@ class Helper:
         import subprocess  # loaded only by the commands that start helpers
 
         target = f"{function.__module__}:{function.__qualname__}"  # a module-level function
-        root = str(Path(__file__).resolve().parents[1])  # so the helper imports this very code
+        root = str(Path(__file__).resolve().parents[2])  # so the helper imports this very code
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(
             p for p in (root, os.environ.get("PYTHONPATH", "")) if p)}
         self.proc: subprocess.Popen[bytes] | None = None
@@ -77,7 +77,7 @@ class Helper:
             return
         with contextlib.suppress(OSError):  # no helper: the caller does the work
             self.proc = subprocess.Popen(
-                [sys.executable, "-c", "from ledger.helpers import run_helper\nrun_helper()",
+                [sys.executable, "-c", "from ledger.ops.helpers import run_helper\nrun_helper()",
                  target, *args],
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
 

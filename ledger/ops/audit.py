@@ -16,15 +16,16 @@ from typing import Any
 
 import orjson
 
-from ledger import proofstore, store, verification, views
-from ledger.canonical import canonical_bytes
+from ledger.core.canonical import canonical_bytes
+from ledger.core.events import KEY_TYPES, TYPE_CONTRACT, Event
+from ledger.core.progress import Progress
 from ledger.errors import CorruptEvent, LedgerError, VerificationError
-from ledger.events import KEY_TYPES, TYPE_CONTRACT, Event
-from ledger.progress import Progress
-from ledger.proofs import stored_checkpoints
-from ledger.rules import NoOp, plan, validate
-from ledger.state import RecordState, apply_event
-from ledger.verify import VerifyReport, check_extends
+from ledger.model.rules import NoOp, plan, validate
+from ledger.model.state import RecordState, apply_event
+from ledger.model.verify import VerifyReport, check_extends
+from ledger.ops import verification
+from ledger.ops.proofs import stored_checkpoints
+from ledger.storage import proofstore, store, views
 
 QUARANTINE_BELOW = 5.0
 

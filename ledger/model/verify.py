@@ -12,14 +12,21 @@ from hashlib import sha256
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ledger.checkpoint import Checkpoint
+from ledger.core.checkpoint import Checkpoint
+from ledger.core.events import (
+    EVENT_HASH_PREFIX,
+    GENESIS_HASH,
+    Event,
+    canonical_of,
+    envelope_bytes,
+    event_hash,
+)
+from ledger.core.merkle import EMPTY_ROOT, root_from_frontier, stored_count
+from ledger.core.progress import Progress
 from ledger.errors import CorruptEvent, KeyFormatError, VerificationError
-from ledger.events import EVENT_HASH_PREFIX, GENESIS_HASH, Event, canonical_of, envelope_bytes, event_hash
-from ledger.merkle import EMPTY_ROOT, root_from_frontier, stored_count
-from ledger.progress import Progress
 
 if TYPE_CHECKING:
-    from ledger.keyring import SignatureCheck
+    from ledger.model.keyring import SignatureCheck
 
 Row = tuple[Any, ...]  # an event row as stored: the fields of ``Event``, in its order
 
@@ -191,7 +198,7 @@ def _verify(walk: _Walk, events: Iterable[Row], progress: Progress | None,
             event = row if type(row) is Event else Event._make(row)
             walk.event(event)
             if event.seq == 1 and event.type == "key.added":  # a signed ledger (see keyring)
-                from ledger.keyring import SignatureCheck  # loads cryptography: signed only
+                from ledger.model.keyring import SignatureCheck  # loads cryptography: signed only
 
                 signed = SignatureCheck(signatures if signatures is not None else iter(()))
             if signed is not None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import orjson
 
-from ledger.contracts import CONTRACTS
+from ledger.model.contracts import CONTRACTS
 
 
 def schema_bytes(contract: str) -> bytes:

@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING
 from ledger.errors import RefusedInput
 
 if TYPE_CHECKING:  # ledger.note loads cryptography: imported only where keys are used
-    from ledger.note import Signer, Verifier
+    from ledger.core.note import Signer, Verifier
 
 
 def generate(name: str) -> tuple[str, str]:
     """Return a new (private key, verifier key) pair named ``name``."""
-    from ledger.note import encode_keys
+    from ledger.core.note import encode_keys
 
     return encode_keys(name, os.urandom(32))
 
@@ -83,7 +83,7 @@ def read_signer(path: Path, passphrase: Callable[[], str | None] = lambda: None)
 
     ``passphrase`` is asked only when the file is encrypted.
     """
-    from ledger.note import parse_signer
+    from ledger.core.note import parse_signer
 
     try:
         mode = path.stat().st_mode
@@ -111,7 +111,7 @@ def read_verifier_text(value: str) -> str:
 
 def read_verifier(value: str) -> Verifier:
     """Return the verifier given as a key string, or as a file holding one."""
-    from ledger.note import parse_verifier
+    from ledger.core.note import parse_verifier
 
     return parse_verifier(read_verifier_text(value))
 

@@ -16,8 +16,8 @@ import binascii
 import re
 from dataclasses import dataclass
 
+from ledger.core.note import Verifier, open_note
 from ledger.errors import SignatureError
-from ledger.note import Verifier, open_note
 
 _SIZE = re.compile(r"^(0|[1-9][0-9]{0,18})$")
 

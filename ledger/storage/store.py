@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ledger.core.events import GENESIS_HASH, Event
 from ledger.errors import CorruptEvent, NotALedger, StoreError
-from ledger.events import GENESIS_HASH, Event
 
 APPLICATION_ID = 0x4C444752  # "LDGR"
 FORMAT_VERSION = 1

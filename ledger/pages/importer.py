@@ -13,17 +13,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ledger import store
-from ledger.batch import Batch
-from ledger.clock import Clock
+from ledger.core.clock import Clock
 from ledger.errors import LedgerError, RefusedInput
-from ledger.page_facts import PageFacts, facts_of
-from ledger.pages import PageError, parse_page
-from ledger.rules import same
-from ledger.state import RecordState
+from ledger.model.rules import same
+from ledger.model.state import RecordState
+from ledger.ops.batch import Batch
+from ledger.pages.facts import PageFacts, facts_of
+from ledger.pages.layout import PageError, parse_page
+from ledger.storage import store
 
 if TYPE_CHECKING:
-    from ledger.note import Signer
+    from ledger.core.note import Signer
 
 GATE_KEYS = ("name", "status", "reason", "evaluated_at")
 

@@ -12,16 +12,16 @@ from typing import IO, TYPE_CHECKING, Any
 
 import orjson
 
-from ledger import store
-from ledger.batch import Batch, record_id_of
-from ledger.canonical import JsonInputError, canonical_bytes, parse_json
-from ledger.clock import Clock
-from ledger.contracts import CONTRACTS
+from ledger.core.canonical import JsonInputError, canonical_bytes, parse_json
+from ledger.core.clock import Clock
 from ledger.errors import CorruptEvent, LedgerError, RefusedInput
-from ledger.rules import validate
+from ledger.model.contracts import CONTRACTS
+from ledger.model.rules import validate
+from ledger.ops.batch import Batch, record_id_of
+from ledger.storage import store
 
 if TYPE_CHECKING:
-    from ledger.note import Signer
+    from ledger.core.note import Signer
 
 DEFAULT_BATCH = 10_000
 LINE_KEYS = {"contract", "payload", "actor"}

@@ -15,10 +15,10 @@ from typing import Any
 
 import orjson
 
-from ledger.canonical import canonical_bytes
-from ledger.contracts import DEFAULT_GATES
+from ledger.core.canonical import canonical_bytes
 from ledger.errors import CorruptEvent
-from ledger.state import RecordState
+from ledger.model.contracts import DEFAULT_GATES
+from ledger.model.state import RecordState
 
 VIEWS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (

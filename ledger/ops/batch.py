@@ -16,20 +16,20 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from ledger import proofstore, store, views
-from ledger.canonical import check_depth
-from ledger.clock import Clock, rfc3339
-from ledger.contracts import normalise_record_id
-from ledger.defaults import fill_defaults
+from ledger.core.canonical import check_depth
+from ledger.core.clock import Clock, rfc3339
+from ledger.core.events import Event, make_event_bytes
+from ledger.core.merkle import frontier_positions, leaf_hash, new_hashes, stored_count, stored_index
 from ledger.errors import LedgerError, RefusedInput
-from ledger.events import Event, make_event_bytes
-from ledger.merkle import frontier_positions, leaf_hash, new_hashes, stored_count, stored_index
-from ledger.rules import NoOp, plan, validate
-from ledger.state import RecordState, apply_event, fold
+from ledger.model.contracts import normalise_record_id
+from ledger.model.defaults import fill_defaults
+from ledger.model.rules import NoOp, plan, validate
+from ledger.model.state import RecordState, apply_event, fold
+from ledger.storage import proofstore, store, views
 
 if TYPE_CHECKING:  # signing loads cryptography: imported only for signed ledgers
-    from ledger.keyring import Keyring
-    from ledger.note import Signer
+    from ledger.core.note import Signer
+    from ledger.model.keyring import Keyring
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ def record_id_of(raw: Any) -> str:
 
 def load_keyring(conn: sqlite3.Connection) -> Keyring:
     """Return the keyring, each key event's signature checked (``keyring.verified_keyring``)."""
-    from ledger.keyring import verified_keyring
+    from ledger.model.keyring import verified_keyring
 
     return verified_keyring(store.key_events(conn), lambda seq: proofstore.signature_covering(conn, seq),
                             lambda a, b: list(store.iter_events(conn, a - 1, b)))
@@ -178,8 +178,8 @@ class Batch:
 
     def add_key(self, type_: str, raw: dict[str, Any]) -> AppendResult:
         """Append a key.added / key.revoked event, signed by an admin key (or a no-op)."""
-        from ledger.keyring import Keyring, check_key_event
-        from ledger.note import parse_verifier
+        from ledger.core.note import parse_verifier
+        from ledger.model.keyring import Keyring, check_key_event
 
         payload = validate("actor-key-v1", raw)
         keyring = self.keyring or Keyring()
@@ -232,7 +232,7 @@ class Batch:
             views.set_applied(self.conn, self.seq, self.prev)
         self.dirty.clear()
         if self.signed and self.signer is not None and self.seq >= self.unsigned_from:
-            from ledger.keyring import sign_range
+            from ledger.model.keyring import sign_range
 
             proofstore.insert_signature(self.conn, self.unsigned_from, self.seq, self.signer.key_id,
                                    sign_range(self.signer, self.unsigned_from, self.seq, self.prev))

@@ -23,9 +23,9 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 
+from ledger.core.events import Event, canonical_of, event_hash
+from ledger.core.note import Signer, Verifier, parse_verifier
 from ledger.errors import CorruptEvent, RefusedInput, VerificationError
-from ledger.events import Event, canonical_of, event_hash
-from ledger.note import Signer, Verifier, parse_verifier
 
 SIGNATURE_PREFIX = b"provenance-ledger/batch-signature/v1\n"
 

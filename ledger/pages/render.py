@@ -7,8 +7,8 @@ import datetime as dt
 import html
 from typing import Any
 
-from ledger.assets import PAGE_CSS
-from ledger.labels import PROVENANCE_LABELS, VERIFICATION_LABELS, level_text
+from ledger.model.labels import PROVENANCE_LABELS, VERIFICATION_LABELS, level_text
+from ledger.pages.assets import PAGE_CSS
 
 GATE_WORDS = {"UNVERIFIED": "Unverified", "VERIFIED": "Verified", "FAILED": "Failed",
               "NOT_EVALUATED": "Not evaluated"}
