@@ -22,6 +22,7 @@ from ledger.ops import verification
 from ledger.ops.batch import AppendResult, Batch, Carry, record_id_of
 from ledger.ops.bulk import DEFAULT_BATCH, BulkResult, append_lines
 from ledger.storage import store, views
+from ledger.storage.views import Shown
 
 if TYPE_CHECKING:  # the rest is imported where it is used, to keep CLI start-up fast
     from ledger.core.checkpoint import Checkpoint
@@ -148,7 +149,7 @@ class Ledger:
         except ValueError as exc:
             raise RefusedInput(str(exc)) from None
 
-    def show(self, record_id: str) -> dict[str, Any]:
+    def show(self, record_id: str) -> Shown:
         """Return the current state of a record (the ``show`` object), folded from its events:
         the rows ``verify`` checks, never the views, which only SQL readers use."""
         rid = self.known(record_id)

@@ -1,6 +1,25 @@
-"""One exception tree for the whole library; the CLI turns each into ``Error: …``."""
+"""One exception tree for the whole library; the CLI turns each into ``Error: …`` and an exit
+status (1 for evidence of tampering, 2 for refused input or a file that is not a ledger)::
+
+    LedgerError
+    ├── RefusedInput              input that breaks a contract or a rule; nothing was written (2)
+    │   ├── LineRefused           line N of a page or a JSON Lines input: .line, .reason
+    │   │   └── PageError         (ledger.pages.layout) a page that cannot be read
+    │   ├── KeyFormatError        a key string or key file is malformed
+    │   └── JsonInputError        (ledger.core.canonical) not one strict JSON document: .line, .column
+    ├── NotALedger                missing, not a ledger, or a newer format (2)
+    ├── StoreError                SQLite could not do it: busy, read-only, disk full (2)
+    ├── CorruptEvent              the file was edited behind the ledger's back: .seq, .table (1)
+    ├── SignatureError            a signed note is not signed by the expected key (1)
+    ├── VerificationError         the log does not verify: .seq, .reason, .expected, .computed (1)
+    └── ProofError                (ledger.core.merkle) a proof does not verify: .expected, .computed
+"""
 
 from __future__ import annotations
+
+import re
+
+_WHERE = re.compile(r"(?:seq (?P<seq>-?\d+):|table (?P<table>\w+))")
 
 
 class LedgerError(Exception):
@@ -9,6 +28,14 @@ class LedgerError(Exception):
 
 class RefusedInput(LedgerError):
     """Input that violates a contract or a rule; nothing was written."""
+
+
+class LineRefused(RefusedInput):
+    """Line ``line`` of an input (a record page, a JSON Lines file) was refused for ``reason``."""
+
+    def __init__(self, line: int, reason: str) -> None:
+        self.line, self.reason = line, reason
+        super().__init__(f"{line}: {reason}")
 
 
 class NotALedger(LedgerError):
@@ -20,7 +47,17 @@ class StoreError(LedgerError):
 
 
 class CorruptEvent(LedgerError):
-    """A stored event cannot be read or applied: the file was edited behind the ledger's back."""
+    """A stored event or table cannot be read or applied: the file was edited behind the ledger's
+    back. ``seq`` names the event and ``table`` the table, when known; a message that starts
+    ``seq N:`` or ``table T`` (the house style) gives them when they are not passed."""
+
+    def __init__(self, message: str, seq: int | None = None, table: str | None = None) -> None:
+        said = _WHERE.match(message)
+        if said is not None:
+            seq = seq if seq is not None or said["seq"] is None else int(said["seq"])
+            table = table or said["table"]
+        self.seq, self.table = seq, table
+        super().__init__(message)
 
 
 class KeyFormatError(RefusedInput):

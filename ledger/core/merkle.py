@@ -27,7 +27,12 @@ HashReader = Callable[[Sequence[int]], list[bytes]]  # positions -> hashes, in t
 
 
 class ProofError(LedgerError):
-    """A proof does not verify, or cannot be made; says what was expected."""
+    """A proof does not verify, or cannot be made; says what was expected. ``expected`` and
+    ``computed`` are the two roots when a proof leads to another root (else empty)."""
+
+    def __init__(self, message: str, expected: bytes = b"", computed: bytes = b"") -> None:
+        self.expected, self.computed = expected, computed
+        super().__init__(message)
 
 
 def leaf_hash(data: bytes) -> bytes:

@@ -42,7 +42,8 @@ def check_inclusion(index: int, size: int, leaf: bytes, proof: Sequence[bytes], 
     """Raise ProofError unless ``proof`` shows ``leaf`` at ``index`` in the tree ``root``."""
     computed = root_from_inclusion(index, size, leaf, proof)
     if computed != root:
-        raise ProofError(f"inclusion proof gives root {computed.hex()}, expected {root.hex()}")
+        raise ProofError(f"inclusion proof gives root {computed.hex()}, expected {root.hex()}",
+                         root, computed)
 
 
 def check_consistency(old: int, new: int, old_root: bytes, new_root: bytes,
@@ -79,6 +80,8 @@ def check_consistency(old: int, new: int, old_root: bytes, new_root: bytes,
     if sn != 0:
         raise ProofError(f"consistency proof is too short ({len(proof)} hashes)")
     if fr != old_root:
-        raise ProofError(f"consistency proof gives old root {fr.hex()}, expected {old_root.hex()}")
+        raise ProofError(f"consistency proof gives old root {fr.hex()}, expected {old_root.hex()}",
+                         old_root, fr)
     if sr != new_root:
-        raise ProofError(f"consistency proof gives new root {sr.hex()}, expected {new_root.hex()}")
+        raise ProofError(f"consistency proof gives new root {sr.hex()}, expected {new_root.hex()}",
+                         new_root, sr)

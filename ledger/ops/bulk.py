@@ -14,7 +14,7 @@ import orjson
 
 from ledger.core.canonical import JsonInputError, canonical_bytes, parse_json
 from ledger.core.clock import Clock
-from ledger.errors import CorruptEvent, LedgerError, RefusedInput
+from ledger.errors import CorruptEvent, LedgerError, LineRefused, RefusedInput
 from ledger.model.contracts import CONTRACTS
 from ledger.model.rules import validate
 from ledger.ops.batch import Batch, record_id_of
@@ -36,14 +36,15 @@ class BulkResult:
     resumed: int = 0  # input lines skipped: an earlier run had committed them
 
 
-class BulkRefused(RefusedInput):
+class BulkRefused(LineRefused):
     """A line was refused; batches before it were committed (``kept`` events)."""
 
     def __init__(self, line: int, reason: str, kept: int) -> None:
-        self.line, self.reason, self.kept = line, reason, kept
+        super().__init__(line, reason)
+        self.kept = kept
         tail = (f"; {kept} event(s) from earlier batches were kept" if kept
                 else "; nothing was written")
-        super().__init__(f"LINE {line}: {reason} (nothing of its batch was written{tail})")
+        self.args = (f"LINE {line}: {reason} (nothing of its batch was written{tail})",)
 
 
 def parse_lines(lines: Iterable[tuple[int, bytes]], default_actor: str) -> Iterator[Item]:
@@ -55,24 +56,18 @@ def parse_lines(lines: Iterable[tuple[int, bytes]], default_actor: str) -> Itera
             doc = parse_json(line)
         except JsonInputError as exc:
             where = f" (column {exc.column})" if exc.column else ""
-            raise _LineError(number, f"{'malformed JSON: ' if exc.line else ''}{exc.message}"
+            raise LineRefused(number, f"{'malformed JSON: ' if exc.line else ''}{exc.message}"
                              f"{where}") from None
         if not isinstance(doc, dict) or not {"contract", "payload"} <= doc.keys():
-            raise _LineError(number, 'expected {"contract": …, "payload": …[, "actor": …]}')
+            raise LineRefused(number, 'expected {"contract": …, "payload": …[, "actor": …]}')
         if doc.keys() - LINE_KEYS:
-            raise _LineError(number, f"unknown key(s) {sorted(doc.keys() - LINE_KEYS)}")
+            raise LineRefused(number, f"unknown key(s) {sorted(doc.keys() - LINE_KEYS)}")
         actor = doc.get("actor", default_actor)
         if doc["contract"] not in CONTRACTS:
-            raise _LineError(number, f"unknown contract {doc['contract']!r}")
+            raise LineRefused(number, f"unknown contract {doc['contract']!r}")
         if not isinstance(actor, str) or not actor.strip():
-            raise _LineError(number, "actor must be a non-empty string")
+            raise LineRefused(number, "actor must be a non-empty string")
         yield number, doc["contract"], doc["payload"], actor
-
-
-class _LineError(RefusedInput):
-    def __init__(self, line: int, reason: str) -> None:
-        self.line, self.reason = line, reason
-        super().__init__(reason)
 
 
 class Resume:
@@ -134,7 +129,7 @@ class Resume:
                     return
                 number, contract, payload, _actor = item
                 events = stored(record_id_of(payload))
-            except _LineError as exc:
+            except LineRefused as exc:
                 raise CommittedLineMissing(exc.line, f"the line is refused ({exc.reason})") from None
             except RefusedInput as exc:
                 raise CommittedLineMissing(number, f"the line is refused ({exc})") from None
@@ -194,7 +189,7 @@ def append_lines(conn: sqlite3.Connection, clock: Clock, lines: IO[bytes], actor
                 batch.flush()
                 if taken:
                     resume.mark(conn, batch.seq)
-        except _LineError as exc:
+        except LineRefused as exc:
             raise BulkRefused(exc.line, exc.reason, result.appended) from None
         except RefusedInput as exc:
             raise BulkRefused(line, str(exc), result.appended) from None

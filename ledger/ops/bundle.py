@@ -30,6 +30,7 @@ from ledger.errors import LedgerError, RefusedInput, VerificationError
 from ledger.model.state import fold
 from ledger.ops.proofs import b64, check_root, prove
 from ledger.storage import store, views
+from ledger.storage.views import Shown
 
 BUNDLE_FORMAT = "provenance-ledger-bundle-v1"
 ENVELOPE_KEYS = ("seq", "type", "record_id", "contract", "payload", "actor", "recorded_at",
@@ -55,7 +56,7 @@ def make_bundle(conn: sqlite3.Connection, record_id: str, note: str,
             "state": views.show_of(state)}
 
 
-def verify_bundle(bundle: Any, verifier: Verifier) -> tuple[Checkpoint, dict[str, Any]]:
+def verify_bundle(bundle: Any, verifier: Verifier) -> tuple[Checkpoint, Shown]:
     """Return (checkpoint, re-derived state) of a valid bundle; raise LedgerError otherwise."""
     if not isinstance(bundle, dict) or bundle.get("format") != BUNDLE_FORMAT:
         raise RefusedInput(f"not a bundle (expected format {BUNDLE_FORMAT})")

@@ -16,6 +16,7 @@ import orjson
 from ledger.core.progress import Progress
 from ledger.errors import RefusedInput
 from ledger.storage import store, views
+from ledger.storage.views import Shown
 
 FORMATS = ("json", "jsonl", "csv")
 EXPORT_FORMAT = "provenance-ledger-export-v1"
@@ -29,7 +30,7 @@ _OPTS = orjson.OPT_SORT_KEYS
 
 
 def snapshot(conn: sqlite3.Connection, as_of: int | None = None,
-             progress: Progress | None = None) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
+             progress: Progress | None = None) -> tuple[dict[str, Any], Iterator[Shown]]:
     """Return (header, show objects sorted by record id), as of seq ``as_of`` if given.
 
     Every record is folded from its events (the rows ``verify`` checks), never read from the
@@ -48,7 +49,7 @@ def snapshot(conn: sqlite3.Connection, as_of: int | None = None,
 
 
 def write_export(out: BinaryIO, fmt: str, header: dict[str, Any],
-                 records: Iterator[dict[str, Any]]) -> None:
+                 records: Iterator[Shown]) -> None:
     """Write the snapshot to ``out`` in ``fmt`` (json, jsonl or csv)."""
     if fmt == "json":
         out.write(b'{"header":' + orjson.dumps(header, option=_OPTS) + b',"records":[')
@@ -65,7 +66,7 @@ def write_export(out: BinaryIO, fmt: str, header: dict[str, Any],
         raise RefusedInput(f"unknown export format {fmt!r} (use one of {', '.join(FORMATS)})")
 
 
-def _write_csv(out: BinaryIO, header: dict[str, Any], records: Iterator[dict[str, Any]]) -> None:
+def _write_csv(out: BinaryIO, header: dict[str, Any], records: Iterator[Shown]) -> None:
     import csv
 
     buffer = io.StringIO()
@@ -79,7 +80,7 @@ def _write_csv(out: BinaryIO, header: dict[str, Any], records: Iterator[dict[str
     out.write(buffer.getvalue().encode("utf-8"))
 
 
-def csv_row(record: dict[str, Any], header: dict[str, Any]) -> list[Any]:
+def csv_row(record: Shown, header: dict[str, Any]) -> list[Any]:
     """Return one flat CSV row for a ``show`` object."""
     m, p = record["manifest"], record["provenance"] or {}
     gates = " ".join(f"{g['gate']}:{g['status']}" for g in record["gates"])

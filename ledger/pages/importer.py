@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ledger.core.clock import Clock
-from ledger.errors import LedgerError, RefusedInput
+from ledger.errors import LedgerError, LineRefused
 from ledger.model.rules import same
 from ledger.model.state import RecordState
 from ledger.ops.batch import Batch
@@ -76,7 +76,7 @@ def _one(batch: Batch, source: str, data: bytes, actor: str) -> PageOutcome:
     try:
         with batch.savepoint(facts.record_id):
             _apply(batch, facts, actor)
-    except _LineRefused as exc:
+    except LineRefused as exc:
         outcome.error = f"{source}:{exc.line}: {exc.reason}"
         return outcome
     outcome.appended = batch.appended - before
@@ -86,18 +86,12 @@ def _one(batch: Batch, source: str, data: bytes, actor: str) -> PageOutcome:
     return outcome
 
 
-class _LineRefused(RefusedInput):
-    def __init__(self, line: int, reason: str) -> None:
-        self.line, self.reason = line, reason
-        super().__init__(f"{line}: {reason}")
-
-
 def _add(batch: Batch, contract: str, payload: dict[str, Any], actor: str,
          line: int | Callable[[LedgerError], int]) -> None:
     try:
         batch.add(contract, payload, actor)
     except LedgerError as exc:
-        raise _LineRefused(line if isinstance(line, int) else line(exc), str(exc)) from None
+        raise LineRefused(line if isinstance(line, int) else line(exc), str(exc)) from None
 
 
 def _apply(batch: Batch, facts: PageFacts, actor: str) -> None:

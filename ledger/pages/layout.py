@@ -11,7 +11,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-from ledger.errors import RefusedInput
+from ledger.errors import LineRefused
 
 RECORD_ID = re.compile(r"^\s*([A-Za-z][A-Za-z0-9]*:[0-9A-Fa-f]{8})\s*$")
 HEADINGS = ("Abstract", "Research Question", "Verification Level", "Truth-Engine Gate Verdict",
@@ -36,12 +36,8 @@ LABELS = {
 LABELS["Gate Verdicts"] = LABELS["Truth-Engine Gate Verdict"]
 
 
-class PageError(RefusedInput):
+class PageError(LineRefused):
     """A page that cannot be read; names the line."""
-
-    def __init__(self, line: int, reason: str) -> None:
-        self.line, self.reason = line, reason
-        super().__init__(f"{line}: {reason}")
 
 
 @dataclass

@@ -9,6 +9,7 @@ from typing import Any
 
 from ledger.model.labels import PROVENANCE_LABELS, VERIFICATION_LABELS, level_text
 from ledger.pages.assets import PAGE_CSS
+from ledger.storage.views import Shown
 
 GATE_WORDS = {"UNVERIFIED": "Unverified", "VERIFIED": "Verified", "FAILED": "Failed",
               "NOT_EVALUATED": "Not evaluated"}
@@ -23,7 +24,7 @@ def _date(iso: str) -> str:
 
 
 
-def header_rows(shown: dict[str, Any]) -> list[tuple[str, str]]:
+def header_rows(shown: Shown) -> list[tuple[str, str]]:
     """Return the header block of a page (label, value)."""
     m, p = shown["manifest"], shown["provenance"] or {}
     rows = []
@@ -45,7 +46,7 @@ def header_rows(shown: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
-def sections(shown: dict[str, Any]) -> list[Section]:
+def sections(shown: Shown) -> list[Section]:
     """Return the sections of the full layout, in the publisher's order."""
     m = shown["manifest"]
     out: list[Section] = [("Abstract", [("", m["abstract"])]),
@@ -103,8 +104,8 @@ def _notice_rows(n: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
-def _provenance_rows(shown: dict[str, Any]) -> list[tuple[str, str]]:
-    p, note = shown["provenance"], shown["manifest"].get("note")
+def _provenance_rows(shown: Shown) -> list[tuple[str, str]]:
+    p, note = shown["provenance"] or {}, shown["manifest"].get("note")
     artifact, external = p["report_artifact"], p["external_record"]
     rows = [("Publisher", p["publisher"]),
             ("Public provenance", level_text(shown["provenance_level"], PROVENANCE_LABELS)),
@@ -124,7 +125,7 @@ def _provenance_rows(shown: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
-def render_text(shown: dict[str, Any]) -> str:
+def render_text(shown: Shown) -> str:
     """Return the page as text in the publisher's full layout (importable again)."""
     out = [shown["record_id"], "", shown["manifest"]["title"], ""]
     out += [f"{label}: {value}" for label, value in header_rows(shown)]
@@ -138,7 +139,7 @@ def _one_line(value: str) -> str:
     return " ".join(value.split("\n"))
 
 
-def render_markdown(shown: dict[str, Any]) -> str:
+def render_markdown(shown: Shown) -> str:
     """Return the page as Markdown."""
     m = shown["manifest"]
     out = [f"# {shown['record_id']}: {m['title']}", ""]
@@ -158,7 +159,7 @@ def _cell(value: str) -> str:
     return _one_line(value).replace("|", "\\|")
 
 
-def render_html(shown: dict[str, Any], extra_head: str = "", extra_body: str = "",
+def render_html(shown: Shown, extra_head: str = "", extra_body: str = "",
                 top: str = "") -> str:
     """Return the page as a standalone HTML document (no external resources)."""
     e = html.escape

@@ -21,6 +21,7 @@ from ledger.pages.assets import INDEX_JS, PAGE_CSS, SITE_CSS, VERIFY_JS
 from ledger.pages.render import GATE_WORDS, render_html
 from ledger.pages.text import event_summary
 from ledger.storage import store, views
+from ledger.storage.views import Shown
 
 e = html.escape
 
@@ -46,7 +47,7 @@ def timeline(conn: sqlite3.Connection, record_id: str) -> str:
     return '<section><h2>History</h2><ol class="timeline">' + "".join(items) + "</ol></section>"
 
 
-def record_page(conn: sqlite3.Connection, record_id: str, shown: dict[str, Any],
+def record_page(conn: sqlite3.Connection, record_id: str, shown: Shown,
                 signed: tuple[str, Checkpoint, str] | None) -> str:
     """Return one record's HTML page, with its bundle and verifier when ``signed`` is given."""
     scripts, later = "", ""
@@ -66,7 +67,7 @@ def record_page(conn: sqlite3.Connection, record_id: str, shown: dict[str, Any],
     return render_html(shown, extra_head=f"<style>{SITE_CSS}</style>", extra_body=body, top=banner)
 
 
-def index_page(rows: list[dict[str, Any]], head: tuple[int, str], checkpoint: Checkpoint | None) -> str:
+def index_page(rows: list[Shown], head: tuple[int, str], checkpoint: Checkpoint | None) -> str:
     """Return the index: every record, sortable and filterable without a server."""
     statuses = sorted({r["status"] for r in rows})
     cells = []

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ledger.core.events import Event
 from ledger.model.labels import PROVENANCE_LABELS, VERIFICATION_LABELS, level_text
+from ledger.storage.views import Shown
 
 
-def show_text(shown: dict[str, Any]) -> str:
+def show_text(shown: Shown) -> str:
     """Return a record's ``show`` object as readable text."""
     m, p = shown["manifest"], shown["provenance"]
     score = m.get("review_score")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple, TypedDict
 
 import orjson
 
@@ -53,18 +53,97 @@ VIEW_TABLES = ("records", "versions", "notices", "gates", "view_meta")
 KEYED_TABLES = {"records": "record_id", "versions": "record_id, version",
                 "notices": "record_id, seq", "gates": "record_id, gate"}
 PRIMARY_KEYS = {"records": (0,), "versions": (0, 1), "notices": (0,), "gates": (0, 1)}
-COLUMNS = {  # in table order, as in VIEWS_SCHEMA
-    "records": ("record_id", "version", "status", "correction_count", "verification_level",
-                "provenance_level", "quality_tier", "title", "review_score", "gate_verdicts",
-                "first_seq", "last_seq", "last_hash", "last_recorded_at", "manifest", "provenance"),
-    "versions": ("record_id", "version", "seq", "type", "recorded_at", "title", "manifest"),
-    "notices": ("notice_id", "record_id", "seq", "kind", "effective_date", "issued_by", "reason",
-                "target_version", "in_force", "lifted_by", "recorded_at", "payload"),
-    "gates": ("record_id", "gate", "seq", "name", "status", "reason", "evaluated_at", "evaluator",
-              "independent", "artifacts"),
-}
-Row = tuple[Any, ...]
-Rows = dict[str, list[Row]]
+
+
+class RecordRow(NamedTuple):
+    """A row of ``records``: one per record, its derived state."""
+
+    record_id: str
+    version: int
+    status: str
+    correction_count: int
+    verification_level: str
+    provenance_level: str
+    quality_tier: str | None
+    title: str
+    review_score: float | None
+    gate_verdicts: str
+    first_seq: int
+    last_seq: int
+    last_hash: str
+    last_recorded_at: str
+    manifest: str  # canonical JSON of the current manifest
+    provenance: str | None  # canonical JSON of the latest provenance facts
+
+
+class VersionRow(NamedTuple):
+    """A row of ``versions``: one per record version."""
+
+    record_id: str
+    version: int
+    seq: int
+    type: str
+    recorded_at: str
+    title: str
+    manifest: str
+
+
+class NoticeRow(NamedTuple):
+    """A row of ``notices``: one per notice, with whether it is still in force."""
+
+    notice_id: str
+    record_id: str
+    seq: int
+    kind: str
+    effective_date: str
+    issued_by: str
+    reason: str | None
+    target_version: int | None
+    in_force: int
+    lifted_by: str | None
+    recorded_at: str
+    payload: str  # canonical JSON
+
+
+class GateRow(NamedTuple):
+    """A row of ``gates``: the latest evaluation of one gate of one record."""
+
+    record_id: str
+    gate: int
+    seq: int
+    name: str
+    status: str
+    reason: str
+    evaluated_at: str
+    evaluator: str
+    independent: int
+    artifacts: str  # canonical JSON list
+
+
+ROW_TYPES: dict[str, Any] = {"records": RecordRow, "versions": VersionRow, "notices": NoticeRow,
+                             "gates": GateRow}
+COLUMNS = {table: row._fields for table, row in ROW_TYPES.items()}  # in table order
+
+
+class Shown(TypedDict):
+    """The ``show`` object of a record (``ledger show --json``, export records, bundle states)."""
+
+    record_id: str
+    version: int
+    status: str
+    correction_count: int
+    verification_level: str
+    provenance_level: str
+    quality_tier: str | None
+    gates: list[dict[str, Any]]
+    manifest: dict[str, Any]
+    provenance: dict[str, Any] | None
+    notices: list[dict[str, Any]]
+    last_event: dict[str, Any]
+
+
+Row = tuple[Any, ...]  # a view row: one of the row types above, or as SQLite returns it
+Rows = dict[str, list[Any]]
 EMPTY_ROWS: Rows = {}  # a record with no view rows yet
 
 
@@ -103,19 +182,21 @@ def rows_for(state: RecordState) -> Rows:
 def _rows_for(state: RecordState) -> Rows:
     m = state.manifest
     verdicts = ",".join(f"{g}:{r.payload['status']}" for g, r in sorted(state.gates.items()))
-    record = (state.record_id, state.version, state.status, state.correction_count,
-              state.verification_level, state.provenance_level, state.quality_tier, m["title"],
-              m.get("review_score"), verdicts, state.first_seq, state.last_seq, state.last_hash,
-              state.last_recorded_at, _manifest_json(state), state.provenance_json)
-    versions = [(state.record_id, v.version, v.seq, v.type, v.recorded_at, v.manifest["title"],
-                 v.manifest_json) for v in state.versions]
-    notices = [(n.notice_id, state.record_id, n.seq, n.kind, n.payload["effective_date"],
-                n.payload["issued_by"], n.payload.get("reason"), n.payload.get("target_version"),
-                int(n.in_force), n.lifted_by, n.recorded_at, n.payload_json)
+    record = RecordRow(state.record_id, state.version, state.status, state.correction_count,
+                       state.verification_level, state.provenance_level, state.quality_tier,
+                       m["title"], m.get("review_score"), verdicts, state.first_seq, state.last_seq,
+                       state.last_hash, state.last_recorded_at, _manifest_json(state),
+                       state.provenance_json)
+    versions = [VersionRow(state.record_id, v.version, v.seq, v.type, v.recorded_at,
+                           v.manifest["title"], v.manifest_json) for v in state.versions]
+    notices = [NoticeRow(n.notice_id, state.record_id, n.seq, n.kind, n.payload["effective_date"],
+                         n.payload["issued_by"], n.payload.get("reason"),
+                         n.payload.get("target_version"), int(n.in_force), n.lifted_by,
+                         n.recorded_at, n.payload_json)
                for n in state.notices]
-    gates = [(state.record_id, g, r.seq, r.payload["name"], r.payload["status"],
-              r.payload["reason"], r.payload["evaluated_at"], r.payload["evaluator"],
-              int(r.payload["independent"]), _artifacts_json(r.payload))
+    gates = [GateRow(state.record_id, g, r.seq, r.payload["name"], r.payload["status"],
+                     r.payload["reason"], r.payload["evaluated_at"], r.payload["evaluator"],
+                     int(r.payload["independent"]), _artifacts_json(r.payload))
              for g, r in sorted(state.gates.items())]
     return {"records": [record], "versions": versions, "notices": notices, "gates": gates}
 
@@ -218,34 +299,30 @@ def record_splits(conn: sqlite3.Connection, parts: int) -> list[str]:
     return sorted({str(c[0]) for c in cuts if c is not None and isinstance(c[0], str)})
 
 
-def show_of(state: RecordState) -> dict[str, Any]:
+def show_of(state: RecordState) -> Shown:
     """Return the ``show`` object of a record's state (folded from its events)."""
-    return show_from_rows(rows_for(state))
-
-
-def show_from_rows(rows: Rows) -> dict[str, Any]:
-    """Return the ``show`` object of one record from its view rows."""
-    (rid, version, status, count, vlevel, plevel, tier, _title, _score, _verdicts,
-     _first, last_seq, last_hash, last_at, manifest, provenance) = rows["records"][0]
+    rows = rows_for(state)
+    r = RecordRow._make(rows["records"][0])
     return {
-        "record_id": rid, "version": version, "status": status, "correction_count": count,
-        "verification_level": vlevel, "provenance_level": plevel, "quality_tier": tier,
-        "gates": _gates(rows["gates"]), "manifest": orjson.loads(manifest),
-        "provenance": None if provenance is None else orjson.loads(provenance),
-        "notices": [_notice(r) for r in rows["notices"]],
-        "last_event": {"seq": last_seq, "hash": last_hash, "recorded_at": last_at},
+        "record_id": r.record_id, "version": r.version, "status": r.status,
+        "correction_count": r.correction_count, "verification_level": r.verification_level,
+        "provenance_level": r.provenance_level, "quality_tier": r.quality_tier,
+        "gates": _gates(map(GateRow._make, rows["gates"])), "manifest": orjson.loads(r.manifest),
+        "provenance": None if r.provenance is None else orjson.loads(r.provenance),
+        "notices": [_notice(NoticeRow._make(n)) for n in rows["notices"]],
+        "last_event": {"seq": r.last_seq, "hash": r.last_hash, "recorded_at": r.last_recorded_at},
     }
 
 
-def _notice(row: Row) -> dict[str, Any]:
-    payload = orjson.loads(row[11])
+def _notice(row: NoticeRow) -> dict[str, Any]:
+    payload = orjson.loads(row.payload)
     payload.pop("record_id", None)
-    return {**payload, "seq": row[2], "recorded_at": row[10], "in_force": bool(row[8]),
-            "lifted_by": row[9]}
+    return {**payload, "seq": row.seq, "recorded_at": row.recorded_at,
+            "in_force": bool(row.in_force), "lifted_by": row.lifted_by}
 
 
-def _gates(rows: Iterable[Row]) -> list[dict[str, Any]]:
-    found = {int(r[1]): r for r in rows}
+def _gates(rows: Iterable[GateRow]) -> list[dict[str, Any]]:
+    found = {int(r.gate): r for r in rows}
     out = []
     for gate in sorted(set(found) | set(DEFAULT_GATES)):
         r = found.get(gate)
@@ -253,7 +330,8 @@ def _gates(rows: Iterable[Row]) -> list[dict[str, Any]]:
             out.append({"gate": gate, "name": DEFAULT_GATES.get(gate, f"Gate {gate}"),
                         "status": "NOT_EVALUATED", "evaluated": False})
             continue
-        out.append({"gate": gate, "name": r[3], "status": r[4], "evaluated": True,
-                    "reason": r[5], "evaluated_at": r[6], "evaluator": r[7],
-                    "independent": bool(r[8]), "artifacts": orjson.loads(r[9]), "seq": r[2]})
+        out.append({"gate": gate, "name": r.name, "status": r.status, "evaluated": True,
+                    "reason": r.reason, "evaluated_at": r.evaluated_at, "evaluator": r.evaluator,
+                    "independent": bool(r.independent), "artifacts": orjson.loads(r.artifacts),
+                    "seq": r.seq})
     return out
