@@ -16,6 +16,7 @@ import binascii
 import re
 from dataclasses import dataclass
 
+from ledger.core.encoding import b64
 from ledger.core.note import Verifier, open_note
 from ledger.errors import SignatureError
 
@@ -30,7 +31,7 @@ class Checkpoint:
 
     @property
     def root_b64(self) -> str:
-        return base64.b64encode(self.root).decode()
+        return b64(self.root)
 
 
 def format_checkpoint(checkpoint: Checkpoint) -> str:
@@ -49,7 +50,7 @@ def parse_checkpoint(text: str) -> Checkpoint:
         root = base64.b64decode(lines[2], validate=True)
     except (binascii.Error, ValueError):
         raise SignatureError("malformed checkpoint root: not base64") from None
-    if len(root) != 32 or base64.b64encode(root).decode() != lines[2]:
+    if len(root) != 32 or b64(root) != lines[2]:
         raise SignatureError("malformed checkpoint root: not 32 bytes of canonical base64")
     return Checkpoint(lines[0], int(lines[1]), root)
 

@@ -11,14 +11,13 @@ text bytes, trailing newline included.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from ledger.core.encoding import b64, unb64
 from ledger.errors import KeyFormatError, RefusedInput, SignatureError
 
 ALG_ED25519 = 0x01
@@ -52,18 +51,11 @@ def key_id(name: str, public: bytes) -> int:
     return int.from_bytes(digest[:4], "big")
 
 
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
-
-
 def _unb64(text: str, what: str) -> bytes:
     try:
-        raw = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        raise SignatureError(f"{what} is not valid base64") from None
-    if base64.b64encode(raw).decode() != text:  # refuse non-canonical padding bits
-        raise SignatureError(f"{what} is not canonical base64")
-    return raw
+        return unb64(text)
+    except ValueError as exc:
+        raise SignatureError(f"{what} is {exc}") from None
 
 
 def encode_keys(name: str, seed: bytes) -> tuple[str, str]:
@@ -71,8 +63,8 @@ def encode_keys(name: str, seed: bytes) -> tuple[str, str]:
     check_name(name)
     public = Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes_raw()
     kid = key_id(name, public)
-    skey = f"PRIVATE+KEY+{name}+{kid:08x}+{_b64(bytes([ALG_ED25519]) + seed)}"
-    vkey = f"{name}+{kid:08x}+{_b64(bytes([ALG_ED25519]) + public)}"
+    skey = f"PRIVATE+KEY+{name}+{kid:08x}+{b64(bytes([ALG_ED25519]) + seed)}"
+    vkey = f"{name}+{kid:08x}+{b64(bytes([ALG_ED25519]) + public)}"
     return skey, vkey
 
 
@@ -128,7 +120,7 @@ def _parse_verifier(text: str) -> Verifier:
 def signature_line(signer: Signer, text: str) -> str:
     """Return the signature line of ``signer`` over ``text`` (with its newline)."""
     signature = signer.key.sign(text.encode())
-    return f"{DASH} {signer.name} {_b64(signer.key_id.to_bytes(4, 'big') + signature)}\n"
+    return f"{DASH} {signer.name} {b64(signer.key_id.to_bytes(4, 'big') + signature)}\n"
 
 
 def sign_note(signer: Signer, text: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -18,13 +18,15 @@ SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 
 # Gates every record lists, as NOT_EVALUATED until evaluated, with their names.
 DEFAULT_GATES = {2: "Verification (formal proof or sandbox reproduction)"}
-TIERS = ("Flagship candidate", "DOI grade", "Watchlist", "Quarantine candidate")
-GRADES = ("LOW", "MEDIUM", "HIGH")
-NOTICE_KINDS = (
+# The Literal types are the one list of each vocabulary; the tuples are read off them.
+Tier = Literal["Flagship candidate", "DOI grade", "Watchlist", "Quarantine candidate"]
+Grade = Literal["LOW", "MEDIUM", "HIGH"]
+NoticeKind = Literal[
     "correction", "addendum", "clarification", "expression_of_concern", "partial_retraction",
     "retraction", "withdrawal", "removal", "reinstatement",
-)
-GATE_STATUSES = ("UNVERIFIED", "VERIFIED", "FAILED")
+]
+GateStatus = Literal["UNVERIFIED", "VERIFIED", "FAILED"]
+NOTICE_KINDS, GATE_STATUSES = get_args(NoticeKind), get_args(GateStatus)
 
 
 def normalise_record_id(value: str) -> str:
@@ -94,7 +96,6 @@ Sha256 = Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$"), AfterValidator(_sha
 Text = Annotated[str, StringConstraints(min_length=1)]
 Score = Annotated[float, Field(ge=0, le=10, allow_inf_nan=False), AfterValidator(_score)]
 Count = Annotated[int, Field(ge=0, le=2**53 - 1)]
-Grade = Literal["LOW", "MEDIUM", "HIGH"]
 
 
 class Strict(BaseModel):
@@ -111,7 +112,7 @@ class Dimensions(Strict):
 
 
 class Quality(Strict):
-    tier: Literal["Flagship candidate", "DOI grade", "Watchlist", "Quarantine candidate"]
+    tier: Tier
     basis: str | None = None
     dimensions: Dimensions | None = None
 
@@ -163,10 +164,7 @@ class CorrectionRecord(Strict):
 
     record_id: RecordId
     notice_id: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^\S(.*\S)?$")]
-    kind: Literal[
-        "correction", "addendum", "clarification", "expression_of_concern", "partial_retraction",
-        "retraction", "withdrawal", "removal", "reinstatement",
-    ]
+    kind: NoticeKind
     effective_date: Date
     issued_by: Text
     reason: str | None = None
@@ -189,7 +187,7 @@ class GateEvaluation(Strict):
     record_id: RecordId
     gate: Annotated[int, Field(ge=1, le=1000)]
     name: Text
-    status: Literal["UNVERIFIED", "VERIFIED", "FAILED"]
+    status: GateStatus
     reason: str
     evaluated_at: Timestamp
     evaluator: Text

@@ -23,6 +23,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 
+from ledger.core.encoding import b64
 from ledger.core.events import Event, canonical_of, event_hash
 from ledger.core.note import Signer, Verifier, parse_verifier
 from ledger.errors import CorruptEvent, RefusedInput, VerificationError
@@ -42,7 +43,7 @@ def signed_message(first: int, last: int, last_hash: str) -> bytes:
 
 def sign_range(signer: Signer, first: int, last: int, last_hash: str) -> str:
     """Return the base64 signature of a batch of events first..last."""
-    return base64.b64encode(signer.key.sign(signed_message(first, last, last_hash))).decode()
+    return b64(signer.key.sign(signed_message(first, last, last_hash)))
 
 
 @dataclass

@@ -5,7 +5,6 @@ Pure over an iterator of stored events; the caller streams them from the store.
 
 from __future__ import annotations
 
-import base64
 import itertools
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from hashlib import sha256
@@ -13,6 +12,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ledger.core.checkpoint import Checkpoint
+from ledger.core.encoding import b64
 from ledger.core.events import (
     EVENT_HASH_PREFIX,
     GENESIS_HASH,
@@ -46,7 +46,7 @@ class VerifyReport(NamedTuple):
     def as_json(self) -> dict[str, Any]:
         return {"ok": self.ok, "events": self.events, "head_hash": self.head_hash,
                 "first_bad_seq": self.first_bad_seq, "reason": self.reason,
-                "root": base64.b64encode(self.root).decode(), "table": self.table}
+                "root": b64(self.root), "table": self.table}
 
     @property
     def where(self) -> str:
@@ -304,7 +304,7 @@ def check_extends(report: VerifyReport, checkpoint: Checkpoint) -> None:
                                 str(checkpoint.size), str(report.events))
     computed = root_at(report, checkpoint.size)
     if computed != checkpoint.root:
-        got = base64.b64encode(computed or b"").decode()
+        got = b64(computed or b"")
         raise VerificationError(checkpoint.size, f"the log's Merkle root at size {checkpoint.size} "
                                 f"is {got} but the checkpoint of {checkpoint.origin} says "
                                 f"{checkpoint.root_b64}: history up to seq {checkpoint.size} was "

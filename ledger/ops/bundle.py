@@ -22,13 +22,14 @@ from typing import Any
 
 from ledger.core.canonical import MAX_DEPTH, canonical_bytes, check_depth
 from ledger.core.checkpoint import Checkpoint, open_checkpoint
+from ledger.core.encoding import b64
 from ledger.core.events import Event, event_hash
 from ledger.core.merkle import leaf_hash
 from ledger.core.merkle_check import check_inclusion
 from ledger.core.note import Verifier
 from ledger.errors import LedgerError, RefusedInput, VerificationError
 from ledger.model.state import fold
-from ledger.ops.proofs import b64, check_root, prove
+from ledger.ops.proofs import check_root, prove
 from ledger.storage import store, views
 from ledger.storage.views import Shown
 

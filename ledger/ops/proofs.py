@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from ledger.core.checkpoint import (
     open_checkpoint,
     parse_checkpoint,
 )
+from ledger.core.encoding import b64
 from ledger.core.events import canonical_of
 from ledger.core.merkle import (
     HashReader,
@@ -32,10 +32,6 @@ from ledger.ops import verification
 from ledger.storage import proofstore, store
 
 TLOG_PROOF_HEADER = "c2sp.org/tlog-proof@v1"
-
-
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
 
 
 StoredCheckpoint = tuple[Checkpoint, str]  # (checkpoint, its signed note)
