@@ -14,13 +14,12 @@ from hypothesis import strategies as st
 
 from ledger.core.merkle import (
     EMPTY_ROOT,
+    Frontier,
     ProofError,
     leaf_hash,
-    new_hashes,
     node_hash,
     prove_consistency,
     prove_inclusion,
-    root_from_frontier,
     stored_count,
     stored_index,
     tree_root,
@@ -73,12 +72,12 @@ class Tree:
 
     def __init__(self, n: int, leaves: list[bytes] | None = None) -> None:
         self.stored: list[bytes] = []
-        self.frontier: list[tuple[int, bytes]] = []
+        self.frontier = Frontier()
         self.leaves = leaves or [leaf_hash(f"leaf {i}".encode()) for i in range(n)]
         self.roots = [EMPTY_ROOT]
-        for i, leaf in enumerate(self.leaves):
-            self.stored += new_hashes(i, leaf, self.frontier)
-            self.roots.append(root_from_frontier(self.frontier))
+        for leaf in self.leaves:
+            self.stored += self.frontier.append(leaf)
+            self.roots.append(self.frontier.root())
 
     def read(self, positions: Sequence[int]) -> list[bytes]:
         return [self.stored[p] for p in positions]
@@ -185,3 +184,20 @@ def test_forged_consistency_claims(forgery: str) -> None:
     with pytest.raises(ProofError):
         check_consistency(*cases[forgery])
     check_consistency(7, 20, tree.roots[7], tree.roots[20], good)
+
+
+@given(sizes=st.lists(st.integers(min_value=0, max_value=6), min_size=1, max_size=6))
+def test_frontier_extend_merges_aligned_blocks(sizes: list[int]) -> None:
+    """Blocks of 2**k leaves, each a frontier of its own, merge into the frontier of the whole."""
+    leaves = [leaf_hash(bytes([i % 256, i // 256])) for i in range(sum(1 << k for k in sizes))]
+    whole, merged, start = Frontier(), Frontier(), 0
+    for leaf in leaves:
+        whole.append(leaf)
+    for k in sorted(sizes, reverse=True):  # larger blocks first keeps every block aligned
+        block = Frontier()
+        for leaf in leaves[start:start + (1 << k)]:
+            block.append(leaf)
+        merged.extend(block.nodes)
+        start += 1 << k
+    assert merged.nodes == whole.nodes and merged.root() == whole.root()
+    assert Frontier.of(len(leaves), [h for _, h in whole.nodes]).nodes == whole.nodes

@@ -10,9 +10,9 @@ from typing import Any
 import orjson
 import pytest
 
-from ledger.core.events import Event, canonical_of, make_event
-from ledger.core.merkle import leaf_hash, new_hashes
+from ledger.core.events import make_event
 from ledger.ops import verification
+from tests import attacker
 from tests.conftest import Cli, manifest, provenance
 
 COLUMNS = ["type", "record_id", "contract", "payload", "actor", "recorded_at", "prev_hash", "hash"]
@@ -75,20 +75,10 @@ def attack(db: Path, *statements: str, params: tuple[Any, ...] = ()) -> None:
 
 
 def rewrite_tree(db: Path) -> None:
-    """Recompute the stored Merkle tree from the (tampered) events, as a thorough attacker would."""
-    with sqlite3.connect(db) as conn:
-        schema = conn.execute("SELECT sql FROM sqlite_master WHERE tbl_name = 'tree_hashes' "
-                              "ORDER BY type = 'trigger'").fetchall()
-        conn.execute("DROP TABLE tree_hashes")
-        for (sql,) in schema:
-            conn.execute(sql)
-        frontier: list[tuple[int, bytes]] = []
-        pos = 0
-        for row in conn.execute("SELECT * FROM events ORDER BY seq").fetchall():
-            event = Event(*row)
-            for h in new_hashes(event.seq - 1, leaf_hash(canonical_of(event)), frontier):
-                conn.execute("INSERT INTO tree_hashes VALUES (?, ?)", (pos, h))
-                pos += 1
+    """Recompute the stored Merkle tree from the (tampered) events, as a thorough attacker would
+    (with ``tests.attacker``, not the project's own tree code)."""
+    with attacker.unguarded(db) as conn:
+        attacker.rebuild_tree(conn)
 
 
 def bad(cli: Cli, seq: int, says: str = "") -> dict[str, Any]:

@@ -18,7 +18,7 @@ table only ever grows at its end and a tree of n leaves holds exactly 2n − pop
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from ledger.errors import LedgerError
 
@@ -63,20 +63,63 @@ def stored_count(size: int) -> int:
     return 2 * size - bin(size).count("1")
 
 
-def new_hashes(size: int, leaf: bytes, frontier: list[tuple[int, bytes]]) -> list[bytes]:
-    """Return the hashes to store when leaf number ``size`` is appended, in stored order.
+class Frontier:
+    """A compact range: (level, hash) of the complete subtrees of a tree, largest first.
 
-    ``frontier`` holds (level, hash) of the complete subtrees of the current tree, largest
-    first; it is updated in place to describe the tree of size + 1.
+    Everything that grows or checks the tree goes through it: an append (``append`` gives the
+    hashes to store, in stored order), a verifier recomputing the tree, and the merge of the
+    blocks that helper processes verify (``extend``). The hot loop of ``verify`` inlines
+    ``append`` over a plain list of hashes and hands it back with ``of``.
     """
-    out, h, level = [leaf], leaf, 0
-    while frontier and frontier[-1][0] == level:
-        _, left = frontier.pop()
-        h = node_hash(left, h)
-        level += 1
-        out.append(h)
-    frontier.append((level, h))
-    return out
+
+    __slots__ = ("nodes",)
+
+    def __init__(self, nodes: Iterable[tuple[int, bytes]] = ()) -> None:
+        self.nodes = list(nodes)
+
+    @classmethod
+    def of(cls, size: int, hashes: Sequence[bytes]) -> Frontier:
+        """Return the frontier of a tree of ``size`` leaves whose complete subtrees, largest
+        first, have ``hashes``."""
+        return cls(zip(levels(size), hashes, strict=True))
+
+    def append(self, leaf: bytes) -> list[bytes]:
+        """Add a leaf hash; return the hashes a tree stores for it: the leaf, then each subtree
+        it completes (as Go's ``sumdb/tlog`` does)."""
+        nodes, out, h, level = self.nodes, [leaf], leaf, 0
+        while nodes and nodes[-1][0] == level:
+            h = node_hash(nodes.pop()[1], h)
+            level += 1
+            out.append(h)
+        nodes.append((level, h))
+        return out
+
+    def extend(self, later: Iterable[tuple[int, bytes]]) -> None:
+        """Add the complete subtrees of the leaves that follow (a block aligned on its size,
+        whose levels are below every level here), merging equal levels."""
+        nodes = self.nodes
+        for level, h in later:
+            nodes.append((level, h))
+            while len(nodes) > 1 and nodes[-2][0] == nodes[-1][0]:
+                (lvl, left), (_, right) = nodes[-2], nodes.pop()
+                nodes[-1] = (lvl + 1, node_hash(left, right))
+
+    def root(self) -> bytes:
+        """Return the RFC 6962 root of the tree (SHA-256 of nothing for an empty tree)."""
+        if not self.nodes:
+            return EMPTY_ROOT
+        h = self.nodes[-1][1]
+        for _, left in reversed(self.nodes[:-1]):
+            h = node_hash(left, h)
+        return h
+
+    def copy(self) -> Frontier:
+        return Frontier(self.nodes)
+
+
+def levels(size: int) -> list[int]:
+    """Return the levels of the complete subtrees of a tree of ``size`` leaves, largest first."""
+    return [level for level in range(size.bit_length() - 1, -1, -1) if size >> level & 1]
 
 
 def frontier_positions(size: int) -> list[tuple[int, int]]:
@@ -87,16 +130,6 @@ def frontier_positions(size: int) -> list[tuple[int, int]]:
             out.append((level, start >> level))
             start += 1 << level
     return out
-
-
-def root_from_frontier(frontier: Sequence[tuple[int, bytes]]) -> bytes:
-    """Return the root of the tree whose complete subtrees (largest first) are ``frontier``."""
-    if not frontier:
-        return EMPTY_ROOT
-    h = frontier[-1][1]
-    for _, left in reversed(frontier[:-1]):
-        h = node_hash(left, h)
-    return h
 
 
 def subtree_hash(lo: int, hi: int, read: HashReader) -> bytes:

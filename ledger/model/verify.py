@@ -21,7 +21,7 @@ from ledger.core.events import (
     envelope_bytes,
     event_hash,
 )
-from ledger.core.merkle import EMPTY_ROOT, root_from_frontier, stored_count
+from ledger.core.merkle import EMPTY_ROOT, Frontier, stored_count
 from ledger.core.progress import Progress
 from ledger.errors import CorruptEvent, KeyFormatError, VerificationError
 
@@ -100,38 +100,25 @@ def _explain_mismatch(event: Event, computed: str, before_prev: str) -> None:
 
 
 class _Tree:
-    """Recomputes the Merkle tree from the events and compares it with the stored hashes.
-
-    The hot loop of ``verify``: the leaf and node hashes are computed inline (the same bytes as
-    ``merkle.new_hashes``) and each is compared with the next stored (position, hash) row.
-    """
+    """Recomputes the Merkle tree from the events (a ``Frontier``) and compares each hash it
+    would store with the next stored (position, hash) row."""
 
     def __init__(self, stored: Iterator[tuple[int, bytes]] | None, capture: Collection[int]) -> None:
-        self.frontier: list[tuple[int, bytes]] = []
+        self.frontier = Frontier()
         self.stored, self.capture = stored, capture
         self.roots: dict[int, bytes] = {}
         self.pos = 0  # the stored position of the next hash
 
     def add(self, seq: int, canonical: bytes) -> None:
-        frontier, stored = self.frontier, self.stored
-        h = sha256(b"\x00" + canonical).digest()
-        if stored is not None:
-            found = next(stored, None)
-            if found is None or found[0] != self.pos or found[1] != h:
-                self._fail(seq, self.pos, found, h, leaf=True)
-        self.pos += 1
-        level = 0
-        while frontier and frontier[-1][0] == level:
-            h = sha256(b"\x01" + frontier.pop()[1] + h).digest()
-            level += 1
-            if stored is not None:
-                found = next(stored, None)
-                if found is None or found[0] != self.pos or found[1] != h:
-                    self._fail(seq, self.pos, found, h, leaf=False)
-            self.pos += 1
-        frontier.append((level, h))
+        new = self.frontier.append(sha256(b"\x00" + canonical).digest())
+        if self.stored is not None:
+            for i, h in enumerate(new):
+                found = next(self.stored, None)
+                if found is None or found[0] != self.pos + i or found[1] != h:
+                    self._fail(seq, self.pos + i, found, h, leaf=i == 0)
+        self.pos += len(new)
         if seq in self.capture:
-            self.roots[seq] = root_from_frontier(frontier)
+            self.roots[seq] = self.frontier.root()
 
     @staticmethod
     def _fail(seq: int, pos: int, found: tuple[int, bytes] | None, computed: bytes,
@@ -181,7 +168,7 @@ def verify_block(events: Iterable[Row], first: int, prev: str,
     """
     walk = _Walk(None, ())
     walk.expected, walk.prev, walk.before_prev, walk.base = first, prev, before_prev, first - 1
-    return _verify(walk, events, None, None), walk.tree.frontier
+    return _verify(walk, events, None, None), walk.tree.frontier.nodes
 
 
 def _verify(walk: _Walk, events: Iterable[Row], progress: Progress | None,
@@ -217,10 +204,10 @@ def _fast_prefix(events: Iterator[Row], walk: _Walk, progress: Progress | None) 
     (or that starts a signed ledger) for the general loop, with ``walk`` brought up to date.
 
     Accepts exactly what ``_Walk.event`` accepts: same seq, link and hash checks, the same tree
-    (leaf number i merges once per trailing 1 bit of i, as in ``merkle.new_hashes``).
+    (leaf number i merges once per trailing 1 bit of i, as in ``merkle.Frontier.append``).
     """
     expected, prev, before, base = walk.expected, walk.prev, walk.before_prev, walk.base
-    hashes = [h for _, h in walk.tree.frontier]
+    hashes = [h for _, h in walk.tree.frontier.nodes]
     capture, roots, prefix = walk.tree.capture, walk.tree.roots, EVENT_HASH_PREFIX
     stopped = None
     for event in events:
@@ -243,19 +230,13 @@ def _fast_prefix(events: Iterator[Row], walk: _Walk, progress: Progress | None) 
         hashes.append(h)
         before, prev, expected = prev, event[8], expected + 1
         if capture and seq in capture:
-            levels = frontier_levels(seq - base)
-            roots[seq] = root_from_frontier(list(zip(levels, hashes, strict=True)))
+            roots[seq] = Frontier.of(seq - base, hashes).root()
         if progress is not None and expected % 1024 == 0:
             progress(1024)
     walk.expected, walk.prev, walk.before_prev = expected, prev, before
-    walk.tree.frontier = list(zip(frontier_levels(expected - 1 - base), hashes, strict=True))
+    walk.tree.frontier = Frontier.of(expected - 1 - base, hashes)
     walk.tree.pos = stored_count(expected - 1)
     return stopped
-
-
-def frontier_levels(size: int) -> list[int]:
-    """Return the levels of the complete subtrees of a tree of ``size`` leaves, largest first."""
-    return [level for level in range(size.bit_length() - 1, -1, -1) if size >> level & 1]
 
 
 class _Walk:
@@ -287,7 +268,7 @@ class _Walk:
 
     def report(self) -> VerifyReport:
         return VerifyReport(True, self.expected - 1, self.prev, None, None,
-                            root_from_frontier(self.tree.frontier), self.tree.roots)
+                            self.tree.frontier.root(), self.tree.roots)
 
 
 def root_at(report: VerifyReport, size: int) -> bytes | None:

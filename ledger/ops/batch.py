@@ -19,7 +19,7 @@ import orjson
 from ledger.core.canonical import check_depth
 from ledger.core.clock import Clock, rfc3339
 from ledger.core.events import Event, make_event_bytes
-from ledger.core.merkle import frontier_positions, leaf_hash, new_hashes, stored_count, stored_index
+from ledger.core.merkle import Frontier, frontier_positions, leaf_hash, stored_count, stored_index
 from ledger.errors import LedgerError, RefusedInput
 from ledger.model.contracts import normalise_record_id
 from ledger.model.defaults import fill_defaults
@@ -67,11 +67,11 @@ def load_keyring(conn: sqlite3.Connection) -> Keyring:
                             lambda a, b: list(store.iter_events(conn, a - 1, b)))
 
 
-def load_frontier(conn: sqlite3.Connection, size: int) -> list[tuple[int, bytes]]:
-    """Return (level, hash) of the complete subtrees of the stored tree of ``size`` leaves."""
+def load_frontier(conn: sqlite3.Connection, size: int) -> Frontier:
+    """Return the frontier of the stored tree of ``size`` leaves."""
     positions = frontier_positions(size)
-    hashes = proofstore.read_hashes(conn, [stored_index(level, index) for level, index in positions])
-    return [(level, h) for (level, _), h in zip(positions, hashes, strict=True)]
+    return Frontier.of(size, proofstore.read_hashes(conn, [stored_index(level, index)
+                                                           for level, index in positions]))
 
 
 @dataclass
@@ -85,7 +85,7 @@ class Carry:
 
     seq: int
     prev: str
-    frontier: list[tuple[int, bytes]]
+    frontier: Frontier
     signed: bool
     keyring: Keyring | None
     states: dict[str, RecordState | None]
@@ -171,7 +171,7 @@ class Batch:
                                             rfc3339(now or self.clock()), self.prev)
         store.insert_event(self.conn, event)
         proofstore.insert_hashes(self.conn, stored_count(self.seq),
-                            new_hashes(self.seq, leaf_hash(canonical), self.frontier))
+                                 self.frontier.append(leaf_hash(canonical)))
         self.seq, self.prev = event.seq, event.hash
         self.appended += 1
         return event
@@ -204,7 +204,7 @@ class Batch:
     @contextlib.contextmanager
     def savepoint(self, record_id: str) -> Iterator[None]:
         """Undo everything appended inside the block (database and memory) if it raises."""
-        saved = (self.seq, self.prev, list(self.frontier), self.appended, set(self.dirty))
+        saved = (self.seq, self.prev, self.frontier.copy(), self.appended, set(self.dirty))
         try:
             with store.savepoint(self.conn):
                 yield

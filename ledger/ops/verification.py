@@ -166,7 +166,7 @@ def verify_in_blocks(path: Path, size: int, progress: Progress | None = None,
     bad seq, and their Merkle frontiers are merged into the root. Raises HelperStopped if a
     helper cannot start or dies: the caller then verifies in this process.
     """
-    from ledger.core.merkle import node_hash, root_from_frontier
+    from ledger.core.merkle import Frontier
     from ledger.model.verify import VerifyReport
 
     helpers, block = helpers or HELPERS, block or BLOCK
@@ -174,7 +174,7 @@ def verify_in_blocks(path: Path, size: int, progress: Progress | None = None,
                       str(size), str(block)) for i in range(helpers)]
     try:
         streams = [h.messages() for h in running]
-        frontier: list[tuple[int, bytes]] = []
+        frontier = Frontier()
         head = GENESIS_HASH
         for number in range((size + block - 1) // block):
             message = next(streams[number % helpers], None)
@@ -185,14 +185,10 @@ def verify_in_blocks(path: Path, size: int, progress: Progress | None = None,
             _, _, events, block_frontier, head = message  # ("ok", block, events, frontier, head)
             if events != min(block, size - number * block):  # cannot be: a block that ends
                 raise HelperStopped  # short fails; but if it did, the one pass decides
-            for level, h in block_frontier:  # levels below every level already in frontier
-                frontier.append((level, h))
-                while len(frontier) > 1 and frontier[-2][0] == frontier[-1][0]:
-                    (lvl, left), (_, right) = frontier[-2], frontier.pop()
-                    frontier[-1] = (lvl + 1, node_hash(left, right))
+            frontier.extend(block_frontier)
             if progress is not None:
                 progress(events)
-        return VerifyReport(True, size, head, None, None, root_from_frontier(frontier))
+        return VerifyReport(True, size, head, None, None, frontier.root())
     finally:
         for helper in running:
             helper.close()
