@@ -346,10 +346,10 @@ def hash_at(conn: sqlite3.Connection, seq: int) -> str:
 def tree_shape(conn: sqlite3.Connection) -> tuple[int, Any, Any, Any]:
     """Return (number of stored tree hashes, smallest and largest position, the first position
     whose hash is not a 32-byte BLOB or None)."""
-    count, low, high = conn.execute("SELECT COUNT(*), MIN(pos), MAX(pos) FROM tree_hashes").fetchone()
-    odd = conn.execute("SELECT pos FROM tree_hashes WHERE typeof(hash) != 'blob' OR "
-                       "length(hash) != 32 ORDER BY pos LIMIT 1").fetchone()
-    return int(count), low, high, None if odd is None else odd[0]
+    count, low, high, odd = conn.execute(  # one scan of the table
+        "SELECT COUNT(*), MIN(pos), MAX(pos), MIN(CASE WHEN typeof(hash) != 'blob' OR "
+        "length(hash) != 32 THEN pos END) FROM tree_hashes").fetchone()
+    return int(count), low, high, odd
 
 
 def bulk_progress_rows(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
@@ -458,5 +458,8 @@ def storage_problems(conn: sqlite3.Connection, thorough: bool) -> list[tuple[str
 def seq_bounds(conn: sqlite3.Connection) -> tuple[Any, Any]:
     """Return (smallest seq, largest seq) of the events table, read from the table's own rowid
     b-tree (``seq`` is the rowid once the schema is as created), not from any index."""
-    low, high = conn.execute("SELECT MIN(seq), MAX(seq) FROM events").fetchone()
+    # Two queries: SQLite reads only the b-tree's first or last row for a lone MIN or MAX of the
+    # rowid, but scans the whole table for both in one statement.
+    low = conn.execute("SELECT MIN(seq) FROM events").fetchone()[0]
+    high = conn.execute("SELECT MAX(seq) FROM events").fetchone()[0]
     return low, high
