@@ -16,7 +16,7 @@ from ledger.core.clock import Clock, rfc3339, utc_now
 from ledger.core.events import KEY_TYPES, Event
 from ledger.core.progress import Progress
 from ledger.errors import LedgerError, RefusedInput, VerificationError
-from ledger.model.contracts import normalise_record_id
+from ledger.model.contracts import record_id as checked_record_id
 from ledger.model.state import RecordState, fold
 from ledger.ops import verification
 from ledger.ops.batch import AppendResult, Batch, Carry, record_id_of
@@ -144,10 +144,7 @@ class Ledger:
 
     def known(self, record_id: str) -> str:
         """Return the normalised record id; raise RefusedInput if it is malformed."""
-        try:
-            return normalise_record_id(record_id)
-        except ValueError as exc:
-            raise RefusedInput(str(exc)) from None
+        return checked_record_id(record_id)
 
     def show(self, record_id: str) -> Shown:
         """Return the current state of a record (the ``show`` object), folded from its events:

@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from ledger.errors import RefusedInput
+
 RECORD_ID_RE = re.compile(r"^[A-Z][A-Z0-9]*:[0-9A-F]{8}$")
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 
@@ -36,6 +38,15 @@ def normalise_record_id(value: str) -> str:
         raise ValueError(f"bad record id {value!r}: expected an upper-case prefix, a colon and "
                          "8 hex digits, e.g. SRCH:03BE3A05")
     return upper
+
+
+def record_id(value: str) -> str:
+    """Return a record id as given on a command line or in a payload, normalised; raise
+    RefusedInput (not ValueError, which is the pydantic validators' signal) if it is malformed."""
+    try:
+        return normalise_record_id(value)
+    except ValueError as exc:
+        raise RefusedInput(str(exc)) from None
 
 
 DATE_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})\Z", re.ASCII)

@@ -21,7 +21,7 @@ from ledger.core.clock import Clock, rfc3339
 from ledger.core.events import Event, make_event_bytes
 from ledger.core.merkle import Frontier, frontier_positions, leaf_hash, stored_count, stored_index
 from ledger.errors import LedgerError, RefusedInput
-from ledger.model.contracts import normalise_record_id
+from ledger.model.contracts import record_id
 from ledger.model.defaults import fill_defaults
 from ledger.model.rules import NoOp, plan, validate
 from ledger.model.state import RecordState, apply_event, fold
@@ -53,10 +53,7 @@ def record_id_of(raw: Any) -> str:
     rid = raw.get("record_id")
     if not isinstance(rid, str):
         raise RefusedInput("the payload has no record_id")
-    try:
-        return normalise_record_id(rid)
-    except ValueError as exc:
-        raise RefusedInput(str(exc)) from None
+    return record_id(rid)
 
 
 def load_keyring(conn: sqlite3.Connection) -> Keyring:
