@@ -62,3 +62,22 @@ READ_COMMANDS = ["show", "history", "log", "verify", "audit", "export"]
 @pytest.mark.parametrize("name", READ_COMMANDS)
 def test_read_commands_take_json(name: str) -> None:
     assert "--json" in CliRunner().invoke(app, [name, "--help"]).output
+
+
+def test_every_option_is_in_docs_cli() -> None:
+    """docs/cli.md names every long option of every command (and of `key`'s subcommands)."""
+    import click
+
+    ctx = click.Context(app)
+    missing = []
+    for name in sorted(COMMAND_MODULES):
+        command = app.get_command(ctx, name)
+        assert command is not None
+        commands = ([(f"{name} {sub}", command.get_command(ctx, sub)) for sub in command.list_commands(ctx)]
+                    if isinstance(command, click.Group) else [(name, command)])
+        for full, sub in commands:
+            assert sub is not None
+            missing += [(full, opt) for param in sub.params for opt in param.opts
+                        if opt.startswith("--") and opt != "--help" and f"`{opt}" not in CLI_DOC
+                        and f"{opt} " not in CLI_DOC and f"{opt}=" not in CLI_DOC]
+    assert not missing, f"docs/cli.md does not name {missing}"
