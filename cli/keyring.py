@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cli.common import LedgerContext, emit_json, json_option, pass_ctx, report_append
+from .common import LedgerContext, emit_json, json_option, pass_ctx, report_append
 
 
 @click.group()

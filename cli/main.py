@@ -17,7 +17,6 @@ os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 import click
 
-from cli.common import LedgerContext
 from ledger.api import default_actor
 from ledger.errors import (
     CorruptEvent,
@@ -26,16 +25,18 @@ from ledger.errors import (
     VerificationError,
 )
 
+from .common import LedgerContext
+
 # Each command's module, imported only when that command runs (or for --help): a call such as
 # `ledger correct` loads neither the read, proof, page nor keyring commands. test_help checks
 # that this table names every command of every module's COMMANDS.
-COMMAND_MODULES = {
-    **dict.fromkeys(("init", "publish", "provenance", "correct", "gate", "append"), "cli.write"),
-    **dict.fromkeys(("show", "history", "log", "verify", "audit", "rebuild", "export"), "cli.read"),
+COMMAND_MODULES = {  # modules of this package, relative: it installs as ledger.cli
+    **dict.fromkeys(("init", "publish", "provenance", "correct", "gate", "append"), ".write"),
+    **dict.fromkeys(("show", "history", "log", "verify", "audit", "rebuild", "export"), ".read"),
     **dict.fromkeys(("keygen", "checkpoint", "prove", "consistency", "bundle", "verify-bundle"),
-                    "cli.proofs"),
-    **dict.fromkeys(("import", "render", "site"), "cli.pages"),
-    "key": "cli.keyring",
+                    ".proofs"),
+    **dict.fromkeys(("import", "render", "site"), ".pages"),
+    "key": ".keyring",
 }
 
 
@@ -60,7 +61,7 @@ class LedgerGroup(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands and cmd_name in COMMAND_MODULES:
-            module = importlib.import_module(COMMAND_MODULES[cmd_name])
+            module = importlib.import_module(COMMAND_MODULES[cmd_name], __package__)
             for command in module.COMMANDS:
                 self.add_command(command)
         return self.commands.get(cmd_name)

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
-from cli.common import LedgerContext, emit_json, json_option, pass_ctx, progress, whole, write_output
 from ledger.errors import RefusedInput
+
+from .common import LedgerContext, emit_json, json_option, pass_ctx, progress, whole, write_output
 
 
 def read_pages(sources: tuple[str, ...]) -> list[tuple[str, bytes]]:

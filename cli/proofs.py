@@ -8,7 +8,11 @@ from pathlib import Path
 import click
 import orjson
 
-from cli.common import (
+from ledger.core.canonical import JsonInputError, parse_json
+from ledger.errors import RefusedInput
+from ledger.ops.keys import read_text
+
+from .common import (
     LedgerContext,
     emit_json,
     json_option,
@@ -18,9 +22,6 @@ from cli.common import (
     whole,
     write_output,
 )
-from ledger.core.canonical import JsonInputError, parse_json
-from ledger.errors import RefusedInput
-from ledger.ops.keys import read_text
 
 # Signing and proof modules load cryptography: they are imported inside the commands that
 # use them, so that every other command starts faster.

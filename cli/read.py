@@ -10,10 +10,11 @@ from pathlib import Path
 import click
 import orjson
 
-from cli.common import LedgerContext, emit_json, json_option, pass_ctx, progress, quiet_pipe, whole
 from ledger.errors import RefusedInput
 from ledger.ops.export import FORMATS
 from ledger.pages.text import event_line, show_text
+
+from .common import LedgerContext, emit_json, json_option, pass_ctx, progress, quiet_pipe, whole
 
 
 @click.command()

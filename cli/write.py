@@ -8,7 +8,14 @@ from typing import IO, Any
 
 import click
 
-from cli.common import (
+from ledger.api import Ledger
+from ledger.core.canonical import JsonInputError, parse_json
+from ledger.errors import RefusedInput
+from ledger.model.contracts import GATE_STATUSES, NOTICE_KINDS
+from ledger.ops.artifacts import artifact_from
+from ledger.ops.bulk import DEFAULT_BATCH
+
+from .common import (
     LedgerContext,
     emit_json,
     json_option,
@@ -19,12 +26,6 @@ from cli.common import (
     report_append,
     whole,
 )
-from ledger.api import Ledger
-from ledger.core.canonical import JsonInputError, parse_json
-from ledger.errors import RefusedInput
-from ledger.model.contracts import GATE_STATUSES, NOTICE_KINDS
-from ledger.ops.artifacts import artifact_from
-from ledger.ops.bulk import DEFAULT_BATCH
 
 
 @click.command()

@@ -22,7 +22,7 @@ def test_the_lazy_command_table_names_every_command_of_every_module() -> None:
     import importlib
 
     for module_name in set(COMMAND_MODULES.values()):
-        module = importlib.import_module(module_name)
+        module = importlib.import_module(module_name, "cli")
         assert {c.name for c in module.COMMANDS} == \
                {n for n, m in COMMAND_MODULES.items() if m == module_name}, module_name
     listed = CliRunner().invoke(app, ["--help"]).output
