@@ -29,12 +29,8 @@ EVENT_HASH_PREFIX = b"provenance-ledger/event/v1\n"
 GENESIS_HASH = "0" * 64
 MAX_PAYLOAD_BYTES = 1 << 20  # one event's payload, in canonical form: 1 MiB
 
-EVENT_TYPES = (
-    "record.published", "record.revised", "provenance.recorded", "notice.issued", "gate.evaluated",
-    "key.added", "key.revoked",
-)
 KEY_TYPES = ("key.added", "key.revoked")
-TYPE_CONTRACT = {
+TYPE_CONTRACT = {  # every event type, with the contract of its payload
     "record.published": "paper-manifest-v1.1",
     "record.revised": "paper-manifest-v1.1",
     "provenance.recorded": "source-provenance-v1",

@@ -63,7 +63,6 @@ class RecordState:
     versions: list[Version] = field(default_factory=list)
     manifest: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, Any] | None = None
-    provenance_seq: int | None = None
     provenance_json: str | None = None
     notices: list[Notice] = field(default_factory=list)
     gates: dict[int, GateResult] = field(default_factory=dict)
@@ -154,7 +153,7 @@ def _apply(state: RecordState | None, event: Event, payload: dict[str, Any]) -> 
                                       event.recorded_at, payload, event.payload_json))
         state.manifest = payload  # never mutated in place: apply_changes returns a new dict
     elif event.type == "provenance.recorded":
-        state.provenance, state.provenance_seq = payload, event.seq
+        state.provenance = payload
         state.provenance_json = event.payload_json
     elif event.type == "notice.issued":
         _apply_notice(state, Notice(payload["notice_id"], event.seq, event.recorded_at, payload,
