@@ -12,8 +12,8 @@ import sys
 import atheris
 
 with atheris.instrument_imports():
-    import orjson
 
+    from ledger.core.canonical import JsonInputError, parse_json
     from ledger.core.checkpoint import parse_checkpoint
     from ledger.core.note import open_note, parse_signer, parse_verifier
     from ledger.errors import LedgerError
@@ -28,9 +28,10 @@ CONTRACTS = ["paper-manifest-v1.1", "source-provenance-v1", "correction-record-v
 
 
 def json_or_none(text: str) -> object:
+    """The real input path: strict JSON, duplicate keys refused."""
     try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
+        return parse_json(text)
+    except JsonInputError:
         return None
 
 
