@@ -390,3 +390,34 @@ def test_every_test_the_tamper_matrix_names_exists(verify_mode: str) -> None:
                for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.FunctionDef)}
     assert len(named) > 30
     assert not named - defined, f"the tamper matrix names tests that do not exist: {named - defined}"
+
+
+def test_checkpoint_refuses_to_sign_a_file_with_a_rewritten_index(retracted: Cli, tmp_path: Path) -> None:
+    key = tmp_path / "pub.key"
+    vkey = retracted("keygen", "publisher", "-o", str(key)).stdout.strip()
+    note = tmp_path / "cp.txt"
+    assert retracted("checkpoint", "--key", str(key), "-o", str(note)).exit_code == 0
+    with attacker.unguarded(retracted.db) as conn:
+        real = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'events_by_record'").fetchone()[0]
+        conn.execute("DROP INDEX events_by_record")
+        conn.execute("CREATE INDEX events_by_record ON events(record_id, seq) WHERE seq != 4")
+        attacker.rewrite_schema(conn, "events_by_record", real)
+    signed = retracted("checkpoint", "--key", str(key))
+    assert signed.exit_code == 1 and "events" in signed.stderr
+    report = failed(retracted, "verify", "--checkpoint", str(note), "--vkey", vkey)
+    assert report["table"] == "events"
+    with sqlite3.connect(retracted.db) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM checkpoints").fetchone()[0] == 1  # nothing signed
+
+
+@pytest.mark.parametrize("statement, table", [
+    ("INSERT INTO signatures VALUES (1, 1, 1, 'AAAA')", "signatures"),
+    ("INSERT INTO view_meta VALUES ('forged', 'x')", "view_meta"),
+    ("INSERT INTO bulk_progress VALUES ('short', 0, -1)", "bulk_progress"),
+])
+def test_audit_reports_side_table_rows_the_chain_does_not_justify(retracted: Cli, statement: str,
+                                                                  table: str) -> None:
+    with attacker.unguarded(retracted.db) as conn:
+        conn.execute(statement)
+    findings = failed(retracted, "audit")["findings"]
+    assert any(f["check"] == table for f in findings), findings
