@@ -15,7 +15,6 @@ key was in force (added, not revoked) when the batch began, and key events are s
 
 from __future__ import annotations
 
-import base64
 import itertools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 
-from ledger.core.encoding import b64
+from ledger.core.encoding import b64, unb64
 from ledger.core.events import Event, canonical_of, event_hash
 from ledger.core.note import Signer, Verifier, parse_verifier
 from ledger.errors import CorruptEvent, RefusedInput, VerificationError
@@ -106,6 +105,32 @@ def check_key_event(event_type: str, payload: dict[str, Any], keyring: Keyring, 
 SignatureRow = tuple[Any, ...]  # (first seq, last seq, key id, signature) as stored
 
 
+def well_formed(row: SignatureRow) -> bool:
+    """Return whether a stored signature row has the types the ledger writes (integers, and
+    the signature as text); its range is checked where it is used."""
+    return len(row) == 4 and all(type(v) is int for v in row[:3]) and isinstance(row[3], str)
+
+
+def signature_holds(entry: KeyEntry | None, first: int, last: int, last_hash: str,
+                    signature: str) -> bool:
+    """Return whether ``signature`` is ``entry``'s signature over the batch first..last."""
+    try:
+        if entry is None:
+            return False
+        entry.verifier.key.verify(unb64(signature), signed_message(first, last, last_hash))
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def genesis_entry(event: Event, key_id: int) -> KeyEntry | None:
+    """Return the key that seq 1's ``key.added`` adds, if it is ``key_id``: the first admin key
+    signs its own addition, so it is trusted for that batch before the keyring holds it."""
+    provisional = Keyring()
+    provisional.apply(event, event.payload)
+    return provisional.in_force(key_id)
+
+
 def verified_keyring(key_events: Iterable[Event], covering: Callable[[int], SignatureRow | None],
                      events_between: Callable[[int, int], list[Event]]) -> Keyring:
     """Return the keyring of a signed ledger for appending, trusting a key event only when the
@@ -120,8 +145,7 @@ def verified_keyring(key_events: Iterable[Event], covering: Callable[[int], Sign
     batches: dict[int, tuple[SignatureRow, list[Event]]] = {}
     for event in key_events:
         row = covering(event.seq)
-        if (row is None or len(row) != 4 or not all(type(v) is int for v in row[:3])
-                or not isinstance(row[3], str) or not row[0] <= event.seq <= row[1]):
+        if row is None or not well_formed(row) or not row[0] <= event.seq <= row[1]:
             raise CorruptEvent(f"seq {event.seq}: the key event is not covered by a well-formed "
                                "signature: the keyring was tampered with (run `ledger verify`)")
         batches.setdefault(row[0], (row, []))[1].append(event)
@@ -134,19 +158,13 @@ def verified_keyring(key_events: Iterable[Event], covering: Callable[[int], Sign
                                    f"{group[0].seq} is broken (run `ledger verify`)")
         entry = keyring.in_force(key_id)
         if first == 1 and group[0].seq == 1 and group[0].type == "key.added":
-            provisional = Keyring()
-            provisional.apply(group[0], group[0].payload)
-            entry = provisional.in_force(key_id)
-        hashes_ok = all(event_hash(canonical_of(e)) == e.hash for e in chain)
-        try:
-            if entry is None or entry.role != "admin" or not hashes_ok or chain[-1].seq != last:
-                raise ValueError("not an admin key in force, or a changed event")
-            entry.verifier.key.verify(base64.b64decode(signature, validate=True),
-                                      signed_message(first, last, chain[-1].hash))
-        except (InvalidSignature, ValueError):
+            entry = genesis_entry(group[0], key_id)
+        if (entry is None or entry.role != "admin" or chain[-1].seq != last
+                or not all(event_hash(canonical_of(e)) == e.hash for e in chain)
+                or not signature_holds(entry, first, last, chain[-1].hash, signature)):
             raise CorruptEvent(f"seq {group[0].seq}: the key event's signature (seq {first}.."
                                f"{last}) does not verify: the keyring was tampered with, nothing "
-                               "is appended (run `ledger verify`)") from None
+                               "is appended (run `ledger verify`)")
         for event in group:
             keyring.apply(event, event.payload)
     return keyring
@@ -176,8 +194,7 @@ class SignatureCheck:
         if row is None:
             raise VerificationError(seq, "no signature covers this event (the ledger requires "
                                     "signatures): it was written without a key")
-        if (len(row) != 4 or not all(type(v) is int for v in row[:3])
-                or not isinstance(row[3], str)):
+        if not well_formed(row):
             raise VerificationError(seq, f"the signature row for seq {row[0]!r} is malformed "
                                     f"({row!r:.120}): table signatures was edited")
         first, last = row[0], row[1]
@@ -213,26 +230,15 @@ class SignatureCheck:
                                     "an admin key")
         if event.type.startswith("key."):
             self.pending.append((event, event.payload))
-        if genesis:  # the first admin key signs its own addition: trusted for its batch only
-            provisional = Keyring()
-            provisional.apply(event, event.payload)
-            self.entry = entry = provisional.in_force(key_id)
+        if genesis:
+            self.entry = entry = genesis_entry(event, key_id)
         if event.seq == last:
-            self._verify(entry, first, last, event, signature)
+            if not signature_holds(entry, first, last, event.hash, signature):
+                raise VerificationError(event.seq, f"the signature over seq {first}..{last} does "
+                                        "not verify: forged, or the events were changed")
             for key_event, payload in self.pending:  # the batch is proven: its keys count now
                 self.keyring.apply(key_event, payload)
             self.pending.clear()
-
-    def _verify(self, entry: KeyEntry | None, first: int, last: int, event: Event,
-                signature: str) -> None:
-        try:
-            if entry is None:
-                raise ValueError("no key")
-            entry.verifier.key.verify(base64.b64decode(signature, validate=True),
-                                      signed_message(first, last, event.hash))
-        except (InvalidSignature, ValueError):
-            raise VerificationError(event.seq, f"the signature over seq {first}..{last} does not "
-                                    "verify: forged, or the events were changed") from None
 
     def finish(self, size: int) -> None:
         if not self.signed:

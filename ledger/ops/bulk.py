@@ -121,22 +121,17 @@ class Resume:
                                        f"log has {head} events")
         stored = functools.lru_cache(maxsize=1024)(
             lambda rid: store.record_events(self.conn, rid, head_seq))
-        numbered = parse_lines(((first + i, line) for i, line in enumerate(lines)), "-")
-        while True:
+        for number, line in enumerate(lines, start=first):
             try:
-                item = next(numbered, None)
-                if item is None:
-                    return
-                number, contract, payload, _actor = item
-                events = stored(record_id_of(payload))
-            except LineRefused as exc:
-                raise CommittedLineMissing(exc.line, f"the line is refused ({exc.reason})") from None
+                for _, contract, payload, _actor in parse_lines([(number, line)], "-"):
+                    if not any(e.contract == contract and
+                               _committed_as(contract, payload, e.payload_json)
+                               for e in stored(record_id_of(payload))):
+                        raise CommittedLineMissing(number, f"no event at or before seq "
+                                                   f"{head_seq} holds what the line gives")
             except RefusedInput as exc:
-                raise CommittedLineMissing(number, f"the line is refused ({exc})") from None
-            if not any(e.contract == contract and _committed_as(contract, payload, e.payload_json)
-                       for e in events):
-                raise CommittedLineMissing(number, f"no event at or before seq {head_seq} holds "
-                                           "what the line gives")
+                why = exc.reason if isinstance(exc, LineRefused) else str(exc)
+                raise CommittedLineMissing(number, f"the line is refused ({why})") from None
 
     def mark(self, conn: sqlite3.Connection, head_seq: int) -> None:
         """Record, inside the batch's transaction, that the lines consumed so far are committed."""

@@ -60,16 +60,21 @@ def verify_stored(conn: sqlite3.Connection, progress: Progress | None = None, *,
         report = run(True, None)
     misshapen = tree_shape_problem(conn, size) if report.ok else None
     if misshapen is not None:
-        report = report._replace(ok=False, table="tree_hashes", reason=misshapen)
+        report = _also(report, "tree_hashes", misshapen)
     damaged = check_storage(conn, thorough)  # after the scan: its pages are in the cache then
     if damaged is not None:
-        report = (report._replace(ok=False, table=damaged.table, reason=damaged.reason)
-                  if report.ok else report._replace(reason=f"{report.reason}; also {damaged.reason}"))
-    if guards:  # the chain's own problem (naming its seq) comes first; the guards' after it
-        found = _schema_reason(guards)
-        report = (report._replace(table=guards[0][0], reason=found) if report.ok else
-                  report._replace(reason=f"{report.reason}; also {found}"))._replace(ok=False)
+        report = _also(report, str(damaged.table), str(damaged.reason))
+    if guards:
+        report = _also(report, guards[0][0], _schema_reason(guards))
     return report
+
+
+def _also(report: VerifyReport, table: str, reason: str) -> VerifyReport:
+    """Return ``report`` failed for a problem of ``table``; a problem already found (naming its
+    seq) comes first and this one is added after it."""
+    if not report.ok:
+        return report._replace(reason=f"{report.reason}; also {reason}")
+    return report._replace(ok=False, table=table, reason=reason)
 
 
 def tree_shape_problem(conn: sqlite3.Connection, size: int) -> str | None:
@@ -120,15 +125,14 @@ def check_structure(conn: sqlite3.Connection) -> tuple[VerifyReport | None, list
     still checked, so that an event changed after dropping them is named by its seq.
     """
     from ledger.model.verify import VerifyReport, table_failure
-    from ledger.storage.views import VIEWS_SCHEMA
 
     try:
-        found = store.schema_problems(conn, _expected_schema(VIEWS_SCHEMA))
+        found = store.schema_problems(conn, _expected_schema())
         guards = [(table, reason) for kind, table, reason in found if kind == "trigger"]
         problems = [(table, reason) for kind, table, reason in found if kind != "trigger"]
         if problems:
             return table_failure(problems[0][0], _schema_reason(problems)), guards
-        low, _high = store.seq_bounds(conn)
+        low = store.first_seq(conn)
     except sqlite3.DatabaseError as exc:
         return table_failure("(file)", f"the file cannot be read as a ledger: {exc}"), []
     if low is not None and low != 1:
@@ -145,8 +149,10 @@ def _schema_reason(problems: Sequence[tuple[str, str]]) -> str:
 
 
 @functools.cache
-def _expected_schema(views_sql: str) -> dict[str, store.SchemaRow]:
-    return store.expected_schema(views_sql)
+def _expected_schema() -> dict[str, store.SchemaRow]:
+    from ledger.storage.views import VIEWS_SCHEMA
+
+    return store.expected_schema(VIEWS_SCHEMA)
 
 
 # -- verifying in blocks, with helper processes ---------------------------------------------------

@@ -1,6 +1,6 @@
 """The SQLite store: schema, connections, transactions and reading events.
 
-Only this module (and ``views``, which it hands a connection) talks to SQLite; sqlite3 errors
+SQL runs only in ``ledger.storage`` (this module, ``views`` and ``proofstore``); sqlite3 errors
 are translated into ``StoreError``/``NotALedger`` here.
 """
 
@@ -455,11 +455,8 @@ def storage_problems(conn: sqlite3.Connection, thorough: bool) -> list[tuple[str
     return problems
 
 
-def seq_bounds(conn: sqlite3.Connection) -> tuple[Any, Any]:
-    """Return (smallest seq, largest seq) of the events table, read from the table's own rowid
-    b-tree (``seq`` is the rowid once the schema is as created), not from any index."""
-    # Two queries: SQLite reads only the b-tree's first or last row for a lone MIN or MAX of the
-    # rowid, but scans the whole table for both in one statement.
-    low = conn.execute("SELECT MIN(seq) FROM events").fetchone()[0]
-    high = conn.execute("SELECT MAX(seq) FROM events").fetchone()[0]
-    return low, high
+def first_seq(conn: sqlite3.Connection) -> Any:
+    """Return the smallest seq of the events table (None if it is empty), read from the end of
+    the table's own rowid b-tree (``seq`` is the rowid once the schema is as created), not from
+    any index."""
+    return conn.execute("SELECT MIN(seq) FROM events").fetchone()[0]
