@@ -119,6 +119,11 @@ def verify(obj: LedgerContext, checkpoint_file: str | None, vkey: str | None, as
         emit_json({**report.as_json(), **extra})
     elif report.ok:
         click.echo(f"OK: {report.events} events verify; head hash {report.head_hash}")
+        if report.withheld:
+            notices = sorted({(q, n) for _, _, n, q in report.withheld})
+            click.echo(f"Withheld: {len(report.withheld)} payload member(s) of "
+                       f"{len({s for s, *_ in report.withheld})} event(s), each by a removal's purge: "
+                       + ", ".join(f"notice {n} (seq {q})" for q, n in notices))
         if extra:
             click.echo(f"OK: the log extends the checkpoint of size {cp.size} signed by {cp.origin}")
     else:

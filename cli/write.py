@@ -33,8 +33,12 @@ from .common import (
               help="Every event must be signed by its actor's key (see `ledger key`).")
 @click.option("--admin-key", type=click.Path(dir_okay=False),
               help="With --require-signatures: the first admin's private key.")
+@click.option("--event-format", type=click.Choice(["1", "2"]), default="2", show_default=True,
+              help="2 commits to each payload member, so removals can purge content; 1 is the "
+                   "first format (no purge), for tools that read only it.")
 @pass_ctx
-def init(obj: LedgerContext, require_signatures: bool, admin_key: str | None) -> None:
+def init(obj: LedgerContext, require_signatures: bool, admin_key: str | None,
+         event_format: str) -> None:
     """Create a new, empty ledger file (refuses an existing file).
 
     \b
@@ -50,8 +54,8 @@ def init(obj: LedgerContext, require_signatures: bool, admin_key: str | None) ->
         from ledger.ops.keys import read_signer  # loads cryptography: only for signed ledgers
 
         admin = read_signer(Path(admin_key), passphrase)
-    Ledger.create(Path(obj.db), admin=admin).close()
-    click.echo(f"Created ledger {obj.db}"
+    Ledger.create(Path(obj.db), admin=admin, event_format=int(event_format)).close()
+    click.echo(f"Created ledger {obj.db} (event format v{event_format})"
                + (f"; every event must be signed; admin key {admin.name}+{admin.key_id:08x}"
                   if admin else ""))
 
@@ -129,6 +133,10 @@ def _refuse_mixed(from_file: str | None, record_id: str | None, flags: dict[str,
 @click.option("--reason-code", "reason_codes", multiple=True, help="Repeatable.")
 @click.option("--claim-id", "claim_ids", multiple=True, help="Claims (partial_retraction).")
 @click.option("--target-version", type=whole(1), help="Version the notice is about (default: current).")
+@click.option("--purge", is_flag=True,
+              help="With --kind removal: also withhold the record's earlier content (a v2 ledger).")
+@click.option("--purge-field", "purge_fields", multiple=True, metavar="NAME",
+              help="With --purge: withhold only these members. Repeatable.")
 @json_option
 @pass_ctx
 def correct(obj: LedgerContext, /, record_id: str | None, from_file: str | None, as_json: bool,
@@ -141,11 +149,23 @@ def correct(obj: LedgerContext, /, record_id: str | None, from_file: str | None,
             --set /review_score=9.1
         ledger correct SRCH:03BE3A05 --kind expression_of_concern --reason "Data under review"
         ledger correct SRCH:03BE3A05 --kind reinstatement --reason "Review closed" --lifts N-1a2b3c
+        ledger correct SRCH:03BE3A05 --kind removal --reason "Court order 2026/114" --purge
         ledger correct --from-file notice.json
+
+    With --purge, a removal also withholds the content of the record's earlier events (all but
+    what keeps it identifiable: see docs/format.md); --purge-field narrows it to named members.
+    Hashes, checkpoints and proofs stay valid; `verify` reports what is withheld and by whom.
     """
+    purging, fields = flags.pop("purge"), flags.pop("purge_fields")
+    if fields and not purging:
+        raise RefusedInput("--purge-field goes with --purge")
     _refuse_mixed(from_file, record_id, flags)
     if from_file is not None:
-        _append(obj, "correction-record-v1", read_json(from_file), as_json)
+        notice_doc = read_json(from_file)
+        if purging:
+            _purge(obj, notice_doc, fields, as_json)
+        else:
+            _append(obj, "correction-record-v1", notice_doc, as_json)
         return
     if flags["kind"] is None:
         raise RefusedInput("--kind is required (or use --from-file)")
@@ -159,7 +179,38 @@ def correct(obj: LedgerContext, /, record_id: str | None, from_file: str | None,
         notice["reason_codes"] = list(flags["reason_codes"])
     if flags["claim_ids"]:
         notice["claim_ids"] = list(flags["claim_ids"])
+    if purging:
+        _purge(obj, notice, fields, as_json)
+        return
     _append(obj, "correction-record-v1", notice, as_json)
+
+
+def _purge(obj: LedgerContext, notice: Any, fields: tuple[str, ...], as_json: bool) -> None:
+    if not isinstance(notice, dict):
+        raise RefusedInput("the notice must be a JSON object")
+    with obj.open() as ledger:
+        done = ledger.purge(notice, obj.actor, fields)
+    event = done.purge
+    if as_json:
+        emit_json({"appended": done.notice.event is not None, "record_id": done.notice.record_id,
+                   "message": done.notice.message,
+                   "event": None if done.notice.event is None else done.notice.event.envelope(),
+                   "purge": None if event is None else event.envelope(),
+                   "withheld": [{"seq": s, "members": m} for s, m in done.withheld],
+                   "wal_truncated": not done.wal_kept})
+        return
+    report_append(done.notice, False)
+    if event is None:
+        click.echo("Nothing to purge: no earlier event of the record holds content a removal "
+                   "may withhold")
+        return
+    seqs = ", ".join(str(s) for s, _ in done.withheld)
+    click.echo(f"Appended seq {event.seq} record.purged {event.record_id}: withheld "
+               f"{done.members} member(s) of {len(done.withheld)} event(s) (seq {seqs})")
+    if done.wal_kept:
+        click.echo("Warning: another connection was reading the ledger, so its write-ahead log "
+                   "(-wal file) still holds purged values until the next checkpoint "
+                   "(`sqlite3 FILE 'PRAGMA wal_checkpoint(TRUNCATE)'`)", err=True)
 
 
 @click.command()

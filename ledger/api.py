@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # the rest is imported where it is used, to keep CLI start-up
     from ledger.model.verify import VerifyReport
     from ledger.ops.audit import AuditReport
     from ledger.ops.proofs import Inclusion
+    from ledger.ops.purge import PurgeResult
     from ledger.pages.importer import PageOutcome
 
 
@@ -51,13 +52,17 @@ class Ledger:
         self._carry: Carry | None = None  # what the last committed submit knew (see Carry)
 
     @classmethod
-    def create(cls, path: Path | str, clock: Clock = utc_now, admin: Signer | None = None) -> Ledger:
+    def create(cls, path: Path | str, clock: Clock = utc_now, admin: Signer | None = None,
+               event_format: int = store.FORMAT_VERSION) -> Ledger:
         """Create a new ledger file (refuses an existing one) and return it open.
 
         With ``admin``, the ledger requires signatures: its first event adds the admin key.
+        ``event_format`` 1 makes a ledger of the first format (it cannot purge).
         """
         path = Path(path)
-        conn = store.create(path, rfc3339(clock()))
+        if event_format not in (1, 2):
+            raise RefusedInput(f"event format {event_format}: this version writes formats 1 and 2")
+        conn = store.create(path, rfc3339(clock()), event_format)
         with store.write_transaction(conn):
             views.create_views(conn)
             views.set_applied(conn, *store.head(conn))
@@ -98,6 +103,17 @@ class Ledger:
             batch.flush()
         self._carry = batch.carry()
         return result
+
+    def purge(self, notice: dict[str, Any], actor: str | None = None,
+              fields: tuple[str, ...] = ()) -> PurgeResult:
+        """Issue a removal notice and withhold the record's earlier content (``ops.purge``)."""
+        from ledger.ops.purge import purge
+        self._carry = None
+        return purge(self.conn, self.clock, self.signer, notice, actor or default_actor(), fields)
+
+    def event_format(self) -> int:
+        """Return the ledger's event format (1 or 2)."""
+        return store.event_format(self.conn)
 
     def change_key(self, type_: str, vkey: str, role: str = "writer",
                    reason: str | None = None) -> AppendResult:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -19,9 +20,39 @@ import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 EVENT_PREFIX = b"provenance-ledger/event/v1\n"
+EVENT_PREFIX_V2 = b"provenance-ledger/event/v2\n"
+MEMBER_PREFIX = b"provenance-ledger/member/v2\n"
 SIGNATURE_PREFIX = b"provenance-ledger/batch-signature/v1\n"
 COLUMNS = ("seq", "type", "record_id", "contract", "payload", "actor", "recorded_at", "prev_hash",
            "hash")
+V2_COLUMNS = (*COLUMNS, "salts", "commitments")
+V2_HASHED = ("actor", "commitments", "contract", "prev_hash", "record_id", "recorded_at", "seq",
+             "type")
+
+
+def columns(conn: sqlite3.Connection) -> tuple[str, ...]:
+    """Return the event columns of the file (format v2 has salts and commitments)."""
+    names = [r[1] for r in conn.execute("PRAGMA table_info(events)").fetchall()]
+    return V2_COLUMNS if "commitments" in names else COLUMNS
+
+
+def commit(salt: bytes, name: str, value: Any) -> str:
+    """Return a v2 member commitment (docs/format.md)."""
+    return hashlib.sha256(MEMBER_PREFIX + salt + rfc8785.dumps(name) + rfc8785.dumps(value)).hexdigest()
+
+
+def recommit(env: dict[str, Any]) -> None:
+    """Give a v2 envelope fresh salts and commitments for its payload members as they are now
+    (a withheld member, which has no salt, keeps its commitment)."""
+    old_salts, old = env.get("salts") or {}, env.get("commitments") or {}
+    salts, commitments = {}, {}
+    for name, value in env["payload"].items():
+        if name not in old_salts and name in old:
+            commitments[name] = old[name]  # withheld: no salt to recompute it with
+            continue
+        salt = os.urandom(16)
+        salts[name], commitments[name] = salt.hex(), commit(salt, name, value)
+    env["salts"], env["commitments"] = salts, commitments
 
 
 @contextmanager
@@ -43,25 +74,45 @@ def unguarded(db: Path) -> Iterator[sqlite3.Connection]:
 
 
 def canonical(envelope: dict[str, Any]) -> bytes:
-    """Return the canonical bytes of an envelope (every key but ``hash``)."""
+    """Return the canonical bytes of an envelope (v1: every key but ``hash``; v2: the keys
+    that are hashed, ``commitments`` in place of the payload)."""
+    if "commitments" in envelope:
+        return rfc8785.dumps({k: envelope[k] for k in V2_HASHED})
     return rfc8785.dumps({k: v for k, v in envelope.items() if k != "hash"})
 
 
+def event_hash(envelope: dict[str, Any]) -> str:
+    """Return the hash of an envelope of either format."""
+    prefix = EVENT_PREFIX_V2 if "commitments" in envelope else EVENT_PREFIX
+    return hashlib.sha256(prefix + canonical(envelope)).hexdigest()
+
+
 def rows(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-    """Return every event row as a dict with the payload parsed, in seq order."""
+    """Return every event row as a dict with the payload (and a v2 row's salts and
+    commitments) parsed, in seq order."""
     out = []
-    for row in conn.execute("SELECT * FROM events ORDER BY seq").fetchall():
-        env = dict(zip(COLUMNS, row, strict=True))
-        env["payload"] = json.loads(env["payload"])
+    names = columns(conn)
+    for row in conn.execute(f"SELECT {', '.join(names)} FROM events ORDER BY seq").fetchall():
+        env = dict(zip(names, row, strict=True))
+        for key in ("payload", "salts", "commitments"):
+            if key in env:
+                env[key] = json.loads(env[key])
         out.append(env)
     return out
 
 
 def insert(conn: sqlite3.Connection, env: dict[str, Any]) -> dict[str, Any]:
-    """Insert an envelope as a row, with its hash computed; return it."""
-    env = {**env, "hash": hashlib.sha256(EVENT_PREFIX + canonical(env)).hexdigest()}
-    values = [rfc8785.dumps(env["payload"]).decode() if k == "payload" else env[k] for k in COLUMNS]
-    conn.execute(f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * 9)})", values)
+    """Insert an envelope as a row, with its hash (and in a v2 file, its members' commitments,
+    freshly salted) computed; return it."""
+    names = columns(conn)
+    env = dict(env)
+    if "commitments" in names:
+        recommit(env)
+    env["hash"] = event_hash(env)
+    values = [rfc8785.dumps(env[k]).decode() if k in ("payload", "salts", "commitments") else env[k]
+              for k in names]
+    conn.execute(f"INSERT INTO events ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+                 values)
     return env
 
 

@@ -57,7 +57,7 @@ def test_log_and_history_json(cli: Cli, published: Callable[..., str]) -> None:
     events = cli.json("log")
     assert [e["seq"] for e in events] == [1, 2]
     assert set(events[0]) == {"seq", "type", "record_id", "contract", "payload", "actor",
-                              "recorded_at", "prev_hash", "hash"}
+                              "recorded_at", "prev_hash", "hash", "salts", "commitments"}
     assert events[0]["prev_hash"] == "0" * 64 and events[1]["prev_hash"] == events[0]["hash"]
     assert [e["seq"] for e in cli.json("log", "--since", "1")] == [2]
     assert cli.json("history", "SRCH:00000002")[0]["actor"] == "tester"

@@ -84,7 +84,8 @@ def _rebuild_events(conn: sqlite3.Connection, create: str) -> None:
 
 NO_PRIMARY_KEY = ("CREATE TABLE events (seq INTEGER, type TEXT NOT NULL, record_id TEXT NOT NULL, "
                   "contract TEXT NOT NULL, payload TEXT NOT NULL, actor TEXT NOT NULL, "
-                  "recorded_at TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL)")
+                  "recorded_at TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL, "
+                  "salts TEXT NOT NULL, commitments TEXT NOT NULL)")
 
 
 def test_a_second_row_with_an_existing_seq(retracted: Cli) -> None:

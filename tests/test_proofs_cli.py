@@ -52,12 +52,25 @@ def independent_root(events: list[dict[str, Any]]) -> bytes:
             return leaves[0]
         k = 1 << ((len(leaves) - 1).bit_length() - 1)
         return hashlib.sha256(b"\x01" + mth(leaves[:k]) + mth(leaves[k:])).digest()
-    leaves = []
-    for e in events:
+    return mth([hashlib.sha256(b"\x00" + leaf_bytes(e)).digest() for e in events])
+
+
+def leaf_bytes(e: dict[str, Any]) -> bytes:
+    """Return the Merkle leaf bytes of an envelope of `ledger log --json`, checking its hash and
+    (format v2) every member's commitment, from docs/format.md alone."""
+    if "commitments" not in e:
         body = rfc8785.dumps({k: v for k, v in e.items() if k != "hash"})
         assert hashlib.sha256(b"provenance-ledger/event/v1\n" + body).hexdigest() == e["hash"]
-        leaves.append(hashlib.sha256(b"\x00" + body).digest())
-    return mth(leaves)
+        return body
+    for name, value in e["payload"].items():
+        salt = bytes.fromhex(e["salts"][name])
+        member = (b"provenance-ledger/member/v2\n" + salt + rfc8785.dumps(name)
+                  + rfc8785.dumps(value))
+        assert hashlib.sha256(member).hexdigest() == e["commitments"][name]
+    body = rfc8785.dumps({k: e[k] for k in ("actor", "commitments", "contract", "prev_hash",
+                                             "record_id", "recorded_at", "seq", "type")})
+    assert hashlib.sha256(b"provenance-ledger/event/v2\n" + body).hexdigest() == e["hash"]
+    return body
 
 
 def test_keygen_writes_0600_and_prints_the_verifier(signed: dict[str, Any]) -> None:
@@ -86,7 +99,7 @@ def test_proofs_verify_against_the_checkpoint(cli: Cli, signed: dict[str, Any]) 
     for seq in range(1, 6):
         p = cli.json("prove", str(seq), "--size", "5")
         assert (p["index"], p["size"]) == (seq - 1, 5)
-        leaf = leaf_hash(rfc8785.dumps({k: v for k, v in events[seq - 1].items() if k != "hash"}))
+        leaf = leaf_hash(leaf_bytes(events[seq - 1]))
         assert base64.b64decode(p["leaf_hash"]) == leaf
         check_inclusion(seq - 1, 5, leaf, [base64.b64decode(h) for h in p["proof"]], checkpoint.root)
     c = cli.json("consistency", "5")
@@ -135,13 +148,12 @@ def test_a_rewritten_history_is_caught(cli: Cli, signed: dict[str, Any]) -> None
         payload = orjson.loads(row[4])
         if row[0] == 3:
             payload["reason"] = "nothing to see here"
-        e = make_event(row[0], row[1], row[2], row[3], payload, row[5], row[6], prev)
-        rewritten.append((e.seq, e.type, e.record_id, e.contract, e.payload_json, e.actor,
-                          e.recorded_at, e.prev_hash, e.hash))
+        e = make_event(row[0], row[1], row[2], row[3], payload, row[5], row[6], prev, v2=True)
+        rewritten.append(tuple(e))
         prev = e.hash
     attack(cli.db, "DELETE FROM events")
     with sqlite3.connect(cli.db) as conn:
-        conn.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?)", rewritten)
+        conn.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?)", rewritten)
     rewrite_tree(cli.db)
     assert cli("verify").exit_code == 0  # every hash was recomputed
     result = cli("verify", "--checkpoint", str(signed["checkpoint"]), "--vkey", signed["vkey"])

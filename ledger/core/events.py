@@ -1,4 +1,4 @@
-"""The event envelope and its hash.
+"""The event envelope and its hash, in both formats (docs/format.md is the full specification).
 
 Byte recipe (version 1), for event ``e`` with every envelope key but ``hash``::
 
@@ -13,19 +13,35 @@ Byte recipe (version 1), for event ``e`` with every envelope key but ``hash``::
      "type":"record.published"}
 
 The Merkle leaf of an event (RFC 6962) is computed over ``canonical(e)`` without the prefix.
+
+Version 2 (``ledger init`` since the removal issue) commits to the payload member by member, so
+that a purge can delete members while every hash stays valid::
+
+    commitment(name, value) = hex(SHA-256("provenance-ledger/member/v2" || 0x0A || salt
+                                          || JCS(name) || JCS(value)))      salt: 16 random bytes
+    canonical(e) = JCS({"actor", "commitments", "contract", "prev_hash", "record_id",
+                        "recorded_at", "seq", "type"})   commitments: {name: commitment}
+    hash(e)      = hex(SHA-256("provenance-ledger/event/v2" || 0x0A || canonical(e)))
+
+The payload members and their salts (hex) are stored beside the envelope; a purged member's
+value is replaced by a withheld marker and its salt deleted.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 from typing import Any, NamedTuple
 
 import orjson
 
 from ledger.core.canonical import canonical_bytes
-from ledger.errors import CorruptEvent, RefusedInput
+from ledger.errors import CorruptEvent, RefusedInput, VerificationError
 
 EVENT_HASH_PREFIX = b"provenance-ledger/event/v1\n"
+EVENT_HASH_PREFIX_V2 = b"provenance-ledger/event/v2\n"
+MEMBER_PREFIX = b"provenance-ledger/member/v2\n"
+SALT_BYTES = 16  # 128 bits: a purged short value cannot be confirmed by guessing it
 GENESIS_HASH = "0" * 64
 MAX_PAYLOAD_BYTES = 1 << 20  # one event's payload, in canonical form: 1 MiB
 
@@ -38,13 +54,18 @@ TYPE_CONTRACT = {  # every event type, with the contract of its payload
     "gate.evaluated": "gate-evaluation-v1",
     "key.added": "actor-key-v1",
     "key.revoked": "actor-key-v1",
+    "record.purged": "purge-record-v1",
 }
+WITHHELD = "withheld"  # the one key of a purged member's marker: {"withheld": {...}}
 
 
 class Event(NamedTuple):
     """One stored event: the envelope of docs/format.md. ``payload_json`` is its canonical JSON text.
 
-    A NamedTuple (immutable, and built from a database row with no per-field overhead).
+    A NamedTuple (immutable, and built from a database row with no per-field overhead). A v2
+    event also has ``salts`` ({member: hex salt}) and ``commitments`` ({member: hex commitment}),
+    both canonical JSON text; a purged member's value in ``payload_json`` is a withheld marker
+    and it has no salt. A v1 event has neither (None).
     """
 
     seq: int
@@ -56,6 +77,12 @@ class Event(NamedTuple):
     recorded_at: str
     prev_hash: str
     hash: str
+    salts: str | None = None
+    commitments: str | None = None
+
+    @property
+    def v2(self) -> bool:
+        return self.commitments is not None
 
     @property
     def payload(self) -> dict[str, Any]:
@@ -70,12 +97,33 @@ class Event(NamedTuple):
         return value
 
     def envelope(self) -> dict[str, Any]:
-        """Return the envelope as a JSON-ready dict (payload parsed)."""
-        return {
+        """Return the envelope as a JSON-ready dict (payload parsed; a v2 event's salts and
+        commitments too, so that a reader can recompute every hash)."""
+        out = {
             "seq": self.seq, "type": self.type, "record_id": self.record_id,
             "contract": self.contract, "payload": self.payload, "actor": self.actor,
             "recorded_at": self.recorded_at, "prev_hash": self.prev_hash, "hash": self.hash,
         }
+        if self.commitments is not None:
+            out["salts"] = _object(self.seq, "salts", self.salts or "{}")
+            out["commitments"] = _object(self.seq, "commitments", self.commitments)
+        return out
+
+
+def event_of(row: Any) -> Event:
+    """Return the event of a stored row (9 columns in format v1, 11 in v2), as stored."""
+    return Event(*row)
+
+
+def _object(seq: int, what: str, text: str) -> dict[str, Any]:
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        value = None
+    if not isinstance(value, dict):
+        raise CorruptEvent(f"seq {seq}: the stored {what} are not a JSON object (the file was "
+                           "edited behind the ledger's back)")
+    return value
 
 
 def _q(text: str) -> str:
@@ -107,36 +155,148 @@ def envelope_bytes(
     )).encode("utf-8")
 
 
-def event_hash(canonical: bytes) -> str:
-    """Return hex SHA-256("provenance-ledger/event/v1\\n" || canonical)."""
-    return hashlib.sha256(EVENT_HASH_PREFIX + canonical).hexdigest()
+def envelope_v2_bytes(
+    seq: int, type_: str, record_id: str, contract: str, commitments_json: str,
+    actor: str, recorded_at: str, prev_hash: str,
+) -> bytes:
+    """Return canonical(e) of a v2 event: the JCS bytes of its envelope, ``commitments`` (canonical
+    JSON text already) in place of ``payload``."""
+    plain = actor + contract + prev_hash + record_id + recorded_at + type_
+    if type(commitments_json) is str and plain.isprintable() and '"' not in plain and "\\" not in plain:
+        return (f'{{"actor":"{actor}","commitments":{commitments_json},"contract":"{contract}",'
+                f'"prev_hash":"{prev_hash}","record_id":"{record_id}","recorded_at":"{recorded_at}",'
+                f'"seq":{seq},"type":"{type_}"}}').encode()
+    return "".join((
+        '{"actor":', _q(actor), ',"commitments":', commitments_json, ',"contract":', _q(contract),
+        ',"prev_hash":', _q(prev_hash), ',"record_id":', _q(record_id),
+        ',"recorded_at":', _q(recorded_at), ',"seq":', str(seq), ',"type":', _q(type_), "}",
+    )).encode("utf-8")
+
+
+def event_hash(canonical: bytes, v2: bool = False) -> str:
+    """Return hex SHA-256("provenance-ledger/event/v1\\n" || canonical) (``/v2`` for a v2 event)."""
+    return hashlib.sha256((EVENT_HASH_PREFIX_V2 if v2 else EVENT_HASH_PREFIX) + canonical).hexdigest()
+
+
+def hash_of(event: Event) -> str:
+    """Return the hash a stored event's envelope gives (either format)."""
+    return event_hash(canonical_of(event), event.commitments is not None)
+
+
+def commitment(salt: bytes, name: str, value: Any) -> str:
+    """Return hex SHA-256("provenance-ledger/member/v2\\n" || salt || JCS(name) || JCS(value))."""
+    return hashlib.sha256(MEMBER_PREFIX + salt + canonical_bytes(name)
+                          + canonical_bytes(value)).hexdigest()
 
 
 def make_event(
     seq: int, type_: str, record_id: str, contract: str, payload: dict[str, Any],
-    actor: str, recorded_at: str, prev_hash: str,
+    actor: str, recorded_at: str, prev_hash: str, v2: bool = False,
 ) -> Event:
     """Return a new event with its payload canonicalised and its hash computed."""
     return make_event_bytes(seq, type_, record_id, contract, payload, actor, recorded_at,
-                            prev_hash)[0]
+                            prev_hash, v2)[0]
 
 
 def make_event_bytes(
     seq: int, type_: str, record_id: str, contract: str, payload: dict[str, Any],
-    actor: str, recorded_at: str, prev_hash: str,
+    actor: str, recorded_at: str, prev_hash: str, v2: bool = False,
 ) -> tuple[Event, bytes]:
-    """Return (new event, its canonical bytes); refuse a payload above MAX_PAYLOAD_BYTES."""
+    """Return (new event, its canonical bytes); refuse a payload above MAX_PAYLOAD_BYTES.
+
+    ``v2``: the envelope commits to each member with a fresh random salt (format v2)."""
     payload_bytes = canonical_bytes(payload)
     if len(payload_bytes) > MAX_PAYLOAD_BYTES:
         raise RefusedInput(f"the payload is {len(payload_bytes):,} bytes in canonical form; one "
                            f"event's payload may be at most {MAX_PAYLOAD_BYTES:,} bytes")
     payload_json = payload_bytes.decode("utf-8")
-    data = envelope_bytes(seq, type_, record_id, contract, payload_json, actor, recorded_at, prev_hash)
+    if not v2:
+        data = envelope_bytes(seq, type_, record_id, contract, payload_json, actor, recorded_at,
+                              prev_hash)
+        return Event(seq, type_, record_id, contract, payload_json, actor, recorded_at, prev_hash,
+                     event_hash(data)), data
+    salts, commitments = commit_members(payload)
+    data = envelope_v2_bytes(seq, type_, record_id, contract, commitments, actor, recorded_at,
+                             prev_hash)
     return Event(seq, type_, record_id, contract, payload_json, actor, recorded_at, prev_hash,
-                 event_hash(data)), data
+                 event_hash(data, True), salts, commitments), data
+
+
+def commit_members(payload: dict[str, Any], random: bytes | None = None) -> tuple[str, str]:
+    """Return (salts, commitments) of a payload as canonical JSON text, with fresh salts (or
+    ``random``: SALT_BYTES per member in sorted member order, for test vectors)."""
+    names = sorted(payload)
+    random = os.urandom(SALT_BYTES * len(names)) if random is None else random
+    salts: dict[str, str] = {}
+    commitments: dict[str, str] = {}
+    for i, name in enumerate(names):
+        salt = random[i * SALT_BYTES:(i + 1) * SALT_BYTES]
+        salts[name] = salt.hex()
+        commitments[name] = commitment(salt, name, payload[name])
+    return (canonical_bytes(salts).decode("utf-8"), canonical_bytes(commitments).decode("utf-8"))
 
 
 def canonical_of(event: Event) -> bytes:
-    """Return canonical(e) of a stored event."""
+    """Return canonical(e) of a stored event (either format)."""
+    if event.commitments is not None:
+        return envelope_v2_bytes(event.seq, event.type, event.record_id, event.contract,
+                                 event.commitments, event.actor, event.recorded_at, event.prev_hash)
     return envelope_bytes(event.seq, event.type, event.record_id, event.contract,
                           event.payload_json, event.actor, event.recorded_at, event.prev_hash)
+
+
+def is_withheld(value: Any) -> bool:
+    """Return whether a payload member's value is a withheld marker (``{"withheld": {...}}``)."""
+    return type(value) is dict and len(value) == 1 and type(value.get(WITHHELD)) is dict
+
+
+def check_members(event: Event) -> dict[str, dict[str, Any]]:
+    """Check a v2 event's stored members against the commitments of its envelope; return the
+    withheld members ({name: marker}). Raise CorruptEvent naming the member otherwise.
+
+    Every committed member must be stored, either as a value whose salt reproduces its
+    commitment, or as a withheld marker without a salt (whether a purge covers the marker is
+    the caller's check); nothing else may be stored."""
+    seq = event.seq
+    for column in ("payload_json", "salts", "commitments"):
+        if type(getattr(event, column)) is not str:
+            raise VerificationError(seq, f"a column of this event holds a value of the wrong type "
+                                    f"({column.removesuffix('_json')} is not text): it was written "
+                                    "behind the ledger's back")
+    commitments = _object(seq, "commitments", event.commitments or "")
+    payload, salts = event.payload, _object(seq, "salts", event.salts or "{}")
+    withheld: dict[str, dict[str, Any]] = {}
+    for name, value in payload.items():
+        committed = commitments.get(name)
+        if committed is None:
+            raise _bad(seq, f"payload member {name!r} is not committed to by the "
+                               "event's envelope (it was added behind the ledger's back)")
+        salt = salts.get(name)
+        if salt is None:
+            if not is_withheld(value):
+                raise _bad(seq, f"payload member {name!r} has no salt: its value "
+                                   "cannot be checked against the envelope")
+            withheld[name] = value
+            continue
+        try:
+            raw = bytes.fromhex(salt) if type(salt) is str and len(salt) == 2 * SALT_BYTES else b""
+        except ValueError:
+            raw = b""
+        got = commitment(raw, name, value) if raw else "(a malformed salt)"
+        if got != committed:
+            raise VerificationError(seq, f"payload member {name!r} does not match its commitment: "
+                                    f"the envelope commits to {committed!s:.64}, the stored value "
+                                    f"and salt give {got} (changed behind the ledger's back)",
+                                    str(committed), got)
+    for name in commitments:
+        if name not in payload:
+            raise _bad(seq, f"payload member {name!r} is missing: neither its value "
+                               "nor a withheld marker is stored (deleted behind the ledger's back)")
+    for name in salts:
+        if name not in payload or name in withheld:
+            raise _bad(seq, f"a salt is stored for {name!r}, which has no value")
+    return withheld
+
+
+def _bad(seq: int, reason: str) -> VerificationError:
+    return VerificationError(seq, reason, "", "")

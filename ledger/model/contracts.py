@@ -1,4 +1,4 @@
-"""The four payload contracts as strict pydantic v2 models (unknown keys are refused).
+"""The payload contracts as strict pydantic v2 models (unknown keys are refused).
 
 Dates and times are kept as the exact strings given (validated, never re-formatted), so that a
 publisher's own values survive byte for byte into the canonical form of the event.
@@ -216,10 +216,30 @@ class ActorKey(Strict):
     reason: str | None = None
 
 
+MemberName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class PurgedEvent(Strict):
+    seq: Annotated[int, Field(ge=1, le=2**53 - 1)]
+    members: Annotated[list[MemberName], Field(min_length=1)]
+    changed: list[MemberName] | None = None  # a withheld `changes`: the manifest members it set
+
+
+class PurgeRecord(Strict):
+    """`purge-record-v1`: the members of a record's earlier events a removal notice withholds
+    (event type ``record.purged``, appended with the notice by ``correct --kind removal --purge``)."""
+
+    record_id: RecordId
+    notice_id: Text
+    fields: Annotated[list[MemberName], Field(min_length=1)] | None = None
+    purged: Annotated[list[PurgedEvent], Field(min_length=1)]
+
+
 CONTRACTS: dict[str, type[Strict]] = {
     "paper-manifest-v1.1": PaperManifest,
     "source-provenance-v1": SourceProvenance,
     "correction-record-v1": CorrectionRecord,
     "gate-evaluation-v1": GateEvaluation,
     "actor-key-v1": ActorKey,
+    "purge-record-v1": PurgeRecord,
 }

@@ -23,7 +23,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 
 from ledger.core.encoding import b64, unb64
-from ledger.core.events import Event, canonical_of, event_hash
+from ledger.core.events import Event, hash_of
 from ledger.core.note import Signer, Verifier, parse_verifier
 from ledger.errors import CorruptEvent, RefusedInput, VerificationError
 
@@ -160,7 +160,7 @@ def verified_keyring(key_events: Iterable[Event], covering: Callable[[int], Sign
         if first == 1 and group[0].seq == 1 and group[0].type == "key.added":
             entry = genesis_entry(group[0], key_id)
         if (entry is None or entry.role != "admin" or chain[-1].seq != last
-                or not all(event_hash(canonical_of(e)) == e.hash for e in chain)
+                or not all(hash_of(e) == e.hash for e in chain)
                 or not signature_holds(entry, first, last, chain[-1].hash, signature)):
             raise CorruptEvent(f"seq {group[0].seq}: the key event's signature (seq {first}.."
                                f"{last}) does not verify: the keyring was tampered with, nothing "

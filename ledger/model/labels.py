@@ -12,4 +12,6 @@ PROVENANCE_LABELS = {
 
 def level_text(level: str, labels: dict[str, str]) -> str:
     """Return a level with its public label: ``L2, Source-grounded claims``."""
+    if level == "WITHHELD":  # state.WITHHELD_VALUE: its input was purged by a removal
+        return "Withheld (what it is derived from was removed)"
     return f"{level}, {labels[level]}" if level in labels else level

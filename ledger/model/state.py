@@ -10,9 +10,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledger.core.events import Event
+from ledger.core.events import WITHHELD, Event, is_withheld
 from ledger.errors import CorruptEvent, LedgerError
 from ledger.model.pointer import apply_changes
+
+# A derived value whose input a purge withheld (docs/format.md, "What a purge withholds").
+WITHHELD_VALUE = "WITHHELD"
 
 # SPEC: REMOVED > RETRACTED > WITHDRAWN > UNDER_CONCERN > CORRECTED > CURRENT
 STATUS_ORDER = ("CURRENT", "CORRECTED", "UNDER_CONCERN", "WITHDRAWN", "RETRACTED", "REMOVED")
@@ -66,6 +69,7 @@ class RecordState:
     provenance_json: str | None = None
     notices: list[Notice] = field(default_factory=list)
     gates: dict[int, GateResult] = field(default_factory=dict)
+    purges: list[int] = field(default_factory=list)  # seq of each record.purged event
     first_seq: int = 0
     last_seq: int = 0
     last_hash: str = ""
@@ -90,7 +94,10 @@ class RecordState:
 
     @property
     def verification_level(self) -> str:
-        return "L2" if int(self.manifest.get("source_grounded_claims", 0)) > 0 else "L1"
+        claims = self.manifest.get("source_grounded_claims", 0)
+        if is_withheld(claims):
+            return WITHHELD_VALUE
+        return "L2" if int(claims) > 0 else "L1"
 
     @property
     def provenance_level(self) -> str:
@@ -99,6 +106,8 @@ class RecordState:
     @property
     def quality_tier(self) -> str | None:
         quality = self.manifest.get("quality")
+        if is_withheld(quality):
+            return WITHHELD_VALUE
         return None if not quality else str(quality["tier"])
 
     def notice(self, notice_id: str) -> Notice | None:
@@ -110,15 +119,17 @@ class RecordState:
 
 
 def provenance_level(facts: dict[str, Any] | None) -> str:
-    """Return the highest provenance level (L1–L4) that the facts support."""
+    """Return the highest provenance level (L1–L4) that the facts support (WITHHELD when a fact
+    it depends on was withheld by a purge)."""
     if not facts:
         return "L1"
-    if facts["external_record"]["registered"]:
-        return "L4"
-    if facts["claim_lineage"] > 0:
-        return "L3"
-    if facts["report_artifact"]["available"]:
-        return "L2"
+    for name, level in (("external_record", "L4"), ("claim_lineage", "L3"),
+                        ("report_artifact", "L2")):
+        value = facts[name]
+        if is_withheld(value):
+            return WITHHELD_VALUE
+        if value["registered"] if level == "L4" else value > 0 if level == "L3" else value["available"]:
+            return level
     return "L1"
 
 
@@ -160,6 +171,8 @@ def _apply(state: RecordState | None, event: Event, payload: dict[str, Any]) -> 
                                     event.payload_json))
     elif event.type == "gate.evaluated":
         state.gates[int(payload["gate"])] = GateResult(int(payload["gate"]), event.seq, payload)
+    elif event.type == "record.purged":
+        state.purges.append(event.seq)
     else:
         raise CorruptEvent(f"seq {event.seq}: unknown event type {event.type!r}")
     state.last_seq, state.last_hash, state.last_recorded_at = event.seq, event.hash, event.recorded_at
@@ -168,8 +181,14 @@ def _apply(state: RecordState | None, event: Event, payload: dict[str, Any]) -> 
 
 def _apply_notice(state: RecordState, notice: Notice) -> None:
     payload = notice.payload
-    if notice.kind == "correction" and payload.get("changes"):
-        state.manifest = apply_changes(state.manifest, payload["changes"])
+    changes: Any = payload.get("changes")
+    if notice.kind == "correction" and is_withheld(changes):
+        # The values are gone; the members they set are withheld in the current manifest too.
+        inner = {k: v for k, v in changes[WITHHELD].items() if k != "changed"}
+        state.manifest = {**state.manifest, **{name: {WITHHELD: inner}
+                                               for name in changes[WITHHELD].get("changed", [])}}
+    elif notice.kind == "correction" and changes:
+        state.manifest = apply_changes(state.manifest, changes)
     if notice.kind == "reinstatement":
         lifted = state.notice(str(payload["lifts"]))
         if lifted is not None:

@@ -15,15 +15,20 @@ from ledger.core.checkpoint import Checkpoint
 from ledger.core.encoding import b64
 from ledger.core.events import (
     EVENT_HASH_PREFIX,
+    EVENT_HASH_PREFIX_V2,
     GENESIS_HASH,
     Event,
     canonical_of,
+    check_members,
     envelope_bytes,
+    envelope_v2_bytes,
     event_hash,
+    event_of,
 )
 from ledger.core.merkle import EMPTY_ROOT, Frontier, stored_count
 from ledger.core.progress import Progress
 from ledger.errors import CorruptEvent, KeyFormatError, VerificationError
+from ledger.model.purge import PURGE_TYPE, note_event, replay
 
 if TYPE_CHECKING:
     from ledger.model.keyring import SignatureCheck
@@ -42,11 +47,15 @@ class VerifyReport(NamedTuple):
     root: bytes = EMPTY_ROOT
     roots: Mapping[int, bytes] = MappingProxyType({})  # the root at each size asked for
     table: str | None = None  # the table at fault, when the problem is not one event's
+    # (seq, member, removal notice id, its seq) of every payload member a purge withholds
+    withheld: tuple[tuple[int, str, str, int], ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {"ok": self.ok, "events": self.events, "head_hash": self.head_hash,
                 "first_bad_seq": self.first_bad_seq, "reason": self.reason,
-                "root": b64(self.root), "table": self.table}
+                "root": b64(self.root), "table": self.table,
+                "withheld": [{"seq": s, "member": m, "notice_id": n, "notice_seq": q}
+                             for s, m, n, q in self.withheld]}
 
     @property
     def where(self) -> str:
@@ -61,7 +70,7 @@ def table_failure(table: str, reason: str) -> VerifyReport:
 
 def hash_as(event: Event, seq: int) -> str:
     """Return the hash ``event`` would have if it were stored at ``seq``."""
-    return event_hash(canonical_of(event._replace(seq=seq)))
+    return event_hash(canonical_of(event._replace(seq=seq)), event.commitments is not None)
 
 
 def check_event(event: Event, expected: int, prev: str, before_prev: str) -> bytes:
@@ -75,7 +84,7 @@ def check_event(event: Event, expected: int, prev: str, before_prev: str) -> byt
     except (TypeError, AttributeError, UnicodeEncodeError) as exc:
         raise VerificationError(event.seq, f"a column of this event holds a value of the wrong "
                                 f"type ({exc}): it was written behind the ledger's back") from None
-    computed = event_hash(canonical)
+    computed = event_hash(canonical, event.commitments is not None)
     if computed != event.hash:
         _explain_mismatch(event, computed, before_prev)
     if event.prev_hash != prev:
@@ -157,22 +166,35 @@ def verify_events(events: Iterable[Row], progress: Progress | None = None,
     return _verify(_Walk(stored_tree, capture), events, progress, signatures)
 
 
-def verify_block(events: Iterable[Row], first: int, prev: str,
-                 before_prev: str) -> tuple[VerifyReport, list[tuple[int, bytes]]]:
+def verify_block(events: Iterable[Row], first: int, prev: str, before_prev: str,
+                 ) -> tuple[VerifyReport, list[tuple[int, bytes]], list[tuple[Any, ...]]]:
     """Verify the events of one block of the log, which starts at seq ``first`` (one more than a
     multiple of the block size, a power of two) after events whose stored hashes are ``prev``
     and ``before_prev``; return the report and the block's own Merkle frontier (level, hash).
 
     The checks are exactly ``verify_events``'s: a block is as valid as the same events are in a
-    whole pass, given that the events before it are (their own block says so).
+    whole pass, given that the events before it are (their own block says so). Withheld members
+    and purges are returned as notes (``purge.note_event``), for the caller to check over the
+    whole log with ``finish_notes``.
     """
     walk = _Walk(None, ())
     walk.expected, walk.prev, walk.before_prev, walk.base = first, prev, before_prev, first - 1
-    return _verify(walk, events, None, None), walk.tree.frontier.nodes
+    return _verify(walk, events, None, None, resolve=False), walk.tree.frontier.nodes, walk.notes
+
+
+def finish_notes(report: VerifyReport, notes: Iterable[tuple[Any, ...]]) -> VerifyReport:
+    """Return ``report`` with the withheld members of a whole log checked against its purges
+    (a failure names the member's seq)."""
+    try:
+        held = replay(notes)
+        held.finish()
+    except VerificationError as exc:
+        return report._replace(ok=False, first_bad_seq=exc.seq, reason=exc.reason, withheld=())
+    return report._replace(withheld=tuple(held.covered))
 
 
 def _verify(walk: _Walk, events: Iterable[Row], progress: Progress | None,
-            signatures: Iterator[tuple[Any, ...]] | None) -> VerifyReport:
+            signatures: Iterator[tuple[Any, ...]] | None, resolve: bool = True) -> VerifyReport:
     stored_tree = walk.tree.stored
     rest: Iterator[Row] = iter(events)
     if stored_tree is None:  # the common case: run the tight loop as far as it goes
@@ -182,7 +204,7 @@ def _verify(walk: _Walk, events: Iterable[Row], progress: Progress | None,
     signed: SignatureCheck | None = None
     try:
         for row in rest:
-            event = row if type(row) is Event else Event._make(row)
+            event = row if type(row) is Event else event_of(row)
             walk.event(event)
             if event.seq == 1 and event.type == "key.added":  # a signed ledger (see keyring)
                 from ledger.model.keyring import SignatureCheck  # loads cryptography: signed only
@@ -196,7 +218,7 @@ def _verify(walk: _Walk, events: Iterable[Row], progress: Progress | None,
             signed.finish(walk.expected - 1)
     except (CorruptEvent, KeyFormatError, VerificationError) as exc:
         return walk.failed(exc)
-    return walk.report()
+    return finish_notes(walk.report(), walk.notes) if resolve else walk.report()
 
 
 def _fast_prefix(events: Iterator[Row], walk: _Walk, progress: Progress | None) -> Row | None:
@@ -209,6 +231,7 @@ def _fast_prefix(events: Iterator[Row], walk: _Walk, progress: Progress | None) 
     expected, prev, before, base = walk.expected, walk.prev, walk.before_prev, walk.base
     hashes = [h for _, h in walk.tree.frontier.nodes]
     capture, roots, prefix = walk.tree.capture, walk.tree.roots, EVENT_HASH_PREFIX
+    notes = walk.notes
     stopped = None
     for event in events:
         seq = event[0]
@@ -216,11 +239,17 @@ def _fast_prefix(events: Iterator[Row], walk: _Walk, progress: Progress | None) 
             stopped = event
             break
         try:
-            canonical = envelope_bytes(*event[:8])
+            if len(event) == 9:
+                canonical = envelope_bytes(*event[:8])
+                good = sha256(prefix + canonical).hexdigest() == event[8]
+            else:  # format v2: the envelope commits to the members, each checked here
+                canonical = envelope_v2_bytes(event[0], event[1], event[2], event[3], event[10],
+                                              event[5], event[6], event[7])
+                good = (sha256(EVENT_HASH_PREFIX_V2 + canonical).hexdigest() == event[8]
+                        and _members_hold(event, notes))
         except (TypeError, AttributeError, UnicodeEncodeError):
-            stopped = event
-            break
-        if sha256(prefix + canonical).hexdigest() != event[8]:
+            good = False
+        if not good:
             stopped = event
             break
         h, n = sha256(b"\x00" + canonical).digest(), seq - 1 - base  # leaf number in the tree
@@ -239,18 +268,38 @@ def _fast_prefix(events: Iterator[Row], walk: _Walk, progress: Progress | None) 
     return stopped
 
 
+def _members_hold(row: Row, notes: list[tuple[Any, ...]]) -> bool:
+    """Return whether a v2 event row's members match its commitments (noting what a purge
+    must cover); False sends the row to the general loop, which names the problem."""
+    event = event_of(row)
+    try:
+        withheld = check_members(event)
+        if withheld or row[1] == PURGE_TYPE or (row[1] == "notice.issued" and '"removal"' in row[4]):
+            note_event(notes, row[0], row[1], row[2], event.payload, withheld)
+    except (CorruptEvent, VerificationError):
+        return False
+    return True
+
+
 class _Walk:
-    """The state of a verification pass: the next expected seq, the last two hashes, the tree."""
+    """The state of a verification pass: the next expected seq, the last two hashes, the tree,
+    and the notes on withheld members and purges (checked once the whole log is read)."""
 
     def __init__(self, stored_tree: Iterator[tuple[int, bytes]] | None,
                  capture: Collection[int]) -> None:
         self.expected, self.prev, self.before_prev = 1, GENESIS_HASH, GENESIS_HASH
         self.base = 0  # leaves before the tree this pass builds (a block's first seq - 1)
         self.tree = _Tree(stored_tree, capture)
+        self.notes: list[tuple[Any, ...]] = []
 
     def event(self, event: Event) -> None:
-        """Check one event (``check_event``) and add it to the tree; raise if it is bad."""
-        self.tree.add(self.expected, check_event(event, self.expected, self.prev, self.before_prev))
+        """Check one event (``check_event``, and a v2 event's members) and add it to the tree;
+        raise if it is bad."""
+        canonical = check_event(event, self.expected, self.prev, self.before_prev)
+        if event.commitments is not None:
+            withheld = check_members(event)
+            note_event(self.notes, event.seq, event.type, event.record_id, event.payload, withheld)
+        self.tree.add(self.expected, canonical)
         self.before_prev, self.prev = self.prev, event.hash
         self.expected += 1
 
@@ -264,7 +313,8 @@ class _Walk:
     def failed(self, exc: Exception) -> VerifyReport:
         if isinstance(exc, VerificationError):
             return VerifyReport(False, self.expected - 1, self.prev, exc.seq, exc.reason)
-        return VerifyReport(False, self.expected - 1, self.prev, self.expected, str(exc))
+        return VerifyReport(False, self.expected - 1, self.prev, self.expected,
+                            str(exc).removeprefix(f"seq {self.expected}: "))
 
     def report(self) -> VerifyReport:
         return VerifyReport(True, self.expected - 1, self.prev, None, None,

@@ -99,6 +99,7 @@ class Batch:
                  carry: Carry | None = None) -> None:
         self.conn, self.clock, self.signer = conn, clock, signer
         self.seq, self.prev = store.head(conn)
+        self.v2 = store.event_format(conn) >= 2  # members committed one by one (format v2)
         self.unsigned_from = self.seq + 1
         if carry is not None and (carry.seq, carry.prev) == (self.seq, self.prev):
             self.signed, self.keyring, self.frontier = carry.signed, carry.keyring, carry.frontier
@@ -145,6 +146,9 @@ class Batch:
         """Validate, plan and append one payload (or return a no-op)."""
         if contract == "actor-key-v1":
             raise RefusedInput("keys are added and revoked with `ledger key add|revoke`")
+        if contract == "purge-record-v1":
+            raise RefusedInput("purges are made with `ledger correct RECORD_ID --kind removal "
+                               "--reason TEXT --purge`")
         rid = record_id_of(raw)
         if rid.startswith("KEY:"):
             raise RefusedInput(f"record id {rid}: the prefix KEY is reserved for the keyring")
@@ -165,7 +169,7 @@ class Batch:
                 actor: str, now: dt.datetime | None = None) -> Event:
         """Insert the next event and its Merkle hashes; return it."""
         event, canonical = make_event_bytes(self.seq + 1, type_, rid, contract, payload, actor,
-                                            rfc3339(now or self.clock()), self.prev)
+                                            rfc3339(now or self.clock()), self.prev, self.v2)
         store.insert_event(self.conn, event)
         proofstore.insert_hashes(self.conn, stored_count(self.seq),
                                  self.frontier.append(leaf_hash(canonical)))

@@ -8,6 +8,10 @@ re-derive the record's state from the events by the same fold the ledger uses.
      "events": [{"event": <envelope>, "index": seq − 1, "proof": [base64, …]}, …],
      "state": <the ledger's show object for the record as of the checkpoint>}
 
+A v2 event's envelope also carries its ``salts`` and ``commitments``: each payload member is
+checked against its commitment, and a withheld member must be covered by the record's purge in
+the bundle, unless that purge came after the checkpoint (its marker then names a later seq).
+
 What a bundle cannot prove: that no event of the record is missing from it. The checkpoint
 commits to every event, so an auditor with the log can check completeness (`ledger history`).
 """
@@ -23,11 +27,12 @@ from typing import Any
 from ledger.core.canonical import MAX_DEPTH, canonical_bytes, check_depth
 from ledger.core.checkpoint import Checkpoint, open_checkpoint
 from ledger.core.encoding import b64
-from ledger.core.events import Event, event_hash
+from ledger.core.events import WITHHELD, Event, check_members, event_hash
 from ledger.core.merkle import leaf_hash
 from ledger.core.merkle_check import check_inclusion
 from ledger.core.note import Verifier
 from ledger.errors import LedgerError, RefusedInput, VerificationError
+from ledger.model.purge import note_event, replay
 from ledger.model.state import fold
 from ledger.ops.proofs import check_root, prove
 from ledger.storage import store, views
@@ -36,6 +41,9 @@ from ledger.storage.views import Shown
 BUNDLE_FORMAT = "provenance-ledger-bundle-v1"
 ENVELOPE_KEYS = ("seq", "type", "record_id", "contract", "payload", "actor", "recorded_at",
                  "prev_hash", "hash")
+V2_KEYS = (*ENVELOPE_KEYS, "salts", "commitments")
+HASHED_V2 = ("actor", "commitments", "contract", "prev_hash", "record_id", "recorded_at", "seq",
+             "type")
 
 
 def make_bundle(conn: sqlite3.Connection, record_id: str, note: str,
@@ -71,6 +79,7 @@ def verify_bundle(bundle: Any, verifier: Verifier) -> tuple[Checkpoint, Shown]:
     for before, after in itertools.pairwise(events):
         if after.seq <= before.seq:
             raise VerificationError(after.seq, "bundle events are not in increasing seq order")
+    _check_withheld(events, checkpoint.size)
     state = fold(events)
     assert state is not None
     derived = views.show_of(state)
@@ -92,18 +101,21 @@ def _check_item(item: Any, checkpoint: Checkpoint, record_id: str, n: int) -> Ev
     if not isinstance(item, dict) or not isinstance(item.get("event"), dict):
         raise RefusedInput(f"bundle event #{n} is malformed")
     env = item["event"]
-    if set(env) != set(ENVELOPE_KEYS) or env["record_id"] != record_id:
+    v2 = set(env) == set(V2_KEYS)
+    if (set(env) != set(ENVELOPE_KEYS) and not v2) or env["record_id"] != record_id:
         raise RefusedInput(f"bundle event #{n} is not an envelope of {record_id}")
     try:
-        body = {k: env[k] for k in ENVELOPE_KEYS if k != "hash"}
+        body = {k: env[k] for k in (HASHED_V2 if v2 else ENVELOPE_KEYS) if k != "hash"}
         canonical = canonical_bytes(body)
         seq = int(env["seq"])
         proof = [base64.b64decode(h, validate=True) for h in item.get("proof", [])]
+        extra = ((canonical_bytes(env["salts"]).decode(), canonical_bytes(env["commitments"]).decode())
+                 if v2 else (None, None))
     except (binascii.Error, ValueError, TypeError, LedgerError) as exc:
         raise RefusedInput(f"bundle event #{n} is malformed: {exc}") from None
-    if event_hash(canonical) != env["hash"]:
+    if event_hash(canonical, v2) != env["hash"]:
         raise VerificationError(seq, f"event hash mismatch: stated {env['hash']}, computed "
-                                f"{event_hash(canonical)}")
+                                f"{event_hash(canonical, v2)}")
     if item.get("index") != seq - 1:
         raise VerificationError(seq, f"bundle index {item.get('index')} is not seq − 1")
     try:
@@ -111,6 +123,28 @@ def _check_item(item: Any, checkpoint: Checkpoint, record_id: str, n: int) -> Ev
     except LedgerError as exc:
         raise VerificationError(seq, f"inclusion proof against checkpoint of size "
                                 f"{checkpoint.size} fails: {exc}") from None
-    return Event(seq, str(env["type"]), record_id, str(env["contract"]),
-                 canonical_bytes(env["payload"]).decode(), str(env["actor"]),
-                 str(env["recorded_at"]), str(env["prev_hash"]), str(env["hash"]))
+    event = Event(seq, str(env["type"]), record_id, str(env["contract"]),
+                  canonical_bytes(env["payload"]).decode(), str(env["actor"]),
+                  str(env["recorded_at"]), str(env["prev_hash"]), str(env["hash"]), *extra)
+    if v2:
+        try:
+            check_members(event)
+        except LedgerError as exc:
+            raise VerificationError(seq, str(exc).removeprefix(f"seq {seq}: ")) from None
+    return event
+
+
+def _check_withheld(events: list[Event], size: int) -> None:
+    """Raise VerificationError unless every withheld member of a v2 bundle is covered by the
+    record's purge in the bundle; a member withheld by a purge after the checkpoint (which the
+    checkpoint cannot show) is accepted as withheld."""
+    notes: list[tuple[Any, ...]] = []
+    for event in events:
+        if event.commitments is None:
+            continue
+        withheld = check_members(event)
+        later = {n: v for n, v in withheld.items()
+                 if isinstance(v[WITHHELD].get("purge_seq"), int) and v[WITHHELD]["purge_seq"] > size}
+        note_event(notes, event.seq, event.type, event.record_id, event.payload,
+                   {n: v for n, v in withheld.items() if n not in later})
+    replay(notes).finish()

@@ -127,7 +127,7 @@ def check_structure(conn: sqlite3.Connection) -> tuple[VerifyReport | None, list
     from ledger.model.verify import VerifyReport, table_failure
 
     try:
-        found = store.schema_problems(conn, _expected_schema())
+        found = store.schema_problems(conn, _expected_schema(store.event_format(conn)))
         guards = [(table, reason) for kind, table, reason in found if kind == "trigger"]
         problems = [(table, reason) for kind, table, reason in found if kind != "trigger"]
         if problems:
@@ -149,10 +149,10 @@ def _schema_reason(problems: Sequence[tuple[str, str]]) -> str:
 
 
 @functools.cache
-def _expected_schema() -> dict[str, store.SchemaRow]:
+def _expected_schema(version: int) -> dict[str, store.SchemaRow]:
     from ledger.storage.views import VIEWS_SCHEMA
 
-    return store.expected_schema(VIEWS_SCHEMA)
+    return store.expected_schema(version, VIEWS_SCHEMA)
 
 
 # -- verifying in blocks, with helper processes ---------------------------------------------------
@@ -173,7 +173,7 @@ def verify_in_blocks(path: Path, size: int, progress: Progress | None = None,
     helper cannot start or dies: the caller then verifies in this process.
     """
     from ledger.core.merkle import Frontier
-    from ledger.model.verify import VerifyReport
+    from ledger.model.verify import VerifyReport, finish_notes
 
     helpers, block = helpers or HELPERS, block or BLOCK
     running = [Helper(block_worker, str(path), str(i), str(helpers),
@@ -182,19 +182,22 @@ def verify_in_blocks(path: Path, size: int, progress: Progress | None = None,
         streams = [h.messages() for h in running]
         frontier = Frontier()
         head = GENESIS_HASH
+        notes: list[Any] = []
         for number in range((size + block - 1) // block):
             message = next(streams[number % helpers], None)
             if message is None or message[1] != number:
                 raise HelperStopped
             if message[0] == "bad":  # ("bad", block, first bad seq, reason, events, head)
                 return VerifyReport(False, message[4], message[5], message[2], message[3])
-            _, _, events, block_frontier, head = message  # ("ok", block, events, frontier, head)
+            # ("ok", block, events, frontier, head, notes on withheld members and purges)
+            _, _, events, block_frontier, head, block_notes = message
+            notes.extend(block_notes)
             if events != min(block, size - number * block):  # cannot be: a block that ends
                 raise HelperStopped  # short fails; but if it did, the one pass decides
             frontier.extend(block_frontier)
             if progress is not None:
                 progress(events)
-        return VerifyReport(True, size, head, None, None, frontier.root())
+        return finish_notes(VerifyReport(True, size, head, None, None, frontier.root()), notes)
     finally:
         for helper in running:
             helper.close()
@@ -211,13 +214,13 @@ def block_worker(path: str, first: str, step: str, size: str, block: str) -> Non
             lo, hi = number * width + 1, min((number + 1) * width, n)
             before = store.hashes_between(conn, lo - 2, lo - 1)
             before = [GENESIS_HASH] * (2 - len(before)) + before  # seq 1 and 2 follow zeros
-            report, block_frontier = verify_block(_block_rows(conn, lo, hi), lo, before[1],
-                                                  before[0])
+            report, block_frontier, notes = verify_block(_block_rows(conn, lo, hi), lo,
+                                                         before[1], before[0])
             if not report.ok:
                 send(("bad", number, report.first_bad_seq, report.reason, report.events,
                       report.head_hash))
                 return
-            send(("ok", number, report.events - lo + 1, block_frontier, report.head_hash))
+            send(("ok", number, report.events - lo + 1, block_frontier, report.head_hash, notes))
     send(("done",))
 
 

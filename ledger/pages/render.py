@@ -7,7 +7,9 @@ import datetime as dt
 import html
 from typing import Any
 
+from ledger.core.events import is_withheld
 from ledger.model.labels import PROVENANCE_LABELS, VERIFICATION_LABELS, level_text
+from ledger.model.purge import describe
 from ledger.pages.assets import PAGE_CSS
 from ledger.storage.views import Shown
 
@@ -19,8 +21,15 @@ DIMENSIONS = (("evidence_strength", "Evidence strength"), ("citation_grounding",
 Section = tuple[str, list[tuple[str, str]]]  # (heading, rows); a row with label "" is prose
 
 
-def _date(iso: str) -> str:
+def _date(iso: Any) -> str:
+    if is_withheld(iso):
+        return describe(iso)
     return dt.date.fromisoformat(iso).strftime("%d %B %Y").lstrip("0")
+
+
+def shown_value(value: Any) -> str:
+    """Return a member's value as text: a withheld member as what withheld it, never empty."""
+    return describe(value) if is_withheld(value) else str(value)
 
 
 
@@ -30,16 +39,17 @@ def header_rows(shown: Shown) -> list[tuple[str, str]]:
     rows = []
     if m.get("submitted"):
         rows.append(("Submitted", _date(m["submitted"])))
-    if m.get("review_score") is not None:
-        rows.append(("Review score", f"{m['review_score']:.2f}/10"))
+    score = m.get("review_score")
+    if score is not None:
+        rows.append(("Review score", shown_value(score) if is_withheld(score) else f"{score:.2f}/10"))
     rows.append(("Verification", level_text(shown["verification_level"], VERIFICATION_LABELS)))
     gate2 = next((g for g in shown["gates"] if g["gate"] == 2), None)
     if gate2 is not None:
         rows.append(("Gate status", GATE_WORDS.get(gate2["status"], gate2["status"])))
     if shown["quality_tier"]:
-        rows.append(("Quality tier", shown["quality_tier"]))
+        rows.append(("Quality tier", level_text(shown["quality_tier"], {})))
     if m["source_grounded_claims"]:
-        rows.append(("Verified claims", str(m["source_grounded_claims"])))
+        rows.append(("Verified claims", shown_value(m["source_grounded_claims"])))
     ident = (p.get("external_record") or {}).get("identifier")
     if ident and str(ident).startswith("10."):
         rows.append(("DOI", str(ident)))
@@ -49,16 +59,18 @@ def header_rows(shown: Shown) -> list[tuple[str, str]]:
 def sections(shown: Shown) -> list[Section]:
     """Return the sections of the full layout, in the publisher's order."""
     m = shown["manifest"]
-    out: list[Section] = [("Abstract", [("", m["abstract"])]),
-                          ("Research Question", [("", m["research_question"])]),
+    out: list[Section] = [("Abstract", [("", shown_value(m["abstract"]))]),
+                          ("Research Question", [("", shown_value(m["research_question"]))]),
                           ("Verification Level", [
                               ("Paper level", level_text(shown["verification_level"], VERIFICATION_LABELS)),
-                              ("Source-grounded claims", str(m["source_grounded_claims"])),
-                              ("Claim record source", m["claim_record_source"])])]
+                              ("Source-grounded claims", shown_value(m["source_grounded_claims"])),
+                              ("Claim record source", shown_value(m["claim_record_source"]))])]
     for gate in (g for g in shown["gates"] if g["evaluated"]):
         out.append(("Truth-Engine Gate Verdict", _gate_rows(gate)))
     quality = m.get("quality")
-    if quality:
+    if is_withheld(quality):
+        out.append(("Quality Tier", [("Tier", shown_value(quality))]))
+    elif quality:
         out.append(("Quality Tier", [("Tier", quality["tier"])]
                     + ([("Basis", quality["basis"])] if quality.get("basis") else [])))
         dims = quality.get("dimensions") or {}
@@ -72,14 +84,17 @@ def sections(shown: Shown) -> list[Section]:
     if shown["provenance"]:
         out.append(("Provenance", _provenance_rows(shown)))
     elif m.get("note"):
-        out.append(("Provenance", [("Note", m["note"])]))
+        out.append(("Provenance", [("Note", shown_value(m["note"]))]))
     return out
 
 
 def _gate_rows(gate: dict[str, Any]) -> list[tuple[str, str]]:
     rows = [("Status", GATE_WORDS[gate["status"]]), ("Gate", f"Gate {gate['gate']} — {gate['name']}"),
-            ("Reason", gate["reason"]), ("Evaluated", gate["evaluated_at"]),
-            ("Evaluator", gate["evaluator"]), ("Independent", "Yes" if gate["independent"] else "No")]
+            ("Reason", shown_value(gate["reason"])), ("Evaluated", gate["evaluated_at"]),
+            ("Evaluator", shown_value(gate["evaluator"])),
+            ("Independent", "Yes" if gate["independent"] else "No")]
+    if is_withheld(gate["artifacts"]):
+        return [*rows, ("Artifacts", shown_value(gate["artifacts"]))]
     for a in gate["artifacts"]:
         parts = [a["kind"], a.get("uri") or "", f"sha256:{a['sha256']}" if a.get("sha256") else ""]
         rows.append(("Artifact", " ".join(p for p in parts if p)))
@@ -90,15 +105,17 @@ def _notice_rows(n: dict[str, Any]) -> list[tuple[str, str]]:
     rows = [("Notice", n["notice_id"]), ("Kind", n["kind"]), ("Effective", n["effective_date"]),
             ("Issued by", n["issued_by"])]
     if n.get("reason"):
-        rows.append(("Reason", n["reason"]))
-    if n.get("reason_codes"):
-        rows.append(("Reason codes", ", ".join(n["reason_codes"])))
-    if n.get("claim_ids"):
-        rows.append(("Claims", ", ".join(n["claim_ids"])))
+        rows.append(("Reason", shown_value(n["reason"])))
+    for key, label in (("reason_codes", "Reason codes"), ("claim_ids", "Claims")):
+        if n.get(key):
+            rows.append((label, shown_value(n[key]) if is_withheld(n[key]) else ", ".join(n[key])))
     if n.get("lifts"):
         rows.append(("Lifts", n["lifts"]))
-    for change in n.get("changes") or []:
-        rows.append(("", f"Changed {change['path']}"))
+    changes = n.get("changes") or []
+    if is_withheld(changes):
+        rows.append(("Changes", shown_value(changes)))
+    else:
+        rows += [("", f"Changed {change['path']}") for change in changes]
     if not n["in_force"]:
         rows.append(("", f"Lifted by {n['lifted_by']}"))
     return rows
@@ -108,26 +125,32 @@ def _provenance_rows(shown: Shown) -> list[tuple[str, str]]:
     p, note = shown["provenance"] or {}, shown["manifest"].get("note")
     artifact, external = p["report_artifact"], p["external_record"]
     rows = [("Publisher", p["publisher"]),
-            ("Public provenance", level_text(shown["provenance_level"], PROVENANCE_LABELS)),
-            ("Report artifact", "Available" if artifact["available"] else "Not available")]
-    if artifact.get("uri"):
-        rows.append(("Report artifact URI", artifact["uri"]))
-    if artifact.get("sha256"):
-        rows.append(("Report artifact SHA-256", artifact["sha256"]))
+            ("Public provenance", level_text(shown["provenance_level"], PROVENANCE_LABELS))]
+    if is_withheld(artifact):
+        rows.append(("Report artifact", shown_value(artifact)))
+    else:
+        rows.append(("Report artifact", "Available" if artifact["available"] else "Not available"))
+        if artifact.get("uri"):
+            rows.append(("Report artifact URI", artifact["uri"]))
+        if artifact.get("sha256"):
+            rows.append(("Report artifact SHA-256", artifact["sha256"]))
     rows.append(("External record", "Registered" if external["registered"] else "Not registered"))
     ident = external.get("identifier")
     if ident and not str(ident).startswith("10."):
         rows.append(("External identifier", str(ident)))
-    rows += [("Claim lineage", f"{p['claim_lineage']} aggregate source-grounded claims"),
-             ("Review method", p["review_method"]), ("Provenance contract", "source-provenance-v1")]
+    lineage = p["claim_lineage"]
+    rows += [("Claim lineage", shown_value(lineage) if is_withheld(lineage)
+              else f"{lineage} aggregate source-grounded claims"),
+             ("Review method", shown_value(p["review_method"])),
+             ("Provenance contract", "source-provenance-v1")]
     if note:
-        rows.append(("Note", note))
+        rows.append(("Note", shown_value(note)))
     return rows
 
 
 def render_text(shown: Shown) -> str:
     """Return the page as text in the publisher's full layout (importable again)."""
-    out = [shown["record_id"], "", shown["manifest"]["title"], ""]
+    out = [shown["record_id"], "", shown_value(shown["manifest"]["title"]), ""]
     out += [f"{label}: {value}" for label, value in header_rows(shown)]
     for heading, rows in sections(shown):
         out += ["", heading, ""]
@@ -142,7 +165,7 @@ def _one_line(value: str) -> str:
 def render_markdown(shown: Shown) -> str:
     """Return the page as Markdown."""
     m = shown["manifest"]
-    out = [f"# {shown['record_id']}: {m['title']}", ""]
+    out = [f"# {shown['record_id']}: {shown_value(m['title'])}", ""]
     out += [f"- **{label}:** {value}" for label, value in header_rows(shown)]
     for heading, rows in sections(shown):
         out += ["", f"## {heading}", ""]
@@ -165,7 +188,8 @@ def render_html(shown: Shown, extra_head: str = "", extra_body: str = "",
     e = html.escape
     m = shown["manifest"]
     status = e(shown["status"])
-    parts = [f'<header><p class="rid">{e(shown["record_id"])}</p><h1>{e(m["title"])}</h1>',
+    title = shown_value(m["title"])
+    parts = [f'<header><p class="rid">{e(shown["record_id"])}</p><h1>{e(title)}</h1>',
              f'<p class="status status-{status.lower()}">{status}</p><dl class="head">']
     parts += [f"<dt>{e(label)}</dt><dd>{e(value)}</dd>" for label, value in header_rows(shown)]
     parts.append("</dl></header>")
@@ -182,6 +206,6 @@ def render_html(shown: Shown, extra_head: str = "", extra_body: str = "",
     body = "\n".join(parts)
     return (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{e(shown['record_id'])} — {e(m['title'])}</title>"
+            f"<title>{e(shown['record_id'])} — {e(title)}</title>"
             f"<style>{PAGE_CSS}</style>{extra_head}</head>\n<body><main>\n{top}{body}\n{extra_body}"
             f"</main></body></html>\n")

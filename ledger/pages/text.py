@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from ledger.core.events import Event
+from ledger.core.events import Event, is_withheld
 from ledger.model.labels import PROVENANCE_LABELS, VERIFICATION_LABELS, level_text
+from ledger.pages.render import shown_value
 from ledger.storage.views import Shown
 
 
@@ -11,15 +12,17 @@ def show_text(shown: Shown) -> str:
     """Return a record's ``show`` object as readable text."""
     m, p = shown["manifest"], shown["provenance"]
     score = m.get("review_score")
+    score_text = ("—" if score is None else shown_value(score) if is_withheld(score)
+                  else f"{score:.2f}/10")
     lines = [
-        f"{shown['record_id']}  {m['title']}",
+        f"{shown['record_id']}  {shown_value(m['title'])}",
         f"  status              {shown['status']} ({shown['correction_count']} notice(s))",
         f"  version             {shown['version']}",
-        f"  submitted           {m.get('submitted') or '—'}",
-        f"  review score        {'—' if score is None else f'{score:.2f}/10'}",
+        f"  submitted           {shown_value(m.get('submitted') or '—')}",
+        f"  review score        {score_text}",
         f"  verification level  {level_text(shown['verification_level'], VERIFICATION_LABELS)}",
         f"  provenance level    {level_text(shown['provenance_level'], PROVENANCE_LABELS)}",
-        f"  quality tier        {shown['quality_tier'] or '—'}",
+        f"  quality tier        {level_text(shown['quality_tier'] or '—', {})}",
     ]
     for gate in shown["gates"]:
         lines.append(f"  gate {gate['gate']:<14} {gate['status']}  {gate['name']}")
@@ -31,7 +34,8 @@ def show_text(shown: Shown) -> str:
     for n in shown["notices"]:
         state = "in force" if n["in_force"] else f"lifted by {n['lifted_by']}"
         lines.append(f"  notice {n['notice_id']}: {n['kind']} {n['effective_date']} by "
-                     f"{n['issued_by']} ({state}){': ' + n['reason'] if n.get('reason') else ''}")
+                     f"{n['issued_by']} ({state})"
+                     f"{': ' + shown_value(n['reason']) if n.get('reason') else ''}")
     last = shown["last_event"]
     lines.append(f"  last event          seq {last['seq']} at {last['recorded_at']}")
     return "\n".join(lines)
@@ -44,8 +48,11 @@ def event_summary(event: Event) -> str:
     return {
         "notice.issued": lambda: f"{payload.get('kind')} {payload.get('notice_id')}",
         "gate.evaluated": lambda: f"gate {payload.get('gate')} {payload.get('status')}",
-        "record.published": lambda: str(payload.get("title", ""))[:60],
-        "record.revised": lambda: str(payload.get("title", ""))[:60],
+        "record.published": lambda: shown_value(payload.get("title", ""))[:60],
+        "record.revised": lambda: shown_value(payload.get("title", ""))[:60],
+        "record.purged": lambda: (f"by {payload.get('notice_id')}: "
+                                  f"{sum(len(p.get('members', [])) for p in payload.get('purged', []))}"
+                                  " member(s) withheld"),
     }.get(event.type, lambda: "")()
 
 

@@ -17,7 +17,7 @@ from ledger.core.events import GENESIS_HASH, Event
 from ledger.errors import CorruptEvent, NotALedger, StoreError
 
 APPLICATION_ID = 0x4C444752  # "LDGR"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # the newest event format this version reads, and the one ``init`` creates
 BUSY_TIMEOUT_S = 60.0
 
 EVENTS_SCHEMA = """
@@ -66,6 +66,26 @@ CREATE TRIGGER checkpoints_append_only_delete BEFORE DELETE ON checkpoints
 BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only: DELETE is refused'); END;
 """
 
+# Format v2: the payload and its salts are beside the envelope (``commitments``), and a purge may
+# replace payload members and salts of an event of a record with a later ``record.purged`` event;
+# every other column stays append-only. ``verify`` checks what any update left.
+EVENTS_SCHEMA_V2 = EVENTS_SCHEMA.replace(
+    "    hash        TEXT NOT NULL\n);",
+    "    hash        TEXT NOT NULL,\n    salts       TEXT NOT NULL,\n"
+    "    commitments TEXT NOT NULL\n);",
+).replace(
+    "CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events\n"
+    "BEGIN SELECT RAISE(ABORT, 'events are append-only: UPDATE is refused'); END;",
+    """CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events
+WHEN NEW.seq IS NOT OLD.seq OR NEW.type IS NOT OLD.type OR NEW.record_id IS NOT OLD.record_id
+  OR NEW.contract IS NOT OLD.contract OR NEW.actor IS NOT OLD.actor
+  OR NEW.recorded_at IS NOT OLD.recorded_at OR NEW.prev_hash IS NOT OLD.prev_hash
+  OR NEW.hash IS NOT OLD.hash OR NEW.commitments IS NOT OLD.commitments
+  OR NOT EXISTS (SELECT 1 FROM events AS p WHERE p.type = 'record.purged'
+                 AND p.record_id = OLD.record_id AND p.seq > OLD.seq)
+BEGIN SELECT RAISE(ABORT, 'events are append-only: only a purge may withhold payload members'); END;""")
+assert EVENTS_SCHEMA_V2.count("salts") == 1 and "only a purge" in EVENTS_SCHEMA_V2
+
 TREE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS tree_hashes (pos INTEGER PRIMARY KEY, hash BLOB NOT NULL);
 CREATE TRIGGER IF NOT EXISTS tree_append_only_update BEFORE UPDATE ON tree_hashes
@@ -75,34 +95,64 @@ BEGIN SELECT RAISE(ABORT, 'tree hashes are append-only: DELETE is refused'); END
 """
 
 EVENT_COLUMNS = "seq, type, record_id, contract, payload, actor, recorded_at, prev_hash, hash"
+EVENT_COLUMNS_V2 = EVENT_COLUMNS + ", salts, commitments"
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+class LedgerConnection(sqlite3.Connection):
+    """A connection to a ledger file, which knows the file's event format."""
+
+    format = 1
+
+    def set_format(self, version: int) -> None:
+        self.format = version
+
+
+def _columns(conn: sqlite3.Connection) -> str:
+    return EVENT_COLUMNS_V2 if event_format(conn) >= 2 else EVENT_COLUMNS
+
+
+def event_format(conn: sqlite3.Connection) -> int:
+    """Return the event format of the ledger (1 or 2), known to a connection this module opened
+    and read from the file's ``user_version`` otherwise."""
+    if isinstance(conn, LedgerConnection):
+        return conn.format
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def schema_sql(version: int) -> str:
+    """Return the SQL of the ledger's own tables in a file of that format."""
+    return (EVENTS_SCHEMA_V2 if version >= 2 else EVENTS_SCHEMA) + TREE_SCHEMA
+
+
+def _connect(path: Path) -> LedgerConnection:
     try:
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None,
+                               factory=LedgerConnection)
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
     except sqlite3.Error as exc:
         raise StoreError(f"cannot open {path}: {exc}") from None
     return conn
 
 
-def create(path: Path, created_at: str) -> sqlite3.Connection:
-    """Create a new, empty ledger file and return a connection; refuse an existing file."""
+def create(path: Path, created_at: str, version: int = FORMAT_VERSION) -> sqlite3.Connection:
+    """Create a new, empty ledger file of that event format (1 or 2) and return a connection;
+    refuse an existing file."""
     if path.exists():
         raise NotALedger(f"{path} already exists: init refuses to touch an existing file")
     conn = _connect(path)
     try:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-        conn.execute(f"PRAGMA user_version = {FORMAT_VERSION}")
-        conn.executescript("BEGIN;" + EVENTS_SCHEMA + TREE_SCHEMA + "COMMIT;")
-        conn.execute("INSERT INTO ledger_meta VALUES ('format', 'provenance-ledger v1'), "
-                     "('created_at', ?)", (created_at,))
+        conn.execute(f"PRAGMA user_version = {version}")
+        conn.executescript("BEGIN;" + schema_sql(version) + "COMMIT;")
+        conn.execute("INSERT INTO ledger_meta VALUES ('format', ?), ('created_at', ?)",
+                     (f"provenance-ledger v{version}", created_at))
     except sqlite3.Error as exc:
         conn.close()
         with contextlib.suppress(OSError):
             os.unlink(path)
         raise StoreError(f"cannot create {path}: {exc}") from None
+    conn.set_format(version)
     _configure(conn)
     return conn
 
@@ -125,6 +175,10 @@ def open_ledger(path: Path) -> sqlite3.Connection:
         conn.close()
         raise NotALedger(f"{path} has format version {version}; this ledger reads up to "
                          f"{FORMAT_VERSION}: upgrade provenance-ledger")
+    if version < 1:
+        conn.close()
+        raise NotALedger(f"{path} has no format version: it is not a file made by `ledger init`")
+    conn.set_format(version)
     _configure(conn)
     return conn
 
@@ -217,9 +271,38 @@ def head(conn: sqlite3.Connection) -> tuple[int, str]:
 
 def insert_event(conn: sqlite3.Connection, event: Event) -> None:
     """Insert one event row (inside the caller's write transaction)."""
-    conn.execute(f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)", (
-        event.seq, event.type, event.record_id, event.contract, event.payload_json,
-        event.actor, event.recorded_at, event.prev_hash, event.hash))
+    if event.commitments is None:
+        conn.execute(f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)", event[:9])
+    else:
+        conn.execute(f"INSERT INTO events ({EVENT_COLUMNS_V2}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                     event)
+
+
+def withhold(conn: sqlite3.Connection, seq: int, payload_json: str, salts_json: str) -> None:
+    """Replace the payload and salts of event ``seq`` (a purge, inside its write transaction,
+    after its ``record.purged`` event: the trigger refuses it otherwise)."""
+    conn.execute("UPDATE events SET payload = ?, salts = ? WHERE seq = ?",
+                 (payload_json, salts_json, seq))
+
+
+def secure_delete(conn: sqlite3.Connection, on: bool) -> None:
+    """Turn SQLite's ``secure_delete`` on (freed cells and pages are zeroed) or off."""
+    conn.execute(f"PRAGMA secure_delete = {'ON' if on else 'OFF'}")
+
+
+def vacuum(conn: sqlite3.Connection) -> None:
+    """Rewrite the whole database file (``VACUUM``), outside any transaction."""
+    try:
+        conn.execute("VACUUM")
+    except sqlite3.Error as exc:
+        raise StoreError(_explain(exc)) from None
+
+
+def truncate_wal(conn: sqlite3.Connection) -> bool:
+    """Checkpoint the write-ahead log into the file and truncate it to zero bytes; return False
+    if a reader kept it from being truncated."""
+    row = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    return not (row and row[0])
 
 
 def _row_event(row: tuple[Any, ...]) -> Event:
@@ -228,7 +311,7 @@ def _row_event(row: tuple[Any, ...]) -> Event:
         "".join(row[1:])  # raises TypeError unless every column but seq is text: the fast check
     except TypeError:
         return Event(row[0], *(v if type(v) is str else repr(v) for v in row[1:]))
-    return Event._make(row)
+    return Event(*row)
 
 
 def iter_rows(conn: sqlite3.Connection, since: int = 0, upto: int | None = None,
@@ -238,7 +321,7 @@ def iter_rows(conn: sqlite3.Connection, since: int = 0, upto: int | None = None,
     last = since
     limit = upto if upto is not None else 2**62
     while True:
-        rows = conn.execute(f"SELECT {EVENT_COLUMNS} FROM events WHERE seq > ? AND seq <= ? "
+        rows = conn.execute(f"SELECT {_columns(conn)} FROM events WHERE seq > ? AND seq <= ? "
                             "ORDER BY seq LIMIT ?", (last, limit, batch)).fetchall()
         if not rows:
             return
@@ -258,7 +341,7 @@ def record_events(conn: sqlite3.Connection, record_id: str, upto: int | None = N
 
     Read through the index ``events_by_record`` (which ``verify`` checks against the table);
     a row of another record, or out of order, is CorruptEvent: an index entry was tampered with."""
-    rows = conn.execute(f"SELECT {EVENT_COLUMNS} FROM events WHERE record_id = ? AND seq <= ? "
+    rows = conn.execute(f"SELECT {_columns(conn)} FROM events WHERE record_id = ? AND seq <= ? "
                         "ORDER BY seq", (record_id, upto if upto is not None else 2**62)).fetchall()
     last = 0
     for row in rows:
@@ -278,7 +361,7 @@ def iter_events_by_record(conn: sqlite3.Connection, upto: int | None = None,
     row's own (record_id, seq) must follow the one before, else CorruptEvent (an index entry
     that points at another record's row); ``check_count`` checks that none was left out."""
     bound = "" if stop is None else " AND record_id < :stop"
-    cur = conn.execute(f"SELECT {EVENT_COLUMNS} FROM events WHERE record_id >= :start{bound} AND "
+    cur = conn.execute(f"SELECT {_columns(conn)} FROM events WHERE record_id >= :start{bound} AND "
                        "seq <= :upto ORDER BY record_id, seq",
                        {"start": start, "stop": stop, "upto": upto if upto is not None else 2**62})
     last: tuple[Any, Any] = ("", 0)
@@ -315,7 +398,7 @@ def find_notice(conn: sqlite3.Connection, notice_id: str,
 
 def key_events(conn: sqlite3.Connection) -> list[Event]:
     """Return the keyring's events (key.added, key.revoked), oldest first."""
-    rows = conn.execute(f"SELECT {EVENT_COLUMNS} FROM events WHERE type IN ('key.added', "
+    rows = conn.execute(f"SELECT {_columns(conn)} FROM events WHERE type IN ('key.added', "
                         "'key.revoked') ORDER BY seq").fetchall()
     return list(map(_row_event, rows))
 
@@ -390,11 +473,12 @@ def _schema_of(conn: sqlite3.Connection) -> dict[str, SchemaRow]:
             for r in rows}
 
 
-def expected_schema(extra_sql: str = "") -> dict[str, SchemaRow]:
-    """Return the sqlite_master rows this version creates (its ledger tables, and ``extra_sql``)."""
+def expected_schema(version: int, extra_sql: str = "") -> dict[str, SchemaRow]:
+    """Return the sqlite_master rows this version creates in a file of that event format (its
+    ledger tables, and ``extra_sql``)."""
     ref = sqlite3.connect(":memory:")
     try:
-        ref.executescript(EVENTS_SCHEMA + TREE_SCHEMA + extra_sql)
+        ref.executescript(schema_sql(version) + extra_sql)
         return _schema_of(ref)
     finally:
         ref.close()

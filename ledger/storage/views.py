@@ -10,15 +10,16 @@ there for SQL readers (sqlite3, Datasette) and which ``audit`` compares with the
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
 from typing import Any, NamedTuple, TypedDict
 
 import orjson
 
 from ledger.core.canonical import canonical_bytes
+from ledger.core.events import is_withheld
 from ledger.errors import CorruptEvent
 from ledger.model.contracts import DEFAULT_GATES
-from ledger.model.state import RecordState
+from ledger.model.purge import describe
+from ledger.model.state import GateResult, RecordState
 
 VIEWS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -179,24 +180,31 @@ def rows_for(state: RecordState) -> Rows:
                            f"views cannot hold: {exc!r}") from None
 
 
+def _text(value: Any) -> Any:
+    """Return a member's value for a text column: a withheld marker as one line of text."""
+    return describe(value) if is_withheld(value) else value
+
+
 def _rows_for(state: RecordState) -> Rows:
     m = state.manifest
     verdicts = ",".join(f"{g}:{r.payload['status']}" for g, r in sorted(state.gates.items()))
+    score = m.get("review_score")
     record = RecordRow(state.record_id, state.version, state.status, state.correction_count,
                        state.verification_level, state.provenance_level, state.quality_tier,
-                       m["title"], m.get("review_score"), verdicts, state.first_seq, state.last_seq,
-                       state.last_hash, state.last_recorded_at, _manifest_json(state),
-                       state.provenance_json)
+                       _text(m["title"]), None if is_withheld(score) else score, verdicts,
+                       state.first_seq, state.last_seq, state.last_hash, state.last_recorded_at,
+                       _manifest_json(state), state.provenance_json)
     versions = [VersionRow(state.record_id, v.version, v.seq, v.type, v.recorded_at,
-                           v.manifest["title"], v.manifest_json) for v in state.versions]
+                           _text(v.manifest["title"]), v.manifest_json) for v in state.versions]
     notices = [NoticeRow(n.notice_id, state.record_id, n.seq, n.kind, n.payload["effective_date"],
-                         n.payload["issued_by"], n.payload.get("reason"),
+                         n.payload["issued_by"], _text(n.payload.get("reason")),
                          n.payload.get("target_version"), int(n.in_force), n.lifted_by,
                          n.recorded_at, n.payload_json)
                for n in state.notices]
     gates = [GateRow(state.record_id, g, r.seq, r.payload["name"], r.payload["status"],
-                     r.payload["reason"], r.payload["evaluated_at"], r.payload["evaluator"],
-                     int(r.payload["independent"]), _artifacts_json(r.payload))
+                     _text(r.payload["reason"]), r.payload["evaluated_at"],
+                     _text(r.payload["evaluator"]), int(r.payload["independent"]),
+                     _artifacts_json(r.payload))
              for g, r in sorted(state.gates.items())]
     return {"records": [record], "versions": versions, "notices": notices, "gates": gates}
 
@@ -307,7 +315,7 @@ def show_of(state: RecordState) -> Shown:
         "record_id": r.record_id, "version": r.version, "status": r.status,
         "correction_count": r.correction_count, "verification_level": r.verification_level,
         "provenance_level": r.provenance_level, "quality_tier": r.quality_tier,
-        "gates": _gates(map(GateRow._make, rows["gates"])), "manifest": orjson.loads(r.manifest),
+        "gates": _gates(state.gates), "manifest": orjson.loads(r.manifest),
         "provenance": None if r.provenance is None else orjson.loads(r.provenance),
         "notices": [_notice(NoticeRow._make(n)) for n in rows["notices"]],
         "last_event": {"seq": r.last_seq, "hash": r.last_hash, "recorded_at": r.last_recorded_at},
@@ -321,8 +329,9 @@ def _notice(row: NoticeRow) -> dict[str, Any]:
             "in_force": bool(row.in_force), "lifted_by": row.lifted_by}
 
 
-def _gates(rows: Iterable[GateRow]) -> list[dict[str, Any]]:
-    found = {int(r.gate): r for r in rows}
+def _gates(found: dict[int, GateResult]) -> list[dict[str, Any]]:
+    """Return every gate of a record (each evaluated gate's latest evaluation, the default gates
+    as not evaluated); a withheld member stays its marker."""
     out = []
     for gate in sorted(set(found) | set(DEFAULT_GATES)):
         r = found.get(gate)
@@ -330,8 +339,9 @@ def _gates(rows: Iterable[GateRow]) -> list[dict[str, Any]]:
             out.append({"gate": gate, "name": DEFAULT_GATES.get(gate, f"Gate {gate}"),
                         "status": "NOT_EVALUATED", "evaluated": False})
             continue
-        out.append({"gate": gate, "name": r.name, "status": r.status, "evaluated": True,
-                    "reason": r.reason, "evaluated_at": r.evaluated_at, "evaluator": r.evaluator,
-                    "independent": bool(r.independent), "artifacts": orjson.loads(r.artifacts),
-                    "seq": r.seq})
+        p = r.payload
+        out.append({"gate": gate, "name": p["name"], "status": p["status"], "evaluated": True,
+                    "reason": p["reason"], "evaluated_at": p["evaluated_at"],
+                    "evaluator": p["evaluator"], "independent": bool(p["independent"]),
+                    "artifacts": p.get("artifacts", []), "seq": r.seq})
     return out

@@ -57,17 +57,42 @@
     const [origin, sizeText, rootText] = text.split("\n");
     if (origin !== name) fail("the checkpoint origin " + origin + " is not the publisher key " + name);
     const size = Number(sizeText), root = b64d(rootText);
-    const prefix = enc.encode("provenance-ledger/event/v1\n");
+    const prefix = enc.encode("provenance-ledger/event/v1\n"), prefix2 = enc.encode("provenance-ledger/event/v2\n");
+    const memberPrefix = enc.encode("provenance-ledger/member/v2\n");
+    const unhex = (s) => Uint8Array.from(s.match(/../g) || [], (h) => parseInt(h, 16));
+    let withheld = 0;
     for (const item of bundle.events) {
-      const env = item.event, body = Object.assign({}, env);
-      delete body.hash;
+      const env = item.event, v2 = "commitments" in env;
+      let body;
+      if (v2) {  // format v2: the envelope commits to each payload member (docs/format.md)
+        body = {};
+        for (const k of ["actor", "commitments", "contract", "prev_hash", "record_id", "recorded_at", "seq", "type"]) body[k] = env[k];
+        const names = Object.keys(env.commitments);
+        if (Object.keys(env.payload).some((n) => !names.includes(n))) fail("event seq " + env.seq + ": a payload member is not committed to");
+        for (const n of names) {
+          if (!(n in env.payload)) fail("event seq " + env.seq + ": payload member " + n + " is missing");
+          const salt = env.salts[n];
+          if (salt === undefined) {
+            const v = env.payload[n];
+            if (!v || typeof v !== "object" || !v.withheld) fail("event seq " + env.seq + ": payload member " + n + " has no salt");
+            withheld += 1;
+            continue;
+          }
+          if (!/^[0-9a-f]{32}$/.test(salt)) fail("event seq " + env.seq + ": the salt of " + n + " is malformed");
+          const got = hex(await sha(memberPrefix, unhex(salt), enc.encode(canon(n)), enc.encode(canon(env.payload[n]))));
+          if (got !== env.commitments[n]) fail("event seq " + env.seq + ": payload member " + n + " does not match its commitment");
+        }
+      } else {
+        body = Object.assign({}, env);
+        delete body.hash;
+      }
       const c = enc.encode(canon(body));
-      if (hex(await sha(prefix, c)) !== env.hash) fail("event seq " + env.seq + ": its hash does not match its content");
+      if (hex(await sha(v2 ? prefix2 : prefix, c)) !== env.hash) fail("event seq " + env.seq + ": its hash does not match its content");
       if (item.index !== env.seq - 1) fail("event seq " + env.seq + ": wrong leaf index " + item.index);
       const got = await rootFromInclusion(item.index, size, await sha(new Uint8Array([0]), c), item.proof.map(b64d));
       if (!same(got, root)) fail("event seq " + env.seq + ": its inclusion proof gives root " + b64e(got) + ", the checkpoint says " + rootText);
     }
-    say(true, "Verified against checkpoint of size " + size, bundle.events.length + " event(s): every hash and inclusion proof matches the checkpoint signed by " + name + "+" + idhex + ", computed in this browser.");
+    say(true, "Verified against checkpoint of size " + size, bundle.events.length + " event(s): every hash and inclusion proof matches the checkpoint signed by " + name + "+" + idhex + ", computed in this browser." + (withheld ? " " + withheld + " payload member(s) are withheld by a removal." : ""));
   } catch (e) {
     say(false, "Verification failed: " + (e instanceof Mismatch ? e.message : "the embedded bundle is damaged (" + e.message + ")"));
   }
