@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledger.core.events import WITHHELD
+from ledger.core.events import WITHHELD, is_withheld
 from ledger.errors import RefusedInput, VerificationError
 
 PURGE_TYPE, PURGE_CONTRACT = "record.purged", "purge-record-v1"
@@ -173,3 +173,37 @@ def replay(notes: Iterable[tuple[Any, ...]]) -> Withholdings:
         getattr(held, kind)(seq, record_id, data)
     return held
 
+
+
+def purge_problems(purge: Mapping[str, Any],
+                   events: Mapping[int, tuple[str, Mapping[str, Any]]]) -> list[str]:
+    """Return what is wrong with a purge (``audit``): ``events`` maps the seq of each earlier
+    event of the record to (contract, payload as stored). Every listed event must be one of the
+    record's, before the removal notice the purge names, one a purge may touch; every listed
+    member one it may withhold, and withheld (a purge that was not carried out leaves content
+    the log says is gone)."""
+    nid = purge.get("notice_id")
+    notice = next((seq for seq, (contract, p) in events.items()
+                   if contract == "correction-record-v1" and p.get("notice_id") == nid
+                   and p.get("kind") == "removal"), None)
+    if notice is None:
+        return [f"the purge names {nid!r}, which is not a removal notice of this record"]
+    problems = []
+    for entry in purge.get("purged") or []:
+        seq = entry.get("seq")
+        found = events.get(seq) if isinstance(seq, int) else None
+        if found is None or seq >= notice:
+            problems.append(f"the purge lists seq {seq}, which is not an event of this record "
+                            f"before its removal notice (seq {notice})")
+            continue
+        contract, payload = found
+        if not purgeable(contract, payload):
+            problems.append(f"the purge lists seq {seq}, whose {contract} members are never purged")
+            continue
+        for name in entry.get("members") or []:
+            if name not in PURGEABLE[contract]:
+                problems.append(f"the purge withholds {name!r} of seq {seq}, which is kept")
+            elif name in payload and not is_withheld(payload[name]):
+                problems.append(f"the purge lists {name!r} of seq {seq}, which is still stored: "
+                                "the purge was not carried out")
+    return problems

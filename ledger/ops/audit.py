@@ -17,11 +17,12 @@ from typing import Any
 import orjson
 
 from ledger.core.canonical import canonical_bytes
-from ledger.core.events import KEY_TYPES, TYPE_CONTRACT, Event
+from ledger.core.events import KEY_TYPES, TYPE_CONTRACT, Event, is_withheld
 from ledger.core.progress import Progress
 from ledger.errors import CorruptEvent, LedgerError, VerificationError
+from ledger.model.purge import PURGE_TYPE, purge_problems
 from ledger.model.rules import NoOp, plan, validate
-from ledger.model.state import RecordState, apply_event
+from ledger.model.state import WITHHELD_VALUE, RecordState, apply_event
 from ledger.model.verify import VerifyReport, check_extends
 from ledger.ops import verification
 from ledger.ops.proofs import stored_checkpoints
@@ -143,8 +144,9 @@ def _replay(conn: sqlite3.Connection, events: Iterable[Event],
             add: Callable[[Finding], None]) -> RecordState | None:
     """Return the record's state, adding a finding for each event that breaks a rule."""
     state: RecordState | None = None
+    earlier: dict[int, tuple[str, dict[str, Any]]] = {}  # seq -> (contract, stored payload)
     for event in events:
-        problem = _rule_problem(conn, event, state)
+        problem = _rule_problem(conn, event, state, earlier)
         if problem:
             add(Finding("rules", problem, event.seq, event.record_id))
         try:
@@ -155,12 +157,29 @@ def _replay(conn: sqlite3.Connection, events: Iterable[Event],
     return state
 
 
-def _rule_problem(conn: sqlite3.Connection, event: Event, state: RecordState | None) -> str:
-    """Return what is wrong with appending ``event`` on top of ``state`` ('' if nothing)."""
+def _rule_problem(conn: sqlite3.Connection, event: Event, state: RecordState | None,
+                  earlier: dict[int, tuple[str, dict[str, Any]]]) -> str:
+    """Return what is wrong with appending ``event`` on top of ``state`` ('' if nothing);
+    ``earlier`` holds the record's events so far (this one is added)."""
     if TYPE_CONTRACT.get(event.type) != event.contract:
         return f"event type {event.type!r} does not go with contract {event.contract!r}"
     try:
-        payload = validate(event.contract, orjson.loads(event.payload_json))
+        stored = orjson.loads(event.payload_json)
+    except orjson.JSONDecodeError as exc:
+        return f"the stored payload is not JSON: {exc}"
+    if not isinstance(stored, dict):
+        return "the stored payload is not a JSON object"
+    earlier[event.seq] = (event.contract, stored)
+    if event.type == PURGE_TYPE:
+        problems = purge_problems(stored, earlier)
+        return "; ".join(problems)
+    if any(is_withheld(v) for v in stored.values()):
+        # Withheld by a purge (verify checked which): the rules cannot be re-checked on content
+        # that is gone; what is kept must still be this record's.
+        return ("" if stored.get("record_id") == event.record_id else
+                f"envelope record_id {event.record_id} differs from the payload's")
+    try:
+        payload = validate(event.contract, stored)
         if canonical_bytes(payload).decode() != event.payload_json:
             return "the stored payload is not in its canonical, normalised form"
         if payload["record_id"] != event.record_id:
@@ -171,8 +190,6 @@ def _rule_problem(conn: sqlite3.Connection, event: Event, state: RecordState | N
             return None if found is None else (found[0], orjson.loads(found[1]))
 
         outcome = plan(event.contract, payload, state, lookup)
-    except orjson.JSONDecodeError as exc:
-        return f"the stored payload is not JSON: {exc}"
     except LedgerError as exc:
         return f"the event breaks a rule: {exc}"
     if isinstance(outcome, NoOp):
@@ -206,6 +223,8 @@ def _diff(derived: list[tuple[Any, ...]], stored: list[tuple[Any, ...]]) -> str:
 
 def _check_tier(state: RecordState, add: Callable[[Finding], None]) -> None:
     score, tier = state.manifest.get("review_score"), state.quality_tier
+    if is_withheld(score) or tier == WITHHELD_VALUE:
+        return  # withheld by a purge: nothing to compare
     if score is not None and tier is not None and score < QUARANTINE_BELOW \
             and tier != "Quarantine candidate":
         add(Finding("tiers", f"review score {score} is below {QUARANTINE_BELOW} but the tier is "
