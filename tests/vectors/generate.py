@@ -1,8 +1,12 @@
-"""Write the event-hash test vectors in tests/vectors/events/ (run: make vectors).
+"""Write the event-hash test vectors in tests/vectors/events/ (format v1) and
+tests/vectors/events-v2/ (format v2) (run: make vectors).
 
 Each file pins, for one envelope, the exact canonical bytes and the event hash, so that an
-implementation in another language can check its byte recipe. Do not edit the files by hand:
-change this script and re-run it; tests/test_vectors.py walks every file.
+implementation in another language can check its byte recipe; a v2 file also pins each member's
+salt, committed bytes and commitment, and the leaf hash. Salts are fixed here (SHA-256 of the
+case name and member name, cut to 16 bytes) so that the files are reproducible; the ledger draws
+them from the operating system's random source. Do not edit the files by hand: change this
+script and re-run it; tests/test_vectors.py walks every file.
 """
 
 from __future__ import annotations
@@ -16,9 +20,20 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from ledger.core.events import EVENT_HASH_PREFIX, GENESIS_HASH, make_event
+from ledger.core.events import (
+    EVENT_HASH_PREFIX,
+    EVENT_HASH_PREFIX_V2,
+    GENESIS_HASH,
+    MEMBER_PREFIX,
+    SALT_BYTES,
+    Event,
+    canonical_of,
+    commit_members,
+    make_event,
+)
 
 OUT = Path(__file__).parent / "events"
+OUT_V2 = Path(__file__).parent / "events-v2"
 MANIFEST = {
     "record_id": "SRCH:03BE3A05", "title": "How do expert routing strategies affect throughput",
     "research_question": "How?", "abstract": "Abstract: …", "submitted": "2026-05-28",
@@ -70,12 +85,79 @@ def vector(name: str, seq: int, type_: str, contract: str, payload: dict[str, An
             "prefix": EVENT_HASH_PREFIX.decode(), "hash": digest}
 
 
+def jcs(value: Any) -> bytes:
+    """JCS of a value, written out for the cases here (no floats in names; the library's
+    canonical form is compared with it below)."""
+    from ledger.core.canonical import canonical_bytes
+
+    return canonical_bytes(value)
+
+
+def fixed_salts(name: str, payload: dict[str, Any]) -> bytes:
+    """Return SALT_BYTES per member, in sorted member order: SHA-256(case ‖ 0x00 ‖ member)[:16]."""
+    return b"".join(hashlib.sha256(name.encode() + b"\x00" + member.encode()).digest()[:SALT_BYTES]
+                    for member in sorted(payload))
+
+
+def vector_v2(name: str, seq: int, type_: str, contract: str, payload: dict[str, Any],
+              prev: str, withheld: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Return one v2 vector: per member its salt, committed bytes and commitment; the hashed
+    envelope, its canonical bytes, the event hash and the Merkle leaf hash. ``withheld`` replaces
+    members by markers afterwards, as a purge does: the hashes do not change."""
+    random = fixed_salts(name, payload)
+    salts_json, commitments_json = commit_members(payload, random)
+    members = []
+    commitments = {}
+    for i, member in enumerate(sorted(payload)):
+        salt = random[i * SALT_BYTES:(i + 1) * SALT_BYTES]
+        committed = MEMBER_PREFIX + salt + jcs(member) + jcs(payload[member])
+        commitments[member] = hashlib.sha256(committed).hexdigest()
+        members.append({"name": member, "salt": salt.hex(), "committed_bytes_hex": committed.hex(),
+                        "commitment": commitments[member]})
+    if orjson.loads(commitments_json) != commitments:
+        raise SystemExit(f"{name}: library commitments differ from the recipe")
+    envelope = {"actor": "editor", "commitments": commitments, "contract": contract,
+                "prev_hash": prev, "record_id": "SRCH:03BE3A05",
+                "recorded_at": "2026-11-25T10:00:00.000000Z", "seq": seq, "type": type_}
+    body = jcs(envelope)
+    digest = hashlib.sha256(EVENT_HASH_PREFIX_V2 + body).hexdigest()
+    stored_payload = {**payload, **(withheld or {})}
+    stored_salts = {m["name"]: m["salt"] for m in members if m["name"] not in (withheld or {})}
+    event = Event(seq, type_, "SRCH:03BE3A05", contract, jcs(stored_payload).decode(), "editor",
+                  "2026-11-25T10:00:00.000000Z", prev, digest, jcs(stored_salts).decode(),
+                  commitments_json)
+    if canonical_of(event) != body or orjson.loads(salts_json) != {m["name"]: m["salt"] for m in members}:
+        raise SystemExit(f"{name}: library envelope differs from the recipe")
+    return {"desc": name, "payload": stored_payload, "salts": stored_salts, "members": members,
+            "withheld": sorted(withheld or {}), "envelope": envelope,
+            "canonical": body.decode(), "member_prefix": MEMBER_PREFIX.decode(),
+            "prefix": EVENT_HASH_PREFIX_V2.decode(), "hash": digest,
+            "leaf_hash": hashlib.sha256(b"\x00" + body).hexdigest()}
+
+
+MARKER = {"withheld": {"notice_id": "R1", "notice_seq": 9, "purge_seq": 10,
+                       "effective_date": "2026-11-28", "reason": "Court order 2026/114"}}
+CASES_V2: list[tuple[str, int, str, str, dict[str, Any], str, dict[str, Any] | None]] = [
+    *((name, seq, type_, contract, payload, prev, None)
+      for name, seq, type_, contract, payload, prev in CASES),
+    ("manifest-after-a-purge", 8, "record.published", "paper-manifest-v1.1", MANIFEST, "1" * 64,
+     {m: MARKER for m in ("abstract", "research_question", "review_score", "quality",
+                          "source_grounded_claims", "claim_record_source")}),
+    ("purge-event", 10, "record.purged", "purge-record-v1",
+     {"record_id": "SRCH:03BE3A05", "notice_id": "R1",
+      "purged": [{"seq": 8, "members": ["abstract", "claim_record_source", "quality",
+                                        "research_question", "review_score",
+                                        "source_grounded_claims"]}]}, "2" * 64, None),
+]
+
+
 def main() -> None:
-    OUT.mkdir(parents=True, exist_ok=True)
-    for i, case in enumerate(CASES):
-        path = OUT / f"{i:02d}-{case[0]}.json"
-        path.write_bytes(orjson.dumps(vector(*case), option=orjson.OPT_INDENT_2) + b"\n")
-        print(path)
+    for out, cases, make in ((OUT, CASES, vector), (OUT_V2, CASES_V2, vector_v2)):
+        out.mkdir(parents=True, exist_ok=True)
+        for i, case in enumerate(cases):
+            path = out / f"{i:02d}-{case[0]}.json"
+            path.write_bytes(orjson.dumps(make(*case), option=orjson.OPT_INDENT_2) + b"\n")
+            print(path)
 
 
 if __name__ == "__main__":
