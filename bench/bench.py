@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.synth import items
 from ledger.api import Ledger
-from ledger.core.events import EVENT_HASH_PREFIX
+from ledger.core.events import EVENT_HASH_PREFIX, EVENT_HASH_PREFIX_V2, MEMBER_PREFIX
 
 HERE = Path(__file__).parent
 
@@ -39,8 +39,8 @@ def write_jsonl(path: Path, n: int) -> int:
     return count
 
 
-def bulk_append(db: Path, source: Path) -> float:
-    with Ledger.create(db) as ledger, source.open("rb") as handle:
+def bulk_append(db: Path, source: Path, event_format: int = 2) -> float:
+    with Ledger.create(db, event_format=event_format) as ledger, source.open("rb") as handle:
         start = time.perf_counter()
         ledger.append_jsonl(handle, "bench")
         return time.perf_counter() - start
@@ -70,12 +70,25 @@ def ceiling_append(db: Path, source: Path) -> float:
 
 
 def rehash_ceiling(db: Path) -> float:
-    """Read every stored event and SHA-256 its stored bytes (what verify cannot beat)."""
+    """Read every stored event and SHA-256 its stored bytes (what verify cannot beat); in a
+    format v2 ledger also one SHA-256 per stored payload member (salt, name and value, the value
+    serialised by orjson with sorted keys), the unavoidable work of checking the members."""
     conn = sqlite3.connect(db)
+    v2 = conn.execute("PRAGMA user_version").fetchone()[0] >= 2
+    columns = "seq, type, record_id, contract, payload, actor, recorded_at, prev_hash"
     start = time.perf_counter()
-    for row in conn.execute("SELECT seq, type, record_id, contract, payload, actor, recorded_at, "
-                            "prev_hash FROM events ORDER BY seq"):
-        hashlib.sha256(EVENT_HASH_PREFIX + "".join(map(str, row)).encode()).hexdigest()
+    if not v2:
+        for row in conn.execute(f"SELECT {columns} FROM events ORDER BY seq"):
+            hashlib.sha256(EVENT_HASH_PREFIX + "".join(map(str, row)).encode()).hexdigest()
+    else:
+        sha, dumps, prefix = hashlib.sha256, orjson.dumps, MEMBER_PREFIX
+        for row in conn.execute("SELECT seq, type, record_id, contract, commitments, actor, "
+                                "recorded_at, prev_hash, payload, salts FROM events ORDER BY seq"):
+            sha(EVENT_HASH_PREFIX_V2 + "".join(map(str, row[:8])).encode()).hexdigest()
+            salts = orjson.loads(row[9])
+            for name, value in orjson.loads(row[8]).items():
+                sha(prefix + bytes.fromhex(salts[name]) + dumps(name)
+                    + dumps(value, option=orjson.OPT_SORT_KEYS)).hexdigest()
     elapsed = time.perf_counter() - start
     conn.close()
     return elapsed
@@ -259,7 +272,19 @@ def measure(n: int, tmp: Path) -> dict[str, Any]:
     t_structure, t_structure_audit = structure_times(db)
     t_rebuild, _, rss_rebuild = child("rebuild", db)
     t_export, size, rss_export = child("export", db, str(tmp / f"e-{n}.jsonl"))
+    db_v1 = tmp / f"v1-{n}.db"  # the same events in a format v1 ledger, for the cost of v2
+    t_bulk_v1 = bulk_append(db_v1, source, event_format=1)
+    t_verify_v1, _, _ = child("verify", db_v1)
+    t_rebuild_v1, _, _ = child("rebuild", db_v1)
+    sizes = {name: path.stat().st_size for name, path in (("v2", db), ("v1", db_v1))}
+    for path in tmp.glob(f"v1-{n}.db*"):
+        path.unlink()
     return {**proof_times(db, events),
+        "v1_bulk_append_eps": events / t_bulk_v1, "v1_verify_eps": events / t_verify_v1,
+        "v1_rebuild_eps": events / t_rebuild_v1,
+        "v2_bulk_cost": t_bulk / t_bulk_v1, "v2_verify_cost": t_verify / t_verify_v1,
+        "v2_rebuild_cost": t_rebuild / t_rebuild_v1,
+        "v2_file_mb": sizes["v2"] / 1e6, "v1_file_mb": sizes["v1"] / 1e6,
         "events": events,
         "bulk_append_eps": events / t_bulk, "ceiling_append_eps": events / t_ceiling,
         "bulk_ratio": t_ceiling / t_bulk,
@@ -274,23 +299,31 @@ def measure(n: int, tmp: Path) -> dict[str, Any]:
 
 
 ROWS = [
-    ("bulk append (events/s)", "bulk_append_eps", "{:,.0f}"),
+    ("bulk append, format v2 (events/s)", "bulk_append_eps", "{:,.0f}"),
     ("  ceiling: sqlite3 executemany + orjson + sha256", "ceiling_append_eps", "{:,.0f}"),
     ("  ratio (target >= 0.5)", "bulk_ratio", "{:.2f}"),
-    ("verify (events/s)", "verify_eps", "{:,.0f}"),
-    ("  ceiling: re-hash stored bytes", "rehash_eps", "{:,.0f}"),
+    ("verify, format v2 (events/s)", "verify_eps", "{:,.0f}"),
+    ("  ceiling: re-hash stored bytes, and each member", "rehash_eps", "{:,.0f}"),
     ("  ratio (target >= 0.5)", "verify_ratio", "{:.2f}"),
     ("  of which the structure check: schema, integrity_check(events), quick_check (s)",
      "structure_s", "{:.2f}"),
     ("  its share of verify's time", "structure_share", "{:.0%}"),
     ("audit's structure check: schema, full integrity_check (s)", "structure_audit_s", "{:.2f}"),
-    ("rebuild (events/s, target >= 150k)", "rebuild_eps", "{:,.0f}"),
+    ("rebuild, format v2 (events/s, target >= 150k)", "rebuild_eps", "{:,.0f}"),
     ("export jsonl (MB/s)", "export_mb_s", "{:.1f}"),
     ("peak RSS verify, with its helper processes (MB)", "rss_verify_mb", "{:.0f}"),
     ("peak RSS rebuild, with its helper processes (MB)", "rss_rebuild_mb", "{:.0f}"),
     ("peak RSS export (MB)", "rss_export_mb", "{:.0f}"),
     ("inclusion proof build + check (ms, target < 1)", "inclusion_ms", "{:.3f}"),
     ("consistency proof build + check (ms, target < 1)", "consistency_ms", "{:.3f}"),
+    ("format v1, same events: bulk append (events/s)", "v1_bulk_append_eps", "{:,.0f}"),
+    ("  v2 time / v1 time", "v2_bulk_cost", "{:.2f}"),
+    ("format v1: verify (events/s)", "v1_verify_eps", "{:,.0f}"),
+    ("  v2 time / v1 time", "v2_verify_cost", "{:.2f}"),
+    ("format v1: rebuild (events/s)", "v1_rebuild_eps", "{:,.0f}"),
+    ("  v2 time / v1 time", "v2_rebuild_cost", "{:.2f}"),
+    ("file size, format v2 / v1 (MB)", "v2_file_mb", "{:,.0f}"),
+    ("  format v1 (MB)", "v1_file_mb", "{:,.0f}"),
 ]
 ONCE = [
     ("durable single append in-process (events/s)", "single_append_eps", "{:,.0f}"),

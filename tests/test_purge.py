@@ -302,3 +302,26 @@ def test_the_update_trigger_refuses_a_payload_change_without_a_purge(cli: Cli,
                                                                       history: dict[str, Any]) -> None:
     with sqlite3.connect(cli.db) as conn, pytest.raises(sqlite3.IntegrityError, match="only a purge"):
         conn.execute("UPDATE events SET payload = '{}' WHERE seq = 1")
+
+
+def test_a_title_set_by_a_purged_correction_is_withheld_everywhere(cli: Cli, tmp_path: Path) -> None:
+    """The current manifest cannot keep a title whose correction's changes are gone: it shows
+    as withheld (the versions keep their own titles), and every reader copes."""
+    _run(cli, "publish", cli.file(manifest(RID)))
+    _run(cli, "correct", RID, "--kind", "correction", "--reason", "retitled",
+         "--set", "/title=A title naming Dr Example", "--set", "/review_score=4.0",
+         "--set", "/quality/tier=Quarantine candidate")
+    done = purge(cli)
+    assert {(w["seq"], tuple(w["members"])) for w in done["withheld"]} >= {
+        (2, ("changes", "reason"))}
+    assert done["purge"]["payload"]["purged"][1]["changed"] == ["quality", "review_score", "title"]
+    shown = cli.json("show", RID)
+    assert shown["manifest"]["title"]["withheld"]["notice_id"] == "R1"
+    assert "changed" not in shown["manifest"]["title"]["withheld"]
+    assert shown["quality_tier"] == "WITHHELD"
+    for args in (("show", RID), ("render", RID, "--format", "html"), ("history", RID),
+                 ("export", "--format", "csv"), ("site", str(tmp_path / "site")), ("audit",)):
+        result = cli(*args)
+        assert result.exit_code == 0, (args, result.output)
+    assert "Dr Example" not in (tmp_path / "site" / "index.html").read_text()
+    assert b"Dr Example" not in raw_bytes(cli.db)

@@ -35,7 +35,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from ledger.core.canonical import canonical_bytes
+from ledger.core.canonical import MAX_SAFE_INTEGER, canonical_bytes
 from ledger.errors import CorruptEvent, RefusedInput, VerificationError
 
 EVENT_HASH_PREFIX = b"provenance-ledger/event/v1\n"
@@ -186,7 +186,36 @@ def hash_of(event: Event) -> str:
 def commitment(salt: bytes, name: str, value: Any) -> str:
     """Return hex SHA-256("provenance-ledger/member/v2\\n" || salt || JCS(name) || JCS(value))."""
     return hashlib.sha256(MEMBER_PREFIX + salt + canonical_bytes(name)
-                          + canonical_bytes(value)).hexdigest()
+                          + _value_bytes(value)).hexdigest()
+
+
+def _value_bytes(value: Any) -> bytes:
+    """Return JCS(value): orjson's text directly for a string, boolean, null or safe integer
+    (identical to JCS for them), ``canonical_bytes`` for anything else."""
+    kind = type(value)
+    if kind is str or kind is bool or value is None or (
+            kind is int and -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER):
+        return orjson.dumps(value)
+    return canonical_bytes(value)
+
+
+def _members_match(payload: dict[str, Any], salts: dict[str, Any],
+                   commitments: dict[str, Any]) -> bool:
+    """Return whether every member is stored with a salt that reproduces its commitment, and
+    nothing else is stored: the common case, checked with locals only."""
+    if not payload.keys() == salts.keys() == commitments.keys():
+        return False
+    sha256, prefix, dumps, fromhex = hashlib.sha256, MEMBER_PREFIX, orjson.dumps, bytes.fromhex
+    try:  # a salt of the wrong length cannot reproduce the commitment: check_members names it
+        for name, value in payload.items():
+            kind = type(value)
+            text = dumps(value) if kind is str or kind is bool else _value_bytes(value)
+            if sha256(prefix + fromhex(salts[name]) + dumps(name) + text).hexdigest() \
+                    != commitments[name]:
+                return False
+    except (ValueError, TypeError, RefusedInput):
+        return False
+    return True
 
 
 def make_event(
@@ -265,6 +294,8 @@ def check_members(event: Event) -> dict[str, dict[str, Any]]:
                                     "behind the ledger's back")
     commitments = _object(seq, "commitments", event.commitments or "")
     payload, salts = event.payload, _object(seq, "salts", event.salts or "{}")
+    if _members_match(payload, salts, commitments):
+        return {}
     withheld: dict[str, dict[str, Any]] = {}
     for name, value in payload.items():
         committed = commitments.get(name)

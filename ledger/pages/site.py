@@ -18,7 +18,7 @@ from ledger.core.checkpoint import Checkpoint
 from ledger.ops.bundle import make_bundle
 from ledger.ops.maintenance import states_by_record
 from ledger.pages.assets import INDEX_JS, PAGE_CSS, SITE_CSS, VERIFY_JS
-from ledger.pages.render import GATE_WORDS, render_html
+from ledger.pages.render import GATE_WORDS, render_html, shown_value
 from ledger.pages.text import event_summary
 from ledger.storage import store, views
 from ledger.storage.views import Shown
@@ -74,7 +74,7 @@ def index_page(rows: list[Shown], head: tuple[int, str], checkpoint: Checkpoint 
     for r in rows:
         gate = next((g for g in r["gates"] if g["gate"] == 2), r["gates"][0])
         values = [(r["record_id"], f'<a href="{page_name(r["record_id"])}">{e(r["record_id"])}</a>', "rid"),
-                  (r["manifest"]["title"], e(r["manifest"]["title"]), ""),
+                  (shown_value(r["manifest"]["title"]), e(shown_value(r["manifest"]["title"])), ""),
                   (r["status"], f'<span class="status status-{e(r["status"].lower())}">{e(r["status"])}</span>', ""),
                   (r["provenance_level"], e(r["provenance_level"]), ""),
                   (r["verification_level"], e(r["verification_level"]), ""),
