@@ -114,8 +114,23 @@ def test_a_purge_leaves_no_byte_of_the_removed_content(cli: Cli, history: dict[s
     assert cli.json("show", OTHER)["manifest"]["abstract"] == "Abstract: a synthesis."
 
 
+def _tlog_proof_holds(text: str, vkey: str) -> bool:
+    """Check a c2sp.org/tlog-proof@v1 text from the spec alone: its checkpoint's signature, and
+    the inclusion of the leaf its `extra` line carries."""
+    head, _, note = text.partition("\n\n")
+    lines = head.split("\n")
+    checkpoint = open_checkpoint(note, parse_verifier(vkey))
+    leaf = leaf_hash(base64.b64decode(lines[1].removeprefix("extra ")))
+    check_inclusion(int(lines[2].removeprefix("index ")), checkpoint.size, leaf,
+                    [base64.b64decode(h) for h in lines[3:]], checkpoint.root)
+    return True
+
+
 def test_everything_still_verifies_and_says_what_is_withheld(cli: Cli, history: dict[str, Any]) -> None:
+    before = cli("prove", "1", "--format", "tlog-proof", "--checkpoint", str(history["old"])).stdout
     purge(cli)
+    after = cli("prove", "1", "--format", "tlog-proof", "--checkpoint", str(history["old"])).stdout
+    assert before == after and _tlog_proof_holds(after, history["vkey"])
     report = cli.json("verify")
     assert report["ok"] is True and report["events"] == 10
     withheld = {(w["seq"], w["member"]) for w in report["withheld"]}
