@@ -106,20 +106,20 @@ def actions(draw: st.DrawFn) -> list[tuple[str, Any]]:
 @given(st.sampled_from([1, 2]), actions())
 def test_the_javascript_fold_equals_the_python_fold(event_format: int,
                                                     steps: list[tuple[str, Any]]) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        with Ledger.create(Path(tmp) / "l.db", clock, event_format=event_format) as ledger:
-            ledger.submit("paper-manifest-v1.1", manifest(RID), "ed")
-            for contract, doc in steps:
-                try:
-                    if contract == "purge":
-                        fields = tuple(doc.pop("fields"))
-                        ledger.purge(doc, "ed", fields)
-                    else:
-                        ledger.submit(contract, doc, "ed")
-                except RefusedInput:
-                    continue  # a step the rules refuse (a lifts naming nothing, a purge on v1, …)
-            events = [e.envelope() for e in ledger.history(RID)]
-            shown = ledger.show(RID)
+    with tempfile.TemporaryDirectory() as tmp, \
+            Ledger.create(Path(tmp) / "l.db", clock, event_format=event_format) as ledger:
+        ledger.submit("paper-manifest-v1.1", manifest(RID), "ed")
+        for contract, doc in steps:
+            try:
+                if contract == "purge":
+                    fields = tuple(doc.pop("fields"))
+                    ledger.purge(doc, "ed", fields)
+                else:
+                    ledger.submit(contract, doc, "ed")
+            except RefusedInput:
+                continue  # a step the rules refuse (a correction leaving an invalid manifest, …)
+        events = [e.envelope() for e in ledger.history(RID)]
+        shown = ledger.show(RID)
     [result] = fold_in_node([events])
     assert "error" not in result, result
     assert result["canonical"].encode() == rfc8785.dumps(orjson.loads(orjson.dumps(shown)))
