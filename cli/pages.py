@@ -96,10 +96,12 @@ def render(obj: LedgerContext, record_id: str, fmt: str, output: str | None) -> 
 @click.option("--vkey", help="The publisher's verifier key (string or file), shown to readers.")
 @pass_ctx
 def site(obj: LedgerContext, out_dir: str, checkpoint_file: str | None, vkey: str | None) -> None:
-    """Write a static site: index.html and one self-verifying page per record.
+    """Write a static site: paginated index pages, index.json, one page per record, assets/.
 
     With --checkpoint and --vkey every record page embeds its bundle and checks it in the
-    reader's browser (WebCrypto): event hashes, inclusion proofs and the checkpoint signature.
+    reader's browser (WebCrypto): event hashes, inclusion proofs and the checkpoint signature;
+    then it shows the record as computed from the verified events. A second run rewrites only
+    the files whose content changed; files are never written through a symlink.
 
     \b
     Example:
@@ -111,9 +113,10 @@ def site(obj: LedgerContext, out_dir: str, checkpoint_file: str | None, vkey: st
 
     note = read_text(checkpoint_file) if checkpoint_file else None
     key = read_verifier_text(vkey) if vkey else None
-    with obj.open() as ledger:
-        count = ledger.site(Path(out_dir), note, key)
-    click.echo(f"Wrote {out_dir}/index.html and {count} record page(s)")
+    with obj.open() as ledger, progress("Writing pages", ledger.count_records()) as bar:
+        count, written, unchanged = ledger.site(Path(out_dir), note, key, bar)
+    click.echo(f"Wrote {out_dir}/index.html and {count} record page(s): {written} file(s) "
+               f"written, {unchanged} already up to date")
 
 
 COMMANDS = (import_cmd, render, site)

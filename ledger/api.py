@@ -262,14 +262,19 @@ class Ledger:
 
     def render(self, record_id: str, fmt: str = "text") -> str:
         """Return a record's public page (text, md or html), folded from its events."""
-        from ledger.pages.render import render_html, render_markdown, render_text
-        renderers = {"text": render_text, "md": render_markdown, "html": render_html}
+        from ledger.pages.render import render_markdown, render_text
+        from ledger.pages.webpage import render_html
+        renderers = {"text": render_text, "md": render_markdown}
+        if fmt == "html":
+            return render_html(self.show(record_id), self.history(record_id))
         if fmt not in renderers:
             raise RefusedInput(f"unknown format {fmt!r} (use text, md or html)")
         return renderers[fmt](self.show(record_id))
 
-    def site(self, out: Path, note: str | None = None, verifier_key: str | None = None) -> int:
-        """Write the static site into ``out``; with a checkpoint, pages embed their bundles."""
+    def site(self, out: Path, note: str | None = None, verifier_key: str | None = None,
+             progress: Progress | None = None) -> tuple[int, int, int]:
+        """Write the static site into ``out``; with a checkpoint, pages embed their bundles.
+        Return (records, files written, files already up to date)."""
         from ledger.core.checkpoint import open_checkpoint
         from ledger.core.note import parse_verifier
         from ledger.pages.site import write_site
@@ -280,10 +285,16 @@ class Ledger:
             if signed is not None and signed[1].size > store.head(conn)[0]:
                 raise VerificationError(signed[1].size, "the checkpoint commits to more events "
                                         "than the log has: the log was truncated")
+            records = store.count_records(conn, store.head(conn)[0])
             try:
-                return write_site(conn, out, signed)
+                writer = write_site(conn, out, signed, progress)
             except OSError as exc:
                 raise RefusedInput(f"cannot write the site to {out}: {exc.strerror or exc}") from None
+        return records, writer.written, writer.unchanged
+
+    def count_records(self) -> int:
+        """Return the number of records (for a progress bar's total)."""
+        return store.count_records(self.conn, store.head(self.conn)[0])
 
     def rebuild(self, progress: Progress | None = None) -> int:
         """Drop and rebuild the views; return the number of records."""

@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger.api import Ledger
-from ledger.pages.render import render_html, render_markdown, render_text
+from ledger.pages.render import render_markdown, render_text
+from ledger.pages.webpage import render_html
 from tests.conftest import Cli, clock
 
 PAGES = Path(__file__).parent / "fixtures" / "pages"
@@ -142,7 +143,7 @@ def test_render_formats(cli: Cli) -> None:
     md = cli("render", "SRCH:03BE3A05", "--format", "md").stdout
     assert md.startswith("# SRCH:03BE3A05: ") and "| Status | CORRECTED |" in md
     page = cli("render", "SRCH:03BE3A05", "--format", "html").stdout
-    assert page.startswith("<!doctype html>") and "<th>Reason</th><td>Typo</td>" in page
+    assert page.startswith("<!doctype html>") and '<th scope="row">Reason</th><td>Typo</td>' in page
     assert cli("import", "-", input=text).stdout.endswith("0 event(s) appended\n")
 
 

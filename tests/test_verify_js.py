@@ -23,11 +23,11 @@ HARNESS = Path(__file__).parent / "js" / "verify_harness.js"
 pytestmark = pytest.mark.skipif(NODE is None, reason="Node.js is not installed")
 
 
-def run_js(bundle: dict[str, Any], vkey: str, tmp: Path) -> dict[str, Any]:
+def run_js(bundle: Any, vkey: str, tmp: Path, record_id: str = "SRCH:03BE3A05") -> dict[str, Any]:
     path = tmp / "bundle-for-js.json"
     path.write_bytes(orjson.dumps(bundle))
     assert NODE is not None
-    out = subprocess.run([NODE, str(HARNESS), str(VERIFY_JS), str(path), vkey],
+    out = subprocess.run([NODE, str(HARNESS), str(VERIFY_JS), str(path), vkey, record_id],
                          capture_output=True, text=True, timeout=60, check=True)
     result: dict[str, Any] = orjson.loads(out.stdout)
     return result
@@ -52,8 +52,14 @@ def test_verify_js_accepts_a_genuine_bundle_and_names_an_edit(tmp_path: Path, ev
     bundle = orjson.loads((tmp_path / "b.json").read_bytes())
     good = run_js(bundle, vkey, tmp_path)
     assert good["verified"] == "yes", good
-    if event_format == 2:
-        assert "withheld by a removal" in good["text"]
+    assert (good["events"], good["origin"]) == (len(bundle["events"]), "example.org/log")
+    assert good["withheld"] == (1 if event_format == 2 else 0)
+    # what the page refuses: another record's bundle, an empty one, one not a bundle
+    assert "not for SRCH:00000009" in run_js(bundle, vkey, tmp_path, "SRCH:00000009")["text"]
+    assert "no events" in run_js({**bundle, "events": []}, vkey, tmp_path)["text"]
+    assert run_js([], vkey, tmp_path)["verified"] == "no"
+    moved = {**bundle, "record_id": "SRCH:00000009"}  # relabelled to pass as another record's
+    assert "is of SRCH:03BE3A05" in run_js(moved, vkey, tmp_path, "SRCH:00000009")["text"]
     bundle["events"][1]["event"]["payload"]["reason"] = "something else"
     bad = run_js(bundle, vkey, tmp_path)
-    assert bad["verified"] == "no" and "event seq 2" in bad["text"], bad
+    assert bad["verified"] == "no" and bad["mismatch"] and "event seq 2" in bad["text"], bad

@@ -4,13 +4,11 @@ Markdown and HTML. Pure."""
 from __future__ import annotations
 
 import datetime as dt
-import html
 from typing import Any
 
 from ledger.core.events import is_withheld
 from ledger.model.labels import PROVENANCE_LABELS, VERIFICATION_LABELS, level_text
 from ledger.model.purge import describe
-from ledger.pages.assets import PAGE_CSS
 from ledger.storage.views import Shown
 
 GATE_WORDS = {"UNVERIFIED": "Unverified", "VERIFIED": "Verified", "FAILED": "Failed",
@@ -180,32 +178,3 @@ def render_markdown(shown: Shown) -> str:
 
 def _cell(value: str) -> str:
     return _one_line(value).replace("|", "\\|")
-
-
-def render_html(shown: Shown, extra_head: str = "", extra_body: str = "",
-                top: str = "") -> str:
-    """Return the page as a standalone HTML document (no external resources)."""
-    e = html.escape
-    m = shown["manifest"]
-    status = e(shown["status"])
-    title = shown_value(m["title"])
-    parts = [f'<header><p class="rid">{e(shown["record_id"])}</p><h1>{e(title)}</h1>',
-             f'<p class="status status-{status.lower()}">{status}</p><dl class="head">']
-    parts += [f"<dt>{e(label)}</dt><dd>{e(value)}</dd>" for label, value in header_rows(shown)]
-    parts.append("</dl></header>")
-    for heading, rows in sections(shown):
-        parts.append(f"<section><h2>{e(heading)}</h2>")
-        for label, value in rows:
-            if not label:
-                parts += [f"<p>{e(para)}</p>" for para in value.split("\n\n")]
-        table = [(label, value) for label, value in rows if label]
-        if table:
-            parts.append("<table>" + "".join(f"<tr><th>{e(label)}</th><td>{e(value)}</td></tr>"
-                                             for label, value in table) + "</table>")
-        parts.append("</section>")
-    body = "\n".join(parts)
-    return (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{e(shown['record_id'])} — {e(title)}</title>"
-            f"<style>{PAGE_CSS}</style>{extra_head}</head>\n<body><main>\n{top}{body}\n{extra_body}"
-            f"</main></body></html>\n")

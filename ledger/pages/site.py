@@ -1,29 +1,61 @@
-"""The static site: an index of every record and one self-verifying page per record.
+"""The static site: paginated index pages, a compact JSON index for search, and one
+self-verifying page per record, with the CSS and scripts as shared files in ``assets/``.
 
-No server and no build step: each record page embeds the record's bundle and the publisher's
-verifier key, and a small script recomputes, in the reader's browser with WebCrypto, every event
-hash and inclusion proof and checks the checkpoint signature.
+No server and no build step. A record page embeds the record's bundle (events up to a signed
+checkpoint, with inclusion proofs) and the publisher's verifier key; its scripts check every hash,
+proof and the checkpoint signature in the reader's browser, fold the verified events into the
+record's state with the ledger's rules (``assets/fold.js``), and show *that*, saying so if the
+text the page was served with differs. The HTML is the no-script fallback, marked as not verified
+in this browser. Status comes first: a banner with the notice that gave it.
+
+Safe by construction: embedded JSON escapes ``<``, ``>``, ``&``, U+2028 and U+2029; there are no
+inline scripts, styles or event handlers, and a Content-Security-Policy allows only the site's own
+files. Every file is written to a temporary name in its folder and renamed over the old one (so a
+symlink planted at a page's name is replaced, never followed), only inside the output folder, and
+only when its bytes changed (a second run after one correction rewrites only that record's page
+and the index files).
 """
 
 from __future__ import annotations
 
+import contextlib
 import html
+import os
+import re
 import sqlite3
+import stat
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from ledger.core.checkpoint import Checkpoint
+from ledger.core.events import Event
+from ledger.core.progress import Progress
+from ledger.errors import RefusedInput
+from ledger.model.state import fold
 from ledger.ops.bundle import make_bundle
 from ledger.ops.maintenance import states_by_record
-from ledger.pages.assets import INDEX_JS, PAGE_CSS, SITE_CSS, VERIFY_JS
-from ledger.pages.render import GATE_WORDS, render_html, shown_value
-from ledger.pages.text import event_summary
+from ledger.pages.assets import ASSETS, asset_bytes
+from ledger.pages.render import GATE_WORDS, shown_value
+from ledger.pages.webpage import page_model, record_html
 from ledger.storage import store, views
 from ledger.storage.views import Shown
 
 e = html.escape
+INDEX_PAGE_ROWS = 200  # rows per index page: the first page stays far below 200 KB
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+       "connect-src 'self'; base-uri 'none'; form-action 'none'")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?")
+_JSON_ESCAPES = {b"<": b"\\u003c", b">": b"\\u003e", b"&": b"\\u0026",
+                 "\u2028".encode(): b"\\u2028", "\u2029".encode(): b"\\u2029"}
+INDEX_COLUMNS = ("record_id", "title", "status", "provenance_level", "verification_level",
+                 "quality_tier", "gate", "notices")
+INDEX_LABELS = ("Record", "Title", "Status", "Provenance", "Verification", "Tier", "Gate verdict",
+                "Notices")
 
 
 def page_name(record_id: str) -> str:
@@ -31,85 +63,206 @@ def page_name(record_id: str) -> str:
     return record_id.replace(":", "-") + ".html"
 
 
+def index_name(page: int) -> str:
+    """Return the file name of index page ``page`` (1: ``index.html``)."""
+    return "index.html" if page == 1 else f"index-{page}.html"
+
+
 def embed_json(value: Any) -> str:
-    """Return JSON safe inside a <script> element (``</`` cannot close it)."""
-    return orjson.dumps(value).decode().replace("</", "<\\/")
+    """Return JSON that is inert inside a ``<script type="application/json">`` element: ``<``,
+    ``>``, ``&``, U+2028 and U+2029 escaped (so neither ``</script>`` nor ``<!--`` can end it)."""
+    data = orjson.dumps(value)
+    for raw, escaped in _JSON_ESCAPES.items():
+        data = data.replace(raw, escaped)
+    return data.decode("utf-8")
 
 
-def timeline(conn: sqlite3.Connection, record_id: str) -> str:
-    """Return the record's full history as an HTML timeline, oldest first."""
-    items = []
-    for event in store.record_events(conn, record_id):
-        summary = event_summary(event)
-        items.append(f'<li><div class="when">seq {event.seq} · {e(event.recorded_at)} · {e(event.actor)}</div>'
-                     f'<div class="what">{e(event.type)}{" — " + e(summary) if summary else ""}</div>'
-                     f'<div class="hash">{e(event.hash)}</div></li>')
-    return '<section><h2>History</h2><ol class="timeline">' + "".join(items) + "</ol></section>"
+@dataclass
+class SiteWriter:
+    """Writes files into one output folder: atomically, never through a symlink, never outside
+    it, and only when the bytes changed."""
+
+    out: Path
+    written: int = 0
+    unchanged: int = 0
+    _dirs: set[Path] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.out = self.out.resolve()  # the folder the user named, wherever it is
+
+    def _folder(self, relative: str) -> Path:
+        folder = self.out
+        for part in relative.split("/")[:-1]:
+            folder = folder / part
+            if folder in self._dirs:
+                continue
+            try:
+                mode = os.lstat(folder).st_mode
+            except FileNotFoundError:
+                folder.mkdir()
+                mode = os.lstat(folder).st_mode
+            if not stat.S_ISDIR(mode):  # a symlink (or file) planted where a folder should be
+                raise RefusedInput(f"{folder} is not a plain folder (a symlink?): refusing to "
+                                   "write through it")
+            self._dirs.add(folder)
+        return folder
+
+    def write(self, relative: str, data: bytes) -> bool:
+        """Write ``data`` to ``out/relative`` unless it already holds exactly that; return whether
+        it was written."""
+        if not _NAME.fullmatch(relative) or ".." in relative:
+            raise RefusedInput(f"refusing to write {relative!r}: not a plain name in the site")
+        folder = self._folder(relative)
+        target = folder / relative.rsplit("/", 1)[-1]
+        with contextlib.suppress(OSError):
+            if stat.S_ISREG(os.lstat(target).st_mode) and target.read_bytes() == data:
+                self.unchanged += 1
+                return False
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".part")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(data)
+            os.chmod(temporary, 0o644)
+            os.replace(temporary, target)  # replaces a symlink itself, never what it points to
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
+        self.written += 1
+        return True
 
 
-def record_page(conn: sqlite3.Connection, record_id: str, shown: Shown,
-                signed: tuple[str, Checkpoint, str] | None) -> str:
-    """Return one record's HTML page, with its bundle and verifier when ``signed`` is given."""
-    scripts, later = "", ""
-    if signed is not None:
-        note, checkpoint, vkey = signed
-        after = [ev.seq for ev in store.record_events(conn, record_id) if ev.seq > checkpoint.size]
-        if after:
-            later = (f'<p class="later">{len(after)} later event(s) of this record (seq '
-                     f'{", ".join(map(str, after))}) are shown but not yet covered by a signed checkpoint.</p>')
-        if store.record_events(conn, record_id, checkpoint.size):
-            scripts = (f'<script type="application/json" id="bundle">'
-                       f"{embed_json(make_bundle(conn, record_id, note, checkpoint))}</script>"
-                       f'<script type="text/plain" id="vkey">{e(vkey)}</script>')
-    banner = ('<nav class="crumbs"><a href="index.html">← All records</a></nav>'
-              '<div id="verify-status" class="verify">Verifying in your browser…</div>' + later)
-    body = timeline(conn, record_id) + scripts + f"<script>{VERIFY_JS}</script>"
-    return render_html(shown, extra_head=f"<style>{SITE_CSS}</style>", extra_body=body, top=banner)
+def _head(title: str, extra: str = "") -> str:
+    return (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+            f'<meta name="referrer" content="no-referrer">'
+            f"<title>{e(title)}</title>"
+            f'<link rel="stylesheet" href="assets/page.css"><link rel="stylesheet" '
+            f'href="assets/site.css">{extra}</head>\n')
 
 
-def index_page(rows: list[Shown], head: tuple[int, str], checkpoint: Checkpoint | None) -> str:
-    """Return the index: every record, sortable and filterable without a server."""
-    statuses = sorted({r["status"] for r in rows})
+def record_page(record_id: str, events: list[Event], shown: Shown,
+                bundle: dict[str, Any] | None, vkey: str | None, later: list[int]) -> str:
+    """Return one record's HTML page. ``events``/``shown`` are what the page states (with a
+    checkpoint: as of it, exactly what the bundle proves); ``later`` the seqs after it."""
+    model = page_model(shown, events)
+    if bundle is None and vkey is not None:
+        badge = ("<strong>Not yet verifiable.</strong> <small>This record's events came after the "
+                 "signed checkpoint this site was published with.</small>")
+        data = ""
+    elif bundle is not None:
+        badge = ("<strong>Not verified in this browser.</strong> <small>This is the publisher's "
+                 "copy of the record. With scripts on, this page checks every event against the "
+                 "signed log and shows what it verified.</small>")
+        data = (f'<script type="application/json" id="bundle">{embed_json(bundle)}</script>'
+                f'<script type="application/json" id="vkey">{embed_json(vkey)}</script>')
+    else:
+        badge = ("<strong>Not verifiable.</strong> <small>This site was published without a signed "
+                 "checkpoint, so this page cannot be checked against the log.</small>")
+        data = ""
+    note = (f'<p class="later">{len(later)} later event(s) of this record (seq '
+            f'{", ".join(map(str, later))}) are not yet covered by a signed checkpoint and are '
+            "not shown.</p>") if later and bundle is not None else ""
+    banner, body = record_html(shown, model)
+    title = f"{record_id} — {shown_value(shown['manifest']['title'])}"
+    return (_head(title) + f'<body><main data-record-id="{e(record_id)}">'
+            '<nav class="crumbs"><a href="index.html">← All records</a></nav>'
+            f'<div id="record-banner">{banner}</div>'
+            f'<div id="verify-status" class="verify pending" role="status">{badge}</div>{note}'
+            f"{body}{data}"
+            '<script src="assets/fold.js"></script><script src="assets/page.js"></script>'
+            '<script src="assets/verify.js"></script><script src="assets/record.js"></script>'
+            "</main></body></html>\n")
+
+
+def index_row(shown: Shown) -> list[Any]:
+    """Return a record's row of the index (the columns of ``INDEX_COLUMNS``)."""
+    gate = next((g for g in shown["gates"] if g["gate"] == 2), shown["gates"][0])
+    return [shown["record_id"], shown_value(shown["manifest"]["title"]), shown["status"],
+            shown["provenance_level"], shown["verification_level"], shown["quality_tier"] or "",
+            f"Gate {gate['gate']}: {GATE_WORDS[gate['status']]}", shown["correction_count"]]
+
+
+def index_page(rows: list[list[Any]], page: int, pages: int, total: int, head: tuple[int, str],
+               checkpoint: Checkpoint | None) -> str:
+    """Return index page ``page`` of ``pages``: its rows, links to the others, and a search
+    box that reads the compact ``index.json``."""
     cells = []
     for r in rows:
-        gate = next((g for g in r["gates"] if g["gate"] == 2), r["gates"][0])
-        values = [(r["record_id"], f'<a href="{page_name(r["record_id"])}">{e(r["record_id"])}</a>', "rid"),
-                  (shown_value(r["manifest"]["title"]), e(shown_value(r["manifest"]["title"])), ""),
-                  (r["status"], f'<span class="status status-{e(r["status"].lower())}">{e(r["status"])}</span>', ""),
-                  (r["provenance_level"], e(r["provenance_level"]), ""),
-                  (r["verification_level"], e(r["verification_level"]), ""),
-                  (r["quality_tier"] or "", e(r["quality_tier"] or "—"), ""),
-                  (gate["status"], e(f"Gate {gate['gate']}: {GATE_WORDS[gate['status']]}"), ""),
-                  (str(r["correction_count"]), str(r["correction_count"]), "")]
-        cells.append(f'<tr data-status="{e(r["status"])}">' + "".join(
-            f'<td data-key="{e(key)}" class="{cls}">{shown}</td>' for key, shown, cls in values) + "</tr>")
+        values = [f'<a href="{page_name(r[0])}">{e(r[0])}</a>', e(r[1]),
+                  f'<span class="status status-{e(r[2].lower())}">{e(r[2])}</span>',
+                  e(r[3]), e(r[4]), e(r[5] or "—"), e(r[6]), str(r[7])]
+        cells.append(f'<tr data-status="{e(r[2])}">' + "".join(
+            f'<td data-key="{e(str(key))}" data-label="{label}">{shown}</td>'
+            for key, shown, label in zip(r, values, INDEX_LABELS, strict=True)) + "</tr>")
     signed = (f"Checkpoint of size {checkpoint.size} signed by {e(checkpoint.origin)}."
               if checkpoint else "No signed checkpoint embedded.")
-    options = "".join(f'<option value="{e(s)}">{e(s)}</option>' for s in statuses)
-    return (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>Record ledger</title>'
-            f'<style>{PAGE_CSS}{SITE_CSS}</style></head><body><main class="wide">'
-            f"<h1>Research records and their correction history</h1>"
-            f"<p>{len(rows)} records · ledger head seq {head[0]} · {signed}</p>"
-            f'<div class="controls"><input id="q" type="search" placeholder="Filter by id, title, tier…">'
-            f'<select id="status"><option value="">Any status</option>{options}</select>'
-            f'<span id="count"></span></div>'
-            f'<table class="index"><thead><tr><th>Record</th><th>Title</th><th>Status</th>'
-            f"<th>Provenance</th><th>Verification</th><th>Tier</th><th>Gate verdict</th><th>Notices</th>"
-            f'</tr></thead><tbody>{"".join(cells)}</tbody></table>'
-            f"<script>{INDEX_JS}</script></main></body></html>\n")
+    links = " ".join(f'<a href="{index_name(n)}"' + (' aria-current="page"' if n == page else "")
+                     + f">{n}</a>" for n in range(1, pages + 1)) if pages > 1 else ""
+    first = (page - 1) * INDEX_PAGE_ROWS + 1
+    return (_head("Record ledger" + (f" — page {page}" if page > 1 else ""))
+            + '<body><main class="wide">'
+            "<h1>Research records and their correction history</h1>"
+            f"<p>{total} records · ledger head seq {head[0]} · {signed}</p>"
+            '<form class="controls" role="search"><label for="q">Search all records</label>'
+            '<input id="q" type="search" placeholder="id, title, status, tier…">'
+            '<label for="status">Status</label><select id="status"><option value="">Any</option>'
+            + "".join(f'<option value="{s}">{s}</option>' for s in
+                      ("CURRENT", "CORRECTED", "UNDER_CONCERN", "WITHDRAWN", "RETRACTED", "REMOVED"))
+            + '</select><span id="count" role="status"></span></form>'
+            f'<p class="range">Records {first}–{first + len(rows) - 1} of {total}</p>'
+            '<table class="index"><thead><tr>'
+            + "".join(f'<th scope="col">{label}</th>' for label in INDEX_LABELS)
+            + f'</tr></thead><tbody>{"".join(cells)}</tbody></table>'
+            + (f'<nav class="pages" aria-label="Index pages">Pages: {links}</nav>' if links else "")
+            + '<script src="assets/index.js"></script></main></body></html>\n')
 
 
 def write_site(conn: sqlite3.Connection, out: Path,
-               signed: tuple[str, Checkpoint, str] | None) -> int:
-    """Write index.html and one page per record into ``out``; return the number of records."""
-    out.mkdir(parents=True, exist_ok=True)
-    rows = []
-    for state in states_by_record(conn):  # folded from the events, never read from the views
-        shown = views.show_of(state)
-        (out / page_name(state.record_id)).write_text(record_page(conn, state.record_id, shown,
-                                                                  signed))
-        rows.append(shown)
-    (out / "index.html").write_text(index_page(rows, store.head(conn),
-                                               signed[1] if signed else None))
-    return len(rows)
+               signed: tuple[str, Checkpoint, str] | None,
+               progress: Progress | None = None) -> SiteWriter:
+    """Write the site into ``out`` (see the module); return the writer with its counts."""
+    writer = SiteWriter(out)
+    for name in ASSETS:
+        writer.write(f"assets/{name}", asset_bytes(name))
+    rows: list[list[Any]] = []
+    for rid, events, shown, bundle, later in _records(conn, signed):
+        text = record_page(rid, events, shown, bundle, signed[2] if signed else None, later)
+        writer.write(page_name(rid), text.encode("utf-8"))
+        rows.append(index_row(shown))
+        if progress is not None:
+            progress(1)
+    pages = max(1, -(-len(rows) // INDEX_PAGE_ROWS))
+    head = store.head(conn)
+    for page in range(1, pages + 1):
+        chunk = rows[(page - 1) * INDEX_PAGE_ROWS:page * INDEX_PAGE_ROWS]
+        html_text = index_page(chunk, page, pages, len(rows), head, signed[1] if signed else None)
+        writer.write(index_name(page), html_text.encode("utf-8"))
+    writer.write("index.json", orjson.dumps({"columns": INDEX_COLUMNS, "rows": rows,
+                                             "pages": INDEX_PAGE_ROWS}))
+    return writer
+
+
+def _records(conn: sqlite3.Connection, signed: tuple[str, Checkpoint, str] | None
+             ) -> Iterator[tuple[str, list[Event], Shown, dict[str, Any] | None, list[int]]]:
+    """Yield, per record (folded from the events, never read from the views): its id, the events
+    its page states, their state, its bundle (with a checkpoint) and the seqs after it."""
+    for state in states_by_record(conn):
+        rid = state.record_id
+        events = store.record_events(conn, rid)
+        if signed is None:
+            yield rid, events, views.show_of(state), None, []
+            continue
+        note, checkpoint, _ = signed
+        covered = [ev for ev in events if ev.seq <= checkpoint.size]
+        later = [ev.seq for ev in events if ev.seq > checkpoint.size]
+        if not covered:  # published after the checkpoint: nothing of it is signed yet
+            yield rid, events, views.show_of(state), None, later
+            continue
+        as_of = fold(covered)
+        if as_of is None or not as_of.versions:
+            continue
+        yield (rid, covered, views.show_of(as_of), make_bundle(conn, rid, note, checkpoint),
+               later)

@@ -1,11 +1,8 @@
-// Runs the site's verify.js under Node with a minimal document: the page's embedded bundle and
-// verifier key in, the status element's class and text out (printed as JSON).
+// Checks a bundle with the site's verify.js under Node (its WebCrypto is the browser's API):
+// prints {"verified": "yes", ...what it covers} or {"verified": "no", "text": why}.
 const fs = require("fs");
-const [script, bundleFile, vkey] = process.argv.slice(2);
-const status = { className: "", textContent: "", appendChild(c) { this.textContent += " " + c.textContent; } };
-const els = { bundle: { textContent: fs.readFileSync(bundleFile, "utf8") }, vkey: { textContent: vkey }, "verify-status": status };
-globalThis.document = { getElementById: (id) => els[id] || null, createElement: () => ({ textContent: "" }), body: { dataset: {} } };
-globalThis.atob = (s) => Buffer.from(s, "base64").toString("binary");
-globalThis.btoa = (s) => Buffer.from(s, "binary").toString("base64");
-eval(fs.readFileSync(script, "utf8"));
-setTimeout(() => console.log(JSON.stringify({ cls: status.className, text: status.textContent, verified: document.body.dataset.verified })), 500);
+const [script, bundleFile, vkey, recordId] = process.argv.slice(2);
+const { verifyBundle, Mismatch } = require(script);
+verifyBundle(JSON.parse(fs.readFileSync(bundleFile, "utf8")), vkey, recordId).then(
+  (v) => console.log(JSON.stringify({ verified: "yes", events: v.events.length, size: v.size, origin: v.origin, key: v.key, withheld: v.withheld })),
+  (e) => console.log(JSON.stringify({ verified: "no", mismatch: e instanceof Mismatch, text: String(e.message) })));

@@ -1,7 +1,8 @@
 """Static assets of rendered pages and the site, kept as real files beside this module (so that
-they are linted as what they are: ``tests/test_assets.py``): the page and site CSS, the
-in-browser verifier of record pages (``verify.js``) and the index's sort and filter
-(``index.js``)."""
+they are linted as what they are: ``tests/test_assets.py``): the page and site CSS; the record
+page's scripts — the derivation rules (``fold.js``), the page model (``page.js``), the checks of
+a bundle (``verify.js``) and what the page does with them (``record.js``); the index's search,
+filter and sort (``index.js``)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,11 @@ def _read(name: str) -> str:
     return (_HERE / name).read_text(encoding="utf-8")
 
 
-PAGE_CSS = _read("page.css")
-SITE_CSS = _read("site.css")
-VERIFY_JS = _read("verify.js")
-INDEX_JS = _read("index.js")
+PAGE_CSS = _read("page.css")  # inlined by `ledger render --format html` (a standalone page)
+# The site's shared files, written to OUT_DIR/assets/ by `ledger site`.
+ASSETS = ("page.css", "site.css", "fold.js", "page.js", "verify.js", "record.js", "index.js")
+
+
+def asset_bytes(name: str) -> bytes:
+    """Return the bytes of one of the site's shared files."""
+    return (_HERE / name).read_bytes()

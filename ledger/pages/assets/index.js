@@ -1,23 +1,68 @@
+// The index: sort this page's rows by a column; search or filter every record, from the compact
+// index.json (read once, on the first search), showing at most one page of matches. Text only.
+(function () {
+  "use strict";
+  const table = document.querySelector("table.index");
+  if (!table) return;
+  const body = table.tBodies[0], pageRows = Array.from(body.rows);
+  const q = document.getElementById("q"), status = document.getElementById("status");
+  const count = document.getElementById("count");
+  let all = null, loading = null;
+  const STATUS_CLASS = (s) => "status status-" + s.toLowerCase();
+  const pageName = (rid) => rid.replace(":", "-") + ".html";
+  const LABELS = Array.from(table.tHead.rows[0].cells, (th) => th.textContent);
 
-(() => {
-  const table = document.querySelector("table.index"), body = table.tBodies[0];
-  const rows = Array.from(body.rows), q = document.getElementById("q"), st = document.getElementById("status");
-  const filter = () => {
-    const text = q.value.toLowerCase(), status = st.value;
-    let shown = 0;
-    for (const r of rows) {
-      const ok = (!text || r.textContent.toLowerCase().includes(text)) && (!status || r.dataset.status === status);
-      r.hidden = !ok; shown += ok;
+  function rowOf(r) {
+    const tr = document.createElement("tr");
+    tr.dataset.status = r[2];
+    r.forEach((value, i) => {
+      const td = document.createElement("td");
+      td.dataset.key = String(value);
+      td.dataset.label = LABELS[i];
+      if (i === 0) { const a = document.createElement("a"); a.href = pageName(r[0]); a.textContent = r[0]; td.append(a); }
+      else if (i === 2) { const s = document.createElement("span"); s.className = STATUS_CLASS(r[2]); s.textContent = r[2]; td.append(s); }
+      else td.textContent = i === 5 && !value ? "—" : String(value);
+      tr.append(td);
+    });
+    return tr;
+  }
+
+  function load() {
+    if (!loading) loading = fetch("index.json").then((r) => r.json()).then((doc) => { all = doc; return doc; });
+    return loading;
+  }
+
+  async function search() {
+    const text = q.value.trim().toLowerCase(), want = status.value;
+    if (!text && !want) { body.replaceChildren(...pageRows); count.textContent = ""; return; }
+    let doc;
+    try { doc = all || await load(); }
+    catch (e) { count.textContent = "Search needs the site served over HTTP (index.json could not be read); the pages below list every record."; return; }
+    const limit = doc.pages || 200, hits = [];
+    let found = 0;
+    for (const r of doc.rows) {
+      if ((want && r[2] !== want) || (text && !r.join(" ").toLowerCase().includes(text))) continue;
+      found += 1;
+      if (hits.length < limit) hits.push(r);
     }
-    document.getElementById("count").textContent = shown + " of " + rows.length + " records";
-  };
-  q.addEventListener("input", filter); st.addEventListener("change", filter);
-  table.querySelectorAll("th").forEach((th, i) => th.addEventListener("click", () => {
-    const dir = th.getAttribute("aria-sort") === "ascending" ? -1 : 1;
-    table.querySelectorAll("th").forEach((h) => h.removeAttribute("aria-sort"));
-    th.setAttribute("aria-sort", dir === 1 ? "ascending" : "descending");
-    rows.sort((a, b) => dir * a.cells[i].dataset.key.localeCompare(b.cells[i].dataset.key, undefined, {numeric: true}));
-    rows.forEach((r) => body.appendChild(r));
-  }));
-  filter();
+    body.replaceChildren(...hits.map(rowOf));
+    count.textContent = found + " of " + doc.rows.length + " records match" + (found > hits.length ? " (the first " + hits.length + " shown)" : "");
+  }
+
+  let timer = null;
+  q.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(search, 150); });
+  status.addEventListener("change", search);
+  q.form.addEventListener("submit", (event) => { event.preventDefault(); search(); });
+  table.querySelectorAll("th").forEach((th, i) => {
+    th.tabIndex = 0;
+    const sort = () => {
+      const dir = th.getAttribute("aria-sort") === "ascending" ? -1 : 1;
+      table.querySelectorAll("th").forEach((h) => h.removeAttribute("aria-sort"));
+      th.setAttribute("aria-sort", dir === 1 ? "ascending" : "descending");
+      Array.from(body.rows).sort((a, b) => dir * a.cells[i].dataset.key.localeCompare(b.cells[i].dataset.key, undefined, { numeric: true }))
+        .forEach((r) => body.appendChild(r));
+    };
+    th.addEventListener("click", sort);
+    th.addEventListener("keydown", (event) => { if (event.key === "Enter" || event.key === " ") { event.preventDefault(); sort(); } });
+  });
 })();

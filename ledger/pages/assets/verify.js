@@ -1,28 +1,30 @@
-
-(async () => {
-  const out = document.getElementById("verify-status");
-  const say = (ok, text, detail) => {
-    out.className = "verify " + (ok ? "ok" : "fail");
-    out.textContent = text;
-    if (detail) { const s = document.createElement("small"); s.textContent = detail; out.appendChild(s); }
-    document.body.dataset.verified = ok ? "yes" : "no";
-  };
+// Checks a record bundle in the reader's browser with WebCrypto, from docs/format.md alone: the
+// checkpoint's Ed25519 signature by the publisher's key, every event's hash (formats v1 and v2,
+// each v2 payload member against its commitment), every inclusion proof against the checkpoint
+// root, that the events are this record's, in order, and not none. Resolves to what it verified.
+(function (root) {
+  "use strict";
   class Mismatch extends Error {}
   const fail = (m) => { throw new Mismatch(m); };
   const enc = new TextEncoder();
   const b64d = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
   const b64e = (a) => btoa(String.fromCharCode(...a));
   const hex = (a) => Array.from(a, (b) => b.toString(16).padStart(2, "0")).join("");
+  const unhex = (s) => Uint8Array.from(s.match(/../g) || [], (h) => parseInt(h, 16));
   const cat = (...parts) => { const n = parts.reduce((t, p) => t + p.length, 0); const o = new Uint8Array(n); let i = 0; for (const p of parts) { o.set(p, i); i += p.length; } return o; };
   const sha = async (...parts) => new Uint8Array(await crypto.subtle.digest("SHA-256", cat(...parts)));
   const same = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
-  // RFC 8785: ECMAScript JSON.stringify for scalars, keys sorted by UTF-16 code units.
   const canon = (v) => v === null || typeof v !== "object" ? JSON.stringify(v)
     : Array.isArray(v) ? "[" + v.map(canon).join(",") + "]"
     : "{" + Object.keys(v).sort().map((k) => JSON.stringify(k) + ":" + canon(v[k])).join(",") + "}";
+  const PREFIX = enc.encode("provenance-ledger/event/v1\n"), PREFIX2 = enc.encode("provenance-ledger/event/v2\n");
+  const MEMBER = enc.encode("provenance-ledger/member/v2\n");
+  const HASHED_V2 = ["actor", "commitments", "contract", "prev_hash", "record_id", "recorded_at", "seq", "type"];
+  const V1_KEYS = ["seq", "type", "record_id", "contract", "payload", "actor", "recorded_at", "prev_hash", "hash"];
+
   // RFC 9162 section 2.1.3.2
-  const rootFromInclusion = async (index, size, leaf, proof) => {
-    if (index >= size) fail("leaf index " + index + " is outside a tree of size " + size);
+  async function rootFromInclusion(index, size, leaf, proof) {
+    if (!(index < size)) fail("leaf index " + index + " is outside a tree of size " + size);
     let fn = index, sn = size - 1, r = leaf;
     for (const p of proof) {
       if (sn === 0) fail("inclusion proof too long");
@@ -34,18 +36,40 @@
     }
     if (sn !== 0) fail("inclusion proof too short");
     return r;
-  };
-  try {
-    const el = document.getElementById("bundle");
-    if (!el) { say(false, "Not verifiable: this page was published without a signed checkpoint."); return; }
-    const bundle = JSON.parse(el.textContent);
-    const vkey = document.getElementById("vkey").textContent.trim();
-    const [name, idhex, keyb64] = [vkey.split("+")[0], vkey.split("+")[1], vkey.split("+").slice(2).join("+")];
+  }
+
+  async function checkMembers(env) {
+    let withheld = 0;
+    const names = Object.keys(env.commitments || {});
+    if (!env.salts || typeof env.salts !== "object") fail("event seq " + env.seq + ": its salts are missing");
+    if (Object.keys(env.payload).some((n) => !names.includes(n))) fail("event seq " + env.seq + ": a payload member is not committed to");
+    for (const n of names) {
+      if (!(n in env.payload)) fail("event seq " + env.seq + ": payload member " + n + " is missing");
+      const salt = env.salts[n];
+      if (salt === undefined) {
+        const v = env.payload[n];
+        if (!v || typeof v !== "object" || !v.withheld) fail("event seq " + env.seq + ": payload member " + n + " has no salt");
+        withheld += 1;
+        continue;
+      }
+      if (!/^[0-9a-f]{32}$/.test(salt)) fail("event seq " + env.seq + ": the salt of " + n + " is malformed");
+      const got = hex(await sha(MEMBER, unhex(salt), enc.encode(canon(n)), enc.encode(canon(env.payload[n]))));
+      if (got !== env.commitments[n]) fail("event seq " + env.seq + ": payload member " + n + " does not match its commitment");
+    }
+    return withheld;
+  }
+
+  async function verifyBundle(bundle, vkey, recordId) {
+    if (!bundle || typeof bundle !== "object" || bundle.format !== "provenance-ledger-bundle-v1") fail("the embedded bundle is not a record bundle");
+    if (bundle.record_id !== recordId) fail("the embedded bundle is for " + bundle.record_id + ", not for " + recordId);
+    if (!Array.isArray(bundle.events) || !bundle.events.length) fail("the embedded bundle has no events");
+    const parts = String(vkey).split("+");
+    const [name, idhex, keyb64] = [parts[0], parts[1], parts.slice(2).join("+")];
     const keyraw = b64d(keyb64);
     if (keyraw.length !== 33 || keyraw[0] !== 1) fail("the publisher key is not an Ed25519 key");
     const pub = keyraw.slice(1);
     if (hex((await sha(enc.encode(name + "\n"), new Uint8Array([1]), pub)).slice(0, 4)) !== idhex) fail("the publisher key id does not match the key");
-    const note = bundle.checkpoint, cut = note.lastIndexOf("\n\n");
+    const note = String(bundle.checkpoint), cut = note.lastIndexOf("\n\n");
     if (cut < 0) fail("the checkpoint is not a signed note");
     const text = note.slice(0, cut + 1);
     const sigs = note.slice(cut + 2).split("\n").filter((l) => l.startsWith("\u2014 " + name + " "));
@@ -56,44 +80,35 @@
     if (!(await crypto.subtle.verify({ name: "Ed25519" }, key, raw.slice(4), enc.encode(text)))) fail("the checkpoint signature does not verify against the publisher key " + name + "+" + idhex);
     const [origin, sizeText, rootText] = text.split("\n");
     if (origin !== name) fail("the checkpoint origin " + origin + " is not the publisher key " + name);
-    const size = Number(sizeText), root = b64d(rootText);
-    const prefix = enc.encode("provenance-ledger/event/v1\n"), prefix2 = enc.encode("provenance-ledger/event/v2\n");
-    const memberPrefix = enc.encode("provenance-ledger/member/v2\n");
-    const unhex = (s) => Uint8Array.from(s.match(/../g) || [], (h) => parseInt(h, 16));
-    let withheld = 0;
+    const size = Number(sizeText), rootHash = b64d(rootText);
+    let withheld = 0, last = 0;
+    const events = [];
     for (const item of bundle.events) {
       const env = item.event, v2 = "commitments" in env;
+      if (env.record_id !== recordId) fail("event seq " + env.seq + " is of " + env.record_id + ", not of " + recordId);
+      if (!(env.seq > last)) fail("event seq " + env.seq + " is out of order");
+      last = env.seq;
       let body;
-      if (v2) {  // format v2: the envelope commits to each payload member (docs/format.md)
+      if (v2) {
         body = {};
-        for (const k of ["actor", "commitments", "contract", "prev_hash", "record_id", "recorded_at", "seq", "type"]) body[k] = env[k];
-        const names = Object.keys(env.commitments);
-        if (Object.keys(env.payload).some((n) => !names.includes(n))) fail("event seq " + env.seq + ": a payload member is not committed to");
-        for (const n of names) {
-          if (!(n in env.payload)) fail("event seq " + env.seq + ": payload member " + n + " is missing");
-          const salt = env.salts[n];
-          if (salt === undefined) {
-            const v = env.payload[n];
-            if (!v || typeof v !== "object" || !v.withheld) fail("event seq " + env.seq + ": payload member " + n + " has no salt");
-            withheld += 1;
-            continue;
-          }
-          if (!/^[0-9a-f]{32}$/.test(salt)) fail("event seq " + env.seq + ": the salt of " + n + " is malformed");
-          const got = hex(await sha(memberPrefix, unhex(salt), enc.encode(canon(n)), enc.encode(canon(env.payload[n]))));
-          if (got !== env.commitments[n]) fail("event seq " + env.seq + ": payload member " + n + " does not match its commitment");
-        }
+        for (const k of HASHED_V2) body[k] = env[k];
+        withheld += await checkMembers(env);
       } else {
+        if (Object.keys(env).sort().join() !== V1_KEYS.slice().sort().join()) fail("event seq " + env.seq + " is not an envelope");
         body = Object.assign({}, env);
         delete body.hash;
       }
       const c = enc.encode(canon(body));
-      if (hex(await sha(v2 ? prefix2 : prefix, c)) !== env.hash) fail("event seq " + env.seq + ": its hash does not match its content");
+      if (hex(await sha(v2 ? PREFIX2 : PREFIX, c)) !== env.hash) fail("event seq " + env.seq + ": its hash does not match its content");
       if (item.index !== env.seq - 1) fail("event seq " + env.seq + ": wrong leaf index " + item.index);
       const got = await rootFromInclusion(item.index, size, await sha(new Uint8Array([0]), c), item.proof.map(b64d));
-      if (!same(got, root)) fail("event seq " + env.seq + ": its inclusion proof gives root " + b64e(got) + ", the checkpoint says " + rootText);
+      if (!same(got, rootHash)) fail("event seq " + env.seq + ": its inclusion proof gives root " + b64e(got) + ", the checkpoint says " + rootText);
+      events.push(env);
     }
-    say(true, "Verified against checkpoint of size " + size, bundle.events.length + " event(s): every hash and inclusion proof matches the checkpoint signed by " + name + "+" + idhex + ", computed in this browser." + (withheld ? " " + withheld + " payload member(s) are withheld by a removal." : ""));
-  } catch (e) {
-    say(false, "Verification failed: " + (e instanceof Mismatch ? e.message : "the embedded bundle is damaged (" + e.message + ")"));
+    return { events: events, size: size, origin: origin, key: name + "+" + idhex, withheld: withheld };
   }
-})();
+
+  const api = { verifyBundle, Mismatch, canon };
+  root.LedgerVerify = api;
+  if (typeof module !== "undefined" && module.exports) module.exports = api;
+})(typeof globalThis !== "undefined" ? globalThis : this);
