@@ -1,0 +1,90 @@
+"""`ledger site` writes safely and incrementally: never through a symlink or outside the output
+folder, only changed files, shared assets, a CSP and no inline script, JSON that cannot end its
+script element."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from ledger.pages.site import embed_json
+from tests.conftest import Cli
+
+
+@pytest.fixture
+def signed_site(cli: Cli, published: Callable[..., str], tmp_path: Path) -> tuple[list[str], Path]:
+    published()
+    published("SRCH:00000002")
+    key, vkey = tmp_path / "k.key", tmp_path / "k.vkey"
+    vkey.write_text(cli("keygen", "pub.example", "-o", str(key)).stdout)
+    checkpoint = tmp_path / "cp.txt"
+    assert cli("checkpoint", "--key", str(key), "-o", str(checkpoint)).exit_code == 0
+    return ["--checkpoint", str(checkpoint), "--vkey", str(vkey)], tmp_path / "site"
+
+
+def test_embedded_json_cannot_end_its_element() -> None:
+    text = embed_json({"a": "</script><!--<script>&\u2028\u2029>"})
+    assert not set("<>&\u2028\u2029") & set(text)
+    assert json.loads(text) == {"a": "</script><!--<script>&\u2028\u2029>"}
+
+
+def test_pages_have_a_csp_shared_assets_and_no_inline_script(
+        cli: Cli, signed_site: tuple[list[str], Path]) -> None:
+    args, out = signed_site
+    assert cli("site", str(out), *args).exit_code == 0
+    assert sorted(p.name for p in (out / "assets").iterdir()) == sorted(
+        ["page.css", "site.css", "fold.js", "page.js", "verify.js", "record.js", "index.js"])
+    for page in [*out.glob("*.html")]:
+        html = page.read_text()
+        assert "Content-Security-Policy" in html and "script-src 'self'" in html
+        assert "<style" not in html and not re.search(r"\son[a-z]+\s*=", html)
+        for tag in re.findall(r"<script[^>]*>", html):
+            assert 'src="assets/' in tag or 'type="application/json"' in tag, tag
+    assert json.loads((out / "index.json").read_text())["rows"][0][0] == "SRCH:00000002"
+
+
+def test_a_second_run_rewrites_only_what_changed(cli: Cli, signed_site: tuple[list[str], Path]) -> None:
+    _, out = signed_site
+    first = cli("site", str(out))
+    assert first.exit_code == 0 and "0 already up to date" in first.stdout
+    before = {p.name: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    again = cli("site", str(out))
+    assert "0 file(s) written" in again.stdout
+    cli("correct", "SRCH:00000002", "--kind", "retraction", "--reason", "x")
+    third = cli("site", str(out))
+    changed = {p.name for p in out.rglob("*") if p.is_file() and p.stat().st_mtime_ns != before[p.name]}
+    assert changed == {"SRCH-00000002.html", "index.html", "index.json"}, (changed, third.stdout)
+    assert "3 file(s) written" in third.stdout
+
+
+def test_a_planted_symlink_is_replaced_never_followed(cli: Cli, signed_site: tuple[list[str], Path],
+                                                      tmp_path: Path) -> None:
+    args, out = signed_site
+    out.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    (out / "SRCH-03BE3A05.html").symlink_to(victim)
+    (out / "index.json").symlink_to(victim)
+    assert cli("site", str(out), *args).exit_code == 0
+    assert victim.read_text() == "precious"
+    assert not (out / "SRCH-03BE3A05.html").is_symlink() and not (out / "index.json").is_symlink()
+    assert "SRCH:03BE3A05" in (out / "SRCH-03BE3A05.html").read_text()
+    assert not [p for p in out.iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_a_symlinked_assets_folder_is_refused(cli: Cli, signed_site: tuple[list[str], Path],
+                                              tmp_path: Path) -> None:
+    args, out = signed_site
+    out.mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (out / "assets").symlink_to(elsewhere)
+    result = cli("site", str(out), *args)
+    assert result.exit_code == 2 and "not a plain folder" in result.stderr
+    assert list(elsewhere.iterdir()) == []
+    assert os.path.islink(out / "assets")
