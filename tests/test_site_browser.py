@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -57,6 +58,23 @@ def test_a_good_page_shows_verified(site: Path) -> None:
     assert 'data-verified="yes"' in later and "not yet covered by a signed checkpoint" in later
 
 
+def tampered(site: Path, edit: Any, name: str = "bad", record: str = "SRCH-03BE3A05") -> Path:
+    """Write a copy of a record's page as ``name``.html whose bundle script is ``edit`` (old
+    text → new text) of the real one: what someone who can edit the hosted files can do."""
+    bundle = (site / "bundles" / f"{record}.js").read_text()
+    (site / "bundles" / f"{name}.js").write_text(edit(bundle))
+    page = (site / f"{record}.html").read_text()
+    (site / f"{name}.html").write_text(page.replace(f"bundles/{record}.js", f"bundles/{name}.js"))
+    return site / f"{name}.html"
+
+
+def replace(old: str, new: str) -> Any:
+    def edit(text: str) -> str:
+        assert old in text, old
+        return text.replace(old, new, 1)
+    return edit
+
+
 @pytest.mark.parametrize(("old", "new", "says"), [
     ('"review_score":9.33', '"review_score":9.34', "payload member review_score does not match"),
     ('"kind":"correction"', '"kind":"correktion"', "payload member kind does not match"),
@@ -66,27 +84,22 @@ def test_a_good_page_shows_verified(site: Path) -> None:
     ('"seq":1,', '"seq":2,', "event seq 2"),
 ])
 def test_one_changed_byte_shows_the_failure(site: Path, old: str, new: str, says: str) -> None:
-    page = site / "SRCH-03BE3A05.html"
-    text = page.read_text()
-    assert old in text, old
-    bad = site / "bad.html"
-    bad.write_text(text.replace(old, new, 1))
-    shown = dom(bad)
+    shown = dom(tampered(site, replace(old, new)))
     assert 'data-verified="no"' in shown and "Verification failed" in shown
     assert says in shown
 
 
 def test_a_changed_proof_hash_or_signature_fails(site: Path) -> None:
-    text = (site / "SRCH-03BE3A05.html").read_text()
-    start = text.index('"proof":["') + len('"proof":["') + 5
-    flipped = text[:start] + ("B" if text[start] != "B" else "C") + text[start + 1:]
-    (site / "bad-proof.html").write_text(flipped)
-    assert "inclusion proof gives root" in dom(site / "bad-proof.html")
-    sig = text.index("— pub.example ")
-    at = sig + len("— pub.example ") + 20  # inside the base64 signature
-    forged = text[:at] + ("A" if text[at] != "A" else "B") + text[at + 1:]
-    (site / "bad-sig.html").write_text(forged)
-    assert "checkpoint signature does not verify" in dom(site / "bad-sig.html")
+    def flip_proof(text: str) -> str:
+        start = text.index('"proof":["') + len('"proof":["') + 5
+        return text[:start] + ("B" if text[start] != "B" else "C") + text[start + 1:]
+
+    def flip_signature(text: str) -> str:
+        at = text.index("— pub.example ") + len("— pub.example ") + 20  # inside the signature
+        return text[:at] + ("A" if text[at] != "A" else "B") + text[at + 1:]
+
+    assert "inclusion proof gives root" in dom(tampered(site, flip_proof, "bad-proof"))
+    assert "checkpoint signature does not verify" in dom(tampered(site, flip_signature, "bad-sig"))
 
 
 def test_index_lists_every_record(site: Path) -> None:
@@ -115,25 +128,23 @@ def test_served_text_edited_is_replaced_and_said(site: Path) -> None:
 
 
 def test_the_bundles_stated_state_edited_is_said(site: Path) -> None:
-    shown = _edited(site, '"status":"CORRECTED"', '"status":"CURRENT"')
+    shown = dom(tampered(site, replace('"status":"CORRECTED"', '"status":"CURRENT"')))
     assert 'data-verified="yes"' in shown and 'data-differs="yes"' in shown
 
 
-def test_an_empty_bundle_or_another_records_bundle_fails(site: Path) -> None:
-    text = (site / "SRCH-03BE3A05.html").read_text()
-    start = text.index('"events":[') + len('"events":[')
-    end = text.index('],"state"')
-    (site / "empty.html").write_text(text[:start] + text[end:])
-    empty = dom(site / "empty.html")
-    assert 'data-verified="no"' in empty and "has no events" in empty
-    other = (site / "SRCH-BF3DD431.html").read_text()
-    theirs = other[other.index('<script type="application/json" id="bundle">'):
-                   other.index("</script>", other.index('id="bundle"')) + 9]
-    ours = text[text.index('<script type="application/json" id="bundle">'):
-                text.index("</script>", text.index('id="bundle"')) + 9]
-    (site / "swapped.html").write_text(text.replace(ours, theirs))
-    swapped = dom(site / "swapped.html")
+def test_an_empty_missing_or_another_records_bundle_fails(site: Path) -> None:
+    def empty(text: str) -> str:
+        start = text.index('"events":[') + len('"events":[')
+        return text[:start] + text[text.index('],"state"'):]
+
+    shown = dom(tampered(site, empty, "empty"))
+    assert 'data-verified="no"' in shown and "has no events" in shown
+    theirs = (site / "bundles" / "SRCH-BF3DD431.js").read_text()
+    swapped = dom(tampered(site, lambda _: theirs, "swapped"))
     assert 'data-verified="no"' in swapped and "not for SRCH:03BE3A05" in swapped
+    (site / "bundles" / "SRCH-03BE3A05.js").unlink()
+    missing = dom(site / "SRCH-03BE3A05.html")
+    assert 'data-verified="no"' in missing and "bundle did not load" in missing
 
 
 HOSTILE = '<img src=x onerror="document.title=1">"\'&amp;</script><!--<script>\u2028\u2029 </b>'

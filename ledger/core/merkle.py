@@ -160,22 +160,26 @@ def _split(n: int) -> int:
     return 1 << ((n - 1).bit_length() - 1)
 
 
-def prove_inclusion(index: int, size: int, read: HashReader) -> list[bytes]:
-    """Return the RFC 9162 §2.1.3.1 inclusion proof of leaf ``index`` in a tree of ``size``.
+def prove_inclusion(index: int, size: int, read: HashReader,
+                    subtree: Callable[[int, int], bytes] | None = None) -> list[bytes]:
+    """Return the RFC 9162 §2.1.3.1 inclusion proof of leaf ``index`` in a tree of ``size``
+    (``subtree(lo, hi)``: MTH(D[lo:hi]), by default ``subtree_hash`` over ``read``; a caller
+    proving many leaves passes a memoised one).
 
     Requires 0 <= index < size.
     """
     if not 0 <= index < size:
         raise ProofError(f"leaf index {index} is outside a tree of size {size}")
+    mth = subtree or (lambda lo, hi: subtree_hash(lo, hi, read))
     proof: list[bytes] = []
     lo, hi, m = 0, size, index
     while hi - lo > 1:
         k = _split(hi - lo)
         if m < k:
-            proof.append(subtree_hash(lo + k, hi, read))
+            proof.append(mth(lo + k, hi))
             hi = lo + k
         else:
-            proof.append(subtree_hash(lo, lo + k, read))
+            proof.append(mth(lo, lo + k))
             lo, m = lo + k, m - k
     return proof[::-1]
 

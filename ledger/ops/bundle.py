@@ -34,7 +34,7 @@ from ledger.core.note import Verifier
 from ledger.errors import LedgerError, RefusedInput, VerificationError
 from ledger.model.purge import note_event, replay
 from ledger.model.state import fold
-from ledger.ops.proofs import check_root, prove
+from ledger.ops.proofs import Prover, check_root
 from ledger.storage import store, views
 from ledger.storage.views import Shown
 
@@ -47,15 +47,17 @@ HASHED_V2 = ("actor", "commitments", "contract", "prev_hash", "record_id", "reco
 
 
 def make_bundle(conn: sqlite3.Connection, record_id: str, note: str,
-                checkpoint: Checkpoint) -> dict[str, Any]:
-    """Return the bundle of one record's events up to the checkpoint size."""
+                checkpoint: Checkpoint, prover: Prover | None = None) -> dict[str, Any]:
+    """Return the bundle of one record's events up to the checkpoint size (``prover``: one
+    shared by many bundles at that size, in the same read snapshot)."""
     events = store.record_events(conn, record_id, checkpoint.size)
     if not events:
         raise RefusedInput(f"record {record_id} has no events within the checkpoint "
                            f"(size {checkpoint.size})")
+    prover = prover or Prover(conn, checkpoint.size)
     items = []
     for event in events:
-        inclusion = prove(conn, event.seq, checkpoint.size)
+        inclusion = prover.prove(event)
         check_root(inclusion, checkpoint)
         items.append({"event": event.envelope(), "index": event.seq - 1,
                       "proof": [b64(h) for h in inclusion.proof]})

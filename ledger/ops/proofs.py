@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,13 +14,14 @@ from ledger.core.checkpoint import (
     parse_checkpoint,
 )
 from ledger.core.encoding import b64
-from ledger.core.events import canonical_of
+from ledger.core.events import Event, canonical_of
 from ledger.core.merkle import (
     HashReader,
     leaf_hash,
     prove_consistency,
     prove_inclusion,
     stored_index,
+    subtree_hash,
     tree_root,
 )
 from ledger.core.merkle_check import check_consistency, check_inclusion
@@ -127,25 +128,62 @@ class Inclusion:
 
 def prove(conn: sqlite3.Connection, seq: int, size: int | None = None) -> Inclusion:
     """Return the inclusion proof of event ``seq`` in the tree of ``size`` (default: head)."""
-    size = tree_size(conn, size)
-    if not 1 <= seq <= size:
-        raise RefusedInput(f"seq {seq} is not in a tree of size {size}")
-    event = next(store.iter_events(conn, seq - 1, seq))
-    canonical = canonical_of(event)
-    leaf = leaf_hash(canonical)
-    read = reader(conn)
-    if read([stored_index(0, seq - 1)])[0] != leaf:
-        raise CorruptEvent(f"seq {seq}: the stored Merkle leaf does not match the event: run "
-                           "`ledger verify`")
-    inclusion = Inclusion(seq, size, leaf, prove_inclusion(seq - 1, size, read),
-                          tree_root(size, read), canonical)
-    _check_against_head(conn, size, inclusion.root, read,
-                        lambda: check_inclusion(seq - 1, size, leaf, inclusion.proof, inclusion.root))
-    return inclusion
+    prover = Prover(conn, size)
+    if not 1 <= seq <= prover.size:
+        raise RefusedInput(f"seq {seq} is not in a tree of size {prover.size}")
+    return prover.prove(next(store.iter_events(conn, seq - 1, seq)))
+
+
+class Prover:
+    """Inclusion proofs of many events in the tree of one size (a site's bundles), inside the
+    caller's read snapshot: the stored root at that size is checked against the head once, and
+    the stored hashes the proofs share are read once (a bounded cache)."""
+
+    CACHE = 200_000  # hashes kept; the cache starts afresh when it is full
+
+    def __init__(self, conn: sqlite3.Connection, size: int | None = None) -> None:
+        self.conn, self.size = conn, tree_size(conn, size)
+        self.cache: dict[int, bytes] = {}
+        self.subtrees: dict[tuple[int, int], bytes] = {}
+        self.root = tree_root(self.size, self.read)
+        _check_against_head(conn, self.size, self.root, self.read, lambda: None)
+
+    def read(self, positions: Sequence[int]) -> list[bytes]:
+        missing = [p for p in positions if p not in self.cache]
+        if missing:
+            if len(self.cache) > self.CACHE:
+                self.cache.clear()
+            self.cache.update(zip(missing, proofstore.read_hashes(self.conn, missing), strict=True))
+        return [self.cache[p] for p in positions]
+
+    def subtree(self, lo: int, hi: int) -> bytes:
+        """Return MTH(D[lo:hi]) from the stored hashes, memoised (a bounded cache)."""
+        found = self.subtrees.get((lo, hi))
+        if found is None:
+            if len(self.subtrees) > self.CACHE:
+                self.subtrees.clear()
+            found = self.subtrees[(lo, hi)] = subtree_hash(lo, hi, self.read)
+        return found
+
+    def prove(self, event: Event) -> Inclusion:
+        """Return the inclusion proof of a stored event (seq <= size), checked against the
+        root; raise CorruptEvent if the stored tree does not hold this event or disagrees."""
+        seq, size = event.seq, self.size
+        canonical = canonical_of(event)
+        leaf = leaf_hash(canonical)
+        if proofstore.read_hashes(self.conn, [stored_index(0, seq - 1)])[0] != leaf:
+            raise CorruptEvent(f"seq {seq}: the stored Merkle leaf does not match the event: run "
+                               "`ledger verify`")
+        inclusion = Inclusion(seq, size, leaf,
+                              prove_inclusion(seq - 1, size, self.read, self.subtree),
+                              self.root, canonical)
+        _check_against_head(self.conn, size, self.root, self.read, lambda: check_inclusion(
+            seq - 1, size, leaf, inclusion.proof, self.root), head_checked=True)
+        return inclusion
 
 
 def _check_against_head(conn: sqlite3.Connection, size: int, root: bytes, read: HashReader,
-                        check: Callable[[], None]) -> None:
+                        check: Callable[[], None], head_checked: bool = False) -> None:
     """Run ``check`` (a proof against ``root``, the stored root at ``size``) and check that
     root against the stored root of the whole log, which ``verify`` compares with the events:
     a proof built from stored hashes is given out only if it agrees with what verify checks.
@@ -153,7 +191,7 @@ def _check_against_head(conn: sqlite3.Connection, size: int, root: bytes, read: 
     head, _ = store.head(conn)
     try:
         check()
-        if size < head:
+        if size < head and not head_checked:
             head_root = tree_root(head, read)
             check_consistency(size, head, root, head_root, prove_consistency(size, head, read))
     except LedgerError as exc:

@@ -1,8 +1,9 @@
 """The static site: paginated index pages, a compact JSON index for search, and one
 self-verifying page per record, with the CSS and scripts as shared files in ``assets/``.
 
-No server and no build step. A record page embeds the record's bundle (events up to a signed
-checkpoint, with inclusion proofs) and the publisher's verifier key; its scripts check every hash,
+No server and no build step. A record page loads the record's bundle (events up to a signed
+checkpoint, with inclusion proofs: ``bundles/<id>.js``) and embeds the publisher's verifier key;
+its scripts check every hash,
 proof and the checkpoint signature in the reader's browser, fold the verified events into the
 record's state with the ledger's rules (``assets/fold.js``), and show *that*, saying so if the
 text the page was served with differs. The HTML is the no-script fallback, marked as not verified
@@ -39,6 +40,7 @@ from ledger.errors import RefusedInput
 from ledger.model.state import fold
 from ledger.ops.bundle import make_bundle
 from ledger.ops.maintenance import states_by_record
+from ledger.ops.proofs import Prover
 from ledger.pages.assets import ASSETS, asset_bytes
 from ledger.pages.render import GATE_WORDS, shown_value
 from ledger.pages.webpage import page_model, record_html
@@ -61,6 +63,17 @@ INDEX_LABELS = ("Record", "Title", "Status", "Provenance", "Verification", "Tier
 def page_name(record_id: str) -> str:
     """Return the file name of a record's page (``SRCH-03BE3A05.html``)."""
     return record_id.replace(":", "-") + ".html"
+
+
+def bundle_name(record_id: str) -> str:
+    """Return the path of a record's bundle script (``bundles/SRCH-03BE3A05.js``)."""
+    return "bundles/" + record_id.replace(":", "-") + ".js"
+
+
+def bundle_script(bundle: dict[str, Any]) -> bytes:
+    """Return a record's bundle as a script that hands it to the page (its own file, so that
+    pages stay small; loaded by a ``<script src>``, which works from ``file://`` too)."""
+    return b"globalThis.LedgerBundle = " + embed_json(bundle).encode("utf-8") + b";\n"
 
 
 def index_name(page: int) -> str:
@@ -156,8 +169,8 @@ def record_page(record_id: str, events: list[Event], shown: Shown,
         badge = ("<strong>Not verified in this browser.</strong> <small>This is the publisher's "
                  "copy of the record. With scripts on, this page checks every event against the "
                  "signed log and shows what it verified.</small>")
-        data = (f'<script type="application/json" id="bundle">{embed_json(bundle)}</script>'
-                f'<script type="application/json" id="vkey">{embed_json(vkey)}</script>')
+        data = (f'<script type="application/json" id="vkey">{embed_json(vkey)}</script>'
+                f'<script src="{bundle_name(record_id)}"></script>')
     else:
         badge = ("<strong>Not verifiable.</strong> <small>This site was published without a signed "
                  "checkpoint, so this page cannot be checked against the log.</small>")
@@ -230,6 +243,8 @@ def write_site(conn: sqlite3.Connection, out: Path,
     rows: list[list[Any]] = []
     for rid, events, shown, bundle, later in _records(conn, signed):
         text = record_page(rid, events, shown, bundle, signed[2] if signed else None, later)
+        if bundle is not None:
+            writer.write(bundle_name(rid), bundle_script(bundle))
         writer.write(page_name(rid), text.encode("utf-8"))
         rows.append(index_row(shown))
         if progress is not None:
@@ -249,6 +264,7 @@ def _records(conn: sqlite3.Connection, signed: tuple[str, Checkpoint, str] | Non
              ) -> Iterator[tuple[str, list[Event], Shown, dict[str, Any] | None, list[int]]]:
     """Yield, per record (folded from the events, never read from the views): its id, the events
     its page states, their state, its bundle (with a checkpoint) and the seqs after it."""
+    prover = Prover(conn, signed[1].size) if signed is not None else None
     for state in states_by_record(conn):
         rid = state.record_id
         events = store.record_events(conn, rid)
@@ -264,5 +280,5 @@ def _records(conn: sqlite3.Connection, signed: tuple[str, Checkpoint, str] | Non
         as_of = fold(covered)
         if as_of is None or not as_of.versions:
             continue
-        yield (rid, covered, views.show_of(as_of), make_bundle(conn, rid, note, checkpoint),
-               later)
+        yield (rid, covered, views.show_of(as_of),
+               make_bundle(conn, rid, note, checkpoint, prover), later)

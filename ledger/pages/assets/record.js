@@ -5,8 +5,8 @@
   "use strict";
   const main = document.querySelector("main[data-record-id]");
   const badge = document.getElementById("verify-status");
-  const bundleEl = document.getElementById("bundle"), vkeyEl = document.getElementById("vkey");
-  if (!main || !badge || !bundleEl || !vkeyEl) return;  // no checkpoint: the badge says so
+  const vkeyEl = document.getElementById("vkey");
+  if (!main || !badge || !vkeyEl) return;  // no checkpoint: the badge says so
   const recordId = main.dataset.recordId;
   const say = (kind, strong, detail) => {
     badge.className = "verify " + kind;
@@ -21,9 +21,11 @@
   const squash = (node) => (node ? node.textContent.replace(/\s+/g, "") : "");
   say("pending", "Verifying in this browser…", "Checking every event against the signed log.");
   (async () => {
-    let bundle, vkey;
-    try { bundle = JSON.parse(bundleEl.textContent); vkey = JSON.parse(vkeyEl.textContent); }
-    catch (e) { say("fail", "Verification failed: the embedded bundle is damaged.", "The text below is the publisher's copy and is not verified."); return; }
+    let vkey;
+    const bundle = globalThis.LedgerBundle;
+    try { vkey = JSON.parse(vkeyEl.textContent); }
+    catch (e) { say("fail", "Verification failed: the embedded publisher key is damaged.", "The text below is the publisher's copy and is not verified."); return; }
+    if (bundle === undefined) { say("fail", "Verification failed: the record's bundle did not load.", "The text below is the publisher's copy and is not verified."); return; }
     let verified;
     try { verified = await LedgerVerify.verifyBundle(bundle, vkey, recordId); }
     catch (e) {
