@@ -212,8 +212,7 @@ def index_page(rows: list[list[Any]], page: int, pages: int, total: int, head: t
             for key, shown, label in zip(r, values, INDEX_LABELS, strict=True)) + "</tr>")
     signed = (f"Checkpoint of size {checkpoint.size} signed by {e(checkpoint.origin)}."
               if checkpoint else "No signed checkpoint embedded.")
-    links = " ".join(f'<a href="{index_name(n)}"' + (' aria-current="page"' if n == page else "")
-                     + f">{n}</a>" for n in range(1, pages + 1)) if pages > 1 else ""
+    links = _page_links(page, pages)
     first = (page - 1) * INDEX_PAGE_ROWS + 1
     return (_head("Record ledger" + (f" — page {page}" if page > 1 else ""))
             + '<body><main class="wide">'
@@ -231,6 +230,24 @@ def index_page(rows: list[list[Any]], page: int, pages: int, total: int, head: t
             + f'</tr></thead><tbody>{"".join(cells)}</tbody></table>'
             + (f'<nav class="pages" aria-label="Index pages">Pages: {links}</nav>' if links else "")
             + '<script src="assets/index.js"></script></main></body></html>\n')
+
+
+def _page_links(page: int, pages: int) -> str:
+    """Return links to the first, previous, nearby, next and last index pages ('' for one)."""
+    if pages <= 1:
+        return ""
+    near = sorted({1, pages, *range(max(1, page - 3), min(pages, page + 3) + 1)})
+    parts = [f'<a href="{index_name(page - 1)}" rel="prev">← Previous</a>'] if page > 1 else []
+    last = 0
+    for n in near:
+        if n > last + 1:
+            parts.append("…")
+        parts.append(f'<a href="{index_name(n)}"' + (' aria-current="page"' if n == page else "")
+                     + f">{n}</a>")
+        last = n
+    if page < pages:
+        parts.append(f'<a href="{index_name(page + 1)}" rel="next">Next →</a>')
+    return " ".join(parts)
 
 
 def write_site(conn: sqlite3.Connection, out: Path,
