@@ -124,6 +124,51 @@ print(elapsed, size, hwm)
 """
 
 
+SITE_CHILD = """
+import os, shutil, sys, time
+from pathlib import Path
+from ledger.api import Ledger
+from ledger.core.note import parse_signer
+from ledger.ops.keys import generate
+db, out = sys.argv[1], Path(sys.argv[2])
+skey, vkey = generate("bench.example")
+with Ledger.open(db) as ledger:
+    note, _ = ledger.checkpoint(parse_signer(skey))
+    start = time.perf_counter()
+    records, written, _ = ledger.site(out, note, vkey)
+    full = time.perf_counter() - start
+    rid = next(p.stem for p in sorted(out.glob("*.html")) if not p.stem.startswith("index"))
+    ledger.submit("correction-record-v1", {"record_id": rid.replace("-", ":", 1), "kind":
+                  "retraction", "reason": "bench"}, "bench")
+    start = time.perf_counter()
+    _, again, _ = ledger.site(out, note, vkey)
+    incremental = time.perf_counter() - start
+pages = [p.stat().st_size for p in out.glob("*.html") if not p.stem.startswith("index")]
+bundles = [p.stat().st_size for p in (out / "bundles").glob("*.js")]
+first = (out / "index.html").stat().st_size
+hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
+print(records, full, incremental, again, sum(pages) / len(pages), sum(bundles) / len(bundles), first, hwm)
+shutil.rmtree(out)
+"""
+
+
+def site_build(db: Path, tmp: Path) -> dict[str, float]:
+    """`ledger site` with a checkpoint over the whole ledger, in a child process: the full build,
+    then an incremental run after one correction (the same checkpoint)."""
+    copy = tmp / "site-copy.db"  # the correction must not change the ledger the rest measures
+    with sqlite3.connect(db) as source, sqlite3.connect(copy) as target:
+        source.backup(target)
+    out = subprocess.run([sys.executable, "-c", SITE_CHILD, str(copy), str(tmp / "site")],
+                         check=True, capture_output=True, text=True, cwd=HERE.parent).stdout.split()
+    for path in tmp.glob("site-copy.db*"):
+        path.unlink()
+    records, full, incremental = int(out[0]), float(out[1]), float(out[2])
+    return {"site_records": records, "site_s": full, "site_records_s": records / full,
+            "site_incremental_s": incremental, "site_incremental_files": int(out[3]),
+            "site_page_kb": float(out[4]) / 1024, "site_bundle_kb": float(out[5]) / 1024,
+            "site_index_kb": int(out[6]) / 1024, "rss_site_mb": int(out[7]) / 1024}
+
+
 def structure_times(db: Path) -> tuple[float, float]:
     """Seconds of verify's structure checks (schema; integrity_check of events and its indexes,
     quick_check of the other tables verify reads) and of audit's (schema; full integrity_check)."""
@@ -272,6 +317,7 @@ def measure(n: int, tmp: Path) -> dict[str, Any]:
     t_structure, t_structure_audit = structure_times(db)
     t_rebuild, _, rss_rebuild = child("rebuild", db)
     t_export, size, rss_export = child("export", db, str(tmp / f"e-{n}.jsonl"))
+    site = site_build(db, tmp)
     db_v1 = tmp / f"v1-{n}.db"  # the same events in a format v1 ledger, for the cost of v2
     t_bulk_v1 = bulk_append(db_v1, source, event_format=1)
     t_verify_v1, _, _ = child("verify", db_v1)
@@ -279,7 +325,7 @@ def measure(n: int, tmp: Path) -> dict[str, Any]:
     sizes = {name: path.stat().st_size for name, path in (("v2", db), ("v1", db_v1))}
     for path in tmp.glob(f"v1-{n}.db*"):
         path.unlink()
-    return {**proof_times(db, events),
+    return {**proof_times(db, events), **site,
         "v1_bulk_append_eps": events / t_bulk_v1, "v1_verify_eps": events / t_verify_v1,
         "v1_rebuild_eps": events / t_rebuild_v1,
         "v2_bulk_cost": t_bulk / t_bulk_v1, "v2_verify_cost": t_verify / t_verify_v1,
@@ -316,6 +362,15 @@ ROWS = [
     ("peak RSS export (MB)", "rss_export_mb", "{:.0f}"),
     ("inclusion proof build + check (ms, target < 1)", "inclusion_ms", "{:.3f}"),
     ("consistency proof build + check (ms, target < 1)", "consistency_ms", "{:.3f}"),
+    ("site with a checkpoint: records (10 events each)", "site_records", "{:,.0f}"),
+    ("  full build (s; target for 10^5 records <= 120)", "site_s", "{:.1f}"),
+    ("  records/s", "site_records_s", "{:,.0f}"),
+    ("  incremental run after one correction (s, target <= 5)", "site_incremental_s", "{:.1f}"),
+    ("  files it rewrote", "site_incremental_files", "{:,.0f}"),
+    ("  average record page (KB)", "site_page_kb", "{:.1f}"),
+    ("  average bundle script (KB)", "site_bundle_kb", "{:.1f}"),
+    ("  first index page (KB, target <= 200)", "site_index_kb", "{:.0f}"),
+    ("  peak RSS (MB)", "rss_site_mb", "{:.0f}"),
     ("format v1, same events: bulk append (events/s)", "v1_bulk_append_eps", "{:,.0f}"),
     ("  v2 time / v1 time", "v2_bulk_cost", "{:.2f}"),
     ("format v1: verify (events/s)", "v1_verify_eps", "{:,.0f}"),
