@@ -94,8 +94,11 @@ def render(obj: LedgerContext, record_id: str, fmt: str, output: str | None) -> 
 @click.option("--checkpoint", "checkpoint_file", type=click.Path(dir_okay=False),
               help="Embed each record's bundle against this signed checkpoint.")
 @click.option("--vkey", help="The publisher's verifier key (string or file), shown to readers.")
+@click.option("--full", is_flag=True,
+              help="Rebuild every record's page, not only those whose events changed.")
 @pass_ctx
-def site(obj: LedgerContext, out_dir: str, checkpoint_file: str | None, vkey: str | None) -> None:
+def site(obj: LedgerContext, out_dir: str, checkpoint_file: str | None, vkey: str | None,
+         full: bool) -> None:
     """Write a static site: paginated index pages, index.json, one page per record, assets/.
 
     With --checkpoint and --vkey every record page embeds its bundle and checks it in the
@@ -114,7 +117,7 @@ def site(obj: LedgerContext, out_dir: str, checkpoint_file: str | None, vkey: st
     note = read_text(checkpoint_file) if checkpoint_file else None
     key = read_verifier_text(vkey) if vkey else None
     with obj.open() as ledger, progress("Writing pages", ledger.count_records()) as bar:
-        count, written, unchanged = ledger.site(Path(out_dir), note, key, bar)
+        count, written, unchanged = ledger.site(Path(out_dir), note, key, bar, full)
     click.echo(f"Wrote {out_dir}/index.html and {count} record page(s): {written} file(s) "
                f"written, {unchanged} already up to date")
 

@@ -272,7 +272,7 @@ class Ledger:
         return renderers[fmt](self.show(record_id))
 
     def site(self, out: Path, note: str | None = None, verifier_key: str | None = None,
-             progress: Progress | None = None) -> tuple[int, int, int]:
+             progress: Progress | None = None, full: bool = False) -> tuple[int, int, int]:
         """Write the static site into ``out``; with a checkpoint, pages embed their bundles.
         Return (records, files written, files already up to date)."""
         from ledger.core.checkpoint import open_checkpoint
@@ -287,7 +287,7 @@ class Ledger:
                                         "than the log has: the log was truncated")
             records = store.count_records(conn, store.head(conn)[0])
             try:
-                writer = write_site(conn, out, signed, progress)
+                writer = write_site(conn, out, signed, progress, full)
             except OSError as exc:
                 raise RefusedInput(f"cannot write the site to {out}: {exc.strerror or exc}") from None
         return records, writer.written, writer.unchanged

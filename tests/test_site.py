@@ -59,8 +59,15 @@ def test_a_second_run_rewrites_only_what_changed(cli: Cli, signed_site: tuple[li
     cli("correct", "SRCH:00000002", "--kind", "retraction", "--reason", "x")
     third = cli("site", str(out))
     changed = {p.name for p in out.rglob("*") if p.is_file() and p.stat().st_mtime_ns != before[p.name]}
-    assert changed == {"SRCH-00000002.html", "index.html", "index.json"}, (changed, third.stdout)
-    assert "3 file(s) written" in third.stdout
+    assert changed == {"SRCH-00000002.html", "index.html", "index.json",
+                       "ledger-site-state.json"}, (changed, third.stdout)
+    assert "4 file(s) written" in third.stdout
+    # a page edited in the build folder since is rebuilt; --full rebuilds every page
+    page = out / "SRCH-03BE3A05.html"
+    page.write_text(page.read_text().replace("Status: CURRENT", "Status: RETRACTED"))
+    assert "2 file(s) written" in cli("site", str(out)).stdout  # the page and the state
+    assert "Status: CURRENT" in page.read_text()
+    assert "0 file(s) written" in cli("site", str(out), "--full").stdout
 
 
 def test_a_planted_symlink_is_replaced_never_followed(cli: Cli, signed_site: tuple[list[str], Path],

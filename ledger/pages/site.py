@@ -20,7 +20,10 @@ and the index files).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import html
+import itertools
+import operator
 import os
 import re
 import sqlite3
@@ -34,12 +37,11 @@ from typing import Any
 import orjson
 
 from ledger.core.checkpoint import Checkpoint
-from ledger.core.events import Event
+from ledger.core.events import KEY_TYPES, Event
 from ledger.core.progress import Progress
-from ledger.errors import RefusedInput
+from ledger.errors import CorruptEvent, RefusedInput
 from ledger.model.state import fold
 from ledger.ops.bundle import make_bundle
-from ledger.ops.maintenance import states_by_record
 from ledger.ops.proofs import Prover
 from ledger.pages.assets import ASSETS, asset_bytes
 from ledger.pages.render import GATE_WORDS, shown_value
@@ -217,8 +219,9 @@ def index_page(rows: list[list[Any]], page: int, pages: int, total: int, head: t
     return (_head("Record ledger" + (f" — page {page}" if page > 1 else ""))
             + '<body><main class="wide">'
             "<h1>Research records and their correction history</h1>"
-            f"<p>{total} records · ledger head seq {head[0]} · {signed}</p>"
-            '<form class="controls" role="search"><label for="q">Search all records</label>'
+            + (f"<p>{total} records · ledger head seq {head[0]} · {signed}</p>" if page == 1
+               else f"<p>{total} records · {signed}</p>")
+            + '<form class="controls" role="search"><label for="q">Search all records</label>'
             '<input id="q" type="search" placeholder="id, title, status, tier…">'
             '<label for="status">Status</label><select id="status"><option value="">Any</option>'
             + "".join(f'<option value="{s}">{s}</option>' for s in
@@ -250,22 +253,45 @@ def _page_links(page: int, pages: int) -> str:
     return " ".join(parts)
 
 
+STATE = "ledger-site-state.json"  # what the last run built: lets the next skip unchanged records
+
+
 def write_site(conn: sqlite3.Connection, out: Path,
                signed: tuple[str, Checkpoint, str] | None,
-               progress: Progress | None = None) -> SiteWriter:
-    """Write the site into ``out`` (see the module); return the writer with its counts."""
+               progress: Progress | None = None, full: bool = False) -> SiteWriter:
+    """Write the site into ``out`` (see the module); return the writer with its counts.
+
+    Incremental: ``out/ledger-site-state.json`` records, per record, the last event its page states
+    (and the last event of all), the index row, and the size and modification time of its page
+    and bundle as written. A record whose events, checkpoint, key, scripts and files are all as
+    recorded is not folded, proved or rendered again; anything else is (``full``: every record)."""
     writer = SiteWriter(out)
     for name in ASSETS:
         writer.write(f"assets/{name}", asset_bytes(name))
+    key = _fingerprint(signed)
+    size = signed[1].size if signed is not None else None
+    before = {} if full else _load_state(writer.out, key)
+    builder = _Builder(conn, writer, signed)
     rows: list[list[Any]] = []
-    for rid, events, shown, bundle, later in _records(conn, signed):
-        text = record_page(rid, events, shown, bundle, signed[2] if signed else None, later)
-        if bundle is not None:
-            writer.write(bundle_name(rid), bundle_script(bundle))
-        writer.write(page_name(rid), text.encode("utf-8"))
-        rows.append(index_row(shown))
-        if progress is not None:
-            progress(1)
+    state: dict[str, Any] = {}
+    if before:  # only the records that changed are read
+        for rid, covered, last in store.record_heads(conn, size):
+            entry = before.get(rid)
+            if entry is not None and entry["heads"] == [covered, last] and _intact(writer.out, entry):
+                writer.unchanged += len(entry["files"])
+                state[rid] = entry
+            else:
+                state[rid] = builder.build(rid, store.record_events(conn, rid), [covered, last])
+            rows.append(state[rid]["row"])
+            if progress is not None:
+                progress(1)
+    else:
+        for rid, events in _events_by_record(conn):
+            covered = max((e.seq for e in events if size is None or e.seq <= size), default=None)
+            state[rid] = builder.build(rid, events, [covered, events[-1].seq])
+            rows.append(state[rid]["row"])
+            if progress is not None:
+                progress(1)
     pages = max(1, -(-len(rows) // INDEX_PAGE_ROWS))
     head = store.head(conn)
     for page in range(1, pages + 1):
@@ -274,28 +300,93 @@ def write_site(conn: sqlite3.Connection, out: Path,
         writer.write(index_name(page), html_text.encode("utf-8"))
     writer.write("index.json", orjson.dumps({"columns": INDEX_COLUMNS, "rows": rows,
                                              "pages": INDEX_PAGE_ROWS}))
+    writer.write(STATE, orjson.dumps({"key": key, "records": state}))
     return writer
 
 
-def _records(conn: sqlite3.Connection, signed: tuple[str, Checkpoint, str] | None
-             ) -> Iterator[tuple[str, list[Event], Shown, dict[str, Any] | None, list[int]]]:
-    """Yield, per record (folded from the events, never read from the views): its id, the events
-    its page states, their state, its bundle (with a checkpoint) and the seqs after it."""
-    prover = Prover(conn, signed[1].size) if signed is not None else None
-    for state in states_by_record(conn):
-        rid = state.record_id
-        events = store.record_events(conn, rid)
-        if signed is None:
-            yield rid, events, views.show_of(state), None, []
-            continue
-        note, checkpoint, _ = signed
-        covered = [ev for ev in events if ev.seq <= checkpoint.size]
-        later = [ev.seq for ev in events if ev.seq > checkpoint.size]
-        if not covered:  # published after the checkpoint: nothing of it is signed yet
-            yield rid, events, views.show_of(state), None, later
-            continue
-        as_of = fold(covered)
-        if as_of is None or not as_of.versions:
-            continue
-        yield (rid, covered, views.show_of(as_of),
-               make_bundle(conn, rid, note, checkpoint, prover), later)
+def _fingerprint(signed: tuple[str, Checkpoint, str] | None) -> str:
+    """Return what every page depends on besides its record: the checkpoint and key, the shared
+    scripts and styles, and this module's code."""
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    for name in ASSETS:
+        digest.update(asset_bytes(name))
+    if signed is not None:
+        digest.update(signed[0].encode() + b"\0" + signed[2].encode())
+    return digest.hexdigest()
+
+
+def _load_state(out: Path, key: str) -> dict[str, Any]:
+    """Return the records of the last run's state if it was built with ``key``, else {}."""
+    path = out / STATE
+    try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return {}
+        state = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return {}
+    if not isinstance(state, dict) or state.get("key") != key or not isinstance(state.get("records"), dict):
+        return {}
+    records: dict[str, Any] = state["records"]
+    return records
+
+
+def _intact(out: Path, entry: Any) -> bool:
+    """Return whether the files a record's entry lists are still as written (plain files of the
+    recorded size and modification time)."""
+    try:
+        for name, size, mtime in entry["files"]:
+            info = os.lstat(out / name)
+            if not stat.S_ISREG(info.st_mode) or (info.st_size, info.st_mtime_ns) != (size, mtime):
+                return False
+    except (OSError, TypeError, ValueError, KeyError):
+        return False
+    return True
+
+
+def _events_by_record(conn: sqlite3.Connection) -> Iterator[tuple[str, list[Event]]]:
+    """Yield every record's events (the keyring's aside), read by record and checked against
+    the table as ``rebuild`` reads them."""
+    read = 0
+    for rid, group in itertools.groupby(store.iter_events_by_record(conn),
+                                        key=operator.attrgetter("record_id")):
+        events = list(group)
+        read += len(events)
+        if events[0].type not in KEY_TYPES:
+            yield rid, events
+    store.check_count(conn, read, None)
+
+
+class _Builder:
+    """Folds, proves and renders one record, writes its page (and bundle), and returns its
+    state entry."""
+
+    def __init__(self, conn: sqlite3.Connection, writer: SiteWriter,
+                 signed: tuple[str, Checkpoint, str] | None) -> None:
+        self.conn, self.writer, self.signed = conn, writer, signed
+        self.prover = Prover(conn, signed[1].size) if signed is not None else None
+
+    def build(self, rid: str, events: list[Event], heads: list[Any]) -> dict[str, Any]:
+        signed, bundle, later = self.signed, None, []
+        stated = events
+        if signed is not None:
+            note, checkpoint, _ = signed
+            covered = [ev for ev in events if ev.seq <= checkpoint.size]
+            later = [ev.seq for ev in events if ev.seq > checkpoint.size]
+            if covered:
+                stated = covered
+                bundle = make_bundle(self.conn, rid, note, checkpoint, self.prover)
+        state = fold(stated)
+        if state is None:
+            raise CorruptEvent(f"record {rid} has no events")
+        shown = views.show_of(state)
+        names = [page_name(rid)]
+        if bundle is not None:
+            self.writer.write(bundle_name(rid), bundle_script(bundle))
+            names.append(bundle_name(rid))
+        text = record_page(rid, stated, shown, bundle, signed[2] if signed else None, later)
+        self.writer.write(page_name(rid), text.encode("utf-8"))
+        files = []
+        for name in names:
+            info = os.lstat(self.writer.out / name)
+            files.append([name, info.st_size, info.st_mtime_ns])
+        return {"heads": heads, "row": index_row(shown), "files": files}

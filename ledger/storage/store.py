@@ -445,6 +445,15 @@ def mark_bulk_progress(conn: sqlite3.Connection, prefix_sha256: str, lines: int,
     conn.execute("INSERT OR IGNORE INTO bulk_progress VALUES (?, ?, ?)", (prefix_sha256, lines, head_seq))
 
 
+def record_heads(conn: sqlite3.Connection, size: int | None) -> list[tuple[str, Any, int]]:
+    """Return (record id, its last seq <= size — or its last seq if size is None —, its last
+    seq) of every record (the keyring's aside), by record id: one pass over ``events_by_record``."""
+    bound = size if size is not None else 2**62
+    return [(str(r[0]), r[1], int(r[2])) for r in conn.execute(
+        "SELECT record_id, MAX(CASE WHEN seq <= ? THEN seq END), MAX(seq) FROM events "
+        "WHERE record_id NOT LIKE 'KEY:%' GROUP BY record_id ORDER BY record_id", (bound,))]
+
+
 def count_records(conn: sqlite3.Connection, upto: int) -> int:
     """Return the number of records (key records aside) with an event at seq <= upto."""
     return int(conn.execute("SELECT COUNT(DISTINCT record_id) FROM events WHERE seq <= ? AND "
