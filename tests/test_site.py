@@ -96,3 +96,33 @@ def test_a_symlinked_assets_folder_is_refused(cli: Cli, signed_site: tuple[list[
     assert result.exit_code == 2 and "not a plain folder" in result.stderr
     assert list(elsewhere.iterdir()) == []
     assert os.path.islink(out / "assets")
+
+
+def test_helper_processes_build_the_same_site(cli: Cli, signed_site: tuple[list[str], Path],
+                                               tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ledger.pages import site
+
+    args, out = signed_site
+    for n in range(3, 9):
+        cli("publish", cli.file({**_doc(), "record_id": f"SRCH:0000000{n}"}))
+    cli("correct", "SRCH:00000005", "--kind", "retraction", "--reason", "late")
+    assert cli("site", str(out), *args).exit_code == 0
+    monkeypatch.setattr(site, "PARALLEL_RECORDS", 1)
+
+    def not_here(*_: object) -> None:
+        raise AssertionError("built in this process, not by the helpers")
+    monkeypatch.setattr(site, "_build_range", not_here)  # the helpers import their own copy
+    parallel = tmp_path / "parallel"
+    result = cli("site", str(parallel), *args)
+    assert result.exit_code == 0 and "8 record page(s)" in result.stdout
+    files = sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(parallel) for p in parallel.rglob("*") if p.is_file())
+    for name in files:
+        if name.name != "ledger-site-state.json":
+            assert (out / name).read_bytes() == (parallel / name).read_bytes(), name
+
+
+def _doc() -> dict[str, object]:
+    from tests.conftest import manifest
+
+    return manifest()

@@ -29,7 +29,9 @@ import re
 import sqlite3
 import stat
 import tempfile
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,9 +41,10 @@ import orjson
 from ledger.core.checkpoint import Checkpoint
 from ledger.core.events import KEY_TYPES, Event
 from ledger.core.progress import Progress
-from ledger.errors import CorruptEvent, RefusedInput
+from ledger.errors import CorruptEvent, LedgerError, RefusedInput
 from ledger.model.state import fold
 from ledger.ops.bundle import make_bundle
+from ledger.ops.helpers import HELPERS, Helper, HelperStopped, send
 from ledger.ops.proofs import Prover
 from ledger.pages.assets import ASSETS, asset_bytes
 from ledger.pages.render import GATE_WORDS, shown_value
@@ -286,12 +289,9 @@ def write_site(conn: sqlite3.Connection, out: Path,
             if progress is not None:
                 progress(1)
     else:
-        for rid, events in _events_by_record(conn):
-            covered = max((e.seq for e in events if size is None or e.seq <= size), default=None)
-            state[rid] = builder.build(rid, events, [covered, events[-1].seq])
-            rows.append(state[rid]["row"])
-            if progress is not None:
-                progress(1)
+        for rid, entry in _build_all(conn, writer, builder, signed, progress):
+            state[rid] = entry
+            rows.append(entry["row"])
     pages = max(1, -(-len(rows) // INDEX_PAGE_ROWS))
     head = store.head(conn)
     for page in range(1, pages + 1):
@@ -343,17 +343,111 @@ def _intact(out: Path, entry: Any) -> bool:
     return True
 
 
-def _events_by_record(conn: sqlite3.Connection) -> Iterator[tuple[str, list[Event]]]:
-    """Yield every record's events (the keyring's aside), read by record and checked against
-    the table as ``rebuild`` reads them."""
-    read = 0
-    for rid, group in itertools.groupby(store.iter_events_by_record(conn),
+PARALLEL_RECORDS = 2_000  # below this, helper processes cost more than they save
+
+
+def _build_all(conn: sqlite3.Connection, writer: SiteWriter, builder: _Builder,
+               signed: tuple[str, Checkpoint, str] | None, progress: Progress | None
+               ) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Build every record, by record id: in HELPERS processes, each taking one range of record
+    ids (as ``rebuild`` does), from a ledger of PARALLEL_RECORDS records or more; else, or if a
+    helper cannot start, in this process. Every event up to the head is read exactly once."""
+    upto = store.head(conn)[0]
+    path = store.file_path(conn)
+    if path is not None and HELPERS > 1 and store.count_records(conn, upto) >= PARALLEL_RECORDS:
+        cuts = ["", *views.record_splits(conn, HELPERS)]
+        running = [Helper(site_worker, str(path), str(writer.out), start, stop or "", str(upto),
+                          *((signed[0], signed[2]) if signed is not None else ()))
+                   for start, stop in zip(cuts, [*cuts[1:], None], strict=True)]
+        try:
+            done: list[tuple[str, dict[str, Any]]] = []  # held until every helper finished
+            counts = [0, 0, 0]
+            # Each helper's messages are drained by its own thread (a helper blocks once its
+            # pipe is full), then read in range order: the records come out by id.
+            lock = threading.Lock()
+
+            def drain(helper: Helper) -> list[Any]:
+                messages = []
+                for message in helper.messages():
+                    messages.append(message)
+                    if progress is not None and message[0] == "records":
+                        with lock:
+                            progress(len(message[1]))
+                return messages
+
+            with ThreadPoolExecutor(len(running)) as pool:
+                received = list(pool.map(drain, running))
+            for messages in received:
+                for message in messages:
+                    if message[0] == "error":
+                        if message[1] == "CorruptEvent":
+                            raise CorruptEvent(message[2])
+                        raise HelperStopped
+                    if message[0] == "records":
+                        done.extend(message[1])
+                    else:  # ("counts", events read, files written, files unchanged)
+                        counts = [a + b for a, b in zip(counts, message[1:], strict=True)]
+            store.check_count(conn, counts[0], upto)
+            writer.written += counts[1]
+            writer.unchanged += counts[2]
+            yield from done
+            return
+        except HelperStopped:
+            pass  # then every record is built here (what a helper wrote is simply rewritten)
+        finally:
+            for helper in running:
+                helper.close()
+    for item in _build_range(conn, builder, upto, "", None):
+        if progress is not None:
+            progress(1)
+        yield item
+    store.check_count(conn, builder.read, upto)
+
+
+def _build_range(conn: sqlite3.Connection, builder: _Builder, upto: int, start: str,
+                 stop: str | None) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Build the records with start <= record_id < stop (the keyring's aside), reading them by
+    record, each record's events checked in order as ``rebuild`` reads them."""
+    for rid, group in itertools.groupby(store.iter_events_by_record(conn, upto, start, stop),
                                         key=operator.attrgetter("record_id")):
         events = list(group)
-        read += len(events)
-        if events[0].type not in KEY_TYPES:
-            yield rid, events
-    store.check_count(conn, read, None)
+        builder.read += len(events)
+        if events[0].type in KEY_TYPES:
+            continue
+        size = builder.signed[1].size if builder.signed is not None else None
+        covered = max((e.seq for e in events if size is None or e.seq <= size), default=None)
+        yield rid, builder.build(rid, events, [covered, events[-1].seq])
+
+
+def site_worker(path: str, out: str, start: str, stop: str, upto: str, *signed: str) -> None:
+    """A helper of ``_build_all``: build the records with start <= record_id < stop into
+    ``out``, sending ("records", [(id, state entry), …]) every 200 records, then ("counts",
+    events read, files written, files unchanged) and ("done",), or ("error", kind, text)."""
+    try:
+        conn = store.open_ledger(Path(path))
+        with store.read_snapshot(conn):
+            writer = SiteWriter(Path(out))
+            note_signed = None
+            if signed:
+                from ledger.core.checkpoint import open_checkpoint
+                from ledger.core.note import parse_verifier
+
+                note_signed = (signed[0], open_checkpoint(signed[0], parse_verifier(signed[1])),
+                               signed[1])
+            builder = _Builder(conn, writer, note_signed)
+            batch: list[tuple[str, dict[str, Any]]] = []
+            for item in _build_range(conn, builder, int(upto), start, stop or None):
+                batch.append(item)
+                if len(batch) == 200:
+                    send(("records", batch))
+                    batch = []
+            send(("records", batch))
+            send(("counts", builder.read, writer.written, writer.unchanged))
+        conn.close()
+    except LedgerError as exc:
+        send(("error", "CorruptEvent" if isinstance(exc, CorruptEvent) else "LedgerError", str(exc)))
+        return
+    send(("done",))
 
 
 class _Builder:
@@ -364,6 +458,7 @@ class _Builder:
                  signed: tuple[str, Checkpoint, str] | None) -> None:
         self.conn, self.writer, self.signed = conn, writer, signed
         self.prover = Prover(conn, signed[1].size) if signed is not None else None
+        self.read = 0  # events read by record, to check against the table
 
     def build(self, rid: str, events: list[Event], heads: list[Any]) -> dict[str, Any]:
         signed, bundle, later = self.signed, None, []
