@@ -33,7 +33,8 @@ from .common import LedgerContext
 COMMAND_MODULES = {  # modules of this package, relative: it installs as ledger.cli
     **dict.fromkeys(("init", "publish", "provenance", "correct", "gate", "append"), ".write"),
     **dict.fromkeys(("show", "history", "log", "verify", "audit", "rebuild", "export"), ".read"),
-    **dict.fromkeys(("keygen", "checkpoint", "prove", "consistency", "bundle", "verify-bundle"),
+    **dict.fromkeys(("keygen", "checkpoint", "prove", "consistency", "bundle", "verify-bundle",
+                     "tiles"),
                     ".proofs"),
     **dict.fromkeys(("import", "render", "site"), ".pages"),
     "key": ".keyring",

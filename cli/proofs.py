@@ -85,6 +85,36 @@ def checkpoint(obj: LedgerContext, key_file: str, output: str | None) -> None:
 
 
 @click.command()
+@click.argument("out_dir", type=click.Path(file_okay=False))
+@click.option("--key", "key_file", type=click.Path(dir_okay=False),
+              help="Sign a checkpoint of the whole log now with this key, and publish it.")
+@click.option("--checkpoint", "checkpoint_file", type=click.Path(dir_okay=False),
+              help="Publish the log up to this signed checkpoint instead.")
+@pass_ctx
+def tiles(obj: LedgerContext, out_dir: str, key_file: str | None,
+          checkpoint_file: str | None) -> None:
+    """Write the log as C2SP tlog-tiles for a static host: checkpoint, tile/, members/.
+
+    Full tiles and entry bundles are never rewritten; the checkpoint is written last. The
+    payload members (format v2) are beside the tiles, so a run after a purge takes the purged
+    values off the host while every tile stays as it was.
+
+    \b
+    Example:
+        ledger tiles public-log/ --key publisher.key
+        ledger tiles public-log/ --checkpoint checkpoint-120.txt
+    """
+    from ledger.ops.keys import read_signer, read_text
+
+    signer = read_signer(Path(key_file), passphrase) if key_file else None
+    note = read_text(checkpoint_file) if checkpoint_file else None
+    with obj.open() as ledger, progress("Writing tiles", ledger.count()) as bar:
+        done = ledger.tiles(Path(out_dir), signer, note, bar)
+    click.echo(f"Wrote {out_dir}/checkpoint (size {done.size}) and its tiles: {done.written} "
+               f"file(s) written, {done.unchanged} already there")
+
+
+@click.command()
 @click.argument("seq", type=whole(1))
 @click.option("--size", type=whole(1), help="Tree size (default: the head).")
 @click.option("--format", "fmt", type=click.Choice(["json", "text", "tlog-proof"]), default="text",
@@ -205,4 +235,4 @@ def verify_bundle_cmd(file: str, vkey: str, as_json: bool) -> None:
                f"{state['correction_count']} notice(s), provenance {state['provenance_level']}")
 
 
-COMMANDS = (keygen, checkpoint, prove, consistency, bundle, verify_bundle_cmd)
+COMMANDS = (keygen, checkpoint, prove, consistency, bundle, verify_bundle_cmd, tiles)

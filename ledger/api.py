@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # the rest is imported where it is used, to keep CLI start-up
     from ledger.ops.audit import AuditReport
     from ledger.ops.proofs import Inclusion
     from ledger.ops.purge import PurgeResult
+    from ledger.ops.tiles import TilesResult
     from ledger.pages.importer import PageOutcome
 
 
@@ -291,6 +292,32 @@ class Ledger:
             except OSError as exc:
                 raise RefusedInput(f"cannot write the site to {out}: {exc.strerror or exc}") from None
         return records, writer.written, writer.unchanged
+
+    def tiles(self, out: Path, signer: Signer | None = None, note: str | None = None,
+              progress: Progress | None = None) -> TilesResult:
+        """Write the log as C2SP tiles into ``out`` (``ops.tiles``), for a checkpoint signed now
+        by ``signer`` (the log is verified first) or the given checkpoint ``note`` (the log must
+        verify and extend it)."""
+        from ledger.model.verify import check_extends
+        from ledger.ops.proofs import checkpoint_of_note
+        from ledger.ops.tiles import write_tiles
+        if (signer is None) == (note is None):
+            raise RefusedInput("give --key FILE (sign a checkpoint now) or --checkpoint FILE")
+        if signer is not None:
+            note, _ = self.checkpoint(signer, progress)
+        assert note is not None
+        checkpoint = checkpoint_of_note(note)
+        with store.read_snapshot(self.conn) as conn:
+            if signer is None:
+                report = verification.verify_stored(conn, progress, capture={checkpoint.size})
+                if not report.ok:
+                    raise VerificationError(report.first_bad_seq or 0, f"the log does not verify "
+                                            f"at {report.where}: {report.reason}")
+                check_extends(report, checkpoint)
+            try:
+                return write_tiles(conn, out, note, checkpoint)
+            except OSError as exc:
+                raise RefusedInput(f"cannot write the tiles to {out}: {exc.strerror or exc}") from None
 
     def count_records(self) -> int:
         """Return the number of records (for a progress bar's total)."""

@@ -19,20 +19,16 @@ and the index files).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import html
 import itertools
 import operator
 import os
-import re
 import sqlite3
 import stat
-import tempfile
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +37,10 @@ import orjson
 from ledger.core.checkpoint import Checkpoint
 from ledger.core.events import KEY_TYPES, Event
 from ledger.core.progress import Progress
-from ledger.errors import CorruptEvent, LedgerError, RefusedInput
+from ledger.errors import CorruptEvent, LedgerError
 from ledger.model.state import fold
 from ledger.ops.bundle import make_bundle
+from ledger.ops.files import FolderWriter
 from ledger.ops.helpers import HELPERS, Helper, HelperStopped, send
 from ledger.ops.proofs import Prover
 from ledger.pages.assets import ASSETS, asset_bytes
@@ -56,7 +53,6 @@ e = html.escape
 INDEX_PAGE_ROWS = 200  # rows per index page: the first page stays far below 200 KB
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
        "connect-src 'self'; base-uri 'none'; form-action 'none'")
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?")
 _JSON_ESCAPES = {b"<": b"\\u003c", b">": b"\\u003e", b"&": b"\\u0026",
                  "\u2028".encode(): b"\\u2028", "\u2029".encode(): b"\\u2029"}
 INDEX_COLUMNS = ("record_id", "title", "status", "provenance_level", "verification_level",
@@ -93,62 +89,6 @@ def embed_json(value: Any) -> str:
     for raw, escaped in _JSON_ESCAPES.items():
         data = data.replace(raw, escaped)
     return data.decode("utf-8")
-
-
-@dataclass
-class SiteWriter:
-    """Writes files into one output folder: atomically, never through a symlink, never outside
-    it, and only when the bytes changed."""
-
-    out: Path
-    written: int = 0
-    unchanged: int = 0
-    _dirs: set[Path] = field(default_factory=set)
-
-    def __post_init__(self) -> None:
-        self.out.mkdir(parents=True, exist_ok=True)
-        self.out = self.out.resolve()  # the folder the user named, wherever it is
-
-    def _folder(self, relative: str) -> Path:
-        folder = self.out
-        for part in relative.split("/")[:-1]:
-            folder = folder / part
-            if folder in self._dirs:
-                continue
-            try:
-                mode = os.lstat(folder).st_mode
-            except FileNotFoundError:
-                folder.mkdir()
-                mode = os.lstat(folder).st_mode
-            if not stat.S_ISDIR(mode):  # a symlink (or file) planted where a folder should be
-                raise RefusedInput(f"{folder} is not a plain folder (a symlink?): refusing to "
-                                   "write through it")
-            self._dirs.add(folder)
-        return folder
-
-    def write(self, relative: str, data: bytes) -> bool:
-        """Write ``data`` to ``out/relative`` unless it already holds exactly that; return whether
-        it was written."""
-        if not _NAME.fullmatch(relative) or ".." in relative:
-            raise RefusedInput(f"refusing to write {relative!r}: not a plain name in the site")
-        folder = self._folder(relative)
-        target = folder / relative.rsplit("/", 1)[-1]
-        with contextlib.suppress(OSError):
-            if stat.S_ISREG(os.lstat(target).st_mode) and target.read_bytes() == data:
-                self.unchanged += 1
-                return False
-        handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".part")
-        try:
-            with os.fdopen(handle, "wb") as out:
-                out.write(data)
-            os.chmod(temporary, 0o644)
-            os.replace(temporary, target)  # replaces a symlink itself, never what it points to
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            raise
-        self.written += 1
-        return True
 
 
 def _head(title: str, extra: str = "") -> str:
@@ -261,14 +201,14 @@ STATE = "ledger-site-state.json"  # what the last run built: lets the next skip 
 
 def write_site(conn: sqlite3.Connection, out: Path,
                signed: tuple[str, Checkpoint, str] | None,
-               progress: Progress | None = None, full: bool = False) -> SiteWriter:
+               progress: Progress | None = None, full: bool = False) -> FolderWriter:
     """Write the site into ``out`` (see the module); return the writer with its counts.
 
     Incremental: ``out/ledger-site-state.json`` records, per record, the last event its page states
     (and the last event of all), the index row, and the size and modification time of its page
     and bundle as written. A record whose events, checkpoint, key, scripts and files are all as
     recorded is not folded, proved or rendered again; anything else is (``full``: every record)."""
-    writer = SiteWriter(out)
+    writer = FolderWriter(out)
     for name in ASSETS:
         writer.write(f"assets/{name}", asset_bytes(name))
     key = _fingerprint(signed)
@@ -346,7 +286,7 @@ def _intact(out: Path, entry: Any) -> bool:
 PARALLEL_RECORDS = 2_000  # below this, helper processes cost more than they save
 
 
-def _build_all(conn: sqlite3.Connection, writer: SiteWriter, builder: _Builder,
+def _build_all(conn: sqlite3.Connection, writer: FolderWriter, builder: _Builder,
                signed: tuple[str, Checkpoint, str] | None, progress: Progress | None
                ) -> Iterator[tuple[str, dict[str, Any]]]:
     """Build every record, by record id: in HELPERS processes, each taking one range of record
@@ -426,7 +366,7 @@ def site_worker(path: str, out: str, start: str, stop: str, upto: str, *signed: 
     try:
         conn = store.open_ledger(Path(path))
         with store.read_snapshot(conn):
-            writer = SiteWriter(Path(out))
+            writer = FolderWriter(Path(out))
             note_signed = None
             if signed:
                 from ledger.core.checkpoint import open_checkpoint
@@ -454,7 +394,7 @@ class _Builder:
     """Folds, proves and renders one record, writes its page (and bundle), and returns its
     state entry."""
 
-    def __init__(self, conn: sqlite3.Connection, writer: SiteWriter,
+    def __init__(self, conn: sqlite3.Connection, writer: FolderWriter,
                  signed: tuple[str, Checkpoint, str] | None) -> None:
         self.conn, self.writer, self.signed = conn, writer, signed
         self.prover = Prover(conn, signed[1].size) if signed is not None else None

@@ -1,0 +1,123 @@
+"""``ledger tiles OUT_DIR``: the log in the C2SP ``tlog-tiles`` layout, for any static host.
+
+    checkpoint                      the signed checkpoint (written last)
+    tile/<L>/<N>[.p/<W>]            Merkle tree tiles: 256 hashes of the tree at height 8·L
+    tile/entries/<N>[.p/<W>]        entry bundles: the Merkle leaves (the events' envelopes),
+                                    each a big-endian uint16 length and the bytes
+    members/<N>.json                format v2: the payload members and salts of the events of
+                                    entry bundle N (mutable: a purge rewrites them)
+
+Tiles and entry bundles are immutable: a full one that exists is never written again; partial
+ones are written for the checkpoint's size and kept (a signed checkpoint may need them).
+Members files are rewritten when their content changed, so a run after a purge takes the purged
+values off the host while every tile stays as it was. Every file is written to a temporary name
+and renamed (``FolderWriter``), the checkpoint last: a reader never sees a checkpoint whose tiles
+are missing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ledger.core.checkpoint import Checkpoint
+from ledger.core.events import canonical_of
+from ledger.core.merkle import leaf_hash, stored_index
+from ledger.core.progress import Progress
+from ledger.errors import CorruptEvent, RefusedInput
+from ledger.ops.files import FolderWriter
+from ledger.storage import proofstore, store
+
+WIDTH = 256  # hashes per full tile, entries per full bundle
+MAX_ENTRY = 0xFFFF  # an entry's length is a uint16
+
+
+def tile_index(n: int) -> str:
+    """Return tile index ``n`` as path elements: 1234067 → ``x001/x234/067``."""
+    digits = str(n)
+    digits = digits.zfill(-(-len(digits) // 3) * 3)
+    groups = [digits[i:i + 3] for i in range(0, len(digits), 3)]
+    return "/".join([*("x" + g for g in groups[:-1]), groups[-1]])
+
+
+def tile_path(level: int | str, n: int, width: int = WIDTH) -> str:
+    """Return the path of tile ``n`` at ``level`` (``entries`` for entry bundles), partial when
+    ``width`` < 256."""
+    return f"tile/{level}/{tile_index(n)}" + (f".p/{width}" if width < WIDTH else "")
+
+
+@dataclass
+class TilesResult:
+    size: int
+    written: int
+    unchanged: int
+
+
+def write_tiles(conn: sqlite3.Connection, out: Path, note: str, checkpoint: Checkpoint,
+                progress: Progress | None = None) -> TilesResult:
+    """Write the tiles, entry bundles and members of the log at the checkpoint's size, then the
+    checkpoint (its root must be the stored root at that size: the caller verified the log)."""
+    size = checkpoint.size
+    if proofstore.stored_root(conn, size) != checkpoint.root:
+        raise CorruptEvent(f"table tree_hashes: the stored tree's root at size {size} is not the "
+                           "checkpoint's (run `ledger verify`)")
+    writer = FolderWriter(out)
+    v2 = store.event_format(conn) >= 2
+    for n in range(-(-size // WIDTH)):
+        first, width = n * WIDTH, min(WIDTH, size - n * WIDTH)
+        _entries(conn, writer, n, first, width, v2)
+        if progress is not None:
+            progress(width)
+    level = 0
+    while count := size // WIDTH ** level:  # hashes at this level: full subtrees of 256^level
+        for n in range(count // WIDTH):
+            _tile(conn, writer, level, n, WIDTH)
+        if count % WIDTH:
+            _tile(conn, writer, level, count // WIDTH, count % WIDTH)
+        level += 1
+    writer.write("checkpoint", note.encode("utf-8"))
+    return TilesResult(size, writer.written, writer.unchanged)
+
+
+def _tile(conn: sqlite3.Connection, writer: FolderWriter, level: int, n: int, width: int) -> None:
+    path = tile_path(level, n, width)
+    if width == WIDTH and writer.exists(path):  # full tiles are immutable
+        writer.unchanged += 1
+        return
+    positions = [stored_index(8 * level, n * WIDTH + i) for i in range(width)]
+    writer.write(path, b"".join(proofstore.read_hashes(conn, positions)))
+
+
+def _entries(conn: sqlite3.Connection, writer: FolderWriter, n: int, first: int, width: int,
+             v2: bool) -> None:
+    path = tile_path("entries", n, width)
+    members: list[dict[str, Any]] = []
+    chunks = []
+    for event in store.iter_events(conn, first, first + width):
+        canonical = canonical_of(event)
+        if len(canonical) > MAX_ENTRY:
+            raise RefusedInput(f"seq {event.seq}: the event's envelope is {len(canonical):,} bytes; "
+                               f"a tile entry holds at most {MAX_ENTRY:,} (a format v1 ledger with "
+                               "large payloads cannot be served as tiles; format v2 envelopes hold "
+                               "only commitments)")
+        if proofstore.read_hashes(conn, [stored_index(0, event.seq - 1)])[0] != leaf_hash(canonical):
+            raise CorruptEvent(f"seq {event.seq}: the stored Merkle leaf does not match the event: "
+                               "run `ledger verify`")
+        chunks.append(struct.pack(">H", len(canonical)) + canonical)
+        if v2:
+            members.append({"seq": event.seq, "payload": orjson.loads(event.payload_json),
+                            "salts": orjson.loads(event.salts or "{}")})
+    if len(chunks) != width:
+        raise CorruptEvent(f"table events: seq {first + 1}..{first + width} are not all stored "
+                           "(run `ledger verify`)")
+    if width < WIDTH or not writer.exists(path):
+        writer.write(path, b"".join(chunks))
+    else:
+        writer.unchanged += 1
+    if v2:
+        writer.write(f"members/{tile_index(n)}.json", orjson.dumps(members))
