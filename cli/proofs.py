@@ -115,6 +115,49 @@ def tiles(obj: LedgerContext, out_dir: str, key_file: str | None,
 
 
 @click.command()
+@click.argument("where", metavar="URL|DIR")
+@click.option("--vkey", required=True, help="The log's verifier key (string or file).")
+@click.option("--state", "state_file", type=click.Path(dir_okay=False),
+              help="Where the last checkpoint seen is kept (forks and rollbacks are refused).")
+@click.option("--mirror", "mirror_file", type=click.Path(dir_okay=False),
+              help="Keep a local, read-only ledger of everything verified.")
+@json_option
+@click.pass_context
+def monitor(ctx: click.Context, where: str, vkey: str, state_file: str | None,
+            mirror_file: str | None, as_json: bool) -> None:
+    """Follow a log published by `ledger tiles`: verify what is new, refuse forks and rollbacks.
+
+    Checks the checkpoint's signature, that it extends the last one seen (--state), every new
+    entry against its tile hash, every payload member against its commitment, and the new root;
+    with --mirror, appends the verified events to a local ledger and carries purges into it.
+    Exit 1 for a fork or a rollback, with the reason.
+
+    \b
+    Example:
+        ledger monitor https://log.example/ --vkey publisher.vkey --state seen.json
+        ledger monitor public-log/ --vkey publisher.vkey --state seen.json --mirror mirror.db
+    """
+    from ledger.ops.keys import read_verifier
+    from ledger.ops.monitor import monitor as follow
+    from ledger.ops.monitor import source_of
+
+    verifier = read_verifier(vkey)
+    source = source_of(where)
+    try:
+        with progress("Fetching", 0) as bar:
+            done = follow(source, verifier, Path(state_file) if state_file else None,
+                          Path(mirror_file) if mirror_file else None, bar)
+    finally:
+        source.close()
+    if as_json:
+        emit_json(done.as_json())
+        return
+    click.echo(f"OK: {done.origin} at size {done.size} (was {done.previous}): {done.new_events} "
+               f"new event(s) verified, {done.withheld} withheld member(s), {done.purges} purge(s)"
+               + (f"; mirror {done.mirror} updated" if done.mirror else ""))
+
+
+@click.command()
 @click.argument("seq", type=whole(1))
 @click.option("--size", type=whole(1), help="Tree size (default: the head).")
 @click.option("--format", "fmt", type=click.Choice(["json", "text", "tlog-proof"]), default="text",
@@ -235,4 +278,4 @@ def verify_bundle_cmd(file: str, vkey: str, as_json: bool) -> None:
                f"{state['correction_count']} notice(s), provenance {state['provenance_level']}")
 
 
-COMMANDS = (keygen, checkpoint, prove, consistency, bundle, verify_bundle_cmd, tiles)
+COMMANDS = (keygen, checkpoint, prove, consistency, bundle, verify_bundle_cmd, tiles, monitor)

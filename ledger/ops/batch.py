@@ -99,6 +99,10 @@ class Batch:
                  carry: Carry | None = None) -> None:
         self.conn, self.clock, self.signer = conn, clock, signer
         self.seq, self.prev = store.head(conn)
+        mirrored = store.meta(conn, "mirror_of")
+        if mirrored is not None:
+            raise RefusedInput(f"this ledger is a mirror of {mirrored} kept by `ledger monitor`: "
+                               "it takes no appends of its own")
         self.v2 = store.event_format(conn) >= 2  # members committed one by one (format v2)
         self.unsigned_from = self.seq + 1
         if carry is not None and (carry.seq, carry.prev) == (self.seq, self.prev):

@@ -445,6 +445,17 @@ def mark_bulk_progress(conn: sqlite3.Connection, prefix_sha256: str, lines: int,
     conn.execute("INSERT OR IGNORE INTO bulk_progress VALUES (?, ?, ?)", (prefix_sha256, lines, head_seq))
 
 
+def meta(conn: sqlite3.Connection, key: str) -> str | None:
+    """Return a ``ledger_meta`` value (None if absent)."""
+    row = conn.execute("SELECT value FROM ledger_meta WHERE key = ?", (key,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
+    """Set a ``ledger_meta`` value (inside the caller's write transaction)."""
+    conn.execute("INSERT OR REPLACE INTO ledger_meta VALUES (?, ?)", (key, value))
+
+
 def record_heads(conn: sqlite3.Connection, size: int | None) -> list[tuple[str, Any, int]]:
     """Return (record id, its last seq <= size — or its last seq if size is None —, its last
     seq) of every record (the keyring's aside), by record id: one pass over ``events_by_record``."""

@@ -1,0 +1,360 @@
+"""``ledger monitor URL|DIR --vkey VKEY``: follow a log published by ``ledger tiles``.
+
+Each run: fetch the checkpoint and check its signature; refuse a checkpoint smaller than the last
+one seen (a rollback); fetch only the entry bundles and level-0 tiles after what the state file
+says was seen (in parallel, with timeouts and retries); check every entry against its tile hash
+and every format v2 payload member against its commitment; recompute the tree from the last
+seen tree's compact range and the new leaves, and refuse a checkpoint whose root differs (a
+fork: the history the monitor saw was rewritten). With a mirror, the verified events are
+appended to a local ledger (tree, views), purges are carried into it (the withheld members of the
+events a new purge lists are fetched again), and the mirror is verified like any ledger.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import sqlite3
+import struct
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ledger.core.canonical import canonical_bytes
+from ledger.core.checkpoint import Checkpoint, open_checkpoint
+from ledger.core.clock import rfc3339, utc_now
+from ledger.core.events import Event, canonical_of, check_members, hash_of
+from ledger.core.merkle import Frontier, leaf_hash, stored_count
+from ledger.core.note import Verifier
+from ledger.core.progress import Progress
+from ledger.errors import CorruptEvent, LedgerError, RefusedInput, VerificationError
+from ledger.ops.tiles import WIDTH, tile_index, tile_path
+from ledger.storage import proofstore, store, views
+
+FETCHERS = 8  # parallel fetches
+
+
+class MonitorError(LedgerError):
+    """The published log cannot be read (a missing file, a server error): not evidence."""
+
+
+class Source:
+    """Where a published log is read from: ``get`` returns a file's bytes, or None if absent."""
+
+    def get(self, path: str) -> bytes | None:
+        raise NotImplementedError
+
+    def get_many(self, paths: Sequence[str]) -> list[bytes | None]:
+        with ThreadPoolExecutor(FETCHERS) as pool:
+            return list(pool.map(self.get, paths))
+
+    def close(self) -> None:
+        pass
+
+
+class DirSource(Source):
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def get(self, path: str) -> bytes | None:
+        try:
+            return (self.root / path).read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise MonitorError(f"cannot read {self.root / path}: {exc.strerror or exc}") from None
+
+
+class HttpSource(Source):
+    """An HTTP(S) prefix, read with httpx: 10 s timeouts, three retries of a failed connection."""
+
+    def __init__(self, prefix: str) -> None:
+        import httpx  # loaded only by the monitor
+
+        self.prefix = prefix.rstrip("/") + "/"
+        self.client = httpx.Client(timeout=10.0, transport=httpx.HTTPTransport(retries=3),
+                                   headers={"Accept-Encoding": "gzip, identity",
+                                            "User-Agent": "provenance-ledger monitor"})
+        self.errors = (httpx.HTTPError,)
+
+    def get(self, path: str) -> bytes | None:
+        try:
+            response = self.client.get(self.prefix + path)
+        except self.errors as exc:
+            raise MonitorError(f"cannot fetch {self.prefix + path}: {exc}") from None
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise MonitorError(f"{self.prefix + path}: HTTP {response.status_code}")
+        return response.content
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def source_of(where: str) -> Source:
+    """Return the source for a URL (http/https) or a local folder."""
+    if where.startswith(("http://", "https://")):
+        return HttpSource(where)
+    path = Path(where)
+    if not path.is_dir():
+        raise RefusedInput(f"{where} is neither an http(s) URL nor a folder")
+    return DirSource(path)
+
+
+@dataclass
+class MonitorState:
+    """What the monitor saw last (its state file): the checkpoint and the tree's compact range."""
+
+    origin: str = ""
+    size: int = 0
+    root: str = ""
+    frontier: list[tuple[int, str]] = field(default_factory=list)
+    note: str = ""
+
+    @classmethod
+    def load(cls, path: Path | None) -> MonitorState:
+        if path is None or not path.exists():
+            return cls()
+        try:
+            doc = json.loads(path.read_text())
+            return cls(str(doc["origin"]), int(doc["size"]), str(doc["root"]),
+                       [(int(level), str(h)) for level, h in doc["frontier"]], str(doc["note"]))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise RefusedInput(f"the state file {path} is not one `ledger monitor` wrote: {exc}") from None
+
+    def save(self, path: Path | None) -> None:
+        if path is None:
+            return
+        temporary = path.with_name(path.name + ".tmp")
+        temporary.write_text(json.dumps({"origin": self.origin, "size": self.size,
+                                         "root": self.root, "frontier": self.frontier,
+                                         "note": self.note}, indent=1) + "\n")
+        os.replace(temporary, path)
+
+
+@dataclass
+class MonitorResult:
+    origin: str
+    size: int
+    previous: int
+    new_events: int
+    withheld: int
+    purges: int
+    mirror: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"ok": True, "origin": self.origin, "size": self.size, "previous_size": self.previous,
+                "new_events": self.new_events, "withheld_members": self.withheld,
+                "purges": self.purges, "mirror": self.mirror}
+
+
+def monitor(source: Source, verifier: Verifier, state_path: Path | None, mirror: Path | None,
+            progress: Progress | None = None) -> MonitorResult:
+    """Follow the log once (see the module); raise VerificationError for a fork or rollback."""
+    note_bytes = source.get("checkpoint")
+    if note_bytes is None:
+        raise MonitorError("the log serves no checkpoint")
+    note = note_bytes.decode("utf-8", errors="replace")
+    checkpoint = open_checkpoint(note, verifier)
+    state = MonitorState.load(state_path)
+    conn = _open_mirror(mirror, checkpoint.origin) if mirror is not None else None
+    if conn is not None and store.head(conn)[0] != state.size:
+        raise RefusedInput(f"the mirror {mirror} holds {store.head(conn)[0]} events but the state "
+                           f"file says {state.size} were seen: give the state file it was kept with")
+    _check_not_back(state, checkpoint)
+    frontier = Frontier([(level, bytes.fromhex(h)) for level, h in state.frontier])
+    events = _fetch(source, state.size, checkpoint.size, progress)
+    for _, canonical in events:
+        frontier.append(leaf_hash(canonical))
+    if frontier.root() != checkpoint.root:
+        raise VerificationError(checkpoint.size, (
+            f"the log's checkpoint of size {checkpoint.size} does not extend the history this "
+            f"monitor saw up to size {state.size}: the entries it now serves give another root "
+            "(a fork, or a rewritten history); refusing it"), checkpoint.root_b64,
+            base64.b64encode(frontier.root()).decode())
+    withheld = sum(len(check_members(e)) for e, _ in events if e.commitments is not None)
+    purges = [e for e, _ in events if e.type == "record.purged"]
+    if conn is not None:
+        _extend_mirror(conn, source, events, purges, state.size)
+    result = MonitorResult(checkpoint.origin, checkpoint.size, state.size, len(events), withheld,
+                           len(purges), str(mirror) if mirror else None)
+    MonitorState(checkpoint.origin, checkpoint.size, checkpoint.root.hex(),
+                 [(level, h.hex()) for level, h in frontier.nodes], note).save(state_path)
+    return result
+
+
+def _check_not_back(state: MonitorState, checkpoint: Checkpoint) -> None:
+    if not state.size:
+        return
+    if checkpoint.origin != state.origin:
+        raise RefusedInput(f"the checkpoint is of {checkpoint.origin}, the state file of "
+                           f"{state.origin}: use another state file")
+    if checkpoint.size < state.size:
+        raise VerificationError(checkpoint.size, (
+            f"the log now serves a checkpoint of size {checkpoint.size}, smaller than the size "
+            f"{state.size} this monitor saw before: a rollback; refusing it"), str(state.size),
+            str(checkpoint.size))
+    if checkpoint.size == state.size and checkpoint.root.hex() != state.root:
+        raise VerificationError(checkpoint.size, (
+            f"the log serves a checkpoint of size {checkpoint.size} with another root than the one "
+            "this monitor saw at that size: a fork; refusing it"), state.root, checkpoint.root.hex())
+
+
+def _fetch(source: Source, seen: int, size: int,
+           progress: Progress | None) -> list[tuple[Event, bytes]]:
+    """Return the events seen < seq <= size, each checked against its level-0 tile hash and
+    (format v2) its members against their commitments."""
+    out: list[tuple[Event, bytes]] = []
+    first_bundle = seen // WIDTH
+    bundles = list(range(first_bundle, -(-size // WIDTH)))
+    for start in range(0, len(bundles), FETCHERS * 4):
+        chunk = bundles[start:start + FETCHERS * 4]
+        widths = [min(WIDTH, size - n * WIDTH) for n in chunk]
+        paths = [p for n, w in zip(chunk, widths, strict=True)
+                 for p in (tile_path("entries", n, w), tile_path(0, n, w),
+                           f"members/{tile_index(n)}.json")]
+        files = source.get_many(paths)
+        for i, (n, width) in enumerate(zip(chunk, widths, strict=True)):
+            entries, tile, members = files[3 * i:3 * i + 3]
+            if entries is None or tile is None:
+                missing = paths[3 * i] if entries is None else paths[3 * i + 1]
+                raise MonitorError(f"the log serves no {missing} although its checkpoint (size "
+                                   f"{size}) needs it")
+            for seq, event, canonical in _bundle(n, width, entries, tile, members):
+                if seq > seen:
+                    out.append((event, canonical))
+            if progress is not None:
+                progress(width - max(0, seen - n * WIDTH) if n == first_bundle else width)
+    return out
+
+
+def _bundle(n: int, width: int, entries: bytes, tile: bytes,
+            members: bytes | None) -> list[tuple[int, Event, bytes]]:
+    leaves, i = [], 0
+    while i < len(entries):
+        if i + 2 > len(entries):
+            raise CorruptEvent(f"entry bundle {n}: truncated")
+        (length,) = struct.unpack(">H", entries[i:i + 2])
+        leaves.append(entries[i + 2:i + 2 + length])
+        i += 2 + length
+    if len(leaves) != width or len(tile) != 32 * width:
+        raise CorruptEvent(f"entry bundle {n} holds {len(leaves)} entries and its tile "
+                           f"{len(tile) // 32} hashes; the checkpoint needs {width}")
+    by_seq: dict[int, Any] = {}
+    if members is not None:
+        for item in orjson.loads(members):
+            by_seq[int(item["seq"])] = item
+    out = []
+    for j, canonical in enumerate(leaves):
+        seq = n * WIDTH + j + 1
+        if leaf_hash(canonical) != tile[32 * j:32 * j + 32]:
+            raise VerificationError(seq, f"entry {seq - 1} does not hash to its level-0 tile "
+                                    "hash: the entries or the tiles were changed", "", "")
+        event = _event(seq, canonical, by_seq.get(seq))
+        out.append((seq, event, canonical))
+    return out
+
+
+def _event(seq: int, canonical: bytes, members: Any) -> Event:
+    """Return the stored event an entry (and its members) stand for, its hash checked."""
+    try:
+        env = orjson.loads(canonical)
+        if env.get("seq") != seq:
+            raise VerificationError(seq, f"entry {seq - 1} is seq {env.get('seq')}", str(seq), "")
+        if "commitments" in env:
+            if members is None:
+                raise MonitorError(f"the log serves no members for seq {seq} (format v2)")
+            event = Event(seq, env["type"], env["record_id"], env["contract"],
+                          _jcs(members["payload"]), env["actor"], env["recorded_at"],
+                          env["prev_hash"], "", _jcs(members["salts"]), _jcs(env["commitments"]))
+        else:
+            event = Event(seq, env["type"], env["record_id"], env["contract"],
+                          _jcs(env["payload"]), env["actor"], env["recorded_at"],
+                          env["prev_hash"], "")
+    except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+        raise CorruptEvent(f"seq {seq}: the entry is not an event envelope ({exc!r})") from None
+    if canonical_of(event) != canonical:
+        raise VerificationError(seq, "the entry is not in canonical form", "", "")
+    event = event._replace(hash=hash_of(event))
+    if event.commitments is not None:
+        check_members(event)
+    return event
+
+
+def _jcs(value: Any) -> str:
+    return canonical_bytes(value).decode("utf-8")
+
+
+# -- the mirror --------------------------------------------------------------------------------
+
+
+def _open_mirror(path: Path, origin: str) -> sqlite3.Connection:
+    if not path.exists():
+        return store.create(path, rfc3339(utc_now()))
+    conn = store.open_ledger(path)
+    mirrored = store.meta(conn, "mirror_of")
+    if mirrored != origin:
+        conn.close()
+        raise RefusedInput(f"{path} is not a mirror of {origin} (it is "
+                           f"{'a mirror of ' + mirrored if mirrored else 'a ledger of its own'})")
+    return conn
+
+
+def _extend_mirror(conn: sqlite3.Connection, source: Source, events: list[tuple[Event, bytes]],
+                   purges: list[Event], seen: int) -> None:
+    from ledger.ops.maintenance import rebuild
+
+    with store.write_transaction(conn):
+        if store.head(conn)[0] == 0:
+            views.create_views(conn)
+            store.set_meta(conn, "mirror_of", _origin_of(source))
+        frontier = _frontier(conn)
+        if events and events[0][0].commitments is None and store.event_format(conn) >= 2:
+            raise RefusedInput("the log is format v1 but the mirror file is format v2: give a new "
+                               "mirror file")
+        for event, canonical in events:
+            if event.seq == 1 and event.type == "key.added":
+                raise RefusedInput("the log is a signed ledger: its batch signatures are not "
+                                   "published with the tiles, so a mirror could not verify")
+            store.insert_event(conn, event)
+            proofstore.insert_hashes(conn, stored_count(event.seq - 1),
+                                     frontier.append(leaf_hash(canonical)))
+        for purge in purges:  # carry each purge into events mirrored before it
+            for entry in purge.payload.get("purged", []):
+                seq = int(entry["seq"])
+                if seq <= seen:
+                    _withhold(conn, source, seq)
+    rebuild(conn)
+
+
+def _origin_of(source: Source) -> str:
+    note = source.get("checkpoint") or b""
+    return note.decode("utf-8", errors="replace").split("\n", 1)[0]
+
+
+def _frontier(conn: sqlite3.Connection) -> Frontier:
+    from ledger.ops.batch import load_frontier
+
+    return load_frontier(conn, store.head(conn)[0])
+
+
+def _withhold(conn: sqlite3.Connection, source: Source, seq: int) -> None:
+    n = (seq - 1) // WIDTH
+    members = source.get(f"members/{tile_index(n)}.json")
+    item = next((m for m in orjson.loads(members or b"[]") if int(m["seq"]) == seq), None)
+    if item is None:
+        raise MonitorError(f"the log serves no members for seq {seq}")
+    stored = next(store.iter_events(conn, seq - 1, seq))
+    event = stored._replace(payload_json=_jcs(item["payload"]), salts=_jcs(item["salts"]))
+    check_members(event)
+    store.withhold(conn, seq, event.payload_json, event.salts or "{}")
+
+
+__all__ = ["DirSource", "HttpSource", "MonitorError", "MonitorResult", "Source", "monitor",
+           "source_of"]

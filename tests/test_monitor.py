@@ -1,0 +1,186 @@
+"""`ledger monitor` against a log published by `ledger tiles`, served from a folder and by Debian's
+nginx on 127.0.0.1 (with the documented cache headers): it follows the log as it grows and after a
+purge, keeps a mirror on which every command works, and refuses a forked and a rolled-back log."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+
+from ledger.api import Ledger
+from tests.conftest import Cli, clock, manifest
+
+NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+
+
+def lines(n: int, start: int = 0, title: str = "A title") -> bytes:
+    return b"".join(orjson.dumps({"contract": "paper-manifest-v1.1",
+                                  "payload": manifest(f"SRCH:{start + i:08X}", title=title)}) + b"\n"
+                    for i in range(n))
+
+
+class Log:
+    """A ledger, its key, and the folder its tiles are published to."""
+
+    def __init__(self, tmp: Path, name: str = "log", title: str = "A title") -> None:
+        self.db, self.out = tmp / f"{name}.db", tmp / f"{name}-tiles"
+        with Ledger.create(self.db, clock) as ledger:
+            ledger.append_jsonl(io.BytesIO(lines(300, title=title)), "ed")
+        self.cli = Cli(self.db, tmp)
+        self.key = tmp / "log.key"
+        if not self.key.exists():
+            (tmp / "log.vkey").write_text(self.cli("keygen", "example.org/log", "-o", str(self.key)).stdout)
+        self.vkey = (tmp / "log.vkey").read_text().strip()
+
+    def publish(self) -> None:
+        result = self.cli("tiles", str(self.out), "--key", str(self.key))
+        assert result.exit_code == 0, result.output
+
+    def grow(self, n: int, start: int) -> None:
+        with Ledger.open(self.db, clock) as ledger:
+            ledger.append_jsonl(io.BytesIO(lines(n, start)), "ed")
+
+
+Outcome = tuple[int, dict[str, object] | str]
+
+
+def follow(cli: Cli, where: str, vkey: str, tmp: Path, mirror: bool = True) -> Outcome:
+    args = ["monitor", where, "--vkey", vkey, "--state", str(tmp / "seen.json"), "--json"]
+    if mirror:
+        args += ["--mirror", str(tmp / "mirror.db")]
+    result = cli(*args)
+    return result.exit_code, (orjson.loads(result.stdout) if result.exit_code == 0 else result.stderr)
+
+
+@pytest.fixture
+def nginx(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """Debian's nginx serving tmp_path/served at a free port on 127.0.0.1, with the cache
+    headers of docs/cli.md; yields (URL, served folder)."""
+    if NGINX is None:
+        pytest.skip("Debian's nginx is not installed (.ci/run installs it)")
+    served = tmp_path / "served"
+    served.mkdir()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    conf = tmp_path / "nginx.conf"
+    user = "user root;" if os.geteuid() == 0 else ""
+    conf.write_text(f"""{user}
+daemon off; worker_processes 1; pid {tmp_path}/nginx.pid; error_log {tmp_path}/error.log;
+events {{ worker_connections 64; }}
+http {{
+  access_log off; client_body_temp_path {tmp_path}/body; proxy_temp_path {tmp_path}/proxy;
+  fastcgi_temp_path {tmp_path}/fcgi; uwsgi_temp_path {tmp_path}/uwsgi; scgi_temp_path {tmp_path}/scgi;
+  server {{
+    listen 127.0.0.1:{port};
+    location / {{
+      root {served};
+      default_type application/octet-stream;
+      location = /checkpoint {{ default_type "text/plain; charset=utf-8";
+                               add_header Cache-Control "max-age=5"; }}
+      location /tile/ {{ add_header Cache-Control "public, max-age=31536000, immutable";
+                         gzip on; gzip_types application/octet-stream; }}
+      location /members/ {{ default_type application/json; add_header Cache-Control "max-age=60"; }}
+    }}
+  }}
+}}
+""")
+    proc = subprocess.Popen([NGINX, "-c", str(conf), "-p", str(tmp_path)], stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}/"
+    for _ in range(100):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                break
+        except OSError:
+            time.sleep(0.05)
+    try:
+        yield url, served
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_a_mirror_follows_the_log_from_a_folder(tmp_path: Path) -> None:
+    log = Log(tmp_path)
+    log.publish()
+    code, seen = follow(log.cli, str(log.out), log.vkey, tmp_path)
+    assert code == 0 and seen["size"] == 300 and seen["new_events"] == 300, seen
+    log.grow(40, 300)
+    log.publish()
+    code, seen = follow(log.cli, str(log.out), log.vkey, tmp_path)
+    assert code == 0 and (seen["previous_size"], seen["size"], seen["new_events"]) == (300, 340, 40)
+    mirror = Cli(tmp_path / "mirror.db", tmp_path)
+    assert mirror.json("verify")["head_hash"] == log.cli.json("verify")["head_hash"]
+    assert mirror.json("show", "SRCH:00000007") == log.cli.json("show", "SRCH:00000007")
+    assert mirror("export").stdout == log.cli("export").stdout
+    refused = mirror("correct", "SRCH:00000007", "--kind", "retraction", "--reason", "x")
+    assert refused.exit_code == 2 and "is a mirror of example.org/log" in refused.stderr
+
+
+def test_a_purge_reaches_the_mirror(tmp_path: Path) -> None:
+    log = Log(tmp_path)
+    log.publish()
+    assert follow(log.cli, str(log.out), log.vkey, tmp_path)[0] == 0
+    secret = manifest("SRCH:00000003")["abstract"]
+    assert log.cli("correct", "SRCH:00000003", "--kind", "removal", "--reason", "Court order",
+                   "--purge").exit_code == 0
+    log.publish()
+    code, seen = follow(log.cli, str(log.out), log.vkey, tmp_path)
+    assert code == 0 and seen["purges"] == 1, seen
+    mirror = Cli(tmp_path / "mirror.db", tmp_path)
+    assert mirror.json("verify")["withheld"] and mirror("audit").exit_code == 0
+    shown = mirror.json("show", "SRCH:00000003")
+    assert shown["status"] == "REMOVED" and set(shown["manifest"]["abstract"]) == {"withheld"}
+    assert mirror.json("show", "SRCH:00000004")["manifest"]["abstract"] == secret  # not purged
+
+
+def test_a_fork_and_a_rollback_are_refused(tmp_path: Path) -> None:
+    log = Log(tmp_path)
+    log.publish()
+    old_checkpoint = (log.out / "checkpoint").read_bytes()
+    log.grow(10, 300)
+    log.publish()
+    assert follow(log.cli, str(log.out), log.vkey, tmp_path, mirror=False)[0] == 0
+    rolled = tmp_path / "rolled"
+    shutil.copytree(log.out, rolled)
+    (rolled / "checkpoint").write_bytes(old_checkpoint)
+    code, said = follow(log.cli, str(rolled), log.vkey, tmp_path, mirror=False)
+    assert code == 1 and "rollback" in str(said), said
+    forked = Log(tmp_path, "forked", title="Another history")  # same origin and key
+    forked.grow(20, 300)
+    forked.publish()
+    code, said = follow(forked.cli, str(forked.out), log.vkey, tmp_path, mirror=False)
+    assert code == 1 and "fork" in str(said) and "does not extend the history" in str(said), said
+
+
+def test_monitor_through_nginx(tmp_path: Path, nginx: tuple[str, Path]) -> None:
+    url, served = nginx
+    log = Log(tmp_path)
+    log.out = served
+    log.publish()
+    with urllib.request.urlopen(url + "tile/0/000") as response:
+        assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    with urllib.request.urlopen(url + "checkpoint") as response:
+        assert response.headers["Cache-Control"] == "max-age=5"
+    code, seen = follow(log.cli, url, log.vkey, tmp_path)
+    assert code == 0 and seen["size"] == 300, seen
+    log.grow(300, 300)
+    log.publish()
+    code, seen = follow(log.cli, url, log.vkey, tmp_path)
+    assert code == 0 and (seen["size"], seen["new_events"]) == (600, 300), seen
+    mirror = Cli(tmp_path / "mirror.db", tmp_path)
+    assert mirror.json("verify")["ok"]
+    (served / "tile" / "0" / "001").write_bytes(b"\0" * 8192)  # a tile changed on the host
+    (tmp_path / "seen.json").unlink()
+    code, said = follow(log.cli, url, log.vkey, tmp_path, mirror=False)
+    assert code == 1 and "does not hash to its level-0 tile hash" in str(said), said
