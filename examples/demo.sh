@@ -36,10 +36,15 @@ step "Sign a checkpoint of the log" "ledger checkpoint --key demo-out/publisher.
 step "Prove that the correction (seq 8) is in the signed log" "ledger prove 8 --format tlog-proof --checkpoint demo-out/checkpoint.txt"
 step "Retract a record after the checkpoint" \
   "ledger correct SRCH:7BAC9D19 --kind retraction --notice-id RET-2026-001 --reason 'Cited benchmark results do not exist' --issued-by 'Editorial office'"
-step "The log still extends the old checkpoint" "ledger verify --checkpoint demo-out/checkpoint.txt --vkey demo-out/publisher.vkey"
+step "Remove the retracted record's content (a court order): the notice stays, the text goes" \
+  "ledger correct SRCH:7BAC9D19 --kind removal --notice-id REM-2026-001 --reason 'Court order 2026/114' --issued-by 'Editorial office' --purge"
+step "The removed record: identifiable, its content withheld" "ledger show SRCH:7BAC9D19"
+step "The log still extends the old checkpoint (the purge changed no hash)" "ledger verify --checkpoint demo-out/checkpoint.txt --vkey demo-out/publisher.vkey"
 step "Consistency proof from the checkpoint to now" "ledger consistency 10"
 step "A self-contained bundle for one record, verified without the database" \
   "ledger bundle SRCH:03BE3A05 --checkpoint demo-out/checkpoint.txt -o demo-out/SRCH-03BE3A05.bundle.json && ledger verify-bundle demo-out/SRCH-03BE3A05.bundle.json --vkey demo-out/publisher.vkey"
 step "A static site whose pages verify themselves in the reader's browser" \
   "ledger site demo-out/site --checkpoint demo-out/checkpoint.txt --vkey demo-out/publisher.vkey"
-printf '\nDone: the ledger is %s (open it with sqlite3 or Datasette); keys, checkpoint, bundle and\nthe site (open demo-out/site/index.html in a browser) are in demo-out/.\n' "$DB"
+step "The log as C2SP tiles for any static host, and a monitor that follows it" \
+  "ledger tiles demo-out/tiles --key demo-out/publisher.key && ledger monitor demo-out/tiles --vkey demo-out/publisher.vkey --state demo-out/monitor.json --mirror demo-out/mirror.db"
+printf '\nDone: the ledger is %s (open it with sqlite3 or Datasette); keys, checkpoint, bundle,\nthe site (open demo-out/site/index.html in a browser), the tiles and a mirror are in demo-out/.\n' "$DB"
