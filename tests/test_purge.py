@@ -5,6 +5,7 @@ purge is caught."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import sqlite3
 from pathlib import Path
@@ -340,3 +341,28 @@ def test_a_title_set_by_a_purged_correction_is_withheld_everywhere(cli: Cli, tmp
         assert result.exit_code == 0, (args, result.output)
     assert "Dr Example" not in (tmp_path / "site" / "index.html").read_text()
     assert b"Dr Example" not in raw_bytes(cli.db)
+
+
+def test_commitments_with_a_repeated_name_are_caught(cli: Cli) -> None:
+    """A history rewritten (hash and tree recomputed over the exact stored bytes) whose last
+    event's commitments name a member twice: readers that keep the first and readers that keep
+    the last would bind the payload to different commitments. verify refuses the form itself."""
+    _run(cli, "publish", cli.file(manifest(RID)))
+    _run(cli, "correct", RID, "--kind", "expression_of_concern", "--reason", "doubt")
+    with attacker.unguarded(cli.db) as conn:
+        seq, commitments = conn.execute("SELECT seq, commitments FROM events ORDER BY seq DESC "
+                                        "LIMIT 1").fetchone()
+        doubled = '{"reason":"' + "0" * 64 + '",' + commitments[1:]  # the real one comes last
+        row = dict(zip(attacker.V2_COLUMNS, conn.execute(
+            "SELECT * FROM events WHERE seq = ?", (seq,)).fetchone(), strict=True))
+        body = ("{" + ",".join(
+            f"{rfc8785.dumps(k).decode()}:{doubled if k == 'commitments' else rfc8785.dumps(row[k]).decode()}"
+            for k in attacker.V2_HASHED) + "}").encode()
+        digest = hashlib.sha256(attacker.EVENT_PREFIX_V2 + body).hexdigest()
+        conn.execute("UPDATE events SET commitments = ?, hash = ? WHERE seq = ?", (doubled, digest, seq))
+        leaf = hashlib.sha256(b"\x00" + body).digest()
+        first = conn.execute("SELECT hash FROM tree_hashes WHERE pos = 0").fetchone()[0]
+        conn.execute("DELETE FROM tree_hashes WHERE pos >= 1")  # a tree of two leaves: 3 hashes
+        conn.execute("INSERT INTO tree_hashes VALUES (1, ?), (2, ?)",
+                     (leaf, hashlib.sha256(b"\x01" + first + leaf).digest()))
+    _fails_at(cli, seq, "commitments are not in canonical form")

@@ -81,10 +81,6 @@ class Event(NamedTuple):
     commitments: str | None = None
 
     @property
-    def v2(self) -> bool:
-        return self.commitments is not None
-
-    @property
     def payload(self) -> dict[str, Any]:
         """Return the payload as a fresh dict; raise CorruptEvent if the stored text is not JSON."""
         try:
@@ -293,6 +289,9 @@ def check_members(event: Event) -> dict[str, dict[str, Any]]:
                                     f"({column.removesuffix('_json')} is not text): it was written "
                                     "behind the ledger's back")
     commitments = _object(seq, "commitments", event.commitments or "")
+    if canonical_bytes(commitments).decode("utf-8") != event.commitments:
+        raise _bad(seq, "the stored commitments are not in canonical form (RFC 8785): the hashed "
+                        "bytes could be read as other commitments (a repeated member name?)")
     payload, salts = event.payload, _object(seq, "salts", event.salts or "{}")
     if _members_match(payload, salts, commitments):
         return {}

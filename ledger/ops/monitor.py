@@ -28,7 +28,7 @@ import orjson
 from ledger.core.canonical import canonical_bytes
 from ledger.core.checkpoint import Checkpoint, open_checkpoint
 from ledger.core.clock import rfc3339, utc_now
-from ledger.core.events import Event, canonical_of, check_members, hash_of
+from ledger.core.events import Event, canonical_of, check_members, hash_of, is_withheld
 from ledger.core.merkle import Frontier, leaf_hash, stored_count
 from ledger.core.note import Verifier
 from ledger.core.progress import Progress
@@ -178,10 +178,11 @@ def monitor(source: Source, verifier: Verifier, state_path: Path | None, mirror:
             f"monitor saw up to size {state.size}: the entries it now serves give another root "
             "(a fork, or a rewritten history); refusing it"), checkpoint.root_b64,
             base64.b64encode(frontier.root()).decode())
-    withheld = sum(len(check_members(e)) for e, _ in events if e.commitments is not None)
+    withheld = sum(1 for e, _ in events if e.commitments is not None
+                   for value in e.payload.values() if is_withheld(value))  # checked in _event
     purges = [e for e, _ in events if e.type == "record.purged"]
     if conn is not None:
-        _extend_mirror(conn, source, events, purges, state.size)
+        _extend_mirror(conn, source, events, purges, state.size, checkpoint.origin)
     result = MonitorResult(checkpoint.origin, checkpoint.size, state.size, len(events), withheld,
                            len(purges), str(mirror) if mirror else None)
     MonitorState(checkpoint.origin, checkpoint.size, checkpoint.root.hex(),
@@ -307,13 +308,13 @@ def _open_mirror(path: Path, origin: str) -> sqlite3.Connection:
 
 
 def _extend_mirror(conn: sqlite3.Connection, source: Source, events: list[tuple[Event, bytes]],
-                   purges: list[Event], seen: int) -> None:
+                   purges: list[Event], seen: int, origin: str) -> None:
     from ledger.ops.maintenance import rebuild
 
     with store.write_transaction(conn):
         if store.head(conn)[0] == 0:
             views.create_views(conn)
-            store.set_meta(conn, "mirror_of", _origin_of(source))
+            store.set_meta(conn, "mirror_of", origin)
         frontier = _frontier(conn)
         if events and events[0][0].commitments is None and store.event_format(conn) >= 2:
             raise RefusedInput("the log is format v1 but the mirror file is format v2: give a new "
@@ -331,11 +332,6 @@ def _extend_mirror(conn: sqlite3.Connection, source: Source, events: list[tuple[
                 if seq <= seen:
                     _withhold(conn, source, seq)
     rebuild(conn)
-
-
-def _origin_of(source: Source) -> str:
-    note = source.get("checkpoint") or b""
-    return note.decode("utf-8", errors="replace").split("\n", 1)[0]
 
 
 def _frontier(conn: sqlite3.Connection) -> Frontier:

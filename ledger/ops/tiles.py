@@ -98,6 +98,7 @@ def _entries(conn: sqlite3.Connection, writer: FolderWriter, n: int, first: int,
     path = tile_path("entries", n, width)
     members: list[dict[str, Any]] = []
     chunks = []
+    leaves = proofstore.read_hashes(conn, [stored_index(0, i) for i in range(first, first + width)])
     for event in store.iter_events(conn, first, first + width):
         canonical = canonical_of(event)
         if len(canonical) > MAX_ENTRY:
@@ -105,7 +106,7 @@ def _entries(conn: sqlite3.Connection, writer: FolderWriter, n: int, first: int,
                                f"a tile entry holds at most {MAX_ENTRY:,} (a format v1 ledger with "
                                "large payloads cannot be served as tiles; format v2 envelopes hold "
                                "only commitments)")
-        if proofstore.read_hashes(conn, [stored_index(0, event.seq - 1)])[0] != leaf_hash(canonical):
+        if leaves[event.seq - 1 - first] != leaf_hash(canonical):
             raise CorruptEvent(f"seq {event.seq}: the stored Merkle leaf does not match the event: "
                                "run `ledger verify`")
         chunks.append(struct.pack(">H", len(canonical)) + canonical)
