@@ -13,14 +13,20 @@ from typing import Any
 import orjson
 import pytest
 import rfc8785
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from ledger.api import Ledger
 from ledger.core.checkpoint import open_checkpoint
 from ledger.core.events import make_event
 from ledger.core.merkle import EMPTY_ROOT, leaf_hash, node_hash
 from ledger.core.merkle_check import check_consistency, check_inclusion
 from ledger.core.note import parse_verifier
-from ledger.errors import LedgerError
-from tests.conftest import Cli
+from ledger.errors import CorruptEvent, LedgerError
+from ledger.ops.proofs import Prover
+from ledger.storage import store
+from tests import attacker
+from tests.conftest import Cli, manifest
 from tests.test_tamper import attack, rewrite_tree
 
 RID = "SRCH:03BE3A05"
@@ -233,3 +239,41 @@ def test_encrypted_key_files(cli: Cli, published: Callable[..., str], tmp_path: 
     monkeypatch.delenv("LEDGER_KEY_PASSPHRASE")
     missing = cli("checkpoint", "--key", str(key))
     assert missing.exit_code == 2 and "LEDGER_KEY_PASSPHRASE" in missing.stderr
+
+
+@pytest.fixture(scope="module")
+def forty(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A ledger of 40 events (four records of ten), made once: the property test edits copies."""
+    db = tmp_path_factory.mktemp("forty") / "l.db"
+    with Ledger.create(db) as ledger:
+        for i in range(40):
+            ledger.submit("paper-manifest-v1.1", manifest(f"SRCH:{i % 4:08X}", title=f"v{i}"), "t")
+    return db
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(position=st.integers(0, 78), value=st.binary(min_size=32, max_size=32), size=st.integers(1, 40))
+def test_every_proof_given_out_holds_whatever_hash_was_edited(
+        forty: Path, tmp_path: Path, position: int, value: bytes, size: int) -> None:
+    """The prover of the site and bundles checks each proof against the root and memoises the
+    nodes it has checked: with any one stored hash edited (plain sqlite3), every proof it gives
+    out still verifies against the true root of that size, or it refuses naming the table."""
+    db = tmp_path / f"e{position}-{size}.db"
+    with sqlite3.connect(forty) as source, sqlite3.connect(db) as target:
+        source.backup(target)
+    with sqlite3.connect(forty) as conn:
+        true_root = Prover(conn, size).root
+    with attacker.unguarded(db) as conn:
+        conn.execute("UPDATE tree_hashes SET hash = ? WHERE pos = ?", (value, position))
+    with Ledger.open(db) as ledger:
+        conn = ledger.conn
+        events = list(store.iter_events(conn, 0, size))
+        try:
+            prover = Prover(conn, size)
+            proofs = [p for i in range(0, size, 7) for p in prover.prove_all(events[i:i + 7])]
+        except CorruptEvent as exc:
+            assert "tree_hashes" in str(exc) or "Merkle leaf" in str(exc)
+            return
+    assert prover.root == true_root
+    for proof in proofs:
+        check_inclusion(proof.seq - 1, size, proof.leaf, proof.proof, true_root)

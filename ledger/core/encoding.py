@@ -10,7 +10,7 @@ import binascii
 
 def b64(data: bytes) -> str:
     """Return the standard, padded base64 text of ``data``."""
-    return base64.b64encode(data).decode()
+    return binascii.b2a_base64(data, newline=False).decode("ascii")
 
 
 def unb64(text: str) -> bytes:

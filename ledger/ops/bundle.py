@@ -26,7 +26,6 @@ from typing import Any
 
 from ledger.core.canonical import MAX_DEPTH, canonical_bytes, check_depth
 from ledger.core.checkpoint import Checkpoint, open_checkpoint
-from ledger.core.encoding import b64
 from ledger.core.events import WITHHELD, Event, check_members, event_hash
 from ledger.core.merkle import leaf_hash
 from ledger.core.merkle_check import check_inclusion
@@ -47,24 +46,29 @@ HASHED_V2 = ("actor", "commitments", "contract", "prev_hash", "record_id", "reco
 
 
 def make_bundle(conn: sqlite3.Connection, record_id: str, note: str,
-                checkpoint: Checkpoint, prover: Prover | None = None) -> dict[str, Any]:
+                checkpoint: Checkpoint, prover: Prover | None = None,
+                read: tuple[list[Event], Shown] | None = None) -> dict[str, Any]:
     """Return the bundle of one record's events up to the checkpoint size (``prover``: one
-    shared by many bundles at that size, in the same read snapshot)."""
-    events = store.record_events(conn, record_id, checkpoint.size)
-    if not events:
+    shared by many bundles at that size, in the same read snapshot; ``read``: the record's
+    events up to that size and their show object, when the caller has read and folded them
+    already in that snapshot)."""
+    if read is None:
+        events = store.record_events(conn, record_id, checkpoint.size)
+        state = fold(events) if events else None
+        shown = views.show_of(state) if state is not None else None
+    else:
+        events, shown = read
+    if not events or shown is None:
         raise RefusedInput(f"record {record_id} has no events within the checkpoint "
                            f"(size {checkpoint.size})")
     prover = prover or Prover(conn, checkpoint.size)
     items = []
-    for event in events:
-        inclusion = prover.prove(event)
+    for event, inclusion in zip(events, prover.prove_all(events), strict=True):
         check_root(inclusion, checkpoint)
         items.append({"event": event.envelope(), "index": event.seq - 1,
-                      "proof": [b64(h) for h in inclusion.proof]})
-    state = fold(events)
-    assert state is not None
+                      "proof": [prover.text(h) for h in inclusion.proof]})
     return {"format": BUNDLE_FORMAT, "record_id": record_id, "checkpoint": note, "events": items,
-            "state": views.show_of(state)}
+            "state": shown}
 
 
 def verify_bundle(bundle: Any, verifier: Verifier) -> tuple[Checkpoint, Shown]:

@@ -6,10 +6,10 @@ folder, never outside the output folder, and only when the bytes changed."""
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import re
 import stat
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +27,7 @@ class FolderWriter:
     written: int = 0
     unchanged: int = 0
     _dirs: set[Path] = field(default_factory=set)
+    _names: itertools.count[int] = field(default_factory=itertools.count)
 
     def __post_init__(self) -> None:
         self.out.mkdir(parents=True, exist_ok=True)
@@ -60,7 +61,7 @@ class FolderWriter:
             if stat.S_ISREG(os.lstat(target).st_mode) and target.read_bytes() == data:
                 self.unchanged += 1
                 return False
-        handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".part")
+        handle, temporary = self._temporary(folder)
         try:
             with os.fdopen(handle, "wb") as out:
                 out.write(data)
@@ -72,6 +73,18 @@ class FolderWriter:
             raise
         self.written += 1
         return True
+
+    def _temporary(self, folder: Path) -> tuple[int, Path]:
+        """Return (descriptor, path) of a new temporary file in ``folder``: created exclusively
+        and never through a symlink (a stale one from a run that was killed is removed)."""
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+        while True:
+            temporary = folder / f".tmp-{os.getpid()}-{next(self._names)}.part"
+            try:
+                return os.open(temporary, flags, 0o644), temporary
+            except FileExistsError:
+                with contextlib.suppress(OSError):
+                    os.unlink(temporary)
 
     def exists(self, relative: str) -> bool:
         """Return whether ``out/relative`` is a plain file (never following a symlink)."""

@@ -18,13 +18,13 @@ from ledger.core.events import Event, canonical_of
 from ledger.core.merkle import (
     HashReader,
     leaf_hash,
+    node_hash,
     prove_consistency,
-    prove_inclusion,
     stored_index,
     subtree_hash,
     tree_root,
 )
-from ledger.core.merkle_check import check_consistency, check_inclusion
+from ledger.core.merkle_check import check_consistency
 from ledger.core.note import Signer, Verifier, sign_note
 from ledger.core.progress import Progress
 from ledger.errors import CorruptEvent, LedgerError, RefusedInput, SignatureError, VerificationError
@@ -145,6 +145,8 @@ class Prover:
         self.conn, self.size = conn, tree_size(conn, size)
         self.cache: dict[int, bytes] = {}
         self.subtrees: dict[tuple[int, int], bytes] = {}
+        self.verified: dict[tuple[int, int], bytes] = {}  # nodes proofs led to the root through
+        self.texts: dict[bytes, str] = {}
         self.root = tree_root(self.size, self.read)
         _check_against_head(conn, self.size, self.root, self.read, lambda: None)
 
@@ -155,6 +157,15 @@ class Prover:
                 self.cache.clear()
             self.cache.update(zip(missing, proofstore.read_hashes(self.conn, missing), strict=True))
         return [self.cache[p] for p in positions]
+
+    def text(self, digest: bytes) -> str:
+        """Return the base64 text of a hash, memoised (the proofs of a site share most)."""
+        found = self.texts.get(digest)
+        if found is None:
+            if len(self.texts) > self.CACHE:
+                self.texts.clear()
+            found = self.texts[digest] = b64(digest)
+        return found
 
     def subtree(self, lo: int, hi: int) -> bytes:
         """Return MTH(D[lo:hi]) from the stored hashes, memoised (a bounded cache)."""
@@ -168,18 +179,84 @@ class Prover:
     def prove(self, event: Event) -> Inclusion:
         """Return the inclusion proof of a stored event (seq <= size), checked against the
         root; raise CorruptEvent if the stored tree does not hold this event or disagrees."""
-        seq, size = event.seq, self.size
-        canonical = canonical_of(event)
-        leaf = leaf_hash(canonical)
-        if proofstore.read_hashes(self.conn, [stored_index(0, seq - 1)])[0] != leaf:
-            raise CorruptEvent(f"seq {seq}: the stored Merkle leaf does not match the event: run "
-                               "`ledger verify`")
-        inclusion = Inclusion(seq, size, leaf,
-                              prove_inclusion(seq - 1, size, self.read, self.subtree),
-                              self.root, canonical)
-        _check_against_head(self.conn, size, self.root, self.read, lambda: check_inclusion(
-            seq - 1, size, leaf, inclusion.proof, self.root), head_checked=True)
-        return inclusion
+        return self.prove_all([event])[0]
+
+    def prove_all(self, events: Sequence[Event]) -> list[Inclusion]:
+        """Return the inclusion proofs of stored events (each seq <= size), as ``prove`` does,
+        reading their stored leaves in one query.
+
+        Each proof is checked against the root, bottom-up; a node that an earlier proof of this
+        prover already led to the root ends the walk when it is met with the same hash (the rest
+        of the path is the same). Neighbouring events, such as one record's, share most of it."""
+        size = self.size
+        stored = proofstore.read_hashes(self.conn, [stored_index(0, ev.seq - 1) for ev in events])
+        paths = [_inclusion_steps(ev.seq - 1, size) for ev in events]
+        self._prefetch([(lo, hi) for steps in paths for _, _, lo, hi, _ in steps])
+        known, subtree = self.subtrees, self.subtree
+        proofs = []
+        for event, stored_leaf, steps in zip(events, stored, paths, strict=True):
+            seq, canonical = event.seq, canonical_of(event)
+            leaf = leaf_hash(canonical)
+            if stored_leaf != leaf:
+                raise CorruptEvent(f"seq {seq}: the stored Merkle leaf does not match the event: "
+                                   "run `ledger verify`")
+            proof = [known.get((lo, hi)) or subtree(lo, hi) for _, _, lo, hi, _ in reversed(steps)]
+            self._check_path(seq, leaf, steps, proof[::-1])
+            proofs.append(Inclusion(seq, size, leaf, proof, self.root, canonical))
+        return proofs
+
+    def _prefetch(self, ranges: list[tuple[int, int]]) -> None:
+        """Read in one query the stored hashes of the complete subtrees among ``ranges`` that are
+        not memoised yet (a proof's siblings are complete subtrees but on the right edge)."""
+        wanted = {}
+        for lo, hi in ranges:
+            width = hi - lo
+            if width & (width - 1) == 0 and (lo, hi) not in self.subtrees:
+                level = width.bit_length() - 1
+                wanted[(lo, hi)] = stored_index(level, lo >> level)
+        if wanted:
+            if len(self.subtrees) > self.CACHE:
+                self.subtrees.clear()
+            self.subtrees.update(zip(wanted, proofstore.read_hashes(self.conn, list(wanted.values())),
+                                     strict=True))
+
+    def _check_path(self, seq: int, leaf: bytes, steps: list[tuple[int, int, int, int, bool]],
+                    siblings: list[bytes]) -> None:
+        """Raise CorruptEvent unless the leaf and its siblings (top-down) lead to the root."""
+        computed, path, ok = leaf, [], False
+        for (lo, hi, _, _, right), sibling in zip(reversed(steps), reversed(siblings), strict=True):
+            computed = node_hash(sibling, computed) if right else node_hash(computed, sibling)
+            known = self.verified.get((lo, hi))
+            if known is not None:  # an earlier proof led this node to the root
+                ok = known == computed
+                break
+            path.append(((lo, hi), computed))
+        else:
+            ok = computed == self.root
+        if not ok:
+            raise CorruptEvent(f"table tree_hashes: the inclusion proof of seq {seq} built from "
+                               "the stored Merkle tree does not lead to its root: it was edited "
+                               "behind the ledger's back (run `ledger verify`)")
+        if len(self.verified) > self.CACHE:
+            self.verified.clear()
+        self.verified.update(path)
+
+
+def _inclusion_steps(index: int, size: int) -> list[tuple[int, int, int, int, bool]]:
+    """Return, top-down, each node on the path from the root to leaf ``index`` of a tree of
+    ``size``: (lo, hi) of the node, (lo, hi) of the sibling of its child on the path, and
+    whether that child is the right one (RFC 9162 §2.1.3.1's recursion)."""
+    steps = []
+    lo, hi = 0, size
+    while hi - lo > 1:
+        k = 1 << ((hi - lo - 1).bit_length() - 1)
+        if index < lo + k:
+            steps.append((lo, hi, lo + k, hi, False))
+            hi = lo + k
+        else:
+            steps.append((lo, hi, lo, lo + k, True))
+            lo += k
+    return steps
 
 
 def _check_against_head(conn: sqlite3.Connection, size: int, root: bytes, read: HashReader,

@@ -401,19 +401,16 @@ class _Builder:
         self.read = 0  # events read by record, to check against the table
 
     def build(self, rid: str, events: list[Event], heads: list[Any]) -> dict[str, Any]:
-        signed, bundle, later = self.signed, None, []
-        stated = events
-        if signed is not None:
-            note, checkpoint, _ = signed
-            covered = [ev for ev in events if ev.seq <= checkpoint.size]
-            later = [ev.seq for ev in events if ev.seq > checkpoint.size]
-            if covered:
-                stated = covered
-                bundle = make_bundle(self.conn, rid, note, checkpoint, self.prover)
+        signed, bundle = self.signed, None
+        covered = events if signed is None else [ev for ev in events if ev.seq <= signed[1].size]
+        later = [ev.seq for ev in events[len(covered):]]
+        stated = covered or events  # a record wholly after the checkpoint: the page says so
         state = fold(stated)
         if state is None:
             raise CorruptEvent(f"record {rid} has no events")
         shown = views.show_of(state)
+        if signed is not None and covered:
+            bundle = make_bundle(self.conn, rid, signed[0], signed[1], self.prover, (covered, shown))
         names = [page_name(rid)]
         if bundle is not None:
             self.writer.write(bundle_name(rid), bundle_script(bundle))
