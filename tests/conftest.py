@@ -15,6 +15,8 @@ from click.testing import CliRunner, Result
 from cli.main import app
 from ledger.api import Ledger
 
+pytest_plugins = ["tests.servers"]  # the nginx fixture
+
 FIXED = dt.datetime(2026, 11, 25, 10, 0, 0, tzinfo=dt.UTC)
 
 

@@ -5,22 +5,14 @@ purge, keeps a mirror on which every command works, and refuses a forked and a r
 from __future__ import annotations
 
 import io
-import os
 import shutil
-import socket
-import subprocess
-import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
-import pytest
 
 from ledger.api import Ledger
 from tests.conftest import Cli, clock, manifest
-
-NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 
 
 def lines(n: int, start: int = 0, title: str = "A title") -> bytes:
@@ -60,54 +52,6 @@ def follow(cli: Cli, where: str, vkey: str, tmp: Path, mirror: bool = True) -> O
         args += ["--mirror", str(tmp / "mirror.db")]
     result = cli(*args)
     return result.exit_code, (orjson.loads(result.stdout) if result.exit_code == 0 else result.stderr)
-
-
-@pytest.fixture
-def nginx(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """Debian's nginx serving tmp_path/served at a free port on 127.0.0.1, with the cache
-    headers of docs/cli.md; yields (URL, served folder)."""
-    if NGINX is None:
-        pytest.skip("Debian's nginx is not installed (.ci/run installs it)")
-    served = tmp_path / "served"
-    served.mkdir()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    conf = tmp_path / "nginx.conf"
-    user = "user root;" if os.geteuid() == 0 else ""
-    conf.write_text(f"""{user}
-daemon off; worker_processes 1; pid {tmp_path}/nginx.pid; error_log {tmp_path}/error.log;
-events {{ worker_connections 64; }}
-http {{
-  access_log off; client_body_temp_path {tmp_path}/body; proxy_temp_path {tmp_path}/proxy;
-  fastcgi_temp_path {tmp_path}/fcgi; uwsgi_temp_path {tmp_path}/uwsgi; scgi_temp_path {tmp_path}/scgi;
-  server {{
-    listen 127.0.0.1:{port};
-    location / {{
-      root {served};
-      default_type application/octet-stream;
-      location = /checkpoint {{ default_type "text/plain; charset=utf-8";
-                               add_header Cache-Control "max-age=5"; }}
-      location /tile/ {{ add_header Cache-Control "public, max-age=31536000, immutable";
-                         gzip on; gzip_types application/octet-stream; }}
-      location /members/ {{ default_type application/json; add_header Cache-Control "max-age=60"; }}
-    }}
-  }}
-}}
-""")
-    proc = subprocess.Popen([NGINX, "-c", str(conf), "-p", str(tmp_path)], stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}/"
-    for _ in range(100):
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                break
-        except OSError:
-            time.sleep(0.05)
-    try:
-        yield url, served
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def test_a_mirror_follows_the_log_from_a_folder(tmp_path: Path) -> None:
