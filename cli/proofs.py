@@ -138,15 +138,15 @@ def monitor(ctx: click.Context, where: str, vkey: str, state_file: str | None,
         ledger monitor public-log/ --vkey publisher.vkey --state seen.json --mirror mirror.db
     """
     from ledger.ops.keys import read_verifier
-    from ledger.ops.monitor import monitor as follow
-    from ledger.ops.monitor import source_of
+    from ledger.ops.monitor import prepare, source_of
 
     verifier = read_verifier(vkey)
     source = source_of(where)
     try:
-        with progress("Fetching", 0) as bar:
-            done = follow(source, verifier, Path(state_file) if state_file else None,
-                          Path(mirror_file) if mirror_file else None, bar)
+        job = prepare(source, verifier, Path(state_file) if state_file else None,
+                      Path(mirror_file) if mirror_file else None)
+        with progress("Fetching and verifying", job.pending) as bar:
+            done = job.run(bar)
     finally:
         source.close()
     if as_json:
@@ -155,6 +155,16 @@ def monitor(ctx: click.Context, where: str, vkey: str, state_file: str | None,
     click.echo(f"OK: {done.origin} at size {done.size} (was {done.previous}): {done.new_events} "
                f"new event(s) verified, {done.withheld} withheld member(s), {done.purges} purge(s)"
                + (f"; mirror {done.mirror} updated" if done.mirror else ""))
+    if done.statuses is None:
+        click.echo("Record states not re-derived: a run after the first needs --mirror (the "
+                   "earlier events of a record are not kept without one).")
+    else:
+        counts = ", ".join(f"{n} {status}" for status, n in done.statuses.items())
+        click.echo(f"Records re-derived with the ledger's rules: {counts or 'none'}")
+        for rid, status in done.changed[:20]:
+            click.echo(f"  changed: {rid} is {status}")
+        if len(done.changed) > 20:
+            click.echo(f"  … and {len(done.changed) - 20} more changed record(s) (--json lists all)")
 
 
 @click.command()

@@ -128,3 +128,60 @@ def test_monitor_through_nginx(tmp_path: Path, nginx: tuple[str, Path]) -> None:
     (tmp_path / "seen.json").unlink()
     code, said = follow(log.cli, url, log.vkey, tmp_path, mirror=False)
     assert code == 1 and "does not hash to its level-0 tile hash" in str(said), said
+
+
+def serve(folder: Path, served: Path) -> None:
+    """Replace what nginx serves by ``folder``'s files (as a host would be rewritten)."""
+    for child in served.iterdir():
+        shutil.rmtree(child) if child.is_dir() else child.unlink()
+    shutil.copytree(folder, served, dirs_exist_ok=True)
+
+
+def test_states_purge_fork_and_rollback_through_nginx(tmp_path: Path,
+                                                       nginx: tuple[str, Path]) -> None:
+    url, served = nginx
+    log = Log(tmp_path)
+    log.publish()
+    serve(log.out, served)
+    code, seen = follow(log.cli, url, log.vkey, tmp_path)
+    assert code == 0 and seen["rederived"] and seen["statuses"] == {"CURRENT": 300}, seen
+    first = (served / "checkpoint").read_bytes()
+    assert log.cli("correct", "SRCH:00000003", "--kind", "retraction", "--reason", "Fabricated",
+                   "--effective-date", "2026-11-01").exit_code == 0
+    assert log.cli("correct", "SRCH:00000004", "--kind", "removal", "--reason", "Court order",
+                   "--purge").exit_code == 0
+    log.publish()
+    serve(log.out, served)
+    code, seen = follow(log.cli, url, log.vkey, tmp_path)
+    assert code == 0 and seen["purges"] == 1 and seen["new_events"] == 3, seen
+    assert seen["changed_records"] == [{"record_id": "SRCH:00000003", "status": "RETRACTED"},
+                                       {"record_id": "SRCH:00000004", "status": "REMOVED"}], seen
+    assert seen["statuses"] == {"CURRENT": 298, "REMOVED": 1, "RETRACTED": 1}
+    mirror = Cli(tmp_path / "mirror.db", tmp_path)
+    for rid in ("SRCH:00000003", "SRCH:00000004", "SRCH:00000005"):
+        assert mirror.json("show", rid) == log.cli.json("show", rid)
+    assert mirror.json("verify")["ok"] and mirror("audit").exit_code == 0
+    (served / "checkpoint").write_bytes(first)  # the host rolled back
+    code, said = follow(log.cli, url, log.vkey, tmp_path)
+    assert code == 1 and "rollback" in str(said), said
+    forked = Log(tmp_path, "forked", title="Another history")  # same origin and key
+    forked.grow(5, 300)
+    forked.publish()
+    serve(forked.out, served)
+    code, said = follow(forked.cli, url, log.vkey, tmp_path)
+    assert code == 1 and "fork" in str(said), said
+    assert mirror.json("verify")["head_hash"] == log.cli.json("verify")["head_hash"]  # untouched
+
+
+def test_without_a_mirror_the_first_run_rederives(tmp_path: Path) -> None:
+    log = Log(tmp_path)
+    log.publish()
+    code, seen = follow(log.cli, str(log.out), log.vkey, tmp_path, mirror=False)
+    assert code == 0 and seen["statuses"] == {"CURRENT": 300} and seen["mirror"] is None, seen
+    assert not list(tmp_path.glob("mirror*"))
+    log.grow(3, 300)
+    log.publish()
+    code, seen = follow(log.cli, str(log.out), log.vkey, tmp_path, mirror=False)
+    assert code == 0 and seen["new_events"] == 3 and not seen["rederived"], seen
+    text = log.cli("monitor", str(log.out), "--vkey", log.vkey)
+    assert text.exit_code == 0 and "Records re-derived with the ledger's rules: 303 CURRENT" in text.stdout

@@ -147,46 +147,98 @@ class MonitorResult:
     withheld: int
     purges: int
     mirror: str | None = None
+    statuses: dict[str, int] | None = None  # every record's status, re-derived (None: not)
+    changed: list[tuple[str, str]] = field(default_factory=list)  # (record, status) touched
 
     def as_json(self) -> dict[str, Any]:
         return {"ok": True, "origin": self.origin, "size": self.size, "previous_size": self.previous,
                 "new_events": self.new_events, "withheld_members": self.withheld,
-                "purges": self.purges, "mirror": self.mirror}
+                "purges": self.purges, "mirror": self.mirror, "rederived": self.statuses is not None,
+                "statuses": self.statuses,
+                "changed_records": [{"record_id": r, "status": s} for r, s in self.changed]}
 
 
-def monitor(source: Source, verifier: Verifier, state_path: Path | None, mirror: Path | None,
-            progress: Progress | None = None) -> MonitorResult:
-    """Follow the log once (see the module); raise VerificationError for a fork or rollback."""
+@dataclass
+class Follow:
+    """One run of the monitor, after its checkpoint was fetched and checked against the state:
+    ``pending`` events are to be fetched and verified by ``run``."""
+
+    source: Source
+    note: str
+    checkpoint: Checkpoint
+    state: MonitorState
+    state_path: Path | None
+    mirror: Path | None
+
+    @property
+    def pending(self) -> int:
+        return self.checkpoint.size - self.state.size
+
+    def run(self, progress: Progress | None = None) -> MonitorResult:
+        """Fetch and verify the new events; keep the mirror (or, on a first run without one, a
+        temporary one) and re-derive every record's state from it; save the state."""
+        import tempfile
+
+        if self.mirror is not None or self.state.size:
+            return _run(self, self.mirror, progress)
+        with tempfile.TemporaryDirectory(prefix="ledger-monitor-") as folder:
+            return _run(self, Path(folder) / "rederive.db", progress, keep=False)
+
+
+def prepare(source: Source, verifier: Verifier, state_path: Path | None,
+            mirror: Path | None) -> Follow:
+    """Fetch the checkpoint, check its signature and that it does not go back on the state (a
+    rollback, or another root at the same size: VerificationError); return the run to make."""
     note_bytes = source.get("checkpoint")
     if note_bytes is None:
         raise MonitorError("the log serves no checkpoint")
     note = note_bytes.decode("utf-8", errors="replace")
     checkpoint = open_checkpoint(note, verifier)
     state = MonitorState.load(state_path)
-    conn = _open_mirror(mirror, checkpoint.origin) if mirror is not None else None
-    if conn is not None and store.head(conn)[0] != state.size:
-        raise RefusedInput(f"the mirror {mirror} holds {store.head(conn)[0]} events but the state "
-                           f"file says {state.size} were seen: give the state file it was kept with")
     _check_not_back(state, checkpoint)
-    frontier = Frontier([(level, bytes.fromhex(h)) for level, h in state.frontier])
-    events = _fetch(source, state.size, checkpoint.size, progress)
-    for _, canonical in events:
-        frontier.append(leaf_hash(canonical))
-    if frontier.root() != checkpoint.root:
-        raise VerificationError(checkpoint.size, (
-            f"the log's checkpoint of size {checkpoint.size} does not extend the history this "
-            f"monitor saw up to size {state.size}: the entries it now serves give another root "
-            "(a fork, or a rewritten history); refusing it"), checkpoint.root_b64,
-            base64.b64encode(frontier.root()).decode())
-    withheld = sum(1 for e, _ in events if e.commitments is not None
-                   for value in e.payload.values() if is_withheld(value))  # checked in _event
-    purges = [e for e, _ in events if e.type == "record.purged"]
-    if conn is not None:
-        _extend_mirror(conn, source, events, purges, state.size, checkpoint.origin)
+    return Follow(source, note, checkpoint, state, state_path, mirror)
+
+
+def monitor(source: Source, verifier: Verifier, state_path: Path | None, mirror: Path | None,
+            progress: Progress | None = None) -> MonitorResult:
+    """Follow the log once (see the module); raise VerificationError for a fork or rollback."""
+    return prepare(source, verifier, state_path, mirror).run(progress)
+
+
+def _run(job: Follow, mirror: Path | None, progress: Progress | None,
+         keep: bool = True) -> MonitorResult:
+    checkpoint, state = job.checkpoint, job.state
+    conn = _open_mirror(mirror, checkpoint.origin) if mirror is not None else None
+    try:
+        if conn is not None and store.head(conn)[0] != state.size:
+            raise RefusedInput(f"the mirror {mirror} holds {store.head(conn)[0]} events but the "
+                               f"state file says {state.size} were seen: give the state file it "
+                               "was kept with")
+        frontier = Frontier([(level, bytes.fromhex(h)) for level, h in state.frontier])
+        events = _fetch(job.source, state.size, checkpoint.size, progress)
+        for _, canonical in events:
+            frontier.append(leaf_hash(canonical))
+        if frontier.root() != checkpoint.root:
+            raise VerificationError(checkpoint.size, (
+                f"the log's checkpoint of size {checkpoint.size} does not extend the history this "
+                f"monitor saw up to size {state.size}: the entries it now serves give another root "
+                "(a fork, or a rewritten history); refusing it"), checkpoint.root_b64,
+                base64.b64encode(frontier.root()).decode())
+        withheld = sum(1 for e, _ in events if e.commitments is not None
+                       for value in e.payload.values() if is_withheld(value))  # checked in _event
+        purges = [e for e, _ in events if e.type == "record.purged"]
+        statuses, changed = None, []
+        if conn is not None:
+            _extend_mirror(conn, job.source, events, purges, state.size, checkpoint.origin)
+            touched = sorted({e.record_id for e, _ in events} - {""})
+            statuses, changed = views.status_counts(conn), views.statuses(conn, touched)
+    finally:
+        if conn is not None:
+            conn.close()
     result = MonitorResult(checkpoint.origin, checkpoint.size, state.size, len(events), withheld,
-                           len(purges), str(mirror) if mirror else None)
+                           len(purges), str(mirror) if mirror and keep else None, statuses, changed)
     MonitorState(checkpoint.origin, checkpoint.size, checkpoint.root.hex(),
-                 [(level, h.hex()) for level, h in frontier.nodes], note).save(state_path)
+                 [(level, h.hex()) for level, h in frontier.nodes], job.note).save(job.state_path)
     return result
 
 
@@ -309,10 +361,13 @@ def _open_mirror(path: Path, origin: str) -> sqlite3.Connection:
 
 def _extend_mirror(conn: sqlite3.Connection, source: Source, events: list[tuple[Event, bytes]],
                    purges: list[Event], seen: int, origin: str) -> None:
+    """Append the verified events to the mirror, carry purges into it, and bring its views up
+    to date: rebuilt on the first run, else only the records the new events touch."""
     from ledger.ops.maintenance import rebuild
 
+    first = store.head(conn)[0] == 0
     with store.write_transaction(conn):
-        if store.head(conn)[0] == 0:
+        if first:
             views.create_views(conn)
             store.set_meta(conn, "mirror_of", origin)
         frontier = _frontier(conn)
@@ -331,7 +386,17 @@ def _extend_mirror(conn: sqlite3.Connection, source: Source, events: list[tuple[
                 seq = int(entry["seq"])
                 if seq <= seen:
                     _withhold(conn, source, seq)
-    rebuild(conn)
+        if not first and events:
+            from ledger.model.state import fold
+
+            for rid in sorted({e.record_id for e, _ in events} - {""}):
+                state = fold(store.record_events(conn, rid))
+                if state is None:
+                    continue
+                views.write_rows(conn, views.read_rows(conn, rid), views.rows_for(state))
+            views.set_applied(conn, *store.head(conn))
+    if first:
+        rebuild(conn)
 
 
 def _frontier(conn: sqlite3.Connection) -> Frontier:
@@ -352,5 +417,5 @@ def _withhold(conn: sqlite3.Connection, source: Source, seq: int) -> None:
     store.withhold(conn, seq, event.payload_json, event.salts or "{}")
 
 
-__all__ = ["DirSource", "HttpSource", "MonitorError", "MonitorResult", "Source", "monitor",
-           "source_of"]
+__all__ = ["DirSource", "Follow", "HttpSource", "MonitorError", "MonitorResult", "Source", "monitor",
+           "prepare", "source_of"]

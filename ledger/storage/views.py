@@ -293,6 +293,21 @@ def read_rows(conn: sqlite3.Connection, record_id: str) -> Rows:
             for table, key in KEYED_TABLES.items()}
 
 
+def status_counts(conn: sqlite3.Connection) -> dict[str, int]:
+    """Return how many records have each status."""
+    return dict(conn.execute("SELECT status, COUNT(*) FROM records GROUP BY status ORDER BY status"))
+
+
+def statuses(conn: sqlite3.Connection, record_ids: list[str]) -> list[tuple[str, str]]:
+    """Return (record id, status) of those records that have view rows, by record id."""
+    out: list[tuple[str, str]] = []
+    for start in range(0, len(record_ids), 500):
+        chunk = record_ids[start:start + 500]
+        out += conn.execute(f"SELECT record_id, status FROM records WHERE record_id IN "
+                            f"({','.join('?' * len(chunk))})", chunk).fetchall()
+    return sorted(out)
+
+
 def record_splits(conn: sqlite3.Connection, parts: int) -> list[str]:
     """Return record ids that cut the records view into ``parts`` about equal parts.
 
