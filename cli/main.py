@@ -38,6 +38,7 @@ COMMAND_MODULES = {  # modules of this package, relative: it installs as ledger.
                     ".proofs"),
     **dict.fromkeys(("import", "render", "site"), ".pages"),
     "key": ".keyring",
+    "witness": ".witness",
 }
 
 

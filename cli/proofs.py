@@ -63,25 +63,42 @@ def keygen(name: str, output: str | None, encrypt: bool) -> None:
 @click.command()
 @click.option("--key", "key_file", required=True, type=click.Path(dir_okay=False),
               help="Private key file (from `ledger keygen`).")
+@click.option("--policy", "policy_file", type=click.Path(dir_okay=False),
+              help="Have the policy's witnesses cosign it; store it only if they meet its quorum.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the note to FILE.")
 @pass_ctx
-def checkpoint(obj: LedgerContext, key_file: str, output: str | None) -> None:
+def checkpoint(obj: LedgerContext, key_file: str, policy_file: str | None,
+               output: str | None) -> None:
     """Sign a C2SP checkpoint of the whole log and store it.
 
     Verifies the log first and refuses to sign one inconsistent with any earlier checkpoint.
+    With --policy (a C2SP tlog-policy file), submits it to every witness the policy gives a URL
+    (in parallel, with the consistency proof from the size each last cosigned), checks their
+    cosignatures, and stores and prints the cosigned checkpoint only if the policy's quorum is
+    met; otherwise exits 1, naming what each witness answered, and stores nothing.
 
     \b
     Example:
         ledger checkpoint --key publisher.key -o checkpoint-120.txt
+        ledger checkpoint --key publisher.key --policy witnesses.policy -o checkpoint-121.txt
     """
-    from ledger.ops.keys import read_signer
+    from ledger.ops.keys import read_policy, read_signer
 
     signer = read_signer(Path(key_file), passphrase)
+    policy = read_policy(policy_file) if policy_file else None
     with obj.open() as ledger, progress("Verifying", ledger.count()) as bar:
-        note, new = ledger.checkpoint(signer, bar)
+        if policy is None:
+            note, new = ledger.checkpoint(signer, bar)
+        else:
+            done = ledger.witnessed_checkpoint(signer, policy, bar)
+            note, new = done.note, done.stored
+            for line in done.said:
+                click.echo(line, err=True)
     write_output(note, output)
     if not new:
-        click.echo("(this checkpoint was already signed: nothing new stored)", err=True)
+        click.echo("(a checkpoint of this size was stored before: the table keeps that one)"
+                   if policy is not None else
+                   "(this checkpoint was already signed: nothing new stored)", err=True)
 
 
 @click.command()
@@ -121,10 +138,12 @@ def tiles(obj: LedgerContext, out_dir: str, key_file: str | None,
               help="Where the last checkpoint seen is kept (forks and rollbacks are refused).")
 @click.option("--mirror", "mirror_file", type=click.Path(dir_okay=False),
               help="Keep a local, read-only ledger of everything verified.")
+@click.option("--policy", "policy_file", type=click.Path(dir_okay=False),
+              help="Require the checkpoint's witness cosignatures to meet this policy's quorum.")
 @json_option
 @click.pass_context
 def monitor(ctx: click.Context, where: str, vkey: str, state_file: str | None,
-            mirror_file: str | None, as_json: bool) -> None:
+            mirror_file: str | None, policy_file: str | None, as_json: bool) -> None:
     """Follow a log published by `ledger tiles`: verify what is new, refuse forks and rollbacks.
 
     Checks the checkpoint's signature, that it extends the last one seen (--state), every new
@@ -137,14 +156,15 @@ def monitor(ctx: click.Context, where: str, vkey: str, state_file: str | None,
         ledger monitor https://log.example/ --vkey publisher.vkey --state seen.json
         ledger monitor public-log/ --vkey publisher.vkey --state seen.json --mirror mirror.db
     """
-    from ledger.ops.keys import read_verifier
+    from ledger.ops.keys import read_policy, read_verifier
     from ledger.ops.monitor import prepare, source_of
 
     verifier = read_verifier(vkey)
+    policy = read_policy(policy_file) if policy_file else None
     source = source_of(where)
     try:
         job = prepare(source, verifier, Path(state_file) if state_file else None,
-                      Path(mirror_file) if mirror_file else None)
+                      Path(mirror_file) if mirror_file else None, policy)
         with progress("Fetching and verifying", job.pending) as bar:
             done = job.run(bar)
     finally:
@@ -261,23 +281,30 @@ def bundle(obj: LedgerContext, record_id: str, checkpoint_file: str, output: str
 @click.command("verify-bundle")
 @click.argument("file", metavar="FILE|-")
 @click.option("--vkey", required=True, help="The publisher's verifier key, or a file holding it.")
+@click.option("--policy", "policy_file", type=click.Path(dir_okay=False),
+              help="Require the checkpoint's witness cosignatures to meet this policy's quorum.")
 @json_option
-def verify_bundle_cmd(file: str, vkey: str, as_json: bool) -> None:
+def verify_bundle_cmd(file: str, vkey: str, policy_file: str | None, as_json: bool) -> None:
     """Verify a bundle without the database and re-derive the record's status.
 
     \b
     Example:
         ledger verify-bundle SRCH-03BE3A05.bundle.json --vkey publisher.vkey
     """
+    from ledger.core.policy import open_cosigned
     from ledger.ops.bundle import verify_bundle
-    from ledger.ops.keys import read_verifier
+    from ledger.ops.keys import read_policy, read_verifier
 
+    policy = read_policy(policy_file) if policy_file else None
     text = sys.stdin.read() if file == "-" else read_text(file)
     try:
         doc = parse_json(text)
     except JsonInputError as exc:
         raise RefusedInput(f"{file}: {exc}") from None
-    checkpoint, state = verify_bundle(doc, read_verifier(vkey))
+    verifier = read_verifier(vkey)
+    checkpoint, state = verify_bundle(doc, verifier)
+    if policy is not None:
+        open_cosigned(doc["checkpoint"], policy, verifier)
     if as_json:
         emit_json({"ok": True, "record_id": state["record_id"], "checkpoint_size": checkpoint.size,
                    "origin": checkpoint.origin, "state": state})

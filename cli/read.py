@@ -90,9 +90,12 @@ def log(obj: LedgerContext, since: int, as_json: bool) -> None:
 @click.option("--checkpoint", "checkpoint_file", type=click.Path(dir_okay=False),
               help="Also check that the log extends this signed checkpoint.")
 @click.option("--vkey", help="The verifier key of the checkpoint (string or file).")
+@click.option("--policy", "policy_file", type=click.Path(dir_okay=False),
+              help="Also require the checkpoint's witness cosignatures to meet this quorum.")
 @json_option
 @pass_ctx
-def verify(obj: LedgerContext, checkpoint_file: str | None, vkey: str | None, as_json: bool) -> None:
+def verify(obj: LedgerContext, checkpoint_file: str | None, vkey: str | None,
+           policy_file: str | None, as_json: bool) -> None:
     """Recompute every event hash, link and the Merkle tree; exit 1 naming the first bad seq.
 
     With --checkpoint and --vkey, also check the checkpoint's signature and that the log
@@ -106,12 +109,20 @@ def verify(obj: LedgerContext, checkpoint_file: str | None, vkey: str | None, as
     """
     if (checkpoint_file is None) != (vkey is None):
         raise RefusedInput("--checkpoint and --vkey go together")
-    from ledger.ops.keys import read_text, read_verifier
+    if policy_file is not None and checkpoint_file is None:
+        raise RefusedInput("--policy checks a checkpoint: give --checkpoint and --vkey too")
+    from ledger.ops.keys import read_policy, read_text, read_verifier
 
     extra: dict[str, object] = {}
+    policy = read_policy(policy_file) if policy_file else None
     with obj.open() as ledger, progress("Verifying", ledger.count()) as bar:
         if checkpoint_file is not None and vkey is not None:
-            report, cp = ledger.verify_checkpoint(read_text(checkpoint_file), read_verifier(vkey), bar)
+            note, verifier = read_text(checkpoint_file), read_verifier(vkey)
+            if policy is not None:
+                from ledger.core.policy import open_cosigned
+
+                open_cosigned(note, policy, verifier)
+            report, cp = ledger.verify_checkpoint(note, verifier, bar)
             extra = {"checkpoint": {"origin": cp.origin, "size": cp.size, "root": cp.root_b64}}
         else:
             report = ledger.verify(bar)

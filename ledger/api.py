@@ -27,11 +27,13 @@ from ledger.storage.views import Shown
 if TYPE_CHECKING:  # the rest is imported where it is used, to keep CLI start-up fast
     from ledger.core.checkpoint import Checkpoint
     from ledger.core.note import Signer, Verifier
+    from ledger.core.policy import Policy
     from ledger.model.verify import VerifyReport
     from ledger.ops.audit import AuditReport
     from ledger.ops.proofs import Inclusion
     from ledger.ops.purge import PurgeResult
     from ledger.ops.tiles import TilesResult
+    from ledger.ops.witnessing import Witnessed
     from ledger.pages.importer import PageOutcome
 
 
@@ -227,6 +229,31 @@ class Ledger:
         from ledger.ops.proofs import sign_checkpoint
         with store.write_transaction(self.conn) as conn:
             return sign_checkpoint(conn, signer, rfc3339(self.clock()), progress)
+
+    def witnessed_checkpoint(self, signer: Signer, policy: Policy,
+                             progress: Progress | None = None) -> Witnessed:
+        """Sign a checkpoint of the whole log, submit it to the policy's witnesses, and store it
+        with their cosignatures if they meet the policy's quorum (else raise QuorumError,
+        storing nothing). The witnesses are asked outside any write transaction."""
+        from ledger.core.note import Verifier, sign_note
+        from ledger.core.policy import QuorumError, open_cosigned
+        from ledger.ops.proofs import checkpoint_of_note, sign_checkpoint, store_cosigned
+        from ledger.ops.witnessing import Witnessed, describe, gather
+
+        with store.read_snapshot(self.conn) as conn:
+            note, _ = sign_checkpoint(conn, signer, rfc3339(self.clock()), progress, store_it=False)
+            note = sign_note(signer, note.split("\n\n", 1)[0] + "\n")  # the log's line alone
+            checkpoint = checkpoint_of_note(note)
+            cosigned, outcomes = gather(conn, note, checkpoint, policy)
+        own = Verifier(signer.name, signer.key_id, signer.key.public_key())
+        try:
+            open_cosigned(cosigned, policy, own)
+        except QuorumError as exc:
+            raise QuorumError(f"{exc}; nothing was stored. " + "; ".join(describe(outcomes)),
+                              exc.cosigned) from None
+        with store.write_transaction(self.conn) as conn:
+            stored = store_cosigned(conn, cosigned, rfc3339(self.clock()))
+        return Witnessed(cosigned, stored, describe(outcomes))
 
     def prove(self, seq: int, size: int | None = None) -> Inclusion:
         """Return the inclusion proof of event ``seq`` (tree of ``size``, default the head)."""

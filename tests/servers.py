@@ -74,3 +74,51 @@ http {{
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class WitnessProcess:
+    """``ledger witness serve`` in a subprocess on 127.0.0.1 (uvicorn), with its own key, logs
+    file and state file in ``folder``; ``stop`` sends SIGTERM (a graceful shutdown)."""
+
+    def __init__(self, folder: Path, name: str, logs: str) -> None:
+        import sys
+
+        self.folder, self.name = folder, name
+        folder.mkdir(parents=True, exist_ok=True)
+        self.key, self.db = folder / f"{name}.key", folder / f"{name}.db"
+        self.logs = folder / f"{name}.logs"
+        self.logs.write_text(logs)
+        self.python = sys.executable
+        made = subprocess.run([self.python, "-c", "from cli.main import main; main()", "witness",
+                               "keygen", f"witness.example/{name}", "-o", str(self.key)],
+                              cwd=ROOT, capture_output=True, text=True, check=True)
+        self.vkey = made.stdout.strip()
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.start()
+
+    def start(self) -> None:
+        self.log = (self.folder / f"{self.name}.log").open("ab")
+        self.proc = subprocess.Popen(
+            [self.python, "-c", "from cli.main import main; main()", "witness", "serve",
+             "--key", str(self.key), "--logs", str(self.logs), "--db", str(self.db),
+             "--listen", f"127.0.0.1:{self.port}"], cwd=ROOT, stdout=self.log, stderr=self.log)
+        wait_for(self.port)
+
+    def stop(self) -> int:
+        """Send SIGTERM; return 0 if the witness stopped gracefully (uvicorn finishes what is in
+        flight, the app closes its state file, then the process ends by the signal)."""
+        assert self.proc is not None
+        self.proc.terminate()
+        code = self.proc.wait(timeout=20)
+        self.log.close()
+        self.proc = None
+        graceful = "stopped: every request answered" in self.said().rsplit("Witness ", 1)[-1]
+        return 0 if code in (0, -15) and graceful else code or 1
+
+    def said(self) -> str:
+        return (self.folder / f"{self.name}.log").read_text()

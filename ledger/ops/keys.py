@@ -21,6 +21,7 @@ from ledger.errors import RefusedInput
 
 if TYPE_CHECKING:  # ledger.note loads cryptography: imported only where keys are used
     from ledger.core.note import Signer, Verifier
+    from ledger.core.policy import Policy
 
 
 def generate(name: str) -> tuple[str, str]:
@@ -78,13 +79,9 @@ def write_private_key(path: Path, skey: str) -> None:
         handle.write(skey + "\n")
 
 
-def read_signer(path: Path, passphrase: Callable[[], str | None] = lambda: None) -> Signer:
-    """Return the signer in a private key file; refuse a file readable by group or others.
-
-    ``passphrase`` is asked only when the file is encrypted.
-    """
-    from ledger.core.note import parse_signer
-
+def read_private_text(path: Path, passphrase: Callable[[], str | None] = lambda: None) -> str:
+    """Return the text of a private key file (decrypted if it is encrypted); refuse a file
+    readable by group or others. ``passphrase`` is asked only when the file is encrypted."""
     try:
         mode = path.stat().st_mode
         text = path.read_text()
@@ -95,7 +92,25 @@ def read_signer(path: Path, passphrase: Callable[[], str | None] = lambda: None)
                            f"{stat.S_IMODE(mode):04o}): run chmod 600 {path}")
     if text.startswith(ENCRYPTED_HEADER):
         text = decrypt_key(text, passphrase())
-    return parse_signer(text)
+    return text
+
+
+def read_signer(path: Path, passphrase: Callable[[], str | None] = lambda: None) -> Signer:
+    """Return the signer in a private key file (see ``read_private_text``)."""
+    from ledger.core.note import parse_signer
+
+    return parse_signer(read_private_text(path, passphrase))
+
+
+def read_policy(path: str) -> Policy:
+    """Return the C2SP tlog-policy in a file, or refuse it naming the line."""
+    from ledger.core.policy import parse_policy
+
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise RefusedInput(f"cannot read policy file {path}: {exc.strerror}") from None
+    return parse_policy(data)
 
 
 def read_verifier_text(value: str) -> str:

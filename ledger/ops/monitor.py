@@ -31,6 +31,7 @@ from ledger.core.clock import rfc3339, utc_now
 from ledger.core.events import Event, canonical_of, check_members, hash_of, is_withheld
 from ledger.core.merkle import Frontier, leaf_hash, stored_count
 from ledger.core.note import Verifier
+from ledger.core.policy import Policy, open_cosigned
 from ledger.core.progress import Progress
 from ledger.errors import CorruptEvent, LedgerError, RefusedInput, VerificationError
 from ledger.ops.tiles import WIDTH, tile_index, tile_path
@@ -186,14 +187,17 @@ class Follow:
 
 
 def prepare(source: Source, verifier: Verifier, state_path: Path | None,
-            mirror: Path | None) -> Follow:
-    """Fetch the checkpoint, check its signature and that it does not go back on the state (a
-    rollback, or another root at the same size: VerificationError); return the run to make."""
+            mirror: Path | None, policy: Policy | None = None) -> Follow:
+    """Fetch the checkpoint, check its signature (and with ``policy``, that its witness
+    cosignatures meet the quorum) and that it does not go back on the state (a rollback, or
+    another root at the same size: VerificationError); return the run to make."""
     note_bytes = source.get("checkpoint")
     if note_bytes is None:
         raise MonitorError("the log serves no checkpoint")
     note = note_bytes.decode("utf-8", errors="replace")
     checkpoint = open_checkpoint(note, verifier)
+    if policy is not None:
+        open_cosigned(note, policy, verifier)
     state = MonitorState.load(state_path)
     _check_not_back(state, checkpoint)
     return Follow(source, note, checkpoint, state, state_path, mirror)

@@ -61,8 +61,9 @@ def stored_checkpoints(conn: sqlite3.Connection) -> tuple[list[StoredCheckpoint]
 
 
 def sign_checkpoint(conn: sqlite3.Connection, signer: Signer, signed_at: str,
-                    progress: Progress | None = None) -> tuple[str, bool]:
-    """Return (signed checkpoint note, whether it is new), inside the caller's write transaction.
+                    progress: Progress | None = None, store_it: bool = True) -> tuple[str, bool]:
+    """Return (signed checkpoint note, whether it is new), inside the caller's write transaction
+    (``store_it`` False: a read snapshot will do, and a new note is not stored).
 
     Verifies the whole log first (chain, and the stored tree against the events) and refuses
     to sign unless the log extends every checkpoint signed before, so this ledger never signs
@@ -91,9 +92,22 @@ def sign_checkpoint(conn: sqlite3.Connection, signer: Signer, signed_at: str,
         if stored == checkpoint:
             return note, False
     note = sign_note(signer, format_checkpoint(checkpoint))
-    proofstore.insert_checkpoint(conn, checkpoint.origin, checkpoint.size, checkpoint.root_b64, note,
-                            signed_at)
+    if store_it:
+        proofstore.insert_checkpoint(conn, checkpoint.origin, checkpoint.size, checkpoint.root_b64,
+                                     note, signed_at)
     return note, True
+
+
+def store_cosigned(conn: sqlite3.Connection, note: str, signed_at: str) -> bool:
+    """Store a cosigned checkpoint note (inside a write transaction); return False, storing
+    nothing, if a checkpoint of that origin and size is stored already."""
+    checkpoint = checkpoint_of_note(note)
+    good, _ = stored_checkpoints(conn)
+    if any((c.origin, c.size) == (checkpoint.origin, checkpoint.size) for c, _ in good):
+        return False
+    proofstore.insert_checkpoint(conn, checkpoint.origin, checkpoint.size, checkpoint.root_b64,
+                                 note, signed_at)
+    return True
 
 
 def reader(conn: sqlite3.Connection) -> HashReader:

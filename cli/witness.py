@@ -1,0 +1,84 @@
+"""Commands of a witness (C2SP tlog-witness): a key, and the server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ledger.errors import RefusedInput
+
+
+@click.group()
+def witness() -> None:
+    """Run a witness: it cosigns a log's checkpoints only if each is consistent with the last.
+
+    \b
+    Example:
+        ledger witness keygen witness.example/w1 -o w1.key > w1.vkey
+        ledger witness serve --key w1.key --logs logs.txt --db w1.db --listen 127.0.0.1:7380
+    """
+
+
+@witness.command("keygen")
+@click.argument("name")
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Private key file (default: NAME.key, with / replaced by _).")
+def keygen(name: str, output: str | None) -> None:
+    """Create a witness's Ed25519 cosigning key (cosignature/v1, type 0x04); print its vkey.
+
+    The vkey goes into the `witness` lines of the logs' and readers' policy files. The private
+    key file is written with mode 0600 and never overwritten.
+    """
+    import os
+
+    from ledger.core.cosignature import encode_cosigner
+    from ledger.ops.keys import write_private_key
+
+    skey, vkey = encode_cosigner(name, os.urandom(32))
+    path = Path(output or name.replace("/", "_") + ".key")
+    write_private_key(path, skey)
+    click.echo(vkey)
+    click.echo(f"Wrote witness key {path} (mode 0600)", err=True)
+
+
+@witness.command("serve")
+@click.option("--key", "key_file", required=True, type=click.Path(dir_okay=False),
+              help="The witness's private key (from `ledger witness keygen`).")
+@click.option("--logs", "logs_file", required=True, type=click.Path(dir_okay=False),
+              help="The logs it witnesses: `log <vkey> [<url>]` lines.")
+@click.option("--db", "db_file", required=True, type=click.Path(dir_okay=False),
+              help="Its state: the last checkpoint cosigned per log, and every refusal.")
+@click.option("--listen", default="127.0.0.1:7380", show_default=True, metavar="HOST:PORT")
+def serve(key_file: str, logs_file: str, db_file: str, listen: str) -> None:
+    """Serve add-checkpoint and the latest cosigned checkpoints over HTTP (uvicorn).
+
+    Stops gracefully on Ctrl-C or SIGTERM. Every refusal is logged on stderr and kept in --db.
+
+    \b
+    Example:
+        ledger witness serve --key w1.key --logs logs.txt --db w1.db --listen 127.0.0.1:7380
+    """
+    import logging
+
+    from ledger.core.cosignature import parse_cosigner
+    from ledger.core.policy import parse_logs
+    from ledger.ops.keys import read_private_text, read_text
+    from ledger.ops.witness import Witness
+    from ledger.ops.witness import serve as run
+
+    host, sep, port = listen.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise RefusedInput(f"--listen {listen!r} is not HOST:PORT")
+    cosigner = parse_cosigner(read_private_text(Path(key_file)))
+    logs = parse_logs(read_text(logs_file).encode())
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    service = Witness(cosigner, logs, Path(db_file))
+
+    def ready(url: str) -> None:
+        click.echo(f"Witness {cosigner.name} for {len(logs)} log(s) at {url}", err=True)
+
+    run(service, host.strip("[]"), int(port), ready)
+
+
+COMMANDS = (witness,)

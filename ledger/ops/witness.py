@@ -1,0 +1,282 @@
+"""A witness (C2SP tlog-witness): cosigns a log's checkpoint only if it is consistent with the
+latest checkpoint of that log it cosigned before, and remembers it.
+
+    POST /add-checkpoint        old <size>\\n <proof lines> \\n <signed checkpoint>
+    GET  /<sha256(origin) hex>/checkpoint
+
+Status codes as the specification gives them: 400 for a malformed request (or an old size above
+the checkpoint's), 404 for an unknown origin, 403 without a valid signature of a trusted key of
+that origin (or with a trusted key's signature that fails), 409 with ``text/x.tlog.size`` when
+the old size is not the size last cosigned, 422 for a failing consistency proof, a proof given
+with old size 0, an empty tree whose root is not the empty hash, or another root at the same
+size; 413 for a request over ``MAX_REQUEST`` bytes. Every refusal is logged and kept in the
+witness's SQLite file. The check of the old size and the update of the stored checkpoint are one
+``BEGIN IMMEDIATE`` transaction (``storage.witnessdb``).
+
+``app`` is an ASGI application; ``ledger witness serve`` runs it on uvicorn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import re
+import threading
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ledger.core.checkpoint import parse_checkpoint
+from ledger.core.cosignature import Cosigner, cosign
+from ledger.core.encoding import unb64
+from ledger.core.merkle import EMPTY_ROOT, ProofError
+from ledger.core.merkle_check import check_consistency
+from ledger.core.note import Verifier, open_note
+from ledger.core.policy import signature_lines
+from ledger.errors import SignatureError
+from ledger.storage import witnessdb
+
+MAX_REQUEST = 64 * 1024  # 63 proof lines and a checkpoint with many signatures fit in 8 KiB
+MAX_PROOF_LINES = 63
+_OLD = re.compile(r"old (0|[1-9][0-9]{0,18})")
+log = logging.getLogger("ledger.witness")
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: bytes
+    content_type: str = "text/plain; charset=utf-8"
+
+
+class Refused(Exception):
+    def __init__(self, status: int, reason: str, origin: str | None = None,
+                 body: bytes = b"", content_type: str = "text/plain; charset=utf-8") -> None:
+        self.status, self.reason, self.origin = status, reason, origin
+        self.body = body or (reason + "\n").encode()
+        self.content_type = content_type
+        super().__init__(reason)
+
+
+class Witness:
+    """The witness's logic over its state file; ``add_checkpoint`` and ``get_checkpoint`` are
+    safe to call from many threads (one SQLite connection per thread)."""
+
+    def __init__(self, cosigner: Cosigner, logs: dict[str, list[Verifier]], db: Path,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.cosigner, self.logs, self.db, self.clock = cosigner, logs, db, clock
+        self.local = threading.local()
+        self.connections: list[Any] = []
+        self.lock = threading.Lock()
+        self._conn()  # opens the file now: a bad path fails at start-up, not at a request
+
+    def _conn(self) -> Any:
+        conn = getattr(self.local, "conn", None)
+        if conn is None:
+            conn = self.local.conn = witnessdb.open_witness_db(self.db)
+            with self.lock:
+                self.connections.append(conn)
+        return conn
+
+    def close(self) -> None:
+        with self.lock:
+            for conn in self.connections:
+                conn.close()
+            self.connections.clear()
+
+    def add_checkpoint(self, request: bytes) -> Reply:
+        """Answer one add-checkpoint request body."""
+        try:
+            return self._add(request)
+        except Refused as refusal:
+            log.warning("refused add-checkpoint (%d) for %s: %s", refusal.status,
+                        refusal.origin or "an unknown log", refusal.reason)
+            try:
+                witnessdb.refuse(self._conn(), int(self.clock()), refusal.origin, refusal.status,
+                                 refusal.reason, request)
+            except Exception:  # a busy file must not turn a refusal into a 500
+                log.exception("could not keep the refusal")
+            return Reply(refusal.status, refusal.body, refusal.content_type)
+
+    def _add(self, request: bytes) -> Reply:
+        old, proof, note = _parse_request(request)
+        try:
+            body, _ = signature_lines(note)
+            checkpoint = parse_checkpoint(body)
+        except SignatureError as exc:
+            raise Refused(400, f"malformed checkpoint: {exc}") from None
+        origin = checkpoint.origin
+        trusted = self.logs.get(origin)
+        if trusted is None:
+            raise Refused(404, f"unknown log origin {origin[:80]!r}", None)
+        verified = []
+        for verifier in trusted:
+            try:
+                open_note(note, verifier)
+                verified.append(verifier)
+            except SignatureError as exc:
+                if "does not verify" in str(exc):
+                    raise Refused(403, f"a signature by a trusted key fails: {exc}", origin) from None
+        if not verified:
+            raise Refused(403, "no signature by a key trusted for this origin", origin)
+        if old > checkpoint.size:
+            raise Refused(400, f"old size {old} is above the checkpoint size {checkpoint.size}",
+                          origin)
+        if checkpoint.size == 0 and checkpoint.root != EMPTY_ROOT:
+            raise Refused(422, "a checkpoint of size 0 must have the empty tree's root", origin)
+        if old == 0 and proof:
+            raise Refused(422, "a consistency proof from size 0 must be empty", origin)
+        now = int(self.clock())
+        line = cosign(self.cosigner, body, now)
+        kept = body + "\n" + "".join(_lines_by(note, verified)) + line
+        conn = self._conn()
+        with witnessdb.transaction(conn):
+            stored = witnessdb.latest(conn, origin)
+            size, root = (stored[0], stored[1]) if stored else (0, EMPTY_ROOT)
+            if size != old:
+                raise Refused(409, f"old size {old} is not the size last cosigned ({size})",
+                              origin, f"{size}\n".encode(), "text/x.tlog.size")
+            if old == checkpoint.size:
+                if old and root != checkpoint.root:
+                    raise Refused(422, f"another root at the size last cosigned ({old}): a fork",
+                                  origin)
+            elif old:
+                try:
+                    check_consistency(old, checkpoint.size, root, checkpoint.root, proof)
+                except ProofError as exc:
+                    raise Refused(422, f"the consistency proof from {old} to {checkpoint.size} "
+                                  f"fails: {exc}", origin) from None
+            witnessdb.put(conn, origin, checkpoint.size, checkpoint.root, kept, now)
+        log.info("cosigned %s at size %d", origin, checkpoint.size)
+        return Reply(200, line.encode())
+
+    def get_checkpoint(self, origin_hash: str) -> Reply:
+        """Answer GET /<origin hash>/checkpoint: the latest cosigned checkpoint of that log."""
+        conn = self._conn()
+        for origin, note in witnessdb.latest_by_hash(conn):
+            if hashlib.sha256(origin.encode()).hexdigest() == origin_hash:
+                return Reply(200, note.encode())
+        return Reply(404, b"this witness never cosigned a checkpoint of that log\n")
+
+
+def _lines_by(note: str, verifiers: list[Verifier]) -> list[str]:
+    """Return the signature lines of ``note`` by the given (verified) log keys."""
+    _, sigs = note.rsplit("\n\n", 1)
+    keys = {(v.name, v.key_id) for v in verifiers}
+    out = []
+    for line in sigs.splitlines():
+        name, encoded = line.split(" ")[1:3]
+        if (name, int.from_bytes(unb64(encoded)[:4], "big")) in keys:
+            out.append(line + "\n")
+    return out
+
+
+def _parse_request(request: bytes) -> tuple[int, list[bytes], str]:
+    """Return (old size, proof hashes, checkpoint note) of an add-checkpoint body."""
+    try:
+        text = request.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Refused(400, "the request is not UTF-8") from None
+    head, sep, note = text.partition("\n\n")
+    if not sep:
+        raise Refused(400, "expected the old size line, proof lines, a blank line, the checkpoint")
+    lines = head.split("\n")
+    match = _OLD.fullmatch(lines[0])
+    if match is None:
+        raise Refused(400, f"malformed old size line {lines[0][:40]!r}")
+    if len(lines) - 1 > MAX_PROOF_LINES:
+        raise Refused(400, f"{len(lines) - 1} proof lines (at most {MAX_PROOF_LINES})")
+    proof = []
+    for line in lines[1:]:
+        try:
+            digest = unb64(line)
+        except ValueError:
+            digest = b""
+        if len(digest) != 32:
+            raise Refused(400, f"proof line {line[:50]!r} is not a base64 SHA-256 hash")
+        proof.append(digest)
+    return int(match.group(1)), proof, note
+
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+
+def app(witness: Witness) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+    """Return the witness as an ASGI application (the database work runs in worker threads)."""
+
+    async def respond(send: Send, reply: Reply) -> None:
+        await send({"type": "http.response.start", "status": reply.status,
+                    "headers": [(b"content-type", reply.content_type.encode()),
+                                (b"content-length", str(len(reply.body)).encode()),
+                                (b"cache-control", b"no-store")]})
+        await send({"type": "http.response.body", "body": reply.body})
+
+    async def application(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":  # after in-flight requests
+                    witness.close()
+                    log.info("stopped: every request answered, the state file closed")
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return
+        path, method = scope["path"], scope["method"]
+        if path == "/add-checkpoint":
+            if method != "POST":
+                await respond(send, Reply(405, b"add-checkpoint takes POST\n"))
+                return
+            declared = dict(scope["headers"]).get(b"content-length")
+            if declared is not None and (not declared.isdigit() or int(declared) > MAX_REQUEST):
+                log.warning("refused add-checkpoint (413): declared length %r", declared[:20])
+                await respond(send, Reply(413, b"request too large\n"))
+                return
+            body, more = b"", True
+            while more:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return
+                body += message.get("body", b"")
+                more = message.get("more_body", False)
+                if len(body) > MAX_REQUEST:
+                    log.warning("refused add-checkpoint (413): over %d bytes", MAX_REQUEST)
+                    await respond(send, Reply(413, b"request too large\n"))
+                    return
+            reply = await asyncio.to_thread(witness.add_checkpoint, body)
+            await respond(send, reply)
+            return
+        parts = path.strip("/").split("/")
+        if len(parts) == 2 and parts[1] == "checkpoint" and re.fullmatch(r"[0-9a-f]{64}", parts[0]):
+            if method not in ("GET", "HEAD"):
+                await respond(send, Reply(405, b"use GET\n"))
+                return
+            await respond(send, await asyncio.to_thread(witness.get_checkpoint, parts[0]))
+            return
+        await respond(send, Reply(404, b"not found\n"))
+
+    return application
+
+
+def serve(witness: Witness, host: str, port: int, ready: Callable[[str], None] | None = None) -> None:
+    """Run the witness on uvicorn until SIGINT or SIGTERM (graceful: in-flight requests finish)."""
+    import uvicorn  # loaded only by `ledger witness serve`
+
+    config = uvicorn.Config(app(witness), host=host, port=port, log_level="warning",
+                            access_log=False, timeout_graceful_shutdown=10,
+                            h11_max_incomplete_event_size=MAX_REQUEST, lifespan="on")
+    server = uvicorn.Server(config)
+    if ready is not None:
+        ready(f"http://{host}:{port}/")
+    server.run()
+
+
+__all__ = ["MAX_REQUEST", "Reply", "Witness", "app", "serve"]
+

@@ -1,0 +1,218 @@
+"""Witnesses (C2SP tlog-witness, tlog-cosignature, tlog-policy) with real servers: `ledger witness
+serve` on uvicorn on 127.0.0.1, spoken to over HTTP by a client written here from the
+specification (status codes, ``text/x.tlog.size``, the proof-line limit, the empty tree, concurrent
+submissions), and three of them cosigning a log's checkpoints through `ledger checkpoint --policy`,
+with a split view that cannot reach the quorum and is rejected by readers."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+
+from ledger.api import Ledger
+from ledger.core.cosignature import check_cosignature, parse_cosigner_key
+from tests.conftest import Cli, clock, manifest
+from tests.servers import WitnessProcess
+
+EMPTY = hashlib.sha256(b"").digest()
+
+
+def lines(n: int, start: int = 0, title: str = "A title") -> bytes:
+    return b"".join(orjson.dumps({"contract": "paper-manifest-v1.1",
+                                  "payload": manifest(f"SRCH:{start + i:08X}", title=title)}) + b"\n"
+                    for i in range(n))
+
+
+class Log:
+    """A ledger with its key (the same key for every Log made in one folder: a fork)."""
+
+    def __init__(self, tmp: Path, name: str, events: int, title: str = "A title",
+                 origin: str = "example.org/log") -> None:
+        self.db = tmp / f"{name}.db"
+        with Ledger.create(self.db, clock) as ledger:
+            ledger.append_jsonl(io.BytesIO(lines(events, title=title)), "ed")
+        self.cli = Cli(self.db, tmp)
+        self.key = tmp / f"{origin.replace('/', '_')}.key"
+        vkey = tmp / f"{origin.replace('/', '_')}.vkey"
+        if not self.key.exists():
+            vkey.write_text(self.cli("keygen", origin, "-o", str(self.key)).stdout)
+        self.vkey = vkey.read_text().strip()
+
+    def grow(self, n: int, start: int) -> None:
+        with Ledger.open(self.db, clock) as ledger:
+            ledger.append_jsonl(io.BytesIO(lines(n, start)), "ed")
+
+    def note(self) -> str:
+        """A checkpoint note of the whole log, signed by the log (stored like any)."""
+        result = self.cli("checkpoint", "--key", str(self.key))
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    def proof(self, old: int, new: int) -> list[str]:
+        return list(self.cli.json("consistency", str(old), str(new))["proof"])
+
+
+def submit(url: str, old: int, proof: list[str], note: str) -> httpx.Response:
+    body = f"old {old}\n" + "".join(p + "\n" for p in proof) + "\n" + note
+    return httpx.post(url + "/add-checkpoint", content=body.encode(), timeout=20)
+
+
+@pytest.fixture
+def logs_and_witness(tmp_path: Path) -> tuple[Log, WitnessProcess]:
+    log = Log(tmp_path, "log", 10)
+    witness = WitnessProcess(tmp_path / "w", "w1", f"# the logs w1 witnesses\nlog {log.vkey}\n")
+    yield log, witness
+    if witness.proc is not None:
+        assert witness.stop() == 0  # a graceful shutdown
+
+
+def test_the_witness_protocol(tmp_path: Path, logs_and_witness: tuple[Log, WitnessProcess]) -> None:
+    log, witness = logs_and_witness
+    url, key = witness.url, parse_cosigner_key(witness.vkey)
+    first = log.note()  # size 10
+    body = first.split("\n\n")[0] + "\n"
+    reply = submit(url, 0, [], first)
+    assert reply.status_code == 200, reply.text
+    name, raw = reply.text.rstrip("\n").split(" ")[1:]
+    assert reply.text.startswith("\u2014 witness.example/w1 ") and name == "witness.example/w1"
+    assert check_cosignature(key, body, base64.b64decode(raw)) > 1_600_000_000  # a timestamp
+    stale = submit(url, 0, [], first)
+    assert stale.status_code == 409 and stale.text == "10\n"
+    assert stale.headers["content-type"] == "text/x.tlog.size"
+    assert submit(url, 10, [], first).status_code == 200  # the same checkpoint again
+    log.grow(5, 10)
+    second = log.note()  # size 15
+    assert submit(url, 10, log.proof(5, 15), second).status_code == 422  # a proof from elsewhere
+    assert submit(url, 10, [], second).status_code == 422  # no proof
+    assert submit(url, 11, log.proof(10, 15), second).status_code == 409
+    assert submit(url, 16, [], second).status_code == 400  # old above the size
+    assert submit(url, 10, log.proof(10, 15), second).status_code == 200
+    forked = Log(tmp_path, "forked", 15, title="Another history")  # same origin and key
+    assert submit(url, 15, [], forked.note()).status_code == 422  # another root at size 15
+    other = Log(tmp_path, "other", 3, origin="other.example/log")
+    assert submit(url, 0, [], other.note()).status_code == 404  # a log it does not witness
+    unsigned = second.replace(second.split("\n\n")[1], other.note().split("\n\n")[1])
+    assert submit(url, 15, [], unsigned).status_code == 403  # no signature of a trusted key
+    sig = second.split("\n\n")[1]
+    raw = bytearray(base64.b64decode(sig.split(" ")[2]))
+    raw[10] ^= 1
+    broken = second.replace(sig.split(" ")[2].strip(), base64.b64encode(bytes(raw)).decode())
+    assert submit(url, 15, [], broken).status_code == 403  # a trusted key's signature fails
+    for malformed in (b"", b"old 15\n", b"olds 15\n\n" + second.encode(), b"old 015\n\n" + second.encode(),
+                      b"old 10\nnot-base64\n\n" + second.encode(), b"old 15\n\nexample.org/log\n15\n",
+                      b"\xff\xfe"):
+        assert httpx.post(url + "/add-checkpoint", content=malformed).status_code == 400, malformed
+    too_many = "".join(base64.b64encode(bytes(32)).decode() + "\n" for _ in range(64))
+    assert httpx.post(url + "/add-checkpoint",
+                      content=f"old 10\n{too_many}\n{second}".encode()).status_code == 400
+    assert httpx.post(url + "/add-checkpoint", content=b"x" * 70_000).status_code == 413
+    assert httpx.get(url + "/add-checkpoint").status_code == 405
+    origin_hash = hashlib.sha256(b"example.org/log").hexdigest()
+    latest = httpx.get(f"{url}/{origin_hash}/checkpoint")
+    assert latest.status_code == 200 and latest.text.startswith("example.org/log\n15\n")
+    assert latest.text.count("\u2014 example.org/log ") == 1 and "\u2014 witness.example/w1 " in latest.text
+    assert httpx.get(f"{url}/{'0' * 64}/checkpoint").status_code == 404
+    with sqlite3.connect(witness.db) as conn:
+        kept = conn.execute("SELECT status FROM refusals").fetchall()
+    assert sorted({s for (s,) in kept}) == [400, 403, 404, 409, 422]
+    assert "refused add-checkpoint (422)" in witness.said()
+
+
+def test_the_empty_tree_rule(tmp_path: Path) -> None:
+    log = Log(tmp_path, "log", 1)
+    witness = WitnessProcess(tmp_path / "w", "w1", f"log {log.vkey}\n")
+    try:
+        from ledger.core.note import sign_note
+        from ledger.ops.keys import read_signer
+
+        signer = read_signer(log.key)
+        bad = sign_note(signer, f"example.org/log\n0\n{base64.b64encode(bytes(32)).decode()}\n")
+        assert submit(witness.url, 0, [], bad).status_code == 422
+        empty = sign_note(signer, f"example.org/log\n0\n{base64.b64encode(EMPTY).decode()}\n")
+        assert submit(witness.url, 0, [], empty).status_code == 200
+        assert submit(witness.url, 0, [base64.b64encode(EMPTY).decode()], log.note()).status_code == 422
+    finally:
+        witness.stop()
+
+
+def test_of_concurrent_submissions_for_one_log_exactly_one_wins(
+        tmp_path: Path, logs_and_witness: tuple[Log, WitnessProcess]) -> None:
+    log, witness = logs_and_witness
+    notes = [log.note()]
+    for n in range(5):
+        log.grow(1, 10 + n)
+        notes.append(log.note())  # sizes 10 … 15, each submitted from 0 at once
+    with ThreadPoolExecutor(len(notes)) as pool:
+        codes = list(pool.map(lambda note: submit(witness.url, 0, [], note).status_code, notes))
+    assert sorted(codes) == [200] + [409] * 5, codes
+
+
+def write_policy(path: Path, log: Log, witnesses: list[WitnessProcess], quorum: str = "2") -> Path:
+    path.write_text(f"log {log.vkey}\n" + "".join(
+        f"witness {w.name} {w.vkey} {w.url}\n" for w in witnesses)
+        + f"group three {quorum} " + " ".join(w.name for w in witnesses) + "\nquorum three\n")
+    return path
+
+
+def test_a_split_view_cannot_reach_the_quorum(tmp_path: Path) -> None:
+    log = Log(tmp_path, "log", 10)
+    forked = Log(tmp_path, "forked", 20, title="Another history")  # same origin and key
+    witnesses = [WitnessProcess(tmp_path / n, n, f"log {log.vkey}\n") for n in ("w1", "w2", "w3")]
+    try:
+        policy = write_policy(tmp_path / "log.policy", log, witnesses)
+        first = tmp_path / "first.txt"
+        done = log.cli("checkpoint", "--key", str(log.key), "--policy", str(policy), "-o", str(first))
+        assert done.exit_code == 0, done.output
+        assert first.read_text().count("\u2014 witness.example/") == 3
+        assert log.cli("verify", "--checkpoint", str(first), "--vkey", log.vkey, "--policy",
+                       str(policy)).exit_code == 0
+        # The publisher now shows another history under the same key: every witness refuses.
+        split = forked.cli("checkpoint", "--key", str(log.key), "--policy", str(policy))
+        assert split.exit_code == 1, split.output
+        assert "the policy's quorum needs 2 of (w1, w2, w3)" in split.stderr
+        assert "nothing was stored" in split.stderr and split.stderr.count("422") == 3
+        with sqlite3.connect(forked.db) as conn:
+            assert conn.execute("SELECT COUNT(*) FROM checkpoints").fetchone()[0] == 0
+        # Its checkpoint signed by the log alone, as shown to a reader: rejected in a sentence.
+        alone = tmp_path / "alone.txt"
+        forked.cli("checkpoint", "--key", str(log.key), "-o", str(alone))
+        rid = "SRCH:00000003"
+        bundle = tmp_path / "b.json"
+        assert forked.cli("bundle", rid, "--checkpoint", str(alone), "-o", str(bundle)).exit_code == 0
+        refused = forked.cli("verify-bundle", str(bundle), "--vkey", log.vkey, "--policy", str(policy))
+        assert refused.exit_code == 1
+        assert refused.stderr == ("Error: the checkpoint of example.org/log at size 20 is cosigned "
+                                  "by none of its witnesses; the policy's quorum needs 2 of (w1, w2, "
+                                  "w3)\n")
+        # Without the policy, the same reader would have taken the split view.
+        assert forked.cli("verify-bundle", str(bundle), "--vkey", log.vkey).exit_code == 0
+        # The honest log goes on; a witness that is down is named, the quorum is still met.
+        log.grow(5, 10)
+        witnesses[2].stop()
+        done = log.cli("checkpoint", "--key", str(log.key), "--policy", str(policy))
+        assert done.exit_code == 0 and "witness w3" in done.stderr and "could not reach it" in done.stderr
+        # Two witnesses down: quorum missed, nothing stored — but w1 has now cosigned size 16.
+        witnesses[1].stop()
+        log.grow(1, 15)
+        short = log.cli("checkpoint", "--key", str(log.key), "--policy", str(policy))
+        assert short.exit_code == 1 and "nothing was stored" in short.stderr, short.output
+        witnesses[1].start()
+        witnesses[2].start()
+        # w1 answers 409 (it saw 16, the log's table says 15): the log sends again from 16.
+        log.grow(2, 16)
+        done = log.cli("checkpoint", "--key", str(log.key), "--policy", str(policy), "-o",
+                       str(tmp_path / "last.txt"))
+        assert done.exit_code == 0 and done.stderr.count("cosigned") == 3, done.output
+        assert (tmp_path / "last.txt").read_text().count("\u2014 witness.example/") == 3
+    finally:
+        for w in witnesses:
+            if w.proc is not None:
+                assert w.stop() == 0
