@@ -34,7 +34,7 @@ COMMAND_MODULES = {  # modules of this package, relative: it installs as ledger.
     **dict.fromkeys(("init", "publish", "provenance", "correct", "gate", "append"), ".write"),
     **dict.fromkeys(("show", "history", "log", "verify", "audit", "rebuild", "export"), ".read"),
     **dict.fromkeys(("keygen", "checkpoint", "prove", "consistency", "bundle", "verify-bundle",
-                     "tiles", "monitor"),
+                     "verify-proof", "tiles", "monitor"),
                     ".proofs"),
     **dict.fromkeys(("import", "render", "site"), ".pages"),
     "key": ".keyring",

@@ -315,4 +315,36 @@ def verify_bundle_cmd(file: str, vkey: str, policy_file: str | None, as_json: bo
                f"{state['correction_count']} notice(s), provenance {state['provenance_level']}")
 
 
-COMMANDS = (keygen, checkpoint, prove, consistency, bundle, verify_bundle_cmd, tiles, monitor)
+@click.command("verify-proof")
+@click.argument("file", metavar="FILE|-")
+@click.option("--vkey", required=True, help="The log's verifier key, or a file holding it.")
+@click.option("--policy", "policy_file", type=click.Path(dir_okay=False),
+              help="Require the checkpoint's witness cosignatures to meet this policy's quorum.")
+@json_option
+def verify_proof(file: str, vkey: str, policy_file: str | None, as_json: bool) -> None:
+    """Verify a C2SP tlog-proof (from `ledger prove --format tlog-proof`) without the database.
+
+    Checks the checkpoint's signature (and with --policy, its witness quorum), that the extra
+    data is the event at that index, and the inclusion proof; prints the event.
+
+    \b
+    Example:
+        ledger verify-proof seq7.tlog-proof --vkey publisher.vkey --policy witnesses.policy
+    """
+    from ledger.ops.keys import read_policy, read_verifier
+    from ledger.ops.proofs import verify_tlog_proof
+
+    policy = read_policy(policy_file) if policy_file else None
+    text = sys.stdin.read() if file == "-" else read_text(file)
+    checkpoint, index, envelope, cosigned = verify_tlog_proof(text, read_verifier(vkey), policy)
+    if as_json:
+        emit_json({"ok": True, "origin": checkpoint.origin, "size": checkpoint.size,
+                   "index": index, "cosigned_by": cosigned, "event": envelope})
+        return
+    click.echo(f"OK: seq {index + 1} ({envelope.get('type')} of {envelope.get('record_id') or '-'}) "
+               f"is in the log of {checkpoint.origin} at size {checkpoint.size}"
+               + (f", cosigned by {', '.join(cosigned)}" if cosigned else ""))
+
+
+COMMANDS = (keygen, checkpoint, prove, consistency, bundle, verify_bundle_cmd, verify_proof, tiles,
+            monitor)

@@ -216,3 +216,34 @@ def test_a_split_view_cannot_reach_the_quorum(tmp_path: Path) -> None:
         for w in witnesses:
             if w.proc is not None:
                 assert w.stop() == 0
+
+
+def test_a_tlog_proof_with_cosignatures(tmp_path: Path) -> None:
+    log = Log(tmp_path, "log", 10)
+    witnesses = [WitnessProcess(tmp_path / n, n, f"log {log.vkey}\n") for n in ("w1", "w2", "w3")]
+    try:
+        policy = write_policy(tmp_path / "log.policy", log, witnesses, quorum="all")
+        cosigned = tmp_path / "cp.txt"
+        assert log.cli("checkpoint", "--key", str(log.key), "--policy", str(policy), "-o",
+                       str(cosigned)).exit_code == 0
+        proof = tmp_path / "seq7.tlog-proof"
+        assert log.cli("prove", "7", "--format", "tlog-proof", "--checkpoint", str(cosigned),
+                       "-o", str(proof)).exit_code == 0
+        seen = log.cli.json("verify-proof", str(proof), "--vkey", log.vkey, "--policy", str(policy))
+        assert seen["index"] == 6 and seen["cosigned_by"] == ["w1", "w2", "w3"]
+        assert seen["event"]["seq"] == 7 and seen["size"] == 10
+        text = proof.read_text()
+        dropped = "".join(line + "\n" for line in text.splitlines() if "witness.example/w3" not in line)
+        (tmp_path / "two.tlog-proof").write_text(dropped)
+        refused = log.cli("verify-proof", str(tmp_path / "two.tlog-proof"), "--vkey", log.vkey,
+                          "--policy", str(policy))
+        assert refused.exit_code == 1 and "is cosigned by w1, w2; the policy's quorum needs 3 of " \
+            "(w1, w2, w3)" in refused.stderr, refused.output
+        lines_ = text.split("\n")
+        lines_[3] = base64.b64encode(bytes(32)).decode()  # a proof hash changed
+        (tmp_path / "bad.tlog-proof").write_text("\n".join(lines_))
+        bad = log.cli("verify-proof", str(tmp_path / "bad.tlog-proof"), "--vkey", log.vkey)
+        assert bad.exit_code == 1 and "inclusion proof" in bad.stderr, bad.output
+    finally:
+        for w in witnesses:
+            w.stop()

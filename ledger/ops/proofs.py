@@ -7,6 +7,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from ledger.core.checkpoint import (
     Checkpoint,
     format_checkpoint,
@@ -24,8 +26,9 @@ from ledger.core.merkle import (
     subtree_hash,
     tree_root,
 )
-from ledger.core.merkle_check import check_consistency
+from ledger.core.merkle_check import check_consistency, check_inclusion
 from ledger.core.note import Signer, Verifier, sign_note
+from ledger.core.policy import Policy
 from ledger.core.progress import Progress
 from ledger.errors import CorruptEvent, LedgerError, RefusedInput, SignatureError, VerificationError
 from ledger.model.verify import check_extends
@@ -311,6 +314,39 @@ def tlog_proof(inclusion: Inclusion, note: str) -> str:
     lines = [TLOG_PROOF_HEADER, f"extra {b64(inclusion.canonical)}", f"index {inclusion.seq - 1}",
              *(b64(h) for h in inclusion.proof)]
     return "\n".join(lines) + "\n\n" + note
+
+
+def verify_tlog_proof(text: str, verifier: Verifier, policy: Policy | None = None,
+                      ) -> tuple[Checkpoint, int, dict[str, Any], list[str]]:
+    """Verify a tlog-proof this ledger wrote: the checkpoint's signature (and with ``policy``,
+    its witness quorum), that the extra data is an event envelope at that index (seq = index +
+    1), and the inclusion proof of its leaf. Return (checkpoint, index, envelope, witnesses that
+    cosigned); raise SignatureError or VerificationError otherwise."""
+    from ledger.core.policy import cosigners, open_cosigned
+    from ledger.core.tlogproof import parse_tlog_proof
+
+    proof = parse_tlog_proof(text)
+    checkpoint = open_checkpoint(proof.note, verifier)
+    cosigned = (cosigners(proof.note, policy)[0] if policy is not None else [])
+    if policy is not None:
+        open_cosigned(proof.note, policy, verifier)
+    if proof.extra is None:
+        raise VerificationError(proof.index + 1, "the tlog-proof has no extra line: the event's "
+                                "bytes are needed to compute its leaf")
+    try:
+        envelope = orjson.loads(proof.extra)
+    except orjson.JSONDecodeError:
+        envelope = None
+    if not isinstance(envelope, dict) or envelope.get("seq") != proof.index + 1:
+        raise VerificationError(proof.index + 1, f"the extra data is not the envelope of the event "
+                                f"at index {proof.index} (seq {proof.index + 1})")
+    try:
+        check_inclusion(proof.index, checkpoint.size, leaf_hash(proof.extra), proof.proof,
+                        checkpoint.root)
+    except LedgerError as exc:
+        raise VerificationError(proof.index + 1, f"the inclusion proof against the checkpoint of "
+                                f"size {checkpoint.size} fails: {exc}") from None
+    return checkpoint, proof.index, envelope, cosigned
 
 
 def checkpoint_of_note(note: str) -> Checkpoint:
