@@ -42,6 +42,7 @@ schemas: $(STAMP)
 
 vectors: $(STAMP)
 	$(BIN)/python tests/vectors/generate.py
+	$(BIN)/python tests/vectors/generate_witness.py
 
 clean:
 	rm -rf $(VENV) demo.db demo-out
