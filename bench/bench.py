@@ -23,6 +23,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import witness_load
 from bench.synth import items
 from ledger.api import Ledger
 from ledger.core.events import EVENT_HASH_PREFIX, EVENT_HASH_PREFIX_V2, MEMBER_PREFIX
@@ -391,6 +392,10 @@ ONCE = [
     ("  same, unsigned ledger (events/s)", "unsigned_bulk_eps", "{:,.0f}"),
     ("  ratio (cost of signing once per batch)", "signed_ratio", "{:.2f}"),
     ("context: git commit per event, one JSON file each (events/s)", "git_eps", "{:,.1f}"),
+    ("witness: add-checkpoint requests sent at once (20 logs x 10)", "witness_requests", "{:,.0f}"),
+    ("  HTTP calls, with the re-sends after 409", "witness_http_calls", "{:,.0f}"),
+    ("  throughput (calls/s)", "witness_rps", "{:,.0f}"),
+    ("  latency p50 / p95 / max (ms)", "witness_latency", "{}"),
 ]
 
 
@@ -414,7 +419,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         results = {n: measure(n, Path(tmp)) for n in sizes}
         once = {**durable_appends(Path(tmp)), **cli_call(Path(tmp)), **signed_bulk(Path(tmp)),
-                "git_eps": git_commits(Path(tmp))}
+                "git_eps": git_commits(Path(tmp)), **witness_load.run()}
+        once["witness_latency"] = (f"{once['witness_p50_ms']:,.0f} / {once['witness_p95_ms']:,.0f} / "
+                                   f"{once['witness_max_ms']:,.0f}")
     print(f"machine: {machine}\n")
     print(table(results))
     print()

@@ -247,3 +247,12 @@ def test_a_tlog_proof_with_cosignatures(tmp_path: Path) -> None:
     finally:
         for w in witnesses:
             w.stop()
+
+
+def test_a_witness_under_concurrent_load() -> None:
+    """bench/witness_load.py at a small scale: every request sent at once, the 409s re-sent as
+    a log would; it raises on any failed request or lost update, and checks every cosignature."""
+    from bench import witness_load
+
+    done = witness_load.run(logs=5, per_log=8)
+    assert done["witness_requests"] == 40 and done["witness_cosigned"] >= 5
