@@ -94,11 +94,13 @@ def render(obj: LedgerContext, record_id: str, fmt: str, output: str | None) -> 
 @click.option("--checkpoint", "checkpoint_file", type=click.Path(dir_okay=False),
               help="Embed each record's bundle against this signed checkpoint.")
 @click.option("--vkey", help="The publisher's verifier key (string or file), shown to readers.")
+@click.option("--policy", "policy_file", type=click.Path(dir_okay=False),
+              help="Pages also require the checkpoint's witness cosignatures to meet this quorum.")
 @click.option("--full", is_flag=True,
               help="Rebuild every record's page, not only those whose events changed.")
 @pass_ctx
 def site(obj: LedgerContext, out_dir: str, checkpoint_file: str | None, vkey: str | None,
-         full: bool) -> None:
+         policy_file: str | None, full: bool) -> None:
     """Write a static site: paginated index pages, index.json, one page per record, assets/.
 
     With --checkpoint and --vkey every record page embeds its bundle and checks it in the
@@ -109,15 +111,20 @@ def site(obj: LedgerContext, out_dir: str, checkpoint_file: str | None, vkey: st
     \b
     Example:
         ledger site public/ --checkpoint checkpoint-120.txt --vkey publisher.vkey
+        ledger site public/ --checkpoint cosigned-121.txt --vkey publisher.vkey \\
+            --policy witnesses.policy
     """
     if (checkpoint_file is None) != (vkey is None):
         raise RefusedInput("--checkpoint and --vkey go together")
-    from ledger.ops.keys import read_text, read_verifier_text
+    if policy_file is not None and checkpoint_file is None:
+        raise RefusedInput("--policy needs --checkpoint and --vkey (a cosigned checkpoint)")
+    from ledger.ops.keys import read_policy, read_text, read_verifier_text
 
     note = read_text(checkpoint_file) if checkpoint_file else None
     key = read_verifier_text(vkey) if vkey else None
+    policy = read_policy(policy_file) if policy_file else None
     with obj.open() as ledger, progress("Writing pages", ledger.count_records()) as bar:
-        count, written, unchanged = ledger.site(Path(out_dir), note, key, bar, full)
+        count, written, unchanged = ledger.site(Path(out_dir), note, key, bar, full, policy)
     click.echo(f"Wrote {out_dir}/index.html and {count} record page(s): {written} file(s) "
                f"written, {unchanged} already up to date")
 

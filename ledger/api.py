@@ -300,22 +300,29 @@ class Ledger:
         return renderers[fmt](self.show(record_id))
 
     def site(self, out: Path, note: str | None = None, verifier_key: str | None = None,
-             progress: Progress | None = None, full: bool = False) -> tuple[int, int, int]:
-        """Write the static site into ``out``; with a checkpoint, pages embed their bundles.
-        Return (records, files written, files already up to date)."""
+             progress: Progress | None = None, full: bool = False,
+             policy: Policy | None = None) -> tuple[int, int, int]:
+        """Write the static site into ``out``; with a checkpoint, pages embed their bundles
+        (and with ``policy``, require its witness quorum in the browser; the checkpoint must
+        meet it now). Return (records, files written, files already up to date)."""
         from ledger.core.checkpoint import open_checkpoint
         from ledger.core.note import parse_verifier
-        from ledger.pages.site import write_site
-        signed = None
+        from ledger.core.policy import open_cosigned
+        from ledger.pages.site import policy_json, write_site
+        signed, embedded = None, ""
         if note is not None and verifier_key is not None:
-            signed = (note, open_checkpoint(note, parse_verifier(verifier_key)), verifier_key.strip())
+            verifier = parse_verifier(verifier_key)
+            signed = (note, open_checkpoint(note, verifier), verifier_key.strip())
+            if policy is not None:
+                open_cosigned(note, policy, verifier)
+                embedded = policy_json(policy)
         with store.read_snapshot(self.conn) as conn:
             if signed is not None and signed[1].size > store.head(conn)[0]:
                 raise VerificationError(signed[1].size, "the checkpoint commits to more events "
                                         "than the log has: the log was truncated")
             records = store.count_records(conn, store.head(conn)[0])
             try:
-                writer = write_site(conn, out, signed, progress, full)
+                writer = write_site(conn, out, signed, progress, full, embedded)
             except OSError as exc:
                 raise RefusedInput(f"cannot write the site to {out}: {exc.strerror or exc}") from None
         return records, writer.written, writer.unchanged

@@ -256,3 +256,77 @@ def test_a_witness_under_concurrent_load() -> None:
 
     done = witness_load.run(logs=5, per_log=8)
     assert done["witness_requests"] == 40 and done["witness_cosigned"] >= 5
+
+
+def test_pages_require_the_policy_in_node_and_chromium(tmp_path: Path) -> None:
+    """verify.js checks the cosignatures and the quorum (Node, on the bundle; Chromium, on the
+    page `ledger site --policy` writes); a cosignature removed or changed fails, in a sentence."""
+    from ledger.core.policy import parse_policy
+    from ledger.pages.site import bundle_script, policy_json
+    from tests.test_site_browser import CHROMIUM, dom
+    from tests.test_verify_js import NODE, run_js
+
+    log = Log(tmp_path, "log", 10)
+    witnesses = [WitnessProcess(tmp_path / n, n, f"log {log.vkey}\n") for n in ("w1", "w2", "w3")]
+    try:
+        policy = write_policy(tmp_path / "log.policy", log, witnesses)
+        cosigned = tmp_path / "cp.txt"
+        assert log.cli("checkpoint", "--key", str(log.key), "--policy", str(policy), "-o",
+                       str(cosigned)).exit_code == 0
+    finally:
+        for w in witnesses:
+            w.stop()
+    embedded = policy_json(parse_policy(policy.read_bytes()))
+    rid = "SRCH:00000004"
+    bundle = orjson.loads(log.cli("bundle", rid, "--checkpoint", str(cosigned)).stdout)
+    note = bundle["checkpoint"]
+    w3 = next(line for line in note.splitlines() if "witness.example/w3" in line)
+    w2 = next(line for line in note.splitlines() if "witness.example/w2" in line)
+    flipped = w2[:-6] + ("A" if w2[-6] != "A" else "B") + w2[-5:]
+    cases = {"good": (note, None),
+             "one-dropped": (note.replace(w3 + "\n", ""), None),
+             "two-dropped": (note.replace(w3 + "\n", "").replace(w2 + "\n", ""),
+                             "the checkpoint is cosigned by w1; the policy's quorum needs 2 of (w1, w2, w3)"),
+             "changed": (note.replace(w2, flipped), "the cosignature by w2 does not verify")}
+    if NODE is not None:
+        (tmp_path / "policy.json").write_text(embedded)
+        for name, (text, says) in cases.items():
+            seen = run_js({**bundle, "checkpoint": text}, log.vkey, tmp_path, rid)
+            seen_policy = subprocess_js(bundle | {"checkpoint": text}, log.vkey, tmp_path, rid)
+            assert seen["verified"] == "yes", (name, seen)  # without the policy: the log's signature
+            if says is None:
+                assert seen_policy["verified"] == "yes", (name, seen_policy)
+            else:
+                assert seen_policy["verified"] == "no" and seen_policy["text"] == says, (name, seen_policy)
+        assert subprocess_js(bundle, log.vkey, tmp_path, rid)["witnesses"] == ["w1", "w2", "w3"]
+    if CHROMIUM is not None:
+        out = tmp_path / "site"
+        built = log.cli("site", str(out), "--checkpoint", str(cosigned), "--vkey", log.vkey,
+                        "--policy", str(policy))
+        assert built.exit_code == 0, built.output
+        page = dom(out / "SRCH-00000004.html")
+        assert 'data-verified="yes"' in page, page[-2000:]
+        assert "Cosigned by the witnesses w1, w2, w3 (the policy needs 2 of (w1, w2, w3))" in page
+        script = out / "bundles" / "SRCH-00000004.js"
+        served = orjson.loads(script.read_text().split(" = ", 1)[1].rstrip(";\n"))
+        served["checkpoint"] = cases["two-dropped"][0]  # as a host serving the split view would
+        script.write_bytes(bundle_script(served))
+        failed = dom(out / "SRCH-00000004.html")
+        assert 'data-verified="no"' in failed
+        assert "the policy's quorum needs 2 of (w1, w2, w3)" in failed
+    refused = log.cli("site", str(tmp_path / "s2"), "--checkpoint", str(tmp_path / "alone.txt"),
+                      "--vkey", log.vkey, "--policy", str(policy))
+    assert refused.exit_code == 2  # no such file: refused before anything is written
+
+
+def subprocess_js(bundle: object, vkey: str, tmp: Path, rid: str) -> dict[str, object]:
+    import subprocess
+
+    from tests.test_verify_js import HARNESS, NODE, VERIFY_JS
+
+    path = tmp / "bundle-policy.json"
+    path.write_bytes(orjson.dumps(bundle))
+    out = subprocess.run([str(NODE), str(HARNESS), str(VERIFY_JS), str(path), vkey, rid,
+                          str(tmp / "policy.json")], capture_output=True, text=True, check=True)
+    result: dict[str, object] = orjson.loads(out.stdout)
+    return result

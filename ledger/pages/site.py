@@ -36,6 +36,7 @@ import orjson
 
 from ledger.core.checkpoint import Checkpoint
 from ledger.core.events import KEY_TYPES, Event
+from ledger.core.policy import Policy
 from ledger.core.progress import Progress
 from ledger.errors import CorruptEvent, LedgerError
 from ledger.model.state import fold
@@ -77,6 +78,15 @@ def bundle_script(bundle: dict[str, Any]) -> bytes:
     return b"globalThis.LedgerBundle = " + embed_json(bundle).encode("utf-8") + b";\n"
 
 
+def policy_json(policy: Policy) -> str:
+    """Return a witness policy as the JSON a page embeds for verify.js: the witnesses' names and
+    vkeys, the groups, the quorum, and the quorum in words."""
+    return embed_json({"witnesses": [[w.name, w.key.vkey()] for w in policy.witnesses.values()],
+                       "groups": [[g.name, g.threshold, list(g.members)]
+                                  for g in policy.groups.values()],
+                       "quorum": policy.quorum, "describe": policy.describe()})
+
+
 def index_name(page: int) -> str:
     """Return the file name of index page ``page`` (1: ``index.html``)."""
     return "index.html" if page == 1 else f"index-{page}.html"
@@ -102,7 +112,8 @@ def _head(title: str, extra: str = "") -> str:
 
 
 def record_page(record_id: str, events: list[Event], shown: Shown,
-                bundle: dict[str, Any] | None, vkey: str | None, later: list[int]) -> str:
+                bundle: dict[str, Any] | None, vkey: str | None, later: list[int],
+                policy: str = "") -> str:
     """Return one record's HTML page. ``events``/``shown`` are what the page states (with a
     checkpoint: as of it, exactly what the bundle proves); ``later`` the seqs after it."""
     model = page_model(shown, events)
@@ -115,7 +126,8 @@ def record_page(record_id: str, events: list[Event], shown: Shown,
                  "copy of the record. With scripts on, this page checks every event against the "
                  "signed log and shows what it verified.</small>")
         data = (f'<script type="application/json" id="vkey">{embed_json(vkey)}</script>'
-                f'<script src="{bundle_name(record_id)}"></script>')
+                + (f'<script type="application/json" id="policy">{policy}</script>' if policy else "")
+                + f'<script src="{bundle_name(record_id)}"></script>')
     else:
         badge = ("<strong>Not verifiable.</strong> <small>This site was published without a signed "
                  "checkpoint, so this page cannot be checked against the log.</small>")
@@ -201,20 +213,23 @@ STATE = "ledger-site-state.json"  # what the last run built: lets the next skip 
 
 def write_site(conn: sqlite3.Connection, out: Path,
                signed: tuple[str, Checkpoint, str] | None,
-               progress: Progress | None = None, full: bool = False) -> FolderWriter:
+               progress: Progress | None = None, full: bool = False,
+               policy: str = "") -> FolderWriter:
     """Write the site into ``out`` (see the module); return the writer with its counts.
 
     Incremental: ``out/ledger-site-state.json`` records, per record, the last event its page states
     (and the last event of all), the index row, and the size and modification time of its page
     and bundle as written. A record whose events, checkpoint, key, scripts and files are all as
-    recorded is not folded, proved or rendered again; anything else is (``full``: every record)."""
+    recorded is not folded, proved or rendered again; anything else is (``full``: every record).
+    ``policy``: the witness policy every page requires the checkpoint's cosignatures to meet, as
+    embedded JSON (``policy_json``), or ''."""
     writer = FolderWriter(out)
     for name in ASSETS:
         writer.write(f"assets/{name}", asset_bytes(name))
-    key = _fingerprint(signed)
+    key = _fingerprint(signed, policy)
     size = signed[1].size if signed is not None else None
     before = {} if full else _load_state(writer.out, key)
-    builder = _Builder(conn, writer, signed)
+    builder = _Builder(conn, writer, signed, policy)
     rows: list[list[Any]] = []
     state: dict[str, Any] = {}
     if before:  # only the records that changed are read
@@ -229,7 +244,7 @@ def write_site(conn: sqlite3.Connection, out: Path,
             if progress is not None:
                 progress(1)
     else:
-        for rid, entry in _build_all(conn, writer, builder, signed, progress):
+        for rid, entry in _build_all(conn, writer, builder, signed, progress, policy):
             state[rid] = entry
             rows.append(entry["row"])
     pages = max(1, -(-len(rows) // INDEX_PAGE_ROWS))
@@ -244,14 +259,14 @@ def write_site(conn: sqlite3.Connection, out: Path,
     return writer
 
 
-def _fingerprint(signed: tuple[str, Checkpoint, str] | None) -> str:
+def _fingerprint(signed: tuple[str, Checkpoint, str] | None, policy: str) -> str:
     """Return what every page depends on besides its record: the checkpoint and key, the shared
     scripts and styles, and this module's code."""
     digest = hashlib.sha256(Path(__file__).read_bytes())
     for name in ASSETS:
         digest.update(asset_bytes(name))
     if signed is not None:
-        digest.update(signed[0].encode() + b"\0" + signed[2].encode())
+        digest.update(signed[0].encode() + b"\0" + signed[2].encode() + b"\0" + policy.encode())
     return digest.hexdigest()
 
 
@@ -287,8 +302,8 @@ PARALLEL_RECORDS = 2_000  # below this, helper processes cost more than they sav
 
 
 def _build_all(conn: sqlite3.Connection, writer: FolderWriter, builder: _Builder,
-               signed: tuple[str, Checkpoint, str] | None, progress: Progress | None
-               ) -> Iterator[tuple[str, dict[str, Any]]]:
+               signed: tuple[str, Checkpoint, str] | None, progress: Progress | None,
+               policy: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
     """Build every record, by record id: in HELPERS processes, each taking one range of record
     ids (as ``rebuild`` does), from a ledger of PARALLEL_RECORDS records or more; else, or if a
     helper cannot start, in this process. Every event up to the head is read exactly once."""
@@ -297,7 +312,7 @@ def _build_all(conn: sqlite3.Connection, writer: FolderWriter, builder: _Builder
     if path is not None and HELPERS > 1 and store.count_records(conn, upto) >= PARALLEL_RECORDS:
         cuts = ["", *views.record_splits(conn, HELPERS)]
         running = [Helper(site_worker, str(path), str(writer.out), start, stop or "", str(upto),
-                          *((signed[0], signed[2]) if signed is not None else ()))
+                          *((signed[0], signed[2], policy) if signed is not None else ()))
                    for start, stop in zip(cuts, [*cuts[1:], None], strict=True)]
         try:
             done: list[tuple[str, dict[str, Any]]] = []  # held until every helper finished
@@ -374,7 +389,7 @@ def site_worker(path: str, out: str, start: str, stop: str, upto: str, *signed: 
 
                 note_signed = (signed[0], open_checkpoint(signed[0], parse_verifier(signed[1])),
                                signed[1])
-            builder = _Builder(conn, writer, note_signed)
+            builder = _Builder(conn, writer, note_signed, signed[2] if signed else "")
             batch: list[tuple[str, dict[str, Any]]] = []
             for item in _build_range(conn, builder, int(upto), start, stop or None):
                 batch.append(item)
@@ -395,8 +410,8 @@ class _Builder:
     state entry."""
 
     def __init__(self, conn: sqlite3.Connection, writer: FolderWriter,
-                 signed: tuple[str, Checkpoint, str] | None) -> None:
-        self.conn, self.writer, self.signed = conn, writer, signed
+                 signed: tuple[str, Checkpoint, str] | None, policy: str = "") -> None:
+        self.conn, self.writer, self.signed, self.policy = conn, writer, signed, policy
         self.prover = Prover(conn, signed[1].size) if signed is not None else None
         self.read = 0  # events read by record, to check against the table
 
@@ -415,7 +430,8 @@ class _Builder:
         if bundle is not None:
             self.writer.write(bundle_name(rid), bundle_script(bundle))
             names.append(bundle_name(rid))
-        text = record_page(rid, stated, shown, bundle, signed[2] if signed else None, later)
+        text = record_page(rid, stated, shown, bundle, signed[2] if signed else None, later,
+                           self.policy)
         self.writer.write(page_name(rid), text.encode("utf-8"))
         files = []
         for name in names:

@@ -26,8 +26,13 @@
     try { vkey = JSON.parse(vkeyEl.textContent); }
     catch (e) { say("fail", "Verification failed: the embedded publisher key is damaged.", "The text below is the publisher's copy and is not verified."); return; }
     if (bundle === undefined) { say("fail", "Verification failed: the record's bundle did not load.", "The text below is the publisher's copy and is not verified."); return; }
-    let verified;
-    try { verified = await LedgerVerify.verifyBundle(bundle, vkey, recordId); }
+    let verified, policy = null;
+    const policyEl = document.getElementById("policy");
+    if (policyEl) {
+      try { policy = JSON.parse(policyEl.textContent); }
+      catch (e) { say("fail", "Verification failed: the embedded witness policy is damaged.", "The text below is the publisher's copy and is not verified."); return; }
+    }
+    try { verified = await LedgerVerify.verifyBundle(bundle, vkey, recordId, policy); }
     catch (e) {
       const why = e instanceof LedgerVerify.Mismatch ? e.message : "the embedded bundle is damaged (" + e.message + ")";
       say("fail", "Verification failed: " + why + ".", "The text below is the publisher's copy and is not verified.");
@@ -44,6 +49,7 @@
     served.replaceWith(built.record);
     const covers = recordId + ": " + verified.events.length + " event(s), against the checkpoint of size " + verified.size
       + " of " + verified.origin + ", signed by key " + verified.key + "."
+      + (verified.witnesses ? " Cosigned by the witnesses " + verified.witnesses.join(", ") + " (the policy needs " + verified.quorum + ")." : "")
       + (verified.withheld ? " " + verified.withheld + " payload member(s) are withheld by a removal." : "");
     say("ok", "Verified in this browser", covers + " Everything shown below was computed here from the verified events.");
     if (differs) {

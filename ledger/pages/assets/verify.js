@@ -1,7 +1,8 @@
 // Checks a record bundle in the reader's browser with WebCrypto, from docs/format.md alone: the
 // checkpoint's Ed25519 signature by the publisher's key, every event's hash (formats v1 and v2,
 // each v2 payload member against its commitment), every inclusion proof against the checkpoint
-// root, that the events are this record's, in order, and not none. Resolves to what it verified.
+// root, that the events are this record's, in order, and not none; with a witness policy, that
+// the checkpoint's cosignatures meet its quorum. Resolves to what it verified.
 (function (root) {
   "use strict";
   class Mismatch extends Error {}
@@ -59,7 +60,41 @@
     return withheld;
   }
 
-  async function verifyBundle(bundle, vkey, recordId) {
+  // C2SP tlog-cosignature (cosignature/v1) lines checked against a tlog-policy's witnesses,
+  // then its quorum; resolves to the names of the witnesses whose cosignature verifies.
+  async function checkPolicy(text, lines, policy) {
+    const byKey = new Map();
+    for (const [wname, vkey] of policy.witnesses) {
+      const parts = String(vkey).split("+"), raw = b64d(parts.slice(2).join("+"));
+      if (raw.length !== 33 || raw[0] !== 4) fail("the policy's witness key " + wname + " is not a cosignature/v1 key");
+      const pub = raw.slice(1);
+      if (hex((await sha(enc.encode(parts[0] + "\n"), new Uint8Array([4]), pub)).slice(0, 4)) !== parts[1]) fail("the policy's witness key id of " + wname + " does not match its key");
+      byKey.set(parts[0] + " " + parts[1], [wname, pub]);
+    }
+    const got = new Set();
+    for (const line of lines) {
+      const fields = line.split(" ");
+      if (fields.length !== 3) continue;
+      const raw = b64d(fields[2]);
+      const entry = byKey.get(fields[1] + " " + hex(raw.slice(0, 4)));
+      if (!entry) continue;
+      if (raw.length !== 76) fail("the cosignature by " + entry[0] + " is malformed");
+      let time = 0n;
+      for (const b of raw.slice(4, 12)) time = time * 256n + BigInt(b);
+      if (time === 0n) fail("the cosignature by " + entry[0] + " has no timestamp");
+      const key = await crypto.subtle.importKey("raw", entry[1], { name: "Ed25519" }, false, ["verify"]);
+      const message = enc.encode("cosignature/v1\ntime " + time.toString() + "\n" + text);
+      if (!(await crypto.subtle.verify({ name: "Ed25519" }, key, raw.slice(12), message))) fail("the cosignature by " + entry[0] + " does not verify");
+      got.add(entry[0]);
+    }
+    const groups = new Map(policy.groups.map(([n, k, members]) => [n, [k, members]]));
+    const met = (n) => n === "none" || (groups.has(n) ? groups.get(n)[1].filter(met).length >= groups.get(n)[0] : got.has(n));
+    const names = Array.from(got).sort();
+    if (!met(policy.quorum)) fail("the checkpoint is cosigned by " + (names.length ? names.join(", ") : "none of the policy's witnesses") + "; the policy's quorum needs " + policy.describe);
+    return names;
+  }
+
+  async function verifyBundle(bundle, vkey, recordId, policy) {
     if (!bundle || typeof bundle !== "object" || bundle.format !== "provenance-ledger-bundle-v1") fail("the embedded bundle is not a record bundle");
     if (bundle.record_id !== recordId) fail("the embedded bundle is for " + bundle.record_id + ", not for " + recordId);
     if (!Array.isArray(bundle.events) || !bundle.events.length) fail("the embedded bundle has no events");
@@ -78,6 +113,7 @@
     if (hex(raw.slice(0, 4)) !== idhex) fail("the checkpoint signature is by another key");
     const key = await crypto.subtle.importKey("raw", pub, { name: "Ed25519" }, false, ["verify"]);
     if (!(await crypto.subtle.verify({ name: "Ed25519" }, key, raw.slice(4), enc.encode(text)))) fail("the checkpoint signature does not verify against the publisher key " + name + "+" + idhex);
+    const witnesses = policy ? await checkPolicy(text, note.slice(cut + 2).split("\n").filter(Boolean), policy) : null;
     const [origin, sizeText, rootText] = text.split("\n");
     if (origin !== name) fail("the checkpoint origin " + origin + " is not the publisher key " + name);
     const size = Number(sizeText), rootHash = b64d(rootText);
@@ -105,7 +141,8 @@
       if (!same(got, rootHash)) fail("event seq " + env.seq + ": its inclusion proof gives root " + b64e(got) + ", the checkpoint says " + rootText);
       events.push(env);
     }
-    return { events: events, size: size, origin: origin, key: name + "+" + idhex, withheld: withheld };
+    return { events: events, size: size, origin: origin, key: name + "+" + idhex, withheld: withheld,
+      witnesses: witnesses, quorum: policy ? policy.describe : null };
   }
 
   const api = { verifyBundle, Mismatch, canon };
