@@ -170,6 +170,73 @@ def site_build(db: Path, tmp: Path) -> dict[str, float]:
             "site_index_kb": int(out[6]) / 1024, "rss_site_mb": int(out[7]) / 1024}
 
 
+TILES_CHILD = """
+import io, shutil, sys, time
+from pathlib import Path
+import orjson
+from bench.synth import items
+from ledger.api import Ledger
+from ledger.core.note import parse_signer, parse_verifier
+from ledger.ops.keys import generate
+from ledger.ops.monitor import DirSource, monitor
+db, out, n = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
+skey, vkey = generate("tiles.bench.example")
+with Ledger.open(db) as ledger:
+    start = time.perf_counter()
+    ledger.tiles(out, parse_signer(skey))
+    full = time.perf_counter() - start
+files = [(p.relative_to(out), p.read_bytes()) for p in out.rglob("*") if p.is_file()]
+plain = out.parent / "tiles-plain"
+start = time.perf_counter()
+for name, data in files:  # the ceiling: the same bytes as plain files, same folders
+    target = plain / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target, "wb") as handle:
+        handle.write(data)
+ceiling = time.perf_counter() - start
+shutil.rmtree(plain)
+start = time.perf_counter()
+state = out.parent / "seen.json"
+monitor(DirSource(out), parse_verifier(vkey), state, None, rederive=False)
+watched = time.perf_counter() - start
+state.unlink()
+start = time.perf_counter()
+monitor(DirSource(out), parse_verifier(vkey), None, None)
+rederived = time.perf_counter() - start
+more = [{"contract": c, "payload": {**p, "record_id": p["record_id"].replace("BENCH", "MORE")}}
+        for c, p in items(1000)]
+with Ledger.open(db) as ledger:
+    ledger.append_jsonl(io.BytesIO(b"".join(orjson.dumps(m) + b"\\n" for m in more)), "bench")
+    start = time.perf_counter()
+    again = ledger.tiles(out, parse_signer(skey))
+    incremental = time.perf_counter() - start
+size = sum(len(d) for _, d in files)
+print(full, ceiling, incremental, again.written, watched, rederived, size, len(files))
+shutil.rmtree(out)
+"""
+
+
+def tiles_bench(db: Path, tmp: Path) -> dict[str, float]:
+    """`ledger tiles` of the whole ledger against writing the same bytes as plain files; the
+    monitor following it from the folder (checking only, then re-deriving every record); an
+    incremental run after 1,000 more events. On a copy (the run appends)."""
+    copy = tmp / "tiles-copy.db"
+    with sqlite3.connect(db) as source, sqlite3.connect(copy) as target:
+        source.backup(target)
+    try:
+        out = subprocess.run([sys.executable, "-c", TILES_CHILD, str(copy), str(tmp / "tiles"),
+                              "0"], check=True, capture_output=True, text=True,
+                             cwd=HERE.parent).stdout.split()
+    finally:
+        for path in tmp.glob("tiles-copy.db*"):
+            path.unlink()
+    full, ceiling, incremental, written, watched, rederived = map(float, out[:6])
+    return {"tiles_s": full, "tiles_ceiling_s": ceiling, "tiles_ratio": ceiling / full,
+            "tiles_incremental_s": incremental, "tiles_incremental_files": written,
+            "tiles_mb": int(out[6]) / 1e6, "tiles_files": int(out[7]),
+            "monitor_s": watched, "monitor_rederive_s": rederived}
+
+
 def structure_times(db: Path) -> tuple[float, float]:
     """Seconds of verify's structure checks (schema; integrity_check of events and its indexes,
     quick_check of the other tables verify reads) and of audit's (schema; full integrity_check)."""
@@ -319,6 +386,7 @@ def measure(n: int, tmp: Path) -> dict[str, Any]:
     t_rebuild, _, rss_rebuild = child("rebuild", db)
     t_export, size, rss_export = child("export", db, str(tmp / f"e-{n}.jsonl"))
     site = site_build(db, tmp)
+    tiles = tiles_bench(db, tmp)
     db_v1 = tmp / f"v1-{n}.db"  # the same events in a format v1 ledger, for the cost of v2
     t_bulk_v1 = bulk_append(db_v1, source, event_format=1)
     t_verify_v1, _, _ = child("verify", db_v1)
@@ -326,7 +394,11 @@ def measure(n: int, tmp: Path) -> dict[str, Any]:
     sizes = {name: path.stat().st_size for name, path in (("v2", db), ("v1", db_v1))}
     for path in tmp.glob(f"v1-{n}.db*"):
         path.unlink()
-    return {**proof_times(db, events), **site,
+    return {**proof_times(db, events), **site, **tiles,
+        "monitor_eps": events / tiles["monitor_s"],
+        "monitor_rederive_eps": events / tiles["monitor_rederive_s"],
+        "monitor_ratio": t_verify / tiles["monitor_s"],
+        "tiles_size": f"{tiles['tiles_files']:,.0f}, {tiles['tiles_mb']:,.0f}",
         "v1_bulk_append_eps": events / t_bulk_v1, "v1_verify_eps": events / t_verify_v1,
         "v1_rebuild_eps": events / t_rebuild_v1,
         "v2_bulk_cost": t_bulk / t_bulk_v1, "v2_verify_cost": t_verify / t_verify_v1,
@@ -371,7 +443,15 @@ ROWS = [
     ("  average record page (KB)", "site_page_kb", "{:.1f}"),
     ("  average bundle script (KB)", "site_bundle_kb", "{:.1f}"),
     ("  first index page (KB, target <= 200)", "site_index_kb", "{:.0f}"),
-    ("  peak RSS (MB)", "rss_site_mb", "{:.0f}"),
+    ("  peak RSS, with the memory-mapped ledger pages (MB)", "rss_site_mb", "{:.0f}"),
+    ("tiles of the whole log (s)", "tiles_s", "{:.2f}"),
+    ("  ceiling: the same bytes written as plain files (s)", "tiles_ceiling_s", "{:.2f}"),
+    ("  ratio (target >= 0.5)", "tiles_ratio", "{:.2f}"),
+    ("  files, MB", "tiles_size", "{}"),
+    ("  incremental run after 1,000 more events (s, target <= 1)", "tiles_incremental_s", "{:.2f}"),
+    ("monitor from the folder, checking (events/s)", "monitor_eps", "{:,.0f}"),
+    ("  its speed / verify's (target >= 0.5)", "monitor_ratio", "{:.2f}"),
+    ("  re-deriving every record too (events/s)", "monitor_rederive_eps", "{:,.0f}"),
     ("format v1, same events: bulk append (events/s)", "v1_bulk_append_eps", "{:,.0f}"),
     ("  v2 time / v1 time", "v2_bulk_cost", "{:.2f}"),
     ("format v1: verify (events/s)", "v1_verify_eps", "{:,.0f}"),

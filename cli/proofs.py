@@ -140,10 +140,13 @@ def tiles(obj: LedgerContext, out_dir: str, key_file: str | None,
               help="Keep a local, read-only ledger of everything verified.")
 @click.option("--policy", "policy_file", type=click.Path(dir_okay=False),
               help="Require the checkpoint's witness cosignatures to meet this policy's quorum.")
+@click.option("--check-only", is_flag=True,
+              help="Without --mirror: check the log but do not re-derive record states.")
 @json_option
 @click.pass_context
 def monitor(ctx: click.Context, where: str, vkey: str, state_file: str | None,
-            mirror_file: str | None, policy_file: str | None, as_json: bool) -> None:
+            mirror_file: str | None, policy_file: str | None, check_only: bool,
+            as_json: bool) -> None:
     """Follow a log published by `ledger tiles`: verify what is new, refuse forks and rollbacks.
 
     Checks the checkpoint's signature, that it extends the last one seen (--state), every new
@@ -164,7 +167,7 @@ def monitor(ctx: click.Context, where: str, vkey: str, state_file: str | None,
     source = source_of(where)
     try:
         job = prepare(source, verifier, Path(state_file) if state_file else None,
-                      Path(mirror_file) if mirror_file else None, policy)
+                      Path(mirror_file) if mirror_file else None, policy, not check_only)
         with progress("Fetching and verifying", job.pending) as bar:
             done = job.run(bar)
     finally:
@@ -176,8 +179,10 @@ def monitor(ctx: click.Context, where: str, vkey: str, state_file: str | None,
                f"new event(s) verified, {done.withheld} withheld member(s), {done.purges} purge(s)"
                + (f"; mirror {done.mirror} updated" if done.mirror else ""))
     if done.statuses is None:
-        click.echo("Record states not re-derived: a run after the first needs --mirror (the "
-                   "earlier events of a record are not kept without one).")
+        click.echo("Record states not re-derived: " + (
+            "--check-only." if check_only and not done.previous else
+            "a run after the first needs --mirror (the earlier events of a record are not kept "
+            "without one)."))
     else:
         counts = ", ".join(f"{n} {status}" for status, n in done.statuses.items())
         click.echo(f"Records re-derived with the ledger's rules: {counts or 'none'}")

@@ -170,6 +170,7 @@ class Follow:
     state: MonitorState
     state_path: Path | None
     mirror: Path | None
+    rederive: bool = True
 
     @property
     def pending(self) -> int:
@@ -180,14 +181,14 @@ class Follow:
         temporary one) and re-derive every record's state from it; save the state."""
         import tempfile
 
-        if self.mirror is not None or self.state.size:
+        if self.mirror is not None or self.state.size or not self.rederive:
             return _run(self, self.mirror, progress)
         with tempfile.TemporaryDirectory(prefix="ledger-monitor-") as folder:
             return _run(self, Path(folder) / "rederive.db", progress, keep=False)
 
 
 def prepare(source: Source, verifier: Verifier, state_path: Path | None,
-            mirror: Path | None, policy: Policy | None = None) -> Follow:
+            mirror: Path | None, policy: Policy | None = None, rederive: bool = True) -> Follow:
     """Fetch the checkpoint, check its signature (and with ``policy``, that its witness
     cosignatures meet the quorum) and that it does not go back on the state (a rollback, or
     another root at the same size: VerificationError); return the run to make."""
@@ -200,13 +201,14 @@ def prepare(source: Source, verifier: Verifier, state_path: Path | None,
         open_cosigned(note, policy, verifier)
     state = MonitorState.load(state_path)
     _check_not_back(state, checkpoint)
-    return Follow(source, note, checkpoint, state, state_path, mirror)
+    return Follow(source, note, checkpoint, state, state_path, mirror, rederive)
 
 
 def monitor(source: Source, verifier: Verifier, state_path: Path | None, mirror: Path | None,
-            progress: Progress | None = None) -> MonitorResult:
-    """Follow the log once (see the module); raise VerificationError for a fork or rollback."""
-    return prepare(source, verifier, state_path, mirror).run(progress)
+            progress: Progress | None = None, rederive: bool = True) -> MonitorResult:
+    """Follow the log once (see the module); raise VerificationError for a fork or rollback.
+    ``rederive`` False: check the log only (without a mirror, fold no record)."""
+    return prepare(source, verifier, state_path, mirror, rederive=rederive).run(progress)
 
 
 def _run(job: Follow, mirror: Path | None, progress: Progress | None,

@@ -25,11 +25,12 @@ from typing import Any
 
 import orjson
 
-from ledger.core.checkpoint import Checkpoint
+from ledger.core.checkpoint import Checkpoint, parse_checkpoint
 from ledger.core.events import canonical_of
 from ledger.core.merkle import leaf_hash, stored_index
 from ledger.core.progress import Progress
-from ledger.errors import CorruptEvent, RefusedInput
+from ledger.errors import CorruptEvent, LedgerError, RefusedInput
+from ledger.model.purge import PURGE_TYPE
 from ledger.ops.files import FolderWriter
 from ledger.storage import proofstore, store
 
@@ -68,9 +69,18 @@ def write_tiles(conn: sqlite3.Connection, out: Path, note: str, checkpoint: Chec
                            "checkpoint's (run `ledger verify`)")
     writer = FolderWriter(out)
     v2 = store.event_format(conn) >= 2
+    published = _published_size(out, size)
+    purged = {(int(entry["seq"]) - 1) // WIDTH  # bundles whose members a new purge withholds
+              for event in store.iter_events(conn, published, size) if event.type == PURGE_TYPE
+              for entry in event.payload.get("purged", [])}
     for n in range(-(-size // WIDTH)):
         first, width = n * WIDTH, min(WIDTH, size - n * WIDTH)
-        _entries(conn, writer, n, first, width, v2)
+        if (first + width <= published and width == WIDTH and n not in purged
+                and writer.exists(tile_path("entries", n, width))
+                and (not v2 or writer.exists(f"members/{tile_index(n)}.json"))):
+            writer.unchanged += 2 if v2 else 1  # published before, and no purge since
+        else:
+            _entries(conn, writer, n, first, width, v2)
         if progress is not None:
             progress(width)
     level = 0
@@ -82,6 +92,18 @@ def write_tiles(conn: sqlite3.Connection, out: Path, note: str, checkpoint: Chec
         level += 1
     writer.write("checkpoint", note.encode("utf-8"))
     return TilesResult(size, writer.written, writer.unchanged)
+
+
+def _published_size(out: Path, size: int) -> int:
+    """Return the size of the checkpoint this folder already serves (0 if none or unreadable,
+    or if it is larger than ``size``): entry bundles fully below it were written then, and
+    only a purge since can change their members."""
+    try:
+        text = (out / "checkpoint").read_text(encoding="utf-8")
+        published = parse_checkpoint(text.split("\n\n", 1)[0] + "\n").size
+    except (OSError, UnicodeDecodeError, LedgerError):
+        return 0
+    return published if published <= size else 0
 
 
 def _tile(conn: sqlite3.Connection, writer: FolderWriter, level: int, n: int, width: int) -> None:
