@@ -110,6 +110,7 @@ def test_tiles_follow_the_spec_grow_and_survive_a_purge(tmp_path: Path) -> None:
     assert size == 700 and full.stat().st_mtime_ns == stamp and (out / "tile/0/002.p/88").exists()
     tiles_before = {p: p.read_bytes() for p in (out / "tile").rglob("*") if p.is_file()}
     # a purge: the members of the purged events change on the host, no tile does
+    untouched = (out / "members/001.json").stat().st_mtime_ns  # a full bundle no purge touches
     secret = manifest("SRCH:00000005")["abstract"]
     assert cli("correct", "SRCH:00000005", "--kind", "removal", "--reason", "order",
                "--purge").exit_code == 0
@@ -121,6 +122,7 @@ def test_tiles_follow_the_spec_grow_and_survive_a_purge(tmp_path: Path) -> None:
     members = json.loads((out / "members/000.json").read_text())
     assert set(members[5]["payload"]["abstract"]) == {"withheld"}  # seq 6: SRCH:00000005
     assert members[4]["payload"]["abstract"] == secret
+    assert (out / "members/001.json").stat().st_mtime_ns == untouched
 
 
 def test_tiles_need_a_key_or_a_checkpoint(cli: Cli, tmp_path: Path) -> None:
