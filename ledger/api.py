@@ -320,12 +320,11 @@ class Ledger:
             if signed is not None and signed[1].size > store.head(conn)[0]:
                 raise VerificationError(signed[1].size, "the checkpoint commits to more events "
                                         "than the log has: the log was truncated")
-            records = store.count_records(conn, store.head(conn)[0])
             try:
                 writer = write_site(conn, out, signed, progress, full, embedded)
             except OSError as exc:
                 raise RefusedInput(f"cannot write the site to {out}: {exc.strerror or exc}") from None
-        return records, writer.written, writer.unchanged
+        return writer.records, writer.written, writer.unchanged
 
     def tiles(self, out: Path, signer: Signer | None = None, note: str | None = None,
               progress: Progress | None = None) -> TilesResult:

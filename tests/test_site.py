@@ -126,3 +126,26 @@ def _doc() -> dict[str, object]:
     from tests.conftest import manifest
 
     return manifest()
+
+
+def test_only_the_index_pages_that_changed_are_rewritten(
+        cli: Cli, signed_site: tuple[list[str], Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three index pages of two rows: a correction of a record on the last page rewrites that
+    page and the first (which states the head seq), not the middle one; an edited index page
+    is rebuilt."""
+    from ledger.pages import site
+
+    monkeypatch.setattr(site, "INDEX_PAGE_ROWS", 2)
+    _, out = signed_site
+    for n in range(3, 7):
+        cli("publish", cli.file({**_doc(), "record_id": f"SRCH:0000000{n}"}))
+    assert cli("site", str(out)).exit_code == 0
+    pages = {name: (out / name).stat().st_mtime_ns for name in ("index.html", "index-2.html", "index-3.html")}
+    assert cli("correct", "SRCH:00000006", "--kind", "retraction", "--reason", "x").exit_code == 0
+    assert cli("site", str(out)).exit_code == 0
+    changed = {name for name, stamp in pages.items() if (out / name).stat().st_mtime_ns != stamp}
+    assert changed == {"index.html", "index-3.html"}
+    assert "RETRACTED" in (out / "index-3.html").read_text()
+    middle = out / "index-2.html"
+    middle.write_text("edited")
+    assert cli("site", str(out)).exit_code == 0 and middle.read_text().startswith("<!doctype html>")

@@ -26,6 +26,7 @@ class FolderWriter:
     out: Path
     written: int = 0
     unchanged: int = 0
+    records: int = 0  # what the folder's pages cover, for the caller's report (``ledger site``)
     _dirs: set[Path] = field(default_factory=set)
     _names: itertools.count[int] = field(default_factory=itertools.count)
 

@@ -228,7 +228,7 @@ def write_site(conn: sqlite3.Connection, out: Path,
         writer.write(f"assets/{name}", asset_bytes(name))
     key = _fingerprint(signed, policy)
     size = signed[1].size if signed is not None else None
-    before = {} if full else _load_state(writer.out, key)
+    before, index_before = ({}, {}) if full else _load_state(writer.out, key)
     builder = _Builder(conn, writer, signed, policy)
     rows: list[list[Any]] = []
     state: dict[str, Any] = {}
@@ -249,13 +249,25 @@ def write_site(conn: sqlite3.Connection, out: Path,
             rows.append(entry["row"])
     pages = max(1, -(-len(rows) // INDEX_PAGE_ROWS))
     head = store.head(conn)
+    index: dict[str, Any] = {}
     for page in range(1, pages + 1):
         chunk = rows[(page - 1) * INDEX_PAGE_ROWS:page * INDEX_PAGE_ROWS]
+        name = index_name(page)
+        digest = hashlib.sha256(orjson.dumps([chunk, page, pages, len(rows),
+                                              head if page == 1 else None])).hexdigest()
+        known = index_before.get(name)
+        if known is not None and known[0] == digest and _intact(writer.out, {"files": [[name, *known[1:]]]}):
+            writer.unchanged += 1  # the same rows, links and counts as the page already written
+            index[name] = known
+            continue
         html_text = index_page(chunk, page, pages, len(rows), head, signed[1] if signed else None)
-        writer.write(index_name(page), html_text.encode("utf-8"))
+        writer.write(name, html_text.encode("utf-8"))
+        info = os.lstat(os.path.join(writer.out, name))
+        index[name] = [digest, info.st_size, info.st_mtime_ns]
     writer.write("index.json", orjson.dumps({"columns": INDEX_COLUMNS, "rows": rows,
                                              "pages": INDEX_PAGE_ROWS}))
-    writer.write(STATE, orjson.dumps({"key": key, "records": state}))
+    writer.write(STATE, orjson.dumps({"key": key, "records": state, "index": index}))
+    writer.records = len(rows)
     return writer
 
 
@@ -270,19 +282,20 @@ def _fingerprint(signed: tuple[str, Checkpoint, str] | None, policy: str) -> str
     return digest.hexdigest()
 
 
-def _load_state(out: Path, key: str) -> dict[str, Any]:
-    """Return the records of the last run's state if it was built with ``key``, else {}."""
+def _load_state(out: Path, key: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Return (the records, the index pages) of the last run's state if it was built with
+    ``key``, else ({}, {})."""
     path = out / STATE
     try:
         if not stat.S_ISREG(os.lstat(path).st_mode):
-            return {}
+            return {}, {}
         state = orjson.loads(path.read_bytes())
     except (OSError, orjson.JSONDecodeError):
-        return {}
+        return {}, {}
     if not isinstance(state, dict) or state.get("key") != key or not isinstance(state.get("records"), dict):
-        return {}
-    records: dict[str, Any] = state["records"]
-    return records
+        return {}, {}
+    index = state.get("index")
+    return state["records"], index if isinstance(index, dict) else {}
 
 
 def _intact(out: Path, entry: Any) -> bool:
@@ -290,7 +303,7 @@ def _intact(out: Path, entry: Any) -> bool:
     recorded size and modification time)."""
     try:
         for name, size, mtime in entry["files"]:
-            info = os.lstat(out / name)
+            info = os.lstat(os.path.join(out, name))
             if not stat.S_ISREG(info.st_mode) or (info.st_size, info.st_mtime_ns) != (size, mtime):
                 return False
     except (OSError, TypeError, ValueError, KeyError):

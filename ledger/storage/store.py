@@ -473,8 +473,11 @@ def record_heads(conn: sqlite3.Connection, size: int | None) -> list[tuple[str, 
 
 def count_records(conn: sqlite3.Connection, upto: int) -> int:
     """Return the number of records (key records aside) with an event at seq <= upto."""
-    return int(conn.execute("SELECT COUNT(DISTINCT record_id) FROM events WHERE seq <= ? AND "
-                            "type NOT IN ('key.added', 'key.revoked')", (upto,)).fetchone()[0])
+    # From the (record_id, seq) index alone, a tenth of the table's pages; the keyring's events
+    # are the records named KEY:…, an id no other event may take.
+    return int(conn.execute("SELECT COUNT(*) FROM (SELECT DISTINCT record_id FROM events INDEXED BY "
+                            "events_by_record WHERE seq <= ? AND record_id NOT LIKE 'KEY:%')",
+                            (upto,)).fetchone()[0])
 
 
 def count_events(conn: sqlite3.Connection) -> int:
