@@ -14,7 +14,16 @@ from ledger.errors import RefusedInput
 from ledger.ops.export import FORMATS
 from ledger.pages.text import event_line, show_text
 
-from .common import LedgerContext, emit_json, json_option, pass_ctx, progress, quiet_pipe, whole
+from .common import (
+    LedgerContext,
+    emit_json,
+    json_option,
+    pass_ctx,
+    progress,
+    quiet_pipe,
+    whole,
+    write_output,
+)
 
 
 @click.command()
@@ -58,32 +67,86 @@ def history(obj: LedgerContext, record_id: str, as_json: bool) -> None:
 
 
 @click.command()
-@click.option("--since", type=whole(0), default=0, show_default=True,
-              help="Only events with seq greater than this.")
+@click.option("--since", default="0", show_default=True, metavar="SEQ|DATE",
+              help="Only events after this seq, or recorded on or after this date (YYYY-MM-DD "
+                   "or an RFC 3339 time).")
+@click.option("-n", "limit", type=whole(1), help="Only the last N events that match.")
+@click.option("--record", "record_id", help="Only this record's events.")
+@click.option("--type", "types", multiple=True, metavar="TYPE",
+              help="Only events of this type (repeatable): record.published, notice.issued, …")
+@click.option("--actor", help="Only events by this actor.")
+@click.option("--jsonl", is_flag=True, help="One JSON envelope per line (JSON Lines), streamed.")
 @json_option
 @pass_ctx
-def log(obj: LedgerContext, since: int, as_json: bool) -> None:
-    """Print the raw events (with seq > --since), oldest first.
+def log(obj: LedgerContext, since: str, limit: int | None, record_id: str | None,
+        types: tuple[str, ...], actor: str | None, jsonl: bool, as_json: bool) -> None:
+    """Print the raw events that match, oldest first.
 
-    `--json` prints one JSON array of full envelopes, streamed.
+    `--json` prints one JSON array of full envelopes and `--jsonl` one envelope per line; both
+    stream (nothing is built in memory but the last N events for -n).
 
     \b
     Example:
         ledger log --since 10
-        ledger log --json > events.json
+        ledger log --type notice.issued --since 2026-11-01 -n 20
+        ledger log --record SRCH:03BE3A05 --jsonl > history.jsonl
     """
+    import collections
+
+    from ledger.core.events import TYPE_CONTRACT
+
+    if as_json and jsonl:
+        raise RefusedInput("--json and --jsonl: give one")
+    unknown = sorted(set(types) - set(TYPE_CONTRACT))
+    if unknown:
+        raise RefusedInput(f"unknown event type {unknown[0]!r} (known: {', '.join(TYPE_CONTRACT)})")
+    after, day = _since(since)
     out = sys.stdout.buffer
     with obj.open() as ledger, quiet_pipe():
+        rid = ledger.known(record_id) if record_id else None
+        source = (e for e in ledger.history(rid) if e.seq > after) if rid else ledger.events(after)
+        chosen = (e for e in source
+                  if (not types or e.type in types) and (actor is None or e.actor == actor)
+                  and (day is None or e.recorded_at >= day))
+        events = iter(collections.deque(chosen, maxlen=limit)) if limit else chosen
         if as_json:
             out.write(b"[")
-            for i, event in enumerate(ledger.events(since)):
+            for i, event in enumerate(events):
                 out.write((b",\n" if i else b"\n") + orjson.dumps(event.envelope(),
-                                                                  option=orjson.OPT_SORT_KEYS))
+                                                                   option=orjson.OPT_SORT_KEYS))
             out.write(b"\n]\n")
+        elif jsonl:
+            for event in events:
+                out.write(orjson.dumps(event.envelope(), option=orjson.OPT_SORT_KEYS) + b"\n")
         else:
-            for event in ledger.events(since):
+            for event in events:
                 out.write(event_line(event).encode() + b"\n")
     out.flush()
+
+
+def _since(value: str) -> tuple[int, str | None]:
+    """Return (seq to read after, earliest recorded_at or None) of a --since SEQ|DATE."""
+    import re
+
+    if re.fullmatch(r"[0-9]{1,16}", value):
+        return int(value), None
+    if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        from ledger.model.contracts import _date
+
+        try:
+            return 0, _date(value)
+        except ValueError as exc:
+            raise RefusedInput(f"--since {value}: {exc}") from None
+    import datetime as dt
+
+    from ledger.core.clock import rfc3339
+    from ledger.model.contracts import _timestamp
+
+    try:  # recorded_at is UTC: compare with the same instant written the same way
+        return 0, rfc3339(dt.datetime.fromisoformat(_timestamp(value)).astimezone(dt.UTC))
+    except ValueError:
+        raise RefusedInput(f"--since {value!r} is neither a seq nor a date (YYYY-MM-DD) nor an "
+                           "RFC 3339 time") from None
 
 
 @click.command()
@@ -188,26 +251,30 @@ def rebuild(obj: LedgerContext) -> None:
 @click.command()
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="json", show_default=True)
 @click.option("--as-of", type=whole(0), help="The state after this seq.")
+@click.option("--since", type=whole(0), help="Only the records with an event after this seq.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE.")
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @pass_ctx
-def export(obj: LedgerContext, fmt: str, as_of: int | None, output: str | None,
-           as_json: bool) -> None:
+def export(obj: LedgerContext, fmt: str, as_of: int | None, since: int | None,
+           output: str | None, as_json: bool) -> None:
     """Export the snapshot: a header (head seq, hash), then every record sorted by id.
 
-    The same ledger always gives the same bytes.
+    The same ledger always gives the same bytes. For indexers: --format crossref-xml (Crossref
+    update fragments), crossref-json (REST-shaped update-to items) and retraction-watch-csv (the
+    Retraction Watch database's columns), one per notice with its seq and covering checkpoint.
 
     \b
     Example:
         ledger export -o snapshot.json
         ledger export --format csv --as-of 120 > snapshot-120.csv
+        ledger export --format retraction-watch-csv --since 120 -o changed.csv
     """
     if as_json and fmt != "json":
         raise RefusedInput("--json conflicts with --format " + fmt)
     with obj.open() as ledger, progress("Exporting", ledger.count()) as bar:
         if output is None:
             with quiet_pipe():
-                ledger.export(sys.stdout.buffer, fmt, as_of, bar)
+                ledger.export(sys.stdout.buffer, fmt, as_of, bar, since)
                 sys.stdout.flush()
             return
         target = Path(output)
@@ -216,14 +283,57 @@ def export(obj: LedgerContext, fmt: str, as_of: int | None, output: str | None,
         except OSError as exc:
             raise RefusedInput(f"cannot write {output}: {exc.strerror}") from None
         try:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.fchmod(fd, 0o666 & ~umask)  # as any new file; mkstemp makes it 0600
             with os.fdopen(fd, "wb") as handle:
-                header = ledger.export(handle, fmt, as_of, bar)
+                header = ledger.export(handle, fmt, as_of, bar, since)
             os.replace(tmp, target)
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
-    click.echo(f"Exported {header['records']} records as of seq {header['head_seq']} to {output}",
-               err=True)
+    what = (f"the records changed after seq {since}" if since is not None
+            else f"{header['records']} records")
+    click.echo(f"Exported {what} as of seq {header['head_seq']} to {output}", err=True)
 
 
-COMMANDS = (show, history, log, verify, audit, rebuild, export)
+@click.command()
+@click.option("-n", "limit", type=whole(1), default=50, show_default=True,
+              help="The N latest notices.")
+@click.option("--base-url", help="Where the site (`ledger site`) is served: entries link to pages.")
+@click.option("--title", default="Corrections and retractions", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE.")
+@pass_ctx
+def feed(obj: LedgerContext, limit: int, base_url: str | None, title: str,
+         output: str | None) -> None:
+    """Write an Atom feed of the latest notices, for readers and aggregators.
+
+    One entry per notice, newest first: its kind, the record, the reason, the issuer, the
+    record's status now; ids made from event hashes, so they never change.
+
+    \b
+    Example:
+        ledger feed --base-url https://records.example/ -o public/notices.atom
+    """
+    import collections
+    import io
+
+    from ledger.ops.indexers import write_atom
+    from ledger.pages.site import page_name
+
+    base = base_url.rstrip("/") + "/" if base_url else None
+    link = (lambda rid: base + (page_name(rid) if rid else "index.html")) if base else None
+    buffer = io.BytesIO()
+    with obj.open() as ledger:
+        notices = collections.deque((e for e in ledger.events() if e.type == "notice.issued"),
+                                    maxlen=limit)
+        first = next(iter(ledger.events(0, 1)), None)
+        head_seq, _ = ledger.head()
+        latest = next(iter(ledger.events(head_seq - 1, head_seq)), None) if head_seq else None
+        items = [(e, ledger.show(e.record_id)) for e in reversed(notices)]
+        write_atom(buffer, items, first.hash if first else "0" * 64,
+                   latest.recorded_at if latest else "1970-01-01T00:00:00Z", title, link)
+    write_output(buffer.getvalue().decode("utf-8"), output)
+
+
+COMMANDS = (show, history, log, verify, audit, rebuild, export, feed)

@@ -362,12 +362,13 @@ class Ledger:
         return rebuild(self.conn, progress)
 
     def export(self, out: BinaryIO, fmt: str = "json", as_of: int | None = None,
-               progress: Progress | None = None) -> dict[str, Any]:
-        """Write the snapshot to ``out``; return its header."""
+               progress: Progress | None = None, since: int | None = None) -> dict[str, Any]:
+        """Write the snapshot to ``out`` (``since``: only the records changed after that seq);
+        return its header."""
         from ledger.ops.export import snapshot, write_export
         with store.read_snapshot(self.conn) as conn:
-            header, records = snapshot(conn, as_of, progress)
-            write_export(out, fmt, header, records)
+            header, records = snapshot(conn, as_of, progress, since)
+            write_export(out, fmt, header, records, conn)
         return header
 
 

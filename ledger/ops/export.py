@@ -18,7 +18,7 @@ from ledger.errors import RefusedInput
 from ledger.storage import store, views
 from ledger.storage.views import Shown
 
-FORMATS = ("json", "jsonl", "csv")
+FORMATS = ("json", "jsonl", "csv", "crossref-xml", "crossref-json", "retraction-watch-csv")
 EXPORT_FORMAT = "provenance-ledger-export-v1"
 CSV_COLUMNS = (
     "record_id", "version", "status", "correction_count", "verification_level",
@@ -30,8 +30,10 @@ _OPTS = orjson.OPT_SORT_KEYS
 
 
 def snapshot(conn: sqlite3.Connection, as_of: int | None = None,
-             progress: Progress | None = None) -> tuple[dict[str, Any], Iterator[Shown]]:
-    """Return (header, show objects sorted by record id), as of seq ``as_of`` if given.
+             progress: Progress | None = None,
+             since: int | None = None) -> tuple[dict[str, Any], Iterator[Shown]]:
+    """Return (header, show objects sorted by record id), as of seq ``as_of`` if given; with
+    ``since``, only the records with an event after that seq (what changed after it).
 
     Every record is folded from its events (the rows ``verify`` checks), never read from the
     views, so an edited view row cannot reach an export."""
@@ -42,16 +44,29 @@ def snapshot(conn: sqlite3.Connection, as_of: int | None = None,
         if not 0 <= as_of <= seq:
             raise RefusedInput(f"--as-of {as_of} is outside the ledger (0..{seq})")
         seq, hash_ = as_of, store.hash_at(conn, as_of)
-    records = (views.show_of(s) for s in states_by_record(conn, seq, progress))
+    if since is not None and not 0 <= since <= seq:
+        raise RefusedInput(f"--since {since} is outside the ledger (0..{seq})")
+    records = (views.show_of(s) for s in states_by_record(conn, seq, progress)
+               if since is None or s.last_seq > since)
     header = {"format": EXPORT_FORMAT, "head_seq": seq, "head_hash": hash_,
               "as_of": as_of, "records": store.count_records(conn, seq)}
+    if since is not None:
+        header["since"] = since
+        header["records"] = None  # known only once they are written: those changed after it
     return header, records
 
 
 def write_export(out: BinaryIO, fmt: str, header: dict[str, Any],
-                 records: Iterator[Shown]) -> None:
-    """Write the snapshot to ``out`` in ``fmt`` (json, jsonl or csv)."""
-    if fmt == "json":
+                 records: Iterator[Shown], conn: sqlite3.Connection | None = None) -> None:
+    """Write the snapshot to ``out`` in ``fmt`` (json, jsonl, csv, or an indexer's format, for
+    which ``conn`` gives the stored checkpoints that cover each notice)."""
+    if fmt in ("crossref-xml", "crossref-json", "retraction-watch-csv"):
+        from ledger.ops.indexers import write_indexer_export
+        from ledger.ops.proofs import stored_checkpoints
+
+        checkpoints = [c for c, _ in stored_checkpoints(conn)[0]] if conn is not None else []
+        write_indexer_export(out, fmt, header, records, checkpoints)
+    elif fmt == "json":
         out.write(b'{"header":' + orjson.dumps(header, option=_OPTS) + b',"records":[')
         for i, record in enumerate(records):
             out.write((b",\n" if i else b"\n") + orjson.dumps(record, option=_OPTS))
