@@ -80,7 +80,8 @@ def test_retraction_watch_csv(history: Cli, tmp_path: Path) -> None:
         ("SRCH:00000002", "Correction"), ("SRCH:03BE3A05", "Expression of concern"),
         ("SRCH:03BE3A05", "Reinstatement"), ("SRCH:03BE3A05", "Retraction")]
     assert rows[0]["Title"].startswith("'=HYPERLINK")  # neutralised, not run by a spreadsheet
-    assert rows[3]["OriginalPaperDOI"] == "10.5281/zenodo.1234" and rows[0]["OriginalPaperDOI"] == "unavailable"
+    assert rows[3]["OriginalPaperDOI"] == "10.5281/zenodo.1234"
+    assert rows[0]["OriginalPaperDOI"] == "unavailable"
     assert rows[3]["RetractionDate"] == "2026-07-03" and rows[3]["RetractionDOI"] == "unavailable"
     assert "ledger seq 6; no checkpoint covers it yet" in rows[3]["Notes"]
     assert "ledger seq 4; checkpoint pub.example size 5" in rows[1]["Notes"]
