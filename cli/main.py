@@ -32,8 +32,8 @@ from .common import LedgerContext
 # that this table names every command of every module's COMMANDS.
 COMMAND_MODULES = {  # modules of this package, relative: it installs as ledger.cli
     **dict.fromkeys(("init", "publish", "provenance", "correct", "gate", "append"), ".write"),
-    **dict.fromkeys(("show", "history", "log", "verify", "audit", "rebuild", "export", "feed"),
-                    ".read"),
+    **dict.fromkeys(("show", "history", "log", "verify", "audit", "rebuild", "export", "feed",
+                     "list", "status", "diff", "search", "completion"), ".read"),
     **dict.fromkeys(("keygen", "checkpoint", "prove", "consistency", "bundle", "verify-bundle",
                      "verify-proof", "tiles", "monitor"),
                     ".proofs"),

@@ -336,4 +336,169 @@ def feed(obj: LedgerContext, limit: int, base_url: str | None, title: str,
     write_output(buffer.getvalue().decode("utf-8"), output)
 
 
-COMMANDS = (show, history, log, verify, audit, rebuild, export, feed)
+@click.command("list")
+@click.option("--status", type=click.Choice(["CURRENT", "CORRECTED", "UNDER_CONCERN", "WITHDRAWN",
+                                             "RETRACTED", "REMOVED"], case_sensitive=False))
+@click.option("--tier", help="Quality tier, e.g. Watchlist (any case).")
+@click.option("--level", type=click.Choice(["L1", "L2", "L3", "L4"]),
+              help="Provenance or verification level.")
+@json_option
+@pass_ctx
+def list_cmd(obj: LedgerContext, status: str | None, tier: str | None, level: str | None,
+             as_json: bool) -> None:
+    """List records (id, status, levels, tier, title), filtered, by record id.
+
+    \b
+    Example:
+        ledger list --status RETRACTED
+        ledger list --tier Watchlist --level L1 --json
+    """
+    from ledger.ops.editor import list_records
+
+    out = sys.stdout.buffer
+    with obj.open() as ledger, quiet_pipe():
+        found = list_records(ledger.conn, status.upper() if status else None, tier, level)
+        if as_json:
+            out.write(b"[")
+            for i, shown in enumerate(found):
+                row = {k: shown[k] for k in ("record_id", "status", "version", "provenance_level",
+                                             "verification_level", "quality_tier", "correction_count")}
+                row["title"] = shown["manifest"].get("title")
+                out.write((b",\n" if i else b"\n") + orjson.dumps(row, option=orjson.OPT_SORT_KEYS))
+            out.write(b"\n]\n")
+        else:
+            for shown in found:
+                title = str(shown["manifest"].get("title"))
+                line = (f"{shown['record_id']:<15} {shown['status']:<13} {shown['provenance_level']} "
+                        f"{shown['verification_level']} {(shown['quality_tier'] or '-')[:20]:<20} ")
+                out.write((line + title[:max(10, 99 - len(line))]).rstrip().encode() + b"\n")
+    out.flush()
+
+
+@click.command()
+@json_option
+@pass_ctx
+def status(obj: LedgerContext, as_json: bool) -> None:
+    """Show the ledger's head, its last checkpoint and who cosigned it, and what came since.
+
+    \b
+    Example:
+        ledger status
+    """
+    from ledger.ops.editor import status_report
+
+    with obj.open() as ledger:
+        report = status_report(ledger.conn)
+    if as_json:
+        emit_json(report)
+        return
+    click.echo(f"{obj.db}: format v{report['event_format']}, {report['records']} record(s), head "
+               f"seq {report['head_seq']} ({report['head_hash'][:16]}…)"
+               + (f", a mirror of {report['mirror_of']}" if report["mirror_of"] else ""))
+    last = report["last_checkpoint"]
+    if last is None:
+        click.echo("No checkpoint yet: `ledger checkpoint --key FILE` signs one.")
+    else:
+        cosigned = (", cosigned by " + ", ".join(last["cosigned_by"]) if last["cosigned_by"]
+                    else ", no cosignature")
+        click.echo(f"Last checkpoint: size {last['size']} by {last['origin']}{cosigned} "
+                   f"(not checked here: `ledger verify --checkpoint … --policy …`); "
+                   f"{last['events_since']} event(s) since")
+    for problem in report["checkpoint_problems"]:
+        click.echo(f"Warning: {problem}", err=True)
+
+
+@click.command()
+@click.argument("record_id")
+@click.argument("old", type=whole(1), required=False)
+@click.argument("new", type=whole(1), required=False)
+@json_option
+@pass_ctx
+def diff(obj: LedgerContext, record_id: str, old: int | None, new: int | None,
+         as_json: bool) -> None:
+    """Show what changed in a record's manifest, field by field.
+
+    No version: the latest version against the current manifest (what corrections changed);
+    OLD: that version against the current manifest; OLD NEW: two published versions.
+
+    \b
+    Example:
+        ledger diff SRCH:03BE3A05
+        ledger diff SRCH:03BE3A05 1 2
+    """
+    from ledger.ops.editor import diff as compare
+    from ledger.ops.editor import record_state
+
+    with obj.open() as ledger:
+        rid = ledger.known(record_id)
+        left, right, changes = compare(record_state(ledger.conn, rid), old, new)
+    if as_json:
+        emit_json({"record_id": rid, "old": left, "new": right, "changes": changes})
+        return
+    click.echo(f"{rid}: {left} → {right}")
+    if not changes:
+        click.echo("  no change")
+    for change in changes:
+        if "old" not in change:
+            click.echo(f"  + {change['path']}: {_short(change['new'])}")
+        elif "new" not in change:
+            click.echo(f"  - {change['path']}: {_short(change['old'])}")
+        else:
+            click.echo(f"  ~ {change['path']}: {_short(change['old'])} → {_short(change['new'])}")
+
+
+def _short(value: object) -> str:
+    text = orjson.dumps(value).decode()
+    return text if len(text) <= 80 else text[:77] + "…"
+
+
+@click.command()
+@click.argument("text", nargs=-1, required=True)
+@click.option("-n", "limit", type=whole(1), default=20, show_default=True)
+@json_option
+@pass_ctx
+def search(obj: LedgerContext, text: tuple[str, ...], limit: int, as_json: bool) -> None:
+    """Full-text search of titles, research questions, abstracts and notice reasons (FTS5).
+
+    Every word must match; end a word with * for a prefix. The index is a table of the ledger
+    file (made with sqlite-utils), brought up to date from the events at each search.
+
+    \b
+    Example:
+        ledger search expert routing
+        ledger search "fabricat*" --json
+    """
+    from ledger.ops.editor import search as find
+
+    with obj.open() as ledger:
+        found = find(ledger.conn, " ".join(text), limit)
+    if as_json:
+        emit_json(found)
+        return
+    if not found:
+        click.echo("No record matches.")
+    for hit in found:
+        click.echo(f"{hit['record_id']:<15} {hit['title'][:80]}\n    {hit['snippet']}")
+
+
+@click.command()
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion(shell: str) -> None:
+    """Print the shell completion script for bash, zsh or fish.
+
+    \b
+    Example:
+        ledger completion bash > ~/.ledger-complete.bash   # then source it in ~/.bashrc
+        ledger completion fish > ~/.config/fish/completions/ledger.fish
+    """
+    from click.shell_completion import get_completion_class
+
+    from .main import app
+
+    cls = get_completion_class(shell)
+    assert cls is not None
+    click.echo(cls(app, {}, "ledger", "_LEDGER_COMPLETE").source())
+
+
+COMMANDS = (show, history, log, verify, audit, rebuild, export, feed, list_cmd, status, diff,
+            search, completion)

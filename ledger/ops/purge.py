@@ -24,7 +24,7 @@ from ledger.model import purge as rules
 from ledger.model.defaults import generated_notice_id
 from ledger.model.rules import validate
 from ledger.ops.batch import AppendResult, Batch
-from ledger.storage import store
+from ledger.storage import searchindex, store
 
 if TYPE_CHECKING:
     from ledger.core.note import Signer
@@ -106,6 +106,7 @@ def purge(conn: sqlite3.Connection, clock: Clock, signer: Signer | None, notice:
             batch.states.pop(rid, None)  # re-folded from the purged events
             batch.dirty.add(rid)
             batch.flush()
+            searchindex.drop(conn)  # it may hold the purged text; the next search rebuilds it
     finally:
         store.secure_delete(conn, False)
     return PurgeResult(result, purge_event, [(e["seq"], e["members"]) for e in entries],

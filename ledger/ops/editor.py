@@ -1,0 +1,140 @@
+"""An editor's read commands: ``list`` (records by status, tier, level), ``status`` (the head, the
+last checkpoint and its cosignatures, what came since) and ``diff`` (a record's manifest, field by
+field, between versions and with its corrections). All fold from the events, as ``show`` does."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from typing import Any
+
+from ledger.core.events import is_withheld
+from ledger.errors import RefusedInput
+from ledger.model.state import RecordState, fold
+from ledger.storage import store, views
+from ledger.storage.views import Shown
+
+LEVELS = ("L1", "L2", "L3", "L4")
+
+
+def list_records(conn: sqlite3.Connection, status: str | None = None, tier: str | None = None,
+                 level: str | None = None) -> Iterator[Shown]:
+    """Yield the show object of every record that matches, by record id (``level`` matches the
+    provenance level or the verification level)."""
+    from ledger.ops.maintenance import states_by_record
+
+    for state in states_by_record(conn, None):
+        shown = views.show_of(state)
+        if status is not None and shown["status"] != status:
+            continue
+        if tier is not None and (shown["quality_tier"] or "").lower() != tier.lower():
+            continue
+        if level is not None and level not in (shown["provenance_level"], shown["verification_level"]):
+            continue
+        yield shown
+
+
+def status_report(conn: sqlite3.Connection) -> dict[str, Any]:
+    """Return the head, the counts, the last stored checkpoint with the names of the other keys
+    that signed it (witnesses' cosignatures, unchecked here: `verify --policy` checks them), and
+    how many events came after it."""
+    from ledger.core.policy import signature_lines
+    from ledger.ops.proofs import stored_checkpoints
+
+    seq, head_hash = store.head(conn)
+    good, problems = stored_checkpoints(conn)
+    last = None
+    if good:
+        checkpoint, note = max(good, key=lambda item: item[0].size)
+        _, lines = signature_lines(note)
+        last = {"origin": checkpoint.origin, "size": checkpoint.size, "root": checkpoint.root_b64,
+                "cosigned_by": sorted({name for name, _ in lines if name != checkpoint.origin}),
+                "events_since": seq - checkpoint.size}
+    return {"head_seq": seq, "head_hash": head_hash, "event_format": store.event_format(conn),
+            "records": store.count_records(conn, seq), "checkpoints": len(good),
+            "last_checkpoint": last, "checkpoint_problems": problems,
+            "mirror_of": store.meta(conn, "mirror_of")}
+
+
+def record_state(conn: sqlite3.Connection, record_id: str) -> RecordState:
+    state = fold(store.record_events(conn, record_id))
+    if state is None:
+        raise RefusedInput(f"unknown record {record_id}")
+    return state
+
+
+def diff(state: RecordState, old: int | None = None, new: int | None = None
+         ) -> tuple[str, str, list[dict[str, Any]]]:
+    """Return (what the old side is, what the new side is, changes) for a record's manifest.
+
+    No version: the latest published version against the current manifest (what corrections
+    changed since); ``old`` alone: that version against the current manifest; both: the two
+    published versions. A change is {"path": JSON Pointer, "old": …, "new": …}, ``old`` or ``new``
+    absent when the member was added or removed."""
+    count = state.version
+
+    def version(n: int) -> dict[str, Any]:
+        if not 1 <= n <= count:
+            raise RefusedInput(f"{state.record_id} has versions 1..{count}, not {n}")
+        return state.versions[n - 1].manifest
+
+    if old is None:
+        left, left_label = version(count), f"version {count} as published"
+    else:
+        left, left_label = version(old), f"version {old} as published"
+    if new is None:
+        right, right_label = state.manifest, f"the current manifest (version {count} with its corrections)"
+    else:
+        right, right_label = version(new), f"version {new} as published"
+    return left_label, right_label, list(_changes("", left, right))
+
+
+def _changes(path: str, old: Any, new: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(old, dict) and isinstance(new, dict) and not is_withheld(old) and not is_withheld(new):
+        for key in sorted(set(old) | set(new)):
+            where = path + "/" + key.replace("~", "~0").replace("/", "~1")
+            if key not in new:
+                yield {"path": where, "old": old[key]}
+            elif key not in old:
+                yield {"path": where, "new": new[key]}
+            else:
+                yield from _changes(where, old[key], new[key])
+    elif old != new or type(old) is not type(new):
+        yield {"path": path or "/", "old": old, "new": new}
+
+
+def _doc(state: RecordState) -> dict[str, Any]:
+    """The searchable text of a record (withheld members are not text)."""
+
+    def text(value: Any) -> str:
+        return "" if value is None or is_withheld(value) else str(value)
+
+    m = state.manifest
+    reasons = " ".join(text(n.payload.get("reason")) for n in state.notices)
+    return {"record_id": state.record_id, "title": text(m.get("title")),
+            "research_question": text(m.get("research_question")),
+            "abstract": text(m.get("abstract")), "reasons": reasons}
+
+
+def search(conn: sqlite3.Connection, text: str, limit: int = 20) -> list[dict[str, Any]]:
+    """Return the records whose title, research question, abstract or notice reasons hold every
+    word of ``text`` (SQLite FTS5; a word may end in * for a prefix), best first. The index is
+    brought up to date first (inside a write transaction: it is a table of the file)."""
+    from ledger.ops.maintenance import states_by_record
+    from ledger.storage import searchindex
+
+    words = [w for w in text.split() if w.strip('"*')]
+    if not words:
+        raise RefusedInput("search: give at least one word")
+    query = " ".join('"' + w.rstrip("*").replace('"', '""') + '"' + ("*" if w.endswith("*") else "")
+                     for w in words)
+    with store.write_transaction(conn):
+        head = store.head(conn)[0]
+        indexed = searchindex.indexed_seq(conn)
+        if indexed is None or indexed > head:
+            searchindex.update(conn, (_doc(s) for s in states_by_record(conn, head)), head, True)
+        elif indexed < head:
+            changed = sorted({e.record_id for e in store.iter_events(conn, indexed, head)
+                              if not e.record_id.startswith("KEY:")})
+            searchindex.update(conn, (_doc(record_state(conn, rid)) for rid in changed), head, False)
+        return searchindex.search(conn, query, limit)

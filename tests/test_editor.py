@@ -1,0 +1,94 @@
+"""An editor's day through the real CLI: list, status, diff, search (FTS5 via sqlite-utils, kept
+up to date and dropped by a purge), completion."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import orjson
+import pytest
+
+from tests.conftest import Cli, manifest
+
+PAGES = Path(__file__).parent / "fixtures" / "pages"
+
+
+@pytest.fixture
+def day(cli: Cli) -> Cli:
+    assert cli("import", *map(str, sorted(PAGES.glob("*.txt")))).exit_code == 0
+    assert cli("correct", "SRCH:03BE3A05", "--kind", "correction", "--reason", "Score typo",
+               "--set", "/review_score=9.1").exit_code == 0
+    assert cli("correct", "SRCH:7BAC9D19", "--kind", "retraction", "--reason",
+               "Fabricated benchmark numbers").exit_code == 0
+    return cli
+
+
+def test_list_filters(day: Cli) -> None:
+    rows = day.json("list")
+    assert [r["record_id"] for r in rows] == ["SRCH:03BE3A05", "SRCH:7BAC9D19", "SRCH:BF3DD431"]
+    assert [r["record_id"] for r in day.json("list", "--status", "retracted")] == ["SRCH:7BAC9D19"]
+    assert [r["record_id"] for r in day.json("list", "--level", "L4")] == ["SRCH:03BE3A05"]
+    assert [r["record_id"] for r in day.json("list", "--tier", "quarantine candidate")] == \
+        ["SRCH:7BAC9D19", "SRCH:BF3DD431"]
+    text = day("list").stdout.splitlines()
+    assert len(text) == 3 and all(len(line) <= 100 for line in text)
+    assert day("list", "--status", "GONE").exit_code == 2
+
+
+def test_status(day: Cli, tmp_path: Path) -> None:
+    report = day.json("status")
+    assert report["head_seq"] == 10 and report["records"] == 3 and report["last_checkpoint"] is None
+    key = tmp_path / "k.key"
+    day("keygen", "pub.example", "-o", str(key))
+    assert day("checkpoint", "--key", str(key)).exit_code == 0
+    day("correct", "SRCH:BF3DD431", "--kind", "expression_of_concern", "--reason", "doubt")
+    report = day.json("status")
+    assert report["last_checkpoint"]["size"] == 10 and report["last_checkpoint"]["events_since"] == 1
+    assert "Last checkpoint: size 10 by pub.example, no cosignature" in day("status").stdout
+
+
+def test_diff(day: Cli) -> None:
+    found = day.json("diff", "SRCH:03BE3A05")
+    assert found["changes"] == [{"path": "/review_score", "old": 9.33, "new": 9.1}]
+    revised = {**manifest(), "title": "A new title", "note": None}
+    revised.pop("note")
+    assert day("publish", day.file(revised)).exit_code == 0
+    between = day.json("diff", "SRCH:03BE3A05", "1", "2")
+    paths = {c["path"]: c for c in between["changes"]}
+    assert paths["/title"]["new"] == "A new title" and "/abstract" in paths
+    assert "  ~ /title:" in day("diff", "SRCH:03BE3A05", "1", "2").stdout
+    refused = day("diff", "SRCH:03BE3A05", "7")
+    assert refused.exit_code == 2 and "has versions 1..2" in refused.stderr
+
+
+def test_search_follows_appends_and_a_purge_drops_its_text(day: Cli) -> None:
+    hits = day.json("search", "expert", "routing")
+    assert hits[0]["record_id"] == "SRCH:03BE3A05"
+    assert [h["record_id"] for h in day.json("search", "fabricated")] == ["SRCH:7BAC9D19"]
+    assert day.json("search", "plagiarism") == []
+    day("correct", "SRCH:BF3DD431", "--kind", "expression_of_concern", "--reason", "Plagiarism alleged")
+    assert [h["record_id"] for h in day.json("search", "plagiar*")] == ["SRCH:BF3DD431"]
+    assert day("verify").exit_code == 0 and day("audit").exit_code == 0  # the index is no ledger table
+    abstract_words = "academic researchers still lack"  # in its abstract alone
+    assert [h["record_id"] for h in day.json("search", abstract_words)] == ["SRCH:BF3DD431"]
+    assert day("correct", "SRCH:BF3DD431", "--kind", "removal", "--reason", "order", "--purge",
+               "--purge-field", "abstract").exit_code == 0
+    with sqlite3.connect(day.db) as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    assert not any(t.startswith("search_records") for t in tables)  # dropped with the purge
+    assert [h["record_id"] for h in day.json("search", "Lynx")] == ["SRCH:BF3DD431"]  # the title stays
+    assert day.json("search", abstract_words) == []  # the purged abstract is not searchable
+    assert day("search", '"').exit_code == 2
+
+
+def test_completion_scripts() -> None:
+    from click.testing import CliRunner
+
+    from cli.main import app
+
+    for shell, marker in (("bash", "_ledger_completion"), ("zsh", "#compdef ledger"),
+                          ("fish", "complete --no-files --command ledger")):
+        result = CliRunner().invoke(app, ["completion", shell])
+        assert result.exit_code == 0 and marker in result.stdout, (shell, result.output)
+    assert orjson.dumps(1)
