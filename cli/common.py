@@ -76,13 +76,15 @@ def report_append(result: AppendResult, as_json: bool) -> None:
     event = result.event
     if as_json:
         emit_json({"appended": event is not None, "record_id": result.record_id,
-                   "message": result.message,
+                   "message": result.message, "warnings": result.warnings,
                    "event": None if event is None else event.envelope()})
     elif event is None:
         click.echo(f"No change: {result.message.removeprefix('no change: ')}")
     else:
         click.echo(f"Appended seq {event.seq} {event.type} {event.record_id} "
                    f"(hash {event.hash[:16]}…)")
+    for warning in result.warnings:
+        click.echo(f"Warning: {warning}", err=True)
 
 
 def write_output(text: str, output: str | None) -> None:

@@ -60,9 +60,10 @@ def init(obj: LedgerContext, require_signatures: bool, admin_key: str | None,
                   if admin else ""))
 
 
-def _append(obj: LedgerContext, contract: str, payload: Any, as_json: bool) -> None:
+def _append(obj: LedgerContext, contract: str, payload: Any, as_json: bool,
+            force: bool = False) -> None:
     with obj.open() as ledger:
-        report_append(ledger.submit(contract, payload, obj.actor), as_json)
+        report_append(ledger.submit(contract, payload, obj.actor, guard=not force), as_json)
 
 
 @click.command()
@@ -137,6 +138,8 @@ def _refuse_mixed(from_file: str | None, record_id: str | None, flags: dict[str,
               help="With --kind removal: also withhold the record's earlier content (a v2 ledger).")
 @click.option("--purge-field", "purge_fields", multiple=True, metavar="NAME",
               help="With --purge: withhold only these members. Repeatable.")
+@click.option("--force", is_flag=True,
+              help="Issue it even if a notice of the same kind is already in force.")
 @json_option
 @pass_ctx
 def correct(obj: LedgerContext, /, record_id: str | None, from_file: str | None, as_json: bool,
@@ -156,7 +159,7 @@ def correct(obj: LedgerContext, /, record_id: str | None, from_file: str | None,
     what keeps it identifiable: see docs/format.md); --purge-field narrows it to named members.
     Hashes, checkpoints and proofs stay valid; `verify` reports what is withheld and by whom.
     """
-    purging, fields = flags.pop("purge"), flags.pop("purge_fields")
+    purging, fields, force = flags.pop("purge"), flags.pop("purge_fields"), flags.pop("force")
     if fields and not purging:
         raise RefusedInput("--purge-field goes with --purge")
     _refuse_mixed(from_file, record_id, flags)
@@ -165,7 +168,7 @@ def correct(obj: LedgerContext, /, record_id: str | None, from_file: str | None,
         if purging:
             _purge(obj, notice_doc, fields, as_json)
         else:
-            _append(obj, "correction-record-v1", notice_doc, as_json)
+            _append(obj, "correction-record-v1", notice_doc, as_json, force)
         return
     if flags["kind"] is None:
         raise RefusedInput("--kind is required (or use --from-file)")
@@ -182,7 +185,7 @@ def correct(obj: LedgerContext, /, record_id: str | None, from_file: str | None,
     if purging:
         _purge(obj, notice, fields, as_json)
         return
-    _append(obj, "correction-record-v1", notice, as_json)
+    _append(obj, "correction-record-v1", notice, as_json, force)
 
 
 def _purge(obj: LedgerContext, notice: Any, fields: tuple[str, ...], as_json: bool) -> None:

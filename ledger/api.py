@@ -97,12 +97,14 @@ class Ledger:
 
     # -- appending ---------------------------------------------------------------------------
 
-    def submit(self, contract: str, raw: Any, actor: str | None = None) -> AppendResult:
-        """Validate and append one payload; return the event, or a no-op for a re-send."""
+    def submit(self, contract: str, raw: Any, actor: str | None = None,
+               guard: bool = False) -> AppendResult:
+        """Validate and append one payload; return the event, or a no-op for a re-send.
+        ``guard``: an editor's command (refuse a repeated status notice, give warnings)."""
         carry, self._carry = self._carry, None  # dropped unless this commits
         with store.write_transaction(self.conn) as conn:
             batch = Batch(conn, self.clock, self.signer, carry)
-            result = batch.add(contract, raw, actor or default_actor())
+            result = batch.add(contract, raw, actor or default_actor(), guard)
             batch.flush()
         self._carry = batch.carry()
         return result

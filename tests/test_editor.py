@@ -92,3 +92,30 @@ def test_completion_scripts() -> None:
         result = CliRunner().invoke(app, ["completion", shell])
         assert result.exit_code == 0 and marker in result.stdout, (shell, result.output)
     assert orjson.dumps(1)
+
+
+def test_a_repeated_status_notice_needs_force_and_warnings_name_what_they_risk(day: Cli) -> None:
+    again = day("correct", "SRCH:7BAC9D19", "--kind", "retraction", "--reason", "Fabricated data")
+    assert again.exit_code == 2
+    assert again.stderr.startswith("Error: SRCH:7BAC9D19 already has a retraction in force: notice ")
+    assert "give --force" in again.stderr and len(day.json("list", "--status", "RETRACTED")) == 1
+    forced = day("correct", "SRCH:7BAC9D19", "--kind", "retraction", "--reason", "Fabricated data",
+                 "--force")
+    assert forced.exit_code == 0 and day("audit").exit_code == 0
+    # a correction may follow a correction: only status-setting kinds are guarded
+    assert day("correct", "SRCH:03BE3A05", "--kind", "correction", "--reason", "Typo 2",
+               "--set", "/source_grounded_claims=11").exit_code == 0
+    # a new version that undoes a correction names it
+    shown = day.json("show", "SRCH:03BE3A05")
+    revised = {**shown["manifest"], "review_score": 9.33, "title": shown["manifest"]["title"] + "."}
+    published = day("publish", day.file(revised))
+    assert published.exit_code == 0
+    assert "Warning: this version sets /review_score to 9.33, which correction" in published.stderr
+    assert "reverts that correction" in published.stderr
+    gate = {"record_id": "SRCH:7BAC9D19", "gate": 2, "name": "Verification", "status": "VERIFIED",
+            "reason": "reproduced", "evaluator": "lab", "independent": True,
+            "artifacts": [{"kind": "repro-script", "uri": "https://x.invalid/r.py",
+                           "sha256": "ab" * 32}]}
+    verified = day("gate", "--from-file", day.file(gate))
+    assert verified.exit_code == 0, verified.output
+    assert "Warning: SRCH:7BAC9D19 is RETRACTED: a VERIFIED gate does not change" in verified.stderr

@@ -80,3 +80,16 @@ def _index(node: list[Any], token: str, path: str) -> int:
     if not token.isdigit() or (token != "0" and token.startswith("0")) or int(token) >= len(node):
         raise RefusedInput(f"JSON Pointer {path} does not exist in the current manifest")
     return int(token)
+
+
+def resolve(doc: Any, path: str) -> Any:
+    """Return the value at a JSON Pointer in ``doc``; raise KeyError if there is none."""
+    node = doc
+    for token in parse_pointer(path):
+        if isinstance(node, dict) and token in node:
+            node = node[token]
+        elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
+            node = node[int(token)]
+        else:
+            raise KeyError(path)
+    return node

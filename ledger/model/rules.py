@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from ledger.core.canonical import canonical_bytes
 from ledger.errors import RefusedInput
 from ledger.model.contracts import CONTRACTS, PaperManifest
-from ledger.model.pointer import apply_changes
+from ledger.model.pointer import apply_changes, resolve
 from ledger.model.state import RecordState
 
 NEEDS_NO_REASON = ("clarification", "addendum")
@@ -178,3 +178,53 @@ def check_gate(payload: dict[str, Any]) -> None:
     if payload["status"] == "VERIFIED" and not any(a.get("sha256") for a in payload.get("artifacts", [])):
         raise RefusedInput(f"gate {payload['gate']} of {payload['record_id']}: VERIFIED requires at "
                            "least one artifact with a sha256 digest")
+
+
+REPEAT_GUARDED = ("expression_of_concern", "withdrawal", "retraction", "removal")
+
+
+def repeated_notice(payload: dict[str, Any], state: RecordState) -> str | None:
+    """Return why a notice repeats one of the same status-setting kind already in force on the
+    record (None if it does not): an editor's retry with a reworded reason would otherwise put
+    two retractions in force. Refused at append time unless forced; not an integrity rule."""
+    kind = payload.get("kind")
+    if kind not in REPEAT_GUARDED:
+        return None
+    same = [n for n in state.notices if n.in_force and n.kind == kind]
+    if not same:
+        return None
+    first = same[0]
+    return (f"{state.record_id} already has a {kind} in force: notice {first.notice_id} "
+            f"(seq {first.seq}, effective {first.payload.get('effective_date')}); give --force "
+            "if a second one is meant")
+
+
+def editorial_warnings(contract: str, payload: dict[str, Any], state: RecordState | None) -> list[str]:
+    """Return warnings about an append that is valid but may hurt the record unknowingly: a new
+    version that sets a member back from the value a correction in force gave it, and a VERIFIED
+    gate on a retracted, withdrawn or removed record."""
+    if state is None:
+        return []
+    out = []
+    if contract.startswith("paper-manifest-"):
+        for notice in state.notices:
+            if notice.kind != "correction" or not notice.in_force:
+                continue
+            for change in notice.payload.get("changes") or []:
+                if not isinstance(change, dict):
+                    continue
+                path = str(change.get("path", ""))
+                try:
+                    value = resolve(payload, path)
+                except (KeyError, IndexError, ValueError, TypeError):
+                    continue
+                if value != change.get("value"):
+                    out.append(f"this version sets {path} to {value!r}, which correction "
+                               f"{notice.notice_id} (seq {notice.seq}) set to {change.get('value')!r}: "
+                               "publishing it reverts that correction")
+    if contract.startswith("gate-evaluation-") and payload.get("status") == "VERIFIED" \
+            and state.status in ("RETRACTED", "WITHDRAWN", "REMOVED"):
+        out.append(f"{state.record_id} is {state.status}: a VERIFIED gate does not change that "
+                   "status, and readers will see both")
+    return out
+

@@ -11,7 +11,7 @@ import contextlib
 import datetime as dt
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -23,7 +23,7 @@ from ledger.core.merkle import Frontier, frontier_positions, leaf_hash, stored_c
 from ledger.errors import LedgerError, RefusedInput
 from ledger.model.contracts import record_id
 from ledger.model.defaults import fill_defaults
-from ledger.model.rules import NoOp, plan, validate
+from ledger.model.rules import NoOp, editorial_warnings, plan, repeated_notice, validate
 from ledger.model.state import RecordState, apply_event, fold
 from ledger.storage import proofstore, store, views
 
@@ -39,6 +39,7 @@ class AppendResult:
     record_id: str
     event: Event | None
     message: str
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def appended(self) -> bool:
@@ -146,8 +147,10 @@ class Batch:
                                          else views.EMPTY_ROWS)
         return self.states[rid]
 
-    def add(self, contract: str, raw: Any, actor: str) -> AppendResult:
-        """Validate, plan and append one payload (or return a no-op)."""
+    def add(self, contract: str, raw: Any, actor: str, guard: bool = False) -> AppendResult:
+        """Validate, plan and append one payload (or return a no-op). ``guard``: also refuse a
+        notice that repeats a status-setting kind already in force (an editor's command without
+        --force), and give editorial warnings."""
         if contract == "actor-key-v1":
             raise RefusedInput("keys are added and revoked with `ledger key add|revoke`")
         if contract == "purge-record-v1":
@@ -164,10 +167,16 @@ class Batch:
         outcome = plan(contract, payload, state, self.lookup_notice, filled)
         if isinstance(outcome, NoOp):
             return AppendResult(rid, None, outcome.message)
+        warnings = []
+        if guard and state is not None:
+            repeated = repeated_notice(outcome.payload, state) if outcome.type == "notice.issued" else None
+            if repeated is not None:
+                raise RefusedInput(repeated)
+            warnings = editorial_warnings(contract, outcome.payload, state)
         event = self._append(outcome.type, rid, contract, outcome.payload, actor, now)
         self.states[rid] = apply_event(state, event, orjson.loads(event.payload_json))
         self.dirty.add(rid)
-        return AppendResult(rid, event, f"appended seq {event.seq} {event.type} {rid}")
+        return AppendResult(rid, event, f"appended seq {event.seq} {event.type} {rid}", warnings)
 
     def _append(self, type_: str, rid: str, contract: str, payload: dict[str, Any],
                 actor: str, now: dt.datetime | None = None) -> Event:
