@@ -126,3 +126,17 @@ def whole(minimum: int) -> click.IntRange:
     """Return the type of an integer option or argument: at least ``minimum``, at most 2⁵³ − 1
     (a larger number would not fit SQLite's or JSON's integers: refused with one Error line)."""
     return click.IntRange(min=minimum, max=LARGEST)
+
+
+STATUS_COLOURS = {"CURRENT": "green", "CORRECTED": "cyan", "UNDER_CONCERN": "yellow",
+                  "WITHDRAWN": "magenta", "RETRACTED": "red", "REMOVED": "red"}
+
+
+def paint_status(status: str, width: int = 0) -> str:
+    """Return a status word padded to ``width``, coloured on a terminal (the word itself says
+    the status; the colour only helps). No colour with NO_COLOR set or when piped (click.echo
+    strips it)."""
+    text = status.ljust(width)
+    if os.environ.get("NO_COLOR") or status not in STATUS_COLOURS:
+        return text
+    return click.style(text, fg=STATUS_COLOURS[status], bold=status in ("RETRACTED", "REMOVED"))

@@ -18,6 +18,7 @@ from .common import (
     LedgerContext,
     emit_json,
     json_option,
+    paint_status,
     pass_ctx,
     progress,
     quiet_pipe,
@@ -369,9 +370,11 @@ def list_cmd(obj: LedgerContext, status: str | None, tier: str | None, level: st
         else:
             for shown in found:
                 title = str(shown["manifest"].get("title"))
-                line = (f"{shown['record_id']:<15} {shown['status']:<13} {shown['provenance_level']} "
-                        f"{shown['verification_level']} {(shown['quality_tier'] or '-')[:20]:<20} ")
-                out.write((line + title[:max(10, 99 - len(line))]).rstrip().encode() + b"\n")
+                rest = (f" {shown['provenance_level']} {shown['verification_level']} "
+                        f"{(shown['quality_tier'] or '-')[:20]:<20} ")
+                width = 15 + 1 + 13 + len(rest)
+                click.echo(f"{shown['record_id']:<15} {paint_status(shown['status'], 13)}{rest}"
+                           + title[:max(10, 99 - width)].rstrip())
     out.flush()
 
 

@@ -119,3 +119,18 @@ def test_a_repeated_status_notice_needs_force_and_warnings_name_what_they_risk(d
     verified = day("gate", "--from-file", day.file(gate))
     assert verified.exit_code == 0, verified.output
     assert "Warning: SRCH:7BAC9D19 is RETRACTED: a VERIFIED gate does not change" in verified.stderr
+
+
+def test_a_mistyped_command_gets_a_suggestion(cli: Cli) -> None:
+    result = cli("corect", "SRCH:03BE3A05")
+    assert result.exit_code == 2
+    assert result.stderr == ("Error: No such command 'corect'. Did you mean 'correct'? "
+                             "(`ledger --help` lists them)\n")
+
+
+def test_colour_only_on_a_terminal_and_never_with_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cli.common import paint_status
+
+    assert "\x1b[" in paint_status("RETRACTED")
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert paint_status("RETRACTED", 13) == "RETRACTED    "
