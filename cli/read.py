@@ -503,5 +503,23 @@ def completion(shell: str) -> None:
     click.echo(cls(app, {}, "ledger", "_LEDGER_COMPLETE").source())
 
 
+@click.command()
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE.")
+@click.option("--title", default="Research records and their correction history", show_default=True)
+@pass_ctx
+def metadata(obj: LedgerContext, output: str | None, title: str) -> None:
+    """Write a metadata.json for Datasette: tables and columns described, labels, facets.
+
+    \b
+    Example:
+        ledger metadata -o metadata.json
+        datasette ledger.db --metadata metadata.json
+    """
+    from ledger.ops.datasette import metadata as describe
+
+    doc = describe(Path(obj.db).stem, title)
+    write_output(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n", output)
+
+
 COMMANDS = (show, history, log, verify, audit, rebuild, export, feed, list_cmd, status, diff,
-            search, completion)
+            search, completion, metadata)
