@@ -207,31 +207,42 @@ def verify(obj: LedgerContext, checkpoint_file: str | None, vkey: str | None,
 
 
 @click.command()
+@click.option("--strict", is_flag=True, help="Editorial warnings fail the audit too (exit 1).")
 @json_option
 @pass_ctx
-def audit(obj: LedgerContext, as_json: bool) -> None:
-    """Verify, then check every rule for every event, the views, and the tiers; exit 1 on findings.
+def audit(obj: LedgerContext, strict: bool, as_json: bool) -> None:
+    """Verify, then check every rule for every event, the views, and the tiers.
+
+    Exit 1 on an integrity finding (the chain, the rules, the views, the checkpoints);
+    editorial-policy findings (a tier that contradicts the score) are warnings, exit 1 only
+    with --strict.
 
     \b
     Example:
         ledger audit
-        ledger audit --json
+        ledger audit --strict --json
     """
     with obj.open() as ledger, progress("Auditing", ledger.count()) as bar:
         report = ledger.audit(bar)
+    failed = not report.ok or (strict and bool(report.warnings))
     if as_json:
         emit_json(report.as_json())
-        sys.exit(0 if report.ok else 1)
+        sys.exit(1 if failed else 0)
     v = report.verify
     broken = "" if v.ok else f"; first bad {v.where}: {v.reason}"
     click.echo(f"chain:   {'OK' if v.ok else 'FAILED'}: {v.events} events verified{broken}")
     click.echo(f"records: {report.records}")
-    for f in report.findings:
+    for f in report.integrity:
         where = " ".join(x for x in (f"seq {f.seq}" if f.seq else "", f.record_id or "") if x)
         click.echo(f"{f.check}:   {where + ': ' if where else ''}{f.message}")
-    click.echo("audit: OK" if report.ok else f"audit: FAILED ({len(report.findings)} finding(s)"
-               f"{'' if v.ok else ' and a broken chain'})")
-    sys.exit(0 if report.ok else 1)
+    for f in report.warnings:
+        where = " ".join(x for x in (f"seq {f.seq}" if f.seq else "", f.record_id or "") if x)
+        click.echo(f"warning ({f.check}): {where + ': ' if where else ''}{f.message}")
+    warned = f"; {len(report.warnings)} editorial warning(s)" if report.warnings else ""
+    click.echo(("audit: OK" + warned + (" (--strict: FAILED)" if failed else "")) if report.ok
+               else f"audit: FAILED ({len(report.integrity)} finding(s)"
+               f"{'' if v.ok else ' and a broken chain'}){warned}")
+    sys.exit(1 if failed else 0)
 
 
 @click.command()

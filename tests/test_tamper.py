@@ -209,10 +209,15 @@ def test_audit_catches_a_rewritten_history_that_breaks_the_rules(full: Cli) -> N
 
 
 def test_audit_flags_a_tier_that_contradicts_the_score(cli: Cli, published: Callable[..., str]) -> None:
+    """Editorial policy, not integrity: a warning (exit 0), an error only with --strict."""
     published(review_score=4.5)
-    report = orjson.loads(cli("audit", "--json").stdout)
-    assert [f["check"] for f in report["findings"]] == ["tiers"]
-    assert "below 5.0" in report["findings"][0]["message"]
+    result = cli("audit", "--json")
+    report = orjson.loads(result.stdout)
+    assert result.exit_code == 0 and report["ok"] is True and report["findings"] == []
+    assert [f["check"] for f in report["warnings"]] == ["tiers"]
+    assert "below 5.0" in report["warnings"][0]["message"]
+    strict = cli("audit", "--strict")
+    assert strict.exit_code == 1 and "warning (tiers): seq 1 SRCH:03BE3A05: review score" in strict.stdout
 
 
 def test_edited_tree_hashes(full: Cli) -> None:

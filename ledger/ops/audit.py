@@ -43,6 +43,9 @@ class Finding:
                 "message": self.message}
 
 
+EDITORIAL = frozenset({"tiers"})  # editorial policy, not integrity: warnings (errors with --strict)
+
+
 @dataclass
 class AuditReport:
     verify: VerifyReport
@@ -50,13 +53,24 @@ class AuditReport:
     findings: list[Finding] = field(default_factory=list)
 
     @property
+    def integrity(self) -> list[Finding]:
+        """The findings that say the file is not what the ledger wrote, or breaks its rules."""
+        return [f for f in self.findings if f.check not in EDITORIAL]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        """Editorial-policy findings (a tier that contradicts the score): warnings."""
+        return [f for f in self.findings if f.check in EDITORIAL]
+
+    @property
     def ok(self) -> bool:
-        return self.verify.ok and not self.findings
+        return self.verify.ok and not self.integrity
 
     def as_json(self) -> dict[str, Any]:
         return {"ok": self.ok, "events": self.verify.events, "records": self.records,
                 "head_hash": self.verify.head_hash, "verify": self.verify.as_json(),
-                "findings": [f.as_json() for f in self.findings]}
+                "findings": [f.as_json() for f in self.integrity],
+                "warnings": [f.as_json() for f in self.warnings]}
 
 
 def audit(conn: sqlite3.Connection, progress: Progress | None = None) -> AuditReport:
