@@ -23,6 +23,7 @@ class LedgerContext:
     db: str
     actor: str
     key_file: str | None = None
+    dry_run: bool = False
 
     def open(self) -> Ledger:
         """Open the ledger, with the signing key of --key / LEDGER_KEY when one is given."""
@@ -71,13 +72,33 @@ def emit_json(value: Any) -> None:
     sys.stdout.flush()
 
 
+def dry_run_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``--dry-run``: do everything but write (it sets the context's ``dry_run``)."""
+
+    def remember(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+        obj = ctx.find_object(LedgerContext)
+        if value and obj is not None:
+            obj.dry_run = True
+
+    return click.option("--dry-run", is_flag=True, expose_value=False, callback=remember,
+                        help="Show what it would append and the resulting state; write nothing.")(func)
+
+
 def report_append(result: AppendResult, as_json: bool) -> None:
-    """Print what an append did (an event, or an idempotent no-op)."""
+    """Print what an append did (an event, or an idempotent no-op), or would do (--dry-run)."""
     event = result.event
     if as_json:
-        emit_json({"appended": event is not None, "record_id": result.record_id,
-                   "message": result.message, "warnings": result.warnings,
-                   "event": None if event is None else event.envelope()})
+        doc = {"appended": event is not None and not result.dry_run, "record_id": result.record_id,
+               "message": result.message, "warnings": result.warnings,
+               "event": None if event is None else event.envelope()}
+        if result.dry_run:
+            doc.update(dry_run=True, state=result.state)
+        emit_json(doc)
+    elif result.dry_run and event is not None:
+        state: dict[str, Any] = dict(result.state or {})
+        click.echo(f"Dry run: would append seq {event.seq} {event.type} {event.record_id}; the "
+                   f"record would be {state.get('status')}, version {state.get('version')}, "
+                   f"{state.get('correction_count')} notice(s). Nothing was written.")
     elif event is None:
         click.echo(f"No change: {result.message.removeprefix('no change: ')}")
     else:

@@ -6,6 +6,7 @@ into its state, validate and plan, insert the event, and rewrite that record's v
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import sqlite3
 from collections.abc import Iterator
@@ -98,16 +99,38 @@ class Ledger:
     # -- appending ---------------------------------------------------------------------------
 
     def submit(self, contract: str, raw: Any, actor: str | None = None,
-               guard: bool = False) -> AppendResult:
+               guard: bool = False, dry_run: bool = False) -> AppendResult:
         """Validate and append one payload; return the event, or a no-op for a re-send.
-        ``guard``: an editor's command (refuse a repeated status notice, give warnings)."""
+        ``guard``: an editor's command (refuse a repeated status notice, give warnings);
+        ``dry_run``: do all of it in a transaction that is rolled back, and return the event it
+        would append with the record's state it would give."""
         carry, self._carry = self._carry, None  # dropped unless this commits
+        if dry_run:
+            return self._dry_run(contract, raw, actor, guard)
         with store.write_transaction(self.conn) as conn:
             batch = Batch(conn, self.clock, self.signer, carry)
             result = batch.add(contract, raw, actor or default_actor(), guard)
             batch.flush()
         self._carry = batch.carry()
         return result
+
+    def _dry_run(self, contract: str, raw: Any, actor: str | None, guard: bool) -> AppendResult:
+        class Rollback(Exception):
+            pass
+
+        found: list[AppendResult] = []
+        try:
+            with store.write_transaction(self.conn) as conn:
+                batch = Batch(conn, self.clock, self.signer)
+                result = batch.add(contract, raw, actor or default_actor(), guard)
+                batch.flush()
+                state = batch.state(result.record_id)
+                found.append(dataclasses.replace(
+                    result, dry_run=True, state=views.show_of(state) if state is not None else None))
+                raise Rollback
+        except Rollback:
+            pass
+        return found[0]
 
     def purge(self, notice: dict[str, Any], actor: str | None = None,
               fields: tuple[str, ...] = ()) -> PurgeResult:

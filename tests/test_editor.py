@@ -134,3 +134,17 @@ def test_colour_only_on_a_terminal_and_never_with_no_color(monkeypatch: pytest.M
     assert "\x1b[" in paint_status("RETRACTED")
     monkeypatch.setenv("NO_COLOR", "1")
     assert paint_status("RETRACTED", 13) == "RETRACTED    "
+
+
+def test_dry_run_shows_and_writes_nothing(day: Cli) -> None:
+    before = day.snapshot()
+    result = day("correct", "SRCH:BF3DD431", "--kind", "expression_of_concern", "--reason",
+                 "Figures under review", "--dry-run")
+    assert result.exit_code == 0 and result.stdout.startswith("Dry run: would append seq 11 ")
+    assert "the record would be UNDER_CONCERN" in result.stdout and "Nothing was written" in result.stdout
+    doc = day.json("publish", day.file(manifest("SRCH:00000099")), "--dry-run")
+    assert doc["dry_run"] is True and doc["appended"] is False and doc["state"]["status"] == "CURRENT"
+    assert doc["event"]["seq"] == 11
+    refused = day("correct", "SRCH:7BAC9D19", "--kind", "retraction", "--reason", "again", "--dry-run")
+    assert refused.exit_code == 2  # the guards run in a dry run too
+    assert day.snapshot() == before

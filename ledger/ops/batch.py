@@ -26,6 +26,7 @@ from ledger.model.defaults import fill_defaults
 from ledger.model.rules import NoOp, editorial_warnings, plan, repeated_notice, validate
 from ledger.model.state import RecordState, apply_event, fold
 from ledger.storage import proofstore, store, views
+from ledger.storage.views import Shown
 
 if TYPE_CHECKING:  # signing loads cryptography: imported only for signed ledgers
     from ledger.core.note import Signer
@@ -40,6 +41,8 @@ class AppendResult:
     event: Event | None
     message: str
     warnings: list[str] = field(default_factory=list)
+    dry_run: bool = False  # computed, then rolled back: nothing was written
+    state: Shown | None = None  # with dry_run: the record's state it would give
 
     @property
     def appended(self) -> bool:
