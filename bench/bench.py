@@ -508,9 +508,32 @@ def main() -> None:
     print("| measure | value |\n|---|---:|")
     for label, key, fmt in ONCE:
         print(f"| {label} | {fmt.format(once[key])} |")
+    run = {"machine": machine, "results": {str(k): v for k, v in results.items()}, "once": once,
+           "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "commit": _commit(),
+           "args": sys.argv[1:]}
+    history = _history()
+    history.append(run)
     (HERE / "results.json").write_bytes(orjson.dumps(
-        {"machine": machine, "results": {str(k): v for k, v in results.items()}, "once": once},
-        option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
+        {"runs": history}, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
+
+
+def _commit() -> str:
+    """Return the commit the bench ran on ('' outside a git checkout)."""
+    found = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True,
+                           text=True)
+    return found.stdout.strip()
+
+
+def _history() -> list[dict[str, Any]]:
+    """Return the runs kept in results.json (a single run of the older layout becomes the first),
+    so that a regression shows against the runs before it."""
+    try:
+        doc = orjson.loads((HERE / "results.json").read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return []
+    if isinstance(doc, dict) and isinstance(doc.get("runs"), list):
+        return list(doc["runs"])
+    return [doc] if isinstance(doc, dict) and "results" in doc else []
 
 
 if __name__ == "__main__":
