@@ -174,7 +174,7 @@ TILES_CHILD = """
 import io, shutil, sys, time
 from pathlib import Path
 import orjson
-from bench.synth import items
+from bench.synth import record_items
 from ledger.api import Ledger
 from ledger.core.note import parse_signer, parse_verifier
 from ledger.ops.keys import generate
@@ -203,8 +203,8 @@ state.unlink()
 start = time.perf_counter()
 monitor(DirSource(out), parse_verifier(vkey), None, None)
 rederived = time.perf_counter() - start
-more = [{"contract": c, "payload": {**p, "record_id": p["record_id"].replace("BENCH", "MORE")}}
-        for c, p in items(1000)]
+more = [{"contract": c, "payload": p} for i in range(2**31, 2**31 + 100)  # new records and ids
+        for c, p in record_items(i)]
 with Ledger.open(db) as ledger:
     ledger.append_jsonl(io.BytesIO(b"".join(orjson.dumps(m) + b"\\n" for m in more)), "bench")
     start = time.perf_counter()

@@ -47,4 +47,44 @@ step "A static site whose pages verify themselves in the reader's browser" \
   "ledger site demo-out/site --checkpoint demo-out/checkpoint.txt --vkey demo-out/publisher.vkey"
 step "The log as C2SP tiles for any static host, and a monitor that follows it" \
   "ledger tiles demo-out/tiles --key demo-out/publisher.key && ledger monitor demo-out/tiles --vkey demo-out/publisher.vkey --state demo-out/monitor.json --mirror demo-out/mirror.db"
-printf '\nDone: the ledger is %s (open it with sqlite3 or Datasette); keys, checkpoint, bundle,\nthe site (open demo-out/site/index.html in a browser), the tiles and a mirror are in demo-out/.\n' "$DB"
+step "An editor's day: the records by status, what a correction changed, a search, the state of the log" \
+  "ledger list && ledger diff SRCH:03BE3A05 && ledger search routing benchmark && ledger status"
+step "A second retraction of a retracted record is refused (a retry with new words)" \
+  "ledger correct SRCH:7BAC9D19 --kind retraction --reason 'Cited results do not exist' || echo \"(refused with exit status \$?)\""
+step "A dry run shows what a notice would do, and writes nothing" \
+  "ledger correct SRCH:BF3DD431 --kind withdrawal --reason 'Authors withdrew it' --dry-run"
+step "For indexers: the notices as Retraction Watch rows and Crossref updates, and an Atom feed" \
+  "ledger export --format retraction-watch-csv | cut -c1-150 && ledger export --format crossref-xml | head -5 && ledger feed -n 2 | head -12"
+# Three witnesses on this machine; the log's checkpoint counts only with two of their cosignatures.
+ports=$(python -c "import socket
+s=[socket.socket() for _ in range(3)]
+[x.bind(('127.0.0.1', 0)) for x in s]
+print(' '.join(str(x.getsockname()[1]) for x in s))")
+pids=""
+trap 'for p in $pids; do kill "$p" 2>/dev/null || true; done' EXIT
+printf 'log %s\n' "$(cat demo-out/publisher.vkey)" > demo-out/witnessed-logs.txt
+printf 'log %s\n' "$(cat demo-out/publisher.vkey)" > demo-out/witnesses.policy
+n=0
+for port in $ports; do
+  n=$((n + 1))
+  ledger witness keygen "witness.example/w$n" -o "demo-out/w$n.key" > "demo-out/w$n.vkey" 2>/dev/null
+  ledger witness serve --key "demo-out/w$n.key" --logs demo-out/witnessed-logs.txt \
+    --db "demo-out/w$n.db" --listen "127.0.0.1:$port" 2> "demo-out/w$n.log" &
+  pids="$pids $!"
+  printf 'witness w%s %s http://127.0.0.1:%s\n' "$n" "$(cat "demo-out/w$n.vkey")" "$port" >> demo-out/witnesses.policy
+done
+printf 'group two-of-three 2 w1 w2 w3\nquorum two-of-three\n' >> demo-out/witnesses.policy
+for port in $ports; do
+  python -c "import socket, sys, time
+for _ in range(200):
+    try:
+        socket.create_connection(('127.0.0.1', $port), timeout=0.2).close(); sys.exit(0)
+    except OSError:
+        time.sleep(0.05)
+sys.exit(1)"
+done
+step "Three witnesses cosign the log's checkpoint (a C2SP tlog-policy: two of three)" \
+  "cat demo-out/witnesses.policy | cut -c1-100 && ledger checkpoint --key demo-out/publisher.key --policy demo-out/witnesses.policy -o demo-out/cosigned.txt && cat demo-out/cosigned.txt"
+step "A tlog-proof checked against the policy, without the database" \
+  "ledger prove 8 --format tlog-proof --checkpoint demo-out/cosigned.txt -o demo-out/seq8.tlog-proof && ledger verify-proof demo-out/seq8.tlog-proof --vkey demo-out/publisher.vkey --policy demo-out/witnesses.policy"
+printf '\nDone: the ledger is %s (open it with sqlite3 or Datasette: `ledger metadata -o metadata.json`); keys,\ncheckpoints, bundle, the site (open demo-out/site/index.html in a browser), the tiles, a mirror\nand the witnesses'"'"' state are in demo-out/.\n' "$DB"

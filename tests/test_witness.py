@@ -330,3 +330,29 @@ def subprocess_js(bundle: object, vkey: str, tmp: Path, rid: str) -> dict[str, o
                           str(tmp / "policy.json")], capture_output=True, text=True, check=True)
     result: dict[str, object] = orjson.loads(out.stdout)
     return result
+
+
+def test_monitor_requires_the_policy(tmp_path: Path) -> None:
+    """The tiles published with a cosigned checkpoint satisfy `monitor --policy`; the same log
+    published with the log's signature alone does not, in a sentence."""
+    log = Log(tmp_path, "log", 10)
+    witnesses = [WitnessProcess(tmp_path / n, n, f"log {log.vkey}\n") for n in ("w1", "w2", "w3")]
+    try:
+        policy = write_policy(tmp_path / "log.policy", log, witnesses)
+        cosigned = tmp_path / "cp.txt"
+        assert log.cli("checkpoint", "--key", str(log.key), "--policy", str(policy), "-o",
+                       str(cosigned)).exit_code == 0
+    finally:
+        for w in witnesses:
+            w.stop()
+    out = tmp_path / "tiles"
+    assert log.cli("tiles", str(out), "--checkpoint", str(cosigned)).exit_code == 0
+    seen = log.cli("monitor", str(out), "--vkey", log.vkey, "--policy", str(policy), "--json")
+    assert seen.exit_code == 0 and orjson.loads(seen.stdout)["size"] == 10, seen.output
+    log.grow(1, 10)
+    alone = tmp_path / "alone"  # size 11, signed by the log alone
+    assert log.cli("tiles", str(alone), "--key", str(log.key)).exit_code == 0
+    refused = log.cli("monitor", str(alone), "--vkey", log.vkey, "--policy", str(policy))
+    assert refused.exit_code == 1
+    assert ("at size 11 is cosigned by none of its witnesses; the policy's quorum needs 2 of (w1, "
+            "w2, w3)") in refused.stderr

@@ -21,9 +21,6 @@ import sqlite3
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import orjson
 
 from ledger.core.checkpoint import Checkpoint, parse_checkpoint
 from ledger.core.events import canonical_of
@@ -118,7 +115,7 @@ def _tile(conn: sqlite3.Connection, writer: FolderWriter, level: int, n: int, wi
 def _entries(conn: sqlite3.Connection, writer: FolderWriter, n: int, first: int, width: int,
              v2: bool) -> None:
     path = tile_path("entries", n, width)
-    members: list[dict[str, Any]] = []
+    members: list[str] = []
     chunks = []
     leaves = proofstore.read_hashes(conn, [stored_index(0, i) for i in range(first, first + width)])
     for event in store.iter_events(conn, first, first + width):
@@ -132,9 +129,9 @@ def _entries(conn: sqlite3.Connection, writer: FolderWriter, n: int, first: int,
             raise CorruptEvent(f"seq {event.seq}: the stored Merkle leaf does not match the event: "
                                "run `ledger verify`")
         chunks.append(struct.pack(">H", len(canonical)) + canonical)
-        if v2:
-            members.append({"seq": event.seq, "payload": orjson.loads(event.payload_json),
-                            "salts": orjson.loads(event.salts or "{}")})
+        if v2:  # the stored texts are canonical JSON already: no parse and dump per event
+            members.append(f'{{"seq":{event.seq},"payload":{event.payload_json},'
+                           f'"salts":{event.salts or "{}"}}}')
     if len(chunks) != width:
         raise CorruptEvent(f"table events: seq {first + 1}..{first + width} are not all stored "
                            "(run `ledger verify`)")
@@ -143,4 +140,4 @@ def _entries(conn: sqlite3.Connection, writer: FolderWriter, n: int, first: int,
     else:
         writer.unchanged += 1
     if v2:
-        writer.write(f"members/{tile_index(n)}.json", orjson.dumps(members))
+        writer.write(f"members/{tile_index(n)}.json", ("[" + ",".join(members) + "]").encode())
