@@ -125,10 +125,6 @@ class Witness:
         if old > checkpoint.size:
             raise Refused(400, f"old size {old} is above the checkpoint size {checkpoint.size}",
                           origin)
-        if checkpoint.size == 0 and checkpoint.root != EMPTY_ROOT:
-            raise Refused(422, "a checkpoint of size 0 must have the empty tree's root", origin)
-        if old == 0 and proof:
-            raise Refused(422, "a consistency proof from size 0 must be empty", origin)
         now = int(self.clock())
         line = cosign(self.cosigner, body, now)
         kept = body + "\n" + "".join(_lines_by(note, verified)) + line
@@ -136,9 +132,13 @@ class Witness:
         with witnessdb.transaction(conn):
             stored = witnessdb.latest(conn, origin)
             size, root = (stored[0], stored[1]) if stored else (0, EMPTY_ROOT)
-            if size != old:
+            if size != old:  # checked first, as the specification orders its checks
                 raise Refused(409, f"old size {old} is not the size last cosigned ({size})",
                               origin, f"{size}\n".encode(), "text/x.tlog.size")
+            if checkpoint.size == 0 and checkpoint.root != EMPTY_ROOT:
+                raise Refused(422, "a checkpoint of size 0 must have the empty tree's root", origin)
+            if old == 0 and proof:
+                raise Refused(422, "a consistency proof from size 0 must be empty", origin)
             if old == checkpoint.size:
                 if old and root != checkpoint.root:
                     raise Refused(422, f"another root at the size last cosigned ({old}): a fork",

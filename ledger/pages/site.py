@@ -223,6 +223,7 @@ def write_site(conn: sqlite3.Connection, out: Path,
     recorded is not folded, proved or rendered again; anything else is (``full``: every record).
     ``policy``: the witness policy every page requires the checkpoint's cosignatures to meet, as
     embedded JSON (``policy_json``), or ''."""
+    store.map_pages(conn)
     writer = FolderWriter(out)
     for name in ASSETS:
         writer.write(f"assets/{name}", asset_bytes(name))
@@ -393,6 +394,7 @@ def site_worker(path: str, out: str, start: str, stop: str, upto: str, *signed: 
     events read, files written, files unchanged) and ("done",), or ("error", kind, text)."""
     try:
         conn = store.open_ledger(Path(path))
+        store.map_pages(conn)
         with store.read_snapshot(conn):
             writer = FolderWriter(Path(out))
             note_signed = None

@@ -183,9 +183,15 @@ def open_ledger(path: Path) -> sqlite3.Connection:
     return conn
 
 
-# Pages are read through a memory map rather than one pread(2) per page: on a virtual machine
-# a system call costs ~30 µs, and a site or verify run reads hundreds of thousands of pages.
+# ``ledger site`` reads pages all over the file (each record's events, its proofs' tree hashes):
+# through a memory map rather than one pread(2) per page, which costs ~30 µs on a virtual
+# machine. The mapped pages are the page cache's, counted in the process's RSS (up to this).
 MMAP_BYTES = 1 << 30
+
+
+def map_pages(conn: sqlite3.Connection) -> None:
+    """Read this connection's pages through a memory map of up to MMAP_BYTES."""
+    conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
 
 
 def _configure(conn: sqlite3.Connection) -> None:
@@ -196,7 +202,6 @@ def _configure(conn: sqlite3.Connection) -> None:
         # the views in `rebuild` then rewrites them all. Nothing the ledger deletes is secret
         # (events are never deleted; view rows are public, derived data), so it is off.
         conn.execute("PRAGMA secure_delete = OFF")
-        conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
     except sqlite3.Error as exc:
         raise StoreError(f"cannot configure the ledger: {exc}") from None
 
