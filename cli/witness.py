@@ -79,6 +79,7 @@ def serve(key_file: str, logs_file: str, db_file: str, listen: str) -> None:
         click.echo(f"Witness {cosigner.name} for {len(logs)} log(s) at {url}", err=True)
 
     run(service, host.strip("[]"), int(port), ready)
+    click.echo(f"Witness {cosigner.name} stopped", err=True)
 
 
 COMMANDS = (witness,)

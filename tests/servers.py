@@ -110,15 +110,15 @@ class WitnessProcess:
         wait_for(self.port)
 
     def stop(self) -> int:
-        """Send SIGTERM; return 0 if the witness stopped gracefully (uvicorn finishes what is in
-        flight, the app closes its state file, then the process ends by the signal)."""
+        """Send SIGTERM; return the exit status (0) if the witness stopped gracefully (uvicorn
+        finishes what is in flight, then the app closes its state file), else non-zero."""
         assert self.proc is not None
         self.proc.terminate()
         code = self.proc.wait(timeout=20)
         self.log.close()
         self.proc = None
-        graceful = "stopped: every request answered" in self.said().rsplit("Witness ", 1)[-1]
-        return 0 if code in (0, -15) and graceful else code or 1
+        graceful = "stopped: every request answered" in self.said().rsplit("for ", 1)[-1]
+        return code if graceful else code or 1
 
     def said(self) -> str:
         return (self.folder / f"{self.name}.log").read_text()

@@ -267,12 +267,29 @@ def app(witness: Witness) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
 
 def serve(witness: Witness, host: str, port: int, ready: Callable[[str], None] | None = None) -> None:
     """Run the witness on uvicorn until SIGINT or SIGTERM (graceful: in-flight requests finish)."""
+    import contextlib
+    import signal
+
     import uvicorn  # loaded only by `ledger witness serve`
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, stopping gracefully on SIGINT or SIGTERM and then returning (uvicorn
+        itself raises the signal again once it has stopped, so the process would end by it)."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Any:
+            signals = (signal.SIGINT, signal.SIGTERM)
+            before = {s: signal.signal(s, self.handle_exit) for s in signals}
+            try:
+                yield
+            finally:
+                for s, handler in before.items():
+                    signal.signal(s, handler)
 
     config = uvicorn.Config(app(witness), host=host, port=port, log_level="warning",
                             access_log=False, timeout_graceful_shutdown=10,
                             h11_max_incomplete_event_size=MAX_REQUEST, lifespan="on")
-    server = uvicorn.Server(config)
+    server = Server(config)
     if ready is not None:
         ready(f"http://{host}:{port}/")
     server.run()
