@@ -148,3 +148,17 @@ def test_dry_run_shows_and_writes_nothing(day: Cli) -> None:
     refused = day("correct", "SRCH:7BAC9D19", "--kind", "retraction", "--reason", "again", "--dry-run")
     assert refused.exit_code == 2  # the guards run in a dry run too
     assert day.snapshot() == before
+
+
+def test_an_edited_search_index_cannot_change_what_search_shows(day: Cli) -> None:
+    """The attacker can write the file: an index row is edited (and its FTS entry) with plain
+    sqlite3 so that a record seems to say words it does not; search reads every hit again from
+    the events and shows only what they hold."""
+    assert day.json("search", "routing")
+    with sqlite3.connect(day.db) as conn:
+        conn.execute("UPDATE search_records SET title = 'Forged miracle cure' "
+                     "WHERE record_id = 'SRCH:03BE3A05'")
+        conn.execute("INSERT INTO search_records_fts(search_records_fts) VALUES ('rebuild')")
+    assert day.json("search", "miracle") == []
+    hits = day.json("search", "routing")
+    assert hits and all("Forged" not in h["title"] and "Forged" not in h["snippet"] for h in hits)

@@ -137,3 +137,19 @@ def test_since_takes_a_seq_a_date_or_a_time_in_any_offset() -> None:
     assert _since("12") == (12, None)
     assert _since("2026-11-26") == (0, "2026-11-26")
     assert _since("2026-11-26T00:00:00+02:00") == (0, "2026-11-25T22:00:00.000000Z")
+
+
+def test_a_forged_checkpoint_row_is_not_cited(history: Cli, tmp_path: Path) -> None:
+    """A checkpoints row inserted with plain sqlite3 whose note body matches its columns but whose
+    root is not the log's is never named as covering a notice."""
+    import base64
+    import sqlite3
+
+    root = base64.b64encode(b"\x07" * 32).decode()
+    note = f"pub.example\n7\n{root}\n\n\u2014 pub.example AAAAAA==\n"
+    with sqlite3.connect(history.db) as conn:
+        conn.execute("INSERT INTO checkpoints (origin, size, root, note, signed_at) VALUES "
+                     "('pub.example', 7, ?, ?, '2026-11-29T00:00:00Z')", (root, note))
+    items = orjson.loads(history("export", "--format", "crossref-json").stdout)["message"]["items"]
+    assert all(i["checkpoint"] is None or i["checkpoint"]["root"] != root for i in items)
+    assert items[2]["checkpoint"] is None  # seq 6: only the forged size-7 row would cover it

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ledger.core.events import is_withheld
-from ledger.errors import RefusedInput
+from ledger.errors import LedgerError, RefusedInput
 from ledger.model.state import RecordState, fold
 from ledger.storage import store, views
 from ledger.storage.views import Shown
@@ -137,4 +137,36 @@ def search(conn: sqlite3.Connection, text: str, limit: int = 20) -> list[dict[st
             changed = sorted({e.record_id for e in store.iter_events(conn, indexed, head)
                               if not e.record_id.startswith("KEY:")})
             searchindex.update(conn, (_doc(record_state(conn, rid)) for rid in changed), head, False)
-        return searchindex.search(conn, query, limit)
+        found = searchindex.search(conn, query, limit * 2)
+    # The index is a table anyone who can write the file can edit: each hit is read again from
+    # its events, and kept only if that verified text holds every word (titles and snippets too).
+    hits = []
+    for hit in found:
+        try:
+            state = record_state(conn, str(hit["record_id"]))
+        except LedgerError:
+            continue
+        doc = _doc(state)
+        snippet = _snippet(doc, [w.strip('"').rstrip("*").lower() for w in words])
+        if snippet is not None:
+            hits.append({"record_id": state.record_id, "title": doc["title"], "snippet": snippet,
+                         "rank": hit["rank"]})
+    return hits[:limit]
+
+
+def _snippet(doc: dict[str, Any], words: list[str]) -> str | None:
+    """Return a short excerpt of the first field holding the first word, the words bracketed,
+    or None unless every word (as a prefix of a word) is in the record's text."""
+    import re
+
+    text = " ".join(doc[c] for c in ("title", "research_question", "abstract", "reasons"))
+    lowered = text.lower()
+    if not all(re.search(r"\b" + re.escape(w), lowered) for w in words):
+        return None
+    first = re.search(r"\b" + re.escape(words[0]), lowered)
+    assert first is not None
+    start = max(0, first.start() - 60)
+    excerpt = text[start:first.start() + 100]
+    for word in words:
+        excerpt = re.sub(r"\b(" + re.escape(word) + r"\w*)", r"[\1]", excerpt, flags=re.IGNORECASE)
+    return ("…" if start else "") + excerpt.strip() + ("…" if first.start() + 100 < len(text) else "")

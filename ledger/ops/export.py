@@ -62,9 +62,8 @@ def write_export(out: BinaryIO, fmt: str, header: dict[str, Any],
     which ``conn`` gives the stored checkpoints that cover each notice)."""
     if fmt in ("crossref-xml", "crossref-json", "retraction-watch-csv"):
         from ledger.ops.indexers import write_indexer_export
-        from ledger.ops.proofs import stored_checkpoints
 
-        checkpoints = [c for c, _ in stored_checkpoints(conn)[0]] if conn is not None else []
+        checkpoints = _agreeing_checkpoints(conn, int(header["head_seq"])) if conn is not None else []
         write_indexer_export(out, fmt, header, records, checkpoints)
     elif fmt == "json":
         out.write(b'{"header":' + orjson.dumps(header, option=_OPTS) + b',"records":[')
@@ -79,6 +78,25 @@ def write_export(out: BinaryIO, fmt: str, header: dict[str, Any],
         _write_csv(out, header, records)
     else:
         raise RefusedInput(f"unknown export format {fmt!r} (use one of {', '.join(FORMATS)})")
+
+
+def _agreeing_checkpoints(conn: sqlite3.Connection, head: int) -> list[Any]:
+    """Return the stored checkpoints an export may cite: within the export's head, and whose
+    root is the stored tree's root at their size (which ``verify`` proves from the events) — a
+    row written behind the ledger's back with another root is not cited."""
+    from ledger.core.merkle import tree_root
+    from ledger.errors import LedgerError
+    from ledger.ops.proofs import reader, stored_checkpoints
+
+    read = reader(conn)
+    cited = []
+    for checkpoint, _note in stored_checkpoints(conn)[0]:
+        try:
+            if checkpoint.size <= head and tree_root(checkpoint.size, read) == checkpoint.root:
+                cited.append(checkpoint)
+        except LedgerError:
+            continue
+    return cited
 
 
 def _write_csv(out: BinaryIO, header: dict[str, Any], records: Iterator[Shown]) -> None:
