@@ -249,11 +249,14 @@ class Ledger:
                                       report.root)
         return report, checkpoint
 
-    def checkpoint(self, signer: Signer, progress: Progress | None = None) -> tuple[str, bool]:
-        """Sign and store a checkpoint of the whole log; return (note, whether it is new)."""
+    def checkpoint(self, signer: Signer, progress: Progress | None = None,
+                   since_signed: bool = False) -> tuple[str, bool]:
+        """Sign and store a checkpoint of the whole log; return (note, whether it is new).
+        ``since_signed``: verify only what came after the last checkpoint this key signed."""
         from ledger.ops.proofs import sign_checkpoint
         with store.write_transaction(self.conn) as conn:
-            return sign_checkpoint(conn, signer, rfc3339(self.clock()), progress)
+            return sign_checkpoint(conn, signer, rfc3339(self.clock()), progress,
+                                   since_signed=since_signed)
 
     def witnessed_checkpoint(self, signer: Signer, policy: Policy,
                              progress: Progress | None = None) -> Witnessed:
@@ -361,8 +364,8 @@ class Ledger:
         from ledger.ops.tiles import write_tiles
         if (signer is None) == (note is None):
             raise RefusedInput("give --key FILE (sign a checkpoint now) or --checkpoint FILE")
-        if signer is not None:
-            note, _ = self.checkpoint(signer, progress)
+        if signer is not None:  # the log since the last checkpoint this key signed is verified
+            note, _ = self.checkpoint(signer, progress, since_signed=True)
         assert note is not None
         checkpoint = checkpoint_of_note(note)
         with store.read_snapshot(self.conn) as conn:

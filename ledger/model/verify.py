@@ -182,6 +182,23 @@ def verify_block(events: Iterable[Row], first: int, prev: str, before_prev: str,
     return _verify(walk, events, None, None, resolve=False), walk.tree.frontier.nodes, walk.notes
 
 
+def verify_from(events: Iterable[Row], size: int, frontier: list[tuple[int, bytes]], prev: str,
+                before_prev: str, progress: Progress | None = None,
+                capture: Collection[int] = (),
+                stored_tree: Iterator[tuple[int, bytes]] | None = None) -> VerifyReport:
+    """Verify the events after the first ``size`` of a log whose compact range at ``size`` is
+    ``frontier`` and whose event ``size`` has the stored hash ``prev`` (and prev_hash
+    ``before_prev``) — all of which the caller has checked against a checkpoint it trusts. The
+    checks are exactly ``verify_events``'s; the report's root is the whole log's. Withheld
+    members are not resolved against purges (they do not change a leaf). With ``stored_tree``
+    (position, hash from ``stored_count(size)`` on) each stored hash is compared too."""
+    walk = _Walk(stored_tree, capture)
+    walk.expected, walk.prev, walk.before_prev = size + 1, prev, before_prev
+    walk.tree.frontier = Frontier(frontier)
+    walk.tree.pos = stored_count(size)  # ``stored_tree`` starts there: every later hash compared
+    return _verify(walk, events, progress, None, resolve=False)
+
+
 def finish_notes(report: VerifyReport, notes: Iterable[tuple[Any, ...]]) -> VerifyReport:
     """Return ``report`` with the withheld members of a whole log checked against its purges
     (a failure names the member's seq)."""

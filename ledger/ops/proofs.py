@@ -64,7 +64,8 @@ def stored_checkpoints(conn: sqlite3.Connection) -> tuple[list[StoredCheckpoint]
 
 
 def sign_checkpoint(conn: sqlite3.Connection, signer: Signer, signed_at: str,
-                    progress: Progress | None = None, store_it: bool = True) -> tuple[str, bool]:
+                    progress: Progress | None = None, store_it: bool = True,
+                    since_signed: bool = False) -> tuple[str, bool]:
     """Return (signed checkpoint note, whether it is new), inside the caller's write transaction
     (``store_it`` False: a read snapshot will do, and a new note is not stored).
 
@@ -85,10 +86,30 @@ def sign_checkpoint(conn: sqlite3.Connection, signer: Signer, signed_at: str,
                 raise CorruptEvent(f"refusing to sign: table checkpoints holds a checkpoint of "
                                    f"size {checkpoint.size} for {signer.name} that this key did "
                                    f"not sign ({exc}): it was forged") from None
-    report = verification.verify_stored(conn, progress, capture={c.size for c, _ in earlier})
+    own_sizes = [c.size for c, _ in earlier if c.origin == signer.name]
+    head = store.head(conn)[0]
+    if since_signed and own_sizes and max(own_sizes) <= head and not store.is_signed(conn):
+        # From the last checkpoint this key signed (the whole log was verified then): the
+        # events after it, every check of verify; the ones before are fixed by its signed root.
+        base = next(c for c, _ in earlier if c.origin == signer.name and c.size == max(own_sizes))
+        later = [c for c, _ in earlier if c.size > base.size]
+        report = verification.verify_since(conn, base, progress, capture={c.size for c in later})
+        read = reader(conn)
+        for older, _ in earlier:  # each a prefix of the base, by a proof from the stored tree
+            if 0 < older.size <= base.size and older != base:
+                try:
+                    check_consistency(older.size, base.size, older.root, base.root,
+                                      prove_consistency(older.size, base.size, read))
+                except LedgerError as exc:
+                    raise VerificationError(older.size, f"refusing to sign: the checkpoint of "
+                                            f"size {older.size} of {older.origin} is not a prefix "
+                                            f"of the one this key signed at {base.size} ({exc})") from None
+    else:
+        report = verification.verify_stored(conn, progress, capture={c.size for c, _ in earlier})
+        later = [c for c, _ in earlier]
     if not report.ok:
         raise VerificationError(report.first_bad_seq or 0, f"refusing to sign: {report.reason}")
-    for stored, _ in earlier:
+    for stored in later:
         check_extends(report, stored)
     checkpoint = Checkpoint(signer.name, report.events, report.root)
     for stored, note in earlier:

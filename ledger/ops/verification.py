@@ -17,11 +17,13 @@ from typing import TYPE_CHECKING, Any
 from ledger.core.events import GENESIS_HASH
 from ledger.core.merkle import stored_count
 from ledger.core.progress import Progress
+from ledger.errors import LedgerError
 from ledger.ops.helpers import HELPERS, PARALLEL_FROM, Helper, HelperStopped, send
 from ledger.storage import store
-from ledger.storage.proofstore import iter_signatures, iter_tree_hashes, stored_root
+from ledger.storage.proofstore import iter_signatures, iter_tree_hashes, read_hashes, stored_root
 
 if TYPE_CHECKING:  # verify is loaded when a log is verified, not at every CLI start-up
+    from ledger.core.checkpoint import Checkpoint
     from ledger.model.verify import VerifyReport
 
 
@@ -64,6 +66,66 @@ def verify_stored(conn: sqlite3.Connection, progress: Progress | None = None, *,
     damaged = check_storage(conn, thorough)  # after the scan: its pages are in the cache then
     if damaged is not None:
         report = _also(report, str(damaged.table), str(damaged.reason))
+    if guards:
+        report = _also(report, guards[0][0], _schema_reason(guards))
+    return report
+
+
+def verify_since(conn: sqlite3.Connection, base: Checkpoint, progress: Progress | None = None,
+                 capture: Collection[int] = ()) -> VerifyReport:
+    """Verify the log from a checkpoint this ledger signed (after verifying the whole log then):
+    the file's structure (the schema, seq from 1); that the stored tree's compact range at the
+    checkpoint's size gives its root; that the stored event at that size is in that tree and
+    hashes to its stored hash; then every later event exactly as ``verify`` checks it, and that
+    the stored tree's root at the head is the root they give. What it does not re-read: the
+    events the checkpoint covers (their leaves are fixed by its signed root)."""
+    from ledger.core.events import canonical_of, hash_of
+    from ledger.core.merkle import (
+        Frontier,
+        frontier_positions,
+        leaf_hash,
+        prove_inclusion,
+        stored_index,
+    )
+    from ledger.core.merkle_check import check_inclusion
+    from ledger.model.verify import VerifyReport, table_failure, verify_from
+
+    broken, guards = check_structure(conn)
+    if broken is not None:
+        return broken
+    size, head = base.size, store.head(conn)[0]
+
+    def read(positions: Sequence[int]) -> list[bytes]:
+        return read_hashes(conn, positions)
+
+    prev = before_prev = GENESIS_HASH
+    try:
+        spots = frontier_positions(size)
+        nodes = list(zip((level for level, _ in spots),
+                         read([stored_index(level, index) for level, index in spots]), strict=True))
+        if Frontier(nodes).root() != base.root:
+            return table_failure("tree_hashes", f"the stored tree at size {size} does not give the "
+                                 "root of the checkpoint this key signed at that size: it was "
+                                 "edited behind the ledger's back")
+        if size:
+            event = next(store.iter_events(conn, size - 1, size))
+            if hash_of(event) != event.hash:
+                return VerifyReport(False, size - 1, GENESIS_HASH, size, f"hash mismatch: stored "
+                                    f"{event.hash}, computed {hash_of(event)}")
+            check_inclusion(size - 1, size, leaf_hash(canonical_of(event)),
+                            prove_inclusion(size - 1, size, read), base.root)
+            prev, before_prev = event.hash, event.prev_hash
+    except (LedgerError, StopIteration) as exc:
+        return table_failure("tree_hashes", f"the event at size {size} is not the one the checkpoint "
+                             f"this key signed holds ({exc or 'missing'})")
+    report = verify_from(store.iter_rows(conn, size, None), size, nodes, prev, before_prev,
+                         progress, capture, iter_tree_hashes(conn, stored_count(size)))
+    if report.ok and report.events != head:
+        report = report._replace(ok=False, first_bad_seq=report.events + 1,
+                                 reason=f"the events stop at seq {report.events}, the head is {head}")
+    if report.ok and stored_root(conn, head) != report.root:
+        report = _also(report, "tree_hashes", "the stored Merkle tree does not give the root the "
+                       "events give: it was edited behind the ledger's back")
     if guards:
         report = _also(report, guards[0][0], _schema_reason(guards))
     return report

@@ -40,10 +40,11 @@ def insert_hashes(conn: sqlite3.Connection, start: int, hashes: Sequence[bytes])
                      [(start + i, h) for i, h in enumerate(hashes)])
 
 
-def iter_tree_hashes(conn: sqlite3.Connection) -> Iterator[tuple[int, bytes]]:
-    """Yield (position, hash) of every stored tree hash in order, as stored (a hash edited
-    behind the ledger's back may be TEXT; ``pos`` is the INTEGER PRIMARY KEY)."""
-    cur = conn.execute("SELECT pos, hash FROM tree_hashes ORDER BY pos")
+def iter_tree_hashes(conn: sqlite3.Connection, start: int = 0) -> Iterator[tuple[int, bytes]]:
+    """Yield (position, hash) of every stored tree hash from position ``start`` in order, as
+    stored (a hash edited behind the ledger's back may be TEXT; ``pos`` is the INTEGER PRIMARY
+    KEY)."""
+    cur = conn.execute("SELECT pos, hash FROM tree_hashes WHERE pos >= ? ORDER BY pos", (start,))
     while rows := cur.fetchmany(4096):
         yield from rows
 
