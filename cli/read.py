@@ -222,7 +222,7 @@ def audit(obj: LedgerContext, strict: bool, as_json: bool) -> None:
         ledger audit
         ledger audit --strict --json
     """
-    with obj.open() as ledger, progress("Auditing", ledger.count()) as bar:
+    with obj.open() as ledger, progress("Auditing", 2 * ledger.count()) as bar:  # verify, replay
         report = ledger.audit(bar)
     failed = not report.ok or (strict and bool(report.warnings))
     if as_json:

@@ -74,7 +74,8 @@ class AuditReport:
 
 
 def audit(conn: sqlite3.Connection, progress: Progress | None = None) -> AuditReport:
-    """Return the audit report of an open ledger (reads only)."""
+    """Return the audit report of an open ledger (reads only). ``progress`` counts every event
+    twice: once verified, once replayed through the rules with its record's views compared."""
     signed, problems = stored_checkpoints(conn)
     report = AuditReport(verification.verify_stored(conn, progress, thorough=True,
                                                   capture={c.size for c, _ in signed}))
@@ -95,7 +96,7 @@ def audit(conn: sqlite3.Connection, progress: Progress | None = None) -> AuditRe
         add(Finding("views", f"the views reflect seq {applied[0]} ({applied[1] or 'none'}) but the "
                     f"ledger head is seq {seq} ({hash_}): truncated log or stale views"))
     try:
-        by_record = _audit_records(conn, report, add)
+        by_record = _audit_records(conn, report, add, progress)
     except CorruptEvent as exc:  # the reading by record broke off: an index was tampered with
         add(Finding("events", str(exc)))
         by_record = report.verify.events
@@ -112,13 +113,15 @@ def audit(conn: sqlite3.Connection, progress: Progress | None = None) -> AuditRe
 
 
 def _audit_records(conn: sqlite3.Connection, report: AuditReport,
-                   add: Callable[[Finding], None]) -> int:
+                   add: Callable[[Finding], None], progress: Progress | None = None) -> int:
     """Replay every record's events through the rules and compare its views; return the number
     of events read by record."""
     by_record = 0
     for rid, group in itertools.groupby(store.iter_events_by_record(conn), key=lambda e: e.record_id):
         history = list(group)
         by_record += len(history)
+        if progress is not None:
+            progress(len(history))
         if history[0].type in KEY_TYPES:  # the keyring: checked by verify, no record state
             continue
         report.records += 1
