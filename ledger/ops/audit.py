@@ -77,8 +77,17 @@ def audit(conn: sqlite3.Connection, progress: Progress | None = None) -> AuditRe
     """Return the audit report of an open ledger (reads only). ``progress`` counts every event
     twice: once verified, once replayed through the rules with its record's views compared."""
     signed, problems = stored_checkpoints(conn)
-    report = AuditReport(verification.verify_stored(conn, progress, thorough=True,
+    counted = [0]
+
+    def count(n: int) -> None:
+        counted[0] += n
+        if progress is not None:
+            progress(n)
+
+    report = AuditReport(verification.verify_stored(conn, count, thorough=True,
                                                   capture={c.size for c, _ in signed}))
+    if progress is not None and report.verify.events > counted[0]:
+        progress(report.verify.events - counted[0])  # verify counts in steps of 1,024
     add = report.findings.append
     if report.verify.table is not None and report.verify.events == 0:
         return report  # the file's structure is not the ledger's: nothing else can be read
