@@ -160,28 +160,32 @@ def _split(n: int) -> int:
     return 1 << ((n - 1).bit_length() - 1)
 
 
-def prove_inclusion(index: int, size: int, read: HashReader,
-                    subtree: Callable[[int, int], bytes] | None = None) -> list[bytes]:
-    """Return the RFC 9162 §2.1.3.1 inclusion proof of leaf ``index`` in a tree of ``size``
-    (``subtree(lo, hi)``: MTH(D[lo:hi]), by default ``subtree_hash`` over ``read``; a caller
-    proving many leaves passes a memoised one).
+def inclusion_path(index: int, size: int) -> list[tuple[int, int, int, int, bool]]:
+    """Return, top-down, each node on the path from the root to leaf ``index`` of a tree of
+    ``size``: (lo, hi) of the node, (lo, hi) of the sibling of its child on the path, and
+    whether that child is the right one (RFC 9162 §2.1.3.1's recursion)."""
+    steps = []
+    lo, hi = 0, size
+    while hi - lo > 1:
+        k = _split(hi - lo)
+        if index < lo + k:
+            steps.append((lo, hi, lo + k, hi, False))
+            hi = lo + k
+        else:
+            steps.append((lo, hi, lo, lo + k, True))
+            lo += k
+    return steps
+
+
+def prove_inclusion(index: int, size: int, read: HashReader) -> list[bytes]:
+    """Return the RFC 9162 §2.1.3.1 inclusion proof of leaf ``index`` in a tree of ``size``:
+    the siblings on its path (``inclusion_path``), leaf to root.
 
     Requires 0 <= index < size.
     """
     if not 0 <= index < size:
         raise ProofError(f"leaf index {index} is outside a tree of size {size}")
-    mth = subtree or (lambda lo, hi: subtree_hash(lo, hi, read))
-    proof: list[bytes] = []
-    lo, hi, m = 0, size, index
-    while hi - lo > 1:
-        k = _split(hi - lo)
-        if m < k:
-            proof.append(mth(lo + k, hi))
-            hi = lo + k
-        else:
-            proof.append(mth(lo, lo + k))
-            lo, m = lo + k, m - k
-    return proof[::-1]
+    return [subtree_hash(lo, hi, read) for _, _, lo, hi, _ in reversed(inclusion_path(index, size))]
 
 
 def prove_consistency(old: int, new: int, read: HashReader) -> list[bytes]:

@@ -136,13 +136,9 @@ def open_note(note: str, verifier: Verifier) -> str:
     Signature lines by other keys are ignored (they may be witnesses); a line by this key that
     does not verify is an error.
     """
-    text, sep, sigs = note.rpartition("\n\n")
-    if not sep or not text or not sigs.endswith("\n"):
-        raise SignatureError("malformed note: expected text, a blank line, signature lines")
-    text += "\n"
+    text, lines = signature_lines(note)
     found = False
-    for line in sigs[:-1].split("\n"):
-        name, raw = _parse_sig_line(line)
+    for name, raw in lines:
         if name != verifier.name or int.from_bytes(raw[:4], "big") != verifier.key_id:
             continue
         try:
@@ -155,7 +151,17 @@ def open_note(note: str, verifier: Verifier) -> str:
     return text
 
 
-def _parse_sig_line(line: str) -> tuple[str, bytes]:
+def signature_lines(note: str) -> tuple[str, list[tuple[str, bytes]]]:
+    """Return (the note's text with its final newline, [(key name, key id || signature)] of
+    every signature line); raise SignatureError if the note is malformed."""
+    text, sep, sigs = note.rpartition("\n\n")
+    if not sep or not text or not sigs.endswith("\n"):
+        raise SignatureError("malformed note: expected text, a blank line, signature lines")
+    return text + "\n", [parse_signature_line(line) for line in sigs[:-1].split("\n")]
+
+
+def parse_signature_line(line: str) -> tuple[str, bytes]:
+    """Return (key name, key id || signature) of one ``— name base64`` line."""
     prefix, _, rest = line.partition(" ")
     name, _, b64 = rest.partition(" ")
     if prefix != DASH or not name or not b64 or " " in b64:

@@ -24,8 +24,7 @@ from dataclasses import dataclass, field
 
 from ledger.core.checkpoint import Checkpoint, open_checkpoint
 from ledger.core.cosignature import CosignerKey, check_cosignature, parse_cosigner_key
-from ledger.core.encoding import unb64
-from ledger.core.note import DASH, Verifier, parse_verifier
+from ledger.core.note import Verifier, parse_verifier, signature_lines
 from ledger.errors import LedgerError, SignatureError
 
 LIMIT = 256  # logs, witnesses and groups each: far above the 32 the specification asks for
@@ -170,24 +169,6 @@ def _new_name(policy: Policy, name: str, fail: Callable[..., PolicyError]) -> st
     return name
 
 
-def signature_lines(note: str) -> tuple[str, list[tuple[str, bytes]]]:
-    """Return (note body with its final newline, [(name, signature bytes)]) of a signed note."""
-    text, sep, sigs = note.rpartition("\n\n")
-    if not sep or not text or not sigs.endswith("\n"):
-        raise SignatureError("malformed note: expected text, a blank line, signature lines")
-    out = []
-    for line in sigs[:-1].split("\n"):
-        prefix, _, rest = line.partition(" ")
-        name, _, encoded = rest.partition(" ")
-        if prefix != DASH or not name or not encoded or " " in encoded:
-            raise SignatureError(f"malformed signature line {line[:60]!r}")
-        try:
-            out.append((name, unb64(encoded)))
-        except ValueError as exc:
-            raise SignatureError(f"signature line of {name}: {exc}") from None
-    return text + "\n", out
-
-
 def cosigners(note: str, policy: Policy) -> tuple[list[str], dict[str, int]]:
     """Return (names of the policy's witnesses whose cosignature on ``note`` verifies, their
     timestamps); a line that names a policy witness's key but does not verify is an error."""
@@ -195,7 +176,7 @@ def cosigners(note: str, policy: Policy) -> tuple[list[str], dict[str, int]]:
     by_key = {(w.key.name, w.key.key_id): w for w in policy.witnesses.values()}
     found: dict[str, int] = {}
     for name, raw in lines:
-        witness = by_key.get((name, int.from_bytes(raw[:4], "big"))) if len(raw) >= 4 else None
+        witness = by_key.get((name, int.from_bytes(raw[:4], "big")))
         if witness is not None:
             found[witness.name] = check_cosignature(witness.key, body, raw)
     return sorted(found), found

@@ -38,7 +38,7 @@ def status_report(conn: sqlite3.Connection) -> dict[str, Any]:
     """Return the head, the counts, the last stored checkpoint with the names of the other keys
     that signed it (witnesses' cosignatures, unchecked here: `verify --policy` checks them), and
     how many events came after it."""
-    from ledger.core.policy import signature_lines
+    from ledger.core.note import signature_lines
     from ledger.ops.proofs import stored_checkpoints
 
     seq, head_hash = store.head(conn)

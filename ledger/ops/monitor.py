@@ -235,8 +235,8 @@ def _run(job: Follow, mirror: Path | None, progress: Progress | None,
         purges = [e for e, _ in events if e.type == "record.purged"]
         statuses, changed = None, []
         if conn is not None:
-            _extend_mirror(conn, job.source, events, purges, state.size, checkpoint.origin)
             touched = sorted({e.record_id for e, _ in events} - {""})
+            _extend_mirror(conn, job.source, events, purges, touched, state.size, checkpoint.origin)
             statuses, changed = views.status_counts(conn), views.statuses(conn, touched)
     finally:
         if conn is not None:
@@ -366,7 +366,7 @@ def _open_mirror(path: Path, origin: str) -> sqlite3.Connection:
 
 
 def _extend_mirror(conn: sqlite3.Connection, source: Source, events: list[tuple[Event, bytes]],
-                   purges: list[Event], seen: int, origin: str) -> None:
+                   purges: list[Event], touched: list[str], seen: int, origin: str) -> None:
     """Append the verified events to the mirror, carry purges into it, and bring its views up
     to date: rebuilt on the first run, else only the records the new events touch."""
     from ledger.ops.maintenance import rebuild
@@ -395,7 +395,7 @@ def _extend_mirror(conn: sqlite3.Connection, source: Source, events: list[tuple[
         if not first and events:
             from ledger.model.state import fold
 
-            for rid in sorted({e.record_id for e, _ in events} - {""}):
+            for rid in touched:
                 state = fold(store.record_events(conn, rid))
                 if state is None:
                     continue

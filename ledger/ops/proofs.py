@@ -19,6 +19,7 @@ from ledger.core.encoding import b64
 from ledger.core.events import Event, canonical_of
 from ledger.core.merkle import (
     HashReader,
+    inclusion_path,
     leaf_hash,
     node_hash,
     prove_consistency,
@@ -228,7 +229,7 @@ class Prover:
         of the path is the same). Neighbouring events, such as one record's, share most of it."""
         size = self.size
         stored = proofstore.read_hashes(self.conn, [stored_index(0, ev.seq - 1) for ev in events])
-        paths = [_inclusion_steps(ev.seq - 1, size) for ev in events]
+        paths = [inclusion_path(ev.seq - 1, size) for ev in events]
         self._prefetch([(lo, hi) for steps in paths for _, _, lo, hi, _ in steps])
         known, subtree = self.subtrees, self.subtree
         proofs = []
@@ -278,23 +279,6 @@ class Prover:
         if len(self.verified) > self.CACHE:
             self.verified.clear()
         self.verified.update(path)
-
-
-def _inclusion_steps(index: int, size: int) -> list[tuple[int, int, int, int, bool]]:
-    """Return, top-down, each node on the path from the root to leaf ``index`` of a tree of
-    ``size``: (lo, hi) of the node, (lo, hi) of the sibling of its child on the path, and
-    whether that child is the right one (RFC 9162 §2.1.3.1's recursion)."""
-    steps = []
-    lo, hi = 0, size
-    while hi - lo > 1:
-        k = 1 << ((hi - lo - 1).bit_length() - 1)
-        if index < lo + k:
-            steps.append((lo, hi, lo + k, hi, False))
-            hi = lo + k
-        else:
-            steps.append((lo, hi, lo, lo + k, True))
-            lo += k
-    return steps
 
 
 def _check_against_head(conn: sqlite3.Connection, size: int, root: bytes, read: HashReader,

@@ -31,11 +31,10 @@ from typing import Any
 
 from ledger.core.checkpoint import parse_checkpoint
 from ledger.core.cosignature import Cosigner, cosign
-from ledger.core.encoding import unb64
+from ledger.core.encoding import b64, unb64
 from ledger.core.merkle import EMPTY_ROOT, ProofError
 from ledger.core.merkle_check import check_consistency
-from ledger.core.note import Verifier, open_note
-from ledger.core.policy import signature_lines
+from ledger.core.note import DASH, Verifier, open_note, signature_lines
 from ledger.errors import SignatureError
 from ledger.storage import witnessdb
 
@@ -164,14 +163,9 @@ class Witness:
 
 def _lines_by(note: str, verifiers: list[Verifier]) -> list[str]:
     """Return the signature lines of ``note`` by the given (verified) log keys."""
-    _, sigs = note.rsplit("\n\n", 1)
     keys = {(v.name, v.key_id) for v in verifiers}
-    out = []
-    for line in sigs.splitlines():
-        name, encoded = line.split(" ")[1:3]
-        if (name, int.from_bytes(unb64(encoded)[:4], "big")) in keys:
-            out.append(line + "\n")
-    return out
+    return [f"{DASH} {name} {b64(raw)}\n" for name, raw in signature_lines(note)[1]
+            if (name, int.from_bytes(raw[:4], "big")) in keys]
 
 
 def _parse_request(request: bytes) -> tuple[int, list[bytes], str]:

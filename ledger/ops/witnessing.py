@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from ledger.core.checkpoint import Checkpoint
 from ledger.core.cosignature import check_cosignature
-from ledger.core.encoding import unb64
-from ledger.core.policy import Policy, Witness, cosigners, signature_lines
+from ledger.core.note import parse_signature_line, signature_lines
+from ledger.core.policy import Policy, Witness, cosigners
 from ledger.errors import RefusedInput, SignatureError
 from ledger.ops.proofs import consistency as consistency_proof
 from ledger.ops.proofs import stored_checkpoints
@@ -147,14 +147,13 @@ def _cosignature(text: str, witness: Witness, note: str) -> str | None:
     """Return the line of ``text`` that is a valid cosignature of ``witness`` on ``note``."""
     body, _ = signature_lines(note)
     for line in text.splitlines():
-        parts = line.split(" ")
-        if len(parts) != 3 or parts[1] != witness.key.name:
-            continue
         try:
-            check_cosignature(witness.key, body, unb64(parts[2]))
-        except (SignatureError, ValueError):
+            name, raw = parse_signature_line(line)
+            if name == witness.key.name:
+                check_cosignature(witness.key, body, raw)
+                return line + "\n"
+        except SignatureError:
             continue
-        return line + "\n"
     return None
 
 

@@ -58,10 +58,8 @@ def update(conn: sqlite3.Connection, docs: Iterable[dict[str, Any]], seq: int,
 
 def drop(conn: sqlite3.Connection) -> None:
     """Drop the index (a purge withholds text it may hold); the next search rebuilds it."""
-    db = _db(conn)
     for name in (f"{TABLE}_fts", TABLE, META):
-        if db[name].exists():
-            conn.execute(f"DROP TABLE {name}")
+        conn.execute(f"DROP TABLE IF EXISTS {name}")
 
 
 def search(conn: sqlite3.Connection, query: str, limit: int) -> list[dict[str, Any]]:
