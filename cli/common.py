@@ -8,14 +8,16 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 import orjson
 
-from ledger.api import AppendResult, Ledger
+from ledger.api import AppendResult, Ledger, Rehearsal
 from ledger.core.canonical import JsonInputError, parse_json
 from ledger.errors import RefusedInput
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -82,6 +84,31 @@ def dry_run_option(func: Callable[..., Any]) -> Callable[..., Any]:
 
     return click.option("--dry-run", is_flag=True, expose_value=False, callback=remember,
                         help="Show what it would append and the resulting state; write nothing.")(func)
+
+
+def rehearsed(obj: LedgerContext, ledger: Ledger, body: Callable[[Ledger], T]) -> tuple[T, Rehearsal | None]:
+    """Run ``body(ledger)``; with ``--dry-run``, in a rehearsal whose writes are all rolled back."""
+    if not obj.dry_run:
+        return body(ledger), None
+    return ledger.rehearse(body)
+
+
+def report_rehearsal(found: Rehearsal, as_json: bool, doc: dict[str, Any] | None = None) -> None:
+    """Print what a bulk --dry-run would have appended and the records it would change."""
+    records = [{"record_id": r, "status": s, "version": v, "correction_count": c}
+               for r, s, v, c in found.records]
+    if as_json:
+        emit_json({**(doc or {}), "dry_run": True, "would_append": found.events,
+                   "head_seq": found.head_before, "records": records})
+        return
+    span = (f" (seq {found.head_before + 1}–{found.head_after})" if found.events else "")
+    click.echo(f"Dry run: would append {found.events} event(s){span}, changing "
+               f"{len(records)} record(s). Nothing was written.")
+    for r in records[:20]:
+        click.echo(f"  {r['record_id']}: would be {r['status']}, version {r['version']}, "
+                   f"{r['correction_count']} notice(s)")
+    if len(records) > 20:
+        click.echo(f"  … and {len(records) - 20} more (--json lists every one)")
 
 
 def report_append(result: AppendResult, as_json: bool) -> None:

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import click
 
-from .common import LedgerContext, emit_json, json_option, pass_ctx, report_append
+from ledger.api import Ledger
+
+from .common import (
+    LedgerContext,
+    dry_run_option,
+    emit_json,
+    json_option,
+    pass_ctx,
+    rehearsed,
+    report_append,
+    report_rehearsal,
+)
 
 
 @click.group()
@@ -27,6 +38,7 @@ def key() -> None:
 @click.option("--role", type=click.Choice(["writer", "admin"]), default="writer", show_default=True)
 @click.option("--reason", help="Why the key is added.")
 @json_option
+@dry_run_option
 @pass_ctx
 def add(obj: LedgerContext, vkey: str, role: str, reason: str | None, as_json: bool) -> None:
     """Add a verifier key to the keyring (needs an admin --key).
@@ -38,13 +50,14 @@ def add(obj: LedgerContext, vkey: str, role: str, reason: str | None, as_json: b
     from ledger.ops.keys import read_verifier_text
 
     with obj.open() as ledger:
-        report_append(ledger.change_key("key.added", read_verifier_text(vkey), role, reason), as_json)
+        _change(obj, ledger, "key.added", read_verifier_text(vkey), role, reason, as_json)
 
 
 @key.command("revoke")
 @click.argument("vkey")
 @click.option("--reason", help="Why the key is revoked.")
 @json_option
+@dry_run_option
 @pass_ctx
 def revoke(obj: LedgerContext, vkey: str, reason: str | None, as_json: bool) -> None:
     """Revoke a key: events it signs from now on are refused (needs an admin --key).
@@ -56,8 +69,16 @@ def revoke(obj: LedgerContext, vkey: str, reason: str | None, as_json: bool) -> 
     from ledger.ops.keys import read_verifier_text
 
     with obj.open() as ledger:
-        report_append(ledger.change_key("key.revoked", read_verifier_text(vkey), "writer", reason),
-                      as_json)
+        _change(obj, ledger, "key.revoked", read_verifier_text(vkey), "writer", reason, as_json)
+
+
+def _change(obj: LedgerContext, ledger: Ledger, type_: str, vkey: str, role: str,
+            reason: str | None, as_json: bool) -> None:
+    result, rehearsal = rehearsed(obj, ledger, lambda led: led.change_key(type_, vkey, role, reason))
+    if rehearsal is None:
+        report_append(result, as_json)
+    else:
+        report_rehearsal(rehearsal, as_json, {"appended": False, "message": result.message})
 
 
 @key.command("list")

@@ -9,7 +9,18 @@ import click
 
 from ledger.errors import RefusedInput
 
-from .common import LedgerContext, emit_json, json_option, pass_ctx, progress, whole, write_output
+from .common import (
+    LedgerContext,
+    dry_run_option,
+    emit_json,
+    json_option,
+    pass_ctx,
+    progress,
+    rehearsed,
+    report_rehearsal,
+    whole,
+    write_output,
+)
 
 
 def read_pages(sources: tuple[str, ...]) -> list[tuple[str, bytes]]:
@@ -31,6 +42,7 @@ def read_pages(sources: tuple[str, ...]) -> list[tuple[str, bytes]]:
 @click.option("--batch-size", type=whole(1), default=500, show_default=True,
               help="Pages per transaction.")
 @json_option
+@dry_run_option
 @pass_ctx
 def import_cmd(obj: LedgerContext, pages: tuple[str, ...], batch_size: int, as_json: bool) -> None:
     """Import record pages (full or compact layout) as events.
@@ -43,13 +55,21 @@ def import_cmd(obj: LedgerContext, pages: tuple[str, ...], batch_size: int, as_j
     \b
     Example:
         ledger import pages/*.txt
+        ledger import --dry-run pages/*.txt   # what it would append; writes nothing
         curl -s https://example.org/record/SRCH:03BE3A05.txt | ledger import -
     """
     items = read_pages(pages)
     with obj.open() as ledger, progress("Importing", len(items) * 100) as bar:
-        outcomes = ledger.import_pages(items, obj.actor, batch_size,
-                                       None if bar is None else lambda n: bar(n * 100))
+        outcomes, rehearsal = rehearsed(obj, ledger, lambda led: led.import_pages(
+            items, obj.actor, batch_size, None if bar is None else lambda n: bar(n * 100)))
     failed = [o for o in outcomes if o.error]
+    if rehearsal is not None:
+        report_rehearsal(rehearsal, as_json, {"pages": [
+            {"source": o.source, "record_id": o.record_id or None, "would_append": o.appended,
+             "warnings": o.warnings, "error": o.error or None} for o in outcomes]})
+        for o in failed:
+            click.echo(f"Error: {o.error}", err=True)
+        sys.exit(2 if failed else 0)
     if as_json:
         emit_json([{"source": o.source, "record_id": o.record_id or None, "appended": o.appended,
                     "warnings": o.warnings, "error": o.error or None} for o in outcomes])

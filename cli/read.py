@@ -94,13 +94,13 @@ def log(obj: LedgerContext, since: str, limit: int | None, record_id: str | None
     """
     import collections
 
-    from ledger.core.events import TYPE_CONTRACT
+    from ledger.core.events import TYPE_CONTRACTS
 
     if as_json and jsonl:
         raise RefusedInput("--json and --jsonl: give one")
-    unknown = sorted(set(types) - set(TYPE_CONTRACT))
+    unknown = sorted(set(types) - set(TYPE_CONTRACTS))
     if unknown:
-        raise RefusedInput(f"unknown event type {unknown[0]!r} (known: {', '.join(TYPE_CONTRACT)})")
+        raise RefusedInput(f"unknown event type {unknown[0]!r} (known: {', '.join(TYPE_CONTRACTS)})")
     after, day = _since(since)
     out = sys.stdout.buffer
     with obj.open() as ledger, quiet_pipe():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import IO, Any
@@ -24,7 +25,9 @@ from .common import (
     passphrase,
     progress,
     read_json,
+    rehearsed,
     report_append,
+    report_rehearsal,
     whole,
 )
 
@@ -135,7 +138,10 @@ def _refuse_mixed(from_file: str | None, record_id: str | None, flags: dict[str,
 @click.option("--lifts", help="The notice id a reinstatement lifts.")
 @click.option("--issued-by", help="Who issues the notice (default: the actor).")
 @click.option("--effective-date", metavar="YYYY-MM-DD", help="Default: today (UTC).")
-@click.option("--reason-code", "reason_codes", multiple=True, help="Repeatable.")
+@click.option("--reason-code", "reason_codes", multiple=True,
+              help="A reason code (docs/contracts.md lists them). Repeatable.")
+@click.option("--doi", help="The notice's own DOI, e.g. 10.5281/zenodo.123 (correction-record-v1.1).")
+@click.option("--url", help="The notice's own web address (correction-record-v1.1).")
 @click.option("--claim-id", "claim_ids", multiple=True, help="Claims (partial_retraction).")
 @click.option("--target-version", type=whole(1), help="Version the notice is about (default: current).")
 @click.option("--purge", is_flag=True,
@@ -149,13 +155,15 @@ def _refuse_mixed(from_file: str | None, record_id: str | None, flags: dict[str,
 @pass_ctx
 def correct(obj: LedgerContext, /, record_id: str | None, from_file: str | None, as_json: bool,
             **flags: Any) -> None:
-    """Append a correction notice (correction-record-v1).
+    """Append a correction notice (correction-record-v1, or v1.1 with --doi or --url).
 
     \b
     Example:
         ledger correct SRCH:03BE3A05 --kind correction --reason "Score transcription error" \\
             --set /review_score=9.1
         ledger correct SRCH:03BE3A05 --kind expression_of_concern --reason "Data under review"
+        ledger correct SRCH:03BE3A05 --kind retraction --reason "Fabricated data" \\
+            --reason-code fabrication --doi 10.5555/notice.42 --url https://example.org/n/42
         ledger correct SRCH:03BE3A05 --kind reinstatement --reason "Review closed" --lifts N-1a2b3c
         ledger correct SRCH:03BE3A05 --kind removal --reason "Court order 2026/114" --purge
         ledger correct --from-file notice.json
@@ -178,7 +186,8 @@ def correct(obj: LedgerContext, /, record_id: str | None, from_file: str | None,
     if flags["kind"] is None:
         raise RefusedInput("--kind is required (or use --from-file)")
     notice: dict[str, Any] = {"record_id": record_id, "kind": flags["kind"]}
-    for key in ("reason", "notice_id", "lifts", "issued_by", "effective_date", "target_version"):
+    for key in ("reason", "notice_id", "lifts", "issued_by", "effective_date", "target_version",
+                "doi", "url"):
         if flags[key] is not None:
             notice[key] = flags[key]
     if flags["sets"]:
@@ -194,14 +203,19 @@ def correct(obj: LedgerContext, /, record_id: str | None, from_file: str | None,
 
 
 def _purge(obj: LedgerContext, notice: Any, fields: tuple[str, ...], as_json: bool) -> None:
-    if obj.dry_run:
-        raise RefusedInput("--dry-run is not available with --purge yet: a purge rewrites the "
-                           "file; try the removal without --purge to see the notice")
     if not isinstance(notice, dict):
         raise RefusedInput("the notice must be a JSON object")
     with obj.open() as ledger:
-        done = ledger.purge(notice, obj.actor, fields)
+        done, rehearsal = rehearsed(obj, ledger, lambda led: led.purge(notice, obj.actor, fields))
     event = done.purge
+    if rehearsal is not None:
+        report_rehearsal(rehearsal, as_json, {
+            "appended": False, "record_id": done.notice.record_id, "message": done.notice.message,
+            "would_withhold": [{"seq": s, "members": m} for s, m in done.withheld]})
+        if not as_json and done.withheld:
+            click.echo("  it would withhold: " + "; ".join(
+                f"seq {s}: {', '.join(m)}" for s, m in done.withheld))
+        return
     if as_json:
         emit_json({"appended": done.notice.event is not None, "record_id": done.notice.record_id,
                    "message": done.notice.message,
@@ -277,6 +291,7 @@ def gate(obj: LedgerContext, /, record_id: str | None, from_file: str | None, as
 @click.option("--batch-size", type=whole(1), default=DEFAULT_BATCH, show_default=True,
               help="Events per transaction.")
 @json_option
+@dry_run_option
 @pass_ctx
 def append(obj: LedgerContext, source: str, batch_size: int, as_json: bool) -> None:
     """Append many events from JSON Lines, in batches (one transaction each).
@@ -288,15 +303,20 @@ def append(obj: LedgerContext, source: str, batch_size: int, as_json: bool) -> N
     \b
     Example:
         ledger append --jsonl migration.jsonl --batch-size 5000
+        ledger append --jsonl migration.jsonl --dry-run   # what it would append; writes nothing
         producer | ledger append --jsonl -
     """
     total = 0 if source == "-" else count_lines(Path(source))
-    with obj.open() as ledger, progress("Appending", total) as bar:
-        if source == "-":
-            result = ledger.append_jsonl(sys.stdin.buffer, obj.actor, batch_size, bar)
-        else:
-            with open_input(Path(source)) as handle:
-                result = ledger.append_jsonl(handle, obj.actor, batch_size, bar)
+    with obj.open() as ledger, progress("Appending", total) as bar, \
+            contextlib.ExitStack() as stack:
+        handle = (sys.stdin.buffer if source == "-"
+                  else stack.enter_context(open_input(Path(source))))
+        result, rehearsal = rehearsed(
+            obj, ledger, lambda led: led.append_jsonl(handle, obj.actor, batch_size, bar))
+    if rehearsal is not None:
+        report_rehearsal(rehearsal, as_json, {"unchanged": result.unchanged,
+                                              "resumed": result.resumed, "appended": 0})
+        return
     if as_json:
         emit_json({"appended": result.appended, "unchanged": result.unchanged,
                    "batches": result.batches, "resumed": result.resumed})

@@ -9,9 +9,9 @@ from __future__ import annotations
 import dataclasses
 import getpass
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, BinaryIO
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 from ledger.core.clock import Clock, rfc3339, utc_now
 from ledger.core.events import KEY_TYPES, Event
@@ -24,6 +24,8 @@ from ledger.ops.batch import AppendResult, Batch, Carry, record_id_of
 from ledger.ops.bulk import DEFAULT_BATCH, BulkResult, append_lines
 from ledger.storage import store, views
 from ledger.storage.views import Shown
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:  # the rest is imported where it is used, to keep CLI start-up fast
     from ledger.core.checkpoint import Checkpoint
@@ -45,6 +47,20 @@ def default_actor() -> str:
     except (KeyError, OSError):
         return "unknown"
 
+
+
+@dataclasses.dataclass(frozen=True)
+class Rehearsal:
+    """What a ``--dry-run`` would have done: the head before and after, and every record it
+    would change, as (record_id, status, version, correction_count)."""
+
+    head_before: int
+    head_after: int
+    records: list[tuple[str, str, int, int]]
+
+    @property
+    def events(self) -> int:
+        return self.head_after - self.head_before
 
 
 class Ledger:
@@ -131,6 +147,20 @@ class Ledger:
         except Rollback:
             pass
         return found[0]
+
+    def rehearse(self, body: Callable[[Ledger], T]) -> tuple[T, Rehearsal]:
+        """Run ``body(self)`` with every write it makes rolled back at the end (``--dry-run``
+        of a bulk command): return what it returned, and what it would have changed."""
+        self._carry = None
+        before = store.head(self.conn)[0]
+        try:
+            with store.rehearsal(self.conn):
+                out = body(self)
+                found = Rehearsal(before, store.head(self.conn)[0],
+                                  views.changed_since(self.conn, before))
+        finally:
+            self._carry = None
+        return out, found
 
     def purge(self, notice: dict[str, Any], actor: str | None = None,
               fields: tuple[str, ...] = ()) -> PurgeResult:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -174,3 +175,44 @@ def test_audit_progress_counts_both_passes(day: Cli) -> None:
         events = ledger.count()
         ledger.audit(done.append)
     assert sum(done) == 2 * events  # a true total: the bar ends at 100%
+
+
+def test_bulk_commands_dry_run_and_write_nothing(day: Cli, tmp_path: Path) -> None:
+    """--dry-run on append --jsonl, import and a purge: every check runs, the result is shown,
+    and the file holds exactly what it held (events, views, the tree, bulk progress)."""
+
+    def everything() -> tuple[Any, ...]:
+        with sqlite3.connect(day.db) as conn:
+            extra = tuple(tuple(conn.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall())
+                          for t in ("tree_hashes", "bulk_progress", "checkpoints"))
+        return day.snapshot() + extra
+
+    before = everything()
+    lines = tmp_path / "in.jsonl"
+    lines.write_bytes(b"".join(orjson.dumps({"contract": "correction-record-v1", "payload": {
+        "record_id": "SRCH:BF3DD431", "kind": "correction", "reason": "r", "notice_id": f"B{i}",
+        "changes": [{"path": "/note", "value": f"n{i}"}]}}) + b"\n" for i in range(3)))
+    shown = day("append", "--jsonl", str(lines), "--dry-run")
+    assert shown.exit_code == 0, shown.output
+    assert shown.stdout.startswith("Dry run: would append 3 event(s) (seq 11–13), changing 1 record(s)")
+    assert "SRCH:BF3DD431: would be CORRECTED, version 1, 3 notice(s)" in shown.stdout
+    doc = day.json("append", "--jsonl", str(lines), "--dry-run")
+    assert doc["dry_run"] and doc["would_append"] == 3 and doc["appended"] == 0
+    assert doc["records"] == [{"record_id": "SRCH:BF3DD431", "status": "CORRECTED", "version": 1,
+                               "correction_count": 3}]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(lines.read_bytes() + b"{not json\n")
+    refused = day("append", "--jsonl", str(bad), "--dry-run")
+    assert refused.exit_code == 2 and "LINE 4" in refused.stderr
+    again = day.json("import", *map(str, sorted(PAGES.glob("*.txt"))), "--dry-run")
+    assert again["would_append"] == 0 and len(again["pages"]) == 3
+    purge = day("correct", "SRCH:BF3DD431", "--kind", "removal", "--reason", "Court order",
+                "--purge", "--dry-run")
+    assert purge.exit_code == 0, purge.output
+    assert "would append 2 event(s)" in purge.stdout and "would be REMOVED" in purge.stdout
+    assert "it would withhold: seq " in purge.stdout and "abstract" in purge.stdout
+    assert everything() == before
+    assert day.json("verify")["ok"] and day.json("audit")["ok"]
+    # and the real runs do what the dry runs said
+    assert day.json("append", "--jsonl", str(lines))["appended"] == 3
+    assert day.json("show", "SRCH:BF3DD431")["status"] == "CORRECTED"

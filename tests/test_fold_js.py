@@ -71,6 +71,8 @@ def actions(draw: st.DrawFn) -> list[tuple[str, Any]]:
             score, quality = draw(scores), draw(qualities)
             doc.pop("review_score"), doc.pop("quality")
             doc.update({k: v for k, v in (("review_score", score), ("quality", quality)) if v is not None})
+            if draw(st.booleans()):  # paper-manifest-v1.2
+                doc["doi"] = f"10.5555/{draw(st.integers(0, 9))}"
             steps.append(("paper-manifest-v1.1", doc))
         elif what == "provenance":
             steps.append(("source-provenance-v1", provenance(
@@ -87,6 +89,10 @@ def actions(draw: st.DrawFn) -> list[tuple[str, Any]]:
                 notice["changes"] = [{"path": p, "value": draw(v)} for p, v in picked]
             if kind == "reinstatement":
                 notice["lifts"] = draw(st.sampled_from(issued)) if issued else "N0"
+            if draw(st.booleans()):  # correction-record-v1.1
+                notice.update(doi="10.5555/n", url="https://example.org/n",
+                              reason_codes=draw(st.lists(st.sampled_from(["error_in_data", "other"]),
+                                                         max_size=2)))
             issued.append(notice["notice_id"])
             steps.append(("correction-record-v1", notice))
         elif what == "gate":

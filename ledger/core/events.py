@@ -46,15 +46,16 @@ GENESIS_HASH = "0" * 64
 MAX_PAYLOAD_BYTES = 1 << 20  # one event's payload, in canonical form: 1 MiB
 
 KEY_TYPES = ("key.added", "key.revoked")
-TYPE_CONTRACT = {  # every event type, with the contract of its payload
-    "record.published": "paper-manifest-v1.1",
-    "record.revised": "paper-manifest-v1.1",
-    "provenance.recorded": "source-provenance-v1",
-    "notice.issued": "correction-record-v1",
-    "gate.evaluated": "gate-evaluation-v1",
-    "key.added": "actor-key-v1",
-    "key.revoked": "actor-key-v1",
-    "record.purged": "purge-record-v1",
+_MANIFESTS = ("paper-manifest-v1.1", "paper-manifest-v1.2")
+TYPE_CONTRACTS = {  # every event type, with the contract versions its payload may have
+    "record.published": _MANIFESTS,
+    "record.revised": _MANIFESTS,
+    "provenance.recorded": ("source-provenance-v1",),
+    "notice.issued": ("correction-record-v1", "correction-record-v1.1"),
+    "gate.evaluated": ("gate-evaluation-v1",),
+    "key.added": ("actor-key-v1",),
+    "key.revoked": ("actor-key-v1",),
+    "record.purged": ("purge-record-v1",),
 }
 WITHHELD = "withheld"  # the one key of a purged member's marker: {"withheld": {...}}
 

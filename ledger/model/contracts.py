@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from ledger.core.events import TYPE_CONTRACTS
 from ledger.errors import RefusedInput
 
 RECORD_ID_RE = re.compile(r"^[A-Z][A-Z0-9]*:[0-9A-F]{8}$")
@@ -108,6 +109,79 @@ Text = Annotated[str, StringConstraints(min_length=1)]
 Score = Annotated[float, Field(ge=0, le=10, allow_inf_nan=False), AfterValidator(_score)]
 Count = Annotated[int, Field(ge=0, le=2**53 - 1)]
 
+# A DOI as Crossref and DataCite register it: "10.", a registrant code, "/", a suffix. Given bare
+# (not as https://doi.org/… or doi:…), so that exports and comparisons see one spelling.
+DOI_RE = re.compile(r"10\.\d{4,9}/\S+\Z")
+URL_RE = re.compile(r"https?://[^\s/?#]+[^\s]*\Z")
+
+# The reasons a notice may give in ``correction-record-v1.1`` (``reason_codes``), after the
+# Retraction Watch database's reasons and COPE's retraction guidelines: code -> the label
+# exported (Retraction Watch's wording where it has one). docs/contracts.md lists them.
+REASON_CODES: dict[str, str] = {
+    "error_in_data": "Error in Data",
+    "error_in_analyses": "Error in Analyses",
+    "error_in_methods": "Error in Methods",
+    "error_in_results": "Error in Results and/or Conclusions",
+    "error_in_text": "Error in Text",
+    "error_in_references": "Error in Cites",
+    "error_in_image": "Error in Image",
+    "error_by_publisher": "Error by Journal/Publisher",
+    "unreliable_results": "Unreliable Results",
+    "results_not_reproducible": "Results Not Reproducible",
+    "concerns_about_data": "Concerns/Issues About Data",
+    "concerns_about_results": "Concerns/Issues About Results and/or Conclusions",
+    "concerns_about_references": "Concerns/Issues about Referencing/Attributions",
+    "unsupported_claims": "Concerns/Issues About Source-Grounded Claims",
+    "fabrication": "Falsification/Fabrication of Data",
+    "image_manipulation": "Manipulation of Images",
+    "plagiarism": "Plagiarism of Article",
+    "duplication": "Duplication of Article",
+    "authorship": "Concerns/Issues About Authorship",
+    "peer_review": "Concerns/Issues with Peer Review",
+    "fake_peer_review": "Fake Peer Review",
+    "paper_mill": "Paper Mill",
+    "computer_generated": "Computer-Aided Content or Computer-Generated Content",
+    "ethics_approval": "Lack of IRB/IACUC Approval and/or Compliance",
+    "ethical_violation": "Ethical Violations by Author",
+    "conflict_of_interest": "Conflict of Interest",
+    "copyright": "Copyright Claims",
+    "legal": "Legal Reasons/Legal Threats",
+    "author_request": "Withdrawal by Author",
+    "investigation": "Investigation by Journal/Publisher",
+    "third_party_investigation": "Investigation by Third Party",
+    "update_of_prior_notice": "Upgrade/Update of Prior Notice",
+    "concerns_resolved": "Concerns Resolved",
+    "other": "Other",
+}
+
+
+def _doi(value: str) -> str:
+    if not DOI_RE.match(value):
+        hint = (": give the DOI itself, 10.<registrant>/<suffix>, not a link"
+                if value.lower().startswith(("http", "doi:")) else
+                " (a DOI is 10.<registrant>/<suffix>, e.g. 10.5281/zenodo.20435649)")
+        raise ValueError(f"{value!r} is not a DOI{hint}")
+    return value
+
+
+def _url(value: str) -> str:
+    if not URL_RE.match(value):
+        raise ValueError(f"{value!r} is not an http(s) URL")
+    return value
+
+
+def _reason_code(value: str) -> str:
+    if value not in REASON_CODES:
+        raise ValueError(f"{value!r} is not a reason code of correction-record-v1.1 (known: "
+                         f"{', '.join(REASON_CODES)}; see docs/contracts.md)")
+    return value
+
+
+Doi = Annotated[str, Field(json_schema_extra={"pattern": r"^10\.\d{4,9}/\S+$"}), AfterValidator(_doi)]
+Url = Annotated[str, Field(json_schema_extra={"pattern": r"^https?://\S+$"}), AfterValidator(_url)]
+ReasonCode = Annotated[str, Field(json_schema_extra={"enum": list(REASON_CODES)}),
+                       AfterValidator(_reason_code)]
+
 
 class Strict(BaseModel):
     """Base: unknown keys refused, no type coercion."""
@@ -141,6 +215,12 @@ class PaperManifest(Strict):
     claim_record_source: str
     quality: Quality | None = None
     note: str | None = None
+
+
+class PaperManifestV12(PaperManifest):
+    """`paper-manifest-v1.2`: `paper-manifest-v1.1` and the record's own DOI (optional)."""
+
+    doi: Doi | None = None
 
 
 class ReportArtifact(Strict):
@@ -184,6 +264,15 @@ class CorrectionRecord(Strict):
     changes: list[Change] | None = None
     claim_ids: list[Text] | None = None
     lifts: Text | None = None
+
+
+class CorrectionRecordV11(CorrectionRecord):
+    """`correction-record-v1.1`: `correction-record-v1`, the notice's own DOI and URL (optional),
+    and `reason_codes` from a controlled vocabulary (REASON_CODES)."""
+
+    doi: Doi | None = None
+    url: Url | None = None
+    reason_codes: list[ReasonCode] = Field(default_factory=list)
 
 
 class Artifact(Strict):
@@ -237,9 +326,39 @@ class PurgeRecord(Strict):
 
 CONTRACTS: dict[str, type[Strict]] = {
     "paper-manifest-v1.1": PaperManifest,
+    "paper-manifest-v1.2": PaperManifestV12,
     "source-provenance-v1": SourceProvenance,
     "correction-record-v1": CorrectionRecord,
+    "correction-record-v1.1": CorrectionRecordV11,
     "gate-evaluation-v1": GateEvaluation,
     "actor-key-v1": ActorKey,
     "purge-record-v1": PurgeRecord,
 }
+
+# The versions of one contract, oldest first. A published version is never changed; a payload
+# is stored under the oldest version (at or after the one asked for) that has every key it
+# gives, so what an older version could say is still said in it, byte for byte.
+MANIFEST_CONTRACTS = TYPE_CONTRACTS["record.published"]
+NOTICE_CONTRACTS = TYPE_CONTRACTS["notice.issued"]
+LATEST_MANIFEST = PaperManifestV12
+_FAMILIES = (MANIFEST_CONTRACTS, NOTICE_CONTRACTS)
+
+
+def contract_version(contract: str, raw: Any) -> str:
+    """Return the contract version a payload submitted as ``contract`` is stored under: the
+    oldest version of its family, from ``contract`` on, whose keys include every key given (the
+    newest if none does, so that its refusal names the unknown key)."""
+    family = next((f for f in _FAMILIES if contract in f), None)
+    if family is None or not isinstance(raw, dict):
+        return contract
+    versions = family[family.index(contract):]
+    return next((v for v in versions if raw.keys() <= CONTRACTS[v].model_fields.keys()),
+                versions[-1])
+
+
+def is_manifest(contract: str) -> bool:
+    return contract in MANIFEST_CONTRACTS
+
+
+def is_notice(contract: str) -> bool:
+    return contract in NOTICE_CONTRACTS

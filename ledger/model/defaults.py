@@ -12,7 +12,7 @@ from typing import Any
 
 from ledger.core.canonical import canonical_bytes
 from ledger.core.clock import rfc3339_seconds
-from ledger.model.contracts import DEFAULT_GATES
+from ledger.model.contracts import DEFAULT_GATES, is_notice
 from ledger.model.state import RecordState
 
 
@@ -28,7 +28,7 @@ def fill_defaults(
             doc[key] = value
             filled.add(key)
 
-    if contract == "correction-record-v1":
+    if is_notice(contract):
         if doc.get("notice_id") is None:
             fill("notice_id", generated_notice_id(raw))
         fill("effective_date", now.astimezone(dt.UTC).date().isoformat())

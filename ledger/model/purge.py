@@ -16,12 +16,13 @@ from typing import Any
 
 from ledger.core.events import WITHHELD, is_withheld
 from ledger.errors import RefusedInput, VerificationError
+from ledger.model.contracts import is_notice
 
 PURGE_TYPE, PURGE_CONTRACT = "record.purged", "purge-record-v1"
 
 # Members never withheld, per contract: they keep the record identifiable and its history
 # readable (and its status derivable: a notice's kind and what it lifts stay).
-KEPT: Mapping[str, frozenset[str]] = {
+_KEPT = {
     "paper-manifest-v1.1": frozenset({"record_id", "title", "submitted"}),
     "source-provenance-v1": frozenset({"record_id", "publisher", "external_record"}),
     "correction-record-v1": frozenset({"record_id", "notice_id", "kind", "effective_date",
@@ -30,13 +31,22 @@ KEPT: Mapping[str, frozenset[str]] = {
                                      "independent"}),
 }
 # Every member a purge may withhold (the members of each contract above that are not kept).
-PURGEABLE: Mapping[str, frozenset[str]] = {
+_PURGEABLE = {
     "paper-manifest-v1.1": frozenset({"research_question", "abstract", "review_score",
                                       "source_grounded_claims", "claim_record_source",
                                       "quality", "note"}),
     "source-provenance-v1": frozenset({"report_artifact", "claim_lineage", "review_method"}),
     "correction-record-v1": frozenset({"reason", "reason_codes", "changes", "claim_ids"}),
     "gate-evaluation-v1": frozenset({"reason", "evaluator", "artifacts"}),
+}
+# Later versions keep what they add: identifiers (a record's or a notice's DOI, a notice's URL).
+KEPT: Mapping[str, frozenset[str]] = {
+    **_KEPT, "paper-manifest-v1.2": _KEPT["paper-manifest-v1.1"] | {"doi"},
+    "correction-record-v1.1": _KEPT["correction-record-v1"] | {"doi", "url"},
+}
+PURGEABLE: Mapping[str, frozenset[str]] = {
+    **_PURGEABLE, "paper-manifest-v1.2": _PURGEABLE["paper-manifest-v1.1"],
+    "correction-record-v1.1": _PURGEABLE["correction-record-v1"],
 }
 ALL_PURGEABLE = frozenset().union(*PURGEABLE.values())
 ALL_KEPT = frozenset().union(*KEPT.values()) - ALL_PURGEABLE
@@ -47,7 +57,7 @@ def purgeable(contract: str, payload: Mapping[str, Any]) -> bool:
     a removal notice (the reason for the purge stays public), a purge or a key event."""
     if contract not in PURGEABLE:
         return False
-    return not (contract == "correction-record-v1" and payload.get("kind") == "removal")
+    return not (is_notice(contract) and payload.get("kind") == "removal")
 
 
 def check_fields(fields: Iterable[str]) -> list[str]:
@@ -184,7 +194,7 @@ def purge_problems(purge: Mapping[str, Any],
     the log says is gone)."""
     nid = purge.get("notice_id")
     notice = next((seq for seq, (contract, p) in events.items()
-                   if contract == "correction-record-v1" and p.get("notice_id") == nid
+                   if is_notice(contract) and p.get("notice_id") == nid
                    and p.get("kind") == "removal"), None)
     if notice is None:
         return [f"the purge names {nid!r}, which is not a removal notice of this record"]

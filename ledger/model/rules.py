@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from ledger.core.canonical import canonical_bytes
 from ledger.errors import RefusedInput
-from ledger.model.contracts import CONTRACTS, PaperManifest
+from ledger.model.contracts import CONTRACTS, LATEST_MANIFEST, is_manifest, is_notice
 from ledger.model.pointer import apply_changes, resolve
 from ledger.model.state import RecordState
 
@@ -83,29 +83,31 @@ def plan(
 ) -> Planned | NoOp:
     """Return what appending ``payload`` means for the ledger; raise RefusedInput if it may not."""
     rid = str(payload["record_id"])
-    if contract == "paper-manifest-v1.1":
-        return _plan_manifest(rid, payload, state)
+    if is_manifest(contract):
+        return _plan_manifest(rid, contract, payload, state)
     if state is None:
         raise RefusedInput(f"unknown record {rid}: publish it first")
     if contract == "source-provenance-v1":
         if state.provenance is not None and same(state.provenance, payload):
             return NoOp(rid, f"no change: these provenance facts are already the latest for {rid}")
         return Planned("provenance.recorded", rid, contract, payload)
-    if contract == "correction-record-v1":
-        return _plan_notice(payload, state, lookup, defaulted)
+    if is_notice(contract):
+        return _plan_notice(contract, payload, state, lookup, defaulted)
     return _plan_gate(payload, state, defaulted)
 
 
-def _plan_manifest(rid: str, payload: dict[str, Any], state: RecordState | None) -> Planned | NoOp:
+def _plan_manifest(rid: str, contract: str, payload: dict[str, Any],
+                   state: RecordState | None) -> Planned | NoOp:
     if state is None or not state.versions:
-        return Planned("record.published", rid, "paper-manifest-v1.1", payload)
+        return Planned("record.published", rid, contract, payload)
     if same(state.versions[-1].manifest, payload):
         return NoOp(rid, f"no change: this manifest is already version {state.version} of {rid}")
-    return Planned("record.revised", rid, "paper-manifest-v1.1", payload)
+    return Planned("record.revised", rid, contract, payload)
 
 
 def _plan_notice(
-    payload: dict[str, Any], state: RecordState, lookup: NoticeLookup, defaulted: frozenset[str],
+    contract: str, payload: dict[str, Any], state: RecordState, lookup: NoticeLookup,
+    defaulted: frozenset[str],
 ) -> Planned | NoOp:
     rid, nid = state.record_id, str(payload["notice_id"])
     existing = lookup(nid)
@@ -115,7 +117,7 @@ def _plan_notice(
             return NoOp(rid, f"no change: notice {nid} was already issued with this content")
         raise RefusedInput(f"notice_id {nid} is already used by another notice on {owner}")
     check_notice(payload, state)
-    return Planned("notice.issued", rid, "correction-record-v1", payload)
+    return Planned("notice.issued", rid, contract, payload)
 
 
 def check_notice(payload: dict[str, Any], state: RecordState) -> None:
@@ -158,7 +160,7 @@ def _check_changes(payload: dict[str, Any], state: RecordState, target: int) -> 
                            f"{state.version}, not to version {target}")
     corrected = apply_changes(state.manifest, payload["changes"])
     try:
-        PaperManifest.model_validate(corrected)
+        LATEST_MANIFEST.model_validate(corrected)
     except ValidationError as exc:
         raise RefusedInput(f"notice {nid}: the corrected manifest would be invalid: "
                            f"{describe(exc)}") from None

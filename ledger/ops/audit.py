@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from ledger.core.canonical import canonical_bytes
-from ledger.core.events import KEY_TYPES, TYPE_CONTRACT, Event, is_withheld
+from ledger.core.events import KEY_TYPES, TYPE_CONTRACTS, Event, is_withheld
 from ledger.core.progress import Progress
 from ledger.errors import CorruptEvent, LedgerError, VerificationError
 from ledger.model.purge import PURGE_TYPE, purge_problems
@@ -187,7 +187,7 @@ def _rule_problem(conn: sqlite3.Connection, event: Event, state: RecordState | N
                   earlier: dict[int, tuple[str, dict[str, Any]]]) -> str:
     """Return what is wrong with appending ``event`` on top of ``state`` ('' if nothing);
     ``earlier`` holds the record's events so far (this one is added)."""
-    if TYPE_CONTRACT.get(event.type) != event.contract:
+    if event.contract not in TYPE_CONTRACTS.get(event.type, ()):
         return f"event type {event.type!r} does not go with contract {event.contract!r}"
     try:
         stored = orjson.loads(event.payload_json)

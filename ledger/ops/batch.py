@@ -21,7 +21,7 @@ from ledger.core.clock import Clock, rfc3339
 from ledger.core.events import Event, make_event_bytes
 from ledger.core.merkle import Frontier, frontier_positions, leaf_hash, stored_count, stored_index
 from ledger.errors import LedgerError, RefusedInput
-from ledger.model.contracts import record_id
+from ledger.model.contracts import contract_version, record_id
 from ledger.model.defaults import fill_defaults
 from ledger.model.rules import NoOp, editorial_warnings, plan, repeated_notice, validate
 from ledger.model.state import RecordState, apply_event, fold
@@ -165,6 +165,7 @@ class Batch:
         actor = self.signer.name if self.signer is not None else actor
         state = self.state(rid)
         now = self.clock()  # one moment per append: the defaults and recorded_at agree
+        contract = contract_version(contract, raw)
         doc, filled = fill_defaults(contract, raw, state, actor, now)
         payload = validate(contract, doc)
         outcome = plan(contract, payload, state, self.lookup_notice, filled)

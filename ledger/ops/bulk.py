@@ -15,7 +15,7 @@ import orjson
 from ledger.core.canonical import JsonInputError, canonical_bytes, parse_json
 from ledger.core.clock import Clock
 from ledger.errors import CorruptEvent, LedgerError, LineRefused, RefusedInput
-from ledger.model.contracts import CONTRACTS
+from ledger.model.contracts import CONTRACTS, contract_version
 from ledger.model.rules import validate
 from ledger.ops.batch import Batch, record_id_of
 from ledger.storage import store
@@ -123,7 +123,8 @@ class Resume:
             lambda rid: store.record_events(self.conn, rid, head_seq))
         for number, line in enumerate(lines, start=first):
             try:
-                for _, contract, payload, _actor in parse_lines([(number, line)], "-"):
+                for _, asked, payload, _actor in parse_lines([(number, line)], "-"):
+                    contract = contract_version(asked, payload)
                     if not any(e.contract == contract and
                                _committed_as(contract, payload, e.payload_json)
                                for e in stored(record_id_of(payload))):

@@ -3,9 +3,12 @@ REST-shaped ``update-to`` JSON, and the Retraction Watch database's CSV columns.
 
 One element, item or row per notice, records sorted by id and notices by seq; each carries the
 notice event's ``seq`` and the smallest stored checkpoint that covers it (its origin, size and
-root; none if no checkpoint covers it yet). The record's DOI is its provenance's external
-identifier when that is a DOI (``10.<registrant>/<suffix>``); a notice has no DOI in the
-``correction-record-v1`` contract: where a DOI is missing the value is ``unavailable``.
+root; none if no checkpoint covers it yet). The record's DOI is its manifest's ``doi``
+(``paper-manifest-v1.2``), else its provenance's external identifier when that is a DOI
+(``10.<registrant>/<suffix>``); a notice's DOI and URL are its own ``doi`` and ``url``
+(``correction-record-v1.1``). Where a DOI is missing the value is ``unavailable`` (in the CSV)
+or null (the notice's own DOI in JSON). Reason codes of the controlled vocabulary are exported
+with their labels (Retraction Watch's wording), other codes as given.
 
 Notice kinds map to Crossref's update types one to one (``expression_of_concern``,
 ``partial_retraction`` and the rest share their names). A reinstatement has no Crossref
@@ -29,6 +32,7 @@ from xml.sax.saxutils import quoteattr
 import orjson
 
 from ledger.core.checkpoint import Checkpoint
+from ledger.model.contracts import REASON_CODES
 from ledger.storage.views import Shown
 
 INDEXER_FORMATS = ("crossref-xml", "crossref-json", "retraction-watch-csv")
@@ -55,7 +59,11 @@ _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
 def record_doi(record: Shown) -> str | None:
-    """Return the record's DOI (its provenance's external identifier, if one is a DOI)."""
+    """Return the record's DOI: its manifest's, else its provenance's external identifier if
+    that is a DOI."""
+    own = record["manifest"].get("doi")
+    if isinstance(own, str) and own:
+        return own
     identifier = ((record.get("provenance") or {}).get("external_record") or {}).get("identifier")
     if isinstance(identifier, str):
         found = identifier.strip().removeprefix("https://doi.org/").removeprefix("doi:")
@@ -120,6 +128,9 @@ def _crossref_xml(out: BinaryIO, header: dict[str, Any], records: Iterator[Shown
                  "checkpoint_root": cp.root_b64 if cp else ""}
         if notice.get("lifted_by"):
             attrs["lifted_by"] = str(notice["lifted_by"])
+        for key in ("doi", "url"):
+            if notice.get(key):
+                attrs[f"notice_{key}"] = str(notice[key])
         doi = record_doi(record) or UNAVAILABLE
         out.write(("  <notice " + " ".join(f"{k}={quoteattr(v)}" for k, v in attrs.items())
                    + ">\n    <crossmark><updates><update type=" + quoteattr(CROSSREF_TYPES[kind])
@@ -147,7 +158,8 @@ def _crossref_json(out: BinaryIO, header: dict[str, Any], records: Iterator[Show
         if kind not in CROSSREF_TYPES:
             continue
         item = {
-            "DOI": None, "record_id": record["record_id"], "notice_id": notice["notice_id"],
+            "DOI": notice.get("doi"), "URL": notice.get("url"),
+            "record_id": record["record_id"], "notice_id": notice["notice_id"],
             "title": [f"{LABELS[kind]}: {_text(record['manifest'].get('title'))}"],
             "update-to": [{"DOI": record_doi(record) or UNAVAILABLE, "type": CROSSREF_TYPES[kind],
                            "label": LABELS[kind], "source": "publisher",
@@ -169,7 +181,8 @@ def _retraction_watch(out: BinaryIO, records: Iterator[Shown],
         m, p = record["manifest"], record.get("provenance") or {}
         cp = covering(checkpoints, int(notice["seq"]))
         reasons = notice.get("reason_codes") or []
-        reason = "".join(f"+{code};" for code in reasons) or UNAVAILABLE
+        reason = ("".join(f"+{REASON_CODES.get(str(code), str(code))};" for code in reasons)
+                  if isinstance(reasons, list) else _text(reasons)) or UNAVAILABLE
         covered = (f"checkpoint {cp.origin} size {cp.size} root {cp.root_b64}" if cp
                    else "no checkpoint covers it yet")
         notes = [f"ledger seq {notice['seq']}; {covered}", f"notice {notice['notice_id']}"]
@@ -179,7 +192,8 @@ def _retraction_watch(out: BinaryIO, records: Iterator[Shown],
             notes.append(f"lifted by {notice['lifted_by']}")
         row = [record["record_id"], _text(m.get("title")), UNAVAILABLE, UNAVAILABLE, UNAVAILABLE,
                _text(p.get("publisher")) or UNAVAILABLE, UNAVAILABLE, UNAVAILABLE,
-               UNAVAILABLE, "Research Article", str(notice["effective_date"]), UNAVAILABLE,
+               _text(notice.get("url")) or UNAVAILABLE, "Research Article",
+               str(notice["effective_date"]), _text(notice.get("doi")) or UNAVAILABLE,
                UNAVAILABLE, _text(m.get("submitted")) or UNAVAILABLE,
                record_doi(record) or UNAVAILABLE, UNAVAILABLE, NATURE[notice["kind"]], reason,
                "Unknown", "; ".join(notes)]

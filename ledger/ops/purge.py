@@ -110,7 +110,7 @@ def purge(conn: sqlite3.Connection, clock: Clock, signer: Signer | None, notice:
     finally:
         store.secure_delete(conn, False)
     return PurgeResult(result, purge_event, [(e["seq"], e["members"]) for e in entries],
-                       wal_kept=not scrub(conn))
+                       wal_kept=not store.is_rehearsing(conn) and not scrub(conn))
 
 
 def scrub(conn: sqlite3.Connection) -> bool:

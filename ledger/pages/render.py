@@ -76,7 +76,10 @@ def sections(shown: Shown) -> list[Section]:
             out.append(("Quality Dimensions", [(label, dims[k]) for k, label in DIMENSIONS if dims.get(k)]))
     out.append(("Correction Record", [
         ("Status", shown["status"]), ("Correction count", str(shown["correction_count"])),
-        ("Manifest contract", "paper-manifest-v1.1"), ("Correction contract", "correction-record-v1")]))
+        *([("Record DOI", str(m["doi"]))] if m.get("doi") else []),
+        ("Manifest contract", "paper-manifest-v1.2" if "doi" in m else "paper-manifest-v1.1"),
+        ("Correction contract", "correction-record-v1.1" if any(
+            n.get("doi") or n.get("url") for n in shown["notices"]) else "correction-record-v1")]))
     if shown["notices"]:
         out.append(("Correction Notices", [row for n in shown["notices"] for row in _notice_rows(n)]))
     if shown["provenance"]:
@@ -99,9 +102,13 @@ def _gate_rows(gate: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
+NOTICE_IDS = (("doi", "Notice DOI"), ("url", "Notice URL"))  # correction-record-v1.1
+
+
 def _notice_rows(n: dict[str, Any]) -> list[tuple[str, str]]:
     rows = [("Notice", n["notice_id"]), ("Kind", n["kind"]), ("Effective", n["effective_date"]),
             ("Issued by", n["issued_by"])]
+    rows += [(label, str(n[key])) for key, label in NOTICE_IDS if n.get(key)]
     if n.get("reason"):
         rows.append(("Reason", shown_value(n["reason"])))
     for key, label in (("reason_codes", "Reason codes"), ("claim_ids", "Claims")):

@@ -18,6 +18,7 @@ def show_text(shown: Shown) -> str:
         f"{shown['record_id']}  {shown_value(m['title'])}",
         f"  status              {shown['status']} ({shown['correction_count']} notice(s))",
         f"  version             {shown['version']}",
+        *([f"  doi                 {m['doi']}"] if m.get("doi") else []),
         f"  submitted           {shown_value(m.get('submitted') or '—')}",
         f"  review score        {score_text}",
         f"  verification level  {level_text(shown['verification_level'], VERIFICATION_LABELS)}",
@@ -35,7 +36,8 @@ def show_text(shown: Shown) -> str:
         state = "in force" if n["in_force"] else f"lifted by {n['lifted_by']}"
         lines.append(f"  notice {n['notice_id']}: {n['kind']} {n['effective_date']} by "
                      f"{n['issued_by']} ({state})"
-                     f"{': ' + shown_value(n['reason']) if n.get('reason') else ''}")
+                     f"{': ' + shown_value(n['reason']) if n.get('reason') else ''}"
+                     f"{' [doi ' + str(n['doi']) + ']' if n.get('doi') else ''}")
     last = shown["last_event"]
     lines.append(f"  last event          seq {last['seq']} at {last['recorded_at']}")
     return "\n".join(lines)

@@ -20,6 +20,12 @@ APPLICATION_ID = 0x4C444752  # "LDGR"
 FORMAT_VERSION = 2  # the newest event format this version reads, and the one ``init`` creates
 BUSY_TIMEOUT_S = 60.0
 
+# The index notices of correction-record-v1.1 are found by: made with the file, or (in a file
+# made before that contract version) with its first such notice; verify accepts a file without it.
+NOTICE_V11_INDEX = ("CREATE INDEX events_by_notice_v11 ON events(json_extract(payload, "
+                    "'$.notice_id'))\n    WHERE contract = 'correction-record-v1.1'")
+OPTIONAL_INDEXES = frozenset({"events_by_notice_v11"})
+
 EVENTS_SCHEMA = """
 CREATE TABLE events (
     seq         INTEGER PRIMARY KEY,
@@ -35,6 +41,7 @@ CREATE TABLE events (
 CREATE INDEX events_by_record ON events(record_id, seq);
 CREATE INDEX events_by_notice ON events(json_extract(payload, '$.notice_id'))
     WHERE contract = 'correction-record-v1';
+%(notice_v11_index)s;
 CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events
 BEGIN SELECT RAISE(ABORT, 'events are append-only: UPDATE is refused'); END;
 CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
@@ -65,6 +72,8 @@ BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only: UPDATE is refused'); END
 CREATE TRIGGER checkpoints_append_only_delete BEFORE DELETE ON checkpoints
 BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only: DELETE is refused'); END;
 """
+
+EVENTS_SCHEMA = EVENTS_SCHEMA.replace("%(notice_v11_index)s", NOTICE_V11_INDEX)
 
 # Format v2: the payload and its salts are beside the envelope (``commitments``), and a purge may
 # replace payload members and salts of an event of a record with a later ``record.purged`` event;
@@ -102,6 +111,7 @@ class LedgerConnection(sqlite3.Connection):
     """A connection to a ledger file, which knows the file's event format."""
 
     format = 1
+    rehearsing = False  # inside ``rehearsal``: every write is rolled back at its end
 
     def set_format(self, version: int) -> None:
         self.format = version
@@ -208,7 +218,12 @@ def _configure(conn: sqlite3.Connection) -> None:
 
 @contextlib.contextmanager
 def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """Run the body in one ``BEGIN IMMEDIATE`` transaction; roll back on any error."""
+    """Run the body in one ``BEGIN IMMEDIATE`` transaction; roll back on any error. Inside a
+    ``rehearsal`` it is a savepoint of the rehearsal's transaction instead."""
+    if is_rehearsing(conn):
+        with savepoint(conn):
+            yield conn
+        return
     try:
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.Error as exc:
@@ -235,6 +250,29 @@ def savepoint(conn: sqlite3.Connection) -> Iterator[None]:
         conn.execute("RELEASE part")
         raise
     conn.execute("RELEASE part")
+
+
+@contextlib.contextmanager
+def rehearsal(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """Run the body in one write transaction that is always rolled back (``--dry-run``): the
+    body does every check and write it would, sees its own writes, and nothing is kept."""
+    if not isinstance(conn, LedgerConnection):
+        raise StoreError("a rehearsal needs a connection opened by the ledger")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.Error as exc:
+        raise StoreError(_explain(exc)) from None
+    conn.rehearsing = True
+    try:
+        yield conn
+    finally:
+        conn.rehearsing = False
+        _rollback(conn)
+
+
+def is_rehearsing(conn: sqlite3.Connection) -> bool:
+    """Return whether the connection is inside a ``rehearsal`` (nothing it writes is kept)."""
+    return isinstance(conn, LedgerConnection) and conn.rehearsing
 
 
 @contextlib.contextmanager
@@ -282,6 +320,8 @@ def head(conn: sqlite3.Connection) -> tuple[int, str]:
 
 def insert_event(conn: sqlite3.Connection, event: Event) -> None:
     """Insert one event row (inside the caller's write transaction)."""
+    if event.contract == "correction-record-v1.1":
+        index_notices_v11(conn)
     if event.commitments is None:
         conn.execute(f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)", event[:9])
     else:
@@ -400,11 +440,21 @@ def check_count(conn: sqlite3.Connection, read: int, upto: int | None) -> None:
 def find_notice(conn: sqlite3.Connection, notice_id: str,
                 before: int | None = None) -> tuple[str, str] | None:
     """Return (record_id, payload JSON) of the first notice with that id (before seq), or None."""
-    row = conn.execute("SELECT record_id, payload FROM events WHERE contract = "
-                       "'correction-record-v1' AND json_extract(payload, '$.notice_id') = ? "
-                       "AND seq < ? ORDER BY seq LIMIT 1",
-                       (notice_id, before if before is not None else 2**62)).fetchone()
-    return None if row is None else (str(row[0]), str(row[1]))
+    # One query per contract version, each answered by its partial index (a ledger made before
+    # correction-record-v1.1 gets its index with its first such notice: NOTICE_V11_INDEX).
+    upto = before if before is not None else 2**62
+    rows = [conn.execute(f"SELECT seq, record_id, payload FROM events WHERE contract = "
+                         f"'{contract}' AND json_extract(payload, '$.notice_id') = ? AND seq < ? "
+                         "ORDER BY seq LIMIT 1", (notice_id, upto)).fetchone()
+            for contract in ("correction-record-v1", "correction-record-v1.1")]
+    found = min((r for r in rows if r is not None), default=None)
+    return None if found is None else (str(found[1]), str(found[2]))
+
+
+def index_notices_v11(conn: sqlite3.Connection) -> None:
+    """Give a ledger made before correction-record-v1.1 the index its notices are found by
+    (a no-op once it exists); ``insert_event`` runs it before each such notice."""
+    conn.execute(NOTICE_V11_INDEX.replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1))
 
 
 def key_events(conn: sqlite3.Connection) -> list[Event]:
@@ -530,8 +580,10 @@ def schema_problems(conn: sqlite3.Connection,
     problems = []
     for name, want in expected.items():
         got = found.get(name)
-        if got is None:
+        if got is None and name not in OPTIONAL_INDEXES:
             problems.append((want[0], want[2], f"{want[0]} {name} is missing from the schema"))
+        elif got is None:
+            continue
         elif got != want:
             what = "type" if got[0] != want[0] else "definition"
             kind = want[0] if got[0] == want[0] else "table"  # a trigger turned table blocks

@@ -308,6 +308,14 @@ def statuses(conn: sqlite3.Connection, record_ids: list[str]) -> list[tuple[str,
     return sorted(out)
 
 
+def changed_since(conn: sqlite3.Connection, seq: int) -> list[tuple[str, str, int, int]]:
+    """Return (record_id, status, version, correction_count) of every record whose views an
+    event after ``seq`` changed, by record id."""
+    rows = conn.execute("SELECT record_id, status, version, correction_count FROM records "
+                        "WHERE last_seq > ? ORDER BY record_id", (seq,)).fetchall()
+    return [(str(r[0]), str(r[1]), int(r[2]), int(r[3])) for r in rows]
+
+
 def record_splits(conn: sqlite3.Connection, parts: int) -> list[str]:
     """Return record ids that cut the records view into ``parts`` about equal parts.
 

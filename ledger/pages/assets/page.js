@@ -69,6 +69,7 @@
 
   function noticeRows(n) {
     const rows = [["Notice", n.notice_id], ["Kind", n.kind], ["Effective", n.effective_date], ["Issued by", n.issued_by]];
+    for (const [key, label] of [["doi", "Notice DOI"], ["url", "Notice URL"]]) if (n[key]) rows.push([label, String(n[key])]);
     if (n.reason) rows.push(["Reason", shownValue(n.reason)]);
     for (const [key, label] of [["reason_codes", "Reason codes"], ["claim_ids", "Claims"]]) {
       const v = n[key];
@@ -115,8 +116,10 @@
       const dims = quality.dimensions || {};
       if (DIMENSIONS.some(([k]) => dims[k])) out.push(["Quality Dimensions", DIMENSIONS.filter(([k]) => dims[k]).map(([k, label]) => [label, dims[k]])]);
     }
-    out.push(["Correction Record", [["Status", shown.status], ["Correction count", String(shown.correction_count)],
-      ["Manifest contract", "paper-manifest-v1.1"], ["Correction contract", "correction-record-v1"]]]);
+    out.push(["Correction Record", [["Status", shown.status], ["Correction count", String(shown.correction_count)]]
+      .concat(m.doi ? [["Record DOI", String(m.doi)]] : [])
+      .concat([["Manifest contract", "doi" in m ? "paper-manifest-v1.2" : "paper-manifest-v1.1"],
+        ["Correction contract", shown.notices.some((n) => n.doi || n.url) ? "correction-record-v1.1" : "correction-record-v1"]])]);
     if (shown.notices.length) out.push(["Correction Notices", [].concat(...shown.notices.map(noticeRows))]);
     if (shown.provenance) out.push(["Provenance", provenanceRows(shown)]);
     else if (m.note) out.push(["Provenance", [["Note", shownValue(m.note)]]]);
