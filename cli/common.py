@@ -101,7 +101,8 @@ def report_rehearsal(found: Rehearsal, as_json: bool, doc: dict[str, Any] | None
         emit_json({**(doc or {}), "dry_run": True, "would_append": found.events,
                    "head_seq": found.head_before, "records": records})
         return
-    span = (f" (seq {found.head_before + 1}–{found.head_after})" if found.events else "")
+    span = ("" if not found.events else f" (seq {found.head_after})" if found.events == 1
+            else f" (seq {found.head_before + 1}–{found.head_after})")
     click.echo(f"Dry run: would append {found.events} event(s){span}, changing "
                f"{len(records)} record(s). Nothing was written.")
     for r in records[:20]:

@@ -78,7 +78,7 @@ def _change(obj: LedgerContext, ledger: Ledger, type_: str, vkey: str, role: str
     if rehearsal is None:
         report_append(result, as_json)
     else:
-        report_rehearsal(rehearsal, as_json, {"appended": False, "message": result.message})
+        report_rehearsal(rehearsal, as_json, {"appended": False, "record_id": result.record_id})
 
 
 @key.command("list")

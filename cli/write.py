@@ -210,7 +210,7 @@ def _purge(obj: LedgerContext, notice: Any, fields: tuple[str, ...], as_json: bo
     event = done.purge
     if rehearsal is not None:
         report_rehearsal(rehearsal, as_json, {
-            "appended": False, "record_id": done.notice.record_id, "message": done.notice.message,
+            "appended": False, "record_id": done.notice.record_id,
             "would_withhold": [{"seq": s, "members": m} for s, m in done.withheld]})
         if not as_json and done.withheld:
             click.echo("  it would withhold: " + "; ".join(
