@@ -116,3 +116,73 @@ def test_stdin_and_blank_lines(cli: Cli) -> None:
 def test_batch_size_must_be_positive(tmp_path: Path) -> None:
     with Ledger.create(tmp_path / "l.db", clock) as ledger, pytest.raises(RefusedInput):
         ledger.append_jsonl(io.BytesIO(b""), "x", batch_size=0)
+
+
+def _synthetic(n: int) -> list[dict[str, Any]]:
+    from bench.synth import items as synth_items
+
+    out = [{"contract": c, "payload": p} for c, p in synth_items(n)]
+    out[5]["actor"] = "other"  # a line's own actor
+    out[7]["payload"] = {**out[7]["payload"], "record_id": out[7]["payload"]["record_id"].lower()}
+    return out
+
+
+def test_helpers_prepare_what_the_writer_would(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same file appended with helper processes preparing its lines and without: the same
+    events (but for the fresh salts), the same views; a blank line and a line the helpers cannot
+    prepare (an unknown record) go the writer's way and are refused with the same message."""
+    from ledger.ops import bulkprep
+    from ledger.ops.batch import Batch
+
+    prepared = []
+    plain = Batch.add_prepared
+    monkeypatch.setattr(Batch, "add_prepared", lambda self, p: prepared.append(p) or plain(self, p))
+    items = _synthetic(700)
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(jsonl(items[:300]) + b"\n" + jsonl(items[300:]))
+    dbs = {}
+    for name, threshold in (("serial", 10**9), ("helpers", 10)):
+        monkeypatch.setattr(bulkprep, "PARALLEL_FROM", threshold)
+        dbs[name] = tmp_path / f"{name}.db"
+        with Ledger.create(dbs[name], clock) as ledger, source.open("rb") as handle:
+            result = ledger.append_jsonl(handle, "tester", batch_size=97)
+            assert result.appended + result.unchanged == len(items)
+        assert len(prepared) == (0 if name == "serial" else len(items))
+    salted = {"salts", "commitments", "hash", "prev_hash", "last_hash", "value"}
+    with sqlite3.connect(dbs["serial"]) as a, sqlite3.connect(dbs["helpers"]) as b:
+        for table in ("events", "records", "notices", "versions", "gates", "view_meta"):
+            names = [r[1] for r in a.execute(f"PRAGMA table_info({table})") if r[1] not in salted]
+            dump = f"SELECT {', '.join(names)} FROM {table} ORDER BY {'1, 2' if len(names) > 1 else '1'}"
+            assert a.execute(dump).fetchall() == b.execute(dump).fetchall(), table
+    with Ledger.open(dbs["helpers"], clock) as ledger:
+        assert ledger.verify().ok and ledger.audit().ok
+    # a refused line: the same message, line number and kept events either way
+    bad = tmp_path / "bad.jsonl"
+    broken = {"contract": "correction-record-v1", "payload": {
+        "record_id": "SRCH:0BADBAD0", "kind": "retraction", "reason": "r"}}
+    bad.write_bytes(jsonl(items[:400]) + jsonl([broken]) + jsonl(items[400:]))
+    said = []
+    for name, threshold in (("serial", 10**9), ("helpers", 10)):
+        monkeypatch.setattr(bulkprep, "PARALLEL_FROM", threshold)
+        with Ledger.create(tmp_path / f"bad-{name}.db", clock) as ledger, bad.open("rb") as handle:
+            with pytest.raises(RefusedInput) as caught:
+                ledger.append_jsonl(handle, "tester", batch_size=100)
+            said.append(str(caught.value))
+    assert said[0] == said[1] and said[0].startswith("LINE 401: unknown record SRCH:0BADBAD0")
+
+
+def test_helpers_resume_an_interrupted_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ledger.ops import bulkprep
+
+    monkeypatch.setattr(bulkprep, "PARALLEL_FROM", 10)
+    items = _synthetic(600)
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(jsonl(items[:250]))
+    db = tmp_path / "l.db"
+    with Ledger.create(db, clock) as ledger, source.open("rb") as handle:
+        assert ledger.append_jsonl(handle, "tester", batch_size=50).appended == 250
+    source.write_bytes(jsonl(items))  # the run is re-started with the whole file
+    with Ledger.open(db, clock) as ledger, source.open("rb") as handle:
+        again = ledger.append_jsonl(handle, "tester", batch_size=50)
+        assert (again.resumed, again.appended) == (250, 350)
+        assert ledger.head()[0] == 600 and ledger.audit().ok

@@ -227,11 +227,17 @@ def make_event(
 def make_event_bytes(
     seq: int, type_: str, record_id: str, contract: str, payload: dict[str, Any],
     actor: str, recorded_at: str, prev_hash: str, v2: bool = False,
+    made: MemberParts | None = None,
 ) -> tuple[Event, bytes]:
     """Return (new event, its canonical bytes); refuse a payload above MAX_PAYLOAD_BYTES.
 
-    ``v2``: the envelope commits to each member with a fresh random salt (format v2)."""
-    payload_bytes = canonical_bytes(payload)
+    ``v2``: the envelope commits to each member with a fresh random salt (format v2); ``made``:
+    members already made for these values (see ``_commit_ascii``)."""
+    ascii_names = _ascii_names(payload)
+    if v2 and ascii_names:
+        payload_bytes, salts, commitments = _commit_ascii(payload, None, made)
+    else:
+        payload_bytes = canonical_bytes(payload)
     if len(payload_bytes) > MAX_PAYLOAD_BYTES:
         raise RefusedInput(f"the payload is {len(payload_bytes):,} bytes in canonical form; one "
                            f"event's payload may be at most {MAX_PAYLOAD_BYTES:,} bytes")
@@ -241,7 +247,8 @@ def make_event_bytes(
                               prev_hash)
         return Event(seq, type_, record_id, contract, payload_json, actor, recorded_at, prev_hash,
                      event_hash(data)), data
-    salts, commitments = commit_members(payload)
+    if not ascii_names:
+        salts, commitments = commit_members(payload)
     data = envelope_v2_bytes(seq, type_, record_id, contract, commitments, actor, recorded_at,
                              prev_hash)
     return Event(seq, type_, record_id, contract, payload_json, actor, recorded_at, prev_hash,
@@ -251,6 +258,8 @@ def make_event_bytes(
 def commit_members(payload: dict[str, Any], random: bytes | None = None) -> tuple[str, str]:
     """Return (salts, commitments) of a payload as canonical JSON text, with fresh salts (or
     ``random``: SALT_BYTES per member in sorted member order, for test vectors)."""
+    if _ascii_names(payload):
+        return _commit_ascii(payload, random)[1:]
     names = sorted(payload)
     random = os.urandom(SALT_BYTES * len(names)) if random is None else random
     salts: dict[str, str] = {}
@@ -260,6 +269,47 @@ def commit_members(payload: dict[str, Any], random: bytes | None = None) -> tupl
         salts[name] = salt.hex()
         commitments[name] = commitment(salt, name, payload[name])
     return (canonical_bytes(salts).decode("utf-8"), canonical_bytes(commitments).decode("utf-8"))
+
+
+# Members made ahead of time (by a bulk append's helper): name -> its three JSON fragments,
+# ``"name":value``, ``"name":"salt"`` and ``"name":"commitment"`` (``member_parts``).
+MemberParts = dict[str, tuple[bytes, bytes, bytes]]
+
+
+def member_parts(name: str, value: Any, salt: bytes) -> tuple[bytes, bytes, bytes]:
+    """Return the JSON fragments of one member (an ASCII name) committed with ``salt``."""
+    key, text = orjson.dumps(name), _value_bytes(value)
+    digest = hashlib.sha256(MEMBER_PREFIX + salt + key + text).hexdigest()
+    return (key + b":" + text, key + b':"' + salt.hex().encode() + b'"',
+            key + b':"' + digest.encode() + b'"')
+
+
+def _ascii_names(payload: dict[str, Any]) -> bool:
+    """Return whether every member name is an ASCII string (a contract's names always are)."""
+    try:
+        return "".join(payload).isascii()
+    except TypeError:
+        return False
+
+
+def _commit_ascii(payload: dict[str, Any], random: bytes | None,
+                  made: MemberParts | None = None) -> tuple[bytes, str, str]:
+    """Return (JCS(payload), salts, commitments) of a payload whose member names are ASCII, each
+    member's JCS text made once: for ASCII names Python's order is JCS's (UTF-16 code units), so
+    the object is its sorted members joined, exactly as ``canonical_bytes`` writes it. ``made``:
+    members whose text, salt and commitment were made ahead of time for these very values."""
+    names = sorted(payload)
+    random = os.urandom(SALT_BYTES * len(names)) if random is None else random
+    members, salts, commitments = [], [], []
+    for i, name in enumerate(names):
+        parts = made.get(name) if made is not None else None
+        if parts is None:
+            parts = member_parts(name, payload[name], random[i * SALT_BYTES:(i + 1) * SALT_BYTES])
+        members.append(parts[0])
+        salts.append(parts[1])
+        commitments.append(parts[2])
+    return (b"{" + b",".join(members) + b"}", (b"{" + b",".join(salts) + b"}").decode(),
+            (b"{" + b",".join(commitments) + b"}").decode())
 
 
 def canonical_of(event: Event) -> bytes:

@@ -13,13 +13,13 @@ from typing import Any
 from ledger.core.canonical import canonical_bytes
 from ledger.core.clock import rfc3339_seconds
 from ledger.model.contracts import DEFAULT_GATES, is_notice
-from ledger.model.state import RecordState
 
 
 def fill_defaults(
-    contract: str, raw: dict[str, Any], state: RecordState | None, actor: str, now: dt.datetime,
+    contract: str, raw: dict[str, Any], version: int | None, actor: str, now: dt.datetime,
 ) -> tuple[dict[str, Any], frozenset[str]]:
-    """Return (payload with defaults filled, the keys that were filled)."""
+    """Return (payload with defaults filled, the keys that were filled); ``version``: the
+    record's number of versions (None for an unknown record)."""
     doc = dict(raw)
     filled: set[str] = set()
 
@@ -33,8 +33,8 @@ def fill_defaults(
             fill("notice_id", generated_notice_id(raw))
         fill("effective_date", now.astimezone(dt.UTC).date().isoformat())
         fill("issued_by", actor)
-        if state is not None:
-            fill("target_version", state.version)
+        if version is not None:
+            fill("target_version", version)
     elif contract == "gate-evaluation-v1":
         fill("evaluated_at", rfc3339_seconds(now))
         fill("evaluator", actor)

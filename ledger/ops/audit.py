@@ -204,6 +204,9 @@ def _rule_problem(conn: sqlite3.Connection, event: Event, state: RecordState | N
         # that is gone; what is kept must still be this record's.
         return ("" if stored.get("record_id") == event.record_id else
                 f"envelope record_id {event.record_id} differs from the payload's")
+    if event.contract == "correction-record-v1.1" and not store.has_notice_v11_index(conn):
+        return ("a correction-record-v1.1 notice in a file without the index "
+                "events_by_notice_v11 (it was dropped behind the ledger's back)")
     try:
         payload = validate(event.contract, stored)
         if canonical_bytes(payload).decode() != event.payload_json:

@@ -18,7 +18,7 @@ import orjson
 
 from ledger.core.canonical import check_depth
 from ledger.core.clock import Clock, rfc3339
-from ledger.core.events import Event, make_event_bytes
+from ledger.core.events import Event, MemberParts, make_event_bytes
 from ledger.core.merkle import Frontier, frontier_positions, leaf_hash, stored_count, stored_index
 from ledger.errors import LedgerError, RefusedInput
 from ledger.model.contracts import contract_version, record_id
@@ -31,6 +31,7 @@ from ledger.storage.views import Shown
 if TYPE_CHECKING:  # signing loads cryptography: imported only for signed ledgers
     from ledger.core.note import Signer
     from ledger.model.keyring import Keyring
+    from ledger.ops.bulkprep import Prepared
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,7 @@ class Batch:
         if mirrored is not None:
             raise RefusedInput(f"this ledger is a mirror of {mirrored} kept by `ledger monitor`: "
                                "it takes no appends of its own")
+        store.index_notices_v11(conn)  # a file made before correction-record-v1.1
         self.v2 = store.event_format(conn) >= 2  # members committed one by one (format v2)
         self.unsigned_from = self.seq + 1
         if carry is not None and (carry.seq, carry.prev) == (self.seq, self.prev):
@@ -166,7 +168,7 @@ class Batch:
         state = self.state(rid)
         now = self.clock()  # one moment per append: the defaults and recorded_at agree
         contract = contract_version(contract, raw)
-        doc, filled = fill_defaults(contract, raw, state, actor, now)
+        doc, filled = fill_defaults(contract, raw, state.version if state else None, actor, now)
         payload = validate(contract, doc)
         outcome = plan(contract, payload, state, self.lookup_notice, filled)
         if isinstance(outcome, NoOp):
@@ -182,11 +184,37 @@ class Batch:
         self.dirty.add(rid)
         return AppendResult(rid, event, f"appended seq {event.seq} {event.type} {rid}", warnings)
 
+    def add_prepared(self, prepared: Prepared) -> AppendResult:
+        """``add`` for a line a bulk helper prepared (``ops.bulkprep``): the same defaults, rules
+        and event, with the validation and the members' commitments already made."""
+        contract, raw, actor, made_payload, deferred, made, _ = prepared
+        rid = str(made_payload["record_id"])
+        actor = self.signer.name if self.signer is not None else actor
+        state = self.state(rid)
+        now = self.clock()
+        doc, filled = fill_defaults(contract, raw, state.version if state else None, actor, now)
+        payload = dict(made_payload)
+        for key in deferred:  # the stand-ins give way to the real defaults
+            if key in filled:
+                payload[key] = doc[key]
+            else:
+                del payload[key]
+        if payload.get("target_version", 1) < 1:  # never for a record that has a version
+            payload = validate(contract, doc)
+        outcome = plan(contract, payload, state, self.lookup_notice, filled)
+        if isinstance(outcome, NoOp):
+            return AppendResult(rid, None, outcome.message)
+        event = self._append(outcome.type, rid, contract, outcome.payload, actor, now, made)
+        self.states[rid] = apply_event(state, event, orjson.loads(event.payload_json))
+        self.dirty.add(rid)
+        return AppendResult(rid, event, f"appended seq {event.seq} {event.type} {rid}")
+
     def _append(self, type_: str, rid: str, contract: str, payload: dict[str, Any],
-                actor: str, now: dt.datetime | None = None) -> Event:
+                actor: str, now: dt.datetime | None = None,
+                made: MemberParts | None = None) -> Event:
         """Insert the next event and its Merkle hashes; return it."""
         event, canonical = make_event_bytes(self.seq + 1, type_, rid, contract, payload, actor,
-                                            rfc3339(now or self.clock()), self.prev, self.v2)
+                                            rfc3339(now or self.clock()), self.prev, self.v2, made)
         store.insert_event(self.conn, event)
         proofstore.insert_hashes(self.conn, stored_count(self.seq),
                                  self.frontier.append(leaf_hash(canonical)))

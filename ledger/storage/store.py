@@ -320,8 +320,6 @@ def head(conn: sqlite3.Connection) -> tuple[int, str]:
 
 def insert_event(conn: sqlite3.Connection, event: Event) -> None:
     """Insert one event row (inside the caller's write transaction)."""
-    if event.contract == "correction-record-v1.1":
-        index_notices_v11(conn)
     if event.commitments is None:
         conn.execute(f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)", event[:9])
     else:
@@ -440,20 +438,32 @@ def check_count(conn: sqlite3.Connection, read: int, upto: int | None) -> None:
 def find_notice(conn: sqlite3.Connection, notice_id: str,
                 before: int | None = None) -> tuple[str, str] | None:
     """Return (record_id, payload JSON) of the first notice with that id (before seq), or None."""
-    # One query per contract version, each answered by its partial index (a ledger made before
-    # correction-record-v1.1 gets its index with its first such notice: NOTICE_V11_INDEX).
+    # Each contract version's notices are found through its own partial index. A file made
+    # before correction-record-v1.1 has no index for them, and no such notice: every append
+    # makes the index first (``index_notices_v11``), and audit reports such a notice in a file
+    # without it (``has_notice_v11_index``).
     upto = before if before is not None else 2**62
-    rows = [conn.execute(f"SELECT seq, record_id, payload FROM events WHERE contract = "
-                         f"'{contract}' AND json_extract(payload, '$.notice_id') = ? AND seq < ? "
-                         "ORDER BY seq LIMIT 1", (notice_id, upto)).fetchone()
-            for contract in ("correction-record-v1", "correction-record-v1.1")]
-    found = min((r for r in rows if r is not None), default=None)
-    return None if found is None else (str(found[1]), str(found[2]))
+    select = ("SELECT seq, record_id, payload FROM events WHERE contract = '{}' AND "
+              "json_extract(payload, '$.notice_id') = ? AND seq < ?")
+    if has_notice_v11_index(conn):
+        row = conn.execute(select.format("correction-record-v1") + " UNION ALL "
+                           + select.format("correction-record-v1.1") + " ORDER BY seq LIMIT 1",
+                           (notice_id, upto, notice_id, upto)).fetchone()
+    else:
+        row = conn.execute(select.format("correction-record-v1") + " ORDER BY seq LIMIT 1",
+                           (notice_id, upto)).fetchone()
+    return None if row is None else (str(row[1]), str(row[2]))
+
+
+def has_notice_v11_index(conn: sqlite3.Connection) -> bool:
+    """Return whether the file has the index correction-record-v1.1 notices are found by."""
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND "
+                        "name = 'events_by_notice_v11'").fetchone() is not None
 
 
 def index_notices_v11(conn: sqlite3.Connection) -> None:
     """Give a ledger made before correction-record-v1.1 the index its notices are found by
-    (a no-op once it exists); ``insert_event`` runs it before each such notice."""
+    (a no-op once it exists); every write transaction of appends runs it first."""
     conn.execute(NOTICE_V11_INDEX.replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1))
 
 

@@ -1,0 +1,110 @@
+"""Preparing JSON Lines in helper processes while one writer appends (``append --jsonl``).
+
+Every line's work that does not depend on the ledger is done by helpers, each taking every
+HELPERS-th chunk of CHUNK lines of the input file: parse the line (the same checks as
+``bulk.parse_lines``), choose the contract version, fill the defaults, validate the payload
+with its contract model, and make each payload member's canonical text, salt and commitment
+(format v2). Only defaults that depend on the record's state, the moment or the actor
+(DEFERRED) are filled with stand-ins for the validation, and left for the writer: their real
+values are valid as they are (a date, an RFC 3339 time, the actor's name, a version >= 1), and
+validation checks each member on its own, so the members the helper made are what the writer's
+validation would make.
+
+The writer (``bulk.append_lines``) keeps everything that depends on the ledger or on order:
+the record's state, the rules (``plan``), the chain, the Merkle tree, the views, resumability
+and the line numbers in errors. A line the helper could not prepare — any refusal, any
+unusual contract — is sent as None and goes through the writer's ordinary path, which gives
+the exact error. Each prepared line carries the SHA-256 of the line it was made from: the
+writer uses it only for the very same bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+from ledger.core.events import SALT_BYTES, MemberParts, member_parts
+from ledger.errors import LedgerError
+from ledger.model.contracts import MANIFEST_CONTRACTS, NOTICE_CONTRACTS, contract_version
+from ledger.model.defaults import fill_defaults
+from ledger.model.rules import validate
+from ledger.ops.helpers import Helper, HelperStopped, send
+
+CHUNK = 256  # lines per message
+HELPERS = 2
+PARALLEL_FROM = 20_000  # input lines: below this, starting helpers costs more than they save
+DEFERRED = frozenset({"effective_date", "issued_by", "target_version", "evaluated_at", "evaluator"})
+PREPARED_CONTRACTS = frozenset({*MANIFEST_CONTRACTS, "source-provenance-v1", *NOTICE_CONTRACTS,
+                                "gate-evaluation-v1"})
+_STAND_IN_NOW = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+# (contract, raw payload, actor, payload with stand-ins, deferred keys, {member: (text, salt,
+# commitment)}, SHA-256 of the line)
+Prepared = tuple[str, dict[str, Any], str, dict[str, Any], list[str], MemberParts, bytes]
+
+
+def prepare_line(number: int, line: bytes, default_actor: str) -> Prepared | str | None:
+    """Return the prepared line, "blank" for a blank line, or None (the writer's path)."""
+    from ledger.ops.batch import record_id_of
+    from ledger.ops.bulk import parse_lines
+
+    if not line.strip():
+        return "blank"
+    try:
+        [(_, asked, raw, actor)] = list(parse_lines([(number, line)], default_actor))
+        contract = contract_version(asked, raw)
+        if contract not in PREPARED_CONTRACTS or record_id_of(raw).startswith("KEY:"):
+            return None
+        doc, filled = fill_defaults(contract, raw, 1, actor, _STAND_IN_NOW)
+        payload = validate(contract, doc)
+    except (LedgerError, ValueError, TypeError, KeyError):
+        return None
+    deferred = sorted(filled & DEFERRED)
+    salts = os.urandom(SALT_BYTES * len(payload))
+    parts = {name: member_parts(name, value, salts[i * SALT_BYTES:(i + 1) * SALT_BYTES])
+             for i, (name, value) in enumerate(payload.items()) if name not in deferred}
+    return contract, raw, actor, payload, deferred, parts, hashlib.sha256(line).digest()
+
+
+def run_prepare(path: str, index: str, helpers: str, default_actor: str) -> None:
+    """Helper: prepare chunks index, index + helpers, … of the file; send each as
+    ("chunk", first line number, [prepared…]), then ("done",)."""
+    mine, every = int(index), int(helpers)
+    with Path(path).open("rb") as handle:
+        chunk: list[Any] = []
+        for number, line in enumerate(handle, start=1):
+            if ((number - 1) // CHUNK) % every != mine:
+                continue
+            chunk.append(prepare_line(number, line, default_actor))
+            if len(chunk) == CHUNK:
+                send(("chunk", number - CHUNK + 1, chunk))
+                chunk = []
+        if chunk:
+            send(("chunk", number - len(chunk) + 1, chunk))
+    send(("done",))
+
+
+def prepared_stream(path: str, default_actor: str,
+                    helpers: int = HELPERS) -> Generator[Prepared | str | None, None, None]:
+    """Yield, line by line from line 1, what the helpers prepared (None for every line once a
+    helper stops, so the writer does the rest itself). Stops the helpers when closed."""
+    running = [Helper(run_prepare, path, str(i), str(helpers), default_actor)
+               for i in range(helpers)]
+    try:
+        streams = [h.messages() for h in running]
+        turn = 0
+        while True:
+            try:
+                message = next(streams[turn % helpers])
+            except (StopIteration, HelperStopped):
+                break
+            yield from message[2]
+            turn += 1
+        while True:
+            yield None
+    finally:
+        for helper in running:
+            helper.close()
