@@ -12,11 +12,13 @@ import itertools
 import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import orjson
 
 from ledger.core.canonical import canonical_bytes
+from ledger.core.checkpoint import Checkpoint
 from ledger.core.events import KEY_TYPES, TYPE_CONTRACTS, Event, is_withheld
 from ledger.core.progress import Progress
 from ledger.errors import CorruptEvent, LedgerError, VerificationError
@@ -25,6 +27,7 @@ from ledger.model.rules import NoOp, plan, validate
 from ledger.model.state import WITHHELD_VALUE, RecordState, apply_event
 from ledger.model.verify import VerifyReport, check_extends
 from ledger.ops import verification
+from ledger.ops.helpers import HELPERS, PARALLEL_FROM, Helper, HelperStopped, send
 from ledger.ops.proofs import stored_checkpoints
 from ledger.storage import proofstore, store, views
 
@@ -78,16 +81,28 @@ def audit(conn: sqlite3.Connection, progress: Progress | None = None) -> AuditRe
     twice: once verified, once replayed through the rules with its record's views compared."""
     signed, problems = stored_checkpoints(conn)
     counted = [0]
+    replaying = _start_replay(conn)  # the rules' replay runs in helpers while this verifies
 
     def count(n: int) -> None:
         counted[0] += n
         if progress is not None:
             progress(n)
 
-    report = AuditReport(verification.verify_stored(conn, count, thorough=True,
-                                                  capture={c.size for c, _ in signed}))
-    if progress is not None and report.verify.events > counted[0]:
-        progress(report.verify.events - counted[0])  # verify counts in steps of 1,024
+    try:
+        report = AuditReport(verification.verify_stored(conn, count, thorough=True,
+                                                      capture={c.size for c, _ in signed}))
+        return _audit_rest(conn, report, signed, problems, replaying, counted[0], progress)
+    finally:
+        for helper in replaying:
+            helper.close()
+
+
+def _audit_rest(conn: sqlite3.Connection, report: AuditReport,
+                signed: list[tuple[Checkpoint, str]], problems: list[str],
+                replaying: list[Helper], counted: int, progress: Progress | None) -> AuditReport:
+    """Everything audit checks once verify has: checkpoints, views, the rules, side tables."""
+    if progress is not None and report.verify.events > counted:
+        progress(report.verify.events - counted)  # verify counts in steps of 1,024
     add = report.findings.append
     if report.verify.table is not None and report.verify.events == 0:
         return report  # the file's structure is not the ledger's: nothing else can be read
@@ -105,7 +120,7 @@ def audit(conn: sqlite3.Connection, progress: Progress | None = None) -> AuditRe
         add(Finding("views", f"the views reflect seq {applied[0]} ({applied[1] or 'none'}) but the "
                     f"ledger head is seq {seq} ({hash_}): truncated log or stale views"))
     try:
-        by_record = _audit_records(conn, report, add, progress)
+        by_record = _audit_records(conn, report, add, replaying, progress)
     except CorruptEvent as exc:  # the reading by record broke off: an index was tampered with
         add(Finding("events", str(exc)))
         by_record = report.verify.events
@@ -122,18 +137,42 @@ def audit(conn: sqlite3.Connection, progress: Progress | None = None) -> AuditRe
 
 
 def _audit_records(conn: sqlite3.Connection, report: AuditReport,
-                   add: Callable[[Finding], None], progress: Progress | None = None) -> int:
+                   add: Callable[[Finding], None], replaying: list[Helper],
+                   progress: Progress | None = None) -> int:
     """Replay every record's events through the rules and compare its views; return the number
-    of events read by record."""
-    by_record = 0
-    for rid, group in itertools.groupby(store.iter_events_by_record(conn), key=lambda e: e.record_id):
+    of events read by record. On a large ledger file, helper processes (``replaying``, started
+    before verify) replay ranges of record ids, each in its own read snapshot at the same head;
+    their findings come back in record order, as one process would have made them."""
+    if replaying:
+        found: list[Finding] = []
+        try:
+            records, by_record = _collect_replay(replaying, found.append, progress)
+        except HelperStopped:
+            pass  # then here, in this process
+        else:
+            report.records += records
+            for finding in found:
+                add(finding)
+            return by_record
+    records, by_record = replay_range(conn, add, progress)
+    report.records += records
+    return by_record
+
+
+def replay_range(conn: sqlite3.Connection, add: Callable[[Finding], None],
+                 progress: Progress | None = None, start: str = "", stop: str | None = None,
+                 upto: int | None = None) -> tuple[int, int]:
+    """Replay the records with start <= record_id < stop; return (records, events read)."""
+    records = by_record = 0
+    for rid, group in itertools.groupby(store.iter_events_by_record(conn, upto, start, stop),
+                                        key=lambda e: e.record_id):
         history = list(group)
         by_record += len(history)
         if progress is not None:
             progress(len(history))
         if history[0].type in KEY_TYPES:  # the keyring: checked by verify, no record state
             continue
-        report.records += 1
+        records += 1
         state = _replay(conn, history, add)
         if state is None:
             continue
@@ -143,7 +182,73 @@ def _audit_records(conn: sqlite3.Connection, report: AuditReport,
             add(Finding("rules", str(exc), state.first_seq, rid))
             continue
         _check_tier(state, add)
-    return by_record
+    return records, by_record
+
+
+def _start_replay(conn: sqlite3.Connection) -> list[Helper]:
+    """Start HELPERS processes replaying one range of record ids each, on a ledger file of
+    PARALLEL_FROM events or more (none otherwise)."""
+    path = store.file_path(conn)
+    seq, hash_ = store.head(conn)
+    if path is None or seq < PARALLEL_FROM:
+        return []
+    cuts = ["", *views.record_splits(conn, HELPERS)]
+    return [Helper(replay_worker, str(path), start, stop or "", str(seq), hash_)
+            for start, stop in zip(cuts, [*cuts[1:], None], strict=True)]
+
+
+def _collect_replay(running: list[Helper], add: Callable[[Finding], None],
+                    progress: Progress | None) -> tuple[int, int]:
+    """Return (records, events read) of the helpers' replay, adding their findings in record
+    order; raise HelperStopped if one could not replay (it did not start, or the ledger moved
+    on: its snapshot is not this one)."""
+    records = by_record = 0
+    for helper in running:  # in range order: the findings come out in record order
+        for message in helper.messages():
+            if message[0] == "progress" and progress is not None:
+                progress(message[1])
+            elif message[0] == "error" and message[1] == "CorruptEvent":
+                raise CorruptEvent(message[2])
+            elif message[0] == "error":
+                raise HelperStopped
+            elif message[0] == "result":
+                records, by_record = records + message[1], by_record + message[2]
+                for check, text, fseq, rid in message[3]:
+                    add(Finding(check, text, fseq, rid))
+    return records, by_record
+
+
+def replay_worker(path: str, start: str, stop: str, head_seq: str, head_hash: str) -> None:
+    """The helper: replay the records with start <= record_id < stop (no bound if empty) at
+    the parent's head; send ("progress", events)…, ("result", records, events, findings) and
+    ("done",), or ("error", kind, text)."""
+    pending = [0]
+
+    def count(n: int) -> None:
+        pending[0] += n
+        if pending[0] >= 4096:
+            send(("progress", pending[0]))
+            pending[0] = 0
+
+    try:
+        conn = store.open_ledger(Path(path))
+        with store.read_snapshot(conn):
+            if store.head(conn) != (int(head_seq), head_hash):
+                send(("error", "moved", "the ledger has new events"))
+                return
+            found: list[Finding] = []
+            records, read = replay_range(conn, found.append, count, start, stop or None,
+                                         int(head_seq))
+        conn.close()
+    except CorruptEvent as exc:
+        send(("error", "CorruptEvent", str(exc)))
+        return
+    except LedgerError as exc:
+        send(("error", "LedgerError", str(exc)))
+        return
+    send(("progress", pending[0]))
+    send(("result", records, read, [(f.check, f.message, f.seq, f.record_id) for f in found]))
+    send(("done",))
 
 
 def side_table_problems(conn: sqlite3.Connection, head: int, signed: bool) -> list[tuple[str, str]]:
