@@ -4,6 +4,7 @@ tables described and faceted, JSON columns that hold JSON, and the pages in Chro
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -46,6 +47,20 @@ def test_datasette_serves_the_ledger(cli: Cli, tmp_path: Path) -> None:
         assert {f["value"] for f in faceted["facet_results"]["status"]["results"]} >= {"RETRACTED"}
         page = httpx.get(f"{base}/records", timeout=20).text
         assert "derived from its events" in page  # the table's description
+        # foreign keys: a version's record_id is a link to its record, labelled with its title
+        titles = {r["record_id"]: r["title"] for r in records}
+        versions = httpx.get(f"{base}/versions.json?_labels=on&_shape=array", timeout=20).json()
+        for row in versions:
+            assert row["record_id"] == {"value": row["record_id"]["value"],
+                                        "label": titles[row["record_id"]["value"]]}
+        lifted = httpx.get(f"{base}/notices.json?_labels=on&_shape=array", timeout=20).json()
+        assert all(isinstance(n["record_id"], dict) for n in lifted)
+        incoming = httpx.get(f"{base}/records/SRCH~3A7BAC9D19.json?_extras=foreign_key_tables",
+                             timeout=20).json()
+        assert {t["other_table"] for t in incoming["foreign_key_tables"]} >= {
+            "versions", "notices", "gates"}
+        row_page = httpx.get(f"{base}/versions", timeout=20).text
+        assert f'href="/{cli.db.stem}/records/SRCH~3A7BAC9D19"' in row_page
         chromium = shutil.which("chromium")
         if chromium is not None:  # the page a reader sees, its scripts run
             with tempfile.TemporaryDirectory() as profile:
@@ -57,3 +72,31 @@ def test_datasette_serves_the_ledger(cli: Cli, tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def test_a_file_made_before_the_foreign_keys_verifies_and_rebuild_adds_them(
+        cli: Cli, tmp_path: Path) -> None:
+    """View tables as an earlier version made them (no REFERENCES) are accepted by verify;
+    `ledger rebuild` recreates them with the foreign keys; a view table with any other change
+    is still refused."""
+    from ledger.storage.views import VIEWS_SCHEMA_V1
+
+    assert cli("import", *map(str, sorted(PAGES.glob("*.txt")))).exit_code == 0
+    with sqlite3.connect(cli.db) as conn:
+        saved = {t: conn.execute(f"SELECT * FROM {t}").fetchall()
+                 for t in ("records", "versions", "notices", "gates", "view_meta")}
+        for table in ("versions", "notices", "gates", "records", "view_meta"):
+            conn.execute(f"DROP TABLE {table}")
+        conn.executescript(VIEWS_SCHEMA_V1)
+        for table, rows in saved.items():
+            if rows:
+                marks = ",".join("?" * len(rows[0]))
+                conn.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
+    assert cli.json("verify")["ok"] and cli.json("audit")["ok"]
+    assert cli("rebuild").exit_code == 0
+    with sqlite3.connect(cli.db) as conn:
+        sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'versions'").fetchone()[0]
+        assert "REFERENCES records(record_id)" in sql
+        conn.execute("ALTER TABLE gates ADD COLUMN forged TEXT")
+    refused = cli("verify", "--json")
+    assert refused.exit_code == 1 and "table gates was changed" in refused.stdout

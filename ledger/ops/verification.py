@@ -189,7 +189,8 @@ def check_structure(conn: sqlite3.Connection) -> tuple[VerifyReport | None, list
     from ledger.model.verify import VerifyReport, table_failure
 
     try:
-        found = store.schema_problems(conn, _expected_schema(store.event_format(conn)))
+        version = store.event_format(conn)
+        found = store.schema_problems(conn, _expected_schema(version), _legacy_schema(version))
         guards = [(table, reason) for kind, table, reason in found if kind == "trigger"]
         problems = [(table, reason) for kind, table, reason in found if kind != "trigger"]
         if problems:
@@ -215,6 +216,14 @@ def _expected_schema(version: int) -> dict[str, store.SchemaRow]:
     from ledger.storage.views import VIEWS_SCHEMA
 
     return store.expected_schema(version, VIEWS_SCHEMA)
+
+
+@functools.cache
+def _legacy_schema(version: int) -> dict[str, store.SchemaRow]:
+    """The view tables of a file made before their foreign keys: accepted as they are."""
+    from ledger.storage.views import VIEWS_SCHEMA_V1
+
+    return store.expected_schema(version, VIEWS_SCHEMA_V1)
 
 
 # -- verifying in blocks, with helper processes ---------------------------------------------------

@@ -578,13 +578,14 @@ def expected_schema(version: int, extra_sql: str = "") -> dict[str, SchemaRow]:
         ref.close()
 
 
-def schema_problems(conn: sqlite3.Connection,
-                    expected: dict[str, SchemaRow]) -> list[tuple[str, str, str]]:
+def schema_problems(conn: sqlite3.Connection, expected: dict[str, SchemaRow],
+                    legacy: dict[str, SchemaRow] | None = None) -> list[tuple[str, str, str]]:
     """Return (kind of object, table, problem) for every difference between the file's schema
     and ``expected``: a missing, added or changed table, index or trigger of the ledger's
     tables (a VIEW in place of a table, a dropped trigger, a changed column, an index rewritten
     through ``PRAGMA writable_schema``). Extra tables of the file's owner are allowed; extra triggers
-    and indexes on the ledger's tables, and triggers anywhere, are not."""
+    and indexes on the ledger's tables, and triggers anywhere, are not. ``legacy``: an object
+    may also be exactly as an earlier version of this one made it."""
     found = _schema_of(conn)
     ours = {row[2] for row in expected.values()}
     problems = []
@@ -592,7 +593,7 @@ def schema_problems(conn: sqlite3.Connection,
         got = found.get(name)
         if got is None and name not in OPTIONAL_INDEXES:
             problems.append((want[0], want[2], f"{want[0]} {name} is missing from the schema"))
-        elif got is None:
+        elif got is None or (legacy is not None and legacy.get(name) == got):
             continue
         elif got != want:
             what = "type" if got[0] != want[0] else "definition"

@@ -21,7 +21,9 @@ from ledger.model.contracts import DEFAULT_GATES
 from ledger.model.purge import describe
 from ledger.model.state import GateResult, RecordState
 
-VIEWS_SCHEMA = """
+# The view tables as files made before the foreign keys have them: such a file still verifies,
+# and `ledger rebuild` gives it VIEWS_SCHEMA.
+VIEWS_SCHEMA_V1 = """
 CREATE TABLE IF NOT EXISTS records (
     record_id TEXT PRIMARY KEY, version INTEGER NOT NULL, status TEXT NOT NULL,
     correction_count INTEGER NOT NULL, verification_level TEXT NOT NULL,
@@ -50,6 +52,27 @@ CREATE TABLE IF NOT EXISTS gates (
 );
 CREATE TABLE IF NOT EXISTS view_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 """
+# Foreign keys from versions, notices and gates to their record: SQL readers and Datasette
+# follow them (Datasette links each record_id to its record, labelled with its title). Each is
+# answered by an index the child table has anyway (its primary key or notices_by_record), so
+# writing a records row costs one lookup per child table. Deferred: checked when a transaction
+# commits, so rows may be written in any order inside it.
+_REFERS = "REFERENCES {}({}) DEFERRABLE INITIALLY DEFERRED"
+
+
+def _with_foreign_keys(schema: str) -> str:
+    out = schema
+    for table in ("versions", "gates"):
+        head = f"CREATE TABLE IF NOT EXISTS {table} (\n    record_id TEXT NOT NULL,"
+        assert out.count(head) == 1
+        out = out.replace(head, head[:-1] + " " + _REFERS.format("records", "record_id") + ",")
+    notices = "notice_id TEXT PRIMARY KEY, record_id TEXT NOT NULL,"
+    assert out.count(notices) == 1
+    return out.replace(notices, "notice_id TEXT PRIMARY KEY,\n    record_id TEXT NOT NULL "
+                       + _REFERS.format("records", "record_id") + ",")
+
+
+VIEWS_SCHEMA = _with_foreign_keys(VIEWS_SCHEMA_V1)
 VIEW_TABLES = ("records", "versions", "notices", "gates", "view_meta")
 KEYED_TABLES = {"records": "record_id", "versions": "record_id, version",
                 "notices": "record_id, seq", "gates": "record_id, gate"}
@@ -160,8 +183,8 @@ def create_views(conn: sqlite3.Connection) -> None:
 
 
 def drop_views(conn: sqlite3.Connection) -> None:
-    """Drop every view table."""
-    for table in VIEW_TABLES:
+    """Drop every view table (those that refer to records first)."""
+    for table in ("versions", "notices", "gates", "records", "view_meta"):
         conn.execute(f"DROP TABLE IF EXISTS {table}")
 
 
