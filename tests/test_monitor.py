@@ -185,3 +185,28 @@ def test_without_a_mirror_the_first_run_rederives(tmp_path: Path) -> None:
     assert code == 0 and seen["new_events"] == 3 and not seen["rederived"], seen
     text = log.cli("monitor", str(log.out), "--vkey", log.vkey)
     assert text.exit_code == 0 and "Records re-derived with the ledger's rules: 303 CURRENT" in text.stdout
+
+
+def test_an_edited_member_on_the_host_is_caught(tmp_path: Path) -> None:
+    """Whoever writes the hosted folder (no key) edits one member value, one salt, or adds a
+    member in a members file: the monitor names the seq and the member, and exits 1."""
+    log = Log(tmp_path)
+    log.publish()
+    path = log.out / "members" / "000.json"
+    original = path.read_bytes()
+    items = orjson.loads(original)
+    edits = [("title", lambda m: m["payload"].__setitem__("title", "Forged")),
+             ("title", lambda m: m["salts"].__setitem__("title", "00" * 16)),
+             ("forged", lambda m: (m["payload"].__setitem__("forged", 1),
+                                   m["salts"].__setitem__("forged", "00" * 16)))]
+    for member, edit in edits:
+        changed = orjson.loads(original)
+        edit(changed[41])
+        path.write_bytes(orjson.dumps(changed))
+        code, said = follow(log.cli, str(log.out), log.vkey, tmp_path / f"m-{member}", mirror=False)
+        assert code == 1, said
+        assert f"seq {items[41]['seq']}" in str(said) and repr(member) in str(said)
+    path.write_bytes(original)
+    (tmp_path / "m-ok").mkdir()
+    code, seen = follow(log.cli, str(log.out), log.vkey, tmp_path / "m-ok", mirror=False)
+    assert code == 0 and seen["size"] == 300

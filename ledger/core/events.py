@@ -196,6 +196,27 @@ def _value_bytes(value: Any) -> bytes:
     return canonical_bytes(value)
 
 
+def open_members(payload: Any, salts: Any, commitments: Any) -> str | None:
+    """Return JCS(payload) if every member of ``payload`` (parsed JSON objects, ASCII member
+    names) is stored with a salt that reproduces its commitment and nothing else is stored,
+    each member's canonical text made once; None otherwise (the caller then runs
+    ``check_members``, which names what is wrong or what is withheld)."""
+    if not (type(payload) is dict and type(salts) is dict and type(commitments) is dict
+            and payload.keys() == salts.keys() == commitments.keys() and _ascii_names(payload)):
+        return None
+    sha256, prefix, dumps, fromhex = hashlib.sha256, MEMBER_PREFIX, orjson.dumps, bytes.fromhex
+    members = []
+    try:
+        for name in sorted(payload):
+            key, text = dumps(name), _value_bytes(payload[name])
+            if sha256(prefix + fromhex(salts[name]) + key + text).hexdigest() != commitments[name]:
+                return None
+            members.append(key + b":" + text)
+    except (ValueError, TypeError, RefusedInput):
+        return None
+    return (b"{" + b",".join(members) + b"}").decode("utf-8")
+
+
 def _members_match(payload: dict[str, Any], salts: dict[str, Any],
                    commitments: dict[str, Any]) -> bool:
     """Return whether every member is stored with a salt that reproduces its commitment, and

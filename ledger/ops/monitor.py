@@ -28,7 +28,14 @@ import orjson
 from ledger.core.canonical import canonical_bytes
 from ledger.core.checkpoint import Checkpoint, open_checkpoint
 from ledger.core.clock import rfc3339, utc_now
-from ledger.core.events import Event, canonical_of, check_members, hash_of, is_withheld
+from ledger.core.events import (
+    Event,
+    canonical_of,
+    check_members,
+    event_hash,
+    is_withheld,
+    open_members,
+)
 from ledger.core.merkle import Frontier, leaf_hash, stored_count
 from ledger.core.note import Verifier
 from ledger.core.policy import Policy, open_cosigned
@@ -322,6 +329,7 @@ def _bundle(n: int, width: int, entries: bytes, tile: bytes,
 
 def _event(seq: int, canonical: bytes, members: Any) -> Event:
     """Return the stored event an entry (and its members) stand for, its hash checked."""
+    opened = None
     try:
         env = orjson.loads(canonical)
         if env.get("seq") != seq:
@@ -329,9 +337,13 @@ def _event(seq: int, canonical: bytes, members: Any) -> Event:
         if "commitments" in env:
             if members is None:
                 raise MonitorError(f"the log serves no members for seq {seq} (format v2)")
+            # The common case in one pass: every member present and matching its commitment,
+            # its canonical text made once; anything else takes check_members below.
+            opened = open_members(members["payload"], members["salts"], env["commitments"])
             event = Event(seq, env["type"], env["record_id"], env["contract"],
-                          _jcs(members["payload"]), env["actor"], env["recorded_at"],
-                          env["prev_hash"], "", _jcs(members["salts"]), _jcs(env["commitments"]))
+                          opened if opened is not None else _jcs(members["payload"]),
+                          env["actor"], env["recorded_at"], env["prev_hash"], "",
+                          _jcs(members["salts"]), _jcs(env["commitments"]))
         else:
             event = Event(seq, env["type"], env["record_id"], env["contract"],
                           _jcs(env["payload"]), env["actor"], env["recorded_at"],
@@ -340,13 +352,18 @@ def _event(seq: int, canonical: bytes, members: Any) -> Event:
         raise CorruptEvent(f"seq {seq}: the entry is not an event envelope ({exc!r})") from None
     if canonical_of(event) != canonical:
         raise VerificationError(seq, "the entry is not in canonical form", "", "")
-    event = event._replace(hash=hash_of(event))
-    if event.commitments is not None:
+    event = event._replace(hash=event_hash(canonical, event.commitments is not None))
+    if event.commitments is not None and opened is None:
         check_members(event)
     return event
 
 
 def _jcs(value: Any) -> str:
+    """JCS text of a value: orjson's sorted-key text for an object of strings with ASCII names
+    (salts, commitments), which is exactly JCS for it; ``canonical_bytes`` for anything else."""
+    if (type(value) is dict and all(type(v) is str for v in value.values())
+            and "".join(value).isascii()):
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode("utf-8")
     return canonical_bytes(value).decode("utf-8")
 
 
