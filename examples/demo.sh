@@ -53,6 +53,8 @@ step "A second retraction of a retracted record is refused (a retry with new wor
   "ledger correct SRCH:7BAC9D19 --kind retraction --reason 'Cited results do not exist' || echo \"(refused with exit status \$?)\""
 step "A dry run shows what a notice would do, and writes nothing" \
   "ledger correct SRCH:BF3DD431 --kind withdrawal --reason 'Authors withdrew it' --dry-run"
+step "A notice with its own DOI and URL and a coded reason (correction-record-v1.1)" \
+  "ledger correct SRCH:03BE3A05 --kind clarification --notice-id CLAR-2026-001 --reason 'The claim count covers parsed sections only' --reason-code other --doi 10.5555/demo.clar.1 --url https://assignee.example/notices/CLAR-2026-001 --issued-by 'Editorial office'"
 step "For indexers: the notices as Retraction Watch rows and Crossref updates, and an Atom feed" \
   "ledger export --format retraction-watch-csv | cut -c1-150 && ledger export --format crossref-xml | head -5 && ledger feed -n 2 | head -12"
 # Three witnesses on this machine; the log's checkpoint counts only with two of their cosignatures.
