@@ -17,7 +17,7 @@ import json
 import os
 import sqlite3
 import struct
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -228,31 +228,59 @@ def _run(job: Follow, mirror: Path | None, progress: Progress | None,
                                f"state file says {state.size} were seen: give the state file it "
                                "was kept with")
         frontier = Frontier([(level, bytes.fromhex(h)) for level, h in state.frontier])
-        events = _fetch(job.source, state.size, checkpoint.size, progress)
-        for _, canonical in events:
-            frontier.append(leaf_hash(canonical))
-        if frontier.root() != checkpoint.root:
-            raise VerificationError(checkpoint.size, (
-                f"the log's checkpoint of size {checkpoint.size} does not extend the history this "
-                f"monitor saw up to size {state.size}: the entries it now serves give another root "
-                "(a fork, or a rewritten history); refusing it"), checkpoint.root_b64,
-                base64.b64encode(frontier.root()).decode())
-        withheld = sum(1 for e, _ in events if e.commitments is not None
-                       for value in e.payload.values() if is_withheld(value))  # checked in _event
-        purges = [e for e, _ in events if e.type == "record.purged"]
+        tally = _Tally()
+
+        def checked() -> Iterator[tuple[Event, bytes]]:
+            """The new events as they arrive (one fetch window held at a time); at the end,
+            raise unless they give the checkpoint's root (a mirror's transaction then rolls
+            back: it keeps only what was verified)."""
+            for event, canonical in _fetch(job.source, state.size, checkpoint.size, progress):
+                frontier.append(leaf_hash(canonical))
+                tally.add(event)
+                yield event, canonical
+            if frontier.root() != checkpoint.root:
+                raise VerificationError(checkpoint.size, (
+                    f"the log's checkpoint of size {checkpoint.size} does not extend the history "
+                    f"this monitor saw up to size {state.size}: the entries it now serves give "
+                    "another root (a fork, or a rewritten history); refusing it"),
+                    checkpoint.root_b64, base64.b64encode(frontier.root()).decode())
+
         statuses, changed = None, []
-        if conn is not None:
-            touched = sorted({e.record_id for e, _ in events} - {""})
-            _extend_mirror(conn, job.source, events, purges, touched, state.size, checkpoint.origin)
+        if conn is None:
+            for _ in checked():
+                pass
+        else:
+            _extend_mirror(conn, job.source, checked(), tally, state.size, checkpoint.origin)
+            touched = sorted(tally.touched - {""})
             statuses, changed = views.status_counts(conn), views.statuses(conn, touched)
     finally:
         if conn is not None:
             conn.close()
-    result = MonitorResult(checkpoint.origin, checkpoint.size, state.size, len(events), withheld,
-                           len(purges), str(mirror) if mirror and keep else None, statuses, changed)
+    result = MonitorResult(checkpoint.origin, checkpoint.size, state.size, tally.events,
+                           tally.withheld, len(tally.purges),
+                           str(mirror) if mirror and keep else None, statuses, changed)
     MonitorState(checkpoint.origin, checkpoint.size, checkpoint.root.hex(),
                  [(level, h.hex()) for level, h in frontier.nodes], job.note).save(job.state_path)
     return result
+
+
+@dataclass
+class _Tally:
+    """What a run's new events add up to, kept as they stream past: their number, the members
+    withheld in them, the purges among them, and (for a mirror) the records they touch."""
+
+    events: int = 0
+    withheld: int = 0
+    purges: list[Event] = field(default_factory=list)
+    touched: set[str] = field(default_factory=set)
+
+    def add(self, event: Event) -> None:
+        self.events += 1
+        self.touched.add(event.record_id)
+        if event.commitments is not None and '"withheld"' in event.payload_json:
+            self.withheld += sum(1 for value in event.payload.values() if is_withheld(value))
+        if event.type == "record.purged":
+            self.purges.append(event)
 
 
 def _check_not_back(state: MonitorState, checkpoint: Checkpoint) -> None:
@@ -273,10 +301,10 @@ def _check_not_back(state: MonitorState, checkpoint: Checkpoint) -> None:
 
 
 def _fetch(source: Source, seen: int, size: int,
-           progress: Progress | None) -> list[tuple[Event, bytes]]:
-    """Return the events seen < seq <= size, each checked against its level-0 tile hash and
-    (format v2) its members against their commitments."""
-    out: list[tuple[Event, bytes]] = []
+           progress: Progress | None) -> Iterator[tuple[Event, bytes]]:
+    """Yield the events seen < seq <= size, each checked against its level-0 tile hash and
+    (format v2) its members against their commitments, one fetch window at a time (memory
+    does not grow with the log)."""
     first_bundle = seen // WIDTH
     bundles = list(range(first_bundle, -(-size // WIDTH)))
     for start in range(0, len(bundles), FETCHERS * 4):
@@ -294,10 +322,9 @@ def _fetch(source: Source, seen: int, size: int,
                                    f"{size}) needs it")
             for seq, event, canonical in _bundle(n, width, entries, tile, members):
                 if seq > seen:
-                    out.append((event, canonical))
+                    yield event, canonical
             if progress is not None:
                 progress(width - max(0, seen - n * WIDTH) if n == first_bundle else width)
-    return out
 
 
 def _bundle(n: int, width: int, entries: bytes, tile: bytes,
@@ -382,9 +409,11 @@ def _open_mirror(path: Path, origin: str) -> sqlite3.Connection:
     return conn
 
 
-def _extend_mirror(conn: sqlite3.Connection, source: Source, events: list[tuple[Event, bytes]],
-                   purges: list[Event], touched: list[str], seen: int, origin: str) -> None:
-    """Append the verified events to the mirror, carry purges into it, and bring its views up
+def _extend_mirror(conn: sqlite3.Connection, source: Source,
+                   events: Iterator[tuple[Event, bytes]], tally: _Tally, seen: int,
+                   origin: str) -> None:
+    """Append the verified events to the mirror as they stream in, in one transaction (which
+    rolls back if the stream ends in a refusal), carry purges into it, and bring its views up
     to date: rebuilt on the first run, else only the records the new events touch."""
     from ledger.ops.maintenance import rebuild
 
@@ -394,25 +423,31 @@ def _extend_mirror(conn: sqlite3.Connection, source: Source, events: list[tuple[
             views.create_views(conn)
             store.set_meta(conn, "mirror_of", origin)
         frontier = _frontier(conn)
-        if events and events[0][0].commitments is None and store.event_format(conn) >= 2:
-            raise RefusedInput("the log is format v1 but the mirror file is format v2: give a new "
-                               "mirror file")
+        v2 = store.event_format(conn) >= 2
         for event, canonical in events:
+            if event.commitments is None and v2:
+                raise RefusedInput("the log is format v1 but the mirror file is format v2: give "
+                                   "a new mirror file")
             if event.seq == 1 and event.type == "key.added":
                 raise RefusedInput("the log is a signed ledger: its batch signatures are not "
                                    "published with the tiles, so a mirror could not verify")
-            store.insert_event(conn, event)
+            try:
+                store.insert_event(conn, event)
+            except sqlite3.IntegrityError:  # it does not extend the mirror's chain: a fork,
+                for _ in events:  # which the stream's end names (its root check); else this
+                    pass
+                raise
             proofstore.insert_hashes(conn, stored_count(event.seq - 1),
                                      frontier.append(leaf_hash(canonical)))
-        for purge in purges:  # carry each purge into events mirrored before it
+        for purge in tally.purges:  # carry each purge into events mirrored before it
             for entry in purge.payload.get("purged", []):
                 seq = int(entry["seq"])
                 if seq <= seen:
                     _withhold(conn, source, seq)
-        if not first and events:
+        if not first and tally.events:
             from ledger.model.state import fold
 
-            for rid in touched:
+            for rid in sorted(tally.touched - {""}):
                 state = fold(store.record_events(conn, rid))
                 if state is None:
                     continue
