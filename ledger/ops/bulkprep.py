@@ -36,7 +36,7 @@ from ledger.ops.helpers import Helper, HelperStopped, send
 
 CHUNK = 256  # lines per message
 HELPERS = 2
-PARALLEL_FROM = 20_000  # input lines: below this, starting helpers costs more than they save
+PARALLEL_FROM = 5_000  # input lines: below this, starting helpers costs more than they save
 DEFERRED = frozenset({"effective_date", "issued_by", "target_version", "evaluated_at", "evaluator"})
 PREPARED_CONTRACTS = frozenset({*MANIFEST_CONTRACTS, "source-provenance-v1", *NOTICE_CONTRACTS,
                                 "gate-evaluation-v1"})
