@@ -131,22 +131,13 @@ class Ledger:
         return result
 
     def _dry_run(self, contract: str, raw: Any, actor: str | None, guard: bool) -> AppendResult:
-        class Rollback(Exception):
-            pass
-
-        found: list[AppendResult] = []
-        try:
-            with store.write_transaction(self.conn) as conn:
-                batch = Batch(conn, self.clock, self.signer)
-                result = batch.add(contract, raw, actor or default_actor(), guard)
-                batch.flush()
-                state = batch.state(result.record_id)
-                found.append(dataclasses.replace(
-                    result, dry_run=True, state=views.show_of(state) if state is not None else None))
-                raise Rollback
-        except Rollback:
-            pass
-        return found[0]
+        with store.rehearsal(self.conn) as conn:
+            batch = Batch(conn, self.clock, self.signer)
+            result = batch.add(contract, raw, actor or default_actor(), guard)
+            batch.flush()
+            state = batch.state(result.record_id)
+            return dataclasses.replace(
+                result, dry_run=True, state=views.show_of(state) if state is not None else None)
 
     def rehearse(self, body: Callable[[Ledger], T]) -> tuple[T, Rehearsal]:
         """Run ``body(self)`` with every write it makes rolled back at the end (``--dry-run``

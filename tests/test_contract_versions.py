@@ -197,3 +197,23 @@ def test_a_purge_keeps_the_identifiers(cli: Cli, published: Callable[..., str]) 
     eoc = shown["notices"][0]
     assert eoc["doi"] == "10.5555/eoc" and "withheld" in eoc["reason_codes"]
     assert cli.json("verify")["ok"] and cli.json("audit")["ok"]
+
+
+def test_a_dropped_notice_index_hides_no_duplicate(cli: Cli, published: Callable[..., str]) -> None:
+    """Someone with the file drops the index correction-record-v1.1 notices are found by, with
+    plain sqlite3: audit names the v1.1 notice in a file without it; an append makes the index
+    again inside its own transaction, so a reused notice id is still refused."""
+    published()
+    assert cli("correct", "SRCH:03BE3A05", "--kind", "expression_of_concern", "--reason", "r",
+               "--notice-id", "N1", "--doi", "10.5555/n1").exit_code == 0
+    with sqlite3.connect(cli.db) as conn:
+        conn.execute("DROP INDEX events_by_notice_v11")
+    assert cli.json("verify")["ok"]  # an optional index: a file made before v1.1 has none
+    report = cli("audit", "--json")
+    assert report.exit_code == 1 and "without the index events_by_notice_v11" in report.stdout
+    clash = cli("correct", "SRCH:03BE3A05", "--kind", "correction", "--reason", "r2",
+                "--notice-id", "N1")
+    assert clash.exit_code == 2 and "already used" in clash.stderr
+    assert cli("correct", "SRCH:03BE3A05", "--kind", "correction", "--reason", "r3",
+               "--notice-id", "N2").exit_code == 0
+    assert cli.json("audit")["ok"]  # the append (committed, unlike the refused one) made it again

@@ -23,7 +23,7 @@ from ledger.core.merkle import Frontier, frontier_positions, leaf_hash, stored_c
 from ledger.errors import LedgerError, RefusedInput
 from ledger.model.contracts import contract_version, record_id
 from ledger.model.defaults import fill_defaults
-from ledger.model.rules import NoOp, editorial_warnings, plan, repeated_notice, validate
+from ledger.model.rules import NoOp, Planned, editorial_warnings, plan, repeated_notice, validate
 from ledger.model.state import RecordState, apply_event, fold
 from ledger.storage import proofstore, store, views
 from ledger.storage.views import Shown
@@ -179,10 +179,7 @@ class Batch:
             if repeated is not None:
                 raise RefusedInput(repeated)
             warnings = editorial_warnings(contract, outcome.payload, state)
-        event = self._append(outcome.type, rid, contract, outcome.payload, actor, now)
-        self.states[rid] = apply_event(state, event, orjson.loads(event.payload_json))
-        self.dirty.add(rid)
-        return AppendResult(rid, event, f"appended seq {event.seq} {event.type} {rid}", warnings)
+        return self._apply(outcome, state, contract, actor, now, warnings=warnings)
 
     def add_prepared(self, prepared: Prepared) -> AppendResult:
         """``add`` for a line a bulk helper prepared (``ops.bulkprep``): the same defaults, rules
@@ -204,10 +201,18 @@ class Batch:
         outcome = plan(contract, payload, state, self.lookup_notice, filled)
         if isinstance(outcome, NoOp):
             return AppendResult(rid, None, outcome.message)
+        return self._apply(outcome, state, contract, actor, now, made)
+
+    def _apply(self, outcome: Planned, state: RecordState | None, contract: str, actor: str,
+               now: dt.datetime, made: MemberParts | None = None,
+               warnings: list[str] | None = None) -> AppendResult:
+        """Append the planned event and fold it into the record's state."""
+        rid = outcome.record_id
         event = self._append(outcome.type, rid, contract, outcome.payload, actor, now, made)
         self.states[rid] = apply_event(state, event, orjson.loads(event.payload_json))
         self.dirty.add(rid)
-        return AppendResult(rid, event, f"appended seq {event.seq} {event.type} {rid}")
+        return AppendResult(rid, event, f"appended seq {event.seq} {event.type} {rid}",
+                            warnings or [])
 
     def _append(self, type_: str, rid: str, contract: str, payload: dict[str, Any],
                 actor: str, now: dt.datetime | None = None,

@@ -234,10 +234,10 @@ def _run(job: Follow, mirror: Path | None, progress: Progress | None,
             """The new events as they arrive (one fetch window held at a time); at the end,
             raise unless they give the checkpoint's root (a mirror's transaction then rolls
             back: it keeps only what was verified)."""
-            for event, canonical in _fetch(job.source, state.size, checkpoint.size, progress):
-                frontier.append(leaf_hash(canonical))
+            for event, leaf in _fetch(job.source, state.size, checkpoint.size, progress):
+                frontier.append(leaf)
                 tally.add(event)
-                yield event, canonical
+                yield event, leaf
             if frontier.root() != checkpoint.root:
                 raise VerificationError(checkpoint.size, (
                     f"the log's checkpoint of size {checkpoint.size} does not extend the history "
@@ -251,8 +251,7 @@ def _run(job: Follow, mirror: Path | None, progress: Progress | None,
                 pass
         else:
             _extend_mirror(conn, job.source, checked(), tally, state.size, checkpoint.origin)
-            touched = sorted(tally.touched - {""})
-            statuses, changed = views.status_counts(conn), views.statuses(conn, touched)
+            statuses, changed = views.status_counts(conn), views.statuses(conn, tally.records)
     finally:
         if conn is not None:
             conn.close()
@@ -273,6 +272,11 @@ class _Tally:
     withheld: int = 0
     purges: list[Event] = field(default_factory=list)
     touched: set[str] = field(default_factory=set)
+
+    @property
+    def records(self) -> list[str]:
+        """The records the new events touch, by id."""
+        return sorted(self.touched - {""})
 
     def add(self, event: Event) -> None:
         self.events += 1
@@ -302,9 +306,9 @@ def _check_not_back(state: MonitorState, checkpoint: Checkpoint) -> None:
 
 def _fetch(source: Source, seen: int, size: int,
            progress: Progress | None) -> Iterator[tuple[Event, bytes]]:
-    """Yield the events seen < seq <= size, each checked against its level-0 tile hash and
-    (format v2) its members against their commitments, one fetch window at a time (memory
-    does not grow with the log)."""
+    """Yield (event, its leaf hash) for seen < seq <= size, each entry checked against its
+    level-0 tile hash and (format v2) its members against their commitments, one fetch window
+    at a time (memory does not grow with the log)."""
     first_bundle = seen // WIDTH
     bundles = list(range(first_bundle, -(-size // WIDTH)))
     for start in range(0, len(bundles), FETCHERS * 4):
@@ -320,15 +324,16 @@ def _fetch(source: Source, seen: int, size: int,
                 missing = paths[3 * i] if entries is None else paths[3 * i + 1]
                 raise MonitorError(f"the log serves no {missing} although its checkpoint (size "
                                    f"{size}) needs it")
-            for seq, event, canonical in _bundle(n, width, entries, tile, members):
+            for seq, event, leaf in _bundle(n, width, entries, tile, members):
                 if seq > seen:
-                    yield event, canonical
+                    yield event, leaf
             if progress is not None:
                 progress(width - max(0, seen - n * WIDTH) if n == first_bundle else width)
 
 
 def _bundle(n: int, width: int, entries: bytes, tile: bytes,
             members: bytes | None) -> list[tuple[int, Event, bytes]]:
+    """Return (seq, event, leaf hash) of a bundle's entries, each checked against its tile."""
     leaves, i = [], 0
     while i < len(entries):
         if i + 2 > len(entries):
@@ -346,11 +351,12 @@ def _bundle(n: int, width: int, entries: bytes, tile: bytes,
     out = []
     for j, canonical in enumerate(leaves):
         seq = n * WIDTH + j + 1
-        if leaf_hash(canonical) != tile[32 * j:32 * j + 32]:
+        leaf = tile[32 * j:32 * j + 32]
+        if leaf_hash(canonical) != leaf:
             raise VerificationError(seq, f"entry {seq - 1} does not hash to its level-0 tile "
                                     "hash: the entries or the tiles were changed", "", "")
         event = _event(seq, canonical, by_seq.get(seq))
-        out.append((seq, event, canonical))
+        out.append((seq, event, leaf))
     return out
 
 
@@ -424,7 +430,7 @@ def _extend_mirror(conn: sqlite3.Connection, source: Source,
             store.set_meta(conn, "mirror_of", origin)
         frontier = _frontier(conn)
         v2 = store.event_format(conn) >= 2
-        for event, canonical in events:
+        for event, leaf in events:
             if event.commitments is None and v2:
                 raise RefusedInput("the log is format v1 but the mirror file is format v2: give "
                                    "a new mirror file")
@@ -438,7 +444,7 @@ def _extend_mirror(conn: sqlite3.Connection, source: Source,
                     pass
                 raise
             proofstore.insert_hashes(conn, stored_count(event.seq - 1),
-                                     frontier.append(leaf_hash(canonical)))
+                                     frontier.append(leaf))
         for purge in tally.purges:  # carry each purge into events mirrored before it
             for entry in purge.payload.get("purged", []):
                 seq = int(entry["seq"])
@@ -447,7 +453,7 @@ def _extend_mirror(conn: sqlite3.Connection, source: Source,
         if not first and tally.events:
             from ledger.model.state import fold
 
-            for rid in sorted(tally.touched - {""}):
+            for rid in tally.records:
                 state = fold(store.record_events(conn, rid))
                 if state is None:
                     continue

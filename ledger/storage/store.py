@@ -112,6 +112,7 @@ class LedgerConnection(sqlite3.Connection):
 
     format = 1
     rehearsing = False  # inside ``rehearsal``: every write is rolled back at its end
+    notice_v11_index = False  # seen to exist (``has_notice_v11_index``)
 
     def set_format(self, version: int) -> None:
         self.format = version
@@ -456,9 +457,16 @@ def find_notice(conn: sqlite3.Connection, notice_id: str,
 
 
 def has_notice_v11_index(conn: sqlite3.Connection) -> bool:
-    """Return whether the file has the index correction-record-v1.1 notices are found by."""
-    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND "
-                        "name = 'events_by_notice_v11'").fetchone() is not None
+    """Return whether the file has the index correction-record-v1.1 notices are found by (once
+    seen, a connection does not ask again: were it dropped since, its query still answers,
+    by a scan)."""
+    if isinstance(conn, LedgerConnection) and conn.notice_v11_index:
+        return True
+    found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND "
+                         "name = 'events_by_notice_v11'").fetchone() is not None
+    if found and isinstance(conn, LedgerConnection):
+        conn.notice_v11_index = True
+    return found
 
 
 def index_notices_v11(conn: sqlite3.Connection) -> None:
