@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import io
 import shutil
+import sqlite3
 import urllib.request
 from pathlib import Path
 
 import orjson
+from pytest import MonkeyPatch
 
 from ledger.api import Ledger
 from tests.conftest import Cli, clock, manifest
@@ -210,3 +212,60 @@ def test_an_edited_member_on_the_host_is_caught(tmp_path: Path) -> None:
     (tmp_path / "m-ok").mkdir()
     code, seen = follow(log.cli, str(log.out), log.vkey, tmp_path / "m-ok", mirror=False)
     assert code == 0 and seen["size"] == 300
+
+
+def test_helpers_check_what_one_process_would(tmp_path: Path, monkeypatch: MonkeyPatch) -> None:
+    """From PARALLEL_FROM new events two helper processes check the entry bundles: the same
+    result and the same mirror as one process, following a log that grew from a seen size in
+    the middle of a bundle; a member forged in a helper's window is refused with the message
+    one process gives."""
+    from ledger.core.note import parse_verifier
+    from ledger.errors import LedgerError
+    from ledger.ops import monitor as mon
+
+    started: list[tuple[object, ...]] = []
+
+    class Counted(mon.Helper):
+        def __init__(self, *args: str) -> None:
+            started.append(args)
+            super().__init__(*args)
+
+    monkeypatch.setattr(mon, "Helper", Counted)
+    log = Log(tmp_path)
+    log.publish()
+    verifier = parse_verifier(log.vkey)
+    for name in ("one", "two"):  # both saw the first 300 events (not a bundle boundary)
+        mon.monitor(mon.DirSource(log.out), verifier, tmp_path / f"{name}.json", tmp_path / f"{name}.db")
+    log.grow(2_700, 300)  # 3,000 events: twelve bundles, two helper windows
+    log.publish()
+
+    def run(parallel_from: int, name: str, mirror: bool = True) -> object:
+        monkeypatch.setattr(mon, "PARALLEL_FROM", parallel_from)
+        try:
+            return mon.monitor(mon.DirSource(log.out), verifier,
+                               tmp_path / f"{name}.json" if mirror else None,
+                               tmp_path / f"{name}.db" if mirror else None).as_json()
+        except LedgerError as exc:
+            return f"{type(exc).__name__}: {exc}"
+
+    one = run(10**9, "one")
+    assert not started
+    two = run(1, "two")
+    assert len(started) == 2
+    assert isinstance(one, dict) and isinstance(two, dict)
+    assert {**one, "mirror": None} == {**two, "mirror": None}
+    assert (one["previous_size"], one["size"], one["new_events"]) == (300, 3_000, 2_700)
+    for table in ("events", "tree_hashes", "records", "notices"):
+        with sqlite3.connect(tmp_path / "one.db") as a, sqlite3.connect(tmp_path / "two.db") as b:
+            query = f"SELECT * FROM {table} ORDER BY 1"
+            assert a.execute(query).fetchall() == b.execute(query).fetchall(), table
+
+    path = log.out / "members" / "010.json"  # bundle 10: seq 2561..2816, the second window
+    items = orjson.loads(path.read_bytes())
+    items[5]["payload"]["title"] = "Forged"
+    path.write_bytes(orjson.dumps(items))
+    started.clear()
+    refused_one, refused_two = run(10**9, "x", mirror=False), run(1, "x", mirror=False)
+    assert len(started) == 2
+    assert refused_one == refused_two
+    assert "VerificationError: seq 2566" in str(refused_two) and "'title'" in str(refused_two)

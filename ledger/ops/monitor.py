@@ -41,10 +41,13 @@ from ledger.core.note import Verifier
 from ledger.core.policy import Policy, open_cosigned
 from ledger.core.progress import Progress
 from ledger.errors import CorruptEvent, LedgerError, RefusedInput, VerificationError
+from ledger.ops.helpers import HELPERS, Helper, HelperStopped, send
 from ledger.ops.tiles import WIDTH, tile_index, tile_path
 from ledger.storage import proofstore, store, views
 
 FETCHERS = 8  # parallel fetches
+PARALLEL_FROM = 20_000  # new events: from here, helper processes check the entries
+CHUNK = 8  # entry bundles a helper checks and sends at once
 
 
 class MonitorError(LedgerError):
@@ -52,7 +55,10 @@ class MonitorError(LedgerError):
 
 
 class Source:
-    """Where a published log is read from: ``get`` returns a file's bytes, or None if absent."""
+    """Where a published log is read from: ``get`` returns a file's bytes, or None if absent.
+    ``where`` is what ``source_of`` opens it again from (a helper process does), if anything."""
+
+    where: str | None = None
 
     def get(self, path: str) -> bytes | None:
         raise NotImplementedError
@@ -68,6 +74,7 @@ class Source:
 class DirSource(Source):
     def __init__(self, root: Path) -> None:
         self.root = root
+        self.where = str(root.absolute())
 
     def get(self, path: str) -> bytes | None:
         try:
@@ -85,6 +92,7 @@ class HttpSource(Source):
         import httpx  # loaded only by the monitor
 
         self.prefix = prefix.rstrip("/") + "/"
+        self.where = self.prefix
         self.client = httpx.Client(timeout=10.0, transport=httpx.HTTPTransport(retries=3),
                                    headers={"Accept-Encoding": "gzip, identity",
                                             "User-Agent": "provenance-ledger monitor"})
@@ -234,10 +242,14 @@ def _run(job: Follow, mirror: Path | None, progress: Progress | None,
             """The new events as they arrive (one fetch window held at a time); at the end,
             raise unless they give the checkpoint's root (a mirror's transaction then rolls
             back: it keeps only what was verified)."""
-            for event, leaf in _fetch(job.source, state.size, checkpoint.size, progress):
-                frontier.append(leaf)
-                tally.add(event)
-                yield event, leaf
+            for window in _windows(job.source, state.size, checkpoint.size, conn is not None):
+                for leaf in window.leaves:
+                    frontier.append(leaf)
+                tally.merge(window.tally)
+                if progress is not None:
+                    progress(len(window.leaves))
+                if conn is not None:
+                    yield from zip(window.events, window.leaves, strict=True)
             if frontier.root() != checkpoint.root:
                 raise VerificationError(checkpoint.size, (
                     f"the log's checkpoint of size {checkpoint.size} does not extend the history "
@@ -286,6 +298,21 @@ class _Tally:
         if event.type == "record.purged":
             self.purges.append(event)
 
+    def merge(self, other: _Tally) -> None:
+        self.events += other.events
+        self.withheld += other.withheld
+        self.purges += other.purges
+        self.touched |= other.touched
+
+    def message(self) -> tuple[Any, ...]:
+        """This tally as a helper's message (``marshal``: plain tuples, lists and strings)."""
+        return (self.events, self.withheld, [tuple(e) for e in self.purges], list(self.touched))
+
+    @classmethod
+    def of_message(cls, message: Sequence[Any]) -> _Tally:
+        events, withheld, purges, touched = message
+        return cls(events, withheld, [Event(*e) for e in purges], set(touched))
+
 
 def _check_not_back(state: MonitorState, checkpoint: Checkpoint) -> None:
     if not state.size:
@@ -304,31 +331,96 @@ def _check_not_back(state: MonitorState, checkpoint: Checkpoint) -> None:
             "this monitor saw at that size: a fork; refusing it"), state.root, checkpoint.root.hex())
 
 
-def _fetch(source: Source, seen: int, size: int,
-           progress: Progress | None) -> Iterator[tuple[Event, bytes]]:
-    """Yield (event, its leaf hash) for seen < seq <= size, each entry checked against its
-    level-0 tile hash and (format v2) its members against their commitments, one fetch window
-    at a time (memory does not grow with the log)."""
-    first_bundle = seen // WIDTH
-    bundles = list(range(first_bundle, -(-size // WIDTH)))
-    for start in range(0, len(bundles), FETCHERS * 4):
-        chunk = bundles[start:start + FETCHERS * 4]
-        widths = [min(WIDTH, size - n * WIDTH) for n in chunk]
-        paths = [p for n, w in zip(chunk, widths, strict=True)
-                 for p in (tile_path("entries", n, w), tile_path(0, n, w),
-                           f"members/{tile_index(n)}.json")]
-        files = source.get_many(paths)
-        for i, (n, width) in enumerate(zip(chunk, widths, strict=True)):
-            entries, tile, members = files[3 * i:3 * i + 3]
-            if entries is None or tile is None:
-                missing = paths[3 * i] if entries is None else paths[3 * i + 1]
-                raise MonitorError(f"the log serves no {missing} although its checkpoint (size "
-                                   f"{size}) needs it")
-            for seq, event, leaf in _bundle(n, width, entries, tile, members):
-                if seq > seen:
-                    yield event, leaf
-            if progress is not None:
-                progress(width - max(0, seen - n * WIDTH) if n == first_bundle else width)
+@dataclass
+class _Window:
+    """The checked new entries of a run of consecutive entry bundles: their leaf hashes, their
+    events (only when a mirror keeps them) and what they add up to."""
+
+    leaves: list[bytes]
+    events: list[Event]
+    tally: _Tally
+
+
+def _windows(source: Source, seen: int, size: int, keep: bool) -> Iterator[_Window]:
+    """Yield, in order, the checked entries with seen < seq <= size, one window of bundles at
+    a time (memory does not grow with the log): each entry checked against its level-0 tile
+    hash and (format v2) its members against their commitments.
+
+    From PARALLEL_FROM new events, and for a source a helper can open again, ``HELPERS`` helper
+    processes check windows of CHUNK bundles (helper i takes windows i, i + HELPERS, …) while
+    this process reads their results in order. A helper that finds anything wrong, or stops,
+    hands its window back: from there this process checks every window itself, so a refusal
+    is exactly the one a single process gives."""
+    bundles = -(-size // WIDTH) - seen // WIDTH
+    done = 0  # windows of CHUNK bundles read from helpers
+    if source.where is not None and size - seen >= PARALLEL_FROM:
+        running = [Helper(window_worker, source.where, str(seen), str(size), str(i),
+                          str(HELPERS), str(int(keep))) for i in range(HELPERS)]
+        try:
+            streams = [h.messages() for h in running]
+            while done * CHUNK < bundles:
+                message = next(streams[done % HELPERS], None)
+                if message is None or message[0] != "ok" or message[1] != done:
+                    break  # this window (and every later one) is checked here
+                _, _, leaves, events, tally = message
+                yield _Window([leaves[i:i + 32] for i in range(0, len(leaves), 32)],
+                              [Event(*e) for e in events], _Tally.of_message(tally))
+                done += 1
+        except HelperStopped:
+            pass
+        finally:
+            for helper in running:
+                helper.close()
+    first = seen // WIDTH + done * CHUNK
+    for start in range(first, seen // WIDTH + bundles, FETCHERS * 4):
+        yield _window(source, seen, size, start, min(start + FETCHERS * 4, -(-size // WIDTH)), keep)
+
+
+def _window(source: Source, seen: int, size: int, first: int, end: int, keep: bool) -> _Window:
+    """Fetch and check entry bundles first..end-1 (in parallel); return their new entries."""
+    numbers = range(first, end)
+    widths = [min(WIDTH, size - n * WIDTH) for n in numbers]
+    paths = [p for n, w in zip(numbers, widths, strict=True)
+             for p in (tile_path("entries", n, w), tile_path(0, n, w),
+                       f"members/{tile_index(n)}.json")]
+    files = source.get_many(paths)
+    window = _Window([], [], _Tally())
+    for i, (n, width) in enumerate(zip(numbers, widths, strict=True)):
+        entries, tile, members = files[3 * i:3 * i + 3]
+        if entries is None or tile is None:
+            missing = paths[3 * i] if entries is None else paths[3 * i + 1]
+            raise MonitorError(f"the log serves no {missing} although its checkpoint (size "
+                               f"{size}) needs it")
+        for seq, event, leaf in _bundle(n, width, entries, tile, members):
+            if seq > seen:
+                window.leaves.append(leaf)
+                window.tally.add(event)
+                if keep:
+                    window.events.append(event)
+    return window
+
+
+def window_worker(where: str, seen: str, size: str, first: str, step: str, keep: str) -> None:
+    """The helper of ``_windows``: check windows first, first + step, … of CHUNK bundles and
+    send each (its leaves, its events if kept, its tally); at anything wrong, say "bad" and
+    stop (the caller checks that window itself and names the problem)."""
+    low, high = int(seen), int(size)
+    source = source_of(where)
+    try:
+        last = -(-high // WIDTH)
+        windows = -(-(last - low // WIDTH) // CHUNK)
+        for number in range(int(first), windows, int(step)):
+            start = low // WIDTH + number * CHUNK
+            try:
+                window = _window(source, low, high, start, min(start + CHUNK, last), keep == "1")
+            except LedgerError:
+                send(("bad", number))
+                return
+            send(("ok", number, b"".join(window.leaves), [tuple(e) for e in window.events],
+                  window.tally.message()))
+    finally:
+        source.close()
+    send(("done",))
 
 
 def _bundle(n: int, width: int, entries: bytes, tile: bytes,
