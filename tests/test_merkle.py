@@ -201,3 +201,16 @@ def test_frontier_extend_merges_aligned_blocks(sizes: list[int]) -> None:
         start += 1 << k
     assert merged.nodes == whole.nodes and merged.root() == whole.root()
     assert Frontier.of(len(leaves), [h for _, h in whole.nodes]).nodes == whole.nodes
+
+
+@given(st.integers(0, 40), st.integers(0, 2**44))
+def test_stored_index_closed_form_matches_its_definition(level: int, index: int) -> None:
+    """``stored_index``'s closed form against its definition: the hashes stored before the last
+    leaf n under the subtree (n + n/2 + n/4 + …), then ``level`` more."""
+    n = index
+    for _ in range(level):
+        n = 2 * n + 1
+    before, m = 0, n
+    while m:
+        before, m = before + m, m >> 1
+    assert stored_index(level, index) == before + level

@@ -47,15 +47,10 @@ def node_hash(left: bytes, right: bytes) -> bytes:
 
 def stored_index(level: int, index: int) -> int:
     """Return the position of the level-``level`` hash number ``index`` in the stored order."""
-    n = index
-    for _ in range(level):  # the last leaf under that subtree
-        n = 2 * n + 1
-    before = 0  # hashes stored before leaf n: n + n/2 + n/4 + …
-    m = n
-    while m > 0:
-        before += m
-        m >>= 1
-    return before + level
+    n = ((index + 1) << level) - 1  # the last leaf under that subtree
+    # Hashes stored before leaf n: n + n/2 + n/4 + … (each complete subtree below it, once),
+    # which is 2n − popcount(n); then the subtree's own hashes from leaf n up to ``level``.
+    return 2 * n - n.bit_count() + level
 
 
 def stored_count(size: int) -> int:
@@ -167,7 +162,7 @@ def inclusion_path(index: int, size: int) -> list[tuple[int, int, int, int, bool
     steps = []
     lo, hi = 0, size
     while hi - lo > 1:
-        k = _split(hi - lo)
+        k = 1 << ((hi - lo - 1).bit_length() - 1)  # _split(hi - lo), inlined: the hot loop
         if index < lo + k:
             steps.append((lo, hi, lo + k, hi, False))
             hi = lo + k
