@@ -96,3 +96,47 @@ def test_blocks_by_helpers_give_the_one_pass_report(
             size = conn.execute("SELECT MAX(seq) FROM events").fetchone()[0] or 0
         blocks = verification.verify_in_blocks(db, size, helpers=helpers, block=block)
     assert blocks._replace(roots={}) == one_pass._replace(roots={})
+
+
+TREE_EDITS = ["hash", "text", "delete", "extra", "event"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(1, 40), st.sampled_from([1, 2, 4, 8]), st.integers(1, 2),
+       st.one_of(st.none(), st.tuples(st.integers(0, 120), st.sampled_from(TREE_EDITS))))
+def test_blocks_compare_every_stored_tree_hash_as_one_pass(
+        n: int, block: int, helpers: int, edit: tuple[int, str] | None) -> None:
+    """With the connection (audit, checkpoint, verify --checkpoint), the blocks compare every
+    stored tree hash — the helpers each block's own, the caller those the merging makes, and
+    none beyond the log — and name the same seq, reason and valid prefix as one pass with the
+    stored tree, whichever hash an attacker edits (plain sqlite3), deletes or adds."""
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "l.db"
+        with Ledger.create(db, clock) as ledger:
+            for i in range(n):
+                ledger.submit("paper-manifest-v1.1", manifest(f"SRCH:{i:08X}"), "ed")
+        if edit is not None:
+            pos, how = edit
+            with sqlite3.connect(db) as conn:  # as an attacker would
+                for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"
+                                            ).fetchall():
+                    conn.execute(f"DROP TRIGGER {name}")
+                total = conn.execute("SELECT COUNT(*) FROM tree_hashes").fetchone()[0]
+                pos %= total
+                if how == "hash":
+                    conn.execute("UPDATE tree_hashes SET hash = ? WHERE pos = ?",
+                                 (hashlib.sha256(b"forged").digest(), pos))
+                elif how == "text":
+                    conn.execute("UPDATE tree_hashes SET hash = hex(hash) WHERE pos = ?", (pos,))
+                elif how == "delete":
+                    conn.execute("DELETE FROM tree_hashes WHERE pos = ?", (pos,))
+                elif how == "extra":
+                    conn.execute("INSERT INTO tree_hashes (pos, hash) VALUES (?, ?)",
+                                 (total + pos % 3, hashlib.sha256(b"x").digest()))
+                else:
+                    conn.execute("UPDATE events SET actor = 'mallory' WHERE seq = ?", (pos % n + 1,))
+        conn = sqlite3.connect(db)
+        one_pass = verify_events(store.iter_rows(conn), stored_tree=proofstore.iter_tree_hashes(conn))
+        blocks = verification.verify_in_blocks(db, n, helpers=helpers, block=block, conn=conn)
+        conn.close()
+    assert blocks._replace(roots={}) == one_pass._replace(roots={})

@@ -6,10 +6,10 @@ Pure over an iterator of stored events; the caller streams them from the store.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from hashlib import sha256
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
 
 from ledger.core.checkpoint import Checkpoint
 from ledger.core.encoding import b64
@@ -25,7 +25,7 @@ from ledger.core.events import (
     event_hash,
     event_of,
 )
-from ledger.core.merkle import EMPTY_ROOT, Frontier, stored_count
+from ledger.core.merkle import EMPTY_ROOT, Frontier, node_hash, stored_count, stored_index
 from ledger.core.progress import Progress
 from ledger.errors import CorruptEvent, KeyFormatError, VerificationError
 from ledger.model.purge import PURGE_TYPE, note_event, replay
@@ -117,39 +117,49 @@ class _Tree:
         self.stored, self.capture = stored, capture
         self.roots: dict[int, bytes] = {}
         self.pos = 0  # the stored position of the next hash
+        self.made: list[bytes] | None = None  # when a list: every hash made, in stored order
 
     def add(self, seq: int, canonical: bytes) -> None:
         new = self.frontier.append(sha256(b"\x00" + canonical).digest())
+        if self.made is not None:
+            self.made += new
         if self.stored is not None:
             for i, h in enumerate(new):
                 found = next(self.stored, None)
                 if found is None or found[0] != self.pos + i or found[1] != h:
-                    self._fail(seq, self.pos + i, found, h, leaf=i == 0)
+                    tree_mismatch(seq, self.pos + i, found, h, leaf=i == 0)
         self.pos += len(new)
         if seq in self.capture:
             self.roots[seq] = self.frontier.root()
 
-    @staticmethod
-    def _fail(seq: int, pos: int, found: tuple[int, bytes] | None, computed: bytes,
-              leaf: bool) -> None:
-        if found is None or found[0] != pos:
-            raise VerificationError(seq, f"the stored Merkle tree lacks hash #{pos}", "", "")
-        stored = bytes(found[1]) if isinstance(found[1], bytes) else str(found[1]).encode()
-        if leaf:
-            raise VerificationError(seq, f"the Merkle tree recorded a different event at seq {seq} "
-                                    f"(leaf hash {stored.hex()}, this event gives "
-                                    f"{computed.hex()}): an event was inserted or replaced here, "
-                                    "or the tree was edited", stored.hex(), computed.hex())
-        raise VerificationError(seq, f"stored Merkle tree hash #{pos} is {stored.hex()}, "
-                                f"the events give {computed.hex()}: the tree was edited",
-                                stored.hex(), computed.hex())
-
     def finish(self, size: int) -> None:
         extra = None if self.stored is None else next(self.stored, None)
         if extra is not None:
-            raise VerificationError(size + 1, f"the stored Merkle tree has hashes beyond the "
-                                    f"{size} events of the log (#{extra[0]}): the tail of the "
-                                    "log was truncated", str(size), "")
+            tree_beyond(size, extra[0])
+
+
+def tree_mismatch(seq: int, pos: int, found: tuple[int, Any] | None, computed: bytes,
+                  leaf: bool) -> NoReturn:
+    """Raise the VerificationError for stored tree hash #``pos`` (made when seq was added):
+    missing, or not the hash the events give."""
+    if found is None or found[0] != pos:
+        raise VerificationError(seq, f"the stored Merkle tree lacks hash #{pos}", "", "")
+    stored = bytes(found[1]) if isinstance(found[1], bytes) else str(found[1]).encode()
+    if leaf:
+        raise VerificationError(seq, f"the Merkle tree recorded a different event at seq {seq} "
+                                f"(leaf hash {stored.hex()}, this event gives "
+                                f"{computed.hex()}): an event was inserted or replaced here, "
+                                "or the tree was edited", stored.hex(), computed.hex())
+    raise VerificationError(seq, f"stored Merkle tree hash #{pos} is {stored.hex()}, "
+                            f"the events give {computed.hex()}: the tree was edited",
+                            stored.hex(), computed.hex())
+
+
+def tree_beyond(size: int, pos: int) -> NoReturn:
+    """Raise the VerificationError for a stored tree hash #``pos`` beyond a log of ``size``."""
+    raise VerificationError(size + 1, f"the stored Merkle tree has hashes beyond the "
+                            f"{size} events of the log (#{pos}): the tail of the "
+                            "log was truncated", str(size), "")
 
 
 def verify_events(events: Iterable[Row], progress: Progress | None = None,
@@ -167,6 +177,8 @@ def verify_events(events: Iterable[Row], progress: Progress | None = None,
 
 
 def verify_block(events: Iterable[Row], first: int, prev: str, before_prev: str,
+                 stored_tree: Iterator[tuple[int, bytes]] | None = None,
+                 made: list[bytes] | None = None,
                  ) -> tuple[VerifyReport, list[tuple[int, bytes]], list[tuple[Any, ...]]]:
     """Verify the events of one block of the log, which starts at seq ``first`` (one more than a
     multiple of the block size, a power of two) after events whose stored hashes are ``prev``
@@ -176,10 +188,44 @@ def verify_block(events: Iterable[Row], first: int, prev: str, before_prev: str,
     whole pass, given that the events before it are (their own block says so). Withheld members
     and purges are returned as notes (``purge.note_event``), for the caller to check over the
     whole log with ``finish_notes``.
+
+    The block's own tree hashes (below its root) are compared with ``stored_tree`` (position,
+    hash, from ``stored_count(first - 1)``) as a whole pass compares them, when given; or each
+    hash the block makes is added to ``made``, in stored order, for the caller to compare.
     """
-    walk = _Walk(None, ())
+    walk = _Walk(stored_tree, ())
     walk.expected, walk.prev, walk.before_prev, walk.base = first, prev, before_prev, first - 1
+    walk.tree.pos, walk.tree.made = stored_count(first - 1), made
     return _verify(walk, events, None, None, resolve=False), walk.tree.frontier.nodes, walk.notes
+
+
+def extend_checked(frontier: Frontier, later: Sequence[tuple[int, bytes]], seq: int,
+                   stored: Callable[[list[int]], Mapping[int, Any]]) -> None:
+    """Merge into ``frontier`` the compact range ``later`` of the
+    block of leaves that follows, which ends at leaf ``seq``; compare each hash the merge makes
+    (the hashes a whole pass adds for leaf ``seq`` above the block's own root) with the stored
+    one (``stored`` gives {position: hash} of those that exist), raising VerificationError as
+    the whole pass would."""
+    starts, at = [], 0
+    for level, _ in frontier.nodes:
+        starts.append(at)
+        at += 1 << level
+    nodes, made = frontier.nodes, []
+    for level, h in later:
+        nodes.append((level, h))
+        starts.append(at)
+        at += 1 << level
+        while len(nodes) > 1 and nodes[-2][0] == nodes[-1][0]:
+            (lvl, left), (_, right) = nodes[-2], nodes.pop()
+            starts.pop()
+            nodes[-1] = (lvl + 1, node_hash(left, right))
+            made.append((stored_index(lvl + 1, starts[-1] >> (lvl + 1)), nodes[-1][1]))
+    if not made:
+        return
+    found = stored([pos for pos, _ in made])
+    for pos, h in made:
+        if found.get(pos) != h:
+            tree_mismatch(seq, pos, (pos, found[pos]) if pos in found else None, h, leaf=False)
 
 
 def verify_from(events: Iterable[Row], size: int, frontier: list[tuple[int, bytes]], prev: str,
@@ -248,7 +294,7 @@ def _fast_prefix(events: Iterator[Row], walk: _Walk, progress: Progress | None) 
     expected, prev, before, base = walk.expected, walk.prev, walk.before_prev, walk.base
     hashes = [h for _, h in walk.tree.frontier.nodes]
     capture, roots, prefix = walk.tree.capture, walk.tree.roots, EVENT_HASH_PREFIX
-    notes = walk.notes
+    notes, made = walk.notes, walk.tree.made
     stopped = None
     for event in events:
         seq = event[0]
@@ -270,9 +316,16 @@ def _fast_prefix(events: Iterator[Row], walk: _Walk, progress: Progress | None) 
             stopped = event
             break
         h, n = sha256(b"\x00" + canonical).digest(), seq - 1 - base  # leaf number in the tree
-        while n & 1:
-            h = sha256(b"\x01" + hashes.pop() + h).digest()
-            n >>= 1
+        if made is None:
+            while n & 1:
+                h = sha256(b"\x01" + hashes.pop() + h).digest()
+                n >>= 1
+        else:  # every hash made, in stored order, for the caller to compare with the stored tree
+            made.append(h)
+            while n & 1:
+                h = sha256(b"\x01" + hashes.pop() + h).digest()
+                made.append(h)
+                n >>= 1
         hashes.append(h)
         before, prev, expected = prev, event[8], expected + 1
         if capture and seq in capture:

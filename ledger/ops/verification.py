@@ -9,18 +9,25 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import sqlite3
 from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ledger.core.events import GENESIS_HASH
-from ledger.core.merkle import stored_count
+from ledger.core.merkle import stored_count, tree_root
 from ledger.core.progress import Progress
-from ledger.errors import LedgerError
+from ledger.errors import LedgerError, VerificationError
 from ledger.ops.helpers import HELPERS, PARALLEL_FROM, Helper, HelperStopped, send
 from ledger.storage import store
-from ledger.storage.proofstore import iter_signatures, iter_tree_hashes, read_hashes, stored_root
+from ledger.storage.proofstore import (
+    iter_signatures,
+    iter_tree_hashes,
+    read_hashes,
+    stored_root,
+    tree_rows,
+)
 
 if TYPE_CHECKING:  # verify is loaded when a log is verified, not at every CLI start-up
     from ledger.core.checkpoint import Checkpoint
@@ -52,10 +59,16 @@ def verify_stored(conn: sqlite3.Connection, progress: Progress | None = None, *,
 
     report = None
     path, size = store.file_path(conn), store.head(conn)[0]
-    if (not every_tree_hash and not capture and path is not None and size >= PARALLEL_FROM
-            and not store.is_signed(conn)):
+    if (path is not None and size >= PARALLEL_FROM and (every_tree_hash or not capture)
+            and not store.is_signed(conn) and not store.pending_writes(conn)):
         with contextlib.suppress(HelperStopped):  # then the pass below, in this process
-            report = verify_in_blocks(path, size, progress)
+            report = verify_in_blocks(path, size, progress,
+                                      conn=conn if every_tree_hash else None)
+        if report is not None and report.ok and capture:  # every stored hash now checked
+            def read(positions: Sequence[int]) -> list[bytes]:
+                return read_hashes(conn, positions)
+            report = report._replace(roots={c: tree_root(c, read) for c in capture
+                                            if 0 < c <= report.events})
     if report is None:
         report = run(every_tree_hash, progress)
     if not every_tree_hash and report.ok and report.root != stored_root(conn, report.events):
@@ -232,7 +245,8 @@ BLOCK = 1 << 13  # events per block: a complete subtree of the Merkle tree
 
 
 def verify_in_blocks(path: Path, size: int, progress: Progress | None = None,
-                     helpers: int | None = None, block: int | None = None) -> VerifyReport:
+                     helpers: int | None = None, block: int | None = None,
+                     conn: sqlite3.Connection | None = None) -> VerifyReport:
     """Return ``verify``'s report for the first ``size`` events, checked in blocks of ``block``
     events (a power of two; default BLOCK) by ``helpers`` processes (default HELPERS), helper i
     taking blocks i, i + helpers, ….
@@ -240,15 +254,23 @@ def verify_in_blocks(path: Path, size: int, progress: Progress | None = None,
     Each block is checked exactly as a whole pass would check it (``verify.verify_block``,
     starting from the stored hashes of the two events before it, which the previous block
     vouches for); the blocks' reports are read in order, so the first bad block names the first
-    bad seq, and their Merkle frontiers are merged into the root. Raises HelperStopped if a
-    helper cannot start or dies: the caller then verifies in this process.
+    bad seq, and their Merkle frontiers are merged into the root. With ``conn`` (the same file)
+    every stored tree hash is compared too, as a whole pass with the stored tree does: each
+    helper its blocks' own hashes, this process the ones that merging the blocks makes, and
+    that none is stored beyond the log. Raises HelperStopped if a helper cannot start or dies:
+    the caller then verifies in this process.
     """
     from ledger.core.merkle import Frontier
-    from ledger.model.verify import VerifyReport, finish_notes
+    from ledger.model.verify import (
+        VerifyReport,
+        extend_checked,
+        finish_notes,
+        tree_beyond,
+    )
 
     helpers, block = helpers or HELPERS, block or BLOCK
-    running = [Helper(block_worker, str(path), str(i), str(helpers),
-                      str(size), str(block)) for i in range(helpers)]
+    running = [Helper(block_worker, str(path), str(i), str(helpers), str(size), str(block),
+                      "tree" if conn is not None else "") for i in range(helpers)]
     try:
         streams = [h.messages() for h in running]
         frontier = Frontier()
@@ -265,17 +287,34 @@ def verify_in_blocks(path: Path, size: int, progress: Progress | None = None,
             notes.extend(block_notes)
             if events != min(block, size - number * block):  # cannot be: a block that ends
                 raise HelperStopped  # short fails; but if it did, the one pass decides
-            frontier.extend(block_frontier)
+            if conn is None:
+                frontier.extend(block_frontier)
+            else:
+                last = number * block + events
+                try:
+                    extend_checked(frontier, block_frontier, last,
+                                   functools.partial(tree_rows, conn))
+                except VerificationError as exc:  # as the whole pass: the events before seq last
+                    return VerifyReport(False, last - 1, store.hash_at(conn, last - 1), exc.seq,
+                                        exc.reason)
             if progress is not None:
                 progress(events)
+        if conn is not None:
+            extra = next(iter_tree_hashes(conn, stored_count(size)), None)
+            if extra is not None:
+                try:
+                    tree_beyond(size, extra[0])
+                except VerificationError as exc:
+                    return VerifyReport(False, size, head, exc.seq, exc.reason)
         return finish_notes(VerifyReport(True, size, head, None, None, frontier.root()), notes)
     finally:
         for helper in running:
             helper.close()
 
 
-def block_worker(path: str, first: str, step: str, size: str, block: str) -> None:
-    """The helper of ``verify_in_blocks``: check blocks first, first + step, … of the log."""
+def block_worker(path: str, first: str, step: str, size: str, block: str, tree: str = "") -> None:
+    """The helper of ``verify_in_blocks``: check blocks first, first + step, … of the log
+    (``tree``: and each block's own stored tree hashes)."""
     from ledger.model.verify import verify_block
 
     n, width = int(size), int(block)
@@ -285,14 +324,30 @@ def block_worker(path: str, first: str, step: str, size: str, block: str) -> Non
             lo, hi = number * width + 1, min((number + 1) * width, n)
             before = store.hashes_between(conn, lo - 2, lo - 1)
             before = [GENESIS_HASH] * (2 - len(before)) + before  # seq 1 and 2 follow zeros
+            made: list[bytes] | None = [] if tree else None
             report, block_frontier, notes = verify_block(_block_rows(conn, lo, hi), lo,
-                                                         before[1], before[0])
+                                                         before[1], before[0], made=made)
+            if made is not None and not (report.ok and _tree_holds(conn, lo, made)):
+                # Anything wrong: the block again with each stored hash compared as it is made
+                # (the whole pass's order and words); only the block's own hashes, below its root.
+                start, count = stored_count(lo - 1), hi - lo + 1
+                stored = iter_tree_hashes(conn, start, start + 2 * count - count.bit_count())
+                report, block_frontier, notes = verify_block(_block_rows(conn, lo, hi), lo,
+                                                             before[1], before[0], stored)
             if not report.ok:
                 send(("bad", number, report.first_bad_seq, report.reason, report.events,
                       report.head_hash))
                 return
             send(("ok", number, report.events - lo + 1, block_frontier, report.head_hash, notes))
     send(("done",))
+
+
+def _tree_holds(conn: sqlite3.Connection, lo: int, made: list[bytes]) -> bool:
+    """Return whether the stored tree holds exactly ``made`` from the position of leaf ``lo``."""
+    start = stored_count(lo - 1)
+    rows = iter_tree_hashes(conn, start, start + len(made))
+    return all(found == (start + i, h) for i, (found, h) in
+               enumerate(itertools.zip_longest(rows, made)))
 
 
 def _block_rows(conn: sqlite3.Connection, lo: int, hi: int) -> Iterator[tuple[Any, ...]]:

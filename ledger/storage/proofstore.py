@@ -40,13 +40,24 @@ def insert_hashes(conn: sqlite3.Connection, start: int, hashes: Sequence[bytes])
                      [(start + i, h) for i, h in enumerate(hashes)])
 
 
-def iter_tree_hashes(conn: sqlite3.Connection, start: int = 0) -> Iterator[tuple[int, bytes]]:
-    """Yield (position, hash) of every stored tree hash from position ``start`` in order, as
-    stored (a hash edited behind the ledger's back may be TEXT; ``pos`` is the INTEGER PRIMARY
-    KEY)."""
-    cur = conn.execute("SELECT pos, hash FROM tree_hashes WHERE pos >= ? ORDER BY pos", (start,))
+def iter_tree_hashes(conn: sqlite3.Connection, start: int = 0,
+                     end: int | None = None) -> Iterator[tuple[int, bytes]]:
+    """Yield (position, hash) of every stored tree hash from position ``start`` (to ``end``,
+    excluded) in order, as stored (a hash edited behind the ledger's back may be TEXT; ``pos``
+    is the INTEGER PRIMARY KEY)."""
+    cur = conn.execute("SELECT pos, hash FROM tree_hashes WHERE pos >= ? AND pos < ? ORDER BY pos",
+                       (start, (1 << 62) if end is None else end))
     while rows := cur.fetchmany(4096):
         yield from rows
+
+
+def tree_rows(conn: sqlite3.Connection, positions: Sequence[int]) -> dict[int, Any]:
+    """Return {position: hash as stored} of the stored tree hashes at ``positions`` that exist."""
+    if not positions:
+        return {}
+    marks = ",".join("?" * len(positions))
+    return dict(conn.execute(f"SELECT pos, hash FROM tree_hashes WHERE pos IN ({marks})",
+                             list(positions)).fetchall())
 
 
 def count_tree_hashes(conn: sqlite3.Connection) -> int:

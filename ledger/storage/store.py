@@ -113,6 +113,7 @@ class LedgerConnection(sqlite3.Connection):
     format = 1
     rehearsing = False  # inside ``rehearsal``: every write is rolled back at its end
     notice_v11_index = False  # seen to exist (``has_notice_v11_index``)
+    begun_at = -1  # total_changes when this connection's transaction began (``pending_writes``)
 
     def set_format(self, version: int) -> None:
         self.format = version
@@ -229,6 +230,7 @@ def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.Error as exc:
         raise StoreError(_explain(exc)) from None
+    _begun(conn)
     try:
         yield conn
         conn.execute("COMMIT")
@@ -263,6 +265,7 @@ def rehearsal(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.Error as exc:
         raise StoreError(_explain(exc)) from None
+    _begun(conn)
     conn.rehearsing = True
     try:
         yield conn
@@ -281,11 +284,25 @@ def read_snapshot(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """Run the body in one read transaction, so that every read sees the same state."""
     try:
         conn.execute("BEGIN")
+        _begun(conn)
         yield conn
     except sqlite3.Error as exc:
         raise StoreError(_explain(exc)) from None
     finally:
         _rollback(conn)
+
+
+def _begun(conn: sqlite3.Connection) -> None:
+    if isinstance(conn, LedgerConnection):
+        conn.begun_at = conn.total_changes
+
+
+def pending_writes(conn: sqlite3.Connection) -> bool:
+    """Return whether this connection may read rows that another connection to the file would
+    not: a write of its own not committed yet (helper processes open the file again)."""
+    if not conn.in_transaction:
+        return False
+    return not isinstance(conn, LedgerConnection) or conn.total_changes != conn.begun_at
 
 
 def _rollback(conn: sqlite3.Connection) -> None:
