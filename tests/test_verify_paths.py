@@ -140,3 +140,24 @@ def test_blocks_compare_every_stored_tree_hash_as_one_pass(
         blocks = verification.verify_in_blocks(db, n, helpers=helpers, block=block, conn=conn)
         conn.close()
     assert blocks._replace(roots={}) == one_pass._replace(roots={})
+
+
+def test_helpers_are_not_asked_while_this_connection_has_writes_pending(tmp_path: Path) -> None:
+    """Helper processes open the file again and see only what is committed: a connection that
+    wrote in its open transaction verifies in its own process."""
+    db = tmp_path / "l.db"
+    with Ledger.create(db, clock) as ledger:
+        ledger.submit("paper-manifest-v1.1", manifest("SRCH:00000001"), "ed")
+    conn = store.open_ledger(db)
+    assert not store.pending_writes(conn)
+    with store.read_snapshot(conn):
+        assert not store.pending_writes(conn)
+    with store.write_transaction(conn):
+        assert not store.pending_writes(conn)
+        store.set_meta(conn, "note", "written, not committed")
+        assert store.pending_writes(conn)
+    raw = sqlite3.connect(db)  # not the ledger's connection: nothing is known of its writes
+    raw.execute("BEGIN")
+    assert store.pending_writes(raw)
+    raw.close()
+    conn.close()
