@@ -16,6 +16,7 @@ from ledger.core.merkle import (
     EMPTY_ROOT,
     Frontier,
     ProofError,
+    inclusion_siblings,
     leaf_hash,
     node_hash,
     prove_consistency,
@@ -214,3 +215,20 @@ def test_stored_index_closed_form_matches_its_definition(level: int, index: int)
     while m:
         before, m = before + m, m >> 1
     assert stored_index(level, index) == before + level
+
+
+def reference_siblings(index: int, lo: int, hi: int) -> list[tuple[int, int, bool]]:
+    """The siblings on leaf ``index``'s path, leaf to root, straight from RFC 9162 §2.1.3.1's
+    recursion over MTH's split."""
+    if hi - lo <= 1:
+        return []
+    k = 1 << ((hi - lo - 1).bit_length() - 1)
+    if index < lo + k:
+        return [*reference_siblings(index, lo, lo + k), (lo + k, hi, False)]
+    return [*reference_siblings(index, lo + k, hi), (lo, lo + k, True)]
+
+
+@given(st.integers(1, 2**40), st.data())
+def test_inclusion_siblings_follow_the_rfc_recursion(size: int, data: st.DataObject) -> None:
+    index = data.draw(st.integers(0, size - 1))
+    assert inclusion_siblings(index, size) == reference_siblings(index, 0, size)

@@ -155,32 +155,35 @@ def _split(n: int) -> int:
     return 1 << ((n - 1).bit_length() - 1)
 
 
-def inclusion_path(index: int, size: int) -> list[tuple[int, int, int, int, bool]]:
-    """Return, top-down, each node on the path from the root to leaf ``index`` of a tree of
-    ``size``: (lo, hi) of the node, (lo, hi) of the sibling of its child on the path, and
-    whether that child is the right one (RFC 9162 §2.1.3.1's recursion)."""
-    steps = []
-    lo, hi = 0, size
-    while hi - lo > 1:
-        k = 1 << ((hi - lo - 1).bit_length() - 1)  # _split(hi - lo), inlined: the hot loop
-        if index < lo + k:
-            steps.append((lo, hi, lo + k, hi, False))
-            hi = lo + k
-        else:
-            steps.append((lo, hi, lo, lo + k, True))
-            lo += k
-    return steps
+def inclusion_siblings(index: int, size: int) -> list[tuple[int, int, bool]]:
+    """Return, leaf to root, the sibling of each node on the path from leaf ``index`` of a tree
+    of ``size`` as (lo, hi, left): its range of leaves, and whether it is the left one.
+
+    The nodes at height h are the aligned runs of 2^h leaves (the last one cut at ``size``); a
+    node that is the last of its height and an even one has no sibling there and is carried up
+    as it is (RFC 9162 §2.1.3.2 walks the same bits to verify a proof).
+    """
+    out = []
+    node, last, level = index, size - 1, 0
+    while last:
+        if node & 1:
+            out.append(((node - 1) << level, node << level, True))
+        elif node < last:
+            hi = (node + 2) << level
+            out.append(((node + 1) << level, hi if hi < size else size, False))
+        node, last, level = node >> 1, last >> 1, level + 1
+    return out
 
 
 def prove_inclusion(index: int, size: int, read: HashReader) -> list[bytes]:
     """Return the RFC 9162 §2.1.3.1 inclusion proof of leaf ``index`` in a tree of ``size``:
-    the siblings on its path (``inclusion_path``), leaf to root.
+    the siblings on its path (``inclusion_siblings``), leaf to root.
 
     Requires 0 <= index < size.
     """
     if not 0 <= index < size:
         raise ProofError(f"leaf index {index} is outside a tree of size {size}")
-    return [subtree_hash(lo, hi, read) for _, _, lo, hi, _ in reversed(inclusion_path(index, size))]
+    return [subtree_hash(lo, hi, read) for lo, hi, _ in inclusion_siblings(index, size)]
 
 
 def prove_consistency(old: int, new: int, read: HashReader) -> list[bytes]:

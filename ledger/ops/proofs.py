@@ -19,7 +19,7 @@ from ledger.core.encoding import b64
 from ledger.core.events import Event, canonical_of
 from ledger.core.merkle import (
     HashReader,
-    inclusion_path,
+    inclusion_siblings,
     leaf_hash,
     node_hash,
     prove_consistency,
@@ -229,18 +229,38 @@ class Prover:
         of the path is the same). Neighbouring events, such as one record's, share most of it."""
         size = self.size
         stored = proofstore.read_hashes(self.conn, [stored_index(0, ev.seq - 1) for ev in events])
-        paths = [inclusion_path(ev.seq - 1, size) for ev in events]
-        self._prefetch([(lo, hi) for steps in paths for _, _, lo, hi, _ in steps])
-        known, subtree = self.subtrees, self.subtree
+        paths = [inclusion_siblings(ev.seq - 1, size) for ev in events]
+        self._prefetch([(lo, hi) for siblings in paths for lo, hi, _ in siblings])
+        known, subtree, verified = self.subtrees, self.subtree, self.verified
         proofs = []
-        for event, stored_leaf, steps in zip(events, stored, paths, strict=True):
+        for event, stored_leaf, siblings in zip(events, stored, paths, strict=True):
             seq, canonical = event.seq, canonical_of(event)
             leaf = leaf_hash(canonical)
             if stored_leaf != leaf:
                 raise CorruptEvent(f"seq {seq}: the stored Merkle leaf does not match the event: "
                                    "run `ledger verify`")
-            proof = [known.get((lo, hi)) or subtree(lo, hi) for _, _, lo, hi, _ in reversed(steps)]
-            self._check_path(seq, leaf, steps, proof[::-1])
+            # Bottom-up, hashing only until a node an earlier proof led to the root is met.
+            proof, path, h, lo, hi, ok = [], [], leaf, seq - 1, seq, None
+            for slo, shi, left in siblings:
+                sibling = known.get((slo, shi)) or subtree(slo, shi)
+                proof.append(sibling)
+                if ok is None:
+                    if left:
+                        h, lo = node_hash(sibling, h), slo
+                    else:
+                        h, hi = node_hash(h, sibling), shi
+                    seen = verified.get((lo, hi))
+                    if seen is not None:
+                        ok = seen == h
+                    else:
+                        path.append(((lo, hi), h))
+            if not (h == self.root if ok is None else ok):
+                raise CorruptEvent(f"table tree_hashes: the inclusion proof of seq {seq} built from "
+                                   "the stored Merkle tree does not lead to its root: it was edited "
+                                   "behind the ledger's back (run `ledger verify`)")
+            if len(verified) > self.CACHE:
+                verified.clear()
+            verified.update(path)
             proofs.append(Inclusion(seq, size, leaf, proof, self.root, canonical))
         return proofs
 
@@ -248,37 +268,17 @@ class Prover:
         """Read in one query the stored hashes of the complete subtrees among ``ranges`` that are
         not memoised yet (a proof's siblings are complete subtrees but on the right edge)."""
         wanted = {}
+        subtrees = self.subtrees
         for lo, hi in ranges:
             width = hi - lo
-            if width & (width - 1) == 0 and (lo, hi) not in self.subtrees:
+            if width & (width - 1) == 0 and (lo, hi) not in subtrees:
                 level = width.bit_length() - 1
                 wanted[(lo, hi)] = stored_index(level, lo >> level)
         if wanted:
-            if len(self.subtrees) > self.CACHE:
-                self.subtrees.clear()
-            self.subtrees.update(zip(wanted, proofstore.read_hashes(self.conn, list(wanted.values())),
-                                     strict=True))
-
-    def _check_path(self, seq: int, leaf: bytes, steps: list[tuple[int, int, int, int, bool]],
-                    siblings: list[bytes]) -> None:
-        """Raise CorruptEvent unless the leaf and its siblings (top-down) lead to the root."""
-        computed, path, ok = leaf, [], False
-        for (lo, hi, _, _, right), sibling in zip(reversed(steps), reversed(siblings), strict=True):
-            computed = node_hash(sibling, computed) if right else node_hash(computed, sibling)
-            known = self.verified.get((lo, hi))
-            if known is not None:  # an earlier proof led this node to the root
-                ok = known == computed
-                break
-            path.append(((lo, hi), computed))
-        else:
-            ok = computed == self.root
-        if not ok:
-            raise CorruptEvent(f"table tree_hashes: the inclusion proof of seq {seq} built from "
-                               "the stored Merkle tree does not lead to its root: it was edited "
-                               "behind the ledger's back (run `ledger verify`)")
-        if len(self.verified) > self.CACHE:
-            self.verified.clear()
-        self.verified.update(path)
+            if len(subtrees) > self.CACHE:
+                subtrees.clear()
+            subtrees.update(zip(wanted, proofstore.read_hashes(self.conn, list(wanted.values())),
+                                strict=True))
 
 
 def _check_against_head(conn: sqlite3.Connection, size: int, root: bytes, read: HashReader,
