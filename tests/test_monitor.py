@@ -11,9 +11,11 @@ import urllib.request
 from pathlib import Path
 
 import orjson
+import pytest
 from pytest import MonkeyPatch
 
 from ledger.api import Ledger
+from ledger.storage import store
 from tests.conftest import Cli, clock, manifest
 
 
@@ -269,3 +271,57 @@ def test_helpers_check_what_one_process_would(tmp_path: Path, monkeypatch: Monke
     assert len(started) == 2
     assert refused_one == refused_two
     assert "VerificationError: seq 2566" in str(refused_two) and "'title'" in str(refused_two)
+
+
+def test_gzip_is_asked_for_except_from_this_machine() -> None:
+    """A remote log's bundles may come gzipped (the documented nginx configuration compresses
+    tiles); from a loopback address the monitor asks for identity: compressing costs both ends
+    CPU there and saves no network."""
+    from ledger.ops.monitor import HttpSource
+
+    for url, wanted in [("http://127.0.0.1:8080/log/", "identity"), ("http://localhost/", "identity"),
+                        ("http://[::1]:81/", "identity"), ("https://log.example/", "gzip, identity"),
+                        ("http://10.1.2.3/", "gzip, identity")]:
+        source = HttpSource(url)
+        try:
+            assert source.client.headers["Accept-Encoding"] == wanted, url
+        finally:
+            source.close()
+
+
+def test_orjson_escapes_strings_as_jcs_does() -> None:
+    """The monitor's fast path takes orjson's sorted compact text of an envelope for its JCS
+    text: every character below U+3000 (and some beyond) is written alike."""
+    from ledger.core.canonical import canonical_bytes
+
+    for code in [*range(0x3000), 0xFEFF, 0xFFFF, 0x10000, 0x1F600, 0x10FFFF]:
+        text = f"a{chr(code)}b"
+        assert orjson.dumps(text) == canonical_bytes(text), hex(code)
+
+
+def test_an_entry_is_taken_only_in_its_canonical_form(tmp_path: Path) -> None:
+    """Whatever path the monitor's check takes, an entry whose bytes are not the JCS text of
+    its envelope (keys out of order, an extra key, a number as text, spaces) is refused, and a
+    canonical one gives the event the ledger stored."""
+    import struct
+
+    from ledger.errors import CorruptEvent, VerificationError
+    from ledger.ops.monitor import _event
+
+    log = Log(tmp_path)
+    log.publish()
+    bundle = (log.out / "tile" / "entries" / "000").read_bytes()
+    (length,) = struct.unpack(">H", bundle[:2])
+    canonical = bundle[2:2 + length]
+    members = orjson.loads((log.out / "members" / "000.json").read_bytes())[0]
+    with Ledger.open(log.db) as ledger:
+        stored = next(store.iter_events(ledger.conn, 0, 1))
+    assert _event(1, canonical, members) == stored
+    env = orjson.loads(canonical)
+    variants = [orjson.dumps(dict(reversed(list(env.items())))),
+                orjson.dumps({**env, "extra": 1}, option=orjson.OPT_SORT_KEYS),
+                orjson.dumps({**env, "actor": 7}, option=orjson.OPT_SORT_KEYS),
+                canonical.replace(b'":', b'": ', 1)]
+    for variant in variants:
+        with pytest.raises((VerificationError, CorruptEvent)):
+            _event(1, variant, members)

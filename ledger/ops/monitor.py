@@ -19,7 +19,7 @@ import os
 import sqlite3
 import struct
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,15 +87,18 @@ class DirSource(Source):
 
 
 class HttpSource(Source):
-    """An HTTP(S) prefix, read with httpx: 10 s timeouts, three retries of a failed connection."""
+    """An HTTP(S) prefix, read with httpx: 10 s timeouts, three retries of a failed connection;
+    gzip accepted, except from a loopback address (where it costs both ends CPU and saves no
+    network)."""
 
     def __init__(self, prefix: str) -> None:
         import httpx  # loaded only by the monitor
 
         self.prefix = prefix.rstrip("/") + "/"
         self.where = self.prefix
+        encoding = "identity" if _loopback(self.prefix) else "gzip, identity"
         self.client = httpx.Client(timeout=10.0, transport=httpx.HTTPTransport(retries=3),
-                                   headers={"Accept-Encoding": "gzip, identity",
+                                   headers={"Accept-Encoding": encoding,
                                             "User-Agent": "provenance-ledger monitor"})
         self.errors = (httpx.HTTPError,)
 
@@ -112,6 +115,20 @@ class HttpSource(Source):
 
     def close(self) -> None:
         self.client.close()
+
+
+def _loopback(url: str) -> bool:
+    """Return whether the URL's host is this machine (localhost or a loopback address)."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def source_of(where: str) -> Source:
@@ -377,14 +394,15 @@ def _windows(source: Source, seen: int, size: int, keep: bool) -> Iterator[_Wind
         yield _window(source, seen, size, start, min(start + FETCHERS * 4, -(-size // WIDTH)), keep)
 
 
-def _window(source: Source, seen: int, size: int, first: int, end: int, keep: bool) -> _Window:
-    """Fetch and check entry bundles first..end-1 (in parallel); return their new entries."""
+def _window(source: Source, seen: int, size: int, first: int, end: int, keep: bool,
+            files: list[bytes | None] | None = None) -> _Window:
+    """Fetch (unless ``files`` were: ``_fetch_window``) and check entry bundles first..end-1;
+    return their new entries."""
     numbers = range(first, end)
     widths = [min(WIDTH, size - n * WIDTH) for n in numbers]
-    paths = [p for n, w in zip(numbers, widths, strict=True)
-             for p in (tile_path("entries", n, w), tile_path(0, n, w),
-                       f"members/{tile_index(n)}.json")]
-    files = source.get_many(paths)
+    paths = _window_paths(size, first, end)
+    if files is None:
+        files = source.get_many(paths)
     window = _Window([], [], _Tally())
     for i, (n, width) in enumerate(zip(numbers, widths, strict=True)):
         entries, tile, members = files[3 * i:3 * i + 3]
@@ -401,25 +419,40 @@ def _window(source: Source, seen: int, size: int, first: int, end: int, keep: bo
     return window
 
 
+def _window_paths(size: int, first: int, end: int) -> list[str]:
+    """The entry bundle, level-0 tile and members file of each bundle first..end-1."""
+    return [p for n in range(first, end) for w in (min(WIDTH, size - n * WIDTH),)
+            for p in (tile_path("entries", n, w), tile_path(0, n, w), f"members/{tile_index(n)}.json")]
+
+
 def window_worker(where: str, seen: str, size: str, first: str, step: str, keep: str) -> None:
     """The helper of ``_windows``: check windows first, first + step, … of CHUNK bundles and
     send each (its leaves, its events if kept, its tally); at anything wrong, say "bad" and
     stop (the caller checks that window itself and names the problem)."""
     low, high = int(seen), int(size)
     source = source_of(where)
+    last = -(-high // WIDTH)
+    numbers = range(int(first), -(-(last - low // WIDTH) // CHUNK), int(step))
+    spans = [(low // WIDTH + n * CHUNK, min(low // WIDTH + (n + 1) * CHUNK, last)) for n in numbers]
+    # The next window is fetched while this one is checked (the fetch mostly waits on I/O).
+    ahead = ThreadPoolExecutor(1)
+    def fetch(k: int) -> Future[list[bytes | None]] | None:
+        return ahead.submit(source.get_many, _window_paths(high, *spans[k])) if k < len(spans) else None
+
     try:
-        last = -(-high // WIDTH)
-        windows = -(-(last - low // WIDTH) // CHUNK)
-        for number in range(int(first), windows, int(step)):
-            start = low // WIDTH + number * CHUNK
+        pending = fetch(0)
+        for k, (number, span) in enumerate(zip(numbers, spans, strict=True)):
             try:
-                window = _window(source, low, high, start, min(start + CHUNK, last), keep == "1")
+                files = pending.result() if pending is not None else None
+                pending = fetch(k + 1)
+                window = _window(source, low, high, *span, keep == "1", files)
             except LedgerError:
                 send(("bad", number))
                 return
             send(("ok", number, b"".join(window.leaves), [tuple(e) for e in window.events],
                   window.tally.message()))
     finally:
+        ahead.shutdown(cancel_futures=True)
         source.close()
     send(("done",))
 
@@ -466,6 +499,14 @@ def _event(seq: int, canonical: bytes, members: Any) -> Event:
             # The common case in one pass: every member present and matching its commitment,
             # its canonical text made once; anything else takes check_members below.
             opened = open_members(members["payload"], members["salts"], env["commitments"])
+            if opened is not None and _plain_envelope(env, canonical):
+                # Salts and commitments: objects of strings with the payload's ASCII names (as
+                # open_members found them), whose sorted compact text is their JCS text.
+                return Event(seq, env["type"], env["record_id"], env["contract"], opened,
+                             env["actor"], env["recorded_at"], env["prev_hash"],
+                             event_hash(canonical, True),
+                             orjson.dumps(members["salts"], option=orjson.OPT_SORT_KEYS).decode(),
+                             orjson.dumps(env["commitments"], option=orjson.OPT_SORT_KEYS).decode())
             event = Event(seq, env["type"], env["record_id"], env["contract"],
                           opened if opened is not None else _jcs(members["payload"]),
                           env["actor"], env["recorded_at"], env["prev_hash"], "",
@@ -474,14 +515,31 @@ def _event(seq: int, canonical: bytes, members: Any) -> Event:
             event = Event(seq, env["type"], env["record_id"], env["contract"],
                           _jcs(env["payload"]), env["actor"], env["recorded_at"],
                           env["prev_hash"], "")
+        rebuilt = canonical_of(event)
     except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
         raise CorruptEvent(f"seq {seq}: the entry is not an event envelope ({exc!r})") from None
-    if canonical_of(event) != canonical:
+    if rebuilt != canonical:
         raise VerificationError(seq, "the entry is not in canonical form", "", "")
     event = event._replace(hash=event_hash(canonical, event.commitments is not None))
     if event.commitments is not None and opened is None:
         check_members(event)
     return event
+
+
+_ENVELOPE_V2 = frozenset(("actor", "commitments", "contract", "prev_hash", "record_id", "recorded_at",
+                          "seq", "type"))
+_TEXT_FIELDS = ("actor", "contract", "prev_hash", "record_id", "recorded_at", "type")
+
+
+def _plain_envelope(env: dict[str, Any], canonical: bytes) -> bool:
+    """Return whether ``canonical`` is the JCS text of a v2 envelope of exactly its fields:
+    strings, an integer seq, the commitments (checked by the caller), and orjson's sorted
+    compact text of it equal to the bytes — JCS for these ASCII keys, since orjson escapes a
+    string exactly as JCS does (``tests/test_monitor.py`` compares them over every code point
+    below U+3000). Anything else (False) is rebuilt field by field by ``canonical_of``."""
+    return (env.keys() == _ENVELOPE_V2 and type(env["seq"]) is int
+            and all(type(env[name]) is str for name in _TEXT_FIELDS)
+            and orjson.dumps(env, option=orjson.OPT_SORT_KEYS) == canonical)
 
 
 def _jcs(value: Any) -> str:
