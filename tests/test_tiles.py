@@ -8,15 +8,20 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import shutil
 import struct
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 import rfc8785
 
 from ledger.api import Ledger
+from ledger.ops import tiles as tiles_module
 from tests.conftest import Cli, clock, manifest
+from tests.test_v1_compat import FIXTURE
 
 WIDTH = 256
 
@@ -87,7 +92,25 @@ def lines(n: int, start: int = 0) -> bytes:
                     for i in range(n))
 
 
-def test_tiles_follow_the_spec_grow_and_survive_a_purge(tmp_path: Path) -> None:
+@pytest.fixture(params=["one process", "helpers"])
+def writing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Each run writes the entry bundles in this process, or (what a large log gets) in helper
+    processes from its first entry on — and then they really did."""
+    used: list[int] = []
+    if request.param == "helpers":
+        real = tiles_module._bundles_in_helpers
+
+        def spy(*args: Any, **kwargs: Any) -> None:
+            real(*args, **kwargs)
+            used.append(1)
+
+        monkeypatch.setattr(tiles_module, "PARALLEL_FROM", 1)
+        monkeypatch.setattr(tiles_module, "_bundles_in_helpers", spy)
+    yield str(request.param)
+    assert bool(used) == (request.param == "helpers")
+
+
+def test_tiles_follow_the_spec_grow_and_survive_a_purge(tmp_path: Path, writing: str) -> None:
     db = tmp_path / "l.db"
     with Ledger.create(db, clock) as ledger:
         ledger.append_jsonl(io.BytesIO(lines(600)), "ed")
@@ -128,3 +151,37 @@ def test_tiles_follow_the_spec_grow_and_survive_a_purge(tmp_path: Path) -> None:
 def test_tiles_need_a_key_or_a_checkpoint(cli: Cli, tmp_path: Path) -> None:
     result = cli("tiles", str(tmp_path / "t"))
     assert result.exit_code == 2 and "--key" in result.stderr
+
+
+def test_helpers_write_the_bytes_one_process_writes(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same checkpoint published by one process and by helper processes: the same files,
+    byte for byte; and a format v1 entry too large for a tile is refused with the same words."""
+    db = tmp_path / "l.db"
+    with Ledger.create(db, clock) as ledger:
+        ledger.append_jsonl(io.BytesIO(lines(1_000)), "ed")
+    cli = Cli(db, tmp_path)
+    key, note = tmp_path / "log.key", tmp_path / "checkpoint.txt"
+    cli("keygen", "example.org/log", "-o", str(key))
+    assert cli("checkpoint", "--key", str(key), "-o", str(note)).exit_code == 0
+    trees = []
+    for name, threshold in [("one", 10**9), ("helpers", 1)]:
+        monkeypatch.setattr(tiles_module, "PARALLEL_FROM", threshold)
+        out = tmp_path / name
+        result = cli("tiles", str(out), "--checkpoint", str(note))
+        assert result.exit_code == 0, result.output
+        trees.append({p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()})
+    assert trees[0] == trees[1] and len(trees[0]) == 2 * 4 + 4 + 1 + 1  # bundles, tiles, note
+
+
+    shutil.copy(FIXTURE / "ledger.db", tmp_path / "v1.db")
+    old = Cli(tmp_path / "v1.db", tmp_path)
+    big = old.file(manifest("SRCH:0000BEEF", abstract="x" * 70_000))
+    assert old("publish", big).exit_code == 0
+    said = []
+    for name, threshold in [("v1-one", 10**9), ("v1-helpers", 1)]:
+        monkeypatch.setattr(tiles_module, "PARALLEL_FROM", threshold)
+        refused = old("tiles", str(tmp_path / name), "--key", str(key))
+        assert refused.exit_code == 2, refused.output
+        said.append(refused.stderr)
+    assert said[0] == said[1] and "a tile entry holds at most" in said[0]

@@ -43,7 +43,7 @@ class FolderWriter:
             try:
                 mode = os.lstat(folder).st_mode
             except FileNotFoundError:
-                folder.mkdir()
+                folder.mkdir(exist_ok=True)  # another process writing this folder may just have
                 mode = os.lstat(folder).st_mode
             if not stat.S_ISDIR(mode):  # a symlink (or file) planted where a folder should be
                 raise RefusedInput(f"{folder} is not a plain folder (a symlink?): refusing to "

@@ -17,8 +17,11 @@ are missing.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import sqlite3
 import struct
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +32,7 @@ from ledger.core.progress import Progress
 from ledger.errors import CorruptEvent, LedgerError, RefusedInput
 from ledger.model.purge import PURGE_TYPE
 from ledger.ops.files import FolderWriter
+from ledger.ops.helpers import HELPERS, Helper, HelperStopped, send
 from ledger.storage import proofstore, store
 
 WIDTH = 256  # hashes per full tile, entries per full bundle
@@ -70,16 +74,16 @@ def write_tiles(conn: sqlite3.Connection, out: Path, note: str, checkpoint: Chec
     purged = {(int(entry["seq"]) - 1) // WIDTH  # bundles whose members a new purge withholds
               for event in store.iter_events(conn, published, size) if event.type == PURGE_TYPE
               for entry in event.payload.get("purged", [])}
-    for n in range(-(-size // WIDTH)):
-        first, width = n * WIDTH, min(WIDTH, size - n * WIDTH)
-        if (first + width <= published and width == WIDTH and n not in purged
-                and writer.exists(tile_path("entries", n, width))
-                and (not v2 or writer.exists(f"members/{tile_index(n)}.json"))):
-            writer.unchanged += 2 if v2 else 1  # published before, and no purge since
-        else:
-            _entries(conn, writer, n, first, width, v2)
-        if progress is not None:
-            progress(width)
+    bundles = -(-size // WIDTH)
+    path = store.file_path(conn)
+    done = False
+    if (path is not None and size - min(published, size) >= PARALLEL_FROM
+            and not store.pending_writes(conn)):
+        with contextlib.suppress(HelperStopped):  # then every bundle is written here
+            _bundles_in_helpers(path, writer, size, published, purged, v2, progress)
+            done = True
+    if not done:
+        _write_bundles(conn, writer, size, published, purged, v2, 0, bundles, progress)
     level = 0
     while count := size // WIDTH ** level:  # hashes at this level: full subtrees of 256^level
         for n in range(count // WIDTH):
@@ -89,6 +93,87 @@ def write_tiles(conn: sqlite3.Connection, out: Path, note: str, checkpoint: Chec
         level += 1
     writer.write("checkpoint", note.encode("utf-8"))
     return TilesResult(size, writer.written, writer.unchanged)
+
+
+PARALLEL_FROM = 20_000  # entries to write: from here, helper processes write the bundles
+
+
+def _write_bundles(conn: sqlite3.Connection, writer: FolderWriter, size: int, published: int,
+                   purged: Collection[int], v2: bool, lo: int, hi: int,
+                   progress: Progress | None) -> None:
+    """Write the entry bundles (and members) lo..hi-1 that the folder does not already serve."""
+    for n in range(lo, hi):
+        first, width = n * WIDTH, min(WIDTH, size - n * WIDTH)
+        if (first + width <= published and width == WIDTH and n not in purged
+                and writer.exists(tile_path("entries", n, width))
+                and (not v2 or writer.exists(f"members/{tile_index(n)}.json"))):
+            writer.unchanged += 2 if v2 else 1  # published before, and no purge since
+        else:
+            _entries(conn, writer, n, first, width, v2)
+        if progress is not None:
+            progress(width)
+
+
+def _bundles_in_helpers(path: Path, writer: FolderWriter, size: int, published: int,
+                        purged: Collection[int], v2: bool, progress: Progress | None) -> None:
+    """Write the entry bundles in HELPERS processes, each a contiguous range of bundles, read
+    in range order: the first refusal (an entry too large, an event that is not its stored
+    leaf) is the one a single process meets first. Raises HelperStopped if a helper stops
+    without a word (the caller then writes every bundle itself)."""
+    bundles = -(-size // WIDTH)
+    cuts = [bundles * i // HELPERS for i in range(HELPERS + 1)]
+    running = [Helper(bundles_worker, str(path), str(writer.out), str(size), str(published),
+                      ",".join(map(str, sorted(purged))), str(int(v2)), str(lo), str(hi))
+               for lo, hi in itertools.pairwise(cuts)]
+    try:
+        for helper in running:  # in range order
+            for message in helper.messages():
+                if message[0] == "progress" and progress is not None:
+                    progress(message[1])
+                elif message[0] == "counts":
+                    writer.written += message[1]
+                    writer.unchanged += message[2]
+                elif message[0] == "error":
+                    kind = {"CorruptEvent": CorruptEvent, "RefusedInput": RefusedInput}
+                    raise kind.get(message[1], LedgerError)(message[2])
+    finally:
+        for helper in running:
+            helper.close()
+
+
+def bundles_worker(path: str, out: str, size: str, published: str, purged: str, v2: str,
+                   lo: str, hi: str) -> None:
+    """The helper of ``_bundles_in_helpers``: write bundles lo..hi-1; send ("progress",
+    entries)…, ("counts", written, unchanged) and ("done",), or ("error", kind, text)."""
+    writer = FolderWriter(Path(out))
+    sent = [0]
+
+    def count(n: int) -> None:
+        sent[0] += n
+        if sent[0] >= 8 * WIDTH:
+            send(("progress", sent[0]))
+            sent[0] = 0
+
+    conn = store.open_ledger(Path(path))
+    try:
+        with store.read_snapshot(conn):
+            _write_bundles(conn, writer, int(size), int(published),
+                           {int(n) for n in purged.split(",") if n}, v2 == "1", int(lo), int(hi),
+                           count)
+    except (CorruptEvent, RefusedInput) as exc:
+        send(("error", type(exc).__name__, str(exc)))
+        return
+    except OSError as exc:  # as ``Ledger.tiles`` says it of the one process
+        send(("error", "RefusedInput", f"cannot write the tiles to {out}: {exc.strerror or exc}"))
+        return
+    except LedgerError as exc:
+        send(("error", "LedgerError", str(exc)))
+        return
+    finally:
+        conn.close()
+    send(("progress", sent[0]))
+    send(("counts", writer.written, writer.unchanged))
+    send(("done",))
 
 
 def _published_size(out: Path, size: int) -> int:
