@@ -215,7 +215,8 @@ from bench.synth import record_items
 from ledger.api import Ledger
 from ledger.core.note import parse_signer, parse_verifier
 from ledger.ops.keys import generate
-from ledger.ops.monitor import DirSource, monitor
+from ledger.ops.monitor import DirSource, HttpSource, monitor
+from bench.nginx import NGINX, serving
 db, out, n = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
 skey, vkey = generate("tiles.bench.example")
 with Ledger.open(db) as ledger:
@@ -237,6 +238,15 @@ state = out.parent / "seen.json"
 monitor(DirSource(out), parse_verifier(vkey), state, None, rederive=False)
 watched = time.perf_counter() - start
 state.unlink()
+served = -1.0  # the same from Debian's nginx on 127.0.0.1, when it is installed
+if NGINX is not None:
+    work = out.parent / "nginx-work"
+    work.mkdir(exist_ok=True)
+    with serving(out, work) as url:
+        start = time.perf_counter()
+        monitor(HttpSource(url), parse_verifier(vkey), None, None, rederive=False)
+        served = time.perf_counter() - start
+    shutil.rmtree(work)
 start = time.perf_counter()
 monitor(DirSource(out), parse_verifier(vkey), None, None)
 rederived = time.perf_counter() - start
@@ -248,7 +258,7 @@ with Ledger.open(db) as ledger:
     again = ledger.tiles(out, parse_signer(skey))
     incremental = time.perf_counter() - start
 size = sum(len(d) for _, d in files)
-print(full, ceiling, incremental, again.written, watched, rederived, size, len(files))
+print(full, ceiling, incremental, again.written, watched, rederived, size, len(files), served)
 shutil.rmtree(out)
 """
 
@@ -271,7 +281,8 @@ def tiles_bench(db: Path, tmp: Path) -> dict[str, float]:
     return {"tiles_s": full, "tiles_ceiling_s": ceiling, "tiles_ratio": ceiling / full,
             "tiles_incremental_s": incremental, "tiles_incremental_files": written,
             "tiles_mb": int(out[6]) / 1e6, "tiles_files": int(out[7]),
-            "monitor_s": watched, "monitor_rederive_s": rederived}
+            "monitor_s": watched, "monitor_rederive_s": rederived,
+            "monitor_served_s": float(out[8])}  # -1: no nginx here
 
 
 def structure_times(db: Path) -> tuple[float, float]:
@@ -437,6 +448,10 @@ def measure(n: int, tmp: Path) -> dict[str, Any]:
         "monitor_eps": events / tiles["monitor_s"],
         "monitor_rederive_eps": events / tiles["monitor_rederive_s"],
         "monitor_ratio": t_verify / tiles["monitor_s"],
+        "monitor_served_eps": (events / tiles["monitor_served_s"]
+                               if tiles["monitor_served_s"] > 0 else None),
+        "monitor_served_ratio": (t_verify / tiles["monitor_served_s"]
+                                 if tiles["monitor_served_s"] > 0 else None),
         "tiles_size": f"{tiles['tiles_files']:,.0f}, {tiles['tiles_mb']:,.0f}",
         "v1_bulk_append_eps": events / t_bulk_v1, "v1_verify_eps": events / t_verify_v1,
         "v1_rebuild_eps": events / t_rebuild_v1,
@@ -500,6 +515,9 @@ ROWS = [
     ("monitor from the folder, checking (events/s)", "monitor_eps", "{:,.0f}"),
     ("  its speed / verify's (target >= 0.5)", "monitor_ratio", "{:.2f}"),
     ("  re-deriving every record too (events/s)", "monitor_rederive_eps", "{:,.0f}"),
+    ("monitor from nginx on 127.0.0.1, checking (events/s; n/a: no nginx)", "monitor_served_eps",
+     "{:,.0f}"),
+    ("  its speed / verify's (target >= 0.5)", "monitor_served_ratio", "{:.2f}"),
     ("format v1, same events: bulk append (events/s)", "v1_bulk_append_eps", "{:,.0f}"),
     ("  v2 time / v1 time", "v2_bulk_cost", "{:.2f}"),
     ("format v1: verify (events/s)", "v1_verify_eps", "{:,.0f}"),
@@ -532,7 +550,8 @@ def table(results: dict[int, dict[str, Any]]) -> str:
     head = f"| measure | {' | '.join(f'{n:,} events' for n in sizes)} |"
     lines = [head, "|---|" + "---:|" * len(sizes)]
     for label, key, fmt in ROWS:
-        lines.append(f"| {label} | {' | '.join(fmt.format(results[n][key]) for n in sizes)} |")
+        cells = ("n/a" if results[n].get(key) is None else fmt.format(results[n][key]) for n in sizes)
+        lines.append(f"| {label} | {' | '.join(cells)} |")
     return "\n".join(lines)
 
 

@@ -3,36 +3,15 @@ cache headers of docs/cli.md."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+from bench.nginx import NGINX, free_port, serving, wait_for
 
-
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for(port: int, seconds: float = 10.0) -> None:
-    """Wait until something accepts connections on 127.0.0.1:port."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
+__all__ = ["NGINX", "free_port", "wait_for"]
 
 
 @pytest.fixture
@@ -43,37 +22,8 @@ def nginx(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         pytest.skip("Debian's nginx is not installed (.ci/run installs it)")
     served = tmp_path / "served"
     served.mkdir()
-    port = free_port()
-    conf = tmp_path / "nginx.conf"
-    user = "user root;" if os.geteuid() == 0 else ""
-    conf.write_text(f"""{user}
-daemon off; worker_processes 1; pid {tmp_path}/nginx.pid; error_log {tmp_path}/error.log;
-events {{ worker_connections 64; }}
-http {{
-  access_log off; client_body_temp_path {tmp_path}/body; proxy_temp_path {tmp_path}/proxy;
-  fastcgi_temp_path {tmp_path}/fcgi; uwsgi_temp_path {tmp_path}/uwsgi; scgi_temp_path {tmp_path}/scgi;
-  server {{
-    listen 127.0.0.1:{port};
-    location / {{
-      root {served};
-      default_type application/octet-stream;
-      location = /checkpoint {{ default_type "text/plain; charset=utf-8";
-                               add_header Cache-Control "max-age=5"; }}
-      location /tile/ {{ add_header Cache-Control "public, max-age=31536000, immutable";
-                         gzip on; gzip_types application/octet-stream; }}
-      location /members/ {{ default_type application/json; add_header Cache-Control "max-age=60"; }}
-    }}
-  }}
-}}
-""")
-    proc = subprocess.Popen([NGINX, "-c", str(conf), "-p", str(tmp_path)], stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}/"
-    wait_for(port)
-    try:
+    with serving(served, tmp_path) as url:
         yield url, served
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 ROOT = Path(__file__).resolve().parents[1]

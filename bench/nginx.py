@@ -1,0 +1,71 @@
+"""Debian's nginx serving a folder on 127.0.0.1 with the cache headers docs/cli.md gives for a
+tiles folder: the local server of the tests (``tests/servers.py``) and of ``make bench``."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(port: int, seconds: float = 10.0) -> None:
+    """Wait until something accepts connections on 127.0.0.1:port."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
+
+
+@contextlib.contextmanager
+def serving(served: Path, work: Path) -> Iterator[str]:
+    """Run nginx (NGINX must exist) serving ``served`` at a free port, its configuration, pid
+    and logs in ``work``; yield the URL; stop it."""
+    assert NGINX is not None
+    port = free_port()
+    conf = work / "nginx.conf"
+    user = "user root;" if os.geteuid() == 0 else ""
+    conf.write_text(f"""{user}
+daemon off; worker_processes 1; pid {work}/nginx.pid; error_log {work}/error.log;
+events {{ worker_connections 64; }}
+http {{
+  access_log off; client_body_temp_path {work}/body; proxy_temp_path {work}/proxy;
+  fastcgi_temp_path {work}/fcgi; uwsgi_temp_path {work}/uwsgi; scgi_temp_path {work}/scgi;
+  server {{
+    listen 127.0.0.1:{port};
+    location / {{
+      root {served};
+      default_type application/octet-stream;
+      location = /checkpoint {{ default_type "text/plain; charset=utf-8";
+                               add_header Cache-Control "max-age=5"; }}
+      location /tile/ {{ add_header Cache-Control "public, max-age=31536000, immutable";
+                         gzip on; gzip_types application/octet-stream; }}
+      location /members/ {{ default_type application/json; add_header Cache-Control "max-age=60"; }}
+    }}
+  }}
+}}
+""")
+    proc = subprocess.Popen([NGINX, "-c", str(conf), "-p", str(work)], stderr=subprocess.PIPE)
+    try:
+        wait_for(port)
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
