@@ -192,13 +192,13 @@ def test_frontier_extend_merges_aligned_blocks(sizes: list[int]) -> None:
     """Blocks of 2**k leaves, each a frontier of its own, merge into the frontier of the whole."""
     leaves = [leaf_hash(bytes([i % 256, i // 256])) for i in range(sum(1 << k for k in sizes))]
     whole, merged, start = Frontier(), Frontier(), 0
-    for leaf in leaves:
-        whole.append(leaf)
+    stored = [h for leaf in leaves for h in whole.append(leaf)]
     for k in sorted(sizes, reverse=True):  # larger blocks first keeps every block aligned
         block = Frontier()
         for leaf in leaves[start:start + (1 << k)]:
             block.append(leaf)
-        merged.extend(block.nodes)
+        for pos, h in merged.extend(block.nodes):  # the merges: stored where a tree stores them
+            assert stored[pos] == h
         start += 1 << k
     assert merged.nodes == whole.nodes and merged.root() == whole.root()
     assert Frontier.of(len(leaves), [h for _, h in whole.nodes]).nodes == whole.nodes

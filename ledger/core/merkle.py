@@ -89,15 +89,20 @@ class Frontier:
         nodes.append((level, h))
         return out
 
-    def extend(self, later: Iterable[tuple[int, bytes]]) -> None:
+    def extend(self, later: Iterable[tuple[int, bytes]]) -> list[tuple[int, bytes]]:
         """Add the complete subtrees of the leaves that follow (a block aligned on its size,
-        whose levels are below every level here), merging equal levels."""
-        nodes = self.nodes
+        whose levels are below every level here), merging equal levels; return (stored
+        position, hash) of each node the merging makes, in stored order."""
+        nodes, made = self.nodes, []
+        end = sum(1 << level for level, _ in nodes)  # leaves so far
         for level, h in later:
             nodes.append((level, h))
+            end += 1 << level
             while len(nodes) > 1 and nodes[-2][0] == nodes[-1][0]:
                 (lvl, left), (_, right) = nodes[-2], nodes.pop()
-                nodes[-1] = (lvl + 1, node_hash(left, right))
+                nodes[-1] = (lvl + 1, node_hash(left, right))  # the subtree that ends at ``end``
+                made.append((stored_index(lvl + 1, (end >> (lvl + 1)) - 1), nodes[-1][1]))
+        return made
 
     def root(self) -> bytes:
         """Return the RFC 6962 root of the tree (SHA-256 of nothing for an empty tree)."""

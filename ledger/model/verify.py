@@ -25,7 +25,7 @@ from ledger.core.events import (
     event_hash,
     event_of,
 )
-from ledger.core.merkle import EMPTY_ROOT, Frontier, node_hash, stored_count, stored_index
+from ledger.core.merkle import EMPTY_ROOT, Frontier, stored_count
 from ledger.core.progress import Progress
 from ledger.errors import CorruptEvent, KeyFormatError, VerificationError
 from ledger.model.purge import PURGE_TYPE, note_event, replay
@@ -199,30 +199,13 @@ def verify_block(events: Iterable[Row], first: int, prev: str, before_prev: str,
     return _verify(walk, events, None, None, resolve=False), walk.tree.frontier.nodes, walk.notes
 
 
-def extend_checked(frontier: Frontier, later: Sequence[tuple[int, bytes]], seq: int,
-                   stored: Callable[[list[int]], Mapping[int, Any]]) -> None:
-    """Merge into ``frontier`` the compact range ``later`` of the
-    block of leaves that follows, which ends at leaf ``seq``; compare each hash the merge makes
-    (the hashes a whole pass adds for leaf ``seq`` above the block's own root) with the stored
-    one (``stored`` gives {position: hash} of those that exist), raising VerificationError as
-    the whole pass would."""
-    starts, at = [], 0
-    for level, _ in frontier.nodes:
-        starts.append(at)
-        at += 1 << level
-    nodes, made = frontier.nodes, []
-    for level, h in later:
-        nodes.append((level, h))
-        starts.append(at)
-        at += 1 << level
-        while len(nodes) > 1 and nodes[-2][0] == nodes[-1][0]:
-            (lvl, left), (_, right) = nodes[-2], nodes.pop()
-            starts.pop()
-            nodes[-1] = (lvl + 1, node_hash(left, right))
-            made.append((stored_index(lvl + 1, starts[-1] >> (lvl + 1)), nodes[-1][1]))
-    if not made:
-        return
-    found = stored([pos for pos, _ in made])
+def check_made(made: Sequence[tuple[int, bytes]], seq: int,
+               stored: Callable[[list[int]], Mapping[int, Any]]) -> None:
+    """Compare the (position, hash) the events give when leaf ``seq`` is added (e.g. those
+    ``Frontier.extend`` makes merging a block that ends at ``seq``) with the stored ones
+    (``stored`` gives {position: hash} of those that exist), raising VerificationError as a
+    whole pass would."""
+    found = stored([pos for pos, _ in made]) if made else {}
     for pos, h in made:
         if found.get(pos) != h:
             tree_mismatch(seq, pos, (pos, found[pos]) if pos in found else None, h, leaf=False)

@@ -369,7 +369,8 @@ def _windows(source: Source, seen: int, size: int, keep: bool) -> Iterator[_Wind
     this process reads their results in order. A helper that finds anything wrong, or stops,
     hands its window back: from there this process checks every window itself, so a refusal
     is exactly the one a single process gives."""
-    bundles = -(-size // WIDTH) - seen // WIDTH
+    last = -(-size // WIDTH)  # one past the last bundle
+    bundles = last - seen // WIDTH
     done = 0  # windows of CHUNK bundles read from helpers
     if source.where is not None and size - seen >= PARALLEL_FROM:
         running = [Helper(window_worker, source.where, str(seen), str(size), str(i),
@@ -390,14 +391,14 @@ def _windows(source: Source, seen: int, size: int, keep: bool) -> Iterator[_Wind
             for helper in running:
                 helper.close()
     first = seen // WIDTH + done * CHUNK
-    for start in range(first, seen // WIDTH + bundles, FETCHERS * 4):
-        yield _window(source, seen, size, start, min(start + FETCHERS * 4, -(-size // WIDTH)), keep)
+    for start in range(first, last, FETCHERS * 4):
+        yield _window(source, seen, size, start, min(start + FETCHERS * 4, last), keep)
 
 
 def _window(source: Source, seen: int, size: int, first: int, end: int, keep: bool,
             files: list[bytes | None] | None = None) -> _Window:
-    """Fetch (unless ``files`` were: ``_fetch_window``) and check entry bundles first..end-1;
-    return their new entries."""
+    """Fetch (unless ``files`` holds them, in ``_window_paths`` order) and check entry bundles
+    first..end-1; return their new entries."""
     numbers = range(first, end)
     widths = [min(WIDTH, size - n * WIDTH) for n in numbers]
     paths = _window_paths(size, first, end)
@@ -436,6 +437,7 @@ def window_worker(where: str, seen: str, size: str, first: str, step: str, keep:
     spans = [(low // WIDTH + n * CHUNK, min(low // WIDTH + (n + 1) * CHUNK, last)) for n in numbers]
     # The next window is fetched while this one is checked (the fetch mostly waits on I/O).
     ahead = ThreadPoolExecutor(1)
+
     def fetch(k: int) -> Future[list[bytes | None]] | None:
         return ahead.submit(source.get_many, _window_paths(high, *spans[k])) if k < len(spans) else None
 
@@ -488,7 +490,7 @@ def _bundle(n: int, width: int, entries: bytes, tile: bytes,
 
 def _event(seq: int, canonical: bytes, members: Any) -> Event:
     """Return the stored event an entry (and its members) stand for, its hash checked."""
-    opened = None
+    opened, plain = None, False
     try:
         env = orjson.loads(canonical)
         if env.get("seq") != seq:
@@ -497,30 +499,25 @@ def _event(seq: int, canonical: bytes, members: Any) -> Event:
             if members is None:
                 raise MonitorError(f"the log serves no members for seq {seq} (format v2)")
             # The common case in one pass: every member present and matching its commitment,
-            # its canonical text made once; anything else takes check_members below.
+            # its canonical text made once; anything else takes check_members below. A plain
+            # envelope's salts and commitments are objects of strings with the payload's ASCII
+            # names (as open_members found them): their sorted text is their JCS text.
             opened = open_members(members["payload"], members["salts"], env["commitments"])
-            if opened is not None and _plain_envelope(env, canonical):
-                # Salts and commitments: objects of strings with the payload's ASCII names (as
-                # open_members found them), whose sorted compact text is their JCS text.
-                return Event(seq, env["type"], env["record_id"], env["contract"], opened,
-                             env["actor"], env["recorded_at"], env["prev_hash"],
-                             event_hash(canonical, True),
-                             orjson.dumps(members["salts"], option=orjson.OPT_SORT_KEYS).decode(),
-                             orjson.dumps(env["commitments"], option=orjson.OPT_SORT_KEYS).decode())
+            plain = opened is not None and _plain_envelope(env, canonical)
+            text = _sorted_text if plain else _jcs
             event = Event(seq, env["type"], env["record_id"], env["contract"],
                           opened if opened is not None else _jcs(members["payload"]),
-                          env["actor"], env["recorded_at"], env["prev_hash"], "",
-                          _jcs(members["salts"]), _jcs(env["commitments"]))
+                          env["actor"], env["recorded_at"], env["prev_hash"],
+                          event_hash(canonical, True), text(members["salts"]),
+                          text(env["commitments"]))
         else:
             event = Event(seq, env["type"], env["record_id"], env["contract"],
                           _jcs(env["payload"]), env["actor"], env["recorded_at"],
-                          env["prev_hash"], "")
-        rebuilt = canonical_of(event)
+                          env["prev_hash"], event_hash(canonical))
+        if not plain and canonical_of(event) != canonical:
+            raise VerificationError(seq, "the entry is not in canonical form", "", "")
     except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
         raise CorruptEvent(f"seq {seq}: the entry is not an event envelope ({exc!r})") from None
-    if rebuilt != canonical:
-        raise VerificationError(seq, "the entry is not in canonical form", "", "")
-    event = event._replace(hash=event_hash(canonical, event.commitments is not None))
     if event.commitments is not None and opened is None:
         check_members(event)
     return event
@@ -547,8 +544,13 @@ def _jcs(value: Any) -> str:
     (salts, commitments), which is exactly JCS for it; ``canonical_bytes`` for anything else."""
     if (type(value) is dict and all(type(v) is str for v in value.values())
             and "".join(value).isascii()):
-        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode("utf-8")
+        return _sorted_text(value)
     return canonical_bytes(value).decode("utf-8")
+
+
+def _sorted_text(value: Any) -> str:
+    """orjson's sorted-key compact text of a value (JCS for objects of strings, ASCII names)."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode("utf-8")
 
 
 # -- the mirror --------------------------------------------------------------------------------

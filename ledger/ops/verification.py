@@ -65,8 +65,7 @@ def verify_stored(conn: sqlite3.Connection, progress: Progress | None = None, *,
             report = verify_in_blocks(path, size, progress,
                                       conn=conn if every_tree_hash else None)
         if report is not None and report.ok and capture:  # every stored hash now checked
-            def read(positions: Sequence[int]) -> list[bytes]:
-                return read_hashes(conn, positions)
+            read = functools.partial(read_hashes, conn)
             report = report._replace(roots={c: tree_root(c, read) for c in capture
                                             if 0 < c <= report.events})
     if report is None:
@@ -263,7 +262,7 @@ def verify_in_blocks(path: Path, size: int, progress: Progress | None = None,
     from ledger.core.merkle import Frontier
     from ledger.model.verify import (
         VerifyReport,
-        extend_checked,
+        check_made,
         finish_notes,
         tree_beyond,
     )
@@ -287,13 +286,11 @@ def verify_in_blocks(path: Path, size: int, progress: Progress | None = None,
             notes.extend(block_notes)
             if events != min(block, size - number * block):  # cannot be: a block that ends
                 raise HelperStopped  # short fails; but if it did, the one pass decides
-            if conn is None:
-                frontier.extend(block_frontier)
-            else:
+            made = frontier.extend(block_frontier)
+            if conn is not None:
                 last = number * block + events
                 try:
-                    extend_checked(frontier, block_frontier, last,
-                                   functools.partial(tree_rows, conn))
+                    check_made(made, last, functools.partial(tree_rows, conn))
                 except VerificationError as exc:  # as the whole pass: the events before seq last
                     return VerifyReport(False, last - 1, store.hash_at(conn, last - 1), exc.seq,
                                         exc.reason)

@@ -17,11 +17,7 @@ if TYPE_CHECKING:  # verify is loaded when a log is verified, not at every CLI s
 
 def read_hashes(conn: sqlite3.Connection, positions: Sequence[int]) -> list[bytes]:
     """Return the stored tree hashes at ``positions``, in that order."""
-    if not positions:
-        return []
-    marks = ",".join("?" * len(positions))
-    found = dict(conn.execute(f"SELECT pos, hash FROM tree_hashes WHERE pos IN ({marks})",
-                              list(positions)).fetchall())
+    found = tree_rows(conn, positions)
     missing = [p for p in positions if p not in found]
     if missing:
         raise CorruptEvent(f"table tree_hashes: the Merkle tree is missing stored hash "
