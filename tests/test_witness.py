@@ -178,7 +178,7 @@ def test_a_split_view_cannot_reach_the_quorum(tmp_path: Path) -> None:
         split = forked.cli("checkpoint", "--key", str(log.key), "--policy", str(policy))
         assert split.exit_code == 1, split.output
         assert "the policy's quorum needs 2 of (w1, w2, w3)" in split.stderr
-        assert "nothing was stored" in split.stderr and split.stderr.count("422") == 3
+        assert "nothing was stored" in split.stderr and split.stderr.count("422 Unprocessable") == 3
         with sqlite3.connect(forked.db) as conn:
             assert conn.execute("SELECT COUNT(*) FROM checkpoints").fetchone()[0] == 0
         # Its checkpoint signed by the log alone, as shown to a reader: rejected in a sentence.
