@@ -18,7 +18,7 @@ table only ever grows at its end and a tree of n leaves holds exactly 2n − pop
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from ledger.errors import LedgerError
 
@@ -162,22 +162,27 @@ def _split(n: int) -> int:
 
 def inclusion_siblings(index: int, size: int) -> list[tuple[int, int, bool]]:
     """Return, leaf to root, the sibling of each node on the path from leaf ``index`` of a tree
-    of ``size`` as (lo, hi, left): its range of leaves, and whether it is the left one.
+    of ``size`` as (lo, hi, left): its range of leaves, and whether it is the left one
+    (``iter_siblings``)."""
+    return list(iter_siblings(index, size))
+
+
+def iter_siblings(index: int, size: int) -> Iterator[tuple[int, int, bool]]:
+    """Yield, leaf to root, the sibling of each node on the path from leaf ``index`` of a tree
+    of ``size`` as (lo, hi, left), so that a walk may stop early.
 
     The nodes at height h are the aligned runs of 2^h leaves (the last one cut at ``size``); a
     node that is the last of its height and an even one has no sibling there and is carried up
     as it is (RFC 9162 §2.1.3.2 walks the same bits to verify a proof).
     """
-    out = []
     node, last, level = index, size - 1, 0
     while last:
         if node & 1:
-            out.append(((node - 1) << level, node << level, True))
+            yield (node - 1) << level, node << level, True
         elif node < last:
             hi = (node + 2) << level
-            out.append(((node + 1) << level, hi if hi < size else size, False))
+            yield (node + 1) << level, hi if hi < size else size, False
         node, last, level = node >> 1, last >> 1, level + 1
-    return out
 
 
 def prove_inclusion(index: int, size: int, read: HashReader) -> list[bytes]:

@@ -66,7 +66,7 @@ def make_bundle(conn: sqlite3.Connection, record_id: str, note: str,
     for event, inclusion in zip(events, prover.prove_all(events), strict=True):
         check_root(inclusion, checkpoint)
         items.append({"event": event.envelope(), "index": event.seq - 1,
-                      "proof": [prover.text(h) for h in inclusion.proof]})
+                      "proof": prover.texts(inclusion.proof)})
     return {"format": BUNDLE_FORMAT, "record_id": record_id, "checkpoint": note, "events": items,
             "state": shown}
 

@@ -19,7 +19,7 @@ from ledger.core.encoding import b64
 from ledger.core.events import Event, canonical_of
 from ledger.core.merkle import (
     HashReader,
-    inclusion_siblings,
+    iter_siblings,
     leaf_hash,
     node_hash,
     prove_consistency,
@@ -179,13 +179,15 @@ class Prover:
     the stored hashes the proofs share are read once (a bounded cache)."""
 
     CACHE = 200_000  # hashes kept; the cache starts afresh when it is full
+    PROVED = 50_000  # proved nodes kept, each with the siblings above it (at most ~40 hashes)
 
     def __init__(self, conn: sqlite3.Connection, size: int | None = None) -> None:
         self.conn, self.size = conn, tree_size(conn, size)
         self.cache: dict[int, bytes] = {}
         self.subtrees: dict[tuple[int, int], bytes] = {}
-        self.verified: dict[tuple[int, int], bytes] = {}  # nodes proofs led to the root through
-        self.texts: dict[bytes, str] = {}
+        # Nodes a proof led to the root through: (lo, hi) -> (hash, the siblings above it).
+        self.proved: dict[tuple[int, int], tuple[bytes, tuple[bytes, ...]]] = {}
+        self.memo: dict[bytes, str] = {}  # base64 texts of hashes
         self.root = tree_root(self.size, self.read)
         _check_against_head(conn, self.size, self.root, self.read, lambda: None)
 
@@ -199,11 +201,11 @@ class Prover:
 
     def text(self, digest: bytes) -> str:
         """Return the base64 text of a hash, memoised (the proofs of a site share most)."""
-        found = self.texts.get(digest)
+        found = self.memo.get(digest)
         if found is None:
-            if len(self.texts) > self.CACHE:
-                self.texts.clear()
-            found = self.texts[digest] = b64(digest)
+            if len(self.memo) > self.CACHE:
+                self.memo.clear()
+            found = self.memo[digest] = b64(digest)
         return found
 
     def subtree(self, lo: int, hi: int) -> bytes:
@@ -225,44 +227,66 @@ class Prover:
         reading their stored leaves in one query.
 
         Each proof is checked against the root, bottom-up; a node that an earlier proof of this
-        prover already led to the root ends the walk when it is met with the same hash (the rest
-        of the path is the same). Neighbouring events, such as one record's, share most of it."""
-        size = self.size
+        prover already led to the root ends the walk when it is met with the same hash, and the
+        rest of the proof is that node's (it is the same). Neighbouring events, such as those of
+        records next to each other, share all but the lowest few levels."""
+        size, root, proved, known = self.size, self.root, self.proved, self.subtrees
+        if len(proved) > self.PROVED:  # never within a call: the walks below rely on it
+            proved.clear()
         stored = proofstore.read_hashes(self.conn, [stored_index(0, ev.seq - 1) for ev in events])
-        paths = [inclusion_siblings(ev.seq - 1, size) for ev in events]
-        self._prefetch([(lo, hi) for siblings in paths for lo, hi, _ in siblings])
-        known, subtree, verified = self.subtrees, self.subtree, self.verified
-        proofs = []
-        for event, stored_leaf, siblings in zip(events, stored, paths, strict=True):
+        walks = []  # each path's siblings up to the first node already proved (or the root)
+        for event in events:
+            lo, hi = event.seq - 1, event.seq
+            walk = []
+            if (lo, hi) not in proved:
+                for step in iter_siblings(lo, size):
+                    walk.append(step)
+                    if step[2]:
+                        lo = step[0]
+                    else:
+                        hi = step[1]
+                    if (lo, hi) in proved:
+                        break
+            walks.append(walk)
+        self._prefetch([(lo, hi) for walk in walks for lo, hi, _ in walk])
+        subtree, proofs = self.subtree, []
+        for event, stored_leaf, walk in zip(events, stored, walks, strict=True):
             seq, canonical = event.seq, canonical_of(event)
             leaf = leaf_hash(canonical)
             if stored_leaf != leaf:
                 raise CorruptEvent(f"seq {seq}: the stored Merkle leaf does not match the event: "
                                    "run `ledger verify`")
-            # Bottom-up, hashing only until a node an earlier proof led to the root is met.
-            proof, path, h, lo, hi, ok = [], [], leaf, seq - 1, seq, None
-            for slo, shi, left in siblings:
-                sibling = known.get((slo, shi)) or subtree(slo, shi)
-                proof.append(sibling)
-                if ok is None:
+            h, lo, hi = leaf, seq - 1, seq
+            proof: list[bytes] = []
+            path = [((lo, hi), h, 0)]  # the nodes this proof leads to the root through
+            found = proved.get((lo, hi))
+            if found is None:
+                for slo, shi, left in walk:
+                    sibling = known.get((slo, shi)) or subtree(slo, shi)
+                    proof.append(sibling)
                     if left:
                         h, lo = node_hash(sibling, h), slo
                     else:
                         h, hi = node_hash(h, sibling), shi
-                    seen = verified.get((lo, hi))
-                    if seen is not None:
-                        ok = seen == h
-                    else:
-                        path.append(((lo, hi), h))
-            if not (h == self.root if ok is None else ok):
+                    found = proved.get((lo, hi))
+                    if found is not None:
+                        break
+                    path.append(((lo, hi), h, len(proof)))
+            if not (h == root if found is None else found[0] == h):
                 raise CorruptEvent(f"table tree_hashes: the inclusion proof of seq {seq} built from "
                                    "the stored Merkle tree does not lead to its root: it was edited "
                                    "behind the ledger's back (run `ledger verify`)")
-            if len(verified) > self.CACHE:
-                verified.clear()
-            verified.update(path)
-            proofs.append(Inclusion(seq, size, leaf, proof, self.root, canonical))
+            if found is not None:
+                proof += found[1]
+            for node, node_h, below in path:
+                proved[node] = (node_h, tuple(proof[below:]))
+            proofs.append(Inclusion(seq, size, leaf, proof, root, canonical))
         return proofs
+
+    def texts(self, hashes: Sequence[bytes]) -> list[str]:
+        """Return the base64 texts of hashes (``text``)."""
+        memo, text = self.memo, self.text
+        return [memo.get(h) or text(h) for h in hashes]
 
     def _prefetch(self, ranges: list[tuple[int, int]]) -> None:
         """Read in one query the stored hashes of the complete subtrees among ``ranges`` that are

@@ -20,7 +20,6 @@ and the index files).
 from __future__ import annotations
 
 import hashlib
-import html
 import itertools
 import operator
 import os
@@ -46,11 +45,11 @@ from ledger.ops.helpers import HELPERS, Helper, HelperStopped, send
 from ledger.ops.proofs import Prover
 from ledger.pages.assets import ASSETS, asset_bytes
 from ledger.pages.render import GATE_WORDS, shown_value
-from ledger.pages.webpage import page_model, record_html
+from ledger.pages.webpage import escape, page_model, record_html
 from ledger.storage import store, views
 from ledger.storage.views import Shown
 
-e = html.escape
+e = escape
 INDEX_PAGE_ROWS = 200  # rows per index page: the first page stays far below 200 KB
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
        "connect-src 'self'; base-uri 'none'; form-action 'none'")
