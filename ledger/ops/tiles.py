@@ -73,7 +73,7 @@ def write_tiles(conn: sqlite3.Connection, out: Path, note: str, checkpoint: Chec
     published = _published_size(out, size)
     purged = {(int(entry["seq"]) - 1) // WIDTH  # bundles whose members a new purge withholds
               for event in store.iter_events(conn, published, size) if event.type == PURGE_TYPE
-              for entry in event.payload.get("purged", [])}
+              for entry in event.payload.get("purged", [])} if published else set()  # else all
     bundles = -(-size // WIDTH)
     path = store.file_path(conn)
     done = False
@@ -84,7 +84,7 @@ def write_tiles(conn: sqlite3.Connection, out: Path, note: str, checkpoint: Chec
             done = True
     if not done:
         _write_bundles(conn, writer, size, published, purged, v2, 0, bundles, progress)
-    level = 0
+    level = 1  # level 0 is written with the entry bundles, from the same leaves
     while count := size // WIDTH ** level:  # hashes at this level: full subtrees of 256^level
         for n in range(count // WIDTH):
             _tile(conn, writer, level, n, WIDTH)
@@ -101,13 +101,15 @@ PARALLEL_FROM = 20_000  # entries to write: from here, helper processes write th
 def _write_bundles(conn: sqlite3.Connection, writer: FolderWriter, size: int, published: int,
                    purged: Collection[int], v2: bool, lo: int, hi: int,
                    progress: Progress | None) -> None:
-    """Write the entry bundles (and members) lo..hi-1 that the folder does not already serve."""
+    """Write the entry bundles (and members) lo..hi-1 that the folder does not already serve,
+    and the level-0 hash tiles of the same leaves."""
     for n in range(lo, hi):
         first, width = n * WIDTH, min(WIDTH, size - n * WIDTH)
         if (first + width <= published and width == WIDTH and n not in purged
                 and writer.exists(tile_path("entries", n, width))
                 and (not v2 or writer.exists(f"members/{tile_index(n)}.json"))):
             writer.unchanged += 2 if v2 else 1  # published before, and no purge since
+            _tile(conn, writer, 0, n, width)
         else:
             _entries(conn, writer, n, first, width, v2)
         if progress is not None:
@@ -188,13 +190,18 @@ def _published_size(out: Path, size: int) -> int:
     return published if published <= size else 0
 
 
-def _tile(conn: sqlite3.Connection, writer: FolderWriter, level: int, n: int, width: int) -> None:
+def _tile(conn: sqlite3.Connection, writer: FolderWriter, level: int, n: int, width: int,
+          hashes: list[bytes] | None = None) -> None:
+    """Write hash tile ``n`` of ``level`` unless it is a full tile the folder already has
+    (``hashes``: its stored hashes, already read)."""
     path = tile_path(level, n, width)
     if width == WIDTH and writer.exists(path):  # full tiles are immutable
         writer.unchanged += 1
         return
-    positions = [stored_index(8 * level, n * WIDTH + i) for i in range(width)]
-    writer.write(path, b"".join(proofstore.read_hashes(conn, positions)))
+    if hashes is None:
+        positions = [stored_index(8 * level, n * WIDTH + i) for i in range(width)]
+        hashes = proofstore.read_hashes(conn, positions)
+    writer.write(path, b"".join(hashes))
 
 
 def _entries(conn: sqlite3.Connection, writer: FolderWriter, n: int, first: int, width: int,
@@ -226,3 +233,4 @@ def _entries(conn: sqlite3.Connection, writer: FolderWriter, n: int, first: int,
         writer.unchanged += 1
     if v2:
         writer.write(f"members/{tile_index(n)}.json", ("[" + ",".join(members) + "]").encode())
+    _tile(conn, writer, 0, n, width, leaves)
