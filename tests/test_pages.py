@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 
 from ledger.api import Ledger
 from ledger.pages.render import render_markdown, render_text
-from ledger.pages.webpage import render_html
+from ledger.pages.webpage import escape, render_html
 from tests.conftest import Cli, clock
 
 PAGES = Path(__file__).parent / "fixtures" / "pages"
@@ -226,3 +227,10 @@ def test_page_variants(cli: Cli, tmp_path: Path) -> None:
     shown = cli.json("show", "SRCH:03BE3A05")
     assert shown["manifest"]["submitted"] == "2026-05-28"
     assert shown["gates"][0]["name"] == "Verification (formal proof or sandbox reproduction)"
+
+
+@given(st.text(alphabet=st.sampled_from("&<>\"'ab \u00e9\u2028") | st.characters()))
+def test_the_fast_escape_is_html_escape(text: str) -> None:
+    """Pages escape through a fast path for text with none of the five characters: the same
+    text as ``html.escape`` (quotes too) for any string."""
+    assert escape(text) == html.escape(text)
