@@ -16,6 +16,7 @@ from ledger.core.merkle import (
     EMPTY_ROOT,
     Frontier,
     ProofError,
+    complete_root,
     inclusion_siblings,
     leaf_hash,
     node_hash,
@@ -232,3 +233,9 @@ def reference_siblings(index: int, lo: int, hi: int) -> list[tuple[int, int, boo
 def test_inclusion_siblings_follow_the_rfc_recursion(size: int, data: st.DataObject) -> None:
     index = data.draw(st.integers(0, size - 1))
     assert inclusion_siblings(index, size) == reference_siblings(index, 0, size)
+
+
+@given(st.integers(0, 9), st.binary(min_size=1, max_size=8))
+def test_complete_root_is_the_rfc_root_of_a_complete_subtree(k: int, seed: bytes) -> None:
+    hashes = [leaf_hash(seed + i.to_bytes(2, "big")) for i in range(1 << k)]
+    assert complete_root(hashes) == reference_root(hashes)

@@ -9,6 +9,7 @@ import hashlib
 import io
 import json
 import shutil
+import sqlite3
 import struct
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,9 +18,14 @@ from typing import Any
 import orjson
 import pytest
 import rfc8785
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ledger.api import Ledger
+from ledger.core.merkle import frontier_positions, stored_index
+from ledger.errors import CorruptEvent, LedgerError
 from ledger.ops import tiles as tiles_module
+from tests import attacker
 from tests.conftest import Cli, clock, manifest
 from tests.test_v1_compat import FIXTURE
 
@@ -101,8 +107,8 @@ def writing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
         real = tiles_module._bundles_in_helpers
 
         def spy(*args: Any, **kwargs: Any) -> None:
-            real(*args, **kwargs)
             used.append(1)
+            real(*args, **kwargs)
 
         monkeypatch.setattr(tiles_module, "PARALLEL_FROM", 1)
         monkeypatch.setattr(tiles_module, "_bundles_in_helpers", spy)
@@ -185,3 +191,81 @@ def test_helpers_write_the_bytes_one_process_writes(tmp_path: Path,
         assert refused.exit_code == 2, refused.output
         said.append(refused.stderr)
     assert said[0] == said[1] and "a tile entry holds at most" in said[0]
+
+
+@pytest.fixture(scope="module")
+def signed_600(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, bytes]:
+    """A ledger of 600 events with a checkpoint its key signed (verifying the whole log then);
+    (path, the key, the true root)."""
+    from ledger.core.note import parse_signer
+    from ledger.ops.keys import generate
+
+    db = tmp_path_factory.mktemp("signed") / "l.db"
+    skey, _ = generate("example.org/log")
+    with Ledger.create(db, clock) as ledger:
+        ledger.append_jsonl(io.BytesIO(lines(600)), "ed")
+        ledger.checkpoint(parse_signer(skey))
+        root = ledger.verify().root
+    assert root is not None
+    return db, skey, root
+
+
+# Half the draws among the hashes the tiles publish above level 0 and the frontier at 600.
+_ONE_TILE_UP = [stored_index(8, 0), stored_index(8, 1)]
+_FRONTIER = [stored_index(level, index) for level, index in frontier_positions(600)]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(position=st.sampled_from(_ONE_TILE_UP + _FRONTIER) | st.integers(0, 2 * 600 - 4 - 1),
+       zero=st.booleans(), helpers=st.booleans())
+def test_tiles_never_publish_an_edited_tree_hash(signed_600: tuple[Path, str, bytes],
+                                                  tmp_path: Path, position: int, zero: bool,
+                                                  helpers: bool) -> None:
+    """Signing again after a checkpoint the key signed verifies only what follows it, so the
+    tiles check what they publish: with any one stored hash edited (plain sqlite3), a first
+    `tiles --key` into a new folder refuses naming the table, or every tile, entry and the
+    root a reader makes from them are the true log's (checked from the specification)."""
+    from ledger.core.note import parse_signer
+
+    source, skey, root = signed_600
+    db = tmp_path / f"e{position}-{zero}-{helpers}.db"
+    with sqlite3.connect(source) as original, sqlite3.connect(db) as target:
+        original.backup(target)
+    with attacker.unguarded(db) as conn:
+        value = bytes(32) if zero else hashlib.sha256(str(position).encode()).digest()
+        conn.execute("UPDATE tree_hashes SET hash = ? WHERE pos = ?", (value, position))
+    out = tmp_path / f"t{position}-{zero}-{helpers}"
+    threshold = tiles_module.PARALLEL_FROM
+    tiles_module.PARALLEL_FROM = 1 if helpers else 10**9
+    try:
+        with Ledger.open(db, clock) as ledger:
+            ledger.tiles(out, parse_signer(skey))
+    except LedgerError as exc:
+        assert "tree_hashes" in str(exc) or "Merkle leaf" in str(exc) or "refusing" in str(exc)
+        assert not (out / "checkpoint").exists()
+        return
+    finally:
+        tiles_module.PARALLEL_FROM = threshold
+    size, _ = check_tiles(out, "example.org/log")
+    assert size == 600
+    assert __import__("base64").b64decode((out / "checkpoint").read_text().split("\n")[2]) == root
+
+
+def test_an_edited_hash_one_tile_up_is_refused(signed_600: tuple[Path, str, bytes],
+                                               tmp_path: Path, writing: str) -> None:
+    """The hash of a full entry bundle's 256 leaves (level-1 tile) edited with its leaves left
+    alone: refused by name, in one process and in the helpers, with nothing published."""
+    from ledger.core.merkle import stored_index
+    from ledger.core.note import parse_signer
+
+    source, skey, _ = signed_600
+    db = tmp_path / "l.db"
+    shutil.copy(source, db)
+    with attacker.unguarded(db) as conn:
+        conn.execute("UPDATE tree_hashes SET hash = zeroblob(32) WHERE pos = ?",
+                     (stored_index(8, 1),))
+    with Ledger.open(db, clock) as ledger, pytest.raises(CorruptEvent) as refused:
+        ledger.tiles(tmp_path / "out", parse_signer(skey))
+    assert str(refused.value).startswith("table tree_hashes: the stored hash of seq 257..512 "
+                                         "(height 8) is not the hash of the 256 below it")
+    assert not (tmp_path / "out" / "checkpoint").exists()

@@ -45,6 +45,16 @@ def node_hash(left: bytes, right: bytes) -> bytes:
     return hashlib.sha256(b"\x01" + left + right).digest()
 
 
+def complete_root(hashes: Sequence[bytes]) -> bytes:
+    """Return the root of a complete subtree from its 2^k hashes at one height, left to right
+    (RFC 6962: each pair hashed into its parent, level by level)."""
+    level, sha256 = list(hashes), hashlib.sha256
+    while len(level) > 1:  # node_hash, inline: a tile's 255 nodes are hashed per entry bundle
+        level = [sha256(b"\x01" + left + right).digest()
+                 for left, right in zip(level[::2], level[1::2], strict=True)]
+    return level[0]
+
+
 def stored_index(level: int, index: int) -> int:
     """Return the position of the level-``level`` hash number ``index`` in the stored order."""
     n = ((index + 1) << level) - 1  # the last leaf under that subtree

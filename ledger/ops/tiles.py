@@ -13,6 +13,12 @@ Members files are rewritten when their content changed, so a run after a purge t
 values off the host while every tile stays as it was. Every file is written to a temporary name
 and renamed (``FolderWriter``), the checkpoint last: a reader never sees a checkpoint whose tiles
 are missing.
+
+What a run writes is what a reader will check, and the stored tree below the last checkpoint a
+key signed is not verified again when it signs the next (``Ledger.checkpoint``): so every entry
+is checked against its stored leaf, every hash of a tile written against the 256 stored hashes
+below it, and the root a reader makes from the tiles against the checkpoint's, before the
+checkpoint is written.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from pathlib import Path
 
 from ledger.core.checkpoint import Checkpoint, parse_checkpoint
 from ledger.core.events import canonical_of
-from ledger.core.merkle import leaf_hash, stored_index
+from ledger.core.merkle import complete_root, frontier_positions, leaf_hash, node_hash, stored_index
 from ledger.core.progress import Progress
 from ledger.errors import CorruptEvent, LedgerError, RefusedInput
 from ledger.model.purge import PURGE_TYPE
@@ -91,6 +97,10 @@ def write_tiles(conn: sqlite3.Connection, out: Path, note: str, checkpoint: Chec
         if count % WIDTH:
             _tile(conn, writer, level, count // WIDTH, count % WIDTH)
         level += 1
+    if _root_from_tiles(conn, size) != checkpoint.root:
+        raise CorruptEvent(f"table tree_hashes: the root a reader makes from the tiles at size "
+                           f"{size} is not the checkpoint's: a stored hash was edited behind the "
+                           "ledger's back (run `ledger verify`)")
     writer.write("checkpoint", note.encode("utf-8"))
     return TilesResult(size, writer.written, writer.unchanged)
 
@@ -110,6 +120,8 @@ def _write_bundles(conn: sqlite3.Connection, writer: FolderWriter, size: int, pu
                 and (not v2 or writer.exists(f"members/{tile_index(n)}.json"))):
             writer.unchanged += 2 if v2 else 1  # published before, and no purge since
             _tile(conn, writer, 0, n, width)
+            if not writer.exists(tile_path(1, n // WIDTH, WIDTH)):  # its hash will be written
+                _check_node(conn, 8, n)
         else:
             _entries(conn, writer, n, first, width, v2)
         if progress is not None:
@@ -193,7 +205,8 @@ def _published_size(out: Path, size: int) -> int:
 def _tile(conn: sqlite3.Connection, writer: FolderWriter, level: int, n: int, width: int,
           hashes: list[bytes] | None = None) -> None:
     """Write hash tile ``n`` of ``level`` unless it is a full tile the folder already has
-    (``hashes``: its stored hashes, already read)."""
+    (``hashes``: its stored hashes, already read and checked); above level 1, each hash is
+    checked against the 256 below it first (level 1's are, with the entry bundles)."""
     path = tile_path(level, n, width)
     if width == WIDTH and writer.exists(path):  # full tiles are immutable
         writer.unchanged += 1
@@ -201,7 +214,42 @@ def _tile(conn: sqlite3.Connection, writer: FolderWriter, level: int, n: int, wi
     if hashes is None:
         positions = [stored_index(8 * level, n * WIDTH + i) for i in range(width)]
         hashes = proofstore.read_hashes(conn, positions)
+        if level >= 2:
+            for i, found in enumerate(hashes):
+                _check_node(conn, 8 * level, n * WIDTH + i, found)
     writer.write(path, b"".join(hashes))
+
+
+def _check_node(conn: sqlite3.Connection, height: int, index: int, found: bytes | None = None,
+                below: list[bytes] | None = None) -> None:
+    """Raise CorruptEvent unless the stored hash number ``index`` at ``height`` (a multiple of 8;
+    ``found``: it, already read) is the root of the 256 stored hashes 8 levels below it
+    (``below``: those, already read)."""
+    if found is None:
+        found = proofstore.read_hashes(conn, [stored_index(height, index)])[0]
+    if below is None:
+        below = proofstore.read_hashes(conn, [stored_index(height - 8, index * WIDTH + i)
+                                              for i in range(WIDTH)])
+    if complete_root(below) != found:
+        span = 1 << height
+        raise CorruptEvent(f"table tree_hashes: the stored hash of seq {index * span + 1}.."
+                           f"{(index + 1) * span} (height {height}) is not the hash of the "
+                           f"{WIDTH} below it: it was edited behind the ledger's back (run "
+                           "`ledger verify`)")
+
+
+def _root_from_tiles(conn: sqlite3.Connection, size: int) -> bytes:
+    """Return the root of the tree at ``size`` made as a reader of the tiles makes it: each
+    complete subtree of its frontier from the stored hashes the tiles hold (heights that are
+    multiples of 8) below it."""
+    root = b""
+    for level, index in reversed(frontier_positions(size)):  # right to left
+        base = level - level % 8
+        count = 1 << (level - base)
+        h = complete_root(proofstore.read_hashes(conn, [stored_index(base, index * count + i)
+                                                        for i in range(count)]))
+        root = node_hash(h, root) if root else h
+    return root
 
 
 def _entries(conn: sqlite3.Connection, writer: FolderWriter, n: int, first: int, width: int,
@@ -209,7 +257,10 @@ def _entries(conn: sqlite3.Connection, writer: FolderWriter, n: int, first: int,
     path = tile_path("entries", n, width)
     members: list[str] = []
     chunks = []
-    leaves = proofstore.read_hashes(conn, [stored_index(0, i) for i in range(first, first + width)])
+    full = width == WIDTH  # then its hash one tile up (height 8) is read to check it too
+    read = proofstore.read_hashes(conn, [stored_index(0, i) for i in range(first, first + width)]
+                                  + ([stored_index(8, n)] if full else []))
+    leaves = read[:width]
     for event in store.iter_events(conn, first, first + width):
         canonical = canonical_of(event)
         if len(canonical) > MAX_ENTRY:
@@ -227,6 +278,8 @@ def _entries(conn: sqlite3.Connection, writer: FolderWriter, n: int, first: int,
     if len(chunks) != width:
         raise CorruptEvent(f"table events: seq {first + 1}..{first + width} are not all stored "
                            "(run `ledger verify`)")
+    if full:
+        _check_node(conn, 8, n, read[width], leaves)
     if width < WIDTH or not writer.exists(path):
         writer.write(path, b"".join(chunks))
     else:
