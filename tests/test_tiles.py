@@ -269,3 +269,22 @@ def test_an_edited_hash_one_tile_up_is_refused(signed_600: tuple[Path, str, byte
     assert str(refused.value).startswith("table tree_hashes: the stored hash of seq 257..512 "
                                          "(height 8) is not the hash of the 256 below it")
     assert not (tmp_path / "out" / "checkpoint").exists()
+
+
+@pytest.mark.parametrize("edit", ["DELETE FROM tree_hashes WHERE pos = 7",
+                                  "UPDATE tree_hashes SET hash = 'not a hash' WHERE pos = 7"])
+def test_a_missing_or_retyped_hash_in_a_bundle_is_named(signed_600: tuple[Path, str, bytes],
+                                                        tmp_path: Path, edit: str) -> None:
+    """A full bundle's stored hashes are read as one range: a hash missing from it or stored as
+    TEXT is named by its position, as a read of each would name it; nothing is published."""
+    from ledger.core.note import parse_signer
+
+    source, skey, _ = signed_600
+    db = tmp_path / "l.db"
+    shutil.copy(source, db)
+    with attacker.unguarded(db) as conn:
+        conn.execute(edit)
+    with Ledger.open(db, clock) as ledger, pytest.raises(LedgerError) as refused:
+        ledger.tiles(tmp_path / "out", parse_signer(skey))
+    assert str(refused.value).startswith("table tree_hashes:") and "#7" in str(refused.value)
+    assert not (tmp_path / "out" / "checkpoint").exists()

@@ -24,6 +24,7 @@ checkpoint is written.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import itertools
 import sqlite3
 import struct
@@ -33,7 +34,7 @@ from pathlib import Path
 
 from ledger.core.checkpoint import Checkpoint, parse_checkpoint
 from ledger.core.events import canonical_of
-from ledger.core.merkle import complete_root, frontier_positions, leaf_hash, node_hash, stored_index
+from ledger.core.merkle import complete_root, frontier_positions, node_hash, stored_index
 from ledger.core.progress import Progress
 from ledger.errors import CorruptEvent, LedgerError, RefusedInput
 from ledger.model.purge import PURGE_TYPE
@@ -42,6 +43,7 @@ from ledger.ops.helpers import HELPERS, Helper, HelperStopped, send
 from ledger.storage import proofstore, store
 
 WIDTH = 256  # hashes per full tile, entries per full bundle
+_LEAF_OFFSETS = [2 * j - j.bit_count() for j in range(WIDTH)]  # in a full subtree's stored range
 MAX_ENTRY = 0xFFFF  # an entry's length is a uint16
 
 
@@ -257,10 +259,13 @@ def _entries(conn: sqlite3.Connection, writer: FolderWriter, n: int, first: int,
     path = tile_path("entries", n, width)
     members: list[str] = []
     chunks = []
-    full = width == WIDTH  # then its hash one tile up (height 8) is read to check it too
-    read = proofstore.read_hashes(conn, [stored_index(0, i) for i in range(first, first + width)]
-                                  + ([stored_index(8, n)] if full else []))
-    leaves = read[:width]
+    full = width == WIDTH
+    if full:  # its subtree's 511 stored hashes are one range: leaf j at 2j − popcount(j), its root last
+        subtree = proofstore.read_range(conn, stored_index(0, first), stored_index(8, n) + 1)
+        leaves, top = [subtree[offset] for offset in _LEAF_OFFSETS], subtree[-1]
+    else:
+        leaves = proofstore.read_hashes(conn, [stored_index(0, i) for i in range(first, first + width)])
+    sha256 = hashlib.sha256
     for event in store.iter_events(conn, first, first + width):
         canonical = canonical_of(event)
         if len(canonical) > MAX_ENTRY:
@@ -268,7 +273,7 @@ def _entries(conn: sqlite3.Connection, writer: FolderWriter, n: int, first: int,
                                f"a tile entry holds at most {MAX_ENTRY:,} (a format v1 ledger with "
                                "large payloads cannot be served as tiles; format v2 envelopes hold "
                                "only commitments)")
-        if leaves[event.seq - 1 - first] != leaf_hash(canonical):
+        if leaves[event.seq - 1 - first] != sha256(b"\x00" + canonical).digest():  # leaf_hash
             raise CorruptEvent(f"seq {event.seq}: the stored Merkle leaf does not match the event: "
                                "run `ledger verify`")
         chunks.append(struct.pack(">H", len(canonical)) + canonical)
@@ -279,7 +284,7 @@ def _entries(conn: sqlite3.Connection, writer: FolderWriter, n: int, first: int,
         raise CorruptEvent(f"table events: seq {first + 1}..{first + width} are not all stored "
                            "(run `ledger verify`)")
     if full:
-        _check_node(conn, 8, n, read[width], leaves)
+        _check_node(conn, 8, n, top, leaves)
     if width < WIDTH or not writer.exists(path):
         writer.write(path, b"".join(chunks))
     else:

@@ -30,6 +30,19 @@ def read_hashes(conn: sqlite3.Connection, positions: Sequence[int]) -> list[byte
     return [found[p] for p in positions]
 
 
+def read_range(conn: sqlite3.Connection, start: int, end: int) -> list[bytes]:
+    """Return the stored tree hashes at positions start..end-1 (one range read), checked as
+    ``read_hashes`` checks them."""
+    rows = conn.execute("SELECT pos, hash FROM tree_hashes WHERE pos >= ? AND pos < ? ORDER BY pos",
+                        (start, end)).fetchall()
+    if len(rows) != end - start or (rows and (rows[0][0] != start or rows[-1][0] != end - 1)):
+        return read_hashes(conn, range(start, end))  # names the first missing or malformed hash
+    hashes = [h for _, h in rows]
+    if not all(type(h) is bytes and len(h) == 32 for h in hashes):
+        return read_hashes(conn, range(start, end))
+    return hashes
+
+
 def insert_hashes(conn: sqlite3.Connection, start: int, hashes: Sequence[bytes]) -> None:
     """Store tree hashes at positions start, start + 1, … (inside a write transaction)."""
     conn.executemany("INSERT INTO tree_hashes VALUES (?, ?)",
