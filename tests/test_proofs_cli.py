@@ -273,6 +273,10 @@ def test_every_proof_given_out_holds_whatever_hash_was_edited(
             proofs = [p for i in range(0, size, 7) for p in prover.prove_all(events[i:i + 7])]
             # Again one by one, last first: walks that end on nodes proved above give the same.
             again = [prover.prove(event) for event in reversed(events)]
+            # And all at once in passes of 3, the memo cleared past 8 nodes: the same again.
+            small = Prover(conn, size)
+            small.BATCH, small.PROVED = 3, 8
+            passes = small.prove_all(events[:size])
         except CorruptEvent as exc:
             assert "tree_hashes" in str(exc) or "Merkle leaf" in str(exc)
             return
@@ -280,3 +284,4 @@ def test_every_proof_given_out_holds_whatever_hash_was_edited(
     for proof in proofs:
         check_inclusion(proof.seq - 1, size, proof.leaf, proof.proof, true_root)
     assert [p.proof for p in reversed(again)] == [p.proof for p in proofs]
+    assert [p.proof for p in passes] == [p.proof for p in proofs]

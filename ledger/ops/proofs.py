@@ -180,6 +180,7 @@ class Prover:
 
     CACHE = 200_000  # hashes kept; the cache starts afresh when it is full
     PROVED = 50_000  # proved nodes kept, each with the siblings above it (at most ~40 hashes)
+    BATCH = 2_048  # events proved per pass: the nodes kept grow by at most this many paths
 
     def __init__(self, conn: sqlite3.Connection, size: int | None = None) -> None:
         self.conn, self.size = conn, tree_size(conn, size)
@@ -230,8 +231,11 @@ class Prover:
         prover already led to the root ends the walk when it is met with the same hash, and the
         rest of the proof is that node's (it is the same). Neighbouring events, such as those of
         records next to each other, share all but the lowest few levels."""
+        if len(events) > self.BATCH:  # a record of many events: in passes, memory bounded
+            return [proof for i in range(0, len(events), self.BATCH)
+                    for proof in self.prove_all(events[i:i + self.BATCH])]
         size, root, proved, known = self.size, self.root, self.proved, self.subtrees
-        if len(proved) > self.PROVED:  # never within a call: the walks below rely on it
+        if len(proved) > self.PROVED:  # never within a pass: the walks below rely on it
             proved.clear()
         stored = proofstore.read_hashes(self.conn, [stored_index(0, ev.seq - 1) for ev in events])
         walks = []  # each path's siblings up to the first node already proved (or the root)
