@@ -48,10 +48,9 @@ def node_hash(left: bytes, right: bytes) -> bytes:
 def complete_root(hashes: Sequence[bytes]) -> bytes:
     """Return the root of a complete subtree from its 2^k hashes at one height, left to right
     (RFC 6962: each pair hashed into its parent, level by level)."""
-    level, sha256 = list(hashes), hashlib.sha256
-    while len(level) > 1:  # node_hash, inline: a tile's 255 nodes are hashed per entry bundle
-        level = [sha256(b"\x01" + left + right).digest()
-                 for left, right in zip(level[::2], level[1::2], strict=True)]
+    level = list(hashes)
+    while len(level) > 1:
+        level = [node_hash(left, right) for left, right in zip(level[::2], level[1::2], strict=True)]
     return level[0]
 
 

@@ -24,7 +24,6 @@ checkpoint is written.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import itertools
 import sqlite3
 import struct
@@ -34,7 +33,7 @@ from pathlib import Path
 
 from ledger.core.checkpoint import Checkpoint, parse_checkpoint
 from ledger.core.events import canonical_of
-from ledger.core.merkle import complete_root, frontier_positions, node_hash, stored_index
+from ledger.core.merkle import complete_root, frontier_positions, leaf_hash, node_hash, stored_index
 from ledger.core.progress import Progress
 from ledger.errors import CorruptEvent, LedgerError, RefusedInput
 from ledger.model.purge import PURGE_TYPE
@@ -265,7 +264,6 @@ def _entries(conn: sqlite3.Connection, writer: FolderWriter, n: int, first: int,
         leaves, top = [subtree[offset] for offset in _LEAF_OFFSETS], subtree[-1]
     else:
         leaves = proofstore.read_hashes(conn, [stored_index(0, i) for i in range(first, first + width)])
-    sha256 = hashlib.sha256
     for event in store.iter_events(conn, first, first + width):
         canonical = canonical_of(event)
         if len(canonical) > MAX_ENTRY:
@@ -273,7 +271,7 @@ def _entries(conn: sqlite3.Connection, writer: FolderWriter, n: int, first: int,
                                f"a tile entry holds at most {MAX_ENTRY:,} (a format v1 ledger with "
                                "large payloads cannot be served as tiles; format v2 envelopes hold "
                                "only commitments)")
-        if leaves[event.seq - 1 - first] != sha256(b"\x00" + canonical).digest():  # leaf_hash
+        if leaves[event.seq - 1 - first] != leaf_hash(canonical):
             raise CorruptEvent(f"seq {event.seq}: the stored Merkle leaf does not match the event: "
                                "run `ledger verify`")
         chunks.append(struct.pack(">H", len(canonical)) + canonical)

@@ -33,8 +33,7 @@ def read_hashes(conn: sqlite3.Connection, positions: Sequence[int]) -> list[byte
 def read_range(conn: sqlite3.Connection, start: int, end: int) -> list[bytes]:
     """Return the stored tree hashes at positions start..end-1 (one range read), checked as
     ``read_hashes`` checks them."""
-    rows = conn.execute("SELECT pos, hash FROM tree_hashes WHERE pos >= ? AND pos < ? ORDER BY pos",
-                        (start, end)).fetchall()
+    rows = list(iter_tree_hashes(conn, start, end))
     if len(rows) != end - start or (rows and (rows[0][0] != start or rows[-1][0] != end - 1)):
         return read_hashes(conn, range(start, end))  # names the first missing or malformed hash
     hashes = [h for _, h in rows]
