@@ -1,12 +1,20 @@
 """Sample where the time goes (run: make profile): py-spy over bulk append, durable single
 appends, verify and rebuild; writes bench/profiles/OP.txt (self time and time under each
 function, in % of samples).
+
+Bulk append, verify and rebuild share their work with helper processes. py-spy loses most
+samples of a process tree (``--subprocesses`` kept ~1,000 of ~5,000 samples here), so each
+process is sampled on its own: OP.txt is the main process as it runs, beside its helpers (the
+critical path); OP-one-process.txt is the same operation with no helper started (Python's
+``sys.executable`` emptied: the caller then does every part of the work itself, as it does when
+a helper cannot start); bulk-helper.txt is one bulk helper preparing every line of the input.
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import os
 import shutil
 import subprocess
 import sys
@@ -16,20 +24,32 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.bench import durable_appends, write_jsonl
 from ledger.api import Ledger
 
 HERE = Path(__file__).parent
 OPS = ("bulk", "single", "verify", "rebuild")
+SHARED = ("bulk", "verify", "rebuild")  # ops that start helpers
 
 
 def run(op: str, db: Path, source: Path) -> None:
-    """The profiled body of one operation."""
+    """The profiled body of one operation (``OP-one-process``: with no helper)."""
+    op, _, alone = op.partition("-")
+    if alone == "one-process":
+        sys.executable = ""  # ops.helpers.Helper starts nothing: the caller does all the work
     start = time.perf_counter()
-    if op == "bulk":
+    if alone == "helper":
+        from ledger.ops.bulkprep import run_prepare
+
+        with open(os.devnull, "w") as sink:
+            sys.stdout = sink  # what the helper sends to its writer
+            run_prepare(str(source), "0", "1", "bench")
+            sys.stdout = sys.__stdout__
+    elif op == "bulk":
         with Ledger.create(db) as ledger, source.open("rb") as handle:
             ledger.append_jsonl(handle, "bench")
     elif op == "single":
+        from bench.bench import durable_appends  # not imported by the other operations' runs
+
         durable_appends(db.parent, n=100, rounds=5)
     elif op == "verify":
         with Ledger.open(db) as ledger:
@@ -82,18 +102,33 @@ def main() -> None:
     (HERE / "profiles").mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         db, source = Path(tmp) / "p.db", Path(tmp) / "in.jsonl"
+        from bench.bench import write_jsonl
+
         write_jsonl(source, args.events)
         with Ledger.create(db) as ledger, source.open("rb") as handle:  # for verify and rebuild
             ledger.append_jsonl(handle, "bench")
         for op in args.ops or OPS:
-            raw, target = Path(tmp) / f"{op}.raw", Path(tmp) / f"{op}.db"
-            subprocess.run([spy, "record", "--rate", "500", "--format", "raw", "--subprocesses",
-                            "--output", str(raw), "--", sys.executable, __file__, "--run", op,
-                            str(target if op in ("bulk", "single") else db), str(source)],
-                           check=True, capture_output=True)
-            title = f"{op}, {args.events:,} events" if op != "single" else "500 durable appends"
-            (HERE / "profiles" / f"{op}.txt").write_text(summarise(raw, title))
-            print(f"wrote bench/profiles/{op}.txt")
+            for variant, how in variants(op):
+                raw, target = Path(tmp) / f"{variant}.raw", Path(tmp) / f"{variant}.db"
+                subprocess.run([spy, "record", "--rate", "500", "--format", "raw", "--output",
+                                str(raw), "--", sys.executable, __file__, "--run", variant,
+                                str(target if op in ("bulk", "single") else db), str(source)],
+                               check=True, capture_output=True)
+                title = (f"{op}, {args.events:,} events, {how}" if op != "single"
+                         else "500 durable appends")
+                (HERE / "profiles" / f"{variant}.txt").write_text(summarise(raw, title))
+                print(f"wrote bench/profiles/{variant}.txt")
+
+
+def variants(op: str) -> list[tuple[str, str]]:
+    """Return (name, what it samples) of each profile made of ``op``."""
+    if op not in SHARED:
+        return [(op, "")]
+    out = [(op, "the main process beside its helpers"),
+           (f"{op}-one-process", "no helper: all the work in one process")]
+    if op == "bulk":
+        out.append(("bulk-helper", "one helper preparing every line"))
+    return out
 
 
 if __name__ == "__main__":
