@@ -34,8 +34,9 @@ def states_by_record(conn: sqlite3.Connection, upto: int | None = None,
     """Yield every record's state folded from its events (seq <= upto), by record id.
 
     Only records with start <= record_id < stop (no upper bound if stop is None). A read of
-    every record is checked against the table: as many events as a scan of the table counts."""
-    events = store.iter_events_by_record(conn, upto, start, stop)
+    every record is checked against the table: as many events as a scan of the table counts.
+    (The fold reads no salt or commitment: ``verify`` checks those.)"""
+    events = store.iter_events_by_record(conn, upto, start, stop, members=False)
     read = 0
     for _rid, group in itertools.groupby(events, key=operator.attrgetter("record_id")):
         batch: list[Event] = list(group)

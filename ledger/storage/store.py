@@ -420,15 +420,21 @@ def record_events(conn: sqlite3.Connection, record_id: str, upto: int | None = N
 
 
 def iter_events_by_record(conn: sqlite3.Connection, upto: int | None = None,
-                          start: str = "", stop: str | None = None) -> Iterator[Event]:
+                          start: str = "", stop: str | None = None,
+                          members: bool = True) -> Iterator[Event]:
     """Yield every event ordered by (record_id, seq): one record's events together.
 
     Only records with start <= record_id < stop (no upper bound if stop is None); the keyring's
     records (``KEY:…``) too. The order is read through the index ``events_by_record``; each
     row's own (record_id, seq) must follow the one before, else CorruptEvent (an index entry
-    that points at another record's row); ``check_count`` checks that none was left out."""
+    that points at another record's row); ``check_count`` checks that none was left out.
+
+    ``members=False``: a v2 event's salts and commitments are not read (None), for a caller that
+    only folds the events into record states (half the bytes of a v2 row); such an event must
+    never be hashed or checked against its commitments."""
     bound = "" if stop is None else " AND record_id < :stop"
-    cur = conn.execute(f"SELECT {_columns(conn)} FROM events WHERE record_id >= :start{bound} AND "
+    columns = _columns(conn) if members else EVENT_COLUMNS
+    cur = conn.execute(f"SELECT {columns} FROM events WHERE record_id >= :start{bound} AND "
                        "seq <= :upto ORDER BY record_id, seq",
                        {"start": start, "stop": stop, "upto": upto if upto is not None else 2**62})
     last: tuple[Any, Any] = ("", 0)
