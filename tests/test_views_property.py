@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from ledger.api import Ledger
 from ledger.errors import RefusedInput
+from ledger.storage import views
 from ledger.storage.views import VIEW_TABLES
 from tests.conftest import clock, manifest, provenance
 
@@ -160,3 +161,26 @@ def test_the_column_table_matches_the_schema(tmp_path: Path) -> None:
             assert tuple(r[1] for r in info) == columns
             keys = sorted((r[5], r[1]) for r in info if r[5])  # pk position, name
             assert tuple(columns.index(name) for _, name in keys) == PRIMARY_KEYS[table]
+
+
+gate_row = st.builds(lambda g, seq, status: views.GateRow(RIDS[0], g, seq, "Gate", status, "r",
+                                                          "2026-11-25T10:00:00Z", "ed", 0, "[]"),
+                     st.integers(1, 5), st.integers(1, 3), st.sampled_from(["PASSED", "FAILED"]))
+
+
+def _unique_gates(rows: list[views.GateRow]) -> list[views.GateRow]:
+    return sorted({r.gate: r for r in rows}.values(), key=lambda r: r.gate)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(gate_row, max_size=6).map(_unique_gates),
+       st.lists(gate_row, max_size=6).map(_unique_gates))
+def test_write_rows_leaves_exactly_the_new_rows(before: list[views.GateRow],
+                                                after: list[views.GateRow]) -> None:
+    """Whatever a record's table held (rows kept, edited, gone or new), writing the difference
+    leaves exactly the new rows."""
+    conn = sqlite3.connect(":memory:")
+    views.create_views(conn)
+    views.insert_rows(conn, {"gates": before})
+    views.write_rows(conn, {"gates": before}, {"gates": after})
+    assert conn.execute("SELECT * FROM gates ORDER BY gate").fetchall() == [tuple(r) for r in after]

@@ -255,9 +255,12 @@ def write_rows(conn: sqlite3.Connection, before: Rows, after: Rows) -> None:
         if rows == old:
             continue
         key = PRIMARY_KEYS[table]
-        old_by_key = {tuple(r[i] for i in key): r for r in old}
+        same = _unchanged(old, rows)  # most of a record's rows: skipped without a look
+        old_by_key = {tuple(r[i] for i in key): r for r in old if not same or r not in same}
         where = " AND ".join(f"{COLUMNS[table][i]} = ?" for i in key)
         for row in rows:
+            if same and row in same:
+                continue
             k = tuple(row[i] for i in key)
             found = old_by_key.pop(k, None)
             if found == row:
@@ -270,6 +273,15 @@ def write_rows(conn: sqlite3.Connection, before: Rows, after: Rows) -> None:
             conn.execute(f"INSERT OR REPLACE INTO {table} VALUES ({marks})", row)
         for k in old_by_key:
             conn.execute(f"DELETE FROM {table} WHERE {where}", k)
+
+
+def _unchanged(old: list[Any], new: list[Any]) -> set[Any]:
+    """Return the rows that are in both lists (empty if a value cannot be hashed: then every
+    row is compared by key)."""
+    try:
+        return set(old).intersection(new)
+    except TypeError:
+        return set()
 
 
 def insert_rows(conn: sqlite3.Connection, rows: Rows, replace: bool = False) -> None:
