@@ -266,8 +266,10 @@ def write_rows(conn: sqlite3.Connection, before: Rows, after: Rows) -> None:
             if found == row:
                 continue
             if found is not None:
-                sets = ", ".join(f"{c} = ?" for c in COLUMNS[table])
-                if conn.execute(f"UPDATE {table} SET {sets} WHERE {where}", (*row, *k)).rowcount:
+                rest = [i for i in range(len(row)) if i not in key]  # the key is as found
+                sets = ", ".join(f"{COLUMNS[table][i]} = ?" for i in rest)
+                if conn.execute(f"UPDATE {table} SET {sets} WHERE {where}",
+                                (*(row[i] for i in rest), *k)).rowcount:
                     continue
             marks = ",".join("?" * len(row))
             conn.execute(f"INSERT OR REPLACE INTO {table} VALUES ({marks})", row)
