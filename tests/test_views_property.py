@@ -184,3 +184,24 @@ def test_write_rows_leaves_exactly_the_new_rows(before: list[views.GateRow],
     views.insert_rows(conn, {"gates": before})
     views.write_rows(conn, {"gates": before}, {"gates": after})
     assert conn.execute("SELECT * FROM gates ORDER BY gate").fetchall() == [tuple(r) for r in after]
+
+
+def test_a_carried_handle_rewrites_the_row_of_a_notice_it_lifts(tmp_path: Path) -> None:
+    """A handle reuses the view rows it made for what did not change (``views.rows_for``'s
+    cache); a reinstatement changes the lifted notice's row, which is rewritten."""
+    db = tmp_path / "l.db"
+    with Ledger.create(db, clock) as ledger:
+        ledger.submit("paper-manifest-v1.1", manifest(RIDS[0]), "ed")
+        for n, kind in enumerate(["addendum", "retraction", "clarification"]):
+            ledger.submit("correction-record-v1", {"record_id": RIDS[0], "kind": kind,
+                                                   "notice_id": f"N{n}", "reason": "r"}, "ed")
+        ledger.submit("correction-record-v1", {"record_id": RIDS[0], "kind": "reinstatement",
+                                               "notice_id": "R1", "lifts": "N1", "reason": "r"},
+                      "ed")
+        ledger.submit("gate-evaluation-v1", {"record_id": RIDS[0], "gate": 1, "status": "FAILED",
+                                             "reason": "r", "artifacts": []}, "ed")
+        assert ledger._carry is not None  # every submit above went through the carried state
+        incremental = view_rows(db)
+        assert ("N1", RIDS[0]) in [(r[0], r[1]) for r in incremental["notices"] if r[8] == 0]
+        ledger.rebuild()
+        assert view_rows(db) == incremental

@@ -82,7 +82,8 @@ class Carry:
 
     Valid only while the log's head is still (seq, prev): a batch that finds another head
     (another writer appended) starts afresh. It holds the states and view rows of at most
-    CARRY_RECORDS records; the rows are those the batch wrote.
+    CARRY_RECORDS records; the rows are those the batch wrote (and ``row_caches`` the rows
+    ``views.rows_for`` made them from, reused for what did not change).
     """
 
     seq: int
@@ -92,6 +93,7 @@ class Carry:
     keyring: Keyring | None
     states: dict[str, RecordState | None]
     stored_rows: dict[str, views.Rows]
+    row_caches: dict[str, views.RowCache]
 
 
 CARRY_RECORDS = 1024
@@ -111,15 +113,18 @@ class Batch:
         store.index_notices_v11(conn)  # a file made before correction-record-v1.1
         self.v2 = store.event_format(conn) >= 2  # members committed one by one (format v2)
         self.unsigned_from = self.seq + 1
+        self.row_caches: dict[str, views.RowCache]
         if carry is not None and (carry.seq, carry.prev) == (self.seq, self.prev):
             self.signed, self.keyring, self.frontier = carry.signed, carry.keyring, carry.frontier
             self.states, self.stored_rows = carry.states, carry.stored_rows
+            self.row_caches = carry.row_caches
         else:
             self.signed = store.is_signed(conn)
             self.keyring = load_keyring(conn) if self.signed else None
             self.frontier = load_frontier(conn, self.seq)
             self.states = {}
             self.stored_rows = {}  # view rows as they are in the database
+            self.row_caches = {}
         self._check_signer(signer)
         self.dirty: set[str] = set()
         self.appended = 0
@@ -129,8 +134,9 @@ class Batch:
         for rid in list(self.states)[:-CARRY_RECORDS]:  # the oldest first (insertion order)
             del self.states[rid]
             self.stored_rows.pop(rid, None)
+            self.row_caches.pop(rid, None)
         return Carry(self.seq, self.prev, self.frontier, self.signed, self.keyring, self.states,
-                     self.stored_rows)
+                     self.stored_rows, self.row_caches)
 
     def _check_signer(self, signer: Signer | None) -> None:
         if signer is not None and self.seq > 0 and not self.signed:
@@ -271,7 +277,8 @@ class Batch:
             state = self.state(rid)
             if state is None:
                 continue
-            rows, before = views.rows_for(state), self.stored_rows.get(rid, views.EMPTY_ROWS)
+            rows = views.rows_for(state, self.row_caches.setdefault(rid, {}))
+            before = self.stored_rows.get(rid, views.EMPTY_ROWS)
             if before is views.EMPTY_ROWS:
                 for table, table_rows in rows.items():
                     new.setdefault(table, []).extend(table_rows)

@@ -188,19 +188,33 @@ def drop_views(conn: sqlite3.Connection) -> None:
         conn.execute(f"DROP TABLE IF EXISTS {table}")
 
 
-def rows_for(state: RecordState) -> Rows:
+# Rows made by an earlier ``rows_for`` of the same record, by the identity of what each was
+# made from: id(version, notice or gate result) -> (that object, its mutable fields, the row).
+# The model replaces these objects rather than changing them, except a notice's in_force and
+# lifted_by, which are compared; a row is reused only for the very object it was made from.
+RowCache = dict[int, tuple[Any, Any, Any]]
+
+
+def rows_for(state: RecordState, cache: RowCache | None = None) -> Rows:
     """Return every view row of one record, per table, in primary-key order.
 
-    Raises CorruptEvent for a record with no version (only a tampered file has one).
+    ``cache``: the rows a previous call made for this record, reused where what they were made
+    from is unchanged; replaced by the rows of this call. Raises CorruptEvent for a record with
+    no version (only a tampered file has one).
     """
     if not state.versions:
         raise CorruptEvent(f"seq {state.first_seq}: record {state.record_id} has events but "
                            "no published version")
+    made: RowCache = {}
     try:
-        return _rows_for(state)
+        rows = _rows_for(state, cache or {}, made)
     except (KeyError, TypeError, ValueError) as exc:
         raise CorruptEvent(f"seq {state.last_seq}: record {state.record_id} has a payload the "
                            f"views cannot hold: {exc!r}") from None
+    if cache is not None:
+        cache.clear()
+        cache.update(made)
+    return rows
 
 
 def _text(value: Any) -> Any:
@@ -208,27 +222,39 @@ def _text(value: Any) -> Any:
     return describe(value) if is_withheld(value) else value
 
 
-def _rows_for(state: RecordState) -> Rows:
-    m = state.manifest
+def _rows_for(state: RecordState, cache: RowCache, made: RowCache) -> Rows:
+    m, rid = state.manifest, state.record_id
     verdicts = ",".join(f"{g}:{r.payload['status']}" for g, r in sorted(state.gates.items()))
     score = m.get("review_score")
-    record = RecordRow(state.record_id, state.version, state.status, state.correction_count,
+    record = RecordRow(rid, state.version, state.status, state.correction_count,
                        state.verification_level, state.provenance_level, state.quality_tier,
                        _text(m["title"]), None if is_withheld(score) else score, verdicts,
                        state.first_seq, state.last_seq, state.last_hash, state.last_recorded_at,
                        _manifest_json(state), state.provenance_json)
-    versions = [VersionRow(state.record_id, v.version, v.seq, v.type, v.recorded_at,
-                           _text(v.manifest["title"]), v.manifest_json) for v in state.versions]
-    notices = [NoticeRow(n.notice_id, state.record_id, n.seq, n.kind, n.payload["effective_date"],
-                         n.payload["issued_by"], _text(n.payload.get("reason")),
-                         n.payload.get("target_version"), int(n.in_force), n.lifted_by,
-                         n.recorded_at, n.payload_json)
-               for n in state.notices]
-    gates = [GateRow(state.record_id, g, r.seq, r.payload["name"], r.payload["status"],
-                     _text(r.payload["reason"]), r.payload["evaluated_at"],
-                     _text(r.payload["evaluator"]), int(r.payload["independent"]),
-                     _artifacts_json(r.payload))
-             for g, r in sorted(state.gates.items())]
+    versions, notices, gates = [], [], []
+    for v in state.versions:
+        hit = cache.get(id(v))
+        row = hit[2] if hit is not None and hit[0] is v else VersionRow(
+            rid, v.version, v.seq, v.type, v.recorded_at, _text(v.manifest["title"]),
+            v.manifest_json)
+        made[id(v)] = (v, None, row)
+        versions.append(row)
+    for n in state.notices:
+        hit, marks = cache.get(id(n)), (n.in_force, n.lifted_by)
+        row = hit[2] if hit is not None and hit[0] is n and hit[1] == marks else NoticeRow(
+            n.notice_id, rid, n.seq, n.kind, n.payload["effective_date"], n.payload["issued_by"],
+            _text(n.payload.get("reason")), n.payload.get("target_version"), int(n.in_force),
+            n.lifted_by, n.recorded_at, n.payload_json)
+        made[id(n)] = (n, marks, row)
+        notices.append(row)
+    for g, r in sorted(state.gates.items()):
+        hit = cache.get(id(r))
+        row = hit[2] if hit is not None and hit[0] is r else GateRow(
+            rid, g, r.seq, r.payload["name"], r.payload["status"], _text(r.payload["reason"]),
+            r.payload["evaluated_at"], _text(r.payload["evaluator"]),
+            int(r.payload["independent"]), _artifacts_json(r.payload))
+        made[id(r)] = (r, None, row)
+        gates.append(row)
     return {"records": [record], "versions": versions, "notices": notices, "gates": gates}
 
 
@@ -254,8 +280,14 @@ def write_rows(conn: sqlite3.Connection, before: Rows, after: Rows) -> None:
         old = before.get(table, [])
         if rows == old:
             continue
+        # Rows that are the very objects written last time (rows_for's cache), then rows equal
+        # to one written: skipped without a look. Every other row is compared by its key.
         key = PRIMARY_KEYS[table]
-        same = _unchanged(old, rows)  # most of a record's rows: skipped without a look
+        kept = {id(r) for r in rows}.intersection(map(id, old))
+        if kept:
+            old = [r for r in old if id(r) not in kept]
+            rows = [r for r in rows if id(r) not in kept]
+        same = _unchanged(old, rows)
         old_by_key = {tuple(r[i] for i in key): r for r in old if not same or r not in same}
         where = " AND ".join(f"{COLUMNS[table][i]} = ?" for i in key)
         for row in rows:
