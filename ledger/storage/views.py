@@ -205,13 +205,13 @@ def rows_for(state: RecordState, cache: RowCache | None = None) -> Rows:
     if not state.versions:
         raise CorruptEvent(f"seq {state.first_seq}: record {state.record_id} has events but "
                            "no published version")
-    made: RowCache = {}
+    made: RowCache | None = None if cache is None else {}
     try:
         rows = _rows_for(state, cache or {}, made)
     except (KeyError, TypeError, ValueError) as exc:
         raise CorruptEvent(f"seq {state.last_seq}: record {state.record_id} has a payload the "
                            f"views cannot hold: {exc!r}") from None
-    if cache is not None:
+    if cache is not None and made is not None:
         cache.clear()
         cache.update(made)
     return rows
@@ -222,7 +222,7 @@ def _text(value: Any) -> Any:
     return describe(value) if is_withheld(value) else value
 
 
-def _rows_for(state: RecordState, cache: RowCache, made: RowCache) -> Rows:
+def _rows_for(state: RecordState, cache: RowCache, made: RowCache | None) -> Rows:
     m, rid = state.manifest, state.record_id
     verdicts = ",".join(f"{g}:{r.payload['status']}" for g, r in sorted(state.gates.items()))
     score = m.get("review_score")
@@ -237,7 +237,8 @@ def _rows_for(state: RecordState, cache: RowCache, made: RowCache) -> Rows:
         row = hit[2] if hit is not None and hit[0] is v else VersionRow(
             rid, v.version, v.seq, v.type, v.recorded_at, _text(v.manifest["title"]),
             v.manifest_json)
-        made[id(v)] = (v, None, row)
+        if made is not None:
+            made[id(v)] = (v, None, row)
         versions.append(row)
     for n in state.notices:
         hit, marks = cache.get(id(n)), (n.in_force, n.lifted_by)
@@ -245,7 +246,8 @@ def _rows_for(state: RecordState, cache: RowCache, made: RowCache) -> Rows:
             n.notice_id, rid, n.seq, n.kind, n.payload["effective_date"], n.payload["issued_by"],
             _text(n.payload.get("reason")), n.payload.get("target_version"), int(n.in_force),
             n.lifted_by, n.recorded_at, n.payload_json)
-        made[id(n)] = (n, marks, row)
+        if made is not None:
+            made[id(n)] = (n, marks, row)
         notices.append(row)
     for g, r in sorted(state.gates.items()):
         hit = cache.get(id(r))
@@ -253,7 +255,8 @@ def _rows_for(state: RecordState, cache: RowCache, made: RowCache) -> Rows:
             rid, g, r.seq, r.payload["name"], r.payload["status"], _text(r.payload["reason"]),
             r.payload["evaluated_at"], _text(r.payload["evaluator"]),
             int(r.payload["independent"]), _artifacts_json(r.payload))
-        made[id(r)] = (r, None, row)
+        if made is not None:
+            made[id(r)] = (r, None, row)
         gates.append(row)
     return {"records": [record], "versions": versions, "notices": notices, "gates": gates}
 
