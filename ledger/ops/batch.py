@@ -110,7 +110,8 @@ class Batch:
         if mirrored is not None:
             raise RefusedInput(f"this ledger is a mirror of {mirrored} kept by `ledger monitor`: "
                                "it takes no appends of its own")
-        store.index_notices_v11(conn)  # a file made before correction-record-v1.1
+        if not store.has_notice_v11_index(conn):  # a file made before correction-record-v1.1
+            store.index_notices_v11(conn)
         self.v2 = store.event_format(conn) >= 2  # members committed one by one (format v2)
         self.unsigned_from = self.seq + 1
         self.row_caches: dict[str, views.RowCache]
@@ -131,7 +132,8 @@ class Batch:
 
     def carry(self) -> Carry:
         """Return what the next batch may reuse once this one is committed."""
-        for rid in list(self.states)[:-CARRY_RECORDS]:  # the oldest first (insertion order)
+        surplus = len(self.states) - CARRY_RECORDS
+        for rid in list(self.states)[:surplus] if surplus > 0 else ():  # the oldest first
             del self.states[rid]
             self.stored_rows.pop(rid, None)
             self.row_caches.pop(rid, None)

@@ -9,6 +9,7 @@ there for SQL readers (sqlite3, Datasette) and which ``audit`` compares with the
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from typing import Any, NamedTuple, TypedDict
 
@@ -292,7 +293,7 @@ def write_rows(conn: sqlite3.Connection, before: Rows, after: Rows) -> None:
             rows = [r for r in rows if id(r) not in kept]
         same = _unchanged(old, rows)
         old_by_key = {tuple(r[i] for i in key): r for r in old if not same or r not in same}
-        where = " AND ".join(f"{COLUMNS[table][i]} = ?" for i in key)
+        update, rest, insert, delete = _statements(table)
         for row in rows:
             if same and row in same:
                 continue
@@ -300,16 +301,25 @@ def write_rows(conn: sqlite3.Connection, before: Rows, after: Rows) -> None:
             found = old_by_key.pop(k, None)
             if found == row:
                 continue
-            if found is not None:
-                rest = [i for i in range(len(row)) if i not in key]  # the key is as found
-                sets = ", ".join(f"{COLUMNS[table][i]} = ?" for i in rest)
-                if conn.execute(f"UPDATE {table} SET {sets} WHERE {where}",
-                                (*(row[i] for i in rest), *k)).rowcount:
-                    continue
-            marks = ",".join("?" * len(row))
-            conn.execute(f"INSERT OR REPLACE INTO {table} VALUES ({marks})", row)
+            if found is not None and conn.execute(update, (*(row[i] for i in rest), *k)).rowcount:
+                continue
+            conn.execute(insert, row)
         for k in old_by_key:
-            conn.execute(f"DELETE FROM {table} WHERE {where}", k)
+            conn.execute(delete, k)
+
+
+@functools.cache
+def _statements(table: str) -> tuple[str, tuple[int, ...], str, str]:
+    """Return write_rows's SQL for a table: the UPDATE of a row found by its key (the key is
+    not set again, so its index is left alone) with the positions it sets, the INSERT, the
+    DELETE by key."""
+    key, columns = PRIMARY_KEYS[table], COLUMNS[table]
+    where = " AND ".join(f"{columns[i]} = ?" for i in key)
+    rest = tuple(i for i in range(len(columns)) if i not in key)
+    sets = ", ".join(f"{columns[i]} = ?" for i in rest)
+    return (f"UPDATE {table} SET {sets} WHERE {where}", rest,
+            f"INSERT OR REPLACE INTO {table} VALUES ({','.join('?' * len(columns))})",
+            f"DELETE FROM {table} WHERE {where}")
 
 
 def _unchanged(old: list[Any], new: list[Any]) -> set[Any]:
