@@ -24,7 +24,7 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import witness_load
-from bench.synth import items
+from bench.synth import addenda, items, published
 from ledger.api import Ledger
 from ledger.core.events import EVENT_HASH_PREFIX, EVENT_HASH_PREFIX_V2, MEMBER_PREFIX
 
@@ -321,18 +321,14 @@ def durable_appends(tmp: Path, n: int = 100, rounds: int = 7) -> dict[str, float
     appends each, and the median round of each side is compared.
     """
     records = 20
-    payloads = [{"record_id": f"BENCH:{i % records:08X}", "kind": "addendum", "notice_id": f"D{i}",
-                 "effective_date": "2026-11-25", "issued_by": "Editorial office"}
-                for i in range(n * rounds)]
+    payloads = addenda(n * rounds, records)
     conn = sqlite3.connect(tmp / "fsync.db", isolation_level=None)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = FULL")
     conn.execute("CREATE TABLE events (seq INTEGER PRIMARY KEY, payload TEXT)")
     ours, theirs = [], []
     with Ledger.create(tmp / "single.db") as ledger:
-        for contract, payload in items(10 * records):
-            if contract == "paper-manifest-v1.1":
-                ledger.submit(contract, payload, "bench")
+        published(ledger, records)
         for r in range(rounds):
             chunk = payloads[r * n:(r + 1) * n]
             start = time.perf_counter()

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ledger.api import Ledger
 
 KIND_CYCLE = ["correction", "addendum", "clarification", "partial_retraction", "withdrawal",
               "retraction", "removal"]
@@ -66,3 +69,17 @@ def items(n_events: int) -> Iterator[tuple[str, dict[str, Any]]]:
     """Yield about n_events submissions (10 per record)."""
     for i in range(max(1, n_events // 10)):
         yield from record_items(i)
+
+
+def addenda(count: int, records: int) -> list[dict[str, Any]]:
+    """The durable appends' payloads: ``count`` addenda over ``records`` records, in turn."""
+    return [{"record_id": f"BENCH:{i % records:08X}", "kind": "addendum", "notice_id": f"D{i}",
+             "effective_date": "2026-11-25", "issued_by": "Editorial office"}
+            for i in range(count)]
+
+
+def published(ledger: Ledger, records: int) -> None:
+    """Publish the first version of each of ``records`` bench records, one append each."""
+    for contract, payload in items(10 * records):
+        if contract == "paper-manifest-v1.1":
+            ledger.submit(contract, payload, "bench")
