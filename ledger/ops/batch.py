@@ -110,8 +110,7 @@ class Batch:
         if mirrored is not None:
             raise RefusedInput(f"this ledger is a mirror of {mirrored} kept by `ledger monitor`: "
                                "it takes no appends of its own")
-        if not store.has_notice_v11_index(conn):  # a file made before correction-record-v1.1
-            store.index_notices_v11(conn)
+        store.index_notices_v11(conn)  # a file made before correction-record-v1.1
         self.v2 = store.event_format(conn) >= 2  # members committed one by one (format v2)
         self.unsigned_from = self.seq + 1
         self.row_caches: dict[str, views.RowCache]

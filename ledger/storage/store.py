@@ -494,8 +494,10 @@ def has_notice_v11_index(conn: sqlite3.Connection) -> bool:
 
 def index_notices_v11(conn: sqlite3.Connection) -> None:
     """Give a ledger made before correction-record-v1.1 the index its notices are found by
-    (a no-op once it exists); every write transaction of appends runs it first."""
-    conn.execute(NOTICE_V11_INDEX.replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1))
+    (a no-op once it exists, not asked again once this connection has seen it); every write
+    transaction of appends runs it first."""
+    if not has_notice_v11_index(conn):
+        conn.execute(NOTICE_V11_INDEX.replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1))
 
 
 def key_events(conn: sqlite3.Connection) -> list[Event]:

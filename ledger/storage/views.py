@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import sqlite3
+from collections.abc import Callable
 from typing import Any, NamedTuple, TypedDict
 
 import orjson
@@ -20,7 +21,7 @@ from ledger.core.events import is_withheld
 from ledger.errors import CorruptEvent
 from ledger.model.contracts import DEFAULT_GATES
 from ledger.model.purge import describe
-from ledger.model.state import GateResult, RecordState
+from ledger.model.state import GateResult, Notice, RecordState, Version
 
 # The view tables as files made before the foreign keys have them: such a file still verifies,
 # and `ledger rebuild` gives it VIEWS_SCHEMA.
@@ -232,34 +233,42 @@ def _rows_for(state: RecordState, cache: RowCache, made: RowCache | None) -> Row
                        _text(m["title"]), None if is_withheld(score) else score, verdicts,
                        state.first_seq, state.last_seq, state.last_hash, state.last_recorded_at,
                        _manifest_json(state), state.provenance_json)
-    versions, notices, gates = [], [], []
-    for v in state.versions:
-        hit = cache.get(id(v))
-        row = hit[2] if hit is not None and hit[0] is v else VersionRow(
-            rid, v.version, v.seq, v.type, v.recorded_at, _text(v.manifest["title"]),
-            v.manifest_json)
-        if made is not None:
-            made[id(v)] = (v, None, row)
-        versions.append(row)
-    for n in state.notices:
-        hit, marks = cache.get(id(n)), (n.in_force, n.lifted_by)
-        row = hit[2] if hit is not None and hit[0] is n and hit[1] == marks else NoticeRow(
-            n.notice_id, rid, n.seq, n.kind, n.payload["effective_date"], n.payload["issued_by"],
-            _text(n.payload.get("reason")), n.payload.get("target_version"), int(n.in_force),
-            n.lifted_by, n.recorded_at, n.payload_json)
-        if made is not None:
-            made[id(n)] = (n, marks, row)
-        notices.append(row)
-    for g, r in sorted(state.gates.items()):
-        hit = cache.get(id(r))
-        row = hit[2] if hit is not None and hit[0] is r else GateRow(
-            rid, g, r.seq, r.payload["name"], r.payload["status"], _text(r.payload["reason"]),
-            r.payload["evaluated_at"], _text(r.payload["evaluator"]),
-            int(r.payload["independent"]), _artifacts_json(r.payload))
-        if made is not None:
-            made[id(r)] = (r, None, row)
-        gates.append(row)
+    versions = [_reused(cache, made, v, None, _version_row, rid, v) for v in state.versions]
+    notices = [_reused(cache, made, n, (n.in_force, n.lifted_by), _notice_row, rid, n)
+               for n in state.notices]
+    gates = [_reused(cache, made, r, None, _gate_row, rid, r)
+             for _, r in sorted(state.gates.items())]
     return {"records": [record], "versions": versions, "notices": notices, "gates": gates}
+
+
+def _reused(cache: RowCache, made: RowCache | None, source: Any, marks: Any,
+            make: Callable[..., Any], *args: Any) -> Any:
+    """Return the row ``cache`` holds for this very ``source`` with these ``marks`` (its
+    mutable fields), else ``make(*args)``; record it in ``made``."""
+    hit = cache.get(id(source))
+    row = hit[2] if hit is not None and hit[0] is source and hit[1] == marks else make(*args)
+    if made is not None:
+        made[id(source)] = (source, marks, row)
+    return row
+
+
+def _version_row(rid: str, v: Version) -> VersionRow:
+    return VersionRow(rid, v.version, v.seq, v.type, v.recorded_at, _text(v.manifest["title"]),
+                      v.manifest_json)
+
+
+def _notice_row(rid: str, n: Notice) -> NoticeRow:
+    return NoticeRow(n.notice_id, rid, n.seq, n.kind, n.payload["effective_date"],
+                     n.payload["issued_by"], _text(n.payload.get("reason")),
+                     n.payload.get("target_version"), int(n.in_force), n.lifted_by,
+                     n.recorded_at, n.payload_json)
+
+
+def _gate_row(rid: str, r: GateResult) -> GateRow:
+    return GateRow(rid, r.gate, r.seq, r.payload["name"], r.payload["status"],
+                   _text(r.payload["reason"]), r.payload["evaluated_at"],
+                   _text(r.payload["evaluator"]), int(r.payload["independent"]),
+                   _artifacts_json(r.payload))
 
 
 def _artifacts_json(payload: dict[str, Any]) -> str:
