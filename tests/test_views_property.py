@@ -205,3 +205,24 @@ def test_a_carried_handle_rewrites_the_row_of_a_notice_it_lifts(tmp_path: Path) 
         assert ("N1", RIDS[0]) in [(r[0], r[1]) for r in incremental["notices"] if r[8] == 0]
         ledger.rebuild()
         assert view_rows(db) == incremental
+
+
+def test_a_view_row_edited_under_a_carried_handle_is_found_by_audit(tmp_path: Path) -> None:
+    """An attacker who edits a view row with plain sqlite3 while a handle carries the rows it
+    wrote: the handle's next append does not read the edit back (it writes what changed), and
+    ``audit`` names it; ``rebuild`` gives the rows the events say."""
+    db = tmp_path / "l.db"
+    with Ledger.create(db, clock) as ledger:
+        ledger.submit("paper-manifest-v1.1", manifest(RIDS[0]), "ed")
+        ledger.submit("correction-record-v1", {"record_id": RIDS[0], "kind": "addendum",
+                                               "notice_id": "A1", "reason": "x"}, "ed")
+        with sqlite3.connect(db) as conn:  # as an attacker would
+            conn.execute("UPDATE notices SET reason = 'edited' WHERE notice_id = 'A1'")
+        ledger.submit("correction-record-v1", {"record_id": RIDS[0], "kind": "clarification",
+                                               "notice_id": "A2", "reason": "y"}, "ed")
+        assert ledger._carry is not None
+        assert any("notices" in str(f) for f in ledger.audit().findings)
+        ledger.rebuild()
+        assert ledger.audit().findings == []
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT reason FROM notices WHERE notice_id = 'A1'").fetchone() == ("x",)
