@@ -195,11 +195,14 @@ def test_readers_show_a_withheld_member_as_withheld(cli: Cli, history: dict[str,
 def test_purge_field_narrows_and_a_second_purge_takes_the_rest(cli: Cli, history: dict[str, Any]) -> None:
     done = purge(cli, "--purge-field", "abstract", "--purge-field", "reason")
     members = {(w["seq"], m) for w in done["withheld"] for m in w["members"]}
-    assert members == {(1, "abstract"), (4, "abstract"), (5, "reason"), (6, "reason"),
-                       (7, "reason"), (8, "reason")}
+    # The correction's changes set the abstract: they are its content too, withheld with it.
+    assert members == {(1, "abstract"), (4, "abstract"), (5, "changes"), (5, "reason"),
+                       (6, "reason"), (7, "reason"), (8, "reason")}
     assert done["purge"]["payload"]["fields"] == ["abstract", "reason"]
     shown = cli.json("show", RID)
     assert shown["manifest"]["research_question"] == SECRETS["research_question"]
+    assert "withheld" in shown["manifest"]["abstract"]
+    assert SECRETS["correction_value"].encode() not in raw_bytes(cli.db)
     again = purge(cli)  # the same notice re-sent: a no-op for it, the rest purged now
     assert again["appended"] is False and again["purge"]["seq"] == 11
     assert SECRETS["research_question"].encode() not in raw_bytes(cli.db)

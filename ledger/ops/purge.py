@@ -48,7 +48,11 @@ def purge_plan(events: Iterable[Event], notice_seq: int,
                fields: list[str] | None) -> list[dict[str, Any]]:
     """Return the ``purged`` entries of a purge: for each event of the record before its removal
     notice that may be purged, the members still stored that it withholds (only ``fields``, if
-    given), and for a correction's ``changes`` the manifest members they set."""
+    given), and for a correction's ``changes`` the manifest members they set.
+
+    A correction's ``changes`` that set a named member are that member's content too, so they
+    are withheld with it (else the current manifest could not be derived: a change would
+    point into a withheld value)."""
     entries = []
     for event in events:
         if event.seq >= notice_seq or event.commitments is None:
@@ -57,7 +61,10 @@ def purge_plan(events: Iterable[Event], notice_seq: int,
         if not rules.purgeable(event.contract, payload):
             continue
         names = sorted(n for n in rules.PURGEABLE[event.contract] & payload.keys()
-                       if not is_withheld(payload[n]) and (fields is None or n in fields))
+                       if not is_withheld(payload[n]) and (
+                           fields is None or n in fields
+                           or (n == "changes" and not set(fields).isdisjoint(
+                               rules.changed_members(payload[n])))))
         if not names:
             continue
         entry: dict[str, Any] = {"seq": event.seq, "members": names}
