@@ -369,3 +369,26 @@ def test_commitments_with_a_repeated_name_are_caught(cli: Cli) -> None:
         conn.execute("INSERT INTO tree_hashes VALUES (1, ?), (2, ?)",
                      (leaf, hashlib.sha256(b"\x01" + first + leaf).digest()))
     _fails_at(cli, seq, "commitments are not in canonical form")
+
+
+@pytest.mark.parametrize(("column", "rewrite"), [
+    # a repeated member before the real one: SQLite's json_extract reads the first, orjson the last
+    ("payload", lambda text: '{"title":"Forged title",' + text[1:]),
+    ("payload", lambda text: text.replace('":', '": ')),  # the same values, other bytes
+    ("payload", lambda text: json.dumps(dict(reversed(json.loads(text).items())),
+                                        separators=(",", ":"), ensure_ascii=False)),
+    ("salts", lambda text: '{"title":"' + "0" * 32 + '",' + text[1:]),
+], ids=["a repeated member", "spaces", "members reordered", "a repeated salt"])
+def test_a_payload_text_with_a_second_reading_is_caught(cli: Cli, column: str,
+                                                        rewrite: Any) -> None:
+    """The stored payload and salts are not hashed as text (the envelope commits to each member):
+    their text must be exactly the canonical text of the members checked, or readers of the same
+    row disagree — here `sqlite3`/Datasette would show the forged title and `show` the real one."""
+    _run(cli, "publish", cli.file(manifest(RID)))
+    with attacker.unguarded(cli.db) as conn:
+        text = conn.execute(f"SELECT {column} FROM events WHERE seq = 1").fetchone()[0]
+        conn.execute(f"UPDATE events SET {column} = ? WHERE seq = 1", (rewrite(text),))
+        if column == "payload" and "Forged" in rewrite(text):
+            assert conn.execute("SELECT json_extract(payload, '$.title') FROM events "
+                                "WHERE seq = 1").fetchone()[0] == "Forged title"
+    _fails_at(cli, 1, f"the stored {column} text is not in canonical form")

@@ -217,23 +217,36 @@ def open_members(payload: Any, salts: Any, commitments: Any) -> str | None:
     return (b"{" + b",".join(members) + b"}").decode("utf-8")
 
 
-def _members_match(payload: dict[str, Any], salts: dict[str, Any],
-                   commitments: dict[str, Any]) -> bool:
-    """Return whether every member is stored with a salt that reproduces its commitment, and
-    nothing else is stored: the common case, checked with locals only."""
-    if not payload.keys() == salts.keys() == commitments.keys():
+def _members_match(payload: dict[str, Any], salts: dict[str, Any], commitments: dict[str, Any],
+                   payload_json: str, salts_json: str) -> bool:
+    """Return whether every member is stored with a salt that reproduces its commitment, nothing
+    else is stored, and the stored payload and salts are exactly the canonical text of those
+    members (ASCII names in order, each once): the common case, checked with locals only."""
+    if not (payload.keys() == salts.keys() == commitments.keys() and _ascii_names(payload)):
         return False
     sha256, prefix, dumps, fromhex = hashlib.sha256, MEMBER_PREFIX, orjson.dumps, bytes.fromhex
+    members: list[bytes] = []
+    salt_parts: list[bytes] = []
+    last = ""
     try:  # a salt of the wrong length cannot reproduce the commitment: check_members names it
         for name, value in payload.items():
+            if name <= last and members:
+                return False  # not in JCS order: check_members names the form
             kind = type(value)
+            key = dumps(name)
             text = dumps(value) if kind is str or kind is bool else _value_bytes(value)
-            if sha256(prefix + fromhex(salts[name]) + dumps(name) + text).hexdigest() \
-                    != commitments[name]:
+            salt = salts[name]
+            if sha256(prefix + fromhex(salt) + key + text).hexdigest() != commitments[name]:
                 return False
-    except (ValueError, TypeError, RefusedInput):
+            members.append(key + b":" + text)
+            salt_parts.append(key + b':"' + salt.encode() + b'"')
+            last = name
+    except (ValueError, TypeError, AttributeError, RefusedInput):
         return False
-    return True
+    # The text each reader parses must be the one reading that was checked: a repeated member
+    # name ({"a":"x","a":"y"}) is read as "x" by SQLite's json_extract and as "y" by orjson.
+    return (b"{" + b",".join(members) + b"}" == payload_json.encode("utf-8")
+            and b"{" + b",".join(salt_parts) + b"}" == salts_json.encode("utf-8"))
 
 
 def make_event(
@@ -365,7 +378,7 @@ def check_members(event: Event) -> dict[str, dict[str, Any]]:
         raise _bad(seq, "the stored commitments are not in canonical form (RFC 8785): the hashed "
                         "bytes could be read as other commitments (a repeated member name?)")
     payload, salts = event.payload, _object(seq, "salts", event.salts or "{}")
-    if _members_match(payload, salts, commitments):
+    if _members_match(payload, salts, commitments, event.payload_json, event.salts or "{}"):
         return {}
     withheld: dict[str, dict[str, Any]] = {}
     for name, value in payload.items():
@@ -397,6 +410,11 @@ def check_members(event: Event) -> dict[str, dict[str, Any]]:
     for name in salts:
         if name not in payload or name in withheld:
             raise _bad(seq, f"a salt is stored for {name!r}, which has no value")
+    for what, parsed, stored in (("payload", payload, event.payload_json),
+                                 ("salts", salts, event.salts)):
+        if canonical_bytes(parsed).decode("utf-8") != stored:
+            raise _bad(seq, f"the stored {what} text is not in canonical form (RFC 8785): it "
+                            "could be read as other values (a repeated member name?)")
     return withheld
 
 
