@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import orjson
 import pytest
 import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger.core.canonical import MAX_SAFE_INTEGER, canonical_bytes, es_number
-from ledger.errors import RefusedInput
+from ledger.core.events import check_members, make_event
+from ledger.errors import LedgerError, RefusedInput
 
 json_scalars = (
     st.none() | st.booleans() | st.text()
@@ -79,3 +82,53 @@ def test_duplicate_keys_are_refused_exactly_when_present(pairs: list[tuple[str, 
     except JsonInputError as exc:
         refused = "appears twice" in str(exc)
     assert refused == twice, text
+
+
+member_names = st.text("abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=8) | st.text(max_size=4)
+
+
+def _reads_back(value: Any) -> bool:
+    """Whether the canonical text of ``value`` parses to values that have a canonical form: an
+    integral float from 2**53 to 1e21 is written as digits, which read back as an integer
+    outside the safe range (no contract admits such a number)."""
+    if isinstance(value, float):
+        return not (value.is_integer() and MAX_SAFE_INTEGER < abs(value) < 1e21)
+    if isinstance(value, dict):
+        return all(_reads_back(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_reads_back(v) for v in value)
+    return True
+
+
+@settings(max_examples=300)
+@given(st.dictionaries(member_names, json_values, max_size=6).filter(_reads_back), st.data())
+def test_a_v2_payload_is_accepted_exactly_in_its_canonical_text(payload: dict[str, Any],
+                                                                 data: st.DataObject) -> None:
+    """A v2 event's stored payload and salts are not hashed as text, so check_members (its fast
+    path for the common case, its general path otherwise) must accept exactly the RFC 8785 text
+    of the members it checks: another text of the same values — another order, spaces, escapes,
+    Python's float form, a member repeated before the real one — is another reading."""
+    event = make_event(1, "record.published", "SRCH:00000001", "paper-manifest-v1.1", payload,
+                       "editor", "2026-01-01T00:00:00Z", "0" * 64, v2=True)
+    salts = json.loads(str(event.salts))
+    for column, value in (("payload_json", payload), ("salts", salts)):
+        canonical = rfc8785.dumps(value).decode()
+        assert getattr(event, column) == canonical
+        first = next(iter(value), None)
+        texts = [
+            canonical,
+            json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True),
+            json.dumps(value, ensure_ascii=True, separators=(",", ":"), sort_keys=True),
+            json.dumps(value, sort_keys=True),
+            orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode(),
+            orjson.dumps(dict(reversed(value.items()))).decode(),
+        ]
+        if first is not None:
+            texts.append("{" + json.dumps(first) + ':"forged",' + canonical[1:])
+        text = data.draw(st.sampled_from(texts))
+        changed = event._replace(**{column: text})
+        if text == canonical:
+            assert check_members(changed) == {}
+        else:
+            with pytest.raises(LedgerError, match="not in canonical form"):
+                check_members(changed)

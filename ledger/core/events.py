@@ -44,6 +44,7 @@ MEMBER_PREFIX = b"provenance-ledger/member/v2\n"
 SALT_BYTES = 16  # 128 bits: a purged short value cannot be confirmed by guessing it
 GENESIS_HASH = "0" * 64
 MAX_PAYLOAD_BYTES = 1 << 20  # one event's payload, in canonical form: 1 MiB
+_SORT = orjson.OPT_SORT_KEYS
 
 KEY_TYPES = ("key.added", "key.revoked")
 _MANIFESTS = ("paper-manifest-v1.1", "paper-manifest-v1.2")
@@ -218,35 +219,37 @@ def open_members(payload: Any, salts: Any, commitments: Any) -> str | None:
 
 
 def _members_match(payload: dict[str, Any], salts: dict[str, Any], commitments: dict[str, Any],
-                   payload_json: str, salts_json: str) -> bool:
+                   event: Event) -> bool:
     """Return whether every member is stored with a salt that reproduces its commitment, nothing
     else is stored, and the stored payload and salts are exactly the canonical text of those
-    members (ASCII names in order, each once): the common case, checked with locals only."""
-    if not (payload.keys() == salts.keys() == commitments.keys() and _ascii_names(payload)):
+    members: the common case, checked with locals only.
+
+    The texts are compared with orjson's sorted output, which is JCS's when the member names are
+    ASCII (the canonical commitments' text is then ASCII too) and every value's JCS text is
+    orjson's: a string, boolean, null or safe integer always is; a number with a fraction, an
+    object or an array is compared member by member here."""
+    if not (payload.keys() == salts.keys() == commitments.keys()
+            and str(event.commitments).isascii()):
         return False
     sha256, prefix, dumps, fromhex = hashlib.sha256, MEMBER_PREFIX, orjson.dumps, bytes.fromhex
-    members: list[bytes] = []
-    salt_parts: list[bytes] = []
-    last = ""
     try:  # a salt of the wrong length cannot reproduce the commitment: check_members names it
         for name, value in payload.items():
-            if name <= last and members:
-                return False  # not in JCS order: check_members names the form
             kind = type(value)
-            key = dumps(name)
-            text = dumps(value) if kind is str or kind is bool else _value_bytes(value)
-            salt = salts[name]
-            if sha256(prefix + fromhex(salt) + key + text).hexdigest() != commitments[name]:
+            if kind is str or kind is bool:
+                text = dumps(value)
+            else:
+                text = _value_bytes(value)
+                if kind is not int and value is not None and dumps(value, option=_SORT) != text:
+                    return False
+            if sha256(prefix + fromhex(salts[name]) + dumps(name) + text).hexdigest() \
+                    != commitments[name]:
                 return False
-            members.append(key + b":" + text)
-            salt_parts.append(key + b':"' + salt.encode() + b'"')
-            last = name
+        # The text each reader parses must be the one reading that was checked: a member
+        # repeated ({"a":"x","a":"y"}) is read as "x" by SQLite's json_extract, "y" by orjson.
+        return (dumps(payload, option=_SORT) == event.payload_json.encode("utf-8")
+                and dumps(salts, option=_SORT) == str(event.salts).encode("utf-8"))
     except (ValueError, TypeError, AttributeError, RefusedInput):
         return False
-    # The text each reader parses must be the one reading that was checked: a repeated member
-    # name ({"a":"x","a":"y"}) is read as "x" by SQLite's json_extract and as "y" by orjson.
-    return (b"{" + b",".join(members) + b"}" == payload_json.encode("utf-8")
-            and b"{" + b",".join(salt_parts) + b"}" == salts_json.encode("utf-8"))
 
 
 def make_event(
@@ -378,7 +381,7 @@ def check_members(event: Event) -> dict[str, dict[str, Any]]:
         raise _bad(seq, "the stored commitments are not in canonical form (RFC 8785): the hashed "
                         "bytes could be read as other commitments (a repeated member name?)")
     payload, salts = event.payload, _object(seq, "salts", event.salts or "{}")
-    if _members_match(payload, salts, commitments, event.payload_json, event.salts or "{}"):
+    if _members_match(payload, salts, commitments, event):
         return {}
     withheld: dict[str, dict[str, Any]] = {}
     for name, value in payload.items():
