@@ -96,7 +96,8 @@ def rows(conn: sqlite3.Connection) -> list[dict[str, Any]]:
         env = dict(zip(names, row, strict=True))
         for key in ("payload", "salts", "commitments"):
             if key in env:
-                env[key] = json.loads(env[key])
+                with suppress(ValueError):  # text that is not JSON stays text
+                    env[key] = json.loads(env[key])
         out.append(env)
     return out
 
@@ -127,14 +128,15 @@ def forge_next(conn: sqlite3.Connection, type_: str, record_id: str, contract: s
                          "prev_hash": prev})
 
 
-def rebuild_tree(conn: sqlite3.Connection) -> None:
+def rebuild_tree(conn: sqlite3.Connection, written: dict[int, bytes] | None = None) -> None:
     """Recompute the stored RFC 6962 tree from the events, in the append-only storage order
-    (leaf i, then one node per trailing 1 bit of i)."""
+    (leaf i, then one node per trailing 1 bit of i); ``written``: the exact bytes hashed for the
+    events of those seqs, where they are not the canonical bytes of their values."""
     conn.execute("DELETE FROM tree_hashes")
     frontier: list[bytes] = []
     pos = 0
     for i, env in enumerate(rows(conn)):
-        h = hashlib.sha256(b"\x00" + canonical(env)).digest()
+        h = hashlib.sha256(b"\x00" + (written or {}).get(env["seq"], canonical(env))).digest()
         new = [h]
         n = i
         while n & 1:

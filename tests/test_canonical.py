@@ -11,7 +11,7 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.core.canonical import MAX_SAFE_INTEGER, canonical_bytes, es_number
+from ledger.core.canonical import MAX_SAFE_INTEGER, canonical_bytes, es_number, is_canonical_object
 from ledger.core.events import check_members, make_event
 from ledger.errors import LedgerError, RefusedInput
 
@@ -132,3 +132,61 @@ def test_a_v2_payload_is_accepted_exactly_in_its_canonical_text(payload: dict[st
         else:
             with pytest.raises(LedgerError, match="not in canonical form"):
                 check_members(changed)
+
+
+def _canonical_reading(text: str) -> bool:
+    """The definition: text parses (strictly, each member once) to an object whose RFC 8785
+    text it is."""
+    try:
+        value = json.loads(text, object_pairs_hook=_unique)
+    except ValueError:
+        return False
+    try:
+        return isinstance(value, dict) and rfc8785.dumps(value).decode() == text
+    except (rfc8785.IntegerDomainError, rfc8785.FloatDomainError):
+        return False
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    if len({k for k, _ in pairs}) != len(pairs):
+        raise ValueError("a repeated member")
+    return dict(pairs)
+
+
+@settings(max_examples=400)
+@given(st.dictionaries(st.text(max_size=4), json_values, max_size=6).filter(_reads_back),
+       st.data())
+def test_is_canonical_object_accepts_exactly_the_rfc8785_text(value: dict[str, Any],
+                                                               data: st.DataObject) -> None:
+    canonical = rfc8785.dumps(value).decode()
+    first = next(iter(value), None)
+    texts = [
+        canonical,
+        json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True),
+        json.dumps(value, ensure_ascii=True, separators=(",", ":"), sort_keys=True),
+        json.dumps(value),
+        orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode(),
+        orjson.dumps(dict(reversed(value.items()))).decode(),
+        "[" + canonical + "]",
+        canonical[:-1],
+    ]
+    if first is not None:
+        texts.append("{" + json.dumps(first) + ':"forged",' + canonical[1:])
+    text = data.draw(st.sampled_from(texts))
+    assert is_canonical_object(text) == _canonical_reading(text) == (text == canonical)
+
+
+@pytest.mark.parametrize(("text", "canonical"), [
+    ('{"a":9007199254740991}', True),
+    ('{"a":9007199254740993}', False),  # beyond the safe integers: no canonical form
+    ('{"a":1e+21}', True),
+    ('{"a":1e21}', False),
+    ('{"a":100}', True),
+    ('{"a":100.0}', False),
+    ('{"\U0001F600":1,"\uE000":2}', True),  # UTF-16 order: a surrogate pair before U+E000
+    ('{"\uE000":2,"\U0001F600":1}', False),
+    ('{"a":"\\u001f"}', True),
+    ('{"a":"\\u001F"}', False),
+])
+def test_is_canonical_object_examples(text: str, canonical: bool) -> None:
+    assert is_canonical_object(text) is canonical is _canonical_reading(text)

@@ -126,6 +126,42 @@ def canonical_bytes(value: Any) -> bytes:
     return _write(value).encode("utf-8")
 
 
+def is_canonical_object(text: str) -> bool:
+    """Return whether ``text`` is a JSON object written exactly in its RFC 8785 form: the one
+    text of its values, so that every reader of it reads the same values (a repeated member
+    name is read as the first by SQLite's ``json_extract`` and as the last by orjson).
+
+    orjson's sorted text is the RFC 8785 text when every number is a safe integer and every
+    character is inside the Basic Multilingual Plane (key order); otherwise ``canonical_bytes``
+    decides."""
+    try:
+        value = orjson.loads(text)
+        if type(value) is not dict:
+            return False
+        data = text.encode("utf-8")
+        if (text.isascii() or max(text) <= "\uffff") and _plain(value):
+            return orjson.dumps(value, option=_SORT) == data
+        return canonical_bytes(value) == data
+    except (orjson.JSONDecodeError, UnicodeEncodeError, TypeError, RefusedInput, RecursionError):
+        return False
+
+
+def _plain(value: dict[str, Any] | list[Any]) -> bool:
+    """Return whether every number inside ``value`` is a safe integer."""
+    for item in value.values() if type(value) is dict else value:
+        kind = type(item)
+        if kind is str or kind is bool or item is None:
+            continue
+        if kind is int:
+            if -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
+                continue
+            return False
+        if (kind is dict or kind is list) and _plain(item):
+            continue
+        return False
+    return True
+
+
 def _prepare(value: Any) -> tuple[Any, bool]:
     """Return (value with floats pre-rendered, whether every object key is inside the BMP)."""
     kind = type(value)

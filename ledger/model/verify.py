@@ -11,6 +11,7 @@ from hashlib import sha256
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
 
+from ledger.core.canonical import is_canonical_object
 from ledger.core.checkpoint import Checkpoint
 from ledger.core.encoding import b64
 from ledger.core.events import (
@@ -91,6 +92,13 @@ def check_event(event: Event, expected: int, prev: str, before_prev: str) -> byt
         raise VerificationError(event.seq, f"prev_hash does not link to seq {event.seq - 1}: "
                                 f"expected {prev}, found {event.prev_hash} (events reordered, "
                                 "replaced or inserted)", prev, event.prev_hash)
+    if event.commitments is None and not is_canonical_object(event.payload_json):
+        # The hash is over the stored text, so it matches; but canonical(e) is JCS of the
+        # envelope, and a text that is not is either not one object or has two readings.
+        raise VerificationError(event.seq, "the stored payload is not a JSON object in canonical "
+                                "form (RFC 8785): the event was written with bytes that readers "
+                                "could read as other values (a repeated member name?) or not at "
+                                "all, and its hash is not the one its values give", "", "")
     return canonical
 
 
@@ -287,7 +295,8 @@ def _fast_prefix(events: Iterator[Row], walk: _Walk, progress: Progress | None) 
         try:
             if len(event) == 9:
                 canonical = envelope_bytes(*event[:8])
-                good = sha256(prefix + canonical).hexdigest() == event[8]
+                good = (sha256(prefix + canonical).hexdigest() == event[8]
+                        and is_canonical_object(event[4]))
             else:  # format v2: the envelope commits to the members, each checked here
                 canonical = envelope_v2_bytes(event[0], event[1], event[2], event[3], event[10],
                                               event[5], event[6], event[7])
