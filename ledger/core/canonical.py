@@ -146,9 +146,10 @@ def is_canonical_object(text: str) -> bool:
         return False
 
 
-def _plain(value: dict[str, Any] | list[Any]) -> bool:
-    """Return whether every number inside ``value`` is a safe integer."""
-    for item in value.values() if type(value) is dict else value:
+def _plain(value: Any) -> bool:
+    """Return whether every number inside ``value`` (an object or an array) is a safe integer."""
+    items = value.values() if type(value) is dict else value
+    for item in items:
         kind = type(item)
         if kind is str or kind is bool or item is None:
             continue
