@@ -102,8 +102,11 @@ class LedgerGroup(click.Group):
             click.echo(f"Error: {exc}", err=True)
             sys.exit(2)
         except sqlite3.Error as exc:
-            click.echo(f"Error: SQLite: {exc}", err=True)
-            sys.exit(2)
+            corrupt = getattr(exc, "sqlite_errorcode", 0) & 0xFF in (sqlite3.SQLITE_CORRUPT,
+                                                                     sqlite3.SQLITE_NOTADB)
+            click.echo(f"Error: {'the ledger file is damaged: ' if corrupt else ''}SQLite: {exc}",
+                       err=True)
+            sys.exit(1 if corrupt else 2)
         except BrokenPipeError:  # the reader went away (`ledger log | head`): not an error
             sys.stderr.close()
             sys.exit(0)

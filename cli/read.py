@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 import orjson
 
-from ledger.errors import RefusedInput
+from ledger.errors import CorruptEvent, RefusedInput
 from ledger.ops.export import FORMATS
 from ledger.pages.text import event_line, show_text
 
@@ -179,17 +179,26 @@ def verify(obj: LedgerContext, checkpoint_file: str | None, vkey: str | None,
 
     extra: dict[str, object] = {}
     policy = read_policy(policy_file) if policy_file else None
-    with obj.open() as ledger, progress("Verifying", ledger.count()) as bar:
-        if checkpoint_file is not None and vkey is not None:
-            note, verifier = read_text(checkpoint_file), read_verifier(vkey)
-            if policy is not None:
-                from ledger.core.policy import open_cosigned
+    try:
+        opened = obj.open()
+    except CorruptEvent as exc:  # a ledger file SQLite cannot read: a finding like the others
+        if exc.table is None:
+            raise
+        from ledger.model.verify import table_failure
 
-                open_cosigned(note, policy, verifier)
-            report, cp = ledger.verify_checkpoint(note, verifier, bar)
-            extra = {"checkpoint": {"origin": cp.origin, "size": cp.size, "root": cp.root_b64}}
-        else:
-            report = ledger.verify(bar)
+        report = table_failure(exc.table, str(exc).removeprefix(f"table {exc.table}: "))
+    else:
+        with opened as ledger, progress("Verifying", ledger.count()) as bar:
+            if checkpoint_file is not None and vkey is not None:
+                note, verifier = read_text(checkpoint_file), read_verifier(vkey)
+                if policy is not None:
+                    from ledger.core.policy import open_cosigned
+
+                    open_cosigned(note, policy, verifier)
+                report, cp = ledger.verify_checkpoint(note, verifier, bar)
+                extra = {"checkpoint": {"origin": cp.origin, "size": cp.size, "root": cp.root_b64}}
+            else:
+                report = ledger.verify(bar)
     if as_json:
         emit_json({**report.as_json(), **extra})
     elif report.ok:

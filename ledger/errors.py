@@ -9,7 +9,8 @@ status (1 for evidence of tampering, 2 for refused input or a file that is not a
     │   └── JsonInputError        (ledger.core.canonical) not one strict JSON document: .line, .column
     ├── NotALedger                missing, not a ledger, or a newer format (2)
     ├── StoreError                SQLite could not do it: busy, read-only, disk full (2)
-    ├── CorruptEvent              the file was edited behind the ledger's back: .seq, .table (1)
+    ├── CorruptEvent              the file was edited behind the ledger's back, or SQLite finds
+    │                             a ledger file corrupt: .seq, .table (1)
     ├── SignatureError            a signed note is not signed by the expected key (1)
     ├── VerificationError         the log does not verify: .seq, .reason, .expected, .computed (1)
     └── ProofError                (ledger.core.merkle) a proof does not verify: .expected, .computed
@@ -43,7 +44,7 @@ class NotALedger(LedgerError):
 
 
 class StoreError(LedgerError):
-    """SQLite could not do what was asked (locked too long, read-only, disk full, corrupt)."""
+    """SQLite could not do what was asked (locked too long, read-only, disk full)."""
 
 
 class CorruptEvent(LedgerError):

@@ -34,12 +34,34 @@ def test_a_sqlite_file_that_is_not_a_ledger(tmp_path: Path) -> None:
     assert code == 2 and "is not a ledger" in err
 
 
-def test_a_corrupt_file(db: Path) -> None:
+@pytest.mark.parametrize("damage", ["page 1 overwritten", "truncated"])
+def test_a_damaged_ledger_file_is_a_finding(db: Path, damage: str) -> None:
+    """A file that `ledger init` made (its header carries the ledger's application id) which
+    SQLite can no longer read was damaged behind the ledger's back: exit 1 naming the table,
+    as for any other finding — not exit 2, which says the wrong file was given."""
+    with sqlite3.connect(db) as conn:  # the header and schema in the main file, not the WAL
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     data = bytearray(db.read_bytes())
-    data[100:4096] = os.urandom(3996)
+    if damage == "truncated":
+        data = data[:8192]
+    else:
+        data[100:4096] = os.urandom(3996)
     db.write_bytes(bytes(data))
+    result = CliRunner().invoke(app, ["--db", str(db), "verify", "--json"])
+    report = __import__("json").loads(result.stdout)
+    assert result.exit_code == 1 and not report["ok"] and report["table"] == "(file)"
+    assert "truncated or overwritten" in report["reason"]
     code, err = invoke(db, "verify")
-    assert code == 2 and err.startswith("Error: ")
+    assert code == 1 and err.startswith("FAILED at table (file): ")
+    code, err = invoke(db, "show", "SRCH:03BE3A05")
+    assert code == 1 and err.startswith("Error: ") and err.count("\n") == 1
+
+
+def test_a_file_of_random_bytes_is_not_a_ledger(tmp_path: Path) -> None:
+    other = tmp_path / "random.db"
+    other.write_bytes(os.urandom(8192))
+    code, err = invoke(other, "verify")
+    assert code == 2 and "is not a ledger" in err
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can write read-only files")
@@ -112,3 +134,36 @@ def test_a_reader_that_goes_away(db: Path) -> None:
         proc.stdout.close()
         assert proc.wait(timeout=60) == 0, args
         assert proc.stderr.read() == b"", args
+
+
+def test_a_damaged_page_of_the_events_table_is_a_finding(db: Path, tmp_path: Path) -> None:
+    """A page of `events` overwritten behind the ledger's back: verify reports it, naming the
+    first seq it could not read or the table (SQLite's own check, run when the scan cannot read
+    on), exit 1; the commands that
+    read the whole table refuse with one `Error:` line, exit 1 — never a traceback, never exit 2."""
+    for i in range(1, 13):
+        doc = tmp_path / f"m{i}.json"
+        doc.write_text(__import__("json").dumps(manifest(f"SRCH:{i:08X}", abstract="x" * 900)))
+        assert invoke(db, "publish", str(doc))[0] == 0
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'events'").fetchone()[0]
+        size = conn.execute("PRAGMA page_size").fetchone()[0]
+    with db.open("r+b") as handle:
+        handle.seek((root - 1) * size)
+        page = handle.read(size)  # an interior page of the table's b-tree (SQLite's file format)
+        assert page[0] == 0x05, "the events table fits one page: the test needs more rows"
+        cells = int.from_bytes(page[3:5], "big")
+        cell = int.from_bytes(page[12 + 2 * (cells // 2):14 + 2 * (cells // 2)], "big")
+        leaf = int.from_bytes(page[cell:cell + 4], "big")  # a leaf in the middle of the table
+        handle.seek((leaf - 1) * size + 8)  # its cell pointers: the scan stops there
+        handle.write(b"\xff" * 64)
+    result = CliRunner().invoke(app, ["--db", str(db), "verify", "--json"])
+    report = __import__("json").loads(result.stdout)
+    assert result.exit_code == 1 and not report["ok"], report
+    assert report["table"] in ("events", "(file)") or report["first_bad_seq"] == 6, report
+    audit = CliRunner().invoke(app, ["--db", str(db), "audit"])
+    assert audit.exit_code == 1 and "audit: FAILED" in audit.stdout, audit.output
+    for args in (("verify",), ("export", "-o", str(tmp_path / "out.jsonl")), ("log",)):
+        code, err = invoke(db, *args)
+        assert code == 1 and err.startswith(("Error: ", "FAILED at table ")), (args, err)

@@ -57,24 +57,34 @@ def verify_stored(conn: sqlite3.Connection, progress: Progress | None = None, *,
                              iter_tree_hashes(conn) if tree else None, capture,
                              iter_signatures(conn))
 
-    report = None
-    path, size = store.file_path(conn), store.head(conn)[0]
-    if (path is not None and size >= PARALLEL_FROM and (every_tree_hash or not capture)
-            and not store.is_signed(conn) and not store.pending_writes(conn)):
-        with contextlib.suppress(HelperStopped):  # then the pass below, in this process
-            report = verify_in_blocks(path, size, progress,
-                                      conn=conn if every_tree_hash else None)
-        if report is not None and report.ok and capture:  # every stored hash now checked
-            read = functools.partial(read_hashes, conn)
-            report = report._replace(roots={c: tree_root(c, read) for c in capture
-                                            if 0 < c <= report.events})
-    if report is None:
-        report = run(every_tree_hash, progress)
-    if not every_tree_hash and report.ok and report.root != stored_root(conn, report.events):
-        report = run(True, None)
-    misshapen = tree_shape_problem(conn, size) if report.ok else None
-    if misshapen is not None:
-        report = _also(report, "tree_hashes", misshapen)
+    def scan() -> VerifyReport:
+        report = None
+        path, size = store.file_path(conn), store.head(conn)[0]
+        if (path is not None and size >= PARALLEL_FROM and (every_tree_hash or not capture)
+                and not store.is_signed(conn) and not store.pending_writes(conn)):
+            with contextlib.suppress(HelperStopped):  # then the pass below, in this process
+                report = verify_in_blocks(path, size, progress,
+                                          conn=conn if every_tree_hash else None)
+            if report is not None and report.ok and capture:  # every stored hash now checked
+                read = functools.partial(read_hashes, conn)
+                report = report._replace(roots={c: tree_root(c, read) for c in capture
+                                                if 0 < c <= report.events})
+        if report is None:
+            report = run(every_tree_hash, progress)
+        if not every_tree_hash and report.ok and report.root != stored_root(conn, report.events):
+            report = run(True, None)
+        misshapen = tree_shape_problem(conn, size) if report.ok else None
+        return report if misshapen is None else _also(report, "tree_hashes", misshapen)
+
+    try:
+        report = scan()
+    except sqlite3.DatabaseError as exc:  # pages SQLite cannot read: its own check names them
+        if not store.is_corrupt(exc):
+            raise
+        from ledger.model.verify import table_failure
+
+        return check_storage(conn, thorough) or table_failure(
+            "(file)", f"SQLite finds the file corrupt while reading the log: {exc}")
     damaged = check_storage(conn, thorough)  # after the scan: its pages are in the cache then
     if damaged is not None:
         report = _also(report, str(damaged.table), str(damaged.reason))

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.core.events import GENESIS_HASH, Event
-from ledger.errors import CorruptEvent, NotALedger, StoreError
+from ledger.errors import CorruptEvent, LedgerError, NotALedger, StoreError
 
 APPLICATION_ID = 0x4C444752  # "LDGR"
 FORMAT_VERSION = 2  # the newest event format this version reads, and the one ``init`` creates
@@ -179,6 +179,8 @@ def open_ledger(path: Path) -> sqlite3.Connection:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
     except sqlite3.DatabaseError as exc:
         conn.close()
+        if is_corrupt(exc) and _ledger_header(path):  # made by `ledger init`, now unreadable
+            raise _damage(path, exc) from None
         raise NotALedger(f"{path} is not a ledger: {exc}") from None
     if app_id != APPLICATION_ID:
         conn.close()
@@ -190,9 +192,41 @@ def open_ledger(path: Path) -> sqlite3.Connection:
     if version < 1:
         conn.close()
         raise NotALedger(f"{path} has no format version: it is not a file made by `ledger init`")
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # the schema, parsed
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        if is_corrupt(exc):
+            raise _damage(path, exc) from None
+        raise StoreError(f"cannot open {path}: {exc}") from None
     conn.set_format(version)
     _configure(conn)
     return conn
+
+
+def is_corrupt(exc: sqlite3.DatabaseError) -> bool:
+    """Return whether SQLite found the file corrupt (not busy, locked or unreadable)."""
+    return getattr(exc, "sqlite_errorcode", 0) & 0xFF in (sqlite3.SQLITE_CORRUPT,
+                                                          sqlite3.SQLITE_NOTADB)
+
+
+def _damage(path: Path, exc: sqlite3.DatabaseError) -> CorruptEvent:
+    """The finding for a file `ledger init` made that SQLite can no longer read."""
+    return CorruptEvent(f"table (file): {path} is a ledger file that SQLite cannot read "
+                        f"({exc}): it was truncated or overwritten behind the ledger's back",
+                        table="(file)")
+
+
+def _ledger_header(path: Path) -> bool:
+    """Return whether the file starts with an SQLite header carrying the ledger's application id
+    (bytes 68-71, big-endian; a ledger whose header is still only in its WAL reads as not)."""
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(100)
+    except OSError:
+        return False
+    return (len(header) == 100 and header.startswith(b"SQLite format 3\x00")
+            and int.from_bytes(header[68:72], "big") == APPLICATION_ID)
 
 
 # ``ledger site`` reads pages all over the file (each record's events, its proofs' tree hashes):
@@ -229,14 +263,14 @@ def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     try:
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.Error as exc:
-        raise StoreError(_explain(exc)) from None
+        raise _failure(exc) from None
     _begun(conn)
     try:
         yield conn
         conn.execute("COMMIT")
     except sqlite3.Error as exc:
         _rollback(conn)
-        raise StoreError(_explain(exc)) from None
+        raise _failure(exc) from None
     except BaseException:
         _rollback(conn)
         raise
@@ -264,7 +298,7 @@ def rehearsal(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     try:
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.Error as exc:
-        raise StoreError(_explain(exc)) from None
+        raise _failure(exc) from None
     _begun(conn)
     conn.rehearsing = True
     try:
@@ -287,7 +321,7 @@ def read_snapshot(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         _begun(conn)
         yield conn
     except sqlite3.Error as exc:
-        raise StoreError(_explain(exc)) from None
+        raise _failure(exc) from None
     finally:
         _rollback(conn)
 
@@ -309,6 +343,15 @@ def _rollback(conn: sqlite3.Connection) -> None:
     with contextlib.suppress(sqlite3.Error):
         if conn.in_transaction:
             conn.execute("ROLLBACK")
+
+
+def _failure(exc: sqlite3.Error) -> LedgerError:
+    """The error to raise for what SQLite reported: the file found corrupt is a finding (exit 1),
+    anything else (busy, read-only, disk full) SQLite not doing what was asked (exit 2)."""
+    if isinstance(exc, sqlite3.DatabaseError) and is_corrupt(exc):
+        return CorruptEvent(f"table (file): the ledger file is damaged: SQLite finds it corrupt "
+                            f"({exc}): it was changed behind the ledger's back", table="(file)")
+    return StoreError(_explain(exc))
 
 
 def _explain(exc: sqlite3.Error) -> str:
@@ -362,7 +405,7 @@ def vacuum(conn: sqlite3.Connection) -> None:
     try:
         conn.execute("VACUUM")
     except sqlite3.Error as exc:
-        raise StoreError(_explain(exc)) from None
+        raise _failure(exc) from None
 
 
 def truncate_wal(conn: sqlite3.Connection) -> bool:
