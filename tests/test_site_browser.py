@@ -56,6 +56,8 @@ def test_a_good_page_shows_verified(site: Path) -> None:
     assert "changed /review_score from 9.33 to 9.1" in page
     later = dom(site / "SRCH-7BAC9D19.html")
     assert 'data-verified="yes"' in later and "not yet covered by a signed checkpoint" in later
+    # the later retraction is named where the reader looks, though it is not shown as status yet
+    assert "seq 10, notice.issued retraction R1" in later and "Status: CURRENT" in later
 
 
 def tampered(site: Path, edit: Any, name: str = "bad", record: str = "SRCH-03BE3A05") -> Path:

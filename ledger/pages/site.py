@@ -45,6 +45,7 @@ from ledger.ops.helpers import HELPERS, Helper, HelperStopped, send
 from ledger.ops.proofs import Prover
 from ledger.pages.assets import ASSETS, asset_bytes
 from ledger.pages.render import GATE_WORDS, shown_value
+from ledger.pages.text import event_summary
 from ledger.pages.webpage import escape, page_model, record_html
 from ledger.storage import store, views
 from ledger.storage.views import Shown
@@ -111,10 +112,11 @@ def _head(title: str, extra: str = "") -> str:
 
 
 def record_page(record_id: str, events: list[Event], shown: Shown,
-                bundle: dict[str, Any] | None, vkey: str | None, later: list[int],
+                bundle: dict[str, Any] | None, vkey: str | None, later: list[Event],
                 policy: str = "") -> str:
     """Return one record's HTML page. ``events``/``shown`` are what the page states (with a
-    checkpoint: as of it, exactly what the bundle proves); ``later`` the seqs after it."""
+    checkpoint: as of it, exactly what the bundle proves); ``later`` the events after it, named
+    (kind and id of a notice) but neither verified nor applied."""
     model = page_model(shown, events)
     if bundle is None and vkey is not None:
         badge = ("<strong>Not yet verifiable.</strong> <small>This record's events came after the "
@@ -131,9 +133,11 @@ def record_page(record_id: str, events: list[Event], shown: Shown,
         badge = ("<strong>Not verifiable.</strong> <small>This site was published without a signed "
                  "checkpoint, so this page cannot be checked against the log.</small>")
         data = ""
-    note = (f'<p class="later">{len(later)} later event(s) of this record (seq '
-            f'{", ".join(map(str, later))}) are not yet covered by a signed checkpoint and are '
-            "not shown.</p>") if later and bundle is not None else ""
+    note = (f'<p class="later"><strong>{len(later)} later event(s) of this record are not yet '
+            "covered by a signed checkpoint</strong>, so this page neither verifies nor shows "
+            "them: " + "; ".join(e(f"seq {ev.seq}, {ev.type} {event_summary(ev)}".rstrip())
+                                 for ev in later)
+            + ".</p>") if later and bundle is not None else ""
     banner, body = record_html(shown, model)
     title = f"{record_id} — {shown_value(shown['manifest']['title'])}"
     return (_head(title) + f'<body><main data-record-id="{e(record_id)}">'
@@ -432,7 +436,7 @@ class _Builder:
     def build(self, rid: str, events: list[Event], heads: list[Any]) -> dict[str, Any]:
         signed, bundle = self.signed, None
         covered = events if signed is None else [ev for ev in events if ev.seq <= signed[1].size]
-        later = [ev.seq for ev in events[len(covered):]]
+        later = events[len(covered):]
         stated = covered or events  # a record wholly after the checkpoint: the page says so
         state = fold(stated)
         if state is None:
