@@ -392,3 +392,20 @@ def test_a_payload_text_with_a_second_reading_is_caught(cli: Cli, column: str,
             assert conn.execute("SELECT json_extract(payload, '$.title') FROM events "
                                 "WHERE seq = 1").fetchone()[0] == "Forged title"
     _fails_at(cli, 1, f"the stored {column} text is not in canonical form")
+
+
+@pytest.mark.parametrize("rewrite", [str.upper, lambda salt: salt[:16] + "  " + salt[16:]],
+                         ids=["upper case", "spaces"])
+def test_a_salt_not_in_lower_case_hex_is_caught(cli: Cli, rewrite: Any) -> None:
+    """A salt is 16 bytes as 32 lower-case hex digits. Python's bytes.fromhex also reads upper
+    case and spaces, so the same bytes could be stored as other text — which the browser's
+    verifier refuses: verify refuses it too, or the two would disagree about one file."""
+    _run(cli, "publish", cli.file(manifest(RID)))
+    with attacker.unguarded(cli.db) as conn:
+        salts = json.loads(conn.execute("SELECT salts FROM events WHERE seq = 1").fetchone()[0])
+        salts["title"] = rewrite(salts["title"])
+        conn.execute("UPDATE events SET salts = ? WHERE seq = 1",
+                     (rfc8785.dumps(salts).decode(),))
+    _fails_at(cli, 1, "payload member 'title' does not match its commitment")
+    report = orjson.loads(cli("verify", "--json").stdout)
+    assert "(a malformed salt)" in report["reason"], report

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from typing import Any, NamedTuple
 
 import orjson
@@ -45,6 +46,7 @@ SALT_BYTES = 16  # 128 bits: a purged short value cannot be confirmed by guessin
 GENESIS_HASH = "0" * 64
 MAX_PAYLOAD_BYTES = 1 << 20  # one event's payload, in canonical form: 1 MiB
 _SORT = orjson.OPT_SORT_KEYS
+_SALT = re.compile(f"[0-9a-f]{{{2 * SALT_BYTES}}}")
 
 KEY_TYPES = ("key.added", "key.revoked")
 _MANIFESTS = ("paper-manifest-v1.1", "paper-manifest-v1.2")
@@ -241,13 +243,16 @@ def _members_match(payload: dict[str, Any], salts: dict[str, Any], commitments: 
                 text = _value_bytes(value)
                 if kind is not int and value is not None and dumps(value, option=_SORT) != text:
                     return False
-            if sha256(prefix + fromhex(salts[name]) + dumps(name) + text).hexdigest() \
-                    != commitments[name]:
+            salt = salts[name]
+            if len(salt) != 2 * SALT_BYTES or sha256(prefix + fromhex(salt) + dumps(name)
+                                                     + text).hexdigest() != commitments[name]:
                 return False
         # The text each reader parses must be the one reading that was checked: a member
         # repeated ({"a":"x","a":"y"}) is read as "x" by SQLite's json_extract, "y" by orjson.
+        salts_json = str(event.salts)  # no upper case: in a salt, check_members names it
         return (dumps(payload, option=_SORT) == event.payload_json.encode("utf-8")
-                and dumps(salts, option=_SORT) == str(event.salts).encode("utf-8"))
+                and dumps(salts, option=_SORT) == salts_json.encode("utf-8")
+                and salts_json.lower() == salts_json)
     except (ValueError, TypeError, AttributeError, RefusedInput):
         return False
 
@@ -396,10 +401,9 @@ def check_members(event: Event) -> dict[str, dict[str, Any]]:
                                    "cannot be checked against the envelope")
             withheld[name] = value
             continue
-        try:
-            raw = bytes.fromhex(salt) if type(salt) is str and len(salt) == 2 * SALT_BYTES else b""
-        except ValueError:
-            raw = b""
+        # SALT_BYTES as lower-case hex, exactly: bytes.fromhex also takes upper case and spaces,
+        # which the browser's verifier (and the format) refuse
+        raw = bytes.fromhex(salt) if type(salt) is str and _SALT.fullmatch(salt) else b""
         got = commitment(raw, name, value) if raw else "(a malformed salt)"
         if got != committed:
             raise VerificationError(seq, f"payload member {name!r} does not match its commitment: "
