@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import tempfile
@@ -89,6 +90,21 @@ def test_one_changed_byte_shows_the_failure(site: Path, old: str, new: str, says
     shown = dom(tampered(site, replace(old, new)))
     assert 'data-verified="no"' in shown and "Verification failed" in shown
     assert says in shown
+
+
+def test_a_notice_kind_hidden_behind_a_made_up_marker_fails(site: Path) -> None:
+    """A withheld value cannot be opened: with the correction's kind replaced by a withheld
+    marker (its salt dropped) the page verified and derived the record as not corrected. A
+    notice's kind is never withheld by a purge, so the page refuses it."""
+    def hide_kind(text: str) -> str:
+        marker = ('{"withheld":{"effective_date":"2026-11-29","notice_id":"X-9","notice_seq":98,'
+                  '"purge_seq":99,"reason":"Court order"}}')
+        text = text.replace('"kind":"correction"', '"kind":' + marker, 1)
+        return re.sub('"kind":"[0-9a-f]{32}",', "", text, count=1)  # its salt
+
+    shown = dom(tampered(site, hide_kind, "hidden-kind"))
+    assert 'data-verified="no"' in shown and "Verification failed" in shown
+    assert "payload member kind is withheld, but no purge withholds it" in shown
 
 
 def test_a_changed_proof_hash_or_signature_fails(site: Path) -> None:

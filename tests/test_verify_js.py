@@ -63,3 +63,107 @@ def test_verify_js_accepts_a_genuine_bundle_and_names_an_edit(tmp_path: Path, ev
     bundle["events"][1]["event"]["payload"]["reason"] = "something else"
     bad = run_js(bundle, vkey, tmp_path)
     assert bad["verified"] == "no" and bad["mismatch"] and "event seq 2" in bad["text"], bad
+
+
+def _derived_state(bundle: dict[str, Any]) -> Any:
+    """The state a forger states for edited events: what the published fold gives them (an
+    attacker runs the site's own fold.js; its equality with the Python fold is tested)."""
+    from ledger.core.canonical import canonical_bytes
+    from ledger.core.events import Event
+    from ledger.model.state import fold
+    from ledger.storage import views
+
+    events = [Event(e["seq"], e["type"], e["record_id"], e["contract"],
+                    canonical_bytes(e["payload"]).decode(), e["actor"], e["recorded_at"],
+                    e["prev_hash"], e["hash"], canonical_bytes(e.get("salts", {})).decode(),
+                    canonical_bytes(e["commitments"]).decode())
+              for e in (item["event"] for item in bundle["events"])]
+    return orjson.loads(orjson.dumps(views.show_of(fold(events)), default=str))
+
+
+@pytest.fixture
+def retracted(tmp_path: Path) -> tuple[Cli, dict[str, Any], str]:
+    """A v2 record retracted (seq 4), then removed with a purge (seq 5, 6), and its bundle
+    against a checkpoint of all six events."""
+    db = tmp_path / "l.db"
+    Ledger.create(db, clock).close()
+    cli = Cli(db, tmp_path)
+    cli("publish", cli.file(manifest()))
+    cli("correct", "SRCH:03BE3A05", "--kind", "correction", "--reason", "typo", "--set",
+        "/review_score=9.1", "--notice-id", "C-1")
+    cli("correct", "SRCH:03BE3A05", "--kind", "expression_of_concern", "--reason", "doubt")
+    cli("correct", "SRCH:03BE3A05", "--kind", "retraction", "--reason", "Fabricated data",
+        "--notice-id", "R-1")
+    assert cli("correct", "SRCH:03BE3A05", "--kind", "removal", "--reason", "Court order",
+               "--purge", "--purge-field", "abstract").exit_code == 0
+    key = tmp_path / "pub.key"
+    vkey = cli("keygen", "example.org/log", "-o", str(key)).stdout.strip()
+    cli("checkpoint", "--key", str(key), "-o", str(tmp_path / "cp.txt"))
+    cli("bundle", "SRCH:03BE3A05", "--checkpoint", str(tmp_path / "cp.txt"), "-o",
+        str(tmp_path / "b.json"))
+    return cli, orjson.loads((tmp_path / "b.json").read_bytes()), vkey
+
+
+def _forge(bundle: dict[str, Any], seq: int, name: str, inner: dict[str, Any]) -> dict[str, Any]:
+    """The bundle with member ``name`` of event ``seq`` replaced by a withheld marker (its salt
+    dropped) and the stated state made to match: what someone who can write the hosted site
+    can do without any key."""
+    forged = orjson.loads(orjson.dumps(bundle))
+    env = next(i["event"] for i in forged["events"] if i["event"]["seq"] == seq)
+    env["payload"][name] = {"withheld": inner}
+    del env["salts"][name]
+    forged["state"] = _derived_state(forged)
+    return forged
+
+
+LATER = {"notice_id": "X-9", "notice_seq": 98, "purge_seq": 99, "effective_date": "2026-11-29",
+         "reason": "Court order"}
+
+
+@pytest.mark.parametrize(("seq", "name", "inner", "says"), [
+    (4, "kind", LATER, "is withheld, but no purge withholds it"),  # the retraction, hidden
+    (2, "kind", LATER, "is withheld, but no purge withholds it"),
+    (5, "reason", LATER, "is withheld, but no purge withholds it"),  # a removal notice's
+    (4, "reason", {**LATER, "notice_seq": 3}, "whose removal notice"),
+    (4, "reason", {**LATER, "notice_seq": 5, "purge_seq": 6}, "withheld"),  # the real purge
+    (2, "changes", {**LATER, "notice_id": "R-1", "notice_seq": 4, "purge_seq": 4}, "withheld"),
+], ids=["a retraction's kind", "a correction's kind", "a removal's reason",
+        "a later purge with an earlier notice", "not listed by the real purge",
+        "a purge that is a retraction"])
+def test_a_forged_withholding_fails_in_the_browser_and_in_python(
+        tmp_path: Path, retracted: tuple[Cli, dict[str, Any], str], seq: int, name: str,
+        inner: dict[str, Any], says: str) -> None:
+    """A withheld member cannot be opened, so a marker put in a bundle in place of a value
+    hides it: the retraction's kind hidden made the page say 'Verified' and CURRENT. Both
+    verifiers take a marker only for a member a purge may withhold, exactly as the record's
+    purge in the bundle gives it, or for a purge after the checkpoint whose removal is too."""
+    cli, bundle, vkey = retracted
+    assert run_js(bundle, vkey, tmp_path)["verified"] == "yes"
+    forged = _forge(bundle, seq, name, inner)
+    if name == "kind" and seq == 4:
+        assert forged["state"]["status"] != "RETRACTED"  # what the forgery would have shown
+    js = run_js(forged, vkey, tmp_path)
+    assert js["verified"] == "no" and js["mismatch"] and says in js["text"], js
+    (tmp_path / "forged.json").write_bytes(orjson.dumps(forged))
+    result = cli("verify-bundle", str(tmp_path / "forged.json"), "--vkey", vkey)
+    assert result.exit_code == 1 and says in result.stderr, result.output
+
+
+def test_a_purge_after_the_checkpoint_still_verifies(tmp_path: Path) -> None:
+    """The genuine case the rule keeps: a record purged after the checkpoint its page states
+    (the content is gone from the file): both verifiers accept the markers the purge wrote."""
+    db = tmp_path / "l.db"
+    Ledger.create(db, clock).close()
+    cli = Cli(db, tmp_path)
+    cli("publish", cli.file(manifest()))
+    key = tmp_path / "pub.key"
+    vkey = cli("keygen", "example.org/log", "-o", str(key)).stdout.strip()
+    cli("checkpoint", "--key", str(key), "-o", str(tmp_path / "cp.txt"))
+    assert cli("correct", "SRCH:03BE3A05", "--kind", "removal", "--reason", "Court order",
+               "--purge").exit_code == 0
+    cli("bundle", "SRCH:03BE3A05", "--checkpoint", str(tmp_path / "cp.txt"), "-o",
+        str(tmp_path / "b.json"))
+    bundle = orjson.loads((tmp_path / "b.json").read_bytes())
+    js = run_js(bundle, vkey, tmp_path)
+    assert js["verified"] == "yes" and js["withheld"] > 0, js
+    assert cli("verify-bundle", str(tmp_path / "b.json"), "--vkey", vkey).exit_code == 0

@@ -60,6 +60,13 @@ def purgeable(contract: str, payload: Mapping[str, Any]) -> bool:
     return not (is_notice(contract) and payload.get("kind") == "removal")
 
 
+def may_withhold(contract: str, payload: Mapping[str, Any], name: str) -> bool:
+    """Return whether a purge may withhold member ``name`` of an event of that contract and
+    payload: never a kept member (a notice's kind, what it lifts: the status derives from them),
+    never a member of a removal notice, a purge or a key event."""
+    return purgeable(contract, payload) and name in PURGEABLE[contract]
+
+
 def check_fields(fields: Iterable[str]) -> list[str]:
     """Return ``--purge-field`` names sorted; raise RefusedInput for a name that is kept or
     that no contract has."""

@@ -31,7 +31,7 @@ from ledger.core.merkle import leaf_hash
 from ledger.core.merkle_check import check_inclusion
 from ledger.core.note import Verifier
 from ledger.errors import LedgerError, RefusedInput, VerificationError
-from ledger.model.purge import note_event, replay
+from ledger.model.purge import may_withhold, note_event, replay
 from ledger.model.state import fold
 from ledger.ops.proofs import Prover, check_root
 from ledger.storage import store, views
@@ -141,16 +141,32 @@ def _check_item(item: Any, checkpoint: Checkpoint, record_id: str, n: int) -> Ev
 
 
 def _check_withheld(events: list[Event], size: int) -> None:
-    """Raise VerificationError unless every withheld member of a v2 bundle is covered by the
-    record's purge in the bundle; a member withheld by a purge after the checkpoint (which the
-    checkpoint cannot show) is accepted as withheld."""
+    """Raise VerificationError unless every withheld member of a v2 bundle is one a purge may
+    withhold and is covered by the record's purge in the bundle. A member withheld by a purge
+    after the checkpoint (which the checkpoint cannot show) is accepted as withheld if its
+    removal notice is after the checkpoint too (a removal and its purge are appended together);
+    what such a marker says cannot be checked, so it may hide a value a purge may withhold, never
+    one the status derives from."""
     notes: list[tuple[Any, ...]] = []
     for event in events:
         if event.commitments is None:
             continue
-        withheld = check_members(event)
-        later = {n: v for n, v in withheld.items()
-                 if isinstance(v[WITHHELD].get("purge_seq"), int) and v[WITHHELD]["purge_seq"] > size}
-        note_event(notes, event.seq, event.type, event.record_id, event.payload,
+        withheld, payload = check_members(event), event.payload
+        later = {}
+        for name, value in withheld.items():
+            if not may_withhold(event.contract, payload, name):
+                raise VerificationError(event.seq, f"payload member {name!r} is withheld, but no "
+                                        f"purge withholds it from a {event.contract} event (the "
+                                        "record's status and history derive from it)", "", "")
+            inner = value[WITHHELD]
+            purge_seq, notice_seq = inner.get("purge_seq"), inner.get("notice_seq")
+            if type(purge_seq) is int and purge_seq > size:
+                if not (type(notice_seq) is int and size < notice_seq < purge_seq):
+                    raise VerificationError(event.seq, f"payload member {name!r} is withheld by a "
+                                            f"purge after the checkpoint (seq {purge_seq}) whose "
+                                            f"removal notice (seq {notice_seq!r}) is not after it "
+                                            "too, as a removal and its purge always are", "", "")
+                later[name] = value
+        note_event(notes, event.seq, event.type, event.record_id, payload,
                    {n: v for n, v in withheld.items() if n not in later})
     replay(notes).finish()

@@ -23,6 +23,53 @@
   const HASHED_V2 = ["actor", "commitments", "contract", "prev_hash", "record_id", "recorded_at", "seq", "type"];
   const V1_KEYS = ["seq", "type", "record_id", "contract", "payload", "actor", "recorded_at", "prev_hash", "hash"];
 
+  // What a purge may withhold, per contract (ledger/model/purge.py, PURGEABLE): never what the
+  // record's status and history derive from (a notice's kind, what it lifts), never a member of
+  // a removal notice.
+  const MANIFEST = ["research_question", "abstract", "review_score", "source_grounded_claims", "claim_record_source", "quality", "note"];
+  const NOTICE = ["reason", "reason_codes", "changes", "claim_ids"];
+  const PURGEABLE = {
+    "paper-manifest-v1.1": MANIFEST, "paper-manifest-v1.2": MANIFEST,
+    "source-provenance-v1": ["report_artifact", "claim_lineage", "review_method"],
+    "correction-record-v1": NOTICE, "correction-record-v1.1": NOTICE,
+    "gate-evaluation-v1": ["reason", "evaluator", "artifacts"],
+  };
+
+  // Every withheld member (a marker in place of its value, no salt) must be one a purge may
+  // withhold, and carry exactly the marker that the record's purge in the bundle gives: the
+  // purge lists it and names a removal notice of the record before it. A purge after the
+  // checkpoint cannot be shown: its marker is taken if its removal notice is after it too.
+  function checkWithheld(envs, size) {
+    const removals = new Map(), purges = new Map();
+    for (const env of envs) {
+      if (env.type === "notice.issued" && env.payload.kind === "removal" && !removals.has(env.payload.notice_id)) removals.set(env.payload.notice_id, env);
+      if (env.type === "record.purged") purges.set(env.seq, env);
+    }
+    const covered = [];  // [env, member, where, marker] to find in the bundle's purges
+    for (const env of envs) {
+      if (!("commitments" in env)) continue;
+      for (const n of Object.keys(env.commitments)) {
+        if (env.salts[n] !== undefined) continue;
+        const where = "event seq " + env.seq + ": payload member " + n, m = env.payload[n].withheld;
+        const removalNotice = env.contract.startsWith("correction-record-") && env.payload.kind === "removal";
+        if (!(PURGEABLE[env.contract] || []).includes(n) || removalNotice) fail(where + " is withheld, but no purge withholds it");
+        if (!Number.isInteger(m.purge_seq) || !Number.isInteger(m.notice_seq)) fail(where + " is withheld with a malformed marker");
+        if (m.purge_seq <= size) covered.push([env, n, where, m]);
+        else if (!(size < m.notice_seq && m.notice_seq < m.purge_seq)) fail(where + " is withheld by a purge after the checkpoint whose removal notice is not after it");
+      }
+    }
+    for (const [env, n, where, m] of covered) {
+      const purge = purges.get(m.purge_seq), removal = removals.get(m.notice_id);
+      if (!purge || !removal || purge.payload.notice_id !== m.notice_id || !(removal.seq < purge.seq)) fail(where + " is withheld but no removal notice's purge in the bundle covers it");
+      const entry = (Array.isArray(purge.payload.purged) ? purge.payload.purged : []).find((x) => x && x.seq === env.seq);
+      if (!entry || !Array.isArray(entry.members) || !entry.members.includes(n) || !(env.seq < removal.seq)) fail(where + " is withheld but purge seq " + purge.seq + " does not list it");
+      const want = { notice_id: m.notice_id, notice_seq: removal.seq, purge_seq: purge.seq,
+        effective_date: removal.payload.effective_date ?? null, reason: removal.payload.reason ?? null };
+      if (n === "changes" && entry.changed !== undefined && entry.changed !== null) want.changed = entry.changed;
+      if (canon({ withheld: want }) !== canon(env.payload[n])) fail(where + " is withheld with a marker that purge seq " + purge.seq + " does not give");
+    }
+  }
+
   // RFC 9162 section 2.1.3.2
   async function rootFromInclusion(index, size, leaf, proof) {
     if (!(index < size)) fail("leaf index " + index + " is outside a tree of size " + size);
@@ -141,6 +188,7 @@
       if (!same(got, rootHash)) fail("event seq " + env.seq + ": its inclusion proof gives root " + b64e(got) + ", the checkpoint says " + rootText);
       events.push(env);
     }
+    checkWithheld(events, size);
     return { events: events, size: size, origin: origin, key: name + "+" + idhex, withheld: withheld,
       witnesses: witnesses, quorum: policy ? policy.describe : null };
   }
