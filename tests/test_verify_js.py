@@ -167,3 +167,16 @@ def test_a_purge_after_the_checkpoint_still_verifies(tmp_path: Path) -> None:
     js = run_js(bundle, vkey, tmp_path)
     assert js["verified"] == "yes" and js["withheld"] > 0, js
     assert cli("verify-bundle", str(tmp_path / "b.json"), "--vkey", vkey).exit_code == 0
+
+
+def test_the_browser_knows_what_a_purge_may_withhold_as_python_does() -> None:
+    """verify.js carries its own copy of the members a purge may withhold (a page has no other
+    source): it must be ledger.model.purge's, contract by contract."""
+    from ledger.model.purge import PURGEABLE
+
+    assert NODE is not None
+    out = subprocess.run([NODE, "-e", f"console.log(JSON.stringify(require({str(VERIFY_JS)!r})"
+                                      ".PURGEABLE))"],
+                         capture_output=True, text=True, timeout=60, check=True)
+    assert {k: sorted(v) for k, v in orjson.loads(out.stdout).items()} \
+        == {k: sorted(v) for k, v in PURGEABLE.items()}

@@ -193,7 +193,7 @@
       witnesses: witnesses, quorum: policy ? policy.describe : null };
   }
 
-  const api = { verifyBundle, Mismatch, canon };
+  const api = { verifyBundle, Mismatch, canon, PURGEABLE };
   root.LedgerVerify = api;
   if (typeof module !== "undefined" && module.exports) module.exports = api;
 })(typeof globalThis !== "undefined" ? globalThis : this);
