@@ -170,7 +170,8 @@ def index_page(rows: list[list[Any]], page: int, pages: int, total: int, head: t
         cells.append(f'<tr data-status="{e(r[2])}">' + "".join(
             f'<td data-key="{e(str(key))}" data-label="{label}">{shown}</td>'
             for key, shown, label in zip(r, values, INDEX_LABELS, strict=True)) + "</tr>")
-    signed = (f"Checkpoint of size {checkpoint.size} signed by {e(checkpoint.origin)}."
+    signed = (f"Checkpoint of size {checkpoint.size} signed by {e(checkpoint.origin)}. This list "
+              "is the publisher's copy: each record's page verifies itself in your browser."
               if checkpoint else "No signed checkpoint embedded.")
     links = _page_links(page, pages)
     first = (page - 1) * INDEX_PAGE_ROWS + 1
