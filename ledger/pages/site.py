@@ -159,13 +159,16 @@ def index_row(shown: Shown) -> list[Any]:
 
 
 def index_page(rows: list[list[Any]], page: int, pages: int, total: int, head: tuple[int, str],
-               checkpoint: Checkpoint | None) -> str:
+               checkpoint: Checkpoint | None, later: frozenset[str] = frozenset()) -> str:
     """Return index page ``page`` of ``pages``: its rows, links to the others, and a search
-    box that reads the compact ``index.json``."""
+    box that reads the compact ``index.json``. ``later``: the records with events after the
+    checkpoint (their rows state them as of it, and say so)."""
     cells = []
     for r in rows:
+        pending = ('<small class="pending"> · later events not yet covered</small>'
+                   if r[0] in later else "")
         values = [f'<a href="{page_name(r[0])}">{e(r[0])}</a>', e(r[1]),
-                  f'<span class="status status-{e(r[2].lower())}">{e(r[2])}</span>',
+                  f'<span class="status status-{e(r[2].lower())}">{e(r[2])}</span>{pending}',
                   e(r[3]), e(r[4]), e(r[5] or "—"), e(r[6]), str(r[7])]
         cells.append(f'<tr data-status="{e(r[2])}">' + "".join(
             f'<td data-key="{e(str(key))}" data-label="{label}">{shown}</td>'
@@ -254,18 +257,21 @@ def write_site(conn: sqlite3.Connection, out: Path,
             rows.append(entry["row"])
     pages = max(1, -(-len(rows) // INDEX_PAGE_ROWS))
     head = store.head(conn)
+    later = frozenset(rid for rid, entry in state.items() if entry["heads"][0] != entry["heads"][1])
     index: dict[str, Any] = {}
     for page in range(1, pages + 1):
         chunk = rows[(page - 1) * INDEX_PAGE_ROWS:page * INDEX_PAGE_ROWS]
         name = index_name(page)
         digest = hashlib.sha256(orjson.dumps([chunk, page, pages, len(rows),
-                                              head if page == 1 else None])).hexdigest()
+                                              head if page == 1 else None,
+                                              [r[0] in later for r in chunk]])).hexdigest()
         known = index_before.get(name)
         if known is not None and known[0] == digest and _intact(writer.out, {"files": [[name, *known[1:]]]}):
             writer.unchanged += 1  # the same rows, links and counts as the page already written
             index[name] = known
             continue
-        html_text = index_page(chunk, page, pages, len(rows), head, signed[1] if signed else None)
+        html_text = index_page(chunk, page, pages, len(rows), head, signed[1] if signed else None,
+                               later)
         writer.write(name, html_text.encode("utf-8"))
         info = os.lstat(os.path.join(writer.out, name))
         index[name] = [digest, info.st_size, info.st_mtime_ns]
