@@ -409,3 +409,16 @@ def test_a_salt_not_in_lower_case_hex_is_caught(cli: Cli, rewrite: Any) -> None:
     _fails_at(cli, 1, "payload member 'title' does not match its commitment")
     report = orjson.loads(cli("verify", "--json").stdout)
     assert "(a malformed salt)" in report["reason"], report
+
+
+def test_a_member_edited_to_a_number_json_cannot_write_canonically_is_caught(cli: Cli) -> None:
+    """An integer beyond ±(2**53 − 1) has no canonical form: the ledger never writes one, so one
+    in a stored member was put there behind its back — a finding at that seq (exit 1), not a
+    refused input (exit 2)."""
+    _run(cli, "publish", cli.file(manifest(RID)))
+    with attacker.unguarded(cli.db) as conn:
+        conn.execute("UPDATE events SET payload = replace(payload, '\"source_grounded_claims\":',"
+                     " '\"source_grounded_claims\":900719925474099') WHERE seq = 1")
+    _fails_at(cli, 1, "payload member 'source_grounded_claims' does not match its commitment")
+    report = orjson.loads(cli("verify", "--json").stdout)
+    assert "no canonical form" in report["reason"], report

@@ -382,7 +382,7 @@ def check_members(event: Event) -> dict[str, dict[str, Any]]:
                                     f"({column.removesuffix('_json')} is not text): it was written "
                                     "behind the ledger's back")
     commitments = _object(seq, "commitments", event.commitments or "")
-    if canonical_bytes(commitments).decode("utf-8") != event.commitments:
+    if _canonical_text(commitments) != event.commitments:
         raise _bad(seq, "the stored commitments are not in canonical form (RFC 8785): the hashed "
                         "bytes could be read as other commitments (a repeated member name?)")
     payload, salts = event.payload, _object(seq, "salts", event.salts or "{}")
@@ -404,7 +404,10 @@ def check_members(event: Event) -> dict[str, dict[str, Any]]:
         # SALT_BYTES as lower-case hex, exactly: bytes.fromhex also takes upper case and spaces,
         # which the browser's verifier (and the format) refuse
         raw = bytes.fromhex(salt) if type(salt) is str and _SALT.fullmatch(salt) else b""
-        got = commitment(raw, name, value) if raw else "(a malformed salt)"
+        try:
+            got = commitment(raw, name, value) if raw else "(a malformed salt)"
+        except RefusedInput as exc:  # an edited value can be one JSON has no canonical text for
+            got = f"(a value with no canonical form: {exc})"
         if got != committed:
             raise VerificationError(seq, f"payload member {name!r} does not match its commitment: "
                                     f"the envelope commits to {committed!s:.64}, the stored value "
@@ -419,10 +422,19 @@ def check_members(event: Event) -> dict[str, dict[str, Any]]:
             raise _bad(seq, f"a salt is stored for {name!r}, which has no value")
     for what, parsed, stored in (("payload", payload, event.payload_json),
                                  ("salts", salts, event.salts)):
-        if canonical_bytes(parsed).decode("utf-8") != stored:
+        if _canonical_text(parsed) != stored:
             raise _bad(seq, f"the stored {what} text is not in canonical form (RFC 8785): it "
                             "could be read as other values (a repeated member name?)")
     return withheld
+
+
+def _canonical_text(value: Any) -> str | None:
+    """Return the JCS text of a stored value, or None if it has none (an edited value can hold
+    an integer beyond the safe range)."""
+    try:
+        return canonical_bytes(value).decode("utf-8")
+    except RefusedInput:
+        return None
 
 
 def _bad(seq: int, reason: str) -> VerificationError:
