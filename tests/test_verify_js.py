@@ -180,3 +180,22 @@ def test_the_browser_knows_what_a_purge_may_withhold_as_python_does() -> None:
                          capture_output=True, text=True, timeout=60, check=True)
     assert {k: sorted(v) for k, v in orjson.loads(out.stdout).items()} \
         == {k: sorted(v) for k, v in PURGEABLE.items()}
+
+
+@pytest.mark.parametrize("edit", ["a salt for no member", "a marker with another key"])
+def test_what_python_refuses_in_a_bundle_the_browser_refuses(
+        tmp_path: Path, retracted: tuple[Cli, dict[str, Any], str], edit: str) -> None:
+    """The two verifiers of one bundle must not disagree: a salt stored for a member that is not
+    committed to, and a withheld marker with a key besides `withheld`, were taken by verify.js."""
+    cli, bundle, vkey = retracted
+    forged = orjson.loads(orjson.dumps(bundle))
+    env = forged["events"][0]["event"]
+    if edit == "a salt for no member":
+        env["salts"]["zzz"] = "0" * 32
+    else:
+        env["payload"]["note"] = {"withheld": LATER, "also": 1}
+        env["salts"].pop("note", None)
+    js = run_js(forged, vkey, tmp_path)
+    assert js["verified"] == "no" and js["mismatch"], js
+    (tmp_path / "forged.json").write_bytes(orjson.dumps(forged))
+    assert cli("verify-bundle", str(tmp_path / "forged.json"), "--vkey", vkey).exit_code == 1

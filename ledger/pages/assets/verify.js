@@ -91,12 +91,15 @@
     const names = Object.keys(env.commitments || {});
     if (!env.salts || typeof env.salts !== "object") fail("event seq " + env.seq + ": its salts are missing");
     if (Object.keys(env.payload).some((n) => !names.includes(n))) fail("event seq " + env.seq + ": a payload member is not committed to");
+    if (Object.keys(env.salts).some((n) => !names.includes(n))) fail("event seq " + env.seq + ": a salt is stored for a member that has no value");
     for (const n of names) {
       if (!(n in env.payload)) fail("event seq " + env.seq + ": payload member " + n + " is missing");
       const salt = env.salts[n];
       if (salt === undefined) {
         const v = env.payload[n];
-        if (!v || typeof v !== "object" || !v.withheld) fail("event seq " + env.seq + ": payload member " + n + " has no salt");
+        const marker = v && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 1
+          && v.withheld && typeof v.withheld === "object" && !Array.isArray(v.withheld);
+        if (!marker) fail("event seq " + env.seq + ": payload member " + n + " has no salt");
         withheld += 1;
         continue;
       }
