@@ -182,16 +182,20 @@ def test_the_browser_knows_what_a_purge_may_withhold_as_python_does() -> None:
         == {k: sorted(v) for k, v in PURGEABLE.items()}
 
 
-@pytest.mark.parametrize("edit", ["a salt for no member", "a marker with another key"])
+@pytest.mark.parametrize("edit", ["a salt for no member", "a marker with another key",
+                                  "an envelope with another key"])
 def test_what_python_refuses_in_a_bundle_the_browser_refuses(
         tmp_path: Path, retracted: tuple[Cli, dict[str, Any], str], edit: str) -> None:
     """The two verifiers of one bundle must not disagree: a salt stored for a member that is not
-    committed to, and a withheld marker with a key besides `withheld`, were taken by verify.js."""
+    committed to, a withheld marker with a key besides `withheld`, and a v2 envelope with a key
+    no envelope has were taken by verify.js."""
     cli, bundle, vkey = retracted
     forged = orjson.loads(orjson.dumps(bundle))
     env = forged["events"][0]["event"]
     if edit == "a salt for no member":
         env["salts"]["zzz"] = "0" * 32
+    elif edit == "an envelope with another key":
+        env["note_to_readers"] = "unchecked words"
     else:
         env["payload"]["note"] = {"withheld": LATER, "also": 1}
         env["salts"].pop("note", None)

@@ -176,6 +176,7 @@
       last = env.seq;
       let body;
       if (v2) {
+        if (Object.keys(env).sort().join() !== V1_KEYS.concat(["salts", "commitments"]).sort().join()) fail("event seq " + env.seq + " is not an envelope");
         body = {};
         for (const k of HASHED_V2) body[k] = env[k];
         withheld += await checkMembers(env);
