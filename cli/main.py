@@ -24,6 +24,7 @@ from ledger.errors import (
     SignatureError,
     VerificationError,
 )
+from ledger.storage.store import is_corrupt
 
 from .common import LedgerContext
 
@@ -102,8 +103,7 @@ class LedgerGroup(click.Group):
             click.echo(f"Error: {exc}", err=True)
             sys.exit(2)
         except sqlite3.Error as exc:
-            corrupt = getattr(exc, "sqlite_errorcode", 0) & 0xFF in (sqlite3.SQLITE_CORRUPT,
-                                                                     sqlite3.SQLITE_NOTADB)
+            corrupt = isinstance(exc, sqlite3.DatabaseError) and is_corrupt(exc)
             click.echo(f"Error: {'the ledger file is damaged: ' if corrupt else ''}SQLite: {exc}",
                        err=True)
             sys.exit(1 if corrupt else 2)

@@ -210,11 +210,12 @@ def is_corrupt(exc: sqlite3.DatabaseError) -> bool:
                                                           sqlite3.SQLITE_NOTADB)
 
 
-def _damage(path: Path, exc: sqlite3.DatabaseError) -> CorruptEvent:
-    """The finding for a file `ledger init` made that SQLite can no longer read."""
-    return CorruptEvent(f"table (file): {path} is a ledger file that SQLite cannot read "
-                        f"({exc}): it was truncated or overwritten behind the ledger's back",
-                        table="(file)")
+def _damage(path: Path | None, exc: sqlite3.DatabaseError) -> CorruptEvent:
+    """The finding for a file `ledger init` made that SQLite can no longer read (``path``: the
+    file's, when it is known)."""
+    subject = f"{path} is a ledger file that" if path is not None else "the ledger file is one"
+    return CorruptEvent(f"table (file): {subject} SQLite cannot read ({exc}): it was truncated "
+                        "or overwritten behind the ledger's back", table="(file)")
 
 
 def _ledger_header(path: Path) -> bool:
@@ -349,8 +350,7 @@ def _failure(exc: sqlite3.Error) -> LedgerError:
     """The error to raise for what SQLite reported: the file found corrupt is a finding (exit 1),
     anything else (busy, read-only, disk full) SQLite not doing what was asked (exit 2)."""
     if isinstance(exc, sqlite3.DatabaseError) and is_corrupt(exc):
-        return CorruptEvent(f"table (file): the ledger file is damaged: SQLite finds it corrupt "
-                            f"({exc}): it was changed behind the ledger's back", table="(file)")
+        return _damage(None, exc)
     return StoreError(_explain(exc))
 
 
