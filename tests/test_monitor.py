@@ -325,3 +325,48 @@ def test_an_entry_is_taken_only_in_its_canonical_form(tmp_path: Path) -> None:
     for variant in variants:
         with pytest.raises((VerificationError, CorruptEvent)):
             _event(1, variant, members)
+
+
+def test_a_member_hidden_behind_a_made_up_marker_is_caught(tmp_path: Path,
+                                                          monkeypatch: MonkeyPatch) -> None:
+    """Whoever writes the hosted folder replaces a member no purge may withhold (a retraction's
+    kind), or one no purge in the log covers (a manifest's abstract), with a withheld marker and
+    drops its salt: the monitor names the seq and the member and exits 1, with a mirror or
+    without. A genuine purge still passes, checked in this process or by helpers."""
+    from ledger.ops import monitor as mon
+
+    log = Log(tmp_path)
+    assert log.cli("correct", "SRCH:00000007", "--kind", "retraction", "--notice-id", "RET-1",
+                   "--reason", "Fabricated").exit_code == 0
+    log.publish()
+    path = log.out / "members" / "001.json"
+    original = path.read_bytes()
+    seqs = {item["seq"]: i for i, item in enumerate(orjson.loads(original))}
+    for seq, member, notice_seq, purge_seq in ((301, "kind", 302, 303),  # "later": unchecked
+                                               (260, "abstract", 270, 271)):  # no such purge
+        marker = {"withheld": {"notice_id": "REM-1", "notice_seq": notice_seq,
+                               "purge_seq": purge_seq, "effective_date": "2026-11-25",
+                               "reason": "Court order"}}
+        changed = orjson.loads(original)
+        item = changed[seqs[seq]]
+        item["payload"][member] = marker
+        del item["salts"][member]
+        path.write_bytes(orjson.dumps(changed))
+        for mirror in (False, True):
+            where = tmp_path / f"m-{member}-{mirror}"
+            where.mkdir()
+            code, said = follow(log.cli, str(log.out), log.vkey, where, mirror=mirror)
+            assert code == 1, said
+            assert f"seq {seq}" in str(said) and repr(member) in str(said), said
+    path.write_bytes(original)
+    assert log.cli("correct", "SRCH:00000003", "--kind", "removal", "--reason", "Court order",
+                   "--purge").exit_code == 0
+    log.publish()
+    for parallel_from in (10**9, 1):
+        monkeypatch.setattr(mon, "PARALLEL_FROM", parallel_from)
+        for mirror in (False, True):
+            where = tmp_path / f"ok-{parallel_from}-{mirror}"
+            where.mkdir()
+            code, seen = follow(log.cli, str(log.out), log.vkey, where, mirror=mirror)
+            assert code == 0 and seen["size"] == 303 and seen["purges"] == 1, seen
+            assert seen["withheld_members"], seen

@@ -67,6 +67,31 @@ def may_withhold(contract: str, payload: Mapping[str, Any], name: str) -> bool:
     return purgeable(contract, payload) and name in PURGEABLE[contract]
 
 
+def check_withheld_member(seq: int, contract: str, payload: Mapping[str, Any], name: str,
+                          value: Any, size: int) -> bool:
+    """Check one withheld member of event ``seq`` as a reader holding the log up to ``size``
+    events (a checkpoint's) sees it: raise VerificationError unless a purge may withhold it.
+    Return whether its marker names a purge after ``size``, which the reader cannot check it
+    against: accepted only if the marker's removal notice is after ``size`` too (a removal and
+    its purge are appended together). Such a marker may hide a value a purge may withhold,
+    never one the status derives from; every other marker must be covered by a purge the reader
+    holds (``Withholdings``)."""
+    if not may_withhold(contract, payload, name):
+        raise VerificationError(seq, f"payload member {name!r} is withheld, but no purge "
+                                f"withholds it from a {contract} event (the record's status "
+                                "and history derive from it)", "", "")
+    inner = value[WITHHELD] if is_withheld(value) else {}
+    purge_seq, notice_seq = inner.get("purge_seq"), inner.get("notice_seq")
+    if not (type(purge_seq) is int and purge_seq > size):
+        return False
+    if not (type(notice_seq) is int and size < notice_seq < purge_seq):
+        raise VerificationError(seq, f"payload member {name!r} is withheld by a purge after the "
+                                f"checkpoint (seq {purge_seq}) whose removal notice (seq "
+                                f"{notice_seq!r}) is not after it too, as a removal and its purge "
+                                "always are", "", "")
+    return True
+
+
 def check_fields(fields: Iterable[str]) -> list[str]:
     """Return ``--purge-field`` names sorted; raise RefusedInput for a name that is kept or
     that no contract has."""

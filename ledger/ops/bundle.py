@@ -26,12 +26,12 @@ from typing import Any
 
 from ledger.core.canonical import MAX_DEPTH, canonical_bytes, check_depth
 from ledger.core.checkpoint import Checkpoint, open_checkpoint
-from ledger.core.events import WITHHELD, Event, check_members, event_hash
+from ledger.core.events import Event, check_members, event_hash
 from ledger.core.merkle import leaf_hash
 from ledger.core.merkle_check import check_inclusion
 from ledger.core.note import Verifier
 from ledger.errors import LedgerError, RefusedInput, VerificationError
-from ledger.model.purge import may_withhold, note_event, replay
+from ledger.model.purge import check_withheld_member, note_event, replay
 from ledger.model.state import fold
 from ledger.ops.proofs import Prover, check_root
 from ledger.storage import store, views
@@ -142,31 +142,15 @@ def _check_item(item: Any, checkpoint: Checkpoint, record_id: str, n: int) -> Ev
 
 def _check_withheld(events: list[Event], size: int) -> None:
     """Raise VerificationError unless every withheld member of a v2 bundle is one a purge may
-    withhold and is covered by the record's purge in the bundle. A member withheld by a purge
-    after the checkpoint (which the checkpoint cannot show) is accepted as withheld if its
-    removal notice is after the checkpoint too (a removal and its purge are appended together);
-    what such a marker says cannot be checked, so it may hide a value a purge may withhold, never
-    one the status derives from."""
+    withhold and is covered by the record's purge in the bundle, or by a purge after the
+    checkpoint (``check_withheld_member``)."""
     notes: list[tuple[Any, ...]] = []
     for event in events:
         if event.commitments is None:
             continue
         withheld, payload = check_members(event), event.payload
-        later = {}
-        for name, value in withheld.items():
-            if not may_withhold(event.contract, payload, name):
-                raise VerificationError(event.seq, f"payload member {name!r} is withheld, but no "
-                                        f"purge withholds it from a {event.contract} event (the "
-                                        "record's status and history derive from it)", "", "")
-            inner = value[WITHHELD]
-            purge_seq, notice_seq = inner.get("purge_seq"), inner.get("notice_seq")
-            if type(purge_seq) is int and purge_seq > size:
-                if not (type(notice_seq) is int and size < notice_seq < purge_seq):
-                    raise VerificationError(event.seq, f"payload member {name!r} is withheld by a "
-                                            f"purge after the checkpoint (seq {purge_seq}) whose "
-                                            f"removal notice (seq {notice_seq!r}) is not after it "
-                                            "too, as a removal and its purge always are", "", "")
-                later[name] = value
+        later = {name for name, value in withheld.items()
+                 if check_withheld_member(event.seq, event.contract, payload, name, value, size)}
         note_event(notes, event.seq, event.type, event.record_id, payload,
                    {n: v for n, v in withheld.items() if n not in later})
     replay(notes).finish()

@@ -42,6 +42,7 @@ from ledger.core.note import Verifier
 from ledger.core.policy import Policy, open_cosigned
 from ledger.core.progress import Progress
 from ledger.errors import CorruptEvent, LedgerError, RefusedInput, VerificationError
+from ledger.model.purge import PURGE_TYPE, check_withheld_member, note_event, replay
 from ledger.ops.helpers import HELPERS, Helper, HelperStopped, send
 from ledger.ops.tiles import WIDTH, tile_index, tile_path
 from ledger.storage import proofstore, store, views
@@ -274,6 +275,7 @@ def _run(job: Follow, mirror: Path | None, progress: Progress | None,
                     f"this monitor saw up to size {state.size}: the entries it now serves give "
                     "another root (a fork, or a rewritten history); refusing it"),
                     checkpoint.root_b64, base64.b64encode(frontier.root()).decode())
+            tally.check_covered()
 
         statuses, changed = None, []
         if conn is None:
@@ -302,34 +304,61 @@ class _Tally:
     withheld: int = 0
     purges: list[Event] = field(default_factory=list)
     touched: set[str] = field(default_factory=set)
+    notes: list[tuple[Any, ...]] = field(default_factory=list)  # for purge.replay
 
     @property
     def records(self) -> list[str]:
         """The records the new events touch, by id."""
         return sorted(self.touched - {""})
 
-    def add(self, event: Event) -> None:
+    def add(self, event: Event, size: int) -> None:
+        """Count one checked event of a log of ``size`` events; check what it withholds."""
         self.events += 1
         self.touched.add(event.record_id)
-        if event.commitments is not None and '"withheld"' in event.payload_json:
-            self.withheld += sum(1 for value in event.payload.values() if is_withheld(value))
-        if event.type == "record.purged":
+        if event.commitments is None:
+            return
+        withheld: dict[str, Any] = {}
+        if '"withheld"' in event.payload_json:
+            payload = event.payload
+            withheld = {name: value for name, value in payload.items() if is_withheld(value)}
+            self.withheld += len(withheld)
+            withheld = {name: value for name, value in withheld.items()
+                        if not check_withheld_member(event.seq, event.contract, payload, name,
+                                                     value, size)}
+        if withheld or event.type == PURGE_TYPE or (
+                event.type == "notice.issued" and '"removal"' in event.payload_json):
+            note_event(self.notes, event.seq, event.type, event.record_id, event.payload, withheld)
+        if event.type == PURGE_TYPE:
             self.purges.append(event)
+
+    def check_covered(self) -> None:
+        """Raise VerificationError for the first member withheld in these events that no purge
+        among them covers with exactly its marker (a purge is always after what it withholds,
+        so one this run fetched covers each; a purge whose removal notice was seen in an
+        earlier run covers only members seen then, which are not fetched again)."""
+        removals = {(note[2], note[3].get("notice_id")) for note in self.notes
+                    if note[0] == "removal"}
+        notes = [note for note in self.notes
+                 if note[0] != "purge" or (note[2], note[3].get("notice_id")) in removals]
+        replay(sorted(notes, key=lambda note: int(note[1]))).finish()
 
     def merge(self, other: _Tally) -> None:
         self.events += other.events
         self.withheld += other.withheld
         self.purges += other.purges
         self.touched |= other.touched
+        self.notes += other.notes
 
     def message(self) -> tuple[Any, ...]:
         """This tally as a helper's message (``marshal``: plain tuples, lists and strings)."""
-        return (self.events, self.withheld, [tuple(e) for e in self.purges], list(self.touched))
+        return (self.events, self.withheld, [tuple(e) for e in self.purges], list(self.touched),
+                self.notes)
 
     @classmethod
     def of_message(cls, message: Sequence[Any]) -> _Tally:
-        events, withheld, purges, touched = message
-        return cls(events, withheld, [Event(*e) for e in purges], set(touched))
+        events, withheld, purges, touched, notes = message
+        return cls(events, withheld, [Event(*e) for e in purges], set(touched),
+                   [tuple(note) for note in notes])
 
 
 def _check_not_back(state: MonitorState, checkpoint: Checkpoint) -> None:
@@ -414,7 +443,7 @@ def _window(source: Source, seen: int, size: int, first: int, end: int, keep: bo
         for seq, event, leaf in _bundle(n, width, entries, tile, members):
             if seq > seen:
                 window.leaves.append(leaf)
-                window.tally.add(event)
+                window.tally.add(event, size)
                 if keep:
                     window.events.append(event)
     return window
