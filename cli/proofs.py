@@ -296,7 +296,7 @@ def verify_bundle_cmd(file: str, vkey: str, policy_file: str | None, as_json: bo
     Example:
         ledger verify-bundle SRCH-03BE3A05.bundle.json --vkey publisher.vkey
     """
-    from ledger.core.policy import open_cosigned
+    from ledger.core.policy import cosigners, open_cosigned, witnessed_at
     from ledger.ops.bundle import verify_bundle
     from ledger.ops.keys import read_policy, read_verifier
 
@@ -308,14 +308,21 @@ def verify_bundle_cmd(file: str, vkey: str, policy_file: str | None, as_json: bo
         raise RefusedInput(f"{file}: {exc}") from None
     verifier = read_verifier(vkey)
     checkpoint, state = verify_bundle(doc, verifier)
+    cosigned: list[str] = []
+    witnessed = None
     if policy is not None:
         open_cosigned(doc["checkpoint"], policy, verifier)
+        cosigned, times = cosigners(doc["checkpoint"], policy)
+        witnessed = witnessed_at(times)
     if as_json:
         emit_json({"ok": True, "record_id": state["record_id"], "checkpoint_size": checkpoint.size,
-                   "origin": checkpoint.origin, "state": state})
+                   "origin": checkpoint.origin, "cosigned_by": cosigned,
+                   "witnessed_at": witnessed, "state": state})
         return
     click.echo(f"OK: {len(doc['events'])} event(s) of {state['record_id']} verified against "
-               f"checkpoint of size {checkpoint.size} by {checkpoint.origin}")
+               f"checkpoint of size {checkpoint.size} by {checkpoint.origin}"
+               + (f", cosigned by {', '.join(cosigned)}, most recently at {witnessed}"
+                  if cosigned else ""))
     click.echo(f"status {state['status']}, version {state['version']}, "
                f"{state['correction_count']} notice(s), provenance {state['provenance_level']}")
 
@@ -341,14 +348,17 @@ def verify_proof(file: str, vkey: str, policy_file: str | None, as_json: bool) -
 
     policy = read_policy(policy_file) if policy_file else None
     text = sys.stdin.read() if file == "-" else read_text(file)
-    checkpoint, index, envelope, cosigned = verify_tlog_proof(text, read_verifier(vkey), policy)
+    checkpoint, index, envelope, cosigned, witnessed = verify_tlog_proof(
+        text, read_verifier(vkey), policy)
     if as_json:
         emit_json({"ok": True, "origin": checkpoint.origin, "size": checkpoint.size,
-                   "index": index, "cosigned_by": cosigned, "event": envelope})
+                   "index": index, "cosigned_by": cosigned, "witnessed_at": witnessed,
+                   "event": envelope})
         return
     click.echo(f"OK: seq {index + 1} ({envelope.get('type')} of {envelope.get('record_id') or '-'}) "
                f"is in the log of {checkpoint.origin} at size {checkpoint.size}"
-               + (f", cosigned by {', '.join(cosigned)}" if cosigned else ""))
+               + (f", cosigned by {', '.join(cosigned)}, most recently at {witnessed}"
+                  if cosigned else ""))
 
 
 COMMANDS = (keygen, checkpoint, prove, consistency, bundle, verify_bundle_cmd, verify_proof, tiles,

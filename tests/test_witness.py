@@ -7,6 +7,7 @@ with a split view that cannot reach the quorum and is rejected by readers."""
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import io
 import sqlite3
@@ -232,6 +233,11 @@ def test_a_tlog_proof_with_cosignatures(tmp_path: Path) -> None:
         seen = log.cli.json("verify-proof", str(proof), "--vkey", log.vkey, "--policy", str(policy))
         assert seen["index"] == 6 and seen["cosigned_by"] == ["w1", "w2", "w3"]
         assert seen["event"]["seq"] == 7 and seen["size"] == 10
+        # the latest cosignature's time: how recent the checkpoint a reader holds is
+        at = dt.datetime.fromisoformat(str(seen["witnessed_at"]).replace("Z", "+00:00"))
+        assert abs((dt.datetime.now(dt.UTC) - at).total_seconds()) < 300, seen
+        said = log.cli("verify-proof", str(proof), "--vkey", log.vkey, "--policy", str(policy))
+        assert f"cosigned by w1, w2, w3, most recently at {seen['witnessed_at']}" in said.stdout
         text = proof.read_text()
         dropped = "".join(line + "\n" for line in text.splitlines() if "witness.example/w3" not in line)
         (tmp_path / "two.tlog-proof").write_text(dropped)
@@ -279,6 +285,11 @@ def test_pages_require_the_policy_in_node_and_chromium(tmp_path: Path) -> None:
     embedded = policy_json(parse_policy(policy.read_bytes()))
     rid = "SRCH:00000004"
     bundle = orjson.loads(log.cli("bundle", rid, "--checkpoint", str(cosigned)).stdout)
+    (tmp_path / "b.json").write_bytes(orjson.dumps(bundle))
+    said = log.cli.json("verify-bundle", str(tmp_path / "b.json"), "--vkey", log.vkey,
+                        "--policy", str(policy))
+    assert said["cosigned_by"] == ["w1", "w2", "w3"], said
+    shown_at = str(said["witnessed_at"]).replace("T", " ").replace("Z", " UTC")
     note = bundle["checkpoint"]
     w3 = next(line for line in note.splitlines() if "witness.example/w3" in line)
     w2 = next(line for line in note.splitlines() if "witness.example/w2" in line)
@@ -298,7 +309,9 @@ def test_pages_require_the_policy_in_node_and_chromium(tmp_path: Path) -> None:
                 assert seen_policy["verified"] == "yes", (name, seen_policy)
             else:
                 assert seen_policy["verified"] == "no" and seen_policy["text"] == says, (name, seen_policy)
-        assert subprocess_js(bundle, log.vkey, tmp_path, rid)["witnesses"] == ["w1", "w2", "w3"]
+        seen = subprocess_js(bundle, log.vkey, tmp_path, rid)
+        assert seen["witnesses"] == ["w1", "w2", "w3"]
+        assert seen["witnessed_at"] == shown_at, (seen, said)
     if CHROMIUM is not None:
         out = tmp_path / "site"
         built = log.cli("site", str(out), "--checkpoint", str(cosigned), "--vkey", log.vkey,
@@ -306,7 +319,8 @@ def test_pages_require_the_policy_in_node_and_chromium(tmp_path: Path) -> None:
         assert built.exit_code == 0, built.output
         page = dom(out / "SRCH-00000004.html")
         assert 'data-verified="yes"' in page, page[-2000:]
-        assert "Cosigned by the witnesses w1, w2, w3 (the policy needs 2 of (w1, w2, w3))" in page
+        assert ("Cosigned by the witnesses w1, w2, w3 (the policy needs 2 of (w1, w2, w3)), most "
+                f"recently on {shown_at}, when that witness knew of no later checkpoint") in page
         script = out / "bundles" / "SRCH-00000004.js"
         served = orjson.loads(script.read_text().split(" = ", 1)[1].rstrip(";\n"))
         served["checkpoint"] = cases["two-dropped"][0]  # as a host serving the split view would

@@ -18,11 +18,13 @@ ignored.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ledger.core.checkpoint import Checkpoint, open_checkpoint
+from ledger.core.clock import rfc3339_seconds
 from ledger.core.cosignature import CosignerKey, check_cosignature, parse_cosigner_key
 from ledger.core.note import Verifier, parse_verifier, signature_lines
 from ledger.errors import LedgerError, SignatureError
@@ -180,6 +182,20 @@ def cosigners(note: str, policy: Policy) -> tuple[list[str], dict[str, int]]:
         if witness is not None:
             found[witness.name] = check_cosignature(witness.key, body, raw)
     return sorted(found), found
+
+
+def witnessed_at(times: dict[str, int]) -> str | None:
+    """Return the latest of the cosignature timestamps ``cosigners`` gives, as RFC 3339 UTC to
+    the second (None for none): a witness cosigns only a checkpoint that extends the latest it
+    has seen of the log, so then it knew of no later one. A copy of a checkpoint (a page, a
+    bundle) served long after that time may be out of date."""
+    if not times:
+        return None
+    latest = max(times.values())
+    try:
+        return rfc3339_seconds(dt.datetime.fromtimestamp(latest, dt.UTC))
+    except (ValueError, OverflowError, OSError):  # a witness's clock beyond year 9999
+        return f"{latest} seconds after 1970"
 
 
 def open_cosigned(note: str, policy: Policy, log: Verifier | None = None) -> Checkpoint:

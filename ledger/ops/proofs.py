@@ -350,17 +350,18 @@ def tlog_proof(inclusion: Inclusion, note: str) -> str:
 
 
 def verify_tlog_proof(text: str, verifier: Verifier, policy: Policy | None = None,
-                      ) -> tuple[Checkpoint, int, dict[str, Any], list[str]]:
+                      ) -> tuple[Checkpoint, int, dict[str, Any], list[str], str | None]:
     """Verify a tlog-proof this ledger wrote: the checkpoint's signature (and with ``policy``,
     its witness quorum), that the extra data is an event envelope at that index (seq = index +
     1), and the inclusion proof of its leaf. Return (checkpoint, index, envelope, witnesses that
-    cosigned); raise SignatureError or VerificationError otherwise."""
-    from ledger.core.policy import cosigners, open_cosigned
+    cosigned, the latest time one did: ``policy.witnessed_at``); raise SignatureError or
+    VerificationError otherwise."""
+    from ledger.core.policy import cosigners, open_cosigned, witnessed_at
     from ledger.core.tlogproof import parse_tlog_proof
 
     proof = parse_tlog_proof(text)
     checkpoint = open_checkpoint(proof.note, verifier)
-    cosigned = (cosigners(proof.note, policy)[0] if policy is not None else [])
+    cosigned, times = cosigners(proof.note, policy) if policy is not None else ([], {})
     if policy is not None:
         open_cosigned(proof.note, policy, verifier)
     if proof.extra is None:
@@ -379,7 +380,7 @@ def verify_tlog_proof(text: str, verifier: Verifier, policy: Policy | None = Non
     except LedgerError as exc:
         raise VerificationError(proof.index + 1, f"the inclusion proof against the checkpoint of "
                                 f"size {checkpoint.size} fails: {exc}") from None
-    return checkpoint, proof.index, envelope, cosigned
+    return checkpoint, proof.index, envelope, cosigned, witnessed_at(times)
 
 
 def checkpoint_of_note(note: str) -> Checkpoint:

@@ -49,7 +49,8 @@
     served.replaceWith(built.record);
     const covers = recordId + ": " + verified.events.length + " event(s), against the checkpoint of size " + verified.size
       + " of " + verified.origin + ", signed by key " + verified.key + "."
-      + (verified.witnesses ? " Cosigned by the witnesses " + verified.witnesses.join(", ") + " (the policy needs " + verified.quorum + ")." : "")
+      + (verified.witnesses ? " Cosigned by the witnesses " + verified.witnesses.join(", ") + " (the policy needs " + verified.quorum + "), most recently on "
+         + verified.witnessed_at + ", when that witness knew of no later checkpoint: a copy of this page served long after that may be out of date." : "")
       + (verified.withheld ? " " + verified.withheld + " payload member(s) are withheld by a removal." : "");
     say("ok", "Verified in this browser", covers + " Everything shown below was computed here from the verified events.");
     if (differs) {

@@ -111,7 +111,9 @@
   }
 
   // C2SP tlog-cosignature (cosignature/v1) lines checked against a tlog-policy's witnesses,
-  // then its quorum; resolves to the names of the witnesses whose cosignature verifies.
+  // then its quorum; resolves to the names of the witnesses whose cosignature verifies and the
+  // latest time one of them cosigned, as YYYY-MM-DD HH:MM:SS UTC (a witness cosigns only a
+  // checkpoint that extends the latest it has seen of the log).
   async function checkPolicy(text, lines, policy) {
     const byKey = new Map();
     for (const [wname, vkey] of policy.witnesses) {
@@ -122,6 +124,7 @@
       byKey.set(parts[0] + " " + parts[1], [wname, pub]);
     }
     const got = new Set();
+    let latest = 0n;
     for (const line of lines) {
       const fields = line.split(" ");
       if (fields.length !== 3) continue;
@@ -136,12 +139,14 @@
       const message = enc.encode("cosignature/v1\ntime " + time.toString() + "\n" + text);
       if (!(await crypto.subtle.verify({ name: "Ed25519" }, key, raw.slice(12), message))) fail("the cosignature by " + entry[0] + " does not verify");
       got.add(entry[0]);
+      if (time > latest) latest = time;
     }
     const groups = new Map(policy.groups.map(([n, k, members]) => [n, [k, members]]));
     const met = (n) => n === "none" || (groups.has(n) ? groups.get(n)[1].filter(met).length >= groups.get(n)[0] : got.has(n));
     const names = Array.from(got).sort();
     if (!met(policy.quorum)) fail("the checkpoint is cosigned by " + (names.length ? names.join(", ") : "none of the policy's witnesses") + "; the policy's quorum needs " + policy.describe);
-    return names;
+    const at = new Date(Number(latest) * 1000).toISOString();
+    return { names: names, at: at.slice(0, 10) + " " + at.slice(11, 19) + " UTC" };
   }
 
   async function verifyBundle(bundle, vkey, recordId, policy) {
@@ -163,7 +168,7 @@
     if (hex(raw.slice(0, 4)) !== idhex) fail("the checkpoint signature is by another key");
     const key = await crypto.subtle.importKey("raw", pub, { name: "Ed25519" }, false, ["verify"]);
     if (!(await crypto.subtle.verify({ name: "Ed25519" }, key, raw.slice(4), enc.encode(text)))) fail("the checkpoint signature does not verify against the publisher key " + name + "+" + idhex);
-    const witnesses = policy ? await checkPolicy(text, note.slice(cut + 2).split("\n").filter(Boolean), policy) : null;
+    const cosigned = policy ? await checkPolicy(text, note.slice(cut + 2).split("\n").filter(Boolean), policy) : null;
     const [origin, sizeText, rootText] = text.split("\n");
     if (origin !== name) fail("the checkpoint origin " + origin + " is not the publisher key " + name);
     const size = Number(sizeText), rootHash = b64d(rootText);
@@ -194,7 +199,8 @@
     }
     checkWithheld(events, size);
     return { events: events, size: size, origin: origin, key: name + "+" + idhex, withheld: withheld,
-      witnesses: witnesses, quorum: policy ? policy.describe : null };
+      witnesses: cosigned && cosigned.names, witnessed_at: cosigned && cosigned.at,
+      quorum: policy ? policy.describe : null };
   }
 
   const api = { verifyBundle, Mismatch, canon, PURGEABLE };
