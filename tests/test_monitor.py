@@ -352,8 +352,9 @@ def test_a_member_hidden_behind_a_made_up_marker_is_caught(tmp_path: Path,
         item["payload"][member] = marker
         del item["salts"][member]
         path.write_bytes(orjson.dumps(changed))
-        for mirror in (False, True):
-            where = tmp_path / f"m-{member}-{mirror}"
+        for parallel_from, mirror in ((10**9, False), (10**9, True), (1, False)):
+            monkeypatch.setattr(mon, "PARALLEL_FROM", parallel_from)
+            where = tmp_path / f"m-{member}-{parallel_from}-{mirror}"
             where.mkdir()
             code, said = follow(log.cli, str(log.out), log.vkey, where, mirror=mirror)
             assert code == 1, said
