@@ -169,6 +169,61 @@ def test_a_purge_after_the_checkpoint_still_verifies(tmp_path: Path) -> None:
     assert cli("verify-bundle", str(tmp_path / "b.json"), "--vkey", vkey).exit_code == 0
 
 
+def test_a_correction_withheld_by_a_later_purge_cannot_be_undone(tmp_path: Path) -> None:
+    """A correction's changes withheld by a purge after the checkpoint name the members they
+    set in a list no checkpoint covers. Emptied by whoever serves the bundle, the corrected
+    review score read as before the correction, under 'Verified'. Both verifiers now fold the
+    list widened to every member of the record's manifests, so each reads as withheld; the
+    bundle's own state says the same, and the forger's state is refused."""
+    from ledger.core.canonical import canonical_bytes
+    from ledger.core.checkpoint import parse_checkpoint
+    from ledger.model.purge import as_checkable
+    from ledger.ops.bundle import _check_item
+
+    db = tmp_path / "l.db"
+    Ledger.create(db, clock).close()
+    cli = Cli(db, tmp_path)
+    cli("publish", cli.file(manifest()))
+    assert cli("correct", "SRCH:03BE3A05", "--kind", "correction", "--reason", "typo", "--set",
+               "/review_score=9.1", "--notice-id", "C-1").exit_code == 0
+    key = tmp_path / "pub.key"
+    vkey = cli("keygen", "example.org/log", "-o", str(key)).stdout.strip()
+    cli("checkpoint", "--key", str(key), "-o", str(tmp_path / "cp.txt"))  # size 2
+    assert cli("correct", "SRCH:03BE3A05", "--kind", "removal", "--reason", "Court order",
+               "--purge", "--purge-field", "changes").exit_code == 0
+    assert cli.json("show", "SRCH:03BE3A05")["manifest"]["abstract"] == manifest()["abstract"]
+    cli("bundle", "SRCH:03BE3A05", "--checkpoint", str(tmp_path / "cp.txt"), "-o",
+        str(tmp_path / "b.json"))
+    bundle = orjson.loads((tmp_path / "b.json").read_bytes())
+    assert bundle["events"][1]["event"]["payload"]["changes"]["withheld"]["changed"] == ["review_score"]
+    said = cli.json("verify-bundle", str(tmp_path / "b.json"), "--vkey", vkey)
+    shown = said["state"]["manifest"]
+    assert {"review_score", "title", "abstract"} <= {n for n, v in shown.items()
+                                                      if isinstance(v, dict) and "withheld" in v}
+    assert bundle["state"] == said["state"]
+
+    checkpoint = parse_checkpoint(bundle["checkpoint"].split("\n\n")[0] + "\n")
+    for changed in (["review_score"], []):  # genuine, then emptied by the host
+        forged = orjson.loads(orjson.dumps(bundle))
+        forged["events"][1]["event"]["payload"]["changes"]["withheld"]["changed"] = changed
+        forged["state"] = _derived_state(forged)  # what the forger wants read
+        js = run_js(forged, vkey, tmp_path)
+        assert js["verified"] == "yes", js
+        events = [_check_item(item, checkpoint, "SRCH:03BE3A05", n)
+                  for n, item in enumerate(forged["events"])]
+        want = [orjson.loads(canonical_bytes(e.payload)) for e in as_checkable(events, checkpoint.size)]
+        assert [orjson.loads(canonical_bytes(p)) for p in js["payloads"]] == want
+        assert {"review_score", "title"} <= set(js["payloads"][1]["changes"]["withheld"]["changed"])
+        (tmp_path / "f.json").write_bytes(orjson.dumps(forged))
+        result = cli("verify-bundle", str(tmp_path / "f.json"), "--vkey", vkey)
+        if changed:
+            assert result.exit_code == 1 and "stated record state differs" in result.stderr
+        else:
+            assert forged["state"]["manifest"]["review_score"] == manifest()["review_score"]
+            assert result.exit_code == 1 and "stated record state differs" in result.stderr, \
+                result.output
+
+
 def test_the_browser_knows_what_a_purge_may_withhold_as_python_does() -> None:
     """verify.js carries its own copy of the members a purge may withhold (a page has no other
     source): it must be ledger.model.purge's, contract by contract."""

@@ -49,6 +49,7 @@ _SORT = orjson.OPT_SORT_KEYS
 _SALT = re.compile(f"[0-9a-f]{{{2 * SALT_BYTES}}}")
 
 KEY_TYPES = ("key.added", "key.revoked")
+MANIFEST_TYPES = ("record.published", "record.revised")  # the events that carry a manifest
 _MANIFESTS = ("paper-manifest-v1.1", "paper-manifest-v1.2")
 TYPE_CONTRACTS = {  # every event type, with the contract versions its payload may have
     "record.published": _MANIFESTS,

@@ -10,11 +10,12 @@ are unchanged, so every hash, checkpoint and proof stays valid.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledger.core.events import WITHHELD, is_withheld
+from ledger.core.canonical import canonical_bytes
+from ledger.core.events import MANIFEST_TYPES, WITHHELD, Event, is_withheld
 from ledger.errors import RefusedInput, VerificationError
 from ledger.model.contracts import is_notice
 
@@ -90,6 +91,35 @@ def check_withheld_member(seq: int, contract: str, payload: Mapping[str, Any], n
                                 f"{notice_seq!r}) is not after it too, as a removal and its purge "
                                 "always are", "", "")
     return True
+
+
+def as_checkable(events: Sequence[Event], size: int) -> list[Event]:
+    """Return a record's events as a reader holding the log only up to ``size`` (a checkpoint's)
+    folds them. A correction's ``changes`` withheld by a purge after ``size`` carries a
+    ``changed`` list the reader cannot check (``check_withheld_member``): whoever serves the
+    events could empty it, and the members the correction set would read as before it. Its
+    list is widened to every member a manifest of the record has (but ``record_id``) and those
+    it names, so each reads as withheld until a checkpoint covers the purge. Every other event
+    is returned as it is. ``ledger bundle`` and ``ledger site`` state what this gives, and both
+    verifiers (``verify-bundle``, the page's ``verify.js``) fold it."""
+    names: set[str] = set()
+    out = []
+    for event in events:
+        if event.type in MANIFEST_TYPES:
+            names.update(event.payload)
+        elif event.type == "notice.issued" and '"withheld"' in event.payload_json:
+            payload = event.payload
+            changes: Any = payload.get("changes")
+            inner: dict[str, Any] = changes[WITHHELD] if is_withheld(changes) else {}
+            purge_seq = inner.get("purge_seq")
+            if type(purge_seq) is int and purge_seq > size:
+                listed = inner.get("changed")
+                listed = {str(n) for n in listed} if isinstance(listed, list) else set()
+                payload["changes"] = {WITHHELD: {**inner,
+                                                 "changed": sorted((names | listed) - {"record_id"})}}
+                event = event._replace(payload_json=canonical_bytes(payload).decode("utf-8"))
+        out.append(event)
+    return out
 
 
 def check_fields(fields: Iterable[str]) -> list[str]:

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledger.core.events import WITHHELD, Event, is_withheld
+from ledger.core.events import MANIFEST_TYPES, WITHHELD, Event, is_withheld
 from ledger.errors import CorruptEvent, LedgerError
 from ledger.model.pointer import apply_changes
 
@@ -159,7 +159,7 @@ def apply_event(state: RecordState | None, event: Event,
 def _apply(state: RecordState | None, event: Event, payload: dict[str, Any]) -> RecordState:
     if state is None:
         state = RecordState(record_id=event.record_id, first_seq=event.seq)
-    if event.type in ("record.published", "record.revised"):
+    if event.type in MANIFEST_TYPES:
         state.versions.append(Version(state.version + 1, event.seq, event.type,
                                       event.recorded_at, payload, event.payload_json))
         state.manifest = payload  # never mutated in place: apply_changes returns a new dict

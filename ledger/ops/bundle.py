@@ -31,7 +31,7 @@ from ledger.core.merkle import leaf_hash
 from ledger.core.merkle_check import check_inclusion
 from ledger.core.note import Verifier
 from ledger.errors import LedgerError, RefusedInput, VerificationError
-from ledger.model.purge import check_withheld_member, note_event, replay
+from ledger.model.purge import as_checkable, check_withheld_member, note_event, replay
 from ledger.model.state import fold
 from ledger.ops.proofs import Prover, check_root
 from ledger.storage import store, views
@@ -54,7 +54,7 @@ def make_bundle(conn: sqlite3.Connection, record_id: str, note: str,
     already in that snapshot)."""
     if read is None:
         events = store.record_events(conn, record_id, checkpoint.size)
-        state = fold(events) if events else None
+        state = fold(as_checkable(events, checkpoint.size)) if events else None
         shown = views.show_of(state) if state is not None else None
     else:
         events, shown = read
@@ -86,7 +86,7 @@ def verify_bundle(bundle: Any, verifier: Verifier) -> tuple[Checkpoint, Shown]:
         if after.seq <= before.seq:
             raise VerificationError(after.seq, "bundle events are not in increasing seq order")
     _check_withheld(events, checkpoint.size)
-    state = fold(events)
+    state = fold(as_checkable(events, checkpoint.size))
     assert state is not None
     derived = views.show_of(state)
     if canonical_bytes(derived) != canonical_bytes(bundle.get("state")):

@@ -38,6 +38,7 @@ from ledger.core.events import KEY_TYPES, Event
 from ledger.core.policy import Policy
 from ledger.core.progress import Progress
 from ledger.errors import CorruptEvent, LedgerError
+from ledger.model.purge import as_checkable
 from ledger.model.state import fold
 from ledger.ops.bundle import make_bundle
 from ledger.ops.files import FolderWriter
@@ -445,7 +446,8 @@ class _Builder:
         covered = events if signed is None else [ev for ev in events if ev.seq <= signed[1].size]
         later = events[len(covered):]
         stated = covered or events  # a record wholly after the checkpoint: the page says so
-        state = fold(stated)
+        state = fold(as_checkable(stated, signed[1].size) if signed is not None and covered
+                     else stated)
         if state is None:
             raise CorruptEvent(f"record {rid} has no events")
         shown = views.show_of(state)

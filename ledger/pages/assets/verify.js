@@ -70,6 +70,29 @@
     }
   }
 
+  // A correction's changes withheld by a purge after the checkpoint carry a list of the members
+  // they set that cannot be checked (whoever serves the bundle could empty it, and the corrected
+  // members would read as before the correction): the list is widened to every member a
+  // manifest of the record has (but record_id) and those it names, as Python's
+  // model.purge.as_checkable does, so each reads as withheld until a checkpoint covers the purge.
+  function asCheckable(envs, size) {
+    const names = new Set();
+    return envs.map((env) => {
+      if (env.type === "record.published" || env.type === "record.revised") {
+        for (const n of Object.keys(env.payload)) names.add(n);
+        return env;
+      }
+      const c = env.type === "notice.issued" ? env.payload.changes : null;
+      const m = c && typeof c === "object" && !Array.isArray(c) && Object.keys(c).length === 1
+        && c.withheld && typeof c.withheld === "object" && !Array.isArray(c.withheld) ? c.withheld : null;
+      if (!m || !Number.isInteger(m.purge_seq) || !(m.purge_seq > size)) return env;
+      const listed = Array.isArray(m.changed) ? m.changed.map(String) : [];
+      const changed = Array.from(new Set([...names, ...listed])).filter((n) => n !== "record_id").sort();
+      const payload = Object.assign({}, env.payload, { changes: { withheld: Object.assign({}, m, { changed: changed }) } });
+      return Object.assign({}, env, { payload: payload });
+    });
+  }
+
   // RFC 9162 section 2.1.3.2
   async function rootFromInclusion(index, size, leaf, proof) {
     if (!(index < size)) fail("leaf index " + index + " is outside a tree of size " + size);
@@ -198,7 +221,7 @@
       events.push(env);
     }
     checkWithheld(events, size);
-    return { events: events, size: size, origin: origin, key: name + "+" + idhex, withheld: withheld,
+    return { events: asCheckable(events, size), size: size, origin: origin, key: name + "+" + idhex, withheld: withheld,
       witnesses: cosigned && cosigned.names, witnessed_at: cosigned && cosigned.at,
       quorum: policy ? policy.describe : null };
   }
