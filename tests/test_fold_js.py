@@ -133,3 +133,39 @@ def test_the_javascript_fold_equals_the_python_fold(event_format: int,
     assert "error" not in result, result
     assert result["canonical"].encode() == rfc8785.dumps(orjson.loads(orjson.dumps(shown)))
     assert result["model"] == orjson.loads(orjson.dumps(page_model(shown, stored)))
+
+
+@settings(max_examples=80, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(actions(), st.data())
+def test_a_bundle_before_a_purge_folds_the_same_in_javascript(steps: list[tuple[str, Any]],
+                                                             data: st.DataObject) -> None:
+    """The events a bundle against an earlier checkpoint holds (markers of purges after it
+    included) give the same show object and page model in the browser as in Python, each
+    widening a later purge's correction changes (verify.js asCheckable, model.purge.as_checkable)."""
+    from ledger.model.purge import as_checkable
+    from ledger.model.state import fold
+    from ledger.storage import views
+
+    with tempfile.TemporaryDirectory() as tmp, Ledger.create(Path(tmp) / "l.db", clock) as ledger:
+        ledger.submit("paper-manifest-v1.1", manifest(RID), "ed")
+        for contract, doc in steps:
+            try:
+                if contract == "purge":
+                    fields = tuple(doc.pop("fields"))
+                    ledger.purge(doc, "ed", fields)
+                else:
+                    ledger.submit(contract, doc, "ed")
+            except RefusedInput:
+                continue
+        stored = ledger.history(RID)
+    size = data.draw(st.integers(1, len(stored)), label="checkpoint size")
+    covered = [e for e in stored if e.seq <= size]
+    checkable = as_checkable(covered, size)
+    state = fold(checkable)
+    assert state is not None
+    shown = views.show_of(state)
+    [result] = fold_in_node([{"events": [e.envelope() for e in covered], "size": size}])
+    assert "error" not in result, result
+    assert result["canonical"].encode() == rfc8785.dumps(orjson.loads(orjson.dumps(shown)))
+    assert result["model"] == orjson.loads(orjson.dumps(page_model(shown, checkable)))

@@ -226,7 +226,7 @@
       quorum: policy ? policy.describe : null };
   }
 
-  const api = { verifyBundle, Mismatch, canon, PURGEABLE };
+  const api = { verifyBundle, Mismatch, canon, PURGEABLE, asCheckable };
   root.LedgerVerify = api;
   if (typeof module !== "undefined" && module.exports) module.exports = api;
 })(typeof globalThis !== "undefined" ? globalThis : this);
