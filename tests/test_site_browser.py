@@ -83,7 +83,7 @@ def replace(old: str, new: str) -> Any:
     ('"kind":"correction"', '"kind":"correktion"', "payload member kind does not match"),
     ('"actor":"tester"', '"actor":"mallory"', "its hash does not match its content"),
     ('"index":0', '"index":1', "wrong leaf index"),
-    ('"proof":["', '"proof":["A', "damaged"),
+    ('"proof":["', '"proof":["A', "its inclusion proof is malformed"),
     ('"seq":1,', '"seq":2,', "event seq 2"),
 ])
 def test_one_changed_byte_shows_the_failure(site: Path, old: str, new: str, says: str) -> None:

@@ -177,7 +177,7 @@ def test_a_correction_withheld_by_a_later_purge_cannot_be_undone(tmp_path: Path)
     bundle's own state says the same, and the forger's state is refused."""
     from ledger.core.canonical import canonical_bytes
     from ledger.core.checkpoint import parse_checkpoint
-    from ledger.model.purge import as_checkable
+    from ledger.model.purge import as_checkable, describe
     from ledger.ops.bundle import _check_item
 
     db = tmp_path / "l.db"
@@ -201,6 +201,22 @@ def test_a_correction_withheld_by_a_later_purge_cannot_be_undone(tmp_path: Path)
     assert {"review_score", "title", "abstract"} <= {n for n, v in shown.items()
                                                       if isinstance(v, dict) and "withheld" in v}
     assert bundle["state"] == said["state"]
+
+    # What a marker of a purge after the checkpoint says is unchecked, so neither verifier
+    # shows it: the host rewrites its reason, and the record still reads only "withheld after
+    # the checkpoint" (the forger's state, which shows the words, is refused).
+    lying = orjson.loads(orjson.dumps(bundle))
+    lying["events"][1]["event"]["payload"]["changes"]["withheld"]["reason"] = "Fraud, says a court"
+    lying["state"] = _derived_state(lying)
+    assert "Fraud" in orjson.dumps(lying["state"]).decode()
+    (tmp_path / "l.json").write_bytes(orjson.dumps({**lying, "state": bundle["state"]}))
+    told = cli.json("verify-bundle", str(tmp_path / "l.json"), "--vkey", vkey)
+    assert "Fraud" not in orjson.dumps(told).decode()
+    marker = told["state"]["manifest"]["review_score"]
+    assert marker == {"withheld": {"after_checkpoint": 2}}, marker
+    assert describe(marker) == "[withheld by a removal after the checkpoint of size 2]"
+    js = run_js(lying, vkey, tmp_path)
+    assert js["verified"] == "yes" and "Fraud" not in orjson.dumps(js["payloads"]).decode(), js
 
     checkpoint = parse_checkpoint(bundle["checkpoint"].split("\n\n")[0] + "\n")
     for changed in (["review_score"], []):  # genuine, then emptied by the host
@@ -238,7 +254,8 @@ def test_the_browser_knows_what_a_purge_may_withhold_as_python_does() -> None:
 
 
 @pytest.mark.parametrize("edit", ["a salt for no member", "a marker with another key",
-                                  "an envelope with another key"])
+                                  "an envelope with another key", "a proof hash in an array",
+                                  "a proof hash with a space"])
 def test_what_python_refuses_in_a_bundle_the_browser_refuses(
         tmp_path: Path, retracted: tuple[Cli, dict[str, Any], str], edit: str) -> None:
     """The two verifiers of one bundle must not disagree: a salt stored for a member that is not
@@ -251,6 +268,11 @@ def test_what_python_refuses_in_a_bundle_the_browser_refuses(
         env["salts"]["zzz"] = "0" * 32
     elif edit == "an envelope with another key":
         env["note_to_readers"] = "unchecked words"
+    elif edit == "a proof hash in an array":  # the same bytes, as atob reads it
+        forged["events"][0]["proof"][0] = [forged["events"][0]["proof"][0]]
+    elif edit == "a proof hash with a space":
+        text = forged["events"][0]["proof"][0]
+        forged["events"][0]["proof"][0] = text[:8] + " " + text[8:]
     else:
         env["payload"]["note"] = {"withheld": LATER, "also": 1}
         env["salts"].pop("note", None)

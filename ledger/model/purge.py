@@ -95,28 +95,33 @@ def check_withheld_member(seq: int, contract: str, payload: Mapping[str, Any], n
 
 def as_checkable(events: Sequence[Event], size: int) -> list[Event]:
     """Return a record's events as a reader holding the log only up to ``size`` (a checkpoint's)
-    folds them. A correction's ``changes`` withheld by a purge after ``size`` carries a
-    ``changed`` list the reader cannot check (``check_withheld_member``): whoever serves the
-    events could empty it, and the members the correction set would read as before it. Its
-    list is widened to every member a manifest of the record has (but ``record_id``) and those
-    it names, so each reads as withheld until a checkpoint covers the purge. Every other event
-    is returned as it is. ``ledger bundle`` and ``ledger site`` state what this gives, and both
-    verifiers (``verify-bundle``, the page's ``verify.js``) fold it."""
+    folds them. A marker naming a purge after ``size`` cannot be checked against it
+    (``check_withheld_member``): whoever serves the events could write any notice id, date or
+    reason into it, so it is replaced by a marker that says only that (``{"withheld":
+    {"after_checkpoint": size}}``). On a correction's ``changes`` such a marker also carried the
+    list of the members the changes set: emptied, the corrected members would read as before
+    the correction; it is widened to every member a manifest of the record has (but
+    ``record_id``) and those it named, so each reads as withheld until a checkpoint covers the
+    purge. ``ledger bundle`` and ``ledger site`` state what this gives, and both verifiers
+    (``verify-bundle``, the page's ``verify.js``) fold it."""
     names: set[str] = set()
     out = []
     for event in events:
         if event.type in MANIFEST_TYPES:
             names.update(event.payload)
-        elif event.type == "notice.issued" and '"withheld"' in event.payload_json:
-            payload = event.payload
-            changes: Any = payload.get("changes")
-            inner: dict[str, Any] = changes[WITHHELD] if is_withheld(changes) else {}
-            purge_seq = inner.get("purge_seq")
-            if type(purge_seq) is int and purge_seq > size:
-                listed = inner.get("changed")
-                listed = {str(n) for n in listed} if isinstance(listed, list) else set()
-                payload["changes"] = {WITHHELD: {**inner,
-                                                 "changed": sorted((names | listed) - {"record_id"})}}
+        if event.commitments is not None and '"withheld"' in event.payload_json:
+            payload, changed = event.payload, False
+            for name, value in payload.items():
+                purge_seq = value[WITHHELD].get("purge_seq") if is_withheld(value) else None
+                if not (type(purge_seq) is int and purge_seq > size):
+                    continue
+                inner: dict[str, Any] = {"after_checkpoint": size}
+                if name == "changes" and event.type == "notice.issued":
+                    listed = value[WITHHELD].get("changed")
+                    listed = {str(n) for n in listed} if isinstance(listed, list) else set()
+                    inner["changed"] = sorted((names | listed) - {"record_id"})
+                payload[name], changed = {WITHHELD: inner}, True
+            if changed:
                 event = event._replace(payload_json=canonical_bytes(payload).decode("utf-8"))
         out.append(event)
     return out
@@ -162,6 +167,8 @@ def changed_members(changes: Any) -> list[str]:
 def describe(value: Mapping[str, Any]) -> str:
     """Return a withheld marker as one line of text."""
     inner = value.get(WITHHELD) or {}
+    if "after_checkpoint" in inner:  # as_checkable's: what a later purge's marker says is unchecked
+        return f"[withheld by a removal after the checkpoint of size {inner['after_checkpoint']}]"
     reason = inner.get("reason")
     return (f"[withheld by removal notice {inner.get('notice_id')} (seq {inner.get('notice_seq')})"
             f" of {inner.get('effective_date')}{': ' + str(reason) if reason else ''}]")

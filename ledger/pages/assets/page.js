@@ -25,6 +25,7 @@
 
   function describe(v) {
     const w = v.withheld || {};
+    if (has(w, "after_checkpoint")) return "[withheld by a removal after the checkpoint of size " + w.after_checkpoint + "]";
     return "[withheld by removal notice " + w.notice_id + " (seq " + w.notice_seq + ") of " + w.effective_date +
       (w.reason ? ": " + w.reason : "") + "]";
   }

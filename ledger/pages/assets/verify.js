@@ -70,26 +70,34 @@
     }
   }
 
-  // A correction's changes withheld by a purge after the checkpoint carry a list of the members
-  // they set that cannot be checked (whoever serves the bundle could empty it, and the corrected
-  // members would read as before the correction): the list is widened to every member a
-  // manifest of the record has (but record_id) and those it names, as Python's
-  // model.purge.as_checkable does, so each reads as withheld until a checkpoint covers the purge.
+  // A marker naming a purge after the checkpoint cannot be checked against it (whoever serves
+  // the bundle could write any notice id, date or reason into it): it is replaced by one that
+  // says only that, {withheld: {after_checkpoint: size}}. On a correction's changes it also
+  // carried the list of the members the changes set (emptied, the corrected members would read
+  // as before the correction): widened to every member a manifest of the record has (but
+  // record_id) and those it named. As Python's model.purge.as_checkable does.
   function asCheckable(envs, size) {
     const names = new Set();
     return envs.map((env) => {
       if (env.type === "record.published" || env.type === "record.revised") {
         for (const n of Object.keys(env.payload)) names.add(n);
-        return env;
       }
-      const c = env.type === "notice.issued" ? env.payload.changes : null;
-      const m = c && typeof c === "object" && !Array.isArray(c) && Object.keys(c).length === 1
-        && c.withheld && typeof c.withheld === "object" && !Array.isArray(c.withheld) ? c.withheld : null;
-      if (!m || !Number.isInteger(m.purge_seq) || !(m.purge_seq > size)) return env;
-      const listed = Array.isArray(m.changed) ? m.changed.map(String) : [];
-      const changed = Array.from(new Set([...names, ...listed])).filter((n) => n !== "record_id").sort();
-      const payload = Object.assign({}, env.payload, { changes: { withheld: Object.assign({}, m, { changed: changed }) } });
-      return Object.assign({}, env, { payload: payload });
+      if (!("commitments" in env)) return env;
+      let payload = null;
+      for (const n of Object.keys(env.payload)) {
+        const v = env.payload[n];
+        const m = v && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 1
+          && v.withheld && typeof v.withheld === "object" && !Array.isArray(v.withheld) ? v.withheld : null;
+        if (!m || !Number.isInteger(m.purge_seq) || !(m.purge_seq > size)) continue;
+        const inner = { after_checkpoint: size };
+        if (n === "changes" && env.type === "notice.issued") {
+          const listed = Array.isArray(m.changed) ? m.changed.map(String) : [];
+          inner.changed = Array.from(new Set([...names, ...listed])).filter((x) => x !== "record_id").sort();
+        }
+        payload = payload || Object.assign({}, env.payload);
+        payload[n] = { withheld: inner };
+      }
+      return payload ? Object.assign({}, env, { payload: payload }) : env;
     });
   }
 
@@ -216,7 +224,11 @@
       const c = enc.encode(canon(body));
       if (hex(await sha(v2 ? PREFIX2 : PREFIX, c)) !== env.hash) fail("event seq " + env.seq + ": its hash does not match its content");
       if (item.index !== env.seq - 1) fail("event seq " + env.seq + ": wrong leaf index " + item.index);
-      const got = await rootFromInclusion(item.index, size, await sha(new Uint8Array([0]), c), item.proof.map(b64d));
+      // Each proof hash strict base64 text, as Python's verify-bundle reads it (atob would also
+      // take spaces, or an array holding the text)
+      const proof = Array.isArray(item.proof) ? item.proof : [];
+      if (!proof.every((h) => typeof h === "string" && h.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(h))) fail("event seq " + env.seq + ": its inclusion proof is malformed");
+      const got = await rootFromInclusion(item.index, size, await sha(new Uint8Array([0]), c), proof.map(b64d));
       if (!same(got, rootHash)) fail("event seq " + env.seq + ": its inclusion proof gives root " + b64e(got) + ", the checkpoint says " + rootText);
       events.push(env);
     }
