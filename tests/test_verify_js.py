@@ -282,3 +282,106 @@ def test_what_python_refuses_in_a_bundle_the_browser_refuses(
     result = cli("verify-bundle", str(tmp_path / "forged.json"), "--vkey", vkey)
     # 1: it does not verify; 2: it is not a bundle (an envelope with another key)
     assert result.exit_code in (1, 2) and result.stderr.startswith("Error: "), result.output
+
+
+def _mutations(bundle: dict[str, Any], seed: int, count: int) -> list[dict[str, Any]]:
+    """``count`` copies of the bundle, each with one value somewhere in its events changed the
+    way someone who edits the hosted files could: another text, upper case, an integer as a
+    float or a string, a key deleted or added, null, a made-up withheld marker, a list
+    shortened, a value wrapped in a list."""
+    import random
+
+    rnd = random.Random(seed)
+
+    def paths(value: Any, prefix: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        found = [prefix]
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                found += paths(inner, (*prefix, key))
+        elif isinstance(value, list):
+            for index, inner in enumerate(value):
+                found += paths(inner, (*prefix, index))
+        return found
+
+    out = []
+    for _ in range(count):
+        copy = orjson.loads(orjson.dumps(bundle))
+        path = rnd.choice(paths(copy["events"], ())[1:])
+        parent: Any = copy["events"]
+        for step in path[:-1]:
+            parent = parent[step]
+        key, value, how = path[-1], parent[path[-1]], rnd.randrange(9)
+        is_int = isinstance(value, int) and not isinstance(value, bool)
+        if how == 0:
+            parent[key] = "x"
+        elif how == 1 and isinstance(value, str):
+            parent[key] = value.upper()
+        elif how == 2 and is_int:
+            parent[key] = float(value)
+        elif how == 3 and is_int:
+            parent[key] = str(value)
+        elif how == 4 and isinstance(parent, dict):
+            del parent[key]
+        elif how == 5 and isinstance(value, dict):
+            value["zz"] = 1
+        elif how == 6:
+            parent[key] = None
+        elif how == 7:
+            parent[key] = {"withheld": LATER}
+        elif how == 8 and isinstance(value, list) and value:
+            value.pop(rnd.randrange(len(value)))
+        else:
+            parent[key] = [value]
+        out.append(copy)
+    return out
+
+
+@pytest.mark.parametrize("later", [False, True], ids=["purge covered", "purge after the checkpoint"])
+def test_the_browser_and_python_agree_on_edited_bundles(tmp_path: Path, later: bool) -> None:
+    """verify.js and verify-bundle, given the same 300 bundles each edited in one place (a
+    record corrected, evaluated, retracted and removed with a purge; the checkpoint after the
+    purge, or before it): each takes exactly the bundles the other takes, and Python never
+    stops on an error of its own. (verify-bundle also compares the bundle's stated state, which
+    the page does apart, in record.js: an edit only that comparison catches is left aside.)"""
+    from ledger.core.note import parse_verifier
+    from ledger.errors import LedgerError
+    from ledger.ops.bundle import verify_bundle
+
+    db = tmp_path / "l.db"
+    Ledger.create(db, clock).close()
+    cli = Cli(db, tmp_path)
+    cli("publish", cli.file(manifest()))
+    cli("correct", "SRCH:03BE3A05", "--kind", "correction", "--reason", "typo", "--set",
+        "/review_score=9.1", "--notice-id", "C-1")
+    cli("gate", "SRCH:03BE3A05", "--gate", "2", "--status", "FAILED", "--reason", "no")
+    cli("correct", "SRCH:03BE3A05", "--kind", "retraction", "--reason", "Fabricated",
+        "--notice-id", "R-1")
+    key = tmp_path / "pub.key"
+    vkey = cli("keygen", "example.org/log", "-o", str(key)).stdout.strip()
+    if later:
+        cli("checkpoint", "--key", str(key), "-o", str(tmp_path / "cp.txt"))
+    assert cli("correct", "SRCH:03BE3A05", "--kind", "removal", "--reason", "Court order",
+               "--purge", "--purge-field", "changes", "--purge-field", "abstract").exit_code == 0
+    if not later:
+        cli("checkpoint", "--key", str(key), "-o", str(tmp_path / "cp.txt"))
+    bundle = orjson.loads(cli("bundle", "SRCH:03BE3A05", "--checkpoint",
+                              str(tmp_path / "cp.txt")).stdout)
+    edited = _mutations(bundle, seed=17 + later, count=300)
+    path = tmp_path / "many.json"
+    path.write_bytes(orjson.dumps(edited))
+    assert NODE is not None
+    out = subprocess.run([NODE, str(HARNESS.with_name("verify_many.js")), str(VERIFY_JS),
+                          str(path), vkey, "SRCH:03BE3A05"],
+                         capture_output=True, text=True, timeout=120, check=True)
+    verifier, disagree = parse_verifier(vkey), []
+    for n, (forged, js) in enumerate(zip(edited, orjson.loads(out.stdout), strict=True)):
+        try:
+            verify_bundle(forged, verifier)
+            python = "yes"
+        except LedgerError as exc:
+            python = f"no: {exc}"
+        if "stated record state differs" in python:
+            continue
+        if (python == "yes") != (js == "yes"):
+            disagree.append((n, python[:120], js[:120]))
+    assert not disagree, disagree
