@@ -6,6 +6,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import orjson
@@ -25,6 +26,10 @@ from .common import (
     whole,
     write_output,
 )
+
+if TYPE_CHECKING:
+    from ledger.api import Ledger
+    from ledger.model.verify import VerifyReport
 
 
 @click.command()
@@ -179,14 +184,10 @@ def verify(obj: LedgerContext, checkpoint_file: str | None, vkey: str | None,
 
     extra: dict[str, object] = {}
     policy = read_policy(policy_file) if policy_file else None
-    try:
-        opened = obj.open()
-    except CorruptEvent as exc:  # a ledger file SQLite cannot read: a finding like the others
-        if exc.table is None:
-            raise
-        from ledger.model.verify import table_failure
-
-        report = table_failure(exc.table, str(exc).removeprefix(f"table {exc.table}: "))
+    opened, unreadable = _open_for_checks(obj)
+    if opened is None:
+        assert unreadable is not None
+        report = unreadable
     else:
         with opened as ledger, progress("Verifying", ledger.count()) as bar:
             if checkpoint_file is not None and vkey is not None:
@@ -215,6 +216,20 @@ def verify(obj: LedgerContext, checkpoint_file: str | None, vkey: str | None,
     sys.exit(0 if report.ok else 1)
 
 
+def _open_for_checks(obj: LedgerContext) -> tuple[Ledger | None, VerifyReport | None]:
+    """Return (the opened ledger, None), or (None, the finding) for a ledger file SQLite cannot
+    read: for ``verify`` and ``audit`` a finding like the others (exit 1, in their own report
+    format), not a refused input."""
+    try:
+        return obj.open(), None
+    except CorruptEvent as exc:
+        if exc.table is None:
+            raise
+        from ledger.model.verify import table_failure
+
+        return None, table_failure(exc.table, str(exc).removeprefix(f"table {exc.table}: "))
+
+
 @click.command()
 @click.option("--strict", is_flag=True, help="Editorial warnings fail the audit too (exit 1).")
 @json_option
@@ -231,8 +246,15 @@ def audit(obj: LedgerContext, strict: bool, as_json: bool) -> None:
         ledger audit
         ledger audit --strict --json
     """
-    with obj.open() as ledger, progress("Auditing", 2 * ledger.count()) as bar:  # verify, replay
-        report = ledger.audit(bar)
+    opened, unreadable = _open_for_checks(obj)
+    if opened is None:
+        from ledger.ops.audit import AuditReport
+
+        assert unreadable is not None
+        report = AuditReport(unreadable)
+    else:
+        with opened as ledger, progress("Auditing", 2 * ledger.count()) as bar:  # verify, replay
+            report = ledger.audit(bar)
     failed = not report.ok or (strict and bool(report.warnings))
     if as_json:
         emit_json(report.as_json())

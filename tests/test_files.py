@@ -53,6 +53,13 @@ def test_a_damaged_ledger_file_is_a_finding(db: Path, damage: str) -> None:
     assert "truncated or overwritten" in report["reason"]
     code, err = invoke(db, "verify")
     assert code == 1 and err.startswith("FAILED at table (file): ")
+    # audit reports it in its own format too, with --json a report an auditor's script can read
+    result = CliRunner().invoke(app, ["--db", str(db), "audit", "--json"])
+    report = __import__("json").loads(result.stdout)
+    assert result.exit_code == 1 and not report["ok"] and report["verify"]["table"] == "(file)"
+    result = CliRunner().invoke(app, ["--db", str(db), "audit"])
+    assert result.exit_code == 1 and "first bad table (file): " in result.stdout, result.output
+    assert "audit: FAILED" in result.stdout
     code, err = invoke(db, "show", "SRCH:03BE3A05")
     assert code == 1 and err.startswith("Error: ") and err.count("\n") == 1
 
