@@ -371,3 +371,28 @@ def test_a_member_hidden_behind_a_made_up_marker_is_caught(tmp_path: Path,
             code, seen = follow(log.cli, str(log.out), log.vkey, where, mirror=mirror)
             assert code == 0 and seen["size"] == 303 and seen["purges"] == 1, seen
             assert seen["withheld_members"], seen
+
+
+def test_a_mirror_waits_for_a_checkpoint_that_covers_a_purge(tmp_path: Path) -> None:
+    """The log publishes its tiles at a checkpoint signed before a purge: the purged members
+    are gone from the host, withheld by a purge the checkpoint cannot show. Without a mirror
+    the run checks the log (such a marker is taken as for a bundle); a mirror cannot take them
+    (it would no longer verify), so the run is refused, exit 2, and no mirror or state file is
+    left; once the log publishes a checkpoint that covers the purge, the mirror follows it."""
+    log = Log(tmp_path)
+    assert log.cli("checkpoint", "--key", str(log.key), "-o", str(tmp_path / "cp.txt")).exit_code == 0
+    assert log.cli("correct", "SRCH:00000003", "--kind", "removal", "--reason", "Court order",
+                   "--purge").exit_code == 0
+    assert log.cli("tiles", str(log.out), "--checkpoint", str(tmp_path / "cp.txt")).exit_code == 0
+    (tmp_path / "plain").mkdir()
+    code, seen = follow(log.cli, str(log.out), log.vkey, tmp_path / "plain", mirror=False)
+    assert code == 0 and seen["size"] == 300 and seen["withheld_members"], seen
+    code, said = follow(log.cli, str(log.out), log.vkey, tmp_path)
+    assert code == 2 and "withheld by a purge after that checkpoint" in str(said), said
+    assert not list(tmp_path.glob("mirror.db*")) and not (tmp_path / "seen.json").exists()
+    log.publish()  # a new checkpoint, at the head: it covers the purge
+    code, seen = follow(log.cli, str(log.out), log.vkey, tmp_path)
+    assert code == 0 and seen["size"] == 302 and seen["purges"] == 1, seen
+    mirror = Cli(tmp_path / "mirror.db", tmp_path)
+    assert mirror("verify").exit_code == 0 and mirror("audit").exit_code == 0
+    assert mirror.json("show", "SRCH:00000003")["status"] == "REMOVED"

@@ -154,6 +154,40 @@ def test_tiles_follow_the_spec_grow_and_survive_a_purge(tmp_path: Path, writing:
     assert (out / "members/001.json").stat().st_mtime_ns == untouched
 
 
+def test_tiles_of_an_earlier_checkpoint_serve_no_content_purged_since(tmp_path: Path,
+                                                                      writing: str) -> None:
+    """`tiles --checkpoint` with a checkpoint older than the head (the log grew since it was
+    signed, or cosigned) writes the log at that size: it was refused, as if a stored hash had
+    been edited. A purge after that checkpoint of an event it covers reaches the host at once:
+    a run with the same checkpoint rewrites that bundle's members (it served the purged value)."""
+    db = tmp_path / "l.db"
+    with Ledger.create(db, clock) as ledger:
+        ledger.append_jsonl(io.BytesIO(lines(300)), "ed")
+    cli = Cli(db, tmp_path)
+    key = tmp_path / "log.key"
+    cli("keygen", "example.org/log", "-o", str(key))
+    assert cli("checkpoint", "--key", str(key), "-o", str(tmp_path / "cp.txt")).exit_code == 0
+    with Ledger.open(db, clock) as ledger:
+        ledger.append_jsonl(io.BytesIO(lines(20, 300)), "ed")
+    out = tmp_path / "log"
+    first = cli("tiles", str(out), "--checkpoint", str(tmp_path / "cp.txt"))
+    assert first.exit_code == 0, first.output
+    size, entries = check_tiles(out, "example.org/log")
+    assert size == 300 and len(entries) == 300
+    check_members(out, entries)
+    secret = manifest("SRCH:00000005")["abstract"]
+    assert json.loads((out / "members/000.json").read_text())[5]["payload"]["abstract"] == secret
+    assert cli("correct", "SRCH:00000005", "--kind", "removal", "--reason", "order",
+               "--purge").exit_code == 0  # seq 321, 322: after the checkpoint
+    again = cli("tiles", str(out), "--checkpoint", str(tmp_path / "cp.txt"))
+    assert again.exit_code == 0, again.output
+    assert check_tiles(out, "example.org/log")[0] == 300
+    check_members(out, entries)
+    served = json.loads((out / "members/000.json").read_text())[5]  # seq 6: SRCH:00000005
+    assert served["seq"] == 6 and secret not in json.dumps(served)
+    assert set(served["payload"]["abstract"]) == {"withheld"}
+
+
 def test_tiles_need_a_key_or_a_checkpoint(cli: Cli, tmp_path: Path) -> None:
     result = cli("tiles", str(tmp_path / "t"))
     assert result.exit_code == 2 and "--key" in result.stderr

@@ -248,7 +248,9 @@ def monitor(source: Source, verifier: Verifier, state_path: Path | None, mirror:
 def _run(job: Follow, mirror: Path | None, progress: Progress | None,
          keep: bool = True) -> MonitorResult:
     checkpoint, state = job.checkpoint, job.state
+    created = mirror is not None and not mirror.exists()  # removed again if this run fails
     conn = _open_mirror(mirror, checkpoint.origin) if mirror is not None else None
+    done = False
     try:
         if conn is not None and store.head(conn)[0] != state.size:
             raise RefusedInput(f"the mirror {mirror} holds {store.head(conn)[0]} events but the "
@@ -276,6 +278,12 @@ def _run(job: Follow, mirror: Path | None, progress: Progress | None,
                     "another root (a fork, or a rewritten history); refusing it"),
                     checkpoint.root_b64, base64.b64encode(frontier.root()).decode())
             tally.check_covered()
+            if conn is not None and keep and tally.later:
+                raise MonitorError(
+                    f"the log at size {checkpoint.size} serves {tally.later} payload member(s) "
+                    "withheld by a purge after that checkpoint, which it cannot show: a mirror "
+                    "takes them only with a checkpoint that covers the purge (the mirror and the "
+                    "state file are left as they were; run again when the log publishes one)")
 
         statuses, changed = None, []
         if conn is None:
@@ -284,9 +292,13 @@ def _run(job: Follow, mirror: Path | None, progress: Progress | None,
         else:
             _extend_mirror(conn, job.source, checked(), tally, state.size, checkpoint.origin)
             statuses, changed = views.status_counts(conn), views.statuses(conn, tally.records)
+        done = True
     finally:
         if conn is not None:
             conn.close()
+        if created and not done and mirror is not None:  # not a half-made mirror: none at all
+            for path in (mirror, Path(f"{mirror}-wal"), Path(f"{mirror}-shm")):
+                path.unlink(missing_ok=True)
     result = MonitorResult(checkpoint.origin, checkpoint.size, state.size, tally.events,
                            tally.withheld, len(tally.purges),
                            str(mirror) if mirror and keep else None, statuses, changed)
@@ -305,6 +317,7 @@ class _Tally:
     purges: list[Event] = field(default_factory=list)
     touched: set[str] = field(default_factory=set)
     notes: list[tuple[Any, ...]] = field(default_factory=list)  # for purge.replay
+    later: int = 0  # members withheld by a purge after the checkpoint (which it cannot show)
 
     @property
     def records(self) -> list[str]:
@@ -322,9 +335,10 @@ class _Tally:
             payload = event.payload
             withheld = {name: value for name, value in payload.items() if is_withheld(value)}
             self.withheld += len(withheld)
-            withheld = {name: value for name, value in withheld.items()
-                        if not check_withheld_member(event.seq, event.contract, payload, name,
-                                                     value, size)}
+            later = {name for name, value in withheld.items()
+                     if check_withheld_member(event.seq, event.contract, payload, name, value, size)}
+            self.later += len(later)
+            withheld = {name: value for name, value in withheld.items() if name not in later}
         if withheld or event.type == PURGE_TYPE or (
                 event.type == "notice.issued" and '"removal"' in event.payload_json):
             note_event(self.notes, event.seq, event.type, event.record_id, event.payload, withheld)
@@ -348,17 +362,18 @@ class _Tally:
         self.purges += other.purges
         self.touched |= other.touched
         self.notes += other.notes
+        self.later += other.later
 
     def message(self) -> tuple[Any, ...]:
         """This tally as a helper's message (``marshal``: plain tuples, lists and strings)."""
         return (self.events, self.withheld, [tuple(e) for e in self.purges], list(self.touched),
-                self.notes)
+                self.notes, self.later)
 
     @classmethod
     def of_message(cls, message: Sequence[Any]) -> _Tally:
-        events, withheld, purges, touched, notes = message
+        events, withheld, purges, touched, notes, later = message
         return cls(events, withheld, [Event(*e) for e in purges], set(touched),
-                   [tuple(note) for note in notes])
+                   [tuple(note) for note in notes], later)
 
 
 def _check_not_back(state: MonitorState, checkpoint: Checkpoint) -> None:

@@ -72,14 +72,17 @@ def write_tiles(conn: sqlite3.Connection, out: Path, note: str, checkpoint: Chec
     """Write the tiles, entry bundles and members of the log at the checkpoint's size, then the
     checkpoint (its root must be the stored root at that size: the caller verified the log)."""
     size = checkpoint.size
-    if proofstore.stored_root(conn, size) != checkpoint.root:
+    if proofstore.stored_root(conn, size, head=False) != checkpoint.root:
         raise CorruptEvent(f"table tree_hashes: the stored tree's root at size {size} is not the "
                            "checkpoint's (run `ledger verify`)")
     writer = FolderWriter(out)
     v2 = store.event_format(conn) >= 2
     published = _published_size(out, size)
-    purged = {(int(entry["seq"]) - 1) // WIDTH  # bundles whose members a new purge withholds
-              for event in store.iter_events(conn, published, size) if event.type == PURGE_TYPE
+    # Bundles whose members a purge since the folder's checkpoint withholds: every purge after
+    # it, up to the head (one after this checkpoint withheld members of events it covers, and
+    # the folder must no longer serve them)
+    purged = {(int(entry["seq"]) - 1) // WIDTH
+              for event in store.iter_events(conn, published, None) if event.type == PURGE_TYPE
               for entry in event.payload.get("purged", [])} if published else set()  # else all
     bundles = -(-size // WIDTH)
     path = store.file_path(conn)

@@ -116,9 +116,12 @@ def signature_covering(conn: sqlite3.Connection, seq: int) -> tuple[Any, ...] | 
     return None if row is None else tuple(row)
 
 
-def stored_root(conn: sqlite3.Connection, size: int) -> bytes | None:
-    """Return the stored tree's root at ``size``, or None if the stored tree lacks hashes."""
-    if count_tree_hashes(conn) != stored_count(size):
+def stored_root(conn: sqlite3.Connection, size: int, head: bool = True) -> bytes | None:
+    """Return the stored tree's root at ``size``, or None if the stored tree lacks hashes (with
+    ``head``, the default, if it does not hold exactly the hashes of a tree of ``size``: the
+    size is the log's head; else ``size`` may be any earlier size, a checkpoint's)."""
+    stored, needed = count_tree_hashes(conn), stored_count(size)
+    if stored < needed or (head and stored != needed):
         return None
     try:
         return tree_root(size, lambda positions: read_hashes(conn, positions))
