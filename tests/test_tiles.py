@@ -188,6 +188,37 @@ def test_tiles_of_an_earlier_checkpoint_serve_no_content_purged_since(tmp_path: 
     assert set(served["payload"]["abstract"]) == {"withheld"}
 
 
+def test_tiles_never_roll_a_folder_back(tmp_path: Path) -> None:
+    """A folder that serves a checkpoint is not given an older one (every monitor that followed
+    it would refuse the rollback), another root at its size, or another log's: exit 2, and the
+    folder is left as it was."""
+    db = tmp_path / "l.db"
+    with Ledger.create(db, clock) as ledger:
+        ledger.append_jsonl(io.BytesIO(lines(30)), "ed")
+    cli = Cli(db, tmp_path)
+    key = tmp_path / "log.key"
+    cli("keygen", "example.org/log", "-o", str(key))
+    assert cli("checkpoint", "--key", str(key), "-o", str(tmp_path / "old.txt")).exit_code == 0
+    with Ledger.open(db, clock) as ledger:
+        ledger.append_jsonl(io.BytesIO(lines(5, 30)), "ed")
+    out = tmp_path / "log"
+    assert cli("tiles", str(out), "--key", str(key)).exit_code == 0
+    served = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    back = cli("tiles", str(out), "--checkpoint", str(tmp_path / "old.txt"))
+    assert back.exit_code == 2 and "would roll the log back" in back.stderr, back.output
+    other_db = tmp_path / "other.db"
+    with Ledger.create(other_db, clock) as ledger:  # another history, the same key and size
+        ledger.append_jsonl(io.BytesIO(lines(35, 100)), "ed")
+    other = Cli(other_db, tmp_path)
+    fork = other("tiles", str(out), "--key", str(key))
+    assert fork.exit_code == 2 and "another root at size 35" in fork.stderr, fork.output
+    key2 = tmp_path / "other.key"
+    other("keygen", "example.org/other", "-o", str(key2))
+    elsewhere = other("tiles", str(out), "--key", str(key2))
+    assert elsewhere.exit_code == 2 and "serves the log of example.org/log" in elsewhere.stderr
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == served
+
+
 def test_tiles_need_a_key_or_a_checkpoint(cli: Cli, tmp_path: Path) -> None:
     result = cli("tiles", str(tmp_path / "t"))
     assert result.exit_code == 2 and "--key" in result.stderr

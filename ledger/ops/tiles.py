@@ -77,7 +77,7 @@ def write_tiles(conn: sqlite3.Connection, out: Path, note: str, checkpoint: Chec
                            "checkpoint's (run `ledger verify`)")
     writer = FolderWriter(out)
     v2 = store.event_format(conn) >= 2
-    published = _published_size(out, size)
+    published = _published_size(out, checkpoint)
     # Bundles whose members a purge since the folder's checkpoint withholds: every purge after
     # it, up to the head (one after this checkpoint withheld members of events it covers, and
     # the folder must no longer serve them)
@@ -194,16 +194,27 @@ def bundles_worker(path: str, out: str, size: str, published: str, purged: str, 
     send(("done",))
 
 
-def _published_size(out: Path, size: int) -> int:
-    """Return the size of the checkpoint this folder already serves (0 if none or unreadable,
-    or if it is larger than ``size``): entry bundles fully below it were written then, and
-    only a purge since can change their members."""
+def _published_size(out: Path, checkpoint: Checkpoint) -> int:
+    """Return the size of the checkpoint this folder already serves (0 if none or unreadable):
+    entry bundles fully below it were written then, and only a purge since can change their
+    members. Refuse a checkpoint that would roll the folder back (smaller than the one it
+    serves), fork it (another root at its size) or replace another log's: every monitor that
+    followed the folder would refuse it, and readers would be shown less than they were."""
     try:
         text = (out / "checkpoint").read_text(encoding="utf-8")
-        published = parse_checkpoint(text.split("\n\n", 1)[0] + "\n").size
+        served = parse_checkpoint(text.split("\n\n", 1)[0] + "\n")
     except (OSError, UnicodeDecodeError, LedgerError):
         return 0
-    return published if published <= size else 0
+    if served.origin != checkpoint.origin:
+        raise RefusedInput(f"{out} serves the log of {served.origin}, not of {checkpoint.origin}")
+    if served.size > checkpoint.size:
+        raise RefusedInput(f"{out} serves a checkpoint of size {served.size}: publishing one of "
+                           f"size {checkpoint.size} would roll the log back for every reader "
+                           "(monitors refuse it); publish that checkpoint or a later one")
+    if served.size == checkpoint.size and served.root != checkpoint.root:
+        raise RefusedInput(f"{out} serves another root at size {served.size} "
+                           f"({served.root_b64}): this checkpoint is of another history")
+    return served.size
 
 
 def _tile(conn: sqlite3.Connection, writer: FolderWriter, level: int, n: int, width: int,
