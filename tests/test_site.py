@@ -70,6 +70,30 @@ def test_a_second_run_rewrites_only_what_changed(cli: Cli, signed_site: tuple[li
     assert "0 file(s) written" in cli("site", str(out), "--full").stdout
 
 
+def test_a_site_is_never_rolled_back_to_an_older_checkpoint(
+        cli: Cli, signed_site: tuple[list[str], Path], tmp_path: Path) -> None:
+    """A site built with a checkpoint is not built again with an older one (its pages would
+    show readers less than they were shown: a retraction since, say), nor with another log's:
+    exit 2, and nothing in the folder changes. The same checkpoint, or a later one, builds."""
+    args, out = signed_site
+    old = args[1]
+    cli("correct", "SRCH:00000002", "--kind", "retraction", "--reason", "x")
+    key = tmp_path / "k.key"
+    assert cli("checkpoint", "--key", str(key), "-o", str(tmp_path / "new.txt")).exit_code == 0
+    newer = ["--checkpoint", str(tmp_path / "new.txt"), *args[2:]]
+    assert cli("site", str(out), *newer).exit_code == 0
+    files = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    back = cli("site", str(out), "--checkpoint", old, *args[2:])
+    assert back.exit_code == 2 and "would roll the log back" in back.stderr, back.output
+    other_key, other_vkey = tmp_path / "o.key", tmp_path / "o.vkey"
+    other_vkey.write_text(cli("keygen", "other.example", "-o", str(other_key)).stdout)
+    assert cli("checkpoint", "--key", str(other_key), "-o", str(tmp_path / "o.txt")).exit_code == 0
+    other = cli("site", str(out), "--checkpoint", str(tmp_path / "o.txt"), "--vkey", str(other_vkey))
+    assert other.exit_code == 2 and "serves the log of pub.example" in other.stderr, other.output
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == files
+    assert cli("site", str(out), *newer).exit_code == 0
+
+
 def test_a_planted_symlink_is_replaced_never_followed(cli: Cli, signed_site: tuple[list[str], Path],
                                                       tmp_path: Path) -> None:
     args, out = signed_site

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from ledger.core.encoding import b64
 from ledger.core.note import Verifier, open_note
-from ledger.errors import SignatureError
+from ledger.errors import RefusedInput, SignatureError
 
 _SIZE = re.compile(r"^(0|[1-9][0-9]{0,18})$")
 
@@ -62,3 +62,20 @@ def open_checkpoint(note: str, verifier: Verifier) -> Checkpoint:
         raise SignatureError(f"checkpoint origin {checkpoint.origin!r} is not the key name "
                              f"{verifier.name!r}")
     return checkpoint
+
+
+def check_successor(where: str, served: Checkpoint, new: Checkpoint) -> None:
+    """Refuse to replace the checkpoint ``where`` serves with ``new`` unless ``new`` is of the
+    same log and at least as large, with the same root at the same size: anything else rolls
+    the log back (every monitor that followed it refuses that), forks it, or puts another log's
+    in its place, and readers would be shown less than they were. (Whether a larger checkpoint
+    extends the served one is the log's consistency, which the caller verified.)"""
+    if served.origin != new.origin:
+        raise RefusedInput(f"{where} serves the log of {served.origin}, not of {new.origin}")
+    if served.size > new.size:
+        raise RefusedInput(f"{where} serves a checkpoint of size {served.size}: publishing one of "
+                           f"size {new.size} would roll the log back for every reader (monitors "
+                           "refuse it); publish that checkpoint or a later one")
+    if served.size == new.size and served.root != new.root:
+        raise RefusedInput(f"{where} serves another root at size {served.size} "
+                           f"({served.root_b64}): this checkpoint is of another history")

@@ -31,7 +31,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
-from ledger.core.checkpoint import Checkpoint, parse_checkpoint
+from ledger.core.checkpoint import Checkpoint, check_successor, parse_checkpoint
 from ledger.core.events import canonical_of
 from ledger.core.merkle import complete_root, frontier_positions, leaf_hash, node_hash, stored_index
 from ledger.core.progress import Progress
@@ -205,15 +205,7 @@ def _published_size(out: Path, checkpoint: Checkpoint) -> int:
         served = parse_checkpoint(text.split("\n\n", 1)[0] + "\n")
     except (OSError, UnicodeDecodeError, LedgerError):
         return 0
-    if served.origin != checkpoint.origin:
-        raise RefusedInput(f"{out} serves the log of {served.origin}, not of {checkpoint.origin}")
-    if served.size > checkpoint.size:
-        raise RefusedInput(f"{out} serves a checkpoint of size {served.size}: publishing one of "
-                           f"size {checkpoint.size} would roll the log back for every reader "
-                           "(monitors refuse it); publish that checkpoint or a later one")
-    if served.size == checkpoint.size and served.root != checkpoint.root:
-        raise RefusedInput(f"{out} serves another root at size {served.size} "
-                           f"({served.root_b64}): this checkpoint is of another history")
+    check_successor(str(out), served, checkpoint)
     return served.size
 
 

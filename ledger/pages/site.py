@@ -33,7 +33,7 @@ from typing import Any
 
 import orjson
 
-from ledger.core.checkpoint import Checkpoint
+from ledger.core.checkpoint import Checkpoint, check_successor, format_checkpoint, parse_checkpoint
 from ledger.core.events import KEY_TYPES, Event
 from ledger.core.policy import Policy
 from ledger.core.progress import Progress
@@ -232,6 +232,9 @@ def write_site(conn: sqlite3.Connection, out: Path,
     ``policy``: the witness policy every page requires the checkpoint's cosignatures to meet, as
     embedded JSON (``policy_json``), or ''."""
     store.map_pages(conn)
+    served = _served_checkpoint(out)
+    if served is not None and signed is not None:
+        check_successor(str(out), served, signed[1])  # never roll the readers back
     writer = FolderWriter(out)
     for name in ASSETS:
         writer.write(f"assets/{name}", asset_bytes(name))
@@ -278,7 +281,8 @@ def write_site(conn: sqlite3.Connection, out: Path,
         index[name] = [digest, info.st_size, info.st_mtime_ns]
     writer.write("index.json", orjson.dumps({"columns": INDEX_COLUMNS, "rows": rows,
                                              "pages": INDEX_PAGE_ROWS}))
-    writer.write(STATE, orjson.dumps({"key": key, "records": state, "index": index}))
+    writer.write(STATE, orjson.dumps({"key": key, "records": state, "index": index,
+                                      "checkpoint": format_checkpoint(signed[1]) if signed else None}))
     writer.records = len(rows)
     return writer
 
@@ -292,6 +296,15 @@ def _fingerprint(signed: tuple[str, Checkpoint, str] | None, policy: str) -> str
     if signed is not None:
         digest.update(signed[0].encode() + b"\0" + signed[2].encode() + b"\0" + policy.encode())
     return digest.hexdigest()
+
+
+def _served_checkpoint(out: Path) -> Checkpoint | None:
+    """Return the checkpoint the site in ``out`` was last built with, if it states one."""
+    try:
+        state = orjson.loads((out / STATE).read_bytes())
+        return parse_checkpoint(state["checkpoint"]) if isinstance(state, dict) else None
+    except (OSError, orjson.JSONDecodeError, KeyError, TypeError, AttributeError, LedgerError):
+        return None
 
 
 def _load_state(out: Path, key: str) -> tuple[dict[str, Any], dict[str, Any]]:
