@@ -48,6 +48,32 @@ def site(cli: Cli, tmp_path: Path) -> Path:
     return out
 
 
+def test_a_purge_after_the_checkpoint_reads_as_such_in_the_browser(cli: Cli, tmp_path: Path) -> None:
+    """A corrected record removed with a purge after the checkpoint its page states: the page
+    verifies without a warning, and every member the purge took (the corrected score too)
+    reads as withheld by a removal after that checkpoint, in the served text and in the text
+    the browser builds from the verified events alike; no reason from the unchecked marker."""
+    assert cli("import", *map(str, sorted(PAGES.glob("*.txt")))).exit_code == 0
+    cli("correct", "SRCH:03BE3A05", "--kind", "correction", "--reason", "Typo", "--set",
+        "/review_score=9.1", "--notice-id", "C1")
+    key, vkey = tmp_path / "k.key", tmp_path / "k.vkey"
+    vkey.write_text(cli("keygen", "pub.example", "-o", str(key)).stdout)
+    checkpoint = tmp_path / "cp.txt"
+    assert cli("checkpoint", "--key", str(key), "-o", str(checkpoint)).exit_code == 0
+    assert cli("correct", "SRCH:03BE3A05", "--kind", "removal", "--reason", "Court order 7",
+               "--purge").exit_code == 0
+    out = tmp_path / "site"
+    assert cli("site", str(out), "--checkpoint", str(checkpoint), "--vkey", str(vkey)).exit_code == 0
+    served = (out / "SRCH-03BE3A05.html").read_text()
+    page = dom(out / "SRCH-03BE3A05.html")
+    assert 'data-verified="yes"' in page and "data-differs" not in page, page[-3000:]
+    size = checkpoint.read_text().split("\n")[1]
+    said = f"[withheld by a removal after the checkpoint of size {size}]"
+    assert said in served and said in page
+    assert "9.1" not in page.split("<main", 1)[-1].split("later event", 1)[0]
+    assert "Court order 7" not in page.split("later event", 1)[0]
+
+
 def test_a_good_page_shows_verified(site: Path) -> None:
     page = dom(site / "SRCH-03BE3A05.html")
     assert 'data-verified="yes"' in page and "data-differs" not in page

@@ -459,8 +459,9 @@ class _Builder:
         covered = events if signed is None else [ev for ev in events if ev.seq <= signed[1].size]
         later = events[len(covered):]
         stated = covered or events  # a record wholly after the checkpoint: the page says so
-        state = fold(as_checkable(stated, signed[1].size) if signed is not None and covered
-                     else stated)
+        if signed is not None and covered:  # as the page's verifier folds and shows them
+            stated = as_checkable(covered, signed[1].size)
+        state = fold(stated)
         if state is None:
             raise CorruptEvent(f"record {rid} has no events")
         shown = views.show_of(state)
