@@ -3,8 +3,10 @@
 Each run: fetch the checkpoint and check its signature; refuse a checkpoint smaller than the last
 one seen (a rollback); fetch only the entry bundles and level-0 tiles after what the state file
 says was seen (in parallel, with timeouts and retries; from PARALLEL_FROM new events in helper
-processes); check every entry against its tile hash and every format v2 payload member against
-its commitment; recompute the tree from the last
+processes); check every entry against its tile hash, every format v2 payload member against
+its commitment, and every withheld member against the purge among the new events that gives its
+marker (``model.purge``: as for a bundle; one naming a purge after the checkpoint is taken only
+without a mirror, which could not verify it); recompute the tree from the last
 seen tree's compact range and the new leaves, and refuse a checkpoint whose root differs (a
 fork: the history the monitor saw was rewritten). With a mirror, the verified events are
 appended to a local ledger (tree, views), purges are carried into it (the withheld members of the
