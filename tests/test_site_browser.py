@@ -21,15 +21,7 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is n
 
 def dom(page: Path) -> str:
     """Return the DOM of a local page after its scripts ran, from headless Chromium."""
-    assert CHROMIUM is not None
-    with tempfile.TemporaryDirectory() as profile:
-        result = subprocess.run(
-            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-             "--no-first-run", "--disable-background-networking", "--disable-component-update",
-             "--disable-sync", f"--user-data-dir={profile}", "--virtual-time-budget=10000",
-             "--dump-dom", page.resolve().as_uri()],
-            capture_output=True, text=True, timeout=120, check=True)
-    return result.stdout
+    return dom_url(page.resolve().as_uri())
 
 
 @pytest.fixture
@@ -230,3 +222,35 @@ def test_site_without_checkpoint_says_not_verifiable(cli: Cli, tmp_path: Path) -
     cli("import", str(PAGES / "002_7df1a24f41d7424d.txt"))
     assert cli("site", str(tmp_path / "s")).exit_code == 0
     assert "Not verifiable" in dom(tmp_path / "s" / "SRCH-BF3DD431.html")
+
+
+def test_the_search_finds_every_record_and_says_what_is_not_yet_covered(
+        site: Path, nginx: tuple[str, Path]) -> None:
+    """The index's search, served by Debian's nginx and run in Chromium from a linked query
+    (`index.html?q=…&status=…`): it reads index.json and shows the matching records, a record
+    with events after the checkpoint marked as on the index page itself."""
+    import shutil as sh
+
+    url, served = nginx
+    sh.copytree(site, served, dirs_exist_ok=True)
+    later = dom_url(f"{url}/index.html?q=SRCH:7BAC9D19")
+    assert "1 of 3 records match" in later, later[-2000:]
+    row = later.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    assert "SRCH:7BAC9D19" in row and "later events not yet covered" in row
+    current = dom_url(f"{url}/index.html?q=&status=CORRECTED")
+    row = current.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    assert "1 of 3 records match" in current and "SRCH:03BE3A05" in row
+    assert "later events not yet covered" not in row
+
+
+def dom_url(url: str) -> str:
+    """Return the DOM of a served page after its scripts ran, from headless Chromium."""
+    assert CHROMIUM is not None
+    with tempfile.TemporaryDirectory() as profile:
+        result = subprocess.run(
+            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+             "--no-first-run", "--disable-background-networking", "--disable-component-update",
+             "--disable-sync", f"--user-data-dir={profile}", "--virtual-time-budget=10000",
+             "--dump-dom", url],
+            capture_output=True, text=True, timeout=120, check=True)
+    return result.stdout

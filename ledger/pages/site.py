@@ -280,7 +280,7 @@ def write_site(conn: sqlite3.Connection, out: Path,
         info = os.lstat(os.path.join(writer.out, name))
         index[name] = [digest, info.st_size, info.st_mtime_ns]
     writer.write("index.json", orjson.dumps({"columns": INDEX_COLUMNS, "rows": rows,
-                                             "pages": INDEX_PAGE_ROWS}))
+                                             "pages": INDEX_PAGE_ROWS, "later": sorted(later)}))
     writer.write(STATE, orjson.dumps({"key": key, "records": state, "index": index,
                                       "checkpoint": format_checkpoint(signed[1]) if signed else None}))
     writer.records = len(rows)

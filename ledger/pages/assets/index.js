@@ -12,7 +12,7 @@
   const pageName = (rid) => rid.replace(":", "-") + ".html";
   const LABELS = Array.from(table.tHead.rows[0].cells, (th) => th.textContent);
 
-  function rowOf(r) {
+  function rowOf(r, later) {
     const tr = document.createElement("tr");
     tr.dataset.status = r[2];
     r.forEach((value, i) => {
@@ -20,7 +20,11 @@
       td.dataset.key = String(value);
       td.dataset.label = LABELS[i];
       if (i === 0) { const a = document.createElement("a"); a.href = pageName(r[0]); a.textContent = r[0]; td.append(a); }
-      else if (i === 2) { const s = document.createElement("span"); s.className = STATUS_CLASS(r[2]); s.textContent = r[2]; td.append(s); }
+      else if (i === 2) {
+        const s = document.createElement("span"); s.className = STATUS_CLASS(r[2]); s.textContent = r[2]; td.append(s);
+        // as the index page says it: the row states the record as of the checkpoint
+        if (later.has(r[0])) { const n = document.createElement("small"); n.className = "pending"; n.textContent = " · later events not yet covered"; td.append(n); }
+      }
       else td.textContent = i === 5 && !value ? "—" : String(value);
       tr.append(td);
     });
@@ -45,12 +49,20 @@
       found += 1;
       if (hits.length < limit) hits.push(r);
     }
-    body.replaceChildren(...hits.map(rowOf));
+    const later = new Set(Array.isArray(doc.later) ? doc.later : []);
+    body.replaceChildren(...hits.map((r) => rowOf(r, later)));
     count.textContent = found + " of " + doc.rows.length + " records match" + (found > hits.length ? " (the first " + hits.length + " shown)" : "");
   }
 
   let timer = null;
   q.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(search, 150); });
+  // A search can be linked to: index.html?q=retraction&status=RETRACTED
+  const asked = new URLSearchParams(window.location.search);
+  if (asked.get("q") || asked.get("status")) {
+    q.value = asked.get("q") || "";
+    if (Array.from(status.options).some((o) => o.value === asked.get("status"))) status.value = asked.get("status");
+    search();
+  }
   status.addEventListener("change", search);
   q.form.addEventListener("submit", (event) => { event.preventDefault(); search(); });
   table.querySelectorAll("th").forEach((th, i) => {
