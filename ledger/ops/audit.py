@@ -25,7 +25,7 @@ from ledger.errors import CorruptEvent, LedgerError, VerificationError
 from ledger.model.purge import PURGE_TYPE, purge_problems
 from ledger.model.rules import NoOp, plan, validate
 from ledger.model.state import WITHHELD_VALUE, RecordState, apply_event
-from ledger.model.verify import VerifyReport, check_extends
+from ledger.model.verify import VerifyReport, check_extends, table_failure
 from ledger.ops import verification
 from ledger.ops.helpers import HELPERS, Helper, HelperStopped, send
 from ledger.ops.proofs import stored_checkpoints
@@ -81,8 +81,18 @@ class AuditReport:
 
 def audit(conn: sqlite3.Connection, progress: Progress | None = None) -> AuditReport:
     """Return the audit report of an open ledger (reads only). ``progress`` counts every event
-    twice: once verified, once replayed through the rules with its record's views compared."""
-    signed, problems = stored_checkpoints(conn)
+    twice: once verified, once replayed through the rules with its record's views compared.
+
+    A table SQLite finds damaged wherever audit reads it is a finding of the report, named by
+    the table (as ``verify`` reports it), not an error: which read meets the damage first can
+    depend on the order the reads run in."""
+    try:
+        signed, problems = stored_checkpoints(conn)
+    except (CorruptEvent, sqlite3.DatabaseError) as exc:
+        found = store.damaged(exc)
+        if found is None or found.table is None:
+            raise
+        return AuditReport(table_failure(found.table, _reason(found)))
     counted = [0]
     replaying = _start_replay(conn)  # the rules' replay runs in helpers while this verifies
 
@@ -94,10 +104,22 @@ def audit(conn: sqlite3.Connection, progress: Progress | None = None) -> AuditRe
     try:
         report = AuditReport(verification.verify_stored(conn, count, thorough=True,
                                                       capture={c.size for c, _ in signed}))
-        return _audit_rest(conn, report, signed, problems, replaying, counted[0], progress)
+        try:
+            return _audit_rest(conn, report, signed, problems, replaying, counted[0], progress)
+        except (CorruptEvent, sqlite3.DatabaseError) as exc:
+            found = store.damaged(exc)
+            if found is None or found.table is None:
+                raise
+            report.findings.append(Finding(found.table, _reason(found)))
+            return report
     finally:
         for helper in replaying:
             helper.close()
+
+
+def _reason(exc: CorruptEvent) -> str:
+    """The words of a table's finding, without the "table X: " its message starts with."""
+    return str(exc).removeprefix(f"table {exc.table}: ")
 
 
 def _audit_rest(conn: sqlite3.Connection, report: AuditReport,

@@ -218,6 +218,17 @@ def _damage(path: Path | None, exc: sqlite3.DatabaseError) -> CorruptEvent:
                         "or overwritten behind the ledger's back", table="(file)")
 
 
+def damaged(exc: BaseException) -> CorruptEvent | None:
+    """Return the finding an error stands for if it says a table (or the whole file) is damaged:
+    a CorruptEvent naming its table, or SQLite's own error finding the file corrupt, met on a
+    read that did not go through a function of this module; None for anything else."""
+    if isinstance(exc, CorruptEvent):
+        return exc if exc.table is not None else None
+    if isinstance(exc, sqlite3.DatabaseError) and is_corrupt(exc):
+        return _damage(None, exc)
+    return None
+
+
 def _ledger_header(path: Path) -> bool:
     """Return whether the file starts with an SQLite header carrying the ledger's application id
     (bytes 68-71, big-endian; a ledger whose header is still only in its WAL reads as not)."""
