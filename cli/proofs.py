@@ -178,6 +178,9 @@ def monitor(ctx: click.Context, where: str, vkey: str, state_file: str | None,
     click.echo(f"OK: {done.origin} at size {done.size} (was {done.previous}): {done.new_events} "
                f"new event(s) verified, {done.withheld} withheld member(s), {done.purges} purge(s)"
                + (f"; mirror {done.mirror} updated" if done.mirror else ""))
+    if done.witnessed_at is not None:
+        click.echo(f"Witnessed: the policy's quorum cosigned it, most recently at "
+                   f"{done.witnessed_at} (a witness then knew of no later checkpoint)")
     if done.statuses is None:
         click.echo("Record states not re-derived: " + (
             "--check-only." if check_only and not done.previous else

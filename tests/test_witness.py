@@ -363,6 +363,14 @@ def test_monitor_requires_the_policy(tmp_path: Path) -> None:
     assert log.cli("tiles", str(out), "--checkpoint", str(cosigned)).exit_code == 0
     seen = log.cli("monitor", str(out), "--vkey", log.vkey, "--policy", str(policy), "--json")
     assert seen.exit_code == 0 and orjson.loads(seen.stdout)["size"] == 10, seen.output
+    # how recent the log it follows is: the latest time a witness of the policy cosigned
+    at = str(orjson.loads(seen.stdout)["witnessed_at"])
+    assert abs((dt.datetime.now(dt.UTC) - dt.datetime.fromisoformat(at.replace("Z", "+00:00")))
+               .total_seconds()) < 300, at
+    said = log.cli("monitor", str(out), "--vkey", log.vkey, "--policy", str(policy))
+    assert f"Witnessed: the policy's quorum cosigned it, most recently at {at}" in said.stdout
+    unwitnessed = log.cli("monitor", str(out), "--vkey", log.vkey, "--json")
+    assert orjson.loads(unwitnessed.stdout)["witnessed_at"] is None
     log.grow(1, 10)
     alone = tmp_path / "alone"  # size 11, signed by the log alone
     assert log.cli("tiles", str(alone), "--key", str(log.key)).exit_code == 0

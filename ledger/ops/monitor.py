@@ -41,7 +41,7 @@ from ledger.core.events import (
 )
 from ledger.core.merkle import Frontier, leaf_hash, stored_count
 from ledger.core.note import Verifier
-from ledger.core.policy import Policy, open_cosigned
+from ledger.core.policy import Policy, cosigners, open_cosigned, witnessed_at
 from ledger.core.progress import Progress
 from ledger.errors import CorruptEvent, LedgerError, RefusedInput, VerificationError
 from ledger.model.purge import PURGE_TYPE, check_withheld_member, note_event, replay
@@ -186,9 +186,11 @@ class MonitorResult:
     mirror: str | None = None
     statuses: dict[str, int] | None = None  # every record's status, re-derived (None: not)
     changed: list[tuple[str, str]] = field(default_factory=list)  # (record, status) touched
+    witnessed_at: str | None = None  # with a policy: the latest time a witness cosigned
 
     def as_json(self) -> dict[str, Any]:
         return {"ok": True, "origin": self.origin, "size": self.size, "previous_size": self.previous,
+                "witnessed_at": self.witnessed_at,
                 "new_events": self.new_events, "withheld_members": self.withheld,
                 "purges": self.purges, "mirror": self.mirror, "rederived": self.statuses is not None,
                 "statuses": self.statuses,
@@ -207,6 +209,7 @@ class Follow:
     state_path: Path | None
     mirror: Path | None
     rederive: bool = True
+    witnessed: str | None = None  # ``policy.witnessed_at`` of the checkpoint, with a policy
 
     @property
     def pending(self) -> int:
@@ -233,11 +236,13 @@ def prepare(source: Source, verifier: Verifier, state_path: Path | None,
         raise MonitorError("the log serves no checkpoint")
     note = note_bytes.decode("utf-8", errors="replace")
     checkpoint = open_checkpoint(note, verifier)
+    witnessed = None
     if policy is not None:
         open_cosigned(note, policy, verifier)
+        witnessed = witnessed_at(cosigners(note, policy)[1])
     state = MonitorState.load(state_path)
     _check_not_back(state, checkpoint)
-    return Follow(source, note, checkpoint, state, state_path, mirror, rederive)
+    return Follow(source, note, checkpoint, state, state_path, mirror, rederive, witnessed)
 
 
 def monitor(source: Source, verifier: Verifier, state_path: Path | None, mirror: Path | None,
@@ -303,7 +308,8 @@ def _run(job: Follow, mirror: Path | None, progress: Progress | None,
                 path.unlink(missing_ok=True)
     result = MonitorResult(checkpoint.origin, checkpoint.size, state.size, tally.events,
                            tally.withheld, len(tally.purges),
-                           str(mirror) if mirror and keep else None, statuses, changed)
+                           str(mirror) if mirror and keep else None, statuses, changed,
+                           job.witnessed)
     MonitorState(checkpoint.origin, checkpoint.size, checkpoint.root.hex(),
                  [(level, h.hex()) for level, h in frontier.nodes], job.note).save(job.state_path)
     return result
