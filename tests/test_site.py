@@ -90,6 +90,8 @@ def test_a_site_is_never_rolled_back_to_an_older_checkpoint(
     assert cli("checkpoint", "--key", str(other_key), "-o", str(tmp_path / "o.txt")).exit_code == 0
     other = cli("site", str(out), "--checkpoint", str(tmp_path / "o.txt"), "--vkey", str(other_vkey))
     assert other.exit_code == 2 and "serves the log of pub.example" in other.stderr, other.output
+    unsigned = cli("site", str(out))  # pages that would no longer verify
+    assert unsigned.exit_code == 2 and "would no longer verify" in unsigned.stderr
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == files
     assert cli("site", str(out), *newer).exit_code == 0
 

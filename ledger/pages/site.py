@@ -37,7 +37,7 @@ from ledger.core.checkpoint import Checkpoint, check_successor, format_checkpoin
 from ledger.core.events import KEY_TYPES, Event
 from ledger.core.policy import Policy
 from ledger.core.progress import Progress
-from ledger.errors import CorruptEvent, LedgerError
+from ledger.errors import CorruptEvent, LedgerError, RefusedInput
 from ledger.model.purge import as_checkable
 from ledger.model.state import fold
 from ledger.ops.bundle import make_bundle
@@ -233,6 +233,11 @@ def write_site(conn: sqlite3.Connection, out: Path,
     embedded JSON (``policy_json``), or ''."""
     store.map_pages(conn)
     served = _served_checkpoint(out)
+    if served is not None and signed is None:
+        raise RefusedInput(f"{out} was built with the checkpoint of size {served.size} of "
+                           f"{served.origin}: without one its pages would no longer verify in "
+                           "their readers' browsers; give --checkpoint and --vkey (or build into "
+                           "a new folder)")
     if served is not None and signed is not None:
         check_successor(str(out), served, signed[1])  # never roll the readers back
     writer = FolderWriter(out)
