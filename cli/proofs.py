@@ -299,7 +299,7 @@ def verify_bundle_cmd(file: str, vkey: str, policy_file: str | None, as_json: bo
     Example:
         ledger verify-bundle SRCH-03BE3A05.bundle.json --vkey publisher.vkey
     """
-    from ledger.core.policy import cosigners, open_cosigned, witnessed_at
+    from ledger.core.policy import open_witnessed
     from ledger.ops.bundle import verify_bundle
     from ledger.ops.keys import read_policy, read_verifier
 
@@ -314,9 +314,7 @@ def verify_bundle_cmd(file: str, vkey: str, policy_file: str | None, as_json: bo
     cosigned: list[str] = []
     witnessed = None
     if policy is not None:
-        open_cosigned(doc["checkpoint"], policy, verifier)
-        cosigned, times = cosigners(doc["checkpoint"], policy)
-        witnessed = witnessed_at(times)
+        _, cosigned, witnessed = open_witnessed(doc["checkpoint"], policy, verifier)
     if as_json:
         emit_json({"ok": True, "record_id": state["record_id"], "checkpoint_size": checkpoint.size,
                    "origin": checkpoint.origin, "cosigned_by": cosigned,

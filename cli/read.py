@@ -223,11 +223,12 @@ def _open_for_checks(obj: LedgerContext) -> tuple[Ledger | None, VerifyReport | 
     try:
         return obj.open(), None
     except CorruptEvent as exc:
-        if exc.table is None:
-            raise
-        from ledger.model.verify import table_failure
+        from ledger.model.verify import damage_report
 
-        return None, table_failure(exc.table, str(exc).removeprefix(f"table {exc.table}: "))
+        found = damage_report(exc)
+        if found is None:
+            raise
+        return None, found
 
 
 @click.command()

@@ -201,18 +201,25 @@ def witnessed_at(times: dict[str, int]) -> str | None:
 def open_cosigned(note: str, policy: Policy, log: Verifier | None = None) -> Checkpoint:
     """Return the checkpoint of a note signed by one of the policy's logs (or ``log``) whose
     cosignatures meet the policy's quorum; raise SignatureError (QuorumError) otherwise."""
+    return open_witnessed(note, policy, log)[0]
+
+
+def open_witnessed(note: str, policy: Policy, log: Verifier | None = None,
+                   ) -> tuple[Checkpoint, list[str], str | None]:
+    """``open_cosigned``, returning also the policy's witnesses whose cosignature verifies and
+    the latest time one of them cosigned (``witnessed_at``)."""
     body, _ = signature_lines(note)
     origin = body.split("\n", 1)[0]
     verifier = log or policy.log_for(origin)
     if verifier is None:
         raise SignatureError(f"the policy lists no log {origin!r}")
     checkpoint = open_checkpoint(note, verifier)
-    names, _ = cosigners(note, policy)
+    names, times = cosigners(note, policy)
     if not policy.satisfied(set(names)):
         got = ", ".join(names) if names else "none of its witnesses"
         raise QuorumError(f"the checkpoint of {origin} at size {checkpoint.size} is cosigned by "
                           f"{got}; the policy's quorum needs {policy.describe()}", names)
-    return checkpoint
+    return checkpoint, names, witnessed_at(times)
 
 
 def parse_logs(data: bytes) -> dict[str, list[Verifier]]:

@@ -69,6 +69,14 @@ def table_failure(table: str, reason: str) -> VerifyReport:
     return VerifyReport(False, 0, GENESIS_HASH, None, reason, table=table)
 
 
+def damage_report(exc: CorruptEvent) -> VerifyReport | None:
+    """Return the report of the damaged table a CorruptEvent names (its words without the
+    ``table T:`` they start with), or None if it names no table."""
+    if exc.table is None:
+        return None
+    return table_failure(exc.table, str(exc).removeprefix(f"table {exc.table}: "))
+
+
 def hash_as(event: Event, seq: int) -> str:
     """Return the hash ``event`` would have if it were stored at ``seq``."""
     return event_hash(canonical_of(event._replace(seq=seq)), event.commitments is not None)

@@ -25,7 +25,7 @@ from ledger.errors import CorruptEvent, LedgerError, VerificationError
 from ledger.model.purge import PURGE_TYPE, purge_problems
 from ledger.model.rules import NoOp, plan, validate
 from ledger.model.state import WITHHELD_VALUE, RecordState, apply_event
-from ledger.model.verify import VerifyReport, check_extends, table_failure
+from ledger.model.verify import VerifyReport, check_extends, damage_report
 from ledger.ops import verification
 from ledger.ops.helpers import HELPERS, Helper, HelperStopped, send
 from ledger.ops.proofs import stored_checkpoints
@@ -89,10 +89,7 @@ def audit(conn: sqlite3.Connection, progress: Progress | None = None) -> AuditRe
     try:
         signed, problems = stored_checkpoints(conn)
     except (CorruptEvent, sqlite3.DatabaseError) as exc:
-        found = store.damaged(exc)
-        if found is None or found.table is None:
-            raise
-        return AuditReport(table_failure(found.table, _reason(found)))
+        return AuditReport(_as_damage(exc))
     counted = [0]
     replaying = _start_replay(conn)  # the rules' replay runs in helpers while this verifies
 
@@ -107,19 +104,22 @@ def audit(conn: sqlite3.Connection, progress: Progress | None = None) -> AuditRe
         try:
             return _audit_rest(conn, report, signed, problems, replaying, counted[0], progress)
         except (CorruptEvent, sqlite3.DatabaseError) as exc:
-            found = store.damaged(exc)
-            if found is None or found.table is None:
-                raise
-            report.findings.append(Finding(found.table, _reason(found)))
+            damage = _as_damage(exc)
+            report.findings.append(Finding(str(damage.table), str(damage.reason)))
             return report
     finally:
         for helper in replaying:
             helper.close()
 
 
-def _reason(exc: CorruptEvent) -> str:
-    """The words of a table's finding, without the "table X: " its message starts with."""
-    return str(exc).removeprefix(f"table {exc.table}: ")
+def _as_damage(exc: CorruptEvent | sqlite3.DatabaseError) -> VerifyReport:
+    """Return the report of the damaged table an error met while auditing stands for; raise
+    the error itself if it stands for none."""
+    found = store.damaged(exc)
+    damage = damage_report(found) if found is not None else None
+    if damage is None:
+        raise exc
+    return damage
 
 
 def _audit_rest(conn: sqlite3.Connection, report: AuditReport,

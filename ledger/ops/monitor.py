@@ -41,7 +41,7 @@ from ledger.core.events import (
 )
 from ledger.core.merkle import Frontier, leaf_hash, stored_count
 from ledger.core.note import Verifier
-from ledger.core.policy import Policy, cosigners, open_cosigned, witnessed_at
+from ledger.core.policy import Policy, open_witnessed
 from ledger.core.progress import Progress
 from ledger.errors import CorruptEvent, LedgerError, RefusedInput, VerificationError
 from ledger.model.purge import PURGE_TYPE, check_withheld_member, note_event, replay
@@ -238,8 +238,7 @@ def prepare(source: Source, verifier: Verifier, state_path: Path | None,
     checkpoint = open_checkpoint(note, verifier)
     witnessed = None
     if policy is not None:
-        open_cosigned(note, policy, verifier)
-        witnessed = witnessed_at(cosigners(note, policy)[1])
+        witnessed = open_witnessed(note, policy, verifier)[2]
     state = MonitorState.load(state_path)
     _check_not_back(state, checkpoint)
     return Follow(source, note, checkpoint, state, state_path, mirror, rederive, witnessed)

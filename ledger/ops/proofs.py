@@ -356,14 +356,15 @@ def verify_tlog_proof(text: str, verifier: Verifier, policy: Policy | None = Non
     1), and the inclusion proof of its leaf. Return (checkpoint, index, envelope, witnesses that
     cosigned, the latest time one did: ``policy.witnessed_at``); raise SignatureError or
     VerificationError otherwise."""
-    from ledger.core.policy import cosigners, open_cosigned, witnessed_at
+    from ledger.core.policy import open_witnessed
     from ledger.core.tlogproof import parse_tlog_proof
 
     proof = parse_tlog_proof(text)
     checkpoint = open_checkpoint(proof.note, verifier)
-    cosigned, times = cosigners(proof.note, policy) if policy is not None else ([], {})
+    cosigned: list[str] = []
+    witnessed = None
     if policy is not None:
-        open_cosigned(proof.note, policy, verifier)
+        _, cosigned, witnessed = open_witnessed(proof.note, policy, verifier)
     if proof.extra is None:
         raise VerificationError(proof.index + 1, "the tlog-proof has no extra line: the event's "
                                 "bytes are needed to compute its leaf")
@@ -380,7 +381,7 @@ def verify_tlog_proof(text: str, verifier: Verifier, policy: Policy | None = Non
     except LedgerError as exc:
         raise VerificationError(proof.index + 1, f"the inclusion proof against the checkpoint of "
                                 f"size {checkpoint.size} fails: {exc}") from None
-    return checkpoint, proof.index, envelope, cosigned, witnessed_at(times)
+    return checkpoint, proof.index, envelope, cosigned, witnessed
 
 
 def checkpoint_of_note(note: str) -> Checkpoint:

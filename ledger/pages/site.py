@@ -232,7 +232,8 @@ def write_site(conn: sqlite3.Connection, out: Path,
     ``policy``: the witness policy every page requires the checkpoint's cosignatures to meet, as
     embedded JSON (``policy_json``), or ''."""
     store.map_pages(conn)
-    served = _served_checkpoint(out)
+    last_run = _read_state(out)
+    served = _served_checkpoint(last_run)
     if served is not None and signed is None:
         raise RefusedInput(f"{out} was built with the checkpoint of size {served.size} of "
                            f"{served.origin}: without one its pages would no longer verify in "
@@ -245,7 +246,7 @@ def write_site(conn: sqlite3.Connection, out: Path,
         writer.write(f"assets/{name}", asset_bytes(name))
     key = _fingerprint(signed, policy)
     size = signed[1].size if signed is not None else None
-    before, index_before = ({}, {}) if full else _load_state(writer.out, key)
+    before, index_before = ({}, {}) if full else _load_state(last_run, key)
     builder = _Builder(conn, writer, signed, policy)
     rows: list[list[Any]] = []
     state: dict[str, Any] = {}
@@ -303,26 +304,31 @@ def _fingerprint(signed: tuple[str, Checkpoint, str] | None, policy: str) -> str
     return digest.hexdigest()
 
 
-def _served_checkpoint(out: Path) -> Checkpoint | None:
-    """Return the checkpoint the site in ``out`` was last built with, if it states one."""
-    try:
-        state = orjson.loads((out / STATE).read_bytes())
-        return parse_checkpoint(state["checkpoint"]) if isinstance(state, dict) else None
-    except (OSError, orjson.JSONDecodeError, KeyError, TypeError, AttributeError, LedgerError):
-        return None
-
-
-def _load_state(out: Path, key: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Return (the records, the index pages) of the last run's state if it was built with
-    ``key``, else ({}, {})."""
+def _read_state(out: Path) -> dict[str, Any]:
+    """Return what the last run into ``out`` recorded (``STATE``), or {} if it recorded nothing
+    readable (or something else than a plain file is there)."""
     path = out / STATE
     try:
         if not stat.S_ISREG(os.lstat(path).st_mode):
-            return {}, {}
+            return {}
         state = orjson.loads(path.read_bytes())
     except (OSError, orjson.JSONDecodeError):
-        return {}, {}
-    if not isinstance(state, dict) or state.get("key") != key or not isinstance(state.get("records"), dict):
+        return {}
+    return state if isinstance(state, dict) else {}
+
+
+def _served_checkpoint(state: dict[str, Any]) -> Checkpoint | None:
+    """Return the checkpoint the last run built the site with, if its state names one."""
+    try:
+        return parse_checkpoint(state["checkpoint"])
+    except (KeyError, TypeError, AttributeError, LedgerError):
+        return None
+
+
+def _load_state(state: dict[str, Any], key: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Return (the records, the index pages) of the last run's state if it was built with
+    ``key``, else ({}, {})."""
+    if state.get("key") != key or not isinstance(state.get("records"), dict):
         return {}, {}
     index = state.get("index")
     return state["records"], index if isinstance(index, dict) else {}

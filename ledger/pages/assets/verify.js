@@ -10,6 +10,9 @@
   const enc = new TextEncoder();
   const b64d = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
   const b64e = (a) => btoa(String.fromCharCode(...a));
+  const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
+  // a withheld member's marker: {"withheld": {...}} and nothing else
+  const isMarker = (v) => isObject(v) && Object.keys(v).length === 1 && isObject(v.withheld);
   const hex = (a) => Array.from(a, (b) => b.toString(16).padStart(2, "0")).join("");
   const unhex = (s) => Uint8Array.from(s.match(/../g) || [], (h) => parseInt(h, 16));
   const cat = (...parts) => { const n = parts.reduce((t, p) => t + p.length, 0); const o = new Uint8Array(n); let i = 0; for (const p of parts) { o.set(p, i); i += p.length; } return o; };
@@ -86,8 +89,7 @@
       let payload = null;
       for (const n of Object.keys(env.payload)) {
         const v = env.payload[n];
-        const m = v && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 1
-          && v.withheld && typeof v.withheld === "object" && !Array.isArray(v.withheld) ? v.withheld : null;
+        const m = isMarker(v) ? v.withheld : null;
         if (!m || !Number.isInteger(m.purge_seq) || !(m.purge_seq > size)) continue;
         const inner = { after_checkpoint: size };
         if (n === "changes" && env.type === "notice.issued") {
@@ -128,9 +130,7 @@
       const salt = env.salts[n];
       if (salt === undefined) {
         const v = env.payload[n];
-        const marker = v && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 1
-          && v.withheld && typeof v.withheld === "object" && !Array.isArray(v.withheld);
-        if (!marker) fail("event seq " + env.seq + ": payload member " + n + " has no salt");
+        if (!isMarker(v)) fail("event seq " + env.seq + ": payload member " + n + " has no salt");
         withheld += 1;
         continue;
       }
