@@ -3,7 +3,8 @@
 as text, a trailing NUL, a payload or salts text rewritten (a member changed, deleted or added, a
 member repeated before the real one, a made-up withheld marker, spaces, upper case). Whatever
 the edit, if `verify` still passes, every reading of the record — `show`, `history`, `export`,
-`list`, SQLite's `json_extract` — says exactly what it said before: no edit gives the same file two readings."""
+`list`, SQLite's `json_extract` — says exactly what it said before: no edit gives the same file
+two readings."""
 
 from __future__ import annotations
 
