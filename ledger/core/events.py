@@ -221,21 +221,27 @@ def open_members(payload: Any, salts: Any, commitments: Any) -> str | None:
     return (b"{" + b",".join(members) + b"}").decode("utf-8")
 
 
-def _members_match(payload: dict[str, Any], salts: dict[str, Any], commitments: dict[str, Any],
-                   event: Event) -> bool:
+def _members_match(event: Event) -> bool:
     """Return whether every member is stored with a salt that reproduces its commitment, nothing
-    else is stored, and the stored payload and salts are exactly the canonical text of those
-    members: the common case, checked with locals only.
+    else is stored, and the stored payload, salts and commitments are exactly the canonical text
+    of those members: the common case, checked with locals only.
 
-    The texts are compared with orjson's sorted output, which is JCS's when the member names are
-    ASCII (the canonical commitments' text is then ASCII too) and every value's JCS text is
-    orjson's: a string, boolean, null or safe integer always is; a number with a fraction, an
-    object or an array is compared member by member here."""
-    if not (payload.keys() == salts.keys() == commitments.keys()
-            and str(event.commitments).isascii()):
+    The commitments are not parsed: their canonical text is made from the members and compared
+    with the stored text, as the writer makes it (``_commit_ascii``). The texts are compared with
+    orjson's sorted output, which is JCS's when the member names are ASCII (the commitments'
+    text is then ASCII too) and every value's JCS text is orjson's: a string, boolean, null or
+    safe integer always is; a number with a fraction, an object or an array is compared member
+    by member here."""
+    payload_json, salts_json, committed = event.payload_json, event.salts, event.commitments
+    if not (type(payload_json) is str and type(salts_json) is str and type(committed) is str
+            and committed.isascii() and salts_json.isascii()):
         return False
     sha256, prefix, dumps, fromhex = hashlib.sha256, MEMBER_PREFIX, orjson.dumps, bytes.fromhex
     try:  # a salt of the wrong length cannot reproduce the commitment: check_members names it
+        payload, salts = orjson.loads(payload_json), orjson.loads(salts_json)
+        if not (type(payload) is dict and type(salts) is dict and payload.keys() == salts.keys()):
+            return False
+        made = []
         for name, value in payload.items():
             kind = type(value)
             if kind is str or kind is bool:
@@ -244,17 +250,18 @@ def _members_match(payload: dict[str, Any], salts: dict[str, Any], commitments: 
                 text = _value_bytes(value)
                 if kind is not int and value is not None and dumps(value, option=_SORT) != text:
                     return False
-            salt = salts[name]
-            if len(salt) != 2 * SALT_BYTES or sha256(prefix + fromhex(salt) + dumps(name)
-                                                     + text).hexdigest() != commitments[name]:
+            salt, key = salts[name], dumps(name)
+            if len(salt) != 2 * SALT_BYTES:
                 return False
+            made.append(key + b':"' + sha256(prefix + fromhex(salt) + key + text).hexdigest()
+                        .encode() + b'"')
         # The text each reader parses must be the one reading that was checked: a member
         # repeated ({"a":"x","a":"y"}) is read as "x" by SQLite's json_extract, "y" by orjson.
-        salts_json = str(event.salts)  # no upper case: in a salt, check_members names it
-        return (dumps(payload, option=_SORT) == event.payload_json.encode("utf-8")
-                and dumps(salts, option=_SORT) == salts_json.encode("utf-8")
-                and salts_json.lower() == salts_json)
-    except (ValueError, TypeError, AttributeError, RefusedInput):
+        return (b"{" + b",".join(made) + b"}" == committed.encode()
+                and dumps(payload, option=_SORT) == payload_json.encode("utf-8")
+                and dumps(salts, option=_SORT) == salts_json.encode()
+                and salts_json.lower() == salts_json)  # an upper-case salt: check_members names it
+    except (ValueError, TypeError, AttributeError, RefusedInput):  # orjson's error is a ValueError
         return False
 
 
@@ -382,13 +389,13 @@ def check_members(event: Event) -> dict[str, dict[str, Any]]:
             raise VerificationError(seq, f"a column of this event holds a value of the wrong type "
                                     f"({column.removesuffix('_json')} is not text): it was written "
                                     "behind the ledger's back")
+    if _members_match(event):
+        return {}
     commitments = _object(seq, "commitments", event.commitments or "")
     if _canonical_text(commitments) != event.commitments:
         raise _bad(seq, "the stored commitments are not in canonical form (RFC 8785): the hashed "
                         "bytes could be read as other commitments (a repeated member name?)")
     payload, salts = event.payload, _object(seq, "salts", event.salts or "{}")
-    if _members_match(payload, salts, commitments, event):
-        return {}
     withheld: dict[str, dict[str, Any]] = {}
     for name, value in payload.items():
         committed = commitments.get(name)

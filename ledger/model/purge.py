@@ -17,7 +17,6 @@ from typing import Any
 from ledger.core.canonical import canonical_bytes
 from ledger.core.events import MANIFEST_TYPES, WITHHELD, Event, is_withheld
 from ledger.errors import RefusedInput, VerificationError
-from ledger.model.contracts import is_notice
 
 PURGE_TYPE, PURGE_CONTRACT = "record.purged", "purge-record-v1"
 
@@ -51,6 +50,14 @@ PURGEABLE: Mapping[str, frozenset[str]] = {
 }
 ALL_PURGEABLE = frozenset().union(*PURGEABLE.values())
 ALL_KEPT = frozenset().union(*KEPT.values()) - ALL_PURGEABLE
+
+
+def is_notice(contract: str) -> bool:
+    """``contracts.is_notice``, imported when first asked: ``verify`` and its helpers load this
+    module and never need the contract models (about 0.1 s to import)."""
+    from ledger.model.contracts import is_notice as notice
+
+    return notice(contract)
 
 
 def purgeable(contract: str, payload: Mapping[str, Any]) -> bool:
