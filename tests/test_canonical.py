@@ -11,6 +11,7 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ledger.core import events
 from ledger.core.canonical import MAX_SAFE_INTEGER, canonical_bytes, es_number, is_canonical_object
 from ledger.core.events import check_members, make_event
 from ledger.errors import LedgerError, RefusedInput
@@ -107,11 +108,13 @@ def test_a_v2_payload_is_accepted_exactly_in_its_canonical_text(payload: dict[st
     """A v2 event's stored payload and salts are not hashed as text, so check_members (its fast
     path for the common case, its general path otherwise) must accept exactly the RFC 8785 text
     of the members it checks: another text of the same values — another order, spaces, escapes,
-    Python's float form, a member repeated before the real one — is another reading."""
+    Python's float form, a member repeated before the real one — is another reading. (The
+    commitments are hashed as text, but are checked the same way.)"""
     event = make_event(1, "record.published", "SRCH:00000001", "paper-manifest-v1.1", payload,
                        "editor", "2026-01-01T00:00:00Z", "0" * 64, v2=True)
-    salts = json.loads(str(event.salts))
-    for column, value in (("payload_json", payload), ("salts", salts)):
+    salts, commitments = json.loads(str(event.salts)), json.loads(str(event.commitments))
+    for column, value in (("payload_json", payload), ("salts", salts),
+                          ("commitments", commitments)):
         canonical = rfc8785.dumps(value).decode()
         assert getattr(event, column) == canonical
         first = next(iter(value), None)
@@ -190,3 +193,32 @@ def test_is_canonical_object_accepts_exactly_the_rfc8785_text(value: dict[str, A
 ])
 def test_is_canonical_object_examples(text: str, canonical: bool) -> None:
     assert is_canonical_object(text) is canonical is _canonical_reading(text)
+
+
+@settings(max_examples=400)
+@given(st.dictionaries(member_names, json_values, min_size=1, max_size=6).filter(_reads_back),
+       st.sampled_from(["payload_json", "salts", "commitments"]), st.data())
+def test_the_fast_member_check_accepts_nothing_the_general_one_refuses(
+        payload: dict[str, Any], column: str, data: st.DataObject) -> None:
+    """check_members's fast path (``_members_match``, which builds the commitments' text
+    rather than parsing it) is only a shortcut: on any one edit of a stored text, check_members
+    gives what its general path alone gives, the same withheld members or the same refusal."""
+    event = make_event(1, "record.published", "SRCH:00000001", "paper-manifest-v1.1", payload,
+                       "editor", "2026-01-01T00:00:00Z", "0" * 64, v2=True)
+    text = str(getattr(event, column))
+    at = data.draw(st.integers(0, len(text)))
+    cut = data.draw(st.integers(0, 2))
+    insert = data.draw(st.sampled_from(["", '"', "0", "a", "A", " ", ",", "}", '\\u0061', "é",
+                                        '"withheld":{}', '{"withheld":{"by_seq":2}}']))
+    changed = event._replace(**{column: text[:at] + insert + text[at + cut:]})
+
+    def outcome() -> Any:
+        try:
+            return check_members(changed)
+        except LedgerError as exc:
+            return type(exc), str(exc)
+
+    fast = outcome()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(events, "_members_match", lambda event: False)
+        assert outcome() == fast
