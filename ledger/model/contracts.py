@@ -19,8 +19,6 @@ from ledger.errors import RefusedInput
 RECORD_ID_RE = re.compile(r"^[A-Z][A-Z0-9]*:[0-9A-F]{8}$")
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 
-# Gates every record lists, as NOT_EVALUATED until evaluated, with their names.
-DEFAULT_GATES = {2: "Verification (formal proof or sandbox reproduction)"}
 # The Literal types are the one list of each vocabulary; the tuples are read off them.
 Tier = Literal["Flagship candidate", "DOI grade", "Watchlist", "Quarantine candidate"]
 Grade = Literal["LOW", "MEDIUM", "HIGH"]

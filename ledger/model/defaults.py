@@ -12,7 +12,8 @@ from typing import Any
 
 from ledger.core.canonical import canonical_bytes
 from ledger.core.clock import rfc3339_seconds
-from ledger.model.contracts import DEFAULT_GATES, is_notice
+from ledger.model.contracts import is_notice
+from ledger.model.labels import DEFAULT_GATES
 
 
 def fill_defaults(

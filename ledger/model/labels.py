@@ -4,6 +4,8 @@ data for the terminal, HTML and Markdown renderers and the page importer."""
 from __future__ import annotations
 
 VERIFICATION_LABELS = {"L1": "Literature synthesis", "L2": "Source-grounded claims"}
+# Gates every record lists, as NOT_EVALUATED until evaluated, with their names.
+DEFAULT_GATES = {2: "Verification (formal proof or sandbox reproduction)"}
 PROVENANCE_LABELS = {
     "L1": "Minimal record", "L2": "Public artifact record",
     "L3": "Claim aggregate record", "L4": "External archival record",

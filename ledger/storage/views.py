@@ -19,7 +19,7 @@ import orjson
 from ledger.core.canonical import canonical_bytes
 from ledger.core.events import is_withheld
 from ledger.errors import CorruptEvent
-from ledger.model.contracts import DEFAULT_GATES
+from ledger.model.labels import DEFAULT_GATES
 from ledger.model.purge import describe
 from ledger.model.state import GateResult, Notice, RecordState, Version
 
