@@ -193,7 +193,9 @@ def test_without_a_mirror_the_first_run_rederives(tmp_path: Path) -> None:
 
 def test_an_edited_member_on_the_host_is_caught(tmp_path: Path) -> None:
     """Whoever writes the hosted folder (no key) edits one member value, one salt, or adds a
-    member in a members file: the monitor names the seq and the member, and exits 1."""
+    member in a members file: the monitor names the seq and the member, and exits 1. A salt
+    in upper case gives the same bytes to ``bytes.fromhex``, but not to the format (nor to
+    ``verify`` and the browser): a mirror that took it would fail ``verify``."""
     log = Log(tmp_path)
     log.publish()
     path = log.out / "members" / "000.json"
@@ -202,14 +204,20 @@ def test_an_edited_member_on_the_host_is_caught(tmp_path: Path) -> None:
     edits = [("title", lambda m: m["payload"].__setitem__("title", "Forged")),
              ("title", lambda m: m["salts"].__setitem__("title", "00" * 16)),
              ("forged", lambda m: (m["payload"].__setitem__("forged", 1),
-                                   m["salts"].__setitem__("forged", "00" * 16)))]
-    for member, edit in edits:
+                                   m["salts"].__setitem__("forged", "00" * 16))),
+             ("abstract", lambda m: m["salts"].__setitem__("abstract",
+                                                           m["salts"]["abstract"].upper()))]
+    for number, (member, edit) in enumerate(edits):
         changed = orjson.loads(original)
         edit(changed[41])
         path.write_bytes(orjson.dumps(changed))
-        code, said = follow(log.cli, str(log.out), log.vkey, tmp_path / f"m-{member}", mirror=False)
-        assert code == 1, said
-        assert f"seq {items[41]['seq']}" in str(said) and repr(member) in str(said)
+        for mirror in (False, True):
+            where = tmp_path / f"m-{number}-{mirror}"
+            where.mkdir()
+            code, said = follow(log.cli, str(log.out), log.vkey, where, mirror=mirror)
+            assert code == 1, said
+            assert f"seq {items[41]['seq']}" in str(said) and repr(member) in str(said)
+            assert not (where / "mirror.db").exists()
     path.write_bytes(original)
     (tmp_path / "m-ok").mkdir()
     code, seen = follow(log.cli, str(log.out), log.vkey, tmp_path / "m-ok", mirror=False)

@@ -204,7 +204,9 @@ def open_members(payload: Any, salts: Any, commitments: Any) -> str | None:
     """Return JCS(payload) if every member of ``payload`` (parsed JSON objects, ASCII member
     names) is stored with a salt that reproduces its commitment and nothing else is stored,
     each member's canonical text made once; None otherwise (the caller then runs
-    ``check_members``, which names what is wrong or what is withheld)."""
+    ``check_members``, which names what is wrong or what is withheld). A salt is SALT_BYTES as
+    lower-case hex, exactly, as ``check_members`` and the browser's verifier take it:
+    ``bytes.fromhex`` alone also reads upper case and spaces."""
     if not (type(payload) is dict and type(salts) is dict and type(commitments) is dict
             and payload.keys() == salts.keys() == commitments.keys() and _ascii_names(payload)):
         return None
@@ -212,8 +214,12 @@ def open_members(payload: Any, salts: Any, commitments: Any) -> str | None:
     members = []
     try:
         for name in sorted(payload):
-            key, text = dumps(name), _value_bytes(payload[name])
-            if sha256(prefix + fromhex(salts[name]) + key + text).hexdigest() != commitments[name]:
+            value, salt = payload[name], salts[name]
+            kind = type(value)
+            text = dumps(value) if kind is str or kind is bool else _value_bytes(value)
+            key, raw = dumps(name), fromhex(salt)
+            if (len(raw) != SALT_BYTES or len(salt) != 2 * SALT_BYTES or salt.lower() != salt
+                    or sha256(prefix + raw + key + text).hexdigest() != commitments[name]):
                 return None
             members.append(key + b":" + text)
     except (ValueError, TypeError, RefusedInput):
