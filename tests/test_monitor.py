@@ -7,11 +7,14 @@ from __future__ import annotations
 import io
 import shutil
 import sqlite3
+import tempfile
 import urllib.request
 from pathlib import Path
 
 import orjson
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pytest import MonkeyPatch
 
 from ledger.api import Ledger
@@ -404,3 +407,79 @@ def test_a_mirror_waits_for_a_checkpoint_that_covers_a_purge(tmp_path: Path) -> 
     mirror = Cli(tmp_path / "mirror.db", tmp_path)
     assert mirror("verify").exit_code == 0 and mirror("audit").exit_code == 0
     assert mirror.json("show", "SRCH:00000003")["status"] == "REMOVED"
+
+
+@pytest.fixture(scope="module")
+def small_log(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, dict[str, object]]:
+    """A published log of 24 versions and notices (scores with fractions, a correction), its
+    vkey, and what `show` says of each record."""
+    tmp = tmp_path_factory.mktemp("small")
+    items = [{"contract": "paper-manifest-v1.1",
+              "payload": manifest(f"SRCH:{i:08X}", title=f"Title {i} é", review_score=5 + i / 4)}
+             for i in range(20)]
+    items += [{"contract": "correction-record-v1",
+               "payload": {"record_id": f"SRCH:{i:08X}", "notice_id": f"C{i}", "kind": "correction",
+                           "reason": "typo", "changes": [{"path": "/review_score", "value": 9.5}]}}
+              for i in range(4)]
+    with Ledger.create(tmp / "l.db", clock) as ledger:
+        ledger.append_jsonl(io.BytesIO(b"".join(orjson.dumps(i) + b"\n" for i in items)), "ed")
+    cli = Cli(tmp / "l.db", tmp)
+    vkey = cli("keygen", "example.org/small", "-o", str(tmp / "k")).stdout.strip()
+    assert cli("tiles", str(tmp / "t"), "--key", str(tmp / "k")).exit_code == 0
+    shown = {f"SRCH:{i:08X}": cli.json("show", f"SRCH:{i:08X}") for i in range(20)}
+    return tmp, vkey, shown
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_whatever_the_monitor_takes_its_mirror_verifies_and_shows(
+        small_log: tuple[Path, str, dict[str, object]], data: st.DataObject) -> None:
+    """One edit of a served members file (a value, a salt's case or spacing, a marker, a
+    member dropped or added, another order, another text of the same numbers, a stray
+    character): whenever `monitor --mirror` says OK, the mirror passes `verify` and `show`
+    reads exactly what the publisher's ledger shows. (A salt in upper case was taken, and the
+    mirror then failed `verify`.)"""
+    tmp, vkey, shown = small_log
+    with tempfile.TemporaryDirectory() as work:  # one per example (tmp_path is per test)
+        _follow_edited(Path(work), tmp, vkey, shown, data)
+
+
+def _follow_edited(tmp_path: Path, tmp: Path, vkey: str, shown: dict[str, object],
+                   data: st.DataObject) -> None:
+    served = tmp_path / "t"
+    shutil.copytree(tmp / "t", served)
+    path = served / "members" / "000.json"
+    items = orjson.loads(path.read_bytes())
+    item = data.draw(st.sampled_from(items))
+    part = data.draw(st.sampled_from(["payload", "salts"]))
+    name = data.draw(st.sampled_from(sorted(item[part])))
+    value = item[part][name]
+    edit = data.draw(st.sampled_from(["upper", "space", "marker", "drop", "add", "reverse",
+                                      "float", "stray"]))
+    if edit == "upper" and isinstance(value, str):
+        item[part][name] = value.upper()
+    elif edit == "space" and isinstance(value, str):
+        item[part][name] = value[:2] + " " + value[2:]
+    elif edit == "marker":
+        item[part][name] = {"withheld": {"by_seq": 30}}
+    elif edit == "drop":
+        del item[part][name]
+    elif edit == "add":
+        item[part][name + "_"] = value
+    elif edit == "reverse":
+        item[part] = dict(reversed(item[part].items()))
+    elif edit == "float" and isinstance(value, int | float) and not isinstance(value, bool):
+        item[part][name] = float(value)
+    text = orjson.dumps(items).decode()
+    if edit == "stray":
+        at = data.draw(st.integers(0, len(text)))
+        text = text[:at] + data.draw(st.sampled_from([" ", "0", ".0", "e0", "\\u0041"])) + text[at:]
+    path.write_text(text)
+    cli = Cli(tmp_path / "mirror.db", tmp_path)
+    result = cli("monitor", str(served), "--vkey", vkey, "--mirror", str(tmp_path / "mirror.db"))
+    if result.exit_code != 0:
+        assert result.exit_code in (1, 2) and "Traceback" not in result.output
+        return
+    assert cli("verify").exit_code == 0, cli("verify").output
+    for rid, want in shown.items():
+        assert cli.json("show", rid) == want
