@@ -436,9 +436,11 @@ def test_whatever_the_monitor_takes_its_mirror_verifies_and_shows(
         small_log: tuple[Path, str, dict[str, object]], data: st.DataObject) -> None:
     """One edit of a served members file (a value, a salt's case or spacing, a marker, a
     member dropped or added, another order, another text of the same numbers, a stray
-    character): whenever `monitor --mirror` says OK, the mirror passes `verify` and `show`
-    reads exactly what the publisher's ledger shows. (A salt in upper case was taken, and the
-    mirror then failed `verify`.)"""
+    character, a huge number, an item's seq, its payload or salts dropped, another shape):
+    whenever `monitor --mirror` says OK, the mirror passes `verify` and `show` reads exactly
+    what the publisher's ledger shows; otherwise it says why, with no traceback. (A salt in
+    upper case was taken, and the mirror then failed `verify`; a members file that was not
+    JSON stopped the monitor with a traceback.)"""
     tmp, vkey, shown = small_log
     with tempfile.TemporaryDirectory() as work:  # one per example (tmp_path is per test)
         _follow_edited(Path(work), tmp, vkey, shown, data)
@@ -455,7 +457,7 @@ def _follow_edited(tmp_path: Path, tmp: Path, vkey: str, shown: dict[str, object
     name = data.draw(st.sampled_from(sorted(item[part])))
     value = item[part][name]
     edit = data.draw(st.sampled_from(["upper", "space", "marker", "drop", "add", "reverse",
-                                      "float", "stray"]))
+                                      "float", "stray", "huge", "seq", "unkeyed", "shape"]))
     if edit == "upper" and isinstance(value, str):
         item[part][name] = value.upper()
     elif edit == "space" and isinstance(value, str):
@@ -470,7 +472,13 @@ def _follow_edited(tmp_path: Path, tmp: Path, vkey: str, shown: dict[str, object
         item[part] = dict(reversed(item[part].items()))
     elif edit == "float" and isinstance(value, int | float) and not isinstance(value, bool):
         item[part][name] = float(value)
-    text = orjson.dumps(items).decode()
+    elif edit == "huge":  # a number JSON has no canonical text for
+        item[part][name] = 2**60
+    elif edit == "seq":
+        item["seq"] = data.draw(st.sampled_from([str(item["seq"]), item["seq"] + 0.5, None]))
+    elif edit == "unkeyed":
+        del item[part]
+    text = orjson.dumps(items if edit != "shape" else {"items": items}).decode()
     if edit == "stray":
         at = data.draw(st.integers(0, len(text)))
         text = text[:at] + data.draw(st.sampled_from([" ", "0", ".0", "e0", "\\u0041"])) + text[at:]

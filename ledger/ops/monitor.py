@@ -523,10 +523,7 @@ def _bundle(n: int, width: int, entries: bytes, tile: bytes,
     if len(leaves) != width or len(tile) != 32 * width:
         raise CorruptEvent(f"entry bundle {n} holds {len(leaves)} entries and its tile "
                            f"{len(tile) // 32} hashes; the checkpoint needs {width}")
-    by_seq: dict[int, Any] = {}
-    if members is not None:
-        for item in orjson.loads(members):
-            by_seq[int(item["seq"])] = item
+    by_seq = _members_by_seq(n, members) if members is not None else {}
     out = []
     for j, canonical in enumerate(leaves):
         seq = n * WIDTH + j + 1
@@ -537,6 +534,21 @@ def _bundle(n: int, width: int, entries: bytes, tile: bytes,
         event = _event(seq, canonical, by_seq.get(seq))
         out.append((seq, event, leaf))
     return out
+
+
+def _members_by_seq(n: int, members: bytes) -> dict[int, Any]:
+    """Return the items of members file ``n`` by seq; raise CorruptEvent unless it is a JSON
+    array of objects, each with an integer ``seq`` (what is in them, ``_event`` checks)."""
+    by_seq: dict[int, Any] = {}
+    try:
+        for item in orjson.loads(members):
+            if type(item.get("seq")) is not int:
+                raise TypeError(f"an item's seq is {item.get('seq')!r:.20}")
+            by_seq[item["seq"]] = item
+    except (orjson.JSONDecodeError, TypeError, AttributeError) as exc:
+        raise CorruptEvent(f"members file {tile_index(n)}.json is not a JSON array of "
+                           f'{{"seq", "payload", "salts"}} objects ({exc})') from None
+    return by_seq
 
 
 def _event(seq: int, canonical: bytes, members: Any) -> Event:
@@ -569,6 +581,9 @@ def _event(seq: int, canonical: bytes, members: Any) -> Event:
             raise VerificationError(seq, "the entry is not in canonical form", "", "")
     except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
         raise CorruptEvent(f"seq {seq}: the entry is not an event envelope ({exc!r})") from None
+    except RefusedInput as exc:  # a served value JSON has no canonical text for (2**60)
+        raise CorruptEvent(f"seq {seq}: the entry or its members hold a value with no "
+                           f"canonical form: {exc}") from None
     if event.commitments is not None and opened is None:
         check_members(event)
     return event
@@ -676,11 +691,16 @@ def _frontier(conn: sqlite3.Connection) -> Frontier:
 def _withhold(conn: sqlite3.Connection, source: Source, seq: int) -> None:
     n = (seq - 1) // WIDTH
     members = source.get(f"members/{tile_index(n)}.json")
-    item = next((m for m in orjson.loads(members or b"[]") if int(m["seq"]) == seq), None)
+    item = _members_by_seq(n, members).get(seq) if members is not None else None
     if item is None:
         raise MonitorError(f"the log serves no members for seq {seq}")
     stored = next(store.iter_events(conn, seq - 1, seq))
-    event = stored._replace(payload_json=_jcs(item["payload"]), salts=_jcs(item["salts"]))
+    try:
+        event = stored._replace(payload_json=_jcs(item.get("payload")),
+                                salts=_jcs(item.get("salts")))
+    except RefusedInput as exc:
+        raise CorruptEvent(f"seq {seq}: its members hold a value with no canonical form: "
+                           f"{exc}") from None
     check_members(event)
     store.withhold(conn, seq, event.payload_json, event.salts or "{}")
 
