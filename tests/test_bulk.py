@@ -215,3 +215,27 @@ def test_audit_replays_in_helpers_with_the_same_findings(tmp_path: Path,
         assert len(started) == (0 if name == "serial" else 2)
     assert reports["serial"] == reports["helpers"]
     assert not reports["serial"]["ok"] and len(reports["serial"]["findings"]) >= 2
+
+
+@pytest.mark.parametrize("caller_froze", [False, True])
+def test_a_bulk_append_leaves_the_cycle_collector_as_it_found_it(tmp_path: Path,
+                                                                 caller_froze: bool) -> None:
+    """A bulk append runs the collector less often (``bulk._collecting_less``); afterwards its
+    thresholds and frozen objects are the caller's again, whether it succeeded or refused a
+    line, and objects a caller froze stay frozen."""
+    import gc
+
+    threshold = gc.get_threshold()
+    if caller_froze:
+        gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        good = orjson.dumps({"contract": "paper-manifest-v1.1", "payload": manifest()}) + b"\n"
+        with Ledger.create(tmp_path / "l.db", clock) as ledger:
+            ledger.append_jsonl(io.BytesIO(good), "ed")
+            assert (gc.get_threshold(), gc.get_freeze_count()) == (threshold, frozen)
+            with pytest.raises(RefusedInput):
+                ledger.append_jsonl(io.BytesIO(b"{not json\n"), "ed")
+            assert (gc.get_threshold(), gc.get_freeze_count()) == (threshold, frozen)
+    finally:
+        gc.unfreeze()
