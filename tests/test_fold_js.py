@@ -169,3 +169,30 @@ def test_a_bundle_before_a_purge_folds_the_same_in_javascript(steps: list[tuple[
     assert "error" not in result, result
     assert result["canonical"].encode() == rfc8785.dumps(orjson.loads(orjson.dumps(shown)))
     assert result["model"] == orjson.loads(orjson.dumps(page_model(shown, checkable)))
+
+
+def test_a_record_doi_withheld_by_a_later_purge_reads_as_such_in_both() -> None:
+    """A correction withheld by a purge after the checkpoint widens its changes to every
+    manifest member, the paper-manifest-v1.2 ``doi`` too: the page's "Record DOI" row shows the
+    marker's words in Python and in the browser (it showed the marker's raw text in Python and
+    "[object Object]" in the browser; found by the property above)."""
+    from ledger.model.purge import as_checkable
+    from ledger.model.state import fold
+    from ledger.storage import views
+
+    with tempfile.TemporaryDirectory() as tmp, Ledger.create(Path(tmp) / "l.db", clock) as ledger:
+        ledger.submit("paper-manifest-v1.1", manifest(RID, doi="10.5555/1"), "ed")
+        ledger.submit("correction-record-v1", {"record_id": RID, "kind": "correction",
+                                               "reason": "typo", "notice_id": "N1",
+                                               "changes": [{"path": "/note", "value": "x"}]}, "ed")
+        ledger.purge({"record_id": RID, "kind": "removal", "reason": "r", "notice_id": "R1"},
+                     "ed", ())
+        stored = ledger.history(RID)
+    covered = stored[:2]  # the checkpoint: before the removal and its purge
+    checkable = as_checkable(covered, 2)
+    shown = views.show_of(fold(checkable))  # type: ignore[arg-type]
+    python = orjson.loads(orjson.dumps(page_model(shown, checkable)))
+    [result] = fold_in_node([{"events": [e.envelope() for e in covered], "size": 2}])
+    assert result["model"] == python
+    record = dict(next(rows for title, rows in python["sections"] if title == "Correction Record"))
+    assert record["Record DOI"] == "[withheld by a removal after the checkpoint of size 2]"

@@ -76,7 +76,7 @@ def sections(shown: Shown) -> list[Section]:
             out.append(("Quality Dimensions", [(label, dims[k]) for k, label in DIMENSIONS if dims.get(k)]))
     out.append(("Correction Record", [
         ("Status", shown["status"]), ("Correction count", str(shown["correction_count"])),
-        *([("Record DOI", str(m["doi"]))] if m.get("doi") else []),
+        *([("Record DOI", shown_value(m["doi"]))] if m.get("doi") else []),
         ("Manifest contract", "paper-manifest-v1.2" if "doi" in m else "paper-manifest-v1.1"),
         ("Correction contract", "correction-record-v1.1" if any(
             n.get("doi") or n.get("url") for n in shown["notices"]) else "correction-record-v1")]))

@@ -118,7 +118,7 @@
       if (DIMENSIONS.some(([k]) => dims[k])) out.push(["Quality Dimensions", DIMENSIONS.filter(([k]) => dims[k]).map(([k, label]) => [label, dims[k]])]);
     }
     out.push(["Correction Record", [["Status", shown.status], ["Correction count", String(shown.correction_count)]]
-      .concat(m.doi ? [["Record DOI", String(m.doi)]] : [])
+      .concat(m.doi ? [["Record DOI", shownValue(m.doi)]] : [])
       .concat([["Manifest contract", "doi" in m ? "paper-manifest-v1.2" : "paper-manifest-v1.1"],
         ["Correction contract", shown.notices.some((n) => n.doi || n.url) ? "correction-record-v1.1" : "correction-record-v1"]])]);
     if (shown.notices.length) out.push(["Correction Notices", [].concat(...shown.notices.map(noticeRows))]);
