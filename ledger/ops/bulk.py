@@ -192,12 +192,12 @@ def append_lines(conn: sqlite3.Connection, clock: Clock, lines: IO[bytes], actor
 
 @contextlib.contextmanager
 def _collecting_less() -> Iterator[None]:
-    """Run a bulk append with fewer runs of Python's cycle collector, as they were before after:
-    the objects that exist already are set aside from its scans (``gc.freeze``), and it runs
-    once per 20,000 new objects rather than 700. A bulk append makes millions of short-lived
-    objects and few cycles; the collector cost its writer ~8% of its time (10.8 µs per event,
-    timed with ``gc.callbacks`` over 4·10⁴ bench events). A caller that froze objects of its
-    own keeps them frozen: nothing is frozen or unfrozen then."""
+    """Run a bulk append with fewer runs of Python's cycle collector, its settings put back
+    afterwards: the objects that exist already are set aside from its scans (``gc.freeze``),
+    and it runs once per 20,000 new objects rather than 700. A bulk append makes millions of
+    short-lived objects and few cycles; the collector cost its writer ~8% of its time (10.8 µs
+    per event, timed with ``gc.callbacks`` over 4·10⁴ bench events). A caller that froze objects
+    of its own keeps them frozen: nothing is frozen or unfrozen then."""
     threshold, ours = gc.get_threshold(), gc.get_freeze_count() == 0
     if ours:
         gc.freeze()
