@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import io
 import sqlite3
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ledger.api import Ledger
 from ledger.errors import RefusedInput
+from tests import test_views_property as property_ops
 from tests.conftest import Cli, clock, manifest, provenance
 
 
@@ -239,3 +243,68 @@ def test_a_bulk_append_leaves_the_cycle_collector_as_it_found_it(tmp_path: Path,
             assert (gc.get_threshold(), gc.get_freeze_count()) == (threshold, frozen)
     finally:
         gc.unfreeze()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(property_ops.publish, property_ops.facts, property_ops.notice,
+                          property_ops.notice, property_ops.gate), max_size=30),
+       st.integers(1, 12), st.booleans())
+def test_a_bulk_append_does_what_single_submits_do(ops: list[tuple[str, dict[str, Any]]],
+                                                   batch_size: int, helpers: bool) -> None:
+    """Whatever the lines and the batch size, with helpers preparing the lines or not: the lines
+    single submits take (appended or no-ops), appended in bulk, give the same events (but for
+    the salts) and the same views; the whole sequence is refused at the first line a single
+    submit refuses, with the same reason. A bulk append holds a batch's events and inserts them
+    together, so this covers what a batch reads before they are inserted: a notice id used
+    earlier in the batch, a record appended to earlier in the batch."""
+    from ledger.ops import bulkprep
+
+    items = [{"contract": c, "payload": p, "actor": "prop"} for c, p in ops]
+    with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(bulkprep, "PARALLEL_FROM", 1 if helpers else 10**9)
+        single, bulk, source = Path(tmp) / "s.db", Path(tmp) / "b.db", Path(tmp) / "in.jsonl"
+        taken, first_refused = [], None
+        with Ledger.create(single, clock) as ledger:
+            for number, item in enumerate(items, start=1):
+                try:
+                    ledger.submit(item["contract"], item["payload"], "prop")
+                    taken.append(item)
+                except RefusedInput as exc:
+                    first_refused = first_refused or f"LINE {number}: {exc} ("
+        source.write_bytes(jsonl(taken))
+        with Ledger.create(bulk, clock) as ledger, source.open("rb") as handle:
+            ledger.append_jsonl(handle, "prop", batch_size=batch_size)
+            assert ledger.verify().ok
+        salted = {"salts", "commitments", "hash", "prev_hash", "last_hash", "value"}
+        with sqlite3.connect(single) as a, sqlite3.connect(bulk) as b:
+            for table in ("events", "records", "notices", "versions", "gates", "view_meta"):
+                names = [r[1] for r in a.execute(f"PRAGMA table_info({table})")
+                         if r[1] not in salted]
+                order = "1, 2" if len(names) > 1 else "1"
+                dump = f"SELECT {', '.join(names)} FROM {table} ORDER BY {order}"
+                assert a.execute(dump).fetchall() == b.execute(dump).fetchall(), table
+        if first_refused is not None:
+            source.write_bytes(jsonl(items))
+            with Ledger.create(Path(tmp) / "r.db", clock) as ledger, source.open("rb") as handle:
+                with pytest.raises(RefusedInput) as caught:
+                    ledger.append_jsonl(handle, "prop", batch_size=batch_size)
+                assert str(caught.value).startswith(first_refused)
+                assert ledger.verify().ok
+
+
+def test_a_batch_holding_its_events_folds_a_record_with_them(tmp_path: Path) -> None:
+    """A batch that holds its events (a bulk append's) inserts them before it reads a record
+    of theirs from the events table again, so the fold sees every event appended."""
+    from ledger.ops.batch import Batch
+    from ledger.storage import store
+
+    with Ledger.create(tmp_path / "l.db", clock) as ledger, store.write_transaction(ledger.conn):
+        batch = Batch(ledger.conn, clock, hold_events=True)
+        rid = batch.add("paper-manifest-v1.1", manifest(), "ed").record_id
+        batch.add("source-provenance-v1", provenance(rid), "ed")
+        assert store.record_events(ledger.conn, rid) == []  # held
+        del batch.states[rid]
+        state = batch.state(rid)
+        assert state is not None and state.version == 1 and state.provenance is not None
+        batch.flush()
+        assert [e.seq for e in store.record_events(ledger.conn, rid)] == [1, 2]

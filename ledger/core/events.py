@@ -32,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 import orjson
@@ -328,7 +329,8 @@ def commit_members(payload: dict[str, Any], random: bytes | None = None) -> tupl
 
 
 # Members made ahead of time (by a bulk append's helper): name -> its three JSON fragments,
-# ``"name":value``, ``"name":"salt"`` and ``"name":"commitment"`` (``member_parts``).
+# ``"name":value``, ``"name":"salt"`` and ``"name":"commitment"`` (``member_parts``), in member
+# order (JCS's, for ASCII names).
 MemberParts = dict[str, tuple[bytes, bytes, bytes]]
 
 
@@ -353,17 +355,25 @@ def _commit_ascii(payload: dict[str, Any], random: bytes | None,
     """Return (JCS(payload), salts, commitments) of a payload whose member names are ASCII, each
     member's JCS text made once: for ASCII names Python's order is JCS's (UTF-16 code units), so
     the object is its sorted members joined, exactly as ``canonical_bytes`` writes it. ``made``:
-    members whose text, salt and commitment were made ahead of time for these very values."""
+    members whose text, salt and commitment were made ahead of time for these very values (when
+    they are every member, in member order, they are joined as they are)."""
     names = sorted(payload)
-    random = os.urandom(SALT_BYTES * len(names)) if random is None else random
-    members, salts, commitments = [], [], []
-    for i, name in enumerate(names):
-        parts = made.get(name) if made is not None else None
-        if parts is None:
-            parts = member_parts(name, payload[name], random[i * SALT_BYTES:(i + 1) * SALT_BYTES])
-        members.append(parts[0])
-        salts.append(parts[1])
-        commitments.append(parts[2])
+    members: Iterable[bytes]
+    salts: Iterable[bytes]
+    commitments: Iterable[bytes]
+    if made and len(made) == len(names) and list(made) == names:
+        members, salts, commitments = zip(*made.values(), strict=True)  # every member, in order
+    else:
+        random = os.urandom(SALT_BYTES * len(names)) if random is None else random
+        members, salts, commitments = [], [], []
+        for i, name in enumerate(names):
+            parts = made.get(name) if made is not None else None
+            if parts is None:
+                parts = member_parts(name, payload[name],
+                                     random[i * SALT_BYTES:(i + 1) * SALT_BYTES])
+            members.append(parts[0])
+            salts.append(parts[1])
+            commitments.append(parts[2])
     return (b"{" + b",".join(members) + b"}", (b"{" + b",".join(salts) + b"}").decode(),
             (b"{" + b",".join(commitments) + b"}").decode())
 

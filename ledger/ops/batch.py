@@ -21,7 +21,7 @@ from ledger.core.clock import Clock, rfc3339
 from ledger.core.events import Event, MemberParts, make_event_bytes
 from ledger.core.merkle import Frontier, frontier_positions, leaf_hash, stored_count, stored_index
 from ledger.errors import LedgerError, RefusedInput
-from ledger.model.contracts import contract_version, record_id
+from ledger.model.contracts import NOTICE_CONTRACTS, contract_version, record_id
 from ledger.model.defaults import fill_defaults
 from ledger.model.rules import NoOp, Planned, editorial_warnings, plan, repeated_notice, validate
 from ledger.model.state import RecordState, apply_event, fold
@@ -103,7 +103,7 @@ class Batch:
     """Appends inside the caller's write transaction; ``flush`` writes the touched views."""
 
     def __init__(self, conn: sqlite3.Connection, clock: Clock, signer: Signer | None = None,
-                 carry: Carry | None = None) -> None:
+                 carry: Carry | None = None, hold_events: bool = False) -> None:
         self.conn, self.clock, self.signer = conn, clock, signer
         self.seq, self.prev = store.head(conn)
         mirrored = store.meta(conn, "mirror_of")
@@ -128,6 +128,17 @@ class Batch:
         self._check_signer(signer)
         self.dirty: set[str] = set()
         self.appended = 0
+        # The tree hashes of this batch's events, stored together by ``flush`` (nothing reads
+        # them before): they go at positions hashes_from, hashes_from + 1, … in append order.
+        self.hashes: list[bytes] = []
+        self.hashes_from = stored_count(self.seq)
+        # hold_events (a bulk append, whose caller reads nothing until ``flush``): the events
+        # too are inserted together, when the batch reads the events table or flushes; a notice
+        # held is found by its id meanwhile (``lookup_notice``).
+        self.hold_events = hold_events
+        self.held: list[Event] = []
+        self.held_records: set[str] = set()
+        self.held_notices: dict[str, tuple[str, str]] = {}
 
     def carry(self) -> Carry:
         """Return what the next batch may reuse once this one is committed."""
@@ -151,6 +162,8 @@ class Batch:
     def state(self, rid: str) -> RecordState | None:
         """Return the record's current state, folding its stored events on first use."""
         if rid not in self.states:
+            if rid in self.held_records:
+                self.insert_held()
             state = fold(store.record_events(self.conn, rid))
             self.states[rid] = state
             if rid not in self.stored_rows:
@@ -191,20 +204,18 @@ class Batch:
     def add_prepared(self, prepared: Prepared) -> AppendResult:
         """``add`` for a line a bulk helper prepared (``ops.bulkprep``): the same defaults, rules
         and event, with the validation and the members' commitments already made."""
-        contract, raw, actor, made_payload, deferred, made, _ = prepared
-        rid = str(made_payload["record_id"])
+        contract, actor, payload, deferred, filled, made, _ = prepared
+        rid = str(payload["record_id"])
         actor = self.signer.name if self.signer is not None else actor
         state = self.state(rid)
         now = self.clock()
-        doc, filled = fill_defaults(contract, raw, state.version if state else None, actor, now)
-        payload = dict(made_payload)
-        for key in deferred:  # the stand-ins give way to the real defaults
-            if key in filled:
-                payload[key] = doc[key]
-            else:
-                del payload[key]
-        if payload.get("target_version", 1) < 1:  # never for a record that has a version
-            payload = validate(contract, doc)
+        if deferred:  # the stand-ins give way to the real defaults, filled as ``add`` fills them
+            kept = {key: value for key, value in payload.items() if key not in deferred}
+            payload, refilled = fill_defaults(contract, kept, state.version if state else None,
+                                              actor, now)
+            filled = filled.difference(deferred) | refilled
+            if payload.get("target_version", 1) < 1:  # never for a record that has a version
+                payload = validate(contract, payload)
         outcome = plan(contract, payload, state, self.lookup_notice, filled)
         if isinstance(outcome, NoOp):
             return AppendResult(rid, None, outcome.message)
@@ -227,9 +238,14 @@ class Batch:
         """Insert the next event and its Merkle hashes; return it."""
         event, canonical = make_event_bytes(self.seq + 1, type_, rid, contract, payload, actor,
                                             rfc3339(now or self.clock()), self.prev, self.v2, made)
-        store.insert_event(self.conn, event)
-        proofstore.insert_hashes(self.conn, stored_count(self.seq),
-                                 self.frontier.append(leaf_hash(canonical)))
+        if self.hold_events:
+            self.held.append(event)
+            self.held_records.add(rid)
+            if contract in NOTICE_CONTRACTS:
+                self.held_notices.setdefault(str(payload["notice_id"]), (rid, event.payload_json))
+        else:
+            store.insert_event(self.conn, event)
+        self.hashes += self.frontier.append(leaf_hash(canonical))
         self.seq, self.prev = event.seq, event.hash
         self.appended += 1
         return event
@@ -256,23 +272,39 @@ class Batch:
 
     def lookup_notice(self, notice_id: str) -> tuple[str, dict[str, Any]] | None:
         """Return (record id, payload) of the notice with that id, or None."""
-        found = store.find_notice(self.conn, notice_id)
+        found = store.find_notice(self.conn, notice_id) or self.held_notices.get(notice_id)
         return None if found is None else (found[0], orjson.loads(found[1]))
+
+    def insert_held(self) -> None:
+        """Insert the events held so far (``hold_events``), in order."""
+        if self.held:
+            store.insert_events(self.conn, self.held)
+            self.held, self.held_records, self.held_notices = [], set(), {}
 
     @contextlib.contextmanager
     def savepoint(self, record_id: str) -> Iterator[None]:
         """Undo everything appended inside the block (database and memory) if it raises."""
-        saved = (self.seq, self.prev, self.frontier.copy(), self.appended, set(self.dirty))
+        self.insert_held()
+        saved = (self.seq, self.prev, self.frontier.copy(), self.appended, set(self.dirty),
+                 list(self.hashes), self.hashes_from)
         try:
             with store.savepoint(self.conn):
                 yield
         except LedgerError:
-            self.seq, self.prev, self.frontier, self.appended, self.dirty = saved
+            (self.seq, self.prev, self.frontier, self.appended, self.dirty, self.hashes,
+             self.hashes_from) = saved
+            self.held, self.held_records, self.held_notices = [], set(), {}
             self.states.pop(record_id, None)  # re-folded from the rolled-back database
             raise
 
     def flush(self) -> None:
-        """Rewrite the view rows of every record this batch touched."""
+        """Store the tree hashes of the events appended since the last flush, and rewrite the
+        view rows of every record this batch touched."""
+        self.insert_held()
+        if self.hashes:
+            proofstore.insert_hashes(self.conn, self.hashes_from, self.hashes)
+            self.hashes_from += len(self.hashes)
+            self.hashes = []
         new: views.Rows = {}  # rows of records that had none: inserted together
         for rid in sorted(self.dirty):
             state = self.state(rid)

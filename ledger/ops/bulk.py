@@ -232,7 +232,7 @@ PreparedItem = tuple[int, str, Any, str, "bulkprep.Prepared"]
 def _with_prepared(numbered: Iterable[tuple[int, bytes]],
                    stream: Iterator[bulkprep.Prepared | str | None],
                    actor: str) -> Iterator[Item | PreparedItem]:
-    """Yield the writer's items: a prepared line as (number, contract, raw, actor, prepared),
+    """Yield the writer's items: a prepared line as (number, contract, payload, actor, prepared),
     any other line as ``parse_lines`` gives it (which refuses a bad one exactly as ever)."""
     at = 0  # lines of the stream consumed: the stream starts at line 1
     for number, line in numbered:
@@ -241,7 +241,7 @@ def _with_prepared(numbered: Iterable[tuple[int, bytes]],
             prepared = next(stream)
             at += 1
         if isinstance(prepared, tuple) and prepared[6] == hashlib.sha256(line).digest():
-            yield number, prepared[0], prepared[1], prepared[2], prepared
+            yield number, prepared[0], prepared[2], prepared[1], prepared
         else:
             yield from parse_lines([(number, line)], actor)
 
@@ -254,7 +254,7 @@ def _append_batches(conn: sqlite3.Connection, clock: Clock,
         line = taken = 0
         try:
             with store.write_transaction(conn):
-                batch = Batch(conn, clock, signer)
+                batch = Batch(conn, clock, signer, hold_events=True)
                 for item in itertools.islice(items, batch_size):
                     line, taken = item[0], taken + 1
                     if signer is not None and item[3] not in (actor, signer.name):

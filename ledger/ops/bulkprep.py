@@ -41,9 +41,10 @@ DEFERRED = frozenset({"effective_date", "issued_by", "target_version", "evaluate
 PREPARED_CONTRACTS = frozenset({*MANIFEST_CONTRACTS, "source-provenance-v1", *NOTICE_CONTRACTS,
                                 "gate-evaluation-v1"})
 _STAND_IN_NOW = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
-# (contract, raw payload, actor, payload with stand-ins, deferred keys, {member: (text, salt,
-# commitment)}, SHA-256 of the line)
-Prepared = tuple[str, dict[str, Any], str, dict[str, Any], list[str], MemberParts, bytes]
+# (contract, actor, validated payload with stand-ins, deferred keys, the keys fill_defaults
+# filled, {member: (text, salt, commitment)} in member order without the deferred ones, SHA-256
+# of the line)
+Prepared = tuple[str, str, dict[str, Any], list[str], frozenset[str], MemberParts, bytes]
 
 
 def prepare_line(number: int, line: bytes, default_actor: str) -> Prepared | str | None:
@@ -63,10 +64,11 @@ def prepare_line(number: int, line: bytes, default_actor: str) -> Prepared | str
     except (LedgerError, ValueError, TypeError, KeyError):
         return None
     deferred = sorted(filled & DEFERRED)
-    salts = os.urandom(SALT_BYTES * len(payload))
-    parts = {name: member_parts(name, value, salts[i * SALT_BYTES:(i + 1) * SALT_BYTES])
-             for i, (name, value) in enumerate(payload.items()) if name not in deferred}
-    return contract, raw, actor, payload, deferred, parts, hashlib.sha256(line).digest()
+    names = sorted(payload)
+    salts = os.urandom(SALT_BYTES * len(names))
+    parts = {name: member_parts(name, payload[name], salts[i * SALT_BYTES:(i + 1) * SALT_BYTES])
+             for i, name in enumerate(names) if name not in deferred}
+    return contract, actor, payload, deferred, filled, parts, hashlib.sha256(line).digest()
 
 
 def run_prepare(path: str, index: str, helpers: str, default_actor: str) -> None:
