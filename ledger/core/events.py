@@ -32,7 +32,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Container
 from typing import Any, NamedTuple
 
 import orjson
@@ -329,17 +329,32 @@ def commit_members(payload: dict[str, Any], random: bytes | None = None) -> tupl
 
 
 # Members made ahead of time (by a bulk append's helper): name -> its three JSON fragments,
-# ``"name":value``, ``"name":"salt"`` and ``"name":"commitment"`` (``member_parts``), in member
+# ``"name":value``, ``"name":"salt"`` and ``"name":"commitment"`` (``made_members``), in member
 # order (JCS's, for ASCII names).
 MemberParts = dict[str, tuple[bytes, bytes, bytes]]
 
 
-def member_parts(name: str, value: Any, salt: bytes) -> tuple[bytes, bytes, bytes]:
-    """Return the JSON fragments of one member (an ASCII name) committed with ``salt``."""
-    key, text = orjson.dumps(name), _value_bytes(value)
-    digest = hashlib.sha256(MEMBER_PREFIX + salt + key + text).hexdigest()
-    return (key + b":" + text, key + b':"' + salt.hex().encode() + b'"',
-            key + b':"' + digest.encode() + b'"')
+def made_members(payload: dict[str, Any], random: bytes | None = None,
+                 skip: Container[str] = ()) -> MemberParts:
+    """Return the JSON fragments of each member of ``payload`` (ASCII names), in member order,
+    each committed with a fresh salt (or ``random``: SALT_BYTES per member in member order, for
+    test vectors); the members named in ``skip`` are left out."""
+    names = sorted(payload)
+    raw = os.urandom(SALT_BYTES * len(names)) if random is None else random
+    hexes = raw.hex().encode()
+    sha256, prefix, dumps = hashlib.sha256, MEMBER_PREFIX, orjson.dumps
+    made = {}
+    for i, name in enumerate(names):
+        if name in skip:
+            continue
+        key, value = dumps(name), payload[name]
+        kind = type(value)
+        text = dumps(value) if kind is str or kind is bool else _value_bytes(value)
+        at = i * SALT_BYTES
+        digest = sha256(prefix + raw[at:at + SALT_BYTES] + key + text).hexdigest()
+        made[name] = (key + b":" + text, key + b':"' + hexes[2 * at:2 * (at + SALT_BYTES)] + b'"',
+                      key + b':"' + digest.encode() + b'"')
+    return made
 
 
 def _ascii_names(payload: dict[str, Any]) -> bool:
@@ -358,22 +373,13 @@ def _commit_ascii(payload: dict[str, Any], random: bytes | None,
     members whose text, salt and commitment were made ahead of time for these very values (when
     they are every member, in member order, they are joined as they are)."""
     names = sorted(payload)
-    members: Iterable[bytes]
-    salts: Iterable[bytes]
-    commitments: Iterable[bytes]
-    if made and len(made) == len(names) and list(made) == names:
-        members, salts, commitments = zip(*made.values(), strict=True)  # every member, in order
-    else:
-        random = os.urandom(SALT_BYTES * len(names)) if random is None else random
-        members, salts, commitments = [], [], []
-        for i, name in enumerate(names):
-            parts = made.get(name) if made is not None else None
-            if parts is None:
-                parts = member_parts(name, payload[name],
-                                     random[i * SALT_BYTES:(i + 1) * SALT_BYTES])
-            members.append(parts[0])
-            salts.append(parts[1])
-            commitments.append(parts[2])
+    if not names:
+        return b"{}", "{}", "{}"
+    parts = made or {}
+    if not (len(parts) == len(names) and list(parts) == names):
+        fresh = made_members(payload, random, skip=parts)
+        parts = {name: parts[name] if name in parts else fresh[name] for name in names}
+    members, salts, commitments = zip(*parts.values(), strict=True)
     return (b"{" + b",".join(members) + b"}", (b"{" + b",".join(salts) + b"}").decode(),
             (b"{" + b",".join(commitments) + b"}").decode())
 

@@ -22,12 +22,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
-from ledger.core.events import SALT_BYTES, MemberParts, member_parts
+from ledger.core.events import MemberParts, made_members
 from ledger.errors import LedgerError
 from ledger.model.contracts import MANIFEST_CONTRACTS, NOTICE_CONTRACTS, contract_version
 from ledger.model.defaults import fill_defaults
@@ -64,10 +63,7 @@ def prepare_line(number: int, line: bytes, default_actor: str) -> Prepared | str
     except (LedgerError, ValueError, TypeError, KeyError):
         return None
     deferred = sorted(filled & DEFERRED)
-    names = sorted(payload)
-    salts = os.urandom(SALT_BYTES * len(names))
-    parts = {name: member_parts(name, payload[name], salts[i * SALT_BYTES:(i + 1) * SALT_BYTES])
-             for i, name in enumerate(names) if name not in deferred}
+    parts = made_members(payload, skip=deferred)
     return contract, actor, payload, deferred, filled, parts, hashlib.sha256(line).digest()
 
 
