@@ -15,22 +15,20 @@ from typing import IO, TYPE_CHECKING, Any
 
 import orjson
 
-from ledger.core.canonical import JsonInputError, canonical_bytes, parse_json
+from ledger.core.canonical import canonical_bytes
 from ledger.core.clock import Clock
 from ledger.errors import CorruptEvent, LedgerError, LineRefused, RefusedInput
-from ledger.model.contracts import CONTRACTS, contract_version
+from ledger.model.contracts import contract_version
 from ledger.model.rules import validate
 from ledger.ops import bulkprep
 from ledger.ops.batch import Batch, record_id_of
-from ledger.ops.bulkprep import prepared_stream
+from ledger.ops.bulkprep import Item, parse_line, prepared_stream
 from ledger.storage import store
 
 if TYPE_CHECKING:
     from ledger.core.note import Signer
 
 DEFAULT_BATCH = 10_000
-LINE_KEYS = {"contract", "payload", "actor"}
-Item = tuple[int, str, Any, str]  # (line number, contract, payload, actor)
 
 
 @dataclass
@@ -55,24 +53,9 @@ class BulkRefused(LineRefused):
 def parse_lines(lines: Iterable[tuple[int, bytes]], default_actor: str) -> Iterator[Item]:
     """Yield (line number, contract, payload, actor) per non-blank line; refuse a bad line."""
     for number, line in lines:
-        if not line.strip():
-            continue
-        try:
-            doc = parse_json(line)
-        except JsonInputError as exc:
-            where = f" (column {exc.column})" if exc.column else ""
-            raise LineRefused(number, f"{'malformed JSON: ' if exc.line else ''}{exc.message}"
-                             f"{where}") from None
-        if not isinstance(doc, dict) or not {"contract", "payload"} <= doc.keys():
-            raise LineRefused(number, 'expected {"contract": …, "payload": …[, "actor": …]}')
-        if doc.keys() - LINE_KEYS:
-            raise LineRefused(number, f"unknown key(s) {sorted(doc.keys() - LINE_KEYS)}")
-        actor = doc.get("actor", default_actor)
-        if doc["contract"] not in CONTRACTS:
-            raise LineRefused(number, f"unknown contract {doc['contract']!r}")
-        if not isinstance(actor, str) or not actor.strip():
-            raise LineRefused(number, "actor must be a non-empty string")
-        yield number, doc["contract"], doc["payload"], actor
+        item = parse_line(number, line, default_actor)
+        if item is not None:
+            yield item
 
 
 class Resume:

@@ -1,10 +1,10 @@
 """Preparing JSON Lines in helper processes while one writer appends (``append --jsonl``).
 
 Every line's work that does not depend on the ledger is done by helpers, each taking every
-HELPERS-th chunk of CHUNK lines of the input file: parse the line (the same checks as
-``bulk.parse_lines``), choose the contract version, fill the defaults, validate the payload
-with its contract model, and make each payload member's canonical text, salt and commitment
-(format v2). Only defaults that depend on the record's state, the moment or the actor
+HELPERS-th chunk of CHUNK lines of the input file: parse the line (``parse_line``, as the
+writer parses the lines it does itself), choose the contract version, fill the defaults,
+validate the payload with its contract model, and make each payload member's canonical text,
+salt and commitment (format v2). Only defaults that depend on the record's state, the moment or the actor
 (DEFERRED) are filled with stand-ins for the validation, and left for the writer: their real
 values are valid as they are (a date, an RFC 3339 time, the actor's name, a version >= 1), and
 validation checks each member on its own, so the members the helper made are what the writer's
@@ -26,14 +26,23 @@ from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
+from ledger.core.canonical import JsonInputError, parse_json
 from ledger.core.events import MemberParts, made_members
-from ledger.errors import LedgerError
-from ledger.model.contracts import MANIFEST_CONTRACTS, NOTICE_CONTRACTS, contract_version
+from ledger.errors import LedgerError, LineRefused
+from ledger.model.contracts import (
+    CONTRACTS,
+    MANIFEST_CONTRACTS,
+    NOTICE_CONTRACTS,
+    contract_version,
+)
 from ledger.model.defaults import fill_defaults
 from ledger.model.rules import validate
+from ledger.ops.batch import record_id_of
 from ledger.ops.helpers import Helper, HelperStopped, send
 
 CHUNK = 256  # lines per message
+LINE_KEYS = {"contract", "payload", "actor"}
+Item = tuple[int, str, Any, str]  # (line number, contract, payload, actor)
 HELPERS = 2
 PARALLEL_FROM = 5_000  # input lines: below this, starting helpers costs more than they save
 DEFERRED = frozenset({"effective_date", "issued_by", "target_version", "evaluated_at", "evaluator"})
@@ -46,15 +55,36 @@ _STAND_IN_NOW = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 Prepared = tuple[str, str, dict[str, Any], list[str], frozenset[str], MemberParts, bytes]
 
 
+def parse_line(number: int, line: bytes, default_actor: str) -> Item | None:
+    """Return (line number, contract, payload, actor) of one line, None for a blank line;
+    refuse a bad line (LineRefused)."""
+    if not line.strip():
+        return None
+    try:
+        doc = parse_json(line)
+    except JsonInputError as exc:
+        where = f" (column {exc.column})" if exc.column else ""
+        raise LineRefused(number, f"{'malformed JSON: ' if exc.line else ''}{exc.message}"
+                         f"{where}") from None
+    if not isinstance(doc, dict) or not {"contract", "payload"} <= doc.keys():
+        raise LineRefused(number, 'expected {"contract": …, "payload": …[, "actor": …]}')
+    if doc.keys() - LINE_KEYS:
+        raise LineRefused(number, f"unknown key(s) {sorted(doc.keys() - LINE_KEYS)}")
+    actor = doc.get("actor", default_actor)
+    if doc["contract"] not in CONTRACTS:
+        raise LineRefused(number, f"unknown contract {doc['contract']!r}")
+    if not isinstance(actor, str) or not actor.strip():
+        raise LineRefused(number, "actor must be a non-empty string")
+    return number, doc["contract"], doc["payload"], actor
+
+
 def prepare_line(number: int, line: bytes, default_actor: str) -> Prepared | str | None:
     """Return the prepared line, "blank" for a blank line, or None (the writer's path)."""
-    from ledger.ops.batch import record_id_of
-    from ledger.ops.bulk import parse_lines
-
-    if not line.strip():
-        return "blank"
     try:
-        [(_, asked, raw, actor)] = list(parse_lines([(number, line)], default_actor))
+        item = parse_line(number, line, default_actor)
+        if item is None:
+            return "blank"
+        _, asked, raw, actor = item
         contract = contract_version(asked, raw)
         if contract not in PREPARED_CONTRACTS or record_id_of(raw).startswith("KEY:"):
             return None
