@@ -248,20 +248,23 @@ def test_a_bulk_append_leaves_the_cycle_collector_as_it_found_it(tmp_path: Path,
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.one_of(property_ops.publish, property_ops.facts, property_ops.notice,
                           property_ops.notice, property_ops.gate), max_size=30),
-       st.integers(1, 12), st.booleans())
+       st.integers(1, 12), st.integers(1, 8), st.booleans())
 def test_a_bulk_append_does_what_single_submits_do(ops: list[tuple[str, dict[str, Any]]],
-                                                   batch_size: int, helpers: bool) -> None:
+                                                   batch_size: int, held: int,
+                                                   helpers: bool) -> None:
     """Whatever the lines and the batch size, with helpers preparing the lines or not: the lines
     single submits take (appended or no-ops), appended in bulk, give the same events (but for
     the salts) and the same views; the whole sequence is refused at the first line a single
     submit refuses, with the same reason. A bulk append holds a batch's events and inserts them
     together, so this covers what a batch reads before they are inserted: a notice id used
-    earlier in the batch, a record appended to earlier in the batch."""
-    from ledger.ops import bulkprep
+    earlier in the batch, a record appended to earlier in the batch (``held``: how many events
+    wait at most)."""
+    from ledger.ops import batch, bulkprep
 
     items = [{"contract": c, "payload": p, "actor": "prop"} for c, p in ops]
     with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as patch:
         patch.setattr(bulkprep, "PARALLEL_FROM", 1 if helpers else 10**9)
+        patch.setattr(batch, "HELD_EVENTS", held)
         single, bulk, source = Path(tmp) / "s.db", Path(tmp) / "b.db", Path(tmp) / "in.jsonl"
         taken, first_refused = [], None
         with Ledger.create(single, clock) as ledger:

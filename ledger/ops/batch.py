@@ -97,6 +97,7 @@ class Carry:
 
 
 CARRY_RECORDS = 1024
+HELD_EVENTS = 1024  # with hold_events: at most so many events wait to be inserted together
 
 
 class Batch:
@@ -133,8 +134,8 @@ class Batch:
         self.hashes: list[bytes] = []
         self.hashes_from = stored_count(self.seq)
         # hold_events (a bulk append, whose caller reads nothing until ``flush``): the events
-        # too are inserted together, when the batch reads the events table or flushes; a notice
-        # held is found by its id meanwhile (``lookup_notice``).
+        # too are inserted together, HELD_EVENTS at most, and before the batch reads the events
+        # table or flushes; a notice held is found by its id meanwhile (``lookup_notice``).
         self.hold_events = hold_events
         self.held: list[Event] = []
         self.held_records: set[str] = set()
@@ -239,6 +240,8 @@ class Batch:
         event, canonical = make_event_bytes(self.seq + 1, type_, rid, contract, payload, actor,
                                             rfc3339(now or self.clock()), self.prev, self.v2, made)
         if self.hold_events:
+            if len(self.held) >= HELD_EVENTS:
+                self.insert_held()
             self.held.append(event)
             self.held_records.add(rid)
             if contract in NOTICE_CONTRACTS:
