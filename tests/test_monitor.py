@@ -10,6 +10,7 @@ import sqlite3
 import tempfile
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -295,9 +296,141 @@ def test_gzip_is_asked_for_except_from_this_machine() -> None:
                         ("http://10.1.2.3/", "gzip, identity")]:
         source = HttpSource(url)
         try:
-            assert source.client.headers["Accept-Encoding"] == wanted, url
+            assert source.headers["Accept-Encoding"] == wanted, url
         finally:
             source.close()
+
+
+def test_monitor_through_nginx_with_gzip(tmp_path: Path, nginx: tuple[str, Path],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """From a remote host the monitor asks for gzip, and the documented nginx configuration
+    compresses the tiles: the monitor reads them as served (here the loopback address is taken
+    for a remote one)."""
+    import http.client
+
+    from ledger.ops import monitor as monitor_module
+
+    url, served = nginx
+    log = Log(tmp_path)
+    log.out = served
+    log.publish()
+    port = int(url.rstrip("/").rsplit(":", 1)[1])
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", "/tile/0/000", headers={"Accept-Encoding": "gzip, identity"})
+    response = conn.getresponse()
+    assert response.getheader("Content-Encoding") == "gzip" and response.read()
+    conn.close()
+    monkeypatch.setattr(monitor_module, "_loopback", lambda url: False)
+    source = monitor_module.source_of(url)
+    try:
+        assert source.get("tile/0/000") == (served / "tile" / "0" / "000").read_bytes()
+    finally:
+        source.close()
+    code, seen = follow(log.cli, url, log.vkey, tmp_path)
+    assert code == 0 and seen["size"] == 300, seen
+
+
+class RawServer:
+    """A bare HTTP/1.1 server on 127.0.0.1 in a thread, answering each request with
+    ``answer(request number)``'s bytes, then closing the connection if ``close_after``."""
+
+    def __init__(self, answer: Any, close_after: bool = False) -> None:
+        import socket
+        import threading
+
+        self.answer, self.close_after, self.count = answer, close_after, 0
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/log/"
+        threading.Thread(target=self.run, daemon=True).start()
+
+    def run(self) -> None:
+        while True:
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                return
+            with client:
+                data = b""
+                while True:
+                    while b"\r\n\r\n" not in data:
+                        chunk = client.recv(4096)
+                        if not chunk:
+                            break
+                        data += chunk
+                    if b"\r\n\r\n" not in data:
+                        break
+                    data = data.split(b"\r\n\r\n", 1)[1]
+                    self.count += 1
+                    client.sendall(self.answer(self.count))
+                    if self.close_after:
+                        break
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def _answer(status: str, body: bytes, length: int | None = None) -> bytes:
+    return (f"HTTP/1.1 {status}\r\nContent-Length: {len(body) if length is None else length}"
+            f"\r\n\r\n").encode() + body
+
+
+def test_the_http_source_tries_again_then_names_the_failure() -> None:
+    """A kept-alive connection the server closed is opened again; a body cut short, a server
+    error and nothing listening are each one clear error naming the URL; a 404 is an absent
+    file."""
+    from ledger.ops.monitor import HttpSource, MonitorError
+
+    closing = RawServer(lambda n: _answer("200 OK", b"x" * n), close_after=True)
+    source = HttpSource(closing.url)
+    try:  # each answer closes the connection without saying so: the next request opens again
+        assert [source.get("checkpoint") for _ in range(3)] == [b"x", b"xx", b"xxx"]
+    finally:
+        source.close()
+        closing.close()
+    cases = [(lambda n: _answer("200 OK", b"short", 100), "IncompleteRead", 4),  # then closes
+             (lambda n: _answer("500 Internal Server Error", b"oops"), "HTTP 500", 1),
+             (lambda n: _answer("302 Found", b""), "HTTP 302", 1)]
+    for answer, says, tries in cases:
+        server = RawServer(answer, close_after=tries > 1)
+        source = HttpSource(server.url)
+        try:
+            with pytest.raises(MonitorError) as caught:
+                source.get("tile/0/000")
+            assert says in str(caught.value) and server.url + "tile/0/000" in str(caught.value)
+            assert server.count == tries
+        finally:
+            source.close()
+            server.close()
+    missing = RawServer(lambda n: _answer("404 Not Found", b"no"))
+    try:
+        assert HttpSource(missing.url).get("members/000.json") is None
+    finally:
+        missing.close()
+    from bench.nginx import free_port
+
+    nothing = f"http://127.0.0.1:{free_port()}/"
+    with pytest.raises(MonitorError, match=f"cannot fetch {nothing}checkpoint: .*refused"):
+        HttpSource(nothing).get("checkpoint")
+
+
+def test_a_proxy_the_environment_names_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a proxy in the environment (as urllib and httpx read it), a log is read through it,
+    unless no_proxy names its host."""
+    from ledger.ops.monitor import HttpSource, ProxiedSource, source_of
+
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "HTTP_PROXY",
+                 "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    assert type(source_of("https://log.example/")) is HttpSource
+    monkeypatch.setenv("https_proxy", "http://proxy.example:3128")
+    monkeypatch.setenv("no_proxy", "log.internal")
+    assert type(source_of("https://log.example/")) is ProxiedSource
+    assert type(source_of("https://log.internal/")) is HttpSource
+    assert type(source_of("http://log.example/")) is HttpSource  # no proxy for plain http
+    monkeypatch.setenv("all_proxy", "http://proxy.example:3128")
+    assert type(source_of("http://log.example/")) is ProxiedSource
 
 
 def test_orjson_escapes_strings_as_jcs_does() -> None:

@@ -50,6 +50,7 @@ from ledger.ops.tiles import WIDTH, tile_index, tile_path
 from ledger.storage import proofstore, store, views
 
 FETCHERS = 8  # parallel fetches
+TIMEOUT = 10.0  # seconds: connecting, and each wait for the server
 PARALLEL_FROM = 20_000  # new events: from here, helper processes check the entries
 CHUNK = 8  # entry bundles a helper checks and sends at once
 
@@ -90,18 +91,110 @@ class DirSource(Source):
 
 
 class HttpSource(Source):
-    """An HTTP(S) prefix, read with httpx: 10 s timeouts, three retries of a failed connection;
-    gzip accepted, except from a loopback address (where it costs both ends CPU and saves no
-    network)."""
+    """An HTTP(S) prefix, read with the standard library's ``http.client``: one kept-alive
+    connection per fetching thread, 10 s timeouts, a request that fails on the way (a
+    connection refused, reset or closed by the server, a body cut short) tried three more times
+    on a new connection; gzip accepted, except from a loopback address (where it costs both ends
+    CPU and saves no network). httpx's client, which this replaced, spent 0.4–0.9 ms more CPU
+    per request (cookies, redirects, its protocol layers), three requests per 256 events. A log
+    reached through a proxy named by the environment is read by ``ProxiedSource``."""
+
+    def __init__(self, prefix: str) -> None:
+        import threading
+        from urllib.parse import urlsplit
+
+        self.prefix = prefix.rstrip("/") + "/"
+        self.where = self.prefix
+        parts = urlsplit(self.prefix)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise RefusedInput(f"{prefix} is not an http(s) URL with a host")
+        self.https, self.host = parts.scheme == "https", parts.hostname
+        try:
+            self.port = parts.port
+        except ValueError:
+            raise RefusedInput(f"{prefix}: the port is not a number from 0 to 65535") from None
+        self.path = parts.path or "/"
+        self.headers = {"Accept-Encoding": "identity" if _loopback(self.prefix) else "gzip, identity",
+                        "User-Agent": "provenance-ledger monitor"}
+        self.local = threading.local()
+        self.opened: list[Any] = []  # every thread's connection, closed by ``close``
+        self.lock = threading.Lock()
+
+    def _connection(self, fresh: bool = False) -> Any:
+        import http.client
+
+        conn = getattr(self.local, "conn", None)
+        if conn is not None and not fresh:
+            return conn
+        if conn is not None:
+            conn.close()
+        if self.https:
+            import ssl
+
+            conn = http.client.HTTPSConnection(self.host, self.port, timeout=TIMEOUT,
+                                               context=ssl.create_default_context())
+        else:
+            conn = http.client.HTTPConnection(self.host, self.port, timeout=TIMEOUT)
+        self.local.conn = conn
+        with self.lock:
+            self.opened.append(conn)
+        return conn
+
+    def get(self, path: str) -> bytes | None:
+        import http.client
+
+        url = self.prefix + path
+        failure: Exception | None = None
+        for attempt in range(4):
+            conn = self._connection(fresh=attempt > 0)
+            try:
+                conn.request("GET", self.path + path, headers=self.headers)
+                response = conn.getresponse()
+                status, encoding, body = (response.status, response.getheader("Content-Encoding"),
+                                          response.read())
+                break
+            except TimeoutError as exc:  # a slow server: say so at once, as one attempt
+                raise MonitorError(f"cannot fetch {url}: no answer within {TIMEOUT:g} s") from exc
+            except (OSError, http.client.HTTPException) as exc:
+                failure = exc
+        else:
+            raise MonitorError(f"cannot fetch {url}: {str(failure) or type(failure).__name__}")
+        if status == 404:
+            return None
+        if status != 200:
+            raise MonitorError(f"{url}: HTTP {status}")
+        if encoding not in (None, "identity", "gzip"):
+            raise MonitorError(f"{url}: the server sent a content encoding the monitor did not "
+                               f"ask for ({encoding})")
+        if encoding == "gzip":
+            import gzip
+            import zlib
+
+            try:
+                return gzip.decompress(body)
+            except (OSError, EOFError, zlib.error) as exc:
+                raise MonitorError(f"{url}: its gzip body cannot be read ({exc})") from None
+        return bytes(body)
+
+    def close(self) -> None:
+        with self.lock:
+            for conn in self.opened:
+                conn.close()
+            self.opened.clear()
+
+
+class ProxiedSource(Source):
+    """An HTTP(S) prefix reached through a proxy that the environment names (``http_proxy``,
+    ``https_proxy``, ``all_proxy``, ``no_proxy``), read with httpx, which honours them: 10 s
+    timeouts, three retries of a failed connection, gzip accepted."""
 
     def __init__(self, prefix: str) -> None:
         import httpx  # loaded only by the monitor
 
         self.prefix = prefix.rstrip("/") + "/"
         self.where = self.prefix
-        encoding = "identity" if _loopback(self.prefix) else "gzip, identity"
-        self.client = httpx.Client(timeout=10.0, transport=httpx.HTTPTransport(retries=3),
-                                   headers={"Accept-Encoding": encoding,
+        self.client = httpx.Client(timeout=TIMEOUT, transport=httpx.HTTPTransport(retries=3),
+                                   headers={"Accept-Encoding": "gzip, identity",
                                             "User-Agent": "provenance-ledger monitor"})
         self.errors = (httpx.HTTPError,)
 
@@ -118,6 +211,18 @@ class HttpSource(Source):
 
     def close(self) -> None:
         self.client.close()
+
+
+def _proxied(url: str) -> bool:
+    """Return whether the environment names a proxy for this URL (as urllib and httpx read it)."""
+    from urllib.parse import urlsplit
+    from urllib.request import getproxies, proxy_bypass
+
+    parts = urlsplit(url)
+    proxies = getproxies()
+    if not (proxies.get(parts.scheme) or proxies.get("all")):
+        return False
+    return not proxy_bypass(parts.netloc)
 
 
 def _loopback(url: str) -> bool:
@@ -137,7 +242,7 @@ def _loopback(url: str) -> bool:
 def source_of(where: str) -> Source:
     """Return the source for a URL (http/https) or a local folder."""
     if where.startswith(("http://", "https://")):
-        return HttpSource(where)
+        return ProxiedSource(where) if _proxied(where) else HttpSource(where)
     path = Path(where)
     if not path.is_dir():
         raise RefusedInput(f"{where} is neither an http(s) URL nor a folder")
