@@ -339,6 +339,7 @@ class RawServer:
         import threading
 
         self.answer, self.close_after, self.count = answer, close_after, 0
+        self.requests: list[bytes] = []  # each request's line and headers
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(8)
@@ -361,7 +362,8 @@ class RawServer:
                         data += chunk
                     if b"\r\n\r\n" not in data:
                         break
-                    data = data.split(b"\r\n\r\n", 1)[1]
+                    head, data = data.split(b"\r\n\r\n", 1)
+                    self.requests.append(head)
                     self.count += 1
                     client.sendall(self.answer(self.count))
                     if self.close_after:
@@ -413,6 +415,36 @@ def test_the_http_source_tries_again_then_names_the_failure() -> None:
     nothing = f"http://127.0.0.1:{free_port()}/"
     with pytest.raises(MonitorError, match=f"cannot fetch {nothing}checkpoint: .*refused"):
         HttpSource(nothing).get("checkpoint")
+
+
+def test_a_url_with_a_user_is_read_with_basic_auth() -> None:
+    """``https://user:password@host/`` sends the user and password as HTTP basic auth (as the
+    monitor did with httpx), percent-escapes decoded."""
+    import base64
+
+    from ledger.ops.monitor import HttpSource
+
+    server = RawServer(lambda n: _answer("200 OK", b"ok"))
+    source = HttpSource(server.url.replace("http://", "http://mon%40itor:s3cr%3At@"))
+    try:
+        assert source.get("checkpoint") == b"ok"
+        wanted = b"Authorization: Basic " + base64.b64encode(b"mon@itor:s3cr:t")
+        assert wanted in server.requests[0].split(b"\r\n"), server.requests
+    finally:
+        source.close()
+        server.close()
+
+
+@pytest.mark.parametrize("url", ["http://", "http://[::1", "http:///tile", "http://host:99999/",
+                                 "https://[fe80::1%]/"])
+def test_a_url_the_monitor_cannot_read_is_refused(cli: Cli, url: str) -> None:
+    from ledger.core.note import encode_keys
+
+    vkey = encode_keys("log.example", bytes(range(32)))[1]
+    result = cli("monitor", url, "--vkey", vkey, "--check-only")
+    assert "URL" in result.stderr or "port" in result.stderr, result.output
+    assert result.exit_code == 2 and result.stderr.startswith("Error: "), result.output
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.output
 
 
 def test_a_proxy_the_environment_names_is_used(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -101,11 +101,11 @@ class HttpSource(Source):
 
     def __init__(self, prefix: str) -> None:
         import threading
-        from urllib.parse import urlsplit
+        from urllib.parse import unquote
 
         self.prefix = prefix.rstrip("/") + "/"
         self.where = self.prefix
-        parts = urlsplit(self.prefix)
+        parts = _split(self.prefix)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise RefusedInput(f"{prefix} is not an http(s) URL with a host")
         self.https, self.host = parts.scheme == "https", parts.hostname
@@ -116,6 +116,9 @@ class HttpSource(Source):
         self.path = parts.path or "/"
         self.headers = {"Accept-Encoding": "identity" if _loopback(self.prefix) else "gzip, identity",
                         "User-Agent": "provenance-ledger monitor"}
+        if parts.username is not None:  # user:password@host, as httpx sends it: basic auth
+            user = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+            self.headers["Authorization"] = "Basic " + base64.b64encode(user.encode()).decode()
         self.local = threading.local()
         self.opened: list[Any] = []  # every thread's connection, closed by ``close``
         self.lock = threading.Lock()
@@ -215,22 +218,29 @@ class ProxiedSource(Source):
 
 def _proxied(url: str) -> bool:
     """Return whether the environment names a proxy for this URL (as urllib and httpx read it)."""
-    from urllib.parse import urlsplit
     from urllib.request import getproxies, proxy_bypass
 
-    parts = urlsplit(url)
+    parts = _split(url)
     proxies = getproxies()
     if not (proxies.get(parts.scheme) or proxies.get("all")):
         return False
     return not proxy_bypass(parts.netloc)
 
 
+def _split(url: str) -> Any:
+    """Return ``urlsplit(url)``; refuse a URL it cannot read (an unclosed IPv6 bracket)."""
+    from urllib.parse import urlsplit
+
+    try:
+        return urlsplit(url)
+    except ValueError as exc:
+        raise RefusedInput(f"{url} is not a URL that can be read ({exc})") from None
+
+
 def _loopback(url: str) -> bool:
     """Return whether the URL's host is this machine (localhost or a loopback address)."""
     import ipaddress
-    from urllib.parse import urlsplit
-
-    host = (urlsplit(url).hostname or "").lower()
+    host = (_split(url).hostname or "").lower()
     if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
