@@ -219,6 +219,28 @@ def test_a_split_view_cannot_reach_the_quorum(tmp_path: Path) -> None:
                 assert w.stop() == 0
 
 
+def test_a_witness_url_that_cannot_be_used_is_named(tmp_path: Path) -> None:
+    """A policy's witness URL that no HTTP request can be made to (an unclosed IPv6 bracket, a
+    port out of range, another scheme) is that witness's problem, named in one Error: line;
+    the quorum is missed and nothing is stored."""
+    from ledger.core.cosignature import encode_cosigner
+
+    log = Log(tmp_path, "log", 10)
+    urls = {"w1": "http://[::1", "w2": "http://127.0.0.1:99999/", "w3": "ftp://witness.example/"}
+    policy = tmp_path / "bad.policy"
+    policy.write_text(f"log {log.vkey}\n" + "".join(
+        f"witness {name} {encode_cosigner(f'witness.example/{name}', bytes([i]) * 32)[1]} {url}\n"
+        for i, (name, url) in enumerate(urls.items())) + "group three 2 w1 w2 w3\nquorum three\n")
+    done = log.cli("checkpoint", "--key", str(log.key), "--policy", str(policy))
+    assert done.exit_code == 1 and done.stderr.startswith("Error: "), done.output
+    assert done.stderr.count("\n") == 1 and "nothing was stored" in done.stderr
+    assert "witness w1 (http://[::1/add-checkpoint): its URL in the policy cannot be used" in (
+        done.stderr)
+    assert all(f"witness {name} (" in done.stderr for name in urls)
+    with sqlite3.connect(log.db) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM checkpoints").fetchone()[0] == 0
+
+
 def test_a_tlog_proof_with_cosignatures(tmp_path: Path) -> None:
     log = Log(tmp_path, "log", 10)
     witnesses = [WitnessProcess(tmp_path / n, n, f"log {log.vkey}\n") for n in ("w1", "w2", "w3")]

@@ -91,6 +91,9 @@ def gather(conn: sqlite3.Connection, note: str, checkpoint: Checkpoint, policy: 
         except httpx.HTTPError as exc:
             outcome.problem = f"could not reach it ({type(exc).__name__}: {exc})"
             return outcome, None
+        except httpx.InvalidURL as exc:  # the policy's URL for it (`http://[::1`, a bad port)
+            outcome.problem = f"its URL in the policy cannot be used ({exc})"
+            return outcome, None
         if response.status_code == 409:
             match = _SIZE.fullmatch(response.text)
             if match is None or not response.headers.get("content-type", "").startswith(
