@@ -177,6 +177,16 @@ def whole(minimum: int) -> click.IntRange:
     return click.IntRange(min=minimum, max=LARGEST)
 
 
+def http_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Click callback: refuse a value that is not an http(s) URL with a host (the contracts'
+    test of a URL), so that no link is written with another scheme (``javascript:``)."""
+    from ledger.model.contracts import URL_RE
+
+    if value is not None and not URL_RE.match(value):
+        raise click.BadParameter(f"{value!r} is not an http(s) URL (https://host/…)")
+    return value
+
+
 STATUS_COLOURS = {"CURRENT": "green", "CORRECTED": "cyan", "UNDER_CONCERN": "yellow",
                   "WITHDRAWN": "magenta", "RETRACTED": "red", "REMOVED": "red"}
 

@@ -18,6 +18,7 @@ from ledger.pages.text import event_line, show_text
 from .common import (
     LedgerContext,
     emit_json,
+    http_url,
     json_option,
     paint_status,
     pass_ctx,
@@ -344,7 +345,9 @@ def export(obj: LedgerContext, fmt: str, as_of: int | None, since: int | None,
 @click.command()
 @click.option("-n", "limit", type=whole(1), default=50, show_default=True,
               help="The N latest notices.")
-@click.option("--base-url", help="Where the site (`ledger site`) is served: entries link to pages.")
+@click.option("--base-url", callback=http_url,
+              help="Where the site (`ledger site`) is served (an http(s) URL): entries link to "
+                   "pages.")
 @click.option("--title", default="Corrections and retractions", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE.")
 @pass_ctx

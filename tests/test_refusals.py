@@ -123,6 +123,8 @@ def test_verified_without_artifact_digest(cli: Cli, published: Callable[..., str
     (["export", "--json", "--format", "csv"], "conflicts"),
     (["no-such-command"], "no such command"),
     (["log", "--since", "-1"], "--since"),
+    (["feed", "--base-url", "javascript:alert(1)"], "is not an http(s) URL"),
+    (["feed", "--base-url", "records.example/"], "is not an http(s) URL"),
 ])
 def test_bad_arguments(cli: Cli, published: Callable[..., str], args: list[str], says: str) -> None:
     published()
