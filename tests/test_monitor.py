@@ -330,6 +330,38 @@ def test_monitor_through_nginx_with_gzip(tmp_path: Path, nginx: tuple[str, Path]
     assert code == 0 and seen["size"] == 300, seen
 
 
+def test_the_http_source_keeps_no_more_connections_than_it_fetches_at_once(
+        tmp_path: Path, nginx: tuple[str, Path]) -> None:
+    """Each window is fetched by a new pool of FETCHERS threads: the connections are reused
+    across windows, not left open per thread (a 10⁶-event log has ~500 windows; the file
+    descriptors would run out)."""
+    import contextlib
+    import os
+
+    from ledger.ops.monitor import FETCHERS, HttpSource
+
+    def sockets() -> int:
+        count = 0
+        for fd in os.listdir("/proc/self/fd"):
+            with contextlib.suppress(OSError):  # the listing's own descriptor, closed by now
+                count += os.readlink(f"/proc/self/fd/{fd}").startswith("socket:")
+        return count
+
+    url, served = nginx
+    for i in range(3 * FETCHERS):
+        (served / f"f{i}").write_bytes(b"x" * i)
+    before = sockets()
+    source = HttpSource(url)
+    try:
+        for _ in range(20):
+            got = source.get_many([f"f{i}" for i in range(3 * FETCHERS)])
+            assert got == [b"x" * i for i in range(3 * FETCHERS)]
+        assert 1 <= sockets() - before <= FETCHERS
+    finally:
+        source.close()
+    assert sockets() == before
+
+
 class RawServer:
     """A bare HTTP/1.1 server on 127.0.0.1 in a thread, answering each request with
     ``answer(request number)``'s bytes, then closing the connection if ``close_after``."""

@@ -91,13 +91,14 @@ class DirSource(Source):
 
 
 class HttpSource(Source):
-    """An HTTP(S) prefix, read with the standard library's ``http.client``: one kept-alive
-    connection per fetching thread, 10 s timeouts, a request that fails on the way (a
-    connection refused, reset or closed by the server, a body cut short) tried three more times
-    on a new connection; gzip accepted, except from a loopback address (where it costs both ends
-    CPU and saves no network). httpx's client, which this replaced, spent 0.4–0.9 ms more CPU
-    per request (cookies, redirects, its protocol layers), three requests per 256 events. A log
-    reached through a proxy named by the environment is read by ``ProxiedSource``."""
+    """An HTTP(S) prefix, read with the standard library's ``http.client``: kept-alive
+    connections, reused (never more than the requests under way), 10 s timeouts, a request that
+    fails on the way (a connection refused, reset or closed by the server, a body cut short)
+    tried three more times on a new connection; gzip accepted, except from a loopback address
+    (where it costs both ends CPU and saves no network). httpx's client, which this replaced,
+    spent 0.4–0.9 ms more CPU per request (cookies, redirects, its protocol layers), and the
+    monitor makes three requests per 256 events. A log reached through a proxy named by the
+    environment is read by ``ProxiedSource``."""
 
     def __init__(self, prefix: str) -> None:
         import threading
@@ -119,29 +120,24 @@ class HttpSource(Source):
         if parts.username is not None:  # user:password@host, as httpx sends it: basic auth
             user = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
             self.headers["Authorization"] = "Basic " + base64.b64encode(user.encode()).decode()
-        self.local = threading.local()
-        self.opened: list[Any] = []  # every thread's connection, closed by ``close``
+        self.idle: list[Any] = []  # connections between requests, closed by ``close``
         self.lock = threading.Lock()
 
     def _connection(self, fresh: bool = False) -> Any:
+        """Return an idle connection (unless ``fresh``) or a new one: a request holds one
+        connection, so there are never more than requests at a time (FETCHERS per window)."""
         import http.client
 
-        conn = getattr(self.local, "conn", None)
-        if conn is not None and not fresh:
-            return conn
-        if conn is not None:
-            conn.close()
+        if not fresh:
+            with self.lock:
+                if self.idle:
+                    return self.idle.pop()
         if self.https:
             import ssl
 
-            conn = http.client.HTTPSConnection(self.host, self.port, timeout=TIMEOUT,
+            return http.client.HTTPSConnection(self.host, self.port, timeout=TIMEOUT,
                                                context=ssl.create_default_context())
-        else:
-            conn = http.client.HTTPConnection(self.host, self.port, timeout=TIMEOUT)
-        self.local.conn = conn
-        with self.lock:
-            self.opened.append(conn)
-        return conn
+        return http.client.HTTPConnection(self.host, self.port, timeout=TIMEOUT)
 
     def get(self, path: str) -> bytes | None:
         import http.client
@@ -155,11 +151,16 @@ class HttpSource(Source):
                 response = conn.getresponse()
                 status, encoding, body = (response.status, response.getheader("Content-Encoding"),
                                           response.read())
-                break
             except TimeoutError as exc:  # a slow server: say so at once, as one attempt
+                conn.close()
                 raise MonitorError(f"cannot fetch {url}: no answer within {TIMEOUT:g} s") from exc
             except (OSError, http.client.HTTPException) as exc:
+                conn.close()
                 failure = exc
+                continue
+            with self.lock:
+                self.idle.append(conn)
+            break
         else:
             raise MonitorError(f"cannot fetch {url}: {str(failure) or type(failure).__name__}")
         if status == 404:
@@ -181,9 +182,9 @@ class HttpSource(Source):
 
     def close(self) -> None:
         with self.lock:
-            for conn in self.opened:
+            for conn in self.idle:
                 conn.close()
-            self.opened.clear()
+            self.idle.clear()
 
 
 class ProxiedSource(Source):
