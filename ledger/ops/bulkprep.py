@@ -1,10 +1,10 @@
 """Preparing JSON Lines in helper processes while one writer appends (``append --jsonl``).
 
 Every line's work that does not depend on the ledger is done by helpers, each taking every
-HELPERS-th chunk of CHUNK lines of the input file: parse the line (``parse_line``, as the
-writer parses the lines it does itself), choose the contract version, fill the defaults,
-validate the payload with its contract model, and make each payload member's canonical text,
-salt and commitment (format v2). Only defaults that depend on the record's state, the moment or the actor
+HELPERS-th chunk of CHUNK lines of the input file: parse the line (``parse_line``, as the writer
+parses the lines it does itself), choose the contract version, fill the defaults, validate the
+payload with its contract model, and make each payload member's canonical text, salt and
+commitment (format v2). Only defaults that depend on the record's state, the moment or the actor
 (DEFERRED) are filled with stand-ins for the validation, and left for the writer: their real
 values are valid as they are (a date, an RFC 3339 time, the actor's name, a version >= 1), and
 validation checks each member on its own, so the members the helper made are what the writer's

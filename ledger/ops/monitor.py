@@ -24,7 +24,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -48,6 +48,9 @@ from ledger.model.purge import PURGE_TYPE, check_withheld_member, note_event, re
 from ledger.ops.helpers import HELPERS, Helper, HelperStopped, send
 from ledger.ops.tiles import WIDTH, tile_index, tile_path
 from ledger.storage import proofstore, store, views
+
+if TYPE_CHECKING:
+    from urllib.parse import SplitResult
 
 FETCHERS = 8  # parallel fetches
 TIMEOUT = 10.0  # seconds: connecting, and each wait for the server
@@ -228,7 +231,7 @@ def _proxied(url: str) -> bool:
     return not proxy_bypass(parts.netloc)
 
 
-def _split(url: str) -> Any:
+def _split(url: str) -> SplitResult:
     """Return ``urlsplit(url)``; refuse a URL it cannot read (an unclosed IPv6 bracket)."""
     from urllib.parse import urlsplit
 

@@ -390,27 +390,27 @@ def head(conn: sqlite3.Connection) -> tuple[int, str]:
     return (0, GENESIS_HASH) if row is None else (int(row[0]), str(row[1]))
 
 
+_INSERT_V1 = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)"
+_INSERT_V2 = f"INSERT INTO events ({EVENT_COLUMNS_V2}) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+
+
 def insert_event(conn: sqlite3.Connection, event: Event) -> None:
     """Insert one event row (inside the caller's write transaction)."""
     if event.commitments is None:
-        conn.execute(f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)", event[:9])
+        conn.execute(_INSERT_V1, event[:9])
     else:
-        conn.execute(f"INSERT INTO events ({EVENT_COLUMNS_V2}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                     event)
+        conn.execute(_INSERT_V2, event)
 
 
 def insert_events(conn: sqlite3.Connection, events: list[Event]) -> None:
     """Insert event rows in order (inside the caller's write transaction): ``insert_event`` for
-    many, in one statement run."""
+    many, in one statement run (a ledger's events are all of one format)."""
     v1 = [event[:9] for event in events if event.commitments is None]
     if v1 and len(v1) < len(events):  # both formats: one at a time, in order
         for event in events:
             insert_event(conn, event)
-    elif v1:
-        conn.executemany(f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)", v1)
     else:
-        conn.executemany(f"INSERT INTO events ({EVENT_COLUMNS_V2}) "
-                         "VALUES (?,?,?,?,?,?,?,?,?,?,?)", events)
+        conn.executemany(*((_INSERT_V1, v1) if v1 else (_INSERT_V2, events)))
 
 
 def withhold(conn: sqlite3.Connection, seq: int, payload_json: str, salts_json: str) -> None:
