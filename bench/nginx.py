@@ -1,5 +1,6 @@
 """Debian's nginx serving a folder on 127.0.0.1 with the cache headers docs/cli.md gives for a
-tiles folder: the local server of the tests (``tests/servers.py``) and of ``make bench``."""
+tiles folder: the local server of the tests (``tests/servers.py``) and of ``make bench``; and
+as a forward HTTP proxy (``proxying``), for the monitor's test through a proxy."""
 
 from __future__ import annotations
 
@@ -38,18 +39,7 @@ def wait_for(port: int, seconds: float = 10.0) -> None:
 def serving(served: Path, work: Path) -> Iterator[str]:
     """Run nginx (NGINX must exist) serving ``served`` at a free port, its configuration, pid
     and logs in ``work``; yield the URL; stop it."""
-    assert NGINX is not None
-    port = free_port()
-    conf = work / "nginx.conf"
-    user = "user root;" if os.geteuid() == 0 else ""
-    conf.write_text(f"""{user}
-daemon off; worker_processes 1; pid {work}/nginx.pid; error_log {work}/error.log;
-events {{ worker_connections 64; }}
-http {{
-  access_log off; client_body_temp_path {work}/body; proxy_temp_path {work}/proxy;
-  fastcgi_temp_path {work}/fcgi; uwsgi_temp_path {work}/uwsgi; scgi_temp_path {work}/scgi;
-  server {{
-    listen 127.0.0.1:{port};
+    with _running(work, "nginx", "access_log off;", f"""
     location / {{
       root {served};
       default_type application/octet-stream;
@@ -58,14 +48,45 @@ http {{
       location /tile/ {{ add_header Cache-Control "public, max-age=31536000, immutable";
                          gzip on; gzip_types application/octet-stream; }}
       location /members/ {{ default_type application/json; add_header Cache-Control "max-age=60"; }}
-    }}
+    }}""") as port:
+        yield f"http://127.0.0.1:{port}/"
+
+
+@contextlib.contextmanager
+def proxying(work: Path) -> Iterator[tuple[str, Path]]:
+    """Run nginx (NGINX must exist) as a forward HTTP proxy at a free port (for plain http URLs
+    whose host is an address: no resolver), each request line it takes logged; its files in
+    ``work``; yield (the proxy's URL, its log); stop it."""
+    log = work / "proxied.log"
+    with _running(work, "proxy", f"log_format line '$request'; access_log {log} line;",
+                  "location / { proxy_pass http://$http_host$request_uri; }") as port:
+        yield f"http://127.0.0.1:{port}", log
+
+
+@contextlib.contextmanager
+def _running(work: Path, name: str, logging: str, locations: str) -> Iterator[int]:
+    """Run nginx with one server on a free port of 127.0.0.1 (``locations`` inside it), its
+    configuration, pid and error log in ``work`` under ``name``; yield the port; stop it."""
+    assert NGINX is not None
+    port = free_port()
+    conf = work / f"{name}.conf"
+    user = "user root;" if os.geteuid() == 0 else ""
+    conf.write_text(f"""{user}
+daemon off; worker_processes 1; pid {work}/{name}.pid; error_log {work}/{name}-error.log;
+events {{ worker_connections 64; }}
+http {{
+  {logging} client_body_temp_path {work}/body; proxy_temp_path {work}/proxy;
+  fastcgi_temp_path {work}/fcgi; uwsgi_temp_path {work}/uwsgi; scgi_temp_path {work}/scgi;
+  server {{
+    listen 127.0.0.1:{port};
+    {locations}
   }}
 }}
 """)
     proc = subprocess.Popen([NGINX, "-c", str(conf), "-p", str(work)], stderr=subprocess.PIPE)
     try:
         wait_for(port)
-        yield f"http://127.0.0.1:{port}/"
+        yield port
     finally:
         proc.terminate()
         proc.wait(timeout=10)

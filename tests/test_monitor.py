@@ -115,6 +115,23 @@ def test_a_fork_and_a_rollback_are_refused(tmp_path: Path) -> None:
     assert code == 1 and "fork" in str(said) and "does not extend the history" in str(said), said
 
 
+def follow_as_it_grows(log: Log, url: str, tmp: Path) -> None:
+    """Follow the published log (300 events), grow it by 300 and follow it again."""
+    code, seen = follow(log.cli, url, log.vkey, tmp)
+    assert code == 0 and seen["size"] == 300, seen
+    log.grow(300, 300)
+    log.publish()
+    code, seen = follow(log.cli, url, log.vkey, tmp)
+    assert code == 0 and (seen["size"], seen["new_events"]) == (600, 300), seen
+
+
+def no_proxies(monkeypatch: MonkeyPatch) -> None:
+    """Clear the environment's proxies (as urllib and httpx read them)."""
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+
+
 def test_monitor_through_nginx(tmp_path: Path, nginx: tuple[str, Path]) -> None:
     url, served = nginx
     log = Log(tmp_path)
@@ -124,12 +141,7 @@ def test_monitor_through_nginx(tmp_path: Path, nginx: tuple[str, Path]) -> None:
         assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
     with urllib.request.urlopen(url + "checkpoint") as response:
         assert response.headers["Cache-Control"] == "max-age=5"
-    code, seen = follow(log.cli, url, log.vkey, tmp_path)
-    assert code == 0 and seen["size"] == 300, seen
-    log.grow(300, 300)
-    log.publish()
-    code, seen = follow(log.cli, url, log.vkey, tmp_path)
-    assert code == 0 and (seen["size"], seen["new_events"]) == (600, 300), seen
+    follow_as_it_grows(log, url, tmp_path)
     mirror = Cli(tmp_path / "mirror.db", tmp_path)
     assert mirror.json("verify")["ok"]
     (served / "tile" / "0" / "001").write_bytes(b"\0" * 8192)  # a tile changed on the host
@@ -484,17 +496,56 @@ def test_a_proxy_the_environment_names_is_used(monkeypatch: pytest.MonkeyPatch) 
     unless no_proxy names its host."""
     from ledger.ops.monitor import HttpSource, ProxiedSource, source_of
 
-    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "HTTP_PROXY",
-                 "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
-        monkeypatch.delenv(name, raising=False)
+    no_proxies(monkeypatch)
     assert type(source_of("https://log.example/")) is HttpSource
     monkeypatch.setenv("https_proxy", "http://proxy.example:3128")
     monkeypatch.setenv("no_proxy", "log.internal")
     assert type(source_of("https://log.example/")) is ProxiedSource
     assert type(source_of("https://log.internal/")) is HttpSource
     assert type(source_of("http://log.example/")) is HttpSource  # no proxy for plain http
-    monkeypatch.setenv("all_proxy", "http://proxy.example:3128")
+    monkeypatch.setenv("all_proxy", "proxy.example:3128")  # a bare host:port is plain http
     assert type(source_of("http://log.example/")) is ProxiedSource
+
+
+@pytest.mark.parametrize("proxy", ["http://[::1", "ftp://proxy.example:21"])
+def test_a_proxy_that_cannot_be_used_is_refused(cli: Cli, monkeypatch: pytest.MonkeyPatch,
+                                                proxy: str) -> None:
+    from ledger.core.note import encode_keys
+
+    no_proxies(monkeypatch)
+    monkeypatch.setenv("http_proxy", proxy)
+    vkey = encode_keys("log.example", bytes(range(32)))[1]
+    result = cli("monitor", "http://127.0.0.1:1/", "--vkey", vkey, "--check-only")
+    assert result.exit_code == 2 and result.stderr.startswith(f"Error: the proxy {proxy} "), \
+        result.output
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.output
+
+
+def test_monitor_through_a_real_proxy(tmp_path: Path, nginx: tuple[str, Path],
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """With ``http_proxy`` set, the monitor reads the log through that proxy (Debian's nginx as
+    a forward proxy): it follows the log as it grows, the proxy took every request in the form a
+    proxy is sent (the whole URL), and a log the proxy cannot reach is one clear error."""
+    from bench.nginx import free_port, proxying
+
+    url, served = nginx
+    log = Log(tmp_path)
+    log.out = served
+    log.publish()
+    no_proxies(monkeypatch)
+    work = tmp_path / "forward"
+    work.mkdir()
+    with proxying(work) as (proxy, proxied):
+        monkeypatch.setenv("http_proxy", proxy)
+        follow_as_it_grows(log, url, tmp_path)
+        nowhere = f"http://127.0.0.1:{free_port()}/"
+        code, said = follow(log.cli, nowhere, log.vkey, work, mirror=False)
+        assert code == 2 and f"{nowhere}checkpoint: HTTP 502" in str(said), said  # not evidence
+    assert Cli(tmp_path / "mirror.db", tmp_path).json("verify")["ok"]
+    taken = proxied.read_text().splitlines()
+    assert taken.count(f"GET {url}checkpoint HTTP/1.1") == 2, taken
+    assert any(line.startswith(f"GET {url}tile/0/") for line in taken), taken
+    assert any(line.startswith(f"GET {url}members/") for line in taken), taken
 
 
 def test_orjson_escapes_strings_as_jcs_does() -> None:

@@ -191,16 +191,23 @@ class HttpSource(Source):
 
 
 class ProxiedSource(Source):
-    """An HTTP(S) prefix reached through a proxy that the environment names (``http_proxy``,
-    ``https_proxy``, ``all_proxy``, ``no_proxy``), read with httpx, which honours them: 10 s
-    timeouts, three retries of a failed connection, gzip accepted."""
+    """An HTTP(S) prefix reached through ``proxy`` (the one the environment names for it:
+    ``_proxy_for``), read with httpx: 10 s timeouts, three retries of a failed connection, gzip
+    accepted."""
 
-    def __init__(self, prefix: str) -> None:
+    def __init__(self, prefix: str, proxy: str) -> None:
         import httpx  # loaded only by the monitor
 
         self.prefix = prefix.rstrip("/") + "/"
         self.where = self.prefix
-        self.client = httpx.Client(timeout=TIMEOUT, transport=httpx.HTTPTransport(retries=3),
+        # The proxy is given to the transport: httpx reads the environment's proxies only for a
+        # client that makes its own transport.
+        try:
+            transport = httpx.HTTPTransport(proxy=proxy, retries=3)
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError, ImportError) as exc:
+            raise RefusedInput(f"the proxy {proxy} that the environment names for {self.prefix} "
+                               f"cannot be used: {exc}") from None
+        self.client = httpx.Client(timeout=TIMEOUT, transport=transport,
                                    headers={"Accept-Encoding": "gzip, identity",
                                             "User-Agent": "provenance-ledger monitor"})
         self.errors = (httpx.HTTPError,)
@@ -220,15 +227,17 @@ class ProxiedSource(Source):
         self.client.close()
 
 
-def _proxied(url: str) -> bool:
-    """Return whether the environment names a proxy for this URL (as urllib and httpx read it)."""
+def _proxy_for(url: str) -> str | None:
+    """Return the proxy the environment names for this URL (``http_proxy``, ``https_proxy``,
+    ``all_proxy``, less the hosts ``no_proxy`` exempts, as urllib reads them), or None."""
     from urllib.request import getproxies, proxy_bypass
 
     parts = _split(url)
     proxies = getproxies()
-    if not (proxies.get(parts.scheme) or proxies.get("all")):
-        return False
-    return not proxy_bypass(parts.netloc)
+    proxy = proxies.get(parts.scheme) or proxies.get("all")
+    if not proxy or proxy_bypass(parts.netloc):
+        return None
+    return proxy if "://" in proxy else f"http://{proxy}"  # a bare host:port is plain http
 
 
 def _split(url: str) -> SplitResult:
@@ -256,7 +265,8 @@ def _loopback(url: str) -> bool:
 def source_of(where: str) -> Source:
     """Return the source for a URL (http/https) or a local folder."""
     if where.startswith(("http://", "https://")):
-        return ProxiedSource(where) if _proxied(where) else HttpSource(where)
+        proxy = _proxy_for(where)
+        return HttpSource(where) if proxy is None else ProxiedSource(where, proxy)
     path = Path(where)
     if not path.is_dir():
         raise RefusedInput(f"{where} is neither an http(s) URL nor a folder")
