@@ -461,6 +461,72 @@ def test_the_http_source_tries_again_then_names_the_failure() -> None:
         HttpSource(nothing).get("checkpoint")
 
 
+def _gzipped(status: str, body: bytes) -> bytes:
+    return (f"HTTP/1.1 {status}\r\nContent-Encoding: gzip\r\nContent-Length: {len(body)}"
+            "\r\n\r\n").encode() + body
+
+
+def test_a_file_larger_than_its_format_allows_is_refused(tmp_path: Path) -> None:
+    """A hostile host cannot make the monitor hold more than a file of a log can be: a hash
+    tile over 256 hashes, and a gzip body that expands past an entry bundle's limit (16 MB of
+    zeros in 16 KB), are refused as they are read, over HTTP, through a proxy and from a
+    folder; files at their limit, and a gzip body of two members, are read; a 404 with a
+    large page is still an absent file."""
+    import gzip
+
+    from bench.nginx import NGINX, proxying
+    from ledger.ops.monitor import (
+        DirSource,
+        HttpSource,
+        MonitorError,
+        ProxiedSource,
+        Source,
+        max_size,
+    )
+
+    tile, bundle = max_size("tile/0/000"), max_size("tile/entries/000")
+    assert (tile, bundle, max_size("tile/0/001.p/7")) == (8192, 256 * 65537, 8192)
+    bomb = gzip.compress(b"\0" * (bundle + 1), 9)
+    assert len(bomb) < 100_000
+    answers = {"tile/0/000": _answer("200 OK", b"h" * tile),
+               "tile/0/001": _answer("200 OK", b"h" * (tile + 1)),
+               "tile/entries/000": _gzipped("200 OK", gzip.compress(b"a") + gzip.compress(b"b")),
+               "tile/entries/001": _gzipped("200 OK", bomb),
+               "tile/0/002": _answer("404 Not Found", b"<p>no such page</p>" * 2000)}
+    server = RawServer(lambda n: b"")
+    server.answer = lambda n: answers[server.requests[-1].split(b" ")[1].decode().split("/log/")[1]]
+
+    def check(source: Source, where: str) -> None:
+        try:
+            assert source.get("tile/0/000") == b"h" * tile
+            assert source.get("tile/entries/000") == b"ab"
+            assert source.get("tile/0/002") is None  # absent, whatever the size of its page
+            for path, limit in (("tile/0/001", tile), ("tile/entries/001", bundle)):
+                with pytest.raises(MonitorError, match=f"more than {limit:,} bytes") as caught:
+                    source.get(path)
+                assert where + path in str(caught.value)
+        finally:
+            source.close()
+
+    try:
+        check(HttpSource(server.url), server.url)
+        if NGINX is not None:  # the same through Debian's nginx as a forward proxy (httpx)
+            work = tmp_path / "forward"
+            work.mkdir()
+            with proxying(work) as (proxy, _):
+                check(ProxiedSource(server.url, proxy), server.url)
+    finally:
+        server.close()
+    folder = tmp_path / "log"
+    (folder / "tile" / "0").mkdir(parents=True)
+    (folder / "tile" / "0" / "000").write_bytes(b"h" * tile)
+    (folder / "tile" / "0" / "001").write_bytes(b"h" * (tile + 1))
+    source = DirSource(folder)
+    assert source.get("tile/0/000") == b"h" * tile
+    with pytest.raises(MonitorError, match=f"more than {tile:,} bytes"):
+        source.get("tile/0/001")
+
+
 def test_a_url_with_a_user_is_read_with_basic_auth() -> None:
     """``https://user:password@host/`` sends the user and password as HTTP basic auth (as the
     monitor did with httpx), percent-escapes decoded."""

@@ -32,6 +32,7 @@ from ledger.core.canonical import canonical_bytes
 from ledger.core.checkpoint import Checkpoint, open_checkpoint
 from ledger.core.clock import rfc3339, utc_now
 from ledger.core.events import (
+    MAX_PAYLOAD_BYTES,
     Event,
     canonical_of,
     check_members,
@@ -40,13 +41,14 @@ from ledger.core.events import (
     open_members,
 )
 from ledger.core.merkle import Frontier, leaf_hash, stored_count
+from ledger.core.merkle_check import HASH_SIZE
 from ledger.core.note import Verifier
 from ledger.core.policy import Policy, open_witnessed
 from ledger.core.progress import Progress
 from ledger.errors import CorruptEvent, LedgerError, RefusedInput, VerificationError
 from ledger.model.purge import PURGE_TYPE, check_withheld_member, note_event, replay
 from ledger.ops.helpers import HELPERS, Helper, HelperStopped, send
-from ledger.ops.tiles import WIDTH, tile_index, tile_path
+from ledger.ops.tiles import MAX_ENTRY, WIDTH, tile_index, tile_path
 from ledger.storage import proofstore, store, views
 
 if TYPE_CHECKING:
@@ -60,6 +62,31 @@ CHUNK = 8  # entry bundles a helper checks and sends at once
 
 class MonitorError(LedgerError):
     """The published log cannot be read (a missing file, a server error): not evidence."""
+
+
+MAX_NOTE = 1 << 20  # a checkpoint with its signatures and cosignatures: far less in practice
+ERROR_PAGE = 1 << 16  # the most of an error answer's body read (then its connection is reused)
+
+
+def max_size(path: str) -> int:
+    """Return the most bytes a file of a published log can hold at ``path``, from the formats'
+    own limits (a host that serves more, or a gzip body that expands to more, is refused before
+    it is held in memory): a hash tile 256 hashes, an entry bundle 256 entries of at most
+    MAX_ENTRY bytes, a members file 256 payloads of at most MAX_PAYLOAD_BYTES, each allowed as
+    much again for its salts and the markers a purge puts in (a member count is bounded by the
+    commitments an entry holds), the checkpoint MAX_NOTE."""
+    if path.startswith("tile/entries/"):
+        return WIDTH * (2 + MAX_ENTRY)
+    if path.startswith("tile/"):
+        return WIDTH * HASH_SIZE
+    if path.startswith("members/"):
+        return WIDTH * 2 * MAX_PAYLOAD_BYTES
+    return MAX_NOTE
+
+
+def _too_large(url: str, limit: int) -> MonitorError:
+    return MonitorError(f"{url}: more than {limit:,} bytes, more than such a file of a log can "
+                        "hold: refused before it was read to the end")
 
 
 class Source:
@@ -85,12 +112,17 @@ class DirSource(Source):
         self.where = str(root.absolute())
 
     def get(self, path: str) -> bytes | None:
+        limit = max_size(path)
         try:
-            return (self.root / path).read_bytes()
+            with (self.root / path).open("rb") as handle:
+                data = handle.read(limit + 1)
         except FileNotFoundError:
             return None
         except OSError as exc:
             raise MonitorError(f"cannot read {self.root / path}: {exc.strerror or exc}") from None
+        if len(data) > limit:
+            raise _too_large(str(self.root / path), limit)
+        return data
 
 
 class HttpSource(Source):
@@ -98,7 +130,8 @@ class HttpSource(Source):
     connections, reused (never more than the requests under way), 10 s timeouts, a request that
     fails on the way (a connection refused, reset or closed by the server, a body cut short)
     tried three more times on a new connection; gzip accepted, except from a loopback address
-    (where it costs both ends CPU and saves no network). httpx's client, which this replaced,
+    (where it costs both ends CPU and saves no network); no more of a body read than its file
+    can hold (``max_size``). httpx's client, which this replaced,
     spent 0.4–0.9 ms more CPU per request (cookies, redirects, its protocol layers), and the
     monitor makes three requests per 256 events. A log reached through a proxy named by the
     environment is read by ``ProxiedSource``."""
@@ -145,15 +178,17 @@ class HttpSource(Source):
     def get(self, path: str) -> bytes | None:
         import http.client
 
-        url = self.prefix + path
+        url, limit = self.prefix + path, max_size(path)
         failure: Exception | None = None
         for attempt in range(4):
             conn = self._connection(fresh=attempt > 0)
             try:
                 conn.request("GET", self.path + path, headers=self.headers)
                 response = conn.getresponse()
-                status, encoding, body = (response.status, response.getheader("Content-Encoding"),
-                                          response.read())
+                status, encoding = response.status, response.getheader("Content-Encoding")
+                kept = _most_read(status, encoding, limit)  # past it: not kept, nor the connection
+                body = response.read(kept + 1)
+                reusable = len(body) <= kept and not response.read()
             except TimeoutError as exc:  # a slow server: say so at once, as one attempt
                 conn.close()
                 raise MonitorError(f"cannot fetch {url}: no answer within {TIMEOUT:g} s") from exc
@@ -161,27 +196,17 @@ class HttpSource(Source):
                 conn.close()
                 failure = exc
                 continue
-            with self.lock:
-                self.idle.append(conn)
+            if reusable:
+                with self.lock:
+                    self.idle.append(conn)
+            else:
+                conn.close()
+            if status == 200 and not reusable:
+                raise _too_large(url, limit)
             break
         else:
             raise MonitorError(f"cannot fetch {url}: {str(failure) or type(failure).__name__}")
-        if status == 404:
-            return None
-        if status != 200:
-            raise MonitorError(f"{url}: HTTP {status}")
-        if encoding not in (None, "identity", "gzip"):
-            raise MonitorError(f"{url}: the server sent a content encoding the monitor did not "
-                               f"ask for ({encoding})")
-        if encoding == "gzip":
-            import gzip
-            import zlib
-
-            try:
-                return gzip.decompress(body)
-            except (OSError, EOFError, zlib.error) as exc:
-                raise MonitorError(f"{url}: its gzip body cannot be read ({exc})") from None
-        return bytes(body)
+        return _file_of(url, status, encoding, body, limit)
 
     def close(self) -> None:
         with self.lock:
@@ -190,10 +215,58 @@ class HttpSource(Source):
             self.idle.clear()
 
 
+def _file_of(url: str, status: int, encoding: str | None, body: bytes, limit: int) -> bytes | None:
+    """Return the file an answer to a GET gives (decoded), None if it is absent (404), or
+    raise MonitorError for any other status or an encoding the monitor did not ask for."""
+    if status == 404:
+        return None
+    if status != 200:
+        raise MonitorError(f"{url}: HTTP {status}")
+    if encoding not in (None, "identity", "gzip"):
+        raise MonitorError(f"{url}: the server sent a content encoding the monitor did not "
+                           f"ask for ({encoding})")
+    return _gunzip(url, body, limit) if encoding == "gzip" else bytes(body)
+
+
+def _most_read(status: int, encoding: str | None, limit: int) -> int:
+    """Return the most bytes of an answer's body worth reading: a file's ``limit`` (a gzip body
+    of random bytes, such as hashes, is a little larger than they are; what it decodes to is
+    bounded by ``_gunzip``), or ERROR_PAGE of an error's page (a 404 says the file is absent,
+    whatever its page)."""
+    if status != 200:
+        return ERROR_PAGE
+    return limit + limit // 16 + 4096 if encoding == "gzip" else limit
+
+
+def _gunzip(url: str, body: bytes, limit: int) -> bytes:
+    """Return a gzip body decoded (every gzip member of it, as ``gzip.decompress`` reads it),
+    refusing one that is cut short, cannot be read, or decodes to more than ``limit`` bytes
+    (a small body can expand a thousandfold: it is refused as it expands, not after)."""
+    import zlib
+
+    out: list[bytes] = []
+    size, rest = 0, body
+    try:
+        while rest:
+            decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            chunk = decoder.decompress(rest, limit + 1 - size)
+            size += len(chunk)
+            if size > limit or decoder.unconsumed_tail:
+                raise _too_large(url + " (decoded)", limit)
+            if not decoder.eof:
+                raise MonitorError(f"{url}: its gzip body cannot be read (cut short)")
+            out.append(chunk)
+            rest = decoder.unused_data.lstrip(b"\0")  # gzip.decompress skips trailing zeros too
+    except zlib.error as exc:
+        raise MonitorError(f"{url}: its gzip body cannot be read ({exc})") from None
+    return b"".join(out)
+
+
 class ProxiedSource(Source):
     """An HTTP(S) prefix reached through ``proxy`` (the one the environment names for it:
     ``_proxy_for``), read with httpx: 10 s timeouts, three retries of a failed connection, gzip
-    accepted."""
+    accepted; each body read as sent, bounded and decoded as ``HttpSource`` does (httpx would
+    decode only the first member of a gzip body)."""
 
     def __init__(self, prefix: str, proxy: str) -> None:
         import httpx  # loaded only by the monitor
@@ -213,15 +286,21 @@ class ProxiedSource(Source):
         self.errors = (httpx.HTTPError,)
 
     def get(self, path: str) -> bytes | None:
+        url, limit = self.prefix + path, max_size(path)
         try:
-            response = self.client.get(self.prefix + path)
+            with self.client.stream("GET", url) as response:
+                status = response.status_code
+                encoding = response.headers.get("Content-Encoding")
+                chunks, size, kept = [], 0, _most_read(status, encoding, limit)
+                if status == 200:  # read as sent, and decoded as ``HttpSource`` decodes it
+                    for chunk in response.iter_raw():
+                        size += len(chunk)
+                        if size > kept:
+                            raise _too_large(url, limit)
+                        chunks.append(chunk)
         except self.errors as exc:
-            raise MonitorError(f"cannot fetch {self.prefix + path}: {exc}") from None
-        if response.status_code == 404:
-            return None
-        if response.status_code != 200:
-            raise MonitorError(f"{self.prefix + path}: HTTP {response.status_code}")
-        return response.content
+            raise MonitorError(f"cannot fetch {url}: {exc}") from None
+        return _file_of(url, status, encoding, b"".join(chunks), limit)
 
     def close(self) -> None:
         self.client.close()
