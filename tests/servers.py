@@ -1,17 +1,19 @@
 """Real servers the tests start and stop on 127.0.0.1: Debian's nginx serving a folder with the
-cache headers of docs/cli.md."""
+cache headers of docs/cli.md, ``ledger witness serve``, and a bare HTTP server that answers what
+a test says (a misbehaving host or witness)."""
 
 from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bench.nginx import NGINX, free_port, serving, wait_for
 
-__all__ = ["NGINX", "free_port", "wait_for"]
+__all__ = ["NGINX", "RawServer", "free_port", "raw_answer", "wait_for"]
 
 
 @pytest.fixture
@@ -72,3 +74,52 @@ class WitnessProcess:
 
     def said(self) -> str:
         return (self.folder / f"{self.name}.log").read_text()
+
+
+class RawServer:
+    """A bare HTTP/1.1 server on 127.0.0.1 in a thread, answering each request with
+    ``answer(request number)``'s bytes, then closing the connection if ``close_after``."""
+
+    def __init__(self, answer: Any, close_after: bool = False) -> None:
+        import socket
+        import threading
+
+        self.answer, self.close_after, self.count = answer, close_after, 0
+        self.requests: list[bytes] = []  # each request's line and headers
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/log/"
+        threading.Thread(target=self.run, daemon=True).start()
+
+    def run(self) -> None:
+        while True:
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                return
+            with client:
+                data = b""
+                while True:
+                    while b"\r\n\r\n" not in data:
+                        chunk = client.recv(4096)
+                        if not chunk:
+                            break
+                        data += chunk
+                    if b"\r\n\r\n" not in data:
+                        break
+                    head, data = data.split(b"\r\n\r\n", 1)
+                    self.requests.append(head)
+                    self.count += 1
+                    client.sendall(self.answer(self.count))
+                    if self.close_after:
+                        break
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def raw_answer(status: str, body: bytes, length: int | None = None) -> bytes:
+    """An HTTP/1.1 answer with ``body`` (and a Content-Length of ``length``, if given)."""
+    return (f"HTTP/1.1 {status}\r\nContent-Length: {len(body) if length is None else length}"
+            f"\r\n\r\n").encode() + body

@@ -10,7 +10,6 @@ import sqlite3
 import tempfile
 import urllib.request
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pytest
@@ -21,6 +20,7 @@ from pytest import MonkeyPatch
 from ledger.api import Ledger
 from ledger.storage import store
 from tests.conftest import Cli, clock, manifest
+from tests.servers import RawServer, raw_answer
 
 
 def lines(n: int, start: int = 0, title: str = "A title") -> bytes:
@@ -374,70 +374,22 @@ def test_the_http_source_keeps_no_more_connections_than_it_fetches_at_once(
     assert sockets() == before
 
 
-class RawServer:
-    """A bare HTTP/1.1 server on 127.0.0.1 in a thread, answering each request with
-    ``answer(request number)``'s bytes, then closing the connection if ``close_after``."""
-
-    def __init__(self, answer: Any, close_after: bool = False) -> None:
-        import socket
-        import threading
-
-        self.answer, self.close_after, self.count = answer, close_after, 0
-        self.requests: list[bytes] = []  # each request's line and headers
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/log/"
-        threading.Thread(target=self.run, daemon=True).start()
-
-    def run(self) -> None:
-        while True:
-            try:
-                client, _ = self.sock.accept()
-            except OSError:
-                return
-            with client:
-                data = b""
-                while True:
-                    while b"\r\n\r\n" not in data:
-                        chunk = client.recv(4096)
-                        if not chunk:
-                            break
-                        data += chunk
-                    if b"\r\n\r\n" not in data:
-                        break
-                    head, data = data.split(b"\r\n\r\n", 1)
-                    self.requests.append(head)
-                    self.count += 1
-                    client.sendall(self.answer(self.count))
-                    if self.close_after:
-                        break
-
-    def close(self) -> None:
-        self.sock.close()
-
-
-def _answer(status: str, body: bytes, length: int | None = None) -> bytes:
-    return (f"HTTP/1.1 {status}\r\nContent-Length: {len(body) if length is None else length}"
-            f"\r\n\r\n").encode() + body
-
-
 def test_the_http_source_tries_again_then_names_the_failure() -> None:
     """A kept-alive connection the server closed is opened again; a body cut short, a server
     error and nothing listening are each one clear error naming the URL; a 404 is an absent
     file."""
     from ledger.ops.monitor import HttpSource, MonitorError
 
-    closing = RawServer(lambda n: _answer("200 OK", b"x" * n), close_after=True)
+    closing = RawServer(lambda n: raw_answer("200 OK", b"x" * n), close_after=True)
     source = HttpSource(closing.url)
     try:  # each answer closes the connection without saying so: the next request opens again
         assert [source.get("checkpoint") for _ in range(3)] == [b"x", b"xx", b"xxx"]
     finally:
         source.close()
         closing.close()
-    cases = [(lambda n: _answer("200 OK", b"short", 100), "IncompleteRead", 4),  # then closes
-             (lambda n: _answer("500 Internal Server Error", b"oops"), "HTTP 500", 1),
-             (lambda n: _answer("302 Found", b""), "HTTP 302", 1)]
+    cases = [(lambda n: raw_answer("200 OK", b"short", 100), "IncompleteRead", 4),  # then closes
+             (lambda n: raw_answer("500 Internal Server Error", b"oops"), "HTTP 500", 1),
+             (lambda n: raw_answer("302 Found", b""), "HTTP 302", 1)]
     for answer, says, tries in cases:
         server = RawServer(answer, close_after=tries > 1)
         source = HttpSource(server.url)
@@ -449,7 +401,7 @@ def test_the_http_source_tries_again_then_names_the_failure() -> None:
         finally:
             source.close()
             server.close()
-    missing = RawServer(lambda n: _answer("404 Not Found", b"no"))
+    missing = RawServer(lambda n: raw_answer("404 Not Found", b"no"))
     try:
         assert HttpSource(missing.url).get("members/000.json") is None
     finally:
@@ -488,11 +440,11 @@ def test_a_file_larger_than_its_format_allows_is_refused(tmp_path: Path) -> None
     assert (tile, bundle, max_size("tile/0/001.p/7")) == (8192, 256 * 65537, 8192)
     bomb = gzip.compress(b"\0" * (bundle + 1), 9)
     assert len(bomb) < 100_000
-    answers = {"tile/0/000": _answer("200 OK", b"h" * tile),
-               "tile/0/001": _answer("200 OK", b"h" * (tile + 1)),
+    answers = {"tile/0/000": raw_answer("200 OK", b"h" * tile),
+               "tile/0/001": raw_answer("200 OK", b"h" * (tile + 1)),
                "tile/entries/000": _gzipped("200 OK", gzip.compress(b"a") + gzip.compress(b"b")),
                "tile/entries/001": _gzipped("200 OK", bomb),
-               "tile/0/002": _answer("404 Not Found", b"<p>no such page</p>" * 2000)}
+               "tile/0/002": raw_answer("404 Not Found", b"<p>no such page</p>" * 2000)}
     server = RawServer(lambda n: b"")
     server.answer = lambda n: answers[server.requests[-1].split(b" ")[1].decode().split("/log/")[1]]
 
@@ -534,7 +486,7 @@ def test_a_url_with_a_user_is_read_with_basic_auth() -> None:
 
     from ledger.ops.monitor import HttpSource
 
-    server = RawServer(lambda n: _answer("200 OK", b"ok"))
+    server = RawServer(lambda n: raw_answer("200 OK", b"ok"))
     source = HttpSource(server.url.replace("http://", "http://mon%40itor:s3cr%3At@"))
     try:
         assert source.get("checkpoint") == b"ok"

@@ -21,7 +21,7 @@ import pytest
 from ledger.api import Ledger
 from ledger.core.cosignature import check_cosignature, parse_cosigner_key
 from tests.conftest import Cli, clock, manifest
-from tests.servers import WitnessProcess
+from tests.servers import RawServer, WitnessProcess, raw_answer
 
 EMPTY = hashlib.sha256(b"").digest()
 
@@ -237,6 +237,36 @@ def test_a_witness_url_that_cannot_be_used_is_named(tmp_path: Path) -> None:
     assert "witness w1 (http://[::1/add-checkpoint): its URL in the policy cannot be used" in (
         done.stderr)
     assert all(f"witness {name} (" in done.stderr for name in urls)
+    with sqlite3.connect(log.db) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM checkpoints").fetchone()[0] == 0
+
+
+def test_a_witness_that_answers_too_much_is_not_read(tmp_path: Path) -> None:
+    """A witness whose answer is longer than any a witness has to say (here 200 OK with
+    100 KB, and a 409 with an endless stream of digits) is that witness's problem: its answer is
+    not read past MAX_ANSWER, the quorum is missed and nothing is stored."""
+    from ledger.core.cosignature import encode_cosigner
+    from ledger.ops.witnessing import MAX_ANSWER
+
+    log = Log(tmp_path, "log", 10)
+    long = RawServer(lambda n: raw_answer("200 OK", b"x" * 100_000), close_after=True)
+    digits = RawServer(lambda n: raw_answer("409 Conflict", b"9" * (4 * MAX_ANSWER)),
+                       close_after=True)
+    try:
+        policy = tmp_path / "talkative.policy"
+        policy.write_text(f"log {log.vkey}\n" + "".join(
+            f"witness {name} {encode_cosigner(f'witness.example/{name}', bytes([i]) * 32)[1]} "
+            f"{server.url}\n" for i, (name, server) in enumerate((("w1", long), ("w2", digits))))
+            + "group both 2 w1 w2\nquorum both\n")
+        done = log.cli("checkpoint", "--key", str(log.key), "--policy", str(policy))
+    finally:
+        long.close()
+        digits.close()
+    assert done.exit_code == 1 and done.stderr.startswith("Error: "), done.output
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.output
+    for name, status in (("w1", 200), ("w2", 409)):
+        assert (f"witness {name} (") in done.stderr
+        assert (f"its answer (HTTP {status}) is longer than {MAX_ANSWER:,} bytes") in done.stderr
     with sqlite3.connect(log.db) as conn:
         assert conn.execute("SELECT COUNT(*) FROM checkpoints").fetchone()[0] == 0
 

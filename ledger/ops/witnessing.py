@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -86,19 +87,25 @@ def gather(conn: sqlite3.Connection, note: str, checkpoint: Checkpoint, policy: 
         outcome = Outcome(witness.name, url)
         body = f"old {old}\n" + "".join(f"{h}\n" for h in proof) + "\n" + note
         try:
-            response = client.post(url, content=body.encode(),
-                                   headers={"Content-Type": "text/plain; charset=utf-8"})
+            with client.stream("POST", url, content=body.encode(),
+                               headers={"Content-Type": "text/plain; charset=utf-8"}) as response:
+                status, kind = response.status_code, response.headers.get("content-type", "")
+                answer = _bounded(response.iter_bytes())
         except httpx.HTTPError as exc:
             outcome.problem = f"could not reach it ({type(exc).__name__}: {exc})"
             return outcome, None
         except httpx.InvalidURL as exc:  # the policy's URL for it (`http://[::1`, a bad port)
             outcome.problem = f"its URL in the policy cannot be used ({exc})"
             return outcome, None
-        if response.status_code == 409:
-            match = _SIZE.fullmatch(response.text)
-            if match is None or not response.headers.get("content-type", "").startswith(
-                    "text/x.tlog.size"):
-                outcome.problem = f"409 without a text/x.tlog.size body ({response.text[:40]!r})"
+        if answer is None:
+            outcome.problem = (f"its answer (HTTP {status}) is longer than {MAX_ANSWER:,} bytes, "
+                               "more than a witness has to say: not read")
+            return outcome, None
+        text = answer.decode("utf-8", errors="replace")
+        if status == 409:
+            match = _SIZE.fullmatch(text)
+            if match is None or not kind.startswith("text/x.tlog.size"):
+                outcome.problem = f"409 without a text/x.tlog.size body ({text[:40]!r})"
                 return outcome, None
             said = int(match.group(1))
             if said > checkpoint.size:
@@ -107,9 +114,9 @@ def gather(conn: sqlite3.Connection, note: str, checkpoint: Checkpoint, policy: 
                 return outcome, None
             outcome.problem = f"409 Conflict: it last cosigned size {said}, not {old}"
             return outcome, said
-        outcome.problem = _status_problem(response.status_code, response.text)
+        outcome.problem = _status_problem(status, text)
         if outcome.problem is None:
-            outcome.line = _cosignature(response.text, witness, note)
+            outcome.line = _cosignature(text, witness, note)
             if outcome.line is None:
                 outcome.problem = "it answered 200 without a valid cosignature of its key"
         return outcome, None
@@ -127,6 +134,22 @@ def gather(conn: sqlite3.Connection, note: str, checkpoint: Checkpoint, policy: 
                 for w, (outcome, _) in zip(witnesses, results, strict=True)]
     lines = sorted({o.line for o in outcomes if o.line})
     return note + "".join(lines), outcomes
+
+
+MAX_ANSWER = 1 << 16  # a witness's answer: its cosignature lines, a size or a short error
+
+
+def _bounded(chunks: Iterator[bytes]) -> bytes | None:
+    """Return the bytes of an answer's body, or None once they pass MAX_ANSWER (the rest is
+    not read: a witness cannot make the publisher hold more)."""
+    kept: list[bytes] = []
+    size = 0
+    for chunk in chunks:
+        size += len(chunk)
+        if size > MAX_ANSWER:
+            return None
+        kept.append(chunk)
+    return b"".join(kept)
 
 
 def _status_problem(status: int, text: str) -> str | None:
