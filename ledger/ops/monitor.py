@@ -131,10 +131,10 @@ class HttpSource(Source):
     fails on the way (a connection refused, reset or closed by the server, a body cut short)
     tried three more times on a new connection; gzip accepted, except from a loopback address
     (where it costs both ends CPU and saves no network); no more of a body read than its file
-    can hold (``max_size``). httpx's client, which this replaced,
-    spent 0.4–0.9 ms more CPU per request (cookies, redirects, its protocol layers), and the
-    monitor makes three requests per 256 events. A log reached through a proxy named by the
-    environment is read by ``ProxiedSource``."""
+    can hold (``max_size``). httpx's client, which this replaced, spent 0.4–0.9 ms more CPU per
+    request (cookies, redirects, its protocol layers), and the monitor makes three requests per
+    256 events. A log reached through a proxy named by the environment is read by
+    ``ProxiedSource``."""
 
     def __init__(self, prefix: str) -> None:
         import threading
