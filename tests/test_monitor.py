@@ -479,6 +479,38 @@ def test_a_file_larger_than_its_format_allows_is_refused(tmp_path: Path) -> None
         source.get("tile/0/001")
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.binary(max_size=3000), min_size=1, max_size=3), st.integers(0, 40),
+       st.sampled_from(["whole", "cut", "zeros", "garbage", "flipped"]))
+def test_gzip_bodies_decode_as_the_standard_library_decodes_them(
+        parts: list[bytes], at: int, edit: str) -> None:
+    """The monitor's bounded gzip decoder reads any body as ``gzip.decompress`` does: the same
+    bytes (every member, trailing zeros skipped), or a refusal where it fails; and it refuses a
+    body that decodes to more than its limit."""
+    import gzip
+    import zlib
+
+    from ledger.ops.monitor import MonitorError, _gunzip
+
+    body = b"".join(gzip.compress(part) for part in parts)
+    at = at % len(body)
+    body = {"whole": body, "cut": body[:max(1, len(body) - 1 - at)], "zeros": body + b"\0" * at,
+            "garbage": body + b"junk", "flipped": body[:at] + bytes([body[at] ^ 1]) + body[at + 1:]
+            }[edit]
+    try:
+        wanted: bytes | None = gzip.decompress(body)
+    except (OSError, EOFError, zlib.error):
+        wanted = None
+    try:
+        got: bytes | None = _gunzip("u", body, 10_000)
+    except MonitorError:
+        got = None
+    assert got == wanted
+    if wanted:
+        with pytest.raises(MonitorError, match="more than"):
+            _gunzip("u", body, len(wanted) - 1)
+
+
 def test_a_url_with_a_user_is_read_with_basic_auth() -> None:
     """``https://user:password@host/`` sends the user and password as HTTP basic auth (as the
     monitor did with httpx), percent-escapes decoded."""
