@@ -14,3 +14,5 @@ def test_durable_appends_count_the_pages_an_append_writes(tmp_path: Path) -> Non
     assert 5 <= found["single_pages"] <= 20, found
     assert found["single_ratio"] == found["single_append_eps"] / found["fsync_ceiling_eps"]
     assert found["same_pages_eps"] > 0 and found["fsync_ceiling_eps"] > 0
+    assert found["single_cpu_ms"] > 0
+    assert found["fsync_ceiling_ms"] == 1000 / found["fsync_ceiling_eps"]
