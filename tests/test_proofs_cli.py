@@ -217,6 +217,25 @@ def test_private_key_readable_by_others_is_refused(cli: Cli, signed: dict[str, A
     assert result.exit_code == 2 and "chmod 600" in result.stderr
 
 
+def test_key_files_that_are_not_text_are_refused(cli: Cli, signed: dict[str, Any],
+                                                 tmp_path: Path) -> None:
+    """A binary file given as a key (a DER key, a .gpg file): one Error line, exit 2."""
+    binary = tmp_path / "binary.key"
+    binary.write_bytes(b"\xff\xfe\x00" + signed["key"].read_bytes())
+    binary.chmod(0o600)
+    verifier = tmp_path / "binary+vkey"  # a '+' in the name: read as a file only if it is one
+    verifier.write_bytes(b"\xff\xfe\x00" + signed["vkey"].encode())
+    before = cli.snapshot()
+    for args in (["checkpoint", "--key", str(binary)],
+                 ["--key", str(binary), "correct", "SRCH:03BE3A05", "--kind", "addendum"],
+                 ["verify", "--checkpoint", str(signed["checkpoint"]), "--vkey", str(verifier)]):
+        result = cli(*args)
+        assert result.exit_code == 2, (args, result.output)
+        assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1, result.stderr
+        assert "not UTF-8 text" in result.stderr, result.stderr
+    assert cli.snapshot() == before
+
+
 def test_node_hash_domain() -> None:
     assert node_hash(b"a", b"b") == hashlib.sha256(b"\x01ab").digest()
 

@@ -84,9 +84,11 @@ def read_private_text(path: Path, passphrase: Callable[[], str | None] = lambda:
     readable by group or others. ``passphrase`` is asked only when the file is encrypted."""
     try:
         mode = path.stat().st_mode
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise RefusedInput(f"cannot read key file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise RefusedInput(f"{path} is not a key file: it is not UTF-8 text") from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise RefusedInput(f"key file {path} is accessible by others (mode "
                            f"{stat.S_IMODE(mode):04o}): run chmod 600 {path}")
@@ -118,9 +120,11 @@ def read_verifier_text(value: str) -> str:
     path = Path(value)
     if "+" not in value or path.is_file():
         try:
-            return path.read_text().strip()
+            return path.read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise RefusedInput(f"cannot read verifier key file {value}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise RefusedInput(f"{value} is not a verifier key file: it is not UTF-8 text") from None
     return value.strip()
 
 
@@ -134,6 +138,6 @@ def read_verifier(value: str) -> Verifier:
 def read_text(path: str) -> str:
     """Return the text of a file (checkpoint, bundle), or refuse clearly."""
     try:
-        return Path(path).read_text()
+        return Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise RefusedInput(f"cannot read {path}: {exc}") from None
