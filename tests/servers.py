@@ -13,7 +13,7 @@ import pytest
 
 from bench.nginx import NGINX, free_port, serving, wait_for
 
-__all__ = ["NGINX", "RawServer", "free_port", "raw_answer", "wait_for"]
+__all__ = ["NGINX", "RawServer", "certificates", "free_port", "raw_answer", "wait_for"]
 
 
 @pytest.fixture
@@ -123,3 +123,61 @@ def raw_answer(status: str, body: bytes, length: int | None = None) -> bytes:
     """An HTTP/1.1 answer with ``body`` (and a Content-Length of ``length``, if given)."""
     return (f"HTTP/1.1 {status}\r\nContent-Length: {len(body) if length is None else length}"
             f"\r\n\r\n").encode() + body
+
+
+def certificates(folder: Path) -> dict[str, Path]:
+    """Write a test CA and certificates it signs, in PEM, to ``folder``: ``ca`` (the CA's own
+    certificate, for ``SSL_CERT_FILE``), ``local`` (127.0.0.1's chain), ``elsewhere`` (a chain
+    for another host name only), ``stranger`` (another CA, which signed neither) and ``key``
+    (the one private key of both chains)."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = dt.datetime.now(dt.UTC)
+
+    def name(text: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, text)])
+
+    def certificate(subject: str, key: Any, issuer: str, issuer_key: Any,
+                    names: list[x509.GeneralName] | None) -> x509.Certificate:
+        made = (x509.CertificateBuilder().subject_name(name(subject)).issuer_name(name(issuer))
+                .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                .not_valid_before(now - dt.timedelta(days=1))
+                .not_valid_after(now + dt.timedelta(days=2))
+                .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
+                               critical=False)
+                .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
+                    issuer_key.public_key()), critical=False))
+        if names is None:  # a CA
+            made = (made.add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+                    .add_extension(x509.KeyUsage(False, False, False, False, False, True, True,
+                                                 False, False), critical=True))
+        else:
+            made = (made.add_extension(x509.BasicConstraints(ca=False, path_length=None), True)
+                    .add_extension(x509.SubjectAlternativeName(names), critical=False)
+                    .add_extension(x509.ExtendedKeyUsage([x509.OID_SERVER_AUTH]), critical=False))
+        return made.sign(issuer_key, hashes.SHA256())
+
+    def pem(*made: x509.Certificate) -> bytes:
+        return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in made)
+
+    ca_key, stranger_key, key = (ec.generate_private_key(ec.SECP256R1()) for _ in range(3))
+    ca = certificate("Test CA", ca_key, "Test CA", ca_key, None)
+    stranger = certificate("Another CA", stranger_key, "Another CA", stranger_key, None)
+    local = certificate("127.0.0.1", key, "Test CA", ca_key,
+                        [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])
+    elsewhere = certificate("log.example", key, "Test CA", ca_key, [x509.DNSName("log.example")])
+    paths = {name: folder / f"{name}.pem" for name in ("ca", "local", "elsewhere", "stranger", "key")}
+    paths["ca"].write_bytes(pem(ca))
+    paths["stranger"].write_bytes(pem(stranger))
+    paths["local"].write_bytes(pem(local, ca))
+    paths["elsewhere"].write_bytes(pem(elsewhere, ca))
+    paths["key"].write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                               serialization.PrivateFormat.PKCS8,
+                                               serialization.NoEncryption()))
+    return paths

@@ -20,7 +20,7 @@ from pytest import MonkeyPatch
 from ledger.api import Ledger
 from ledger.storage import store
 from tests.conftest import Cli, clock, manifest
-from tests.servers import RawServer, raw_answer
+from tests.servers import NGINX, RawServer, certificates, raw_answer
 
 
 def lines(n: int, start: int = 0, title: str = "A title") -> bytes:
@@ -596,6 +596,46 @@ def test_monitor_through_a_real_proxy(tmp_path: Path, nginx: tuple[str, Path],
     assert taken.count(f"GET {url}checkpoint HTTP/1.1") == 2, taken
     assert any(line.startswith(f"GET {url}tile/0/") for line in taken), taken
     assert any(line.startswith(f"GET {url}members/") for line in taken), taken
+
+
+def test_monitor_over_https_checks_the_certificate(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """An https:// log is read over TLS (Debian's nginx with a certificate of a test CA, which
+    ``SSL_CERT_FILE`` names): the monitor follows it as it grows. A certificate that no trusted
+    CA signed, or one for another host, is one Error line, exit 2 (the host's certificate is
+    no evidence about the log), after one handshake (asking again cannot change the
+    certificate), and the state file is left as it was."""
+    from bench.nginx import serving
+
+    if NGINX is None:
+        pytest.skip("Debian's nginx is not installed (.ci/run installs it)")
+    certs = certificates(tmp_path)
+    served, work = tmp_path / "served", tmp_path / "tls"
+    served.mkdir()
+    work.mkdir()
+    log = Log(tmp_path)
+    log.out = served
+    log.publish()
+    no_proxies(monkeypatch)
+    monkeypatch.setenv("SSL_CERT_FILE", str(certs["ca"]))
+    with serving(served, work, tls=(certs["local"], certs["key"])) as url:
+        assert url.startswith("https://127.0.0.1:")
+        follow_as_it_grows(log, url, tmp_path)
+        state = (tmp_path / "seen.json").read_bytes()
+        monkeypatch.setenv("SSL_CERT_FILE", str(certs["stranger"]))
+        code, said = follow(log.cli, url, log.vkey, tmp_path, mirror=False)
+        assert code == 2 and "certificate verify failed" in str(said), said
+        assert str(said).startswith(f"Error: cannot fetch {url}checkpoint: ") and \
+            str(said).count("\n") == 1, said
+        handshakes = (work / "nginx-error.log").read_text().count("SSL_do_handshake() failed")
+        assert handshakes == 1, (work / "nginx-error.log").read_text()
+    monkeypatch.setenv("SSL_CERT_FILE", str(certs["ca"]))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    with serving(served, elsewhere, tls=(certs["elsewhere"], certs["key"])) as url:
+        code, said = follow(log.cli, url, log.vkey, tmp_path, mirror=False)
+        assert code == 2 and "certificate is not valid for '127.0.0.1'" in str(said), said
+    assert (tmp_path / "seen.json").read_bytes() == state
 
 
 def test_orjson_escapes_strings_as_jcs_does() -> None:

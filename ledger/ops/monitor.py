@@ -129,7 +129,8 @@ class HttpSource(Source):
     """An HTTP(S) prefix, read with the standard library's ``http.client``: kept-alive
     connections, reused (never more than the requests under way), 10 s timeouts, a request that
     fails on the way (a connection refused, reset or closed by the server, a body cut short)
-    tried three more times on a new connection; gzip accepted, except from a loopback address
+    tried three more times on a new connection (not a certificate refused: it would be the
+    same one); gzip accepted, except from a loopback address
     (where it costs both ends CPU and saves no network); no more of a body read than its file
     can hold (``max_size``). httpx's client, which this replaced, spent 0.4–0.9 ms more CPU per
     request (cookies, redirects, its protocol layers), and the monitor makes three requests per
@@ -194,6 +195,8 @@ class HttpSource(Source):
                 raise MonitorError(f"cannot fetch {url}: no answer within {TIMEOUT:g} s") from exc
             except (OSError, http.client.HTTPException) as exc:
                 conn.close()
+                if self.https and _refused_certificate(exc):  # the same certificate every time
+                    raise MonitorError(f"cannot fetch {url}: {exc}") from None
                 failure = exc
                 continue
             if reusable:
@@ -213,6 +216,14 @@ class HttpSource(Source):
             for conn in self.idle:
                 conn.close()
             self.idle.clear()
+
+
+def _refused_certificate(exc: BaseException) -> bool:
+    """Return whether a TLS handshake failed on the host's certificate (not trusted, or not
+    for this host name)."""
+    import ssl
+
+    return isinstance(exc, ssl.SSLCertVerificationError)
 
 
 def _file_of(url: str, status: int, encoding: str | None, body: bytes, limit: int) -> bytes | None:
