@@ -141,7 +141,10 @@ def _audit_rest(conn: sqlite3.Connection, report: AuditReport,
                 add(Finding("checkpoints", exc.reason, exc.seq))
     seq, hash_ = store.head(conn)
     applied = views.applied(conn)
-    if applied != (seq, hash_):
+    if applied is None:
+        add(Finding("views", "table view_meta: the seq and hash the views reflect are not a number "
+                    "and a text: it was edited behind the ledger's back (run `ledger rebuild`)"))
+    elif applied != (seq, hash_):
         add(Finding("views", f"the views reflect seq {applied[0]} ({applied[1] or 'none'}) but the "
                     f"ledger head is seq {seq} ({hash_}): truncated log or stale views"))
     try:

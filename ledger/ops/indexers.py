@@ -32,6 +32,7 @@ from xml.sax.saxutils import quoteattr
 import orjson
 
 from ledger.core.checkpoint import Checkpoint
+from ledger.errors import CorruptEvent
 from ledger.model.contracts import REASON_CODES
 from ledger.storage.views import Shown
 
@@ -55,6 +56,7 @@ RW_COLUMNS = ("Record ID", "Title", "Subject", "Institution", "Journal", "Publis
               "OriginalPaperPubMedID", "RetractionNature", "Reason", "Paywalled", "Notes")
 UNAVAILABLE = "unavailable"
 _DOI = re.compile(r"10\.\d{4,9}/\S+")
+_HEX_HASH = re.compile(r"[0-9a-f]{64}")
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -204,8 +206,12 @@ def _retraction_watch(out: BinaryIO, records: Iterator[Shown],
     out.write(buffer.getvalue().encode("utf-8"))
 
 
-def _urn(hex_hash: str) -> str:
-    """Return a stable urn:uuid made from an event hash (the first 16 bytes, as a v4-shaped id)."""
+def _urn(hex_hash: str, seq: int) -> str:
+    """Return a stable urn:uuid made from the hash of event ``seq`` (the first 16 bytes, as a
+    v4-shaped id); refuse a stored hash that is not one (CorruptEvent)."""
+    if not _HEX_HASH.fullmatch(hex_hash):
+        raise CorruptEvent(f"seq {seq}: the stored event hash is not 64 hex digits: it was edited "
+                           "behind the ledger's back (run `ledger verify`)")
     h = hex_hash[:32]
     return f"urn:uuid:{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) % 4]}{h[17:20]}-{h[20:32]}"
 
@@ -221,7 +227,7 @@ def write_atom(out: BinaryIO, notices: list[tuple[Any, Shown]], feed_hash: str, 
         return xml_escape(value)
 
     out.write(b'<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">\n')
-    out.write(f"  <id>{_urn(feed_hash)}</id>\n  <title>{text(title)}</title>\n"
+    out.write(f"  <id>{_urn(feed_hash, 1)}</id>\n  <title>{text(title)}</title>\n"
               f"  <updated>{text(updated)}</updated>\n"
               f"  <generator>provenance-ledger</generator>\n".encode())
     if link:
@@ -236,7 +242,7 @@ def write_atom(out: BinaryIO, notices: list[tuple[Any, Shown]], feed_hash: str, 
                    f"{_text(p.get('reason'))}. Notice {p.get('notice_id')}, ledger seq {event.seq}; "
                    f"the record is now {record['status']}.")
         out.write(("  <entry>\n"
-                   f"    <id>{_urn(event.hash)}</id>\n"
+                   f"    <id>{_urn(event.hash, event.seq)}</id>\n"
                    f"    <title>{text(label + ': ' + record_title + ' (' + event.record_id + ')')}</title>\n"
                    f"    <updated>{text(event.recorded_at)}</updated>\n"
                    f"    <author><name>{text(_text(p.get('issued_by')) or event.actor)}</name></author>\n"

@@ -364,15 +364,21 @@ def set_applied(conn: sqlite3.Connection, seq: int, hash_: str) -> None:
                      [("applied_seq", str(seq)), ("applied_hash", hash_)])
 
 
-def applied(conn: sqlite3.Connection) -> tuple[int, str]:
-    """Return (seq, hash) of the event the views reflect."""
+def applied(conn: sqlite3.Connection) -> tuple[int, str] | None:
+    """Return (seq, hash) of the event the views reflect; None if ``view_meta`` holds something
+    ``set_applied`` never writes there (edited behind the ledger's back)."""
     meta = dict(conn.execute("SELECT key, value FROM view_meta").fetchall())
-    return int(meta.get("applied_seq", 0)), str(meta.get("applied_hash", ""))
+    seq, hash_ = meta.get("applied_seq", "0"), meta.get("applied_hash", "")
+    if not (type(seq) is str and seq.isascii() and seq.isdigit() and str(int(seq)) == seq
+            and type(hash_) is str):
+        return None
+    return int(seq), hash_
 
 
-def orphans(conn: sqlite3.Connection) -> list[tuple[str, Any]]:
-    """Return (table, record id) for every record id a view table holds that has no events."""
-    return [(table, orphan) for table in KEYED_TABLES
+def orphans(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+    """Return (table, record id) for every record id a view table holds that has no events (a
+    value that is not text, written behind the ledger's back, as Python writes it)."""
+    return [(table, orphan if type(orphan) is str else repr(orphan)) for table in KEYED_TABLES
             for (orphan,) in conn.execute(f"SELECT DISTINCT record_id FROM {table} WHERE "
                                           "record_id NOT IN (SELECT record_id FROM events)")]
 
