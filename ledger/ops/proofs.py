@@ -170,7 +170,10 @@ def prove(conn: sqlite3.Connection, seq: int, size: int | None = None) -> Inclus
     prover = Prover(conn, size)
     if not 1 <= seq <= prover.size:
         raise RefusedInput(f"seq {seq} is not in a tree of size {prover.size}")
-    return prover.prove(next(store.iter_events(conn, seq - 1, seq)))
+    event = next(store.iter_events(conn, seq - 1, seq), None)
+    if event is None:
+        raise CorruptEvent(f"seq {seq}: table events does not hold this event (run `ledger verify`)")
+    return prover.prove(event)
 
 
 class Prover:

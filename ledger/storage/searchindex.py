@@ -22,12 +22,15 @@ def _db(conn: sqlite3.Connection) -> Any:
 
 
 def indexed_seq(conn: sqlite3.Connection) -> int | None:
-    """Return the head seq the index reflects (None if there is no index)."""
+    """Return the head seq the index reflects (None if there is no index, or if what it says is
+    not a seq as ``update`` writes it: the index is then made anew)."""
     try:
         row = conn.execute(f"SELECT value FROM {META} WHERE key = 'seq'").fetchone()
     except sqlite3.OperationalError:
         return None
-    return None if row is None else int(row[0])
+    if row is None or not (type(row[0]) is str and row[0].isascii() and row[0].isdigit()):
+        return None
+    return int(row[0])
 
 
 def update(conn: sqlite3.Connection, docs: Iterable[dict[str, Any]], seq: int,
