@@ -67,6 +67,19 @@ def read_json(source: str) -> Any:
         raise RefusedInput(f"{source}: {exc}") from None
 
 
+def read_text_input(source: str) -> str:
+    """Return the text of file ``source`` (``-`` for stdin, read as UTF-8 whatever the locale),
+    or refuse clearly."""
+    if source != "-":
+        from ledger.ops.keys import read_text
+
+        return read_text(source)
+    try:
+        return sys.stdin.buffer.read().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RefusedInput(f"stdin is not UTF-8 text (byte {exc.start})") from None
+
+
 def emit_json(value: Any) -> None:
     """Print one JSON document (sorted keys, indented) on stdout."""
     sys.stdout.buffer.write(orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
@@ -19,6 +18,7 @@ from .common import (
     pass_ctx,
     passphrase,
     progress,
+    read_text_input,
     whole,
     write_output,
 )
@@ -308,7 +308,7 @@ def verify_bundle_cmd(file: str, vkey: str, policy_file: str | None, as_json: bo
     from ledger.ops.keys import read_policy, read_verifier
 
     policy = read_policy(policy_file) if policy_file else None
-    text = sys.stdin.read() if file == "-" else read_text(file)
+    text = read_text_input(file)
     try:
         doc = parse_json(text)
     except JsonInputError as exc:
@@ -352,7 +352,7 @@ def verify_proof(file: str, vkey: str, policy_file: str | None, as_json: bool) -
     from ledger.ops.proofs import verify_tlog_proof
 
     policy = read_policy(policy_file) if policy_file else None
-    text = sys.stdin.read() if file == "-" else read_text(file)
+    text = read_text_input(file)
     checkpoint, index, envelope, cosigned, witnessed = verify_tlog_proof(
         text, read_verifier(vkey), policy)
     if as_json:

@@ -236,6 +236,14 @@ def test_key_files_that_are_not_text_are_refused(cli: Cli, signed: dict[str, Any
     assert cli.snapshot() == before
 
 
+@pytest.mark.parametrize("command", ["verify-proof", "verify-bundle"])
+def test_stdin_that_is_not_text_is_refused(cli: Cli, signed: dict[str, Any], command: str) -> None:
+    """``-`` reads stdin as UTF-8 whatever the locale: other bytes are one Error line, exit 2."""
+    result = cli(command, "-", "--vkey", signed["vkey"], input=b"\xff\xfe{}")
+    assert result.exit_code == 2, result.output
+    assert result.stderr == "Error: stdin is not UTF-8 text (byte 0)\n", result.stderr
+
+
 def test_node_hash_domain() -> None:
     assert node_hash(b"a", b"b") == hashlib.sha256(b"\x01ab").digest()
 
