@@ -13,7 +13,7 @@ import pytest
 
 from bench.nginx import NGINX, free_port, serving, wait_for
 
-__all__ = ["NGINX", "RawServer", "certificates", "free_port", "raw_answer", "wait_for"]
+__all__ = ["NGINX", "ConnectProxy", "RawServer", "certificates", "free_port", "raw_answer", "wait_for"]
 
 
 @pytest.fixture
@@ -76,47 +76,77 @@ class WitnessProcess:
         return (self.folder / f"{self.name}.log").read_text()
 
 
-class RawServer:
-    """A bare HTTP/1.1 server on 127.0.0.1 in a thread, answering each request with
-    ``answer(request number)``'s bytes, then closing the connection if ``close_after``."""
+class Listener:
+    """A TCP server on 127.0.0.1 in a thread: ``handle(client)`` for each connection, one after
+    another, or each in a thread of its own if ``threads``. ``port``: where it listens."""
 
-    def __init__(self, answer: Any, close_after: bool = False) -> None:
+    threads = False
+
+    def __init__(self) -> None:
         import socket
         import threading
 
-        self.answer, self.close_after, self.count = answer, close_after, 0
-        self.requests: list[bytes] = []  # each request's line and headers
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/log/"
-        threading.Thread(target=self.run, daemon=True).start()
+        self.sock.listen(16)
+        self.port = int(self.sock.getsockname()[1])
+        threading.Thread(target=self._accept, daemon=True).start()
 
-    def run(self) -> None:
+    def _accept(self) -> None:
+        import threading
+
         while True:
             try:
                 client, _ = self.sock.accept()
             except OSError:
                 return
-            with client:
-                data = b""
-                while True:
-                    while b"\r\n\r\n" not in data:
-                        chunk = client.recv(4096)
-                        if not chunk:
-                            break
-                        data += chunk
-                    if b"\r\n\r\n" not in data:
-                        break
-                    head, data = data.split(b"\r\n\r\n", 1)
-                    self.requests.append(head)
-                    self.count += 1
-                    client.sendall(self.answer(self.count))
-                    if self.close_after:
-                        break
+            if self.threads:
+                threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+            else:
+                self._serve(client)
+
+    def _serve(self, client: Any) -> None:
+        with client:
+            self.handle(client)
+
+    def handle(self, client: Any) -> None:
+        raise NotImplementedError
 
     def close(self) -> None:
         self.sock.close()
+
+
+def request_head(client: Any, data: bytes = b"") -> tuple[bytes, bytes] | None:
+    """Read from ``client`` (after ``data``) up to the end of a request's line and headers;
+    return (them, what follows), or None if the client closed first."""
+    while b"\r\n\r\n" not in data:
+        chunk = client.recv(4096)
+        if not chunk:
+            return None
+        data += chunk
+    head, rest = data.split(b"\r\n\r\n", 1)
+    return head, rest
+
+
+class RawServer(Listener):
+    """A bare HTTP/1.1 server on 127.0.0.1 in a thread, answering each request with
+    ``answer(request number)``'s bytes, then closing the connection if ``close_after``."""
+
+    def __init__(self, answer: Any, close_after: bool = False) -> None:
+        self.answer, self.close_after, self.count = answer, close_after, 0
+        self.requests: list[bytes] = []  # each request's line and headers
+        super().__init__()
+        self.url = f"http://127.0.0.1:{self.port}/log/"
+
+    def handle(self, client: Any) -> None:
+        data = b""
+        while (read := request_head(client, data)) is not None:
+            head, data = read
+            self.requests.append(head)
+            self.count += 1
+            client.sendall(self.answer(self.count))
+            if self.close_after:
+                return
 
 
 def raw_answer(status: str, body: bytes, length: int | None = None) -> bytes:
@@ -181,3 +211,45 @@ def certificates(folder: Path) -> dict[str, Path]:
                                                serialization.PrivateFormat.PKCS8,
                                                serialization.NoEncryption()))
     return paths
+
+
+class ConnectProxy(Listener):
+    """A forward proxy on 127.0.0.1, in threads, that takes only ``CONNECT host:port`` (the
+    tunnel an https URL is fetched through) and pipes the bytes both ways; ``targets`` lists
+    each tunnel's host:port."""
+
+    threads = True
+
+    def __init__(self) -> None:
+        self.targets: list[str] = []
+        super().__init__()
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def handle(self, client: Any) -> None:
+        import selectors
+        import socket
+
+        read = request_head(client)
+        if read is None:
+            return
+        method, target, _ = read[0].split(b"\r\n", 1)[0].decode().split(" ", 2)
+        if method != "CONNECT":
+            client.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
+            return
+        self.targets.append(target)
+        host, port = target.rsplit(":", 1)
+        try:
+            upstream = socket.create_connection((host, int(port)), timeout=10)
+        except OSError:
+            client.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
+            return
+        with upstream, selectors.DefaultSelector() as selector:
+            client.sendall(b"HTTP/1.1 200 Connection Established\r\n\r\n")
+            selector.register(client, selectors.EVENT_READ, upstream)
+            selector.register(upstream, selectors.EVENT_READ, client)
+            while events := selector.select(timeout=30):
+                for key, _ in events:
+                    data = key.fileobj.recv(65536)  # type: ignore[union-attr]
+                    if not data:
+                        return
+                    key.data.sendall(data)

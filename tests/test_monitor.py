@@ -20,7 +20,7 @@ from pytest import MonkeyPatch
 from ledger.api import Ledger
 from ledger.storage import store
 from tests.conftest import Cli, clock, manifest
-from tests.servers import NGINX, RawServer, certificates, raw_answer
+from tests.servers import NGINX, ConnectProxy, RawServer, certificates, raw_answer
 
 
 def lines(n: int, start: int = 0, title: str = "A title") -> bytes:
@@ -598,6 +598,20 @@ def test_monitor_through_a_real_proxy(tmp_path: Path, nginx: tuple[str, Path],
     assert any(line.startswith(f"GET {url}members/") for line in taken), taken
 
 
+def https_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Log, Path, dict[str, Path]]:
+    """A published log in a folder for nginx to serve over HTTPS, the certificates of a test CA
+    (``tests.servers.certificates``), that CA trusted (``SSL_CERT_FILE``), no proxy."""
+    if NGINX is None:
+        pytest.skip("Debian's nginx is not installed (.ci/run installs it)")
+    certs = certificates(tmp_path)
+    log = Log(tmp_path)
+    log.out = tmp_path / "served"
+    log.publish()
+    no_proxies(monkeypatch)
+    monkeypatch.setenv("SSL_CERT_FILE", str(certs["ca"]))
+    return log, log.out, certs
+
+
 def test_monitor_over_https_checks_the_certificate(tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """An https:// log is read over TLS (Debian's nginx with a certificate of a test CA, which
@@ -607,17 +621,9 @@ def test_monitor_over_https_checks_the_certificate(tmp_path: Path,
     certificate), and the state file is left as it was."""
     from bench.nginx import serving
 
-    if NGINX is None:
-        pytest.skip("Debian's nginx is not installed (.ci/run installs it)")
-    certs = certificates(tmp_path)
-    served, work = tmp_path / "served", tmp_path / "tls"
-    served.mkdir()
+    log, served, certs = https_log(tmp_path, monkeypatch)
+    work = tmp_path / "tls"
     work.mkdir()
-    log = Log(tmp_path)
-    log.out = served
-    log.publish()
-    no_proxies(monkeypatch)
-    monkeypatch.setenv("SSL_CERT_FILE", str(certs["ca"]))
     with serving(served, work, tls=(certs["local"], certs["key"])) as url:
         assert url.startswith("https://127.0.0.1:")
         follow_as_it_grows(log, url, tmp_path)
@@ -636,6 +642,31 @@ def test_monitor_over_https_checks_the_certificate(tmp_path: Path,
         code, said = follow(log.cli, url, log.vkey, tmp_path, mirror=False)
         assert code == 2 and "certificate is not valid for '127.0.0.1'" in str(said), said
     assert (tmp_path / "seen.json").read_bytes() == state
+
+
+def test_monitor_over_https_through_a_proxy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With ``https_proxy`` set, an https:// log is read through the proxy's tunnel (CONNECT),
+    and the host's certificate is checked end to end against the same authorities as without
+    a proxy (those of ``SSL_CERT_FILE`` here; httpx alone would take only certifi's)."""
+    from bench.nginx import serving
+
+    log, served, certs = https_log(tmp_path, monkeypatch)
+    work = tmp_path / "tls"
+    work.mkdir()
+    proxy = ConnectProxy()
+    try:
+        monkeypatch.setenv("https_proxy", proxy.url)
+        with serving(served, work, tls=(certs["local"], certs["key"])) as url:
+            follow_as_it_grows(log, url, tmp_path)
+            host = url.removeprefix("https://").rstrip("/")
+            assert proxy.targets and set(proxy.targets) == {host}, proxy.targets
+            monkeypatch.setenv("SSL_CERT_FILE", str(certs["stranger"]))
+            code, said = follow(log.cli, url, log.vkey, tmp_path, mirror=False)
+            assert code == 2 and "CERTIFICATE_VERIFY_FAILED" in str(said), said
+            assert str(said).startswith(f"Error: cannot fetch {url}checkpoint: ") and \
+                str(said).count("\n") == 1, said
+    finally:
+        proxy.close()
 
 
 def test_orjson_escapes_strings_as_jcs_does() -> None:

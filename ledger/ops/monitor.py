@@ -285,9 +285,15 @@ class ProxiedSource(Source):
         self.prefix = prefix.rstrip("/") + "/"
         self.where = self.prefix
         # The proxy is given to the transport: httpx reads the environment's proxies only for a
-        # client that makes its own transport.
+        # client that makes its own transport. An https host's certificate is checked against
+        # the same authorities as ``HttpSource`` checks it: the system's (or SSL_CERT_FILE's),
+        # where httpx would take certifi's bundle (a proxy that inspects TLS has its own
+        # authority in the system's store).
+        import ssl
+
         try:
-            transport = httpx.HTTPTransport(proxy=proxy, retries=3)
+            transport = httpx.HTTPTransport(proxy=proxy, retries=3,
+                                            verify=ssl.create_default_context())
         except (httpx.HTTPError, httpx.InvalidURL, ValueError, ImportError) as exc:
             raise RefusedInput(f"the proxy {proxy} that the environment names for {self.prefix} "
                                f"cannot be used: {exc}") from None
