@@ -40,8 +40,7 @@ def serving(served: Path, work: Path, tls: tuple[Path, Path] | None = None) -> I
     """Run nginx (NGINX must exist) serving ``served`` at a free port, its configuration, pid
     and logs in ``work``; yield the URL; stop it. ``tls``: (certificate chain, private key) in
     PEM: HTTPS, each handshake a client refuses logged in ``work``/nginx-error.log."""
-    encrypted = "" if tls is None else f"ssl_certificate {tls[0]}; ssl_certificate_key {tls[1]};"
-    with _running(work, "nginx", "access_log off;", encrypted + f"""
+    with _running(work, "nginx", "access_log off;", f"""
     location / {{
       root {served};
       default_type application/octet-stream;
@@ -50,8 +49,17 @@ def serving(served: Path, work: Path, tls: tuple[Path, Path] | None = None) -> I
       location /tile/ {{ add_header Cache-Control "public, max-age=31536000, immutable";
                          gzip on; gzip_types application/octet-stream; }}
       location /members/ {{ default_type application/json; add_header Cache-Control "max-age=60"; }}
-    }}""", tls=tls is not None) as port:
+    }}""", tls) as port:
         yield f"{'http' if tls is None else 'https'}://127.0.0.1:{port}/"
+
+
+@contextlib.contextmanager
+def fronting(upstream: str, work: Path, tls: tuple[Path, Path]) -> Iterator[str]:
+    """Run nginx (NGINX must exist) as an HTTPS front of the HTTP server at ``upstream`` (a
+    reverse proxy, as a witness is deployed), its files in ``work``; yield its URL; stop it."""
+    with _running(work, "front", "access_log off;",
+                  f"location / {{ proxy_pass {upstream.rstrip('/')}; }}", tls) as port:
+        yield f"https://127.0.0.1:{port}/"
 
 
 @contextlib.contextmanager
@@ -67,24 +75,25 @@ def proxying(work: Path) -> Iterator[tuple[str, Path]]:
 
 @contextlib.contextmanager
 def _running(work: Path, name: str, logging: str, locations: str,
-             tls: bool = False) -> Iterator[int]:
+             tls: tuple[Path, Path] | None = None) -> Iterator[int]:
     """Run nginx with one server on a free port of 127.0.0.1 (``locations`` inside it), its
     configuration, pid and error log in ``work`` under ``name``; yield the port; stop it.
-    ``tls``: the server speaks HTTPS, and its error log keeps ``info`` lines (failed
-    handshakes)."""
+    ``tls``: (certificate chain, private key) in PEM: the server speaks HTTPS, and its error
+    log keeps ``info`` lines (failed handshakes)."""
     assert NGINX is not None
     port = free_port()
     conf = work / f"{name}.conf"
     user = "user root;" if os.geteuid() == 0 else ""
     conf.write_text(f"""{user}
 daemon off; worker_processes 1; pid {work}/{name}.pid;
-error_log {work}/{name}-error.log{" info" if tls else ""};
+error_log {work}/{name}-error.log{"" if tls is None else " info"};
 events {{ worker_connections 64; }}
 http {{
   {logging} client_body_temp_path {work}/body; proxy_temp_path {work}/proxy;
   fastcgi_temp_path {work}/fcgi; uwsgi_temp_path {work}/uwsgi; scgi_temp_path {work}/scgi;
   server {{
-    listen 127.0.0.1:{port}{" ssl" if tls else ""};
+    listen 127.0.0.1:{port}{"" if tls is None else " ssl"};
+    {"" if tls is None else f"ssl_certificate {tls[0]}; ssl_certificate_key {tls[1]};"}
     {locations}
   }}
 }}

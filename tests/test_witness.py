@@ -21,7 +21,7 @@ import pytest
 from ledger.api import Ledger
 from ledger.core.cosignature import check_cosignature, parse_cosigner_key
 from tests.conftest import Cli, clock, manifest
-from tests.servers import RawServer, WitnessProcess, raw_answer
+from tests.servers import RawServer, WitnessProcess, certificates, raw_answer
 
 EMPTY = hashlib.sha256(b"").digest()
 
@@ -213,6 +213,42 @@ def test_a_split_view_cannot_reach_the_quorum(tmp_path: Path) -> None:
                        str(tmp_path / "last.txt"))
         assert done.exit_code == 0 and done.stderr.count("cosigned") == 3, done.output
         assert (tmp_path / "last.txt").read_text().count("\u2014 witness.example/") == 3
+    finally:
+        for w in witnesses:
+            if w.proc is not None:
+                assert w.stop() == 0
+
+
+def test_a_witness_behind_https(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A witness deployed behind an HTTPS front (Debian's nginx with a test CA's certificate):
+    its cosignature is asked over TLS, the certificate checked against the system's
+    authorities or SSL_CERT_FILE's (as the monitor checks a log's host). One that no trusted
+    authority signed is that witness's problem, named; the quorum is met by the others."""
+    from bench.nginx import NGINX, fronting
+
+    if NGINX is None:
+        pytest.skip("Debian's nginx is not installed (.ci/run installs it)")
+    certs = certificates(tmp_path)
+    for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    log = Log(tmp_path, "log", 10)
+    witnesses = [WitnessProcess(tmp_path / n, n, f"log {log.vkey}\n") for n in ("w1", "w2", "w3")]
+    (tmp_path / "front").mkdir()
+    try:
+        with fronting(witnesses[0].url, tmp_path / "front", (certs["local"], certs["key"])) as url:
+            witnesses[0].url = url.rstrip("/")
+            policy = write_policy(tmp_path / "log.policy", log, witnesses)
+            assert f"witness w1 {witnesses[0].vkey} https://127.0.0.1:" in policy.read_text()
+            monkeypatch.setenv("SSL_CERT_FILE", str(certs["ca"]))
+            done = log.cli("checkpoint", "--key", str(log.key), "--policy", str(policy))
+            assert done.exit_code == 0 and done.stderr.count("cosigned") == 3, done.output
+            assert f"witness w1 ({url}add-checkpoint): cosigned" in done.stderr
+            log.grow(2, 10)
+            monkeypatch.setenv("SSL_CERT_FILE", str(certs["stranger"]))
+            done = log.cli("checkpoint", "--key", str(log.key), "--policy", str(policy))
+            assert done.exit_code == 0 and done.stderr.count("cosigned") == 2, done.output
+            assert f"witness w1 ({url}add-checkpoint): could not reach it" in done.stderr
+            assert "CERTIFICATE_VERIFY_FAILED" in done.stderr
     finally:
         for w in witnesses:
             if w.proc is not None:
