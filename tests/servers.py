@@ -4,6 +4,7 @@ a test says (a misbehaving host or witness)."""
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -243,7 +244,8 @@ class ConnectProxy(Listener):
         except OSError:
             client.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
             return
-        with upstream, selectors.DefaultSelector() as selector:
+        with upstream, selectors.DefaultSelector() as selector, \
+                contextlib.suppress(OSError):  # either end reset the tunnel: it is over
             client.sendall(b"HTTP/1.1 200 Connection Established\r\n\r\n")
             selector.register(client, selectors.EVENT_READ, upstream)
             selector.register(upstream, selectors.EVENT_READ, client)
