@@ -84,6 +84,39 @@ def test_an_unsigned_ledger_refuses_a_key(tmp_path: Path) -> None:
     assert mixed.exit_code == 2 and "go together" in mixed.stderr
 
 
+@pytest.mark.parametrize("edit", ["vkey", "role"])
+def test_a_key_edited_in_the_file_is_not_trusted(signed: Signed, edit: str) -> None:
+    """In format v2 an event's hash covers each payload member's commitment, not its value: an
+    attacker who edits a key.added event's vkey (to a key they hold) or role (to admin) leaves
+    its hash, the chain and the batch signature as they were. The keyring checks every member
+    against its commitment before it trusts a key: nothing is appended, by the forged key or any
+    other, and `key list` names the event instead of showing the forged key."""
+    import json
+
+    with sqlite3.connect(signed.db) as conn:
+        seq, payload = conn.execute("SELECT seq, payload FROM events WHERE type = 'key.added' "
+                                    "ORDER BY seq DESC LIMIT 1").fetchone()
+        count = conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+    doc = json.loads(payload)
+    assert doc["name"] == "lab" and doc["role"] == "writer"
+    doc["role"] = "admin"
+    if edit == "vkey":
+        doc["vkey"] = signed.vkeys["other"]
+    attack(signed.db, "UPDATE events SET payload = ? WHERE seq = ?",
+           params=(json.dumps(doc, separators=(",", ":"), sort_keys=True), seq))
+    says = f"Error: seq {seq}: the key event's payload is not the one its hash covers"
+    for key, args in (("other" if edit == "vkey" else "lab", ["key", "add", signed.vkeys["other"]]),
+                      ("lab", ["correct", "SRCH:03BE3A05", "--kind", "addendum"]),
+                      ("chief", ["correct", "SRCH:03BE3A05", "--kind", "addendum"]),
+                      (None, ["key", "list"])):
+        result = signed.run(*args, key=key)
+        assert result.exit_code == 1 and result.stderr.startswith(says), (args, result.output)
+    with sqlite3.connect(signed.db) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM events").fetchone()[0] == count
+    report = orjson.loads(signed.run("verify", "--json").stdout)
+    assert report["ok"] is False and report["first_bad_seq"] == seq, report
+
+
 def test_bulk_appends_are_signed_once_per_batch(signed: Signed) -> None:
     lines = "".join(orjson.dumps({"contract": "correction-record-v1", "payload": {
         "record_id": "SRCH:03BE3A05", "kind": "clarification", "notice_id": f"C{i}"}}).decode() + "\n"

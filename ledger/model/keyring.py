@@ -23,9 +23,9 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 
 from ledger.core.encoding import b64, unb64
-from ledger.core.events import Event, hash_of
+from ledger.core.events import Event, check_members, hash_of
 from ledger.core.note import Signer, Verifier, parse_verifier
-from ledger.errors import CorruptEvent, RefusedInput, VerificationError
+from ledger.errors import CorruptEvent, LedgerError, RefusedInput, VerificationError
 
 SIGNATURE_PREFIX = b"provenance-ledger/batch-signature/v1\n"
 
@@ -133,9 +133,10 @@ def genesis_entry(event: Event, key_id: int) -> KeyEntry | None:
 
 def verified_keyring(key_events: Iterable[Event], covering: Callable[[int], SignatureRow | None],
                      events_between: Callable[[int, int], list[Event]]) -> Keyring:
-    """Return the keyring of a signed ledger for appending, trusting a key event only when the
-    signature that covers it verifies (by a key in force when that batch began, an admin key)
-    over a chain that links the key event to the batch's last event.
+    """Return the keyring of a signed ledger for appending, trusting a key event only when its
+    payload is the one its hash covers (``_check_payload``) and the signature that covers it
+    verifies (by a key in force when that batch began, an admin key) over a chain that links the
+    key event to the batch's last event.
 
     ``covering(seq)`` returns the signature row whose range holds ``seq``; ``events_between(a,
     b)`` the stored events a..b. Raises CorruptEvent naming the first key event that fails:
@@ -151,6 +152,8 @@ def verified_keyring(key_events: Iterable[Event], covering: Callable[[int], Sign
         batches.setdefault(row[0], (row, []))[1].append(event)
     for row, group in batches.values():
         first, last, key_id, signature = row
+        for event in group:
+            _check_payload(event)
         chain = events_between(group[0].seq, last)
         for before, after in itertools.pairwise(chain):
             if after.prev_hash != before.hash:
@@ -168,6 +171,23 @@ def verified_keyring(key_events: Iterable[Event], covering: Callable[[int], Sign
         for event in group:
             keyring.apply(event, event.payload)
     return keyring
+
+
+def _check_payload(event: Event) -> None:
+    """Raise CorruptEvent unless a key event's stored payload is the one its hash covers. In
+    format v2 the hash covers each member's commitment, not the stored value: a vkey or role
+    edited in the file leaves the hash, the chain and the batch signature as they were, so each
+    member is checked against its commitment (and a key's payload is never withheld)."""
+    if event.commitments is None:
+        return  # format v1: the hash covers the payload text itself
+    try:
+        complete = not check_members(event)  # a withheld member: no purge reaches a key
+    except LedgerError:
+        complete = False
+    if not complete:
+        raise CorruptEvent(f"seq {event.seq}: the key event's payload is not the one its hash "
+                           "covers (a member does not match its commitment): the keyring was "
+                           "tampered with, nothing is appended (run `ledger verify`)")
 
 
 class SignatureCheck:
