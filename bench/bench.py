@@ -152,11 +152,13 @@ with Ledger.open(db) as ledger:
     elapsed = time.perf_counter() - start
 # VmHWM is this address space's peak; ru_maxrss would include the parent's, inherited at exec.
 hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
-if op in ("rebuild", "verify"):  # plus the helper processes: each at most the largest one's
-    import resource  # peak (an upper bound: a child's ru_maxrss starts from this process's at fork)
-    from ledger.ops import maintenance, verification
+if op in ("rebuild", "verify", "audit"):  # plus the helper processes: each at most the largest
+    import resource  # one's peak (an upper bound: a child's ru_maxrss starts from this process's)
+    from ledger.ops import audit, maintenance, verification
     module = maintenance if op == "rebuild" else verification
     helpers = module.HELPERS if ledger_events >= module.PARALLEL_FROM else 0
+    if op == "audit":  # the rules' replay runs in helpers beside verify's
+        helpers += audit.HELPERS if ledger_events >= audit.PARALLEL_FROM else 0
     hwm += helpers * resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 print(elapsed, size, hwm)
 """
@@ -464,7 +466,7 @@ def measure(n: int, tmp: Path) -> dict[str, Any]:
     t_ceiling_valid = ceiling_append(ceiling_db, source, validate=True)
     t_verify, _, rss_verify = child("verify", db)
     t_rehash, t_leaves = rehash_ceiling(db), leaf_ceiling(db)
-    t_audit, _, _ = child("audit", db)
+    t_audit, _, rss_audit = child("audit", db)
     t_structure, t_structure_audit = structure_times(db)
     t_rebuild, _, rss_rebuild = child("rebuild", db)
     t_export, size, rss_export = child("export", db, str(tmp / f"e-{n}.jsonl"))
@@ -503,7 +505,7 @@ def measure(n: int, tmp: Path) -> dict[str, Any]:
         "structure_audit_s": t_structure_audit,
         "rebuild_eps": events / t_rebuild, "export_mb_s": size / 1e6 / t_export,
         "rss_verify_mb": rss_verify / 1024, "rss_rebuild_mb": rss_rebuild / 1024,
-        "rss_export_mb": rss_export / 1024,
+        "rss_export_mb": rss_export / 1024, "rss_audit_mb": rss_audit / 1024,
     }
 
 
@@ -529,6 +531,7 @@ ROWS = [
     ("peak RSS verify, with its helper processes (MB)", "rss_verify_mb", "{:.0f}"),
     ("peak RSS rebuild, with its helper processes (MB)", "rss_rebuild_mb", "{:.0f}"),
     ("peak RSS export (MB)", "rss_export_mb", "{:.0f}"),
+    ("peak RSS audit, with its helper processes (MB)", "rss_audit_mb", "{:.0f}"),
     ("inclusion proof build + check (ms, target < 1)", "inclusion_ms", "{:.3f}"),
     ("consistency proof build + check (ms, target < 1)", "consistency_ms", "{:.3f}"),
     ("site with a checkpoint: records (10 events each)", "site_records", "{:,.0f}"),
