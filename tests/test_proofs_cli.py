@@ -237,11 +237,18 @@ def test_key_files_that_are_not_text_are_refused(cli: Cli, signed: dict[str, Any
 
 
 @pytest.mark.parametrize("command", ["verify-proof", "verify-bundle"])
-def test_stdin_that_is_not_text_is_refused(cli: Cli, signed: dict[str, Any], command: str) -> None:
-    """``-`` reads stdin as UTF-8 whatever the locale: other bytes are one Error line, exit 2."""
+def test_input_that_is_not_text_is_refused(cli: Cli, signed: dict[str, Any], command: str,
+                                           tmp_path: Path) -> None:
+    """A proof or bundle is read as UTF-8 whatever the locale, from stdin (``-``) or a file:
+    other bytes are one Error line naming where, exit 2."""
     result = cli(command, "-", "--vkey", signed["vkey"], input=b"\xff\xfe{}")
     assert result.exit_code == 2, result.output
     assert result.stderr == "Error: stdin is not UTF-8 text (byte 0)\n", result.stderr
+    binary = tmp_path / "binary.txt"
+    binary.write_bytes(b"{}\xff\xfe")
+    result = cli(command, str(binary), "--vkey", signed["vkey"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == f"Error: {binary} is not UTF-8 text (byte 2)\n", result.stderr
 
 
 def test_node_hash_domain() -> None:

@@ -139,5 +139,7 @@ def read_text(path: str) -> str:
     """Return the text of a file (checkpoint, bundle), or refuse clearly."""
     try:
         return Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RefusedInput(f"cannot read {path}: {exc}") from None
+    except OSError as exc:
+        raise RefusedInput(f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise RefusedInput(f"{path} is not UTF-8 text (byte {exc.start})") from None
