@@ -530,13 +530,16 @@ def test_a_url_with_a_user_is_read_with_basic_auth() -> None:
 
 
 @pytest.mark.parametrize("url", ["http://", "http://[::1", "http:///tile", "http://host:99999/",
-                                 "https://[fe80::1%]/"])
+                                 "https://[fe80::1%]/", "http://log..example/",
+                                 f"https://{'x' * 64}.example/"])
 def test_a_url_the_monitor_cannot_read_is_refused(cli: Cli, url: str) -> None:
+    """A URL no request can be made to is one Error line, exit 2 (a host name with an empty
+    label or one over 63 characters was a traceback from the socket's address lookup)."""
     from ledger.core.note import encode_keys
 
     vkey = encode_keys("log.example", bytes(range(32)))[1]
     result = cli("monitor", url, "--vkey", vkey, "--check-only")
-    assert "URL" in result.stderr or "port" in result.stderr, result.output
+    assert any(w in result.stderr for w in ("URL", "port", "not a DNS name")), result.output
     assert result.exit_code == 2 and result.stderr.startswith("Error: "), result.output
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.output
 
@@ -557,7 +560,7 @@ def test_a_proxy_the_environment_names_is_used(monkeypatch: pytest.MonkeyPatch) 
     assert type(source_of("http://log.example/")) is ProxiedSource
 
 
-@pytest.mark.parametrize("proxy", ["http://[::1", "ftp://proxy.example:21"])
+@pytest.mark.parametrize("proxy", ["http://[::1", "ftp://proxy.example:21", "http://proxy..example:3128"])
 def test_a_proxy_that_cannot_be_used_is_refused(cli: Cli, monkeypatch: pytest.MonkeyPatch,
                                                 proxy: str) -> None:
     from ledger.core.note import encode_keys

@@ -257,21 +257,23 @@ def test_a_witness_behind_https(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
 def test_a_witness_url_that_cannot_be_used_is_named(tmp_path: Path) -> None:
     """A policy's witness URL that no HTTP request can be made to (an unclosed IPv6 bracket, a
-    port out of range, another scheme) is that witness's problem, named in one Error: line;
-    the quorum is missed and nothing is stored."""
+    port out of range, another scheme, a host name with an empty label) is that witness's
+    problem, named in one Error: line; the quorum is missed and nothing is stored."""
     from ledger.core.cosignature import encode_cosigner
 
     log = Log(tmp_path, "log", 10)
-    urls = {"w1": "http://[::1", "w2": "http://127.0.0.1:99999/", "w3": "ftp://witness.example/"}
+    urls = {"w1": "http://[::1", "w2": "http://127.0.0.1:99999/", "w3": "ftp://witness.example/",
+            "w4": "http://witness..example/"}
     policy = tmp_path / "bad.policy"
     policy.write_text(f"log {log.vkey}\n" + "".join(
         f"witness {name} {encode_cosigner(f'witness.example/{name}', bytes([i]) * 32)[1]} {url}\n"
-        for i, (name, url) in enumerate(urls.items())) + "group three 2 w1 w2 w3\nquorum three\n")
+        for i, (name, url) in enumerate(urls.items())) + "group all 2 w1 w2 w3 w4\nquorum all\n")
     done = log.cli("checkpoint", "--key", str(log.key), "--policy", str(policy))
     assert done.exit_code == 1 and done.stderr.startswith("Error: "), done.output
     assert done.stderr.count("\n") == 1 and "nothing was stored" in done.stderr
-    assert "witness w1 (http://[::1/add-checkpoint): its URL in the policy cannot be used" in (
-        done.stderr)
+    for name in ("w1", "w4"):
+        url = urls[name].rstrip("/") + "/add-checkpoint"
+        assert f"witness {name} ({url}): its URL in the policy cannot be used" in done.stderr
     assert all(f"witness {name} (" in done.stderr for name in urls)
     with sqlite3.connect(log.db) as conn:
         assert conn.execute("SELECT COUNT(*) FROM checkpoints").fetchone()[0] == 0

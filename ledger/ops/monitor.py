@@ -346,6 +346,22 @@ def _split(url: str) -> SplitResult:
         raise RefusedInput(f"{url} is not a URL that can be read ({exc})") from None
 
 
+def _check_host(url: str, what: str) -> None:
+    """Refuse a URL whose host name no resolver can be asked for: an empty label, or one of
+    more than 63 characters (its IDNA encoding fails, deep in the socket's address lookup)."""
+    from urllib.parse import urlsplit
+
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:  # not a URL at all: the source that reads it says so
+        return
+    try:
+        host.encode("idna")
+    except UnicodeError:
+        raise RefusedInput(f"{what}: the host name {host[:70]!r} is not a DNS name (an empty "
+                           "label, or a label over 63 characters)") from None
+
+
 def _loopback(url: str) -> bool:
     """Return whether the URL's host is this machine (localhost or a loopback address)."""
     import ipaddress
@@ -361,8 +377,12 @@ def _loopback(url: str) -> bool:
 def source_of(where: str) -> Source:
     """Return the source for a URL (http/https) or a local folder."""
     if where.startswith(("http://", "https://")):
+        _check_host(where, where)
         proxy = _proxy_for(where)
-        return HttpSource(where) if proxy is None else ProxiedSource(where, proxy)
+        if proxy is None:
+            return HttpSource(where)
+        _check_host(proxy, f"the proxy {proxy} that the environment names for {where}")
+        return ProxiedSource(where, proxy)
     path = Path(where)
     if not path.is_dir():
         raise RefusedInput(f"{where} is neither an http(s) URL nor a folder")

@@ -94,7 +94,8 @@ def gather(conn: sqlite3.Connection, note: str, checkpoint: Checkpoint, policy: 
         except httpx.HTTPError as exc:
             outcome.problem = f"could not reach it ({type(exc).__name__}: {exc})"
             return outcome, None
-        except httpx.InvalidURL as exc:  # the policy's URL for it (`http://[::1`, a bad port)
+        except (httpx.InvalidURL, UnicodeError) as exc:  # the policy's URL for it (`http://[::1`,
+            # a bad port, a host name with an empty label or one over 63 characters)
             outcome.problem = f"its URL in the policy cannot be used ({exc})"
             return outcome, None
         if answer is None:
