@@ -28,7 +28,8 @@ VALUES = ["NULL", "X'FF00'", "'garbage'", "-1", "1e308", "''", "'{\"a\":1}'", "'
 RID = "SRCH:03BE3A05"
 COMMANDS = [["verify"], ["audit"], ["audit", "--json"], ["show", RID], ["show", RID, "--json"],
             ["list"], ["list", "--json"], ["history", RID], ["log"], ["log", "--json"], ["export"],
-            ["export", "--format", "csl-json"], ["status"], ["search", "routing"], ["diff", RID],
+            ["export", "--format", "csv"], ["export", "--format", "crossref-json"], ["status"],
+            ["search", "routing"], ["diff", RID],
             ["bundle", RID, "-o", "{tmp}/bundle.json"], ["render", RID],
             ["feed", "--base-url", "https://x.example/", "-o", "{tmp}/feed.atom"], ["prove", "1"],
             ["consistency", "1", "2"], ["correct", RID, "--kind", "addendum"],
