@@ -14,7 +14,8 @@ import pytest
 
 from bench.nginx import NGINX, free_port, serving, wait_for
 
-__all__ = ["NGINX", "ConnectProxy", "RawServer", "certificates", "free_port", "raw_answer", "wait_for"]
+__all__ = ["NGINX", "ConnectProxy", "RawServer", "certificates", "free_port", "no_proxies",
+           "raw_answer", "wait_for"]
 
 
 @pytest.fixture
@@ -255,3 +256,10 @@ class ConnectProxy(Listener):
                     if not data:
                         return
                     key.data.sendall(data)
+
+
+def no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Clear the environment's proxies (as urllib and httpx read them)."""
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)

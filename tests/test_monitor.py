@@ -20,7 +20,7 @@ from pytest import MonkeyPatch
 from ledger.api import Ledger
 from ledger.storage import store
 from tests.conftest import Cli, clock, manifest
-from tests.servers import NGINX, ConnectProxy, RawServer, certificates, raw_answer
+from tests.servers import NGINX, ConnectProxy, RawServer, certificates, no_proxies, raw_answer
 
 
 def lines(n: int, start: int = 0, title: str = "A title") -> bytes:
@@ -123,13 +123,6 @@ def follow_as_it_grows(log: Log, url: str, tmp: Path) -> None:
     log.publish()
     code, seen = follow(log.cli, url, log.vkey, tmp)
     assert code == 0 and (seen["size"], seen["new_events"]) == (600, 300), seen
-
-
-def no_proxies(monkeypatch: MonkeyPatch) -> None:
-    """Clear the environment's proxies (as urllib and httpx read them)."""
-    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.upper(), raising=False)
 
 
 def test_monitor_through_nginx(tmp_path: Path, nginx: tuple[str, Path]) -> None:

@@ -21,7 +21,7 @@ import pytest
 from ledger.api import Ledger
 from ledger.core.cosignature import check_cosignature, parse_cosigner_key
 from tests.conftest import Cli, clock, manifest
-from tests.servers import RawServer, WitnessProcess, certificates, raw_answer
+from tests.servers import RawServer, WitnessProcess, certificates, no_proxies, raw_answer
 
 EMPTY = hashlib.sha256(b"").digest()
 
@@ -229,8 +229,7 @@ def test_a_witness_behind_https(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     if NGINX is None:
         pytest.skip("Debian's nginx is not installed (.ci/run installs it)")
     certs = certificates(tmp_path)
-    for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)
+    no_proxies(monkeypatch)
     log = Log(tmp_path, "log", 10)
     witnesses = [WitnessProcess(tmp_path / n, n, f"log {log.vkey}\n") for n in ("w1", "w2", "w3")]
     (tmp_path / "front").mkdir()

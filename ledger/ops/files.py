@@ -10,6 +10,7 @@ import itertools
 import os
 import re
 import stat
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,3 +94,16 @@ class FolderWriter:
             return stat.S_ISREG(os.lstat(self.out / relative).st_mode)
         except OSError:
             return False
+
+
+def at_most(chunks: Iterable[bytes], most: int) -> bytes | None:
+    """Return the bytes of a body read in ``chunks``, or None as soon as they pass ``most``
+    (the rest is not read: whoever sends it cannot make this process hold more)."""
+    kept: list[bytes] = []
+    size = 0
+    for chunk in chunks:
+        size += len(chunk)
+        if size > most:
+            return None
+        kept.append(chunk)
+    return b"".join(kept)

@@ -47,6 +47,7 @@ from ledger.core.policy import Policy, open_witnessed
 from ledger.core.progress import Progress
 from ledger.errors import CorruptEvent, LedgerError, RefusedInput, VerificationError
 from ledger.model.purge import PURGE_TYPE, check_withheld_member, note_event, replay
+from ledger.ops.files import at_most
 from ledger.ops.helpers import HELPERS, Helper, HelperStopped, send
 from ledger.ops.tiles import MAX_ENTRY, WIDTH, tile_index, tile_path
 from ledger.storage import proofstore, store, views
@@ -308,16 +309,14 @@ class ProxiedSource(Source):
             with self.client.stream("GET", url) as response:
                 status = response.status_code
                 encoding = response.headers.get("Content-Encoding")
-                chunks, size, kept = [], 0, _most_read(status, encoding, limit)
+                body: bytes | None = b""
                 if status == 200:  # read as sent, and decoded as ``HttpSource`` decodes it
-                    for chunk in response.iter_raw():
-                        size += len(chunk)
-                        if size > kept:
-                            raise _too_large(url, limit)
-                        chunks.append(chunk)
+                    body = at_most(response.iter_raw(), _most_read(status, encoding, limit))
         except self.errors as exc:
             raise MonitorError(f"cannot fetch {url}: {exc}") from None
-        return _file_of(url, status, encoding, b"".join(chunks), limit)
+        if body is None:
+            raise _too_large(url, limit)
+        return _file_of(url, status, encoding, body, limit)
 
     def close(self) -> None:
         self.client.close()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -20,6 +19,7 @@ from ledger.core.cosignature import check_cosignature
 from ledger.core.note import parse_signature_line, signature_lines
 from ledger.core.policy import Policy, Witness, cosigners
 from ledger.errors import RefusedInput, SignatureError
+from ledger.ops.files import at_most
 from ledger.ops.proofs import consistency as consistency_proof
 from ledger.ops.proofs import stored_checkpoints
 
@@ -90,7 +90,7 @@ def gather(conn: sqlite3.Connection, note: str, checkpoint: Checkpoint, policy: 
             with client.stream("POST", url, content=body.encode(),
                                headers={"Content-Type": "text/plain; charset=utf-8"}) as response:
                 status, kind = response.status_code, response.headers.get("content-type", "")
-                answer = _bounded(response.iter_bytes())
+                answer = at_most(response.iter_bytes(), MAX_ANSWER)
         except httpx.HTTPError as exc:
             outcome.problem = f"could not reach it ({type(exc).__name__}: {exc})"
             return outcome, None
@@ -142,19 +142,6 @@ def gather(conn: sqlite3.Connection, note: str, checkpoint: Checkpoint, policy: 
 
 
 MAX_ANSWER = 1 << 16  # a witness's answer: its cosignature lines, a size or a short error
-
-
-def _bounded(chunks: Iterator[bytes]) -> bytes | None:
-    """Return the bytes of an answer's body, or None once they pass MAX_ANSWER (the rest is
-    not read: a witness cannot make the publisher hold more)."""
-    kept: list[bytes] = []
-    size = 0
-    for chunk in chunks:
-        size += len(chunk)
-        if size > MAX_ANSWER:
-            return None
-        kept.append(chunk)
-    return b"".join(kept)
 
 
 def _status_problem(status: int, text: str) -> str | None:

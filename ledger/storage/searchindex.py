@@ -10,6 +10,8 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
+from ledger.storage.views import seq_of
+
 TABLE = "search_records"
 META = "search_records_meta"
 COLUMNS = ("title", "research_question", "abstract", "reasons")
@@ -28,9 +30,7 @@ def indexed_seq(conn: sqlite3.Connection) -> int | None:
         row = conn.execute(f"SELECT value FROM {META} WHERE key = 'seq'").fetchone()
     except sqlite3.OperationalError:
         return None
-    if row is None or not (type(row[0]) is str and row[0].isascii() and row[0].isdigit()):
-        return None
-    return int(row[0])
+    return None if row is None else seq_of(row[0])
 
 
 def update(conn: sqlite3.Connection, docs: Iterable[dict[str, Any]], seq: int,

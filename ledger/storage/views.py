@@ -368,11 +368,16 @@ def applied(conn: sqlite3.Connection) -> tuple[int, str] | None:
     """Return (seq, hash) of the event the views reflect; None if ``view_meta`` holds something
     ``set_applied`` never writes there (edited behind the ledger's back)."""
     meta = dict(conn.execute("SELECT key, value FROM view_meta").fetchall())
-    seq, hash_ = meta.get("applied_seq", "0"), meta.get("applied_hash", "")
-    if not (type(seq) is str and seq.isascii() and seq.isdigit() and str(int(seq)) == seq
-            and type(hash_) is str):
-        return None
-    return int(seq), hash_
+    seq, hash_ = seq_of(meta.get("applied_seq", "0")), meta.get("applied_hash", "")
+    return None if seq is None or type(hash_) is not str else (seq, hash_)
+
+
+def seq_of(stored: Any) -> int | None:
+    """Return the seq a cache beside the events stored as text (``str(seq)``), or None for any
+    other value (one written behind the ledger's back)."""
+    if type(stored) is str and stored.isascii() and stored.isdigit() and str(int(stored)) == stored:
+        return int(stored)
+    return None
 
 
 def orphans(conn: sqlite3.Connection) -> list[tuple[str, str]]:
