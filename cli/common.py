@@ -36,6 +36,10 @@ class LedgerContext:
             signer = read_signer(Path(self.key_file), passphrase)
         return Ledger.open(Path(self.db), signer=signer)
 
+    def inputs(self) -> list[tuple[str, str | None]]:
+        """The files every command of this context reads: the ledger's and the signing key."""
+        return [*ledger_files("the ledger file", self.db), ("the signing key", self.key_file)]
+
 
 pass_ctx = click.make_pass_decorator(LedgerContext)
 
@@ -158,6 +162,35 @@ def write_output(text: str, output: str | None) -> None:
         Path(output).write_text(text)
     except OSError as exc:
         raise RefusedInput(f"cannot write {output}: {exc.strerror}") from None
+
+
+_SIDECARS = (("", ""), ("-wal", "'s write-ahead log"), ("-shm", "'s shared-memory index"),
+             ("-journal", "'s rollback journal"))
+
+
+def ledger_files(what: str, path: str | None) -> list[tuple[str, str | None]]:
+    """Return (what, path) for a ledger file and the files SQLite keeps beside it."""
+    return [] if path is None else [(what + said, path + suffix) for suffix, said in _SIDECARS]
+
+
+def refuse_writing_over(option: str, output: str | None,
+                        inputs: list[tuple[str, str | None]]) -> None:
+    """Refuse, before anything is written, an output file that is one of the command's inputs
+    (``(what, path)``; a None path is skipped): ``export -o ledger.db`` would replace the ledger
+    itself, ``checkpoint -o publisher.key`` the private key. The same file is found through a
+    symbolic or hard link too."""
+    if output is None:
+        return
+    for what, path in inputs:
+        if path is not None and _same_file(output, path):
+            raise RefusedInput(f"{option} {output} is {what} ({path}): refusing to write over it")
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):  # one of them does not exist (yet): compare where they lead
+        return os.path.realpath(a) == os.path.realpath(b)
 
 
 @contextlib.contextmanager

@@ -16,6 +16,7 @@ from .common import (
     json_option,
     pass_ctx,
     progress,
+    refuse_writing_over,
     rehearsed,
     report_rehearsal,
     whole,
@@ -105,6 +106,7 @@ def render(obj: LedgerContext, record_id: str, fmt: str, output: str | None) -> 
         ledger render SRCH:03BE3A05
         ledger render SRCH:03BE3A05 --format html -o SRCH-03BE3A05.html
     """
+    refuse_writing_over("-o", output, obj.inputs())
     with obj.open() as ledger:
         write_output(ledger.render(record_id, fmt), output)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -15,10 +16,12 @@ from .common import (
     LedgerContext,
     emit_json,
     json_option,
+    ledger_files,
     pass_ctx,
     passphrase,
     progress,
     read_text_input,
+    refuse_writing_over,
     whole,
     write_output,
 )
@@ -84,6 +87,8 @@ def checkpoint(obj: LedgerContext, key_file: str, policy_file: str | None,
     """
     from ledger.ops.keys import read_policy, read_signer
 
+    refuse_writing_over("-o", output, [*obj.inputs(), ("the key", key_file),
+                                       ("the policy", policy_file)])
     signer = read_signer(Path(key_file), passphrase)
     policy = read_policy(policy_file) if policy_file else None
     with obj.open() as ledger, progress("Verifying", ledger.count()) as bar:
@@ -166,6 +171,11 @@ def monitor(ctx: click.Context, where: str, vkey: str, state_file: str | None,
     from ledger.ops.keys import read_policy, read_verifier
     from ledger.ops.monitor import prepare, source_of
 
+    reads = [("the verifier key", vkey if os.path.isfile(vkey) else None),
+             ("the policy", policy_file)]
+    refuse_writing_over("--mirror", mirror_file, reads)
+    refuse_writing_over("--state", state_file,
+                        [*reads, *ledger_files("the mirror ledger", mirror_file)])
     verifier = read_verifier(vkey)
     policy = read_policy(policy_file) if policy_file else None
     source = source_of(where)
@@ -222,6 +232,7 @@ def prove(obj: LedgerContext, seq: int, size: int | None, fmt: str, checkpoint_f
 
     if as_json:
         fmt = "json"
+    refuse_writing_over("-o", output, [*obj.inputs(), ("the checkpoint", checkpoint_file)])
     note = read_text(checkpoint_file) if checkpoint_file else None
     if fmt == "tlog-proof" and note is None:
         raise RefusedInput("--format tlog-proof needs --checkpoint FILE")
@@ -285,6 +296,7 @@ def bundle(obj: LedgerContext, record_id: str, checkpoint_file: str, output: str
     Example:
         ledger bundle SRCH:03BE3A05 --checkpoint checkpoint-120.txt -o SRCH-03BE3A05.bundle.json
     """
+    refuse_writing_over("-o", output, [*obj.inputs(), ("the checkpoint", checkpoint_file)])
     with obj.open() as ledger:
         doc = ledger.bundle(record_id, read_text(checkpoint_file))
     write_output(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n", output)

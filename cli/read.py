@@ -24,6 +24,7 @@ from .common import (
     pass_ctx,
     progress,
     quiet_pipe,
+    refuse_writing_over,
     whole,
     write_output,
 )
@@ -316,6 +317,7 @@ def export(obj: LedgerContext, fmt: str, as_of: int | None, since: int | None,
     """
     if as_json and fmt != "json":
         raise RefusedInput("--json conflicts with --format " + fmt)
+    refuse_writing_over("-o", output, obj.inputs())
     with obj.open() as ledger, progress("Exporting", ledger.count()) as bar:
         if output is None:
             with quiet_pipe():
@@ -368,6 +370,7 @@ def feed(obj: LedgerContext, limit: int, base_url: str | None, title: str,
     from ledger.ops.indexers import write_atom
     from ledger.pages.site import page_name
 
+    refuse_writing_over("-o", output, obj.inputs())
     base = base_url.rstrip("/") + "/" if base_url else None
     link = (lambda rid: base + (page_name(rid) if rid else "index.html")) if base else None
     buffer = io.BytesIO()
@@ -563,6 +566,7 @@ def metadata(obj: LedgerContext, output: str | None, title: str) -> None:
     """
     from ledger.ops.datasette import metadata as describe
 
+    refuse_writing_over("-o", output, obj.inputs())
     doc = describe(Path(obj.db).stem, title)
     write_output(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n", output)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -161,3 +162,54 @@ def test_deeply_nested_documents_are_refused(cli: Cli, published: Callable[..., 
     doc.write_text('{"record_id": "SRCH:03BE3A05", "kind": "correction", "reason": "x", "changes": '
                    '[{"path": "/note", "value": ' + "[" * depth + "0" + "]" * depth + "}]}")
     refused(cli, "correct", "--from-file", str(doc), says="nests deeper than 64 levels")
+
+
+def _files(folder: Any) -> dict[str, bytes]:
+    """Every file's bytes but SQLite's write-ahead logs and shared-memory indexes, which any
+    reader may touch (``refused`` compares the ledger's rows)."""
+    return {str(p): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and not p.name.endswith(("-wal", "-shm"))}
+
+
+def test_an_output_that_is_an_input_is_refused(cli: Cli, published: Callable[..., str],
+                                               tmp_path: Any) -> None:
+    """`export -o ledger.db` replaced the ledger with its own export, `checkpoint -o KEY` the
+    private key, `monitor --state m.db --mirror m.db` the mirror (and said it was updated): an
+    output that is an input, by its name, a link or a file SQLite keeps beside a ledger, is
+    refused before anything is written."""
+    published()
+    db, key, vkey = str(cli.db), str(tmp_path / "pub.key"), tmp_path / "pub.vkey"
+    made = cli("keygen", "pub.example", "-o", key)
+    vkey.write_text(made.stdout)
+    note = tmp_path / "cp.txt"
+    assert cli("checkpoint", "--key", key, "-o", str(note)).exit_code == 0
+    assert cli("tiles", str(tmp_path / "pub"), "--checkpoint", str(note)).exit_code == 0
+    (tmp_path / "link.db").symlink_to(db)
+    os.link(db, tmp_path / "hard.db")
+    mirror = str(tmp_path / "m.db")
+    cases = [
+        (["export", "-o", db], "is the ledger file"),
+        (["export", "--format", "csv", "-o", str(tmp_path / "link.db")], "is the ledger file"),
+        (["export", "-o", str(tmp_path / "hard.db")], "is the ledger file"),
+        (["export", "-o", db + "-wal"], "the ledger file's write-ahead log"),
+        (["feed", "-o", db], "is the ledger file"),
+        (["metadata", "-o", db], "is the ledger file"),
+        (["render", RID, "-o", db + "-journal"], "rollback journal"),
+        (["checkpoint", "--key", key, "-o", db], "is the ledger file"),
+        (["checkpoint", "--key", key, "-o", key], "is the key"),
+        (["--key", key, "export", "-o", key], "is the signing key"),
+        (["prove", "1", "--checkpoint", str(note), "-o", str(note)], "is the checkpoint"),
+        (["bundle", RID, "--checkpoint", str(note), "-o", str(note)], "is the checkpoint"),
+        (["monitor", str(tmp_path / "pub"), "--vkey", str(vkey), "--state", mirror,
+          "--mirror", mirror], "is the mirror ledger"),
+        (["monitor", str(tmp_path / "pub"), "--vkey", str(vkey), "--state", mirror + "-shm",
+          "--mirror", mirror], "shared-memory index"),
+        (["monitor", str(tmp_path / "pub"), "--vkey", str(vkey), "--state", str(vkey)],
+         "is the verifier key"),
+        (["monitor", str(tmp_path / "pub"), "--vkey", str(vkey), "--mirror", str(vkey)],
+         "is the verifier key"),
+    ]
+    for args, says in cases:
+        before = _files(tmp_path)
+        refused(cli, *args, says=says)
+        assert _files(tmp_path) == before, args
