@@ -61,16 +61,15 @@ def serve(key_file: str, logs_file: str, db_file: str, listen: str) -> None:
     """
     import logging
 
-    from ledger.core.cosignature import parse_cosigner
     from ledger.core.policy import parse_logs
-    from ledger.ops.keys import read_private_text, read_text
+    from ledger.ops.keys import read_cosigner, read_text
     from ledger.ops.witness import Witness
     from ledger.ops.witness import serve as run
 
     host, sep, port = listen.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
         raise RefusedInput(f"--listen {listen!r} is not HOST:PORT")
-    cosigner = parse_cosigner(read_private_text(Path(key_file)))
+    cosigner = read_cosigner(Path(key_file))
     logs = parse_logs(read_text(logs_file).encode())
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     service = Witness(cosigner, logs, Path(db_file))

@@ -467,3 +467,22 @@ def test_monitor_requires_the_policy(tmp_path: Path) -> None:
     assert refused.exit_code == 1
     assert ("at size 11 is cosigned by none of its witnesses; the policy's quorum needs 2 of (w1, "
             "w2, w3)") in refused.stderr
+
+
+def test_a_key_that_is_not_a_witness_key_is_refused(tmp_path: Path) -> None:
+    """`witness serve --key` given the log's own key (an Ed25519 note key, type 0x01), or a file
+    that is no key at all: refused input (exit 2, one line), and no state file made; it was
+    exit 1, the status of a verification failure."""
+    log = Log(tmp_path, "log", 1)
+    (tmp_path / "logs.txt").write_text(f"log {log.vkey}\n")
+    text = tmp_path / "text.key"
+    text.write_text("hello\n")
+    text.chmod(0o600)
+    for key, says in ((log.key, "is not an Ed25519 cosignature/v1 key"),
+                      (text, "not a witness private key")):
+        result = log.cli("witness", "serve", "--key", str(key), "--logs",
+                         str(tmp_path / "logs.txt"), "--db", str(tmp_path / "w.db"))
+        assert result.exit_code == 2, result.output
+        [line] = result.stderr.splitlines()
+        assert line.startswith(f"Error: {key}: ") and says in line, line
+        assert not (tmp_path / "w.db").exists()

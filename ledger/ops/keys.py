@@ -17,9 +17,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ledger.errors import RefusedInput
+from ledger.errors import KeyFormatError, RefusedInput, SignatureError
 
 if TYPE_CHECKING:  # ledger.note loads cryptography: imported only where keys are used
+    from ledger.core.cosignature import Cosigner
     from ledger.core.note import Signer, Verifier
     from ledger.core.policy import Policy
 
@@ -102,6 +103,17 @@ def read_signer(path: Path, passphrase: Callable[[], str | None] = lambda: None)
     from ledger.core.note import parse_signer
 
     return parse_signer(read_private_text(path, passphrase))
+
+
+def read_cosigner(path: Path) -> Cosigner:
+    """Return the witness's cosigner in a private key file (see ``read_private_text``); refuse
+    a file holding another kind of key."""
+    from ledger.core.cosignature import parse_cosigner
+
+    try:
+        return parse_cosigner(read_private_text(path))
+    except SignatureError as exc:
+        raise KeyFormatError(f"{path}: {exc}") from None
 
 
 def read_policy(path: str) -> Policy:
