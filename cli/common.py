@@ -16,6 +16,7 @@ import orjson
 from ledger.api import AppendResult, Ledger, Rehearsal
 from ledger.core.canonical import JsonInputError, parse_json
 from ledger.errors import RefusedInput
+from ledger.pages.text import printable
 
 T = TypeVar("T")
 
@@ -120,13 +121,13 @@ def report_rehearsal(found: Rehearsal, as_json: bool, doc: dict[str, Any] | None
         return
     span = ("" if not found.events else f" (seq {found.head_after})" if found.events == 1
             else f" (seq {found.head_before + 1}–{found.head_after})")
-    click.echo(f"Dry run: would append {found.events} event(s){span}, changing "
-               f"{len(records)} record(s). Nothing was written.")
+    say(f"Dry run: would append {found.events} event(s){span}, changing "
+        f"{len(records)} record(s). Nothing was written.")
     for r in records[:20]:
-        click.echo(f"  {r['record_id']}: would be {r['status']}, version {r['version']}, "
-                   f"{r['correction_count']} notice(s)")
+        say(f"  {r['record_id']}: would be {r['status']}, version {r['version']}, "
+            f"{r['correction_count']} notice(s)")
     if len(records) > 20:
-        click.echo(f"  … and {len(records) - 20} more (--json lists every one)")
+        say(f"  … and {len(records) - 20} more (--json lists every one)")
 
 
 def report_append(result: AppendResult, as_json: bool) -> None:
@@ -141,16 +142,23 @@ def report_append(result: AppendResult, as_json: bool) -> None:
         emit_json(doc)
     elif result.dry_run and event is not None:
         state: dict[str, Any] = dict(result.state or {})
-        click.echo(f"Dry run: would append seq {event.seq} {event.type} {event.record_id}; the "
-                   f"record would be {state.get('status')}, version {state.get('version')}, "
-                   f"{state.get('correction_count')} notice(s). Nothing was written.")
+        say(f"Dry run: would append seq {event.seq} {event.type} {event.record_id}; the "
+            f"record would be {state.get('status')}, version {state.get('version')}, "
+            f"{state.get('correction_count')} notice(s). Nothing was written.")
     elif event is None:
-        click.echo(f"No change: {result.message.removeprefix('no change: ')}")
+        say(f"No change: {result.message.removeprefix('no change: ')}")
     else:
-        click.echo(f"Appended seq {event.seq} {event.type} {event.record_id} "
-                   f"(hash {event.hash[:16]}…)")
+        say(f"Appended seq {event.seq} {event.type} {event.record_id} "
+            f"(hash {event.hash[:16]}…)")
     for warning in result.warnings:
-        click.echo(f"Warning: {warning}", err=True)
+        say(f"Warning: {warning}", err=True)
+
+
+def say(line: str, err: bool = False) -> None:
+    """Print one line, each control character in it written as a visible escape (see
+    ``printable``): what a line holds — a title, a reason, an actor, a value edited into the
+    file, a witness's answer — cannot act on the terminal or break the line in two."""
+    click.echo(printable(line), err=err)
 
 
 def write_output(text: str, output: str | None) -> None:

@@ -15,6 +15,7 @@ from .common import (
     rehearsed,
     report_append,
     report_rehearsal,
+    say,
 )
 
 
@@ -98,7 +99,7 @@ def list_keys(obj: LedgerContext, as_json: bool) -> None:
         return
     for k in keys:
         state = "in force" if k["in_force"] else f"revoked at seq {k['revoked_seq']}"
-        click.echo(f"{k['name']}+{k['key_id']}  {k['role']:<6}  added at seq {k['added_seq']}, {state}")
+        say(f"{k['name']}+{k['key_id']}  {k['role']:<6}  added at seq {k['added_seq']}, {state}")
 
 
 COMMANDS = (key,)

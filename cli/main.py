@@ -26,7 +26,7 @@ from ledger.errors import (
 )
 from ledger.storage.store import is_corrupt
 
-from .common import LedgerContext
+from .common import LedgerContext, say
 
 # Each command's module, imported only when that command runs (or for --help): a call such as
 # `ledger correct` loads neither the read, proof, page nor keyring commands. test_help checks
@@ -86,32 +86,32 @@ class LedgerGroup(click.Group):
         argv = kwargs.get("args", args[0] if args else None)
         not_text = _not_utf8(sys.argv[1:] if argv is None else argv)
         if not_text:
-            click.echo(f"Error: {not_text} is not valid UTF-8 text: refused", err=True)
+            say(f"Error: {not_text} is not valid UTF-8 text: refused", err=True)
             sys.exit(2)
         try:
             code = super().main(*args, **kwargs)
         except click.exceptions.Abort:
-            click.echo("Error: aborted", err=True)
+            say("Error: aborted", err=True)
             sys.exit(1)
         except click.ClickException as exc:
-            click.echo(f"Error: {exc.format_message()}", err=True)
+            say(f"Error: {exc.format_message()}", err=True)
             sys.exit(2)
         except (CorruptEvent, VerificationError, SignatureError) as exc:
-            click.echo(f"Error: {exc}", err=True)
+            say(f"Error: {exc}", err=True)
             sys.exit(1)
         except LedgerError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            say(f"Error: {exc}", err=True)
             sys.exit(2)
         except sqlite3.Error as exc:
             corrupt = isinstance(exc, sqlite3.DatabaseError) and is_corrupt(exc)
-            click.echo(f"Error: {'the ledger file is damaged: ' if corrupt else ''}SQLite: {exc}",
-                       err=True)
+            say(f"Error: {'the ledger file is damaged: ' if corrupt else ''}SQLite: {exc}",
+                err=True)
             sys.exit(1 if corrupt else 2)
         except BrokenPipeError:  # the reader went away (`ledger log | head`): not an error
             sys.stderr.close()
             sys.exit(0)
         except OSError as exc:  # last resort: a file the command had to read or write
-            click.echo(f"Error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), err=True)
+            say(f"Error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), err=True)
             sys.exit(2)
         sys.exit(code if isinstance(code, int) else 0)
 

@@ -19,6 +19,7 @@ from .common import (
     refuse_writing_over,
     rehearsed,
     report_rehearsal,
+    say,
     whole,
     write_output,
 )
@@ -69,7 +70,7 @@ def import_cmd(obj: LedgerContext, pages: tuple[str, ...], batch_size: int, as_j
             {"source": o.source, "record_id": o.record_id or None, "would_append": o.appended,
              "warnings": o.warnings, "error": o.error or None} for o in outcomes]})
         for o in failed:
-            click.echo(f"Error: {o.error}", err=True)
+            say(f"Error: {o.error}", err=True)
         sys.exit(2 if failed else 0)
     if as_json:
         emit_json([{"source": o.source, "record_id": o.record_id or None, "appended": o.appended,
@@ -77,16 +78,16 @@ def import_cmd(obj: LedgerContext, pages: tuple[str, ...], batch_size: int, as_j
     else:
         for o in outcomes:
             if not o.error:
-                click.echo(f"{o.source}: {o.record_id}: "
-                           f"{f'{o.appended} event(s) appended' if o.appended else 'unchanged'}")
+                say(f"{o.source}: {o.record_id}: "
+                    f"{f'{o.appended} event(s) appended' if o.appended else 'unchanged'}")
         appended = sum(o.appended for o in outcomes)
-        click.echo(f"Imported {len(outcomes) - len(failed)} page(s), {appended} event(s) appended"
-                   f"{f', {len(failed)} refused' if failed else ''}")
+        say(f"Imported {len(outcomes) - len(failed)} page(s), {appended} event(s) appended"
+            f"{f', {len(failed)} refused' if failed else ''}")
     for o in outcomes:
         for warning in o.warnings:
-            click.echo(f"Warning: {warning}", err=True)
+            say(f"Warning: {warning}", err=True)
     for o in failed:
-        click.echo(f"Error: {o.error}", err=True)
+        say(f"Error: {o.error}", err=True)
     sys.exit(2 if failed else 0)
 
 
@@ -147,8 +148,8 @@ def site(obj: LedgerContext, out_dir: str, checkpoint_file: str | None, vkey: st
     policy = read_policy(policy_file) if policy_file else None
     with obj.open() as ledger, progress("Writing pages", ledger.count_records()) as bar:
         count, written, unchanged = ledger.site(Path(out_dir), note, key, bar, full, policy)
-    click.echo(f"Wrote {out_dir}/index.html and {count} record page(s): {written} file(s) "
-               f"written, {unchanged} already up to date")
+    say(f"Wrote {out_dir}/index.html and {count} record page(s): {written} file(s) "
+        f"written, {unchanged} already up to date")
 
 
 COMMANDS = (import_cmd, render, site)

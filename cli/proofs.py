@@ -22,6 +22,7 @@ from .common import (
     progress,
     read_text_input,
     refuse_writing_over,
+    say,
     whole,
     write_output,
 )
@@ -59,8 +60,8 @@ def keygen(name: str, output: str | None, encrypt: bool) -> None:
                                "on a terminal")
         skey = encrypt_key(skey, secret)
     write_private_key(path, skey)
-    click.echo(vkey)
-    click.echo(f"Wrote private key {path} (mode 0600)", err=True)
+    say(vkey)
+    say(f"Wrote private key {path} (mode 0600)", err=True)
 
 
 @click.command()
@@ -98,12 +99,12 @@ def checkpoint(obj: LedgerContext, key_file: str, policy_file: str | None,
             done = ledger.witnessed_checkpoint(signer, policy, bar)
             note, new = done.note, done.stored
             for line in done.said:
-                click.echo(line, err=True)
+                say(line, err=True)
     write_output(note, output)
     if not new:
-        click.echo("(a checkpoint of this size was stored before: the table keeps that one)"
-                   if policy is not None else
-                   "(this checkpoint was already signed: nothing new stored)", err=True)
+        say("(a checkpoint of this size was stored before: the table keeps that one)"
+            if policy is not None else
+            "(this checkpoint was already signed: nothing new stored)", err=True)
 
 
 @click.command()
@@ -132,8 +133,8 @@ def tiles(obj: LedgerContext, out_dir: str, key_file: str | None,
     note = read_text(checkpoint_file) if checkpoint_file else None
     with obj.open() as ledger, progress("Writing tiles", ledger.count()) as bar:
         done = ledger.tiles(Path(out_dir), signer, note, bar)
-    click.echo(f"Wrote {out_dir}/checkpoint (size {done.size}) and its tiles: {done.written} "
-               f"file(s) written, {done.unchanged} already there")
+    say(f"Wrote {out_dir}/checkpoint (size {done.size}) and its tiles: {done.written} "
+        f"file(s) written, {done.unchanged} already there")
 
 
 @click.command()
@@ -189,24 +190,24 @@ def monitor(ctx: click.Context, where: str, vkey: str, state_file: str | None,
     if as_json:
         emit_json(done.as_json())
         return
-    click.echo(f"OK: {done.origin} at size {done.size} (was {done.previous}): {done.new_events} "
-               f"new event(s) verified, {done.withheld} withheld member(s), {done.purges} purge(s)"
-               + (f"; mirror {done.mirror} updated" if done.mirror else ""))
+    say(f"OK: {done.origin} at size {done.size} (was {done.previous}): {done.new_events} "
+        f"new event(s) verified, {done.withheld} withheld member(s), {done.purges} purge(s)"
+        + (f"; mirror {done.mirror} updated" if done.mirror else ""))
     if done.witnessed_at is not None:
-        click.echo(f"Witnessed: the policy's quorum cosigned it, most recently at "
-                   f"{done.witnessed_at} (a witness then knew of no later checkpoint)")
+        say(f"Witnessed: the policy's quorum cosigned it, most recently at "
+            f"{done.witnessed_at} (a witness then knew of no later checkpoint)")
     if done.statuses is None:
-        click.echo("Record states not re-derived: " + (
+        say("Record states not re-derived: " + (
             "--check-only." if check_only and not done.previous else
             "a run after the first needs --mirror (the earlier events of a record are not kept "
             "without one)."))
     else:
         counts = ", ".join(f"{n} {status}" for status, n in done.statuses.items())
-        click.echo(f"Records re-derived with the ledger's rules: {counts or 'none'}")
+        say(f"Records re-derived with the ledger's rules: {counts or 'none'}")
         for rid, status in done.changed[:20]:
-            click.echo(f"  changed: {rid} is {status}")
+            say(f"  changed: {rid} is {status}")
         if len(done.changed) > 20:
-            click.echo(f"  … and {len(done.changed) - 20} more changed record(s) (--json lists all)")
+            say(f"  … and {len(done.changed) - 20} more changed record(s) (--json lists all)")
 
 
 @click.command()
@@ -278,7 +279,7 @@ def consistency(obj: LedgerContext, old_size: int, new_size: int | None, as_json
     click.echo(f"size {proof['old_size']} root {proof['old_root']}\n"
                f"size {proof['size']} root {proof['root']}")
     for i, h in enumerate(proof["proof"]):
-        click.echo(f"proof[{i}]  {h}")
+        say(f"proof[{i}]  {h}")
 
 
 @click.command()
@@ -336,12 +337,12 @@ def verify_bundle_cmd(file: str, vkey: str, policy_file: str | None, as_json: bo
                    "origin": checkpoint.origin, "cosigned_by": cosigned,
                    "witnessed_at": witnessed, "state": state})
         return
-    click.echo(f"OK: {len(doc['events'])} event(s) of {state['record_id']} verified against "
-               f"checkpoint of size {checkpoint.size} by {checkpoint.origin}"
-               + (f", cosigned by {', '.join(cosigned)}, most recently at {witnessed}"
-                  if cosigned else ""))
-    click.echo(f"status {state['status']}, version {state['version']}, "
-               f"{state['correction_count']} notice(s), provenance {state['provenance_level']}")
+    say(f"OK: {len(doc['events'])} event(s) of {state['record_id']} verified against "
+        f"checkpoint of size {checkpoint.size} by {checkpoint.origin}"
+        + (f", cosigned by {', '.join(cosigned)}, most recently at {witnessed}"
+           if cosigned else ""))
+    say(f"status {state['status']}, version {state['version']}, "
+        f"{state['correction_count']} notice(s), provenance {state['provenance_level']}")
 
 
 @click.command("verify-proof")
@@ -372,10 +373,10 @@ def verify_proof(file: str, vkey: str, policy_file: str | None, as_json: bool) -
                    "index": index, "cosigned_by": cosigned, "witnessed_at": witnessed,
                    "event": envelope})
         return
-    click.echo(f"OK: seq {index + 1} ({envelope.get('type')} of {envelope.get('record_id') or '-'}) "
-               f"is in the log of {checkpoint.origin} at size {checkpoint.size}"
-               + (f", cosigned by {', '.join(cosigned)}, most recently at {witnessed}"
-                  if cosigned else ""))
+    say(f"OK: seq {index + 1} ({envelope.get('type')} of {envelope.get('record_id') or '-'}) "
+        f"is in the log of {checkpoint.origin} at size {checkpoint.size}"
+        + (f", cosigned by {', '.join(cosigned)}, most recently at {witnessed}"
+           if cosigned else ""))
 
 
 COMMANDS = (keygen, checkpoint, prove, consistency, bundle, verify_bundle_cmd, verify_proof, tiles,

@@ -13,7 +13,7 @@ import orjson
 
 from ledger.errors import CorruptEvent, RefusedInput
 from ledger.ops.export import FORMATS
-from ledger.pages.text import event_line, show_text
+from ledger.pages.text import event_line, printable, show_text
 
 from .common import (
     LedgerContext,
@@ -25,6 +25,7 @@ from .common import (
     progress,
     quiet_pipe,
     refuse_writing_over,
+    say,
     whole,
     write_output,
 )
@@ -71,7 +72,7 @@ def history(obj: LedgerContext, record_id: str, as_json: bool) -> None:
         emit_json([e.envelope() for e in events])
     else:
         for event in events:
-            click.echo(event_line(event))
+            say(event_line(event))
 
 
 @click.command()
@@ -205,16 +206,18 @@ def verify(obj: LedgerContext, checkpoint_file: str | None, vkey: str | None,
     if as_json:
         emit_json({**report.as_json(), **extra})
     elif report.ok:
-        click.echo(f"OK: {report.events} events verify; head hash {report.head_hash}")
+        say(f"OK: {report.events} events verify; head hash {report.head_hash}")
         if report.withheld:
             notices = sorted({(q, n) for _, _, n, q in report.withheld})
-            click.echo(f"Withheld: {len(report.withheld)} payload member(s) of "
-                       f"{len({s for s, *_ in report.withheld})} event(s), each by a removal's purge: "
-                       + ", ".join(f"notice {n} (seq {q})" for q, n in notices))
+            say(f"Withheld: {len(report.withheld)} payload member(s) of "
+                f"{len({s for s, *_ in report.withheld})} event(s), each by a "
+                "removal's purge: "
+                + ", ".join(f"notice {n} (seq {q})" for q, n in notices))
         if extra:
-            click.echo(f"OK: the log extends the checkpoint of size {cp.size} signed by {cp.origin}")
+            say(f"OK: the log extends the checkpoint of size {cp.size} signed "
+                f"by {cp.origin}")
     else:
-        click.echo(f"FAILED at {report.where}: {report.reason}", err=True)
+        say(f"FAILED at {report.where}: {report.reason}", err=True)
     sys.exit(0 if report.ok else 1)
 
 
@@ -264,18 +267,18 @@ def audit(obj: LedgerContext, strict: bool, as_json: bool) -> None:
         sys.exit(1 if failed else 0)
     v = report.verify
     broken = "" if v.ok else f"; first bad {v.where}: {v.reason}"
-    click.echo(f"chain:   {'OK' if v.ok else 'FAILED'}: {v.events} events verified{broken}")
-    click.echo(f"records: {report.records}")
+    say(f"chain:   {'OK' if v.ok else 'FAILED'}: {v.events} events verified{broken}")
+    say(f"records: {report.records}")
     for f in report.integrity:
         where = " ".join(x for x in (f"seq {f.seq}" if f.seq else "", f.record_id or "") if x)
-        click.echo(f"{f.check}:   {where + ': ' if where else ''}{f.message}")
+        say(f"{f.check}:   {where + ': ' if where else ''}{f.message}")
     for f in report.warnings:
         where = " ".join(x for x in (f"seq {f.seq}" if f.seq else "", f.record_id or "") if x)
-        click.echo(f"warning ({f.check}): {where + ': ' if where else ''}{f.message}")
+        say(f"warning ({f.check}): {where + ': ' if where else ''}{f.message}")
     warned = f"; {len(report.warnings)} editorial warning(s)" if report.warnings else ""
-    click.echo(("audit: OK" + warned + (" (--strict: FAILED)" if failed else "")) if report.ok
-               else f"audit: FAILED ({len(report.integrity)} finding(s)"
-               f"{'' if v.ok else ' and a broken chain'}){warned}")
+    say(("audit: OK" + warned + (" (--strict: FAILED)" if failed else "")) if report.ok
+        else f"audit: FAILED ({len(report.integrity)} finding(s)"
+        f"{'' if v.ok else ' and a broken chain'}){warned}")
     sys.exit(1 if failed else 0)
 
 
@@ -291,7 +294,7 @@ def rebuild(obj: LedgerContext) -> None:
     with obj.open() as ledger, progress("Rebuilding", ledger.count()) as bar:
         records = ledger.rebuild(bar)
         seq, _hash = ledger.head()
-    click.echo(f"Rebuilt the views: {records} records from {seq} events")
+    say(f"Rebuilt the views: {records} records from {seq} events")
 
 
 @click.command()
@@ -341,7 +344,7 @@ def export(obj: LedgerContext, fmt: str, as_of: int | None, since: int | None,
                 os.unlink(tmp)
     what = (f"the records changed after seq {since}" if since is not None
             else f"{header['records']} records")
-    click.echo(f"Exported {what} as of seq {header['head_seq']} to {output}", err=True)
+    say(f"Exported {what} as of seq {header['head_seq']} to {output}", err=True)
 
 
 @click.command()
@@ -418,9 +421,9 @@ def list_cmd(obj: LedgerContext, status: str | None, tier: str | None, level: st
             out.write(b"\n]\n")
         else:
             for shown in found:
-                title = str(shown["manifest"].get("title"))
+                title = printable(shown["manifest"].get("title"))
                 rest = (f" {shown['provenance_level']} {shown['verification_level']} "
-                        f"{(shown['quality_tier'] or '-')[:20]:<20} ")
+                        f"{printable(shown['quality_tier'] or '-')[:20]:<20} ")
                 width = 15 + 1 + 13 + len(rest)
                 click.echo(f"{shown['record_id']:<15} {paint_status(shown['status'], 13)}{rest}"
                            + title[:max(10, 99 - width)].rstrip())
@@ -444,20 +447,20 @@ def status(obj: LedgerContext, as_json: bool) -> None:
     if as_json:
         emit_json(report)
         return
-    click.echo(f"{obj.db}: format v{report['event_format']}, {report['records']} record(s), head "
-               f"seq {report['head_seq']} ({report['head_hash'][:16]}…)"
-               + (f", a mirror of {report['mirror_of']}" if report["mirror_of"] else ""))
+    say(f"{obj.db}: format v{report['event_format']}, {report['records']} "
+        f"record(s), head seq {report['head_seq']} ({report['head_hash'][:16]}…)"
+        + (f", a mirror of {report['mirror_of']}" if report["mirror_of"] else ""))
     last = report["last_checkpoint"]
     if last is None:
-        click.echo("No checkpoint yet: `ledger checkpoint --key FILE` signs one.")
+        say("No checkpoint yet: `ledger checkpoint --key FILE` signs one.")
     else:
         cosigned = (", cosigned by " + ", ".join(last["cosigned_by"]) if last["cosigned_by"]
                     else ", no cosignature")
-        click.echo(f"Last checkpoint: size {last['size']} by {last['origin']}{cosigned} "
-                   f"(not checked here: `ledger verify --checkpoint … --policy …`); "
-                   f"{last['events_since']} event(s) since")
+        say(f"Last checkpoint: size {last['size']} by {last['origin']}{cosigned} "
+            f"(not checked here: `ledger verify --checkpoint … --policy …`); "
+            f"{last['events_since']} event(s) since")
     for problem in report["checkpoint_problems"]:
-        click.echo(f"Warning: {problem}", err=True)
+        say(f"Warning: {problem}", err=True)
 
 
 @click.command()
@@ -487,20 +490,21 @@ def diff(obj: LedgerContext, record_id: str, old: int | None, new: int | None,
     if as_json:
         emit_json({"record_id": rid, "old": left, "new": right, "changes": changes})
         return
-    click.echo(f"{rid}: {left} → {right}")
+    say(f"{rid}: {left} → {right}")
     if not changes:
-        click.echo("  no change")
+        say("  no change")
     for change in changes:
         if "old" not in change:
-            click.echo(f"  + {change['path']}: {_short(change['new'])}")
+            say(f"  + {printable(change['path'])}: {_short(change['new'])}")
         elif "new" not in change:
-            click.echo(f"  - {change['path']}: {_short(change['old'])}")
+            say(f"  - {printable(change['path'])}: {_short(change['old'])}")
         else:
-            click.echo(f"  ~ {change['path']}: {_short(change['old'])} → {_short(change['new'])}")
+            say(f"  ~ {printable(change['path'])}: {_short(change['old'])} → "
+                f"{_short(change['new'])}")
 
 
 def _short(value: object) -> str:
-    text = orjson.dumps(value).decode()
+    text = printable(orjson.dumps(value).decode())
     return text if len(text) <= 80 else text[:77] + "…"
 
 
@@ -528,9 +532,10 @@ def search(obj: LedgerContext, text: tuple[str, ...], limit: int, as_json: bool)
         emit_json(found)
         return
     if not found:
-        click.echo("No record matches.")
+        say("No record matches.")
     for hit in found:
-        click.echo(f"{hit['record_id']:<15} {hit['title'][:80]}\n    {hit['snippet']}")
+        click.echo(f"{hit['record_id']:<15} {printable(hit['title'])[:80]}\n"
+                   f"    {printable(hit['snippet'])}")
 
 
 @click.command()

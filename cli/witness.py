@@ -8,6 +8,8 @@ import click
 
 from ledger.errors import RefusedInput
 
+from .common import say
+
 
 @click.group()
 def witness() -> None:
@@ -38,8 +40,8 @@ def keygen(name: str, output: str | None) -> None:
     skey, vkey = encode_cosigner(name, os.urandom(32))
     path = Path(output or name.replace("/", "_") + ".key")
     write_private_key(path, skey)
-    click.echo(vkey)
-    click.echo(f"Wrote witness key {path} (mode 0600)", err=True)
+    say(vkey)
+    say(f"Wrote witness key {path} (mode 0600)", err=True)
 
 
 @witness.command("serve")
@@ -75,10 +77,10 @@ def serve(key_file: str, logs_file: str, db_file: str, listen: str) -> None:
     service = Witness(cosigner, logs, Path(db_file))
 
     def ready(url: str) -> None:
-        click.echo(f"Witness {cosigner.name} for {len(logs)} log(s) at {url}", err=True)
+        say(f"Witness {cosigner.name} for {len(logs)} log(s) at {url}", err=True)
 
     run(service, host.strip("[]"), int(port), ready)
-    click.echo(f"Witness {cosigner.name} stopped", err=True)
+    say(f"Witness {cosigner.name} stopped", err=True)
 
 
 COMMANDS = (witness,)

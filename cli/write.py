@@ -28,6 +28,7 @@ from .common import (
     rehearsed,
     report_append,
     report_rehearsal,
+    say,
     whole,
 )
 
@@ -59,9 +60,9 @@ def init(obj: LedgerContext, require_signatures: bool, admin_key: str | None,
 
         admin = read_signer(Path(admin_key), passphrase)
     Ledger.create(Path(obj.db), admin=admin, event_format=int(event_format)).close()
-    click.echo(f"Created ledger {obj.db} (event format v{event_format})"
-               + (f"; every event must be signed; admin key {admin.name}+{admin.key_id:08x}"
-                  if admin else ""))
+    say(f"Created ledger {obj.db} (event format v{event_format})"
+        + (f"; every event must be signed; admin key {admin.name}+{admin.key_id:08x}"
+           if admin else ""))
 
 
 def _append(obj: LedgerContext, contract: str, payload: Any, as_json: bool,
@@ -213,7 +214,7 @@ def _purge(obj: LedgerContext, notice: Any, fields: tuple[str, ...], as_json: bo
             "appended": False, "record_id": done.notice.record_id,
             "would_withhold": [{"seq": s, "members": m} for s, m in done.withheld]})
         if not as_json and done.withheld:
-            click.echo("  it would withhold: " + "; ".join(
+            say("  it would withhold: " + "; ".join(
                 f"seq {s}: {', '.join(m)}" for s, m in done.withheld))
         return
     if as_json:
@@ -226,16 +227,16 @@ def _purge(obj: LedgerContext, notice: Any, fields: tuple[str, ...], as_json: bo
         return
     report_append(done.notice, False)
     if event is None:
-        click.echo("Nothing to purge: no earlier event of the record holds content a removal "
-                   "may withhold")
+        say("Nothing to purge: no earlier event of the record holds content a removal "
+            "may withhold")
         return
     seqs = ", ".join(str(s) for s, _ in done.withheld)
-    click.echo(f"Appended seq {event.seq} record.purged {event.record_id}: withheld "
-               f"{done.members} member(s) of {len(done.withheld)} event(s) (seq {seqs})")
+    say(f"Appended seq {event.seq} record.purged {event.record_id}: withheld "
+        f"{done.members} member(s) of {len(done.withheld)} event(s) (seq {seqs})")
     if done.wal_kept:
-        click.echo("Warning: another connection was reading the ledger, so its write-ahead log "
-                   "(-wal file) still holds purged values until the next checkpoint "
-                   "(`sqlite3 FILE 'PRAGMA wal_checkpoint(TRUNCATE)'`)", err=True)
+        say("Warning: another connection was reading the ledger, so its write-ahead log "
+            "(-wal file) still holds purged values until the next checkpoint "
+            "(`sqlite3 FILE 'PRAGMA wal_checkpoint(TRUNCATE)'`)", err=True)
 
 
 @click.command()
@@ -321,10 +322,10 @@ def append(obj: LedgerContext, source: str, batch_size: int, as_json: bool) -> N
         emit_json({"appended": result.appended, "unchanged": result.unchanged,
                    "batches": result.batches, "resumed": result.resumed})
     else:
-        click.echo(f"Appended {result.appended} event(s) in {result.batches} batch(es); "
-                   f"{result.unchanged} unchanged (idempotent re-sends)"
-                   + (f"; skipped the first {result.resumed} line(s), committed by an earlier run"
-                      if result.resumed else ""))
+        say(f"Appended {result.appended} event(s) in {result.batches} batch(es); "
+            f"{result.unchanged} unchanged (idempotent re-sends)"
+            + (f"; skipped the first {result.resumed} line(s), committed by an earlier run"
+               if result.resumed else ""))
 
 
 def count_lines(path: Path) -> int:

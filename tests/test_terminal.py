@@ -1,0 +1,79 @@
+"""What the CLI prints for a terminal: a stored string cannot act on it.
+
+A title, a reason, an actor or a notice id may hold escape sequences (clear the screen, move the
+cursor up and rewrite a line, conceal text), carriage returns, line feeds and bidirectional
+overrides; so may any value someone edited into the file, or a witness's answer. `show` once
+printed a retraction's reason as it was: `\\x1b[1A\\x1b[2K\\rCURRENT` rewrote the status line on
+the screen to CURRENT, and a `verify` failure could print a line reading `OK: …`. Every line is
+now printed with each such character as a visible escape (`ledger.pages.text.printable`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import unicodedata
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ledger.pages.text import printable
+from tests.conftest import Cli, manifest
+
+RID = "SRCH:0000000A"
+NASTY = "\x1b[1A\x1b[2K\rCURRENT\x1b]0;title\x07\x9b2J\u202eRTL\u2066\u2028x\ny\tz\x00\x7f"
+BIDI = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def acts_on_a_terminal(char: str) -> bool:
+    return (unicodedata.category(char) in ("Cc", "Zl", "Zp") and char != "\n") or char in BIDI
+
+
+def shown_plainly(text: str) -> bool:
+    return not any(acts_on_a_terminal(c) for c in text)
+
+
+@given(st.text())
+def test_printable_leaves_nothing_that_acts_on_a_terminal(text: str) -> None:
+    shown = printable(text)
+    assert shown_plainly(shown) and "\n" not in shown
+    if text.isprintable():
+        assert shown == text
+    assert len(shown) >= len(text)
+
+
+def test_stored_strings_are_printed_as_text(cli: Cli, tmp_path: Path) -> None:
+    doc = manifest(RID, title="T " + NASTY, research_question=NASTY, abstract=NASTY)
+    assert cli("--actor", "ed" + NASTY, "publish", cli.file(doc)).exit_code == 0
+    assert cli("correct", RID, "--kind", "retraction", "--reason", NASTY, "--notice-id",
+               "N\x1b[1A\x9b2J\u202eX1", "--issued-by", NASTY).exit_code == 0
+    assert cli("gate", RID, "--gate", "2", "--status", "FAILED", "--reason", NASTY,
+               "--evaluator", NASTY).exit_code == 0
+    key = tmp_path / "k.key"
+    assert cli("keygen", "pub.example", "-o", str(key)).exit_code == 0
+    assert cli("checkpoint", "--key", str(key)).exit_code == 0
+    commands = [["show", RID], ["history", RID], ["log"], ["list"], ["search", "CURRENT"],
+                ["status"], ["verify"], ["audit"], ["diff", RID], ["show", "SRCH:" + NASTY],
+                ["correct", RID, "--kind", "nonsense" + NASTY, "--reason", "x"]]
+    for args in commands:
+        result = cli(*args)
+        assert result.exit_code in (0, 2), (args, result.output)
+        assert shown_plainly(result.stdout) and shown_plainly(result.stderr), (args, result.output)
+    shown = cli("show", RID).stdout
+    assert "RETRACTED" in shown and "\\x1b[1A\\x1b[2K\\rCURRENT" in shown
+    assert all(line.startswith((RID, "  ")) for line in shown.splitlines())  # a line a field
+
+    # Values edited into the file by someone without the key reach verify, audit and status.
+    with sqlite3.connect(cli.db) as conn:
+        conn.execute("UPDATE records SET title = ? || title", (NASTY,))
+        conn.execute("CREATE TEMP TABLE copy AS SELECT * FROM records")
+        conn.execute("UPDATE copy SET record_id = ?", ("SRCH:" + NASTY,))
+        conn.execute("INSERT INTO records SELECT * FROM copy")
+        conn.execute("DROP TRIGGER checkpoints_append_only_update")
+        conn.execute("UPDATE checkpoints SET origin = ?", ("pub.example" + NASTY,))
+        conn.execute("DROP TRIGGER events_append_only_update")
+        conn.execute("UPDATE events SET actor = ? WHERE seq = 2", (NASTY,))
+    for args in (["audit"], ["status"], ["verify"], ["list"], ["log"]):
+        result = cli(*args)
+        assert result.exit_code in (0, 1), (args, result.output)
+        assert shown_plainly(result.stdout) and shown_plainly(result.stderr), (args, result.output)
