@@ -16,6 +16,7 @@ import orjson
 from ledger.api import AppendResult, Ledger, Rehearsal
 from ledger.core.canonical import JsonInputError, parse_json
 from ledger.errors import RefusedInput
+from ledger.ops.files import read_bounded
 from ledger.pages.text import printable
 
 T = TypeVar("T")
@@ -62,10 +63,7 @@ def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def read_json(source: str) -> Any:
     """Return the parsed JSON document in file ``source`` (``-`` for stdin)."""
-    try:
-        data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
-    except OSError as exc:
-        raise RefusedInput(f"cannot read {source}: {exc.strerror}") from None
+    data = read_bounded(source)
     try:
         return parse_json(data)
     except JsonInputError as exc:
@@ -80,7 +78,7 @@ def read_text_input(source: str) -> str:
 
         return read_text(source)
     try:
-        return sys.stdin.buffer.read().decode("utf-8")
+        return read_bounded("-").decode("utf-8")
     except UnicodeDecodeError as exc:
         raise RefusedInput(f"stdin is not UTF-8 text (byte {exc.start})") from None
 

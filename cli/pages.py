@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from ledger.errors import RefusedInput
+from ledger.ops.files import read_bounded
 
 from .common import (
     LedgerContext,
@@ -29,13 +30,7 @@ def read_pages(sources: tuple[str, ...]) -> list[tuple[str, bytes]]:
     """Return (name, bytes) of every page given (``-`` is standard input)."""
     pages = []
     for source in sources:
-        if source == "-":
-            pages.append(("<stdin>", sys.stdin.buffer.read()))
-            continue
-        try:
-            pages.append((source, Path(source).read_bytes()))
-        except OSError as exc:
-            raise RefusedInput(f"cannot read {source}: {exc.strerror}") from None
+        pages.append(("<stdin>" if source == "-" else source, read_bounded(source)))
     return pages
 
 

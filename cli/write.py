@@ -329,7 +329,10 @@ def append(obj: LedgerContext, source: str, batch_size: int, as_json: bool) -> N
 
 
 def count_lines(path: Path) -> int:
-    """Return the number of lines of a file (0 if it cannot be read: the append will say why)."""
+    """Return the number of lines of a regular file (0 if it is none, or cannot be read: the
+    append will say why; a device such as /dev/zero would never end)."""
+    if not path.is_file():
+        return 0
     try:
         with path.open("rb") as handle:
             return sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b""))

@@ -311,3 +311,32 @@ def test_a_batch_holding_its_events_folds_a_record_with_them(tmp_path: Path) -> 
         assert state is not None and state.version == 1 and state.provenance is not None
         batch.flush()
         assert [e.seq for e in store.record_events(ledger.conn, rid)] == [1, 2]
+
+
+def test_a_line_longer_than_any_event_is_refused_unread(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A line of more than 64 MiB (`files.DOCUMENT_MOST`) is refused by its number, with or
+    without helpers, and the batches before it are kept; `/dev/zero` (one line that never ends)
+    is refused the same way instead of filling the memory."""
+    from ledger.ops import bulkprep
+    from ledger.ops.files import DOCUMENT_MOST
+
+    items = _synthetic(450)
+    source = tmp_path / "long.jsonl"
+    with source.open("wb") as out:
+        out.write(jsonl(items[:400]))
+        out.write(b'{"contract": "paper-manifest-v1.1", "payload": {"title": "')
+        out.write(b"x" * DOCUMENT_MOST + b'"}}\n')
+        out.write(jsonl(items[400:]))
+    for name, threshold in (("serial", 10**9), ("helpers", 10)):
+        monkeypatch.setattr(bulkprep, "PARALLEL_FROM", threshold)
+        with Ledger.create(tmp_path / f"{name}.db", clock) as ledger, source.open("rb") as handle:
+            with pytest.raises(RefusedInput) as caught:
+                ledger.append_jsonl(handle, "tester", batch_size=100)
+            assert str(caught.value).startswith("LINE 401: the line holds more than 64 MiB")
+            assert "400 event(s) from earlier batches were kept" in str(caught.value)
+            assert ledger.head()[0] == 400
+    cli = Cli(tmp_path / "serial.db", tmp_path)
+    result = cli("append", "--jsonl", "/dev/zero")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: LINE 1: the line holds more than 64 MiB")

@@ -13,7 +13,7 @@ from tests.conftest import Cli, manifest, provenance
 RID = "SRCH:03BE3A05"
 
 
-def refused(cli: Cli, *args: str, input: str | None = None, says: str = "") -> str:
+def refused(cli: Cli, *args: str, input: str | bytes | None = None, says: str = "") -> str:
     before = cli.snapshot()
     result = cli(*args, input=input)
     assert result.exit_code == 2, result.output
@@ -213,3 +213,22 @@ def test_an_output_that_is_an_input_is_refused(cli: Cli, published: Callable[...
         before = _files(tmp_path)
         refused(cli, *args, says=says)
         assert _files(tmp_path) == before, args
+
+
+def test_an_input_larger_than_any_document_is_refused_unread(cli: Cli, tmp_path: Any) -> None:
+    """`publish /dev/zero` (or a producer that never stops) read until the memory ran out; each
+    document a command reads whole is now refused past 64 MiB, a key file past 64 KiB."""
+    published = cli.file(manifest())
+    key = tmp_path / "k.key"
+    assert cli("keygen", "pub.example", "-o", str(key)).exit_code == 0
+    for args, says in [
+        (["publish", "/dev/zero"], "/dev/zero holds more than 64 MiB"),
+        (["provenance", "/dev/zero"], "/dev/zero holds more than 64 MiB"),
+        (["gate", "--from-file", "/dev/zero"], "/dev/zero holds more than 64 MiB"),
+        (["import", "/dev/zero"], "/dev/zero holds more than 64 MiB"),
+        (["verify-bundle", "/dev/zero", "--vkey", "/dev/zero"], "holds more than"),
+        (["--key", "/dev/zero", "publish", published], "key file /dev/zero holds more than 64 KiB"),
+        (["checkpoint", "--key", str(key), "--policy", "/dev/zero"], "holds more than 64 MiB"),
+    ]:
+        refused(cli, *args, says=says)
+    refused(cli, "publish", "-", input=b" " * (65 << 20), says="stdin holds more than 64 MiB")

@@ -23,6 +23,7 @@ from ledger.model.rules import validate
 from ledger.ops import bulkprep
 from ledger.ops.batch import Batch, record_id_of
 from ledger.ops.bulkprep import Item, parse_line, prepared_stream
+from ledger.ops.files import LINE_TOO_LONG, lines_at_most
 from ledger.storage import store
 
 if TYPE_CHECKING:
@@ -74,11 +75,11 @@ class Resume:
     skipped and the run is refused (``CommittedLineMissing``).
     """
 
-    def __init__(self, conn: sqlite3.Connection, lines: Iterable[bytes]) -> None:
+    def __init__(self, conn: sqlite3.Connection, lines: IO[bytes]) -> None:
         self.conn = conn
         self.recorded = {str(p): (n, h) for p, n, h in store.bulk_progress_rows(conn)}
         self.horizon = max((n for n, _ in self.recorded.values() if type(n) is int), default=0)
-        self.lines = iter(lines)
+        self.lines = lines_at_most(lines)
         self.skipped = 0
         self.consumed = hashlib.sha256()  # over the lines handed on (and skipped), in order
         self.count = 0
@@ -86,6 +87,8 @@ class Resume:
     def __iter__(self) -> Iterator[bytes]:
         search, held = hashlib.sha256(), []
         for number, line in enumerate(self.lines, start=1):
+            if line is None:
+                raise LineRefused(number, LINE_TOO_LONG)
             search.update(line)
             held.append(line)
             found = self.recorded.get(search.hexdigest())
@@ -96,6 +99,8 @@ class Resume:
             if number >= self.horizon:
                 break
         for line in itertools.chain(held, self.lines):
+            if line is None:
+                raise LineRefused(self.count + 1, LINE_TOO_LONG)
             self.consumed.update(line)
             self.count += 1
             yield line

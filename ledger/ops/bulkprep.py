@@ -38,6 +38,7 @@ from ledger.model.contracts import (
 from ledger.model.defaults import fill_defaults
 from ledger.model.rules import validate
 from ledger.ops.batch import record_id_of
+from ledger.ops.files import lines_at_most
 from ledger.ops.helpers import Helper, HelperStopped, send
 
 CHUNK = 256  # lines per message
@@ -103,10 +104,10 @@ def run_prepare(path: str, index: str, helpers: str, default_actor: str) -> None
     mine, every = int(index), int(helpers)
     with Path(path).open("rb") as handle:
         chunk: list[Any] = []
-        for number, line in enumerate(handle, start=1):
+        for number, line in enumerate(lines_at_most(handle), start=1):
             if ((number - 1) // CHUNK) % every != mine:
                 continue
-            chunk.append(prepare_line(number, line, default_actor))
+            chunk.append(None if line is None else prepare_line(number, line, default_actor))
             if len(chunk) == CHUNK:
                 send(("chunk", number - CHUNK + 1, chunk))
                 chunk = []

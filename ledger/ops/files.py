@@ -1,7 +1,8 @@
 """Writing a folder of files for a static host (``ledger site``, ``ledger tiles``): each file to a
 temporary name in its folder, then renamed over the old one, so that a reader never sees half a
 file and a symlink planted at a file's name is replaced, never followed; never through a symlinked
-folder, never outside the output folder, and only when the bytes changed."""
+folder, never outside the output folder, and only when the bytes changed. And reading what a
+command is given, never more than its format can hold."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ import itertools
 import os
 import re
 import stat
-from collections.abc import Iterable
+import sys
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from ledger.errors import RefusedInput
 
@@ -94,6 +97,51 @@ class FolderWriter:
             return stat.S_ISREG(os.lstat(self.out / relative).st_mode)
         except OSError:
             return False
+
+
+# One document a command reads whole (a manifest, a notice, a record page, a bundle, a
+# checkpoint, a policy) or one line of JSON Lines: 64 times the largest payload an event may
+# hold (MAX_PAYLOAD_BYTES), so room for any layout of one, and a bound on what /dev/zero, a
+# runaway producer or a wrong file can make a process hold.
+DOCUMENT_MOST = 64 << 20
+
+
+def read_bounded(source: str, most: int = DOCUMENT_MOST, what: str = "") -> bytes:
+    """Return the bytes of file ``source`` (standard input for ``-``); refuse one that cannot
+    be read, or that holds more than ``most`` bytes (the rest is not read). ``what`` names the
+    kind of file in the refusal."""
+    name = "stdin" if source == "-" else f"{what} {source}".lstrip()
+    try:
+        if source == "-":
+            data = at_most(_blocks(sys.stdin.buffer), most)
+        else:
+            with open(source, "rb") as handle:
+                data = at_most(_blocks(handle), most)
+    except OSError as exc:
+        raise RefusedInput(f"cannot read {name}: {exc.strerror or exc}") from None
+    if data is None:
+        size = f"{most >> 20} MiB" if most >= 1 << 20 else f"{most >> 10} KiB"
+        raise RefusedInput(f"{name} holds more than {size}, more than this command reads (the "
+                           "rest was not read)")
+    return data
+
+
+def _blocks(handle: IO[bytes]) -> Iterator[bytes]:
+    return iter(lambda: handle.read(1 << 20), b"")
+
+
+def lines_at_most(handle: IO[bytes], most: int = DOCUMENT_MOST) -> Iterator[bytes | None]:
+    """Yield each line of ``handle`` with its line feed; for a line of more than ``most`` bytes,
+    yield None and stop (its rest is not read: it may never end)."""
+    while line := handle.readline(most + 1):
+        if len(line) > most:
+            yield None
+            return
+        yield line
+
+
+LINE_TOO_LONG = (f"the line holds more than {DOCUMENT_MOST >> 20} MiB, more than an event's line "
+                 "can (the rest was not read)")
 
 
 def at_most(chunks: Iterable[bytes], most: int) -> bytes | None:

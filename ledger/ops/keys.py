@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ledger.errors import KeyFormatError, RefusedInput, SignatureError
+from ledger.ops.files import read_bounded
 
 if TYPE_CHECKING:  # ledger.note loads cryptography: imported only where keys are used
     from ledger.core.cosignature import Cosigner
@@ -80,14 +81,18 @@ def write_private_key(path: Path, skey: str) -> None:
         handle.write(skey + "\n")
 
 
+KEY_FILE_MOST = 1 << 16  # a key file: one line of about 100 bytes (300 encrypted)
+
+
 def read_private_text(path: Path, passphrase: Callable[[], str | None] = lambda: None) -> str:
     """Return the text of a private key file (decrypted if it is encrypted); refuse a file
     readable by group or others. ``passphrase`` is asked only when the file is encrypted."""
     try:
         mode = path.stat().st_mode
-        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise RefusedInput(f"cannot read key file {path}: {exc.strerror}") from None
+    try:
+        text = read_bounded(str(path), KEY_FILE_MOST, "key file").decode("utf-8")
     except UnicodeDecodeError:
         raise RefusedInput(f"{path} is not a key file: it is not UTF-8 text") from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
@@ -120,11 +125,7 @@ def read_policy(path: str) -> Policy:
     """Return the C2SP tlog-policy in a file, or refuse it naming the line."""
     from ledger.core.policy import parse_policy
 
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise RefusedInput(f"cannot read policy file {path}: {exc.strerror}") from None
-    return parse_policy(data)
+    return parse_policy(read_bounded(path))
 
 
 def read_verifier_text(value: str) -> str:
@@ -132,9 +133,7 @@ def read_verifier_text(value: str) -> str:
     path = Path(value)
     if "+" not in value or path.is_file():
         try:
-            return path.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise RefusedInput(f"cannot read verifier key file {value}: {exc.strerror}") from None
+            return read_bounded(value, KEY_FILE_MOST, "verifier key file").decode("utf-8").strip()
         except UnicodeDecodeError:
             raise RefusedInput(f"{value} is not a verifier key file: it is not UTF-8 text") from None
     return value.strip()
@@ -150,8 +149,6 @@ def read_verifier(value: str) -> Verifier:
 def read_text(path: str) -> str:
     """Return the text of a file (checkpoint, bundle), or refuse clearly."""
     try:
-        return Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise RefusedInput(f"cannot read {path}: {exc.strerror or exc}") from None
+        return read_bounded(path).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise RefusedInput(f"{path} is not UTF-8 text (byte {exc.start})") from None
