@@ -15,9 +15,9 @@ import orjson
 
 from ledger.api import AppendResult, Ledger, Rehearsal
 from ledger.core.canonical import JsonInputError, parse_json
+from ledger.core.escapes import printable
 from ledger.errors import RefusedInput
 from ledger.ops.files import read_bounded
-from ledger.pages.text import printable
 
 T = TypeVar("T")
 

@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING
 import click
 import orjson
 
+from ledger.core.escapes import printable
 from ledger.errors import CorruptEvent, RefusedInput
 from ledger.ops.export import FORMATS
-from ledger.pages.text import event_line, printable, show_text
+from ledger.pages.text import event_line, show_text
 
 from .common import (
     LedgerContext,

@@ -153,3 +153,21 @@ def test_a_forged_checkpoint_row_is_not_cited(history: Cli, tmp_path: Path) -> N
     items = orjson.loads(history("export", "--format", "crossref-json").stdout)["message"]["items"]
     assert all(i["checkpoint"] is None or i["checkpoint"]["root"] != root for i in items)
     assert items[2]["checkpoint"] is None  # seq 6: only the forged size-7 row would cover it
+
+
+def test_characters_xml_cannot_hold_are_escaped(cli: Cli, published: Callable[..., str],
+                                               tmp_path: Path) -> None:
+    """A title, a reason or a notice id holding a character XML 1.0 does not allow (an escape,
+    a NUL, U+FFFF) made the whole Atom feed and the Crossref XML documents no parser reads: one
+    record broke every reader's feed. Each such character is written as a visible escape."""
+    published("SRCH:0000000A", title="T\x1b[2J\x00\uffff")
+    assert cli("correct", "SRCH:0000000A", "--kind", "retraction", "--reason", "r\x01\x0b\n2",
+               "--notice-id", "N\x1b\x08X", "--issued-by", "Ed\x1f").exit_code == 0
+    feed = ET.fromstring(cli("feed").stdout_bytes)
+    entry = feed.find(f"{ATOM}entry")
+    assert entry is not None
+    assert "T\\x1b[2J\\x00\\uffff" in str(entry.findtext(f"{ATOM}title"))
+    assert "r\\x01\\x0b\n2" in str(entry.findtext(f"{ATOM}summary"))
+    assert entry.findtext(f"{ATOM}author/{ATOM}name") == "Ed\\x1f"
+    crossref = ET.fromstring(cli("export", "--format", "crossref-xml").stdout_bytes)
+    assert [n.get("notice_id") for n in crossref.findall("notice")] == ["N\\x1b\\x08X"]

@@ -17,7 +17,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.pages.text import printable
+from ledger.core.escapes import printable
 from tests.conftest import Cli, manifest
 
 RID = "SRCH:0000000A"

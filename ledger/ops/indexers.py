@@ -26,12 +26,13 @@ import io
 import re
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
-from xml.sax.saxutils import escape as xml_escape
-from xml.sax.saxutils import quoteattr
+from xml.sax.saxutils import escape as _escape
+from xml.sax.saxutils import quoteattr as _quoteattr
 
 import orjson
 
 from ledger.core.checkpoint import Checkpoint
+from ledger.core.escapes import xml_safe
 from ledger.errors import CorruptEvent
 from ledger.model.contracts import REASON_CODES
 from ledger.storage.views import Shown
@@ -82,6 +83,16 @@ def covering(checkpoints: list[Checkpoint], seq: int) -> Checkpoint | None:
 def _checkpoint_json(checkpoint: Checkpoint | None) -> dict[str, Any] | None:
     return None if checkpoint is None else {"origin": checkpoint.origin, "size": checkpoint.size,
                                             "root": checkpoint.root_b64}
+
+
+def xml_escape(value: str) -> str:
+    """Return ``value`` as XML character data (see ``escapes.xml_safe``)."""
+    return _escape(xml_safe(value))
+
+
+def quoteattr(value: str) -> str:
+    """Return ``value`` as a quoted XML attribute value (see ``escapes.xml_safe``)."""
+    return _quoteattr(xml_safe(value))
 
 
 def _text(value: Any) -> str:

@@ -2,38 +2,11 @@
 
 from __future__ import annotations
 
-import re
-from typing import Any
-
+from ledger.core.escapes import printable
 from ledger.core.events import Event, is_withheld
 from ledger.model.labels import PROVENANCE_LABELS, VERIFICATION_LABELS, level_text
 from ledger.pages.render import shown_value
 from ledger.storage.views import Shown
-
-# What a terminal would act on instead of showing: C0 and C1 controls (escape sequences move the
-# cursor, clear, recolour or hide text; a carriage return or a line feed starts the line anew)
-# and DEL, the line and paragraph separators, and the bidirectional marks, embeddings,
-# overrides and isolates (which reorder the text after them).
-_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029"
-                       "\u202a-\u202e\u2066-\u2069]")
-_SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-
-def printable(value: Any) -> str:
-    """Return ``value`` as text for one line of a terminal: each control character written as
-    a visible escape (``\\n``, ``\\x1b``, ``\\u202e``), so that a stored string (a title, a
-    reason, an actor, a value edited into the file) can neither move the cursor, clear or
-    recolour the screen, start a line of its own, nor reorder the text after it."""
-    text = str(value)
-    if text.isprintable():  # none of them (all are in Unicode's categories Cc, Cf, Zl and Zp)
-        return text
-    return _CONTROLS.sub(_escaped, text)
-
-
-def _escaped(match: re.Match[str]) -> str:
-    char = match.group()
-    return _SHORT.get(char) or (f"\\x{ord(char):02x}" if ord(char) < 0x100
-                                else f"\\u{ord(char):04x}")
 
 
 def show_text(shown: Shown) -> str:

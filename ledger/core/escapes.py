@@ -1,0 +1,43 @@
+"""Visible escapes for the characters a reader of text would act on or refuse.
+
+A stored string (a title, a reason, an actor, a value edited into the file) is shown as text
+everywhere: each such character is written as ``\\n``, ``\\r``, ``\\t``, ``\\xNN`` (below U+0100)
+or ``\\uNNNN``, so a terminal cannot be made to clear, recolour or rewrite the screen, start a
+line or reorder the text after it, and an XML document cannot be made one no parser reads.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# What a terminal would act on instead of showing: C0 and C1 controls (escape sequences move the
+# cursor, clear, recolour or hide text; a carriage return or a line feed starts the line anew)
+# and DEL, the line and paragraph separators, and the bidirectional marks, embeddings,
+# overrides and isolates (which reorder the text after them).
+_TERMINAL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029"
+                       "\u202a-\u202e\u2066-\u2069]")
+# The characters XML 1.0 does not allow in a document at all, escaped or not (its Char
+# production): one of them in a title or a reason made a whole feed one no reader parses.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def printable(value: Any) -> str:
+    """Return ``value`` as text for one line of a terminal, each character a terminal would
+    act on written as a visible escape."""
+    text = str(value)
+    if text.isprintable():  # none of them (all are in Unicode's categories Cc, Cf, Zl and Zp)
+        return text
+    return _TERMINAL.sub(_visible, text)
+
+
+def xml_safe(text: str) -> str:
+    """Return ``text`` with each character XML cannot hold written as a visible escape."""
+    return _NOT_XML.sub(_visible, text)
+
+
+def _visible(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    return _SHORT.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
