@@ -128,6 +128,14 @@ def search(conn: sqlite3.Connection, text: str, limit: int = 20) -> list[dict[st
         raise RefusedInput("search: give at least one word")
     query = " ".join('"' + w.rstrip("*").replace('"', '""') + '"' + ("*" if w.endswith("*") else "")
                      for w in words)
+    if store.is_read_only(conn):  # a copy on read-only media: the index is made in memory
+        with store.read_snapshot(conn):
+            head = store.head(conn)[0]
+            index = searchindex.in_memory()
+            searchindex.update(index, (_doc(s) for s in states_by_record(conn, head)), head, True)
+            found = searchindex.search(index, query, limit * 2)
+            index.close()
+        return _verified_hits(conn, found, words, limit)
     with store.write_transaction(conn):
         head = store.head(conn)[0]
         indexed = searchindex.indexed_seq(conn)
@@ -138,8 +146,13 @@ def search(conn: sqlite3.Connection, text: str, limit: int = 20) -> list[dict[st
                               if not e.record_id.startswith("KEY:")})
             searchindex.update(conn, (_doc(record_state(conn, rid)) for rid in changed), head, False)
         found = searchindex.search(conn, query, limit * 2)
-    # The index is a table anyone who can write the file can edit: each hit is read again from
-    # its events, and kept only if that verified text holds every word (titles and snippets too).
+    return _verified_hits(conn, found, words, limit)
+
+
+def _verified_hits(conn: sqlite3.Connection, found: list[dict[str, Any]], words: list[str],
+                   limit: int) -> list[dict[str, Any]]:
+    """The index is a table anyone who can write the file can edit: each hit is read again from
+    its events, and kept only if that verified text holds every word (titles and snippets too)."""
     hits = []
     for hit in found:
         try:

@@ -59,6 +59,12 @@ def update(conn: sqlite3.Connection, docs: Iterable[dict[str, Any]], seq: int,
     conn.execute(f"INSERT OR REPLACE INTO {META} VALUES ('seq', ?)", (str(seq),))
 
 
+def in_memory() -> sqlite3.Connection:
+    """Return a connection for an index kept in memory only, for a ledger file nothing may be
+    written to (``store.is_read_only``)."""
+    return sqlite3.connect(":memory:")
+
+
 def drop(conn: sqlite3.Connection) -> None:
     """Drop the index (a purge withholds text it may hold); the next search rebuilds it."""
     for name in (f"{TABLE}_fts", TABLE, META):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -114,6 +115,7 @@ class LedgerConnection(sqlite3.Connection):
     rehearsing = False  # inside ``rehearsal``: every write is rolled back at its end
     notice_v11_index = False  # seen to exist (``has_notice_v11_index``)
     begun_at = -1  # total_changes when this connection's transaction began (``pending_writes``)
+    read_only = False  # opened by ``_connect_read_only``
 
     def set_format(self, version: int) -> None:
         self.format = version
@@ -146,6 +148,41 @@ def _connect(path: Path) -> LedgerConnection:
     return conn
 
 
+def _connect_read_only(path: Path) -> LedgerConnection:
+    """Return a read-only connection to a ledger file SQLite could not open for writing: one on
+    read-only media, or in a folder this user may not write (an auditor's copy). SQLite then
+    needs no ``-shm`` file beside it only if the file is immutable, which is so only when no
+    write-ahead log holds commits the file does not: otherwise the ledger is refused, saying
+    why, rather than read without its latest events."""
+    uri = "file:" + urllib.parse.quote(str(path.resolve()))
+    conn = sqlite3.connect(uri + "?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S,
+                           isolation_level=None, factory=LedgerConnection)
+    conn.read_only = True
+    try:
+        conn.execute("PRAGMA application_id").fetchone()
+        return conn
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_CANTOPEN:
+            raise
+    wal = Path(f"{path}-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        raise NotALedger(f"{path} cannot be read here: SQLite can read its write-ahead log "
+                         f"({wal.name}) only with a -shm file beside it, and cannot write one in "
+                         "that folder; copy the ledger file and its -wal file to a folder you "
+                         "can write, and run the command on the copy")
+    conn = sqlite3.connect(uri + "?mode=ro&immutable=1", uri=True, isolation_level=None,
+                           factory=LedgerConnection)
+    conn.read_only = True
+    return conn
+
+
+def is_read_only(conn: sqlite3.Connection) -> bool:
+    """Return whether the ledger file could be opened for reading only (see
+    ``_connect_read_only``): nothing, not even a cache, can be written to it."""
+    return isinstance(conn, LedgerConnection) and conn.read_only
+
+
 def create(path: Path, created_at: str, version: int = FORMAT_VERSION) -> sqlite3.Connection:
     """Create a new, empty ledger file of that event format (1 or 2) and return a connection;
     refuse an existing file."""
@@ -175,7 +212,14 @@ def open_ledger(path: Path) -> sqlite3.Connection:
         raise NotALedger(f"no ledger at {path} (create one with `ledger init`)")
     conn = _connect(path)
     try:
-        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        try:
+            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_CANTOPEN or not _ledger_header(path):
+                raise
+            conn.close()
+            conn = _connect_read_only(path)
+            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
         version = conn.execute("PRAGMA user_version").fetchone()[0]
     except sqlite3.DatabaseError as exc:
         conn.close()
