@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +12,7 @@ import orjson
 from ledger.core.escapes import printable
 from ledger.errors import CorruptEvent, RefusedInput
 from ledger.ops.export import FORMATS
+from ledger.ops.files import output_file
 from ledger.pages.text import event_line, show_text
 
 from .common import (
@@ -328,21 +327,8 @@ def export(obj: LedgerContext, fmt: str, as_of: int | None, since: int | None,
                 ledger.export(sys.stdout.buffer, fmt, as_of, bar, since)
                 sys.stdout.flush()
             return
-        target = Path(output)
-        try:
-            fd, tmp = tempfile.mkstemp(dir=target.parent or ".", prefix=".export-")
-        except OSError as exc:
-            raise RefusedInput(f"cannot write {output}: {exc.strerror}") from None
-        try:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.fchmod(fd, 0o666 & ~umask)  # as any new file; mkstemp makes it 0600
-            with os.fdopen(fd, "wb") as handle:
-                header = ledger.export(handle, fmt, as_of, bar, since)
-            os.replace(tmp, target)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        with output_file(output) as handle:
+            header = ledger.export(handle, fmt, as_of, bar, since)
     what = (f"the records changed after seq {since}" if since is not None
             else f"{header['records']} records")
     say(f"Exported {what} as of seq {header['head_seq']} to {output}", err=True)

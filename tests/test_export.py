@@ -65,3 +65,32 @@ def test_log_and_history_json(cli: Cli, published: Callable[..., str]) -> None:
     assert {"record_id", "version", "status", "correction_count", "verification_level",
             "provenance_level", "quality_tier", "gates", "manifest", "provenance",
             "notices"} <= set(shown)
+
+
+def test_an_output_that_is_a_pipe_or_a_link_is_written_through(
+        cli: Cli, published: Callable[..., str], tmp_path: Path) -> None:
+    """`export -o` wrote a temporary file and renamed it over the name given: a FIFO (or, as
+    root, /dev/stdout) was replaced by a plain file and its reader got nothing, and a symlink
+    was replaced instead of the file it points to. A pipe or a device is now written as it is,
+    a link's file replaced whole."""
+    import os
+    import threading
+
+    published()
+    expected = cli("export").stdout_bytes
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    assert cli("export", "-o", str(fifo)).exit_code == 0
+    reader.join(timeout=30)
+    assert got == [expected] and fifo.is_fifo()
+    target, link = tmp_path / "snapshots" / "2026.json", tmp_path / "current.json"
+    target.parent.mkdir()
+    target.write_text("old")
+    link.symlink_to(target)
+    assert cli("export", "-o", str(link)).exit_code == 0
+    assert link.is_symlink() and target.read_bytes() == expected
+    assert cli("export", "-o", os.devnull).exit_code == 0 and Path(os.devnull).is_char_device()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, BinaryIO
 
 from ledger.errors import RefusedInput
 
@@ -97,6 +97,41 @@ class FolderWriter:
             return stat.S_ISREG(os.lstat(self.out / relative).st_mode)
         except OSError:
             return False
+
+
+@contextlib.contextmanager
+def output_file(name: str) -> Iterator[BinaryIO]:
+    """Yield a handle writing the file ``name`` (``-o``): a regular file, or a new one, is
+    written to a temporary file beside it and renamed over it once complete, so a reader never
+    sees half of it and a failed run leaves the old one (through a symlink, the file it points
+    to is the one replaced); a device or a pipe (``/dev/stdout``, a FIFO) is written as it is —
+    renaming over it replaced the device node or the pipe with a plain file."""
+    try:
+        kind = os.stat(name).st_mode
+    except FileNotFoundError:
+        kind = None
+    except OSError as exc:
+        raise RefusedInput(f"cannot write {name}: {exc.strerror}") from None
+    if kind is not None and not stat.S_ISREG(kind):
+        try:
+            with open(name, "wb") as handle:
+                yield handle
+        except OSError as exc:
+            raise RefusedInput(f"cannot write {name}: {exc.strerror}") from None
+        return
+    target = Path(os.path.realpath(name)) if kind is not None else Path(name)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # as any new file
+    except OSError as exc:
+        raise RefusedInput(f"cannot write {name}: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+        os.replace(temporary, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
 
 
 # One document a command reads whole (a manifest, a notice, a record page, a bundle, a

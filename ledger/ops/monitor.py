@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import sqlite3
 import struct
 from collections.abc import Iterator, Sequence
@@ -47,7 +46,7 @@ from ledger.core.policy import Policy, open_witnessed
 from ledger.core.progress import Progress
 from ledger.errors import CorruptEvent, LedgerError, RefusedInput, VerificationError
 from ledger.model.purge import PURGE_TYPE, check_withheld_member, note_event, replay
-from ledger.ops.files import at_most
+from ledger.ops.files import at_most, output_file, read_bounded
 from ledger.ops.helpers import HELPERS, Helper, HelperStopped, send
 from ledger.ops.tiles import MAX_ENTRY, WIDTH, tile_index, tile_path
 from ledger.storage import proofstore, store, views
@@ -66,6 +65,7 @@ class MonitorError(LedgerError):
 
 
 MAX_NOTE = 1 << 20  # a checkpoint with its signatures and cosignatures: far less in practice
+STATE_MOST = 2 * MAX_NOTE  # a state file: the last checkpoint and at most 64 frontier hashes
 ERROR_PAGE = 1 << 16  # the most of an error answer's body read (then its connection is reused)
 
 
@@ -403,7 +403,7 @@ class MonitorState:
         if path is None or not path.exists():
             return cls()
         try:
-            doc = json.loads(path.read_text())
+            doc = json.loads(read_bounded(str(path), STATE_MOST, "state file"))
             return cls(str(doc["origin"]), int(doc["size"]), str(doc["root"]),
                        [(int(level), str(h)) for level, h in doc["frontier"]], str(doc["note"]))
         except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -412,11 +412,10 @@ class MonitorState:
     def save(self, path: Path | None) -> None:
         if path is None:
             return
-        temporary = path.with_name(path.name + ".tmp")
-        temporary.write_text(json.dumps({"origin": self.origin, "size": self.size,
-                                         "root": self.root, "frontier": self.frontier,
-                                         "note": self.note}, indent=1) + "\n")
-        os.replace(temporary, path)
+        with output_file(str(path)) as handle:
+            handle.write(json.dumps({"origin": self.origin, "size": self.size,
+                                     "root": self.root, "frontier": self.frontier,
+                                     "note": self.note}, indent=1).encode() + b"\n")
 
 
 @dataclass
