@@ -17,7 +17,7 @@ from ledger.api import AppendResult, Ledger, Rehearsal
 from ledger.core.canonical import JsonInputError, parse_json
 from ledger.core.escapes import printable
 from ledger.errors import RefusedInput
-from ledger.ops.files import read_bounded
+from ledger.ops.files import output_file, read_bounded
 
 T = TypeVar("T")
 
@@ -164,10 +164,8 @@ def write_output(text: str, output: str | None) -> None:
     if output is None:
         click.echo(text, nl=False)
         return
-    try:
-        Path(output).write_text(text)
-    except OSError as exc:
-        raise RefusedInput(f"cannot write {output}: {exc.strerror}") from None
+    with output_file(output) as handle:  # UTF-8 whatever the locale: the documents say so
+        handle.write(text.encode("utf-8"))
 
 
 _SIDECARS = (("", ""), ("-wal", "'s write-ahead log"), ("-shm", "'s shared-memory index"),

@@ -94,3 +94,24 @@ def test_an_output_that_is_a_pipe_or_a_link_is_written_through(
     assert link.is_symlink() and target.read_bytes() == expected
     assert cli("export", "-o", os.devnull).exit_code == 0 and Path(os.devnull).is_char_device()
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_files_are_written_in_utf8_whatever_the_locale(cli: Cli, tmp_path: Path) -> None:
+    """Under a locale whose encoding is ASCII, `render -o` (and every `-o` of a text document)
+    failed on a title with an accent (a UnicodeEncodeError traceback): the documents are UTF-8."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import manifest
+
+    assert cli("publish", cli.file(manifest(title="Café — naïve"))).exit_code == 0
+    assert cli("correct", "SRCH:03BE3A05", "--kind", "addendum", "--reason", "Café").exit_code == 0
+    env = {**os.environ, "LC_ALL": "C", "PYTHONCOERCECLOCALE": "0", "PYTHONUTF8": "0"}
+    for args, name in ((["render", "SRCH:03BE3A05"], "page.txt"), (["feed"], "feed.xml")):
+        out = tmp_path / name
+        done = subprocess.run([sys.executable, "-c", "from cli.main import main; main()",
+                               "--db", str(cli.db), *args, "-o", str(out)], env=env,
+                              capture_output=True, cwd=Path(__file__).resolve().parents[1])
+        assert done.returncode == 0, done.stderr
+        assert "café" in out.read_bytes().decode("utf-8").lower()

@@ -77,7 +77,7 @@ def write_private_key(path: Path, skey: str) -> None:
         raise RefusedInput(f"{path} already exists: refusing to overwrite a key") from None
     except OSError as exc:
         raise RefusedInput(f"cannot write {path}: {exc.strerror}") from None
-    with os.fdopen(fd, "w") as handle:
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(skey + "\n")
 
 
