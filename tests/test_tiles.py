@@ -353,3 +353,22 @@ def test_a_missing_or_retyped_hash_in_a_bundle_is_named(signed_600: tuple[Path, 
         ledger.tiles(tmp_path / "out", parse_signer(skey))
     assert str(refused.value).startswith("table tree_hashes:") and "#7" in str(refused.value)
     assert not (tmp_path / "out" / "checkpoint").exists()
+
+
+def test_the_tiles_of_a_log_of_no_events(cli: Cli, tmp_path: Path) -> None:
+    """A new ledger's log is the empty tree (RFC 6962: the root is SHA-256 of nothing): `tiles
+    --key` said `table tree_hashes: the root a reader makes from the tiles at size 0 is not the
+    checkpoint's: a stored hash was edited` (exit 1), a false alarm of tampering. It publishes a
+    checkpoint of size 0, which the monitor follows as the log grows."""
+    key, vkey = tmp_path / "k.key", tmp_path / "k.vkey"
+    vkey.write_text(cli("keygen", "empty.example", "-o", str(key)).stdout)
+    out, state = tmp_path / "public", str(tmp_path / "seen.json")
+    done = cli("tiles", str(out), "--key", str(key))
+    assert done.exit_code == 0, done.output
+    assert (out / "checkpoint").read_text().splitlines()[1:3] == [
+        "0", "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="]
+    assert cli("monitor", str(out), "--vkey", str(vkey), "--state", state).exit_code == 0
+    assert cli("publish", cli.file(manifest())).exit_code == 0
+    assert cli("tiles", str(out), "--key", str(key)).exit_code == 0
+    followed = cli("monitor", str(out), "--vkey", str(vkey), "--state", state, "--json")
+    assert followed.exit_code == 0 and orjson.loads(followed.stdout)["new_events"] == 1

@@ -33,7 +33,14 @@ from pathlib import Path
 
 from ledger.core.checkpoint import Checkpoint, check_successor, parse_checkpoint
 from ledger.core.events import canonical_of
-from ledger.core.merkle import complete_root, frontier_positions, leaf_hash, node_hash, stored_index
+from ledger.core.merkle import (
+    EMPTY_ROOT,
+    complete_root,
+    frontier_positions,
+    leaf_hash,
+    node_hash,
+    stored_index,
+)
 from ledger.core.progress import Progress
 from ledger.errors import CorruptEvent, LedgerError, RefusedInput
 from ledger.model.purge import PURGE_TYPE
@@ -256,7 +263,7 @@ def _root_from_tiles(conn: sqlite3.Connection, size: int) -> bytes:
         h = complete_root(proofstore.read_hashes(conn, [stored_index(base, index * count + i)
                                                         for i in range(count)]))
         root = node_hash(h, root) if root else h
-    return root
+    return root or EMPTY_ROOT  # the empty tree's (RFC 6962): a log of no events has one too
 
 
 def _entries(conn: sqlite3.Connection, writer: FolderWriter, n: int, first: int, width: int,
