@@ -175,3 +175,25 @@ def test_only_the_index_pages_that_changed_are_rewritten(
     middle = out / "index-2.html"
     middle.write_text("edited")
     assert cli("site", str(out)).exit_code == 0 and middle.read_text().startswith("<!doctype html>")
+
+
+def test_a_checkpoint_of_the_empty_log_covers_nothing_and_is_no_alarm(cli: Cli,
+                                                                     tmp_path: Path) -> None:
+    """A checkpoint signed before the first event (size 0): every later log extends it, but
+    `site --checkpoint` asked for a consistency proof from size 0, which RFC 6962 does not
+    define, and reported `the stored Merkle tree does not agree with itself … edited behind
+    the ledger's back` (exit 1). Now the pages say the record is not yet covered."""
+    from tests.conftest import manifest
+
+    key, vkey, note = tmp_path / "k.key", tmp_path / "k.vkey", tmp_path / "cp0.txt"
+    vkey.write_text(cli("keygen", "empty.example", "-o", str(key)).stdout)
+    assert cli("checkpoint", "--key", str(key), "-o", str(note)).exit_code == 0
+    assert cli("publish", cli.file(manifest())).exit_code == 0
+    out = tmp_path / "site"
+    done = cli("site", str(out), "--checkpoint", str(note), "--vkey", str(vkey))
+    assert done.exit_code == 0, done.output
+    assert "Not yet verifiable" in (out / "SRCH-03BE3A05.html").read_text()
+    for args in (["verify", "--checkpoint", str(note), "--vkey", str(vkey)], ["audit"],
+                 ["tiles", str(tmp_path / "tiles"), "--checkpoint", str(note)],
+                 ["checkpoint", "--key", str(key)]):
+        assert cli(*args).exit_code == 0, (args, cli(*args).output)
