@@ -41,11 +41,11 @@ def states_by_record(conn: sqlite3.Connection, upto: int | None = None,
     for _rid, group in itertools.groupby(events, key=operator.attrgetter("record_id")):
         batch: list[Event] = list(group)
         read += len(batch)
+        if progress is not None:  # every event read, the keyring's too (rebuild counts them all)
+            progress(len(batch))
         if batch[0].type in KEY_TYPES:  # the keyring: no record state
             continue
         state = fold(batch)
-        if progress is not None:
-            progress(len(batch))
         if state is not None:
             yield state
     if not start and stop is None:
