@@ -856,3 +856,27 @@ def _follow_edited(tmp_path: Path, tmp: Path, vkey: str, shown: dict[str, object
     assert cli("verify").exit_code == 0, cli("verify").output
     for rid, want in shown.items():
         assert cli.json("show", rid) == want
+
+
+def test_a_mirror_of_a_format_v1_log(tmp_path: Path) -> None:
+    """A new mirror was always made in format v2, so following a format v1 log with `--mirror`
+    was refused at once (`the log is format v1 but the mirror file is format v2: give a new
+    mirror file`, for a file that did not exist). A mirror holding no event takes the format of
+    the log's first event, including one made by a run that saw an empty log."""
+    db, out = tmp_path / "v1.db", tmp_path / "v1-tiles"
+    key, vkey = tmp_path / "v1.key", tmp_path / "v1.vkey"
+    Ledger.create(db, clock, event_format=1).close()
+    log = Cli(db, tmp_path)
+    vkey.write_text(log("keygen", "example.org/v1", "-o", str(key)).stdout)
+    assert log("tiles", str(out), "--key", str(key)).exit_code == 0  # the empty log
+    code, seen = follow(log, str(out), str(vkey), tmp_path)
+    assert code == 0 and seen["size"] == 0, seen
+    with Ledger.open(db, clock) as ledger:
+        ledger.append_jsonl(io.BytesIO(lines(20)), "ed")
+    assert log("tiles", str(out), "--key", str(key)).exit_code == 0
+    code, seen = follow(log, str(out), str(vkey), tmp_path)
+    assert code == 0 and seen["new_events"] == 20, seen
+    mirror = Cli(tmp_path / "mirror.db", tmp_path)
+    assert mirror.json("status")["event_format"] == 1
+    assert mirror.json("verify")["head_hash"] == log.json("verify")["head_hash"]
+    assert mirror("export").stdout == log("export").stdout and mirror("audit").exit_code == 0

@@ -16,10 +16,11 @@ events a new purge lists are fetched again), and the mirror is verified like any
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import sqlite3
 import struct
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -498,7 +499,17 @@ def _run(job: Follow, mirror: Path | None, progress: Progress | None,
          keep: bool = True) -> MonitorResult:
     checkpoint, state = job.checkpoint, job.state
     created = mirror is not None and not mirror.exists()  # removed again if this run fails
-    conn = _open_mirror(mirror, checkpoint.origin) if mirror is not None else None
+    windows = _windows(job.source, state.size, checkpoint.size, mirror is not None)
+    # A mirror holding no event yet takes the format of the log's first new event: a v1 log's
+    # events have no commitments (a v2 mirror would refuse them)
+    first = next(windows, None) if mirror is not None else None
+    version = (None if first is None or not first.events
+               else 1 if first.events[0].commitments is None else 2)
+    try:
+        conn = _open_mirror(mirror, checkpoint.origin, version) if mirror is not None else None
+    except BaseException:
+        windows.close()
+        raise
     done = False
     try:
         if conn is not None and store.head(conn)[0] != state.size:
@@ -512,7 +523,7 @@ def _run(job: Follow, mirror: Path | None, progress: Progress | None,
             """The new events as they arrive (one fetch window held at a time); at the end,
             raise unless they give the checkpoint's root (a mirror's transaction then rolls
             back: it keeps only what was verified)."""
-            for window in _windows(job.source, state.size, checkpoint.size, conn is not None):
+            for window in itertools.chain([first] if first is not None else [], windows):
                 for leaf in window.leaves:
                     frontier.append(leaf)
                 tally.merge(window.tally)
@@ -543,6 +554,7 @@ def _run(job: Follow, mirror: Path | None, progress: Progress | None,
             statuses, changed = views.status_counts(conn), views.statuses(conn, tally.records)
         done = True
     finally:
+        windows.close()
         if conn is not None:
             conn.close()
         if created and not done and mirror is not None:  # not a half-made mirror: none at all
@@ -653,7 +665,7 @@ class _Window:
     tally: _Tally
 
 
-def _windows(source: Source, seen: int, size: int, keep: bool) -> Iterator[_Window]:
+def _windows(source: Source, seen: int, size: int, keep: bool) -> Generator[_Window, None, None]:
     """Yield, in order, the checked entries with seen < seq <= size, one window of bundles at
     a time (memory does not grow with the log): each entry checked against its level-0 tile
     hash and (format v2) its members against their commitments.
@@ -865,9 +877,19 @@ def _sorted_text(value: Any) -> str:
 # -- the mirror --------------------------------------------------------------------------------
 
 
-def _open_mirror(path: Path, origin: str) -> sqlite3.Connection:
+def _open_mirror(path: Path, origin: str, version: int | None) -> sqlite3.Connection:
+    """Return the mirror ledger (made anew if there is none, of event format ``version``, or
+    2 if the log has not said); one that holds no event yet is made anew in the log's format."""
+    if path.exists() and version is not None:
+        conn = store.open_ledger(path)
+        anew = (store.head(conn)[0] == 0 and store.event_format(conn) != version
+                and store.meta(conn, "mirror_of") == origin)  # an earlier run's, still empty
+        conn.close()
+        if anew:
+            for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+                name.unlink(missing_ok=True)
     if not path.exists():
-        return store.create(path, rfc3339(utc_now()))
+        return store.create(path, rfc3339(utc_now()), version or store.FORMAT_VERSION)
     conn = store.open_ledger(path)
     mirrored = store.meta(conn, "mirror_of")
     if mirrored != origin:
