@@ -234,3 +234,28 @@ def test_the_fast_escape_is_html_escape(text: str) -> None:
     """Pages escape through a fast path for text with none of the five characters: the same
     text as ``html.escape`` (quotes too) for any string."""
     assert escape(text) == html.escape(text)
+
+
+def records_of(cli: Cli) -> list[dict[str, Any]]:
+    """The exported records, less when and by whom their last event was appended."""
+    return [{k: v for k, v in r.items() if k != "last_event"} for r in cli.json("export")["records"]]
+
+
+def test_a_page_saved_with_windows_line_ends_or_a_byte_order_mark(cli: Cli, tmp_path: Path) -> None:
+    """A page saved by an editor that writes CRLF line ends or a UTF-8 byte order mark first is
+    the same page: the compact layout with a BOM was refused (`no record id in the first lines:
+    not a record page`)."""
+    for n, page in enumerate((FULL, COMPACT, LOW)):
+        plain = tmp_path / f"plain-{n}.db"
+        Ledger.create(plain, clock).close()
+        assert Cli(plain, tmp_path)("import", str(page)).exit_code == 0
+        want = records_of(Cli(plain, tmp_path))
+        for variant, data in (("crlf", page.read_bytes().replace(b"\n", b"\r\n")),
+                              ("bom", b"\xef\xbb\xbf" + page.read_bytes())):
+            saved = tmp_path / f"{variant}-{n}.txt"
+            saved.write_bytes(data)
+            db = tmp_path / f"{variant}-{n}.db"
+            Ledger.create(db, clock).close()
+            result = Cli(db, tmp_path)("import", str(saved))
+            assert result.exit_code == 0, (variant, page.name, result.stderr)
+            assert records_of(Cli(db, tmp_path)) == want, (variant, page.name)

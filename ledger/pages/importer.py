@@ -38,9 +38,10 @@ class PageOutcome:
 
 
 def page_text(data: bytes, source: str) -> str:
-    """Return a page's text; refuse bytes that are not UTF-8, naming the line."""
+    """Return a page's text, without the byte order mark an editor may put first; refuse bytes
+    that are not UTF-8, naming the line."""
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise PageError(line, f"not UTF-8 text (byte {exc.start})") from None
