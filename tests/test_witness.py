@@ -486,3 +486,32 @@ def test_a_key_that_is_not_a_witness_key_is_refused(tmp_path: Path) -> None:
         [line] = result.stderr.splitlines()
         assert line.startswith(f"Error: {key}: ") and says in line, line
         assert not (tmp_path / "w.db").exists()
+
+
+def test_what_anyone_sends_is_logged_as_text(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A witness logs every refusal on its operator's terminal; the request is anyone's, so an
+    escape sequence or a line feed in it (an origin, a proof line, a signature line) is logged
+    as a visible escape, never acted on or made a log line of its own."""
+    import logging
+    import os
+
+    from ledger.core.cosignature import encode_cosigner, parse_cosigner
+    from ledger.core.note import parse_verifier
+    from ledger.ops.keys import generate
+    from ledger.ops.witness import Witness
+
+    _, vkey = generate("log.example")
+    private, _ = encode_cosigner("w1", os.urandom(32))
+    witness = Witness(parse_cosigner(private), {"log.example": [parse_verifier(vkey)]},
+                      tmp_path / "w.db")
+    bodies = [b"old 0\n\nlog.example\x1b[2J\n1\nAAAA\n\n\xe2\x80\x94 log.example\x1b[31m AAAA\n",
+              b"old 1\nzz\x1b[2J\r\n\nlog.example\n1\n" + b"A" * 43 + b"=\n\n\xe2\x80\x94 x AAAA\n",
+              b"old 0\n\nlog.example\n1\n" + b"A" * 43 + b"=\n\n\xe2\x80\x94 log.example "
+              + base64.b64encode(b"\x00" * 68) + b"\n"]
+    with caplog.at_level(logging.WARNING, logger="ledger.witness"):
+        for body in bodies:
+            assert witness.add_checkpoint(body).status >= 400
+    witness.close()
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == len(bodies)
+    assert all(m.isprintable() for m in said), said

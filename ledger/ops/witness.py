@@ -32,6 +32,7 @@ from typing import Any
 from ledger.core.checkpoint import parse_checkpoint
 from ledger.core.cosignature import Cosigner, cosign
 from ledger.core.encoding import b64, unb64
+from ledger.core.escapes import printable
 from ledger.core.merkle import EMPTY_ROOT, ProofError
 from ledger.core.merkle_check import check_consistency
 from ledger.core.note import DASH, Verifier, open_note, signature_lines
@@ -91,8 +92,9 @@ class Witness:
         try:
             return self._add(request)
         except Refused as refusal:
-            log.warning("refused add-checkpoint (%d) for %s: %s", refusal.status,
-                        refusal.origin or "an unknown log", refusal.reason)
+            log.warning("refused add-checkpoint (%d) for %s: %s", refusal.status,  # as text:
+                        printable(refusal.origin or "an unknown log"),  # anyone may send it
+                        printable(refusal.reason))
             try:
                 witnessdb.refuse(self._conn(), int(self.clock()), refusal.origin, refusal.status,
                                  refusal.reason, request)
