@@ -232,3 +232,9 @@ def test_an_input_larger_than_any_document_is_refused_unread(cli: Cli, tmp_path:
     ]:
         refused(cli, *args, says=says)
     refused(cli, "publish", "-", input=b" " * (65 << 20), says="stdin holds more than 64 MiB")
+
+
+def test_an_empty_ledger_file_name_is_refused(cli: Cli) -> None:
+    """`--db ''` named the current folder (`cannot open .: unable to open database file`)."""
+    for args in (["verify"], ["init"], ["show", RID]):
+        refused(cli, "--db", "", *args, says="--db: the ledger file name is empty")
