@@ -77,3 +77,37 @@ def test_stored_strings_are_printed_as_text(cli: Cli, tmp_path: Path) -> None:
         result = cli(*args)
         assert result.exit_code in (0, 1), (args, result.output)
         assert shown_plainly(result.stdout) and shown_plainly(result.stderr), (args, result.output)
+
+
+def test_a_document_printed_on_a_terminal_is_shown_as_text(cli: Cli, tmp_path: Path) -> None:
+    """`render` (and any document a command prints) is left as it is in a pipe or a file, for
+    `import` to read again; on a terminal each of its lines is shown as `printable` shows one."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    doc = manifest(RID, title="T " + NASTY)
+    assert cli("publish", cli.file(doc)).exit_code == 0
+    piped = cli("render", RID).stdout
+    assert "\rCURRENT" in piped  # the document itself (click drops CSI sequences in a pipe)
+    command = [sys.executable, "-c", "from cli.main import main; main()", "--db", str(cli.db),
+               "render", RID]
+    main, side = pty.openpty()
+    done = subprocess.Popen(command, stdout=side, stderr=subprocess.PIPE,
+                            cwd=Path(__file__).resolve().parents[1])
+    os.close(side)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # the other side closed
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(main)
+    assert done.wait(timeout=60) == 0
+    text = shown.decode("utf-8").replace("\r\n", "\n")  # the terminal's own line ends
+    assert "\\x1b[1A\\x1b[2K\\rCURRENT" in text
+    assert shown_plainly(text)
