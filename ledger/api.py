@@ -204,8 +204,10 @@ class Ledger:
         return store.head(self.conn)
 
     def state(self, record_id: str, upto: int | None = None) -> RecordState | None:
-        """Return a record's state folded from its events (optionally as of seq ``upto``)."""
-        return fold(store.record_events(self.conn, self.known(record_id), upto))
+        """Return a record's state folded from its events (optionally as of seq ``upto``);
+        None for no record (the keyring's ``KEY:`` ids are none)."""
+        events = store.record_events(self.conn, self.known(record_id), upto)
+        return fold(events) if events and events[0].type not in KEY_TYPES else None
 
     def known(self, record_id: str) -> str:
         """Return the normalised record id; raise RefusedInput if it is malformed."""

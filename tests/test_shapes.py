@@ -1,12 +1,13 @@
 """Every command on ledgers of every shape no one tampered with: never a finding.
 
 Exit status 1 says a verification or audit problem was found. On a ledger written only by the
-ledger itself that is a false alarm, the worst a trust tool can raise: three were found this way —
+ledger itself that is a false alarm, the worst a trust tool can raise. Four were found this way:
 `tiles --key` on a new ledger (the empty tree's root), `site --checkpoint` with a checkpoint of
-size 0, and `rebuild` of every signed ledger (its keyring's events) — and a fourth refusal,
-`monitor --mirror` of a format v1 log. Shapes: empty (format v1 and v2, signed), signed with
-records, a corrected, retracted, reinstated and purged ledger in both formats, a tile's worth of
-events and one more, and a mirror made by the monitor.
+size 0, `rebuild` of every signed ledger (its keyring's events), and `diff` or `bundle` of a
+keyring id (`KEY:…`: `seq 1: unknown event type 'key.added'`); and one refusal, `monitor
+--mirror` of a format v1 log. Shapes: empty (format v1 and v2, signed), signed with records, a
+corrected, retracted, reinstated and purged ledger in both formats, a tile's worth of events and
+one more, and a mirror made by the monitor.
 """
 
 from __future__ import annotations
@@ -125,7 +126,11 @@ def test_no_command_finds_a_problem_in_a_ledger_no_one_tampered_with(
     (tmp_path / "out").mkdir()
     listed = json.loads(sh.ok("--db", str(db), "list", "--json"))
     rid = listed[0]["record_id"] if listed else "SRCH:00000000"
-    for args in commands(folder, tmp_path / "out", rid):
+    keys = json.loads(sh.ok("--db", str(db), "key", "list", "--json"))
+    keyring = [f"KEY:{k['key_id'].upper()}" for k in keys]  # ids of no record: never a finding
+    extra = [[c, kid] for kid in keyring for c in ("show", "history", "diff", "render")]
+    extra += [["bundle", kid, "--checkpoint", str(tmp_path / "out" / "cp")] for kid in keyring]
+    for args in [*commands(folder, tmp_path / "out", rid), *extra]:
         code, out, err = sh("--db", str(db), *args)
         assert code in (0, 2), (shape, args, out[-500:], err)
         assert "Traceback" not in err

@@ -26,7 +26,7 @@ from typing import Any
 
 from ledger.core.canonical import MAX_DEPTH, canonical_bytes, check_depth
 from ledger.core.checkpoint import Checkpoint, open_checkpoint
-from ledger.core.events import Event, check_members, event_hash
+from ledger.core.events import KEY_TYPES, Event, check_members, event_hash
 from ledger.core.merkle import leaf_hash
 from ledger.core.merkle_check import check_inclusion
 from ledger.core.note import Verifier
@@ -54,7 +54,8 @@ def make_bundle(conn: sqlite3.Connection, record_id: str, note: str,
     already in that snapshot)."""
     if read is None:
         events = store.record_events(conn, record_id, checkpoint.size)
-        state = fold(as_checkable(events, checkpoint.size)) if events else None
+        state = (fold(as_checkable(events, checkpoint.size))
+                 if events and events[0].type not in KEY_TYPES else None)  # not the keyring
         shown = views.show_of(state) if state is not None else None
     else:
         events, shown = read
