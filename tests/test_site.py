@@ -197,3 +197,29 @@ def test_a_checkpoint_of_the_empty_log_covers_nothing_and_is_no_alarm(cli: Cli,
                  ["tiles", str(tmp_path / "tiles"), "--checkpoint", str(note)],
                  ["checkpoint", "--key", str(key)]):
         assert cli(*args).exit_code == 0, (args, cli(*args).output)
+
+
+def test_a_record_id_too_long_for_a_file_name(cli: Cli, tmp_path: Path) -> None:
+    """A record id's prefix is not bounded; one of 300 characters made a page name no file
+    system takes, and `site` stopped (`cannot write the site to …: File name too long`) for
+    every record. Such a record's files get a shortened name with a digest of the whole id, the
+    index links to it, and index.json says so for the browser's search."""
+    from ledger.pages.site import NAME_MOST, page_name
+    from tests.conftest import manifest
+
+    long_a, long_b = "A" * 300 + ":00000001", "A" * 300 + "B:00000001"
+    for rid in (long_a, long_b, "SRCH:00000001"):
+        assert cli("publish", cli.file(manifest(rid))).exit_code == 0
+    key, vkey, note = tmp_path / "k.key", tmp_path / "k.vkey", tmp_path / "cp.txt"
+    vkey.write_text(cli("keygen", "long.example", "-o", str(key)).stdout)
+    assert cli("checkpoint", "--key", str(key), "-o", str(note)).exit_code == 0
+    out = tmp_path / "site"
+    done = cli("site", str(out), "--checkpoint", str(note), "--vkey", str(vkey))
+    assert done.exit_code == 0, done.output
+    names = {rid: page_name(rid) for rid in (long_a, long_b)}
+    assert len(set(names.values())) == 2 and all(len(n) < NAME_MOST for n in names.values())
+    assert page_name("SRCH:00000001") == "SRCH-00000001.html"
+    index = (out / "index.html").read_text()
+    for name in names.values():
+        assert (out / name).is_file() and f'href="{name}"' in index
+    assert json.loads((out / "index.json").read_text())["named"] == names

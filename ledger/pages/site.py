@@ -63,14 +63,29 @@ INDEX_LABELS = ("Record", "Title", "Status", "Provenance", "Verification", "Tier
                 "Notices")
 
 
+NAME_MOST = 100  # characters of a record's file names: far under the 255 bytes a file system takes
+
+
+def _stem(record_id: str) -> str:
+    """Return the stem of a record's file names (``SRCH-03BE3A05``). A record id of more than
+    NAME_MOST characters (its prefix is not bounded) would make a file name no file system
+    takes, and one such record stopped the whole site: its prefix is cut to 40 characters and
+    followed by 32 hex digits of the SHA-256 of the whole id, so two records never share one."""
+    stem = record_id.replace(":", "-")
+    if len(stem) <= NAME_MOST:
+        return stem
+    prefix, _, tail = stem.rpartition("-")
+    return f"{prefix[:40]}-{hashlib.sha256(record_id.encode()).hexdigest()[:32]}-{tail}"
+
+
 def page_name(record_id: str) -> str:
     """Return the file name of a record's page (``SRCH-03BE3A05.html``)."""
-    return record_id.replace(":", "-") + ".html"
+    return _stem(record_id) + ".html"
 
 
 def bundle_name(record_id: str) -> str:
     """Return the path of a record's bundle script (``bundles/SRCH-03BE3A05.js``)."""
-    return "bundles/" + record_id.replace(":", "-") + ".js"
+    return "bundles/" + _stem(record_id) + ".js"
 
 
 def bundle_script(bundle: dict[str, Any]) -> bytes:
@@ -285,8 +300,10 @@ def write_site(conn: sqlite3.Connection, out: Path,
         writer.write(name, html_text.encode("utf-8"))
         info = os.lstat(os.path.join(writer.out, name))
         index[name] = [digest, info.st_size, info.st_mtime_ns]
+    named = {r[0]: page_name(r[0]) for r in rows if len(r[0]) > NAME_MOST}  # the few cut names
     writer.write("index.json", orjson.dumps({"columns": INDEX_COLUMNS, "rows": rows,
-                                             "pages": INDEX_PAGE_ROWS, "later": sorted(later)}))
+                                             "pages": INDEX_PAGE_ROWS, "later": sorted(later),
+                                             "named": named}))
     writer.write(STATE, orjson.dumps({"key": key, "records": state, "index": index,
                                       "checkpoint": format_checkpoint(signed[1]) if signed else None}))
     writer.records = len(rows)

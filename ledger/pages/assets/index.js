@@ -9,7 +9,8 @@
   const count = document.getElementById("count");
   let all = null, loading = null;
   const STATUS_CLASS = (s) => "status status-" + s.toLowerCase();
-  const pageName = (rid) => rid.replace(":", "-") + ".html";
+  // a page's name, as the site names it (index.json lists the few cut short, for long ids)
+  const pageName = (rid) => (all && all.named && all.named[rid]) || rid.replace(":", "-") + ".html";
   const LABELS = Array.from(table.tHead.rows[0].cells, (th) => th.textContent);
 
   function rowOf(r, later) {
