@@ -254,3 +254,29 @@ def dom_url(url: str) -> str:
              "--dump-dom", url],
             capture_output=True, text=True, timeout=120, check=True)
     return result.stdout
+
+
+def test_the_search_links_a_record_whose_id_is_too_long_for_a_file_name(
+        cli: Cli, tmp_path: Path, nginx: tuple[str, Path]) -> None:
+    """A record id over 100 characters has a page name cut with a digest (`site.page_name`);
+    the index's search in Chromium links to that page, as index.json names it, and the page
+    opens and verifies."""
+    import shutil as sh
+
+    from ledger.pages.site import page_name
+    from tests.conftest import manifest
+
+    rid = "L" * 200 + ":0000000A"
+    assert cli("publish", cli.file(manifest(rid, title="A long one"))).exit_code == 0
+    key, vkey, note = tmp_path / "k.key", tmp_path / "k.vkey", tmp_path / "cp.txt"
+    vkey.write_text(cli("keygen", "pub.example", "-o", str(key)).stdout)
+    assert cli("checkpoint", "--key", str(key), "-o", str(note)).exit_code == 0
+    out = tmp_path / "site"
+    assert cli("site", str(out), "--checkpoint", str(note), "--vkey", str(vkey)).exit_code == 0
+    url, served = nginx
+    sh.copytree(out, served, dirs_exist_ok=True)
+    found = dom_url(f"{url}/index.html?q=long")
+    row = found.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    assert f'href="{page_name(rid)}"' in row, row[:2000]
+    page = dom_url(f"{url}/{page_name(rid)}")
+    assert 'data-verified="yes"' in page, page[-2000:]
