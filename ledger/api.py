@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 from ledger.core.clock import Clock, rfc3339, utc_now
-from ledger.core.events import KEY_TYPES, Event
+from ledger.core.events import Event
 from ledger.core.progress import Progress
 from ledger.errors import LedgerError, RefusedInput, VerificationError
 from ledger.model.contracts import record_id as checked_record_id
-from ledger.model.state import RecordState, fold
+from ledger.model.state import RecordState, fold, fold_record
 from ledger.ops import verification
 from ledger.ops.batch import AppendResult, Batch, Carry, record_id_of
 from ledger.ops.bulk import DEFAULT_BATCH, BulkResult, append_lines
@@ -206,8 +206,7 @@ class Ledger:
     def state(self, record_id: str, upto: int | None = None) -> RecordState | None:
         """Return a record's state folded from its events (optionally as of seq ``upto``);
         None for no record (the keyring's ``KEY:`` ids are none)."""
-        events = store.record_events(self.conn, self.known(record_id), upto)
-        return fold(events) if events and events[0].type not in KEY_TYPES else None
+        return fold_record(store.record_events(self.conn, self.known(record_id), upto))
 
     def known(self, record_id: str) -> str:
         """Return the normalised record id; raise RefusedInput if it is malformed."""
@@ -218,11 +217,9 @@ class Ledger:
         the rows ``verify`` checks, never the views, which only SQL readers use."""
         rid = self.known(record_id)
         with store.read_snapshot(self.conn) as conn:
-            events = store.record_events(conn, rid)
-        if not events or events[0].type in KEY_TYPES:
+            state = fold_record(store.record_events(conn, rid))
+        if state is None:
             raise RefusedInput(f"unknown record {rid}")
-        state = fold(events)
-        assert state is not None
         return views.show_of(state)
 
     def history(self, record_id: str) -> list[Event]:

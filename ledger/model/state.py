@@ -6,11 +6,11 @@ The same fold feeds the incrementally maintained views, ``rebuild``, ``export --
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledger.core.events import MANIFEST_TYPES, WITHHELD, Event, is_withheld
+from ledger.core.events import KEY_TYPES, MANIFEST_TYPES, WITHHELD, Event, is_withheld
 from ledger.errors import CorruptEvent, LedgerError
 from ledger.model.pointer import apply_changes
 
@@ -139,6 +139,12 @@ def fold(events: Iterable[Event]) -> RecordState | None:
     for event in events:
         state = apply_event(state, event)
     return state
+
+
+def fold_record(events: Sequence[Event]) -> RecordState | None:
+    """Return the state of the record these events are of; None if there are none, or if they
+    are the keyring's (a ``KEY:`` id holds a signed ledger's keys, not a record)."""
+    return fold(events) if events and events[0].type not in KEY_TYPES else None
 
 
 def apply_event(state: RecordState | None, event: Event,

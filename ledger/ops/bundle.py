@@ -26,13 +26,13 @@ from typing import Any
 
 from ledger.core.canonical import MAX_DEPTH, canonical_bytes, check_depth
 from ledger.core.checkpoint import Checkpoint, open_checkpoint
-from ledger.core.events import KEY_TYPES, Event, check_members, event_hash
+from ledger.core.events import Event, check_members, event_hash
 from ledger.core.merkle import leaf_hash
 from ledger.core.merkle_check import check_inclusion
 from ledger.core.note import Verifier
 from ledger.errors import LedgerError, RefusedInput, VerificationError
 from ledger.model.purge import as_checkable, check_withheld_member, note_event, replay
-from ledger.model.state import fold
+from ledger.model.state import fold, fold_record
 from ledger.ops.proofs import Prover, check_root
 from ledger.storage import store, views
 from ledger.storage.views import Shown
@@ -54,8 +54,7 @@ def make_bundle(conn: sqlite3.Connection, record_id: str, note: str,
     already in that snapshot)."""
     if read is None:
         events = store.record_events(conn, record_id, checkpoint.size)
-        state = (fold(as_checkable(events, checkpoint.size))
-                 if events and events[0].type not in KEY_TYPES else None)  # not the keyring
+        state = fold_record(as_checkable(events, checkpoint.size))
         shown = views.show_of(state) if state is not None else None
     else:
         events, shown = read

@@ -8,9 +8,9 @@ import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
-from ledger.core.events import KEY_TYPES, is_withheld
+from ledger.core.events import is_withheld
 from ledger.errors import LedgerError, RefusedInput
-from ledger.model.state import RecordState, fold
+from ledger.model.state import RecordState, fold_record
 from ledger.storage import store, views
 from ledger.storage.views import Shown
 
@@ -57,8 +57,7 @@ def status_report(conn: sqlite3.Connection) -> dict[str, Any]:
 
 
 def record_state(conn: sqlite3.Connection, record_id: str) -> RecordState:
-    events = store.record_events(conn, record_id)
-    state = fold(events) if events and events[0].type not in KEY_TYPES else None  # the keyring
+    state = fold_record(store.record_events(conn, record_id))
     if state is None:
         raise RefusedInput(f"unknown record {record_id}")
     return state

@@ -505,13 +505,11 @@ def _run(job: Follow, mirror: Path | None, progress: Progress | None,
     first = next(windows, None) if mirror is not None else None
     version = (None if first is None or not first.events
                else 1 if first.events[0].commitments is None else 2)
-    try:
-        conn = _open_mirror(mirror, checkpoint.origin, version) if mirror is not None else None
-    except BaseException:
-        windows.close()
-        raise
+    conn: sqlite3.Connection | None = None
     done = False
     try:
+        if mirror is not None:
+            conn = _open_mirror(mirror, checkpoint.origin, version)
         if conn is not None and store.head(conn)[0] != state.size:
             raise RefusedInput(f"the mirror {mirror} holds {store.head(conn)[0]} events but the "
                                f"state file says {state.size} were seen: give the state file it "
@@ -558,8 +556,7 @@ def _run(job: Follow, mirror: Path | None, progress: Progress | None,
         if conn is not None:
             conn.close()
         if created and not done and mirror is not None:  # not a half-made mirror: none at all
-            for path in (mirror, Path(f"{mirror}-wal"), Path(f"{mirror}-shm")):
-                path.unlink(missing_ok=True)
+            _remove(mirror)
     result = MonitorResult(checkpoint.origin, checkpoint.size, state.size, tally.events,
                            tally.withheld, len(tally.purges),
                            str(mirror) if mirror and keep else None, statuses, changed,
@@ -877,6 +874,12 @@ def _sorted_text(value: Any) -> str:
 # -- the mirror --------------------------------------------------------------------------------
 
 
+def _remove(path: Path) -> None:
+    """Remove a mirror ledger file and the files SQLite keeps beside it."""
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        name.unlink(missing_ok=True)
+
+
 def _open_mirror(path: Path, origin: str, version: int | None) -> sqlite3.Connection:
     """Return the mirror ledger (made anew if there is none, of event format ``version``, or
     2 if the log has not said); one that holds no event yet is made anew in the log's format."""
@@ -886,8 +889,7 @@ def _open_mirror(path: Path, origin: str, version: int | None) -> sqlite3.Connec
                 and store.meta(conn, "mirror_of") == origin)  # an earlier run's, still empty
         conn.close()
         if anew:
-            for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
-                name.unlink(missing_ok=True)
+            _remove(path)
     if not path.exists():
         return store.create(path, rfc3339(utc_now()), version or store.FORMAT_VERSION)
     conn = store.open_ledger(path)
