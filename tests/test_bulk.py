@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import sqlite3
 import tempfile
 from pathlib import Path
@@ -340,3 +341,37 @@ def test_a_line_longer_than_any_event_is_refused_unread(tmp_path: Path,
     result = cli("append", "--jsonl", "/dev/zero")
     assert result.exit_code == 2
     assert result.stderr.startswith("Error: LINE 1: the line holds more than 64 MiB")
+
+
+def test_lines_read_while_looking_for_a_recorded_prefix_go_to_disk(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A re-run reads up to the longest recorded run looking for its prefix; past
+    HELD_IN_MEMORY bytes the lines it holds meanwhile are in a temporary file, so a new input
+    after a run of 10⁶ lines does not hold 10⁶ lines in memory. Resuming, and not resuming a
+    different input, work the same way from the file."""
+    from ledger.ops import bulk
+
+    monkeypatch.setattr(bulk, "HELD_IN_MEMORY", 2048)
+    rolled: list[bool] = []
+    clear = bulk._Held.clear
+
+    def clear_and_note(held: Any) -> None:
+        rolled.append(held.file._rolled)
+        clear(held)
+
+    monkeypatch.setattr(bulk._Held, "clear", clear_and_note)
+    items = _synthetic(300)
+    first, other = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    first.write_bytes(jsonl(items[:200]))
+    other.write_bytes(re.sub(rb'"N([0-9]+-[0-9]+)"', rb'"O\1"', jsonl(items[:200]))
+                      .replace(b"BENCH:", b"OTHER:").replace(b"bench:", b"other:"))
+    with Ledger.create(tmp_path / "l.db", clock) as ledger:
+        with first.open("rb") as handle:
+            assert ledger.append_jsonl(handle, "t", batch_size=100).appended == 200
+        with other.open("rb") as handle:  # 200 lines held and read back: none is skipped
+            assert (ledger.append_jsonl(handle, "t").appended, ledger.head()[0]) == (200, 400)
+        first.write_bytes(jsonl(items))
+        with first.open("rb") as handle:
+            again = ledger.append_jsonl(handle, "t", batch_size=100)
+        assert (again.resumed, again.appended, rolled) == (200, 100, [True, True])
+        assert ledger.verify().ok and ledger.audit().ok

@@ -9,6 +9,7 @@ import hashlib
 import itertools
 import os
 import sqlite3
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
@@ -65,18 +66,25 @@ class Resume:
     Every committed batch records SHA-256 over the raw input lines consumed so far (the
     prefix), their number and the head seq after the batch. A re-run hashes its lines the same
     way; the lines up to the last recorded prefix it meets were committed and are skipped,
-    whatever the batch sizes were. At most one old batch of lines is held while looking for the
-    next recorded prefix.
+    whatever the batch sizes were. The lines read while looking for the next recorded prefix
+    are held in a spooled file (in memory up to ``HELD_IN_MEMORY`` bytes, on disk past it), so
+    a new input read up to the longest recorded run stays in constant memory.
 
     ``bulk_progress`` is input like any other (anyone who can write the file can add a row), so
     no line is skipped on its word alone: each line to be skipped must be in the chain, at or
     before the head seq its row records — an event of that record and contract whose stored
     payload is what the line gives, with only defaults the ledger fills added — or nothing is
     skipped and the run is refused (``CommittedLineMissing``).
+
+    A run is the only bulk append of its ledger while it runs: ``check_alone``, at the start of
+    every batch, refuses to go on once another run has recorded a batch since this one looked
+    (that run may have committed the very lines this one is about to send, and a superseded
+    version sent again is a new event, not a no-op).
     """
 
     def __init__(self, conn: sqlite3.Connection, lines: IO[bytes]) -> None:
         self.conn = conn
+        self.rows = store.bulk_progress_count(conn)  # the rows there are, with this run's own
         self.recorded = {str(p): (n, h) for p, n, h in store.bulk_progress_rows(conn)}
         self.horizon = max((n for n, _ in self.recorded.values() if type(n) is int), default=0)
         self.lines = lines_at_most(lines)
@@ -85,27 +93,29 @@ class Resume:
         self.count = 0
 
     def __iter__(self) -> Iterator[bytes]:
-        search, held = hashlib.sha256(), []
-        for number, line in enumerate(self.lines, start=1):
-            if line is None:
-                raise LineRefused(number, LINE_TOO_LONG)
-            search.update(line)
-            held.append(line)
-            found = self.recorded.get(search.hexdigest())
-            if found is not None and found[0] == number:
-                self._confirm(held, number - len(held) + 1, found[1])
-                self.skipped, self.count, held = number, number, []
-                self.consumed = search.copy()
-            if number >= self.horizon:
-                break
-        for line in itertools.chain(held, self.lines):
-            if line is None:
-                raise LineRefused(self.count + 1, LINE_TOO_LONG)
-            self.consumed.update(line)
-            self.count += 1
-            yield line
+        search, held = hashlib.sha256(), _Held()
+        with held:
+            for number, line in enumerate(self.lines, start=1):
+                if line is None:
+                    raise LineRefused(number, LINE_TOO_LONG)
+                search.update(line)
+                held.append(line)
+                found = self.recorded.get(search.hexdigest())
+                if found is not None and found[0] == number:
+                    self._confirm(held, number - len(held) + 1, found[1])
+                    self.skipped = self.count = number
+                    held.clear()
+                    self.consumed = search.copy()
+                if number >= self.horizon:
+                    break
+            for line in itertools.chain(held, self.lines):
+                if line is None:
+                    raise LineRefused(self.count + 1, LINE_TOO_LONG)
+                self.consumed.update(line)
+                self.count += 1
+                yield line
 
-    def _confirm(self, lines: list[bytes], first: int, head_seq: Any) -> None:
+    def _confirm(self, lines: Iterable[bytes], first: int, head_seq: Any) -> None:
         """Raise CommittedLineMissing unless every line (numbered from ``first``) is in the chain
         at a seq <= ``head_seq``, which must be an event of this ledger."""
         head = store.head(self.conn)[0]
@@ -127,9 +137,65 @@ class Resume:
                 why = exc.reason if isinstance(exc, LineRefused) else str(exc)
                 raise CommittedLineMissing(number, f"the line is refused ({why})") from None
 
+    def check_alone(self, conn: sqlite3.Connection, kept: int) -> None:
+        """Raise AnotherBulkAppend if bulk_progress holds a row this run did not see or write
+        (call inside the batch's write transaction, before its first line)."""
+        if store.bulk_progress_count(conn) != self.rows:
+            raise AnotherBulkAppend(self.count, kept)
+
     def mark(self, conn: sqlite3.Connection, head_seq: int) -> None:
         """Record, inside the batch's transaction, that the lines consumed so far are committed."""
-        store.mark_bulk_progress(conn, self.consumed.hexdigest(), self.count, head_seq)
+        self.rows += store.mark_bulk_progress(conn, self.consumed.hexdigest(), self.count, head_seq)
+
+
+HELD_IN_MEMORY = 8 << 20
+
+
+class _Held:
+    """Lines held in order: in memory up to HELD_IN_MEMORY bytes, then in a temporary file."""
+
+    def __init__(self) -> None:
+        self.file = tempfile.SpooledTemporaryFile(max_size=HELD_IN_MEMORY)  # noqa: SIM115 (__exit__)
+        self.count = 0
+
+    def __enter__(self) -> _Held:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.file.close()
+
+    def __len__(self) -> int:
+        return self.count
+
+    def append(self, line: bytes) -> None:
+        self.file.write(len(line).to_bytes(8, "big"))
+        self.file.write(line)
+        self.count += 1
+
+    def clear(self) -> None:
+        self.file.seek(0)
+        self.file.truncate()
+        self.count = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        """Yield the held lines, oldest first (appending while iterating is not supported)."""
+        self.file.seek(0)
+        for _ in range(self.count):
+            yield self.file.read(int.from_bytes(self.file.read(8), "big"))
+
+
+class AnotherBulkAppend(RefusedInput):
+    """Another bulk append recorded a batch in this ledger while this one ran."""
+
+    def __init__(self, lines: int, kept: int) -> None:
+        where = f"after input line {lines}" if lines else "before its first batch"
+        tail = (f"{kept} event(s) from this run's earlier batches were kept" if kept
+                else "nothing was written")
+        super().__init__(
+            f"another `ledger append --jsonl` committed a batch to this ledger while this one ran "
+            f"(table bulk_progress gained a row): stopped {where}, since the other may have "
+            f"committed the same lines, and a line sent twice can be a new event; {tail}. "
+            "Run this again once the other has finished: it skips every line either run committed")
 
 
 def _committed_as(contract: str, given: Any, stored_json: str) -> bool:
@@ -242,6 +308,7 @@ def _append_batches(conn: sqlite3.Connection, clock: Clock,
         line = taken = 0
         try:
             with store.write_transaction(conn):
+                resume.check_alone(conn, result.appended)
                 batch = Batch(conn, clock, signer, hold_events=True)
                 for item in itertools.islice(items, batch_size):
                     line, taken = item[0], taken + 1
@@ -256,6 +323,8 @@ def _append_batches(conn: sqlite3.Connection, clock: Clock,
                     resume.mark(conn, batch.seq)
         except LineRefused as exc:
             raise BulkRefused(exc.line, exc.reason, result.appended) from None
+        except AnotherBulkAppend:
+            raise
         except RefusedInput as exc:
             raise BulkRefused(line, str(exc), result.appended) from None
         if taken == 0:

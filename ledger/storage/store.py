@@ -656,9 +656,16 @@ def bulk_progress_rows(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
     return conn.execute("SELECT prefix_sha256, lines, head_seq FROM bulk_progress").fetchall()
 
 
-def mark_bulk_progress(conn: sqlite3.Connection, prefix_sha256: str, lines: int, head_seq: int) -> None:
-    """Record that the input lines with this SHA-256 prefix are committed (inside the batch)."""
-    conn.execute("INSERT OR IGNORE INTO bulk_progress VALUES (?, ?, ?)", (prefix_sha256, lines, head_seq))
+def mark_bulk_progress(conn: sqlite3.Connection, prefix_sha256: str, lines: int, head_seq: int) -> int:
+    """Record that the input lines with this SHA-256 prefix are committed (inside the batch);
+    return the number of rows added (0 when the prefix was recorded already)."""
+    return conn.execute("INSERT OR IGNORE INTO bulk_progress VALUES (?, ?, ?)",
+                        (prefix_sha256, lines, head_seq)).rowcount
+
+
+def bulk_progress_count(conn: sqlite3.Connection) -> int:
+    """Return the number of rows of bulk_progress."""
+    return int(conn.execute("SELECT count(*) FROM bulk_progress").fetchone()[0])
 
 
 def meta(conn: sqlite3.Connection, key: str) -> str | None:
