@@ -201,17 +201,6 @@ def _same_file(a: str, b: str) -> bool:
 
 
 @contextlib.contextmanager
-def quiet_pipe() -> Iterator[None]:
-    """End quietly with status 0 when the reader of stdout goes away (`ledger log | head`)."""
-    try:
-        yield
-    except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())  # so the final flush at exit cannot fail again
-        sys.exit(0)
-
-
-@contextlib.contextmanager
 def progress(label: str, total: int) -> Iterator[Callable[[int], None] | None]:
     """Yield a progress callback drawing a bar on a terminal's stderr, or None when piped."""
     if not sys.stderr.isatty() or total < 1000:

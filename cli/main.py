@@ -1,13 +1,15 @@
 """The ``ledger`` command: a thin click layer over the ``ledger`` library.
 
 All library errors are turned into one ``Error: …`` line here: exit 2 for refused input,
-1 for a verification problem.
+1 for a verification problem, 130 and 143 for Ctrl-C and SIGTERM; a closed stdout is exit 0.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
+import signal
 import sqlite3
 import sys
 from typing import Any
@@ -81,6 +83,13 @@ class LedgerGroup(click.Group):
             raise click.UsageError(f"No such command {name!r}.{hint} (`ledger --help` lists them)")
         return super().resolve_command(ctx, args)
 
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:  # before click's own handling, which would exit 1
+            _stdout_to_nowhere()
+            raise click.exceptions.Exit(0) from None
+
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
         argv = kwargs.get("args", args[0] if args else None)
@@ -90,9 +99,15 @@ class LedgerGroup(click.Group):
             sys.exit(2)
         try:
             code = super().main(*args, **kwargs)
-        except click.exceptions.Abort:
-            say("Error: aborted", err=True)
-            sys.exit(1)
+        except click.exceptions.Abort as exc:
+            if isinstance(exc.__cause__, KeyboardInterrupt):  # Ctrl-C: what was committed stays
+                say("Error: interrupted", err=True)
+                sys.exit(128 + signal.SIGINT)
+            say("Error: aborted (no answer)", err=True)  # end of input at a prompt
+            sys.exit(2)
+        except Terminated:
+            say("Error: terminated (SIGTERM)", err=True)
+            sys.exit(128 + signal.SIGTERM)
         except click.ClickException as exc:
             say(f"Error: {exc.format_message()}", err=True)
             sys.exit(2)
@@ -108,7 +123,7 @@ class LedgerGroup(click.Group):
                 err=True)
             sys.exit(1 if corrupt else 2)
         except BrokenPipeError:  # the reader went away (`ledger log | head`): not an error
-            sys.stderr.close()
+            _stdout_to_nowhere()
             sys.exit(0)
         except OSError as exc:  # last resort: a file the command had to read or write
             say(f"Error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), err=True)
@@ -144,6 +159,23 @@ def app(ctx: click.Context, db: str, actor: str | None, key_file: str | None) ->
     ctx.obj = LedgerContext(db, actor or default_actor(), key_file)
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived: raised where the command is, so its cleanup runs (an unfinished output
+    file is removed, an open transaction rolled back) before the process ends."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+def _stdout_to_nowhere() -> None:
+    """Point stdout at /dev/null, so the flush at exit cannot fail again on the closed pipe."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
 def main() -> None:
     """Console-script entry point."""
+    signal.signal(signal.SIGTERM, _terminate)
     app.main(prog_name="ledger")

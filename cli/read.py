@@ -23,7 +23,6 @@ from .common import (
     paint_status,
     pass_ctx,
     progress,
-    quiet_pipe,
     refuse_writing_over,
     say,
     whole,
@@ -111,7 +110,7 @@ def log(obj: LedgerContext, since: str, limit: int | None, record_id: str | None
         raise RefusedInput(f"unknown event type {unknown[0]!r} (known: {', '.join(TYPE_CONTRACTS)})")
     after, day = _since(since)
     out = sys.stdout.buffer
-    with obj.open() as ledger, quiet_pipe():
+    with obj.open() as ledger:
         rid = ledger.known(record_id) if record_id else None
         source = (e for e in ledger.history(rid) if e.seq > after) if rid else ledger.events(after)
         chosen = (e for e in source
@@ -323,9 +322,8 @@ def export(obj: LedgerContext, fmt: str, as_of: int | None, since: int | None,
     refuse_writing_over("-o", output, obj.inputs())
     with obj.open() as ledger, progress("Exporting", ledger.count()) as bar:
         if output is None:
-            with quiet_pipe():
-                ledger.export(sys.stdout.buffer, fmt, as_of, bar, since)
-                sys.stdout.flush()
+            ledger.export(sys.stdout.buffer, fmt, as_of, bar, since)
+            sys.stdout.flush()
             return
         with output_file(output) as handle:
             header = ledger.export(handle, fmt, as_of, bar, since)
@@ -396,7 +394,7 @@ def list_cmd(obj: LedgerContext, status: str | None, tier: str | None, level: st
     from ledger.ops.editor import list_records
 
     out = sys.stdout.buffer
-    with obj.open() as ledger, quiet_pipe():
+    with obj.open() as ledger:
         found = list_records(ledger.conn, status.upper() if status else None, tier, level)
         if as_json:
             out.write(b"[")
