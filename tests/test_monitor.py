@@ -880,3 +880,67 @@ def test_a_mirror_of_a_format_v1_log(tmp_path: Path) -> None:
     assert mirror.json("status")["event_format"] == 1
     assert mirror.json("verify")["head_hash"] == log.json("verify")["head_hash"]
     assert mirror("export").stdout == log("export").stdout and mirror("audit").exit_code == 0
+
+
+def test_two_runs_making_one_new_mirror_never_remove_the_good_one(tmp_path: Path) -> None:
+    """Run B starts a new mirror; before it opens the file, run A makes the same mirror whole.
+    B must leave A's mirror as it is and say so. Before, B removed the mirror on its way out
+    (`ledger verify` on it: no ledger), though A had reported it updated and saved its state."""
+    from ledger.core.note import parse_verifier
+    from ledger.ops import monitor as mon
+
+    log = Log(tmp_path)
+    log.publish()
+    verifier, mirror = parse_verifier(log.vkey), tmp_path / "mirror.db"
+    other_ran: list[object] = []
+
+    class Raced(mon.DirSource):
+        def get(self, path: str) -> bytes | None:
+            if path.startswith("tile/entries") and not other_ran:
+                other_ran.append(mon.monitor(mon.DirSource(log.out), verifier,
+                                             tmp_path / "a.json", mirror))
+            return super().get(path)
+
+    with pytest.raises(mon.RefusedInput, match=r"another run made .*mirror\.db while this one"):
+        mon.monitor(Raced(log.out), verifier, tmp_path / "b.json", mirror)
+    assert other_ran and not (tmp_path / "b.json").exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if "mirror" in p.name) == ["mirror.db"]
+    shown = Cli(mirror, tmp_path)
+    assert shown.json("verify")["events"] == 300
+    assert follow(log.cli, str(log.out), log.vkey, tmp_path)[0] == 2  # seen.json: none kept
+
+
+def test_two_runs_extending_one_mirror_at_once(tmp_path: Path) -> None:
+    """Two `ledger monitor` processes on one mirror at once: both find it at 300 events, one
+    extends it to 2,300, the other is refused in words (by the check before it verifies, or, when
+    both got past it, by the same check inside its write transaction) and keeps nothing. Before:
+    `Error: SQLite: events must extend the chain: wrong seq or prev_hash`."""
+    import subprocess
+    import sys
+
+    from ledger.ops import monitor as mon
+
+    log = Log(tmp_path)
+    log.publish()
+    assert follow(log.cli, str(log.out), log.vkey, tmp_path)[0] == 0
+    log.grow(2000, 300)
+    log.publish()
+    ledger_bin = str(Path(sys.executable).with_name("ledger"))
+    args = [ledger_bin, "monitor", str(log.out), "--vkey", log.vkey, "--state",
+            str(tmp_path / "seen.json"), "--mirror", str(tmp_path / "mirror.db")]
+    runs = [subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in "ab"]
+    said = [(run.wait(timeout=300), run.stderr.read().decode()) for run in runs if run.stderr]
+    assert sorted(code for code, _ in said) in ([0, 0], [0, 2]), said
+    for code, err in said:
+        assert code == 0 or (err.count("\n") == 1 and ("another run" in err or "state file" in err))
+    assert Cli(tmp_path / "mirror.db", tmp_path).json("verify")["events"] == 2300
+    assert follow(log.cli, str(log.out), log.vkey, tmp_path)[1]["new_events"] == 0  # type: ignore[index]
+    # the check inside the transaction, on its own: the mirror holds 2,300, the run saw 300
+    conn = store.open_ledger(tmp_path / "mirror.db")
+    try:
+        with pytest.raises(mon.RefusedInput, match="extended to 2300 events by another run while "
+                                                   "this one verified from 300"):
+            mon._extend_mirror(conn, mon.DirSource(log.out), iter([]), mon._Tally(), 300,
+                               "example.org/log")
+    finally:
+        conn.close()

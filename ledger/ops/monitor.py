@@ -18,6 +18,8 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import os
+import secrets
 import sqlite3
 import struct
 from collections.abc import Generator, Iterator, Sequence
@@ -498,7 +500,7 @@ def monitor(source: Source, verifier: Verifier, state_path: Path | None, mirror:
 def _run(job: Follow, mirror: Path | None, progress: Progress | None,
          keep: bool = True) -> MonitorResult:
     checkpoint, state = job.checkpoint, job.state
-    created = mirror is not None and not mirror.exists()  # removed again if this run fails
+    building: Path | None = None  # a new mirror is made here, and put in place once complete
     windows = _windows(job.source, state.size, checkpoint.size, mirror is not None)
     # A mirror holding no event yet takes the format of the log's first new event: a v1 log's
     # events have no commitments (a v2 mirror would refuse them)
@@ -509,7 +511,7 @@ def _run(job: Follow, mirror: Path | None, progress: Progress | None,
     done = False
     try:
         if mirror is not None:
-            conn = _open_mirror(mirror, checkpoint.origin, version)
+            conn, building = _open_mirror(mirror, checkpoint.origin, version)
         if conn is not None and store.head(conn)[0] != state.size:
             raise RefusedInput(f"the mirror {mirror} holds {store.head(conn)[0]} events but the "
                                f"state file says {state.size} were seen: give the state file it "
@@ -554,9 +556,15 @@ def _run(job: Follow, mirror: Path | None, progress: Progress | None,
     finally:
         windows.close()
         if conn is not None:
+            if done and building is not None:  # the whole new mirror in its one file, named next
+                store.truncate_wal(conn)
             conn.close()
-        if created and not done and mirror is not None:  # not a half-made mirror: none at all
-            _remove(mirror)
+        if building is not None:  # not a half-made mirror: none at all
+            try:
+                if done and mirror is not None:
+                    _put_in_place(building, mirror)
+            finally:
+                _remove(building)
     result = MonitorResult(checkpoint.origin, checkpoint.size, state.size, tally.events,
                            tally.withheld, len(tally.purges),
                            str(mirror) if mirror and keep else None, statuses, changed,
@@ -880,9 +888,13 @@ def _remove(path: Path) -> None:
         name.unlink(missing_ok=True)
 
 
-def _open_mirror(path: Path, origin: str, version: int | None) -> sqlite3.Connection:
-    """Return the mirror ledger (made anew if there is none, of event format ``version``, or
-    2 if the log has not said); one that holds no event yet is made anew in the log's format."""
+def _open_mirror(path: Path, origin: str,
+                 version: int | None) -> tuple[sqlite3.Connection, Path | None]:
+    """Return the mirror ledger, and where it is being built if it is new: a new one (of event
+    format ``version``, or 2 if the log has not said) is made in a temporary file beside
+    ``path``, put in place only once complete (``_put_in_place``), so a run that fails, or runs
+    beside another, never removes or half-writes a mirror at ``path``. One that holds no event
+    yet is made anew in the log's format."""
     if path.exists() and version is not None:
         conn = store.open_ledger(path)
         anew = (store.head(conn)[0] == 0 and store.event_format(conn) != version
@@ -891,14 +903,32 @@ def _open_mirror(path: Path, origin: str, version: int | None) -> sqlite3.Connec
         if anew:
             _remove(path)
     if not path.exists():
-        return store.create(path, rfc3339(utc_now()), version or store.FORMAT_VERSION)
+        building = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        return store.create(building, rfc3339(utc_now()), version or store.FORMAT_VERSION), building
     conn = store.open_ledger(path)
     mirrored = store.meta(conn, "mirror_of")
     if mirrored != origin:
         conn.close()
         raise RefusedInput(f"{path} is not a mirror of {origin} (it is "
                            f"{'a mirror of ' + mirrored if mirrored else 'a ledger of its own'})")
-    return conn
+    return conn, None
+
+
+def _put_in_place(building: Path, path: Path) -> None:
+    """Give the complete new mirror (closed: SQLite has folded its write-ahead log into it) its
+    name, unless a file of that name appeared meanwhile (another monitor's mirror): never
+    replaced."""
+    taken = RefusedInput(f"another run made {path} while this one built it: it is left as it "
+                         "is, and this run's mirror and state file are not kept; run again "
+                         "(with the state file kept with that mirror)")
+    try:
+        os.link(building, path)
+    except FileExistsError:
+        raise taken from None
+    except OSError:  # a file system without hard links: renamed, if the name is still free
+        if path.exists():
+            raise taken from None
+        os.rename(building, path)
 
 
 def _extend_mirror(conn: sqlite3.Connection, source: Source,
@@ -911,6 +941,11 @@ def _extend_mirror(conn: sqlite3.Connection, source: Source,
 
     first = store.head(conn)[0] == 0
     with store.write_transaction(conn):
+        if store.head(conn)[0] != seen:  # another run extended it since this one looked
+            raise RefusedInput(f"the mirror was extended to {store.head(conn)[0]} events by "
+                               f"another run while this one verified from {seen}: this run's "
+                               "events and state file are not kept; run again with the state "
+                               "file kept with the mirror")
         if first:
             views.create_views(conn)
             store.set_meta(conn, "mirror_of", origin)
