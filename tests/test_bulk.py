@@ -375,3 +375,25 @@ def test_lines_read_while_looking_for_a_recorded_prefix_go_to_disk(tmp_path: Pat
             again = ledger.append_jsonl(handle, "t", batch_size=100)
         assert (again.resumed, again.appended, rolled) == (200, 100, [True, True])
         assert ledger.verify().ok and ledger.audit().ok
+
+
+def test_a_full_disk_says_what_the_bulk_append_kept(tmp_path: Path) -> None:
+    """SQLite's `max_page_count` stands in for a full disk: the batch that does not fit is rolled
+    back, the message says how many events earlier batches kept, and a re-run continues."""
+    from ledger.errors import StoreError
+
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(jsonl(_synthetic(600)))
+    with Ledger.create(tmp_path / "l.db", clock) as ledger:
+        pages = ledger.conn.execute("PRAGMA page_count").fetchone()[0]
+        ledger.conn.execute(f"PRAGMA max_page_count = {pages + 160}")
+        with source.open("rb") as handle, pytest.raises(StoreError) as full:
+            ledger.append_jsonl(handle, "t", batch_size=100)
+        kept = ledger.head()[0]
+        assert 0 < kept < 600 and kept % 100 == 0
+        assert str(full.value).startswith("the disk is full: ")
+        assert f"{kept} event(s) from earlier batches were kept" in str(full.value)
+        ledger.conn.execute("PRAGMA max_page_count = 1073741823")
+        with source.open("rb") as handle:
+            again = ledger.append_jsonl(handle, "t", batch_size=100)
+        assert (again.resumed, ledger.head()[0]) == (kept, 600) and ledger.verify().ok

@@ -18,7 +18,7 @@ import orjson
 
 from ledger.core.canonical import canonical_bytes
 from ledger.core.clock import Clock
-from ledger.errors import CorruptEvent, LedgerError, LineRefused, RefusedInput
+from ledger.errors import CorruptEvent, LedgerError, LineRefused, RefusedInput, StoreError
 from ledger.model.contracts import contract_version
 from ledger.model.rules import validate
 from ledger.ops import bulkprep
@@ -325,6 +325,11 @@ def _append_batches(conn: sqlite3.Connection, clock: Clock,
             raise BulkRefused(exc.line, exc.reason, result.appended) from None
         except AnotherBulkAppend:
             raise
+        except StoreError as exc:  # the disk is full, the file read-only or busy: say what stays
+            kept = (f"{result.appended} event(s) from earlier batches were kept" if result.appended
+                    else "nothing was written")
+            raise StoreError(f"{exc} (nothing of the batch being written was kept; {kept}: run "
+                             "the same input again to continue)") from None
         except RefusedInput as exc:
             raise BulkRefused(line, str(exc), result.appended) from None
         if taken == 0:
