@@ -83,6 +83,33 @@ def read_text_input(source: str) -> str:
         raise RefusedInput(f"stdin is not UTF-8 text (byte {exc.start})") from None
 
 
+def read_checkpoint_note(path: str) -> str:
+    """Return the text of a signed checkpoint note file; refuse (exit 2) a file that is not
+    one at all — not a signed note, or a note whose text is not a checkpoint: the wrong file
+    given is no sign of tampering. Its signature is checked after; one that fails is (exit 1)."""
+    from ledger.core.checkpoint import parse_checkpoint
+    from ledger.core.note import signature_lines
+    from ledger.errors import SignatureError
+
+    note = read_text_input(path)
+    try:
+        parse_checkpoint(signature_lines(note)[0])
+    except SignatureError as exc:
+        raise RefusedInput(f"{path} is not a signed checkpoint note ({exc})") from None
+    return note
+
+
+def read_tlog_proof(path: str) -> str:
+    """Return the text of a tlog-proof file; refuse (exit 2) a file that does not start as one.
+    Anything wrong past its first line is for the verification to find (exit 1)."""
+    from ledger.core.tlogproof import HEADER
+
+    text = read_text_input(path)
+    if not text.startswith(HEADER + "\n"):
+        raise RefusedInput(f"{path} is not a tlog-proof: its first line is not {HEADER}")
+    return text
+
+
 def emit_json(value: Any) -> None:
     """Print one JSON document (sorted keys, indented) on stdout."""
     sys.stdout.buffer.write(orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2))

@@ -17,6 +17,7 @@ from .common import (
     json_option,
     pass_ctx,
     progress,
+    read_checkpoint_note,
     refuse_writing_over,
     rehearsed,
     report_rehearsal,
@@ -136,9 +137,9 @@ def site(obj: LedgerContext, out_dir: str, checkpoint_file: str | None, vkey: st
         raise RefusedInput("--checkpoint and --vkey go together")
     if policy_file is not None and checkpoint_file is None:
         raise RefusedInput("--policy needs --checkpoint and --vkey (a cosigned checkpoint)")
-    from ledger.ops.keys import read_policy, read_text, read_verifier_text
+    from ledger.ops.keys import read_policy, read_verifier_text
 
-    note = read_text(checkpoint_file) if checkpoint_file else None
+    note = read_checkpoint_note(checkpoint_file) if checkpoint_file else None
     key = read_verifier_text(vkey) if vkey else None
     policy = read_policy(policy_file) if policy_file else None
     with obj.open() as ledger, progress("Writing pages", ledger.count_records()) as bar:

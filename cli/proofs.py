@@ -10,7 +10,6 @@ import orjson
 
 from ledger.core.canonical import JsonInputError, parse_json
 from ledger.errors import RefusedInput
-from ledger.ops.keys import read_text
 
 from .common import (
     LedgerContext,
@@ -20,7 +19,9 @@ from .common import (
     pass_ctx,
     passphrase,
     progress,
+    read_checkpoint_note,
     read_text_input,
+    read_tlog_proof,
     refuse_writing_over,
     say,
     whole,
@@ -127,10 +128,10 @@ def tiles(obj: LedgerContext, out_dir: str, key_file: str | None,
         ledger tiles public-log/ --key publisher.key
         ledger tiles public-log/ --checkpoint checkpoint-120.txt
     """
-    from ledger.ops.keys import read_signer, read_text
+    from ledger.ops.keys import read_signer
 
     signer = read_signer(Path(key_file), passphrase) if key_file else None
-    note = read_text(checkpoint_file) if checkpoint_file else None
+    note = read_checkpoint_note(checkpoint_file) if checkpoint_file else None
     with obj.open() as ledger, progress("Writing tiles", ledger.count()) as bar:
         done = ledger.tiles(Path(out_dir), signer, note, bar)
     say(f"Wrote {out_dir}/checkpoint (size {done.size}) and its tiles: {done.written} "
@@ -234,7 +235,7 @@ def prove(obj: LedgerContext, seq: int, size: int | None, fmt: str, checkpoint_f
     if as_json:
         fmt = "json"
     refuse_writing_over("-o", output, [*obj.inputs(), ("the checkpoint", checkpoint_file)])
-    note = read_text(checkpoint_file) if checkpoint_file else None
+    note = read_checkpoint_note(checkpoint_file) if checkpoint_file else None
     if fmt == "tlog-proof" and note is None:
         raise RefusedInput("--format tlog-proof needs --checkpoint FILE")
     cp = checkpoint_of_note(note) if note else None
@@ -299,7 +300,7 @@ def bundle(obj: LedgerContext, record_id: str, checkpoint_file: str, output: str
     """
     refuse_writing_over("-o", output, [*obj.inputs(), ("the checkpoint", checkpoint_file)])
     with obj.open() as ledger:
-        doc = ledger.bundle(record_id, read_text(checkpoint_file))
+        doc = ledger.bundle(record_id, read_checkpoint_note(checkpoint_file))
     write_output(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n", output)
 
 
@@ -365,7 +366,7 @@ def verify_proof(file: str, vkey: str, policy_file: str | None, as_json: bool) -
     from ledger.ops.proofs import verify_tlog_proof
 
     policy = read_policy(policy_file) if policy_file else None
-    text = read_text_input(file)
+    text = read_tlog_proof(file)
     checkpoint, index, envelope, cosigned, witnessed = verify_tlog_proof(
         text, read_verifier(vkey), policy)
     if as_json:

@@ -23,6 +23,7 @@ from .common import (
     paint_status,
     pass_ctx,
     progress,
+    read_checkpoint_note,
     refuse_writing_over,
     say,
     whole,
@@ -182,7 +183,7 @@ def verify(obj: LedgerContext, checkpoint_file: str | None, vkey: str | None,
         raise RefusedInput("--checkpoint and --vkey go together")
     if policy_file is not None and checkpoint_file is None:
         raise RefusedInput("--policy checks a checkpoint: give --checkpoint and --vkey too")
-    from ledger.ops.keys import read_policy, read_text, read_verifier
+    from ledger.ops.keys import read_policy, read_verifier
 
     extra: dict[str, object] = {}
     policy = read_policy(policy_file) if policy_file else None
@@ -193,7 +194,7 @@ def verify(obj: LedgerContext, checkpoint_file: str | None, vkey: str | None,
     else:
         with opened as ledger, progress("Verifying", ledger.count()) as bar:
             if checkpoint_file is not None and vkey is not None:
-                note, verifier = read_text(checkpoint_file), read_verifier(vkey)
+                note, verifier = read_checkpoint_note(checkpoint_file), read_verifier(vkey)
                 if policy is not None:
                     from ledger.core.policy import open_cosigned
 

@@ -238,3 +238,36 @@ def test_an_empty_ledger_file_name_is_refused(cli: Cli) -> None:
     """`--db ''` named the current folder (`cannot open .: unable to open database file`)."""
     for args in (["verify"], ["init"], ["show", RID]):
         refused(cli, "--db", "", *args, says="--db: the ledger file name is empty")
+
+
+@pytest.mark.parametrize("command", [
+    ["verify", "--checkpoint", "{wrong}", "--vkey", "{vkey}"],
+    ["site", "{out}", "--checkpoint", "{wrong}", "--vkey", "{vkey}"],
+    ["tiles", "{out}", "--checkpoint", "{wrong}"],
+    ["prove", "1", "--checkpoint", "{wrong}"],
+    ["bundle", RID, "--checkpoint", "{wrong}"],
+    ["verify-proof", "{wrong}", "--vkey", "{vkey}"],
+])
+@pytest.mark.parametrize("wrong", ["vkey", "text", "empty", "note of no checkpoint"])
+def test_the_wrong_file_for_a_checkpoint_or_proof_is_refused_not_an_alarm(
+        cli: Cli, published: Callable[..., str], tmp_path: Any, command: list[str],
+        wrong: str) -> None:
+    """Exit 1 says tampering was found; a verifier key, any text, an empty file or a note that
+    holds no checkpoint given where a checkpoint or a tlog-proof goes is the wrong file: exit 2.
+    A real checkpoint whose signature fails is still exit 1."""
+    published()
+    key = tmp_path / "k.key"
+    vkey = cli("keygen", "ledger.example", "-o", str(key)).stdout.strip()
+    files = {"vkey": vkey + "\n", "text": "hello\nworld\n", "empty": "",
+             "note of no checkpoint": "just a line\n\n— ledger.example AAAAAQ==\n"}
+    wrong_file = tmp_path / "wrong.txt"
+    wrong_file.write_text(files[wrong])
+    args = [a.format(wrong=wrong_file, vkey=vkey, out=tmp_path / "out") for a in command]
+    said = refused(cli, *args)
+    assert ("is not a signed checkpoint note" in said or "is not a tlog-proof" in said), said
+    if command[0] == "verify":
+        assert cli("checkpoint", "--key", str(key), "-o", str(tmp_path / "cp.txt")).exit_code == 0
+        forged = (tmp_path / "cp.txt").read_text().replace("\n1\n", "\n2\n", 1)
+        (tmp_path / "forged.txt").write_text(forged)
+        result = cli("verify", "--checkpoint", str(tmp_path / "forged.txt"), "--vkey", vkey)
+        assert result.exit_code == 1 and "does not verify" in result.stderr, result.output
