@@ -271,3 +271,40 @@ def test_the_wrong_file_for_a_checkpoint_or_proof_is_refused_not_an_alarm(
         (tmp_path / "forged.txt").write_text(forged)
         result = cli("verify", "--checkpoint", str(tmp_path / "forged.txt"), "--vkey", vkey)
         assert result.exit_code == 1 and "does not verify" in result.stderr, result.output
+
+
+@pytest.mark.parametrize("kind", ["signer", "cosigner"])
+def test_a_private_key_given_for_another_file_is_never_shown(cli: Cli, published: Callable[..., str],
+                                                             tmp_path: Any, kind: str) -> None:
+    """A key file given where a policy, a checkpoint, a proof, a verifier key, a page or a
+    document goes: refused, and no character of its secret in what is printed. Before,
+    `--policy a.key` printed `unknown keyword 'PRIVATE+KEY+a+b70a6fdb+Adj/+q3v6E2NIy15D'`:
+    17 characters of the key's secret, with a short key name."""
+    published()
+    own = tmp_path / "own.key"
+    vkey = cli("keygen", "l", "-o", str(own)).stdout.strip()
+    assert cli("checkpoint", "--key", str(own), "-o", str(tmp_path / "cp.txt")).exit_code == 0
+    key = tmp_path / "a.key"
+    made = (cli("keygen", "a", "-o", str(key)) if kind == "signer"
+            else cli("witness", "keygen", "a", "-o", str(key)))
+    assert made.exit_code == 0, made.output
+    secret = key.read_text().strip().rsplit("+", 1)[1]
+    k, cp, out = str(key), str(tmp_path / "cp.txt"), str(tmp_path / "out")
+    commands = [
+        ["verify", "--checkpoint", cp, "--vkey", vkey, "--policy", k],
+        ["verify", "--checkpoint", k, "--vkey", vkey], ["verify", "--checkpoint", cp, "--vkey", k],
+        ["checkpoint", "--key", str(own), "--policy", k], ["site", out, "--checkpoint", k, "--vkey", vkey],
+        ["site", out, "--checkpoint", cp, "--vkey", vkey, "--policy", k], ["tiles", out, "--checkpoint", k],
+        ["prove", "1", "--checkpoint", k], ["bundle", RID, "--checkpoint", k],
+        ["verify-proof", k, "--vkey", vkey], ["verify-bundle", k, "--vkey", vkey],
+        ["verify-bundle", k, "--vkey", vkey, "--policy", k], ["monitor", out, "--vkey", k],
+        ["monitor", out, "--vkey", vkey, "--policy", k], ["import", k], ["publish", k],
+        ["provenance", k], ["append", "--jsonl", k], ["key", "add", k],
+        ["witness", "serve", "--key", k, "--logs", k, "--db", str(tmp_path / "w.db")],
+    ]
+    for args in commands:
+        result = cli(*args)
+        assert result.exit_code in (1, 2), (args, result.output)
+        assert "Traceback" not in result.output
+        for start in range(0, len(secret) - 6):  # not even six characters of it in a row
+            assert secret[start:start + 6] not in result.output, (args, result.output)

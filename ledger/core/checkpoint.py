@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 
 from ledger.core.encoding import b64
+from ledger.core.escapes import quoted
 from ledger.core.note import Verifier, open_note
 from ledger.errors import RefusedInput, SignatureError
 
@@ -45,7 +46,7 @@ def parse_checkpoint(text: str) -> Checkpoint:
     if len(lines) < 4 or lines[-1] != "" or not lines[0] or any(not line for line in lines[:-1]):
         raise SignatureError("malformed checkpoint: expected origin, size and root lines")
     if not _SIZE.match(lines[1]):
-        raise SignatureError(f"malformed checkpoint size {lines[1][:30]!r}")
+        raise SignatureError(f"malformed checkpoint size {quoted(lines[1], 30)}")
     try:
         root = base64.b64decode(lines[2], validate=True)
     except (binascii.Error, ValueError):

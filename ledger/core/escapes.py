@@ -41,3 +41,15 @@ def _visible(match: re.Match[str]) -> str:
     char = match.group()
     code = ord(char)
     return _SHORT.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+PRIVATE_KEY_PREFIX = "PRIVATE+KEY+"  # of a signed-note signer's and a cosigner's private key
+
+
+def quoted(text: str, limit: int) -> str:
+    """Return the ``repr`` of at most ``limit`` characters of an input, to name it in a
+    message; never a character of a private key: a key file given where a policy, a note or a
+    checkpoint goes must not end up, even in part, on a screen or in a log."""
+    if PRIVATE_KEY_PREFIX in text:
+        return f"'{PRIVATE_KEY_PREFIX}…' (a private key: not shown)"
+    return repr(text[:limit])

@@ -18,6 +18,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from ledger.core.encoding import b64, unb64
+from ledger.core.escapes import quoted
 from ledger.errors import KeyFormatError, RefusedInput, SignatureError
 
 ALG_ED25519 = 0x01
@@ -165,7 +166,7 @@ def parse_signature_line(line: str) -> tuple[str, bytes]:
     prefix, _, rest = line.partition(" ")
     name, _, b64 = rest.partition(" ")
     if prefix != DASH or not name or not b64 or " " in b64:
-        raise SignatureError(f"malformed signature line {line[:60]!r}")
+        raise SignatureError(f"malformed signature line {quoted(line, 60)}")
     raw = _unb64(b64, "signature")
     if len(raw) < 5:
         raise SignatureError("signature line is too short")

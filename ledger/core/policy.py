@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from ledger.core.checkpoint import Checkpoint, open_checkpoint
 from ledger.core.clock import rfc3339_seconds
 from ledger.core.cosignature import CosignerKey, check_cosignature, parse_cosigner_key
+from ledger.core.escapes import quoted
 from ledger.core.note import Verifier, parse_verifier, signature_lines
 from ledger.errors import LedgerError, SignatureError
 
@@ -155,7 +156,7 @@ def parse_policy(data: bytes) -> Policy:
                     raise fail("a policy has exactly one quorum line")
                 policy.quorum = args[0]
             else:
-                raise fail(f"unknown keyword {keyword[:40]!r}")
+                raise fail(f"unknown keyword {quoted(keyword, 40)}")
         except SignatureError as exc:
             raise fail(str(exc)) from None
         if max(len(policy.logs), len(policy.witnesses), len(policy.groups)) > LIMIT:
