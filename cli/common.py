@@ -61,9 +61,12 @@ def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")(func)
 
 
+UTF8_BOM = b"\xef\xbb\xbf"  # a JSON reader may ignore it (RFC 8259 section 8.1)
+
+
 def read_json(source: str) -> Any:
     """Return the parsed JSON document in file ``source`` (``-`` for stdin)."""
-    data = read_bounded(source)
+    data = read_bounded(source).removeprefix(UTF8_BOM)  # as editors on Windows save UTF-8
     try:
         return parse_json(data)
     except JsonInputError as exc:

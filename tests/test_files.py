@@ -204,3 +204,20 @@ def test_a_damaged_page_of_a_view_table_is_an_audit_finding(db: Path, tmp_path: 
     assert "(file)" in {report["verify"]["table"], *(f["check"] for f in report["findings"])}
     text = CliRunner().invoke(app, ["--db", str(db), "audit"])
     assert text.exit_code == 1 and "audit: FAILED" in text.stdout, text.output
+
+
+def test_a_json_document_saved_with_a_byte_order_mark(db: Path, tmp_path: Path) -> None:
+    """Editors on Windows save UTF-8 with a BOM, which a JSON reader may ignore (RFC 8259
+    §8.1): a document is read as without it (before: `malformed JSON … unexpected character`);
+    in JSON Lines, where the mark would be part of line 1, the line is refused saying so."""
+    import orjson
+
+    bom = b"\xef\xbb\xbf"
+    doc = tmp_path / "m.json"
+    doc.write_bytes(bom + orjson.dumps(manifest()))
+    assert invoke(db, "publish", str(doc)) == (0, "")
+    lines = tmp_path / "in.jsonl"
+    lines.write_bytes(bom + orjson.dumps({"contract": "paper-manifest-v1.1",
+                                          "payload": manifest("SRCH:00000002")}) + b"\n")
+    code, err = invoke(db, "append", "--jsonl", str(lines))
+    assert code == 2 and err.startswith("Error: LINE 1: the line starts with a byte order mark")

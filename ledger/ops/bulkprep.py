@@ -64,6 +64,9 @@ def parse_line(number: int, line: bytes, default_actor: str) -> Item | None:
     try:
         doc = parse_json(line)
     except JsonInputError as exc:
+        if line.startswith(b"\xef\xbb\xbf"):
+            raise LineRefused(number, "the line starts with a byte order mark (U+FEFF): save "
+                              "the file as UTF-8 without one") from None
         where = f" (column {exc.column})" if exc.column else ""
         raise LineRefused(number, f"{'malformed JSON: ' if exc.line else ''}{exc.message}"
                          f"{where}") from None
