@@ -17,7 +17,7 @@ from ledger.api import AppendResult, Ledger, Rehearsal
 from ledger.core.canonical import JsonInputError, parse_json
 from ledger.core.escapes import printable
 from ledger.errors import RefusedInput
-from ledger.ops.files import output_file, read_bounded
+from ledger.ops.files import output_file, read_bounded, without_bom
 
 T = TypeVar("T")
 
@@ -61,12 +61,9 @@ def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")(func)
 
 
-UTF8_BOM = b"\xef\xbb\xbf"  # a JSON reader may ignore it (RFC 8259 section 8.1)
-
-
 def read_json(source: str) -> Any:
     """Return the parsed JSON document in file ``source`` (``-`` for stdin)."""
-    data = read_bounded(source).removeprefix(UTF8_BOM)  # as editors on Windows save UTF-8
+    data = without_bom(read_bounded(source))
     try:
         return parse_json(data)
     except JsonInputError as exc:
@@ -81,7 +78,7 @@ def read_text_input(source: str) -> str:
 
         return read_text(source)
     try:
-        return read_bounded("-").decode("utf-8")
+        return without_bom(read_bounded("-")).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise RefusedInput(f"stdin is not UTF-8 text (byte {exc.start})") from None
 

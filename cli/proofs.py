@@ -324,7 +324,7 @@ def verify_bundle_cmd(file: str, vkey: str, policy_file: str | None, as_json: bo
     policy = read_policy(policy_file) if policy_file else None
     text = read_text_input(file)
     try:
-        doc = parse_json(text.removeprefix("\ufeff"))
+        doc = parse_json(text)
     except JsonInputError as exc:
         raise RefusedInput(f"{file}: {exc}") from None
     verifier = read_verifier(vkey)

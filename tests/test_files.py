@@ -221,3 +221,28 @@ def test_a_json_document_saved_with_a_byte_order_mark(db: Path, tmp_path: Path) 
                                           "payload": manifest("SRCH:00000002")}) + b"\n")
     code, err = invoke(db, "append", "--jsonl", str(lines))
     assert code == 2 and err.startswith("Error: LINE 1: the line starts with a byte order mark")
+
+
+def test_key_policy_and_checkpoint_files_saved_with_a_byte_order_mark(tmp_path: Path) -> None:
+    """The same for the text files: a private and a verifier key, a checkpoint note (the mark
+    is outside what was signed) and a policy, each saved with a mark first, work as without."""
+    from tests.conftest import Cli
+
+    cli = Cli(tmp_path / "l.db", tmp_path)
+    assert cli("init").exit_code == 0
+    assert cli("publish", cli.file(manifest())).exit_code == 0
+    vkey = cli("keygen", "ledger.example", "-o", str(tmp_path / "k.key")).stdout.strip()
+    marked = {}
+    for name, text in (("k.key", (tmp_path / "k.key").read_text()), ("v.vkey", vkey + "\n")):
+        marked[name] = tmp_path / f"bom-{name}"
+        marked[name].write_bytes(b"\xef\xbb\xbf" + text.encode())
+        marked[name].chmod(0o600)
+    made = cli("checkpoint", "--key", str(marked["k.key"]), "-o", str(tmp_path / "cp.txt"))
+    assert made.exit_code == 0, made.output
+    note = tmp_path / "bom-cp.txt"
+    note.write_bytes(b"\xef\xbb\xbf" + (tmp_path / "cp.txt").read_bytes())
+    policy = tmp_path / "bom.policy"
+    policy.write_bytes(b"\xef\xbb\xbf" + f"log {vkey}\nquorum none\n".encode())
+    result = cli("verify", "--checkpoint", str(note), "--vkey", str(marked["v.vkey"]),
+                 "--policy", str(policy))
+    assert result.exit_code == 0, result.output

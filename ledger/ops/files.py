@@ -141,6 +141,14 @@ def output_file(name: str) -> Iterator[BinaryIO]:
 DOCUMENT_MOST = 64 << 20
 
 
+UTF8_BOM = b"\xef\xbb\xbf"  # a reader of UTF-8 text may ignore it (RFC 8259 section 8.1)
+
+
+def without_bom(data: bytes) -> bytes:
+    """Return a text file's bytes without the byte order mark editors on Windows put first."""
+    return data.removeprefix(UTF8_BOM)
+
+
 def read_bounded(source: str, most: int = DOCUMENT_MOST, what: str = "") -> bytes:
     """Return the bytes of file ``source`` (standard input for ``-``); refuse one that cannot
     be read, or that holds more than ``most`` bytes (the rest is not read). ``what`` names the

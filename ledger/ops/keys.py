@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ledger.errors import KeyFormatError, RefusedInput, SignatureError
-from ledger.ops.files import read_bounded
+from ledger.ops.files import read_bounded, without_bom
 
 if TYPE_CHECKING:  # ledger.note loads cryptography: imported only where keys are used
     from ledger.core.cosignature import Cosigner
@@ -92,7 +92,7 @@ def read_private_text(path: Path, passphrase: Callable[[], str | None] = lambda:
     except OSError as exc:
         raise RefusedInput(f"cannot read key file {path}: {exc.strerror}") from None
     try:
-        text = read_bounded(str(path), KEY_FILE_MOST, "key file").decode("utf-8")
+        text = without_bom(read_bounded(str(path), KEY_FILE_MOST, "key file")).decode("utf-8")
     except UnicodeDecodeError:
         raise RefusedInput(f"{path} is not a key file: it is not UTF-8 text") from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
@@ -125,7 +125,7 @@ def read_policy(path: str) -> Policy:
     """Return the C2SP tlog-policy in a file, or refuse it naming the line."""
     from ledger.core.policy import parse_policy
 
-    return parse_policy(read_bounded(path))
+    return parse_policy(without_bom(read_bounded(path)))
 
 
 def read_verifier_text(value: str) -> str:
@@ -133,7 +133,8 @@ def read_verifier_text(value: str) -> str:
     path = Path(value)
     if "+" not in value or path.is_file():
         try:
-            return read_bounded(value, KEY_FILE_MOST, "verifier key file").decode("utf-8").strip()
+            data = read_bounded(value, KEY_FILE_MOST, "verifier key file")
+            return without_bom(data).decode("utf-8").strip()
         except UnicodeDecodeError:
             raise RefusedInput(f"{value} is not a verifier key file: it is not UTF-8 text") from None
     return value.strip()
@@ -149,6 +150,6 @@ def read_verifier(value: str) -> Verifier:
 def read_text(path: str) -> str:
     """Return the text of a file (checkpoint, bundle), or refuse clearly."""
     try:
-        return read_bounded(path).decode("utf-8")
+        return without_bom(read_bounded(path)).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise RefusedInput(f"{path} is not UTF-8 text (byte {exc.start})") from None
