@@ -95,7 +95,9 @@ def read_checkpoint_note(path: str) -> str:
     try:
         parse_checkpoint(signature_lines(note)[0])
     except SignatureError as exc:
-        raise RefusedInput(f"{path} is not a signed checkpoint note ({exc})") from None
+        why = ("; it has CR LF line ends, and a note's lines end with LF alone: the signature "
+               "covers them" if "\r\n" in note else "")
+        raise RefusedInput(f"{path} is not a signed checkpoint note ({exc}{why})") from None
     return note
 
 

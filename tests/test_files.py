@@ -246,3 +246,24 @@ def test_key_policy_and_checkpoint_files_saved_with_a_byte_order_mark(tmp_path: 
     result = cli("verify", "--checkpoint", str(note), "--vkey", str(marked["v.vkey"]),
                  "--policy", str(policy))
     assert result.exit_code == 0, result.output
+
+
+def test_crlf_policy_and_note_files_are_refused_saying_why(tmp_path: Path) -> None:
+    """A policy (C2SP: tab and newline are its only controls) and a signed note (the signature
+    covers the LF line ends) with CR LF line ends, as git on Windows may leave them, are
+    refused, and the message names the line ends rather than only 'a control character'."""
+    from tests.conftest import Cli
+
+    cli = Cli(tmp_path / "l.db", tmp_path)
+    assert cli("init").exit_code == 0
+    vkey = cli("keygen", "ledger.example", "-o", str(tmp_path / "k.key")).stdout.strip()
+    assert cli("checkpoint", "--key", str(tmp_path / "k.key"), "-o", str(tmp_path / "cp.txt")).exit_code == 0
+    note = tmp_path / "crlf.txt"
+    note.write_bytes((tmp_path / "cp.txt").read_bytes().replace(b"\n", b"\r\n"))
+    policy = tmp_path / "crlf.policy"
+    policy.write_bytes(f"log {vkey}\r\nquorum none\r\n".encode())
+    said = cli("verify", "--checkpoint", str(note), "--vkey", vkey)
+    assert said.exit_code == 2 and "CR LF line ends" in said.stderr, said.output
+    said = cli("verify", "--checkpoint", str(tmp_path / "cp.txt"), "--vkey", vkey,
+               "--policy", str(policy))
+    assert said.exit_code == 2 and "CR LF line ends" in said.stderr, said.output

@@ -99,7 +99,9 @@ def parse_policy(data: bytes) -> Policy:
     policy, publics, quorums = Policy(), set(), 0
     for number, raw in enumerate(data.split(b"\n"), 1):
         if any((b < 0x20 and b != 0x09) or b == 0x7F for b in raw):
-            raise PolicyError(f"policy line {number}: a control character other than tab")
+            why = (" (a carriage return: the file has CR LF line ends, and a policy's lines end "
+                   "with LF alone)" if raw.endswith(b"\r") else "")
+            raise PolicyError(f"policy line {number}: a control character other than tab{why}")
         line = raw.decode("utf-8", errors="surrogateescape")
         words = line.replace("\t", " ").split(" ")
         words = [w for w in words if w]
