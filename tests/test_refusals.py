@@ -308,3 +308,13 @@ def test_a_private_key_given_for_another_file_is_never_shown(cli: Cli, published
         assert "Traceback" not in result.output
         for start in range(0, len(secret) - 6):  # not even six characters of it in a row
             assert secret[start:start + 6] not in result.output, (args, result.output)
+
+
+@pytest.mark.parametrize("command", ["show", "history", "diff", "render"])
+def test_a_record_id_with_a_final_line_feed_is_malformed(cli: Cli, published: Callable[..., str],
+                                                        command: str) -> None:
+    """Python's `$` matches before a final line feed: `SRCH:03BE3A05\\n` passed the record id
+    check as a different, unknown record that prints the same. It is a malformed id."""
+    published()
+    said = refused(cli, command, RID + "\n")
+    assert "bad record id" in said, said

@@ -16,8 +16,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from ledger.core.events import TYPE_CONTRACTS
 from ledger.errors import RefusedInput
 
-RECORD_ID_RE = re.compile(r"^[A-Z][A-Z0-9]*:[0-9A-F]{8}$")
-SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+RECORD_ID_RE = re.compile(r"[A-Z][A-Z0-9]*:[0-9A-F]{8}")  # fullmatch: "$" would take a final "\n"
+SHA256_RE = re.compile(r"[0-9a-f]{64}")
 
 # The Literal types are the one list of each vocabulary; the tuples are read off them.
 Tier = Literal["Flagship candidate", "DOI grade", "Watchlist", "Quarantine candidate"]
@@ -33,7 +33,7 @@ NOTICE_KINDS, GATE_STATUSES = get_args(NoticeKind), get_args(GateStatus)
 def normalise_record_id(value: str) -> str:
     """Return the record id upper-cased; raise ValueError unless it is PREFIX:8HEX."""
     upper = value.upper()
-    if not RECORD_ID_RE.match(upper):
+    if not RECORD_ID_RE.fullmatch(upper):
         raise ValueError(f"bad record id {value!r}: expected an upper-case prefix, a colon and "
                          "8 hex digits, e.g. SRCH:03BE3A05")
     return upper
@@ -92,7 +92,7 @@ def _score(value: float) -> float:
 
 def _sha256(value: str) -> str:
     lower = value.lower()
-    if not SHA256_RE.match(lower):
+    if not SHA256_RE.fullmatch(lower):
         raise ValueError(f"{value!r} is not a hex SHA-256 digest (64 hex digits)")
     return lower
 

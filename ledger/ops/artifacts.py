@@ -15,7 +15,7 @@ KIND_BY_SUFFIX = {
     ".csv": "repro-results", ".tsv": "repro-results", ".txt": "repro-results",
     ".log": "repro-results",
 }
-_URI_DIGEST = re.compile(r"^(?P<uri>.+)#sha256=(?P<sha>[0-9a-fA-F]{64})$")
+_URI_DIGEST = re.compile(r"(?P<uri>.+)#sha256=(?P<sha>[0-9a-fA-F]{64})")  # fullmatch
 
 
 def file_sha256(path: Path) -> str:
@@ -42,7 +42,7 @@ def artifact_from(value: str, kind: str | None = None) -> dict[str, Any]:
         return {"kind": kind or guessed, "uri": value, "sha256": file_sha256(path)}
     if path.exists():
         raise RefusedInput(f"artifact {value} is not a regular file")
-    match = _URI_DIGEST.match(value)
+    match = _URI_DIGEST.fullmatch(value)
     if match:
         return {"kind": kind or "uri", "uri": match["uri"], "sha256": match["sha"].lower()}
     if "://" not in value and not value.startswith(("doi:", "urn:")):
