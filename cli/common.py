@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, BinaryIO, TypeVar, cast
 
 import click
 import orjson
@@ -112,11 +113,46 @@ def read_tlog_proof(path: str) -> str:
     return text
 
 
+class _TerminalLines(io.RawIOBase):
+    """A byte stream to a terminal that prints each line as ``say`` prints one: a C1 control
+    (which JSON leaves as it is) or an escape in a CSV field shows as text, not as an action."""
+
+    def __init__(self, out: IO[bytes]) -> None:
+        super().__init__()
+        self.out, self.pending = out, b""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        lines = (self.pending + bytes(data)).split(b"\n")
+        self.pending = lines.pop()  # at most one line, not yet ended
+        for line in lines:  # a CR LF line end (CSV's) ends the line: it is no character of it
+            text = line.removesuffix(b"\r").decode("utf-8", "replace")
+            self.out.write(printable(text).encode() + b"\n")
+        return len(data)
+
+    def flush(self) -> None:
+        if self.pending:
+            self.out.write(printable(self.pending.decode("utf-8", "replace")).encode())
+            self.pending = b""
+        self.out.flush()
+
+
+def stdout_bytes() -> BinaryIO:
+    """Return where a command streams a document on stdout: the bytes as they are to a pipe or
+    a file, each line escaped for a terminal (as ``write_output`` prints one); flush it at the
+    end."""
+    out = sys.stdout.buffer
+    return cast(BinaryIO, _TerminalLines(out)) if sys.stdout.isatty() else out
+
+
 def emit_json(value: Any) -> None:
     """Print one JSON document (sorted keys, indented) on stdout."""
-    sys.stdout.buffer.write(orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2))
-    sys.stdout.buffer.write(b"\n")
-    sys.stdout.flush()
+    out = stdout_bytes()
+    out.write(orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2))
+    out.write(b"\n")
+    out.flush()
 
 
 def dry_run_option(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -26,6 +26,7 @@ from .common import (
     read_checkpoint_note,
     refuse_writing_over,
     say,
+    stdout_bytes,
     whole,
     write_output,
 )
@@ -110,7 +111,7 @@ def log(obj: LedgerContext, since: str, limit: int | None, record_id: str | None
     if unknown:
         raise RefusedInput(f"unknown event type {unknown[0]!r} (known: {', '.join(TYPE_CONTRACTS)})")
     after, day = _since(since)
-    out = sys.stdout.buffer
+    out = stdout_bytes()
     with obj.open() as ledger:
         rid = ledger.known(record_id) if record_id else None
         source = (e for e in ledger.history(rid) if e.seq > after) if rid else ledger.events(after)
@@ -323,8 +324,9 @@ def export(obj: LedgerContext, fmt: str, as_of: int | None, since: int | None,
     refuse_writing_over("-o", output, obj.inputs())
     with obj.open() as ledger, progress("Exporting", ledger.count()) as bar:
         if output is None:
-            ledger.export(sys.stdout.buffer, fmt, as_of, bar, since)
-            sys.stdout.flush()
+            out = stdout_bytes()
+            ledger.export(out, fmt, as_of, bar, since)
+            out.flush()
             return
         with output_file(output) as handle:
             header = ledger.export(handle, fmt, as_of, bar, since)
@@ -394,7 +396,7 @@ def list_cmd(obj: LedgerContext, status: str | None, tier: str | None, level: st
     """
     from ledger.ops.editor import list_records
 
-    out = sys.stdout.buffer
+    out = stdout_bytes()
     with obj.open() as ledger:
         found = list_records(ledger.conn, status.upper() if status else None, tier, level)
         if as_json:

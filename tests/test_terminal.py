@@ -14,6 +14,7 @@ import sqlite3
 import unicodedata
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -82,17 +83,24 @@ def test_stored_strings_are_printed_as_text(cli: Cli, tmp_path: Path) -> None:
 def test_a_document_printed_on_a_terminal_is_shown_as_text(cli: Cli, tmp_path: Path) -> None:
     """`render` (and any document a command prints) is left as it is in a pipe or a file, for
     `import` to read again; on a terminal each of its lines is shown as `printable` shows one."""
+    doc = manifest(RID, title="T " + NASTY)
+    assert cli("publish", cli.file(doc)).exit_code == 0
+    piped = cli("render", RID).stdout
+    assert "\rCURRENT" in piped  # the document itself (click drops CSI sequences in a pipe)
+    text = on_a_terminal(cli.db, "render", RID)
+    assert "\\x1b[1A\\x1b[2K\\rCURRENT" in text
+    assert shown_plainly(text)
+
+
+def on_a_terminal(db: Path, *args: str) -> str:
+    """Return what the command prints with a pseudo-terminal as its stdout (a terminal's line
+    ends made plain)."""
     import os
     import pty
     import subprocess
     import sys
 
-    doc = manifest(RID, title="T " + NASTY)
-    assert cli("publish", cli.file(doc)).exit_code == 0
-    piped = cli("render", RID).stdout
-    assert "\rCURRENT" in piped  # the document itself (click drops CSI sequences in a pipe)
-    command = [sys.executable, "-c", "from cli.main import main; main()", "--db", str(cli.db),
-               "render", RID]
+    command = [sys.executable, "-c", "from cli.main import main; main()", "--db", str(db), *args]
     main, side = pty.openpty()
     done = subprocess.Popen(command, stdout=side, stderr=subprocess.PIPE,
                             cwd=Path(__file__).resolve().parents[1])
@@ -108,6 +116,25 @@ def test_a_document_printed_on_a_terminal_is_shown_as_text(cli: Cli, tmp_path: P
         shown += chunk
     os.close(main)
     assert done.wait(timeout=60) == 0
-    text = shown.decode("utf-8").replace("\r\n", "\n")  # the terminal's own line ends
-    assert "\\x1b[1A\\x1b[2K\\rCURRENT" in text
-    assert shown_plainly(text)
+    return shown.decode("utf-8").replace("\r\n", "\n")
+
+
+@pytest.mark.parametrize("args", [
+    ["export", "--format", "csv"], ["export"], ["export", "--format", "jsonl"],
+    ["export", "--format", "crossref-json"], ["export", "--format", "retraction-watch-csv"],
+    ["log", "--json"], ["log", "--jsonl"], ["show", RID, "--json"], ["list", "--json"],
+    ["history", RID, "--json"],
+])
+def test_a_streamed_document_on_a_terminal_is_shown_as_text(cli: Cli, args: list[str]) -> None:
+    """The documents a command streams (`export` in every format, `--json` and `--jsonl`) kept
+    what JSON leaves as it is (a C1 control such as U+009B, the 8-bit CSI; a bidi override) and
+    CSV kept everything (an escape sequence in a title); on a terminal each line is now shown
+    as `printable` shows one. In a pipe they are the same bytes as before."""
+    doc = manifest(RID, title="T " + NASTY)
+    assert cli("publish", cli.file(doc)).exit_code == 0
+    assert cli("correct", RID, "--kind", "retraction", "--reason", "R " + NASTY).exit_code == 0
+    piped = cli(*args).stdout
+    assert not shown_plainly(piped.replace("\r\n", "\n").replace("\n", ""))
+    text = on_a_terminal(cli.db, *args)
+    assert shown_plainly(text), [c for c in text if acts_on_a_terminal(c)]
+    assert text.count("\n") == piped.replace("\r\n", "\n").count("\n")
