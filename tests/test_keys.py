@@ -71,6 +71,19 @@ def test_only_admins_manage_keys(signed: Signed) -> None:
                                                                       ("lab", "writer", True)]
 
 
+def test_revoking_a_revoked_key_again_is_a_no_op(signed: Signed) -> None:
+    """As adding a key in force again is: exit 0, `No change`, no event (it was exit 2, `is not
+    in force`). A key the keyring never held is still refused."""
+    assert signed.run("key", "revoke", signed.vkeys["lab"], key="chief").exit_code == 0
+    head = orjson.loads(signed.run("status", "--json").stdout)["head_seq"]
+    again = signed.run("key", "revoke", signed.vkeys["lab"], key="chief")
+    assert again.exit_code == 0 and again.stdout.startswith("No change"), again.output
+    assert f"was revoked at seq {head}" in again.stdout
+    assert orjson.loads(signed.run("status", "--json").stdout)["head_seq"] == head
+    unknown = signed.run("key", "revoke", signed.vkeys["other"], key="chief")
+    assert unknown.exit_code == 2 and "not in force" in unknown.stderr
+
+
 def test_an_unsigned_ledger_refuses_a_key(tmp_path: Path) -> None:
     runner = CliRunner()
     db, key = tmp_path / "l.db", tmp_path / "k.key"

@@ -263,9 +263,13 @@ class Batch:
         verifier = parse_verifier(payload["vkey"])
         entry = keyring.in_force(verifier.key_id)
         rid = payload["record_id"]
+        name = f"{verifier.name}+{verifier.key_id:08x}"
         if type_ == "key.added" and entry is not None and entry.role == payload["role"]:
-            return AppendResult(rid, None, f"no change: key {verifier.name}+{verifier.key_id:08x} "
-                                "is already in the keyring")
+            return AppendResult(rid, None, f"no change: key {name} is already in the keyring")
+        known = keyring.keys.get(verifier.key_id)
+        if type_ == "key.revoked" and entry is None and known is not None:  # as a re-sent add
+            return AppendResult(rid, None, f"no change: key {name} was revoked at seq "
+                                f"{known.revoked_seq}")
         check_key_event(type_, payload, keyring, self.seq + 1, self.signer)
         assert self.signer is not None
         event = self._append(type_, rid, "actor-key-v1", payload, self.signer.name)
