@@ -62,6 +62,11 @@ def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")(func)
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived: raised where the command is, so its cleanup runs (an unfinished output
+    file is removed, an open transaction rolled back) before the process ends."""
+
+
 def read_json(source: str) -> Any:
     """Return the parsed JSON document in file ``source`` (``-`` for stdin)."""
     data = without_bom(read_bounded(source))

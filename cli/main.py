@@ -28,7 +28,7 @@ from ledger.errors import (
 )
 from ledger.storage.store import is_corrupt
 
-from .common import LedgerContext, say
+from .common import LedgerContext, Terminated, say
 
 # Each command's module, imported only when that command runs (or for --help): a call such as
 # `ledger correct` loads neither the read, proof, page nor keyring commands. test_help checks
@@ -101,12 +101,12 @@ class LedgerGroup(click.Group):
             code = super().main(*args, **kwargs)
         except click.exceptions.Abort as exc:
             if isinstance(exc.__cause__, KeyboardInterrupt):  # Ctrl-C: what was committed stays
-                say("Error: interrupted", err=True)
+                say(f"Error: interrupted{_noted(exc.__cause__)}", err=True)
                 sys.exit(128 + signal.SIGINT)
             say("Error: aborted (no answer)", err=True)  # end of input at a prompt
             sys.exit(2)
-        except Terminated:
-            say("Error: terminated (SIGTERM)", err=True)
+        except Terminated as exc:
+            say(f"Error: terminated (SIGTERM){_noted(exc)}", err=True)
             sys.exit(128 + signal.SIGTERM)
         except click.ClickException as exc:
             say(f"Error: {exc.format_message()}", err=True)
@@ -159,13 +159,14 @@ def app(ctx: click.Context, db: str, actor: str | None, key_file: str | None) ->
     ctx.obj = LedgerContext(db, actor or default_actor(), key_file)
 
 
-class Terminated(BaseException):
-    """SIGTERM arrived: raised where the command is, so its cleanup runs (an unfinished output
-    file is removed, an open transaction rolled back) before the process ends."""
-
-
 def _terminate(signum: int, frame: object) -> None:
     raise Terminated
+
+
+def _noted(exc: BaseException) -> str:
+    """Return what a command added to an interruption (``add_note``), as the end of a line."""
+    notes = getattr(exc, "__notes__", None)
+    return f": {'; '.join(notes)}" if notes else ""
 
 
 def _stdout_to_nowhere() -> None:

@@ -18,6 +18,7 @@ from ledger.ops.bulk import DEFAULT_BATCH
 
 from .common import (
     LedgerContext,
+    Terminated,
     dry_run_option,
     emit_json,
     json_option,
@@ -308,12 +309,26 @@ def append(obj: LedgerContext, source: str, batch_size: int, as_json: bool) -> N
         producer | ledger append --jsonl -
     """
     total = 0 if source == "-" else count_lines(Path(source))
+    kept = 0
+
+    def committed(events: int) -> None:
+        nonlocal kept
+        kept += events
+        if bar is not None:
+            bar(events)
+
     with obj.open() as ledger, progress("Appending", total) as bar, \
             contextlib.ExitStack() as stack:
         handle = (sys.stdin.buffer if source == "-"
                   else stack.enter_context(open_input(Path(source))))
-        result, rehearsal = rehearsed(
-            obj, ledger, lambda led: led.append_jsonl(handle, obj.actor, batch_size, bar))
+        try:
+            result, rehearsal = rehearsed(
+                obj, ledger, lambda led: led.append_jsonl(handle, obj.actor, batch_size, committed))
+        except (KeyboardInterrupt, Terminated) as exc:  # say what stays (main prints the note)
+            if not obj.dry_run:
+                exc.add_note(f"{kept} event(s) from earlier batches were kept; run the same "
+                             "input again to continue" if kept else "nothing was written")
+            raise
     if rehearsal is not None:
         report_rehearsal(rehearsal, as_json, {"unchanged": result.unchanged,
                                               "resumed": result.resumed, "appended": 0})

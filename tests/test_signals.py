@@ -59,7 +59,8 @@ def test_a_reader_that_closed_the_pipe_is_no_alarm(env: dict[str, str], args: li
 def test_a_signal_stops_a_command_with_its_cleanup(env: dict[str, str], tmp_path: Path,
                                                     signum: int, code: int, said: str) -> None:
     """A bulk append waits on its input (a FIFO) in the middle of its second batch: the first
-    batch stays, nothing of the second is written, and the exit status says what happened."""
+    batch stays, nothing of the second is written, and the exit status and the message say
+    what happened and what was kept."""
     fifo = tmp_path / "in.fifo"
     os.mkfifo(fifo)
     proc = subprocess.Popen([LEDGER, "append", "--jsonl", str(fifo), "--batch-size", "2"],
@@ -79,7 +80,8 @@ def test_a_signal_stops_a_command_with_its_cleanup(env: dict[str, str], tmp_path
         time.sleep(0.2)  # the third line is read; the process waits for the fourth
         proc.send_signal(signum)
         _, err = proc.communicate(timeout=60)
-    assert (proc.returncode, err.decode().strip()) == (code, said)
+    kept = ": 2 event(s) from earlier batches were kept; run the same input again to continue"
+    assert (proc.returncode, err.decode().strip()) == (code, said + kept)
     verify = subprocess.run([LEDGER, "verify", "--json"], env=env, capture_output=True)
     assert orjson.loads(verify.stdout)["events"] == 4  # the first batch of two, not the third line
 
