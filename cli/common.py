@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import io
 import os
@@ -120,27 +121,28 @@ def read_tlog_proof(path: str) -> str:
 
 class _TerminalLines(io.RawIOBase):
     """A byte stream to a terminal that prints each line as ``say`` prints one: a C1 control
-    (which JSON leaves as it is) or an escape in a CSV field shows as text, not as an action."""
+    (which JSON leaves as it is) or an escape in a CSV field shows as text, not as an action.
+    Bytes are decoded as they come (a character cut between two writes is joined again)."""
 
     def __init__(self, out: IO[bytes]) -> None:
         super().__init__()
-        self.out, self.pending = out, b""
+        self.out, self.pending = out, ""
+        self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
 
     def writable(self) -> bool:
         return True
 
     def write(self, data: Any) -> int:
-        lines = (self.pending + bytes(data)).split(b"\n")
+        lines = (self.pending + self.decoder.decode(bytes(data))).split("\n")
         self.pending = lines.pop()  # at most one line, not yet ended
         for line in lines:  # a CR LF line end (CSV's) ends the line: it is no character of it
-            text = line.removesuffix(b"\r").decode("utf-8", "replace")
-            self.out.write(printable(text).encode() + b"\n")
+            self.out.write(printable(line.removesuffix("\r")).encode() + b"\n")
         return len(data)
 
     def flush(self) -> None:
         if self.pending:
-            self.out.write(printable(self.pending.decode("utf-8", "replace")).encode())
-            self.pending = b""
+            self.out.write(printable(self.pending).encode())
+            self.pending = ""
         self.out.flush()
 
 

@@ -138,3 +138,27 @@ def test_a_streamed_document_on_a_terminal_is_shown_as_text(cli: Cli, args: list
     text = on_a_terminal(cli.db, *args)
     assert shown_plainly(text), [c for c in text if acts_on_a_terminal(c)]
     assert text.count("\n") == piped.replace("\r\n", "\n").count("\n")
+
+
+@given(st.text(), st.lists(st.integers(min_value=0, max_value=64), max_size=8))
+def test_the_terminal_stream_escapes_each_line_however_it_is_written(text: str,
+                                                                       cuts: list[int]) -> None:
+    """Written in any pieces (cut anywhere, even inside a character's UTF-8 bytes), the stream
+    for a terminal prints each line as `printable` prints one, CR LF line ends as line ends."""
+    import io
+
+    from cli.common import _TerminalLines
+
+    data, sink = text.encode(), io.BytesIO()
+    stream = _TerminalLines(sink)
+    start = 0
+    for cut in sorted(min(c, len(data)) for c in cuts):
+        stream.write(data[start:max(start, cut)])
+        start = max(start, cut)
+    stream.write(data[start:])
+    stream.flush()
+    lines = text.split("\n")
+    expected = "\n".join(printable(line.removesuffix("\r")) if i < len(lines) - 1 else
+                         printable(line) for i, line in enumerate(lines))
+    assert sink.getvalue().decode() == expected
+    assert shown_plainly(sink.getvalue().decode().replace("\n", ""))
