@@ -275,11 +275,40 @@ def _same_file(a: str, b: str) -> bool:
 @contextlib.contextmanager
 def progress(label: str, total: int) -> Iterator[Callable[[int], None] | None]:
     """Yield a progress callback drawing a bar on a terminal's stderr, or None when piped."""
-    if not sys.stderr.isatty() or total < 1000:
-        yield None
+    with progress_phases((label, total)) as (bar,):
+        yield bar
+
+
+@contextlib.contextmanager
+def progress_phases(*phases: tuple[str, int]) -> Iterator[list[Callable[[int], None] | None]]:
+    """Yield a progress callback for each phase of a command (its label and true total), drawn
+    one after the other on a terminal's stderr: the first bar at once, each later one from its
+    first step on, closing the one before. None for a phase when piped, or of under 1,000."""
+    if not sys.stderr.isatty():
+        yield [None] * len(phases)
         return
-    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
-        yield bar.update
+    shown: list[Any] = [None, None]  # the open bar's phase and its exit stack
+
+    def show(phase: int) -> Any:
+        if shown[0] != phase:
+            if shown[1] is not None:
+                shown[1].close()
+            stack = contextlib.ExitStack()
+            label, total = phases[phase]
+            shown[:] = [phase, stack, stack.enter_context(
+                click.progressbar(length=total, label=label, file=sys.stderr))]
+        return shown[2]
+
+    def callback(phase: int) -> Callable[[int], None]:
+        return lambda done: show(phase).update(done)
+
+    try:
+        if phases and phases[0][1] >= 1000:
+            show(0)
+        yield [callback(i) if total >= 1000 else None for i, (_, total) in enumerate(phases)]
+    finally:
+        if shown[1] is not None:
+            shown[1].close()
 
 
 LARGEST = 2**53 - 1  # the largest integer the ledger stores or writes as JSON

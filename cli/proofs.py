@@ -19,6 +19,7 @@ from .common import (
     pass_ctx,
     passphrase,
     progress,
+    progress_phases,
     read_checkpoint_note,
     read_text_input,
     read_tlog_proof,
@@ -129,11 +130,14 @@ def tiles(obj: LedgerContext, out_dir: str, key_file: str | None,
         ledger tiles public-log/ --checkpoint checkpoint-120.txt
     """
     from ledger.ops.keys import read_signer
+    from ledger.ops.proofs import checkpoint_of_note
 
     signer = read_signer(Path(key_file), passphrase) if key_file else None
     note = read_checkpoint_note(checkpoint_file) if checkpoint_file else None
-    with obj.open() as ledger, progress("Writing tiles", ledger.count()) as bar:
-        done = ledger.tiles(Path(out_dir), signer, note, bar)
+    with obj.open() as ledger:
+        size = checkpoint_of_note(note).size if note is not None else ledger.count()
+        with progress_phases(("Verifying", ledger.count()), ("Writing tiles", size)) as bars:
+            done = ledger.tiles(Path(out_dir), signer, note, *bars)
     say(f"Wrote {out_dir}/checkpoint (size {done.size}) and its tiles: {done.written} "
         f"file(s) written, {done.unchanged} already there")
 

@@ -375,10 +375,11 @@ class Ledger:
         return writer.records, writer.written, writer.unchanged
 
     def tiles(self, out: Path, signer: Signer | None = None, note: str | None = None,
-              progress: Progress | None = None) -> TilesResult:
+              progress: Progress | None = None, writing: Progress | None = None) -> TilesResult:
         """Write the log as C2SP tiles into ``out`` (``ops.tiles``), for a checkpoint signed now
         by ``signer`` (the log is verified first) or the given checkpoint ``note`` (the log must
-        verify and extend it)."""
+        verify and extend it). ``progress`` counts the events verified, ``writing`` the events
+        whose entries are written."""
         from ledger.model.verify import check_extends
         from ledger.ops.proofs import checkpoint_of_note
         from ledger.ops.tiles import write_tiles
@@ -396,7 +397,7 @@ class Ledger:
                                             f"at {report.where}: {report.reason}")
                 check_extends(report, checkpoint)
             try:
-                return write_tiles(conn, out, note, checkpoint)
+                return write_tiles(conn, out, note, checkpoint, writing)
             except OSError as exc:
                 raise RefusedInput(f"cannot write the tiles to {out}: {exc.strerror or exc}") from None
 

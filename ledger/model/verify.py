@@ -257,6 +257,16 @@ def finish_notes(report: VerifyReport, notes: Iterable[tuple[Any, ...]]) -> Veri
 
 def _verify(walk: _Walk, events: Iterable[Row], progress: Progress | None,
             signatures: Iterator[tuple[Any, ...]] | None, resolve: bool = True) -> VerifyReport:
+    walk.reported = walk.expected - 1  # progress counts the events this pass reads
+    try:
+        return _verify_walk(walk, events, progress, signatures, resolve)
+    finally:
+        if progress is not None and walk.expected - 1 > walk.reported:
+            progress(walk.expected - 1 - walk.reported)  # the last, short stretch: a true total
+
+
+def _verify_walk(walk: _Walk, events: Iterable[Row], progress: Progress | None,
+                 signatures: Iterator[tuple[Any, ...]] | None, resolve: bool) -> VerifyReport:
     stored_tree = walk.tree.stored
     rest: Iterator[Row] = iter(events)
     if stored_tree is None:  # the common case: run the tight loop as far as it goes
@@ -331,7 +341,8 @@ def _fast_prefix(events: Iterator[Row], walk: _Walk, progress: Progress | None) 
         if capture and seq in capture:
             roots[seq] = Frontier.of(seq - base, hashes).root()
         if progress is not None and expected % 1024 == 0:
-            progress(1024)
+            progress(expected - 1 - walk.reported)
+            walk.reported = expected - 1
     walk.expected, walk.prev, walk.before_prev = expected, prev, before
     walk.tree.frontier = Frontier.of(expected - 1 - base, hashes)
     walk.tree.pos = stored_count(expected - 1)
@@ -359,6 +370,7 @@ class _Walk:
                  capture: Collection[int]) -> None:
         self.expected, self.prev, self.before_prev = 1, GENESIS_HASH, GENESIS_HASH
         self.base = 0  # leaves before the tree this pass builds (a block's first seq - 1)
+        self.reported = 0  # the events before seq reported + 1 were counted in the progress
         self.tree = _Tree(stored_tree, capture)
         self.notes: list[tuple[Any, ...]] = []
 
@@ -375,7 +387,8 @@ class _Walk:
 
     def tick(self, progress: Progress | None) -> None:
         if progress is not None and self.expected % 1024 == 0:
-            progress(1024)
+            progress(self.expected - 1 - self.reported)
+            self.reported = self.expected - 1
 
     def finish(self) -> None:
         self.tree.finish(self.expected - 1)

@@ -90,19 +90,12 @@ def audit(conn: sqlite3.Connection, progress: Progress | None = None) -> AuditRe
         signed, problems = stored_checkpoints(conn)
     except (CorruptEvent, sqlite3.DatabaseError) as exc:
         return AuditReport(_as_damage(exc))
-    counted = [0]
     replaying = _start_replay(conn)  # the rules' replay runs in helpers while this verifies
-
-    def count(n: int) -> None:
-        counted[0] += n
-        if progress is not None:
-            progress(n)
-
     try:
-        report = AuditReport(verification.verify_stored(conn, count, thorough=True,
+        report = AuditReport(verification.verify_stored(conn, progress, thorough=True,
                                                       capture={c.size for c, _ in signed}))
         try:
-            return _audit_rest(conn, report, signed, problems, replaying, counted[0], progress)
+            return _audit_rest(conn, report, signed, problems, replaying, progress)
         except (CorruptEvent, sqlite3.DatabaseError) as exc:
             damage = _as_damage(exc)
             report.findings.append(Finding(str(damage.table), str(damage.reason)))
@@ -124,10 +117,8 @@ def _as_damage(exc: CorruptEvent | sqlite3.DatabaseError) -> VerifyReport:
 
 def _audit_rest(conn: sqlite3.Connection, report: AuditReport,
                 signed: list[tuple[Checkpoint, str]], problems: list[str],
-                replaying: list[Helper], counted: int, progress: Progress | None) -> AuditReport:
+                replaying: list[Helper], progress: Progress | None) -> AuditReport:
     """Everything audit checks once verify has: checkpoints, views, the rules, side tables."""
-    if progress is not None and report.verify.events > counted:
-        progress(report.verify.events - counted)  # verify counts in steps of 1,024
     add = report.findings.append
     if report.verify.table is not None and report.verify.events == 0:
         return report  # the file's structure is not the ledger's: nothing else can be read

@@ -140,6 +140,8 @@ def verify_since(conn: sqlite3.Connection, base: Checkpoint, progress: Progress 
     except (LedgerError, StopIteration) as exc:
         return table_failure("tree_hashes", f"the event at size {size} is not the one the checkpoint "
                              f"this key signed holds ({exc or 'missing'})")
+    if progress is not None and size:  # the events the signed root fixes count as done
+        progress(size)
     report = verify_from(store.iter_rows(conn, size, None), size, nodes, prev, before_prev,
                          progress, capture, iter_tree_hashes(conn, stored_count(size)))
     if report.ok and report.events != head:
