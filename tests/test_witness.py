@@ -488,6 +488,30 @@ def test_a_key_that_is_not_a_witness_key_is_refused(tmp_path: Path) -> None:
         assert not (tmp_path / "w.db").exists()
 
 
+def test_a_port_taken_or_a_host_unknown_is_refused_before_serving(tmp_path: Path) -> None:
+    """`witness serve --listen` on a port another server holds printed `Witness … at http://…`,
+    then uvicorn's own `ERROR: [Errno 98] …` and exit 3, a status the CLI does not have. The
+    socket is now bound first: one `Error:` line, exit 2, nothing announced."""
+    import socket
+
+    log = Log(tmp_path, "log", 1)
+    (tmp_path / "logs.txt").write_text(f"log {log.vkey}\n")
+    key = tmp_path / "w.key"
+    assert log.cli("witness", "keygen", "witness.example/w", "-o", str(key)).exit_code == 0
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        for listen, says in ((f"127.0.0.1:{port}", "Address already in use"),
+                             ("no-such-host.invalid:80", "cannot listen on no-such-host.invalid:80")):
+            result = log.cli("witness", "serve", "--key", str(key), "--logs",
+                             str(tmp_path / "logs.txt"), "--db", str(tmp_path / "w.db"),
+                             "--listen", listen)
+            assert result.exit_code == 2, result.output
+            [line] = result.stderr.splitlines()
+            assert line.startswith("Error: cannot listen on ") and says in line, line
+
+
 def test_what_anyone_sends_is_logged_as_text(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """A witness logs every refusal on its operator's terminal; the request is anyone's, so an
     escape sequence or a line feed in it (an origin, a proof line, a signature line) is logged

@@ -22,6 +22,7 @@ import asyncio
 import hashlib
 import logging
 import re
+import socket
 import threading
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -36,7 +37,7 @@ from ledger.core.escapes import printable
 from ledger.core.merkle import EMPTY_ROOT, ProofError
 from ledger.core.merkle_check import check_consistency
 from ledger.core.note import DASH, Verifier, open_note, signature_lines
-from ledger.errors import SignatureError
+from ledger.errors import RefusedInput, SignatureError
 from ledger.storage import witnessdb
 
 MAX_REQUEST = 64 * 1024  # 63 proof lines and a checkpoint with many signatures fit in 8 KiB
@@ -282,13 +283,35 @@ def serve(witness: Witness, host: str, port: int, ready: Callable[[str], None] |
                 for s, handler in before.items():
                     signal.signal(s, handler)
 
+    listening = _listen(host, port)  # before saying where it serves: a port taken is refused
     config = uvicorn.Config(app(witness), host=host, port=port, log_level="warning",
                             access_log=False, timeout_graceful_shutdown=10,
                             h11_max_incomplete_event_size=MAX_REQUEST, lifespan="on")
     server = Server(config)
     if ready is not None:
-        ready(f"http://{host}:{port}/")
-    server.run()
+        shown = f"[{host}]" if ":" in host else host
+        ready(f"http://{shown}:{listening.getsockname()[1]}/")
+    with listening:
+        server.run(sockets=[listening])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """Return a socket listening on host:port (port 0: one the system picks); refuse a host that
+    does not resolve or a port already taken, in one sentence."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+        listening = socket.socket(family, kind, proto)
+    except OSError as exc:
+        raise RefusedInput(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    try:
+        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listening.bind(address)
+        listening.listen(2048)
+    except OSError as exc:
+        listening.close()
+        raise RefusedInput(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    return listening
 
 
 __all__ = ["MAX_REQUEST", "Reply", "Witness", "app", "serve"]
