@@ -109,3 +109,42 @@ def test_a_write_ahead_log_it_cannot_read_is_said(cli: Cli, tmp_path: Path) -> N
             assert "only with a -shm file beside it" in refused.stderr.decode()
     finally:
         holder.close()
+
+
+def test_a_read_only_copy_in_a_folder_this_user_may_not_write(cli: Cli, tmp_path: Path) -> None:
+    """The other read-only case: the file and its folder on an ordinary disk, neither writable
+    by this user (an auditor's copy, mode 444 in a folder of mode 555). SQLite says
+    SQLITE_READONLY_DIRECTORY there, not CANTOPEN: every command said `… is not a ledger:
+    attempt to write a readonly database`. Root passes file modes by, so root runs the commands
+    without the capabilities that do (`setpriv`)."""
+    import os
+
+    assert cli("publish", cli.file(manifest("SRCH:00000001", title="Routing"))).exit_code == 0
+    assert cli("correct", "SRCH:00000001", "--kind", "retraction", "--reason", "r").exit_code == 0
+    folder = tmp_path / "copy"
+    folder.mkdir()
+    shutil.copy(cli.db, folder / "ledger.db")
+    (folder / "ledger.db").chmod(0o444)
+    folder.chmod(0o555)
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        prefix = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--"]
+        if subprocess.run([*prefix, "true"], capture_output=True).returncode != 0:
+            pytest.skip("setpriv cannot drop the capabilities that pass file modes by")
+    try:
+        for args in (["verify", "--json"], ["audit", "--json"], ["show", "SRCH:00000001", "--json"],
+                     ["export"], ["search", "routing", "--json"]):
+            there = subprocess.run([*prefix, *LEDGER, "--db", str(folder / "ledger.db"), *args],
+                                   capture_output=True, timeout=120,
+                                   cwd=Path(__file__).resolve().parents[1])
+            here = run(cli.db, *args)
+            assert there.returncode == 0, (args, there.stderr)
+            assert there.stdout == here.stdout, args
+        refused = subprocess.run([*prefix, *LEDGER, "--db", str(folder / "ledger.db"), "correct",
+                                  "SRCH:00000001", "--kind", "addendum", "--reason", "x"],
+                                 capture_output=True, timeout=120,
+                                 cwd=Path(__file__).resolve().parents[1])
+        assert refused.returncode == 2 and b"read-only" in refused.stderr, refused.stderr
+        assert sorted(p.name for p in folder.iterdir()) == ["ledger.db"]
+    finally:
+        folder.chmod(0o755)

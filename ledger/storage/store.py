@@ -148,6 +148,18 @@ def _connect(path: Path) -> LedgerConnection:
     return conn
 
 
+_READONLY_DIRECTORY = 1544  # SQLITE_READONLY_DIRECTORY: the -shm cannot be made in the folder
+_READONLY_CANTINIT = 1288  # SQLITE_READONLY_CANTINIT: nor initialised
+
+
+def _no_shm_here(exc: sqlite3.OperationalError) -> bool:
+    """Return whether SQLite refused to read a write-ahead-log file for want of a ``-shm`` file
+    it may make: read-only media (CANTOPEN), or a read-only file in a folder this user may not
+    write (READONLY_DIRECTORY, an auditor's copy)."""
+    code = getattr(exc, "sqlite_errorcode", None) or 0
+    return code & 0xFF == sqlite3.SQLITE_CANTOPEN or code in (_READONLY_DIRECTORY, _READONLY_CANTINIT)
+
+
 def _connect_read_only(path: Path) -> LedgerConnection:
     """Return a read-only connection to a ledger file SQLite could not open for writing: one on
     read-only media, or in a folder this user may not write (an auditor's copy). SQLite then
@@ -163,7 +175,7 @@ def _connect_read_only(path: Path) -> LedgerConnection:
         return conn
     except sqlite3.OperationalError as exc:
         conn.close()
-        if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_CANTOPEN:
+        if not _no_shm_here(exc):
             raise
     wal = Path(f"{path}-wal")
     if wal.exists() and wal.stat().st_size > 0:
@@ -215,7 +227,7 @@ def open_ledger(path: Path) -> sqlite3.Connection:
         try:
             app_id = conn.execute("PRAGMA application_id").fetchone()[0]
         except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_CANTOPEN or not _ledger_header(path):
+            if not _no_shm_here(exc) or not _ledger_header(path):
                 raise
             conn.close()
             conn = _connect_read_only(path)
