@@ -82,7 +82,7 @@ def test_every_read_works_on_a_read_only_copy(cli: Cli, tmp_path: Path) -> None:
                     "--reason", "x")
         assert write.returncode == 2
         assert write.stderr.decode().splitlines() == [
-            "Error: the ledger file is read-only: attempt to write a readonly database"]
+            f"Error: the ledger file {view / 'ledger.db'} is read-only here: nothing was written"]
 
 
 def test_a_write_ahead_log_it_cannot_read_is_said(cli: Cli, tmp_path: Path) -> None:
@@ -144,7 +144,39 @@ def test_a_read_only_copy_in_a_folder_this_user_may_not_write(cli: Cli, tmp_path
                                   "SRCH:00000001", "--kind", "addendum", "--reason", "x"],
                                  capture_output=True, timeout=120,
                                  cwd=Path(__file__).resolve().parents[1])
-        assert refused.returncode == 2 and b"read-only" in refused.stderr, refused.stderr
+        assert refused.returncode == 2 and b"is read-only here" in refused.stderr, refused.stderr
         assert sorted(p.name for p in folder.iterdir()) == ["ledger.db"]
+    finally:
+        folder.chmod(0o755)
+
+
+def test_a_writable_ledger_in_a_folder_this_user_may_not_write(cli: Cli, tmp_path: Path) -> None:
+    """The file may be written but not its folder, where SQLite must make the `-wal` and `-shm`
+    files: reads work, and a write is refused naming the folder (it said `the ledger file is
+    read-only`, of a file anyone could write)."""
+    import os
+
+    assert cli("publish", cli.file(manifest("SRCH:00000001"))).exit_code == 0
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    shutil.copy(cli.db, folder / "ledger.db")
+    (folder / "ledger.db").chmod(0o666)
+    folder.chmod(0o555)
+    prefix = (["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--"]
+              if os.geteuid() == 0 else [])
+    if prefix and subprocess.run([*prefix, "true"], capture_output=True).returncode != 0:
+        pytest.skip("setpriv cannot drop the capabilities that pass file modes by")
+    try:
+        def there(*args: str) -> subprocess.CompletedProcess[bytes]:
+            return subprocess.run([*prefix, *LEDGER, "--db", str(folder / "ledger.db"), *args],
+                                  capture_output=True, timeout=120,
+                                  cwd=Path(__file__).resolve().parents[1])
+
+        assert there("verify").returncode == 0
+        write = there("correct", "SRCH:00000001", "--kind", "addendum", "--reason", "x")
+        assert write.returncode == 2
+        assert write.stderr.decode().splitlines() == [
+            f"Error: the ledger's folder {folder} is not writable here, and SQLite keeps the "
+            "ledger's -wal and -shm files beside it: nothing was written"]
     finally:
         folder.chmod(0o755)

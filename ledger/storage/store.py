@@ -189,6 +189,15 @@ def _connect_read_only(path: Path) -> LedgerConnection:
     return conn
 
 
+def _why_read_only(conn: sqlite3.Connection) -> str:
+    """Say why a ledger opened read-only takes no write (nothing was written)."""
+    path = file_path(conn)
+    if path is not None and os.access(path, os.W_OK) and not os.access(path.parent, os.W_OK):
+        return (f"the ledger's folder {path.parent} is not writable here, and SQLite keeps the "
+                "ledger's -wal and -shm files beside it: nothing was written")
+    return f"the ledger file {path} is read-only here: nothing was written"
+
+
 def is_read_only(conn: sqlite3.Connection) -> bool:
     """Return whether the ledger file could be opened for reading only (see
     ``_connect_read_only``): nothing, not even a cache, can be written to it."""
@@ -328,6 +337,8 @@ def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         with savepoint(conn):
             yield conn
         return
+    if is_read_only(conn):
+        raise StoreError(_why_read_only(conn))
     try:
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.Error as exc:
