@@ -94,8 +94,10 @@ def test_a_read_only_database_connection(db: Path, tmp_path: Path) -> None:
 
 
 def test_a_missing_directory(tmp_path: Path) -> None:
-    code, err = invoke(tmp_path / "no" / "such" / "dir" / "l.db", "init")
-    assert code == 2 and err.startswith("Error: cannot")
+    """`init` names what is wrong with the folder (it said `unable to open database file`)."""
+    folder = tmp_path / "no" / "such" / "dir"
+    code, err = invoke(folder / "l.db", "init")
+    assert (code, err) == (2, f"Error: cannot create {folder / 'l.db'}: there is no folder {folder}\n")
 
 
 def test_a_full_disk(db: Path) -> None:

@@ -209,6 +209,11 @@ def create(path: Path, created_at: str, version: int = FORMAT_VERSION) -> sqlite
     refuse an existing file."""
     if path.exists():
         raise NotALedger(f"{path} already exists: init refuses to touch an existing file")
+    folder = path.absolute().parent
+    if not folder.is_dir():
+        raise StoreError(f"cannot create {path}: there is no folder {folder}")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise StoreError(f"cannot create {path}: the folder {folder} is not writable here")
     conn = _connect(path)
     try:
         conn.execute("PRAGMA journal_mode = WAL")
