@@ -944,3 +944,15 @@ def test_two_runs_extending_one_mirror_at_once(tmp_path: Path) -> None:
                                "example.org/log")
     finally:
         conn.close()
+
+
+def test_a_mirror_in_a_folder_that_does_not_exist_is_named(tmp_path: Path) -> None:
+    """The refusal names the mirror asked for, not the temporary file it is built in."""
+    log = Log(tmp_path)
+    log.publish()
+    mirror = tmp_path / "no" / "such" / "mirror.db"
+    result = log.cli("monitor", str(log.out), "--vkey", log.vkey, "--state",
+                     str(tmp_path / "seen.json"), "--mirror", str(mirror))
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: cannot create {mirror}: there is no folder {mirror.parent}\n"
+    assert not (tmp_path / "seen.json").exists()

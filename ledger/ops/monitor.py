@@ -903,6 +903,7 @@ def _open_mirror(path: Path, origin: str,
         if anew:
             _remove(path)
     if not path.exists():
+        store.check_creatable(path)  # named as the mirror, not as the file it is built in
         building = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
         return store.create(building, rfc3339(utc_now()), version or store.FORMAT_VERSION), building
     conn = store.open_ledger(path)

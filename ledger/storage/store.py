@@ -204,16 +204,22 @@ def is_read_only(conn: sqlite3.Connection) -> bool:
     return isinstance(conn, LedgerConnection) and conn.read_only
 
 
-def create(path: Path, created_at: str, version: int = FORMAT_VERSION) -> sqlite3.Connection:
-    """Create a new, empty ledger file of that event format (1 or 2) and return a connection;
-    refuse an existing file."""
-    if path.exists():
-        raise NotALedger(f"{path} already exists: init refuses to touch an existing file")
+def check_creatable(path: Path) -> None:
+    """Raise StoreError, naming ``path``, if its folder does not exist or is not writable here
+    (SQLite would say only `unable to open database file`)."""
     folder = path.absolute().parent
     if not folder.is_dir():
         raise StoreError(f"cannot create {path}: there is no folder {folder}")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise StoreError(f"cannot create {path}: the folder {folder} is not writable here")
+
+
+def create(path: Path, created_at: str, version: int = FORMAT_VERSION) -> sqlite3.Connection:
+    """Create a new, empty ledger file of that event format (1 or 2) and return a connection;
+    refuse an existing file."""
+    if path.exists():
+        raise NotALedger(f"{path} already exists: init refuses to touch an existing file")
+    check_creatable(path)
     conn = _connect(path)
     try:
         conn.execute("PRAGMA journal_mode = WAL")
