@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ledger.errors import StoreError
+from ledger.storage.store import check_creatable
 
 APPLICATION_ID = 0x4C574954  # "LWIT"
 SCHEMA = """
@@ -30,6 +31,8 @@ CREATE TABLE IF NOT EXISTS refusals (
 
 def open_witness_db(path: Path) -> sqlite3.Connection:
     """Open (creating if needed) a witness state file; refuse a file that is another's."""
+    if not path.exists():
+        check_creatable(path)
     try:
         conn = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA busy_timeout = 30000")
