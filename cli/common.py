@@ -235,9 +235,12 @@ def write_output(text: str, output: str | None) -> None:
     """Print ``text``, or write it to the file ``output``. On a terminal each line is printed
     as ``say`` prints one (the document itself, to a pipe or a file, is left as it is)."""
     if output is None:
-        if sys.stdout.isatty():
-            text = "\n".join(printable(line) for line in text.split("\n"))
-        click.echo(text, nl=False)
+        if sys.stdout.isatty():  # each line escaped, as every document streamed to a terminal
+            out = stdout_bytes()
+            out.write(text.encode("utf-8"))
+            out.flush()
+        else:
+            click.echo(text, nl=False)
         return
     with output_file(output) as handle:  # UTF-8 whatever the locale: the documents say so
         handle.write(text.encode("utf-8"))

@@ -84,8 +84,9 @@ class Resume:
 
     def __init__(self, conn: sqlite3.Connection, lines: IO[bytes]) -> None:
         self.conn = conn
-        self.rows = store.bulk_progress_count(conn)  # the rows there are, with this run's own
-        self.recorded = {str(p): (n, h) for p, n, h in store.bulk_progress_rows(conn)}
+        rows = store.bulk_progress_rows(conn)
+        self.rows = len(rows)  # the rows there are, with this run's own
+        self.recorded = {str(p): (n, h) for p, n, h in rows}
         self.horizon = max((n for n, _ in self.recorded.values() if type(n) is int), default=0)
         self.lines = lines_at_most(lines)
         self.skipped = 0

@@ -298,18 +298,17 @@ def serve(witness: Witness, host: str, port: int, ready: Callable[[str], None] |
 def _listen(host: str, port: int) -> socket.socket:
     """Return a socket listening on host:port (port 0: one the system picks); refuse a host that
     does not resolve or a port already taken, in one sentence."""
+    listening: socket.socket | None = None
     try:
         family, kind, proto, _, address = socket.getaddrinfo(
             host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
         listening = socket.socket(family, kind, proto)
-    except OSError as exc:
-        raise RefusedInput(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    try:
         listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listening.bind(address)
         listening.listen(2048)
     except OSError as exc:
-        listening.close()
+        if listening is not None:
+            listening.close()
         raise RefusedInput(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     return listening
 
