@@ -126,3 +126,29 @@ def test_two_cli_bulk_appends_of_one_file_at_once(tmp_path: Path) -> None:
     assert orjson.loads(last.stdout)["appended"] == 0
     with contextlib.closing(sqlite3.connect(db)) as conn:
         assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == 3000
+
+
+def test_a_bulk_progress_row_written_with_plain_sqlite3_during_a_run(tmp_path: Path) -> None:
+    """An attacker who can write the file adds a `bulk_progress` row (any prefix, a line count
+    of 10⁹) with plain sqlite3 between two batches: the run stops, as for another run; it can
+    make it stop, never skip a line. Re-running reads the input to its end looking for that
+    prefix, finds only its own rows, and appends exactly what is missing."""
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(_synthetic_jsonl(100))
+    db = tmp_path / "l.db"
+
+    def forge(_appended: int) -> None:
+        if not forged:
+            forged.append(True)
+            with contextlib.closing(sqlite3.connect(db)) as conn, conn:
+                conn.execute("INSERT INTO bulk_progress VALUES (?, ?, ?)", ("ab" * 32, 10**9, 1))
+
+    forged: list[bool] = []
+    with Ledger.create(db) as ledger, source.open("rb") as handle:
+        with pytest.raises(AnotherBulkAppend):
+            ledger.append_jsonl(handle, "b", batch_size=30, progress=forge)
+        assert ledger.head()[0] == 30
+        with source.open("rb") as handle:
+            again = ledger.append_jsonl(handle, "b", batch_size=30)
+        assert (again.resumed, again.appended, ledger.head()[0]) == (30, 70, 100)
+        assert ledger.verify().ok
