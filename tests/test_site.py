@@ -96,6 +96,35 @@ def test_a_site_is_never_rolled_back_to_an_older_checkpoint(
     assert cli("site", str(out), *newer).exit_code == 0
 
 
+def test_a_second_run_into_the_folder_while_one_writes_it_is_refused(
+        cli: Cli, signed_site: tuple[list[str], Path], tmp_path: Path) -> None:
+    """Two runs at once, the older checkpoint's still writing when the newer's had finished, left
+    the folder's state and pages at the older one: a rollback its readers and the next run never
+    saw. While one run writes a folder, another into it is refused (exit 2, nothing written)."""
+    from ledger.api import Ledger
+
+    args, out = signed_site
+    cli("correct", "SRCH:00000002", "--kind", "retraction", "--reason", "x")
+    key = tmp_path / "k.key"
+    assert cli("checkpoint", "--key", str(key), "-o", str(tmp_path / "new.txt")).exit_code == 0
+    newer = ["--checkpoint", str(tmp_path / "new.txt"), *args[2:]]
+    meanwhile: list[object] = []
+
+    def during(n: int) -> None:
+        if not meanwhile:
+            meanwhile.append(cli("site", str(out), *newer))
+
+    with Ledger.open(cli.db) as ledger:
+        ledger.site(out, Path(args[1]).read_text(), Path(args[3]).read_text(), progress=during)
+    (second,) = meanwhile
+    assert second.exit_code == 2 and second.stderr == (  # type: ignore[attr-defined]
+        f"Error: another `ledger site` is writing into {out.resolve()}: run this one again when "
+        "it has finished\n")
+    served = json.loads((out / "ledger-site-state.json").read_text())["checkpoint"]
+    assert served == Path(args[1]).read_text().split("\n\n")[0] + "\n"  # the first run's
+    assert cli("site", str(out), *newer).exit_code == 0  # once the first is done
+
+
 def test_a_planted_symlink_is_replaced_never_followed(cli: Cli, signed_site: tuple[list[str], Path],
                                                       tmp_path: Path) -> None:
     args, out = signed_site

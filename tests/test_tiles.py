@@ -395,3 +395,35 @@ def test_the_progress_of_tiles_reaches_its_true_totals(tmp_path: Path, writing: 
             written: list[int] = []
             ledger.tiles(tmp_path / out, key, note, verified.append, written.append)
             assert (sum(verified), sum(written)) == (900, size), out
+
+
+def test_two_runs_into_one_folder_at_once_never_roll_it_back(tmp_path: Path) -> None:
+    """A run with an older checkpoint still writing when a run with a newer one finished renamed
+    its older checkpoint in last: the folder served a rollback that every monitor refuses. While
+    one run writes a folder, another run into it is refused (exit 2), and the first completes."""
+    db = tmp_path / "l.db"
+    with Ledger.create(db, clock) as ledger:
+        ledger.append_jsonl(io.BytesIO(lines(300)), "ed")
+    cli = Cli(db, tmp_path)
+    key = tmp_path / "log.key"
+    cli("keygen", "example.org/log", "-o", str(key))
+    old = tmp_path / "old.txt"
+    assert cli("checkpoint", "--key", str(key), "-o", str(old)).exit_code == 0
+    with Ledger.open(db, clock) as ledger:
+        ledger.append_jsonl(io.BytesIO(lines(5, 300)), "ed")
+    out = tmp_path / "log"
+    meanwhile: list[Any] = []
+
+    def during(n: int) -> None:  # the newer run, while the older one writes its first bundle
+        if not meanwhile:
+            meanwhile.append(cli("tiles", str(out), "--key", str(key)))
+
+    with Ledger.open(db, clock) as ledger:
+        ledger.tiles(out, note=old.read_text(), writing=during)
+    (newer,) = meanwhile
+    assert newer.exit_code == 2, newer.output
+    assert f"another `ledger tiles` is writing into {out.resolve()}" in newer.stderr
+    assert newer.stderr.count("\n") == 1 and "Traceback" not in newer.output
+    assert check_tiles(out, "example.org/log")[0] == 300
+    assert cli("tiles", str(out), "--key", str(key)).exit_code == 0  # once the first is done
+    assert check_tiles(out, "example.org/log")[0] == 305

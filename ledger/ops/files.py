@@ -7,6 +7,7 @@ command is given, never more than its format can hold."""
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import itertools
 import os
 import re
@@ -97,6 +98,26 @@ class FolderWriter:
             return stat.S_ISREG(os.lstat(self.out / relative).st_mode)
         except OSError:
             return False
+
+
+@contextlib.contextmanager
+def folder_held(out: Path, command: str) -> Iterator[None]:
+    """Hold the output folder ``out`` (created if missing) for one run of ``command``: another
+    run into the same folder meanwhile is refused. Two runs at once could each read what the
+    folder serves, both find their checkpoint a successor of it, and the older one rename its
+    checkpoint in last: a rollback every monitor of the folder refuses. The hold is a lock on the
+    folder itself, let go when the run ends or its process dies."""
+    out.mkdir(parents=True, exist_ok=True)
+    handle = os.open(out, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RefusedInput(f"another `{command}` is writing into {out.resolve()}: run this "
+                               "one again when it has finished") from None
+        yield
+    finally:
+        os.close(handle)
 
 
 @contextlib.contextmanager

@@ -44,7 +44,7 @@ from ledger.core.merkle import (
 from ledger.core.progress import Progress
 from ledger.errors import CorruptEvent, LedgerError, RefusedInput
 from ledger.model.purge import PURGE_TYPE
-from ledger.ops.files import FolderWriter
+from ledger.ops.files import FolderWriter, folder_held
 from ledger.ops.helpers import HELPERS, Helper, HelperStopped, send
 from ledger.storage import proofstore, store
 
@@ -78,6 +78,12 @@ def write_tiles(conn: sqlite3.Connection, out: Path, note: str, checkpoint: Chec
                 progress: Progress | None = None) -> TilesResult:
     """Write the tiles, entry bundles and members of the log at the checkpoint's size, then the
     checkpoint (its root must be the stored root at that size: the caller verified the log)."""
+    with folder_held(out, "ledger tiles"):
+        return _write_tiles(conn, out, note, checkpoint, progress)
+
+
+def _write_tiles(conn: sqlite3.Connection, out: Path, note: str, checkpoint: Checkpoint,
+                 progress: Progress | None) -> TilesResult:
     size = checkpoint.size
     if proofstore.stored_root(conn, size, head=False) != checkpoint.root:
         raise CorruptEvent(f"table tree_hashes: the stored tree's root at size {size} is not the "

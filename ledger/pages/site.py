@@ -41,7 +41,7 @@ from ledger.errors import CorruptEvent, LedgerError, RefusedInput
 from ledger.model.purge import as_checkable
 from ledger.model.state import fold
 from ledger.ops.bundle import make_bundle
-from ledger.ops.files import FolderWriter
+from ledger.ops.files import FolderWriter, folder_held
 from ledger.ops.helpers import HELPERS, Helper, HelperStopped, send
 from ledger.ops.proofs import Prover
 from ledger.pages.assets import ASSETS, asset_bytes
@@ -245,7 +245,13 @@ def write_site(conn: sqlite3.Connection, out: Path,
     and bundle as written. A record whose events, checkpoint, key, scripts and files are all as
     recorded is not folded, proved or rendered again; anything else is (``full``: every record).
     ``policy``: the witness policy every page requires the checkpoint's cosignatures to meet, as
-    embedded JSON (``policy_json``), or ''."""
+    embedded JSON (``policy_json``), or ''. Another run into ``out`` meanwhile is refused."""
+    with folder_held(out, "ledger site"):
+        return _write_site(conn, out, signed, progress, full, policy)
+
+
+def _write_site(conn: sqlite3.Connection, out: Path, signed: tuple[str, Checkpoint, str] | None,
+                progress: Progress | None, full: bool, policy: str) -> FolderWriter:
     store.map_pages(conn)
     last_run = _read_state(out)
     served = _served_checkpoint(last_run)
