@@ -8,6 +8,7 @@ import io
 import shutil
 import sqlite3
 import tempfile
+import threading
 import urllib.request
 from pathlib import Path
 
@@ -956,3 +957,37 @@ def test_a_mirror_in_a_folder_that_does_not_exist_is_named(tmp_path: Path) -> No
     assert result.exit_code == 2
     assert result.stderr == f"Error: cannot create {mirror}: there is no folder {mirror.parent}\n"
     assert not (tmp_path / "seen.json").exists()
+
+
+def test_two_runs_on_one_state_file_never_roll_it_back(tmp_path: Path) -> None:
+    """Run A (no mirror) follows the log from its state file to size 300; meanwhile the log grows
+    and run B follows it with the same state file to 340. A, finishing last, saved 300 over 340:
+    the next run then checked the log only from 300, so a history rewritten from 301 on — which B
+    had seen — passed. Now a run saves only over the state it loaded, else it is refused (exit 2)
+    and the newer state stays."""
+    from ledger.core.note import parse_verifier
+    from ledger.ops import monitor as mon
+
+    log = Log(tmp_path)
+    log.publish()
+    verifier, state = parse_verifier(log.vkey), tmp_path / "seen.json"
+    other: list[Outcome] = []
+    once = threading.Lock()  # the monitor fetches in threads
+
+    class Raced(mon.DirSource):
+        def get(self, path: str) -> bytes | None:
+            with once:
+                if path.startswith("tile/entries") and not other:
+                    log.grow(40, 300)
+                    log.publish()
+                    other.append(follow(log.cli, str(log.out), log.vkey, tmp_path, mirror=False))
+            return super().get(path)
+
+    with pytest.raises(mon.RefusedInput) as refused:
+        mon.monitor(Raced(log.out), verifier, state, None, rederive=False)
+    assert other[0][0] == 0 and other[0][1]["size"] == 340  # type: ignore[index]
+    assert str(refused.value) == (
+        f"another `ledger monitor` saved the state file {state} (size 340) while this run followed "
+        "the log from size 0: this run's checkpoint (size 300) was not saved over it; run it again")
+    assert orjson.loads(state.read_bytes())["size"] == 340
+    assert follow(log.cli, str(log.out), log.vkey, tmp_path, mirror=False)[0] == 0

@@ -108,14 +108,33 @@ def folder_held(out: Path, command: str) -> Iterator[None]:
     checkpoint in last: a rollback every monitor of the folder refuses. The hold is a lock on the
     folder itself, let go when the run ends or its process dies."""
     out.mkdir(parents=True, exist_ok=True)
-    handle = os.open(out, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))
+    with _folder_lock(out, wait=False) as held:
+        if not held:
+            raise RefusedInput(f"another `{command}` is writing into {out.resolve()}: run this "
+                               "one again when it has finished")
+        yield
+
+
+@contextlib.contextmanager
+def folder_moment(folder: Path) -> Iterator[None]:
+    """Hold ``folder`` for a moment (waiting for another holder to let go): to read a file in it
+    and replace it with no other run doing the same in between."""
+    with _folder_lock(folder, wait=True):
+        yield
+
+
+@contextlib.contextmanager
+def _folder_lock(folder: Path, wait: bool) -> Iterator[bool]:
+    """Lock ``folder`` itself (``flock`` on it, let go on leaving or when the process dies); yield
+    whether it is held (always, with ``wait``)."""
+    handle = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))
     try:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
-            raise RefusedInput(f"another `{command}` is writing into {out.resolve()}: run this "
-                               "one again when it has finished") from None
-        yield
+            yield False
+            return
+        yield True
     finally:
         os.close(handle)
 

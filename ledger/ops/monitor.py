@@ -49,7 +49,7 @@ from ledger.core.policy import Policy, open_witnessed
 from ledger.core.progress import Progress
 from ledger.errors import CorruptEvent, LedgerError, RefusedInput, VerificationError
 from ledger.model.purge import PURGE_TYPE, check_withheld_member, note_event, replay
-from ledger.ops.files import at_most, output_file, read_bounded
+from ledger.ops.files import at_most, folder_moment, output_file, read_bounded
 from ledger.ops.helpers import HELPERS, Helper, HelperStopped, send
 from ledger.ops.tiles import MAX_ENTRY, WIDTH, tile_index, tile_path
 from ledger.storage import proofstore, store, views
@@ -412,13 +412,26 @@ class MonitorState:
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise RefusedInput(f"the state file {path} is not one `ledger monitor` wrote: {exc}") from None
 
-    def save(self, path: Path | None) -> None:
+    def save(self, path: Path | None, over: MonitorState) -> None:
+        """Save this state to ``path`` if it still holds ``over`` (what this run loaded): another
+        run that saved a state meanwhile is never overwritten — it may have seen more of the log,
+        and a state set back lets a history rewritten after it pass."""
         if path is None:
             return
-        with output_file(str(path)) as handle:
-            handle.write(json.dumps({"origin": self.origin, "size": self.size,
-                                     "root": self.root, "frontier": self.frontier,
-                                     "note": self.note}, indent=1).encode() + b"\n")
+        try:
+            with folder_moment(path.absolute().parent):
+                now = MonitorState.load(path)
+                if now != over:
+                    raise RefusedInput(
+                        f"another `ledger monitor` saved the state file {path} (size {now.size}) "
+                        f"while this run followed the log from size {over.size}: this run's "
+                        f"checkpoint (size {self.size}) was not saved over it; run it again")
+                with output_file(str(path)) as handle:
+                    handle.write(json.dumps({"origin": self.origin, "size": self.size,
+                                             "root": self.root, "frontier": self.frontier,
+                                             "note": self.note}, indent=1).encode() + b"\n")
+        except OSError as exc:
+            raise RefusedInput(f"cannot write the state file {path}: {exc.strerror or exc}") from None
 
 
 @dataclass
@@ -570,7 +583,8 @@ def _run(job: Follow, mirror: Path | None, progress: Progress | None,
                            str(mirror) if mirror and keep else None, statuses, changed,
                            job.witnessed)
     MonitorState(checkpoint.origin, checkpoint.size, checkpoint.root.hex(),
-                 [(level, h.hex()) for level, h in frontier.nodes], job.note).save(job.state_path)
+                 [(level, h.hex()) for level, h in frontier.nodes], job.note).save(job.state_path,
+                                                                                   state)
     return result
 
 
