@@ -218,6 +218,38 @@ def test_hostile_strings_everywhere_stay_text(cli: Cli, tmp_path: Path) -> None:
     assert "<img" not in index and "&lt;img src=x" in index
 
 
+def test_bidi_overrides_in_stored_text_cannot_reorder_what_the_page_says(cli: Cli,
+                                                                         tmp_path: Path) -> None:
+    """A right-to-left override (U+202E) in a gate's name, an isolate left open in an evaluator's
+    name: unclosed, they reversed the page's own words after them in the history sentence ("…
+    evaluated FAILED by …" read "… DELIAF detaulave …"). Each embedding, override and isolate
+    reads as a visible escape, in the served text and in the text the browser builds (the page
+    verifies, no "differs"), in the record page and the index alike."""
+    doc = {"record_id": "SRCH:0000000B", "title": "Title \u202eevil\u202c ok \u2067open",
+           "research_question": "q", "abstract": "a", "source_grounded_claims": 1,
+           "claim_record_source": "s"}
+    assert cli("publish", cli.file(doc)).exit_code == 0
+    assert cli("gate", "SRCH:0000000B", "--gate", "2", "--status", "FAILED", "--reason",
+               "bad \u202e", "--evaluator", "Ann \u2066").exit_code == 0
+    key, vkey = tmp_path / "k.key", tmp_path / "k.vkey"
+    vkey.write_text(cli("keygen", "pub.example", "-o", str(key)).stdout)
+    checkpoint = tmp_path / "cp.txt"
+    assert cli("checkpoint", "--key", str(key), "-o", str(checkpoint)).exit_code == 0
+    out = tmp_path / "site"
+    assert cli("site", str(out), "--checkpoint", str(checkpoint), "--vkey", str(vkey)).exit_code == 0
+    scopes = re.compile("[\u202a-\u202e\u2066-\u2069]")
+    for name in ("SRCH-0000000B.html", "index.html"):
+        served = (out / name).read_text()
+        page = dom(out / name)
+        for text in (served, page):
+            assert not scopes.search(text)
+            assert "Title \\u202eevil\\u202c ok \\u2067open" in text
+        if name != "index.html":
+            assert 'data-verified="yes"' in page and "data-differs" not in page, page[-3000:]
+            assert "evaluated FAILED by Ann \\u2066: bad \\u202e" in page
+    assert "\u202e" in cli.json("show", "SRCH:0000000B")["manifest"]["title"]  # stored as given
+
+
 def test_site_without_checkpoint_says_not_verifiable(cli: Cli, tmp_path: Path) -> None:
     cli("import", str(PAGES / "002_7df1a24f41d7424d.txt"))
     assert cli("site", str(tmp_path / "s")).exit_code == 0

@@ -21,6 +21,10 @@ _TERMINAL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029"
 # production): one of them in a title or a reason made a whole feed one no reader parses.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# The bidirectional embeddings, overrides and isolates: each opens a scope that reorders the text
+# after it, on a web page up to the end of its block — in a history sentence, the words the
+# page itself writes after a stored value (the verdict, the dates, the numbers changed).
+_BIDI_SCOPES = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
 def printable(value: Any) -> str:
@@ -30,6 +34,14 @@ def printable(value: Any) -> str:
     if text.isprintable():  # none of them (all are in Unicode's categories Cc, Cf, Zl and Zp)
         return text
     return _TERMINAL.sub(_visible, text)
+
+
+def bidi_visible(text: str) -> str:
+    """Return ``text`` for a web page: each bidirectional embedding, override and isolate written
+    as a visible escape (``\\u202e``), as ``assets/page.js`` writes it in the browser."""
+    if text.isascii():
+        return text
+    return _BIDI_SCOPES.sub(_visible, text)
 
 
 def xml_safe(text: str) -> str:

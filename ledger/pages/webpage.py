@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from ledger.core.escapes import bidi_visible
 from ledger.core.events import Event
 from ledger.pages.assets import PAGE_CSS
 from ledger.pages.render import header_rows, sections, shown_value
@@ -15,8 +16,11 @@ from ledger.storage.views import Shown
 
 
 def escape(text: str, _escape: Any = html.escape) -> str:
-    """Return ``text`` as ``html.escape`` does (quotes too): most text on a page has none of the
-    five characters, and five scans for them cost less than its five replacements."""
+    """Return ``text`` as ``html.escape`` does (quotes too), each bidirectional embedding,
+    override and isolate written as a visible escape (``escapes.bidi_visible``): most text on a
+    page has none of the five characters, and five scans for them cost less than its five
+    replacements."""
+    text = bidi_visible(text)
     if "&" in text or "<" in text or ">" in text or '"' in text or "'" in text:
         return str(_escape(text))
     return text

@@ -12,6 +12,9 @@
   // a page's name, as the site names it (index.json lists the few cut short, for long ids)
   const pageName = (rid) => (all && all.named && all.named[rid]) || rid.replace(":", "-") + ".html";
   const LABELS = Array.from(table.tHead.rows[0].cells, (th) => th.textContent);
+  // as the index pages are written (webpage.escape; page.js's bidiVisible)
+  const bidiVisible = (text) => text.replace(/[\u202a-\u202e\u2066-\u2069]/g,
+    (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
 
   function rowOf(r, later) {
     const tr = document.createElement("tr");
@@ -26,7 +29,7 @@
         // as the index page says it: the row states the record as of the checkpoint
         if (later.has(r[0])) { const n = document.createElement("small"); n.className = "pending"; n.textContent = " · later events not yet covered"; td.append(n); }
       }
-      else td.textContent = i === 5 && !value ? "—" : String(value);
+      else td.textContent = i === 5 && !value ? "—" : bidiVisible(String(value));
       tr.append(td);
     });
     return tr;

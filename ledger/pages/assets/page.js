@@ -194,12 +194,17 @@
     return { banner: banner(shown), header: headerRows(shown), sections: sections(shown), timeline: timeline(events) };
   }
 
+  // Text for the page: each bidirectional embedding, override and isolate (which would reorder
+  // the words the page writes after a stored value) as a visible escape, as webpage.py writes it.
+  const bidiVisible = (text) => text.replace(/[\u202a-\u202e\u2066-\u2069]/g,
+    (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
+
   // The DOM of a model: the same elements ledger/pages/webpage.py writes, text nodes only.
   function build(doc, shown, m) {
     const el = (tag, attrs, ...kids) => {
       const node = doc.createElement(tag);
       for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
-      for (const kid of kids) node.append(kid);
+      for (const kid of kids) node.append(typeof kid === "string" ? bidiVisible(kid) : kid);
       return node;
     };
     const out = el("div", { id: "record" });
@@ -228,7 +233,7 @@
     return { banner: banner, record: out };
   }
 
-  const api = { model, build, headerRows, sections, banner, timeline, describe };
+  const api = { model, build, headerRows, sections, banner, timeline, describe, bidiVisible };
   root.LedgerPage = api;
   if (typeof module !== "undefined" && module.exports) module.exports = api;
 })(typeof globalThis !== "undefined" ? globalThis : this);
