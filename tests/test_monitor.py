@@ -5,6 +5,7 @@ purge, keeps a mirror on which every command works, and refuses a forked and a r
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import sqlite3
 import tempfile
@@ -991,3 +992,24 @@ def test_two_runs_on_one_state_file_never_roll_it_back(tmp_path: Path) -> None:
         "the log from size 0: this run's checkpoint (size 300) was not saved over it; run it again")
     assert orjson.loads(state.read_bytes())["size"] == 340
     assert follow(log.cli, str(log.out), log.vkey, tmp_path, mirror=False)[0] == 0
+
+
+def test_a_new_mirror_left_half_built_by_a_killed_run_is_removed(tmp_path: Path) -> None:
+    """A run killed while it built a new mirror (SIGKILL) left `.mirror.db.PID.HEX.tmp` (and its
+    -wal) behind for good. The next run that builds the mirror removes those of a process that is
+    gone; one of a process still running (another run building it now) is left."""
+    import subprocess
+    import sys
+
+    log = Log(tmp_path)
+    log.publish()
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    abandoned = tmp_path / f".mirror.db.{gone}.0a1b2c3d.tmp"
+    for name in (abandoned, Path(f"{abandoned}-wal")):
+        name.write_bytes(b"half a mirror")
+    running = tmp_path / f".mirror.db.{os.getppid()}.0a1b2c3d.tmp"
+    running.write_bytes(b"being built")
+    assert follow(log.cli, str(log.out), log.vkey, tmp_path)[0] == 0
+    assert sorted(p.name for p in tmp_path.iterdir() if "mirror" in p.name) == [
+        running.name, "mirror.db"]

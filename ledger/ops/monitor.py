@@ -16,6 +16,8 @@ events a new purge lists are fetched again), and the mirror is verified like any
 from __future__ import annotations
 
 import base64
+import contextlib
+import glob
 import itertools
 import json
 import os
@@ -918,6 +920,7 @@ def _open_mirror(path: Path, origin: str,
             _remove(path)
     if not path.exists():
         store.check_creatable(path)  # named as the mirror, not as the file it is built in
+        _remove_abandoned(path)
         building = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
         return store.create(building, rfc3339(utc_now()), version or store.FORMAT_VERSION), building
     conn = store.open_ledger(path)
@@ -927,6 +930,22 @@ def _open_mirror(path: Path, origin: str,
         raise RefusedInput(f"{path} is not a mirror of {origin} (it is "
                            f"{'a mirror of ' + mirrored if mirrored else 'a ledger of its own'})")
     return conn, None
+
+
+def _remove_abandoned(path: Path) -> None:
+    """Remove the new mirrors that runs since killed (SIGKILL, a power cut) left half-built
+    beside ``path``: those whose process is gone. One of a process still running is left."""
+    for found in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        pid = found.name[len(path.name) + 2:].split(".", 1)[0]
+        if not pid.isdigit() or int(pid) in (0, os.getpid()) or not found.is_file():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            with contextlib.suppress(OSError):
+                _remove(found)
+        except OSError:  # it exists (another user's) or cannot be asked: left
+            continue
 
 
 def _put_in_place(building: Path, path: Path) -> None:
