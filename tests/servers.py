@@ -151,6 +151,30 @@ class RawServer(Listener):
                 return
 
 
+class DrippingServer(Listener):
+    """An HTTP/1.1 server on 127.0.0.1 that sends ``answer`` a byte every 0.2 s (its head at
+    once, unless ``head_too``), each byte within any per-read timeout; ``count``: requests."""
+
+    def __init__(self, answer: bytes, head_too: bool = False) -> None:
+        self.answer, self.head_too, self.count = answer, head_too, 0
+        super().__init__()
+        self.url = f"http://127.0.0.1:{self.port}/log/"
+
+    def handle(self, client: Any) -> None:
+        import contextlib
+        import time
+
+        if request_head(client) is None:
+            return
+        self.count += 1
+        start = 0 if self.head_too else self.answer.index(b"\r\n\r\n") + 4
+        with contextlib.suppress(OSError):
+            client.sendall(self.answer[:start])
+            for byte in self.answer[start:]:
+                client.sendall(bytes([byte]))
+                time.sleep(0.2)
+
+
 def raw_answer(status: str, body: bytes, length: int | None = None) -> bytes:
     """An HTTP/1.1 answer with ``body`` (and a Content-Length of ``length``, if given)."""
     return (f"HTTP/1.1 {status}\r\nContent-Length: {len(body) if length is None else length}"

@@ -1013,3 +1013,34 @@ def test_a_new_mirror_left_half_built_by_a_killed_run_is_removed(tmp_path: Path)
     assert follow(log.cli, str(log.out), log.vkey, tmp_path)[0] == 0
     assert sorted(p.name for p in tmp_path.iterdir() if "mirror" in p.name) == [
         running.name, "mirror.db"]
+
+
+def test_a_server_that_sends_too_slowly_is_cut_off(monkeypatch: MonkeyPatch) -> None:
+    """Each wait for the server is bounded (10 s), but a server sending a byte every few
+    seconds held a request — and a monitor run by cron — for as long as it liked (a tile of 8 KB
+    at a byte every 9 s: 20 hours). A request not answered in full within the deadline is cut
+    off, named, and not tried again; its bytes so far are not taken for the file. Through a
+    proxy (httpx), the body is cut off the same way."""
+    import threading
+    import time
+
+    from ledger.ops import monitor as mon
+    from tests.servers import DrippingServer
+
+    monkeypatch.setattr(mon, "DEADLINE", 1.0)
+    for head_too, proxied in ((False, False), (True, False), (False, True)):
+        server = DrippingServer(raw_answer("200 OK", b"h" * 64), head_too)  # a proxy too: it
+        # answers an absolute URL as any other
+        source: mon.Source = (mon.ProxiedSource(server.url, f"http://127.0.0.1:{server.port}")
+                              if proxied else mon.HttpSource(server.url))
+        started = time.monotonic()
+        try:
+            with pytest.raises(mon.MonitorError) as caught:
+                source.get("tile/0/000.p/2")
+        finally:
+            source.close()
+            server.close()
+        assert time.monotonic() - started < 4 and server.count == 1
+        assert str(caught.value) == (f"cannot fetch {server.url}tile/0/000.p/2: the answer did not "
+                                     "arrive in full within 1 s (the server sends too slowly)")
+    assert threading.active_count() < 50

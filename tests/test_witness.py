@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import io
 import sqlite3
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -21,7 +22,14 @@ import pytest
 from ledger.api import Ledger
 from ledger.core.cosignature import check_cosignature, parse_cosigner_key
 from tests.conftest import Cli, clock, manifest
-from tests.servers import RawServer, WitnessProcess, certificates, no_proxies, raw_answer
+from tests.servers import (
+    DrippingServer,
+    RawServer,
+    WitnessProcess,
+    certificates,
+    no_proxies,
+    raw_answer,
+)
 
 EMPTY = hashlib.sha256(b"").digest()
 
@@ -274,6 +282,34 @@ def test_a_witness_url_that_cannot_be_used_is_named(tmp_path: Path) -> None:
         url = urls[name].rstrip("/") + "/add-checkpoint"
         assert f"witness {name} ({url}): its URL in the policy cannot be used" in done.stderr
     assert all(f"witness {name} (" in done.stderr for name in urls)
+    with sqlite3.connect(log.db) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM checkpoints").fetchone()[0] == 0
+
+
+def test_a_witness_that_answers_too_slowly_is_cut_off(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A witness that sends its answer a byte every 0.2 s — each within the 10 s timeout — held
+    `ledger checkpoint --policy` for as long as it liked. Its whole answer must arrive within
+    the deadline: past it, that witness's problem, named; the quorum is missed, nothing stored."""
+    from ledger.core.cosignature import encode_cosigner
+    from ledger.ops import witnessing
+
+    monkeypatch.setattr(witnessing, "DEADLINE_S", 1.0)
+    log = Log(tmp_path, "log", 10)
+    slow = DrippingServer(raw_answer("200 OK", b"x" * 100))
+    try:
+        policy = tmp_path / "slow.policy"
+        policy.write_text(f"log {log.vkey}\nwitness w1 "
+                          f"{encode_cosigner('witness.example/w1', bytes(32))[1]} {slow.url}\n"
+                          "quorum w1\n")
+        started = time.monotonic()
+        done = log.cli("checkpoint", "--key", str(log.key), "--policy", str(policy))
+    finally:
+        slow.close()
+    assert time.monotonic() - started < 10
+    assert done.exit_code == 1 and done.stderr.count("\n") == 1, done.output
+    assert (f"witness w1 ({slow.url}add-checkpoint): its answer did not arrive in full within "
+            "1 s") in done.stderr
     with sqlite3.connect(log.db) as conn:
         assert conn.execute("SELECT COUNT(*) FROM checkpoints").fetchone()[0] == 0
 

@@ -13,6 +13,7 @@ import os
 import re
 import stat
 import sys
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -238,3 +239,17 @@ def at_most(chunks: Iterable[bytes], most: int) -> bytes | None:
             return None
         kept.append(chunk)
     return b"".join(kept)
+
+
+class TooSlow(Exception):
+    """A peer did not send its whole answer in the time allowed (``within``)."""
+
+
+def within(chunks: Iterable[bytes], seconds: float) -> Iterator[bytes]:
+    """Yield ``chunks`` for at most ``seconds``; then raise TooSlow. Each wait for a chunk has its
+    own timeout, but a peer sending a byte every few seconds would otherwise never be done."""
+    deadline = time.monotonic() + seconds
+    for chunk in chunks:
+        if time.monotonic() > deadline:
+            raise TooSlow
+        yield chunk

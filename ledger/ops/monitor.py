@@ -24,6 +24,7 @@ import os
 import secrets
 import sqlite3
 import struct
+import time
 from collections.abc import Generator, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -51,7 +52,7 @@ from ledger.core.policy import Policy, open_witnessed
 from ledger.core.progress import Progress
 from ledger.errors import CorruptEvent, LedgerError, RefusedInput, VerificationError
 from ledger.model.purge import PURGE_TYPE, check_withheld_member, note_event, replay
-from ledger.ops.files import at_most, folder_moment, output_file, read_bounded
+from ledger.ops.files import TooSlow, at_most, folder_moment, output_file, read_bounded, within
 from ledger.ops.helpers import HELPERS, Helper, HelperStopped, send
 from ledger.ops.tiles import MAX_ENTRY, WIDTH, tile_index, tile_path
 from ledger.storage import proofstore, store, views
@@ -61,6 +62,7 @@ if TYPE_CHECKING:
 
 FETCHERS = 8  # parallel fetches
 TIMEOUT = 10.0  # seconds: connecting, and each wait for the server
+DEADLINE = 120.0  # seconds: a whole request, answer read (a server sending a byte every few s)
 PARALLEL_FROM = 20_000  # new events: from here, helper processes check the entries
 CHUNK = 8  # entry bundles a helper checks and sends at once
 
@@ -165,6 +167,7 @@ class HttpSource(Source):
             self.headers["Authorization"] = "Basic " + base64.b64encode(user.encode()).decode()
         self.idle: list[Any] = []  # connections between requests, closed by ``close``
         self.lock = threading.Lock()
+        self.deadline = _Deadline()
 
     def _connection(self, fresh: bool = False) -> Any:
         """Return an idle connection (unless ``fresh``) or a new one: a request holds one
@@ -189,6 +192,7 @@ class HttpSource(Source):
         failure: Exception | None = None
         for attempt in range(4):
             conn = self._connection(fresh=attempt > 0)
+            cut = self.deadline.watch(conn)
             try:
                 conn.request("GET", self.path + path, headers=self.headers)
                 response = conn.getresponse()
@@ -201,10 +205,17 @@ class HttpSource(Source):
                 raise MonitorError(f"cannot fetch {url}: no answer within {TIMEOUT:g} s") from exc
             except (OSError, http.client.HTTPException) as exc:
                 conn.close()
+                if cut.is_set():
+                    raise _Deadline.error(url) from None
                 if self.https and _refused_certificate(exc):  # the same certificate every time
                     raise MonitorError(f"cannot fetch {url}: {exc}") from None
                 failure = exc
                 continue
+            finally:
+                self.deadline.done(cut)
+            if cut.is_set():  # what was read when the connection was cut is not the file
+                conn.close()
+                raise _Deadline.error(url)
             if reusable:
                 with self.lock:
                     self.idle.append(conn)
@@ -218,10 +229,66 @@ class HttpSource(Source):
         return _file_of(url, status, encoding, body, limit)
 
     def close(self) -> None:
+        self.deadline.close()
         with self.lock:
             for conn in self.idle:
                 conn.close()
             self.idle.clear()
+
+
+class _Deadline:
+    """Cuts a connection whose request is not answered in full within DEADLINE seconds: each
+    wait for the server is bounded by TIMEOUT, but a server sending a byte every few seconds
+    (a hostile host, or a broken one) would hold a monitor run by cron for days. One watching
+    thread per source looks at the requests under way a few times a second (a timer thread per
+    request cost ~115 µs, three requests per 256 events)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.lock = threading.Lock()
+        self.under_way: dict[int, tuple[Any, float, threading.Event]] = {}
+        self.closed = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def watch(self, conn: Any) -> Any:
+        """Start watching ``conn``'s request; return its event, set if the connection is cut."""
+        import threading
+
+        cut = threading.Event()
+        with self.lock:
+            self.under_way[id(cut)] = (conn, time.monotonic() + DEADLINE, cut)
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._run, daemon=True)
+                self.thread.start()
+        return cut
+
+    def done(self, cut: Any) -> None:
+        with self.lock:
+            self.under_way.pop(id(cut), None)
+
+    def _run(self) -> None:
+        import socket
+
+        while not self.closed.wait(min(0.5, DEADLINE / 4)):
+            now = time.monotonic()
+            with self.lock:
+                late = [key for key, (_, deadline, _) in self.under_way.items() if deadline < now]
+                for key in late:
+                    conn, _, cut = self.under_way.pop(key)
+                    cut.set()
+                    sock = conn.sock
+                    if sock is not None:
+                        with contextlib.suppress(OSError):
+                            sock.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        self.closed.set()
+
+    @staticmethod
+    def error(url: str) -> MonitorError:
+        return MonitorError(f"cannot fetch {url}: the answer did not arrive in full within "
+                            f"{DEADLINE:g} s (the server sends too slowly)")
 
 
 def _refused_certificate(exc: BaseException) -> bool:
@@ -316,9 +383,12 @@ class ProxiedSource(Source):
                 encoding = response.headers.get("Content-Encoding")
                 body: bytes | None = b""
                 if status == 200:  # read as sent, and decoded as ``HttpSource`` decodes it
-                    body = at_most(response.iter_raw(), _most_read(status, encoding, limit))
+                    body = at_most(within(response.iter_raw(), DEADLINE),
+                                   _most_read(status, encoding, limit))
         except self.errors as exc:
             raise MonitorError(f"cannot fetch {url}: {exc}") from None
+        except TooSlow:
+            raise _Deadline.error(url) from None
         if body is None:
             raise _too_large(url, limit)
         return _file_of(url, status, encoding, body, limit)

@@ -19,11 +19,12 @@ from ledger.core.cosignature import check_cosignature
 from ledger.core.note import parse_signature_line, signature_lines
 from ledger.core.policy import Policy, Witness, cosigners
 from ledger.errors import RefusedInput, SignatureError
-from ledger.ops.files import at_most
+from ledger.ops.files import TooSlow, at_most, within
 from ledger.ops.proofs import consistency as consistency_proof
 from ledger.ops.proofs import stored_checkpoints
 
 TIMEOUT_S = 10.0
+DEADLINE_S = 60.0  # a witness's whole answer (each wait for it: TIMEOUT_S)
 _SIZE = re.compile(r"(0|[1-9][0-9]{0,18})\n")
 
 
@@ -90,7 +91,10 @@ def gather(conn: sqlite3.Connection, note: str, checkpoint: Checkpoint, policy: 
             with client.stream("POST", url, content=body.encode(),
                                headers={"Content-Type": "text/plain; charset=utf-8"}) as response:
                 status, kind = response.status_code, response.headers.get("content-type", "")
-                answer = at_most(response.iter_bytes(), MAX_ANSWER)
+                answer = at_most(within(response.iter_bytes(), DEADLINE_S), MAX_ANSWER)
+        except TooSlow:
+            outcome.problem = f"its answer did not arrive in full within {DEADLINE_S:g} s"
+            return outcome, None
         except httpx.HTTPError as exc:
             outcome.problem = f"could not reach it ({type(exc).__name__}: {exc})"
             return outcome, None
