@@ -37,10 +37,10 @@ class WitnessProcess:
     """``ledger witness serve`` in a subprocess on 127.0.0.1 (uvicorn), with its own key, logs
     file and state file in ``folder``; ``stop`` sends SIGTERM (a graceful shutdown)."""
 
-    def __init__(self, folder: Path, name: str, logs: str) -> None:
+    def __init__(self, folder: Path, name: str, logs: str, prelude: str = "") -> None:
         import sys
 
-        self.folder, self.name = folder, name
+        self.folder, self.name, self.prelude = folder, name, prelude  # prelude: Python run first
         folder.mkdir(parents=True, exist_ok=True)
         self.key, self.db = folder / f"{name}.key", folder / f"{name}.db"
         self.logs = folder / f"{name}.logs"
@@ -58,7 +58,7 @@ class WitnessProcess:
     def start(self) -> None:
         self.log = (self.folder / f"{self.name}.log").open("ab")
         self.proc = subprocess.Popen(
-            [self.python, "-c", "from cli.main import main; main()", "witness", "serve",
+            [self.python, "-c", f"{self.prelude}from cli.main import main; main()", "witness", "serve",
              "--key", str(self.key), "--logs", str(self.logs), "--db", str(self.db),
              "--listen", f"127.0.0.1:{self.port}"], cwd=ROOT, stdout=self.log, stderr=self.log)
         wait_for(self.port)

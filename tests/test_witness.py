@@ -7,6 +7,7 @@ with a split view that cannot reach the quorum and is rejected by readers."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import hashlib
 import io
@@ -284,6 +285,39 @@ def test_a_witness_url_that_cannot_be_used_is_named(tmp_path: Path) -> None:
     assert all(f"witness {name} (" in done.stderr for name in urls)
     with sqlite3.connect(log.db) as conn:
         assert conn.execute("SELECT COUNT(*) FROM checkpoints").fetchone()[0] == 0
+
+
+def test_a_client_sending_its_request_too_slowly_is_answered_408(tmp_path: Path) -> None:
+    """A client that sends an add-checkpoint body a byte now and then held its connection (and a
+    file descriptor) for as long as it liked: a thousand of them and the witness took no more
+    connections. A body not received in full within the deadline is answered 408 and logged;
+    the witness goes on serving."""
+    import socket
+
+    log = Log(tmp_path, "log", 1)
+    w = WitnessProcess(tmp_path / "w", "w", f"log {log.vkey}\n",
+                       prelude="import ledger.ops.witness as w; w.BODY_DEADLINE = 1.0; ")
+    try:
+        started = time.monotonic()
+        with socket.create_connection(("127.0.0.1", w.port), timeout=10) as client:
+            client.sendall(b"POST /add-checkpoint HTTP/1.1\r\nHost: w\r\n"
+                           b"Content-Length: 100\r\n\r\nold 0\n")
+            answer = b""
+            with contextlib.suppress(OSError):
+                while b"\r\n\r\n" not in answer:
+                    time.sleep(0.2)
+                    client.sendall(b"x")
+                    client.setblocking(False)
+                    with contextlib.suppress(BlockingIOError):
+                        answer += client.recv(4096)
+                    client.setblocking(True)
+                    assert time.monotonic() - started < 8, "no answer"
+        assert answer.startswith(b"HTTP/1.1 408 "), answer
+        ok = httpx.get(f"{w.url}/{'0' * 64}/checkpoint", timeout=10)
+        assert ok.status_code == 404  # still serving
+    finally:
+        assert w.stop() == 0
+    assert "refused add-checkpoint (408)" in (tmp_path / "w" / "w.log").read_text()
 
 
 def test_a_witness_that_answers_too_slowly_is_cut_off(tmp_path: Path,

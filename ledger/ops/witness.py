@@ -9,7 +9,8 @@ the checkpoint's), 404 for an unknown origin, 403 without a valid signature of a
 that origin (or with a trusted key's signature that fails), 409 with ``text/x.tlog.size`` when
 the old size is not the size last cosigned, 422 for a failing consistency proof, a proof given
 with old size 0, an empty tree whose root is not the empty hash, or another root at the same
-size; 413 for a request over ``MAX_REQUEST`` bytes. Every refusal is logged and kept in the
+size; 413 for a request over ``MAX_REQUEST`` bytes; 408 for a body not received in full within
+``BODY_DEADLINE`` seconds. Every refusal is logged and kept in the
 witness's SQLite file. The check of the old size and the update of the stored checkpoint are one
 ``BEGIN IMMEDIATE`` transaction (``storage.witnessdb``).
 
@@ -42,6 +43,7 @@ from ledger.storage import witnessdb
 
 MAX_REQUEST = 64 * 1024  # 63 proof lines and a checkpoint with many signatures fit in 8 KiB
 MAX_PROOF_LINES = 63
+BODY_DEADLINE = 30.0  # seconds for a request's whole body (a few KiB)
 _OLD = re.compile(r"old (0|[1-9][0-9]{0,18})")
 log = logging.getLogger("ledger.witness")
 
@@ -237,8 +239,16 @@ def app(witness: Witness) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
                 await respond(send, Reply(413, b"request too large\n"))
                 return
             body, more = b"", True
+            deadline = asyncio.get_running_loop().time() + BODY_DEADLINE
             while more:
-                message = await receive()
+                try:
+                    message = await asyncio.wait_for(
+                        receive(), max(0.0, deadline - asyncio.get_running_loop().time()))
+                except TimeoutError:  # a client sending a byte now and then holds a connection
+                    log.warning("refused add-checkpoint (408): the body did not arrive within "
+                                "%g s", BODY_DEADLINE)
+                    await respond(send, Reply(408, b"request body too slow\n"))
+                    return
                 if message["type"] == "http.disconnect":
                     return
                 body += message.get("body", b"")
