@@ -269,3 +269,25 @@ def test_crlf_policy_and_note_files_are_refused_saying_why(tmp_path: Path) -> No
     said = cli("verify", "--checkpoint", str(tmp_path / "cp.txt"), "--vkey", vkey,
                "--policy", str(policy))
     assert said.exit_code == 2 and "CR LF line ends" in said.stderr, said.output
+
+
+def test_a_ledger_file_named_like_a_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Debian's SQLite takes a name that starts with `file:` as a URI even when not asked to:
+    `--db file:app.db init` wrote the ledger's tables into app.db, another program's database
+    beside it, and every later command read app.db. The file named is the one used."""
+    monkeypatch.chdir(tmp_path)
+    with sqlite3.connect(tmp_path / "app.db") as conn:
+        conn.execute("CREATE TABLE notes (body TEXT)")
+    before = (tmp_path / "app.db").read_bytes()
+    for name in ("file:app.db", "file:app.db?mode=memory"):
+        code, err = invoke(Path(name), "init")
+        assert code == 0, err
+        code, _ = invoke(Path(name), "verify")
+        assert code == 0 and (tmp_path / name).stat().st_size > 0
+    assert (tmp_path / "app.db").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(("-wal", "-shm"))) == [
+        "app.db", "file:app.db", "file:app.db?mode=memory"]
+    from ledger.storage import witnessdb
+
+    witnessdb.open_witness_db(Path("file:w.db")).close()
+    assert (tmp_path / "file:w.db").exists() and not (tmp_path / "w.db").exists()

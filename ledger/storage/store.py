@@ -138,9 +138,17 @@ def schema_sql(version: int) -> str:
     return (EVENTS_SCHEMA_V2 if version >= 2 else EVENTS_SCHEMA) + TREE_SCHEMA
 
 
+def sqlite_name(path: Path) -> str:
+    """Return the name to give SQLite for the file ``path``: never one it reads as a URI. Debian's
+    SQLite is built to take a name that starts with ``file:`` as a URI even when not asked to,
+    so the file ``file:x.db`` opened ``x.db`` (and ``init`` wrote its tables into that one)."""
+    name = os.fspath(path)
+    return name if os.path.isabs(name) else os.path.join(os.curdir, name)
+
+
 def _connect(path: Path) -> LedgerConnection:
     try:
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None,
+        conn = sqlite3.connect(sqlite_name(path), timeout=BUSY_TIMEOUT_S, isolation_level=None,
                                factory=LedgerConnection)
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
     except sqlite3.Error as exc:

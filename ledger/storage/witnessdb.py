@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ledger.errors import StoreError
-from ledger.storage.store import check_creatable
+from ledger.storage.store import check_creatable, sqlite_name
 
 APPLICATION_ID = 0x4C574954  # "LWIT"
 SCHEMA = """
@@ -34,7 +34,8 @@ def open_witness_db(path: Path) -> sqlite3.Connection:
     if not path.exists():
         check_creatable(path)
     try:
-        conn = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(sqlite_name(path), timeout=30.0, isolation_level=None,
+                               check_same_thread=False)
         conn.execute("PRAGMA busy_timeout = 30000")
         app_id = conn.execute("PRAGMA application_id").fetchone()[0]
         tables = conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]
