@@ -39,7 +39,7 @@ def printable(value: Any) -> str:
 def bidi_visible(text: str) -> str:
     """Return ``text`` for a web page: each bidirectional embedding, override and isolate written
     as a visible escape (``\\u202e``), as ``assets/page.js`` writes it in the browser."""
-    if text.isascii():
+    if text.isprintable() or not _BIDI_SCOPES.search(text):  # none is printable (Cf)
         return text
     return _BIDI_SCOPES.sub(_visible, text)
 

@@ -20,7 +20,8 @@ def escape(text: str, _escape: Any = html.escape) -> str:
     override and isolate written as a visible escape (``escapes.bidi_visible``): most text on a
     page has none of the five characters, and five scans for them cost less than its five
     replacements."""
-    text = bidi_visible(text)
+    if not text.isascii() and not text.isprintable():  # each bidirectional control is a Cf
+        text = bidi_visible(text)
     if "&" in text or "<" in text or ">" in text or '"' in text or "'" in text:
         return str(_escape(text))
     return text
