@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import io
 import os
 import signal
 import sqlite3
@@ -176,7 +177,19 @@ def _stdout_to_nowhere() -> None:
         os.dup2(devnull, sys.stdout.fileno())
 
 
+def _escape_what_the_locale_cannot_hold() -> None:
+    """Let stdout and stderr write a character their encoding cannot hold as a visible escape
+    (``\u2014``): on a terminal set to ISO-8859-1, a title in Japanese, or the dash and
+    ellipsis the commands print themselves, stopped `show`, `status` and `diff` with a
+    traceback (click makes an ASCII stream UTF-8, not another encoding)."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            with contextlib.suppress(ValueError):
+                stream.reconfigure(errors="backslashreplace")
+
+
 def main() -> None:
     """Console-script entry point."""
     signal.signal(signal.SIGTERM, _terminate)
+    _escape_what_the_locale_cannot_hold()
     app.main(prog_name="ledger")

@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ledger.core.canonical import canonical_bytes
 from ledger.core.escapes import printable
 from tests.conftest import Cli, manifest
 
@@ -162,3 +163,42 @@ def test_the_terminal_stream_escapes_each_line_however_it_is_written(text: str,
                          printable(line) for i, line in enumerate(lines))
     assert sink.getvalue().decode() == expected
     assert shown_plainly(sink.getvalue().decode().replace("\n", ""))
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "cp1252", "ascii"])
+def test_a_terminal_whose_encoding_cannot_hold_a_character(tmp_path: Path, encoding: str) -> None:
+    """On a terminal set to ISO-8859-1 (or Windows-1252), `show`, `status`, `diff`, `render` and
+    `feed` stopped with a UnicodeEncodeError traceback at the first character it cannot hold: a
+    title in Japanese, or the dash and ellipsis the commands print themselves. Such a character is
+    written as a visible escape; every other one in the terminal's own encoding."""
+    import subprocess
+    import sys
+
+    ledger = str(Path(sys.executable).with_name("ledger"))
+    db = str(tmp_path / "l.db")
+    env = {"PATH": "/usr/bin:/bin", "PYTHONIOENCODING": encoding, "LEDGER_DB": db,
+           "LEDGER_ACTOR": "Jürgen"}
+
+    def run(*args: str) -> bytes:
+        done = subprocess.run([ledger, *args], capture_output=True, env=env, timeout=120)
+        assert done.returncode == 0 and b"Traceback" not in done.stderr, done.stderr[-800:]
+        return done.stdout
+
+    run("init")
+    (tmp_path / "m.json").write_text(json_text(manifest(RID, title="Über 日本 — études")),
+                                     encoding="utf-8")
+    run("publish", str(tmp_path / "m.json"))
+    run("correct", RID, "--kind", "correction", "--reason", "Tippfehler — 修正",
+        "--set", "/review_score=9.1")
+    written = "utf-8" if encoding == "ascii" else encoding  # click writes ASCII as UTF-8
+    for args in (["show", RID], ["status"], ["diff", RID], ["render", RID], ["feed"],
+                 ["history", RID], ["list"]):
+        assert "Traceback" not in run(*args).decode(written)
+    shown = run("show", RID).decode(written)
+    assert "Über" in shown
+    assert ("\\u65e5\\u672c" in shown) == (encoding != "ascii")  # 日本
+    assert ("\\u2014" in shown) == (encoding == "latin-1")  # Windows-1252 has the dash
+
+
+def json_text(value: object) -> str:
+    return canonical_bytes(value).decode("utf-8")
