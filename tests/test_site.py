@@ -125,6 +125,23 @@ def test_a_second_run_into_the_folder_while_one_writes_it_is_refused(
     assert cli("site", str(out), *newer).exit_code == 0  # once the first is done
 
 
+def test_a_folder_that_cannot_be_locked_is_written_as_before(
+        cli: Cli, signed_site: tuple[list[str], Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a file system that cannot lock a folder (NFS emulates `flock` with locks that a folder
+    opened to read cannot take: EBADF; or ENOLCK), the site and the tiles are written unheld, as
+    before the hold: not refused."""
+    import errno
+    import fcntl
+
+    def cannot(fd: int, operation: int) -> None:
+        raise OSError(errno.EBADF, "Bad file descriptor")
+
+    monkeypatch.setattr(fcntl, "flock", cannot)
+    args, out = signed_site
+    assert cli("site", str(out), *args).exit_code == 0
+    assert (out / "index.html").exists()
+
+
 def test_a_planted_symlink_is_replaced_never_followed(cli: Cli, signed_site: tuple[list[str], Path],
                                                       tmp_path: Path) -> None:
     args, out = signed_site

@@ -127,7 +127,9 @@ def folder_moment(folder: Path) -> Iterator[None]:
 @contextlib.contextmanager
 def _folder_lock(folder: Path, wait: bool) -> Iterator[bool]:
     """Lock ``folder`` itself (``flock`` on it, let go on leaving or when the process dies); yield
-    whether it is held (always, with ``wait``)."""
+    False if another process holds it (without ``wait``), else True — also on a file system that
+    cannot lock a folder (NFS emulates ``flock`` with locks a folder opened to read cannot take),
+    where the run goes on unheld, as before."""
     handle = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))
     try:
         try:
@@ -135,6 +137,8 @@ def _folder_lock(folder: Path, wait: bool) -> Iterator[bool]:
         except BlockingIOError:
             yield False
             return
+        except OSError:  # EBADF, ENOLCK, EOPNOTSUPP: no lock to be had here
+            pass
         yield True
     finally:
         os.close(handle)
