@@ -396,6 +396,16 @@ def test_the_http_source_tries_again_then_names_the_failure() -> None:
         finally:
             source.close()
             server.close()
+    moved = RawServer(lambda n: b"HTTP/1.1 301 Moved Permanently\r\nLocation: "
+                      b"https://log.example/log/checkpoint\r\nContent-Length: 0\r\n\r\n")
+    try:  # a redirect is not followed, but where it points is said
+        with pytest.raises(MonitorError) as caught:
+            HttpSource(moved.url).get("checkpoint")
+        assert str(caught.value) == (
+            f"{moved.url}checkpoint: HTTP 301, moved to https://log.example/log/checkpoint: the "
+            "monitor follows no redirect; give the log's URL where its files are")
+    finally:
+        moved.close()
     missing = RawServer(lambda n: raw_answer("404 Not Found", b"no"))
     try:
         assert HttpSource(missing.url).get("members/000.json") is None

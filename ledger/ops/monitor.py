@@ -36,6 +36,7 @@ import orjson
 from ledger.core.canonical import canonical_bytes
 from ledger.core.checkpoint import Checkpoint, open_checkpoint
 from ledger.core.clock import rfc3339, utc_now
+from ledger.core.escapes import printable
 from ledger.core.events import (
     MAX_PAYLOAD_BYTES,
     Event,
@@ -197,6 +198,7 @@ class HttpSource(Source):
                 conn.request("GET", self.path + path, headers=self.headers)
                 response = conn.getresponse()
                 status, encoding = response.status, response.getheader("Content-Encoding")
+                moved = response.getheader("Location")
                 kept = _most_read(status, encoding, limit)  # past it: not kept, nor the connection
                 body = response.read(kept + 1)
                 reusable = len(body) <= kept and not response.read()
@@ -226,7 +228,7 @@ class HttpSource(Source):
             break
         else:
             raise MonitorError(f"cannot fetch {url}: {str(failure) or type(failure).__name__}")
-        return _file_of(url, status, encoding, body, limit)
+        return _file_of(url, status, encoding, body, limit, moved)
 
     def close(self) -> None:
         self.deadline.close()
@@ -299,11 +301,17 @@ def _refused_certificate(exc: BaseException) -> bool:
     return isinstance(exc, ssl.SSLCertVerificationError)
 
 
-def _file_of(url: str, status: int, encoding: str | None, body: bytes, limit: int) -> bytes | None:
+def _file_of(url: str, status: int, encoding: str | None, body: bytes, limit: int,
+             moved: str | None = None) -> bytes | None:
     """Return the file an answer to a GET gives (decoded), None if it is absent (404), or
-    raise MonitorError for any other status or an encoding the monitor did not ask for."""
+    raise MonitorError for any other status or an encoding the monitor did not ask for. A
+    redirect is not followed (a log's files are where its URL says), but where it points is
+    said (``moved``: its Location)."""
     if status == 404:
         return None
+    if 300 <= status < 400 and moved:
+        raise MonitorError(f"{url}: HTTP {status}, moved to {printable(moved[:200])}: the monitor "
+                           "follows no redirect; give the log's URL where its files are")
     if status != 200:
         raise MonitorError(f"{url}: HTTP {status}")
     if encoding not in (None, "identity", "gzip"):
@@ -381,6 +389,7 @@ class ProxiedSource(Source):
             with self.client.stream("GET", url) as response:
                 status = response.status_code
                 encoding = response.headers.get("Content-Encoding")
+                moved = response.headers.get("Location")
                 body: bytes | None = b""
                 if status == 200:  # read as sent, and decoded as ``HttpSource`` decodes it
                     body = at_most(within(response.iter_raw(), DEADLINE),
@@ -391,7 +400,7 @@ class ProxiedSource(Source):
             raise _Deadline.error(url) from None
         if body is None:
             raise _too_large(url, limit)
-        return _file_of(url, status, encoding, body, limit)
+        return _file_of(url, status, encoding, body, limit, moved)
 
     def close(self) -> None:
         self.client.close()
