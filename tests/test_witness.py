@@ -348,6 +348,34 @@ def test_a_witness_that_answers_too_slowly_is_cut_off(tmp_path: Path,
         assert conn.execute("SELECT COUNT(*) FROM checkpoints").fetchone()[0] == 0
 
 
+def test_a_witness_that_redirects_or_times_the_request_out_is_named(tmp_path: Path) -> None:
+    """A witness URL answered with a redirect (an http:// URL moved to https://) said only
+    `HTTP 301`: where it points is named (it is not followed: the policy names the witness's
+    URL). A 408 from a witness (the request did not reach it in full in time) is said in words."""
+    from ledger.core.cosignature import encode_cosigner
+
+    log = Log(tmp_path, "log", 10)
+    moved = RawServer(lambda n: b"HTTP/1.1 301 Moved Permanently\r\nLocation: "
+                      b"https://w1.example/add-checkpoint\r\nContent-Length: 0\r\n\r\n")
+    slow = RawServer(lambda n: raw_answer("408 Request Timeout", b"request body too slow\n"))
+    try:
+        policy = tmp_path / "moved.policy"
+        policy.write_text(f"log {log.vkey}\n" + "".join(
+            f"witness {name} {encode_cosigner(f'witness.example/{name}', bytes([i]) * 32)[1]} "
+            f"{server.url}\n" for i, (name, server) in enumerate((("w1", moved), ("w2", slow))))
+            + "group both 2 w1 w2\nquorum both\n")
+        done = log.cli("checkpoint", "--key", str(log.key), "--policy", str(policy))
+    finally:
+        moved.close()
+        slow.close()
+    assert done.exit_code == 1 and done.stderr.count("\n") == 1, done.output
+    assert (f"witness w1 ({moved.url}add-checkpoint): HTTP 301: it redirects to "
+            "https://w1.example/add-checkpoint, which is not followed (give that URL for it in "
+            "the policy)") in done.stderr
+    assert (f"witness w2 ({slow.url}add-checkpoint): 408: it did not receive the request in "
+            "full in time (a slow network?) — it said: request body too slow") in done.stderr
+
+
 def test_a_witness_that_answers_too_much_is_not_read(tmp_path: Path) -> None:
     """A witness whose answer is longer than any a witness has to say (here 200 OK with
     100 KB, and a 409 with an endless stream of digits) is that witness's problem: its answer is

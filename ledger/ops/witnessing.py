@@ -91,6 +91,7 @@ def gather(conn: sqlite3.Connection, note: str, checkpoint: Checkpoint, policy: 
             with client.stream("POST", url, content=body.encode(),
                                headers={"Content-Type": "text/plain; charset=utf-8"}) as response:
                 status, kind = response.status_code, response.headers.get("content-type", "")
+                moved = response.headers.get("location")
                 answer = at_most(within(response.iter_bytes(), DEADLINE_S), MAX_ANSWER)
         except TooSlow:
             outcome.problem = f"its answer did not arrive in full within {DEADLINE_S:g} s"
@@ -120,6 +121,9 @@ def gather(conn: sqlite3.Connection, note: str, checkpoint: Checkpoint, policy: 
             outcome.problem = f"409 Conflict: it last cosigned size {said}, not {old}"
             return outcome, said
         outcome.problem = _status_problem(status, text)
+        if 300 <= status < 400 and moved:
+            outcome.problem = (f"HTTP {status}: it redirects to {moved[:200]}, which is not "
+                               "followed (give that URL for it in the policy)")
         if outcome.problem is None:
             outcome.line = _cosignature(text, witness, note)
             if outcome.line is None:
@@ -158,6 +162,7 @@ def _status_problem(status: int, text: str) -> str | None:
              "(a fork or a rewritten history), or the proof is wrong",
         400: "400 Bad Request: it could not read the request",
         413: "413: the request was too large for it",
+        408: "408: it did not receive the request in full in time (a slow network?)",
     }
     if status == 200:
         return None
