@@ -1054,3 +1054,29 @@ def test_a_server_that_sends_too_slowly_is_cut_off(monkeypatch: MonkeyPatch) -> 
         assert str(caught.value) == (f"cannot fetch {server.url}tile/0/000.p/2: the answer did not "
                                      "arrive in full within 1 s (the server sends too slowly)")
     assert threading.active_count() < 50
+
+
+def test_a_mirror_named_through_a_symlink(tmp_path: Path) -> None:
+    """A mirror named through a symlink to a file not yet made (a link into a data volume) was
+    refused as `another run made mirror.db while this one built it`. The new mirror is built
+    beside the file the link names and given that name; a link that leads nowhere (a loop) is
+    named as such. Nothing is left behind."""
+    log = Log(tmp_path)
+    log.publish()
+    (tmp_path / "volume").mkdir()
+    (tmp_path / "mirror.db").symlink_to(tmp_path / "volume" / "m.db")
+    code, seen = follow(log.cli, str(log.out), log.vkey, tmp_path)
+    assert code == 0 and seen["size"] == 300, seen
+    assert (tmp_path / "mirror.db").is_symlink()
+    assert Cli(tmp_path / "volume" / "m.db", tmp_path).json("verify")["events"] == 300
+    log.grow(5, 300)
+    log.publish()
+    code, seen = follow(log.cli, str(log.out), log.vkey, tmp_path)  # extended through the link
+    assert code == 0 and seen["new_events"] == 5, seen
+    (tmp_path / "mirror.db").unlink()
+    (tmp_path / "seen.json").unlink()
+    (tmp_path / "loop").symlink_to(tmp_path / "mirror.db")
+    (tmp_path / "mirror.db").symlink_to(tmp_path / "loop")
+    code, said = follow(log.cli, str(log.out), log.vkey, tmp_path)
+    assert code == 2 and "is a symlink that leads to no file (a loop?)" in str(said), said
+    assert not [p for p in tmp_path.rglob("*.tmp*")]

@@ -605,7 +605,7 @@ def _run(job: Follow, mirror: Path | None, progress: Progress | None,
     done = False
     try:
         if mirror is not None:
-            conn, building = _open_mirror(mirror, checkpoint.origin, version)
+            conn, building = _open_mirror(_followed(mirror), checkpoint.origin, version)
         if conn is not None and store.head(conn)[0] != state.size:
             raise RefusedInput(f"the mirror {mirror} holds {store.head(conn)[0]} events but the "
                                f"state file says {state.size} were seen: give the state file it "
@@ -656,7 +656,7 @@ def _run(job: Follow, mirror: Path | None, progress: Progress | None,
         if building is not None:  # not a half-made mirror: none at all
             try:
                 if done and mirror is not None:
-                    _put_in_place(building, mirror)
+                    _put_in_place(building, _followed(mirror))
             finally:
                 _remove(building)
     result = MonitorResult(checkpoint.origin, checkpoint.size, state.size, tally.events,
@@ -1011,6 +1011,13 @@ def _open_mirror(path: Path, origin: str,
     return conn, None
 
 
+def _followed(path: Path) -> Path:
+    """Return the file a mirror named through a symlink is: a new mirror is built beside it and
+    given its name (the symlink's own name is taken: before, a symlink to a mirror not yet made
+    read as `another run made mirror.db while this one built it`)."""
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
 def _remove_abandoned(path: Path) -> None:
     """Remove the new mirrors that runs since killed (SIGKILL, a power cut) left half-built
     beside ``path``: those whose process is gone. One of a process still running is left."""
@@ -1037,6 +1044,9 @@ def _put_in_place(building: Path, path: Path) -> None:
     try:
         os.link(building, path)
     except FileExistsError:
+        if path.is_symlink():  # one ``_followed`` could not follow: a loop
+            raise RefusedInput(f"{path} is a symlink that leads to no file (a loop?): give the "
+                               "mirror's own path") from None
         raise taken from None
     except OSError:  # a file system without hard links: renamed, if the name is still free
         if path.exists():
