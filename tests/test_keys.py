@@ -201,3 +201,21 @@ def test_deleted_signatures_are_caught(signed: Signed) -> None:
            "DELETE FROM signatures WHERE first_seq = 2")
     report = orjson.loads(signed.run("verify", "--json").stdout)
     assert report["first_bad_seq"] == 2 and "no signature covers" in report["reason"]
+
+
+def test_keygen_never_writes_a_private_key_through_a_symlink(tmp_path: Path) -> None:
+    """`keygen -o` writes only a new file of that name: never over a file, never through a
+    symlink (planted there, it would send the key where its maker reads). A symlink to a file
+    not yet made was refused as `already exists`; it is named as a symlink, with its target."""
+    runner = CliRunner()
+    link, target = tmp_path / "link.key", tmp_path / "elsewhere.key"
+    link.symlink_to(target)
+    done = runner.invoke(app, ["keygen", "a.example/log", "-o", str(link)])
+    assert done.exit_code == 2 and not target.exists()
+    assert done.stderr == (f"Error: {link} is a symlink (to {target}): a private key is written "
+                           "only to a new file of that name, never through a link; give the path "
+                           "it names\n")
+    target.write_text("precious")
+    done = runner.invoke(app, ["keygen", "a.example/log", "-o", str(link)])
+    assert done.exit_code == 2 and "already exists" in done.stderr
+    assert target.read_text() == "precious"

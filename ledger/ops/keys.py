@@ -74,6 +74,10 @@ def write_private_key(path: Path, skey: str) -> None:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
+        if path.is_symlink() and not path.exists():  # O_EXCL never writes through a symlink
+            raise RefusedInput(f"{path} is a symlink (to {os.readlink(path)}): a private key is "
+                               "written only to a new file of that name, never through a "
+                               "link; give the path it names") from None
         raise RefusedInput(f"{path} already exists: refusing to overwrite a key") from None
     except OSError as exc:
         raise RefusedInput(f"cannot write {path}: {exc.strerror}") from None
