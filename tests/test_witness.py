@@ -320,6 +320,51 @@ def test_a_client_sending_its_request_too_slowly_is_answered_408(tmp_path: Path)
     assert "refused add-checkpoint (408)" in (tmp_path / "w" / "w.log").read_text()
 
 
+def test_connections_stalled_before_a_request_are_closed(tmp_path: Path) -> None:
+    """uvicorn times out only a connection idle after a response: one opened and left silent,
+    or sending its request's head a byte now and then, held a file descriptor for good (seen
+    open after 12 s; a thousand and the witness took no more connections). Each is closed once
+    it has waited past the deadline; a client making request after request on one connection is
+    not, and the witness goes on serving."""
+    import socket
+
+    log = Log(tmp_path, "log", 1)
+    w = WitnessProcess(tmp_path / "w", "w", f"log {log.vkey}\n",
+                       prelude="import ledger.ops.witness as w; w.HEAD_DEADLINE = 1.0; ")
+
+    def closed_within(client: socket.socket, seconds: float, drip: bytes = b"") -> bool:
+        client.settimeout(0.2)
+        started = time.monotonic()
+        while time.monotonic() - started < seconds:
+            with contextlib.suppress(OSError):
+                if drip:
+                    client.sendall(drip)
+            try:
+                if client.recv(100) == b"":
+                    return True
+            except TimeoutError:
+                continue
+            except OSError:
+                return True
+        return False
+
+    try:
+        with socket.create_connection(("127.0.0.1", w.port), timeout=10) as silent, \
+                socket.create_connection(("127.0.0.1", w.port), timeout=10) as dripping:
+            dripping.sendall(b"GET /" + b"0" * 10)
+            assert closed_within(silent, 6)
+            assert closed_within(dripping, 6, drip=b"0")
+        with httpx.Client(timeout=10) as client:  # one kept-alive connection, 4 s of requests
+            started = time.monotonic()
+            while time.monotonic() - started < 4:
+                assert client.get(f"{w.url}/{'0' * 64}/checkpoint").status_code == 404
+                time.sleep(0.3)
+    finally:
+        assert w.stop() == 0
+    said = (tmp_path / "w" / "w.log").read_text()  # the silent one and the dripping one only
+    assert said.count("closed a connection that sent no whole request within 1 s") == 2, said
+
+
 def test_a_witness_that_answers_too_slowly_is_cut_off(tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """A witness that sends its answer a byte every 0.2 s — each within the 10 s timeout — held

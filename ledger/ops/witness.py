@@ -10,7 +10,8 @@ that origin (or with a trusted key's signature that fails), 409 with ``text/x.tl
 the old size is not the size last cosigned, 422 for a failing consistency proof, a proof given
 with old size 0, an empty tree whose root is not the empty hash, or another root at the same
 size; 413 for a request over ``MAX_REQUEST`` bytes; 408 for a body not received in full within
-``BODY_DEADLINE`` seconds. Every refusal is logged and kept in the
+``BODY_DEADLINE`` seconds; a connection without a whole request head for ``HEAD_DEADLINE``
+seconds is closed. Every refusal is logged and kept in the
 witness's SQLite file. The check of the old size and the update of the stored checkpoint are one
 ``BEGIN IMMEDIATE`` transaction (``storage.witnessdb``).
 
@@ -44,6 +45,7 @@ from ledger.storage import witnessdb
 MAX_REQUEST = 64 * 1024  # 63 proof lines and a checkpoint with many signatures fit in 8 KiB
 MAX_PROOF_LINES = 63
 BODY_DEADLINE = 30.0  # seconds for a request's whole body (a few KiB)
+HEAD_DEADLINE = 30.0  # seconds a connection may wait before a request's head is in, in full
 _OLD = re.compile(r"old (0|[1-9][0-9]{0,18})")
 log = logging.getLogger("ledger.witness")
 
@@ -272,6 +274,32 @@ def app(witness: Witness) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
     return application
 
 
+def _close_stalled(connections: Any, waiting: dict[Any, tuple[Any, float]], now: float) -> None:
+    """Close each connection that has waited more than HEAD_DEADLINE seconds for a request's
+    head to arrive in full: uvicorn times out only a connection idle after a response, so one
+    opened and left silent, or sending its head a byte now and then, held a file descriptor for
+    good (a thousand and the witness took no more connections). ``waiting``: per connection,
+    the request it last finished (its cycle, held so that a new one is never taken for it) and
+    since when it has waited."""
+    for gone in [c for c in waiting if c not in connections]:
+        del waiting[gone]
+    for conn in list(connections):
+        cycle = getattr(conn, "cycle", None)
+        if cycle is not None and not getattr(cycle, "response_complete", False):
+            waiting.pop(conn, None)  # a request under way (its body has its own deadline)
+            continue
+        last, since = waiting.setdefault(conn, (cycle, now))
+        if last is not cycle:  # another request came and went since the last look
+            waiting[conn] = (cycle, now)
+        elif now - since > HEAD_DEADLINE:
+            log.warning("closed a connection that sent no whole request within %g s",
+                        HEAD_DEADLINE)
+            transport = getattr(conn, "transport", None)
+            if transport is not None:
+                transport.close()
+            del waiting[conn]
+
+
 def serve(witness: Witness, host: str, port: int, ready: Callable[[str], None] | None = None) -> None:
     """Run the witness on uvicorn until SIGINT or SIGTERM (graceful: in-flight requests finish)."""
     import contextlib
@@ -279,9 +307,17 @@ def serve(witness: Witness, host: str, port: int, ready: Callable[[str], None] |
 
     import uvicorn  # loaded only by `ledger witness serve`
 
+    waiting: dict[Any, tuple[Any, float]] = {}
+
     class Server(uvicorn.Server):
         """uvicorn's server, stopping gracefully on SIGINT or SIGTERM and then returning (uvicorn
-        itself raises the signal again once it has stopped, so the process would end by it)."""
+        itself raises the signal again once it has stopped, so the process would end by it), and
+        closing once a second the connections stalled before a request (``_close_stalled``)."""
+
+        async def on_tick(self, counter: int) -> bool:
+            if counter % 10 == 0:
+                _close_stalled(self.server_state.connections, waiting, time.monotonic())
+            return bool(await super().on_tick(counter))
 
         @contextlib.contextmanager
         def capture_signals(self) -> Any:
