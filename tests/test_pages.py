@@ -259,3 +259,25 @@ def test_a_page_saved_with_windows_line_ends_or_a_byte_order_mark(cli: Cli, tmp_
             result = Cli(db, tmp_path)("import", str(saved))
             assert result.exit_code == 0, (variant, page.name, result.stderr)
             assert records_of(Cli(db, tmp_path)) == want, (variant, page.name)
+
+
+def test_a_stale_copy_of_a_page_imported_again_is_said_to_set_the_record_back(
+        cli: Cli, tmp_path: Path) -> None:
+    """A page imported, then a newer copy (another review score), then the first copy again (a
+    stale cache): the third import makes the first version the latest again, silently. It still
+    does (the page is what the publisher served), but says so; `publish` of an earlier version's
+    manifest says the same. A copy of the latest version is no change, and says nothing."""
+    newer = tmp_path / "newer.txt"
+    newer.write_text(FULL.read_text().replace("Review score: 9.33/10", "Review score: 9.5/10"))
+    assert cli("import", str(FULL)).exit_code == 0
+    assert cli("import", str(newer)).stderr == ""
+    stale = cli("import", str(FULL))
+    assert stale.exit_code == 0 and cli.json("show", "SRCH:03BE3A05")["version"] == 3
+    assert stale.stderr == (f"Warning: {FULL}: the page is version 1 of SRCH:03BE3A05 (seq 1) "
+                            "again, which version 2 replaced: it becomes version 3, setting the "
+                            "record back (a stale copy?)\n")
+    assert cli("import", str(FULL)).stderr == ""  # now the latest: no change
+    second = cli.json("history", "SRCH:03BE3A05")[3]["payload"]
+    again = cli("publish", cli.file(second))
+    assert again.exit_code == 0 and "Warning: this manifest is version 2 of SRCH:03BE3A05 (seq 4)" \
+        " again, which version 3 replaced: it becomes version 4" in again.stderr

@@ -201,14 +201,32 @@ def repeated_notice(payload: dict[str, Any], state: RecordState) -> str | None:
             "if a second one is meant")
 
 
+def set_back(payload: dict[str, Any], state: RecordState) -> str | None:
+    """Return a warning if the manifest ``payload`` (to be the next version) is an earlier,
+    replaced version of the record again — a stale copy sent or imported after a newer one sets
+    the record back to it — else None. ``state``: the record before this version."""
+    if not state.versions or same(state.versions[-1].manifest, payload):
+        return None
+    for earlier in reversed(state.versions[:-1]):
+        if same(earlier.manifest, payload):
+            return (f"this manifest is version {earlier.version} of {state.record_id} (seq "
+                    f"{earlier.seq}) again, which version {state.version} replaced: it becomes "
+                    f"version {state.version + 1}, setting the record back (a stale copy?)")
+    return None
+
+
 def editorial_warnings(contract: str, payload: dict[str, Any], state: RecordState | None) -> list[str]:
     """Return warnings about an append that is valid but may hurt the record unknowingly: a new
-    version that sets a member back from the value a correction in force gave it, and a VERIFIED
-    gate on a retracted, withdrawn or removed record."""
+    version that sets the record back to an earlier one (``set_back``) or a member back from the
+    value a correction in force gave it, and a VERIFIED gate on a retracted, withdrawn or removed
+    record."""
     if state is None:
         return []
     out = []
     if contract.startswith("paper-manifest-"):
+        back = set_back(payload, state)
+        if back is not None:
+            out.append(back)
         for notice in state.notices:
             if notice.kind != "correction" or not notice.in_force:
                 continue

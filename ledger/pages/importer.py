@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ledger.core.clock import Clock
 from ledger.errors import LedgerError, LineRefused
-from ledger.model.rules import same
+from ledger.model.rules import same, set_back
 from ledger.model.state import RecordState
 from ledger.ops.batch import Batch
 from ledger.pages.facts import PageFacts, facts_of
@@ -74,16 +74,17 @@ def _one(batch: Batch, source: str, data: bytes, actor: str) -> PageOutcome:
         return outcome
     outcome.record_id = facts.record_id
     before = batch.appended
+    noted: list[str] = []
     try:
         with batch.savepoint(facts.record_id):
-            _apply(batch, facts, actor)
+            _apply(batch, facts, actor, noted)
     except LineRefused as exc:
         outcome.error = f"{source}:{exc.line}: {exc.reason}"
         return outcome
     outcome.appended = batch.appended - before
     state = batch.state(facts.record_id)
     if state is not None:
-        outcome.warnings = contradictions(facts, state, source)
+        outcome.warnings = [f"{source}: {n}" for n in noted] + contradictions(facts, state, source)
     return outcome
 
 
@@ -95,10 +96,13 @@ def _add(batch: Batch, contract: str, payload: dict[str, Any], actor: str,
         raise LineRefused(line if isinstance(line, int) else line(exc), str(exc)) from None
 
 
-def _apply(batch: Batch, facts: PageFacts, actor: str) -> None:
+def _apply(batch: Batch, facts: PageFacts, actor: str, noted: list[str]) -> None:
     state = batch.state(facts.record_id)
     manifest = facts.manifest if state is None else {**state.manifest, **facts.manifest}
     if state is None or not same(state.manifest, manifest):
+        back = set_back(manifest, state) if state is not None else None
+        if back is not None:
+            noted.append(back.replace("this manifest", "the page", 1))
         _add(batch, "paper-manifest-v1.1", manifest, actor, lambda exc: _manifest_line(facts, exc))
         state = batch.state(facts.record_id)
     assert state is not None
