@@ -422,3 +422,24 @@ def test_a_member_edited_to_a_number_json_cannot_write_canonically_is_caught(cli
     _fails_at(cli, 1, "payload member 'source_grounded_claims' does not match its commitment")
     report = orjson.loads(cli("verify", "--json").stdout)
     assert "no canonical form" in report["reason"], report
+
+
+def test_a_correction_of_a_purged_version_says_to_publish_one_first(cli: Cli,
+                                                                   history: dict[str, Any]) -> None:
+    """After a purge (and a reinstatement), a correction of the purged version was refused as
+    `the corrected manifest would be invalid: research_question: Input should be a valid
+    string; …`, naming fields the editor never touched. It is refused naming the withheld
+    members, their removal and what to do; once a new version is published, it applies."""
+    purge(cli)
+    cli("correct", RID, "--kind", "reinstatement", "--reason", "reversed", "--lifts", "R1")
+    refused = cli("correct", RID, "--kind", "correction", "--reason", "fix",
+                  "--set", "/review_score=5")
+    assert refused.exit_code == 2 and refused.stderr.count("\n") == 1
+    assert "version 2 of SRCH:03BE3A05 has members withheld by the purge of removal notice R1 (" \
+        in refused.stderr and "publish a new version with its content first" in refused.stderr
+    assert "Input should be" not in refused.stderr
+    _run(cli, "publish", cli.file(manifest(RID, title="Third version")))
+    _run(cli, "correct", RID, "--kind", "correction", "--reason", "fix", "--set",
+         "/review_score=5")
+    assert cli.json("show", RID)["manifest"]["review_score"] == 5
+    assert cli("audit").exit_code == 0

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ledger.core.canonical import canonical_bytes
+from ledger.core.events import is_withheld
 from ledger.errors import RefusedInput
 from ledger.model.contracts import CONTRACTS, LATEST_MANIFEST, is_manifest, is_notice
 from ledger.model.pointer import apply_changes, resolve
@@ -158,6 +159,14 @@ def _check_changes(payload: dict[str, Any], state: RecordState, target: int) -> 
     if target != state.version:
         raise RefusedInput(f"notice {nid}: changes can only apply to the current version "
                            f"{state.version}, not to version {target}")
+    withheld = sorted(k for k, v in state.manifest.items() if is_withheld(v))
+    if withheld:  # the manifest to correct lacks them: what it corrects to could not be checked
+        marker = state.manifest[withheld[0]]["withheld"]
+        raise RefusedInput(
+            f"notice {nid}: version {state.version} of {state.record_id} has members withheld "
+            f"by the purge of removal notice {marker.get('notice_id')} ({', '.join(withheld)}): "
+            "a correction changes the whole manifest, so publish a new version with its content "
+            "first (`ledger publish FILE`), then correct that")
     corrected = apply_changes(state.manifest, payload["changes"])
     try:
         LATEST_MANIFEST.model_validate(corrected)
