@@ -492,7 +492,11 @@ def diff(obj: LedgerContext, record_id: str, old: int | None, new: int | None,
 
 
 def _short(value: object) -> str:
-    text = printable(orjson.dumps(value).decode())
+    """A value of a diff line: JSON, or what withheld it (as `show` says it), cut to 80."""
+    from ledger.core.events import is_withheld
+    from ledger.pages.render import shown_value
+
+    text = printable(shown_value(value) if is_withheld(value) else orjson.dumps(value).decode())
     return text if len(text) <= 80 else text[:77] + "…"
 
 

@@ -189,6 +189,7 @@ def test_readers_show_a_withheld_member_as_withheld(cli: Cli, history: dict[str,
         assert LONG[:60] not in result.output
     assert "withheld by removal notice R1 (seq 9)" in cli("render", RID).output
     assert "record.purged" in cli("history", RID).output
+
     assert cli("rebuild").exit_code == 0 and cli("audit").exit_code == 0
 
 
@@ -439,6 +440,9 @@ def test_a_correction_of_a_purged_version_says_to_publish_one_first(cli: Cli,
         in refused.stderr and "publish a new version with its content first" in refused.stderr
     assert "Input should be" not in refused.stderr
     _run(cli, "publish", cli.file(manifest(RID, title="Third version")))
+    compared = cli("diff", RID, "2", "3").output  # as `show` says it, not the marker's JSON
+    assert "~ /abstract: [withheld by removal notice R1 (seq 9) of " in compared
+    assert '{"withheld"' not in compared
     _run(cli, "correct", RID, "--kind", "correction", "--reason", "fix", "--set",
          "/review_score=5")
     assert cli.json("show", RID)["manifest"]["review_score"] == 5
