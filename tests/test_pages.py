@@ -281,3 +281,36 @@ def test_a_stale_copy_of_a_page_imported_again_is_said_to_set_the_record_back(
     again = cli("publish", cli.file(second))
     assert again.exit_code == 0 and "Warning: this manifest is version 2 of SRCH:03BE3A05 (seq 4)" \
         " again, which version 3 replaced: it becomes version 4" in again.stderr
+
+
+def test_a_page_imported_again_after_a_purge_brings_nothing_back(cli: Cli) -> None:
+    """A page imported, then removed with a purge, then the same page imported again (the
+    publisher's copy not yet rebuilt, a nightly crawl): the import stopped with a KeyError
+    traceback (the provenance it merged with was withheld), and would otherwise have brought the
+    purged content back, for good. Nothing of the page's content is taken while the removal is in
+    force, and it says so; after a reinstatement the page is imported as any other."""
+    assert cli("import", str(FULL)).exit_code == 0
+    assert cli("correct", "SRCH:03BE3A05", "--kind", "removal", "--reason", "Court order",
+               "--notice-id", "R1", "--purge").exit_code == 0
+    head = cli.json("status")["head_seq"]
+    again = cli("import", str(FULL))
+    assert again.exit_code == 0 and "Traceback" not in again.output
+    assert (f"Warning: {FULL}: SRCH:03BE3A05 is REMOVED (removal R1 in force): the page's content "
+            "was not imported (`ledger publish` a new version to restore it)") in again.stderr
+    assert cli.json("status")["head_seq"] == head and cli("audit").exit_code == 0
+    shown = cli.json("show", "SRCH:03BE3A05")
+    assert set(shown["manifest"]["abstract"]) == {"withheld"}
+    published = cli("publish", cli.file(cli.json("history", "SRCH:03BE3A05")[0]["payload"]
+                                        | {"abstract": "Restored", "note": "n",
+                                           "research_question": "q", "review_score": 9.0,
+                                           "claim_record_source": "s", "quality": None,
+                                           "source_grounded_claims": 1}))
+    assert published.exit_code == 0, published.output
+    assert "Warning: SRCH:03BE3A05 is REMOVED (removal R1 in force): this version's content is " \
+        "in the ledger for good" in published.stderr
+    assert cli("correct", "SRCH:03BE3A05", "--kind", "reinstatement", "--reason", "Reversed",
+               "--lifts", "R1").exit_code == 0
+    restored = cli("import", str(FULL))
+    assert restored.exit_code == 0 and "was not imported" not in restored.stderr
+    assert cli.json("show", "SRCH:03BE3A05")["manifest"]["abstract"].startswith("Abstract:")
+    assert cli("audit").exit_code == 0

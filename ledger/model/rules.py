@@ -224,6 +224,11 @@ def set_back(payload: dict[str, Any], state: RecordState) -> str | None:
     return None
 
 
+def removed_by(state: RecordState) -> str | None:
+    """Return the id of the removal in force on the record, if there is one."""
+    return next((n.notice_id for n in state.notices if n.kind == "removal" and n.in_force), None)
+
+
 def editorial_warnings(contract: str, payload: dict[str, Any], state: RecordState | None) -> list[str]:
     """Return warnings about an append that is valid but may hurt the record unknowingly: a new
     version that sets the record back to an earlier one (``set_back``) or a member back from the
@@ -236,6 +241,11 @@ def editorial_warnings(contract: str, payload: dict[str, Any], state: RecordStat
         back = set_back(payload, state)
         if back is not None:
             out.append(back)
+        removal = removed_by(state)
+        if removal is not None:
+            out.append(f"{state.record_id} is REMOVED (removal {removal} in force): this "
+                       "version's content is in the ledger for good, public to every reader of "
+                       "its history, unless another removal purges it")
         for notice in state.notices:
             if notice.kind != "correction" or not notice.in_force:
                 continue

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ledger.core.clock import Clock
+from ledger.core.events import is_withheld
 from ledger.errors import LedgerError, LineRefused
-from ledger.model.rules import same, set_back
+from ledger.model.rules import removed_by, same, set_back
 from ledger.model.state import RecordState
 from ledger.ops.batch import Batch
 from ledger.pages.facts import PageFacts, facts_of
@@ -98,26 +99,61 @@ def _add(batch: Batch, contract: str, payload: dict[str, Any], actor: str,
 
 def _apply(batch: Batch, facts: PageFacts, actor: str, noted: list[str]) -> None:
     state = batch.state(facts.record_id)
-    manifest = facts.manifest if state is None else {**state.manifest, **facts.manifest}
-    if state is None or not same(state.manifest, manifest):
-        back = set_back(manifest, state) if state is not None else None
-        if back is not None:
-            noted.append(back.replace("this manifest", "the page", 1))
-        _add(batch, "paper-manifest-v1.1", manifest, actor, lambda exc: _manifest_line(facts, exc))
-        state = batch.state(facts.record_id)
-    assert state is not None
-    if facts.provenance is not None:
-        merged = _merge_provenance(state.provenance, facts.provenance)
-        if state.provenance is None or not same(state.provenance, merged):
-            _add(batch, "source-provenance-v1", merged, actor, facts.lines.get("note", 1))
-    for gate, line in facts.gates:
-        latest = state.gates.get(gate["gate"])
-        if latest is None or any(latest.payload.get(k) != gate.get(k) for k in GATE_KEYS):
-            _add(batch, "gate-evaluation-v1", gate, actor, line)
+    removal = removed_by(state) if state is not None else None
+    if state is not None and removal is not None:
+        # A copy of the page served before the removal would bring back, for good, the content
+        # its purge withheld (manifest, provenance, gate reasons): none of it is taken.
+        if _content_differs(state, facts):
+            noted.append(f"{facts.record_id} is REMOVED (removal {removal} in force): the page's "
+                         "content was not imported (`ledger publish` a new version to restore "
+                         "it)")
+    else:
+        manifest = facts.manifest if state is None else {**_present(state.manifest),
+                                                          **facts.manifest}
+        if state is None or not same(state.manifest, manifest):
+            back = set_back(manifest, state) if state is not None else None
+            if back is not None:
+                noted.append(back.replace("this manifest", "the page", 1))
+            _add(batch, "paper-manifest-v1.1", manifest, actor,
+                 lambda exc: _manifest_line(facts, exc))
+            state = batch.state(facts.record_id)
+        assert state is not None
+        if facts.provenance is not None:
+            merged = _merge_provenance(state.provenance, facts.provenance)
+            if state.provenance is None or not same(state.provenance, merged):
+                _add(batch, "source-provenance-v1", merged, actor, facts.lines.get("note", 1))
+        for gate, line in facts.gates:
+            if _gate_differs(state, gate):
+                _add(batch, "gate-evaluation-v1", gate, actor, line)
     for notice, line in facts.notices:
         if "notice_id" in notice and batch.lookup_notice(str(notice["notice_id"])) is not None:
             continue
         _add(batch, "correction-record-v1", notice, actor, line)
+
+
+def _present(doc: dict[str, Any]) -> dict[str, Any]:
+    """Return ``doc`` without the members a purge withheld (markers, not values to keep)."""
+    return {key: value for key, value in doc.items() if not is_withheld(value)}
+
+
+def _kept(value: Any) -> dict[str, Any]:
+    """Return a stored object's members to keep: none if a purge withheld it whole."""
+    return _present(value) if isinstance(value, dict) and not is_withheld(value) else {}
+
+
+def _gate_differs(state: RecordState, gate: dict[str, Any]) -> bool:
+    latest = state.gates.get(gate["gate"])
+    return latest is None or any(latest.payload.get(k) != gate.get(k) for k in GATE_KEYS)
+
+
+def _content_differs(state: RecordState, facts: PageFacts) -> bool:
+    """Return whether the page gives content the record does not hold now."""
+    manifest = {**_present(state.manifest), **facts.manifest}
+    return (not same(state.manifest, manifest) or any(_gate_differs(state, g) for g, _ in facts.gates)
+            or (facts.provenance is not None
+                and (state.provenance is None
+                     or not same(state.provenance, _merge_provenance(state.provenance,
+                                                                     facts.provenance)))))
 
 
 def _manifest_line(facts: PageFacts, exc: LedgerError) -> int:
@@ -133,10 +169,12 @@ def _merge_provenance(current: dict[str, Any] | None, page: dict[str, Any]) -> d
         return page
     merged = dict(page)
     artifact, external = dict(page["report_artifact"]), dict(page["external_record"])
-    if artifact["available"] == current["report_artifact"]["available"]:
-        artifact = {**current["report_artifact"], **artifact}
-    if external["registered"] == current["external_record"]["registered"]:
-        external = {**current["external_record"], **external}
+    kept_artifact = _kept(current.get("report_artifact"))
+    kept_external = _kept(current.get("external_record"))
+    if artifact["available"] == kept_artifact.get("available"):
+        artifact = {**kept_artifact, **artifact}
+    if external["registered"] == kept_external.get("registered"):
+        external = {**kept_external, **external}
     merged["report_artifact"], merged["external_record"] = artifact, external
     return merged
 
