@@ -147,6 +147,8 @@ def test_gates_show_latest_verdict_and_not_evaluated(
     artifact = by_gate[2]["artifacts"][0]
     assert artifact["kind"] == "repro-script"
     assert artifact["sha256"] == hashlib.sha256(b"print('ok')\n").hexdigest()
+    # named by its file name: the path on the editor's machine is not published for good
+    assert artifact["uri"] == "repro.py" and str(tmp_path) not in cli("log", "--json").stdout
     assert by_gate[3]["status"] == "FAILED"
 
 

@@ -33,13 +33,14 @@ def file_sha256(path: Path) -> str:
 def artifact_from(value: str, kind: str | None = None) -> dict[str, Any]:
     """Return the artifact object for ``--artifact VALUE``.
 
-    A local file is hashed (its kind guessed from the suffix unless given); anything else is
-    taken as a URI, with an optional ``#sha256=HEX`` suffix giving its digest.
+    A local file is hashed (its kind guessed from the suffix unless given) and named by its file
+    name alone: the path on the editor's machine (``/home/alice/…``) would be published for good;
+    anything else is taken as a URI, with an optional ``#sha256=HEX`` suffix giving its digest.
     """
     path = Path(value)
     if path.is_file():
         guessed = KIND_BY_SUFFIX.get(path.suffix.lower(), "file")
-        return {"kind": kind or guessed, "uri": value, "sha256": file_sha256(path)}
+        return {"kind": kind or guessed, "uri": path.name, "sha256": file_sha256(path)}
     if path.exists():
         raise RefusedInput(f"artifact {value} is not a regular file")
     match = _URI_DIGEST.fullmatch(value)
