@@ -1080,3 +1080,31 @@ def test_a_mirror_named_through_a_symlink(tmp_path: Path) -> None:
     code, said = follow(log.cli, str(log.out), log.vkey, tmp_path)
     assert code == 2 and "is a symlink that leads to no file (a loop?)" in str(said), said
     assert not [p for p in tmp_path.rglob("*.tmp*")]
+
+
+def test_a_password_in_the_log_url_or_the_proxy_is_never_printed(tmp_path: Path,
+                                                                 monkeypatch: MonkeyPatch) -> None:
+    """`monitor https://user:secret@host/log/` (basic auth) printed the password in every error:
+    `cannot fetch http://alice:s3cret@…/checkpoint: …`, mailed or logged by the cron job that
+    runs it; a proxy's likewise. The password is written as ***; the request still sends it."""
+    from bench.nginx import free_port
+
+    log = Log(tmp_path)
+    log.publish()
+    no_proxies(monkeypatch)
+    port = free_port()
+    refused = log.cli("monitor", f"http://alice:s3cret@127.0.0.1:{port}/log/", "--vkey", log.vkey)
+    assert refused.exit_code == 2 and "s3cret" not in refused.output
+    assert f"cannot fetch http://alice:***@127.0.0.1:{port}/log/checkpoint: " in refused.stderr
+    monkeypatch.setenv("https_proxy", "http://bob:pw123@exa..mple:3128")
+    proxied = log.cli("monitor", "https://example.org/log/", "--vkey", log.vkey)
+    assert proxied.exit_code == 2 and "pw123" not in proxied.output
+    assert "the proxy http://bob:***@exa..mple:3128 that the environment names" in proxied.stderr
+    server = RawServer(lambda n: raw_answer("401 Unauthorized", b"no"))
+    try:  # the credentials go in the request, as before, and not in what is said of it
+        said = log.cli("monitor", server.url.replace("http://", "http://alice:s3cret@"),
+                       "--vkey", log.vkey)
+        assert said.exit_code == 2 and "s3cret" not in said.output and "HTTP 401" in said.stderr
+        assert b"Authorization: Basic YWxpY2U6czNjcmV0" in server.requests[0]
+    finally:
+        server.close()
