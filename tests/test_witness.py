@@ -421,6 +421,28 @@ def test_a_witness_that_redirects_or_times_the_request_out_is_named(tmp_path: Pa
             "full in time (a slow network?) — it said: request body too slow") in done.stderr
 
 
+def test_a_password_in_a_witness_url_is_never_printed(tmp_path: Path) -> None:
+    """A policy's witness URL with basic-auth credentials: the password is sent, never printed
+    (`witness w1 (http://ops:***@127.0.0.1:…/add-checkpoint): …`)."""
+    from ledger.core.cosignature import encode_cosigner
+
+    log = Log(tmp_path, "log", 10)
+    server = RawServer(lambda n: raw_answer("403 Forbidden", b"no"))
+    try:
+        url = server.url.replace("http://", "http://ops:hunter2@")
+        policy = tmp_path / "auth.policy"
+        policy.write_text(f"log {log.vkey}\nwitness w1 "
+                          f"{encode_cosigner('witness.example/w1', bytes(32))[1]} {url}\n"
+                          "quorum w1\n")
+        done = log.cli("checkpoint", "--key", str(log.key), "--policy", str(policy))
+    finally:
+        server.close()
+    assert done.exit_code == 1 and "hunter2" not in done.output
+    shown = server.url.replace("http://", "http://ops:***@")
+    assert f"witness w1 ({shown}add-checkpoint): 403 Forbidden" in done.stderr
+    assert b"Authorization: Basic b3BzOmh1bnRlcjI=" in server.requests[0]
+
+
 def test_a_witness_that_answers_too_much_is_not_read(tmp_path: Path) -> None:
     """A witness whose answer is longer than any a witness has to say (here 200 OK with
     100 KB, and a 409 with an endless stream of digits) is that witness's problem: its answer is

@@ -65,3 +65,19 @@ def quoted(text: str, limit: int) -> str:
     if PRIVATE_KEY_PREFIX in text:
         return f"'{PRIVATE_KEY_PREFIX}…' (a private key: not shown)"
     return repr(text[:limit])
+
+
+def url_shown(url: str) -> str:
+    """Return ``url`` to name in a message: a password in it (``https://user:secret@host/``, a
+    proxy's, a witness's) written as ``***``, never printed where a cron job mails or logs
+    what it says."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        host = parts.netloc.rsplit("@", 1)[1]
+        return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+    except ValueError:
+        return url if "@" not in url else "(a URL with credentials, not shown)"

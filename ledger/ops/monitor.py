@@ -36,7 +36,7 @@ import orjson
 from ledger.core.canonical import canonical_bytes
 from ledger.core.checkpoint import Checkpoint, open_checkpoint
 from ledger.core.clock import rfc3339, utc_now
-from ledger.core.escapes import printable
+from ledger.core.escapes import printable, url_shown
 from ledger.core.events import (
     MAX_PAYLOAD_BYTES,
     Event,
@@ -189,7 +189,7 @@ class HttpSource(Source):
     def get(self, path: str) -> bytes | None:
         import http.client
 
-        url, limit = _shown(self.prefix) + path, max_size(path)  # for messages: no password
+        url, limit = url_shown(self.prefix) + path, max_size(path)  # for messages: no password
         failure: Exception | None = None
         for attempt in range(4):
             conn = self._connection(fresh=attempt > 0)
@@ -376,8 +376,8 @@ class ProxiedSource(Source):
             transport = httpx.HTTPTransport(proxy=proxy, retries=3,
                                             verify=ssl.create_default_context())
         except (httpx.HTTPError, httpx.InvalidURL, ValueError, ImportError) as exc:
-            raise RefusedInput(f"the proxy {_shown(proxy)} that the environment names for "
-                               f"{_shown(self.prefix)} "
+            raise RefusedInput(f"the proxy {url_shown(proxy)} that the environment names for "
+                               f"{url_shown(self.prefix)} "
                                f"cannot be used: {exc}") from None
         self.client = httpx.Client(timeout=TIMEOUT, transport=transport,
                                    headers={"Accept-Encoding": "gzip, identity",
@@ -385,7 +385,7 @@ class ProxiedSource(Source):
         self.errors = (httpx.HTTPError,)
 
     def get(self, path: str) -> bytes | None:
-        url, limit = _shown(self.prefix) + path, max_size(path)  # for messages: no password
+        url, limit = url_shown(self.prefix) + path, max_size(path)  # for messages: no password
         try:
             with self.client.stream("GET", self.prefix + path) as response:
                 status = response.status_code
@@ -430,21 +430,6 @@ def _split(url: str) -> SplitResult:
         raise RefusedInput(f"{url} is not a URL that can be read ({exc})") from None
 
 
-def _shown(url: str) -> str:
-    """Return ``url`` to name in a message: a password in it (``https://user:secret@host/``, or
-    a proxy's) written as ``***``, never printed where a cron job mails or logs what it says."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    try:
-        parts = urlsplit(url)
-        if parts.password is None:
-            return url
-        host = parts.netloc.rsplit("@", 1)[1]
-        return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
-    except ValueError:
-        return url if "@" not in url else "(a URL with credentials, not shown)"
-
-
 def _check_host(url: str, what: str) -> None:
     """Refuse a URL whose host name no resolver can be asked for: an empty label, or one of
     more than 63 characters (its IDNA encoding fails, deep in the socket's address lookup)."""
@@ -476,12 +461,12 @@ def _loopback(url: str) -> bool:
 def source_of(where: str) -> Source:
     """Return the source for a URL (http/https) or a local folder."""
     if where.startswith(("http://", "https://")):
-        _check_host(where, _shown(where))
+        _check_host(where, url_shown(where))
         proxy = _proxy_for(where)
         if proxy is None:
             return HttpSource(where)
-        _check_host(proxy, f"the proxy {_shown(proxy)} that the environment names for "
-                           f"{_shown(where)}")
+        _check_host(proxy, f"the proxy {url_shown(proxy)} that the environment names for "
+                           f"{url_shown(where)}")
         return ProxiedSource(where, proxy)
     path = Path(where)
     if not path.is_dir():

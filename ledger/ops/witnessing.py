@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from ledger.core.checkpoint import Checkpoint
 from ledger.core.cosignature import check_cosignature
+from ledger.core.escapes import url_shown
 from ledger.core.note import parse_signature_line, signature_lines
 from ledger.core.policy import Policy, Witness, cosigners
 from ledger.errors import RefusedInput, SignatureError
@@ -85,7 +86,7 @@ def gather(conn: sqlite3.Connection, note: str, checkpoint: Checkpoint, policy: 
     def submit(witness: Witness, old: int, proof: list[str]) -> tuple[Outcome, int | None]:
         """Return (outcome, the size a 409 gave, to send again from)."""
         url = str(witness.url).rstrip("/") + "/add-checkpoint"
-        outcome = Outcome(witness.name, url)
+        outcome = Outcome(witness.name, url_shown(url))
         body = f"old {old}\n" + "".join(f"{h}\n" for h in proof) + "\n" + note
         try:
             with client.stream("POST", url, content=body.encode(),
