@@ -1108,3 +1108,22 @@ def test_a_password_in_the_log_url_or_the_proxy_is_never_printed(tmp_path: Path,
         assert b"Authorization: Basic YWxpY2U6czNjcmV0" in server.requests[0]
     finally:
         server.close()
+
+
+def test_a_folder_or_url_without_a_checkpoint_is_named(tmp_path: Path) -> None:
+    """`monitor` pointed at an empty folder, or at the site instead of the tiles, said only
+    `the log serves no checkpoint`. It names where it looked and what to give."""
+    log = Log(tmp_path)
+    (tmp_path / "empty").mkdir()
+    said = log.cli("monitor", str(tmp_path / "empty"), "--vkey", log.vkey)
+    assert said.exit_code == 2 and said.stderr == (
+        f"Error: {tmp_path / 'empty'} serves no checkpoint (no file `checkpoint` there): give the "
+        "folder or URL `ledger tiles` wrote, the one that holds `checkpoint` and `tile/`\n")
+    server = RawServer(lambda n: raw_answer("404 Not Found", b"no"))
+    try:
+        said = log.cli("monitor", server.url.replace("http://", "http://a:pw@"), "--vkey", log.vkey)
+    finally:
+        server.close()
+    assert said.exit_code == 2 and "pw" not in said.stderr.replace("http://a:***@", "")
+    assert said.stderr.startswith(f"Error: {server.url.replace('http://', 'http://a:***@')} "
+                                  "serves no checkpoint")

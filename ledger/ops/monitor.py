@@ -575,7 +575,10 @@ def prepare(source: Source, verifier: Verifier, state_path: Path | None,
     another root at the same size: VerificationError); return the run to make."""
     note_bytes = source.get("checkpoint")
     if note_bytes is None:
-        raise MonitorError("the log serves no checkpoint")
+        where = url_shown(source.where) if source.where is not None else "the log"
+        raise MonitorError(f"{where} serves no checkpoint (no file `checkpoint` there): give the "
+                           "folder or URL `ledger tiles` wrote, the one that holds `checkpoint` and "
+                           "`tile/`")
     note = note_bytes.decode("utf-8", errors="replace")
     checkpoint = open_checkpoint(note, verifier)
     witnessed = None
