@@ -69,8 +69,12 @@ def serve(key_file: str, logs_file: str, db_file: str, listen: str) -> None:
     from ledger.ops.witness import serve as run
 
     host, sep, port = listen.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise RefusedInput(f"--listen {listen!r} is not HOST:PORT")
+    bracketed = host.startswith("[") or host.endswith("]")  # an IPv6 address: [::1]:7380
+    if (not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535
+            or (bracketed and not (host.startswith("[") and host.endswith("]") and len(host) > 2))
+            or (not bracketed and ":" in host)):
+        raise RefusedInput(f"--listen {listen!r} is not HOST:PORT (an IPv6 address in brackets: "
+                           "[::1]:7380)")
     cosigner = read_cosigner(Path(key_file))
     logs = parse_logs(read_text(logs_file).encode())
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")

@@ -675,6 +675,14 @@ def test_a_port_taken_or_a_host_unknown_is_refused_before_serving(tmp_path: Path
             assert result.exit_code == 2, result.output
             [line] = result.stderr.splitlines()
             assert line.startswith("Error: cannot listen on ") and says in line, line
+    for listen in ("[::1:80", "::1:80", "[]:80", "127.0.0.1", "127.0.0.1:99999"):
+        # an IPv6 address without its closing bracket listened on [::1]:80 (the bracket dropped)
+        result = log.cli("witness", "serve", "--key", str(key), "--logs",
+                         str(tmp_path / "logs.txt"), "--db", str(tmp_path / "w.db"),
+                         "--listen", listen)
+        assert result.exit_code == 2 and result.stderr == (
+            f"Error: --listen {listen!r} is not HOST:PORT (an IPv6 address in brackets: "
+            "[::1]:7380)\n"), result.output
 
 
 def test_what_anyone_sends_is_logged_as_text(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
