@@ -408,6 +408,7 @@ def list_cmd(obj: LedgerContext, status: str | None, tier: str | None, level: st
                 out.write((b",\n" if i else b"\n") + orjson.dumps(row, option=orjson.OPT_SORT_KEYS))
             out.write(b"\n]\n")
         else:
+            shown = None
             for shown in found:
                 title = printable(shown["manifest"].get("title"))
                 rest = (f" {shown['provenance_level']} {shown['verification_level']} "
@@ -415,6 +416,9 @@ def list_cmd(obj: LedgerContext, status: str | None, tier: str | None, level: st
                 width = 15 + 1 + 13 + len(rest)
                 click.echo(f"{shown['record_id']:<15} {paint_status(shown['status'], 13)}{rest}"
                            + title[:max(10, 99 - width)].rstrip())
+            if shown is None:  # said on stderr: what a script reads from stdout stays empty
+                say("No record matches." if status or tier or level else "No records yet.",
+                    err=True)
     out.flush()
 
 

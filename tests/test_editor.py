@@ -35,6 +35,9 @@ def test_list_filters(day: Cli) -> None:
     text = day("list").stdout.splitlines()
     assert len(text) == 3 and all(len(line) <= 100 for line in text)
     assert day("list", "--status", "GONE").exit_code == 2
+    none = day("list", "--status", "withdrawn")  # said on stderr; stdout stays empty for scripts
+    assert none.exit_code == 0 and none.stdout == "" and none.stderr == "No record matches.\n"
+    assert day.json("list", "--status", "withdrawn") == []
 
 
 def test_status(day: Cli, tmp_path: Path) -> None:
