@@ -129,8 +129,13 @@ def log(obj: LedgerContext, since: str, limit: int | None, record_id: str | None
             for event in events:
                 out.write(orjson.dumps(event.envelope(), option=orjson.OPT_SORT_KEYS) + b"\n")
         else:
+            written = 0
             for event in events:
                 out.write(event_line(event).encode() + b"\n")
+                written += 1
+            if not written:  # said on stderr: what a script reads from stdout stays empty
+                out.flush()
+                say("No event matches.", err=True)
     out.flush()
 
 

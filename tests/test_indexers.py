@@ -111,6 +111,8 @@ def test_log_filters_and_json_lines(history: Cli) -> None:
     assert seqs("--since", "2026-11-25") == [1, 2, 3, 4, 5, 6, 7]
     assert seqs("--since", "2099-01-01T01:00:00+02:00") == []  # recorded_at is the real clock
     assert seqs("--actor", "nobody") == []
+    none = history("log", "--actor", "nobody")  # said on stderr; stdout stays empty for scripts
+    assert none.exit_code == 0 and none.stdout == "" and none.stderr == "No event matches.\n"
     assert len(orjson.loads(history("log", "--json", "-n", "3").stdout)) == 3
     for bad in (("--type", "notice.issue"), ("--since", "yesterday"), ("--json", "--jsonl")):
         refused = history("log", *bad)
