@@ -142,6 +142,34 @@ def test_a_folder_that_cannot_be_locked_is_written_as_before(
     assert (out / "index.html").exists()
 
 
+def test_a_site_or_tiles_never_write_over_the_ledger_file(tmp_path: Path) -> None:
+    """`ledger tiles .` beside a ledger named `checkpoint` (or `site .` beside one named
+    `index.json`) renamed its output over the ledger file itself: every command then said `…
+    is not a ledger: file is not a database`. A file that is the ledger, or one SQLite keeps
+    beside it, is never written over (a hard link to it neither): exit 2, the ledger intact."""
+    import os
+
+    from tests.conftest import Cli, manifest
+
+    for name, command in (("checkpoint", "tiles"), ("index.json", "site"),
+                          ("linked.db", "site")):
+        folder = tmp_path / name.replace(".", "-")
+        folder.mkdir()
+        db = folder / name
+        cli = Cli(db, folder)
+        assert cli("init").exit_code == 0
+        assert cli("publish", cli.file(manifest())).exit_code == 0
+        if name == "linked.db":  # a hard link to the ledger where the site writes its index
+            os.link(db, folder / "index.html")
+        key = tmp_path / f"{command}-{name}.key"
+        cli("keygen", "example.org/log", "-o", str(key))
+        args = ["--key", str(key)] if command == "tiles" else []
+        done = cli(command, str(folder), *args)
+        assert done.exit_code == 2, done.output
+        assert "it is the ledger file (or one SQLite keeps beside it)" in done.stderr
+        assert cli("verify").exit_code == 0
+
+
 def test_a_planted_symlink_is_replaced_never_followed(cli: Cli, signed_site: tuple[list[str], Path],
                                                       tmp_path: Path) -> None:
     args, out = signed_site

@@ -33,6 +33,7 @@ class FolderWriter:
     written: int = 0
     unchanged: int = 0
     records: int = 0  # what the folder's pages cover, for the caller's report (``ledger site``)
+    keep: frozenset[tuple[int, int]] = frozenset()  # (device, inode) of files never written over
     _dirs: set[Path] = field(default_factory=set)
     _names: itertools.count[int] = field(default_factory=itertools.count)
 
@@ -64,8 +65,15 @@ class FolderWriter:
             raise RefusedInput(f"refusing to write {relative!r}: not a plain name in the folder")
         folder = self._folder(relative)
         target = folder / relative.rsplit("/", 1)[-1]
+        try:
+            info = os.lstat(target)
+        except OSError:
+            info = None
+        if info is not None and (info.st_dev, info.st_ino) in self.keep:
+            raise RefusedInput(f"refusing to write {target}: it is the ledger file (or one SQLite "
+                               "keeps beside it); write into another folder")
         with contextlib.suppress(OSError):
-            if stat.S_ISREG(os.lstat(target).st_mode) and target.read_bytes() == data:
+            if info is not None and stat.S_ISREG(info.st_mode) and target.read_bytes() == data:
                 self.unchanged += 1
                 return False
         handle, temporary = self._temporary(folder)
@@ -99,6 +107,18 @@ class FolderWriter:
             return stat.S_ISREG(os.lstat(self.out / relative).st_mode)
         except OSError:
             return False
+
+
+def ledger_kept(path: Path | None) -> frozenset[tuple[int, int]]:
+    """Return (device, inode) of the ledger file at ``path`` and of each file SQLite keeps beside
+    it, for a ``FolderWriter`` to never write over: `ledger tiles .` beside a ledger named
+    `checkpoint` renamed its checkpoint over the ledger itself."""
+    found = set()
+    for suffix in ("", "-wal", "-shm", "-journal") if path is not None else ():
+        with contextlib.suppress(OSError):
+            info = os.stat(f"{path}{suffix}")
+            found.add((info.st_dev, info.st_ino))
+    return frozenset(found)
 
 
 @contextlib.contextmanager

@@ -44,7 +44,7 @@ from ledger.core.merkle import (
 from ledger.core.progress import Progress
 from ledger.errors import CorruptEvent, LedgerError, RefusedInput
 from ledger.model.purge import PURGE_TYPE
-from ledger.ops.files import FolderWriter, folder_held
+from ledger.ops.files import FolderWriter, folder_held, ledger_kept
 from ledger.ops.helpers import HELPERS, Helper, HelperStopped, send
 from ledger.storage import proofstore, store
 
@@ -88,7 +88,7 @@ def _write_tiles(conn: sqlite3.Connection, out: Path, note: str, checkpoint: Che
     if proofstore.stored_root(conn, size, head=False) != checkpoint.root:
         raise CorruptEvent(f"table tree_hashes: the stored tree's root at size {size} is not the "
                            "checkpoint's (run `ledger verify`)")
-    writer = FolderWriter(out)
+    writer = FolderWriter(out, keep=ledger_kept(store.file_path(conn)))
     v2 = store.event_format(conn) >= 2
     published = _published_size(out, checkpoint)
     # Bundles whose members a purge since the folder's checkpoint withholds: every purge after
@@ -176,7 +176,7 @@ def bundles_worker(path: str, out: str, size: str, published: str, purged: str, 
                    lo: str, hi: str) -> None:
     """The helper of ``_bundles_in_helpers``: write bundles lo..hi-1; send ("progress",
     entries)…, ("counts", written, unchanged) and ("done",), or ("error", kind, text)."""
-    writer = FolderWriter(Path(out))
+    writer = FolderWriter(Path(out), keep=ledger_kept(Path(path)))
     sent = [0]
 
     def count(n: int) -> None:

@@ -41,7 +41,7 @@ from ledger.errors import CorruptEvent, LedgerError, RefusedInput
 from ledger.model.purge import as_checkable
 from ledger.model.state import fold
 from ledger.ops.bundle import make_bundle
-from ledger.ops.files import FolderWriter, folder_held
+from ledger.ops.files import FolderWriter, folder_held, ledger_kept
 from ledger.ops.helpers import HELPERS, Helper, HelperStopped, send
 from ledger.ops.proofs import Prover
 from ledger.pages.assets import ASSETS, asset_bytes
@@ -262,7 +262,7 @@ def _write_site(conn: sqlite3.Connection, out: Path, signed: tuple[str, Checkpoi
                            "a new folder)")
     if served is not None and signed is not None:
         check_successor(str(out), served, signed[1])  # never roll the readers back
-    writer = FolderWriter(out)
+    writer = FolderWriter(out, keep=ledger_kept(store.file_path(conn)))
     for name in ASSETS:
         writer.write(f"assets/{name}", asset_bytes(name))
     key = _fingerprint(signed, policy)
@@ -454,7 +454,7 @@ def site_worker(path: str, out: str, start: str, stop: str, upto: str, *signed: 
         conn = store.open_ledger(Path(path))
         store.map_pages(conn)
         with store.read_snapshot(conn):
-            writer = FolderWriter(Path(out))
+            writer = FolderWriter(Path(out), keep=ledger_kept(Path(path)))
             note_signed = None
             if signed:
                 from ledger.core.checkpoint import open_checkpoint
