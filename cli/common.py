@@ -246,6 +246,18 @@ def write_output(text: str, output: str | None) -> None:
         handle.write(text.encode("utf-8"))
 
 
+def warn_exposed(out_dir: str, db: str) -> None:
+    """Say what in the output folder a static host would serve and should not (``keys.exposed``):
+    the site or tiles are written, but the folder is best not published as it is."""
+    from ledger.ops.keys import exposed
+
+    found = exposed(Path(out_dir), Path(db))
+    if found:
+        say(f"Warning: {out_dir} also holds {', '.join(found)}: a static host serves everything "
+            "in the folder, not only what this command wrote; move it out before publishing",
+            err=True)
+
+
 _SIDECARS = (("", ""), ("-wal", "'s write-ahead log"), ("-shm", "'s shared-memory index"),
              ("-journal", "'s rollback journal"))
 

@@ -22,6 +22,7 @@ from .common import (
     rehearsed,
     report_rehearsal,
     say,
+    warn_exposed,
     whole,
     write_output,
 )
@@ -146,6 +147,7 @@ def site(obj: LedgerContext, out_dir: str, checkpoint_file: str | None, vkey: st
         count, written, unchanged = ledger.site(Path(out_dir), note, key, bar, full, policy)
     say(f"Wrote {out_dir}/index.html and {count} record page(s): {written} file(s) "
         f"written, {unchanged} already up to date")
+    warn_exposed(out_dir, obj.db)
 
 
 COMMANDS = (import_cmd, render, site)

@@ -25,6 +25,7 @@ from .common import (
     read_tlog_proof,
     refuse_writing_over,
     say,
+    warn_exposed,
     whole,
     write_output,
 )
@@ -140,6 +141,7 @@ def tiles(obj: LedgerContext, out_dir: str, key_file: str | None,
             done = ledger.tiles(Path(out_dir), signer, note, *bars)
     say(f"Wrote {out_dir}/checkpoint (size {done.size}) and its tiles: {done.written} "
         f"file(s) written, {done.unchanged} already there")
+    warn_exposed(out_dir, obj.db)
 
 
 @click.command()

@@ -170,6 +170,29 @@ def test_a_site_or_tiles_never_write_over_the_ledger_file(tmp_path: Path) -> Non
         assert cli("verify").exit_code == 0
 
 
+def test_a_folder_that_holds_the_ledger_or_a_key_is_said_to(cli: Cli, tmp_path: Path) -> None:
+    """`ledger site .` (or `tiles .`) where the ledger and the keys live: the command writes only
+    its own files, but a static host serves the whole folder, the signing key with it. It says
+    so, naming them (an encrypted key too); a folder holding only the site says nothing."""
+    from tests.conftest import manifest
+
+    assert cli("publish", cli.file(manifest())).exit_code == 0
+    folder = cli.db.parent
+    cli("keygen", "example.org/log", "-o", str(folder / "publisher.key"))
+    (folder / "old.key").write_text("provenance-ledger encrypted key v1\nAAAA\n")
+    done = cli("site", str(folder))
+    assert done.exit_code == 0
+    assert done.stderr == (
+        f"Warning: {folder} also holds {cli.db.name} (the ledger file, or one SQLite keeps beside "
+        "it), old.key (a private key), publisher.key (a private key): a static host serves "
+        "everything in the folder, not only what this command wrote; move it out before "
+        "publishing\n")
+    tiles = cli("tiles", str(folder / "log"), "--key", str(folder / "publisher.key"))
+    assert tiles.exit_code == 0 and tiles.stderr == ""  # a folder of its own: nothing to say
+    clean = cli("site", str(tmp_path / "public"))
+    assert clean.exit_code == 0 and clean.stderr == ""
+
+
 def test_a_planted_symlink_is_replaced_never_followed(cli: Cli, signed_site: tuple[list[str], Path],
                                                       tmp_path: Path) -> None:
     args, out = signed_site

@@ -17,8 +17,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ledger.core.escapes import PRIVATE_KEY_PREFIX
 from ledger.errors import KeyFormatError, RefusedInput, SignatureError
-from ledger.ops.files import read_bounded, without_bom
+from ledger.ops.files import ledger_kept, read_bounded, without_bom
 
 if TYPE_CHECKING:  # ledger.note loads cryptography: imported only where keys are used
     from ledger.core.cosignature import Cosigner
@@ -157,3 +158,35 @@ def read_text(path: str) -> str:
         return without_bom(read_bounded(path)).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise RefusedInput(f"{path} is not UTF-8 text (byte {exc.start})") from None
+
+
+def exposed(out: Path, ledger: Path | None, most: int = 2000) -> list[str]:
+    """Return what in the folder ``out`` (its own files, at most ``most`` looked at) a static host
+    would serve with the site or tiles and should not: the ledger file (or one SQLite keeps
+    beside it) and private key files. A command writes only its own files, but a host serves the
+    whole folder: `ledger site .` where the keys live would publish the signing key."""
+    import itertools
+
+    kept = ledger_kept(ledger)
+    marks = (PRIVATE_KEY_PREFIX.encode(), ENCRYPTED_HEADER.encode())
+    found: list[str] = []
+    try:
+        with os.scandir(out) as entries:
+            listed = sorted(itertools.islice(entries, most), key=lambda e: e.name)
+    except OSError:
+        return found
+    for entry in listed:
+        try:
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            info = entry.stat(follow_symlinks=False)
+            if (info.st_dev, info.st_ino) in kept:
+                found.append(f"{entry.name} (the ledger file, or one SQLite keeps beside it)")
+            elif info.st_size <= 4096:  # a key file: one line of ~100 bytes (~300 encrypted)
+                with open(entry.path, "rb") as handle:
+                    head = handle.read(4096)
+                if any(mark in head for mark in marks):
+                    found.append(f"{entry.name} (a private key)")
+        except OSError:
+            continue
+    return found
