@@ -447,3 +447,46 @@ def test_a_correction_of_a_purged_version_says_to_publish_one_first(cli: Cli,
          "/review_score=5")
     assert cli.json("show", RID)["manifest"]["review_score"] == 5
     assert cli("audit").exit_code == 0
+
+
+def test_a_purge_whose_file_cannot_be_rewritten_says_so_and_is_finished_by_a_re_run(
+        cli: Cli, history: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another writer holding the ledger past the busy timeout (or a disk without room for the
+    file's copy) when a purge, just committed, rewrites the file: the rewrite failed with only
+    `the ledger stayed busy … (another writer)`, and the same command run again said `nothing to
+    purge` and left copies of the purged values in the file. The failure now says what is
+    committed and how to finish, and the re-run rewrites the file: no byte of them remains."""
+    import sqlite3
+
+    from ledger.storage import store
+
+    monkeypatch.setattr(store, "BUSY_TIMEOUT_S", 0.5)
+    vacuum = store.vacuum
+
+    def contended(conn: sqlite3.Connection) -> None:  # another writer takes the lock first
+        other = sqlite3.connect(cli.db, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            vacuum(conn)
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+
+    monkeypatch.setattr(store, "vacuum", contended)
+    cut = cli("correct", RID, "--kind", "removal", "--reason", "Court order 2026/114",
+              "--notice-id", "R1", "--purge")
+    assert cut.exit_code == 2 and cut.stderr.count("\n") == 1, cut.output
+    assert cut.stderr.startswith("Error: the removal R1 (seq 9) and its purge (seq 10) of "
+                                 "SRCH:03BE3A05 are committed, but the ledger file could not be "
+                                 "rewritten (")
+    assert "run the same command again once it can be" in cut.stderr
+    rewritten: list[int] = []
+    monkeypatch.setattr(store, "vacuum", lambda conn: (rewritten.append(1), vacuum(conn)))
+    assert set(cli.json("show", RID)["manifest"]["abstract"]) == {"withheld"}
+    again = cli("correct", RID, "--kind", "removal", "--reason", "Court order 2026/114",
+                "--notice-id", "R1", "--purge")
+    assert again.exit_code == 2 and "nothing to purge" in again.stderr
+    assert "the file was rewritten again: no copy of what it withheld remains" in again.stderr
+    assert rewritten == [1]  # before, a re-run found nothing to purge and rewrote nothing
+    assert not [k for k, v in SECRETS.items() if v.encode() in raw_bytes(cli.db)]
+    assert cli.json("verify")["ok"] and cli("audit").exit_code == 0

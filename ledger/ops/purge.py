@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ledger.core.canonical import canonical_bytes
 from ledger.core.clock import Clock
 from ledger.core.events import Event, is_withheld
-from ledger.errors import RefusedInput
+from ledger.errors import RefusedInput, StoreError
 from ledger.model import purge as rules
 from ledger.model.defaults import generated_notice_id
 from ledger.model.rules import validate
@@ -96,7 +96,7 @@ def purge(conn: sqlite3.Connection, clock: Clock, signer: Signer | None, notice:
             entries = purge_plan(events, issued.seq, narrowed)
             if not entries:
                 if result.event is None:
-                    raise RefusedInput(f"nothing to purge: notice {issued.payload['notice_id']} "
+                    raise _NothingLeft(f"nothing to purge: notice {issued.payload['notice_id']} "
                                        f"already withholds every member of {rid} it may")
                 batch.flush()
                 return PurgeResult(result, None)
@@ -114,10 +114,36 @@ def purge(conn: sqlite3.Connection, clock: Clock, signer: Signer | None, notice:
             batch.dirty.add(rid)
             batch.flush()
             searchindex.drop(conn)  # it may hold the purged text; the next search rebuilds it
+    except _NothingLeft as nothing:  # a re-send: rewrite the file, which a run cut short may
+        if not store.is_rehearsing(conn):  # have left with copies of what it withheld
+            _scrub_said(conn, str(nothing))
+        raise RefusedInput(f"{nothing} (the file was rewritten again: no copy of what it "
+                           "withheld remains)") from None
     finally:
         store.secure_delete(conn, False)
+    wal_kept = not store.is_rehearsing(conn) and not _scrub_said(
+        conn, f"the removal {issued.payload['notice_id']} (seq {issued.seq}) and its purge (seq "
+              f"{purge_event.seq}) of {rid} are committed")
     return PurgeResult(result, purge_event, [(e["seq"], e["members"]) for e in entries],
-                       wal_kept=not store.is_rehearsing(conn) and not scrub(conn))
+                       wal_kept=wal_kept)
+
+
+class _NothingLeft(Exception):
+    """A re-sent removal whose purge has nothing left to withhold."""
+
+
+def _scrub_said(conn: sqlite3.Connection, done: str) -> bool:
+    """``scrub``; if the file cannot be rewritten (another process holding the ledger open past
+    the busy timeout, no room on the disk for its copy), say what is done, what is not, and
+    how to finish: before, the error said only that the ledger stayed busy, and the same command
+    run again found nothing to purge and left the copies where they were."""
+    try:
+        return scrub(conn)
+    except StoreError as exc:
+        raise StoreError(f"{done}, but the ledger file could not be rewritten ({exc}): until it "
+                         "is, copies of the purged values may remain in its unused space; run "
+                         "the same command again once it can be (no other process holding the "
+                         "ledger open, room on the disk for a copy of the file)") from None
 
 
 def scrub(conn: sqlite3.Connection) -> bool:
