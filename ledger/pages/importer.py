@@ -99,36 +99,49 @@ def _add(batch: Batch, contract: str, payload: dict[str, Any], actor: str,
 
 def _apply(batch: Batch, facts: PageFacts, actor: str, noted: list[str]) -> None:
     state = batch.state(facts.record_id)
+    wanted = _content(state, facts)
     removal = removed_by(state) if state is not None else None
-    if state is not None and removal is not None:
+    if removal is not None:
         # A copy of the page served before the removal would bring back, for good, the content
         # its purge withheld (manifest, provenance, gate reasons): none of it is taken.
-        if _content_differs(state, facts):
+        if wanted:
             noted.append(f"{facts.record_id} is REMOVED (removal {removal} in force): the page's "
                          "content was not imported (`ledger publish` a new version to restore "
                          "it)")
     else:
-        manifest = facts.manifest if state is None else {**_present(state.manifest),
-                                                          **facts.manifest}
-        if state is None or not same(state.manifest, manifest):
-            back = set_back(manifest, state) if state is not None else None
+        for contract, payload, line in wanted:
+            back = set_back(payload, state) if state is not None and contract == MANIFEST else None
             if back is not None:
                 noted.append(back.replace("this manifest", "the page", 1))
-            _add(batch, "paper-manifest-v1.1", manifest, actor,
-                 lambda exc: _manifest_line(facts, exc))
-            state = batch.state(facts.record_id)
-        assert state is not None
-        if facts.provenance is not None:
-            merged = _merge_provenance(state.provenance, facts.provenance)
-            if state.provenance is None or not same(state.provenance, merged):
-                _add(batch, "source-provenance-v1", merged, actor, facts.lines.get("note", 1))
-        for gate, line in facts.gates:
-            if _gate_differs(state, gate):
-                _add(batch, "gate-evaluation-v1", gate, actor, line)
+            _add(batch, contract, payload, actor, line)
     for notice, line in facts.notices:
         if "notice_id" in notice and batch.lookup_notice(str(notice["notice_id"])) is not None:
             continue
         _add(batch, "correction-record-v1", notice, actor, line)
+
+
+MANIFEST = "paper-manifest-v1.1"
+
+
+def _content(state: RecordState | None, facts: PageFacts,
+             ) -> list[tuple[str, dict[str, Any], int | Callable[[LedgerError], int]]]:
+    """Return (contract, payload, page line) of each append the page's content asks of the
+    record as it is: its manifest, provenance and gate evaluations, where they differ."""
+    wanted: list[tuple[str, dict[str, Any], int | Callable[[LedgerError], int]]] = []
+    manifest = facts.manifest if state is None else {**_present(state.manifest), **facts.manifest}
+    if state is None or not same(state.manifest, manifest):
+        wanted.append((MANIFEST, manifest, lambda exc: _manifest_line(facts, exc)))
+    current = state.provenance if state is not None else None
+    if facts.provenance is not None:
+        merged = _merge_provenance(current, facts.provenance)
+        if current is None or not same(current, merged):
+            wanted.append(("source-provenance-v1", merged, facts.lines.get("note", 1)))
+    gates = state.gates if state is not None else {}
+    for gate, line in facts.gates:
+        latest = gates.get(gate["gate"])
+        if latest is None or any(latest.payload.get(k) != gate.get(k) for k in GATE_KEYS):
+            wanted.append(("gate-evaluation-v1", gate, line))
+    return wanted
 
 
 def _present(doc: dict[str, Any]) -> dict[str, Any]:
@@ -139,21 +152,6 @@ def _present(doc: dict[str, Any]) -> dict[str, Any]:
 def _kept(value: Any) -> dict[str, Any]:
     """Return a stored object's members to keep: none if a purge withheld it whole."""
     return _present(value) if isinstance(value, dict) and not is_withheld(value) else {}
-
-
-def _gate_differs(state: RecordState, gate: dict[str, Any]) -> bool:
-    latest = state.gates.get(gate["gate"])
-    return latest is None or any(latest.payload.get(k) != gate.get(k) for k in GATE_KEYS)
-
-
-def _content_differs(state: RecordState, facts: PageFacts) -> bool:
-    """Return whether the page gives content the record does not hold now."""
-    manifest = {**_present(state.manifest), **facts.manifest}
-    return (not same(state.manifest, manifest) or any(_gate_differs(state, g) for g, _ in facts.gates)
-            or (facts.provenance is not None
-                and (state.provenance is None
-                     or not same(state.provenance, _merge_provenance(state.provenance,
-                                                                     facts.provenance)))))
 
 
 def _manifest_line(facts: PageFacts, exc: LedgerError) -> int:
