@@ -175,13 +175,14 @@ skey, vkey = generate("bench.example")
 with Ledger.open(db) as ledger:
     note, _ = ledger.checkpoint(parse_signer(skey))
     start = time.perf_counter()
-    records, written, _ = ledger.site(out, note, vkey)
+    done = ledger.site(out, note, vkey)
+    records, written = done.records, done.written
     full = time.perf_counter() - start
     rid = next(p.stem for p in sorted(out.glob("*.html")) if not p.stem.startswith("index"))
     ledger.submit("correction-record-v1", {"record_id": rid.replace("-", ":", 1), "kind":
                   "retraction", "reason": "bench"}, "bench")
     start = time.perf_counter()
-    _, again, _ = ledger.site(out, note, vkey)
+    again = ledger.site(out, note, vkey).written
     incremental = time.perf_counter() - start
 pages = [p.stat().st_size for p in out.glob("*.html") if not p.stem.startswith("index")]
 bundles = [p.stat().st_size for p in (out / "bundles").glob("*.js")]

@@ -144,9 +144,10 @@ def site(obj: LedgerContext, out_dir: str, checkpoint_file: str | None, vkey: st
     key = read_verifier_text(vkey) if vkey else None
     policy = read_policy(policy_file) if policy_file else None
     with obj.open() as ledger, progress("Writing pages", ledger.count_records()) as bar:
-        count, written, unchanged = ledger.site(Path(out_dir), note, key, bar, full, policy)
-    say(f"Wrote {out_dir}/index.html and {count} record page(s): {written} file(s) "
-        f"written, {unchanged} already up to date")
+        done = ledger.site(Path(out_dir), note, key, bar, full, policy)
+    say(f"Wrote {out_dir}/index.html and {done.records} record page(s): {done.written} file(s) "
+        f"written, {done.unchanged} already up to date"
+        + (f", {done.removed} bundle(s) no page has named for two runs removed" if done.removed else ""))
     warn_exposed(out_dir, obj.db)
 
 

@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # the rest is imported where it is used, to keep CLI start-up
     from ledger.ops.tiles import TilesResult
     from ledger.ops.witnessing import Witnessed
     from ledger.pages.importer import PageOutcome
+    from ledger.pages.site import SiteResult
 
 
 def default_actor() -> str:
@@ -349,14 +350,14 @@ class Ledger:
 
     def site(self, out: Path, note: str | None = None, verifier_key: str | None = None,
              progress: Progress | None = None, full: bool = False,
-             policy: Policy | None = None) -> tuple[int, int, int]:
+             policy: Policy | None = None) -> SiteResult:
         """Write the static site into ``out``; with a checkpoint, pages embed their bundles
         (and with ``policy``, require its witness quorum in the browser; the checkpoint must
-        meet it now). Return (records, files written, files already up to date)."""
+        meet it now)."""
         from ledger.core.checkpoint import open_checkpoint
         from ledger.core.note import parse_verifier
         from ledger.core.policy import open_cosigned
-        from ledger.pages.site import policy_json, write_site
+        from ledger.pages.site import SiteResult, policy_json, write_site
         signed, embedded = None, ""
         if note is not None and verifier_key is not None:
             verifier = parse_verifier(verifier_key)
@@ -372,7 +373,7 @@ class Ledger:
                 writer = write_site(conn, out, signed, progress, full, embedded)
             except OSError as exc:
                 raise RefusedInput(f"cannot write the site to {out}: {exc.strerror or exc}") from None
-        return writer.records, writer.written, writer.unchanged
+        return SiteResult(writer.records, writer.written, writer.unchanged, writer.removed)
 
     def tiles(self, out: Path, signer: Signer | None = None, note: str | None = None,
               progress: Progress | None = None, writing: Progress | None = None) -> TilesResult:

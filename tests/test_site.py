@@ -4,6 +4,7 @@ script element."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -44,7 +45,8 @@ def test_pages_have_a_csp_shared_assets_and_no_inline_script(
         assert "Content-Security-Policy" in html and "script-src 'self'" in html
         assert "<style" not in html and not re.search(r"\son[a-z]+\s*=", html)
         for tag in re.findall(r"<script[^>]*>", html):
-            assert re.fullmatch(r'<script src="(assets|bundles)/[A-Za-z0-9.-]+\.js">', tag) or \
+            assert re.fullmatch(r'<script src="(assets/[a-z]+\.js\?v=[0-9a-f]{12}|bundles/[A-Za-z0-9-]+'
+                                r'\.[0-9a-f]{16}\.js)">', tag) or \
                 tag == '<script type="application/json" id="vkey">', tag
     assert json.loads((out / "index.json").read_text())["rows"][0][0] == "SRCH:00000002"
 
@@ -68,6 +70,59 @@ def test_a_second_run_rewrites_only_what_changed(cli: Cli, signed_site: tuple[li
     assert "2 file(s) written" in cli("site", str(out)).stdout  # the page and the state
     assert "Status: CURRENT" in page.read_text()
     assert "0 file(s) written" in cli("site", str(out), "--full").stdout
+
+
+def _bundles_named(out: Path) -> dict[str, str]:
+    """Return each record page's bundle script, as the page names it."""
+    return {page.name: re.findall(r'<script src="(bundles/[^"]+)">', page.read_text())[0]
+            for page in sorted(out.glob("SRCH-*.html"))}
+
+
+def test_a_page_names_its_own_bundle_and_the_last_runs_stay_one_run(
+        cli: Cli, signed_site: tuple[list[str], Path], tmp_path: Path) -> None:
+    """A page and its bundle were two files at fixed names: a page kept by a cache, or read just
+    before a run replaced it, was checked against the next run's bundle and said its served
+    text "differs" (and a new page given a bundle a cache kept showed the old state). Each
+    bundle is now named by its bytes; the bundles of the run before stay until the next run,
+    then go; nothing else in the folder is removed."""
+    args, out = signed_site
+    key = tmp_path / "k.key"
+    assert cli("site", str(out), *args).exit_code == 0
+    first = _bundles_named(out)
+    kept = {name: (out / name).read_bytes() for name in first.values()}
+    for name in first.values():
+        digest = name.rsplit(".", 2)[1]
+        assert hashlib.sha256(kept[name]).hexdigest().startswith(digest), name
+    (out / "bundles" / "notes.txt").write_text("mine")
+    outside = tmp_path / "outside.js"
+    outside.write_text("keep")
+    (out / "bundles" / "link.js").symlink_to(outside)
+    checkpoints = []
+    for n in (2, 3):
+        cli("correct", "SRCH:00000002", "--kind", "correction", "--reason", f"typo {n}")
+        checkpoints.append(tmp_path / f"cp{n}.txt")
+        assert cli("checkpoint", "--key", str(key), "-o", str(checkpoints[-1])).exit_code == 0
+    second = cli("site", str(out), "--checkpoint", str(checkpoints[0]), *args[2:])
+    assert second.exit_code == 0 and "removed" not in second.stdout, second.output
+    named = _bundles_named(out)
+    assert set(named.values()).isdisjoint(first.values())  # a new checkpoint: every bundle anew
+    assert {name: (out / name).read_bytes() for name in first.values()} == kept
+    third = cli("site", str(out), "--checkpoint", str(checkpoints[1]), *args[2:])
+    assert third.exit_code == 0
+    assert "2 bundle(s) no page has named for two runs removed" in third.stdout, third.output
+    assert not any((out / name).exists() for name in first.values())
+    assert all((out / name).is_file() for name in named.values())
+    assert sorted(p.name for p in (out / "bundles").iterdir()) == sorted(
+        [*(n.split("/")[1] for n in named.values()), *(n.split("/")[1] for n in _bundles_named(out).values()),
+         "notes.txt", "link.js"])
+    assert outside.read_text() == "keep"
+    # a state file edited to name files outside bundles/ removes nothing of them
+    state = json.loads((out / "ledger-site-state.json").read_text())
+    state["retired"] = ["../ledger.db", "bundles/../cp2.txt", "index.html", "bundles/link.js"]
+    (out / "ledger-site-state.json").write_text(json.dumps(state))
+    assert cli("site", str(out), "--checkpoint", str(checkpoints[1]), *args[2:]).exit_code == 0
+    assert (out / "index.html").is_file() and (out / "bundles" / "link.js").is_symlink()
+    assert checkpoints[0].is_file() and outside.read_text() == "keep"
 
 
 def test_a_site_is_never_rolled_back_to_an_older_checkpoint(

@@ -79,13 +79,40 @@ def test_a_good_page_shows_verified(site: Path) -> None:
     assert "seq 10, notice.issued retraction R1" in later and "Status: CURRENT" in later
 
 
+def bundle_of(page: Path) -> Path:
+    """Return the bundle script a record page names (``bundles/<id>.<digest>.js``)."""
+    names = re.findall(r'<script src="(bundles/[^"]+)"></script>', page.read_text())
+    assert len(names) == 1, names
+    return page.parent / names[0]
+
+
+def test_a_page_from_before_a_run_still_verifies_as_it_was(cli: Cli, site: Path,
+                                                          tmp_path: Path) -> None:
+    """A page a cache kept (or a reader loaded just before a run replaced it) beside the bundle
+    of the next run: it said "the text this page was served with differs from its verified
+    history", a false alarm of tampering on every routine update. The page names the bundle it
+    was built with, which stays for a run: it verifies as of its own checkpoint, no warning."""
+    kept = (site / "SRCH-7BAC9D19.html").read_text()
+    checkpoint = tmp_path / "cp2.txt"
+    assert cli("checkpoint", "--key", str(tmp_path / "k.key"), "-o", str(checkpoint)).exit_code == 0
+    assert cli("site", str(site), "--checkpoint", str(checkpoint), "--vkey",
+               str(tmp_path / "k.vkey")).exit_code == 0
+    (site / "cached.html").write_text(kept)
+    old = dom(site / "cached.html")
+    assert 'data-verified="yes"' in old and "data-differs" not in old, old[-2000:]
+    assert "Status: CURRENT" in old and "against the checkpoint of size 9" in old
+    new = dom(site / "SRCH-7BAC9D19.html")
+    assert 'data-verified="yes"' in new and "data-differs" not in new
+    assert "Status: RETRACTED" in new and "against the checkpoint of size 10" in new
+
+
 def tampered(site: Path, edit: Any, name: str = "bad", record: str = "SRCH-03BE3A05") -> Path:
     """Write a copy of a record's page as ``name``.html whose bundle script is ``edit`` (old
     text → new text) of the real one: what someone who can edit the hosted files can do."""
-    bundle = (site / "bundles" / f"{record}.js").read_text()
-    (site / "bundles" / f"{name}.js").write_text(edit(bundle))
+    real = bundle_of(site / f"{record}.html")
+    (site / "bundles" / f"{name}.js").write_text(edit(real.read_text()))
     page = (site / f"{record}.html").read_text()
-    (site / f"{name}.html").write_text(page.replace(f"bundles/{record}.js", f"bundles/{name}.js"))
+    (site / f"{name}.html").write_text(page.replace(f"bundles/{real.name}", f"bundles/{name}.js"))
     return site / f"{name}.html"
 
 
@@ -180,10 +207,10 @@ def test_an_empty_missing_or_another_records_bundle_fails(site: Path) -> None:
 
     shown = dom(tampered(site, empty, "empty"))
     assert 'data-verified="no"' in shown and "has no events" in shown
-    theirs = (site / "bundles" / "SRCH-BF3DD431.js").read_text()
+    theirs = bundle_of(site / "SRCH-BF3DD431.html").read_text()
     swapped = dom(tampered(site, lambda _: theirs, "swapped"))
     assert 'data-verified="no"' in swapped and "not for SRCH:03BE3A05" in swapped
-    (site / "bundles" / "SRCH-03BE3A05.js").unlink()
+    bundle_of(site / "SRCH-03BE3A05.html").unlink()
     missing = dom(site / "SRCH-03BE3A05.html")
     assert 'data-verified="no"' in missing and "bundle did not load" in missing
 

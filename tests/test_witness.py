@@ -523,7 +523,7 @@ def test_pages_require_the_policy_in_node_and_chromium(tmp_path: Path) -> None:
     page `ledger site --policy` writes); a cosignature removed or changed fails, in a sentence."""
     from ledger.core.policy import parse_policy
     from ledger.pages.site import bundle_script, policy_json
-    from tests.test_site_browser import CHROMIUM, dom
+    from tests.test_site_browser import CHROMIUM, bundle_of, dom
     from tests.test_verify_js import NODE, run_js
 
     log = Log(tmp_path, "log", 10)
@@ -575,7 +575,7 @@ def test_pages_require_the_policy_in_node_and_chromium(tmp_path: Path) -> None:
         assert 'data-verified="yes"' in page, page[-2000:]
         assert ("Cosigned by the witnesses w1, w2, w3 (the policy needs 2 of (w1, w2, w3)), most "
                 f"recently on {shown_at}, when that witness knew of no later checkpoint") in page
-        script = out / "bundles" / "SRCH-00000004.js"
+        script = bundle_of(out / "SRCH-00000004.html")
         served = orjson.loads(script.read_text().split(" = ", 1)[1].rstrip(";\n"))
         served["checkpoint"] = cases["two-dropped"][0]  # as a host serving the split view would
         script.write_bytes(bundle_script(served))

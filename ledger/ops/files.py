@@ -32,6 +32,7 @@ class FolderWriter:
     out: Path
     written: int = 0
     unchanged: int = 0
+    removed: int = 0
     records: int = 0  # what the folder's pages cover, for the caller's report (``ledger site``)
     keep: frozenset[tuple[int, int]] = frozenset()  # (device, inode) of files never written over
     _dirs: set[Path] = field(default_factory=set)
@@ -100,6 +101,30 @@ class FolderWriter:
             except FileExistsError:
                 with contextlib.suppress(OSError):
                     os.unlink(temporary)
+
+    def remove(self, relative: str) -> bool:
+        """Remove the plain file ``out/relative`` (never a symlink, a folder, the ledger, or a
+        file outside the folder or behind a symlinked folder); return whether one was removed."""
+        if not _NAME.fullmatch(relative) or ".." in relative:
+            return False
+        folder = self.out
+        for part in relative.split("/")[:-1]:
+            folder = folder / part
+            try:
+                if not stat.S_ISDIR(os.lstat(folder).st_mode):
+                    return False
+            except OSError:
+                return False
+        target = folder / relative.rsplit("/", 1)[-1]
+        try:
+            info = os.lstat(target)
+            if not stat.S_ISREG(info.st_mode) or (info.st_dev, info.st_ino) in self.keep:
+                return False
+            os.unlink(target)
+        except OSError:
+            return False
+        self.removed += 1
+        return True
 
     def exists(self, relative: str) -> bool:
         """Return whether ``out/relative`` is a plain file (never following a symlink)."""

@@ -2,8 +2,8 @@
 self-verifying page per record, with the CSS and scripts as shared files in ``assets/``.
 
 No server and no build step. A record page loads the record's bundle (events up to a signed
-checkpoint, with inclusion proofs: ``bundles/<id>.js``) and embeds the publisher's verifier key;
-its scripts check every hash,
+checkpoint, with inclusion proofs: ``bundles/<id>.<digest>.js``, named by its bytes) and embeds
+the publisher's verifier key; its scripts check every hash,
 proof and the checkpoint signature in the reader's browser, fold the verified events into the
 record's state with the ledger's rules (``assets/fold.js``), and show *that*, saying so if the
 text the page was served with differs. The HTML is the no-script fallback, marked as not verified
@@ -19,6 +19,7 @@ and the index files).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import operator
@@ -28,6 +29,7 @@ import stat
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -83,9 +85,21 @@ def page_name(record_id: str) -> str:
     return _stem(record_id) + ".html"
 
 
-def bundle_name(record_id: str) -> str:
-    """Return the path of a record's bundle script (``bundles/SRCH-03BE3A05.js``)."""
-    return "bundles/" + _stem(record_id) + ".js"
+def bundle_name(record_id: str, script: bytes) -> str:
+    """Return the path of a record's bundle script, named by the SHA-256 of its bytes
+    (``bundles/SRCH-03BE3A05.1f0c2a9be4d37a58.js``). A page names the very bundle it was built
+    with: a page kept by a cache, or read just before a run replaced it, is never checked
+    against another run's bundle (it said its served text "differs"), and a new page is never
+    given a bundle a cache kept from before."""
+    return f"bundles/{_stem(record_id)}.{hashlib.sha256(script).hexdigest()[:16]}.js"
+
+
+@functools.cache
+def asset_url(name: str) -> str:
+    """Return the URL pages give one of the shared files, with its digest as the query
+    (``assets/verify.js?v=…``): a browser never runs a script a cache kept from an older
+    version of the site beside a page of this one."""
+    return f"assets/{name}?v={hashlib.sha256(asset_bytes(name)).hexdigest()[:12]}"
 
 
 def bundle_script(bundle: dict[str, Any]) -> bytes:
@@ -123,16 +137,17 @@ def _head(title: str, extra: str = "") -> str:
             f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
             f'<meta name="referrer" content="no-referrer">'
             f"<title>{e(title)}</title>"
-            f'<link rel="stylesheet" href="assets/page.css"><link rel="stylesheet" '
-            f'href="assets/site.css">{extra}</head>\n')
+            f'<link rel="stylesheet" href="{asset_url("page.css")}"><link rel="stylesheet" '
+            f'href="{asset_url("site.css")}">{extra}</head>\n')
 
 
 def record_page(record_id: str, events: list[Event], shown: Shown,
-                bundle: dict[str, Any] | None, vkey: str | None, later: list[Event],
+                bundle: str | None, vkey: str | None, later: list[Event],
                 policy: str = "") -> str:
     """Return one record's HTML page. ``events``/``shown`` are what the page states (with a
-    checkpoint: as of it, exactly what the bundle proves); ``later`` the events after it, named
-    (kind and id of a notice) but neither verified nor applied."""
+    checkpoint: as of it, exactly what the bundle proves); ``bundle`` the path of its bundle
+    script (``bundle_name``); ``later`` the events after it, named (kind and id of a notice) but
+    neither verified nor applied."""
     model = page_model(shown, events)
     if bundle is None and vkey is not None:
         badge = ("<strong>Not yet verifiable.</strong> <small>This record's events came after the "
@@ -144,7 +159,7 @@ def record_page(record_id: str, events: list[Event], shown: Shown,
                  "signed log and shows what it verified.</small>")
         data = (f'<script type="application/json" id="vkey">{embed_json(vkey)}</script>'
                 + (f'<script type="application/json" id="policy">{policy}</script>' if policy else "")
-                + f'<script src="{bundle_name(record_id)}"></script>')
+                + f'<script src="{bundle}"></script>')
     else:
         badge = ("<strong>Not verifiable.</strong> <small>This site was published without a signed "
                  "checkpoint, so this page cannot be checked against the log.</small>")
@@ -161,9 +176,9 @@ def record_page(record_id: str, events: list[Event], shown: Shown,
             f'<div id="record-banner">{banner}</div>'
             f'<div id="verify-status" class="verify pending" role="status">{badge}</div>{note}'
             f"{body}{data}"
-            '<script src="assets/fold.js"></script><script src="assets/page.js"></script>'
-            '<script src="assets/verify.js"></script><script src="assets/record.js"></script>'
-            "</main></body></html>\n")
+            + "".join(f'<script src="{asset_url(name)}"></script>'
+                      for name in ("fold.js", "page.js", "verify.js", "record.js"))
+            + "</main></body></html>\n")
 
 
 def index_row(shown: Shown) -> list[Any]:
@@ -210,7 +225,7 @@ def index_page(rows: list[list[Any]], page: int, pages: int, total: int, head: t
             + "".join(f'<th scope="col">{label}</th>' for label in INDEX_LABELS)
             + f'</tr></thead><tbody>{"".join(cells)}</tbody></table>'
             + (f'<nav class="pages" aria-label="Index pages">Pages: {links}</nav>' if links else "")
-            + '<script src="assets/index.js"></script></main></body></html>\n')
+            + f'<script src="{asset_url("index.js")}"></script></main></body></html>\n')
 
 
 def _page_links(page: int, pages: int) -> str:
@@ -229,6 +244,17 @@ def _page_links(page: int, pages: int) -> str:
     if page < pages:
         parts.append(f'<a href="{index_name(page + 1)}" rel="next">Next →</a>')
     return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class SiteResult:
+    """What ``ledger site`` did: the records its pages cover, the files it wrote, those already
+    as they should be, and the bundle scripts it removed (no page named them for two runs)."""
+
+    records: int
+    written: int
+    unchanged: int
+    removed: int
 
 
 STATE = "ledger-site-state.json"  # what the last run built: lets the next skip unchanged records
@@ -310,10 +336,39 @@ def _write_site(conn: sqlite3.Connection, out: Path, signed: tuple[str, Checkpoi
     writer.write("index.json", orjson.dumps({"columns": INDEX_COLUMNS, "rows": rows,
                                              "pages": INDEX_PAGE_ROWS, "later": sorted(later),
                                              "named": named}))
+    retired = _sweep_bundles(writer, state, last_run)
     writer.write(STATE, orjson.dumps({"key": key, "records": state, "index": index,
-                                      "checkpoint": format_checkpoint(signed[1]) if signed else None}))
+                                      "checkpoint": format_checkpoint(signed[1]) if signed else None,
+                                      "retired": retired}))
     writer.records = len(rows)
     return writer
+
+
+def _sweep_bundles(writer: FolderWriter, state: dict[str, Any], last_run: dict[str, Any]) -> list[str]:
+    """Remove the bundle scripts that no page has named for two runs; return those that no page
+    names since this run (kept until the next: a reader holding a page from before this run, from
+    a cache or read as this run replaced it, still gets the very bundle it names). ``bundles/`` is
+    the site's own: any script there that no page names goes the same way (one a killed run
+    wrote, or of the layout before bundles were named by their bytes)."""
+    folder = writer.out / "bundles"
+    try:
+        if not stat.S_ISDIR(os.lstat(folder).st_mode):
+            return []
+        with os.scandir(folder) as found:
+            present = {"bundles/" + item.name for item in found
+                       if item.name.endswith(".js") and item.is_file(follow_symlinks=False)}
+    except OSError:
+        return []
+    named = {name for entry in state.values() for name, *_ in entry["files"]}
+    before = last_run.get("retired")
+    before = {n for n in before if isinstance(n, str)} if isinstance(before, list) else set()
+    retired = []
+    for name in sorted(present - named):
+        if name not in before:
+            retired.append(name)
+        elif not writer.remove(name):
+            retired.append(name)  # not a plain file it may remove: tried again next run
+    return retired
 
 
 def _fingerprint(signed: tuple[str, Checkpoint, str] | None, policy: str) -> str:
@@ -501,11 +556,13 @@ class _Builder:
         shown = views.show_of(state)
         if signed is not None and covered:
             bundle = make_bundle(self.conn, rid, signed[0], signed[1], self.prover, (covered, shown))
-        names = [page_name(rid)]
-        if bundle is not None:
-            self.writer.write(bundle_name(rid), bundle_script(bundle))
-            names.append(bundle_name(rid))
-        text = record_page(rid, stated, shown, bundle, signed[2] if signed else None, later,
+        names, src = [page_name(rid)], None
+        if bundle is not None:  # written before the page that names it
+            script = bundle_script(bundle)
+            src = bundle_name(rid, script)
+            self.writer.write(src, script)
+            names.append(src)
+        text = record_page(rid, stated, shown, src, signed[2] if signed else None, later,
                            self.policy)
         self.writer.write(page_name(rid), text.encode("utf-8"))
         files = []
