@@ -160,6 +160,9 @@ def read_text(path: str) -> str:
         raise RefusedInput(f"{path} is not UTF-8 text (byte {exc.start})") from None
 
 
+KEY_FILE_MOST = 4096  # a key file is one line of ~100 bytes (~300 encrypted): what exposed reads
+
+
 def exposed(out: Path, ledger: Path | None, most: int = 2000) -> list[str]:
     """Return what in the folder ``out`` (its own files, at most ``most`` looked at) a static host
     would serve with the site or tiles and should not: the ledger file (or one SQLite keeps
@@ -182,9 +185,9 @@ def exposed(out: Path, ledger: Path | None, most: int = 2000) -> list[str]:
             info = entry.stat(follow_symlinks=False)
             if (info.st_dev, info.st_ino) in kept:
                 found.append(f"{entry.name} (the ledger file, or one SQLite keeps beside it)")
-            elif info.st_size <= 4096:  # a key file: one line of ~100 bytes (~300 encrypted)
+            elif info.st_size <= KEY_FILE_MOST:
                 with open(entry.path, "rb") as handle:
-                    head = handle.read(4096)
+                    head = handle.read(KEY_FILE_MOST)
                 if any(mark in head for mark in marks):
                     found.append(f"{entry.name} (a private key)")
         except OSError:
