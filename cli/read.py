@@ -533,7 +533,10 @@ def search(obj: LedgerContext, text: tuple[str, ...], limit: int, as_json: bool)
         emit_json(found)
         return
     if not found:
-        say("No record matches.")
+        whole = [word for word in " ".join(text).split() if word.isalnum()]
+        say("No record matches." + (f" Each word matches whole words only: end it with * for the "
+                                    f"words that begin with it ({whole[0]}*)." if whole else ""),
+            err=True)  # what a script reads from stdout stays empty, as with list and log
     for hit in found:
         click.echo(f"{hit['record_id']:<15} {printable(hit['title'])[:80]}\n"
                    f"    {printable(hit['snippet'])}")

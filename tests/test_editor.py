@@ -71,6 +71,10 @@ def test_search_follows_appends_and_a_purge_drops_its_text(day: Cli) -> None:
     assert hits[0]["record_id"] == "SRCH:03BE3A05"
     assert [h["record_id"] for h in day.json("search", "fabricated")] == ["SRCH:7BAC9D19"]
     assert day.json("search", "plagiarism") == []
+    none = day("search", "Mamba")  # the title says MambaFormer: a word matches whole words only
+    assert none.stdout == "" and "No record matches. Each word matches whole words only: end it " \
+        "with * for the words that begin with it (Mamba*)." in none.stderr, none.stderr
+    assert day.json("search", "Mamba*")[0]["record_id"] == "SRCH:03BE3A05"
     day("correct", "SRCH:BF3DD431", "--kind", "expression_of_concern", "--reason", "Plagiarism alleged")
     assert [h["record_id"] for h in day.json("search", "plagiar*")] == ["SRCH:BF3DD431"]
     assert day("verify").exit_code == 0 and day("audit").exit_code == 0  # the index is no ledger table
