@@ -18,9 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger.api import Ledger
+from ledger.core.escapes import bidi_visible
 from ledger.errors import RefusedInput
 from ledger.pages.assets import __file__ as assets_init
-from ledger.pages.webpage import page_model
+from ledger.pages.webpage import page_model, page_title
 from tests.conftest import clock, manifest, provenance
 
 NODE = shutil.which("node") or shutil.which("nodejs")
@@ -133,6 +134,7 @@ def test_the_javascript_fold_equals_the_python_fold(event_format: int,
     assert "error" not in result, result
     assert result["canonical"].encode() == rfc8785.dumps(orjson.loads(orjson.dumps(shown)))
     assert result["model"] == orjson.loads(orjson.dumps(page_model(shown, stored)))
+    assert result["title"] == bidi_visible(page_title(shown))  # what <title> holds, unescaped
 
 
 @settings(max_examples=80, deadline=None,

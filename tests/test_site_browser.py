@@ -195,6 +195,18 @@ def test_served_text_edited_is_replaced_and_said(site: Path) -> None:
     assert 'data-differs="yes"' in banner and "This record was corrected" in banner
 
 
+def test_the_served_title_edited_is_replaced_and_said(site: Path) -> None:
+    """The title a browser shows in its tab, bookmarks and history was the served one, never
+    compared: edited, the page still said "Verified" with no warning. It is now set from the
+    verified events, and a served one that differs is said."""
+    real = re.findall(r"<title>(.*?)</title>", (site / "SRCH-03BE3A05.html").read_text())[0]
+    shown = _edited(site, f"<title>{real}", "<title>Reinstated, no concerns: ")
+    assert 'data-verified="yes"' in shown and 'data-differs="yes"' in shown
+    assert re.findall(r"<title>(.*?)</title>", shown) == [real]
+    good = dom(site / "SRCH-03BE3A05.html")
+    assert "data-differs" not in good and re.findall(r"<title>(.*?)</title>", good) == [real]
+
+
 def test_the_bundles_stated_state_edited_is_said(site: Path) -> None:
     shown = dom(tampered(site, replace('"status":"CORRECTED"', '"status":"CURRENT"')))
     assert 'data-verified="yes"' in shown and 'data-differs="yes"' in shown

@@ -49,7 +49,7 @@ from ledger.ops.proofs import Prover
 from ledger.pages.assets import ASSETS, asset_bytes
 from ledger.pages.render import GATE_WORDS, shown_value
 from ledger.pages.text import event_summary
-from ledger.pages.webpage import escape, page_model, record_html
+from ledger.pages.webpage import escape, page_model, page_title, record_html
 from ledger.storage import store, views
 from ledger.storage.views import Shown
 
@@ -170,8 +170,7 @@ def record_page(record_id: str, events: list[Event], shown: Shown,
                                  for ev in later)
             + ".</p>") if later and bundle is not None else ""
     banner, body = record_html(shown, model)
-    title = f"{record_id} — {shown_value(shown['manifest']['title'])}"
-    return (_head(title) + f'<body><main data-record-id="{e(record_id)}">'
+    return (_head(page_title(shown)) + f'<body><main data-record-id="{e(record_id)}">'
             '<nav class="crumbs"><a href="index.html">← All records</a></nav>'
             f'<div id="record-banner">{banner}</div>'
             f'<div id="verify-status" class="verify pending" role="status">{badge}</div>{note}'

@@ -76,10 +76,16 @@ def record_html(shown: Shown, model: dict[str, Any]) -> tuple[str, str]:
     return banner_html(model), "".join(parts)
 
 
+def page_title(shown: Shown) -> str:
+    """Return a record page's title (its browser tab, bookmark and history entry), as
+    ``page.js`` makes it from the verified events (``pageTitle``): the site's pages say so if
+    the served one differs."""
+    return f"{shown['record_id']} — {shown_value(shown['manifest']['title'])}"
+
+
 def render_html(shown: Shown, events: list[Event] | None = None) -> str:
     """Return the page as a standalone HTML document (no external resources, no script)."""
-    title = f"{shown['record_id']} — {shown_value(shown['manifest']['title'])}"
     return (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{e(title)}</title><style>{PAGE_CSS}</style></head>\n<body><main>\n"
+            f"<title>{e(page_title(shown))}</title><style>{PAGE_CSS}</style></head>\n<body><main>\n"
             f"{''.join(record_html(shown, page_model(shown, events or [])))}\n</main></body></html>\n")

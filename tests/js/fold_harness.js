@@ -1,6 +1,6 @@
 // Folds histories with the site's fold.js and makes their page models with page.js, under Node:
 // reads a JSON array of histories (each a list of event envelopes, oldest first) and prints a
-// JSON array of {canonical show object, page model} (or errors).
+// JSON array of {canonical show object, page model, page title} (or errors).
 const fs = require("fs");
 const path = require("path");
 const fold = require(path.join(process.argv[2], "fold.js"));
@@ -13,7 +13,7 @@ const out = histories.map((history) => {
   try {
     const events = Array.isArray(history) ? history : verify.asCheckable(history.events, history.size);
     const shown = fold.foldRecord(events);
-    return { canonical: fold.canon(shown), model: page.model(shown, events) };
+    return { canonical: fold.canon(shown), model: page.model(shown, events), title: page.pageTitle(shown) };
   } catch (e) { return { error: String(e.stack || e.message) }; }
 });
 process.stdout.write(JSON.stringify(out));

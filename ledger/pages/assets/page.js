@@ -199,6 +199,9 @@
   const bidiVisible = (text) => text.replace(/[\u202a-\u202e\u2066-\u2069]/g,
     (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
 
+  // The page's title in the browser (its tab, bookmark and history): webpage.page_title.
+  const pageTitle = (shown) => bidiVisible(shown.record_id + " \u2014 " + shownValue(shown.manifest.title));
+
   // The DOM of a model: the same elements ledger/pages/webpage.py writes, text nodes only.
   function build(doc, shown, m) {
     const el = (tag, attrs, ...kids) => {
@@ -230,10 +233,10 @@
       }
       out.append(el("section", {}, el("h2", {}, "History"), list));
     }
-    return { banner: banner, record: out };
+    return { banner: banner, record: out, title: pageTitle(shown) };
   }
 
-  const api = { model, build, headerRows, sections, banner, timeline, describe, bidiVisible };
+  const api = { model, build, headerRows, sections, banner, timeline, describe, bidiVisible, pageTitle };
   root.LedgerPage = api;
   if (typeof module !== "undefined" && module.exports) module.exports = api;
 })(typeof globalThis !== "undefined" ? globalThis : this);

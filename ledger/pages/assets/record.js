@@ -18,7 +18,8 @@
     if (detail) { const d = document.createElement("small"); d.textContent = detail; badge.append(" ", d); }
     document.body.dataset.verified = kind === "ok" ? "yes" : kind === "fail" ? "no" : "";
   };
-  const squash = (node) => (node ? node.textContent.replace(/\s+/g, "") : "");
+  const squashText = (text) => text.replace(/\s+/g, "");
+  const squash = (node) => (node ? squashText(node.textContent) : "");
   say("pending", "Verifying in this browser…", "Checking every event against the signed log.");
   (async () => {
     let vkey;
@@ -44,7 +45,9 @@
     const built = LedgerPage.build(document, shown, model);
     const bannerSlot = document.getElementById("record-banner"), served = document.getElementById("record");
     const differs = squash(served) !== squash(built.record) || squash(bannerSlot) !== squash(built.banner)
+      || squashText(document.title) !== squashText(built.title)
       || LedgerFold.canon(shown) !== LedgerFold.canon(bundle.state);
+    document.title = built.title;  // the tab, the bookmark and the history say what was verified
     bannerSlot.replaceChildren(...(built.banner ? [built.banner] : []));
     served.replaceWith(built.record);
     const covers = recordId + ": " + verified.events.length + " event(s), against the checkpoint of size " + verified.size
