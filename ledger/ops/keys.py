@@ -160,9 +160,6 @@ def read_text(path: str) -> str:
         raise RefusedInput(f"{path} is not UTF-8 text (byte {exc.start})") from None
 
 
-KEY_FILE_MOST = 4096  # a key file is one line of ~100 bytes (~300 encrypted): what exposed reads
-
-
 def exposed(out: Path, ledger: Path | None, most: int = 2000) -> list[str]:
     """Return what in the folder ``out`` (its own files, at most ``most`` looked at) a static host
     would serve with the site or tiles and should not: the ledger file (or one SQLite keeps
