@@ -225,6 +225,7 @@ def test_an_empty_missing_or_another_records_bundle_fails(site: Path) -> None:
     bundle_of(site / "SRCH-03BE3A05.html").unlink()
     missing = dom(site / "SRCH-03BE3A05.html")
     assert 'data-verified="no"' in missing and "bundle did not load" in missing
+    assert "kept from an older version of the site" in missing
 
 
 HOSTILE = '<img src=x onerror="document.title=1">"\'&amp;</script><!--<script>\u2028\u2029 </b>'

@@ -26,7 +26,7 @@
     const bundle = globalThis.LedgerBundle;
     try { vkey = JSON.parse(vkeyEl.textContent); }
     catch (e) { say("fail", "Verification failed: the embedded publisher key is damaged.", "The text below is the publisher's copy and is not verified."); return; }
-    if (bundle === undefined) { say("fail", "Verification failed: the record's bundle did not load.", "The text below is the publisher's copy and is not verified."); return; }
+    if (bundle === undefined) { say("fail", "Verification failed: the record's bundle did not load.", "If this page is a copy kept from an older version of the site, the bundle it names is gone: reloading may fetch the current page. The text below is the publisher's copy and is not verified."); return; }
     let verified, policy = null;
     const policyEl = document.getElementById("policy");
     if (policyEl) {
