@@ -58,6 +58,7 @@ def test_reinstatement_lifts_a_notice(cli: Cli, published: Callable[..., str]) -
 def test_lifting_a_notice_twice_or_an_unknown_one_is_refused(
     cli: Cli, published: Callable[..., str],
 ) -> None:
+    """Refused, naming the notices a reinstatement could lift (or that there are none)."""
     published()
     notice(cli, "retraction", "RET-1")
     notice(cli, "reinstatement", "REI-1", "--lifts", "RET-1")
@@ -66,7 +67,12 @@ def test_lifting_a_notice_twice_or_an_unknown_one_is_refused(
         result = cli("correct", RID, "--kind", "reinstatement", "--reason", "x", "--lifts", lifts)
         assert result.exit_code == 2
         assert "names no notice in force" in result.stderr
+        assert "nothing is in force there to lift" in result.stderr
     assert cli.snapshot() == before
+    notice(cli, "expression_of_concern", "EOC-1")
+    unnamed = cli("correct", RID, "--kind", "reinstatement", "--reason", "x")
+    assert unnamed.exit_code == 2 and "must name the notice it lifts (`--lifts`" in unnamed.stderr
+    assert "in force: EOC-1 (expression_of_concern, seq " in unnamed.stderr, unnamed.stderr
 
 
 def test_correction_changes_apply_to_the_current_manifest(cli: Cli, published: Callable[..., str]) -> None:

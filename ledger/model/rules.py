@@ -147,11 +147,20 @@ def _only_for(payload: dict[str, Any], key: str, kind: str) -> None:
 def _check_lifts(payload: dict[str, Any], state: RecordState) -> None:
     lifts = payload.get("lifts")
     if not lifts:
-        raise RefusedInput(f"notice {payload['notice_id']}: a reinstatement must name the notice it lifts")
+        raise RefusedInput(f"notice {payload['notice_id']}: a reinstatement must name the notice it "
+                           f"lifts (`--lifts`; `lifts` in a notice file) on {state.record_id}: "
+                           f"{_liftable(state)}")
     lifted = state.notice(str(lifts))
     if lifted is None or not lifted.in_force or lifted.kind == "reinstatement":
         raise RefusedInput(f"notice {payload['notice_id']}: lifts {lifts} names no notice in force "
-                           f"on {state.record_id}")
+                           f"on {state.record_id}: {_liftable(state)}")
+
+
+def _liftable(state: RecordState) -> str:
+    """Say which notices of the record a reinstatement could lift."""
+    found = [f"{n.notice_id} ({n.kind}, seq {n.seq})" for n in state.notices
+             if n.in_force and n.kind != "reinstatement"]
+    return "in force: " + ", ".join(found) if found else "nothing is in force there to lift"
 
 
 def _check_changes(payload: dict[str, Any], state: RecordState, target: int) -> None:
