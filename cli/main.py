@@ -60,6 +60,19 @@ def _not_utf8(argv: Any) -> str:
     return ""
 
 
+GLOBAL_OPTIONS = {"--db": "FILE", "--actor": "NAME", "--key": "FILE"}
+
+
+def _global_hint(exc: click.ClickException) -> str:
+    """Return a hint for an option of ``ledger`` itself given after a command that has no
+    option of that name (``ledger key add … --key admin.key``), or ''."""
+    if not isinstance(exc, click.NoSuchOption) or exc.option_name not in GLOBAL_OPTIONS:
+        return ""
+    command = exc.ctx.command_path.split(" ", 1)[-1] if exc.ctx is not None else "COMMAND"
+    return (f": {exc.option_name} is an option of `ledger` itself, given before the command "
+            f"(`ledger {exc.option_name} {GLOBAL_OPTIONS[exc.option_name]} {command} …`)")
+
+
 class LedgerGroup(click.Group):
     """A group whose every failure is one ``Error: …`` line and a documented exit status."""
 
@@ -110,7 +123,9 @@ class LedgerGroup(click.Group):
             say(f"Error: terminated (SIGTERM){_noted(exc)}", err=True)
             sys.exit(128 + signal.SIGTERM)
         except click.ClickException as exc:
-            say(f"Error: {exc.format_message()}", err=True)
+            hint = _global_hint(exc)
+            say(f"Error: {exc.format_message().rstrip('.') + hint if hint else exc.format_message()}",
+                err=True)
             sys.exit(2)
         except (CorruptEvent, VerificationError, SignatureError) as exc:
             say(f"Error: {exc}", err=True)

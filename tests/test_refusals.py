@@ -126,6 +126,11 @@ def test_verified_without_artifact_digest(cli: Cli, published: Callable[..., str
     (["log", "--since", "-1"], "--since"),
     (["feed", "--base-url", "javascript:alert(1)"], "is not an http(s) URL"),
     (["feed", "--base-url", "records.example/"], "is not an http(s) URL"),
+    (["show", RID, "--db", "other.db"], "--db is an option of `ledger` itself, given before the "
+                                        "command (`ledger --db FILE show …`)"),
+    (["key", "add", "x.vkey", "--key", "admin.key"], "No such option '--key': --key is an option "
+                                                     "of `ledger` itself"),
+    (["show", "--bogus"], "No such option '--bogus'."),
 ])
 def test_bad_arguments(cli: Cli, published: Callable[..., str], args: list[str], says: str) -> None:
     published()
