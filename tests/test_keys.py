@@ -47,7 +47,8 @@ def signed(tmp_path: Path) -> Signed:
 
 
 def test_appends_need_a_key_in_force(signed: Signed) -> None:
-    for key, says in ((None, "requires every event to be signed"), ("other", "requires every event")):
+    for key, says in ((None, "requires every event to be signed"),
+                      ("other", "is not in this ledger's keyring: an admin adds it")):
         result = signed.publish(key, "SRCH:00000002") if key else signed.run(
             "publish", "-", input=orjson.dumps(manifest("SRCH:00000002")).decode())
         assert result.exit_code == 2 and says in result.stderr
@@ -55,7 +56,8 @@ def test_appends_need_a_key_in_force(signed: Signed) -> None:
     assert {e["actor"] for e in shown} == {"lab"}
     assert signed.run("key", "revoke", signed.vkeys["lab"], "--reason", "lost", key="chief").exit_code == 0
     refused = signed.publish("lab", "SRCH:00000003")
-    assert refused.exit_code == 2 and "not revoked" in refused.stderr
+    assert refused.exit_code == 2 and "lab+" in refused.stderr, refused.stderr
+    assert "was revoked at seq 5: it signs nothing more here" in refused.stderr
     assert signed.run("verify").exit_code == 0 and signed.run("audit").exit_code == 0
 
 

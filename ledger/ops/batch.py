@@ -100,6 +100,22 @@ CARRY_RECORDS = 1024
 HELD_EVENTS = 1024  # with hold_events: at most so many events wait to be inserted together
 
 
+def _not_in_force(signer: Signer | None, keyring: Keyring | None) -> str:
+    """Say why a signed ledger refuses an append: no key given, or the key given is revoked or
+    not in its keyring."""
+    if signer is None:
+        return ("this ledger requires every event to be signed: give --key FILE (or LEDGER_KEY) "
+                "with a key in its keyring that is not revoked")
+    name = f"key {signer.name}+{signer.key_id:08x}"
+    known = keyring.keys.get(signer.key_id) if keyring is not None else None
+    if known is not None:
+        return (f"{name} was revoked at seq {known.revoked_seq}: it signs nothing more here; give "
+                "--key FILE with a key in force (`ledger key list`)")
+    return (f"{name} is not in this ledger's keyring: an admin adds it (`ledger --key ADMIN_KEY "
+            "key add FILE.vkey --role writer`), or give --key FILE with a key in force "
+            "(`ledger key list`)")
+
+
 class Batch:
     """Appends inside the caller's write transaction; ``flush`` writes the touched views."""
 
@@ -157,8 +173,7 @@ class Batch:
                                "`ledger init --require-signatures`): drop --key")
         if self.signed and (signer is None or self.keyring is None
                             or self.keyring.in_force(signer.key_id) is None):
-            raise RefusedInput("this ledger requires every event to be signed: give --key FILE "
-                               "(or LEDGER_KEY) with a key in its keyring that is not revoked")
+            raise RefusedInput(_not_in_force(signer, self.keyring))
 
     def state(self, rid: str) -> RecordState | None:
         """Return the record's current state, folding its stored events on first use."""
