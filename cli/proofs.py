@@ -319,16 +319,22 @@ def bundle(obj: LedgerContext, record_id: str, checkpoint_file: str, output: str
 def verify_bundle_cmd(file: str, vkey: str, policy_file: str | None, as_json: bool) -> None:
     """Verify a bundle without the database and re-derive the record's status.
 
+    FILE is a bundle (`ledger bundle`) or the bundle script a site's record page loads
+    (bundles/<id>.<digest>.js): check what a page shows with the publisher's own key.
+
     \b
     Example:
         ledger verify-bundle SRCH-03BE3A05.bundle.json --vkey publisher.vkey
+        ledger verify-bundle public/bundles/SRCH-03BE3A05.1f0c2a9be4d37a58.js --vkey publisher.vkey
     """
     from ledger.core.policy import open_witnessed
     from ledger.ops.bundle import verify_bundle
     from ledger.ops.keys import read_policy, read_verifier
+    from ledger.pages.site import script_json
 
     policy = read_policy(policy_file) if policy_file else None
     text = read_text_input(file)
+    text = script_json(text) or text
     try:
         doc = parse_json(text)
     except JsonInputError as exc:

@@ -125,6 +125,21 @@ def test_a_page_names_its_own_bundle_and_the_last_runs_stay_one_run(
     assert checkpoints[0].is_file() and outside.read_text() == "keep"
 
 
+def test_verify_bundle_takes_the_script_a_page_loads(cli: Cli, signed_site: tuple[list[str], Path],
+                                                    tmp_path: Path) -> None:
+    """An auditor checks what a site's page shows with the publisher's key, from the bundle
+    script the page loads as it is (it was refused: malformed JSON at line 1 column 1)."""
+    args, out = signed_site
+    assert cli("site", str(out), *args).exit_code == 0
+    script = out / _bundles_named(out)["SRCH-00000002.html"]
+    ok = cli("verify-bundle", str(script), "--vkey", args[3])
+    assert ok.exit_code == 0 and "OK: 1 event(s) of SRCH:00000002 verified" in ok.stdout, ok.output
+    edited = tmp_path / "edited.js"
+    edited.write_text(script.read_text().replace('"status":"CURRENT"', '"status":"RETRACTED"', 1))
+    caught = cli("verify-bundle", str(edited), "--vkey", args[3])
+    assert caught.exit_code == 1 and "stated record state differs" in caught.stderr, caught.output
+
+
 def test_a_site_is_never_rolled_back_to_an_older_checkpoint(
         cli: Cli, signed_site: tuple[list[str], Path], tmp_path: Path) -> None:
     """A site built with a checkpoint is not built again with an older one (its pages would

@@ -102,10 +102,22 @@ def asset_url(name: str) -> str:
     return f"assets/{name}?v={hashlib.sha256(asset_bytes(name)).hexdigest()[:12]}"
 
 
+SCRIPT_HEAD, SCRIPT_TAIL = "globalThis.LedgerBundle = ", ";"  # around a bundle script's JSON
+
+
 def bundle_script(bundle: dict[str, Any]) -> bytes:
     """Return a record's bundle as a script that hands it to the page (its own file, so that
     pages stay small; loaded by a ``<script src>``, which works from ``file://`` too)."""
-    return b"globalThis.LedgerBundle = " + embed_json(bundle).encode("utf-8") + b";\n"
+    return (SCRIPT_HEAD + embed_json(bundle) + SCRIPT_TAIL + "\n").encode("utf-8")
+
+
+def script_json(text: str) -> str | None:
+    """Return the bundle JSON of a site's bundle script (``bundle_script``), or None if ``text``
+    is not one: `ledger verify-bundle` takes the script a page loads as it is."""
+    text = text.rstrip()
+    if text.startswith(SCRIPT_HEAD) and text.endswith(SCRIPT_TAIL):
+        return text[len(SCRIPT_HEAD):-len(SCRIPT_TAIL)]
+    return None
 
 
 def policy_json(policy: Policy) -> str:
