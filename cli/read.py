@@ -453,7 +453,8 @@ def status(obj: LedgerContext, as_json: bool) -> None:
     else:
         cosigned = (", cosigned by " + ", ".join(last["cosigned_by"]) if last["cosigned_by"]
                     else ", no cosignature")
-        say(f"Last checkpoint: size {last['size']} by {last['origin']}{cosigned} "
+        say(f"Last checkpoint: size {last['size']} by {last['origin']}, key "
+            f"{', '.join(last['signed_by'])}{cosigned} "
             f"(not checked here: `ledger verify --checkpoint … --policy …`); "
             f"{last['events_since']} event(s) since")
     for problem in report["checkpoint_problems"]:

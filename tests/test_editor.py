@@ -44,12 +44,14 @@ def test_status(day: Cli, tmp_path: Path) -> None:
     report = day.json("status")
     assert report["head_seq"] == 10 and report["records"] == 3 and report["last_checkpoint"] is None
     key = tmp_path / "k.key"
-    day("keygen", "pub.example", "-o", str(key))
+    vkey = day("keygen", "pub.example", "-o", str(key)).stdout.strip()
     assert day("checkpoint", "--key", str(key)).exit_code == 0
     day("correct", "SRCH:BF3DD431", "--kind", "expression_of_concern", "--reason", "doubt")
     report = day.json("status")
     assert report["last_checkpoint"]["size"] == 10 and report["last_checkpoint"]["events_since"] == 1
-    assert "Last checkpoint: size 10 by pub.example, no cosignature" in day("status").stdout
+    key_id = "+".join(vkey.split("+")[:2])  # the start of the verifier key: pub.example+<hex>
+    assert report["last_checkpoint"]["signed_by"] == [key_id]
+    assert f"Last checkpoint: size 10 by pub.example, key {key_id}, no cosignature" in day("status").stdout
 
 
 def test_diff(day: Cli) -> None:

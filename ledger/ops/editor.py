@@ -35,9 +35,10 @@ def list_records(conn: sqlite3.Connection, status: str | None = None, tier: str 
 
 
 def status_report(conn: sqlite3.Connection) -> dict[str, Any]:
-    """Return the head, the counts, the last stored checkpoint with the names of the other keys
-    that signed it (witnesses' cosignatures, unchecked here: `verify --policy` checks them), and
-    how many events came after it."""
+    """Return the head, the counts, the last stored checkpoint with the key ids that signed it
+    for its origin (what a reader compares with the key a site's page names) and the names of
+    the other keys that signed it (witnesses' cosignatures), all unchecked here (`verify
+    --checkpoint`, `--policy` check them), and how many events came after it."""
     from ledger.core.note import signature_lines
     from ledger.ops.proofs import stored_checkpoints
 
@@ -48,6 +49,8 @@ def status_report(conn: sqlite3.Connection) -> dict[str, Any]:
         checkpoint, note = max(good, key=lambda item: item[0].size)
         _, lines = signature_lines(note)
         last = {"origin": checkpoint.origin, "size": checkpoint.size, "root": checkpoint.root_b64,
+                "signed_by": sorted({f"{name}+{raw[:4].hex()}" for name, raw in lines
+                                     if name == checkpoint.origin}),
                 "cosigned_by": sorted({name for name, _ in lines if name != checkpoint.origin}),
                 "events_since": seq - checkpoint.size}
     return {"head_seq": seq, "head_hash": head_hash, "event_format": store.event_format(conn),
