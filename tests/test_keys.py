@@ -68,6 +68,9 @@ def test_only_admins_manage_keys(signed: Signed) -> None:
     assert last.exit_code == 2 and "last admin" in last.stderr
     again = signed.run("key", "add", signed.vkeys["lab"], key="chief")
     assert again.exit_code == 0 and again.stdout.startswith("No change")
+    promote = signed.run("key", "add", signed.vkeys["lab"], "--role", "admin", key="chief")
+    assert promote.exit_code == 2 and "already in the keyring, as writer: to give it another " \
+        "role, revoke it (`ledger key revoke`) and add it again with --role admin" in promote.stderr
     keys = orjson.loads(signed.run("key", "list", "--json").stdout)
     assert [(k["name"], k["role"], k["in_force"]) for k in keys] == [("chief", "admin", True),
                                                                       ("lab", "writer", True)]

@@ -313,6 +313,13 @@ def test_a_private_key_given_for_another_file_is_never_shown(cli: Cli, published
         assert "Traceback" not in result.output
         for start in range(0, len(secret) - 6):  # not even six characters of it in a row
             assert secret[start:start + 6] not in result.output, (args, result.output)
+    # where a verifier key goes, a private key is named as one (it was `not a verifier key`)
+    for args in (["verify", "--checkpoint", cp, "--vkey", k], ["key", "add", k],
+                 ["verify", "--checkpoint", cp, "--vkey", key.read_text().strip()]):
+        said = cli(*args)
+        assert said.exit_code == 2 and "a private key, where a verifier key is wanted" in said.stderr, \
+            (args, said.output)
+        assert secret[:6] not in said.output
 
 
 @pytest.mark.parametrize("command", ["show", "history", "diff", "render"])

@@ -92,8 +92,11 @@ def check_key_event(event_type: str, payload: dict[str, Any], keyring: Keyring, 
         raise RefusedInput("key events must be signed by an admin key in force (--key)")
     if genesis and signer.key_id != verifier.key_id:
         raise RefusedInput("the first admin key must sign its own key.added event")
-    if event_type == "key.added" and keyring.in_force(verifier.key_id) is not None:
-        raise RefusedInput(f"key {verifier.name}+{verifier.key_id:08x} is already in the keyring")
+    held = keyring.in_force(verifier.key_id)
+    if event_type == "key.added" and held is not None:
+        raise RefusedInput(f"key {verifier.name}+{verifier.key_id:08x} is already in the keyring, "
+                           f"as {held.role}: to give it another role, revoke it (`ledger key "
+                           f"revoke`) and add it again with --role {payload['role']}")
     if event_type == "key.revoked":
         entry = keyring.in_force(verifier.key_id)
         if entry is None:

@@ -134,15 +134,23 @@ def read_policy(path: str) -> Policy:
 
 
 def read_verifier_text(value: str) -> str:
-    """Return the verifier key string given directly, or read from a file holding one."""
+    """Return the verifier key string given directly, or read from a file holding one (never a
+    private key: refused, without showing it)."""
     path = Path(value)
+    named = f"{value} holds"
     if "+" not in value or path.is_file():
         try:
             data = read_bounded(value, KEY_FILE_MOST, "verifier key file")
-            return without_bom(data).decode("utf-8").strip()
+            text = without_bom(data).decode("utf-8").strip()
         except UnicodeDecodeError:
             raise RefusedInput(f"{value} is not a verifier key file: it is not UTF-8 text") from None
-    return value.strip()
+    else:
+        text, named = value.strip(), "the key given is"
+    if text.startswith((PRIVATE_KEY_PREFIX, ENCRYPTED_HEADER)):
+        raise RefusedInput(f"{named} a private key, where a verifier key is wanted: give the "
+                           "verifier key `ledger keygen` printed (name+hexid+base64key), and keep "
+                           "the private key to yourself")
+    return text
 
 
 def read_verifier(value: str) -> Verifier:
