@@ -58,6 +58,10 @@ def test_appends_need_a_key_in_force(signed: Signed) -> None:
     refused = signed.publish("lab", "SRCH:00000003")
     assert refused.exit_code == 2 and "lab+" in refused.stderr, refused.stderr
     assert "was revoked at seq 5: it signs nothing more here" in refused.stderr
+    readded = signed.run("key", "add", signed.vkeys["lab"], key="chief")
+    assert readded.exit_code == 0 and "Warning: key lab+" in readded.stderr, readded.output
+    assert "was revoked at seq 5: added again, it signs again" in readded.stderr
+    assert signed.publish("lab", "SRCH:00000003").exit_code == 0
     assert signed.run("verify").exit_code == 0 and signed.run("audit").exit_code == 0
 
 

@@ -288,9 +288,13 @@ class Batch:
         check_key_event(type_, payload, keyring, self.seq + 1, self.signer)
         assert self.signer is not None
         event = self._append(type_, rid, "actor-key-v1", payload, self.signer.name)
+        warnings = ([f"key {name} was revoked at seq {known.revoked_seq}: added again, it signs "
+                     "again, for whoever holds its private key (a key revoked as lost or leaked "
+                     "stays so: make a new one with `ledger keygen`)"]
+                    if type_ == "key.added" and known is not None else [])
         keyring.apply(event, payload)
         self.keyring, self.signed = keyring, True
-        return AppendResult(rid, event, f"appended seq {event.seq} {type_} {rid}")
+        return AppendResult(rid, event, f"appended seq {event.seq} {type_} {rid}", warnings)
 
     def lookup_notice(self, notice_id: str) -> tuple[str, dict[str, Any]] | None:
         """Return (record id, payload) of the notice with that id, or None."""
