@@ -15,6 +15,7 @@ from ledger.errors import RefusedInput
 from ledger.model.contracts import GATE_STATUSES, NOTICE_KINDS
 from ledger.ops.artifacts import artifact_from
 from ledger.ops.bulk import DEFAULT_BATCH
+from ledger.ops.files import unreadable
 
 from .common import (
     LedgerContext,
@@ -360,7 +361,7 @@ def open_input(path: Path) -> IO[bytes]:
     try:
         return path.open("rb")
     except OSError as exc:
-        raise RefusedInput(f"cannot read {path}: {exc.strerror}") from None
+        raise unreadable(path, exc) from None
 
 
 COMMANDS = (init, publish, provenance, correct, gate, append)

@@ -55,6 +55,10 @@ def test_malformed_json_and_missing_file(cli: Cli, tmp_path: Any) -> None:
     refused(cli, "publish", str(bad), says="malformed JSON at line 2")
     refused(cli, "publish", "-", input="[1, 2]", says="must be a JSON object")
     refused(cli, "publish", str(tmp_path / "nope.json"), says="cannot read")
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    for command in (["import", f"{folder}/"], ["publish", str(folder)], ["append", "--jsonl", str(folder)]):
+        refused(cli, *command, says=f"it is a folder, not a file (its files: {folder}/*)")
 
 
 def test_notices_and_gates_for_unknown_records(cli: Cli) -> None:

@@ -239,6 +239,15 @@ def without_bom(data: bytes) -> bytes:
     return data.removeprefix(UTF8_BOM)
 
 
+def unreadable(name: str | Path, exc: OSError) -> RefusedInput:
+    """Return the refusal of an input file that cannot be read; a folder is said to be one,
+    with its files as what to give (`ledger import pages/` → `pages/*`)."""
+    if isinstance(exc, IsADirectoryError):
+        return RefusedInput(f"cannot read {name}: it is a folder, not a file (its files: "
+                            f"{str(exc.filename or name).rstrip('/')}/*)")
+    return RefusedInput(f"cannot read {name}: {exc.strerror or exc}")
+
+
 def read_bounded(source: str, most: int = DOCUMENT_MOST, what: str = "") -> bytes:
     """Return the bytes of file ``source`` (standard input for ``-``); refuse one that cannot
     be read, or that holds more than ``most`` bytes (the rest is not read). ``what`` names the
@@ -251,7 +260,7 @@ def read_bounded(source: str, most: int = DOCUMENT_MOST, what: str = "") -> byte
             with open(source, "rb") as handle:
                 data = at_most(_blocks(handle), most)
     except OSError as exc:
-        raise RefusedInput(f"cannot read {name}: {exc.strerror or exc}") from None
+        raise unreadable(name, exc) from None
     if data is None:
         size = f"{most >> 20} MiB" if most >= 1 << 20 else f"{most >> 10} KiB"
         raise RefusedInput(f"{name} holds more than {size}, more than this command reads (the "
