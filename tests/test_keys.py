@@ -102,6 +102,9 @@ def test_an_unsigned_ledger_refuses_a_key(tmp_path: Path) -> None:
     result = runner.invoke(app, ["--db", str(db), "--key", str(key), "correct", "SRCH:03BE3A05",
                                  "--kind", "addendum"])
     assert result.exit_code == 2 and "does not take signatures" in result.stderr
+    from_env = runner.invoke(app, ["--db", str(db), "correct", "SRCH:03BE3A05", "--kind", "addendum"],
+                             env={"LEDGER_KEY": str(key)})
+    assert from_env.exit_code == 2 and "drop --key (and LEDGER_KEY, if it is set)" in from_env.stderr
     mixed = runner.invoke(app, ["--db", str(tmp_path / "x.db"), "init", "--require-signatures"])
     assert mixed.exit_code == 2 and "go together" in mixed.stderr
 

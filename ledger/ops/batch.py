@@ -170,7 +170,8 @@ class Batch:
     def _check_signer(self, signer: Signer | None) -> None:
         if signer is not None and self.seq > 0 and not self.signed:
             raise RefusedInput("this ledger does not take signatures (it was not created with "
-                               "`ledger init --require-signatures`): drop --key")
+                               "`ledger init --require-signatures`): drop --key (and LEDGER_KEY, "
+                               "if it is set)")
         if self.signed and (signer is None or self.keyring is None
                             or self.keyring.in_force(signer.key_id) is None):
             raise RefusedInput(_not_in_force(signer, self.keyring))
