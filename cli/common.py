@@ -18,7 +18,7 @@ import orjson
 from ledger.api import AppendResult, Ledger, Rehearsal
 from ledger.core.canonical import JsonInputError, parse_json
 from ledger.core.escapes import printable
-from ledger.errors import RefusedInput
+from ledger.errors import NotALedger, RefusedInput
 from ledger.ops.files import output_file, read_bounded, without_bom
 
 T = TypeVar("T")
@@ -30,6 +30,7 @@ class LedgerContext:
     actor: str
     key_file: str | None = None
     dry_run: bool = False
+    db_from_env: bool = False  # the ledger file is the one LEDGER_DB names
 
     def open(self) -> Ledger:
         """Open the ledger, with the signing key of --key / LEDGER_KEY when one is given."""
@@ -38,7 +39,13 @@ class LedgerContext:
             from ledger.ops.keys import read_signer  # loads cryptography: only when signing
 
             signer = read_signer(Path(self.key_file), passphrase)
-        return Ledger.open(Path(self.db), signer=signer)
+        try:
+            return Ledger.open(Path(self.db), signer=signer)
+        except NotALedger as exc:
+            if self.db_from_env:  # a variable set long ago, in another shell's profile
+                raise NotALedger(f"{exc}; it is the file LEDGER_DB names (give --db, or unset "
+                                 "LEDGER_DB)") from None
+            raise
 
     def inputs(self) -> list[tuple[str, str | None]]:
         """The files every command of this context reads: the ledger's and the signing key."""

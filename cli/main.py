@@ -172,7 +172,8 @@ def app(ctx: click.Context, db: str, actor: str | None, key_file: str | None) ->
         raise click.BadParameter("the actor name is empty", param_hint="--actor")
     if not db:  # LEDGER_DB= (set, empty) or --db '': it named the current folder
         raise click.BadParameter("the ledger file name is empty", param_hint="--db")
-    ctx.obj = LedgerContext(db, actor or default_actor(), key_file)
+    ctx.obj = LedgerContext(db, actor or default_actor(), key_file, db_from_env=(
+        ctx.get_parameter_source("db") == click.core.ParameterSource.ENVIRONMENT))
 
 
 def _terminate(signum: int, frame: object) -> None:

@@ -156,6 +156,10 @@ def test_missing_ledger_and_not_a_ledger(cli: Cli, tmp_path: Any) -> None:
     runner = CliRunner()
     missing = runner.invoke(app, ["--db", str(tmp_path / "none.db"), "show", RID])
     assert missing.exit_code == 2 and missing.stderr.startswith("Error: no ledger at")
+    assert "LEDGER_DB" not in missing.stderr
+    named = runner.invoke(app, ["show", RID], env={"LEDGER_DB": str(tmp_path / "old.db")})
+    assert named.exit_code == 2 and named.stderr.startswith("Error: no ledger at")
+    assert "it is the file LEDGER_DB names (give --db, or unset LEDGER_DB)" in named.stderr
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"this is not sqlite" * 100)
     result = runner.invoke(app, ["--db", str(junk), "verify"])
