@@ -85,7 +85,10 @@ def test_a_bad_line_keeps_earlier_batches_only(cli: Cli, tmp_path: Path) -> None
     (b'{"contract": "paper-manifest-v9", "payload": {}}', "LINE 2: unknown contract"),
     (b'{"payload": {}}', "LINE 2: expected"),
     (b'{"contract": "paper-manifest-v1.1", "payload": {}, "extra": 1}', "LINE 2: unknown key"),
-    (b'{"contract": "paper-manifest-v1.1", "payload": {}, "actor": ""}', "LINE 2: actor"),
+    (b'{"contract": "paper-manifest-v1.1", "payload": {}, "actor": ""}',
+     "LINE 2: the actor must be a non-empty string"),
+    (b'{"contract": "paper-manifest-v1.1", "payload": {}, "actor": "a\\u001b[2Jb"}',
+     "LINE 2: the actor's name holds U+001B, which is not printable"),
     (b'{"contract": "correction-record-v1", "payload": {"record_id": "SRCH:99999999", '
      b'"kind": "retraction", "reason": "x"}}', "LINE 2: unknown record"),
 ])

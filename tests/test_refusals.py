@@ -135,6 +135,11 @@ def test_verified_without_artifact_digest(cli: Cli, published: Callable[..., str
     (["key", "add", "x.vkey", "--key", "admin.key"], "No such option '--key': --key is an option "
                                                      "of `ledger` itself"),
     (["show", "--bogus"], "No such option '--bogus'."),
+    (["--actor", "ed\nitor", "correct", RID, "--kind", "clarification"],
+     "the actor's name holds U+000A, which is not printable"),
+    (["--actor", "ab\u202ecd", "correct", RID, "--kind", "clarification"], "U+202E"),
+    (["--actor", "x" * 257, "gate", RID, "--gate", "2", "--status", "FAILED", "--reason", "x"],
+     "the actor's name has 257 characters, more than 256: give another with --actor"),
 ])
 def test_bad_arguments(cli: Cli, published: Callable[..., str], args: list[str], says: str) -> None:
     published()

@@ -233,6 +233,25 @@ def set_back(payload: dict[str, Any], state: RecordState) -> str | None:
     return None
 
 
+ACTOR_MOST = 256  # characters of an actor's name: it is shown wherever its events are
+
+
+def actor_problem(actor: Any) -> str | None:
+    """Return why ``actor`` cannot name who appends, or None: it must be a non-empty string of
+    at most ACTOR_MOST characters, every one printable (no control, format — a bidirectional
+    override — or separator character but the space), since every page, feed and terminal that
+    names its events shows it."""
+    if not isinstance(actor, str) or not actor.strip():
+        return "the actor must be a non-empty string"
+    if len(actor) > ACTOR_MOST:
+        return f"the actor's name has {len(actor)} characters, more than {ACTOR_MOST}"
+    bad = next((c for c in actor if not c.isprintable()), None)
+    if bad is not None:
+        return (f"the actor's name holds U+{ord(bad):04X}, which is not printable (a control, "
+                "format or separator character)")
+    return None
+
+
 def removed_by(state: RecordState) -> str | None:
     """Return the id of the removal in force on the record, if there is one."""
     return next((n.notice_id for n in state.notices if n.kind == "removal" and n.in_force), None)

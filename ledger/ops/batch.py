@@ -23,7 +23,15 @@ from ledger.core.merkle import Frontier, frontier_positions, leaf_hash, stored_c
 from ledger.errors import LedgerError, RefusedInput
 from ledger.model.contracts import NOTICE_CONTRACTS, contract_version, record_id
 from ledger.model.defaults import fill_defaults
-from ledger.model.rules import NoOp, Planned, editorial_warnings, plan, repeated_notice, validate
+from ledger.model.rules import (
+    NoOp,
+    Planned,
+    actor_problem,
+    editorial_warnings,
+    plan,
+    repeated_notice,
+    validate,
+)
 from ledger.model.state import RecordState, apply_event, fold
 from ledger.storage import proofstore, store, views
 from ledger.storage.views import Shown
@@ -202,6 +210,9 @@ class Batch:
         if rid.startswith("KEY:"):
             raise RefusedInput(f"record id {rid}: the prefix KEY is reserved for the keyring")
         actor = self.signer.name if self.signer is not None else actor
+        problem = actor_problem(actor)
+        if problem is not None:
+            raise RefusedInput(f"{problem}: give another with --actor (or LEDGER_ACTOR)")
         state = self.state(rid)
         now = self.clock()  # one moment per append: the defaults and recorded_at agree
         contract = contract_version(contract, raw)

@@ -36,7 +36,7 @@ from ledger.model.contracts import (
     contract_version,
 )
 from ledger.model.defaults import fill_defaults
-from ledger.model.rules import validate
+from ledger.model.rules import actor_problem, validate
 from ledger.ops.batch import record_id_of
 from ledger.ops.files import UTF8_BOM, lines_at_most
 from ledger.ops.helpers import Helper, HelperStopped, send
@@ -77,8 +77,9 @@ def parse_line(number: int, line: bytes, default_actor: str) -> Item | None:
     actor = doc.get("actor", default_actor)
     if doc["contract"] not in CONTRACTS:
         raise LineRefused(number, f"unknown contract {doc['contract']!r}")
-    if not isinstance(actor, str) or not actor.strip():
-        raise LineRefused(number, "actor must be a non-empty string")
+    problem = actor_problem(actor)
+    if problem is not None:
+        raise LineRefused(number, problem)
     return number, doc["contract"], doc["payload"], actor
 
 
