@@ -245,8 +245,8 @@ def actor_problem(actor: Any) -> str | None:
         return "the actor must be a non-empty string"
     if len(actor) > ACTOR_MOST:
         return f"the actor's name has {len(actor)} characters, more than {ACTOR_MOST}"
-    bad = next((c for c in actor if not c.isprintable()), None)
-    if bad is not None:
+    if not actor.isprintable():
+        bad = next(c for c in actor if not c.isprintable())
         return (f"the actor's name holds U+{ord(bad):04X}, which is not printable (a control, "
                 "format or separator character)")
     return None
