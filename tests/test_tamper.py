@@ -162,11 +162,17 @@ def test_an_appended_event_with_a_bad_link(full: Cli) -> None:
 
 
 @pytest.mark.parametrize(("statement", "says"), [
-    ("UPDATE records SET status = 'CURRENT' WHERE record_id = 'SRCH:03BE3A05'", "view table records"),
-    ("UPDATE records SET review_score = 9.9", "view table records"),
-    ("UPDATE notices SET in_force = 1 WHERE notice_id = 'E1'", "view table notices"),
-    ("DELETE FROM gates", "view table gates"),
-    ("DELETE FROM versions WHERE version = 1", "view table versions"),
+    ("UPDATE records SET status = 'CURRENT' WHERE record_id = 'SRCH:03BE3A05'",
+     "view table records: status of the row of record_id 'SRCH:03BE3A05': stored 'CURRENT'"),
+    ("UPDATE records SET review_score = 9.9", "view table records: review_score of the row of"),
+    ("UPDATE notices SET in_force = 1 WHERE notice_id = 'E1'",
+     "view table notices: in_force of the row of notice_id 'E1': stored 1, derived 0"),
+    ("DELETE FROM gates", "view table gates: the row of record_id 'SRCH:03BE3A05', gate "),
+    ("DELETE FROM versions WHERE version = 1",
+     "view table versions: the row of record_id 'SRCH:03BE3A05', version 1 is missing"),
+    ("INSERT INTO gates SELECT record_id, 7, seq, name, status, reason, evaluated_at, evaluator, "
+     "independent, artifacts FROM gates WHERE record_id = 'SRCH:03BE3A05' LIMIT 1",
+     "view table gates: the row of record_id 'SRCH:03BE3A05', gate 7 is extra"),
     ("INSERT INTO records SELECT 'SRCH:99999999', version, status, correction_count, "
      "verification_level, provenance_level, quality_tier, title, review_score, gate_verdicts, "
      "first_seq, last_seq, last_hash, last_recorded_at, manifest, provenance FROM records LIMIT 1",

@@ -359,20 +359,32 @@ def _compare_views(conn: sqlite3.Connection, state: RecordState,
     derived, stored = views.rows_for(state), views.read_rows(conn, state.record_id)
     for table, rows in derived.items():
         if rows != stored[table]:
-            add(Finding("views", f"view table {table}: {_diff(rows, stored[table])}",
+            add(Finding("views", f"view table {table}: {_diff(table, rows, stored[table])}",
                         record_id=state.record_id))
 
 
-def _diff(derived: list[tuple[Any, ...]], stored: list[tuple[Any, ...]]) -> str:
-    """Return a short description of the first difference between two row lists."""
-    for want, got in itertools.zip_longest(derived, stored):
-        if want == got:
-            continue
-        if want is None or got is None:
-            return f"row {got or want!r:.80} is {'extra' if want is None else 'missing'}"
-        for col, (a, b) in enumerate(zip(want, got, strict=True)):
+def _diff(table: str, derived: list[tuple[Any, ...]], stored: list[tuple[Any, ...]]) -> str:
+    """Return a short description of the first difference between two row lists, naming the
+    row by its key and the column by its name."""
+    columns, key = views.COLUMNS[table], views.PRIMARY_KEYS[table]
+
+    def named(row: tuple[Any, ...]) -> str:
+        return ", ".join(f"{columns[i]} {row[i]!r:.60}" for i in key if i < len(row))
+
+    def key_of(row: tuple[Any, ...]) -> tuple[Any, ...]:
+        return tuple(row[i] for i in key if i < len(row))
+
+    found = {key_of(row): row for row in stored}
+    for want in derived:
+        got = found.pop(key_of(want), None)
+        if got is None:
+            return f"the row of {named(want)} is missing"
+        for col, (a, b) in enumerate(zip(want, got, strict=False)):
             if a != b:
-                return f"column {col + 1} of row {want[0]!r}: stored {b!r:.60}, derived {a!r:.60}"
+                return (f"{columns[col]} of the row of {named(want)}: stored {b!r:.60}, "
+                        f"derived {a!r:.60}")
+    for got in found.values():
+        return f"the row of {named(got)} is extra"
     return "rows differ"
 
 
