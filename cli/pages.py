@@ -126,7 +126,8 @@ def site(obj: LedgerContext, out_dir: str, checkpoint_file: str | None, vkey: st
     With --checkpoint and --vkey every record page embeds its bundle and checks it in the
     reader's browser (WebCrypto): event hashes, inclusion proofs and the checkpoint signature;
     then it shows the record as computed from the verified events. A second run rewrites only
-    the files whose content changed; files are never written through a symlink.
+    the files whose content changed; files are never written through a symlink. A page names
+    its bundle by the bundle's bytes; bundles no page has named for two runs are removed.
 
     \b
     Example:
