@@ -133,6 +133,20 @@ def test_feed_is_atom(history: Cli) -> None:
         [e.find(f"{ATOM}id").text for e in entries[:2]]  # type: ignore[union-attr]
 
 
+def test_the_feed_shows_bidirectional_controls_as_pages_do(cli: Cli, published: Callable[..., str]) -> None:
+    """A feed reader shows an entry's title and summary as text: a right-to-left override left
+    open in a title or reason reversed the feed's own words after it ("… effective …, issued
+    by …"). Each is written as the visible escape a site's page shows (\\u202e)."""
+    rid = published(title="Scores \u202edetaler eht")
+    assert cli("correct", rid, "--kind", "retraction", "--reason", "Data \u2067fabricated").exit_code == 0
+    text = cli("feed").stdout
+    assert "\u202e" not in text and "\u2067" not in text
+    entry = ET.fromstring(text.encode()).find(f"{ATOM}entry")
+    assert entry is not None
+    assert "Scores \\u202edetaler eht" in (entry.find(f"{ATOM}title").text or "")  # type: ignore[union-attr]
+    assert "Data \\u2067fabricated" in (entry.find(f"{ATOM}summary").text or "")  # type: ignore[union-attr]
+
+
 def test_since_takes_a_seq_a_date_or_a_time_in_any_offset() -> None:
     from cli.read import _since
 

@@ -32,7 +32,7 @@ from xml.sax.saxutils import quoteattr as _quoteattr
 import orjson
 
 from ledger.core.checkpoint import Checkpoint
-from ledger.core.escapes import xml_safe
+from ledger.core.escapes import bidi_visible, xml_safe
 from ledger.errors import CorruptEvent
 from ledger.model.contracts import REASON_CODES
 from ledger.storage.views import Shown
@@ -234,8 +234,8 @@ def write_atom(out: BinaryIO, notices: list[tuple[Any, Shown]], feed_hash: str, 
     id, each event's hash its entry's id, so that ids never change; ``link(record id or '')``
     gives a record's page (or the index), if the site's address is known."""
 
-    def text(value: str) -> str:
-        return xml_escape(value)
+    def text(value: str) -> str:  # shown to readers, as a page shows it (``bidi_visible``)
+        return xml_escape(bidi_visible(value))
 
     out.write(b'<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">\n')
     out.write(f"  <id>{_urn(feed_hash, 1)}</id>\n  <title>{text(title)}</title>\n"
