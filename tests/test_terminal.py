@@ -46,7 +46,10 @@ def test_printable_leaves_nothing_that_acts_on_a_terminal(text: str) -> None:
 
 def test_stored_strings_are_printed_as_text(cli: Cli, tmp_path: Path) -> None:
     doc = manifest(RID, title="T " + NASTY, research_question=NASTY, abstract=NASTY)
-    assert cli("--actor", "ed" + NASTY, "publish", cli.file(doc)).exit_code == 0
+    refused = cli("--actor", "ed" + NASTY, "publish", cli.file(doc))  # an actor is printable
+    assert refused.exit_code == 2 and "which is not printable" in refused.stderr
+    assert shown_plainly(refused.stderr)
+    assert cli("--actor", "ed", "publish", cli.file(doc)).exit_code == 0
     assert cli("correct", RID, "--kind", "retraction", "--reason", NASTY, "--notice-id",
                "N\x1b[1A\x9b2J\u202eX1", "--issued-by", NASTY).exit_code == 0
     assert cli("gate", RID, "--gate", "2", "--status", "FAILED", "--reason", NASTY,
