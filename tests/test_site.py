@@ -49,6 +49,8 @@ def test_pages_have_a_csp_shared_assets_and_no_inline_script(
                                 r'\.[0-9a-f]{16}\.js)">', tag) or \
                 tag == '<script type="application/json" id="vkey">', tag
     assert json.loads((out / "index.json").read_text())["rows"][0][0] == "SRCH:00000002"
+    key_id = "+".join(Path(args[3]).read_text().split("+")[:2])  # what the record pages' badge names
+    assert f"signed by pub.example (key {key_id})." in (out / "index.html").read_text()
 
 
 def test_a_second_run_rewrites_only_what_changed(cli: Cli, signed_site: tuple[list[str], Path]) -> None:

@@ -201,10 +201,12 @@ def index_row(shown: Shown) -> list[Any]:
 
 
 def index_page(rows: list[list[Any]], page: int, pages: int, total: int, head: tuple[int, str],
-               checkpoint: Checkpoint | None, later: frozenset[str] = frozenset()) -> str:
+               checkpoint: Checkpoint | None, later: frozenset[str] = frozenset(),
+               key: str = "") -> str:
     """Return index page ``page`` of ``pages``: its rows, links to the others, and a search
     box that reads the compact ``index.json``. ``later``: the records with events after the
-    checkpoint (their rows state them as of it, and say so)."""
+    checkpoint (their rows state them as of it, and say so); ``key``: the verifier key the
+    record pages embed, whose id (``name+hex``) the page names for readers to compare."""
     cells = []
     for r in rows:
         pending = ('<small class="pending"> · later events not yet covered</small>'
@@ -215,8 +217,11 @@ def index_page(rows: list[list[Any]], page: int, pages: int, total: int, head: t
         cells.append(f'<tr data-status="{e(r[2])}">' + "".join(
             f'<td data-key="{e(str(key))}" data-label="{label}">{shown}</td>'
             for key, shown, label in zip(r, values, INDEX_LABELS, strict=True)) + "</tr>")
-    signed = (f"Checkpoint of size {checkpoint.size} signed by {e(checkpoint.origin)}. This list "
-              "is the publisher's copy: each record's page verifies itself in your browser."
+    key_id = "+".join(key.split("+")[:2])
+    signed = (f"Checkpoint of size {checkpoint.size} signed by {e(checkpoint.origin)}"
+              + (f" (key {e(key_id)})" if key_id else "") + ". This list is the publisher's "
+              "copy: each record's page verifies itself in your browser and names the key it "
+              "checked."
               if checkpoint else "No signed checkpoint embedded.")
     links = _page_links(page, pages)
     first = (page - 1) * INDEX_PAGE_ROWS + 1
@@ -339,7 +344,7 @@ def _write_site(conn: sqlite3.Connection, out: Path, signed: tuple[str, Checkpoi
             index[name] = known
             continue
         html_text = index_page(chunk, page, pages, len(rows), head, signed[1] if signed else None,
-                               later)
+                               later, signed[2] if signed else "")
         writer.write(name, html_text.encode("utf-8"))
         info = os.lstat(os.path.join(writer.out, name))
         index[name] = [digest, info.st_size, info.st_mtime_ns]
