@@ -56,15 +56,16 @@ def init(obj: LedgerContext, require_signatures: bool, admin_key: str | None,
     """
     if require_signatures != (admin_key is not None):
         raise RefusedInput("--require-signatures and --admin-key go together")
-    admin = None
+    admin, label = None, ""
     if admin_key is not None:
+        from ledger.core.note import key_label
         from ledger.ops.keys import read_signer  # loads cryptography: only for signed ledgers
 
         admin = read_signer(Path(admin_key), passphrase)
+        label = key_label(admin.name, admin.key_id)
     Ledger.create(Path(obj.db), admin=admin, event_format=int(event_format)).close()
     say(f"Created ledger {obj.db} (event format v{event_format})"
-        + (f"; every event must be signed; admin key {admin.name}+{admin.key_id:08x}"
-           if admin else ""))
+        + (f"; every event must be signed; admin key {label}" if admin else ""))
 
 
 def _append(obj: LedgerContext, contract: str, payload: Any, as_json: bool,

@@ -46,6 +46,12 @@ def check_name(name: str) -> str:
     return name
 
 
+def key_label(name: str, key_id: int) -> str:
+    """Return how a key is named to people: ``name+hex id`` (``pub.example+80dbef5a``), the start
+    of its verifier key, as a site page's badge names the key it checked."""
+    return f"{name}+{key_id:08x}"
+
+
 def key_id(name: str, public: bytes) -> int:
     """Return the 32-bit key id of an Ed25519 public key under ``name``."""
     digest = hashlib.sha256(name.encode() + b"\n" + bytes([ALG_ED25519]) + public).digest()
@@ -148,7 +154,7 @@ def open_note(note: str, verifier: Verifier) -> str:
             raise SignatureError(f"the signature by {name} does not verify") from None
         found = True
     if not found:
-        raise SignatureError(f"the note has no signature by {verifier.name}+{verifier.key_id:08x}")
+        raise SignatureError(f"the note has no signature by {key_label(verifier.name, verifier.key_id)}")
     return text
 
 

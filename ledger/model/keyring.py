@@ -24,7 +24,7 @@ from cryptography.exceptions import InvalidSignature
 
 from ledger.core.encoding import b64, unb64
 from ledger.core.events import Event, check_members, hash_of
-from ledger.core.note import Signer, Verifier, parse_verifier
+from ledger.core.note import Signer, Verifier, key_label, parse_verifier
 from ledger.errors import CorruptEvent, LedgerError, RefusedInput, VerificationError
 
 SIGNATURE_PREFIX = b"provenance-ledger/batch-signature/v1\n"
@@ -94,13 +94,13 @@ def check_key_event(event_type: str, payload: dict[str, Any], keyring: Keyring, 
         raise RefusedInput("the first admin key must sign its own key.added event")
     held = keyring.in_force(verifier.key_id)
     if event_type == "key.added" and held is not None:
-        raise RefusedInput(f"key {verifier.name}+{verifier.key_id:08x} is already in the keyring, "
+        raise RefusedInput(f"key {key_label(verifier.name, verifier.key_id)} is already in the keyring, "
                            f"as {held.role}: to give it another role, revoke it (`ledger key "
                            f"revoke`) and add it again with --role {payload['role']}")
     if event_type == "key.revoked":
         entry = keyring.in_force(verifier.key_id)
         if entry is None:
-            raise RefusedInput(f"key {verifier.name}+{verifier.key_id:08x} is not in force")
+            raise RefusedInput(f"key {key_label(verifier.name, verifier.key_id)} is not in force")
         if entry.role == "admin" and len(keyring.admins()) == 1:
             raise RefusedInput("refusing to revoke the last admin key: nobody could manage keys")
 

@@ -114,7 +114,9 @@ def _not_in_force(signer: Signer | None, keyring: Keyring | None) -> str:
     if signer is None:
         return ("this ledger requires every event to be signed: give --key FILE (or LEDGER_KEY) "
                 "with a key in its keyring that is not revoked")
-    name = f"key {signer.name}+{signer.key_id:08x}"
+    from ledger.core.note import key_label
+
+    name = f"key {key_label(signer.name, signer.key_id)}"
     known = keyring.keys.get(signer.key_id) if keyring is not None else None
     if known is not None:
         return (f"{name} was revoked at seq {known.revoked_seq}: it signs nothing more here; give "
@@ -282,7 +284,7 @@ class Batch:
 
     def add_key(self, type_: str, raw: dict[str, Any]) -> AppendResult:
         """Append a key.added / key.revoked event, signed by an admin key (or a no-op)."""
-        from ledger.core.note import parse_verifier
+        from ledger.core.note import key_label, parse_verifier
         from ledger.model.keyring import Keyring, check_key_event
 
         payload = validate("actor-key-v1", raw)
@@ -290,7 +292,7 @@ class Batch:
         verifier = parse_verifier(payload["vkey"])
         entry = keyring.in_force(verifier.key_id)
         rid = payload["record_id"]
-        name = f"{verifier.name}+{verifier.key_id:08x}"
+        name = key_label(verifier.name, verifier.key_id)
         if type_ == "key.added" and entry is not None and entry.role == payload["role"]:
             return AppendResult(rid, None, f"no change: key {name} is already in the keyring")
         known = keyring.keys.get(verifier.key_id)

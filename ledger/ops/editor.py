@@ -39,7 +39,7 @@ def status_report(conn: sqlite3.Connection) -> dict[str, Any]:
     for its origin (what a reader compares with the key a site's page names) and the names of
     the other keys that signed it (witnesses' cosignatures), all unchecked here (`verify
     --checkpoint`, `--policy` check them), and how many events came after it."""
-    from ledger.core.note import signature_lines
+    from ledger.core.note import key_label, signature_lines
     from ledger.ops.proofs import stored_checkpoints
 
     seq, head_hash = store.head(conn)
@@ -49,7 +49,8 @@ def status_report(conn: sqlite3.Connection) -> dict[str, Any]:
         checkpoint, note = max(good, key=lambda item: item[0].size)
         _, lines = signature_lines(note)
         last = {"origin": checkpoint.origin, "size": checkpoint.size, "root": checkpoint.root_b64,
-                "signed_by": sorted({f"{name}+{raw[:4].hex()}" for name, raw in lines
+                "signed_by": sorted({key_label(name, int.from_bytes(raw[:4], "big"))
+                                     for name, raw in lines
                                      if name == checkpoint.origin}),
                 "cosigned_by": sorted({name for name, _ in lines if name != checkpoint.origin}),
                 "events_since": seq - checkpoint.size}

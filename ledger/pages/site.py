@@ -205,8 +205,8 @@ def index_page(rows: list[list[Any]], page: int, pages: int, total: int, head: t
                key: str = "") -> str:
     """Return index page ``page`` of ``pages``: its rows, links to the others, and a search
     box that reads the compact ``index.json``. ``later``: the records with events after the
-    checkpoint (their rows state them as of it, and say so); ``key``: the verifier key the
-    record pages embed, whose id (``name+hex``) the page names for readers to compare."""
+    checkpoint (their rows state them as of it, and say so); ``key``: the id (``key_label``) of
+    the verifier key the record pages embed, named for readers to compare."""
     cells = []
     for r in rows:
         pending = ('<small class="pending"> · later events not yet covered</small>'
@@ -217,9 +217,8 @@ def index_page(rows: list[list[Any]], page: int, pages: int, total: int, head: t
         cells.append(f'<tr data-status="{e(r[2])}">' + "".join(
             f'<td data-key="{e(str(key))}" data-label="{label}">{shown}</td>'
             for key, shown, label in zip(r, values, INDEX_LABELS, strict=True)) + "</tr>")
-    key_id = "+".join(key.split("+")[:2])
     signed = (f"Checkpoint of size {checkpoint.size} signed by {e(checkpoint.origin)}"
-              + (f" (key {e(key_id)})" if key_id else "") + ". This list is the publisher's "
+              + (f" (key {e(key)})" if key else "") + ". This list is the publisher's "
               "copy: each record's page verifies itself in your browser and names the key it "
               "checked."
               if checkpoint else "No signed checkpoint embedded.")
@@ -332,6 +331,12 @@ def _write_site(conn: sqlite3.Connection, out: Path, signed: tuple[str, Checkpoi
     head = store.head(conn)
     later = frozenset(rid for rid, entry in state.items() if entry["heads"][0] != entry["heads"][1])
     index: dict[str, Any] = {}
+    key = ""
+    if signed is not None:  # the index names the key the pages check, as their badge does
+        from ledger.core.note import key_label, parse_verifier
+
+        verifier = parse_verifier(signed[2])
+        key = key_label(verifier.name, verifier.key_id)
     for page in range(1, pages + 1):
         chunk = rows[(page - 1) * INDEX_PAGE_ROWS:page * INDEX_PAGE_ROWS]
         name = index_name(page)
@@ -344,7 +349,7 @@ def _write_site(conn: sqlite3.Connection, out: Path, signed: tuple[str, Checkpoi
             index[name] = known
             continue
         html_text = index_page(chunk, page, pages, len(rows), head, signed[1] if signed else None,
-                               later, signed[2] if signed else "")
+                               later, key)
         writer.write(name, html_text.encode("utf-8"))
         info = os.lstat(os.path.join(writer.out, name))
         index[name] = [digest, info.st_size, info.st_mtime_ns]
