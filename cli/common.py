@@ -6,6 +6,7 @@ import codecs
 import contextlib
 import io
 import os
+import shlex
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -81,7 +82,21 @@ def read_json(source: str) -> Any:
     try:
         return parse_json(data)
     except JsonInputError as exc:
+        if _is_record_page(data):
+            raise RefusedInput(f"{source}: a record page, not JSON: `ledger import "
+                               f"{'FILE' if source == '-' else shlex.quote(source)}` reads it") from None
         raise RefusedInput(f"{source}: {exc}") from None
+
+
+def _is_record_page(data: bytes) -> bool:
+    """Return whether ``data`` is a publisher's record page (either layout)."""
+    from ledger.pages.layout import PageError, parse_page
+
+    try:
+        parse_page(data.decode("utf-8"))
+    except (UnicodeDecodeError, PageError):
+        return False
+    return True
 
 
 def read_text_input(source: str) -> str:

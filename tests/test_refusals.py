@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from tests.conftest import Cli, manifest, provenance
@@ -59,6 +61,54 @@ def test_malformed_json_and_missing_file(cli: Cli, tmp_path: Any) -> None:
     folder.mkdir()
     for command in (["import", f"{folder}/"], ["publish", str(folder)], ["append", "--jsonl", str(folder)]):
         refused(cli, *command, says=f"it is a folder, not a file (its files: {folder}/*)")
+
+
+GATE = {"record_id": RID, "gate": 2, "status": "FAILED", "reason": "Sandbox run failed"}
+NOTICE = {"record_id": RID, "kind": "retraction", "reason": "Fabricated data"}
+# (command, a document meant for another one, the contract and the command the refusal names)
+MISFILED = [
+    (["publish"], provenance(), "source-provenance-v1", "ledger provenance FILE"),
+    (["publish"], GATE, "gate-evaluation-v1", "ledger gate --from-file FILE"),
+    (["provenance"], manifest(), "paper-manifest-v1.2", "ledger publish FILE"),
+    (["provenance"], GATE, "gate-evaluation-v1", "ledger gate --from-file FILE"),
+    (["gate", "--from-file"], manifest(), "paper-manifest-v1.2", "ledger publish FILE"),
+    (["gate", "--from-file"], provenance(), "source-provenance-v1", "ledger provenance FILE"),
+    (["correct", "--from-file"], GATE, "gate-evaluation-v1", "ledger gate --from-file FILE"),
+    (["publish"], NOTICE, "correction-record-v1.1", "ledger correct --from-file FILE"),
+]
+
+
+@pytest.mark.parametrize(("command", "doc", "contract", "named"), MISFILED,
+                         ids=[f"{c[0]}-{k}" for c, _, k, _ in MISFILED])
+def test_a_document_given_to_the_wrong_command_names_the_right_one(
+        cli: Cli, command: list[str], doc: dict[str, Any], contract: str, named: str) -> None:
+    cli("publish", cli.file(manifest()))
+    line = refused(cli, *command, cli.file(doc), says=f"the keys of a {contract} document")
+    assert line.endswith(f"append it with `{named}`"), line
+    # a key no contract knows: the contract's own refusal, and no guess
+    assert "these are the keys" not in refused(cli, *command, cli.file({**doc, "colour": "red"}))
+
+
+def test_a_bulk_line_with_another_contracts_keys_says_whose(cli: Cli, tmp_path: Any) -> None:
+    jsonl = tmp_path / "lines.jsonl"
+    jsonl.write_bytes(orjson.dumps({"contract": "paper-manifest-v1.1", "payload": provenance()}))
+    refused(cli, "append", "--jsonl", str(jsonl),
+            says="LINE 1: paper-manifest-v1.2 refused: these are the keys of a source-provenance-v1")
+
+
+def test_a_record_page_given_for_json_names_import(cli: Cli, tmp_path: Any) -> None:
+    pages = sorted((Path(__file__).parent / "fixtures" / "pages").glob("*.txt"))
+    assert pages
+    for page in pages:
+        copy = tmp_path / "a page.txt"
+        copy.write_bytes(page.read_bytes())
+        for command in (["publish"], ["provenance"], ["correct", "--from-file"],
+                        ["gate", "--from-file"]):
+            refused(cli, *command, str(copy),
+                    says=f"a record page, not JSON: `ledger import '{copy}'` reads it")
+    refused(cli, "publish", "-", input=pages[0].read_bytes(),
+            says="-: a record page, not JSON: `ledger import FILE` reads it")
+    refused(cli, "publish", "-", input="SRCH:03BE3A05 is not JSON", says="malformed JSON at line 1")
 
 
 def test_notices_and_gates_for_unknown_records(cli: Cli) -> None:

@@ -16,7 +16,14 @@ from pydantic import ValidationError
 from ledger.core.canonical import canonical_bytes
 from ledger.core.events import is_withheld
 from ledger.errors import RefusedInput
-from ledger.model.contracts import CONTRACTS, LATEST_MANIFEST, is_manifest, is_notice
+from ledger.model.contracts import (
+    CONTRACTS,
+    LATEST_MANIFEST,
+    MANIFEST_CONTRACTS,
+    NOTICE_CONTRACTS,
+    is_manifest,
+    is_notice,
+)
 from ledger.model.pointer import apply_changes, resolve
 from ledger.model.state import RecordState
 
@@ -51,6 +58,34 @@ def validate(contract: str, raw: Any) -> dict[str, Any]:
         raise RefusedInput(f"{contract}: {describe(exc)}") from None
     dumped: dict[str, Any] = doc.model_dump(mode="json", exclude_unset=True)
     return dumped
+
+
+# Each family of contracts an editor appends from a file, oldest version first, and the command
+# that does it: a document given to the wrong command is refused with the right one named.
+_FILED_WITH: tuple[tuple[tuple[str, ...], str], ...] = (
+    (MANIFEST_CONTRACTS, "ledger publish FILE"),
+    (("source-provenance-v1",), "ledger provenance FILE"),
+    (NOTICE_CONTRACTS, "ledger correct --from-file FILE"),
+    (("gate-evaluation-v1",), "ledger gate --from-file FILE"),
+)
+
+
+def misfiled(contract: str, raw: Any) -> str | None:
+    """Return the refusal of a payload submitted as ``contract`` that has keys its contract does
+    not know and only keys of another family's (a provenance file given to ``publish``): it names
+    that family's contract and command. None if it is not such a payload."""
+    if not isinstance(raw, dict):
+        return None
+
+    def knows(family: tuple[str, ...]) -> bool:
+        return raw.keys() <= CONTRACTS[family[-1]].model_fields.keys()
+
+    own = next((family for family, _ in _FILED_WITH if contract in family), None)
+    if own is None or knows(own):
+        return None
+    return next((f"{contract} refused: these are the keys of a {family[-1]} document; append it "
+                 f"with `{command}`"
+                 for family, command in _FILED_WITH if family is not own and knows(family)), None)
 
 
 def describe(exc: ValidationError) -> str:

@@ -28,6 +28,7 @@ from ledger.model.rules import (
     Planned,
     actor_problem,
     editorial_warnings,
+    misfiled,
     plan,
     repeated_notice,
     validate,
@@ -219,7 +220,13 @@ class Batch:
         now = self.clock()  # one moment per append: the defaults and recorded_at agree
         contract = contract_version(contract, raw)
         doc, filled = fill_defaults(contract, raw, state.version if state else None, actor, now)
-        payload = validate(contract, doc)
+        try:
+            payload = validate(contract, doc)
+        except RefusedInput as exc:
+            wrong_file = misfiled(contract, raw)
+            if wrong_file is None:
+                raise
+            raise RefusedInput(wrong_file) from exc
         outcome = plan(contract, payload, state, self.lookup_notice, filled)
         if isinstance(outcome, NoOp):
             return AppendResult(rid, None, outcome.message)
