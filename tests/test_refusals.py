@@ -94,6 +94,34 @@ def test_a_bulk_line_with_another_contracts_keys_says_whose(cli: Cli, tmp_path: 
     jsonl.write_bytes(orjson.dumps({"contract": "paper-manifest-v1.1", "payload": provenance()}))
     refused(cli, "append", "--jsonl", str(jsonl),
             says="LINE 1: paper-manifest-v1.2 refused: these are the keys of a source-provenance-v1")
+    jsonl.write_bytes(orjson.dumps(manifest()) + b"\n")  # a payload without its contract
+    refused(cli, "append", "--jsonl", str(jsonl), says='LINE 1: expected {"contract": …, "payload": '
+            '…[, "actor": …]}: this line has the keys of a paper-manifest-v1.2 document; give it as '
+            '{"contract": "paper-manifest-v1.2", "payload": {…}} (nothing was written)')
+    jsonl.write_bytes(orjson.dumps(manifest(), option=orjson.OPT_INDENT_2))  # one document
+    refused(cli, "append", "--jsonl", str(jsonl),
+            says="LINE 1: malformed JSON: unexpected end of data (column 1): JSON Lines holds each "
+                 "document on one line of its own; a file of one JSON document is appended with "
+                 "`ledger publish`")
+
+
+def test_json_given_to_import_names_the_command_that_reads_it(cli: Cli, tmp_path: Any) -> None:
+    lines = tmp_path / "lines.jsonl"
+    lines.write_bytes(orjson.dumps({"contract": "source-provenance-v1", "payload": provenance()}))
+    given = {"record.json": (manifest(), "a paper-manifest-v1.2 document: `ledger publish "),
+             "gate.json": ({**GATE, "name": "G"}, "a gate-evaluation-v1 document: `ledger gate "
+                                                  "--from-file "),
+             "list.json": ([manifest()], "it is JSON")}
+    for name, (doc, _) in given.items():
+        (tmp_path / name).write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2))
+    before = cli.snapshot()
+    result = cli("import", *(str(tmp_path / n) for n in given), str(lines))
+    assert result.exit_code == 2 and cli.snapshot() == before
+    errors = result.stderr.splitlines()
+    assert len(errors) == 4 and "Traceback" not in result.stderr
+    for line, (name, (_, says)) in zip(errors, given.items(), strict=False):
+        assert line.startswith(f"Error: {tmp_path / name}:1: no record id") and says in line, line
+    assert errors[3].endswith(f"it is JSON Lines: `ledger append --jsonl {lines}` appends it")
 
 
 def test_a_record_page_given_for_json_names_import(cli: Cli, tmp_path: Any) -> None:
@@ -356,7 +384,7 @@ def test_a_private_key_given_for_another_file_is_never_shown(cli: Cli, published
     made = (cli("keygen", "a", "-o", str(key)) if kind == "signer"
             else cli("witness", "keygen", "a", "-o", str(key)))
     assert made.exit_code == 0, made.output
-    secret = key.read_text().strip().rsplit("+", 1)[1]
+    secret = key.read_text().strip().split("+", 4)[4]  # base64 may hold "+"
     k, cp, out = str(key), str(tmp_path / "cp.txt"), str(tmp_path / "out")
     commands = [
         ["verify", "--checkpoint", cp, "--vkey", vkey, "--policy", k],

@@ -70,22 +70,29 @@ _FILED_WITH: tuple[tuple[tuple[str, ...], str], ...] = (
 )
 
 
+def filed_with(raw: Any) -> tuple[str, str] | None:
+    """Return (contract, command) of the one family of contracts that knows every key of
+    ``raw``, and the command that appends it; None if none does, or more than one."""
+    if not isinstance(raw, dict):
+        return None
+    fits = [(family[-1], command) for family, command in _FILED_WITH
+            if raw.keys() <= CONTRACTS[family[-1]].model_fields.keys()]
+    return fits[0] if len(fits) == 1 else None
+
+
 def misfiled(contract: str, raw: Any) -> str | None:
     """Return the refusal of a payload submitted as ``contract`` that has keys its contract does
     not know and only keys of another family's (a provenance file given to ``publish``): it names
     that family's contract and command. None if it is not such a payload."""
-    if not isinstance(raw, dict):
+    found = filed_with(raw)
+    if found is None or found[0] == _newest(contract):
         return None
+    return (f"{contract} refused: these are the keys of a {found[0]} document; append it "
+            f"with `{found[1]}`")
 
-    def knows(family: tuple[str, ...]) -> bool:
-        return raw.keys() <= CONTRACTS[family[-1]].model_fields.keys()
 
-    own = next((family for family, _ in _FILED_WITH if contract in family), None)
-    if own is None or knows(own):
-        return None
-    return next((f"{contract} refused: these are the keys of a {family[-1]} document; append it "
-                 f"with `{command}`"
-                 for family, command in _FILED_WITH if family is not own and knows(family)), None)
+def _newest(contract: str) -> str:
+    return next((family[-1] for family, _ in _FILED_WITH if contract in family), contract)
 
 
 def describe(exc: ValidationError) -> str:

@@ -47,9 +47,9 @@ class BulkRefused(LineRefused):
     def __init__(self, line: int, reason: str, kept: int) -> None:
         super().__init__(line, reason)
         self.kept = kept
-        tail = (f"; {kept} event(s) from earlier batches were kept" if kept
-                else "; nothing was written")
-        self.args = (f"LINE {line}: {reason} (nothing of its batch was written{tail})",)
+        written = (f"nothing of its batch was written; {kept} event(s) from earlier batches "
+                   "were kept" if kept else "nothing was written")
+        self.args = (f"LINE {line}: {reason} ({written})",)
 
 
 def parse_lines(lines: Iterable[tuple[int, bytes]], default_actor: str) -> Iterator[Item]:

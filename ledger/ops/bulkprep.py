@@ -36,7 +36,7 @@ from ledger.model.contracts import (
     contract_version,
 )
 from ledger.model.defaults import fill_defaults
-from ledger.model.rules import actor_problem, validate
+from ledger.model.rules import actor_problem, filed_with, validate
 from ledger.ops.batch import record_id_of
 from ledger.ops.files import UTF8_BOM, lines_at_most
 from ledger.ops.helpers import Helper, HelperStopped, send
@@ -68,10 +68,17 @@ def parse_line(number: int, line: bytes, default_actor: str) -> Item | None:
             raise LineRefused(number, "the line starts with a byte order mark (U+FEFF): save "
                               "the file as UTF-8 without one") from None
         where = f" (column {exc.column})" if exc.column else ""
+        opened = line.strip() in (b"{", b"[")  # the first line of a JSON document written out
         raise LineRefused(number, f"{'malformed JSON: ' if exc.line else ''}{exc.message}"
-                         f"{where}") from None
+                          f"{where}" + (": JSON Lines holds each document on one line of its "
+                                        "own; a file of one JSON document is appended with "
+                                        "`ledger publish`, `provenance`, `correct --from-file` "
+                                        "or `gate --from-file`" if opened else "")) from None
     if not isinstance(doc, dict) or not {"contract", "payload"} <= doc.keys():
-        raise LineRefused(number, 'expected {"contract": …, "payload": …[, "actor": …]}')
+        found = filed_with(doc)
+        raise LineRefused(number, 'expected {"contract": …, "payload": …[, "actor": …]}' + (
+            f': this line has the keys of a {found[0]} document; give it as {{"contract": '
+            f'"{found[0]}", "payload": {{…}}}}' if found else ""))
     if doc.keys() - LINE_KEYS:
         raise LineRefused(number, f"unknown key(s) {sorted(doc.keys() - LINE_KEYS)}")
     actor = doc.get("actor", default_actor)

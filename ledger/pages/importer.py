@@ -8,15 +8,17 @@ write nothing, so importing the same page twice is a no-op.
 
 from __future__ import annotations
 
+import shlex
 import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ledger.core.canonical import JsonInputError, parse_json
 from ledger.core.clock import Clock
 from ledger.core.events import is_withheld
 from ledger.errors import LedgerError, LineRefused
-from ledger.model.rules import removed_by, same, set_back
+from ledger.model.rules import filed_with, removed_by, same, set_back
 from ledger.model.state import RecordState
 from ledger.ops.batch import Batch
 from ledger.pages.facts import PageFacts, facts_of
@@ -71,7 +73,8 @@ def _one(batch: Batch, source: str, data: bytes, actor: str) -> PageOutcome:
     try:
         facts = facts_of(parse_page(page_text(data, source)))
     except PageError as exc:
-        outcome.error = f"{source}:{exc.line}: {exc.reason}"
+        instead = json_instead(data, source) if exc.line == 1 else ""
+        outcome.error = f"{source}:{exc.line}: {exc.reason}{instead}"
         return outcome
     outcome.record_id = facts.record_id
     before = batch.appended
@@ -87,6 +90,27 @@ def _one(batch: Batch, source: str, data: bytes, actor: str) -> PageOutcome:
     if state is not None:
         outcome.warnings = [f"{source}: {n}" for n in noted] + contradictions(facts, state, source)
     return outcome
+
+
+def json_instead(data: bytes, source: str) -> str:
+    """Return what a file given as a page that is JSON is, with the command that reads it
+    (``: it is JSON Lines; …``), or "" if it is not JSON."""
+    try:
+        doc = parse_json(data)
+    except JsonInputError:
+        try:
+            doc = parse_json(data.split(b"\n", 1)[0])
+        except JsonInputError:
+            return ""
+        if not isinstance(doc, dict):
+            return ""
+    quoted = shlex.quote(source)
+    if isinstance(doc, dict) and {"contract", "payload"} <= doc.keys():
+        return f"; it is JSON Lines: `ledger append --jsonl {quoted}` appends it"
+    found = filed_with(doc)
+    if found is None:
+        return "; it is JSON"
+    return f"; it is a {found[0]} document: `{found[1].replace('FILE', quoted)}` appends it"
 
 
 def _add(batch: Batch, contract: str, payload: dict[str, Any], actor: str,
