@@ -30,7 +30,8 @@ def refused(cli: Cli, *args: str, input: str | bytes | None = None, says: str = 
 
 BAD_MANIFESTS: list[tuple[str, dict[str, Any], str]] = [
     ("unknown key", {**manifest(), "colour": "red"}, "unknown key"),
-    ("bad record id", manifest("SRCH-03BE3A05"), "bad record id"),
+    ("bad record id", manifest("SRCH-03BE3A05"), "bad record id 'SRCH-03BE3A05': expected an "
+     "upper-case prefix, a colon and 8 hex digits; with a colon it is SRCH:03BE3A05"),
     ("short hex", manifest("SRCH:03BE3A0"), "bad record id"),
     ("score above 10", manifest(review_score=10.5), "review_score"),
     ("negative score", manifest(review_score=-1), "review_score"),
@@ -201,6 +202,9 @@ def test_verified_without_artifact_digest(cli: Cli, published: Callable[..., str
     (["correct"], "give RECORD_ID"),
     (["show", "SRCH:FFFFFFFF"], "unknown record"),
     (["show", "nonsense"], "bad record id"),
+    (["show", "SRCH-03BE3A05"], "8 hex digits; with a colon it is SRCH:03BE3A05"),  # a file's name
+    (["history", "srch_03be3a05"], "8 hex digits; with a colon it is SRCH:03BE3A05"),
+    (["show", " SRCH:03BE3A05\n"], "without the white space around it, it is SRCH:03BE3A05"),
     (["history", "SRCH:FFFFFFFF"], "unknown record"),
     (["export", "--as-of", "99"], "outside the ledger"),
     (["export", "--json", "--format", "csv"], "conflicts"),

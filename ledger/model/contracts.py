@@ -18,6 +18,8 @@ from ledger.errors import RefusedInput
 
 RECORD_ID_RE = re.compile(r"[A-Z][A-Z0-9]*:[0-9A-F]{8}")  # fullmatch: "$" would take a final "\n"
 SHA256_RE = re.compile(r"[0-9a-f]{64}")
+# A record id as a file name writes it (SRCH-03BE3A05), or with another separator
+_OTHER_SEPARATOR = re.compile(r"([A-Z][A-Z0-9]*)(?:[-_./ ]|%3A)([0-9A-F]{8})")
 
 # The Literal types are the one list of each vocabulary; the tuples are read off them.
 Tier = Literal["Flagship candidate", "DOI grade", "Watchlist", "Quarantine candidate"]
@@ -34,8 +36,14 @@ def normalise_record_id(value: str) -> str:
     """Return the record id upper-cased; raise ValueError unless it is PREFIX:8HEX."""
     upper = value.upper()
     if not RECORD_ID_RE.fullmatch(upper):
+        trimmed = upper.strip()
+        other = _OTHER_SEPARATOR.fullmatch(trimmed)
+        example = (f"; without the white space around it, it is {trimmed}"
+                   if RECORD_ID_RE.fullmatch(trimmed) else
+                   f"; with a colon it is {other[1]}:{other[2]}" if other else
+                   ", e.g. SRCH:03BE3A05")
         raise ValueError(f"bad record id {value!r}: expected an upper-case prefix, a colon and "
-                         "8 hex digits, e.g. SRCH:03BE3A05")
+                         f"8 hex digits{example}")
     return upper
 
 
