@@ -251,7 +251,15 @@ def test_missing_ledger_and_not_a_ledger(cli: Cli, tmp_path: Any) -> None:
     junk.write_bytes(b"this is not sqlite" * 100)
     result = runner.invoke(app, ["--db", str(junk), "verify"])
     assert result.exit_code == 2 and "is not a ledger" in result.stderr
-    assert runner.invoke(app, ["--db", str(cli.db), "init"]).exit_code == 2
+    again = runner.invoke(app, ["--db", str(cli.db), "init"])
+    assert again.exit_code == 2 and again.stderr == (f"Error: {cli.db} already exists: init "
+                                                     "refuses to touch an existing file\n")
+    touched = tmp_path / "touched.db"
+    touched.touch()
+    empty = runner.invoke(app, ["--db", str(touched), "init"])
+    assert empty.exit_code == 2 and empty.stderr.endswith(
+        "refuses to touch an existing file (it is empty: if nothing is meant to be there, remove "
+        "it and run init again)\n") and touched.read_bytes() == b""
 
 
 @pytest.mark.parametrize("depth", [65, 500, 990])

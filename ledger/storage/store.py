@@ -226,7 +226,10 @@ def create(path: Path, created_at: str, version: int = FORMAT_VERSION) -> sqlite
     """Create a new, empty ledger file of that event format (1 or 2) and return a connection;
     refuse an existing file."""
     if path.exists():
-        raise NotALedger(f"{path} already exists: init refuses to touch an existing file")
+        empty = path.is_file() and path.stat().st_size == 0
+        raise NotALedger(f"{path} already exists: init refuses to touch an existing file"
+                         + (" (it is empty: if nothing is meant to be there, remove it and run "
+                            "init again)" if empty else ""))
     check_creatable(path)
     conn = _connect(path)
     try:
