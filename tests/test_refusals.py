@@ -191,6 +191,17 @@ def test_verified_without_artifact_digest(cli: Cli, published: Callable[..., str
     refused(cli, "gate", "--from-file", cli.file(doc), says="VERIFIED requires")
     refused(cli, "gate", RID, "--gate", "2", "--status", "VERIFIED", "--reason", "x",
             "--artifact", "no/such/file.py", says="no such file")
+    # a digest cut short in a copy: named, not taken as a URI with no digest
+    for given, what in (("#sha256=9f86d081", "'9f86d081'"), ("#SHA256=", "''"),
+                        ("#sha256=" + "g" * 64, repr("g" * 64))):
+        refused(cli, "gate", RID, "--gate", "2", "--status", "FAILED", "--reason", "x",
+                "--artifact", "https://example.org/proof.lean" + given,
+                says=f"#sha256= is followed by {what}, not the 64 hex digits of the artifact's "
+                     "SHA-256")
+    shown = cli.json("gate", RID, "--gate", "2", "--status", "VERIFIED", "--reason", "x",
+                     "--artifact", "https://example.org/proof.lean#SHA256=" + "AB" * 32)
+    assert shown["event"]["payload"]["artifacts"] == [
+        {"kind": "uri", "uri": "https://example.org/proof.lean", "sha256": "ab" * 32}]
 
 
 @pytest.mark.parametrize(("args", "says"), [

@@ -15,7 +15,7 @@ KIND_BY_SUFFIX = {
     ".csv": "repro-results", ".tsv": "repro-results", ".txt": "repro-results",
     ".log": "repro-results",
 }
-_URI_DIGEST = re.compile(r"(?P<uri>.+)#sha256=(?P<sha>[0-9a-fA-F]{64})")  # fullmatch
+_URI_DIGEST = re.compile(r"(?P<uri>.+)#(?i:sha256)=(?P<sha>[0-9a-fA-F]{64})")  # fullmatch
 
 
 def file_sha256(path: Path) -> str:
@@ -46,6 +46,10 @@ def artifact_from(value: str, kind: str | None = None) -> dict[str, Any]:
     match = _URI_DIGEST.fullmatch(value)
     if match:
         return {"kind": kind or "uri", "uri": match["uri"], "sha256": match["sha"].lower()}
+    if "#sha256=" in value.lower():
+        given = value[value.lower().rindex("#sha256=") + 8:]
+        raise RefusedInput(f"artifact {value}: #sha256= is followed by {given!r}, not the 64 hex "
+                           "digits of the artifact's SHA-256")
     if "://" not in value and not value.startswith(("doi:", "urn:")):
         raise RefusedInput(f"artifact {value}: no such file, and not a URI")
     return {"kind": kind or "uri", "uri": value}
