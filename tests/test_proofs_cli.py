@@ -217,6 +217,39 @@ def test_private_key_readable_by_others_is_refused(cli: Cli, signed: dict[str, A
     assert result.exit_code == 2 and "chmod 600" in result.stderr
 
 
+def test_the_wrong_kind_of_key_file_is_named(cli: Cli, signed: dict[str, Any], tmp_path: Path) -> None:
+    """A verifier key file (often mode 0644) given for --key was told to `chmod 600` it; a
+    witness's key given to sign a checkpoint, or a log's key given to a witness, gave a line about
+    key types. Each names what the file is and which file is wanted; nothing is written."""
+    vkey = tmp_path / "pub.vkey"
+    vkey.write_text(signed["vkey"] + "\n")  # mode 0644, as a shell writes it
+    other = tmp_path / "notes.txt"
+    other.write_text("not a key\n")
+    witness = tmp_path / "w.key"
+    assert cli("witness", "keygen", "w.example", "-o", str(witness)).exit_code == 0
+    logs = tmp_path / "logs"
+    logs.write_text(signed["vkey"] + "\n")
+    cases = [
+        (["checkpoint", "--key", str(vkey)], f"{vkey} holds a verifier key (the public half of a key "
+                                             "pair), where a private key is wanted"),
+        (["--key", str(vkey), "correct", RID, "--kind", "addendum"], "holds a verifier key"),
+        (["checkpoint", "--key", str(other)], f"{other} is not a private key file, where a "
+                                              "private key is wanted"),
+        (["checkpoint", "--key", str(witness)], f"{witness} is a witness's key (`ledger witness "
+                                                "keygen`), where a log's signing key is wanted"),
+        (["witness", "serve", "--key", str(signed["key"]), "--logs", str(logs), "--db",
+          str(tmp_path / "w.db")], f"{signed['key']} is a log's signing key (`ledger keygen`), "
+                                   "where a witness's key is wanted"),
+    ]
+    before = cli.snapshot()
+    for args, says in cases:
+        result = cli(*args)
+        assert result.exit_code == 2 and result.stderr.count("\n") == 1, (args, result.output)
+        assert result.stderr.startswith("Error: ") and says in result.stderr, result.stderr
+        assert "chmod" not in result.stderr
+    assert cli.snapshot() == before and not (tmp_path / "w.db").exists()
+
+
 def test_key_files_that_are_not_text_are_refused(cli: Cli, signed: dict[str, Any],
                                                  tmp_path: Path) -> None:
     """A binary file given as a key (a DER key, a .gpg file): one Error line, exit 2."""

@@ -643,13 +643,14 @@ def test_a_key_that_is_not_a_witness_key_is_refused(tmp_path: Path) -> None:
     text = tmp_path / "text.key"
     text.write_text("hello\n")
     text.chmod(0o600)
-    for key, says in ((log.key, "is not an Ed25519 cosignature/v1 key"),
-                      (text, "not a witness private key")):
+    for key, says in ((log.key, "is a log's signing key (`ledger keygen`), where a witness's key "
+                                "is wanted: give the file `ledger witness keygen NAME -o FILE` wrote"),
+                      (text, "is not a private key file, where a private key is wanted")):
         result = log.cli("witness", "serve", "--key", str(key), "--logs",
                          str(tmp_path / "logs.txt"), "--db", str(tmp_path / "w.db"))
         assert result.exit_code == 2, result.output
         [line] = result.stderr.splitlines()
-        assert line.startswith(f"Error: {key}: ") and says in line, line
+        assert line.startswith(f"Error: {key} ") and says in line, line
         assert not (tmp_path / "w.db").exists()
 
 

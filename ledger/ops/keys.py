@@ -100,6 +100,10 @@ def read_private_text(path: Path, passphrase: Callable[[], str | None] = lambda:
         text = without_bom(read_bounded(str(path), KEY_FILE_MOST, "key file")).decode("utf-8")
     except UnicodeDecodeError:
         raise RefusedInput(f"{path} is not a key file: it is not UTF-8 text") from None
+    if not text.startswith((PRIVATE_KEY_PREFIX, ENCRYPTED_HEADER)):
+        raise KeyFormatError(f"{path} {_not_private(text)}, where a private key is wanted: give "
+                             "the file `ledger keygen` (a witness's: `ledger witness keygen`) "
+                             f"wrote, whose one line starts with {PRIVATE_KEY_PREFIX}")
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise RefusedInput(f"key file {path} is accessible by others (mode "
                            f"{stat.S_IMODE(mode):04o}): run chmod 600 {path}")
@@ -108,22 +112,55 @@ def read_private_text(path: Path, passphrase: Callable[[], str | None] = lambda:
     return text
 
 
+def _not_private(text: str) -> str:
+    """Say what a file given for a private key holds instead (never showing its text)."""
+    from ledger.core.note import parse_verifier
+
+    try:
+        parse_verifier(text.strip())
+    except (KeyFormatError, SignatureError, ValueError):
+        return "is not a private key file"
+    return "holds a verifier key (the public half of a key pair)"
+
+
 def read_signer(path: Path, passphrase: Callable[[], str | None] = lambda: None) -> Signer:
-    """Return the signer in a private key file (see ``read_private_text``)."""
+    """Return the signer in a private key file (see ``read_private_text``); refuse a witness's
+    key, naming it."""
+    from ledger.core.cosignature import parse_cosigner
     from ledger.core.note import parse_signer
 
-    return parse_signer(read_private_text(path, passphrase))
+    text = read_private_text(path, passphrase)
+    try:
+        return parse_signer(text)
+    except KeyFormatError:
+        if not _parses(parse_cosigner, text):
+            raise
+    raise KeyFormatError(f"{path} is a witness's key (`ledger witness keygen`), where a log's "
+                         "signing key is wanted: give the file `ledger keygen NAME -o FILE` wrote")
 
 
 def read_cosigner(path: Path) -> Cosigner:
     """Return the witness's cosigner in a private key file (see ``read_private_text``); refuse
     a file holding another kind of key."""
     from ledger.core.cosignature import parse_cosigner
+    from ledger.core.note import parse_signer
 
+    text = read_private_text(path)
     try:
-        return parse_cosigner(read_private_text(path))
+        return parse_cosigner(text)
     except SignatureError as exc:
-        raise KeyFormatError(f"{path}: {exc}") from None
+        if not _parses(parse_signer, text):
+            raise KeyFormatError(f"{path}: {exc}") from None
+    raise KeyFormatError(f"{path} is a log's signing key (`ledger keygen`), where a witness's "
+                         "key is wanted: give the file `ledger witness keygen NAME -o FILE` wrote")
+
+
+def _parses(parse: Callable[[str], object], text: str) -> bool:
+    try:
+        parse(text)
+    except (KeyFormatError, SignatureError, ValueError):
+        return False
+    return True
 
 
 def read_policy(path: str) -> Policy:
