@@ -220,7 +220,8 @@ def test_private_key_readable_by_others_is_refused(cli: Cli, signed: dict[str, A
 def test_the_wrong_kind_of_key_file_is_named(cli: Cli, signed: dict[str, Any], tmp_path: Path) -> None:
     """A verifier key file (often mode 0644) given for --key was told to `chmod 600` it; a
     witness's key given to sign a checkpoint, or a log's key given to a witness, gave a line about
-    key types. Each names what the file is and which file is wanted; nothing is written."""
+    key types; a witness's verifier key given for --vkey or to `key add`, `not an Ed25519 key`.
+    Each names what the file is and which file is wanted; nothing is written."""
     vkey = tmp_path / "pub.vkey"
     vkey.write_text(signed["vkey"] + "\n")  # mode 0644, as a shell writes it
     other = tmp_path / "notes.txt"
@@ -241,6 +242,16 @@ def test_the_wrong_kind_of_key_file_is_named(cli: Cli, signed: dict[str, Any], t
           str(tmp_path / "w.db")], f"{signed['key']} is a log's signing key (`ledger keygen`), "
                                    "where a witness's key is wanted"),
     ]
+    witness_vkey = tmp_path / "w.vkey"
+    witness_vkey.write_text(cli("witness", "keygen", "w2.example", "-o",
+                                str(tmp_path / "w2.key")).stdout)
+    cases += [(args, f"{witness_vkey} holds a witness's verifier key (`ledger witness keygen`, "
+                     "cosignature/v1), where one `ledger keygen` printed is wanted")
+              for args in (["verify", "--checkpoint", str(signed["checkpoint"]), "--vkey",
+                            str(witness_vkey)],
+                           ["site", str(tmp_path / "out"), "--checkpoint", str(signed["checkpoint"]),
+                            "--vkey", str(witness_vkey)],
+                           ["key", "add", str(witness_vkey)])]
     before = cli.snapshot()
     for args, says in cases:
         result = cli(*args)
@@ -248,6 +259,7 @@ def test_the_wrong_kind_of_key_file_is_named(cli: Cli, signed: dict[str, Any], t
         assert result.stderr.startswith("Error: ") and says in result.stderr, result.stderr
         assert "chmod" not in result.stderr
     assert cli.snapshot() == before and not (tmp_path / "w.db").exists()
+    assert not (tmp_path / "out").exists()
 
 
 def test_key_files_that_are_not_text_are_refused(cli: Cli, signed: dict[str, Any],

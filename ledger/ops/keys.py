@@ -172,7 +172,7 @@ def read_policy(path: str) -> Policy:
 
 def read_verifier_text(value: str) -> str:
     """Return the verifier key string given directly, or read from a file holding one (never a
-    private key: refused, without showing it)."""
+    private key: refused, without showing it; nor a witness's key, named as one)."""
     path = Path(value)
     named = f"{value} holds"
     if "+" not in value or path.is_file():
@@ -187,6 +187,13 @@ def read_verifier_text(value: str) -> str:
         raise RefusedInput(f"{named} a private key, where a verifier key is wanted: give the "
                            "verifier key `ledger keygen` printed (name+hexid+base64key), and keep "
                            "the private key to yourself")
+    from ledger.core.cosignature import parse_cosigner_key
+    from ledger.core.note import parse_verifier
+
+    if not _parses(parse_verifier, text) and _parses(parse_cosigner_key, text):
+        raise KeyFormatError(f"{named} a witness's verifier key (`ledger witness keygen`, "
+                             "cosignature/v1), where one `ledger keygen` printed is wanted (a "
+                             "witness's key goes in a --policy file)")
     return text
 
 
