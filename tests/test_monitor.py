@@ -1127,3 +1127,20 @@ def test_a_folder_or_url_without_a_checkpoint_is_named(tmp_path: Path) -> None:
     assert said.exit_code == 2 and "pw" not in said.stderr.replace("http://a:***@", "")
     assert said.stderr.startswith(f"Error: {server.url.replace('http://', 'http://a:***@')} "
                                   "serves no checkpoint")
+
+
+def test_the_checkpoint_file_or_the_ledger_file_given_names_what_to_give(tmp_path: Path) -> None:
+    """`monitor` given the published `checkpoint` file, or the ledger file itself, said only
+    `is neither an http(s) URL nor a folder`."""
+    log = Log(tmp_path)
+    log.publish()
+    said = log.cli("monitor", str(log.out / "checkpoint"), "--vkey", log.vkey)
+    assert said.exit_code == 2 and said.stderr == (
+        f"Error: {log.out / 'checkpoint'} is neither an http(s) URL nor a folder: give the folder "
+        f"that holds it, {log.out}\n")
+    said = log.cli("monitor", str(log.db), "--vkey", log.vkey)
+    assert said.exit_code == 2 and said.stderr == (
+        f"Error: {log.db} is neither an http(s) URL nor a folder: it is a ledger file; monitor "
+        f"follows the log `ledger tiles` published from one, and `ledger --db {log.db} verify` "
+        "checks the file itself\n")
+    assert not list(tmp_path.glob("*.state*")) and not list(tmp_path.glob("*mirror*"))

@@ -22,6 +22,7 @@ import itertools
 import json
 import os
 import secrets
+import shlex
 import sqlite3
 import struct
 import time
@@ -470,7 +471,13 @@ def source_of(where: str) -> Source:
         return ProxiedSource(where, proxy)
     path = Path(where)
     if not path.is_dir():
-        raise RefusedInput(f"{where} is neither an http(s) URL nor a folder")
+        hint = ""
+        if path.is_file() and path.name == "checkpoint":
+            hint = f": give the folder that holds it, {path.parent}"
+        elif path.is_file() and store.is_ledger_file(path):
+            hint = (": it is a ledger file; monitor follows the log `ledger tiles` published from "
+                    f"one, and `ledger --db {shlex.quote(where)} verify` checks the file itself")
+        raise RefusedInput(f"{where} is neither an http(s) URL nor a folder{hint}")
     return DirSource(path)
 
 

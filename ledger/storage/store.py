@@ -258,7 +258,7 @@ def open_ledger(path: Path) -> sqlite3.Connection:
         try:
             app_id = conn.execute("PRAGMA application_id").fetchone()[0]
         except sqlite3.OperationalError as exc:
-            if not _no_shm_here(exc) or not _ledger_header(path):
+            if not _no_shm_here(exc) or not is_ledger_file(path):
                 raise
             conn.close()
             conn = _connect_read_only(path)
@@ -266,7 +266,7 @@ def open_ledger(path: Path) -> sqlite3.Connection:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
     except sqlite3.DatabaseError as exc:
         conn.close()
-        if is_corrupt(exc) and _ledger_header(path):  # made by `ledger init`, now unreadable
+        if is_corrupt(exc) and is_ledger_file(path):  # made by `ledger init`, now unreadable
             raise _damage(path, exc) from None
         raise NotALedger(f"{path} is not a ledger: {exc}") from None
     if app_id != APPLICATION_ID:
@@ -316,7 +316,7 @@ def damaged(exc: BaseException) -> CorruptEvent | None:
     return None
 
 
-def _ledger_header(path: Path) -> bool:
+def is_ledger_file(path: Path) -> bool:
     """Return whether the file starts with an SQLite header carrying the ledger's application id
     (bytes 68-71, big-endian; a ledger whose header is still only in its WAL reads as not)."""
     try:
