@@ -76,8 +76,17 @@ class Terminated(BaseException):
     file is removed, an open transaction rolled back) before the process ends."""
 
 
+def from_terminal(source: str, what: str = "the JSON document") -> None:
+    """Say how to end the input when ``source`` is standard input and that is a terminal: a
+    command waiting there in silence looks hung."""
+    if source == "-" and sys.stdin.isatty():
+        say(f"Reading {what} from the terminal: end it with Ctrl-D on a line of its own (Ctrl-C "
+            "stops)", err=True)
+
+
 def read_json(source: str) -> Any:
     """Return the parsed JSON document in file ``source`` (``-`` for stdin)."""
+    from_terminal(source)
     data = without_bom(read_bounded(source))
     try:
         return parse_json(data)
@@ -106,6 +115,7 @@ def read_text_input(source: str) -> str:
         from ledger.ops.keys import read_text
 
         return read_text(source)
+    from_terminal(source, "the text")
     try:
         return without_bom(read_bounded("-")).decode("utf-8")
     except UnicodeDecodeError as exc:

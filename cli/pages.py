@@ -14,6 +14,7 @@ from .common import (
     LedgerContext,
     dry_run_option,
     emit_json,
+    from_terminal,
     json_option,
     pass_ctx,
     progress,
@@ -32,6 +33,7 @@ def read_pages(sources: tuple[str, ...]) -> list[tuple[str, bytes]]:
     """Return (name, bytes) of every page given (``-`` is standard input)."""
     pages = []
     for source in sources:
+        from_terminal(source, "the record page")
         pages.append(("<stdin>" if source == "-" else source, read_bounded(source)))
     return pages
 

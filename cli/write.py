@@ -22,6 +22,7 @@ from .common import (
     Terminated,
     dry_run_option,
     emit_json,
+    from_terminal,
     json_option,
     pass_ctx,
     passphrase,
@@ -311,6 +312,7 @@ def append(obj: LedgerContext, source: str, batch_size: int, as_json: bool) -> N
         producer | ledger append --jsonl -
     """
     total = 0 if source == "-" else count_lines(Path(source))
+    from_terminal(source, "JSON Lines")
     kept = 0
 
     def committed(events: int) -> None:

@@ -205,3 +205,44 @@ def test_a_terminal_whose_encoding_cannot_hold_a_character(tmp_path: Path, encod
 
 def json_text(value: object) -> str:
     return canonical_bytes(value).decode("utf-8")
+
+
+@pytest.mark.parametrize(("args", "what", "typed", "says"), [
+    (["publish", "-"], "the JSON document", b'{"record_id": "SRCH:0000000A"}\n',
+     "Error: paper-manifest-v1.1: title: required key is missing"),
+    (["correct", "--from-file", "-"], "the JSON document", b"{}\n", "Error: the payload has no record_id"),
+    (["import", "-"], "the record page", b"hello\n", "Error: <stdin>:1: no record id"),
+    (["append", "--jsonl", "-"], "JSON Lines", b"[1]\n", "Error: LINE 1: expected"),
+], ids=["publish", "correct", "import", "append"])
+def test_standard_input_on_a_terminal_ends_with_one_ctrl_d(db: Path, args: list[str], what: str,
+                                                           typed: bytes, says: str) -> None:
+    """`ledger publish -` typed into on a terminal waited in silence, and after the text and a
+    Ctrl-D it waited again: it read once more past the end, which a terminal answers only with a
+    second Ctrl-D. It now says how to end the input, and one Ctrl-D on a line of its own ends it."""
+    import os
+    import pty
+    import select
+    import subprocess
+    import sys
+    import termios
+
+    command = [sys.executable, "-c", "from cli.main import main; main()", "--db", str(db), *args]
+    main, side = pty.openpty()
+    done = subprocess.Popen(command, stdin=side, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            cwd=Path(__file__).resolve().parents[1])
+    os.close(side)
+    try:
+        os.write(main, typed)
+        eof = termios.tcgetattr(main)[6][termios.VEOF]  # Ctrl-D, as the terminal is set
+        os.write(main, eof if isinstance(eof, bytes) else bytes([eof]))
+        assert done.wait(timeout=20) == 2  # no second Ctrl-D given
+        err = done.stderr.read().decode() if done.stderr else ""
+    finally:
+        if done.poll() is None:
+            done.kill()
+        select.select([main], [], [], 0)
+        os.close(main)
+    lines = err.splitlines()
+    assert lines[0] == (f"Reading {what} from the terminal: end it with Ctrl-D on a line of its "
+                        "own (Ctrl-C stops)"), err
+    assert lines[-1].startswith(says), err

@@ -268,8 +268,18 @@ def read_bounded(source: str, most: int = DOCUMENT_MOST, what: str = "") -> byte
     return data
 
 
+_BLOCK = 1 << 20
+
+
 def _blocks(handle: IO[bytes]) -> Iterator[bytes]:
-    return iter(lambda: handle.read(1 << 20), b"")
+    """Yield the handle's bytes in blocks up to its end: a short block is its end. On a terminal
+    one Ctrl-D ends the input; asking for another block after it waited for a second one."""
+    while True:
+        block = handle.read(_BLOCK)
+        if block:
+            yield block
+        if len(block) < _BLOCK:
+            return
 
 
 def lines_at_most(handle: IO[bytes], most: int = DOCUMENT_MOST) -> Iterator[bytes | None]:
