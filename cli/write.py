@@ -154,7 +154,8 @@ def _refuse_mixed(from_file: str | None, record_id: str | None, flags: dict[str,
 @click.option("--purge-field", "purge_fields", multiple=True, metavar="NAME",
               help="With --purge: withhold only these members. Repeatable.")
 @click.option("--force", is_flag=True,
-              help="Issue it even if a notice of the same kind is already in force.")
+              help="Issue it even if a notice of the same kind is already in force, or its "
+                   "changes change nothing.")
 @json_option
 @dry_run_option
 @pass_ctx

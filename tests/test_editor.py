@@ -131,6 +131,33 @@ def test_a_repeated_status_notice_needs_force_and_warnings_name_what_they_risk(d
     assert "Warning: SRCH:7BAC9D19 is RETRACTED: a VERIFIED gate does not change" in verified.stderr
 
 
+def test_a_correction_that_changes_nothing_or_a_path_twice_needs_force(day: Cli) -> None:
+    """`--set /review_score=9.1` when it is already 9.1, or `--set /review_score=8 --set
+    /review_score=9`, were appended: a correction for good that changes nothing, or a notice whose
+    first change is undone by its second. The editor's command refuses both unless forced; a
+    --from-file notice too. A bulk append or an import is not an editor's command: not checked."""
+    before = day.snapshot()
+    idle = day("correct", "SRCH:03BE3A05", "--kind", "correction", "--reason", "Score typo",
+               "--set", "/review_score=9.1", "--set", "/source_grounded_claims=10")
+    assert idle.exit_code == 2 and idle.stderr.startswith("Error: notice N-")
+    assert idle.stderr.endswith(": its changes leave the manifest of SRCH:03BE3A05 as it is "
+                                "(/review_score is already 9.1; /source_grounded_claims is already "
+                                "10); give --force if a correction that changes nothing is meant\n")
+    twice = day("correct", "--from-file", day.file({
+        "record_id": "SRCH:03BE3A05", "kind": "correction", "reason": "Score", "notice_id": "C9",
+        "changes": [{"path": "/review_score", "value": 8}, {"path": "/review_score", "value": 9}]}))
+    assert twice.exit_code == 2 and twice.stderr == (
+        "Error: notice C9: /review_score is changed twice in its changes, and only the last value "
+        "would stay: give each path once\n")
+    assert day.snapshot() == before
+    forced = day("correct", "SRCH:03BE3A05", "--kind", "correction", "--reason", "Score typo",
+                 "--set", "/review_score=9.1", "--force")
+    assert forced.exit_code == 0 and day("audit").exit_code == 0
+    changed = day("correct", "SRCH:03BE3A05", "--kind", "correction", "--reason", "Score typo",
+                  "--set", "/review_score=9.1", "--set", "/source_grounded_claims=11")
+    assert changed.exit_code == 0, changed.output
+
+
 def test_a_mistyped_command_gets_a_suggestion(cli: Cli) -> None:
     result = cli("corect", "SRCH:03BE3A05")
     assert result.exit_code == 2

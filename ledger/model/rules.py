@@ -261,6 +261,24 @@ def repeated_notice(payload: dict[str, Any], state: RecordState) -> str | None:
             "if a second one is meant")
 
 
+def idle_changes(payload: dict[str, Any], state: RecordState) -> str | None:
+    """Return why a correction's changes are most likely an editor's mistake (None if they are
+    not): a path changed twice, so that only its last value stays, or changes that leave the
+    current manifest as it is, which would still count as a correction on the record for good.
+    Refused at append time unless forced; not an integrity rule."""
+    changes = [c for c in payload.get("changes") or [] if isinstance(c, dict)]
+    nid, paths = payload.get("notice_id"), [str(c.get("path")) for c in changes]
+    twice = next((path for i, path in enumerate(paths) if path in paths[:i]), None)
+    if twice is not None:
+        return (f"notice {nid}: {twice} is changed twice in its changes, and only the last value "
+                "would stay: give each path once")
+    if changes and same(apply_changes(state.manifest, changes), state.manifest):
+        shown = "; ".join(f"{c['path']} is already {c['value']!r}" for c in changes[:3])
+        return (f"notice {nid}: its changes leave the manifest of {state.record_id} as it is "
+                f"({shown}); give --force if a correction that changes nothing is meant")
+    return None
+
+
 def set_back(payload: dict[str, Any], state: RecordState) -> str | None:
     """Return a warning if the manifest ``payload`` (to be the next version) is an earlier,
     replaced version of the record again — a stale copy sent or imported after a newer one sets

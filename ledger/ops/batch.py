@@ -28,6 +28,7 @@ from ledger.model.rules import (
     Planned,
     actor_problem,
     editorial_warnings,
+    idle_changes,
     misfiled,
     plan,
     repeated_notice,
@@ -232,9 +233,11 @@ class Batch:
             return AppendResult(rid, None, outcome.message)
         warnings = []
         if guard and state is not None:
-            repeated = repeated_notice(outcome.payload, state) if outcome.type == "notice.issued" else None
-            if repeated is not None:
-                raise RefusedInput(repeated)
+            if outcome.type == "notice.issued":
+                doubtful = repeated_notice(outcome.payload, state) or idle_changes(outcome.payload,
+                                                                                    state)
+                if doubtful is not None:
+                    raise RefusedInput(doubtful)
             warnings = editorial_warnings(contract, outcome.payload, state)
         return self._apply(outcome, state, contract, actor, now, warnings=warnings)
 
