@@ -97,6 +97,9 @@ def list_keys(obj: LedgerContext, as_json: bool) -> None:
     if as_json:
         emit_json(keys)
         return
+    if not keys:  # a signed ledger's first event adds its first admin's key
+        say("No keys: this ledger does not take signatures (it was not created with `ledger init "
+            "--require-signatures`)", err=True)
     for k in keys:
         state = "in force" if k["in_force"] else f"revoked at seq {k['revoked_seq']}"
         say(f"{k['name']}+{k['key_id']}  {k['role']:<6}  added at seq {k['added_seq']}, {state}")

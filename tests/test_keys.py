@@ -107,6 +107,11 @@ def test_an_unsigned_ledger_refuses_a_key(tmp_path: Path) -> None:
     assert from_env.exit_code == 2 and "drop --key (and LEDGER_KEY, if it is set)" in from_env.stderr
     mixed = runner.invoke(app, ["--db", str(tmp_path / "x.db"), "init", "--require-signatures"])
     assert mixed.exit_code == 2 and "go together" in mixed.stderr
+    listed = runner.invoke(app, ["--db", str(db), "key", "list"])  # it printed nothing at all
+    assert listed.exit_code == 0 and listed.stdout == "" and listed.stderr == (
+        "No keys: this ledger does not take signatures (it was not created with `ledger init "
+        "--require-signatures`)\n")
+    assert runner.invoke(app, ["--db", str(db), "key", "list", "--json"]).stdout.strip() == "[]"
 
 
 @pytest.mark.parametrize("edit", ["vkey", "role"])
