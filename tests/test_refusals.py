@@ -56,7 +56,14 @@ def test_malformed_json_and_missing_file(cli: Cli, tmp_path: Any) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text('{"record_id": "SRCH:03BE3A05",\n  "title": }')
     refused(cli, "publish", str(bad), says="malformed JSON at line 2")
-    refused(cli, "publish", "-", input="[1, 2]", says="must be a JSON object")
+    refused(cli, "publish", "-", input="[1, 2]", says="must be a JSON object, not an array")
+    for text, kind in (("null", "null"), ("true", "true or false"), ("7", "a number"),
+                       ('"SRCH:03BE3A05"', "a string")):
+        refused(cli, "publish", "-", input=text, says=f"must be a JSON object, not {kind}")
+    many = orjson.dumps([manifest(), manifest("SRCH:0000000B")]).decode()
+    refused(cli, "publish", "-", input=many, says="Error: the payload must be a JSON object, not an "
+            "array: a payload is one document; to append many, give `ledger append --jsonl` one "
+            "per line")
     refused(cli, "publish", str(tmp_path / "nope.json"), says="cannot read")
     folder = tmp_path / "pages"
     folder.mkdir()
