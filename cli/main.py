@@ -122,6 +122,10 @@ class LedgerGroup(click.Group):
         except Terminated as exc:
             say(f"Error: terminated (SIGTERM){_noted(exc)}", err=True)
             sys.exit(128 + signal.SIGTERM)
+        except _NO_ARGS as exc:  # `ledger`, `ledger key`: the help, as --help prints it
+            for line in exc.format_message().splitlines():
+                say(line, err=True)
+            sys.exit(2)
         except click.ClickException as exc:
             hint = _global_hint(exc)
             say(f"Error: {exc.format_message().rstrip('.') + hint if hint else exc.format_message()}",
@@ -174,6 +178,12 @@ def app(ctx: click.Context, db: str, actor: str | None, key_file: str | None) ->
         raise click.BadParameter("the ledger file name is empty", param_hint="--db")
     ctx.obj = LedgerContext(db, actor or default_actor(), key_file, db_from_env=(
         ctx.get_parameter_source("db") == click.core.ParameterSource.ENVIRONMENT))
+
+
+# What click (8.2 on) raises for a group given no command: its message is the group's help. An
+# older click prints the help itself and exits 0.
+_NO_ARGS: type[click.UsageError] = getattr(click.exceptions, "NoArgsIsHelpError",
+                                           type("_Never", (click.UsageError,), {}))
 
 
 def _terminate(signum: int, frame: object) -> None:

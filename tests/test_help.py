@@ -81,3 +81,22 @@ def test_every_option_is_in_docs_cli() -> None:
                         if opt.startswith("--") and opt != "--help" and f"`{opt}" not in CLI_DOC
                         and f"{opt} " not in CLI_DOC and f"{opt}=" not in CLI_DOC]
     assert not missing, f"docs/cli.md does not name {missing}"
+
+
+@pytest.mark.parametrize("args", [[], ["key"], ["witness"]], ids=["ledger", "key", "witness"])
+def test_a_group_without_a_command_prints_its_help(args: list[str]) -> None:
+    """`ledger` alone (a newcomer's first try), `ledger key` or `ledger witness` printed the help
+    as one `Error: Usage: …\\n\\n  Provenance…` line, each line end written as a visible `\\n`.
+    The help is printed as `--help` prints it, on stderr, exit 2 (nothing was done)."""
+    import subprocess
+    import sys
+
+    def run(*given: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-c", "from cli.main import main; main()", *given],
+                              capture_output=True, text=True, timeout=60,
+                              cwd=Path(__file__).resolve().parents[1])
+
+    done, helped = run(*args), run(*args, "--help")
+    assert done.returncode == 2 and done.stdout == "", done.stderr
+    assert done.stderr == helped.stdout and "\\n" not in done.stderr
+    assert done.stderr.startswith(f"Usage: ledger {' '.join(args)}".rstrip() + " [OPTIONS] COMMAND")
