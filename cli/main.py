@@ -92,9 +92,12 @@ class LedgerGroup(click.Group):
         if args and self.get_command(ctx, name) is None and not name.startswith("-"):
             import difflib
 
-            close = difflib.get_close_matches(name, self.list_commands(ctx), n=2, cutoff=0.6)
+            close = difflib.get_close_matches(name.lower(), self.list_commands(ctx), n=2,
+                                              cutoff=0.6)
             hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-            raise click.UsageError(f"No such command {name!r}.{hint} (`ledger --help` lists them)")
+            listed = ("`ledger --help` lists them, `ledger COMMAND --help` tells of one"
+                      if name == "help" else "`ledger --help` lists them")
+            raise click.UsageError(f"No such command {name!r}.{hint} ({listed})")
         return super().resolve_command(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:

@@ -163,6 +163,10 @@ def test_a_mistyped_command_gets_a_suggestion(cli: Cli) -> None:
     assert result.exit_code == 2
     assert result.stderr == ("Error: No such command 'corect'. Did you mean 'correct'? "
                              "(`ledger --help` lists them)\n")
+    assert cli("SHOW", "SRCH:03BE3A05").stderr.startswith(
+        "Error: No such command 'SHOW'. Did you mean 'show'?")  # caps lock
+    assert cli("help").stderr == ("Error: No such command 'help'. (`ledger --help` lists them, "
+                                  "`ledger COMMAND --help` tells of one)\n")
 
 
 def test_colour_only_on_a_terminal_and_never_with_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
