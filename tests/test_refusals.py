@@ -265,6 +265,15 @@ def test_missing_ledger_and_not_a_ledger(cli: Cli, tmp_path: Any) -> None:
     named = runner.invoke(app, ["show", RID], env={"LEDGER_DB": str(tmp_path / "old.db")})
     assert named.exit_code == 2 and named.stderr.startswith("Error: no ledger at")
     assert "it is the file LEDGER_DB names (give --db, or unset LEDGER_DB)" in named.stderr
+    # a "~" a shell did not expand (quoted, or in a file of settings): named, with the path meant
+    home = tmp_path / "home"
+    home.mkdir()
+    for args, env in ((["show", RID], {"LEDGER_DB": "~/ledger.db", "HOME": str(home)}),
+                      (["--db", "~/ledger.db", "init"], {"HOME": str(home)})):
+        tilde = runner.invoke(app, args, env=env)
+        assert tilde.exit_code == 2 and (f"'~' is not expanded here, only by a shell, and only "
+                                         f"unquoted: write {home / 'ledger.db'}") in tilde.stderr
+        assert tilde.stderr.count("\n") == 1 and not (home / "ledger.db").exists()
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"this is not sqlite" * 100)
     result = runner.invoke(app, ["--db", str(junk), "verify"])
