@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, BinaryIO
 
+from ledger.core.paths import unexpanded_home
 from ledger.errors import RefusedInput
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*")
@@ -245,7 +246,8 @@ def unreadable(name: str | Path, exc: OSError) -> RefusedInput:
     if isinstance(exc, IsADirectoryError):
         return RefusedInput(f"cannot read {name}: it is a folder, not a file (its files: "
                             f"{str(exc.filename or name).rstrip('/')}/*)")
-    return RefusedInput(f"cannot read {name}: {exc.strerror or exc}")
+    missing = unexpanded_home(exc.filename or "") if isinstance(exc, FileNotFoundError) else ""
+    return RefusedInput(f"cannot read {name}: {exc.strerror or exc}{missing}")
 
 
 def read_bounded(source: str, most: int = DOCUMENT_MOST, what: str = "") -> bytes:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ledger.core.escapes import PRIVATE_KEY_PREFIX
+from ledger.core.paths import unexpanded_home
 from ledger.errors import KeyFormatError, RefusedInput, SignatureError
 from ledger.ops.files import ledger_kept, read_bounded, without_bom
 
@@ -95,7 +96,8 @@ def read_private_text(path: Path, passphrase: Callable[[], str | None] = lambda:
     try:
         mode = path.stat().st_mode
     except OSError as exc:
-        raise RefusedInput(f"cannot read key file {path}: {exc.strerror}") from None
+        raise RefusedInput(f"cannot read key file {path}: {exc.strerror}"
+                           f"{unexpanded_home(path)}") from None
     try:
         text = without_bom(read_bounded(str(path), KEY_FILE_MOST, "key file")).decode("utf-8")
     except UnicodeDecodeError:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.core.events import GENESIS_HASH, Event
+from ledger.core.paths import unexpanded_home
 from ledger.errors import CorruptEvent, LedgerError, NotALedger, StoreError
 
 APPLICATION_ID = 0x4C444752  # "LDGR"
@@ -212,24 +213,12 @@ def is_read_only(conn: sqlite3.Connection) -> bool:
     return isinstance(conn, LedgerConnection) and conn.read_only
 
 
-def _tilde(path: Path) -> str:
-    """Say that a path starting with "~" names a folder called "~" here: a shell expands it
-    only unquoted (LEDGER_DB='~/ledger.db' in a file of settings keeps it)."""
-    if not str(path).startswith("~"):
-        return ""
-    try:
-        meant = f"write {path.expanduser()}"
-    except RuntimeError:  # ~name of no user here
-        meant = "write the folder out"
-    return f"; '~' is not expanded here, only by a shell, and only unquoted: {meant}"
-
-
 def check_creatable(path: Path) -> None:
     """Raise StoreError, naming ``path``, if its folder does not exist or is not writable here
     (SQLite would say only `unable to open database file`)."""
     folder = path.absolute().parent
     if not folder.is_dir():
-        raise StoreError(f"cannot create {path}: there is no folder {folder}{_tilde(path)}")
+        raise StoreError(f"cannot create {path}: there is no folder {folder}{unexpanded_home(path)}")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise StoreError(f"cannot create {path}: the folder {folder} is not writable here")
 
@@ -264,7 +253,7 @@ def create(path: Path, created_at: str, version: int = FORMAT_VERSION) -> sqlite
 def open_ledger(path: Path) -> sqlite3.Connection:
     """Return a connection to an existing ledger; raise NotALedger for anything else."""
     if not path.exists():
-        raise NotALedger(f"no ledger at {path} (create one with `ledger init`){_tilde(path)}")
+        raise NotALedger(f"no ledger at {path} (create one with `ledger init`){unexpanded_home(path)}")
     conn = _connect(path)
     try:
         try:
