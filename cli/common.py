@@ -33,10 +33,13 @@ class LedgerContext:
     dry_run: bool = False
     db_from_env: bool = False  # the ledger file is the one LEDGER_DB names
 
-    def open(self) -> Ledger:
-        """Open the ledger, with the signing key of --key / LEDGER_KEY when one is given."""
+    def open(self, *, signing: bool) -> Ledger:
+        """Open the ledger; for a command that appends (``signing``), with the signing key of
+        --key / LEDGER_KEY when one is given. A command that appends nothing never reads the key
+        (nor asks for its passphrase): LEDGER_KEY set in an editor's profile to a key on a
+        drive not mounted, or to an encrypted key, stopped `show` and `verify`, or made them ask."""
         signer = None
-        if self.key_file:
+        if self.key_file and signing:
             from ledger.ops.keys import read_signer  # loads cryptography: only when signing
 
             signer = read_signer(Path(self.key_file), passphrase)

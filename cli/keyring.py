@@ -50,7 +50,7 @@ def add(obj: LedgerContext, vkey: str, role: str, reason: str | None, as_json: b
     """
     from ledger.ops.keys import read_verifier_text
 
-    with obj.open() as ledger:
+    with obj.open(signing=True) as ledger:
         _change(obj, ledger, "key.added", read_verifier_text(vkey), role, reason, as_json)
 
 
@@ -69,7 +69,7 @@ def revoke(obj: LedgerContext, vkey: str, reason: str | None, as_json: bool) -> 
     """
     from ledger.ops.keys import read_verifier_text
 
-    with obj.open() as ledger:
+    with obj.open(signing=True) as ledger:
         _change(obj, ledger, "key.revoked", read_verifier_text(vkey), "writer", reason, as_json)
 
 
@@ -92,7 +92,7 @@ def list_keys(obj: LedgerContext, as_json: bool) -> None:
     Example:
         ledger key list --json
     """
-    with obj.open() as ledger:
+    with obj.open(signing=False) as ledger:
         keys = ledger.keys()
     if as_json:
         emit_json(keys)

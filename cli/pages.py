@@ -60,7 +60,7 @@ def import_cmd(obj: LedgerContext, pages: tuple[str, ...], batch_size: int, as_j
         curl -s https://example.org/record/SRCH:03BE3A05.txt | ledger import -
     """
     items = read_pages(pages)
-    with obj.open() as ledger, progress("Importing", len(items) * 100) as bar:
+    with obj.open(signing=True) as ledger, progress("Importing", len(items) * 100) as bar:
         outcomes, rehearsal = rehearsed(obj, ledger, lambda led: led.import_pages(
             items, obj.actor, batch_size, None if bar is None else lambda n: bar(n * 100)))
     failed = [o for o in outcomes if o.error]
@@ -107,7 +107,7 @@ def render(obj: LedgerContext, record_id: str, fmt: str, output: str | None) -> 
         ledger render SRCH:03BE3A05 --format html -o SRCH-03BE3A05.html
     """
     refuse_writing_over("-o", output, obj.inputs())
-    with obj.open() as ledger:
+    with obj.open(signing=False) as ledger:
         write_output(ledger.render(record_id, fmt), output)
 
 
@@ -146,7 +146,7 @@ def site(obj: LedgerContext, out_dir: str, checkpoint_file: str | None, vkey: st
     note = read_checkpoint_note(checkpoint_file) if checkpoint_file else None
     key = read_verifier_text(vkey) if vkey else None
     policy = read_policy(policy_file) if policy_file else None
-    with obj.open() as ledger, progress("Writing pages", ledger.count_records()) as bar:
+    with obj.open(signing=False) as ledger, progress("Writing pages", ledger.count_records()) as bar:
         done = ledger.site(Path(out_dir), note, key, bar, full, policy)
     say(f"Wrote {out_dir}/index.html and {done.records} record page(s): {done.written} file(s) "
         f"written, {done.unchanged} already up to date"

@@ -95,7 +95,7 @@ def checkpoint(obj: LedgerContext, key_file: str, policy_file: str | None,
                                        ("the policy", policy_file)])
     signer = read_signer(Path(key_file), passphrase)
     policy = read_policy(policy_file) if policy_file else None
-    with obj.open() as ledger, progress("Verifying", ledger.count()) as bar:
+    with obj.open(signing=False) as ledger, progress("Verifying", ledger.count()) as bar:
         if policy is None:
             note, new = ledger.checkpoint(signer, bar)
         else:
@@ -135,7 +135,7 @@ def tiles(obj: LedgerContext, out_dir: str, key_file: str | None,
 
     signer = read_signer(Path(key_file), passphrase) if key_file else None
     note = read_checkpoint_note(checkpoint_file) if checkpoint_file else None
-    with obj.open() as ledger:
+    with obj.open(signing=False) as ledger:
         size = checkpoint_of_note(note).size if note is not None else ledger.count()
         with progress_phases(("Verifying", ledger.count()), ("Writing tiles", size)) as bars:
             done = ledger.tiles(Path(out_dir), signer, note, *bars)
@@ -247,7 +247,7 @@ def prove(obj: LedgerContext, seq: int, size: int | None, fmt: str, checkpoint_f
     cp = checkpoint_of_note(note) if note else None
     if cp is not None and size is not None and size != cp.size:
         raise RefusedInput(f"--size {size} conflicts with the checkpoint's size {cp.size}")
-    with obj.open() as ledger:
+    with obj.open(signing=False) as ledger:
         inclusion = ledger.prove(seq, cp.size if cp else size)
     if cp is not None:
         check_root(inclusion, cp)
@@ -278,7 +278,7 @@ def consistency(obj: LedgerContext, old_size: int, new_size: int | None, as_json
         ledger consistency 100 --json
         ledger consistency 100 250
     """
-    with obj.open() as ledger:
+    with obj.open(signing=False) as ledger:
         proof = ledger.consistency(old_size, new_size)
     if as_json:
         emit_json(proof)
@@ -305,7 +305,7 @@ def bundle(obj: LedgerContext, record_id: str, checkpoint_file: str, output: str
         ledger bundle SRCH:03BE3A05 --checkpoint checkpoint-120.txt -o SRCH-03BE3A05.bundle.json
     """
     refuse_writing_over("-o", output, [*obj.inputs(), ("the checkpoint", checkpoint_file)])
-    with obj.open() as ledger:
+    with obj.open(signing=False) as ledger:
         doc = ledger.bundle(record_id, read_checkpoint_note(checkpoint_file))
     write_output(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n", output)
 

@@ -48,7 +48,7 @@ def show(obj: LedgerContext, record_id: str, as_json: bool) -> None:
         ledger show SRCH:03BE3A05
         ledger show srch:03be3a05 --json
     """
-    with obj.open() as ledger:
+    with obj.open(signing=False) as ledger:
         shown = ledger.show(record_id)
     if as_json:
         emit_json(shown)
@@ -67,7 +67,7 @@ def history(obj: LedgerContext, record_id: str, as_json: bool) -> None:
     Example:
         ledger history SRCH:03BE3A05 --json
     """
-    with obj.open() as ledger:
+    with obj.open(signing=False) as ledger:
         events = ledger.history(record_id)
     if as_json:
         emit_json([e.envelope() for e in events])
@@ -112,7 +112,7 @@ def log(obj: LedgerContext, since: str, limit: int | None, record_id: str | None
         raise RefusedInput(f"unknown event type {unknown[0]!r} (known: {', '.join(TYPE_CONTRACTS)})")
     after, day = _since(since)
     out = stdout_bytes()
-    with obj.open() as ledger:
+    with obj.open(signing=False) as ledger:
         rid = ledger.known(record_id) if record_id else None
         source = (e for e in ledger.history(rid) if e.seq > after) if rid else ledger.events(after)
         chosen = (e for e in source
@@ -232,7 +232,7 @@ def _open_for_checks(obj: LedgerContext) -> tuple[Ledger | None, VerifyReport | 
     read: for ``verify`` and ``audit`` a finding like the others (exit 1, in their own report
     format), not a refused input."""
     try:
-        return obj.open(), None
+        return obj.open(signing=False), None
     except CorruptEvent as exc:
         from ledger.model.verify import damage_report
 
@@ -297,7 +297,7 @@ def rebuild(obj: LedgerContext) -> None:
     Example:
         ledger rebuild
     """
-    with obj.open() as ledger, progress("Rebuilding", ledger.count()) as bar:
+    with obj.open(signing=False) as ledger, progress("Rebuilding", ledger.count()) as bar:
         records = ledger.rebuild(bar)
         seq, _hash = ledger.head()
     say(f"Rebuilt the views: {records} records from {seq} events")
@@ -327,7 +327,7 @@ def export(obj: LedgerContext, fmt: str, as_of: int | None, since: int | None,
     if as_json and fmt != "json":
         raise RefusedInput("--json conflicts with --format " + fmt)
     refuse_writing_over("-o", output, obj.inputs())
-    with obj.open() as ledger, progress("Exporting", ledger.count()) as bar:
+    with obj.open(signing=False) as ledger, progress("Exporting", ledger.count()) as bar:
         if output is None:
             out = stdout_bytes()
             ledger.export(out, fmt, as_of, bar, since)
@@ -370,7 +370,7 @@ def feed(obj: LedgerContext, limit: int, base_url: str | None, title: str,
     base = base_url.rstrip("/") + "/" if base_url else None
     link = (lambda rid: base + (page_name(rid) if rid else "index.html")) if base else None
     buffer = io.BytesIO()
-    with obj.open() as ledger:
+    with obj.open(signing=False) as ledger:
         notices = collections.deque((e for e in ledger.events() if e.type == "notice.issued"),
                                     maxlen=limit)
         first = next(iter(ledger.events(0, 1)), None)
@@ -402,7 +402,7 @@ def list_cmd(obj: LedgerContext, status: str | None, tier: str | None, level: st
     from ledger.ops.editor import list_records
 
     out = stdout_bytes()
-    with obj.open() as ledger:
+    with obj.open(signing=False) as ledger:
         found = list_records(ledger.conn, status.upper() if status else None, tier, level)
         if as_json:
             out.write(b"[")
@@ -439,7 +439,7 @@ def status(obj: LedgerContext, as_json: bool) -> None:
     """
     from ledger.ops.editor import status_report
 
-    with obj.open() as ledger:
+    with obj.open(signing=False) as ledger:
         report = status_report(ledger.conn)
     if as_json:
         emit_json(report)
@@ -482,7 +482,7 @@ def diff(obj: LedgerContext, record_id: str, old: int | None, new: int | None,
     from ledger.ops.editor import diff as compare
     from ledger.ops.editor import record_state
 
-    with obj.open() as ledger:
+    with obj.open(signing=False) as ledger:
         rid = ledger.known(record_id)
         left, right, changes = compare(record_state(ledger.conn, rid), old, new)
     if as_json:
@@ -528,7 +528,7 @@ def search(obj: LedgerContext, text: tuple[str, ...], limit: int, as_json: bool)
     """
     from ledger.ops.editor import search as find
 
-    with obj.open() as ledger:
+    with obj.open(signing=False) as ledger:
         found = find(ledger.conn, " ".join(text), limit)
     if as_json:
         emit_json(found)

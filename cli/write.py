@@ -71,7 +71,7 @@ def init(obj: LedgerContext, require_signatures: bool, admin_key: str | None,
 
 def _append(obj: LedgerContext, contract: str, payload: Any, as_json: bool,
             force: bool = False) -> None:
-    with obj.open() as ledger:
+    with obj.open(signing=True) as ledger:
         report_append(ledger.submit(contract, payload, obj.actor, guard=not force,
                                     dry_run=obj.dry_run), as_json)
 
@@ -211,7 +211,7 @@ def correct(obj: LedgerContext, /, record_id: str | None, from_file: str | None,
 def _purge(obj: LedgerContext, notice: Any, fields: tuple[str, ...], as_json: bool) -> None:
     if not isinstance(notice, dict):
         raise RefusedInput("the notice must be a JSON object")
-    with obj.open() as ledger:
+    with obj.open(signing=True) as ledger:
         done, rehearsal = rehearsed(obj, ledger, lambda led: led.purge(notice, obj.actor, fields))
     event = done.purge
     if rehearsal is not None:
@@ -322,7 +322,7 @@ def append(obj: LedgerContext, source: str, batch_size: int, as_json: bool) -> N
         if bar is not None:
             bar(events)
 
-    with obj.open() as ledger, progress("Appending", total) as bar, \
+    with obj.open(signing=True) as ledger, progress("Appending", total) as bar, \
             contextlib.ExitStack() as stack:
         handle = (sys.stdin.buffer if source == "-"
                   else stack.enter_context(open_input(Path(source))))

@@ -236,3 +236,35 @@ def test_keygen_never_writes_a_private_key_through_a_symlink(tmp_path: Path) -> 
     done = runner.invoke(app, ["keygen", "a.example/log", "-o", str(link)])
     assert done.exit_code == 2 and "already exists" in done.stderr
     assert target.read_text() == "precious"
+
+
+def test_commands_that_append_nothing_never_read_the_signing_key(signed: Signed,
+                                                                  monkeypatch: pytest.MonkeyPatch
+                                                                  ) -> None:
+    """LEDGER_KEY set in an editor's profile, naming a key on a drive not mounted or an
+    encrypted key: `show`, `verify` and every command that appends nothing stopped with `cannot
+    read key file`, or asked for the passphrase. They never read it now; appends still do."""
+    monkeypatch.delenv("LEDGER_KEY_PASSPHRASE", raising=False)
+    gone = signed.tmp / "mounted-no-more.key"
+    encrypted = signed.tmp / "enc.key"
+    made = signed.runner.invoke(app, ["keygen", "enc", "--encrypt", "-o", str(encrypted)],
+                                env={"LEDGER_KEY_PASSPHRASE": "pw"})
+    assert made.exit_code == 0, made.output
+    reads = [["show", "SRCH:03BE3A05"], ["history", "SRCH:03BE3A05"], ["log"], ["list"],
+             ["verify"], ["audit"], ["status"], ["export"], ["diff", "SRCH:03BE3A05"],
+             ["search", "routing"], ["feed"], ["key", "list"], ["render", "SRCH:03BE3A05"],
+             ["prove", "1"], ["consistency", "1"], ["rebuild"]]
+    for key in (gone, encrypted):
+        for args in reads:
+            done = signed.runner.invoke(app, ["--db", str(signed.db), *args],
+                                        env={"LEDGER_KEY": str(key)})
+            assert done.exit_code in (0, 1) and "key" not in done.stderr.lower().replace(
+                "key list", ""), (key, args, done.output)
+            assert "Error" not in done.stderr and "passphrase" not in done.output.lower(), done.output
+    appended = signed.runner.invoke(app, ["--db", str(signed.db), "correct", "SRCH:03BE3A05",
+                                          "--kind", "addendum"], env={"LEDGER_KEY": str(gone)})
+    assert appended.exit_code == 2 and appended.stderr.startswith(
+        f"Error: cannot read key file {gone}: No such file or directory")
+    asked = signed.runner.invoke(app, ["--db", str(signed.db), "correct", "SRCH:03BE3A05",
+                                       "--kind", "addendum"], env={"LEDGER_KEY": str(encrypted)})
+    assert asked.exit_code == 2 and "LEDGER_KEY_PASSPHRASE" in asked.stderr

@@ -274,8 +274,7 @@ def test_missing_ledger_and_not_a_ledger(cli: Cli, tmp_path: Any) -> None:
         assert tilde.exit_code == 2 and (f"'~' is not expanded here, only by a shell, and only "
                                          f"unquoted: write {home / 'ledger.db'}") in tilde.stderr
         assert tilde.stderr.count("\n") == 1 and not (home / "ledger.db").exists()
-    for args, named in ((["--key", "~/k.key", "show", RID], "k.key"),
-                        (["--db", str(cli.db), "--key", "~/k.key", "correct", RID, "--kind",
+    for args, named in ((["--db", str(cli.db), "--key", "~/k.key", "correct", RID, "--kind",
                           "addendum"], "k.key"), (["--db", str(cli.db), "publish", "~/m.json"],
                                                  "m.json")):
         tilde = runner.invoke(app, args, env={"HOME": str(home)})
