@@ -205,7 +205,26 @@ def correct(obj: LedgerContext, /, record_id: str | None, from_file: str | None,
     if purging:
         _purge(obj, notice, fields, as_json)
         return
-    _append(obj, "correction-record-v1", notice, as_json, force)
+    try:
+        _append(obj, "correction-record-v1", notice, as_json, force)
+    except RefusedInput as exc:
+        hint = _read_as_json(str(exc), flags["sets"])
+        if hint is None:
+            raise
+        raise RefusedInput(f"{exc}{hint}") from None
+
+
+def _read_as_json(refusal: str, sets: tuple[str, ...]) -> str | None:
+    """Return a note for a refused ``--set PATH=VALUE`` whose VALUE was read as JSON other than
+    a string (``/title=2024``, a number) where the manifest holds text; None if there is none."""
+    for item in sets:
+        path, _, text = item.partition("=")
+        value = parse_set(item)["value"]
+        if not isinstance(value, str) and f"{path.lstrip('/')}: Input should be a valid string" \
+                in refusal:
+            return (f" (--set {path}={text} reads {text} as JSON; for the text, quote it as JSON: "
+                    f"--set '{path}=\"{text}\"')")
+    return None
 
 
 def _purge(obj: LedgerContext, notice: Any, fields: tuple[str, ...], as_json: bool) -> None:

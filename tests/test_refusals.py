@@ -161,6 +161,9 @@ def test_notices_and_gates_for_unknown_records(cli: Cli) -> None:
     (["--kind", "correction", "--reason", "x", "--set", "/review_score=11"],
      "less than or equal to 10"),
     (["--kind", "correction", "--reason", "x", "--set", "/title=\"\""], "title"),
+    (["--kind", "correction", "--reason", "x", "--set", "/title=2024"],
+     "title: Input should be a valid string (--set /title=2024 reads 2024 as JSON; for the text, "
+     "quote it as JSON: --set '/title=\"2024\"')"),
     (["--kind", "correction", "--reason", "x", "--set", "review_score=1"], "/json/pointer"),
     (["--kind", "retraction", "--reason", "x", "--set", "/review_score=1"],
      "only allowed on kind correction"),
