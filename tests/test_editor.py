@@ -158,6 +158,30 @@ def test_a_correction_that_changes_nothing_or_a_path_twice_needs_force(day: Cli)
     assert changed.exit_code == 0, changed.output
 
 
+def test_a_date_still_to_come_is_warned_of(day: Cli) -> None:
+    """An effective date of 2099 or an evaluation at 2099 (a typo for 2026, most likely) was
+    appended silently; readers see that date on the record. A warning names it; a date within a
+    day (a time zone ahead of UTC) or a time within minutes (another clock) is not warned of."""
+    import datetime as dt
+
+    today = dt.datetime.now(dt.UTC)
+    later = day("correct", "SRCH:03BE3A05", "--kind", "addendum", "--effective-date", "2099-01-02")
+    assert later.exit_code == 0 and later.stderr == (
+        "Warning: the notice's effective date 2099-01-02 is still to come (today is "
+        f"{today.date().isoformat()}): it is in force from now on all the same, and every reader "
+        "sees that date\n")
+    gate = day("gate", "SRCH:03BE3A05", "--gate", "3", "--status", "failed", "--reason", "r",
+               "--evaluated-at", "2099-01-01T00:00:00Z")
+    assert gate.exit_code == 0 and gate.stderr.startswith(
+        "Warning: the evaluation's time 2099-01-01T00:00:00Z is still to come (it is now ")
+    near = (today + dt.timedelta(hours=14)).date().isoformat()
+    soon = (today + dt.timedelta(minutes=2)).isoformat(timespec="seconds")
+    assert day("correct", "SRCH:03BE3A05", "--kind", "addendum", "--effective-date", near,
+               "--reason", "b").stderr == ""
+    assert day("gate", "SRCH:03BE3A05", "--gate", "4", "--status", "failed", "--reason", "r",
+               "--evaluated-at", soon).stderr == ""
+
+
 def test_a_mistyped_command_gets_a_suggestion(cli: Cli) -> None:
     result = cli("corect", "SRCH:03BE3A05")
     assert result.exit_code == 2

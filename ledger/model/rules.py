@@ -7,6 +7,7 @@ to append (``Planned``), an idempotent no-op (``NoOp``), or raises ``RefusedInpu
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -317,14 +318,41 @@ def removed_by(state: RecordState) -> str | None:
     return next((n.notice_id for n in state.notices if n.kind == "removal" and n.in_force), None)
 
 
-def editorial_warnings(contract: str, payload: dict[str, Any], state: RecordState | None) -> list[str]:
+def _after_now(payload: dict[str, Any], now: dt.datetime) -> list[str]:
+    """Warn of an effective date or an evaluation time still to come (a typo, most likely): the
+    notice is in force, the evaluation the latest, from now on all the same, while every reader
+    sees the date. A day's margin for a date (time zones run up to 14 hours ahead of UTC), five
+    minutes for a time (clocks differ)."""
+    out = []
+    date = payload.get("effective_date")
+    if isinstance(date, str) and date > (now + dt.timedelta(days=1)).date().isoformat():
+        out.append(f"the notice's effective date {date} is still to come (today is "
+                   f"{now.date().isoformat()}): it is in force from now on all the same, and "
+                   "every reader sees that date")
+    when = payload.get("evaluated_at")
+    try:
+        later = isinstance(when, str) and dt.datetime.fromisoformat(when) > now + _SKEW
+    except (ValueError, TypeError):  # validated before; a naive time is no time to compare
+        later = False
+    if later:
+        out.append(f"the evaluation's time {when} is still to come (it is now "
+                   f"{now.isoformat(timespec='seconds')}): a typo? It is the gate's latest "
+                   "evaluation from now on all the same")
+    return out
+
+
+_SKEW = dt.timedelta(minutes=5)
+
+
+def editorial_warnings(contract: str, payload: dict[str, Any], state: RecordState | None,
+                       now: dt.datetime | None = None) -> list[str]:
     """Return warnings about an append that is valid but may hurt the record unknowingly: a new
     version that sets the record back to an earlier one (``set_back``) or a member back from the
-    value a correction in force gave it, and a VERIFIED gate on a retracted, withdrawn or removed
-    record."""
+    value a correction in force gave it, a VERIFIED gate on a retracted, withdrawn or removed
+    record, and a notice's effective date or an evaluation's time after ``now``."""
     if state is None:
         return []
-    out = []
+    out = [] if now is None else _after_now(payload, now)
     if contract.startswith("paper-manifest-"):
         back = set_back(payload, state)
         if back is not None:

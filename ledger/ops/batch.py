@@ -248,7 +248,7 @@ class Batch:
                                                                                     state)
                 if doubtful is not None:
                     raise RefusedInput(doubtful)
-            warnings = editorial_warnings(contract, outcome.payload, state)
+            warnings = editorial_warnings(contract, outcome.payload, state, now)
         return self._apply(outcome, state, contract, actor, now, warnings=warnings)
 
     def add_prepared(self, prepared: Prepared) -> AppendResult:
