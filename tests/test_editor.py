@@ -77,6 +77,11 @@ def test_search_follows_appends_and_a_purge_drops_its_text(day: Cli) -> None:
     assert none.stdout == "" and "No record matches. Each word matches whole words only: end it " \
         "with * for the words that begin with it (Mamba*)." in none.stderr, none.stderr
     assert day.json("search", "Mamba*")[0]["record_id"] == "SRCH:03BE3A05"
+    # a typographic apostrophe, as pages show one, finds the plain one a title holds; a lone
+    # letter of a query is not marked in the excerpt (`s` marked every word starting with s)
+    curly = day.json("search", "ExpertFlow\u2019s")
+    assert [h["record_id"] for h in curly] == ["SRCH:7BAC9D19"]
+    assert "[ExpertFlow]'s" in curly[0]["snippet"] and "[s" not in curly[0]["snippet"]
     day("correct", "SRCH:BF3DD431", "--kind", "expression_of_concern", "--reason", "Plagiarism alleged")
     assert [h["record_id"] for h in day.json("search", "plagiar*")] == ["SRCH:BF3DD431"]
     assert day("verify").exit_code == 0 and day("audit").exit_code == 0  # the index is no ledger table

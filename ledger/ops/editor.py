@@ -164,11 +164,20 @@ def _verified_hits(conn: sqlite3.Connection, found: list[dict[str, Any]], words:
         except LedgerError:
             continue
         doc = _doc(state)
-        snippet = _snippet(doc, [w.strip('"').rstrip("*").lower() for w in words])
+        snippet = _snippet(doc, _tokens(words))
         if snippet is not None:
             hits.append({"record_id": state.record_id, "title": doc["title"], "snippet": snippet,
                          "rank": hit["rank"]})
     return hits[:limit]
+
+
+def _tokens(words: list[str]) -> list[str]:
+    """The words of a query as the index's tokenizer (FTS5 unicode61) reads them: letters and
+    digits, in lower case, split at anything else, so that `ExpertFlow’s` with a typographic
+    apostrophe, as a page shows it, finds the `ExpertFlow's` a manifest holds."""
+    import re
+
+    return [token for word in words for token in re.findall(r"\w+", word.lower())]
 
 
 def _snippet(doc: dict[str, Any], words: list[str]) -> str | None:
@@ -184,6 +193,6 @@ def _snippet(doc: dict[str, Any], words: list[str]) -> str | None:
     assert first is not None
     start = max(0, first.start() - 60)
     excerpt = text[start:first.start() + 100]
-    for word in words:
+    for word in (w for w in words if len(w) > 1):  # a lone letter would mark half the words
         excerpt = re.sub(r"\b(" + re.escape(word) + r"\w*)", r"[\1]", excerpt, flags=re.IGNORECASE)
     return ("…" if start else "") + excerpt.strip() + ("…" if first.start() + 100 < len(text) else "")

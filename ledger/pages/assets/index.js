@@ -40,8 +40,13 @@
     return loading;
   }
 
+  // Lower case, and typographic quotes as plain ones: `ExpertFlow’s` copied from a page finds
+  // the `ExpertFlow's` a title holds, as `ledger search` does.
+  const folded = (s) => s.toLowerCase().replace(/[\u2018\u2019\u201a\u201b\u2032]/g, "'")
+    .replace(/[\u201c\u201d\u201e\u201f\u2033]/g, '"');
+
   async function search() {
-    const text = q.value.trim().toLowerCase(), want = status.value;
+    const text = folded(q.value.trim()), want = status.value;
     if (!text && !want) { body.replaceChildren(...pageRows); count.textContent = ""; return; }
     let doc;
     try { doc = all || await load(); }
@@ -49,7 +54,7 @@
     const limit = doc.pages || 200, hits = [];
     let found = 0;
     for (const r of doc.rows) {
-      if ((want && r[2] !== want) || (text && !r.join(" ").toLowerCase().includes(text))) continue;
+      if ((want && r[2] !== want) || (text && !folded(r.join(" ")).includes(text))) continue;
       found += 1;
       if (hits.length < limit) hits.push(r);
     }
