@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ledger.core.escapes import PRIVATE_KEY_PREFIX
-from ledger.core.paths import unexpanded_home
 from ledger.errors import KeyFormatError, RefusedInput, SignatureError
 from ledger.ops.files import ledger_kept, read_bounded, without_bom
+from ledger.storage.store import unexpanded_home
 
 if TYPE_CHECKING:  # ledger.note loads cryptography: imported only where keys are used
     from ledger.core.cosignature import Cosigner

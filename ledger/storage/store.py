@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from ledger.core.events import GENESIS_HASH, Event
-from ledger.core.paths import unexpanded_home
 from ledger.errors import CorruptEvent, LedgerError, NotALedger, StoreError
 
 APPLICATION_ID = 0x4C444752  # "LDGR"
@@ -211,6 +210,19 @@ def is_read_only(conn: sqlite3.Connection) -> bool:
     """Return whether the ledger file could be opened for reading only (see
     ``_connect_read_only``): nothing, not even a cache, can be written to it."""
     return isinstance(conn, LedgerConnection) and conn.read_only
+
+
+def unexpanded_home(path: str | Path) -> str:
+    """Return a note for a path that starts with "~" (else ""): it names a folder called "~"
+    here, since only a shell expands it, and only unquoted (LEDGER_DB='~/ledger.db' in a file of
+    settings keeps it), with the path most likely meant."""
+    if not str(path).startswith("~"):
+        return ""
+    try:
+        meant = f"write {Path(path).expanduser()}"
+    except RuntimeError:  # ~name of no user here
+        meant = "write the folder out"
+    return f"; '~' is not expanded here, only by a shell, and only unquoted: {meant}"
 
 
 def check_creatable(path: Path) -> None:
