@@ -60,6 +60,12 @@ def test_malformed_keys(bad: str) -> None:
 
 def test_a_note_by_another_key_is_refused() -> None:
     other_skey, _ = encode_keys("example.org/log", bytes(range(32)))
-    note = sign_note(parse_signer(other_skey), "x\n")
-    with pytest.raises(SignatureError, match="no signature by"):
-        open_note(note, parse_verifier(CASES[1]["vkey"]))
+    signer = parse_signer(other_skey)
+    note = sign_note(signer, "x\n")
+    verifier = parse_verifier(CASES[1]["vkey"])
+    with pytest.raises(SignatureError) as refused:
+        open_note(note, verifier)
+    # it names the key it looked for and the keys that did sign (a verifier key file mixed up)
+    assert str(refused.value) == (f"the note has no signature by {verifier.name}+"
+                                  f"{verifier.key_id:08x} (it is signed by {signer.name}+"
+                                  f"{signer.key_id:08x})")

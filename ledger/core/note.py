@@ -154,7 +154,11 @@ def open_note(note: str, verifier: Verifier) -> str:
             raise SignatureError(f"the signature by {name} does not verify") from None
         found = True
     if not found:
-        raise SignatureError(f"the note has no signature by {key_label(verifier.name, verifier.key_id)}")
+        others = sorted({key_label(name, int.from_bytes(raw[:4], "big")) for name, raw in lines})
+        signed = f" (it is signed by {', '.join(others[:3])}{', …' if len(others) > 3 else ''})" \
+            if others else ""
+        raise SignatureError(f"the note has no signature by "
+                             f"{key_label(verifier.name, verifier.key_id)}{signed}")
     return text
 
 
