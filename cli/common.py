@@ -90,7 +90,7 @@ def from_terminal(source: str, what: str = "the JSON document") -> None:
 def read_json(source: str) -> Any:
     """Return the parsed JSON document in file ``source`` (``-`` for stdin)."""
     from_terminal(source)
-    data = without_bom(read_bounded(source))
+    data = without_bom(read_bounded(source), "stdin" if source == "-" else source)
     try:
         return parse_json(data)
     except JsonInputError as exc:
@@ -120,7 +120,7 @@ def read_text_input(source: str) -> str:
         return read_text(source)
     from_terminal(source, "the text")
     try:
-        return without_bom(read_bounded("-")).decode("utf-8")
+        return without_bom(read_bounded("-"), "stdin").decode("utf-8")
     except UnicodeDecodeError as exc:
         raise RefusedInput(f"stdin is not UTF-8 text (byte {exc.start})") from None
 

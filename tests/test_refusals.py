@@ -470,3 +470,43 @@ def test_a_record_id_with_a_final_line_feed_is_malformed(cli: Cli, published: Ca
     published()
     said = refused(cli, command, RID + "\n")
     assert "bad record id" in said, said
+
+
+@pytest.mark.parametrize("endian", ["utf-16-le", "utf-16-be"])
+def test_utf16_text_is_named_wherever_text_is_read(cli: Cli, published: Callable[..., str],
+                                                   tmp_path: Any, endian: str) -> None:
+    """A file saved as UTF-16 (Windows PowerShell's `>`, Notepad's "Unicode") was refused as
+    `malformed JSON at line 1 column 1: str is not valid UTF-8: surrogates not allowed`, or `not
+    UTF-8 text (byte 0)`. Each reader now names UTF-16 and what to do, nothing written."""
+    published()
+    key = tmp_path / "k.key"
+    vkey = cli("keygen", "k.example", "-o", str(key)).stdout.strip()
+    assert cli("checkpoint", "--key", str(key), "-o", str(tmp_path / "cp.txt")).exit_code == 0
+    bom = b"\xff\xfe" if endian == "utf-16-le" else b"\xfe\xff"
+
+    def utf16(name: str, text: str) -> str:
+        path = tmp_path / name
+        path.write_bytes(bom + text.encode(endian))
+        path.chmod(0o600)
+        return str(path)
+
+    page = (Path(__file__).parent / "fixtures" / "pages" / "000_6a6e253d29ffe78a.txt").read_text()
+    line = orjson.dumps({"contract": "source-provenance-v1", "payload": provenance()}).decode()
+    cases = [
+        (["publish", utf16("m.json", orjson.dumps(manifest("SRCH:0000000B")).decode())], "m.json: "),
+        (["append", "--jsonl", utf16("l.jsonl", line + "\n")], "LINE 1: the file "),
+        (["checkpoint", "--key", utf16("u.key", key.read_text())], "u.key: "),
+        (["verify", "--checkpoint", utf16("cp16.txt", (tmp_path / "cp.txt").read_text()),
+          "--vkey", vkey], "cp16.txt: "),
+        (["verify", "--checkpoint", str(tmp_path / "cp.txt"), "--vkey", utf16("v", vkey)], "v: "),
+    ]
+    for args, where in cases:
+        said = refused(cli, *args, says=f"{where}")
+        assert ("is UTF-16 text, not UTF-8 (it starts with a UTF-16 byte order mark, as Windows "
+                "PowerShell's `>` writes files): save it as UTF-8") in said, said
+    imported = cli("import", utf16("page.txt", page))  # the summary on stdout, the page's line
+    assert imported.exit_code == 2 and imported.stderr == (  # on stderr
+        f"Error: {tmp_path / 'page.txt'}:1: it is UTF-16 text, not UTF-8 (it starts with a UTF-16 "
+        "byte order mark, as Windows PowerShell's `>` writes files): save it as UTF-8\n")
+    said = refused(cli, "publish", "-", input=bom + orjson.dumps(manifest()).decode().encode(endian))
+    assert said.startswith("Error: stdin: it is UTF-16 text, not UTF-8"), said

@@ -38,7 +38,7 @@ from ledger.model.contracts import (
 from ledger.model.defaults import fill_defaults
 from ledger.model.rules import actor_problem, filed_with, validate
 from ledger.ops.batch import record_id_of
-from ledger.ops.files import UTF8_BOM, lines_at_most
+from ledger.ops.files import UTF8_BOM, UTF16_BOMS, UTF16_TEXT, lines_at_most
 from ledger.ops.helpers import Helper, HelperStopped, send
 
 CHUNK = 256  # lines per message
@@ -64,6 +64,8 @@ def parse_line(number: int, line: bytes, default_actor: str) -> Item | None:
     try:
         doc = parse_json(line)
     except JsonInputError as exc:
+        if line.startswith(UTF16_BOMS):
+            raise LineRefused(number, f"the file {UTF16_TEXT.removeprefix('it ')}") from None
         if line.startswith(UTF8_BOM):
             raise LineRefused(number, "the line starts with a byte order mark (U+FEFF): save "
                               "the file as UTF-8 without one") from None

@@ -235,8 +235,16 @@ DOCUMENT_MOST = 64 << 20
 UTF8_BOM = b"\xef\xbb\xbf"  # a reader of UTF-8 text may ignore it (RFC 8259 section 8.1)
 
 
-def without_bom(data: bytes) -> bytes:
-    """Return a text file's bytes without the byte order mark editors on Windows put first."""
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")  # little- and big-endian
+UTF16_TEXT = ("it is UTF-16 text, not UTF-8 (it starts with a UTF-16 byte order mark, as Windows "
+              "PowerShell's `>` writes files): save it as UTF-8")
+
+
+def without_bom(data: bytes, name: str = "") -> bytes:
+    """Return a text file's bytes without the byte order mark editors on Windows put first;
+    refuse UTF-16 text, naming the file ``name``."""
+    if data.startswith(UTF16_BOMS):
+        raise RefusedInput(f"{name}: {UTF16_TEXT}" if name else UTF16_TEXT)
     return data.removeprefix(UTF8_BOM)
 
 

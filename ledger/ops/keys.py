@@ -99,7 +99,7 @@ def read_private_text(path: Path, passphrase: Callable[[], str | None] = lambda:
         raise RefusedInput(f"cannot read key file {path}: {exc.strerror}"
                            f"{unexpanded_home(path)}") from None
     try:
-        text = without_bom(read_bounded(str(path), KEY_FILE_MOST, "key file")).decode("utf-8")
+        text = without_bom(read_bounded(str(path), KEY_FILE_MOST, "key file"), str(path)).decode("utf-8")
     except UnicodeDecodeError:
         raise RefusedInput(f"{path} is not a key file: it is not UTF-8 text") from None
     if not text.startswith((PRIVATE_KEY_PREFIX, ENCRYPTED_HEADER)):
@@ -169,7 +169,7 @@ def read_policy(path: str) -> Policy:
     """Return the C2SP tlog-policy in a file, or refuse it naming the line."""
     from ledger.core.policy import parse_policy
 
-    return parse_policy(without_bom(read_bounded(path)))
+    return parse_policy(without_bom(read_bounded(path), path))
 
 
 def read_verifier_text(value: str) -> str:
@@ -180,7 +180,7 @@ def read_verifier_text(value: str) -> str:
     if "+" not in value or path.is_file():
         try:
             data = read_bounded(value, KEY_FILE_MOST, "verifier key file")
-            text = without_bom(data).decode("utf-8").strip()
+            text = without_bom(data, value).decode("utf-8").strip()
         except UnicodeDecodeError:
             raise RefusedInput(f"{value} is not a verifier key file: it is not UTF-8 text") from None
     else:
@@ -209,7 +209,7 @@ def read_verifier(value: str) -> Verifier:
 def read_text(path: str) -> str:
     """Return the text of a file (checkpoint, bundle), or refuse clearly."""
     try:
-        return without_bom(read_bounded(path)).decode("utf-8")
+        return without_bom(read_bounded(path), path).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise RefusedInput(f"{path} is not UTF-8 text (byte {exc.start})") from None
 

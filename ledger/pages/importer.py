@@ -21,6 +21,7 @@ from ledger.errors import LedgerError, LineRefused
 from ledger.model.rules import filed_with, removed_by, same, set_back
 from ledger.model.state import RecordState
 from ledger.ops.batch import Batch
+from ledger.ops.files import UTF16_BOMS, UTF16_TEXT
 from ledger.pages.facts import PageFacts, facts_of
 from ledger.pages.layout import PageError, parse_page
 from ledger.storage import store
@@ -43,6 +44,8 @@ class PageOutcome:
 def page_text(data: bytes, source: str) -> str:
     """Return a page's text, without the byte order mark an editor may put first; refuse bytes
     that are not UTF-8, naming the line."""
+    if data.startswith(UTF16_BOMS):
+        raise PageError(1, UTF16_TEXT)
     try:
         return data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
