@@ -266,10 +266,10 @@ def test_key_files_that_are_not_text_are_refused(cli: Cli, signed: dict[str, Any
                                                  tmp_path: Path) -> None:
     """A binary file given as a key (a DER key, a .gpg file): one Error line, exit 2."""
     binary = tmp_path / "binary.key"
-    binary.write_bytes(b"\xff\xfe\x00" + signed["key"].read_bytes())
+    binary.write_bytes(b"\xff\x00\x00" + signed["key"].read_bytes())
     binary.chmod(0o600)
     verifier = tmp_path / "binary+vkey"  # a '+' in the name: read as a file only if it is one
-    verifier.write_bytes(b"\xff\xfe\x00" + signed["vkey"].encode())
+    verifier.write_bytes(b"\xff\x00\x00" + signed["vkey"].encode())
     before = cli.snapshot()
     for args in (["checkpoint", "--key", str(binary)],
                  ["--key", str(binary), "correct", "SRCH:03BE3A05", "--kind", "addendum"],
@@ -286,9 +286,12 @@ def test_input_that_is_not_text_is_refused(cli: Cli, signed: dict[str, Any], com
                                            tmp_path: Path) -> None:
     """A proof or bundle is read as UTF-8 whatever the locale, from stdin (``-``) or a file:
     other bytes are one Error line naming where, exit 2."""
-    result = cli(command, "-", "--vkey", signed["vkey"], input=b"\xff\xfe{}")
+    result = cli(command, "-", "--vkey", signed["vkey"], input=b"\xff\x00{}")
     assert result.exit_code == 2, result.output
     assert result.stderr == "Error: stdin is not UTF-8 text (byte 0)\n", result.stderr
+    result = cli(command, "-", "--vkey", signed["vkey"], input=b"\xff\xfe{\x00}\x00")  # UTF-16
+    assert result.exit_code == 2 and result.stderr.startswith(
+        "Error: stdin: it is UTF-16 text, not UTF-8"), result.stderr
     binary = tmp_path / "binary.txt"
     binary.write_bytes(b"{}\xff\xfe")
     result = cli(command, str(binary), "--vkey", signed["vkey"])
