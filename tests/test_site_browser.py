@@ -316,6 +316,9 @@ def test_the_search_finds_every_record_and_says_what_is_not_yet_covered(
     # a typographic apostrophe, as a page shows one and a reader copies it, finds the plain one
     curly = dom_url(f"{url}/index.html?q=ExpertFlow%E2%80%99s")
     assert "1 of 3 records match" in curly and "SRCH:7BAC9D19" in curly, curly[-2000:]
+    # the page's own range ("Records 1–3 of 3") is hidden while a search shows its matches
+    assert '<p class="range" hidden="">Records 1–3 of 3</p>' in curly, curly[-3000:]
+    assert '<p class="range">Records 1–3 of 3</p>' in dom_url(f"{url}/index.html")
 
 
 def dom_url(url: str) -> str:

@@ -7,6 +7,8 @@
   const body = table.tBodies[0], pageRows = Array.from(body.rows);
   const q = document.getElementById("q"), status = document.getElementById("status");
   const count = document.getElementById("count");
+  // "Records 1–200 of N" says what this page lists: not what a search shows in its place
+  const range = document.querySelector("p.range");
   let all = null, loading = null;
   const STATUS_CLASS = (s) => "status status-" + s.toLowerCase();
   // a page's name, as the site names it (index.json lists the few cut short, for long ids)
@@ -47,6 +49,7 @@
 
   async function search() {
     const text = folded(q.value.trim()), want = status.value;
+    if (range) range.hidden = Boolean(text || want);
     if (!text && !want) { body.replaceChildren(...pageRows); count.textContent = ""; return; }
     let doc;
     try { doc = all || await load(); }
