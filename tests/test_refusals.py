@@ -223,6 +223,8 @@ def test_verified_without_artifact_digest(cli: Cli, published: Callable[..., str
     (["correct"], "give RECORD_ID"),
     (["show", "SRCH:FFFFFFFF"], "unknown record"),
     (["show", "nonsense"], "bad record id"),
+    (["correct", RID, "--kind", "addendum", "--notice-id", " N1"],  # a regex was printed
+     "notice_id: ' N1' starts or ends with white space"),
     (["show", "SRCH-03BE3A05"], "8 hex digits; with a colon it is SRCH:03BE3A05"),  # a file's name
     (["history", "srch_03be3a05"], "8 hex digits; with a colon it is SRCH:03BE3A05"),
     (["show", " SRCH:03BE3A05\n"], "without the white space around it, it is SRCH:03BE3A05"),
@@ -510,3 +512,17 @@ def test_utf16_text_is_named_wherever_text_is_read(cli: Cli, published: Callable
         "byte order mark, as Windows PowerShell's `>` writes files): save it as UTF-8\n")
     said = refused(cli, "publish", "-", input=bom + orjson.dumps(manifest()).decode().encode(endian))
     assert said.startswith("Error: stdin: it is UTF-16 text, not UTF-8"), said
+
+
+def test_a_string_of_the_wrong_form_is_said_in_words(cli: Cli, published: Callable[..., str]) -> None:
+    """`String should match pattern '^(/([^~/]|~[01])*)+$'` told an editor nothing: each pattern
+    of the contracts is said in words, with the value given."""
+    published()
+    notice = {"record_id": RID, "kind": "correction", "reason": "x",
+              "changes": [{"path": "review_score", "value": 1}]}
+    refused(cli, "correct", "--from-file", cli.file(notice), says="changes/0/path: 'review_score' "
+            "is not a JSON Pointer into the manifest (like /review_score)")
+    gate = {"record_id": RID, "gate": 2, "status": "VERIFIED", "reason": "x",
+            "artifacts": [{"kind": "k", "uri": "u", "sha256": "xyz" * 40}]}
+    said = refused(cli, "gate", "--from-file", cli.file(gate), says="artifacts/0/sha256: 'xyzxyz")
+    assert said.endswith("' is not a SHA-256 digest (64 hex digits)") and "xyz" * 30 not in said

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ledger.core.canonical import canonical_bytes
+from ledger.core.escapes import quoted
 from ledger.core.events import is_withheld
 from ledger.errors import RefusedInput
 from ledger.model.contracts import (
@@ -96,6 +97,16 @@ def _newest(contract: str) -> str:
     return next((family[-1] for family, _ in _FILED_WITH if contract in family), contract)
 
 
+# What each pattern of a contract's strings asks, in words (pydantic would print the regex)
+_PATTERNS = {
+    r"^\S(.*\S)?$": " starts or ends with white space",
+    r"^(/([^~/]|~[01])*)+$": " is not a JSON Pointer into the manifest (like /review_score)",
+    r"^[0-9a-fA-F]{64}$": " is not a SHA-256 digest (64 hex digits)",
+    r"^[A-Za-z][A-Za-z0-9]*:[0-9A-Fa-f]{8}$": (" is not a record id (an upper-case prefix, a "
+                                              "colon and 8 hex digits, e.g. SRCH:03BE3A05)"),
+}
+
+
 def describe(exc: ValidationError) -> str:
     """Return a one-line description of a pydantic validation error."""
     parts = []
@@ -106,6 +117,9 @@ def describe(exc: ValidationError) -> str:
             msg = "unknown key"
         elif err["type"] == "missing":
             msg = "required key is missing"
+        elif err["type"] == "string_pattern_mismatch":
+            pattern = str((err.get("ctx") or {}).get("pattern", ""))
+            msg = f"{quoted(str(err['input']), 80)}{_PATTERNS.get(pattern, f' does not match {pattern}')}"
         parts.append(f"{where}: {msg}")
     return "; ".join(parts)
 
