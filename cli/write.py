@@ -220,8 +220,7 @@ def _read_as_json(refusal: str, sets: tuple[str, ...]) -> str | None:
     for item in sets:
         path, _, text = item.partition("=")
         value = parse_set(item)["value"]
-        if not isinstance(value, str) and f"{path.lstrip('/')}: Input should be a valid string" \
-                in refusal:
+        if not isinstance(value, str) and f"{path.lstrip('/')}: expected a string, not" in refusal:
             return (f" (--set {path}={text} reads {text} as JSON; for the text, quote it as JSON: "
                     f"--set '{path}=\"{text}\"')")
     return None

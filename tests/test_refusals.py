@@ -43,6 +43,16 @@ BAD_MANIFESTS: list[tuple[str, dict[str, Any], str]] = [
      "evidence_strength"),
     ("bad date", manifest(submitted="28 May 2026"), "not a date"),
     ("missing title", {k: v for k, v in manifest().items() if k != "title"}, "title"),
+    # a member of the wrong JSON type: what was expected and what was given (pydantic said
+    # `Input should be a valid dictionary or instance of Quality`)
+    ("quality as text", manifest(quality="Watchlist"),
+     "quality: expected a JSON object, not a string ('Watchlist')"),
+    ("score as text", manifest(review_score="9.1"),
+     "review_score: expected a number, not a string ('9.1')"),
+    ("date as number", manifest(submitted=20260528),
+     "submitted: expected a string, not a number (20260528)"),
+    ("claims as boolean", manifest(source_grounded_claims=True),
+     "source_grounded_claims: expected an integer, not true or false (true)"),
 ]
 
 
@@ -162,7 +172,8 @@ def test_notices_and_gates_for_unknown_records(cli: Cli) -> None:
      "less than or equal to 10"),
     (["--kind", "correction", "--reason", "x", "--set", "/title=\"\""], "title"),
     (["--kind", "correction", "--reason", "x", "--set", "/title=2024"],
-     "title: Input should be a valid string (--set /title=2024 reads 2024 as JSON; for the text, "
+     "title: expected a string, not a number (2024) (--set /title=2024 reads 2024 as JSON; for "
+     "the text, "
      "quote it as JSON: --set '/title=\"2024\"')"),
     (["--kind", "correction", "--reason", "x", "--set", "review_score=1"], "/json/pointer"),
     (["--kind", "retraction", "--reason", "x", "--set", "/review_score=1"],

@@ -120,8 +120,34 @@ def describe(exc: ValidationError) -> str:
         elif err["type"] == "string_pattern_mismatch":
             pattern = str((err.get("ctx") or {}).get("pattern", ""))
             msg = f"{quoted(str(err['input']), 80)}{_PATTERNS.get(pattern, f' does not match {pattern}')}"
+        elif err["type"] in _EXPECTED:
+            given = err["input"]
+            shown = quoted(given, 40) if isinstance(given, str) else canonical_text(given)[:40]
+            msg = f"expected {_EXPECTED[err['type']]}, not {json_kind(given)} ({shown})"
         parts.append(f"{where}: {msg}")
     return "; ".join(parts)
+
+
+# What a member of the wrong JSON type was expected to be (pydantic said `Input should be a valid
+# dictionary or instance of Quality`, or `a valid number` for the text "9.1")
+_EXPECTED = {"model_type": "a JSON object", "dict_type": "a JSON object", "list_type": "an array",
+             "float_type": "a number", "int_type": "an integer", "string_type": "a string",
+             "bool_type": "true or false"}
+
+
+def json_kind(value: Any) -> str:
+    """Name the kind of a parsed JSON value."""
+    kinds = ((bool, "true or false"), (dict, "an object"), (list, "an array"), (str, "a string"),
+             ((int, float), "a number"))
+    return next((name for kind, name in kinds if isinstance(value, kind)), "null")
+
+
+def canonical_text(value: Any) -> str:
+    """A JSON value as text, for a message (its canonical form, or its repr if it has none)."""
+    try:
+        return canonical_bytes(value).decode("utf-8")
+    except (RefusedInput, ValueError, TypeError):
+        return repr(value)
 
 
 def same(a: dict[str, Any], b: dict[str, Any], ignore: frozenset[str] = frozenset()) -> bool:

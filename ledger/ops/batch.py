@@ -29,6 +29,7 @@ from ledger.model.rules import (
     actor_problem,
     editorial_warnings,
     idle_changes,
+    json_kind,
     misfiled,
     plan,
     repeated_notice,
@@ -66,19 +67,12 @@ def record_id_of(raw: Any) -> str:
         many = (": a payload is one document; to append many, give `ledger append --jsonl` one "
                 "per line" if isinstance(raw, list) and raw and all(isinstance(d, dict) for d in raw)
                 else "")
-        raise RefusedInput(f"the payload must be a JSON object, not {_json_kind(raw)}{many}")
+        raise RefusedInput(f"the payload must be a JSON object, not {json_kind(raw)}{many}")
     check_depth(raw)
     rid = raw.get("record_id")
     if not isinstance(rid, str):
         raise RefusedInput("the payload has no record_id")
     return record_id(rid)
-
-
-def _json_kind(value: Any) -> str:
-    """Name the kind of a parsed JSON value that is not an object."""
-    kinds = ((bool, "true or false"), (list, "an array"), (str, "a string"),
-             ((int, float), "a number"))
-    return next((name for kind, name in kinds if isinstance(value, kind)), "null")
 
 
 def load_keyring(conn: sqlite3.Connection) -> Keyring:
