@@ -537,3 +537,18 @@ def test_a_string_of_the_wrong_form_is_said_in_words(cli: Cli, published: Callab
             "artifacts": [{"kind": "k", "uri": "u", "sha256": "xyz" * 40}]}
     said = refused(cli, "gate", "--from-file", cli.file(gate), says="artifacts/0/sha256: 'xyzxyz")
     assert said.endswith("' is not a SHA-256 digest (64 hex digits)") and "xyz" * 30 not in said
+
+
+def test_an_output_in_a_folder_that_does_not_exist_names_the_folder(
+        cli: Cli, published: Callable[..., str], tmp_path: Any) -> None:
+    """`-o out/x.json` where `out` does not exist said `No such file or directory`, as if the
+    file were the problem; a key written there too."""
+    published()
+    missing = tmp_path / "out"
+    for args in (["export", "-o", str(missing / "x.json")], ["feed", "-o", str(missing / "f.xml")],
+                 ["render", RID, "-o", str(missing / "r.txt")],
+                 ["keygen", "k.example", "-o", str(missing / "k.key")],
+                 ["witness", "keygen", "w.example", "-o", str(missing / "w.key")]):
+        said = refused(cli, *args)
+        assert said == f"Error: cannot write {args[-1]}: there is no folder {missing}", said
+    assert not missing.exists()

@@ -190,6 +190,12 @@ def _folder_lock(folder: Path, wait: bool) -> Iterator[bool]:
         os.close(handle)
 
 
+def no_folder(name: str | Path) -> RefusedInput:
+    """The refusal of a file to write whose folder does not exist (``-o out/x.json``)."""
+    return RefusedInput(f"cannot write {name}: there is no folder {Path(name).absolute().parent}"
+                        f"{unexpanded_home(name)}")
+
+
 @contextlib.contextmanager
 def output_file(name: str) -> Iterator[BinaryIO]:
     """Yield a handle writing the file ``name`` (``-o``): a regular file, or a new one, is
@@ -214,6 +220,8 @@ def output_file(name: str) -> Iterator[BinaryIO]:
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # as any new file
+    except FileNotFoundError:
+        raise no_folder(name) from None
     except OSError as exc:
         raise RefusedInput(f"cannot write {name}: {exc.strerror}") from None
     try:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from ledger.core.escapes import PRIVATE_KEY_PREFIX
 from ledger.errors import KeyFormatError, RefusedInput, SignatureError
-from ledger.ops.files import ledger_kept, read_bounded, without_bom
+from ledger.ops.files import ledger_kept, no_folder, read_bounded, without_bom
 from ledger.storage.store import unexpanded_home
 
 if TYPE_CHECKING:  # ledger.note loads cryptography: imported only where keys are used
@@ -81,6 +81,8 @@ def write_private_key(path: Path, skey: str) -> None:
                                "written only to a new file of that name, never through a "
                                "link; give the path it names") from None
         raise RefusedInput(f"{path} already exists: refusing to overwrite a key") from None
+    except FileNotFoundError:
+        raise no_folder(path) from None
     except OSError as exc:
         raise RefusedInput(f"cannot write {path}: {exc.strerror}") from None
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
