@@ -1144,3 +1144,14 @@ def test_the_checkpoint_file_or_the_ledger_file_given_names_what_to_give(tmp_pat
         f"follows the log `ledger tiles` published from one, and `ledger --db {log.db} verify` "
         "checks the file itself\n")
     assert not list(tmp_path.glob("*.state*")) and not list(tmp_path.glob("*mirror*"))
+
+
+def test_a_state_file_in_a_folder_that_does_not_exist_is_refused_first(tmp_path: Path) -> None:
+    """`--state out/state.json` where `out` does not exist was refused only once the whole log
+    had been fetched and verified: `cannot write the state file …: No such file or directory`."""
+    log = Log(tmp_path)
+    log.publish()
+    state = tmp_path / "out" / "state.json"
+    said = log.cli("monitor", str(log.out), "--vkey", log.vkey, "--state", str(state))
+    assert said.exit_code == 2 and said.stdout == "" and said.stderr == (
+        f"Error: cannot write {state}: there is no folder {state.parent}\n")

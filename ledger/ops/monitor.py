@@ -54,7 +54,15 @@ from ledger.core.policy import Policy, open_witnessed
 from ledger.core.progress import Progress
 from ledger.errors import CorruptEvent, LedgerError, RefusedInput, VerificationError
 from ledger.model.purge import PURGE_TYPE, check_withheld_member, note_event, replay
-from ledger.ops.files import TooSlow, at_most, folder_moment, output_file, read_bounded, within
+from ledger.ops.files import (
+    TooSlow,
+    at_most,
+    folder_moment,
+    no_folder,
+    output_file,
+    read_bounded,
+    within,
+)
 from ledger.ops.helpers import HELPERS, Helper, HelperStopped, send
 from ledger.ops.tiles import MAX_ENTRY, WIDTH, tile_index, tile_path
 from ledger.storage import proofstore, store, views
@@ -579,7 +587,10 @@ def prepare(source: Source, verifier: Verifier, state_path: Path | None,
             mirror: Path | None, policy: Policy | None = None, rederive: bool = True) -> Follow:
     """Fetch the checkpoint, check its signature (and with ``policy``, that its witness
     cosignatures meet the quorum) and that it does not go back on the state (a rollback, or
-    another root at the same size: VerificationError); return the run to make."""
+    another root at the same size: VerificationError); return the run to make. A state file
+    that could not be written (its folder missing) is refused first, not after the whole log."""
+    if state_path is not None and not state_path.absolute().parent.is_dir():
+        raise no_folder(state_path)
     note_bytes = source.get("checkpoint")
     if note_bytes is None:
         where = url_shown(source.where) if source.where is not None else "the log"
