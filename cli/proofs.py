@@ -89,10 +89,13 @@ def checkpoint(obj: LedgerContext, key_file: str, policy_file: str | None,
         ledger checkpoint --key publisher.key -o checkpoint-120.txt
         ledger checkpoint --key publisher.key --policy witnesses.policy -o checkpoint-121.txt
     """
+    from ledger.ops.files import check_output
     from ledger.ops.keys import read_policy, read_signer
 
     refuse_writing_over("-o", output, [*obj.inputs(), ("the key", key_file),
                                        ("the policy", policy_file)])
+    if output is not None:  # before a checkpoint is signed and stored: refused means none was
+        check_output(output)
     signer = read_signer(Path(key_file), passphrase)
     policy = read_policy(policy_file) if policy_file else None
     with obj.open(signing=False) as ledger, progress("Verifying", ledger.count()) as bar:

@@ -211,6 +211,20 @@ def test_bundles(cli: Cli, signed: dict[str, Any], tmp_path: Path) -> None:
         assert result.stderr.startswith("Error: ")
 
 
+def test_checkpoint_to_a_file_it_cannot_write_stores_none(cli: Cli, signed: dict[str, Any],
+                                                          tmp_path: Path) -> None:
+    """`checkpoint -o out/cp.txt` where `out` does not exist signed and stored the checkpoint,
+    then was refused (exit 2): a refusal that had written. It is refused first now."""
+    cli("correct", RID, "--kind", "addendum", "--notice-id", "A9")
+    before = cli.snapshot(), sqlite3.connect(cli.db).execute(
+        "SELECT count(*) FROM checkpoints").fetchone()
+    result = cli("checkpoint", "--key", str(signed["key"]), "-o", str(tmp_path / "out" / "cp.txt"))
+    assert result.exit_code == 2 and result.stderr == (
+        f"Error: cannot write {tmp_path / 'out' / 'cp.txt'}: there is no folder {tmp_path / 'out'}\n")
+    assert (cli.snapshot(), sqlite3.connect(cli.db).execute(
+        "SELECT count(*) FROM checkpoints").fetchone()) == before
+
+
 def test_private_key_readable_by_others_is_refused(cli: Cli, signed: dict[str, Any]) -> None:
     signed["key"].chmod(0o644)
     result = cli("checkpoint", "--key", str(signed["key"]))

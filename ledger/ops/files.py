@@ -196,6 +196,21 @@ def no_folder(name: str | Path) -> RefusedInput:
                         f"{unexpanded_home(name)}")
 
 
+def check_output(name: str) -> None:
+    """Refuse, before any work, a file to write (``-o``) that ``output_file`` could not write: a
+    new file's folder missing or not writable here (a device or a pipe is written as it is)."""
+    try:
+        if not stat.S_ISREG(os.stat(name).st_mode):
+            return
+    except OSError:
+        pass
+    folder = Path(name).absolute().parent
+    if not folder.is_dir():
+        raise no_folder(name)
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise RefusedInput(f"cannot write {name}: the folder {folder} is not writable here")
+
+
 @contextlib.contextmanager
 def output_file(name: str) -> Iterator[BinaryIO]:
     """Yield a handle writing the file ``name`` (``-o``): a regular file, or a new one, is
