@@ -382,11 +382,13 @@ class Ledger:
         verify and extend it). ``progress`` counts the events verified, ``writing`` the events
         whose entries are written."""
         from ledger.model.verify import check_extends
+        from ledger.ops.files import check_folder
         from ledger.ops.proofs import checkpoint_of_note
         from ledger.ops.tiles import write_tiles
         if (signer is None) == (note is None):
             raise RefusedInput("give --key FILE (sign a checkpoint now) or --checkpoint FILE")
         if signer is not None:  # the log since the last checkpoint this key signed is verified
+            check_folder(out, "the tiles")  # refused before a checkpoint is signed and stored
             note, _ = self.checkpoint(signer, progress, since_signed=True)
         assert note is not None
         checkpoint = checkpoint_of_note(note)

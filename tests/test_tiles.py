@@ -224,6 +224,26 @@ def test_tiles_need_a_key_or_a_checkpoint(cli: Cli, tmp_path: Path) -> None:
     assert result.exit_code == 2 and "--key" in result.stderr
 
 
+def test_tiles_where_they_cannot_be_written_sign_nothing(cli: Cli, tmp_path: Path) -> None:
+    """`tiles OUT --key K` with OUT under a file (or a folder not writable here) signed and
+    stored a checkpoint, then was refused (exit 2). It is refused first now."""
+    import sqlite3
+
+    assert cli("publish", cli.file(manifest())).exit_code == 0
+    key = tmp_path / "k.key"
+    assert cli("keygen", "k.example", "-o", str(key)).exit_code == 0
+    afile = tmp_path / "afile"
+    afile.write_text("not a folder\n")
+    before = cli.snapshot(), sqlite3.connect(cli.db).execute(
+        "SELECT count(*) FROM checkpoints").fetchone()
+    result = cli("tiles", str(afile / "tiles"), "--key", str(key))
+    assert result.exit_code == 2 and result.stderr == (
+        f"Error: cannot write the tiles to {afile / 'tiles'}: {afile} is not a folder\n")
+    assert (cli.snapshot(), sqlite3.connect(cli.db).execute(
+        "SELECT count(*) FROM checkpoints").fetchone()) == before
+    assert cli("tiles", str(tmp_path / "new" / "tiles"), "--key", str(key)).exit_code == 0
+
+
 def test_helpers_write_the_bytes_one_process_writes(tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """The same checkpoint published by one process and by helper processes: the same files,

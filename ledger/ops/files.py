@@ -211,6 +211,18 @@ def check_output(name: str) -> None:
         raise RefusedInput(f"cannot write {name}: the folder {folder} is not writable here")
 
 
+def check_folder(out: str | Path, what: str) -> None:
+    """Refuse, before any work, a folder to write ``what`` into that could not be made or
+    written here: the nearest part of its path that exists is not a folder, or not writable."""
+    path = Path(out).absolute()
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not existing.is_dir():
+        raise RefusedInput(f"cannot write {what} to {out}: {existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise RefusedInput(f"cannot write {what} to {out}: the folder {existing} is not writable "
+                           "here")
+
+
 @contextlib.contextmanager
 def output_file(name: str) -> Iterator[BinaryIO]:
     """Yield a handle writing the file ``name`` (``-o``): a regular file, or a new one, is
