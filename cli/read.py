@@ -497,17 +497,42 @@ def diff(obj: LedgerContext, record_id: str, old: int | None, new: int | None,
         elif "new" not in change:
             say(f"  - {printable(change['path'])}: {_short(change['old'])}")
         else:
-            say(f"  ~ {printable(change['path'])}: {_short(change['old'])} → "
-                f"{_short(change['new'])}")
+            before, after = _around_the_change(_text(change["old"]), _text(change["new"]))
+            say(f"  ~ {printable(change['path'])}: {before} → {after}")
 
 
-def _short(value: object) -> str:
-    """A value of a diff line: JSON, or what withheld it (as `show` says it), cut to 80."""
+def _text(value: object) -> str:
+    """A value of a diff line: JSON, or what withheld it (as `show` says it)."""
     from ledger.core.events import is_withheld
     from ledger.pages.render import shown_value
 
-    text = printable(shown_value(value) if is_withheld(value) else orjson.dumps(value).decode())
-    return text if len(text) <= 80 else text[:77] + "…"
+    return printable(shown_value(value) if is_withheld(value) else orjson.dumps(value).decode())
+
+
+def _short(value: object, width: int = 80) -> str:
+    """A value of a diff line, cut to ``width``."""
+    text = _text(value)
+    return text if len(text) <= width else text[:width - 3] + "…"
+
+
+def _around_the_change(old: str, new: str, width: int = 80, context: int = 20) -> tuple[str, str]:
+    """The two sides of a changed value, each cut to ``width`` around where they differ: a title
+    changed at its end showed the same first 77 characters on both sides, and not the change."""
+    if len(old) <= width and len(new) <= width:
+        return old, new
+    same = 0
+    while same < min(len(old), len(new)) and old[same] == new[same]:
+        same += 1
+    tail = 0
+    while tail < min(len(old), len(new)) - same and old[-1 - tail] == new[-1 - tail]:
+        tail += 1
+    start = max(0, same - context)
+
+    def cut(text: str) -> str:
+        stop = min(len(text), len(text) - tail + context, start + width - 2)
+        return ("…" if start else "") + text[start:stop] + ("…" if stop < len(text) else "")
+
+    return cut(old), cut(new)
 
 
 @click.command()

@@ -9,6 +9,8 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.conftest import Cli, manifest
 
@@ -64,8 +66,16 @@ def test_diff(day: Cli) -> None:
     paths = {c["path"]: c for c in between["changes"]}
     assert paths["/title"]["new"] == "A new title" and "/abstract" in paths
     assert "  ~ /title:" in day("diff", "SRCH:03BE3A05", "1", "2").stdout
+    # a long title changed at its end: the change is what the line shows
+    long_title = "A new title " + "x" * 90 + " and its end"
+    for title in (long_title, long_title + ", changed"):
+        assert day("publish", day.file({**revised, "title": title})).exit_code == 0
+    line = next(text for text in day("diff", "SRCH:03BE3A05", "3", "4").stdout.splitlines()
+                if text.startswith("  ~ /title:"))
+    assert line == ('  ~ /title: …xxxxxxxx and its end" → …xxxxxxxx and its end, changed"'
+                    ), line
     refused = day("diff", "SRCH:03BE3A05", "7")
-    assert refused.exit_code == 2 and "has versions 1..2" in refused.stderr
+    assert refused.exit_code == 2 and "has versions 1..4" in refused.stderr
 
 
 def test_search_follows_appends_and_a_purge_drops_its_text(day: Cli) -> None:
@@ -285,3 +295,17 @@ def test_bulk_commands_dry_run_and_write_nothing(day: Cli, tmp_path: Path) -> No
     # and the real runs do what the dry runs said
     assert day.json("append", "--jsonl", str(lines))["appended"] == 3
     assert day.json("show", "SRCH:BF3DD431")["status"] == "CORRECTED"
+
+
+@given(st.text(min_size=0, max_size=300), st.text(min_size=0, max_size=300))
+def test_a_long_value_changed_anywhere_shows_the_change(old: str, new: str) -> None:
+    """`diff` cut both sides of a changed value to their first 77 characters: a title changed
+    at its end read the same on both sides. Each side is now cut around where they differ."""
+    from cli.read import _around_the_change
+
+    before, after = _around_the_change(old, new)
+    assert len(before) <= 81 and len(after) <= 81
+    if old != new:
+        assert before != after
+    if len(old) <= 80 and len(new) <= 80:
+        assert (before, after) == (old, new)
