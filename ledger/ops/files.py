@@ -202,8 +202,10 @@ def check_output(name: str) -> None:
     try:
         if not stat.S_ISREG(os.stat(name).st_mode):
             return
-    except OSError:
+    except FileNotFoundError:
         pass
+    except OSError as exc:  # a folder on the way that may not be looked into here
+        raise RefusedInput(f"cannot write {name}: {exc.strerror or exc}") from None
     folder = Path(name).absolute().parent
     if not folder.is_dir():
         raise no_folder(name)
@@ -215,7 +217,10 @@ def check_folder(out: str | Path, what: str) -> None:
     """Refuse, before any work, a folder to write ``what`` into that could not be made or
     written here: the nearest part of its path that exists is not a folder, or not writable."""
     path = Path(out).absolute()
-    existing = next(p for p in (path, *path.parents) if p.exists())
+    try:
+        existing = next(p for p in (path, *path.parents) if p.exists())
+    except OSError as exc:  # a folder on the way that may not be looked into here
+        raise RefusedInput(f"cannot write {what} to {out}: {exc.strerror or exc}") from None
     if not existing.is_dir():
         raise RefusedInput(f"cannot write {what} to {out}: {existing} is not a folder")
     if not os.access(existing, os.W_OK | os.X_OK):
