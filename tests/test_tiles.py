@@ -244,6 +244,40 @@ def test_tiles_where_they_cannot_be_written_sign_nothing(cli: Cli, tmp_path: Pat
     assert cli("tiles", str(tmp_path / "new" / "tiles"), "--key", str(key)).exit_code == 0
 
 
+def test_tiles_under_a_folder_that_may_not_be_looked_into_sign_nothing(cli: Cli,
+                                                                        tmp_path: Path) -> None:
+    """The same under a folder of mode 000 (as a user who may not look into it: root runs
+    without the capabilities that pass file modes by): a refusal naming why, not a traceback
+    (`Path.exists` raises PermissionError there), and no checkpoint stored."""
+    import os
+    import sqlite3
+    import subprocess
+    import sys
+
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        prefix = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--"]
+        if subprocess.run([*prefix, "true"], capture_output=True).returncode != 0:
+            pytest.skip("setpriv cannot drop the capabilities that pass file modes by")
+    assert cli("publish", cli.file(manifest())).exit_code == 0
+    key = tmp_path / "k.key"
+    assert cli("keygen", "k.example", "-o", str(key)).exit_code == 0
+    locked = tmp_path / "locked"
+    (locked / "inner").mkdir(parents=True)
+    locked.chmod(0o000)
+    try:
+        for args in (["tiles", str(locked / "inner" / "t"), "--key", str(key)],
+                     ["checkpoint", "--key", str(key), "-o", str(locked / "inner" / "cp.txt")]):
+            done = subprocess.run([*prefix, sys.executable, "-c", "from cli.main import main; main()",
+                                   "--db", str(cli.db), *args], capture_output=True, text=True,
+                                  timeout=120, cwd=Path(__file__).resolve().parents[1])
+            assert done.returncode == 2 and done.stderr.startswith("Error: cannot write "), done.stderr
+            assert done.stderr.endswith(": Permission denied\n") and "Traceback" not in done.stderr
+    finally:
+        locked.chmod(0o755)
+    assert sqlite3.connect(cli.db).execute("SELECT count(*) FROM checkpoints").fetchone() == (0,)
+
+
 def test_helpers_write_the_bytes_one_process_writes(tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """The same checkpoint published by one process and by helper processes: the same files,
