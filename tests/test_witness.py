@@ -713,3 +713,18 @@ def test_what_anyone_sends_is_logged_as_text(tmp_path: Path, caplog: pytest.LogC
     said = [r.getMessage() for r in caplog.records]
     assert len(said) == len(bodies)
     assert all(m.isprintable() for m in said), said
+
+
+def test_a_logs_file_of_bare_verifier_keys_says_what_to_write(tmp_path: Path) -> None:
+    """A logs file holding the log's verifier key alone (as `ledger keygen` printed it) said
+    only `expected log <vkey> [<url>]`."""
+    log = Log(tmp_path, "log", 1)
+    (tmp_path / "logs.txt").write_text(f"{log.vkey}\n")
+    key = tmp_path / "w.key"
+    assert log.cli("witness", "keygen", "witness.example/w", "-o", str(key)).exit_code == 0
+    result = log.cli("witness", "serve", "--key", str(key), "--logs", str(tmp_path / "logs.txt"),
+                     "--db", str(tmp_path / "w.db"))
+    assert result.exit_code == 2 and result.stderr == (
+        "Error: logs line 1: expected `log <vkey> [<url>]` (a verifier key alone: write `log ` "
+        "before it)\n"), result.output
+    assert not (tmp_path / "w.db").exists()

@@ -234,7 +234,9 @@ def parse_logs(data: bytes) -> dict[str, list[Verifier]]:
         if not words or words[0].startswith("#"):
             continue
         if words[0] != "log" or len(words) not in (2, 3):
-            raise PolicyError(f"logs line {number}: expected `log <vkey> [<url>]`")
+            bare = len(words) == 1 and words[0].count("+") >= 2  # a verifier key alone
+            raise PolicyError(f"logs line {number}: expected `log <vkey> [<url>]`"
+                              + (" (a verifier key alone: write `log ` before it)" if bare else ""))
         try:
             verifier = parse_verifier(words[1])
         except SignatureError as exc:
