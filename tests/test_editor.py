@@ -173,6 +173,21 @@ def test_a_correction_that_changes_nothing_or_a_path_twice_needs_force(day: Cli)
     assert changed.exit_code == 0, changed.output
 
 
+def test_lifting_a_correction_says_its_changes_stay(day: Cli) -> None:
+    """A reinstatement that lifts a correction makes the record CURRENT again, while the
+    correction's changes stay in the manifest (every correction issued applies, in order): an
+    editor lifting it to undo a typo fix saw CURRENT and the changed score, with no word."""
+    assert day("correct", "SRCH:BF3DD431", "--kind", "correction", "--reason", "typo", "--set",
+               "/review_score=7.5", "--notice-id", "C7").exit_code == 0
+    lifted = day("correct", "SRCH:BF3DD431", "--kind", "reinstatement", "--reason", "undo",
+                 "--lifts", "C7")
+    assert lifted.exit_code == 0 and lifted.stderr == (
+        "Warning: correction C7 no longer counts in the record's status, but its changes stay in "
+        "the manifest (/review_score): to undo them, issue a correction that sets them back\n")
+    shown = day.json("show", "SRCH:BF3DD431")
+    assert shown["status"] == "CURRENT" and shown["manifest"]["review_score"] == 7.5
+
+
 def test_a_date_still_to_come_is_warned_of(day: Cli) -> None:
     """An effective date of 2099 or an evaluation at 2099 (a typo for 2026, most likely) was
     appended silently; readers see that date on the record. A warning names it; a date within a

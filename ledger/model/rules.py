@@ -417,6 +417,15 @@ def editorial_warnings(contract: str, payload: dict[str, Any], state: RecordStat
                     out.append(f"this version sets {path} to {value!r}, which correction "
                                f"{notice.notice_id} (seq {notice.seq}) set to {change.get('value')!r}: "
                                "publishing it reverts that correction")
+    lifted = state.notice(str(payload["lifts"])) if payload.get("kind") == "reinstatement" \
+        and payload.get("lifts") else None
+    if lifted is not None and lifted.kind == "correction" and isinstance(
+            lifted.payload.get("changes"), list) and lifted.payload["changes"]:
+        paths = ", ".join(str(c.get("path")) for c in lifted.payload["changes"][:3]
+                          if isinstance(c, dict))
+        out.append(f"correction {lifted.notice_id} no longer counts in the record's status, but "
+                   f"its changes stay in the manifest ({paths}): to undo them, issue a correction "
+                   "that sets them back")
     if contract.startswith("gate-evaluation-") and payload.get("status") == "VERIFIED" \
             and state.status in ("RETRACTED", "WITHDRAWN", "REMOVED"):
         out.append(f"{state.record_id} is {state.status}: a VERIFIED gate does not change that "
