@@ -154,7 +154,8 @@ def open_note(note: str, verifier: Verifier) -> str:
             raise SignatureError(f"the signature by {name} does not verify") from None
         found = True
     if not found:
-        others = sorted({key_label(name, int.from_bytes(raw[:4], "big")) for name, raw in lines})
+        others = sorted({key_label(name[:100], int.from_bytes(raw[:4], "big"))  # names: anyone's
+                         for name, raw in lines})
         signed = f" (it is signed by {', '.join(others[:3])}{', …' if len(others) > 3 else ''})" \
             if others else ""
         raise SignatureError(f"the note has no signature by "
