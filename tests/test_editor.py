@@ -186,6 +186,12 @@ def test_lifting_a_correction_says_its_changes_stay(day: Cli) -> None:
         "the manifest (/review_score): to undo them, issue a correction that sets them back\n")
     shown = day.json("show", "SRCH:BF3DD431")
     assert shown["status"] == "CURRENT" and shown["manifest"]["review_score"] == 7.5
+    # history and log name what a notice lifts and the start of its reason (they said only
+    # `correction C7`, `reinstatement N-…`: an auditor had to open each one)
+    lines = day("history", "SRCH:BF3DD431").stdout.splitlines()
+    assert lines[-2].endswith("  correction C7: typo"), lines
+    assert lines[-1].endswith(" (lifts C7): undo") and "  reinstatement N-" in lines[-1], lines
+    assert day("log", "--record", "SRCH:BF3DD431").stdout.splitlines()[-2:] == lines[-2:]
 
 
 def test_a_date_still_to_come_is_warned_of(day: Cli) -> None:

@@ -60,6 +60,14 @@ def event_summary(event: Event) -> str:
 
 
 def event_line(event: Event) -> str:
-    """Return a one-line summary of an event."""
+    """Return a one-line summary of an event (for a notice, the start of its reason too)."""
+    notice = event.payload if event.type == "notice.issued" else {}
+    lifts, reason = notice.get("lifts"), notice.get("reason")
+    said = (f" (lifts {shown_value(lifts)})" if lifts else "") + (
+        f": {_cut(shown_value(reason), 60)}" if reason else "")
     return printable(f"{event.seq:>6}  {event.recorded_at}  {event.type:<19} {event.record_id}  "
-                     f"{event.actor}  {event.hash[:12]}  {event_summary(event)}").rstrip()
+                     f"{event.actor}  {event.hash[:12]}  {event_summary(event)}{said}").rstrip()
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:width - 1] + "…"
