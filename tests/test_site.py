@@ -10,6 +10,7 @@ import os
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -72,6 +73,29 @@ def test_a_second_run_rewrites_only_what_changed(cli: Cli, signed_site: tuple[li
     assert "2 file(s) written" in cli("site", str(out)).stdout  # the page and the state
     assert "Status: CURRENT" in page.read_text()
     assert "0 file(s) written" in cli("site", str(out), "--full").stdout
+
+
+def test_a_second_run_reads_only_the_records_that_changed(
+        cli: Cli, signed_site: tuple[list[str], Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run saved the key id it shows readers where its state's fingerprint goes (a variable
+    reused), so the next run found no state of its own and built every record again: the same
+    files, written as before, but 0.02 s became 1 s at 1,000 records, 11 s at 10,000. Records
+    are counted as they are built (the real builder, counted)."""
+    from ledger.pages import site as site_module
+
+    _, out = signed_site
+    assert cli("site", str(out)).exit_code == 0
+    built: list[str] = []
+    real = site_module._Builder.build
+
+    def counted(self: Any, rid: str, *args: Any, **kwargs: Any) -> Any:
+        built.append(rid)
+        return real(self, rid, *args, **kwargs)
+
+    monkeypatch.setattr(site_module._Builder, "build", counted)
+    assert cli("site", str(out)).exit_code == 0 and built == []
+    cli("correct", "SRCH:00000002", "--kind", "retraction", "--reason", "x")
+    assert cli("site", str(out)).exit_code == 0 and built == ["SRCH:00000002"]
 
 
 def _bundles_named(out: Path) -> dict[str, str]:

@@ -331,12 +331,12 @@ def _write_site(conn: sqlite3.Connection, out: Path, signed: tuple[str, Checkpoi
     head = store.head(conn)
     later = frozenset(rid for rid, entry in state.items() if entry["heads"][0] != entry["heads"][1])
     index: dict[str, Any] = {}
-    key = ""
+    label = ""  # (``key`` is the state's fingerprint, saved below: not this)
     if signed is not None:  # the index names the key the pages check, as their badge does
         from ledger.core.note import key_label, parse_verifier
 
         verifier = parse_verifier(signed[2])
-        key = key_label(verifier.name, verifier.key_id)
+        label = key_label(verifier.name, verifier.key_id)
     for page in range(1, pages + 1):
         chunk = rows[(page - 1) * INDEX_PAGE_ROWS:page * INDEX_PAGE_ROWS]
         name = index_name(page)
@@ -349,7 +349,7 @@ def _write_site(conn: sqlite3.Connection, out: Path, signed: tuple[str, Checkpoi
             index[name] = known
             continue
         html_text = index_page(chunk, page, pages, len(rows), head, signed[1] if signed else None,
-                               later, key)
+                               later, label)
         writer.write(name, html_text.encode("utf-8"))
         info = os.lstat(os.path.join(writer.out, name))
         index[name] = [digest, info.st_size, info.st_mtime_ns]
