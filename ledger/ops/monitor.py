@@ -57,8 +57,8 @@ from ledger.model.purge import PURGE_TYPE, check_withheld_member, note_event, re
 from ledger.ops.files import (
     TooSlow,
     at_most,
+    check_output,
     folder_moment,
-    no_folder,
     output_file,
     read_bounded,
     within,
@@ -588,9 +588,10 @@ def prepare(source: Source, verifier: Verifier, state_path: Path | None,
     """Fetch the checkpoint, check its signature (and with ``policy``, that its witness
     cosignatures meet the quorum) and that it does not go back on the state (a rollback, or
     another root at the same size: VerificationError); return the run to make. A state file
-    that could not be written (its folder missing) is refused first, not after the whole log."""
-    if state_path is not None and not state_path.absolute().parent.is_dir():
-        raise no_folder(state_path)
+    that could not be written (its folder missing or not writable) is refused first, not after
+    the whole log."""
+    if state_path is not None:
+        check_output(str(state_path))
     note_bytes = source.get("checkpoint")
     if note_bytes is None:
         where = url_shown(source.where) if source.where is not None else "the log"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ledger.core.escapes import printable
 from ledger.core.events import Event, is_withheld
 from ledger.model.labels import PROVENANCE_LABELS, VERIFICATION_LABELS, level_text
@@ -45,9 +47,10 @@ def show_text(shown: Shown) -> str:
 
 
 
-def event_summary(event: Event) -> str:
-    """Return what an event says in a few words (kind and id of a notice, a gate's verdict…)."""
-    payload = event.payload
+def event_summary(event: Event, payload: dict[str, Any] | None = None) -> str:
+    """Return what an event says in a few words (kind and id of a notice, a gate's verdict…);
+    ``payload``: the event's, if the caller parsed it already."""
+    payload = event.payload if payload is None else payload
     return {
         "notice.issued": lambda: f"{payload.get('kind')} {payload.get('notice_id')}",
         "gate.evaluated": lambda: f"gate {payload.get('gate')} {payload.get('status')}",
@@ -61,12 +64,14 @@ def event_summary(event: Event) -> str:
 
 def event_line(event: Event) -> str:
     """Return a one-line summary of an event (for a notice, the start of its reason too)."""
-    notice = event.payload if event.type == "notice.issued" else {}
+    payload = event.payload
+    notice = payload if event.type == "notice.issued" else {}
     lifts, reason = notice.get("lifts"), notice.get("reason")
     said = (f" (lifts {shown_value(lifts)})" if lifts else "") + (
         f": {_cut(shown_value(reason), 60)}" if reason else "")
     return printable(f"{event.seq:>6}  {event.recorded_at}  {event.type:<19} {event.record_id}  "
-                     f"{event.actor}  {event.hash[:12]}  {event_summary(event)}{said}").rstrip()
+                     f"{event.actor}  {event.hash[:12]}  {event_summary(event, payload)}{said}"
+                     ).rstrip()
 
 
 def _cut(text: str, width: int) -> str:
