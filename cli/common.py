@@ -20,7 +20,7 @@ from ledger.api import AppendResult, Ledger, Rehearsal
 from ledger.core.canonical import JsonInputError, parse_json
 from ledger.core.escapes import printable
 from ledger.errors import NotALedger, RefusedInput
-from ledger.ops.files import output_file, read_bounded, without_bom
+from ledger.ops.files import file_name_problem, output_file, read_bounded, without_bom
 
 T = TypeVar("T")
 
@@ -57,6 +57,23 @@ class LedgerContext:
 
 
 pass_ctx = click.make_pass_decorator(LedgerContext)
+
+
+class FileName(click.Path):
+    """A file the command writes, or the ledger file: click's ``Path(dir_okay=False)``, which
+    checks only a name that exists, refusing too a name that is empty or names a folder (`-o
+    out/` and `--db new/ init` wrote a file called out, or new: ``Path`` drops the slash)."""
+
+    def __init__(self, what: str = "the output file") -> None:
+        super().__init__(dir_okay=False)
+        self.what = what
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        problem = file_name_problem(os.fsdecode(value), self.what)
+        if problem is not None:
+            self.fail(problem, param, ctx)
+        return super().convert(value, param, ctx)
 
 
 def passphrase(confirm: bool = False) -> str | None:

@@ -29,7 +29,7 @@ from ledger.errors import (
 )
 from ledger.storage.store import is_corrupt
 
-from .common import LedgerContext, Terminated, say
+from .common import FileName, LedgerContext, Terminated, say
 
 # Each command's module, imported only when that command runs (or for --help): a call such as
 # `ledger correct` loads neither the read, proof, page nor keyring commands. test_help checks
@@ -157,7 +157,7 @@ class LedgerGroup(click.Group):
 @click.group(cls=LedgerGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="provenance-ledger")
 @click.option("--db", envvar="LEDGER_DB", default="ledger.db", show_default=True,
-              type=click.Path(dir_okay=False), help="Ledger file (env LEDGER_DB).")
+              type=FileName("the ledger file"), help="Ledger file (env LEDGER_DB).")
 @click.option("--actor", envvar="LEDGER_ACTOR", default=None,
               help="Who is appending (env LEDGER_ACTOR; default: the OS user name).")
 @click.option("--key", "key_file", envvar="LEDGER_KEY", default=None,
@@ -177,8 +177,6 @@ def app(ctx: click.Context, db: str, actor: str | None, key_file: str | None) ->
     """
     if actor is not None and not actor.strip():
         raise click.BadParameter("the actor name is empty", param_hint="--actor")
-    if not db:  # LEDGER_DB= (set, empty) or --db '': it named the current folder
-        raise click.BadParameter("the ledger file name is empty", param_hint="--db")
     ctx.obj = LedgerContext(db, actor or default_actor(), key_file, db_from_env=(
         ctx.get_parameter_source("db") == click.core.ParameterSource.ENVIRONMENT))
 

@@ -11,6 +11,7 @@ from ledger.errors import RefusedInput
 from ledger.ops.files import read_bounded
 
 from .common import (
+    FileName,
     LedgerContext,
     dry_run_option,
     emit_json,
@@ -94,7 +95,7 @@ def import_cmd(obj: LedgerContext, pages: tuple[str, ...], batch_size: int, as_j
 @click.argument("record_id")
 @click.option("--format", "fmt", type=click.Choice(["text", "html", "md"]), default="text",
               show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE.")
+@click.option("-o", "--output", type=FileName(), help="Write to FILE.")
 @pass_ctx
 def render(obj: LedgerContext, record_id: str, fmt: str, output: str | None) -> None:
     """Render a record's public page (the publisher's full layout) from the current state.

@@ -12,6 +12,7 @@ from ledger.core.canonical import JsonInputError, parse_json
 from ledger.errors import RefusedInput
 
 from .common import (
+    FileName,
     LedgerContext,
     emit_json,
     json_option,
@@ -37,7 +38,7 @@ from .common import (
 
 @click.command()
 @click.argument("name")
-@click.option("-o", "--output", type=click.Path(dir_okay=False),
+@click.option("-o", "--output", type=FileName(),
               help="Private key file (default: NAME.key, with / replaced by _).")
 @click.option("--encrypt", is_flag=True,
               help="Encrypt the key file with a passphrase (LEDGER_KEY_PASSPHRASE or a prompt).")
@@ -72,7 +73,7 @@ def keygen(name: str, output: str | None, encrypt: bool) -> None:
               help="Private key file (from `ledger keygen`).")
 @click.option("--policy", "policy_file", type=click.Path(dir_okay=False),
               help="Have the policy's witnesses cosign it; store it only if they meet its quorum.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the note to FILE.")
+@click.option("-o", "--output", type=FileName(), help="Write the note to FILE.")
 @pass_ctx
 def checkpoint(obj: LedgerContext, key_file: str, policy_file: str | None,
                output: str | None) -> None:
@@ -150,9 +151,9 @@ def tiles(obj: LedgerContext, out_dir: str, key_file: str | None,
 @click.command()
 @click.argument("where", metavar="URL|DIR")
 @click.option("--vkey", required=True, help="The log's verifier key (string or file).")
-@click.option("--state", "state_file", type=click.Path(dir_okay=False),
+@click.option("--state", "state_file", type=FileName(),
               help="Where the last checkpoint seen is kept (forks and rollbacks are refused).")
-@click.option("--mirror", "mirror_file", type=click.Path(dir_okay=False),
+@click.option("--mirror", "mirror_file", type=FileName(),
               help="Keep a local, read-only ledger of everything verified.")
 @click.option("--policy", "policy_file", type=click.Path(dir_okay=False),
               help="Require the checkpoint's witness cosignatures to meet this policy's quorum.")
@@ -227,7 +228,7 @@ def monitor(ctx: click.Context, where: str, vkey: str, state_file: str | None,
               show_default=True)
 @click.option("--checkpoint", "checkpoint_file", type=click.Path(dir_okay=False),
               help="Prove against this signed checkpoint (its size); needed for tlog-proof.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE.")
+@click.option("-o", "--output", type=FileName(), help="Write to FILE.")
 @json_option
 @pass_ctx
 def prove(obj: LedgerContext, seq: int, size: int | None, fmt: str, checkpoint_file: str | None,
@@ -295,7 +296,7 @@ def consistency(obj: LedgerContext, old_size: int, new_size: int | None, as_json
 @click.command()
 @click.argument("record_id")
 @click.option("--checkpoint", "checkpoint_file", required=True, type=click.Path(dir_okay=False))
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE.")
+@click.option("-o", "--output", type=FileName(), help="Write to FILE.")
 @pass_ctx
 def bundle(obj: LedgerContext, record_id: str, checkpoint_file: str, output: str | None) -> None:
     """Write a self-contained, offline-verifiable JSON bundle of one record.

@@ -16,6 +16,7 @@ from ledger.ops.files import output_file
 from ledger.pages.text import event_line, show_text
 
 from .common import (
+    FileName,
     LedgerContext,
     emit_json,
     http_url,
@@ -307,7 +308,7 @@ def rebuild(obj: LedgerContext) -> None:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="json", show_default=True)
 @click.option("--as-of", type=whole(0), help="The state after this seq.")
 @click.option("--since", type=whole(0), help="Only the records with an event after this seq.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE.")
+@click.option("-o", "--output", type=FileName(), help="Write to FILE.")
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @pass_ctx
 def export(obj: LedgerContext, fmt: str, as_of: int | None, since: int | None,
@@ -347,7 +348,7 @@ def export(obj: LedgerContext, fmt: str, as_of: int | None, since: int | None,
               help="Where the site (`ledger site`) is served (an http(s) URL): entries link to "
                    "pages.")
 @click.option("--title", default="Corrections and retractions", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE.")
+@click.option("-o", "--output", type=FileName(), help="Write to FILE.")
 @pass_ctx
 def feed(obj: LedgerContext, limit: int, base_url: str | None, title: str,
          output: str | None) -> None:
@@ -588,7 +589,7 @@ def completion(shell: str) -> None:
 
 
 @click.command()
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE.")
+@click.option("-o", "--output", type=FileName(), help="Write to FILE.")
 @click.option("--title", default="Research records and their correction history", show_default=True)
 @pass_ctx
 def metadata(obj: LedgerContext, output: str | None, title: str) -> None:

@@ -8,7 +8,7 @@ import click
 
 from ledger.errors import RefusedInput
 
-from .common import say
+from .common import FileName, say
 
 
 @click.group()
@@ -24,7 +24,7 @@ def witness() -> None:
 
 @witness.command("keygen")
 @click.argument("name")
-@click.option("-o", "--output", type=click.Path(dir_okay=False),
+@click.option("-o", "--output", type=FileName(),
               help="Private key file (default: NAME.key, with / replaced by _).")
 def keygen(name: str, output: str | None) -> None:
     """Create a witness's Ed25519 cosigning key (cosignature/v1, type 0x04); print its vkey.
@@ -49,7 +49,7 @@ def keygen(name: str, output: str | None) -> None:
               help="The witness's private key (from `ledger witness keygen`).")
 @click.option("--logs", "logs_file", required=True, type=click.Path(dir_okay=False),
               help="The logs it witnesses: `log <vkey> [<url>]` lines.")
-@click.option("--db", "db_file", required=True, type=click.Path(dir_okay=False),
+@click.option("--db", "db_file", required=True, type=FileName("the witness database file"),
               help="Its state: the last checkpoint cosigned per log, and every refusal.")
 @click.option("--listen", default="127.0.0.1:7380", show_default=True, metavar="HOST:PORT")
 def serve(key_file: str, logs_file: str, db_file: str, listen: str) -> None:

@@ -395,7 +395,27 @@ def test_an_input_larger_than_any_document_is_refused_unread(cli: Cli, tmp_path:
 def test_an_empty_ledger_file_name_is_refused(cli: Cli) -> None:
     """`--db ''` named the current folder (`cannot open .: unable to open database file`)."""
     for args in (["verify"], ["init"], ["show", RID]):
-        refused(cli, "--db", "", *args, says="--db: the ledger file name is empty")
+        refused(cli, "--db", "", *args, says="'--db': the ledger file name is empty")
+
+
+def test_a_file_name_that_names_a_folder_is_refused(cli: Cli, tmp_path: Path,
+                                                    published: Callable[..., str]) -> None:
+    """`-o out/` and `--db new/ init` wrote a file called out, or new (``Path`` drops the
+    slash), and `-o ''` stopped with a traceback (`PosixPath('.') has an empty name`)."""
+    published()
+    folder, files = tmp_path / "new", sorted(p for p in tmp_path.iterdir() if ".db" not in p.name)
+    for name, says in [(f"{folder}/", f"{folder}/ names a folder, not a file"),
+                       (f"{tmp_path}/.", "names a folder, not a file"),
+                       ("", "the output file name is empty")]:
+        for args in (["export", "-o", name], ["feed", "-o", name], ["metadata", "-o", name],
+                     ["prove", "1", "-o", name], ["render", RID, "-o", name],
+                     ["keygen", "pub.example", "-o", name], ["witness", "keygen", "w", "-o", name],
+                     ["monitor", str(tmp_path), "--vkey", "x.vkey", "--state", name]):
+            refused(cli, *args, says=says)
+        if name:
+            refused(cli, "--db", name, "init", says=says)
+            refused(cli, "--db", name, "verify", says=says)
+    assert sorted(p for p in tmp_path.iterdir() if ".db" not in p.name) == files
 
 
 @pytest.mark.parametrize("command", [

@@ -196,9 +196,29 @@ def no_folder(name: str | Path) -> RefusedInput:
                         f"{unexpanded_home(name)}")
 
 
+def file_name_problem(name: str, what: str = "the file") -> str | None:
+    """Return why ``name`` cannot name a file (None if it can): it is empty, or it names a
+    folder: it ends with "/", or in "." or ".." (``Path`` drops a trailing slash, so `-o out/`
+    and `--db new/ init` wrote a file called out, or new)."""
+    if not name:
+        return f"{what} name is empty"
+    if name.endswith(os.sep) or os.path.basename(name) in (".", ".."):
+        return f"{name} names a folder, not a file: give a file name"
+    return None
+
+
+def _refuse_file_name(name: str) -> None:
+    """Raise RefusedInput if ``name`` cannot name a file to write (``file_name_problem``)."""
+    problem = file_name_problem(name, "the output file")
+    if problem is not None:
+        raise RefusedInput(f"cannot write: {problem}")
+
+
 def check_output(name: str) -> None:
     """Refuse, before any work, a file to write (``-o``) that ``output_file`` could not write: a
-    new file's folder missing or not writable here (a device or a pipe is written as it is)."""
+    name that is empty or names a folder, a new file's folder missing or not writable here (a
+    device or a pipe is written as it is)."""
+    _refuse_file_name(name)
     try:
         if not stat.S_ISREG(os.stat(name).st_mode):
             return
@@ -235,6 +255,7 @@ def output_file(name: str) -> Iterator[BinaryIO]:
     sees half of it and a failed run leaves the old one (through a symlink, the file it points
     to is the one replaced); a device or a pipe (``/dev/stdout``, a FIFO) is written as it is —
     renaming over it replaced the device node or the pipe with a plain file."""
+    _refuse_file_name(name)
     try:
         kind = os.stat(name).st_mode
     except FileNotFoundError:
