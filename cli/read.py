@@ -19,6 +19,7 @@ from .common import (
     FileName,
     LedgerContext,
     emit_json,
+    fit,
     http_url,
     json_option,
     paint_status,
@@ -28,7 +29,9 @@ from .common import (
     refuse_writing_over,
     say,
     stdout_bytes,
+    terminal_columns,
     whole,
+    wrapped,
     write_output,
 )
 
@@ -393,7 +396,8 @@ def feed(obj: LedgerContext, limit: int, base_url: str | None, title: str,
 @pass_ctx
 def list_cmd(obj: LedgerContext, status: str | None, tier: str | None, level: str | None,
              as_json: bool) -> None:
-    """List records (id, status, levels, tier, title), filtered, by record id.
+    """List records (id, status, provenance and verification levels, tier, title), filtered,
+    by record id. On a terminal, under a header and cut to its width.
 
     \b
     Example:
@@ -414,14 +418,21 @@ def list_cmd(obj: LedgerContext, status: str | None, tier: str | None, level: st
                 out.write((b",\n" if i else b"\n") + orjson.dumps(row, option=orjson.OPT_SORT_KEYS))
             out.write(b"\n]\n")
         else:
-            shown = None
-            for shown in found:
+            shown, columns = None, terminal_columns()
+            levels = "{} {}" if columns is None else "{:<4} {:<5}"  # under PROV and VERIF
+            for i, shown in enumerate(found):
                 title = printable(shown["manifest"].get("title"))
-                rest = (f" {shown['provenance_level']} {shown['verification_level']} "
-                        f"{printable(shown['quality_tier'] or '-')[:20]:<20} ")
-                width = 15 + 1 + 13 + len(rest)
-                click.echo(f"{shown['record_id']:<15} {paint_status(shown['status'], 13)}{rest}"
-                           + title[:max(10, 99 - width)].rstrip())
+                rest = (" " + levels.format(shown["provenance_level"], shown["verification_level"])
+                        + f" {printable(shown['quality_tier'] or '-')[:20]:<20} ")
+                line = f"{shown['record_id']:<15} {paint_status(shown['status'], 13)}{rest}"
+                used = 15 + 1 + 13 + len(rest)
+                if columns is None:  # piped: the lines as they always were
+                    click.echo(line + title[:max(10, 99 - used)].rstrip())
+                    continue
+                if i == 0:
+                    click.echo(f"{'RECORD':<15} {'STATUS':<13} {'PROV':<4} {'VERIF':<5} "
+                               f"{'TIER':<20} TITLE")
+                click.echo(line + fit(title, max(10, columns - 1 - used)).rstrip())
             if shown is None:  # said on stderr: what a script reads from stdout stays empty
                 say("No record matches." if status or tier or level else "No records yet.",
                     err=True)
@@ -564,9 +575,14 @@ def search(obj: LedgerContext, text: tuple[str, ...], limit: int, as_json: bool)
         say("No record matches." + (f" Each word matches whole words only: end it with * for the "
                                     f"words that begin with it ({whole[0]}*)." if whole else ""),
             err=True)  # what a script reads from stdout stays empty, as with list and log
+    columns = terminal_columns()
     for hit in found:
-        click.echo(f"{hit['record_id']:<15} {printable(hit['title'])[:80]}\n"
-                   f"    {printable(hit['snippet'])}")
+        title, snippet = printable(hit["title"]), printable(hit["snippet"])
+        if columns is None:
+            click.echo(f"{hit['record_id']:<15} {title[:80]}\n    {snippet}")
+            continue
+        click.echo(fit(f"{hit['record_id']:<15} {title}", columns - 1))
+        click.echo("\n".join(wrapped(snippet, max(20, columns - 1))))
 
 
 @click.command()

@@ -10,6 +10,7 @@ now printed with each such character as a visible escape (`ledger.pages.text.pri
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import unicodedata
 from pathlib import Path
@@ -96,9 +97,9 @@ def test_a_document_printed_on_a_terminal_is_shown_as_text(cli: Cli, tmp_path: P
     assert shown_plainly(text)
 
 
-def on_a_terminal(db: Path, *args: str) -> str:
-    """Return what the command prints with a pseudo-terminal as its stdout (a terminal's line
-    ends made plain)."""
+def on_a_terminal(db: Path, *args: str, columns: int = 80) -> str:
+    """Return what the command prints with a pseudo-terminal of that many columns as its stdout
+    (a terminal's line ends made plain)."""
     import os
     import pty
     import subprocess
@@ -107,7 +108,8 @@ def on_a_terminal(db: Path, *args: str) -> str:
     command = [sys.executable, "-c", "from cli.main import main; main()", "--db", str(db), *args]
     main, side = pty.openpty()
     done = subprocess.Popen(command, stdout=side, stderr=subprocess.PIPE,
-                            cwd=Path(__file__).resolve().parents[1])
+                            cwd=Path(__file__).resolve().parents[1],
+                            env={**os.environ, "COLUMNS": str(columns)})
     os.close(side)
     shown = b""
     while True:
@@ -246,3 +248,37 @@ def test_standard_input_on_a_terminal_ends_with_one_ctrl_d(db: Path, args: list[
     assert lines[0] == (f"Reading {what} from the terminal: end it with Ctrl-D on a line of its "
                         "own (Ctrl-C stops)"), err
     assert lines[-1].startswith(says), err
+
+
+def test_list_and_search_fit_a_terminal(cli: Cli) -> None:
+    """On an 80-column terminal every `list` line wrapped (each 99 characters, the levels
+    unlabelled), and so did `search`'s snippets. On a terminal `list` now has a header and both
+    fit its width; piped, the lines are as they were."""
+    long = "Routing " + "and a long title " * 8
+    for rid, title in [(RID, long), ("SRCH:0000000B", "短い題名の研究 " * 12)]:
+        assert cli("publish", cli.file(manifest(rid, title=title, abstract=long))).exit_code == 0
+    for columns in (80, 100, 132):
+        lines = re.sub(r"\x1b\[[0-9;]*m", "", on_a_terminal(cli.db, "list", columns=columns)
+                       ).splitlines()  # its colours
+        assert lines[0].split() == ["RECORD", "STATUS", "PROV", "VERIF", "TIER", "TITLE"]
+        assert [line.split()[0] for line in lines[1:]] == [RID, "SRCH:0000000B"]
+        found = on_a_terminal(cli.db, "search", "routing", columns=columns).splitlines()
+        assert found[0].startswith(RID) and found[1].startswith("    [Routing]")
+        for line in lines + found:
+            cells = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in line)
+            assert cells < columns, (columns, line)
+        assert lines[1].endswith("…") and found[0].endswith("…")
+    piped = cli("list").stdout.splitlines()
+    assert len(piped) == 2 and all(len(line) <= 99 for line in piped)
+    assert piped[0].split()[:4] == [RID, "CURRENT", "L1", "L2"]
+
+
+@given(st.text(alphabet=st.sampled_from("ab 短\u00e9"), max_size=200), st.integers(6, 40))
+def test_wrapped_lines_fit_and_keep_every_word(text: str, cells: int) -> None:
+    from cli.common import wrapped
+
+    lines = wrapped(text, cells)
+    for line in lines:
+        assert line.startswith("    ")
+        assert sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in line) <= cells
+    assert "".join("".join(lines).split()) == "".join(text.split())
