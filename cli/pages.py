@@ -114,10 +114,10 @@ def render(obj: LedgerContext, record_id: str, fmt: str, output: str | None) -> 
 
 @click.command()
 @click.argument("out_dir", type=click.Path(file_okay=False))
-@click.option("--checkpoint", "checkpoint_file", type=click.Path(dir_okay=False),
+@click.option("--checkpoint", "checkpoint_file", type=FileName("the checkpoint file"),
               help="Embed each record's bundle against this signed checkpoint.")
 @click.option("--vkey", help="The publisher's verifier key (string or file), shown to readers.")
-@click.option("--policy", "policy_file", type=click.Path(dir_okay=False),
+@click.option("--policy", "policy_file", type=FileName("the policy file"),
               help="Pages also require the checkpoint's witness cosignatures to meet this quorum.")
 @click.option("--full", is_flag=True,
               help="Rebuild every record's page, not only those whose events changed.")

@@ -69,9 +69,9 @@ def keygen(name: str, output: str | None, encrypt: bool) -> None:
 
 
 @click.command()
-@click.option("--key", "key_file", required=True, type=click.Path(dir_okay=False),
+@click.option("--key", "key_file", required=True, type=FileName("the key file"),
               help="Private key file (from `ledger keygen`).")
-@click.option("--policy", "policy_file", type=click.Path(dir_okay=False),
+@click.option("--policy", "policy_file", type=FileName("the policy file"),
               help="Have the policy's witnesses cosign it; store it only if they meet its quorum.")
 @click.option("-o", "--output", type=FileName(), help="Write the note to FILE.")
 @pass_ctx
@@ -116,9 +116,9 @@ def checkpoint(obj: LedgerContext, key_file: str, policy_file: str | None,
 
 @click.command()
 @click.argument("out_dir", type=click.Path(file_okay=False))
-@click.option("--key", "key_file", type=click.Path(dir_okay=False),
+@click.option("--key", "key_file", type=FileName("the key file"),
               help="Sign a checkpoint of the whole log now with this key, and publish it.")
-@click.option("--checkpoint", "checkpoint_file", type=click.Path(dir_okay=False),
+@click.option("--checkpoint", "checkpoint_file", type=FileName("the checkpoint file"),
               help="Publish the log up to this signed checkpoint instead.")
 @pass_ctx
 def tiles(obj: LedgerContext, out_dir: str, key_file: str | None,
@@ -155,7 +155,7 @@ def tiles(obj: LedgerContext, out_dir: str, key_file: str | None,
               help="Where the last checkpoint seen is kept (forks and rollbacks are refused).")
 @click.option("--mirror", "mirror_file", type=FileName(),
               help="Keep a local, read-only ledger of everything verified.")
-@click.option("--policy", "policy_file", type=click.Path(dir_okay=False),
+@click.option("--policy", "policy_file", type=FileName("the policy file"),
               help="Require the checkpoint's witness cosignatures to meet this policy's quorum.")
 @click.option("--check-only", is_flag=True,
               help="Without --mirror: check the log but do not re-derive record states.")
@@ -226,7 +226,7 @@ def monitor(ctx: click.Context, where: str, vkey: str, state_file: str | None,
 @click.option("--size", type=whole(1), help="Tree size (default: the head).")
 @click.option("--format", "fmt", type=click.Choice(["json", "text", "tlog-proof"]), default="text",
               show_default=True)
-@click.option("--checkpoint", "checkpoint_file", type=click.Path(dir_okay=False),
+@click.option("--checkpoint", "checkpoint_file", type=FileName("the checkpoint file"),
               help="Prove against this signed checkpoint (its size); needed for tlog-proof.")
 @click.option("-o", "--output", type=FileName(), help="Write to FILE.")
 @json_option
@@ -295,7 +295,7 @@ def consistency(obj: LedgerContext, old_size: int, new_size: int | None, as_json
 
 @click.command()
 @click.argument("record_id")
-@click.option("--checkpoint", "checkpoint_file", required=True, type=click.Path(dir_okay=False))
+@click.option("--checkpoint", "checkpoint_file", required=True, type=FileName("the checkpoint file"))
 @click.option("-o", "--output", type=FileName(), help="Write to FILE.")
 @pass_ctx
 def bundle(obj: LedgerContext, record_id: str, checkpoint_file: str, output: str | None) -> None:
@@ -317,7 +317,7 @@ def bundle(obj: LedgerContext, record_id: str, checkpoint_file: str, output: str
 @click.command("verify-bundle")
 @click.argument("file", metavar="FILE|-")
 @click.option("--vkey", required=True, help="The publisher's verifier key, or a file holding it.")
-@click.option("--policy", "policy_file", type=click.Path(dir_okay=False),
+@click.option("--policy", "policy_file", type=FileName("the policy file"),
               help="Require the checkpoint's witness cosignatures to meet this policy's quorum.")
 @json_option
 def verify_bundle_cmd(file: str, vkey: str, policy_file: str | None, as_json: bool) -> None:
@@ -365,7 +365,7 @@ def verify_bundle_cmd(file: str, vkey: str, policy_file: str | None, as_json: bo
 @click.command("verify-proof")
 @click.argument("file", metavar="FILE|-")
 @click.option("--vkey", required=True, help="The log's verifier key, or a file holding it.")
-@click.option("--policy", "policy_file", type=click.Path(dir_okay=False),
+@click.option("--policy", "policy_file", type=FileName("the policy file"),
               help="Require the checkpoint's witness cosignatures to meet this policy's quorum.")
 @json_option
 def verify_proof(file: str, vkey: str, policy_file: str | None, as_json: bool) -> None:

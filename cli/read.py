@@ -169,10 +169,10 @@ def _since(value: str) -> tuple[int, str | None]:
 
 
 @click.command()
-@click.option("--checkpoint", "checkpoint_file", type=click.Path(dir_okay=False),
+@click.option("--checkpoint", "checkpoint_file", type=FileName("the checkpoint file"),
               help="Also check that the log extends this signed checkpoint.")
 @click.option("--vkey", help="The verifier key of the checkpoint (string or file).")
-@click.option("--policy", "policy_file", type=click.Path(dir_okay=False),
+@click.option("--policy", "policy_file", type=FileName("the policy file"),
               help="Also require the checkpoint's witness cosignatures to meet this quorum.")
 @json_option
 @pass_ctx

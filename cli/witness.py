@@ -45,9 +45,9 @@ def keygen(name: str, output: str | None) -> None:
 
 
 @witness.command("serve")
-@click.option("--key", "key_file", required=True, type=click.Path(dir_okay=False),
+@click.option("--key", "key_file", required=True, type=FileName("the key file"),
               help="The witness's private key (from `ledger witness keygen`).")
-@click.option("--logs", "logs_file", required=True, type=click.Path(dir_okay=False),
+@click.option("--logs", "logs_file", required=True, type=FileName("the logs file"),
               help="The logs it witnesses: `log <vkey> [<url>]` lines.")
 @click.option("--db", "db_file", required=True, type=FileName("the witness database file"),
               help="Its state: the last checkpoint cosigned per log, and every refusal.")

@@ -18,6 +18,7 @@ from ledger.ops.bulk import DEFAULT_BATCH
 from ledger.ops.files import unreadable
 
 from .common import (
+    FileName,
     LedgerContext,
     Terminated,
     dry_run_option,
@@ -39,7 +40,7 @@ from .common import (
 @click.command()
 @click.option("--require-signatures", is_flag=True,
               help="Every event must be signed by its actor's key (see `ledger key`).")
-@click.option("--admin-key", type=click.Path(dir_okay=False),
+@click.option("--admin-key", type=FileName("the admin key file"),
               help="With --require-signatures: the first admin's private key.")
 @click.option("--event-format", type=click.Choice(["1", "2"]), default="2", show_default=True,
               help="2 commits to each payload member, so removals can purge content; 1 is the "
@@ -330,6 +331,8 @@ def append(obj: LedgerContext, source: str, batch_size: int, as_json: bool) -> N
         ledger append --jsonl migration.jsonl --dry-run   # what it would append; writes nothing
         producer | ledger append --jsonl -
     """
+    if not source:  # Path("") is the current folder
+        raise RefusedInput("cannot read: the file name is empty")
     total = 0 if source == "-" else count_lines(Path(source))
     from_terminal(source, "JSON Lines")
     kept = 0

@@ -418,6 +418,26 @@ def test_a_file_name_that_names_a_folder_is_refused(cli: Cli, tmp_path: Path,
     assert sorted(p for p in tmp_path.iterdir() if ".db" not in p.name) == files
 
 
+def test_an_empty_input_file_name_is_refused_as_such(cli: Cli, published: Callable[..., str]) -> None:
+    """`--checkpoint ''` said `cannot read : No such file or directory`, `--key ''` and
+    `append --jsonl ''` read the current folder (`cannot read .: it is a folder`)."""
+    published()
+    for args, says in [
+        (["publish", ""], "cannot read: the file name is empty"),
+        (["provenance", ""], "cannot read: the file name is empty"),
+        (["correct", "--from-file", ""], "cannot read: the file name is empty"),
+        (["import", ""], "cannot read: the file name is empty"),
+        (["append", "--jsonl", ""], "cannot read: the file name is empty"),
+        (["verify-bundle", "", "--vkey", "x.vkey"], "cannot read: the file name is empty"),
+        (["key", "add", ""], "cannot read verifier key file: the file name is empty"),
+        (["verify", "--checkpoint", "", "--vkey", "x.vkey"], "the checkpoint file name is empty"),
+        (["checkpoint", "--key", ""], "the key file name is empty"),
+        (["--key", "", "publish", "x.json"], "the key file name is empty"),
+        (["checkpoint", "--key", "k.key", "--policy", ""], "the policy file name is empty"),
+    ]:
+        refused(cli, *args, says=says)
+
+
 @pytest.mark.parametrize("command", [
     ["verify", "--checkpoint", "{wrong}", "--vkey", "{vkey}"],
     ["site", "{out}", "--checkpoint", "{wrong}", "--vkey", "{vkey}"],

@@ -324,6 +324,8 @@ def read_bounded(source: str, most: int = DOCUMENT_MOST, what: str = "") -> byte
     be read, or that holds more than ``most`` bytes (the rest is not read). ``what`` names the
     kind of file in the refusal."""
     name = "stdin" if source == "-" else f"{what} {source}".lstrip()
+    if not source:  # not the current folder, as Path("") would read it
+        raise RefusedInput(f"cannot read{' ' + what if what else ''}: the file name is empty")
     try:
         if source == "-":
             data = at_most(_blocks(sys.stdin.buffer), most)
