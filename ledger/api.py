@@ -357,6 +357,7 @@ class Ledger:
         from ledger.core.checkpoint import open_checkpoint
         from ledger.core.note import parse_verifier
         from ledger.core.policy import open_cosigned
+        from ledger.ops.files import check_folder
         from ledger.pages.site import SiteResult, policy_json, write_site
         signed, embedded = None, ""
         if note is not None and verifier_key is not None:
@@ -365,6 +366,7 @@ class Ledger:
             if policy is not None:
                 open_cosigned(note, policy, verifier)
                 embedded = policy_json(policy)
+        check_folder(out, "the site")  # `/dev/null` said "File exists"
         with store.read_snapshot(self.conn) as conn:
             if signed is not None and signed[1].size > store.head(conn)[0]:
                 raise VerificationError(signed[1].size, "the checkpoint commits to more events "

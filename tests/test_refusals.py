@@ -592,3 +592,13 @@ def test_an_output_in_a_folder_that_does_not_exist_names_the_folder(
         said = refused(cli, *args)
         assert said == f"Error: cannot write {args[-1]}: there is no folder {missing}", said
     assert not missing.exists()
+
+
+def test_a_site_folder_that_is_a_file_is_refused_as_one(cli: Cli, tmp_path: Path,
+                                                        published: Callable[..., str]) -> None:
+    """`ledger site /dev/null` said `cannot write the site to /dev/null: File exists`."""
+    published()
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    refused(cli, "site", "/dev/null", says="/dev/null is not a folder")
+    refused(cli, "site", f"{plain}/out", says=f"{plain} is not a folder")
