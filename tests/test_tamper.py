@@ -260,3 +260,23 @@ def test_readers_survive_a_blob(full: Cli) -> None:
             assert "Error: seq 2: the stored payload is not JSON" in result.stderr, result.stderr
     assert full("audit").exit_code == 1
     assert "FAILED at seq 2: a column of this event holds a value of the wrong type" in full("verify").stderr
+
+
+@pytest.mark.parametrize("statement", ["DROP TABLE records", "DROP TABLE gates",
+                                       "ALTER TABLE notices DROP COLUMN reason"])
+def test_an_append_to_a_file_whose_tables_were_changed_says_so(full: Cli, statement: str) -> None:
+    """A view table dropped or altered with plain sqlite3: an append said only `SQLite: no such
+    table: records`; it now says the tables were changed, and what to run."""
+    with sqlite3.connect(full.db) as conn:
+        conn.execute(statement)
+    rid = orjson.loads(full("list", "--json").stdout)[0]["record_id"]
+    for args in (["correct", rid, "--kind", "addendum", "--reason", "r"],
+                 ["gate", rid, "--gate", "1", "--status", "FAILED", "--reason", "r"]):
+        result = full(*args)
+        assert result.exit_code == 2, result.output
+        assert result.stderr.startswith("Error: the ledger file's tables are not the ones `ledger "
+                                        "init` made"), result.stderr
+        assert "`ledger audit` says what changed" in result.stderr
+    with sqlite3.connect(full.db) as conn:
+        assert conn.execute("SELECT max(seq) FROM events").fetchone()[0] == 8  # nothing appended
+    assert full("audit").exit_code == 1

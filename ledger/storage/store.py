@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sqlite3
 import urllib.parse
 from collections.abc import Iterator
@@ -475,6 +476,10 @@ def _explain(exc: sqlite3.Error) -> str:
         return f"the ledger file is read-only: {text}"
     if "full" in text:
         return f"the disk is full: {text}"
+    if re.search(r"no such (table|column)|has no column named|has \d+ columns but", text):
+        return (f"the ledger file's tables are not the ones `ledger init` made ({text}): they were "
+                "changed behind the ledger's back; `ledger audit` says what changed, and `ledger "
+                "rebuild` makes the view tables again")
     return f"SQLite: {text}"
 
 
