@@ -22,6 +22,7 @@ from ledger.model.state import RecordState, fold, fold_record
 from ledger.ops import verification
 from ledger.ops.batch import AppendResult, Batch, Carry, record_id_of
 from ledger.ops.bulk import DEFAULT_BATCH, BulkResult, append_lines
+from ledger.ops.editor import records_with_digits, unknown_record
 from ledger.storage import store, views
 from ledger.storage.views import Shown
 
@@ -210,8 +211,17 @@ class Ledger:
         return fold_record(store.record_events(self.conn, self.known(record_id), upto))
 
     def known(self, record_id: str) -> str:
-        """Return the normalised record id; raise RefusedInput if it is malformed."""
-        return checked_record_id(record_id)
+        """Return the normalised record id; raise RefusedInput if it is malformed (naming the
+        records whose digits it is, when it is only the 8 hex digits)."""
+        try:
+            return checked_record_id(record_id)
+        except RefusedInput as exc:
+            digits = record_id.strip()
+            if len(digits) == 8 and all(c in "0123456789abcdefABCDEF" for c in digits):
+                found = records_with_digits(self.conn, digits)
+                if found:
+                    raise RefusedInput(f"{exc}; in this ledger: {' or '.join(found)}") from None
+            raise
 
     def show(self, record_id: str) -> Shown:
         """Return the current state of a record (the ``show`` object), folded from its events:
@@ -220,7 +230,7 @@ class Ledger:
         with store.read_snapshot(self.conn) as conn:
             state = fold_record(store.record_events(conn, rid))
         if state is None:
-            raise RefusedInput(f"unknown record {rid}")
+            raise unknown_record(self.conn, rid)
         return views.show_of(state)
 
     def history(self, record_id: str) -> list[Event]:
@@ -228,7 +238,7 @@ class Ledger:
         rid = self.known(record_id)
         events = store.record_events(self.conn, rid)
         if not events:
-            raise RefusedInput(f"unknown record {rid}")
+            raise unknown_record(self.conn, rid)
         return events
 
     def events(self, since: int = 0, upto: int | None = None) -> Iterator[Event]:

@@ -39,6 +39,16 @@ class LineRefused(RefusedInput):
         super().__init__(f"{line}: {reason}")
 
 
+class UnknownRecord(RefusedInput):
+    """No event names record ``record_id``; ``similar`` are the ids of records in the ledger one
+    typing slip away from it (a digit changed, two swapped, another prefix), ``then`` what to do."""
+
+    def __init__(self, record_id: str, similar: tuple[str, ...] = (), then: str = "") -> None:
+        self.record_id, self.similar, self.then = record_id, similar, then
+        hint = f" (did you mean {' or '.join(similar)}?)" if similar else ""
+        super().__init__(f"unknown record {record_id}{': ' + then if then else ''}{hint}")
+
+
 class NotALedger(LedgerError):
     """The file is missing, is not a ledger, or has an unsupported format version."""
 

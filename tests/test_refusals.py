@@ -602,3 +602,35 @@ def test_a_site_folder_that_is_a_file_is_refused_as_one(cli: Cli, tmp_path: Path
     plain.write_text("x")
     refused(cli, "site", "/dev/null", says="/dev/null is not a folder")
     refused(cli, "site", f"{plain}/out", says=f"{plain} is not a folder")
+
+
+def test_an_unknown_record_names_the_records_a_typing_slip_away(cli: Cli) -> None:
+    """`ledger show SRCH:03BE3A0F` said only `unknown record`: the editor had to list the records
+    to find the slip. A refusal now names the ledger's records one digit away, with two
+    neighbouring digits swapped or under another prefix, and what bare digits name."""
+    for rid in ("SRCH:03BE3A05", "ABC:03BE3A05", "SRCH:7BAC9D19", "SRCH:12345678"):
+        assert cli("publish", cli.file(manifest(rid))).exit_code == 0
+    for args, says in [
+        (["show", "SRCH:03BE3A0F"], "unknown record SRCH:03BE3A0F (did you mean SRCH:03BE3A05?)"),
+        (["history", "SRCH:30BE3A05"], "unknown record SRCH:30BE3A05 (did you mean SRCH:03BE3A05?)"),
+        (["diff", "XYZ:03BE3A05"], "(did you mean ABC:03BE3A05 or SRCH:03BE3A05?)"),
+        (["render", "SRCH:7BAC9D91"], "(did you mean SRCH:7BAC9D19?)"),
+        (["correct", "SRCH:7BAC9D91", "--kind", "addendum", "--reason", "r"],
+         "unknown record SRCH:7BAC9D91: publish it first (did you mean SRCH:7BAC9D19?)"),
+        (["gate", "srch:12345687", "--gate", "2", "--status", "FAILED", "--reason", "r"],
+         "(did you mean SRCH:12345678?)"),
+        (["show", "03be3a05"], "8 hex digits, e.g. SRCH:03BE3A05; in this ledger: ABC:03BE3A05 or "
+                               "SRCH:03BE3A05"),
+    ]:
+        refused(cli, *args, says=says)
+    line = refused(cli, "show", "SRCH:FFFFFFFF", says="unknown record SRCH:FFFFFFFF")
+    assert "did you mean" not in line
+
+
+def test_near_record_ids_are_one_slip_away() -> None:
+    from ledger.model.contracts import near_record_ids
+
+    near = near_record_ids("SRCH:03BE3A05")
+    assert len(near) == len(set(near)) == 8 * 15 + 7 and "SRCH:03BE3A05" not in near
+    assert {"SRCH:03BE3A0F", "SRCH:30BE3A05", "SRCH:03BE3A50"} <= set(near)
+    assert all(sum(a != b for a, b in zip(n, "SRCH:03BE3A05", strict=True)) in (1, 2) for n in near)

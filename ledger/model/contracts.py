@@ -47,6 +47,19 @@ def normalise_record_id(value: str) -> str:
     return upper
 
 
+_HEX = "0123456789ABCDEF"
+
+
+def near_record_ids(record_id: str) -> list[str]:
+    """Return the ids one typing slip away from a well-formed ``record_id``: one hex digit
+    changed, or two neighbours swapped (the prefix kept; another prefix is the store's to find)."""
+    prefix, digits = record_id.split(":")
+    near = {digits[:i] + c + digits[i + 1:] for i in range(8) for c in _HEX if c != digits[i]}
+    near |= {digits[:i] + digits[i + 1] + digits[i] + digits[i + 2:] for i in range(7)}
+    near.discard(digits)
+    return sorted(f"{prefix}:{d}" for d in near)
+
+
 def record_id(value: str) -> str:
     """Return a record id as given on a command line or in a payload, normalised; raise
     RefusedInput (not ValueError, which is the pydantic validators' signal) if it is malformed."""

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from ledger.core.canonical import canonical_bytes
 from ledger.core.escapes import quoted
 from ledger.core.events import is_withheld
-from ledger.errors import RefusedInput
+from ledger.errors import RefusedInput, UnknownRecord
 from ledger.model.contracts import (
     CONTRACTS,
     LATEST_MANIFEST,
@@ -170,7 +170,7 @@ def plan(
     if is_manifest(contract):
         return _plan_manifest(rid, contract, payload, state)
     if state is None:
-        raise RefusedInput(f"unknown record {rid}: publish it first")
+        raise UnknownRecord(rid, then="publish it first")
     if contract == "source-provenance-v1":
         if state.provenance is not None and same(state.provenance, payload):
             return NoOp(rid, f"no change: these provenance facts are already the latest for {rid}")

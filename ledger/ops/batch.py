@@ -20,7 +20,7 @@ from ledger.core.canonical import check_depth
 from ledger.core.clock import Clock, rfc3339
 from ledger.core.events import Event, MemberParts, make_event_bytes
 from ledger.core.merkle import Frontier, frontier_positions, leaf_hash, stored_count, stored_index
-from ledger.errors import LedgerError, RefusedInput
+from ledger.errors import LedgerError, RefusedInput, UnknownRecord
 from ledger.model.contracts import NOTICE_CONTRACTS, contract_version, record_id
 from ledger.model.defaults import fill_defaults
 from ledger.model.rules import (
@@ -36,6 +36,7 @@ from ledger.model.rules import (
     validate,
 )
 from ledger.model.state import RecordState, apply_event, fold
+from ledger.ops.editor import unknown_record
 from ledger.storage import proofstore, store, views
 from ledger.storage.views import Shown
 
@@ -205,6 +206,13 @@ class Batch:
                                          else views.EMPTY_ROWS)
         return self.states[rid]
 
+    def _unknown(self, exc: UnknownRecord) -> UnknownRecord:
+        """The refusal of an unknown record, naming the records a typing slip away from it: the
+        held events are inserted first (in this transaction, as ``state`` would), so that a bulk
+        append names the same records as single submits."""
+        self.insert_held()
+        return unknown_record(self.conn, exc.record_id, exc.then)
+
     def add(self, contract: str, raw: Any, actor: str, guard: bool = False) -> AppendResult:
         """Validate, plan and append one payload (or return a no-op). ``guard``: also refuse a
         notice that repeats a status-setting kind already in force (an editor's command without
@@ -232,7 +240,10 @@ class Batch:
             if wrong_file is None:
                 raise
             raise RefusedInput(wrong_file) from exc
-        outcome = plan(contract, payload, state, self.lookup_notice, filled)
+        try:
+            outcome = plan(contract, payload, state, self.lookup_notice, filled)
+        except UnknownRecord as exc:
+            raise self._unknown(exc) from None
         if isinstance(outcome, NoOp):
             return AppendResult(rid, None, outcome.message)
         warnings = []
@@ -260,7 +271,10 @@ class Batch:
             filled = filled.difference(deferred) | refilled
             if payload.get("target_version", 1) < 1:  # never for a record that has a version
                 payload = validate(contract, payload)
-        outcome = plan(contract, payload, state, self.lookup_notice, filled)
+        try:
+            outcome = plan(contract, payload, state, self.lookup_notice, filled)
+        except UnknownRecord as exc:
+            raise self._unknown(exc) from None
         if isinstance(outcome, NoOp):
             return AppendResult(rid, None, outcome.message)
         return self._apply(outcome, state, contract, actor, now, made)

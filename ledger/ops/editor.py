@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from ledger.core.events import is_withheld
-from ledger.errors import LedgerError, RefusedInput
+from ledger.errors import LedgerError, RefusedInput, UnknownRecord
+from ledger.model.contracts import near_record_ids
 from ledger.model.state import RecordState, fold_record
 from ledger.storage import store, views
 from ledger.storage.views import Shown
@@ -63,8 +64,24 @@ def status_report(conn: sqlite3.Connection) -> dict[str, Any]:
 def record_state(conn: sqlite3.Connection, record_id: str) -> RecordState:
     state = fold_record(store.record_events(conn, record_id))
     if state is None:
-        raise RefusedInput(f"unknown record {record_id}")
+        raise unknown_record(conn, record_id)
     return state
+
+
+def records_with_digits(conn: sqlite3.Connection, digits: str) -> list[str]:
+    """Return the ids of the ledger's records whose 8 hex digits are ``digits``, any prefix."""
+    return store.existing_record_ids(conn, [f"{p}:{digits.upper()}"
+                                            for p in store.record_prefixes(conn)])
+
+
+def unknown_record(conn: sqlite3.Connection, record_id: str, then: str = "") -> UnknownRecord:
+    """The refusal of a record id no event names, with the ids of the ledger's records one typing
+    slip away from it (a digit changed or two swapped, or the same digits under another
+    prefix): an editor who typed SRCH:03BE3A0F is told of SRCH:03BE3A05."""
+    similar = store.existing_record_ids(conn, near_record_ids(record_id))
+    similar += [rid for rid in records_with_digits(conn, record_id.split(":")[1])
+                if rid != record_id]
+    return UnknownRecord(record_id, tuple(similar[:3]), then)
 
 
 def diff(state: RecordState, old: int | None = None, new: int | None = None

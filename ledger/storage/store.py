@@ -751,6 +751,30 @@ def record_heads(conn: sqlite3.Connection, size: int | None) -> list[tuple[str, 
         "WHERE record_id NOT LIKE 'KEY:%' GROUP BY record_id ORDER BY record_id", (bound,))]
 
 
+def existing_record_ids(conn: sqlite3.Connection, ids: list[str]) -> list[str]:
+    """Return those of ``ids`` that name a record (an event's record id), sorted."""
+    found: set[str] = set()
+    for at in range(0, len(ids), 500):
+        part = ids[at:at + 500]
+        found.update(r[0] for r in conn.execute(
+            f"SELECT DISTINCT record_id FROM events WHERE record_id IN ({','.join('?' * len(part))})",
+            part))
+    return sorted(found)
+
+
+def record_prefixes(conn: sqlite3.Connection) -> list[str]:
+    """Return the prefixes of the record ids (``SRCH``), the keyring's aside: one index seek per
+    prefix, however many records share it."""
+    prefixes, after = [], ""
+    while (row := conn.execute("SELECT record_id FROM events INDEXED BY events_by_record WHERE "
+                               "record_id > ? ORDER BY record_id LIMIT 1", (after,)).fetchone()):
+        prefix = str(row[0]).split(":")[0]
+        if prefix != "KEY":
+            prefixes.append(prefix)
+        after = prefix + ";"  # ";" follows ":": past every id with this prefix
+    return prefixes
+
+
 def count_records(conn: sqlite3.Connection, upto: int) -> int:
     """Return the number of records (key records aside) with an event at seq <= upto."""
     # From the (record_id, seq) index alone, a tenth of the table's pages; the keyring's events
