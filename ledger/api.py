@@ -22,7 +22,7 @@ from ledger.model.state import RecordState, fold, fold_record
 from ledger.ops import verification
 from ledger.ops.batch import AppendResult, Batch, Carry, record_id_of
 from ledger.ops.bulk import DEFAULT_BATCH, BulkResult, append_lines
-from ledger.ops.editor import records_with_digits, unknown_record
+from ledger.ops.editor import unknown_record, with_the_digits
 from ledger.storage import store, views
 from ledger.storage.views import Shown
 
@@ -216,12 +216,7 @@ class Ledger:
         try:
             return checked_record_id(record_id)
         except RefusedInput as exc:
-            digits = record_id.strip()
-            if len(digits) == 8 and all(c in "0123456789abcdefABCDEF" for c in digits):
-                found = records_with_digits(self.conn, digits)
-                if found:
-                    raise RefusedInput(f"{exc}; in this ledger: {' or '.join(found)}") from None
-            raise
+            raise with_the_digits(self.conn, exc, record_id) from None
 
     def show(self, record_id: str) -> Shown:
         """Return the current state of a record (the ``show`` object), folded from its events:

@@ -621,6 +621,10 @@ def test_an_unknown_record_names_the_records_a_typing_slip_away(cli: Cli) -> Non
          "(did you mean SRCH:12345678?)"),
         (["show", "03be3a05"], "8 hex digits, e.g. SRCH:03BE3A05; in this ledger: ABC:03BE3A05 or "
                                "SRCH:03BE3A05"),
+        (["correct", "7BAC9D19", "--kind", "addendum", "--reason", "r"],
+         "8 hex digits, e.g. SRCH:03BE3A05; in this ledger: SRCH:7BAC9D19"),
+        (["gate", "12345678", "--gate", "2", "--status", "FAILED", "--reason", "r"],
+         "in this ledger: SRCH:12345678"),
     ]:
         refused(cli, *args, says=says)
     line = refused(cli, "show", "SRCH:FFFFFFFF", says="unknown record SRCH:FFFFFFFF")

@@ -36,7 +36,7 @@ from ledger.model.rules import (
     validate,
 )
 from ledger.model.state import RecordState, apply_event, fold
-from ledger.ops.editor import unknown_record
+from ledger.ops.editor import unknown_record, with_the_digits
 from ledger.storage import proofstore, store, views
 from ledger.storage.views import Shown
 
@@ -222,7 +222,11 @@ class Batch:
         if contract == "purge-record-v1":
             raise RefusedInput("purges are made with `ledger correct RECORD_ID --kind removal "
                                "--reason TEXT --purge`")
-        rid = record_id_of(raw)
+        try:
+            rid = record_id_of(raw)
+        except RefusedInput as exc:  # `ledger correct 03BE3A05`: the records with those digits
+            raise with_the_digits(self.conn, exc, raw.get("record_id") if isinstance(raw, dict)
+                                  else None) from None
         if rid.startswith("KEY:"):
             raise RefusedInput(f"record id {rid}: the prefix KEY is reserved for the keyring")
         actor = self.signer.name if self.signer is not None else actor

@@ -4,6 +4,7 @@ field, between versions and with its corrections). All fold from the events, as 
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterator
 from typing import Any
@@ -68,10 +69,23 @@ def record_state(conn: sqlite3.Connection, record_id: str) -> RecordState:
     return state
 
 
+HEX_DIGITS = re.compile(r"[0-9A-Fa-f]{8}")  # fullmatch: a record id's digits alone
+
+
 def records_with_digits(conn: sqlite3.Connection, digits: str) -> list[str]:
     """Return the ids of the ledger's records whose 8 hex digits are ``digits``, any prefix."""
     return store.existing_record_ids(conn, [f"{p}:{digits.upper()}"
                                             for p in store.record_prefixes(conn)])
+
+
+def with_the_digits(conn: sqlite3.Connection, exc: RefusedInput, given: object) -> RefusedInput:
+    """Return the refusal of a malformed record id ``given``, naming the ledger's records whose
+    digits it is when it is only the 8 hex digits (`ledger show 03BE3A05`)."""
+    if isinstance(given, str) and HEX_DIGITS.fullmatch(given.strip()):
+        found = records_with_digits(conn, given.strip())
+        if found:
+            return RefusedInput(f"{exc}; in this ledger: {' or '.join(found)}")
+    return exc
 
 
 def unknown_record(conn: sqlite3.Connection, record_id: str, then: str = "") -> UnknownRecord:
