@@ -19,7 +19,7 @@ import orjson
 from ledger.api import AppendResult, Ledger, Rehearsal
 from ledger.core.canonical import JsonInputError, parse_json
 from ledger.core.escapes import printable
-from ledger.errors import NotALedger, RefusedInput
+from ledger.errors import LedgerError, NotALedger, RefusedInput
 from ledger.ops.files import file_name_problem, output_file, read_bounded, without_bom
 
 T = TypeVar("T")
@@ -57,6 +57,21 @@ class LedgerContext:
 
 
 pass_ctx = click.make_pass_decorator(LedgerContext)
+
+
+def complete_record_id(ctx: click.Context, param: click.Parameter,
+                       incomplete: str) -> list[Any]:
+    """Complete a record id from the ledger's records (`ledger show SRCH:03<TAB>`): the ledger
+    of --db or LEDGER_DB, opened for reading; nothing when it cannot be read."""
+    from click.shell_completion import CompletionItem
+
+    db = ctx.find_root().params.get("db") or "ledger.db"
+    try:
+        with Ledger.open(Path(db)) as ledger:
+            found = ledger.record_ids_starting(incomplete.strip().upper())
+    except (LedgerError, OSError, ValueError):
+        return []
+    return [CompletionItem(rid) for rid in found]
 
 
 class FileName(click.Path):

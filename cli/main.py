@@ -187,6 +187,40 @@ _NO_ARGS: type[click.UsageError] = getattr(click.exceptions, "NoArgsIsHelpError"
                                            type("_Never", (click.UsageError,), {}))
 
 
+def _complete_record_ids_whole_in_bash() -> None:
+    """Register bash's completion with a record id taken whole: bash splits `SRCH:03BE` at the
+    colon (a word break in COMP_WORDBREAKS), so click saw the three words `SRCH`, `:` and
+    `03BE`, and completed nothing. The words are joined again, and each completion is given
+    from after the colon, the part bash replaces. (Only when a shell asks for completions.)"""
+    from click.shell_completion import BashComplete, CompletionItem, add_completion_class
+
+    class WholeIds(BashComplete):
+        cut = ""
+
+        def get_completion_args(self) -> tuple[list[str], str]:
+            args, incomplete = super().get_completion_args()
+            words: list[str] = []
+            glue = False
+            for word in [*args, incomplete]:
+                if word == ":" and words:
+                    words[-1], glue = words[-1] + ":", True
+                elif glue:
+                    words[-1], glue = words[-1] + word, False
+                else:
+                    words.append(word)
+            if words[-1] != incomplete:  # joined: bash replaces what follows its last colon
+                self.cut = words[-1][:words[-1].rindex(":") + 1]
+            return words[:-1], words[-1]
+
+        def format_completion(self, item: CompletionItem[Any]) -> str:
+            value = str(item.value)
+            if self.cut and value.upper().startswith(self.cut.upper()):  # ids take any case
+                value = value[len(self.cut):]
+            return f"{item.type},{value}"
+
+    add_completion_class(WholeIds, "bash")
+
+
 def _terminate(signum: int, frame: object) -> None:
     raise Terminated
 
@@ -217,6 +251,8 @@ def _escape_what_the_locale_cannot_hold() -> None:
 
 def main() -> None:
     """Console-script entry point."""
+    if os.environ.get("_LEDGER_COMPLETE", "").startswith("bash"):
+        _complete_record_ids_whole_in_bash()
     signal.signal(signal.SIGTERM, _terminate)
     _escape_what_the_locale_cannot_hold()
     app.main(prog_name="ledger")

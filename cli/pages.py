@@ -13,6 +13,7 @@ from ledger.ops.files import read_bounded
 from .common import (
     FileName,
     LedgerContext,
+    complete_record_id,
     dry_run_option,
     emit_json,
     from_terminal,
@@ -92,7 +93,7 @@ def import_cmd(obj: LedgerContext, pages: tuple[str, ...], batch_size: int, as_j
 
 
 @click.command()
-@click.argument("record_id")
+@click.argument("record_id", shell_complete=complete_record_id)
 @click.option("--format", "fmt", type=click.Choice(["text", "html", "md"]), default="text",
               show_default=True)
 @click.option("-o", "--output", type=FileName(), help="Write to FILE.")

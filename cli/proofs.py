@@ -14,6 +14,7 @@ from ledger.errors import RefusedInput
 from .common import (
     FileName,
     LedgerContext,
+    complete_record_id,
     emit_json,
     json_option,
     ledger_files,
@@ -294,7 +295,7 @@ def consistency(obj: LedgerContext, old_size: int, new_size: int | None, as_json
 
 
 @click.command()
-@click.argument("record_id")
+@click.argument("record_id", shell_complete=complete_record_id)
 @click.option("--checkpoint", "checkpoint_file", required=True, type=FileName("the checkpoint file"))
 @click.option("-o", "--output", type=FileName(), help="Write to FILE.")
 @pass_ctx

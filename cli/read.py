@@ -18,6 +18,7 @@ from ledger.pages.text import event_line, show_text
 from .common import (
     FileName,
     LedgerContext,
+    complete_record_id,
     emit_json,
     fit,
     http_url,
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@click.argument("record_id")
+@click.argument("record_id", shell_complete=complete_record_id)
 @json_option
 @pass_ctx
 def show(obj: LedgerContext, record_id: str, as_json: bool) -> None:
@@ -61,7 +62,7 @@ def show(obj: LedgerContext, record_id: str, as_json: bool) -> None:
 
 
 @click.command()
-@click.argument("record_id")
+@click.argument("record_id", shell_complete=complete_record_id)
 @json_option
 @pass_ctx
 def history(obj: LedgerContext, record_id: str, as_json: bool) -> None:
@@ -85,7 +86,8 @@ def history(obj: LedgerContext, record_id: str, as_json: bool) -> None:
               help="Only events after this seq, or recorded on or after this date (YYYY-MM-DD "
                    "or an RFC 3339 time).")
 @click.option("-n", "limit", type=whole(1), help="Only the last N events that match.")
-@click.option("--record", "record_id", help="Only this record's events.")
+@click.option("--record", "record_id", help="Only this record's events.",
+              shell_complete=complete_record_id)
 @click.option("--type", "types", multiple=True, metavar="TYPE",
               help="Only events of this type (repeatable): record.published, notice.issued, …")
 @click.option("--actor", help="Only events by this actor.")
@@ -474,7 +476,7 @@ def status(obj: LedgerContext, as_json: bool) -> None:
 
 
 @click.command()
-@click.argument("record_id")
+@click.argument("record_id", shell_complete=complete_record_id)
 @click.argument("old", type=whole(1), required=False)
 @click.argument("new", type=whole(1), required=False)
 @json_option

@@ -21,6 +21,7 @@ from .common import (
     FileName,
     LedgerContext,
     Terminated,
+    complete_record_id,
     dry_run_option,
     emit_json,
     from_terminal,
@@ -134,7 +135,7 @@ def _refuse_mixed(from_file: str | None, record_id: str | None, flags: dict[str,
 
 
 @click.command()
-@click.argument("record_id", required=False)
+@click.argument("record_id", required=False, shell_complete=complete_record_id)
 @click.option("--from-file", metavar="FILE|-", help="Read the whole notice as JSON.")
 @click.option("--kind", type=click.Choice(NOTICE_KINDS), help="Notice kind.")
 @click.option("--reason", help="Why (required for all kinds but clarification and addendum).")
@@ -264,7 +265,7 @@ def _purge(obj: LedgerContext, notice: Any, fields: tuple[str, ...], as_json: bo
 
 
 @click.command()
-@click.argument("record_id", required=False)
+@click.argument("record_id", required=False, shell_complete=complete_record_id)
 @click.option("--from-file", metavar="FILE|-", help="Read the whole evaluation as JSON.")
 @click.option("--gate", "gate_no", type=whole(1), help="Gate number.")
 @click.option("--status", type=click.Choice(GATE_STATUSES, case_sensitive=False))

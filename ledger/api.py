@@ -228,6 +228,11 @@ class Ledger:
             raise unknown_record(self.conn, rid)
         return views.show_of(state)
 
+    def record_ids_starting(self, start: str, most: int = 200) -> list[str]:
+        """Return up to ``most`` ids of records that start with ``start``, in order (what a
+        shell completes a record id with)."""
+        return store.record_ids_starting(self.conn, start, most)
+
     def history(self, record_id: str) -> list[Event]:
         """Return every event of a record, oldest first."""
         rid = self.known(record_id)

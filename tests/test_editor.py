@@ -119,6 +119,48 @@ def test_completion_scripts() -> None:
     assert orjson.dumps(1)
 
 
+def test_bash_completes_record_ids_whole(day: Cli, tmp_path: Path) -> None:
+    """`ledger show SRCH:03<TAB>` completed nothing: bash splits the word at the colon, and the
+    commands knew no record ids. Bash itself runs the script `ledger completion bash` prints,
+    as a shell would for each TAB (the words as bash splits them)."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    bash = shutil.which("bash")
+    if bash is None:
+        pytest.skip("no bash")
+    assert day("publish", day.file(manifest("ABC:03BE3A05"))).exit_code == 0
+    script = tmp_path / "complete.sh"
+    db = str(day.db)
+    cases = {
+        ("show", "SRCH", ":", "03"): "03BE3A05",
+        ("show", "srch", ":", "7b"): "7BAC9D19",
+        ("history", "SRCH", ":"): "03BE3A05 7BAC9D19 BF3DD431",
+        ("show", ""): "ABC:03BE3A05 SRCH:03BE3A05 SRCH:7BAC9D19 SRCH:BF3DD431",
+        ("render", "AB"): "ABC:03BE3A05",
+        ("correct", "SRCH", ":", "BF"): "BF3DD431",
+        ("log", "--record", "SRCH", ":", "7"): "7BAC9D19",
+        ("show", "SRCH", ":", "FF"): "",
+    }
+    lines = ["source <(ledger completion bash)"]
+    for words in cases:
+        quoted = " ".join("'" + w + "'" for w in ("ledger", "--db", db, *words))
+        lines.append(f"COMP_WORDS=({quoted}); COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1)); "
+                     'COMPREPLY=(); _ledger_completion ledger; echo "${COMPREPLY[*]}"')
+    lines.append(f"COMP_WORDS=(ledger --db '{tmp_path}/none.db' show SRCH : 03); COMP_CWORD=6; "
+                 'COMPREPLY=(); _ledger_completion ledger; echo "[${COMPREPLY[*]}]"')
+    script.write_text("\n".join(lines) + "\n")
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run([bash, "--norc", str(script)], capture_output=True, text=True, env=env,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    said = done.stdout.splitlines()
+    assert said[:-1] == list(cases.values()), said
+    assert said[-1] == "[]" and not (tmp_path / "none.db").exists()  # no ledger, nothing made
+
+
 def test_a_repeated_status_notice_needs_force_and_warnings_name_what_they_risk(day: Cli) -> None:
     again = day("correct", "SRCH:7BAC9D19", "--kind", "retraction", "--reason", "Fabricated data")
     assert again.exit_code == 2

@@ -762,6 +762,16 @@ def existing_record_ids(conn: sqlite3.Connection, ids: list[str]) -> list[str]:
     return sorted(found)
 
 
+def record_ids_starting(conn: sqlite3.Connection, start: str, most: int = 200) -> list[str]:
+    """Return up to ``most`` record ids that start with ``start``, in order (the keyring's aside),
+    read off the (record_id, seq) index."""
+    bound = start[:-1] + chr(ord(start[-1]) + 1) if start else "\U0010ffff"
+    return [str(r[0]) for r in conn.execute(
+        "SELECT DISTINCT record_id FROM events INDEXED BY events_by_record WHERE record_id >= ? "
+        "AND record_id < ? AND record_id NOT LIKE 'KEY:%' ORDER BY record_id LIMIT ?",
+        (start, bound, most))]
+
+
 def record_prefixes(conn: sqlite3.Connection) -> list[str]:
     """Return the prefixes of the record ids (``SRCH``), the keyring's aside: one index seek per
     prefix, however many records share it."""
