@@ -592,6 +592,8 @@ def search(obj: LedgerContext, text: tuple[str, ...], limit: int, as_json: bool)
 def completion(shell: str) -> None:
     """Print the shell completion script for bash, zsh or fish.
 
+    Commands, options and record ids complete (the ids of the ledger --db names).
+
     \b
     Example:
         ledger completion bash > ~/.ledger-complete.bash   # then source it in ~/.bashrc
