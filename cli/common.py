@@ -39,7 +39,10 @@ class LedgerContext:
         (nor asks for its passphrase): LEDGER_KEY set in an editor's profile to a key on a
         drive not mounted, or to an encrypted key, stopped `show` and `verify`, or made them ask."""
         signer = None
-        if self.key_file and signing:
+        if self.key_file is not None and signing:  # checked only here: `show` never reads it
+            problem = file_name_problem(self.key_file, "the key file")
+            if problem is not None:
+                raise RefusedInput(f"--key: {problem}")
             from ledger.ops.keys import read_signer  # loads cryptography: only when signing
 
             signer = read_signer(Path(self.key_file), passphrase)

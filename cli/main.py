@@ -160,8 +160,7 @@ class LedgerGroup(click.Group):
               type=FileName("the ledger file"), help="Ledger file (env LEDGER_DB).")
 @click.option("--actor", envvar="LEDGER_ACTOR", default=None,
               help="Who is appending (env LEDGER_ACTOR; default: the OS user name).")
-@click.option("--key", "key_file", envvar="LEDGER_KEY", default=None,
-              type=FileName("the key file"),
+@click.option("--key", "key_file", envvar="LEDGER_KEY", default=None, metavar="FILE",
               help="Private key that signs what you append (env LEDGER_KEY); required by a "
                    "ledger created with --require-signatures, whose actor is the key's name.")
 @click.pass_context

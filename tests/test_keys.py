@@ -254,7 +254,9 @@ def test_commands_that_append_nothing_never_read_the_signing_key(signed: Signed,
              ["verify"], ["audit"], ["status"], ["export"], ["diff", "SRCH:03BE3A05"],
              ["search", "routing"], ["feed"], ["key", "list"], ["render", "SRCH:03BE3A05"],
              ["prove", "1"], ["consistency", "1"], ["rebuild"]]
-    for key in (gone, encrypted):
+    folder = signed.tmp / "keys"  # LEDGER_KEY naming a folder, with or without a final slash
+    folder.mkdir()
+    for key in (gone, encrypted, folder, f"{folder}/"):
         for args in reads:
             done = signed.runner.invoke(app, ["--db", str(signed.db), *args],
                                         env={"LEDGER_KEY": str(key)})
