@@ -432,7 +432,8 @@ def test_an_empty_input_file_name_is_refused_as_such(cli: Cli, published: Callab
         (["key", "add", ""], "cannot read verifier key file: the file name is empty"),
         (["verify", "--checkpoint", "", "--vkey", "x.vkey"], "the checkpoint file name is empty"),
         (["checkpoint", "--key", ""], "the key file name is empty"),
-        (["--key", "", "publish", "x.json"], "the key file name is empty"),
+        (["--key", "", "publish", cli.file(manifest("SRCH:0000000B"))],
+         "the key file name is empty"),
         (["checkpoint", "--key", "k.key", "--policy", ""], "the policy file name is empty"),
     ]:
         refused(cli, *args, says=says)

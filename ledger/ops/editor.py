@@ -11,7 +11,7 @@ from typing import Any
 
 from ledger.core.events import is_withheld
 from ledger.errors import LedgerError, RefusedInput, UnknownRecord
-from ledger.model.contracts import near_record_ids
+from ledger.model.contracts import RECORD_ID_RE, near_record_ids
 from ledger.model.state import RecordState, fold_record
 from ledger.storage import store, views
 from ledger.storage.views import Shown
@@ -92,6 +92,8 @@ def unknown_record(conn: sqlite3.Connection, record_id: str, then: str = "") -> 
     """The refusal of a record id no event names, with the ids of the ledger's records one typing
     slip away from it (a digit changed or two swapped, or the same digits under another
     prefix): an editor who typed SRCH:03BE3A0F is told of SRCH:03BE3A05."""
+    if not RECORD_ID_RE.fullmatch(record_id):  # read from a cache the file's writer may edit
+        return UnknownRecord(record_id, (), then)
     similar = store.existing_record_ids(conn, near_record_ids(record_id))
     similar += [rid for rid in records_with_digits(conn, record_id.split(":")[1])
                 if rid != record_id]
