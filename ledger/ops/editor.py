@@ -183,16 +183,14 @@ def search(conn: sqlite3.Connection, text: str, limit: int = 20) -> list[dict[st
                               if not e.record_id.startswith("KEY:")})
             searchindex.update(conn, (_doc(record_state(conn, rid)) for rid in changed), head, False)
         found = searchindex.search(conn, query, limit * 2)
-        if any(not _names_a_record(conn, hit["record_id"]) for hit in found):
+        named = [hit["record_id"] for hit in found]
+        if not all(isinstance(rid, str) for rid in named) or (
+                len(store.existing_record_ids(conn, named)) != len(set(named))):
             # An index brought up to date names only records: this one was edited. Made anew
             # from the events, it finds what the edit hid.
             searchindex.update(conn, (_doc(s) for s in states_by_record(conn, head)), head, True)
             found = searchindex.search(conn, query, limit * 2)
     return _verified_hits(conn, found, words, limit)
-
-
-def _names_a_record(conn: sqlite3.Connection, record_id: Any) -> bool:
-    return isinstance(record_id, str) and bool(store.existing_record_ids(conn, [record_id]))
 
 
 def _verified_hits(conn: sqlite3.Connection, found: list[dict[str, Any]], words: list[str],
