@@ -287,6 +287,9 @@ def audit(obj: LedgerContext, strict: bool, as_json: bool) -> None:
     for f in report.warnings:
         where = " ".join(x for x in (f"seq {f.seq}" if f.seq else "", f.record_id or "") if x)
         say(f"warning ({f.check}): {where + ': ' if where else ''}{f.message}")
+    if v.ok and report.integrity and all(f.check == "views" for f in report.integrity):
+        say("The events verify; only the views (what SQL readers and Datasette see) differ from "
+            "them: `ledger rebuild` writes them again from the events.")
     warned = f"; {len(report.warnings)} editorial warning(s)" if report.warnings else ""
     say(("audit: OK" + warned + (" (--strict: FAILED)" if failed else "")) if report.ok
         else f"audit: FAILED ({len(report.integrity)} finding(s)"
