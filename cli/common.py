@@ -21,6 +21,7 @@ from ledger.core.canonical import JsonInputError, parse_json
 from ledger.core.escapes import printable
 from ledger.errors import LedgerError, NotALedger, RefusedInput
 from ledger.ops.files import file_name_problem, output_file, read_bounded, without_bom
+from ledger.pages.text import event_summary
 
 T = TypeVar("T")
 
@@ -287,9 +288,10 @@ def report_append(result: AppendResult, as_json: bool) -> None:
             f"{state.get('correction_count')} notice(s). Nothing was written.")
     elif event is None:
         say(f"No change: {result.message.removeprefix('no change: ')}")
-    else:
-        say(f"Appended seq {event.seq} {event.type} {event.record_id} "
-            f"(hash {event.hash[:16]}…)")
+    else:  # a notice's kind and id (what a later --lifts names), a gate's verdict
+        what = event_summary(event) if event.type in ("notice.issued", "gate.evaluated") else ""
+        say(f"Appended seq {event.seq} {event.type} {event.record_id}{': ' + what if what else ''}"
+            f" (hash {event.hash[:16]}…)")
     for warning in result.warnings:
         say(f"Warning: {warning}", err=True)
 

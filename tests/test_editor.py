@@ -372,3 +372,17 @@ def test_a_long_value_changed_anywhere_shows_the_change(old: str, new: str) -> N
         assert before != after
     if len(old) <= 80 and len(new) <= 80:
         assert (before, after) == (old, new)
+
+
+def test_an_append_says_the_notice_id_a_later_lift_names(day: Cli) -> None:
+    """`ledger correct` without --notice-id said only `Appended seq 9 notice.issued SRCH:…`: the
+    editor looked the generated id up in `history` to lift the notice later."""
+    done = day("correct", "SRCH:03BE3A05", "--kind", "expression_of_concern", "--reason", "queried")
+    assert done.exit_code == 0
+    notice_id = day.json("show", "SRCH:03BE3A05")["notices"][-1]["notice_id"]
+    assert f": expression_of_concern {notice_id} (hash " in done.stdout, done.stdout
+    lifted = day("correct", "SRCH:03BE3A05", "--kind", "reinstatement", "--reason", "cleared",
+                 "--lifts", notice_id)
+    assert lifted.exit_code == 0 and ": reinstatement N-" in lifted.stdout
+    gate = day("gate", "SRCH:03BE3A05", "--gate", "2", "--status", "FAILED", "--reason", "none")
+    assert gate.exit_code == 0 and "gate.evaluated SRCH:03BE3A05: gate 2 FAILED (hash " in gate.stdout
