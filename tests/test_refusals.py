@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import orjson
 import pytest
 
+from ledger.errors import RefusedInput
 from tests.conftest import Cli, manifest, provenance
 
 RID = "SRCH:03BE3A05"
@@ -639,3 +641,24 @@ def test_near_record_ids_are_one_slip_away() -> None:
     assert len(near) == len(set(near)) == 8 * 15 + 7 and "SRCH:03BE3A05" not in near
     assert {"SRCH:03BE3A0F", "SRCH:30BE3A05", "SRCH:03BE3A50"} <= set(near)
     assert all(sum(a != b for a, b in zip(n, "SRCH:03BE3A05", strict=True)) in (1, 2) for n in near)
+
+
+def test_a_pointer_that_misses_names_the_member_it_likely_meant(cli: Cli) -> None:
+    """`--set /titel=…` said only that the pointer does not exist: the editor opened the manifest
+    to find the spelling. It now names the closest member (an optional one a correction may add
+    too), or an array's size."""
+    from ledger.model.pointer import apply_changes
+
+    assert cli("publish", cli.file(manifest(RID, quality={"tier": "Watchlist"}))).exit_code == 0
+    for path, says in [("/titel", "did you mean /title?"), ("/quality/teir", "did you mean /quality/tier?"),
+                       ("/review_scor", "did you mean /review_score?")]:
+        refused(cli, "correct", RID, "--kind", "correction", "--reason", "r", "--set",
+                f'{path}="x"', says=f"JSON Pointer {path} does not exist in the current manifest; {says}")
+    line = refused(cli, "correct", RID, "--kind", "correction", "--reason", "r", "--set", "/zzz=1",
+                   says="JSON Pointer /zzz does not exist")
+    assert "did you mean" not in line
+    doc = {"a": [1, 2], "b": [], "c~d": {"e/f": 1}}
+    for path, says in [("/a/2", "/a holds 2 item(s), numbered from 0"), ("/b/0", "/b is an empty array"),
+                       ("/c~0d/e~1g", "did you mean /c~0d/e~1f?")]:
+        with pytest.raises(RefusedInput, match=re.escape(says)):
+            apply_changes(doc, [{"path": path, "value": 0}])

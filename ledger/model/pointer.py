@@ -55,12 +55,12 @@ def _replace(doc: dict[str, Any], path: str, value: Any) -> None:
     last = tokens[-1]
     if isinstance(parent, dict):
         if last not in parent and path not in ADDABLE:
-            raise RefusedInput(f"JSON Pointer {path} does not exist in the current manifest")
+            raise _missing(path, tokens, parent)
         parent[last] = value
     elif isinstance(parent, list):
-        parent[_index(parent, last, path)] = value
+        parent[_index(parent, last, path, tokens)] = value
     else:
-        raise RefusedInput(f"JSON Pointer {path} does not exist in the current manifest")
+        raise _missing(path, tokens, None)
 
 
 def _step(node: Any, token: str, path: str, prefix: list[str]) -> Any:
@@ -69,17 +69,40 @@ def _step(node: Any, token: str, path: str, prefix: list[str]) -> Any:
             if "/" + "/".join(prefix) in ADDABLE:
                 node[token] = {}
                 return node[token]
-            raise RefusedInput(f"JSON Pointer {path} does not exist in the current manifest")
+            raise _missing(path, prefix, node)
         return node[token]
     if isinstance(node, list):
-        return node[_index(node, token, path)]
-    raise RefusedInput(f"JSON Pointer {path} does not exist in the current manifest")
+        return node[_index(node, token, path, prefix)]
+    raise _missing(path, prefix, None)
 
 
-def _index(node: list[Any], token: str, path: str) -> int:
+def _index(node: list[Any], token: str, path: str, tokens: list[str]) -> int:
     if not token.isdigit() or (token != "0" and token.startswith("0")) or int(token) >= len(node):
-        raise RefusedInput(f"JSON Pointer {path} does not exist in the current manifest")
+        raise _missing(path, tokens, node)
     return int(token)
+
+
+def _missing(path: str, tokens: list[str], node: Any) -> RefusedInput:
+    """The refusal of a pointer whose last token in ``tokens`` is not in ``node``: with the
+    member of a close name (`/review_scor`: did you mean /review_score?), or an array's size."""
+    hint, above = "", tokens[:-1]
+    if isinstance(node, dict):
+        import difflib
+
+        addable = [a.rsplit("/", 1)[1] for a in ADDABLE if a.rsplit("/", 1)[0] == pointer(above)]
+        close = difflib.get_close_matches(tokens[-1], [*map(str, node), *addable], n=1,
+                                          cutoff=0.6)
+        if close:
+            hint = f"; did you mean {pointer([*above, close[0]])}?"
+    elif isinstance(node, list):
+        hint = (f"; {pointer(above) or 'the manifest'} holds {len(node)} item(s), numbered from 0"
+                if node else f"; {pointer(above)} is an empty array")
+    return RefusedInput(f"JSON Pointer {path} does not exist in the current manifest{hint}")
+
+
+def pointer(tokens: list[str]) -> str:
+    """Return the JSON Pointer of these reference tokens (``~`` and ``/`` escaped)."""
+    return "".join("/" + t.replace("~", "~0").replace("/", "~1") for t in tokens)
 
 
 def resolve(doc: Any, path: str) -> Any:
