@@ -289,7 +289,8 @@ def report_append(result: AppendResult, as_json: bool) -> None:
     elif event is None:
         say(f"No change: {result.message.removeprefix('no change: ')}")
     else:  # a notice's kind and id (what a later --lifts names), a gate's verdict
-        what = event_summary(event) if event.type in ("notice.issued", "gate.evaluated") else ""
+        what = event_summary(event) if event.type in (
+            "notice.issued", "gate.evaluated", "key.added", "key.revoked") else ""
         say(f"Appended seq {event.seq} {event.type} {event.record_id}{': ' + what if what else ''}"
             f" (hash {event.hash[:16]}…)")
     for warning in result.warnings:

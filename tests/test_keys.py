@@ -93,6 +93,20 @@ def test_revoking_a_revoked_key_again_is_a_no_op(signed: Signed) -> None:
     assert unknown.exit_code == 2 and "not in force" in unknown.stderr
 
 
+def test_key_events_say_whose_key_and_why(signed: Signed) -> None:
+    """`key add` said `Appended seq N key.added KEY:…` and the log showed nothing after the
+    hash: an auditor opened each key event to learn whose key it was, and why it was revoked."""
+    added = signed.run("key", "add", signed.vkeys["other"], "--role", "writer", key="chief")
+    assert added.exit_code == 0 and ": other writer (hash " in added.stdout, added.output
+    revoked = signed.run("key", "revoke", signed.vkeys["other"], "--reason", "left the lab",
+                         key="chief")
+    assert revoked.exit_code == 0 and ": other writer (hash " in revoked.stdout, revoked.output
+    log = signed.run("log", "--type", "key.revoked").stdout
+    assert log.rstrip().endswith("other writer: left the lab"), log
+    assert "chief admin: " in signed.run("history", "KEY:" + signed.vkeys["chief"].split("+")[1].upper()
+                                         ).stdout
+
+
 def test_an_unsigned_ledger_refuses_a_key(tmp_path: Path) -> None:
     runner = CliRunner()
     db, key = tmp_path / "l.db", tmp_path / "k.key"

@@ -56,6 +56,8 @@ def event_summary(event: Event, payload: dict[str, Any] | None = None) -> str:
         "gate.evaluated": lambda: f"gate {payload.get('gate')} {payload.get('status')}",
         "record.published": lambda: shown_value(payload.get("title", ""))[:60],
         "record.revised": lambda: shown_value(payload.get("title", ""))[:60],
+        "key.added": lambda: f"{payload.get('name')} {payload.get('role')}",
+        "key.revoked": lambda: f"{payload.get('name')} {payload.get('role')}",
         "record.purged": lambda: (f"by {payload.get('notice_id')}: "
                                   f"{sum(len(p.get('members', [])) for p in payload.get('purged', []))}"
                                   " member(s) withheld"),
@@ -65,8 +67,8 @@ def event_summary(event: Event, payload: dict[str, Any] | None = None) -> str:
 def event_line(event: Event) -> str:
     """Return a one-line summary of an event (for a notice, the start of its reason too)."""
     payload = event.payload
-    notice = payload if event.type == "notice.issued" else {}
-    lifts, reason = notice.get("lifts"), notice.get("reason")
+    notice = payload if event.type in ("notice.issued", "key.added", "key.revoked") else {}
+    lifts, reason = notice.get("lifts"), notice.get("reason")  # a key's reason too
     said = (f" (lifts {shown_value(lifts)})" if lifts else "") + (
         f": {_cut(shown_value(reason), 60)}" if reason else "")
     return printable(f"{event.seq:>6}  {event.recorded_at}  {event.type:<19} {event.record_id}  "
