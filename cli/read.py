@@ -626,6 +626,8 @@ def metadata(obj: LedgerContext, output: str | None, title: str) -> None:
     from ledger.ops.datasette import metadata as describe
 
     refuse_writing_over("-o", output, obj.inputs())
+    with obj.open(signing=False):  # the metadata is of a ledger: refuse a file that is none
+        pass
     doc = describe(Path(obj.db).stem, title)
     write_output(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n", output)
 

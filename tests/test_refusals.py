@@ -662,3 +662,18 @@ def test_a_pointer_that_misses_names_the_member_it_likely_meant(cli: Cli) -> Non
                        ("/c~0d/e~1g", "did you mean /c~0d/e~1f?")]:
         with pytest.raises(RefusedInput, match=re.escape(says)):
             apply_changes(doc, [{"path": path, "value": 0}])
+
+
+def test_metadata_is_written_only_for_a_ledger(tmp_path: Path) -> None:
+    """`ledger metadata` named the database after the file and never opened it: it wrote
+    Datasette's metadata for a file that is no ledger, or for a name with no file at all."""
+    from click.testing import CliRunner
+
+    from cli.main import app
+
+    text = tmp_path / "notes.txt"
+    text.write_text("hello\n")
+    for db, says in [(tmp_path / "none.db", "no ledger at"), (text, "is not a ledger")]:
+        result = CliRunner().invoke(app, ["--db", str(db), "metadata", "-o", str(tmp_path / "m.json")])
+        assert result.exit_code == 2 and says in result.stderr, result.output
+        assert not (tmp_path / "m.json").exists() and not (tmp_path / "none.db").exists()
