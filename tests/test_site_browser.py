@@ -77,6 +77,10 @@ def test_a_good_page_shows_verified(site: Path) -> None:
     assert 'data-verified="yes"' in later and "not yet covered by a signed checkpoint" in later
     # the later retraction is named where the reader looks, though it is not shown as status yet
     assert "seq 10, notice.issued retraction R1" in later and "Status: CURRENT" in later
+    # and the status it gives comes first: a reader is not left with CURRENT alone
+    assert ("Since the checkpoint, this record's status is RETRACTED</strong>, not yet verified: "
+            "the status below is as of the checkpoint.") in later
+    assert "Since the checkpoint" not in page
 
 
 def bundle_of(page: Path) -> Path:
@@ -172,9 +176,11 @@ def test_index_lists_every_record(site: Path) -> None:
     assert "Records 1–3 of 3" in page and "RETRACTED" in page and "Gate 2: Unverified" in page
     rows = {rid: next(r for r in page.split("<tr") if f'href="{rid}.html"' in r)
             for rid in ("SRCH-03BE3A05", "SRCH-7BAC9D19")}
-    # the retraction after the checkpoint: its row states the record as of it, and says so
-    assert "later events not yet covered" in rows["SRCH-7BAC9D19"]
-    assert "later events not yet covered" not in rows["SRCH-03BE3A05"]
+    # the retraction after the checkpoint: its row states the record as of it, and says so,
+    # with the status the later events give
+    assert "CURRENT</span><small class=\"pending\"> · since: RETRACTED, not yet covered" in rows[
+        "SRCH-7BAC9D19"]
+    assert "not yet covered" not in rows["SRCH-03BE3A05"]
 
 
 def _edited(site: Path, old: str, new: str, name: str = "edited.html") -> str:
@@ -308,11 +314,11 @@ def test_the_search_finds_every_record_and_says_what_is_not_yet_covered(
     later = dom_url(f"{url}/index.html?q=SRCH:7BAC9D19")
     assert "1 of 3 records match" in later, later[-2000:]
     row = later.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
-    assert "SRCH:7BAC9D19" in row and "later events not yet covered" in row
+    assert "SRCH:7BAC9D19" in row and " · since: RETRACTED, not yet covered" in row
     current = dom_url(f"{url}/index.html?q=&status=CORRECTED")
     row = current.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
     assert "1 of 3 records match" in current and "SRCH:03BE3A05" in row
-    assert "later events not yet covered" not in row
+    assert "not yet covered" not in row
     # a typographic apostrophe, as a page shows one and a reader copies it, finds the plain one
     curly = dom_url(f"{url}/index.html?q=ExpertFlow%E2%80%99s")
     assert "1 of 3 records match" in curly and "SRCH:7BAC9D19" in curly, curly[-2000:]

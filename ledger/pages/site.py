@@ -27,7 +27,7 @@ import os
 import sqlite3
 import stat
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,11 +155,12 @@ def _head(title: str, extra: str = "") -> str:
 
 def record_page(record_id: str, events: list[Event], shown: Shown,
                 bundle: str | None, vkey: str | None, later: list[Event],
-                policy: str = "") -> str:
+                policy: str = "", since: str = "") -> str:
     """Return one record's HTML page. ``events``/``shown`` are what the page states (with a
     checkpoint: as of it, exactly what the bundle proves); ``bundle`` the path of its bundle
     script (``bundle_name``); ``later`` the events after it, named (kind and id of a notice) but
-    neither verified nor applied."""
+    neither verified nor applied; ``since`` the status they give the record, when it is not the
+    one the page states (a retraction issued after the checkpoint is said first, not hidden)."""
     model = page_model(shown, events)
     if bundle is None and vkey is not None:
         badge = ("<strong>Not yet verifiable.</strong> <small>This record's events came after the "
@@ -176,10 +177,12 @@ def record_page(record_id: str, events: list[Event], shown: Shown,
         badge = ("<strong>Not verifiable.</strong> <small>This site was published without a signed "
                  "checkpoint, so this page cannot be checked against the log.</small>")
         data = ""
-    note = (f'<p class="later"><strong>{len(later)} later event(s) of this record are not yet '
-            "covered by a signed checkpoint</strong>, so this page neither verifies nor shows "
-            "them: " + "; ".join(e(f"seq {ev.seq}, {ev.type} {event_summary(ev)}".rstrip())
-                                 for ev in later)
+    changed = (f"<strong>Since the checkpoint, this record's status is {e(since)}</strong>, "
+               f"not yet verified: the status below is as of the checkpoint. ") if since else ""
+    note = (f'<p class="later">{changed}<strong>{len(later)} later event(s) of this record are '
+            "not yet covered by a signed checkpoint</strong>, so this page neither verifies nor "
+            "shows them: " + "; ".join(e(f"seq {ev.seq}, {ev.type} {event_summary(ev)}".rstrip())
+                                       for ev in later)
             + ".</p>") if later and bundle is not None else ""
     banner, body = record_html(shown, model)
     return (_head(page_title(shown)) + f'<body><main data-record-id="{e(record_id)}">'
@@ -192,6 +195,12 @@ def record_page(record_id: str, events: list[Event], shown: Shown,
             + "</main></body></html>\n")
 
 
+def later_words(since: str) -> str:
+    """What an index row says of a record with events after the checkpoint (index.js says the
+    same): the status they give it, when it is another."""
+    return (f"since: {since}, not yet covered" if since else "later events not yet covered")
+
+
 def index_row(shown: Shown) -> list[Any]:
     """Return a record's row of the index (the columns of ``INDEX_COLUMNS``)."""
     gate = next((g for g in shown["gates"] if g["gate"] == 2), shown["gates"][0])
@@ -201,15 +210,17 @@ def index_row(shown: Shown) -> list[Any]:
 
 
 def index_page(rows: list[list[Any]], page: int, pages: int, total: int, head: tuple[int, str],
-               checkpoint: Checkpoint | None, later: frozenset[str] = frozenset(),
+               checkpoint: Checkpoint | None, later: Mapping[str, str] | None = None,
                key: str = "") -> str:
     """Return index page ``page`` of ``pages``: its rows, links to the others, and a search
     box that reads the compact ``index.json``. ``later``: the records with events after the
-    checkpoint (their rows state them as of it, and say so); ``key``: the id (``key_label``) of
-    the verifier key the record pages embed, named for readers to compare."""
+    checkpoint (their rows state them as of it, and say so), each with the status those events
+    give it when it is another ("" otherwise); ``key``: the id (``key_label``) of the verifier
+    key the record pages embed, named for readers to compare."""
+    later = later or {}
     cells = []
     for r in rows:
-        pending = ('<small class="pending"> · later events not yet covered</small>'
+        pending = (f'<small class="pending"> · {e(later_words(later[r[0]]))}</small>'
                    if r[0] in later else "")
         values = [f'<a href="{page_name(r[0])}">{e(r[0])}</a>', e(r[1]),
                   f'<span class="status status-{e(r[2].lower())}">{e(r[2])}</span>{pending}',
@@ -329,7 +340,8 @@ def _write_site(conn: sqlite3.Connection, out: Path, signed: tuple[str, Checkpoi
             rows.append(entry["row"])
     pages = max(1, -(-len(rows) // INDEX_PAGE_ROWS))
     head = store.head(conn)
-    later = frozenset(rid for rid, entry in state.items() if entry["heads"][0] != entry["heads"][1])
+    later = {rid: str(entry.get("since") or "") for rid, entry in state.items()
+             if entry["heads"][0] != entry["heads"][1]}
     index: dict[str, Any] = {}
     label = ""  # (``key`` is the state's fingerprint, saved below: not this)
     if signed is not None:  # the index names the key the pages check, as their badge does
@@ -342,7 +354,7 @@ def _write_site(conn: sqlite3.Connection, out: Path, signed: tuple[str, Checkpoi
         name = index_name(page)
         digest = hashlib.sha256(orjson.dumps([chunk, page, pages, len(rows),
                                               head if page == 1 else None,
-                                              [r[0] in later for r in chunk]])).hexdigest()
+                                              [later.get(r[0]) for r in chunk]])).hexdigest()
         known = index_before.get(name)
         if known is not None and known[0] == digest and _intact(writer.out, {"files": [[name, *known[1:]]]}):
             writer.unchanged += 1  # the same rows, links and counts as the page already written
@@ -356,6 +368,7 @@ def _write_site(conn: sqlite3.Connection, out: Path, signed: tuple[str, Checkpoi
     named = {r[0]: page_name(r[0]) for r in rows if len(r[0]) > NAME_MOST}  # the few cut names
     writer.write("index.json", orjson.dumps({"columns": INDEX_COLUMNS, "rows": rows,
                                              "pages": INDEX_PAGE_ROWS, "later": sorted(later),
+                                             "later_status": {r: v for r, v in later.items() if v},
                                              "named": named}))
     retired = _sweep_bundles(writer, state, last_run)
     writer.write(STATE, orjson.dumps({"key": key, "records": state, "index": index,
@@ -583,11 +596,16 @@ class _Builder:
             src = bundle_name(rid, script)
             self.writer.write(src, script)
             names.append(src)
+        since = ""
+        if later and covered:  # the status the later events give, said when it is another
+            head_state = fold(events)
+            if head_state is not None and head_state.status != shown["status"]:
+                since = head_state.status
         text = record_page(rid, stated, shown, src, signed[2] if signed else None, later,
-                           self.policy)
+                           self.policy, since)
         self.writer.write(page_name(rid), text.encode("utf-8"))
         files = []
         for name in names:
             info = os.lstat(self.writer.out / name)
             files.append([name, info.st_size, info.st_mtime_ns])
-        return {"heads": heads, "row": index_row(shown), "files": files}
+        return {"heads": heads, "row": index_row(shown), "files": files, "since": since}

@@ -18,7 +18,7 @@
   const bidiVisible = (text) => text.replace(/[\u202a-\u202e\u2066-\u2069]/g,
     (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
 
-  function rowOf(r, later) {
+  function rowOf(r, later, since) {
     const tr = document.createElement("tr");
     tr.dataset.status = r[2];
     r.forEach((value, i) => {
@@ -29,7 +29,12 @@
       else if (i === 2) {
         const s = document.createElement("span"); s.className = STATUS_CLASS(r[2]); s.textContent = r[2]; td.append(s);
         // as the index page says it: the row states the record as of the checkpoint
-        if (later.has(r[0])) { const n = document.createElement("small"); n.className = "pending"; n.textContent = " · later events not yet covered"; td.append(n); }
+        if (later.has(r[0])) {  // with the status the later events give, when it is another (site.later_words)
+          const n = document.createElement("small"); n.className = "pending";
+          const status = Object.prototype.hasOwnProperty.call(since, r[0]) ? String(since[r[0]]) : "";
+          n.textContent = status ? " · since: " + status + ", not yet covered" : " · later events not yet covered";
+          td.append(n);
+        }
       }
       else td.textContent = i === 5 && !value ? "—" : bidiVisible(String(value));
       tr.append(td);
@@ -62,7 +67,8 @@
       if (hits.length < limit) hits.push(r);
     }
     const later = new Set(Array.isArray(doc.later) ? doc.later : []);
-    body.replaceChildren(...hits.map((r) => rowOf(r, later)));
+    const since = doc.later_status && typeof doc.later_status === "object" ? doc.later_status : {};
+    body.replaceChildren(...hits.map((r) => rowOf(r, later, since)));
     count.textContent = found + " of " + doc.rows.length + " records match" + (found > hits.length ? " (the first " + hits.length + " shown)" : "");
   }
 
