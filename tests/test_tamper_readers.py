@@ -155,6 +155,32 @@ def test_a_search_index_row_whose_record_id_was_edited_is_made_anew(base: Base, 
                             "'SRCH:03BE3A05'").fetchone() == (1,)
 
 
+@pytest.mark.parametrize("value", ["X'FF00'", "7", "1.5", "'garbage'", "'SRCH'"])
+def test_naming_close_records_ends_whatever_the_record_ids_hold(base: Base, tmp_path: Path,
+                                                                 value: str) -> None:
+    """The close records of an unknown id are looked for one record prefix at a time; a record
+    id edited into a BLOB (which sorts after every text) was found again at each step, and the
+    refusal never ended, its list of prefixes growing until the memory ran out (a Hypothesis run
+    of `test_no_command_breaks_on_an_edited_value` held 6 GB). Each command runs in a process of
+    its own with a deadline."""
+    import subprocess
+    import sys
+
+    db_file, _, options = base
+    work = tmp_path / "work"
+    work.mkdir()
+    db = work / "t.db"
+    shutil.copy(db_file, db)
+    attack(db, f"UPDATE events SET record_id = {value} WHERE seq = (SELECT MAX(seq) FROM events)")
+    for args in (["correct", "SRCH:0000000F", "--kind", "addendum", "--reason", "r"],
+                 ["show", "00000002"], ["history", "SRCH:00000003"]):
+        done = subprocess.run([sys.executable, "-c", "from cli.main import main; main()",
+                               "--db", str(db), *options, *args], capture_output=True, text=True,
+                              timeout=120, cwd=Path(__file__).resolve().parents[1])
+        assert done.returncode in (1, 2) and "Traceback" not in done.stderr, (args, done.stderr)
+        assert done.stderr.startswith("Error: "), (args, done.stderr)
+
+
 @pytest.mark.parametrize(("statement", "args", "says"), [
     ("UPDATE events SET hash = X'FF00' WHERE seq = 1", ["feed"],
      "seq 1: the stored event hash is not 64 hex digits"),

@@ -776,8 +776,11 @@ def record_prefixes(conn: sqlite3.Connection) -> list[str]:
     """Return the prefixes of the record ids (``SRCH``), the keyring's aside: one index seek per
     prefix, however many records share it."""
     prefixes, after = [], ""
+    # Text ids only: a value of another type edited into the column (a BLOB sorts after every
+    # text) would be found again at each step, and the loop would never end.
     while (row := conn.execute("SELECT record_id FROM events INDEXED BY events_by_record WHERE "
-                               "record_id > ? ORDER BY record_id LIMIT 1", (after,)).fetchone()):
+                               "record_id > ? AND typeof(record_id) = 'text' ORDER BY record_id "
+                               "LIMIT 1", (after,)).fetchone()):
         prefix = str(row[0]).split(":")[0]
         if prefix != "KEY":
             prefixes.append(prefix)
