@@ -765,7 +765,8 @@ def existing_record_ids(conn: sqlite3.Connection, ids: list[str]) -> list[str]:
 def record_ids_starting(conn: sqlite3.Connection, start: str, most: int = 200) -> list[str]:
     """Return up to ``most`` record ids that start with ``start``, in order (the keyring's aside),
     read off the (record_id, seq) index."""
-    bound = start[:-1] + chr(ord(start[-1]) + 1) if start else "\U0010ffff"
+    bound = (start[:-1] + chr(ord(start[-1]) + 1) if start and start[-1] != "\U0010ffff"
+             else start + "\U0010ffff")  # the ids after ``start``'s range sort from here
     return [str(r[0]) for r in conn.execute(
         "SELECT DISTINCT record_id FROM events INDEXED BY events_by_record WHERE record_id >= ? "
         "AND record_id < ? AND record_id NOT LIKE 'KEY:%' ORDER BY record_id LIMIT ?",
