@@ -7,6 +7,7 @@ import contextlib
 import io
 import os
 import shlex
+import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -73,7 +74,7 @@ def complete_record_id(ctx: click.Context, param: click.Parameter,
     try:
         with Ledger.open(Path(db)) as ledger:
             found = ledger.record_ids_starting(incomplete.strip().upper())
-    except (LedgerError, OSError, ValueError):
+    except (LedgerError, OSError, ValueError, sqlite3.Error):  # a completion never says more
         return []
     return [CompletionItem(rid) for rid in found]
 
