@@ -319,6 +319,10 @@ def test_the_search_finds_every_record_and_says_what_is_not_yet_covered(
     row = current.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
     assert "1 of 3 records match" in current and "SRCH:03BE3A05" in row
     assert "not yet covered" not in row
+    # a status filter finds a record by the status its later events give, as its row says it
+    retracted = dom_url(f"{url}/index.html?q=&status=RETRACTED")
+    row = retracted.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    assert "SRCH:7BAC9D19" in row and " · since: RETRACTED, not yet covered" in row, row
     # a typographic apostrophe, as a page shows one and a reader copies it, finds the plain one
     curly = dom_url(f"{url}/index.html?q=ExpertFlow%E2%80%99s")
     assert "1 of 3 records match" in curly and "SRCH:7BAC9D19" in curly, curly[-2000:]

@@ -60,14 +60,17 @@
     try { doc = all || await load(); }
     catch (e) { count.textContent = "Search needs the site served over HTTP (index.json could not be read); the pages below list every record."; return; }
     const limit = doc.pages || 200, hits = [];
+    const later = new Set(Array.isArray(doc.later) ? doc.later : []);
+    const since = doc.later_status && typeof doc.later_status === "object" ? doc.later_status : {};
+    // a status filter finds a record by the status its later events give too, as its row says
+    const sinceOf = (id) => (Object.prototype.hasOwnProperty.call(since, id) ? String(since[id]) : "");
     let found = 0;
     for (const r of doc.rows) {
-      if ((want && r[2] !== want) || (text && !folded(r.join(" ")).includes(text))) continue;
+      if ((want && r[2] !== want && sinceOf(r[0]) !== want)
+          || (text && !folded(r.join(" ") + " " + sinceOf(r[0])).includes(text))) continue;
       found += 1;
       if (hits.length < limit) hits.push(r);
     }
-    const later = new Set(Array.isArray(doc.later) ? doc.later : []);
-    const since = doc.later_status && typeof doc.later_status === "object" ? doc.later_status : {};
     body.replaceChildren(...hits.map((r) => rowOf(r, later, since)));
     count.textContent = found + " of " + doc.rows.length + " records match" + (found > hits.length ? " (the first " + hits.length + " shown)" : "");
   }
