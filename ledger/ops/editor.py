@@ -12,6 +12,7 @@ from typing import Any
 from ledger.core.events import is_withheld
 from ledger.errors import LedgerError, RefusedInput, UnknownRecord
 from ledger.model.contracts import RECORD_ID_RE, near_record_ids
+from ledger.model.pointer import pointer
 from ledger.model.state import RecordState, fold_record
 from ledger.storage import store, views
 from ledger.storage.views import Shown
@@ -129,7 +130,7 @@ def diff(state: RecordState, old: int | None = None, new: int | None = None
 def _changes(path: str, old: Any, new: Any) -> Iterator[dict[str, Any]]:
     if isinstance(old, dict) and isinstance(new, dict) and not is_withheld(old) and not is_withheld(new):
         for key in sorted(set(old) | set(new)):
-            where = path + "/" + key.replace("~", "~0").replace("/", "~1")
+            where = path + pointer([key])
             if key not in new:
                 yield {"path": where, "old": old[key]}
             elif key not in old:
@@ -215,16 +216,12 @@ def _tokens(words: list[str]) -> list[str]:
     """The words of a query as the index's tokenizer (FTS5 unicode61) reads them: letters and
     digits, in lower case, split at anything else, so that `ExpertFlow’s` with a typographic
     apostrophe, as a page shows it, finds the `ExpertFlow's` a manifest holds."""
-    import re
-
     return [token for word in words for token in re.findall(r"\w+", word.lower())]
 
 
 def _snippet(doc: dict[str, Any], words: list[str]) -> str | None:
     """Return a short excerpt of the first field holding the first word, the words bracketed,
     or None unless every word (as a prefix of a word) is in the record's text."""
-    import re
-
     text = " ".join(doc[c] for c in ("title", "research_question", "abstract", "reasons"))
     lowered = text.lower()
     if not all(re.search(r"\b" + re.escape(w), lowered) for w in words):

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO, BinaryIO
 
 from ledger.errors import RefusedInput
-from ledger.storage.store import unexpanded_home
+from ledger.storage.store import no_folder_for, unexpanded_home
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*")
 
@@ -192,8 +192,7 @@ def _folder_lock(folder: Path, wait: bool) -> Iterator[bool]:
 
 def no_folder(name: str | Path) -> RefusedInput:
     """The refusal of a file to write whose folder does not exist (``-o out/x.json``)."""
-    return RefusedInput(f"cannot write {name}: there is no folder {Path(name).absolute().parent}"
-                        f"{unexpanded_home(name)}")
+    return RefusedInput(f"cannot write {name}: {no_folder_for(name)}")
 
 
 def file_name_problem(name: str, what: str = "the file") -> str | None:

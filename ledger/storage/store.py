@@ -226,12 +226,18 @@ def unexpanded_home(path: str | Path) -> str:
     return f"; '~' is not expanded here, only by a shell, and only unquoted: {meant}"
 
 
+def no_folder_for(path: str | Path) -> str:
+    """Say that the folder a file to write would go in does not exist (with ``unexpanded_home``'s
+    note): the ledger's file and every file a command writes say it so."""
+    return f"there is no folder {Path(path).absolute().parent}{unexpanded_home(path)}"
+
+
 def check_creatable(path: Path) -> None:
     """Raise StoreError, naming ``path``, if its folder does not exist or is not writable here
     (SQLite would say only `unable to open database file`)."""
     folder = path.absolute().parent
     if not folder.is_dir():
-        raise StoreError(f"cannot create {path}: there is no folder {folder}{unexpanded_home(path)}")
+        raise StoreError(f"cannot create {path}: {no_folder_for(path)}")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise StoreError(f"cannot create {path}: the folder {folder} is not writable here")
 
