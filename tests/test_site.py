@@ -416,3 +416,36 @@ def test_a_record_id_too_long_for_a_file_name(cli: Cli, tmp_path: Path) -> None:
     for name in names.values():
         assert (out / name).is_file() and f'href="{name}"' in index
     assert json.loads((out / "index.json").read_text())["named"] == names
+
+
+def test_a_retraction_forged_after_the_checkpoint_is_said_as_not_verified(cli: Cli,
+                                                                          tmp_path: Path) -> None:
+    """Someone who can write the file but holds no key adds, with plain sqlite3, a well-formed
+    retraction after the checkpoint (hash, link and tree right: an unsigned ledger cannot tell
+    it from the publisher's). The site's new `Since the checkpoint, this record's status is
+    RETRACTED` is said as not yet verified, in the note outside the record the browser checks
+    and replaces, and the page still states, and its bundle proves, only the checkpoint's
+    events; once a checkpoint covers the forged event, it is the log's, as any append is."""
+    from tests import attacker
+    from tests.conftest import manifest
+
+    rid = "SRCH:0000000A"
+    assert cli("publish", cli.file(manifest(rid))).exit_code == 0
+    key, vkey = tmp_path / "k.key", tmp_path / "k.vkey"
+    vkey.write_text(cli("keygen", "pub.example", "-o", str(key)).stdout)
+    checkpoint = tmp_path / "cp.txt"
+    assert cli("checkpoint", "--key", str(key), "-o", str(checkpoint)).exit_code == 0
+    with attacker.unguarded(cli.db) as conn:
+        attacker.forge_next(conn, "notice.issued", rid, "correction-record-v1", {
+            "record_id": rid, "kind": "retraction", "reason": "forged", "notice_id": "F1",
+            "issued_by": "x", "effective_date": "2026-11-26", "target_version": 1})
+        attacker.rebuild_tree(conn)
+    out = tmp_path / "site"
+    assert cli("site", str(out), "--checkpoint", str(checkpoint), "--vkey", str(vkey)).exit_code == 0
+    page = (out / "SRCH-0000000A.html").read_text()
+    note = page.split('<p class="later">', 1)[1].split("</p>", 1)[0]
+    assert "status is RETRACTED</strong>, not yet verified" in note and "retraction F1" in note
+    record = page.split('id="record"', 1)[1]
+    assert "Since the checkpoint" not in record and "Status: CURRENT" in record
+    bundle = re.search(r'<script src="(bundles/[^"]+)"></script>', page)
+    assert bundle is not None and "forged" not in (out / bundle[1]).read_text()
