@@ -287,9 +287,17 @@ def audit(obj: LedgerContext, strict: bool, as_json: bool) -> None:
     for f in report.warnings:
         where = " ".join(x for x in (f"seq {f.seq}" if f.seq else "", f.record_id or "") if x)
         say(f"warning ({f.check}): {where + ': ' if where else ''}{f.message}")
-    if v.ok and report.integrity and all(f.check == "views" for f in report.integrity):
+    derived = {f.check for f in report.integrity}
+    if v.ok and derived == {"views"}:
         say("The events verify; only the views (what SQL readers and Datasette see) differ from "
             "them: `ledger rebuild` writes them again from the events.")
+    elif v.ok and derived == {"search index"}:
+        say("The events verify; only the search index (a cache `ledger search` reads) differs "
+            "from them: `ledger rebuild` drops it, and the next search makes it anew.")
+    elif v.ok and derived == {"views", "search index"}:
+        say("The events verify; only the views (what SQL readers and Datasette see) and the "
+            "search index differ from them: `ledger rebuild` writes the views again from the "
+            "events and drops the index, which the next search makes anew.")
     warned = f"; {len(report.warnings)} editorial warning(s)" if report.warnings else ""
     say(("audit: OK" + warned + (" (--strict: FAILED)" if failed else "")) if report.ok
         else f"audit: FAILED ({len(report.integrity)} finding(s)"

@@ -258,9 +258,11 @@ class Ledger:
 
     def audit(self, progress: Progress | None = None) -> AuditReport:
         """Return the audit report (verify, rules, views, tiers)."""
-        from ledger.ops.audit import audit
+        from ledger.ops.audit import audit, full_text_findings
         with store.read_snapshot(self.conn) as conn:
-            return audit(conn, progress)
+            report = audit(conn, progress)
+        report.findings.extend(full_text_findings(self.conn))
+        return report
 
     def verify_checkpoint(self, note: str, verifier: Verifier,
                           progress: Progress | None = None) -> tuple[VerifyReport, Checkpoint]:

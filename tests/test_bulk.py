@@ -199,18 +199,23 @@ def test_helpers_resume_an_interrupted_run(tmp_path: Path, monkeypatch: pytest.M
 def test_audit_replays_in_helpers_with_the_same_findings(tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """audit's replay of the rules in helper processes (a large ledger) finds exactly what one
-    process finds, in the same order: here view rows edited behind the ledger's back, with plain
-    sqlite3, in records at both ends of the id range."""
+    process finds, in the same order: here view rows and search index rows edited behind the
+    ledger's back, with plain sqlite3, in records at both ends of the id range."""
     from ledger.ops import audit as audit_module
+    from ledger.ops.editor import search
 
     db = tmp_path / "l.db"
     with Ledger.create(db, clock) as ledger:
         ledger.append_jsonl(io.BytesIO(jsonl(_synthetic(400))), "tester")
+        assert search(ledger.conn, "routing")  # the search index, made
     with sqlite3.connect(db) as conn:
         conn.execute("UPDATE records SET status = 'CURRENT' WHERE record_id = "
                      "(SELECT MAX(record_id) FROM records)")
         conn.execute("UPDATE records SET title = 'Forged' WHERE record_id = "
                      "(SELECT MIN(record_id) FROM records)")
+        for end in ("MIN", "MAX"):
+            conn.execute(f"DELETE FROM search_records WHERE record_id = "
+                         f"(SELECT {end}(record_id) FROM search_records)")
     reports = {}
     plain = audit_module._start_replay
     for name, threshold in (("serial", 10**9), ("helpers", 10)):
@@ -222,7 +227,9 @@ def test_audit_replays_in_helpers_with_the_same_findings(tmp_path: Path,
             reports[name] = ledger.audit().as_json()
         assert len(started) == (0 if name == "serial" else 2)
     assert reports["serial"] == reports["helpers"]
-    assert not reports["serial"]["ok"] and len(reports["serial"]["findings"]) >= 2
+    found = reports["serial"]["findings"]
+    assert not reports["serial"]["ok"] and len(found) >= 4
+    assert [f["check"] for f in found].count("search index") >= 2, found
 
 
 @pytest.mark.parametrize("caller_froze", [False, True])

@@ -133,6 +133,105 @@ def test_a_search_index_that_says_no_seq_is_made_anew(base: Base,
         assert conn.execute("SELECT value FROM search_records_meta").fetchall() == [(str(head),)]
 
 
+HIDE_WORDS = ("INSERT INTO search_records_fts (search_records_fts, rowid, title, research_question, "
+              "abstract, reasons) SELECT 'delete', rowid, title, research_question, abstract, "
+              f"reasons FROM search_records WHERE record_id = '{RID}'")
+UNUSABLE_INDEX = ["DROP TABLE search_records_fts", "DROP TABLE search_records",
+                  "DROP TABLE search_records_fts_data", "DROP TABLE search_records_fts_config",
+                  "DELETE FROM search_records_fts_data", "UPDATE search_records_fts_config SET v = 99",
+                  "ALTER TABLE search_records_fts_docsize RENAME TO docsize",
+                  "ALTER TABLE search_records DROP COLUMN abstract",
+                  "PRAGMA writable_schema = 1; UPDATE sqlite_master SET sql = 'CREATE VIRTUAL TABLE "
+                  "search_records_fts USING nomodule(x)' WHERE name = 'search_records_fts'"]
+
+
+def _runs(db: Path, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, ["--db", str(db), *args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, result.output
+
+
+@pytest.mark.parametrize("edit", UNUSABLE_INDEX)
+def test_a_search_index_sqlite_cannot_use_is_made_anew(base: Base, tmp_path: Path,
+                                                       edit: str) -> None:
+    """The search index is a cache: tables of it dropped or edited so that SQLite cannot use
+    it stopped every later `search` (`the ledger file's tables are not the ones ledger init
+    made`, `SQLite: SQL logic error`, `the ledger file is one SQLite cannot read`), and neither
+    `audit` (OK) nor `rebuild` (the views only) helped. Now `search` drops it and makes it anew
+    (an FTS5 table SQLite cannot open is dropped after its own tables are written again as an
+    empty one has them), or keeps one in memory when SQLite cannot drop it; `audit` names the
+    table, and `rebuild` drops the index."""
+    db = tmp_path / "t.db"
+    shutil.copy(base[0], db)
+    before = _runs(db, "search", "routing", "--json")
+    assert before[0] == 0 and RID in before[1]
+    attack(db, *edit.split("; "))
+    assert _runs(db, "audit")[0] == 1 or "search_records_fts" not in edit
+    assert _runs(db, "search", "routing", "--json") == before
+    assert _runs(db, "search", "routing", "--json") == before  # and again, on what it left
+    assert _runs(db, "rebuild")[0] == 0
+    assert _runs(db, "search", "routing", "--json") == before
+    code, output = _runs(db, "audit")
+    if "nomodule" in edit:  # SQLite cannot drop it: audit says so, and what search does
+        assert code == 1 and "SQLite cannot drop it" in output, output
+    else:
+        assert code == 0, output
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+
+
+@pytest.mark.parametrize(("edit", "said"), [
+    (HIDE_WORDS, "table search_records_fts: SQLite's check of the full-text index against its "
+                 "rows fails"),
+    (f"UPDATE search_records SET abstract = 'nothing' WHERE record_id = '{RID}'",
+     f"table search_records: abstract of the row of record_id '{RID}': stored 'nothing', derived"),
+    (f"DELETE FROM search_records WHERE record_id = '{RID}'",
+     f"table search_records has no row of record_id '{RID}'"),
+    (f"UPDATE search_records SET record_id = 'SRCH:0000000F' WHERE record_id = '{RID}'",
+     "table search_records has a row for 'SRCH:0000000F', which has no events"),
+])
+def test_audit_finds_a_search_index_edited_to_hide_a_record(base: Base, tmp_path: Path,
+                                                             edit: str, said: str) -> None:
+    """Words deleted from the full-text index (its rows left as they were) hid a record from
+    `search` while `audit` said OK: hits are read again from the events, so an edit cannot add
+    words, but a miss was never checked. `audit` now compares each row of the index with the
+    record's events, looks for rows of no record, and has SQLite check the full-text index
+    against its rows (inside a write transaction it rolls back); `rebuild` drops the index, and
+    the next search finds the record again."""
+    db = tmp_path / "t.db"
+    shutil.copy(base[0], db)
+    before = _runs(db, "search", "routing", "--json")
+    attack(db, edit)
+    if edit == HIDE_WORDS:
+        assert RID not in _runs(db, "search", "routing", "--json")[1]  # the attack works
+    code, output = _runs(db, "audit")
+    assert code == 1 and said in output, output
+    assert "search index: " in output and "`ledger rebuild` drops it" in output
+    assert output.splitlines()[-2].startswith("The events verify; only the search index")
+    code, report = _runs(db, "audit", "--json")
+    assert code == 1 and "search index" in report
+    assert _runs(db, "rebuild")[0] == 0
+    assert _runs(db, "audit")[0] == 0
+    assert _runs(db, "search", "routing", "--json") == before
+
+
+def test_audit_checks_a_search_index_behind_the_head_as_search_would_trust_it(
+        base: Base, tmp_path: Path) -> None:
+    """An index behind the head is brought up to date by the next search for the records with
+    later events only: audit compares the rows of the others (an edit of one is a finding), not
+    the rows the next search writes again (this record's, whose notice reasons it lacks)."""
+    db = tmp_path / "t.db"
+    shutil.copy(base[0], db)
+    _, _, options = base
+    result = CliRunner().invoke(app, ["--db", str(db), *options, "correct", RID, "--kind",
+                                      "addendum", "--reason", "a later note"])
+    assert result.exit_code == 0, result.output
+    assert _runs(db, "audit")[0] == 0
+    attack(db, "UPDATE search_records SET title = 'stale' WHERE record_id = 'SRCH:00000002'")
+    code, output = _runs(db, "audit")
+    assert code == 1 and "record_id 'SRCH:00000002': stored 'stale'" in output, output
+
+
 @pytest.mark.parametrize("value", ["NULL", "'SRCH'", "'SRCH:'", "'SRCH:03BE3A0F'", "1"])
 def test_a_search_index_row_whose_record_id_was_edited_is_made_anew(base: Base, tmp_path: Path,
                                                                     value: str) -> None:

@@ -29,7 +29,7 @@ from ledger.model.verify import VerifyReport, check_extends, damage_report
 from ledger.ops import verification
 from ledger.ops.helpers import HELPERS, Helper, HelperStopped, send
 from ledger.ops.proofs import stored_checkpoints
-from ledger.storage import proofstore, store, views
+from ledger.storage import proofstore, searchindex, store, views
 
 QUARANTINE_BELOW = 5.0
 # Events from which the rules' replay runs in helper processes beside the verify pass: from
@@ -152,6 +152,8 @@ def _audit_rest(conn: sqlite3.Connection, report: AuditReport,
     for table, orphan in views.orphans(conn):
         add(Finding("views", f"view table {table} has rows for {orphan}, which has no events",
                     record_id=orphan))
+    for finding in index_findings(conn):
+        add(finding)
     return report
 
 
@@ -183,6 +185,7 @@ def replay_range(conn: sqlite3.Connection, add: Callable[[Finding], None],
                  upto: int | None = None) -> tuple[int, int]:
     """Replay the records with start <= record_id < stop; return (records, events read)."""
     records = by_record = 0
+    indexed = _trusted_index_seq(conn, upto)
     for rid, group in itertools.groupby(store.iter_events_by_record(conn, upto, start, stop,
                                                                     members=False),
                                         key=lambda e: e.record_id):
@@ -201,8 +204,89 @@ def replay_range(conn: sqlite3.Connection, add: Callable[[Finding], None],
         except LedgerError as exc:
             add(Finding("rules", str(exc), state.first_seq, rid))
             continue
+        if indexed is not None and history[-1].seq <= indexed:
+            try:
+                _compare_index_row(conn, state, add)
+            except sqlite3.DatabaseError:
+                indexed = None  # unreadable: said once, by index_findings
         _check_tier(state, add)
     return records, by_record
+
+
+# -- the search index: a cache of the file that `ledger search` trusts -------------------------
+
+INDEX_FIX = ("the search index was changed behind the ledger's back: `ledger rebuild` drops it, "
+             "and the next search makes it anew")
+
+
+def _trusted_index_seq(conn: sqlite3.Connection, upto: int | None) -> int | None:
+    """Return the seq the search index reflects if ``ledger search`` would trust its rows as
+    they are (a record with no event after it is not indexed again), else None (no index, or
+    one the next search makes anew)."""
+    try:
+        seq = searchindex.indexed_seq(conn)
+    except sqlite3.DatabaseError:
+        return None
+    head = store.head(conn)[0] if upto is None else upto
+    return seq if seq is not None and seq <= head else None
+
+
+def _compare_index_row(conn: sqlite3.Connection, state: RecordState,
+                       add: Callable[[Finding], None]) -> None:
+    """Add a finding if the index row of a record the index reflects is not its text."""
+    derived, stored = searchindex.document(state), searchindex.stored_document(conn, state.record_id)
+    if stored is None:
+        add(Finding("search index", f"table {searchindex.TABLE} has no row of record_id "
+                    f"{state.record_id!r}, so `ledger search` finds nothing of it: {INDEX_FIX}",
+                    record_id=state.record_id))
+        return
+    for column in searchindex.COLUMNS:
+        if stored[column] != derived[column]:
+            add(Finding("search index", f"table {searchindex.TABLE}: {column} of the row of "
+                        f"record_id {state.record_id!r}: stored {_shown(stored[column])}, derived "
+                        f"{_shown(derived[column])}: {INDEX_FIX}", record_id=state.record_id))
+            return
+
+
+def index_findings(conn: sqlite3.Connection) -> list[Finding]:
+    """Return the findings on the search index beyond its rows (each compared by the replay):
+    an index SQLite cannot read, rows of no record."""
+    try:
+        if _trusted_index_seq(conn, None) is None:
+            return []
+        orphans = searchindex.rows_of_no_record(conn, 5)
+    except sqlite3.DatabaseError as exc:
+        return [Finding("search index", f"table {searchindex.TABLE}: SQLite cannot read it "
+                        f"({exc}): {INDEX_FIX}")]
+    return [Finding("search index", f"table {searchindex.TABLE} has a row for {rid!r:.60}, which "
+                    f"has no events: {INDEX_FIX}") for rid in orphans]
+
+
+def full_text_findings(conn: sqlite3.Connection) -> list[Finding]:
+    """Return a finding if the FTS5 index does not index its rows as they are (words deleted
+    from it hide a record from `search`). SQLite's check is an ``INSERT`` that writes nothing:
+    it runs in a write transaction that is rolled back, after the audit's read snapshot (the
+    index is checked against its own rows, which the replay compared with the events). Nothing
+    to check on a file opened for reading only (`search` then makes its index in memory), nor
+    while another process holds the write lock past the busy timeout."""
+    if store.is_read_only(conn):
+        return []
+    try:
+        with store.rehearsal(conn):
+            if _trusted_index_seq(conn, None) is None:
+                return []
+            problem = searchindex.index_problem(conn)
+    except (LedgerError, sqlite3.DatabaseError):
+        return []  # busy, or unreadable: index_findings says so
+    if problem is None:
+        return []
+    fix = INDEX_FIX
+    if problem.startswith("no such module"):  # its schema rewritten: SQLite cannot drop it
+        fix = ("its schema was rewritten behind the ledger's back, and SQLite cannot drop it: "
+               "`ledger search` makes its index in memory at each search instead")
+    return [Finding("search index", f"table {searchindex.FTS}: SQLite's check of the full-text "
+                    f"index against its rows fails ({problem}), so `ledger search` may not find "
+                    f"what they hold: {fix}")]
 
 
 def _start_replay(conn: sqlite3.Connection) -> list[Helper]:
@@ -381,11 +465,17 @@ def _diff(table: str, derived: list[tuple[Any, ...]], stored: list[tuple[Any, ..
             return f"the row of {named(want)} is missing"
         for col, (a, b) in enumerate(zip(want, got, strict=False)):
             if a != b:
-                return (f"{columns[col]} of the row of {named(want)}: stored {b!r:.60}, "
-                        f"derived {a!r:.60}")
+                return (f"{columns[col]} of the row of {named(want)}: stored {_shown(b)}, "
+                        f"derived {_shown(a)}")
     for got in found.values():
         return f"the row of {named(got)} is extra"
     return "rows differ"
+
+
+def _shown(value: Any) -> str:
+    """Return a value as a finding quotes it: its repr, cut to about 60 characters."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:58] + "…" + text[-1]
 
 
 def _check_tier(state: RecordState, add: Callable[[Finding], None]) -> None:

@@ -14,7 +14,7 @@ from ledger.errors import LedgerError, RefusedInput, UnknownRecord
 from ledger.model.contracts import RECORD_ID_RE, near_record_ids
 from ledger.model.pointer import pointer
 from ledger.model.state import RecordState, fold_record
-from ledger.storage import store, views
+from ledger.storage import searchindex, store, views
 from ledger.storage.views import Shown
 
 LEVELS = ("L1", "L2", "L3", "L4")
@@ -141,26 +141,10 @@ def _changes(path: str, old: Any, new: Any) -> Iterator[dict[str, Any]]:
         yield {"path": path or "/", "old": old, "new": new}
 
 
-def _doc(state: RecordState) -> dict[str, Any]:
-    """The searchable text of a record (withheld members are not text)."""
-
-    def text(value: Any) -> str:
-        return "" if value is None or is_withheld(value) else str(value)
-
-    m = state.manifest
-    reasons = " ".join(text(n.payload.get("reason")) for n in state.notices)
-    return {"record_id": state.record_id, "title": text(m.get("title")),
-            "research_question": text(m.get("research_question")),
-            "abstract": text(m.get("abstract")), "reasons": reasons}
-
-
 def search(conn: sqlite3.Connection, text: str, limit: int = 20) -> list[dict[str, Any]]:
     """Return the records whose title, research question, abstract or notice reasons hold every
     word of ``text`` (SQLite FTS5; a word may end in * for a prefix), best first. The index is
     brought up to date first (inside a write transaction: it is a table of the file)."""
-    from ledger.ops.maintenance import states_by_record
-    from ledger.storage import searchindex
-
     words = [w for w in text.split() if w.strip('"*')]
     if not words:
         raise RefusedInput("search: give at least one word")
@@ -168,30 +152,56 @@ def search(conn: sqlite3.Connection, text: str, limit: int = 20) -> list[dict[st
                      for w in words)
     if store.is_read_only(conn):  # a copy on read-only media: the index is made in memory
         with store.read_snapshot(conn):
-            head = store.head(conn)[0]
-            index = searchindex.in_memory()
-            searchindex.update(index, (_doc(s) for s in states_by_record(conn, head)), head, True)
-            found = searchindex.search(index, query, limit * 2)
-            index.close()
-        return _verified_hits(conn, found, words, limit)
+            return _verified_hits(conn, _in_memory_hits(conn, query, limit), words, limit)
     with store.write_transaction(conn):
-        head = store.head(conn)[0]
-        indexed = searchindex.indexed_seq(conn)
-        if indexed is None or indexed > head:
-            searchindex.update(conn, (_doc(s) for s in states_by_record(conn, head)), head, True)
-        elif indexed < head:
-            changed = sorted({e.record_id for e in store.iter_events(conn, indexed, head)
-                              if not e.record_id.startswith("KEY:")})
-            searchindex.update(conn, (_doc(record_state(conn, rid)) for rid in changed), head, False)
+        try:
+            found = _stored_hits(conn, query, limit)
+        except sqlite3.DatabaseError:  # a table of the index edited so that SQLite cannot use it
+            try:
+                searchindex.drop(conn)
+                found = _stored_hits(conn, query, limit)
+            except sqlite3.DatabaseError:  # nor drop it (its module renamed): made in memory
+                found = _in_memory_hits(conn, query, limit)
+        return _verified_hits(conn, found, words, limit)
+
+
+def _in_memory_hits(conn: sqlite3.Connection, query: str, limit: int) -> list[dict[str, Any]]:
+    """Search an index made anew in memory from the events (nothing written to the file)."""
+    from ledger.ops.maintenance import states_by_record
+    head = store.head(conn)[0]
+    index = searchindex.in_memory()
+    try:
+        searchindex.update(index, map(searchindex.document, states_by_record(conn, head)), head,
+                           True)
+        return searchindex.search(index, query, limit * 2)
+    finally:
+        index.close()
+
+
+def _stored_hits(conn: sqlite3.Connection, query: str, limit: int) -> list[dict[str, Any]]:
+    """Search the file's index, brought up to date first (inside the caller's write
+    transaction)."""
+    from ledger.ops.maintenance import states_by_record
+    head = store.head(conn)[0]
+    indexed = searchindex.indexed_seq(conn)
+    if indexed is None or indexed > head:
+        searchindex.update(conn, map(searchindex.document, states_by_record(conn, head)), head,
+                           True)
+    elif indexed < head:
+        changed = sorted({e.record_id for e in store.iter_events(conn, indexed, head)
+                          if not e.record_id.startswith("KEY:")})
+        searchindex.update(conn, (searchindex.document(record_state(conn, rid)) for rid in changed),
+                           head, False)
+    found = searchindex.search(conn, query, limit * 2)
+    named = [hit["record_id"] for hit in found]
+    if not all(isinstance(rid, str) for rid in named) or (
+            len(store.existing_record_ids(conn, named)) != len(set(named))):
+        # An index brought up to date names only records: this one was edited. Made anew
+        # from the events, it finds what the edit hid.
+        searchindex.update(conn, map(searchindex.document, states_by_record(conn, head)), head,
+                           True)
         found = searchindex.search(conn, query, limit * 2)
-        named = [hit["record_id"] for hit in found]
-        if not all(isinstance(rid, str) for rid in named) or (
-                len(store.existing_record_ids(conn, named)) != len(set(named))):
-            # An index brought up to date names only records: this one was edited. Made anew
-            # from the events, it finds what the edit hid.
-            searchindex.update(conn, (_doc(s) for s in states_by_record(conn, head)), head, True)
-            found = searchindex.search(conn, query, limit * 2)
-    return _verified_hits(conn, found, words, limit)
+    return found
 
 
 def _verified_hits(conn: sqlite3.Connection, found: list[dict[str, Any]], words: list[str],
@@ -204,7 +214,7 @@ def _verified_hits(conn: sqlite3.Connection, found: list[dict[str, Any]], words:
             state = record_state(conn, str(hit["record_id"]))
         except LedgerError:
             continue
-        doc = _doc(state)
+        doc = searchindex.document(state)
         snippet = _snippet(doc, _tokens(words))
         if snippet is not None:
             hits.append({"record_id": state.record_id, "title": doc["title"], "snippet": snippet,

@@ -11,6 +11,7 @@ done in this process instead.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import operator
 import sqlite3
@@ -22,7 +23,7 @@ from ledger.core.progress import Progress
 from ledger.errors import CorruptEvent, LedgerError
 from ledger.model.state import RecordState, fold
 from ledger.ops.helpers import HELPERS, PARALLEL_FROM, Helper, HelperStopped, send
-from ledger.storage import store, views
+from ledger.storage import searchindex, store, views
 
 CHUNK = 1000  # records per executemany batch (and per message from a helper)
 Chunk = tuple[int, int, views.Rows]  # (events read, records built, their view rows)
@@ -90,6 +91,7 @@ def rebuild(conn: sqlite3.Connection, progress: Progress | None = None,
                            for start, stop in zip(cuts, [*cuts[1:], None], strict=True)]
             views.drop_views(conn)
             views.create_views(conn)
+            _drop_search_index(conn)
             built = None
             if running:
                 try:
@@ -105,6 +107,13 @@ def rebuild(conn: sqlite3.Connection, progress: Progress | None = None,
                 helper.close()
         views.set_applied(conn, *store.head(conn))
     return built[0]
+
+
+def _drop_search_index(conn: sqlite3.Connection) -> None:
+    """Drop the search index too (a cache ``audit`` compares with the events; the next search
+    makes it anew), unless SQLite cannot: its table's schema names no module SQLite has."""
+    with contextlib.suppress(sqlite3.DatabaseError):  # `search` then makes its index in
+        searchindex.drop(conn)  # memory, and `audit` names the table; drop is all or nothing
 
 
 def _merged(running: list[_Helper]) -> Iterator[Chunk]:

@@ -10,11 +10,29 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
+from ledger.core.events import is_withheld
+from ledger.model.state import RecordState
+from ledger.storage.store import savepoint
 from ledger.storage.views import seq_of
 
 TABLE = "search_records"
 META = "search_records_meta"
+FTS = f"{TABLE}_fts"
 COLUMNS = ("title", "research_question", "abstract", "reasons")
+
+
+def document(state: RecordState) -> dict[str, str]:
+    """Return the searchable text of a record, as its index row holds it (withheld members are
+    not text)."""
+
+    def text(value: Any) -> str:
+        return "" if value is None or is_withheld(value) else str(value)
+
+    m = state.manifest
+    reasons = " ".join(text(n.payload.get("reason")) for n in state.notices)
+    return {"record_id": state.record_id, "title": text(m.get("title")),
+            "research_question": text(m.get("research_question")),
+            "abstract": text(m.get("abstract")), "reasons": reasons}
 
 
 def _db(conn: sqlite3.Connection) -> Any:
@@ -43,7 +61,7 @@ def update(conn: sqlite3.Connection, docs: Iterable[dict[str, Any]], seq: int,
         db[TABLE].create({"record_id": str, **dict.fromkeys(COLUMNS, str)}, pk="record_id")
         db[META].create({"key": str, "value": str}, pk="key")
         db[TABLE].enable_fts(list(COLUMNS), create_triggers=False, tokenize="unicode61")
-    fts = f"{TABLE}_fts"
+    fts = FTS
     for doc in docs:
         old = conn.execute(f"SELECT rowid, {', '.join(COLUMNS)} FROM {TABLE} WHERE record_id = ?",
                            (doc["record_id"],)).fetchone()
@@ -66,14 +84,68 @@ def in_memory() -> sqlite3.Connection:
 
 
 def drop(conn: sqlite3.Connection) -> None:
-    """Drop the index (a purge withholds text it may hold); the next search rebuilds it."""
-    for name in (f"{TABLE}_fts", TABLE, META):
-        conn.execute(f"DROP TABLE IF EXISTS {name}")
+    """Drop the index (inside the caller's write transaction; a purge withholds text it may
+    hold, ``rebuild`` and ``search`` drop one that was edited); the next search rebuilds it.
+
+    An FTS5 table whose own tables (``…_data``, ``…_config``) were dropped or edited cannot be
+    dropped as it is (SQLite cannot open it): they are written again as a new, empty index has
+    them, and it is dropped then."""
+    with savepoint(conn):  # all or nothing
+        conn.execute(f"DROP TABLE IF EXISTS {TABLE}")
+        conn.execute(f"DROP TABLE IF EXISTS {META}")
+        try:
+            with savepoint(conn):
+                conn.execute(f"DROP TABLE IF EXISTS {FTS}")
+        except sqlite3.DatabaseError:
+            for name, sql, rows in _empty_shadows():
+                conn.execute(f"DROP TABLE IF EXISTS {name}")
+                conn.execute(sql)
+                for row in rows:
+                    conn.execute(f"INSERT INTO {name} VALUES ({', '.join('?' * len(row))})", row)
+            conn.execute(f"DROP TABLE {FTS}")
+
+
+def _empty_shadows() -> list[tuple[str, str, list[tuple[Any, ...]]]]:
+    """Return (name, schema, rows) of each table an empty FTS5 index like this one keeps."""
+    mem = sqlite3.connect(":memory:")
+    try:
+        mem.execute(f"CREATE VIRTUAL TABLE {FTS} USING fts5({', '.join(COLUMNS)}, "
+                    f"content={TABLE}, tokenize='unicode61')")
+        tables = mem.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table' "
+                             "AND name LIKE ? ESCAPE '!'", (FTS.replace("_", "!_") + "!_%",)).fetchall()
+        return [(name, sql, mem.execute(f"SELECT * FROM {name}").fetchall()) for name, sql in tables]
+    finally:
+        mem.close()
+
+
+def stored_document(conn: sqlite3.Connection, record_id: str) -> dict[str, Any] | None:
+    """Return the index row of a record as ``document`` gives it (None if it has none)."""
+    row = conn.execute(f"SELECT record_id, {', '.join(COLUMNS)} FROM {TABLE} WHERE record_id = ?",
+                       (record_id,)).fetchone()
+    return None if row is None else dict(zip(("record_id", *COLUMNS), row, strict=True))
+
+
+def rows_of_no_record(conn: sqlite3.Connection, limit: int) -> list[Any]:
+    """Return up to ``limit`` record ids of index rows whose record has no event."""
+    return [r[0] for r in conn.execute(
+        f"SELECT s.record_id FROM {TABLE} s WHERE NOT EXISTS "
+        "(SELECT 1 FROM events e WHERE e.record_id = s.record_id) LIMIT ?", (limit,))]
+
+
+def index_problem(conn: sqlite3.Connection) -> str | None:
+    """Return what SQLite's check of the FTS5 index against the rows it indexes finds wrong
+    (None if nothing). The check is an ``INSERT`` that writes nothing: run it inside a write
+    transaction that is rolled back."""
+    try:
+        conn.execute(f"INSERT INTO {FTS} ({FTS}, rank) VALUES ('integrity-check', 1)")
+    except sqlite3.DatabaseError as exc:
+        return str(exc)
+    return None
 
 
 def search(conn: sqlite3.Connection, query: str, limit: int) -> list[dict[str, Any]]:
     """Return up to ``limit`` records matching an FTS5 query, best first, with a snippet."""
-    fts = f"{TABLE}_fts"
+    fts = FTS
     rows = conn.execute(
         f"SELECT r.record_id, r.title, snippet({fts}, -1, '[', ']', '…', 12), {fts}.rank "
         f"FROM {fts} JOIN {TABLE} r ON r.rowid = {fts}.rowid WHERE {fts} MATCH ? "
