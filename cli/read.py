@@ -11,6 +11,7 @@ import orjson
 
 from ledger.core.escapes import printable
 from ledger.errors import CorruptEvent, RefusedInput
+from ledger.model.state import WITHHELD_VALUE
 from ledger.ops.export import FORMATS
 from ledger.ops.files import output_file
 from ledger.pages.text import event_line, show_text
@@ -435,7 +436,10 @@ def list_cmd(obj: LedgerContext, status: str | None, tier: str | None, level: st
             levels = "{} {}" if columns is None else "{:<4} {:<5}"  # under PROV and VERIF
             for i, shown in enumerate(found):
                 title = printable(shown["manifest"].get("title"))
-                rest = (" " + levels.format(shown["provenance_level"], shown["verification_level"])
+                prov, verif = shown["provenance_level"], shown["verification_level"]
+                if columns is not None:  # a level withheld by a removal: "-" keeps the columns
+                    prov, verif = ("-" if v == WITHHELD_VALUE else v for v in (prov, verif))
+                rest = (" " + levels.format(prov, verif)
                         + f" {printable(shown['quality_tier'] or '-')[:20]:<20} ")
                 line = f"{shown['record_id']:<15} {paint_status(shown['status'], 13)}{rest}"
                 used = 15 + 1 + 13 + len(rest)

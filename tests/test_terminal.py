@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from ledger.core.canonical import canonical_bytes
 from ledger.core.escapes import printable
-from tests.conftest import Cli, manifest
+from tests.conftest import Cli, manifest, provenance
 
 RID = "SRCH:0000000A"
 NASTY = "\x1b[1A\x1b[2K\rCURRENT\x1b]0;title\x07\x9b2J\u202eRTL\u2066\u2028x\ny\tz\x00\x7f"
@@ -271,6 +271,24 @@ def test_list_and_search_fit_a_terminal(cli: Cli) -> None:
     piped = cli("list").stdout.splitlines()
     assert len(piped) == 2 and all(len(line) <= 99 for line in piped)
     assert piped[0].split()[:4] == [RID, "CURRENT", "L1", "L2"]
+
+
+def test_list_keeps_its_columns_for_a_removed_record(cli: Cli) -> None:
+    """A record whose provenance and manifest a removal withheld has no levels to show: its
+    line said `WITHHELD WITHHELD WITHHELD` under PROV, VERIF and TIER, pushing its title out of
+    the column. On a terminal a withheld level now reads `-`; `--json` and piped lines say
+    WITHHELD as before."""
+    assert cli("publish", cli.file(manifest(RID))).exit_code == 0
+    assert cli("publish", cli.file(manifest("SRCH:0000000B"))).exit_code == 0
+    assert cli("provenance", cli.file(provenance("SRCH:0000000B"))).exit_code == 0
+    assert cli("correct", "SRCH:0000000B", "--kind", "removal", "--reason", "court",
+               "--purge").exit_code == 0
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", on_a_terminal(cli.db, "list", columns=100)).splitlines()
+    assert lines[2].split()[:6] == ["SRCH:0000000B", "REMOVED", "-", "-", "WITHHELD", "How"]
+    assert len({line.index(word) for line, word in zip(lines, ("TITLE", "How", "How"),
+                                                        strict=True)}) == 1, lines
+    assert "WITHHELD WITHHELD WITHHELD" in cli("list").stdout
+    assert '"provenance_level":"WITHHELD"' in cli("list", "--json").stdout
 
 
 @given(st.text(alphabet=st.sampled_from("ab 短\u00e9"), max_size=200), st.integers(6, 40))
