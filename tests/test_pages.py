@@ -229,6 +229,17 @@ def test_page_variants(cli: Cli, tmp_path: Path) -> None:
     assert shown["gates"][0]["name"] == "Verification (formal proof or sandbox reproduction)"
 
 
+@pytest.mark.parametrize("submitted", ["3 September 2026", "3 Sep 2026", "3 Sept 2026",
+                                       "3 Sept. 2026", "Sep. 3, 2026", "September 3, 2026",
+                                       "2026-09-03", "3  Sep  2026"])
+def test_a_submitted_date_as_style_guides_write_it(submitted: str) -> None:
+    """`Sept` (and an abbreviation's point) is how several style guides shorten September; the
+    page's date was refused (`'3 Sept 2026' is not a date`) and so was the page."""
+    from ledger.pages.layout import page_date
+
+    assert page_date(submitted, 6) == "2026-09-03"
+
+
 @given(st.text(alphabet=st.sampled_from("&<>\"'ab \u00e9\u2028") | st.characters()))
 def test_the_fast_escape_is_html_escape(text: str) -> None:
     """Pages escape through a fast path for text with none of the five characters: the same

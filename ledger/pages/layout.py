@@ -151,10 +151,13 @@ def _key_value(page: Page, section: str, block: dict[str, Field] | None, line: s
 
 
 def page_date(value: str, line: int) -> str:
-    """Return ``28 May 2026`` or ``2026-05-28`` as ``2026-05-28``."""
-    for fmt in ("%d %B %Y", "%d %b %Y", "%Y-%m-%d", "%B %d, %Y", "%b %d, %Y", "%d %B, %Y"):
+    """Return ``28 May 2026`` or ``2026-05-28`` as ``2026-05-28`` (also ``May 28, 2026``, an
+    abbreviated month with or without its point, ``Sept``)."""
+    plain = re.sub(r"\bSept\b", "Sep", re.sub(r"(?<=[A-Za-z])\.", "", " ".join(value.split())))
+    for fmt in ("%d %B %Y", "%d %b %Y", "%Y-%m-%d", "%B %d, %Y", "%b %d, %Y", "%d %B, %Y",
+                "%d %b, %Y"):
         try:
-            return dt.datetime.strptime(value, fmt).date().isoformat()
+            return dt.datetime.strptime(plain, fmt).date().isoformat()
         except ValueError:
             continue
     raise PageError(line, f"{value!r} is not a date")
