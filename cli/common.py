@@ -429,49 +429,6 @@ def terminal_columns() -> int | None:
     return shutil.get_terminal_size().columns
 
 
-def _cells(char: str) -> int:
-    """Return how many terminal columns a character takes (two for a wide one, as in Chinese or
-    Japanese)."""
-    import unicodedata
-
-    return 2 if unicodedata.east_asian_width(char) in "WF" else 1
-
-
-def fit(text: str, cells: int) -> str:
-    """Return ``text`` cut to at most ``cells`` terminal columns, ending in "…" when cut."""
-    if sum(map(_cells, text)) <= cells:
-        return text
-    used = 0
-    for i, char in enumerate(text):
-        if used + _cells(char) > cells - 1:
-            return text[:i] + "…"
-        used += _cells(char)
-    return text
-
-
-def wrapped(text: str, cells: int, indent: str = "    ") -> list[str]:
-    """Return ``text`` as lines of at most ``cells`` terminal columns, each after ``indent``,
-    broken at spaces (a word longer than a line is broken where the line ends)."""
-    lines: list[str] = []
-    line, used, room = indent, len(indent), max(1, cells - len(indent))
-    for word in text.split():
-        width = sum(map(_cells, word))
-        if line != indent and used + 1 + width > cells:
-            lines.append(line)
-            line, used = indent, len(indent)
-        while width > room:  # it fills lines of its own
-            part = fit(word, room + 1)[:-1] or word[0]
-            lines.append(indent + part)
-            word = word[len(part):]
-            width = sum(map(_cells, word))
-        if word:
-            line, used = (line + " " + word, used + 1 + width) if line != indent else (
-                indent + word, len(indent) + width)
-    if line != indent or not lines:
-        lines.append(line)
-    return lines
-
-
 STATUS_COLOURS = {"CURRENT": "green", "CORRECTED": "cyan", "UNDER_CONCERN": "yellow",
                   "WITHDRAWN": "magenta", "RETRACTED": "red", "REMOVED": "red"}
 

@@ -14,14 +14,13 @@ from ledger.errors import CorruptEvent, RefusedInput
 from ledger.model.state import WITHHELD_VALUE
 from ledger.ops.export import FORMATS
 from ledger.ops.files import output_file
-from ledger.pages.text import event_line, show_text
+from ledger.pages.text import event_line, event_lines, fit, show_text, wrapped
 
 from .common import (
     FileName,
     LedgerContext,
     complete_record_id,
     emit_json,
-    fit,
     http_url,
     json_option,
     paint_status,
@@ -33,7 +32,6 @@ from .common import (
     stdout_bytes,
     terminal_columns,
     whole,
-    wrapped,
     write_output,
 )
 
@@ -78,8 +76,10 @@ def history(obj: LedgerContext, record_id: str, as_json: bool) -> None:
     if as_json:
         emit_json([e.envelope() for e in events])
     else:
+        columns = terminal_columns()
         for event in events:
-            say(event_line(event))
+            for line in event_lines(event, columns) if columns else [event_line(event)]:
+                say(line)
 
 
 @click.command()
@@ -136,9 +136,10 @@ def log(obj: LedgerContext, since: str, limit: int | None, record_id: str | None
             for event in events:
                 out.write(orjson.dumps(event.envelope(), option=orjson.OPT_SORT_KEYS) + b"\n")
         else:
-            written = 0
+            written, columns = 0, terminal_columns()
             for event in events:
-                out.write(event_line(event).encode() + b"\n")
+                lines = event_lines(event, columns) if columns else [event_line(event)]
+                out.write("".join(line + "\n" for line in lines).encode())
                 written += 1
             if not written:  # said on stderr: what a script reads from stdout stays empty
                 out.flush()

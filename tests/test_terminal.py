@@ -273,6 +273,36 @@ def test_list_and_search_fit_a_terminal(cli: Cli) -> None:
     assert piped[0].split()[:4] == [RID, "CURRENT", "L1", "L2"]
 
 
+def test_log_and_history_fit_a_terminal(cli: Cli) -> None:
+    """A `log` or `history` line is ~140 characters: on an 80-column terminal every one wrapped
+    in the middle of a word. On a terminal narrower than the line, the seq, time (to the
+    second), type, record and hash come on a first line and who appended the event and what it
+    says under it, wrapped: every word of the line kept. Piped, one line each as before."""
+    assert cli("publish", cli.file(manifest(RID, title="How routing strategies affect the "
+                                            "throughput of sparse expert models"))).exit_code == 0
+    assert cli("correct", RID, "--kind", "expression_of_concern", "--reason",
+               "Routing benchmark figures could not be traced to the cited sources at all",
+               "--notice-id", "EOC-1").exit_code == 0
+    piped = {"log": cli("log").stdout.splitlines(), "history": cli("history", RID).stdout.splitlines()}
+    for args in (["log"], ["history", RID]):
+        for columns in (80, 100):
+            lines = on_a_terminal(cli.db, *args, columns=columns).splitlines()
+            for line in lines:
+                assert len(line) < columns, (columns, line)
+            firsts = [i for i, line in enumerate(lines) if not line.startswith(" " * 8)]
+            assert len(firsts) == 2, lines  # one first line per event
+            for at, whole in zip(firsts, piped[args[0]], strict=True):
+                seq, time, kind, record, digest = lines[at].split()
+                assert whole.split()[0] == seq and whole.split()[2:4] == [kind, record]
+                assert time.endswith("Z") and "." not in time and digest in whole
+                assert lines[at + 1].startswith(" " * 8 + "tester: ")
+            words = " ".join(line for i, line in enumerate(lines) if i not in firsts).split()
+            assert words == [w.replace("tester", "tester:") for line in piped[args[0]]
+                             for w in line.split()[4:5] + line.split()[6:]], words
+        wide = on_a_terminal(cli.db, *args, columns=250).splitlines()
+        assert wide == piped[args[0]]  # a line that fits stays one line
+
+
 def test_list_keeps_its_columns_for_a_removed_record(cli: Cli) -> None:
     """A record whose provenance and manifest a removal withheld has no levels to show: its
     line said `WITHHELD WITHHELD WITHHELD` under PROV, VERIF and TIER, pushing its title out of
@@ -293,7 +323,7 @@ def test_list_keeps_its_columns_for_a_removed_record(cli: Cli) -> None:
 
 @given(st.text(alphabet=st.sampled_from("ab 短\u00e9"), max_size=200), st.integers(6, 40))
 def test_wrapped_lines_fit_and_keep_every_word(text: str, cells: int) -> None:
-    from cli.common import wrapped
+    from ledger.pages.text import wrapped
 
     lines = wrapped(text, cells)
     for line in lines:

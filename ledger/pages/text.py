@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from typing import Any
 
 from ledger.core.escapes import printable
@@ -66,15 +68,75 @@ def event_summary(event: Event, payload: dict[str, Any] | None = None) -> str:
 
 def event_line(event: Event) -> str:
     """Return a one-line summary of an event (for a notice, the start of its reason too)."""
+    return printable(f"{event.seq:>6}  {event.recorded_at}  {event.type:<19} {event.record_id}  "
+                     f"{event.actor}  {event.hash[:12]}  {_what_it_says(event)}").rstrip()
+
+
+def event_lines(event: Event, columns: int) -> list[str]:
+    """Return an event's ``event_line`` for a terminal of ``columns``: the line itself if it
+    fits; else the seq, time (to the second), type, record and hash on a first line and, under
+    it, who appended it and what it says, wrapped to the width (every word kept)."""
+    line = event_line(event)
+    if sum(map(_cells, line)) < columns:
+        return [line]
+    time = event.recorded_at
+    if isinstance(time, str) and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z", time):
+        time = time[:19] + "Z"
+    head = printable(f"{event.seq:>6}  {time}  {event.type:<19} {event.record_id}  "
+                     f"{event.hash[:12]}")
+    said = printable(f"{event.actor}: {_what_it_says(event)}".rstrip(": "))
+    return [fit(head, columns - 1), *wrapped(said, columns - 1, " " * 8)]
+
+
+def _what_it_says(event: Event) -> str:
     payload = event.payload
     notice = payload if event.type in ("notice.issued", "key.added", "key.revoked") else {}
     lifts, reason = notice.get("lifts"), notice.get("reason")  # a key's reason too
     said = (f" (lifts {shown_value(lifts)})" if lifts else "") + (
         f": {_cut(shown_value(reason), 60)}" if reason else "")
-    return printable(f"{event.seq:>6}  {event.recorded_at}  {event.type:<19} {event.record_id}  "
-                     f"{event.actor}  {event.hash[:12]}  {event_summary(event, payload)}{said}"
-                     ).rstrip()
+    return f"{event_summary(event, payload)}{said}"
 
 
 def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def _cells(char: str) -> int:
+    """Return how many terminal columns a character takes (two for a wide one, as in Chinese or
+    Japanese)."""
+    return 2 if unicodedata.east_asian_width(char) in "WF" else 1
+
+
+def fit(text: str, cells: int) -> str:
+    """Return ``text`` cut to at most ``cells`` terminal columns, ending in "…" when cut."""
+    if sum(map(_cells, text)) <= cells:
+        return text
+    used = 0
+    for i, char in enumerate(text):
+        if used + _cells(char) > cells - 1:
+            return text[:i] + "…"
+        used += _cells(char)
+    return text
+
+
+def wrapped(text: str, cells: int, indent: str = "    ") -> list[str]:
+    """Return ``text`` as lines of at most ``cells`` terminal columns, each after ``indent``,
+    broken at spaces (a word longer than a line is broken where the line ends)."""
+    lines: list[str] = []
+    line, used, room = indent, len(indent), max(1, cells - len(indent))
+    for word in text.split():
+        width = sum(map(_cells, word))
+        if line != indent and used + 1 + width > cells:
+            lines.append(line)
+            line, used = indent, len(indent)
+        while width > room:  # it fills lines of its own
+            part = fit(word, room + 1)[:-1] or word[0]
+            lines.append(indent + part)
+            word = word[len(part):]
+            width = sum(map(_cells, word))
+        if word:
+            line, used = (line + " " + word, used + 1 + width) if line != indent else (
+                indent + word, len(indent) + width)
+    if line != indent or not lines:
+        lines.append(line)
+    return lines
