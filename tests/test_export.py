@@ -9,7 +9,7 @@ from pathlib import Path
 
 import orjson
 
-from tests.conftest import Cli
+from tests.conftest import Cli, provenance
 
 
 def test_export_is_deterministic_and_sorted(cli: Cli, published: Callable[..., str]) -> None:
@@ -49,6 +49,28 @@ def test_jsonl_csv_and_output_file(cli: Cli, published: Callable[..., str], tmp_
     result = cli("export", "-o", str(target))
     assert result.exit_code == 0 and result.stdout == ""
     assert target.read_bytes() == cli("export").stdout_bytes
+
+
+def test_a_removed_record_in_csv_says_withheld(cli: Cli, published: Callable[..., str]) -> None:
+    """A removal's purge withholds manifest and provenance members; the CSV export wrote each
+    such member as Python's text of its marker (`{'withheld': {'effective_date': …}}`), a
+    format no CSV reader expects. It says WITHHELD, as the levels derived from them do."""
+    published()
+    assert cli("provenance", cli.file(provenance(external_record={
+        "registered": True, "identifier": "10.5281/zenodo.1"}))).exit_code == 0
+    assert cli("correct", "SRCH:03BE3A05", "--kind", "removal", "--reason", "court order",
+               "--purge").exit_code == 0
+    text = cli("export", "--format", "csv").stdout
+    assert "{" not in text and "withheld" not in text, text
+    row = next(csv.DictReader(io.StringIO(text)))
+    shown = cli.json("show", "SRCH:03BE3A05")
+    m, p = shown["manifest"], shown["provenance"]
+    for column, value in (("review_score", m.get("review_score")), ("submitted", m.get("submitted")),
+                          ("source_grounded_claims", m.get("source_grounded_claims")),
+                          ("title", m.get("title")), ("publisher", p.get("publisher"))):
+        withheld = isinstance(value, dict) and "withheld" in value
+        assert row[column] == ("WITHHELD" if withheld else str(value)), (column, value)
+    assert row["status"] == "REMOVED" and row["review_score"] == "WITHHELD"
 
 
 def test_log_and_history_json(cli: Cli, published: Callable[..., str]) -> None:

@@ -13,8 +13,10 @@ from typing import Any, BinaryIO
 
 import orjson
 
+from ledger.core.events import is_withheld
 from ledger.core.progress import Progress
 from ledger.errors import RefusedInput
+from ledger.model.state import WITHHELD_VALUE
 from ledger.storage import store, views
 from ledger.storage.views import Shown
 
@@ -119,10 +121,22 @@ def csv_row(record: Shown, header: dict[str, Any]) -> list[Any]:
     gates = " ".join(f"{g['gate']}:{g['status']}" for g in record["gates"])
     notices = " ".join(f"{n['notice_id']}:{n['kind']}{'' if n['in_force'] else '(lifted)'}"
                        for n in record["notices"])
+    external = p.get("external_record") or {}
     return [record["record_id"], record["version"], record["status"], record["correction_count"],
             record["verification_level"], record["provenance_level"], record["quality_tier"] or "",
-            m["title"], m.get("submitted", ""), "" if m.get("review_score") is None else m["review_score"],
-            m["source_grounded_claims"], gates, notices, p.get("publisher", ""),
-            (p.get("external_record") or {}).get("identifier") or "",
+            *map(_cell, (m["title"], m.get("submitted"), m.get("review_score"),
+                         m["source_grounded_claims"])), gates, notices,
+            *map(_cell, (p.get("publisher"), None if is_withheld(external) else
+                         external.get("identifier") or None)),
             record["last_event"]["seq"], record["last_event"]["hash"],
             header["head_seq"], header["head_hash"]]
+
+
+def _cell(value: Any) -> Any:
+    """A manifest or provenance member as a CSV cell: a member a removal withheld reads
+    WITHHELD (as the levels it was derived into do), a missing one is empty."""
+    if is_withheld(value):
+        return WITHHELD_VALUE
+    if isinstance(value, dict | list):
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    return "" if value is None else value
