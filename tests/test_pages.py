@@ -198,6 +198,25 @@ def test_import_of_render_gives_the_same_state(
         [{k: v for k, v in n.items() if k not in strip} for n in original["notices"]]
 
 
+def test_the_page_of_a_removed_record_is_refused_as_one(cli: Cli, tmp_path: Path) -> None:
+    """`render` of a record whose members a removal withheld writes `[withheld by removal
+    notice …]` where they were; importing that page was refused by its first such value read as
+    a number (`review score '[withheld by …]' is not a number out of 10`). It is refused for what
+    it is, naming the first line, and nothing is written."""
+    assert cli("import", str(FULL)).exit_code == 0
+    assert cli("correct", "SRCH:03BE3A05", "--kind", "removal", "--reason", "court order",
+               "--purge").exit_code == 0
+    page = tmp_path / "removed.txt"
+    page.write_text(cli("render", "SRCH:03BE3A05").stdout)
+    other = Cli(tmp_path / "other.db", tmp_path)
+    assert other("init").exit_code == 0
+    refused = other("import", str(page))
+    assert refused.exit_code == 2
+    assert f"Error: {page}:6: the page shows" in refused.stderr
+    assert "value(s) a removal withheld ([withheld by removal notice" in refused.stderr
+    assert other.json("verify")["events"] == 0
+
+
 def test_render_functions_are_pure(ledger: Ledger) -> None:
     ledger.submit("paper-manifest-v1.1", orjson.loads(orjson.dumps({
         "record_id": "SRCH:00000001", "title": "<b>T</b>", "research_question": "q", "abstract": "a\n\nb",

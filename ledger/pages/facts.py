@@ -30,6 +30,7 @@ class PageFacts:
 
 def facts_of(page: Page) -> PageFacts:
     """Return the payloads a page describes; raise PageError naming a bad line."""
+    _refuse_withheld(page)
     facts = PageFacts(page.record_id.value, _manifest(page), None)
     facts.lines = _lines(page)
     facts.provenance = _provenance(page)
@@ -37,6 +38,18 @@ def facts_of(page: Page) -> PageFacts:
     facts.notices = [(_notice(page, n), next(iter(n.values())).line) for n in page.notices]
     facts.stated = _stated(page)
     return facts
+
+
+def _refuse_withheld(page: Page) -> None:
+    """Refuse a page that shows members a removal withheld (as ``ledger render`` writes them,
+    ``[withheld by removal notice …]``): their values are not on it to import."""
+    blocks = [page.header, page.text, *page.sections.values(), *page.gates, *page.notices]
+    found = [f for block in blocks for f in block.values() if f.value.startswith("[withheld by ")]
+    if found:
+        first = min(found, key=lambda f: f.line)
+        raise PageError(first.line, f"the page shows {len(found)} value(s) a removal withheld "
+                        f"({first.value[:40]}…): what they were is not on it, so it cannot be "
+                        "imported")
 
 
 def _get(page: Page, section: str, label: str) -> Field | None:
