@@ -95,6 +95,11 @@ def test_export_since(history: Cli) -> None:
     assert orjson.loads(lines[0])["header"]["since"] == 6
     assert [orjson.loads(line)["record_id"] for line in lines[1:]] == ["SRCH:00000002"]
     assert history("export", "--since", "99").exit_code == 2
+    head = history.json("verify")["events"]
+    for since in range(head + 1):  # the header counts the records it holds (it said null)
+        for as_of in sorted({since, head}):
+            doc = history.json("export", "--since", str(since), "--as-of", str(as_of))
+            assert doc["header"]["records"] == len(doc["records"]), (since, as_of)
 
 
 def test_log_filters_and_json_lines(history: Cli) -> None:

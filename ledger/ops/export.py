@@ -51,10 +51,9 @@ def snapshot(conn: sqlite3.Connection, as_of: int | None = None,
     records = (views.show_of(s) for s in states_by_record(conn, seq, progress)
                if since is None or s.last_seq > since)
     header = {"format": EXPORT_FORMAT, "head_seq": seq, "head_hash": hash_,
-              "as_of": as_of, "records": store.count_records(conn, seq)}
+              "as_of": as_of, "records": store.count_records(conn, seq, since)}
     if since is not None:
         header["since"] = since
-        header["records"] = None  # known only once they are written: those changed after it
     return header, records
 
 

@@ -795,8 +795,13 @@ def record_prefixes(conn: sqlite3.Connection) -> list[str]:
     return prefixes
 
 
-def count_records(conn: sqlite3.Connection, upto: int) -> int:
-    """Return the number of records (key records aside) with an event at seq <= upto."""
+def count_records(conn: sqlite3.Connection, upto: int, since: int | None = None) -> int:
+    """Return the number of records (key records aside) with an event at seq <= upto (and,
+    with ``since``, one after it)."""
+    if since is not None:  # the events after it, by seq
+        return int(conn.execute("SELECT COUNT(DISTINCT record_id) FROM events WHERE seq > ? AND "
+                                "seq <= ? AND record_id NOT LIKE 'KEY:%'",
+                                (since, upto)).fetchone()[0])
     # From the (record_id, seq) index alone, a tenth of the table's pages; the keyring's events
     # are the records named KEY:…, an id no other event may take.
     return int(conn.execute("SELECT COUNT(*) FROM (SELECT DISTINCT record_id FROM events INDEXED BY "
