@@ -61,18 +61,17 @@ def update(conn: sqlite3.Connection, docs: Iterable[dict[str, Any]], seq: int,
         db[TABLE].create({"record_id": str, **dict.fromkeys(COLUMNS, str)}, pk="record_id")
         db[META].create({"key": str, "value": str}, pk="key")
         db[TABLE].enable_fts(list(COLUMNS), create_triggers=False, tokenize="unicode61")
-    fts = FTS
     for doc in docs:
         old = conn.execute(f"SELECT rowid, {', '.join(COLUMNS)} FROM {TABLE} WHERE record_id = ?",
                            (doc["record_id"],)).fetchone()
         if old is not None:  # an external-content FTS5 table is told what it indexed
-            conn.execute(f"INSERT INTO {fts} ({fts}, rowid, {', '.join(COLUMNS)}) "
+            conn.execute(f"INSERT INTO {FTS} ({FTS}, rowid, {', '.join(COLUMNS)}) "
                          f"VALUES ('delete', ?, {', '.join('?' * len(COLUMNS))})", old)
             conn.execute(f"DELETE FROM {TABLE} WHERE rowid = ?", (old[0],))
         cur = conn.execute(f"INSERT INTO {TABLE} (record_id, {', '.join(COLUMNS)}) VALUES "
                            f"(?, {', '.join('?' * len(COLUMNS))})",
                            (doc["record_id"], *(doc[c] for c in COLUMNS)))
-        conn.execute(f"INSERT INTO {fts} (rowid, {', '.join(COLUMNS)}) VALUES "
+        conn.execute(f"INSERT INTO {FTS} (rowid, {', '.join(COLUMNS)}) VALUES "
                      f"(?, {', '.join('?' * len(COLUMNS))})", (cur.lastrowid, *(doc[c] for c in COLUMNS)))
     conn.execute(f"INSERT OR REPLACE INTO {META} VALUES ('seq', ?)", (str(seq),))
 
@@ -145,9 +144,8 @@ def index_problem(conn: sqlite3.Connection) -> str | None:
 
 def search(conn: sqlite3.Connection, query: str, limit: int) -> list[dict[str, Any]]:
     """Return up to ``limit`` records matching an FTS5 query, best first, with a snippet."""
-    fts = FTS
     rows = conn.execute(
-        f"SELECT r.record_id, r.title, snippet({fts}, -1, '[', ']', '…', 12), {fts}.rank "
-        f"FROM {fts} JOIN {TABLE} r ON r.rowid = {fts}.rowid WHERE {fts} MATCH ? "
-        f"ORDER BY {fts}.rank LIMIT ?", (query, limit)).fetchall()
+        f"SELECT r.record_id, r.title, snippet({FTS}, -1, '[', ']', '…', 12), {FTS}.rank "
+        f"FROM {FTS} JOIN {TABLE} r ON r.rowid = {FTS}.rowid WHERE {FTS} MATCH ? "
+        f"ORDER BY {FTS}.rank LIMIT ?", (query, limit)).fetchall()
     return [{"record_id": r[0], "title": r[1], "snippet": r[2], "rank": r[3]} for r in rows]
