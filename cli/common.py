@@ -22,7 +22,7 @@ from ledger.core.canonical import JsonInputError, parse_json
 from ledger.core.escapes import printable
 from ledger.errors import LedgerError, NotALedger, RefusedInput
 from ledger.ops.files import file_name_problem, output_file, read_bounded, without_bom
-from ledger.pages.text import event_summary
+from ledger.pages.text import event_summary, width, wrapped
 
 T = TypeVar("T")
 
@@ -303,6 +303,18 @@ def say(line: str, err: bool = False) -> None:
     ``printable``): what a line holds — a title, a reason, an actor, a value edited into the
     file, a witness's answer — cannot act on the terminal or break the line in two."""
     click.echo(printable(line), err=err)
+
+
+def tell(line: str) -> None:
+    """Print a line of a report on stdout as ``say`` does; on a terminal narrower than it,
+    broken at spaces with the lines after the first indented (every word kept, none cut in
+    two, as the terminal would). Piped, one line, as a script reads it."""
+    text, columns = printable(line), terminal_columns()
+    if columns is None or width(text) < columns:
+        click.echo(text)
+        return
+    for part in wrapped(text, columns - 1, first=""):
+        click.echo(part)
 
 
 def write_output(text: str, output: str | None) -> None:

@@ -30,6 +30,7 @@ from .common import (
     refuse_writing_over,
     say,
     stdout_bytes,
+    tell,
     terminal_columns,
     whole,
     write_output,
@@ -220,16 +221,16 @@ def verify(obj: LedgerContext, checkpoint_file: str | None, vkey: str | None,
     if as_json:
         emit_json({**report.as_json(), **extra})
     elif report.ok:
-        say(f"OK: {report.events} events verify; head hash {report.head_hash}")
+        tell(f"OK: {report.events} events verify; head hash {report.head_hash}")
         if report.withheld:
             notices = sorted({(q, n) for _, _, n, q in report.withheld})
-            say(f"Withheld: {len(report.withheld)} payload member(s) of "
-                f"{len({s for s, *_ in report.withheld})} event(s), each by a "
-                "removal's purge: "
-                + ", ".join(f"notice {n} (seq {q})" for q, n in notices))
+            tell(f"Withheld: {len(report.withheld)} payload member(s) of "
+                 f"{len({s for s, *_ in report.withheld})} event(s), each by a "
+                 "removal's purge: "
+                 + ", ".join(f"notice {n} (seq {q})" for q, n in notices))
         if extra:
-            say(f"OK: the log extends the checkpoint of size {cp.size} signed "
-                f"by {cp.origin}")
+            tell(f"OK: the log extends the checkpoint of size {cp.size} signed "
+                 f"by {cp.origin}")
     else:
         say(f"FAILED at {report.where}: {report.reason}", err=True)
     sys.exit(0 if report.ok else 1)
@@ -281,29 +282,29 @@ def audit(obj: LedgerContext, strict: bool, as_json: bool) -> None:
         sys.exit(1 if failed else 0)
     v = report.verify
     broken = "" if v.ok else f"; first bad {v.where}: {v.reason}"
-    say(f"chain:   {'OK' if v.ok else 'FAILED'}: {v.events} events verified{broken}")
-    say(f"records: {report.records}")
+    tell(f"chain:   {'OK' if v.ok else 'FAILED'}: {v.events} events verified{broken}")
+    tell(f"records: {report.records}")
     for f in report.integrity:
         where = " ".join(x for x in (f"seq {f.seq}" if f.seq else "", f.record_id or "") if x)
-        say(f"{f.check}:   {where + ': ' if where else ''}{f.message}")
+        tell(f"{f.check}:   {where + ': ' if where else ''}{f.message}")
     for f in report.warnings:
         where = " ".join(x for x in (f"seq {f.seq}" if f.seq else "", f.record_id or "") if x)
-        say(f"warning ({f.check}): {where + ': ' if where else ''}{f.message}")
+        tell(f"warning ({f.check}): {where + ': ' if where else ''}{f.message}")
     derived = {f.check for f in report.integrity}
     if v.ok and derived == {"views"}:
-        say("The events verify; only the views (what SQL readers and Datasette see) differ from "
-            "them: `ledger rebuild` writes them again from the events.")
+        tell("The events verify; only the views (what SQL readers and Datasette see) differ from "
+             "them: `ledger rebuild` writes them again from the events.")
     elif v.ok and derived == {"search index"}:
-        say("The events verify; only the search index (a cache `ledger search` reads) differs "
-            "from them: `ledger rebuild` drops it, and the next search makes it anew.")
+        tell("The events verify; only the search index (a cache `ledger search` reads) differs "
+             "from them: `ledger rebuild` drops it, and the next search makes it anew.")
     elif v.ok and derived == {"views", "search index"}:
-        say("The events verify; only the views (what SQL readers and Datasette see) and the "
-            "search index differ from them: `ledger rebuild` writes the views again from the "
-            "events and drops the index, which the next search makes anew.")
+        tell("The events verify; only the views (what SQL readers and Datasette see) and the "
+             "search index differ from them: `ledger rebuild` writes the views again from the "
+             "events and drops the index, which the next search makes anew.")
     warned = f"; {len(report.warnings)} editorial warning(s)" if report.warnings else ""
-    say(("audit: OK" + warned + (" (--strict: FAILED)" if failed else "")) if report.ok
-        else f"audit: FAILED ({len(report.integrity)} finding(s)"
-        f"{'' if v.ok else ' and a broken chain'}){warned}")
+    tell(("audit: OK" + warned + (" (--strict: FAILED)" if failed else "")) if report.ok
+         else f"audit: FAILED ({len(report.integrity)} finding(s)"
+         f"{'' if v.ok else ' and a broken chain'}){warned}")
     sys.exit(1 if failed else 0)
 
 
@@ -474,19 +475,19 @@ def status(obj: LedgerContext, as_json: bool) -> None:
     if as_json:
         emit_json(report)
         return
-    say(f"{obj.db}: format v{report['event_format']}, {report['records']} "
-        f"record(s), head seq {report['head_seq']} ({report['head_hash'][:16]}…)"
-        + (f", a mirror of {report['mirror_of']}" if report["mirror_of"] else ""))
+    tell(f"{obj.db}: format v{report['event_format']}, {report['records']} "
+         f"record(s), head seq {report['head_seq']} ({report['head_hash'][:16]}…)"
+         + (f", a mirror of {report['mirror_of']}" if report["mirror_of"] else ""))
     last = report["last_checkpoint"]
     if last is None:
-        say("No checkpoint yet: `ledger checkpoint --key FILE` signs one.")
+        tell("No checkpoint yet: `ledger checkpoint --key FILE` signs one.")
     else:
         cosigned = (", cosigned by " + ", ".join(last["cosigned_by"]) if last["cosigned_by"]
                     else ", no cosignature")
-        say(f"Last checkpoint: size {last['size']} by {last['origin']}, key "
-            f"{', '.join(last['signed_by'])}{cosigned} "
-            f"(not checked here: `ledger verify --checkpoint … --policy …`); "
-            f"{last['events_since']} event(s) since")
+        tell(f"Last checkpoint: size {last['size']} by {last['origin']}, key "
+             f"{', '.join(last['signed_by'])}{cosigned} "
+             f"(not checked here: `ledger verify --checkpoint … --policy …`); "
+             f"{last['events_since']} event(s) since")
     for problem in report["checkpoint_problems"]:
         say(f"Warning: {problem}", err=True)
 

@@ -97,7 +97,7 @@ def test_a_document_printed_on_a_terminal_is_shown_as_text(cli: Cli, tmp_path: P
     assert shown_plainly(text)
 
 
-def on_a_terminal(db: Path, *args: str, columns: int = 80) -> str:
+def on_a_terminal(db: Path, *args: str, columns: int = 80, code: int | None = 0) -> str:
     """Return what the command prints with a pseudo-terminal of that many columns as its stdout
     (a terminal's line ends made plain)."""
     import os
@@ -121,7 +121,8 @@ def on_a_terminal(db: Path, *args: str, columns: int = 80) -> str:
             break
         shown += chunk
     os.close(main)
-    assert done.wait(timeout=60) == 0
+    status = done.wait(timeout=60)
+    assert code is None or status == code, status
     return shown.decode("utf-8").replace("\r\n", "\n")
 
 
@@ -303,6 +304,36 @@ def test_log_and_history_fit_a_terminal(cli: Cli) -> None:
         assert wide == piped[args[0]]  # a line that fits stays one line
 
 
+def test_reports_wrap_at_spaces_on_a_terminal(cli: Cli, tmp_path: Path) -> None:
+    """`status`, `verify` and `audit` print lines of 100–300 characters (a checkpoint's
+    cosigners, a head hash, a finding); the terminal broke them mid-word. On a terminal
+    narrower than a line it is broken at spaces, the lines after the first indented; piped,
+    each stays one line."""
+    import shutil
+    import sqlite3
+
+    assert cli("publish", cli.file(manifest(RID))).exit_code == 0
+    assert cli("correct", RID, "--kind", "removal", "--reason", "court order", "--purge").exit_code == 0
+    assert cli("keygen", "a-rather-long-log-name.example.org/research-records",
+               "-o", str(tmp_path / "k.key")).exit_code == 0
+    assert cli("checkpoint", "--key", str(tmp_path / "k.key")).exit_code == 0
+    edited = tmp_path / "edited.db"
+    shutil.copy(cli.db, edited)
+    with sqlite3.connect(edited) as conn:
+        conn.execute("UPDATE records SET status = 'CURRENT'")
+    runs = [(cli.db, ["status"]), (cli.db, ["verify"]), (edited, ["audit"])]
+    for db, args in runs:
+        piped = Cli(db, tmp_path)(*args).stdout.splitlines()
+        assert any(len(line) > 80 for line in piped), piped
+        shown = on_a_terminal(db, *args, columns=80, code=None).splitlines()
+        for line in shown:
+            assert len(line) < 80, line
+        assert [w for line in shown for w in line.split()] == [w for line in piped
+                                                               for w in line.split()]
+        starts = [line for line in shown if not line.startswith("    ")]
+        assert len(starts) == len(piped), (shown, piped)
+
+
 def test_list_keeps_its_columns_for_a_removed_record(cli: Cli) -> None:
     """A record whose provenance and manifest a removal withheld has no levels to show: its
     line said `WITHHELD WITHHELD WITHHELD` under PROV, VERIF and TIER, pushing its title out of
@@ -321,12 +352,13 @@ def test_list_keeps_its_columns_for_a_removed_record(cli: Cli) -> None:
     assert '"provenance_level":"WITHHELD"' in cli("list", "--json").stdout
 
 
-@given(st.text(alphabet=st.sampled_from("ab 短\u00e9"), max_size=200), st.integers(6, 40))
-def test_wrapped_lines_fit_and_keep_every_word(text: str, cells: int) -> None:
+@given(st.text(alphabet=st.sampled_from("ab 短\u00e9"), max_size=200), st.integers(6, 40),
+       st.sampled_from([None, "", "x: "]))
+def test_wrapped_lines_fit_and_keep_every_word(text: str, cells: int, first: str | None) -> None:
     from ledger.pages.text import wrapped
 
-    lines = wrapped(text, cells)
-    for line in lines:
-        assert line.startswith("    ")
+    lines = wrapped(text, cells, first=first)
+    for i, line in enumerate(lines):
+        assert line.startswith("    " if i or first is None else first)
         assert sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in line) <= cells
-    assert "".join("".join(lines).split()) == "".join(text.split())
+    assert "".join("".join(lines).split()) == "".join(((first or "") + text).split())

@@ -77,7 +77,7 @@ def event_lines(event: Event, columns: int) -> list[str]:
     fits; else the seq, time (to the second), type, record and hash on a first line and, under
     it, who appended it and what it says, wrapped to the width (every word kept)."""
     line = event_line(event)
-    if sum(map(_cells, line)) < columns:
+    if width(line) < columns:
         return [line]
     time = event.recorded_at
     if isinstance(time, str) and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z", time):
@@ -97,8 +97,8 @@ def _what_it_says(event: Event) -> str:
     return f"{event_summary(event, payload)}{said}"
 
 
-def _cut(text: str, width: int) -> str:
-    return text if len(text) <= width else text[:width - 1] + "…"
+def _cut(text: str, most: int) -> str:
+    return text if len(text) <= most else text[:most - 1] + "…"
 
 
 def _cells(char: str) -> int:
@@ -107,9 +107,14 @@ def _cells(char: str) -> int:
     return 2 if unicodedata.east_asian_width(char) in "WF" else 1
 
 
+def width(text: str) -> int:
+    """Return how many terminal columns a text takes."""
+    return sum(map(_cells, text))
+
+
 def fit(text: str, cells: int) -> str:
     """Return ``text`` cut to at most ``cells`` terminal columns, ending in "…" when cut."""
-    if sum(map(_cells, text)) <= cells:
+    if width(text) <= cells:
         return text
     used = 0
     for i, char in enumerate(text):
@@ -119,24 +124,28 @@ def fit(text: str, cells: int) -> str:
     return text
 
 
-def wrapped(text: str, cells: int, indent: str = "    ") -> list[str]:
-    """Return ``text`` as lines of at most ``cells`` terminal columns, each after ``indent``,
-    broken at spaces (a word longer than a line is broken where the line ends)."""
+def wrapped(text: str, cells: int, indent: str = "    ", first: str | None = None) -> list[str]:
+    """Return ``text`` as lines of at most ``cells`` terminal columns, each after ``indent``
+    (the first after ``first``, if given), broken at spaces (a word longer than a line is broken
+    where the line ends)."""
     lines: list[str] = []
-    line, used, room = indent, len(indent), max(1, cells - len(indent))
+    line = indent if first is None else first
+    used, empty = width(line), True
     for word in text.split():
-        width = sum(map(_cells, word))
-        if line != indent and used + 1 + width > cells:
+        size = width(word)
+        if not empty and used + 1 + size > cells:
             lines.append(line)
-            line, used = indent, len(indent)
-        while width > room:  # it fills lines of its own
-            part = fit(word, room + 1)[:-1] or word[0]
-            lines.append(indent + part)
+            line, used, empty = indent, len(indent), True
+        while size > max(1, cells - used):  # on an empty line: it fills lines of its own
+            part = fit(word, max(1, cells - used) + 1)[:-1] or word[0]
+            lines.append(line + part)
             word = word[len(part):]
-            width = sum(map(_cells, word))
+            size = width(word)
+            line, used = indent, len(indent)
         if word:
-            line, used = (line + " " + word, used + 1 + width) if line != indent else (
-                indent + word, len(indent) + width)
-    if line != indent or not lines:
+            line, used = (line + word, used + size) if empty else (line + " " + word,
+                                                                    used + 1 + size)
+            empty = False
+    if not empty or not lines:
         lines.append(line)
     return lines
