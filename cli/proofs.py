@@ -27,6 +27,7 @@ from .common import (
     read_tlog_proof,
     refuse_writing_over,
     say,
+    tell,
     warn_exposed,
     whole,
     write_output,
@@ -202,20 +203,20 @@ def monitor(ctx: click.Context, where: str, vkey: str, state_file: str | None,
     if as_json:
         emit_json(done.as_json())
         return
-    say(f"OK: {done.origin} at size {done.size} (was {done.previous}): {done.new_events} "
-        f"new event(s) verified, {done.withheld} withheld member(s), {done.purges} purge(s)"
-        + (f"; mirror {done.mirror} updated" if done.mirror else ""))
+    tell(f"OK: {done.origin} at size {done.size} (was {done.previous}): {done.new_events} "
+         f"new event(s) verified, {done.withheld} withheld member(s), {done.purges} purge(s)"
+         + (f"; mirror {done.mirror} updated" if done.mirror else ""))
     if done.witnessed_at is not None:
-        say(f"Witnessed: the policy's quorum cosigned it, most recently at "
-            f"{done.witnessed_at} (a witness then knew of no later checkpoint)")
+        tell(f"Witnessed: the policy's quorum cosigned it, most recently at "
+             f"{done.witnessed_at} (a witness then knew of no later checkpoint)")
     if done.statuses is None:
-        say("Record states not re-derived: " + (
+        tell("Record states not re-derived: " + (
             "--check-only." if check_only and not done.previous else
             "a run after the first needs --mirror (the earlier events of a record are not kept "
             "without one)."))
     else:
         counts = ", ".join(f"{n} {status}" for status, n in done.statuses.items())
-        say(f"Records re-derived with the ledger's rules: {counts or 'none'}")
+        tell(f"Records re-derived with the ledger's rules: {counts or 'none'}")
         for rid, status in done.changed[:20]:
             say(f"  changed: {rid} is {status}")
         if len(done.changed) > 20:
@@ -355,12 +356,12 @@ def verify_bundle_cmd(file: str, vkey: str, policy_file: str | None, as_json: bo
                    "origin": checkpoint.origin, "cosigned_by": cosigned,
                    "witnessed_at": witnessed, "state": state})
         return
-    say(f"OK: {len(doc['events'])} event(s) of {state['record_id']} verified against "
-        f"checkpoint of size {checkpoint.size} by {checkpoint.origin}"
-        + (f", cosigned by {', '.join(cosigned)}, most recently at {witnessed}"
-           if cosigned else ""))
-    say(f"status {state['status']}, version {state['version']}, "
-        f"{state['correction_count']} notice(s), provenance {state['provenance_level']}")
+    tell(f"OK: {len(doc['events'])} event(s) of {state['record_id']} verified against "
+         f"checkpoint of size {checkpoint.size} by {checkpoint.origin}"
+         + (f", cosigned by {', '.join(cosigned)}, most recently at {witnessed}"
+            if cosigned else ""))
+    tell(f"status {state['status']}, version {state['version']}, "
+         f"{state['correction_count']} notice(s), provenance {state['provenance_level']}")
 
 
 @click.command("verify-proof")
@@ -391,10 +392,10 @@ def verify_proof(file: str, vkey: str, policy_file: str | None, as_json: bool) -
                    "index": index, "cosigned_by": cosigned, "witnessed_at": witnessed,
                    "event": envelope})
         return
-    say(f"OK: seq {index + 1} ({envelope.get('type')} of {envelope.get('record_id') or '-'}) "
-        f"is in the log of {checkpoint.origin} at size {checkpoint.size}"
-        + (f", cosigned by {', '.join(cosigned)}, most recently at {witnessed}"
-           if cosigned else ""))
+    tell(f"OK: seq {index + 1} ({envelope.get('type')} of {envelope.get('record_id') or '-'}) "
+         f"is in the log of {checkpoint.origin} at size {checkpoint.size}"
+         + (f", cosigned by {', '.join(cosigned)}, most recently at {witnessed}"
+            if cosigned else ""))
 
 
 COMMANDS = (keygen, checkpoint, prove, consistency, bundle, verify_bundle_cmd, verify_proof, tiles,
