@@ -575,7 +575,7 @@ def search(obj: LedgerContext, text: tuple[str, ...], limit: int, as_json: bool)
     """Full-text search of titles, research questions, abstracts and notice reasons (FTS5).
 
     Every word must match; end a word with * for a prefix. The index is a table of the ledger
-    file (made with sqlite-utils), brought up to date from the events at each search.
+    file (made by the first search), brought up to date from the events at each search.
 
     \b
     Example:

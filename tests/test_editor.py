@@ -1,4 +1,4 @@
-"""An editor's day through the real CLI: list, status, diff, search (FTS5 via sqlite-utils, kept
+"""An editor's day through the real CLI: list, status, diff, search (its FTS5 index kept
 up to date and dropped by a purge), completion."""
 
 from __future__ import annotations
@@ -386,3 +386,34 @@ def test_an_append_says_the_notice_id_a_later_lift_names(day: Cli) -> None:
     assert lifted.exit_code == 0 and ": reinstatement N-" in lifted.stdout
     gate = day("gate", "SRCH:03BE3A05", "--gate", "2", "--status", "FAILED", "--reason", "none")
     assert gate.exit_code == 0 and "gate.evaluated SRCH:03BE3A05: gate 2 FAILED (hash " in gate.stdout
+
+
+def test_a_search_index_made_by_sqlite_utils_as_before_is_used_as_it_is(day: Cli) -> None:
+    """Earlier versions made the search index with sqlite-utils (its own quoting and layout of
+    the SQL); `search` now writes the same schema itself, and compares a file's with it without
+    quotes, case or spaces: an index made the old way is used as it is, not made anew, and
+    `audit` finds nothing in it."""
+    import sqlite_utils
+
+    from ledger.ops.editor import record_state
+    from ledger.storage import searchindex
+
+    with sqlite3.connect(day.db) as conn:
+        db = sqlite_utils.Database(conn)
+        db[searchindex.TABLE].create({"record_id": str, **dict.fromkeys(searchindex.COLUMNS, str)},
+                                     pk="record_id")
+        db[searchindex.META].create({"key": str, "value": str}, pk="key")
+        db[searchindex.TABLE].enable_fts(list(searchindex.COLUMNS), create_triggers=False,
+                                         tokenize="unicode61")
+        ids = [r[0] for r in conn.execute("SELECT DISTINCT record_id FROM events")]
+        head = conn.execute("SELECT MAX(seq) FROM events").fetchone()[0]
+        searchindex.update(conn, [searchindex.document(record_state(conn, rid)) for rid in ids],
+                           head, False)
+        made = conn.execute("SELECT sql FROM sqlite_master WHERE name = ?",
+                            (searchindex.FTS,)).fetchone()
+        assert searchindex.usable(conn)
+    assert [hit["record_id"] for hit in day.json("search", "Fabricated")] == ["SRCH:7BAC9D19"]
+    with sqlite3.connect(day.db) as conn:
+        assert conn.execute("SELECT sql FROM sqlite_master WHERE name = ?",
+                            (searchindex.FTS,)).fetchone() == made  # not made anew
+    assert day("audit").exit_code == 0

@@ -142,7 +142,19 @@ UNUSABLE_INDEX = ["DROP TABLE search_records_fts", "DROP TABLE search_records",
                   "ALTER TABLE search_records_fts_docsize RENAME TO docsize",
                   "ALTER TABLE search_records DROP COLUMN abstract",
                   "PRAGMA writable_schema = 1; UPDATE sqlite_master SET sql = 'CREATE VIRTUAL TABLE "
-                  "search_records_fts USING nomodule(x)' WHERE name = 'search_records_fts'"]
+                  "search_records_fts USING nomodule(x)' WHERE name = 'search_records_fts'",
+                  # SQLite can use these, and they find nothing (or something else)
+                  "DROP TABLE search_records_fts; CREATE TABLE search_records_fts(search_records_fts,"
+                  " rank, title, research_question, abstract, reasons)",
+                  "DROP TABLE search_records; CREATE VIEW search_records AS SELECT record_id, title, "
+                  "'' AS research_question, '' AS abstract, '' AS reasons FROM records",
+                  "DROP TABLE search_records_meta; CREATE VIEW search_records_meta AS SELECT 'seq' "
+                  "AS key, CAST((SELECT MAX(seq) FROM events) AS TEXT) AS value",
+                  "CREATE TABLE other(title, research_question, abstract, reasons); PRAGMA "
+                  "writable_schema = 1; UPDATE sqlite_master SET sql = replace(sql, "
+                  "'content=''search_records''', 'content=''other''') WHERE name = "
+                  "'search_records_fts'",
+                  "CREATE INDEX search_records_by_title ON search_records(title)"]
 
 
 def _runs(db: Path, *args: str) -> tuple[int, str]:
@@ -157,16 +169,18 @@ def test_a_search_index_sqlite_cannot_use_is_made_anew(base: Base, tmp_path: Pat
     """The search index is a cache: tables of it dropped or edited so that SQLite cannot use
     it stopped every later `search` (`the ledger file's tables are not the ones ledger init
     made`, `SQLite: SQL logic error`, `the ledger file is one SQLite cannot read`), and neither
-    `audit` (OK) nor `rebuild` (the views only) helped. Now `search` drops it and makes it anew
-    (an FTS5 table SQLite cannot open is dropped after its own tables are written again as an
-    empty one has them), or keeps one in memory when SQLite cannot drop it; `audit` names the
-    table, and `rebuild` drops the index."""
+    `audit` (OK) nor `rebuild` (the views only) helped; replaced by a plain table or a view it
+    found nothing, without a word. Now `search` makes it anew unless its schema is the one it
+    makes (an FTS5 table SQLite cannot open is dropped after its own tables are written again
+    as an empty one has them), or keeps one in memory when SQLite cannot drop it; `audit` says
+    so, and `rebuild` drops the index."""
     db = tmp_path / "t.db"
     shutil.copy(base[0], db)
     before = _runs(db, "search", "routing", "--json")
     assert before[0] == 0 and RID in before[1]
     attack(db, *edit.split("; "))
-    assert _runs(db, "audit")[0] == 1 or "search_records_fts" not in edit
+    code, output = _runs(db, "audit")
+    assert code == 1 and "search index" in output, output
     assert _runs(db, "search", "routing", "--json") == before
     assert _runs(db, "search", "routing", "--json") == before  # and again, on what it left
     assert _runs(db, "rebuild")[0] == 0

@@ -225,10 +225,12 @@ def _trusted_index_seq(conn: sqlite3.Connection, upto: int | None) -> int | None
     one the next search makes anew)."""
     try:
         seq = searchindex.indexed_seq(conn)
+        if seq is None or not searchindex.usable(conn):
+            return None
     except sqlite3.DatabaseError:
         return None
     head = store.head(conn)[0] if upto is None else upto
-    return seq if seq is not None and seq <= head else None
+    return seq if seq <= head else None
 
 
 def _compare_index_row(conn: sqlite3.Connection, state: RecordState,
@@ -252,6 +254,11 @@ def index_findings(conn: sqlite3.Connection) -> list[Finding]:
     """Return the findings on the search index beyond its rows (each compared by the replay):
     an index SQLite cannot read, rows of no record."""
     try:
+        if searchindex.indexed_seq(conn) is not None and not searchindex.usable(conn):
+            return [Finding("search index", f"the tables of the search index ({searchindex.TABLE}"
+                            f"…) are not the ones `ledger search` makes (a table replaced, a "
+                            f"column or table dropped, a trigger added): it may find nothing, "
+                            f"or something else: {INDEX_FIX}")]
         if _trusted_index_seq(conn, None) is None:
             return []
         orphans = searchindex.rows_of_no_record(conn, 5)
@@ -273,20 +280,24 @@ def full_text_findings(conn: sqlite3.Connection) -> list[Finding]:
         return []
     try:
         with store.rehearsal(conn):
-            if _trusted_index_seq(conn, None) is None:
+            if searchindex.indexed_seq(conn) is None:
+                return []
+            if not searchindex.usable(conn):  # said by index_findings; can rebuild drop it?
+                try:
+                    searchindex.drop(conn)
+                except sqlite3.DatabaseError as exc:
+                    return [Finding("search index schema", f"table {searchindex.FTS}: SQLite cannot "
+                                    f"drop it ({exc}), neither can `ledger rebuild`: `ledger "
+                                    "search` makes its index in memory at each search instead")]
                 return []
             problem = searchindex.index_problem(conn)
     except (LedgerError, sqlite3.DatabaseError):
         return []  # busy, or unreadable: index_findings says so
     if problem is None:
         return []
-    fix = INDEX_FIX
-    if problem.startswith("no such module"):  # its schema rewritten: SQLite cannot drop it
-        fix = ("its schema was rewritten behind the ledger's back, and SQLite cannot drop it: "
-               "`ledger search` makes its index in memory at each search instead")
     return [Finding("search index", f"table {searchindex.FTS}: SQLite's check of the full-text "
                     f"index against its rows fails ({problem}), so `ledger search` may not find "
-                    f"what they hold: {fix}")]
+                    f"what they hold: {INDEX_FIX}")]
 
 
 def _start_replay(conn: sqlite3.Connection) -> list[Helper]:

@@ -184,6 +184,8 @@ def _stored_hits(conn: sqlite3.Connection, query: str, limit: int) -> list[dict[
     from ledger.ops.maintenance import states_by_record
     head = store.head(conn)[0]
     indexed = searchindex.indexed_seq(conn)
+    if indexed is not None and not searchindex.usable(conn):
+        indexed = None  # its tables changed: it might find nothing, or something else
     if indexed is None or indexed > head:
         searchindex.update(conn, map(searchindex.document, states_by_record(conn, head)), head,
                            True)

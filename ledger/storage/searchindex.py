@@ -1,5 +1,5 @@
 """The full-text index ``ledger search`` reads: a table of one row per record (title, research
-question, abstract, notice reasons) with an SQLite FTS5 index made by sqlite-utils, kept beside the
+question, abstract, notice reasons) with an SQLite FTS5 index on it (external content), kept beside the
 ledger's own tables as a cache — no trigger (the ledger's schema allows none), brought up to date
 from the events when a search finds it behind the head, dropped by a purge (so that no withheld
 text survives in it) and rebuilt on the next search."""
@@ -35,12 +35,6 @@ def document(state: RecordState) -> dict[str, str]:
             "abstract": text(m.get("abstract")), "reasons": reasons}
 
 
-def _db(conn: sqlite3.Connection) -> Any:
-    import sqlite_utils  # loaded only by `ledger search`
-
-    return sqlite_utils.Database(conn)
-
-
 def indexed_seq(conn: sqlite3.Connection) -> int | None:
     """Return the head seq the index reflects (None if there is no index, or if what it says is
     not a seq as ``update`` writes it: the index is then made anew)."""
@@ -55,12 +49,13 @@ def update(conn: sqlite3.Connection, docs: Iterable[dict[str, Any]], seq: int,
            fresh: bool) -> None:
     """Write the documents of the records given (inside the caller's write transaction):
     ``fresh`` creates the index anew from them; else each replaces that record's row."""
-    db = _db(conn)
-    if fresh:
+    if fresh:  # the schema sqlite-utils made for it before (`usable` compares it so)
         drop(conn)
-        db[TABLE].create({"record_id": str, **dict.fromkeys(COLUMNS, str)}, pk="record_id")
-        db[META].create({"key": str, "value": str}, pk="key")
-        db[TABLE].enable_fts(list(COLUMNS), create_triggers=False, tokenize="unicode61")
+        conn.execute(f"CREATE TABLE {TABLE} (record_id TEXT PRIMARY KEY, "
+                     f"{', '.join(c + ' TEXT' for c in COLUMNS)})")
+        conn.execute(f"CREATE TABLE {META} (key TEXT PRIMARY KEY, value TEXT)")
+        conn.execute(f"CREATE VIRTUAL TABLE {FTS} USING FTS5 ({', '.join(COLUMNS)}, "
+                     f"tokenize='unicode61', content='{TABLE}')")
     for doc in docs:
         old = conn.execute(f"SELECT rowid, {', '.join(COLUMNS)} FROM {TABLE} WHERE record_id = ?",
                            (doc["record_id"],)).fetchone()
@@ -74,6 +69,33 @@ def update(conn: sqlite3.Connection, docs: Iterable[dict[str, Any]], seq: int,
         conn.execute(f"INSERT INTO {FTS} (rowid, {', '.join(COLUMNS)}) VALUES "
                      f"(?, {', '.join('?' * len(COLUMNS))})", (cur.lastrowid, *(doc[c] for c in COLUMNS)))
     conn.execute(f"INSERT OR REPLACE INTO {META} VALUES ('seq', ?)", (str(seq),))
+
+
+_SHAPE: list[tuple[str, str, str, str]] = []  # the index's schema as `update` makes it
+
+
+def usable(conn: sqlite3.Connection) -> bool:
+    """Return whether the index's tables, indexes and triggers are exactly those ``update``
+    makes (their SQL compared without quotes, case or spaces): an FTS5 table replaced by a
+    plain one, a view, a column dropped, another content table named, a trigger added — each
+    is an index that finds nothing or something else, to be made anew, not searched."""
+    if not _SHAPE:
+        mem = in_memory()
+        try:
+            update(mem, [], 0, True)
+            _SHAPE.extend(_shape(mem))
+        finally:
+            mem.close()
+    return _shape(conn) == _SHAPE
+
+
+def _shape(conn: sqlite3.Connection) -> list[tuple[str, str, str, str]]:
+    rows = conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name LIKE "
+                        "'search!_records%' ESCAPE '!' OR tbl_name LIKE 'search!_records%' "
+                        "ESCAPE '!' ORDER BY type, name").fetchall()
+    return [(str(kind), str(name), str(table), "".join(
+        c for c in str(sql or "").lower() if not c.isspace() and c not in "[]\"`'"))
+        for kind, name, table, sql in rows]
 
 
 def in_memory() -> sqlite3.Connection:
@@ -90,8 +112,9 @@ def drop(conn: sqlite3.Connection) -> None:
     dropped as it is (SQLite cannot open it): they are written again as a new, empty index has
     them, and it is dropped then."""
     with savepoint(conn):  # all or nothing
-        conn.execute(f"DROP TABLE IF EXISTS {TABLE}")
-        conn.execute(f"DROP TABLE IF EXISTS {META}")
+        for name in (TABLE, META):  # a view put in a table's place is dropped as one
+            kind = conn.execute("SELECT type FROM sqlite_master WHERE name = ?", (name,)).fetchone()
+            conn.execute(f"DROP {'VIEW' if kind == ('view',) else 'TABLE'} IF EXISTS {name}")
         try:
             with savepoint(conn):
                 conn.execute(f"DROP TABLE IF EXISTS {FTS}")
