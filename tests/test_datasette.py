@@ -24,6 +24,7 @@ def test_datasette_serves_the_ledger(cli: Cli, tmp_path: Path) -> None:
     pytest.importorskip("datasette")
     assert cli("import", *map(str, sorted(PAGES.glob("*.txt")))).exit_code == 0
     assert cli("correct", "SRCH:7BAC9D19", "--kind", "retraction", "--reason", "Fabricated").exit_code == 0
+    assert cli("search", "routing").exit_code == 0  # the search index, which Datasette searches
     meta = tmp_path / "metadata.json"
     assert cli("metadata", "-o", str(meta)).exit_code == 0
     port = free_port()
@@ -59,6 +60,9 @@ def test_datasette_serves_the_ledger(cli: Cli, tmp_path: Path) -> None:
                              timeout=20).json()
         assert {t["other_table"] for t in incoming["foreign_key_tables"]} >= {
             "versions", "notices", "gates"}
+        found = httpx.get(f"{base}/search_records.json?_search=Fabricated&_shape=array",
+                          timeout=20).json()  # Datasette finds the FTS5 table of the index
+        assert [r["record_id"] for r in found] == ["SRCH:7BAC9D19"], found
         row_page = httpx.get(f"{base}/versions", timeout=20).text
         assert f'href="/{cli.db.stem}/records/SRCH~3A7BAC9D19"' in row_page
         chromium = shutil.which("chromium")

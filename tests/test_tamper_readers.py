@@ -152,7 +152,7 @@ UNUSABLE_INDEX = ["DROP TABLE search_records_fts", "DROP TABLE search_records",
                   "AS key, CAST((SELECT MAX(seq) FROM events) AS TEXT) AS value",
                   "CREATE TABLE other(title, research_question, abstract, reasons); PRAGMA "
                   "writable_schema = 1; UPDATE sqlite_master SET sql = replace(sql, "
-                  "'content=''search_records''', 'content=''other''') WHERE name = "
+                  "'content=\"search_records\"', 'content=\"other\"') WHERE name = "
                   "'search_records_fts'",
                   "CREATE INDEX search_records_by_title ON search_records(title)"]
 

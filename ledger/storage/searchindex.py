@@ -55,7 +55,7 @@ def update(conn: sqlite3.Connection, docs: Iterable[dict[str, Any]], seq: int,
                      f"{', '.join(c + ' TEXT' for c in COLUMNS)})")
         conn.execute(f"CREATE TABLE {META} (key TEXT PRIMARY KEY, value TEXT)")
         conn.execute(f"CREATE VIRTUAL TABLE {FTS} USING FTS5 ({', '.join(COLUMNS)}, "
-                     f"tokenize='unicode61', content='{TABLE}')")
+                     f"tokenize='unicode61', content=\"{TABLE}\")")  # as Datasette finds it
     for doc in docs:
         old = conn.execute(f"SELECT rowid, {', '.join(COLUMNS)} FROM {TABLE} WHERE record_id = ?",
                            (doc["record_id"],)).fetchone()
