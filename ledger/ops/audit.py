@@ -252,7 +252,8 @@ def _compare_index_row(conn: sqlite3.Connection, state: RecordState,
 
 def index_findings(conn: sqlite3.Connection) -> list[Finding]:
     """Return the findings on the search index beyond its rows (each compared by the replay):
-    an index SQLite cannot read, rows of no record."""
+    tables that are not the ones `search` makes, an index SQLite cannot read, rows of no
+    record."""
     try:
         if searchindex.indexed_seq(conn) is not None and not searchindex.usable(conn):
             return [Finding("search index", f"the tables of the search index ({searchindex.TABLE}"
