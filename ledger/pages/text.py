@@ -56,8 +56,8 @@ def event_summary(event: Event, payload: dict[str, Any] | None = None) -> str:
     return {
         "notice.issued": lambda: f"{payload.get('kind')} {payload.get('notice_id')}",
         "gate.evaluated": lambda: f"gate {payload.get('gate')} {payload.get('status')}",
-        "record.published": lambda: shown_value(payload.get("title", ""))[:60],
-        "record.revised": lambda: shown_value(payload.get("title", ""))[:60],
+        "record.published": lambda: _cut(shown_value(payload.get("title", "")), 60),
+        "record.revised": lambda: _cut(shown_value(payload.get("title", "")), 60),
         "key.added": lambda: f"{payload.get('name')} {payload.get('role')}",
         "key.revoked": lambda: f"{payload.get('name')} {payload.get('role')}",
         "record.purged": lambda: (f"by {payload.get('notice_id')}: "
