@@ -7,6 +7,7 @@ dropped tables and indexes and edited last rows found two more: ``prove`` of a d
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import sqlite3
 from pathlib import Path
@@ -320,3 +321,47 @@ def test_what_the_sweep_found(base: Base, tmp_path: Path,
         repr(result.exception)
     assert result.exit_code == 1, result.output
     assert says in result.stderr + result.stdout, result.output
+
+
+INDEX_TABLES = ["search_records", "search_records_meta", "search_records_fts_data",
+                "search_records_fts_idx", "search_records_fts_docsize", "search_records_fts_config"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_an_edit_that_hides_a_record_from_search_fails_the_audit(base: Base, tmp_path: Path,
+                                                                 data: st.DataObject) -> None:
+    """Any edits of the search index's tables (values, deleted rows, dropped tables, words
+    deleted from the full-text index): if `search` then misses a record it found before,
+    `audit` fails; and after `rebuild` `search` finds what it found before, and `audit` passes.
+    (A script running 1,250 such cases found nothing; this keeps it so.)"""
+    import json
+
+    work = tmp_path / "work"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
+    db = work / "t.db"
+    shutil.copy(base[0], db)
+    before = {word: _runs(db, "search", word, "--json") for word in ("routing", "court")}
+    assert RID in before["routing"][1] and "SRCH:00000002" in before["court"][1]
+    with sqlite3.connect(db) as conn:
+        for _ in range(data.draw(st.integers(1, 3))):
+            table = data.draw(st.sampled_from(INDEX_TABLES))
+            columns = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")] or ["rowid"]
+            which = data.draw(st.sampled_from(["", f" WHERE rowid = (SELECT MIN(rowid) FROM {table})",
+                                               f" WHERE rowid = (SELECT MAX(rowid) FROM {table})"]))
+            edit = data.draw(st.sampled_from([
+                f"UPDATE {table} SET {data.draw(st.sampled_from(columns))} = "
+                f"{data.draw(st.sampled_from([*VALUES, 'randomblob(8)', '0', '10']))}{which}",
+                f"DELETE FROM {table}{which}", f"DROP TABLE {table}", HIDE_WORDS]))
+            with contextlib.suppress(sqlite3.Error):  # a constraint it would break
+                conn.execute(edit)
+    for word, (_, found) in before.items():
+        now = _runs(db, "search", word, "--json")
+        if now[0] == 0 and {h["record_id"] for h in json.loads(now[1])} != {
+                h["record_id"] for h in json.loads(found)}:
+            assert _runs(db, "audit")[0] == 1, (word, now)
+    assert _runs(db, "rebuild")[0] == 0
+    for word, result in before.items():
+        assert _runs(db, "search", word, "--json") == result
+    assert _runs(db, "audit")[0] == 0
