@@ -26,6 +26,7 @@ from .common import (
     paint_status,
     pass_ctx,
     progress,
+    progress_phases,
     read_checkpoint_note,
     refuse_writing_over,
     say,
@@ -584,8 +585,9 @@ def search(obj: LedgerContext, text: tuple[str, ...], limit: int, as_json: bool)
     """
     from ledger.ops.editor import search as find
 
-    with obj.open(signing=False) as ledger:
-        found = find(ledger.conn, " ".join(text), limit)
+    with obj.open(signing=False) as ledger, progress_phases(
+            ("", 0), ("Making the search index", ledger.count())) as (_, bar):
+        found = find(ledger.conn, " ".join(text), limit, bar)  # drawn only if the index is made
     if as_json:
         emit_json(found)
         return

@@ -319,6 +319,24 @@ def test_audit_progress_counts_both_passes(day: Cli) -> None:
     assert sum(done) == 2 * events  # a true total: the bar ends at 100%
 
 
+def test_search_counts_the_events_it_indexes(day: Cli) -> None:
+    """The first search of a large ledger makes its index from every event, silently (tens of
+    seconds at 10⁵ records). Its progress callback counts each event once, so the bar the CLI
+    draws (only then: its total is the ledger's events) ends at 100%; a search that finds the
+    index up to date counts nothing, and draws no bar."""
+    from ledger.api import Ledger
+    from ledger.ops.editor import search
+
+    done: list[int] = []
+    with Ledger.open(day.db) as ledger:
+        events = ledger.count()
+        assert search(ledger.conn, "routing", 20, done.append)
+        assert sum(done) == events
+        done.clear()
+        assert search(ledger.conn, "routing", 20, done.append)
+        assert done == []
+
+
 def test_bulk_commands_dry_run_and_write_nothing(day: Cli, tmp_path: Path) -> None:
     """--dry-run on append --jsonl, import and a purge: every check runs, the result is shown,
     and the file holds exactly what it held (events, views, the tree, bulk progress)."""

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ledger.core.events import is_withheld
+from ledger.core.progress import Progress
 from ledger.errors import LedgerError, RefusedInput, UnknownRecord
 from ledger.model.contracts import RECORD_ID_RE, near_record_ids
 from ledger.model.pointer import pointer
@@ -141,10 +142,12 @@ def _changes(path: str, old: Any, new: Any) -> Iterator[dict[str, Any]]:
         yield {"path": path or "/", "old": old, "new": new}
 
 
-def search(conn: sqlite3.Connection, text: str, limit: int = 20) -> list[dict[str, Any]]:
+def search(conn: sqlite3.Connection, text: str, limit: int = 20,
+           progress: Progress | None = None) -> list[dict[str, Any]]:
     """Return the records whose title, research question, abstract or notice reasons hold every
     word of ``text`` (SQLite FTS5; a word may end in * for a prefix), best first. The index is
-    brought up to date first (inside a write transaction: it is a table of the file)."""
+    brought up to date first (inside a write transaction: it is a table of the file);
+    ``progress`` counts the events read when it is made anew from all of them."""
     words = [w for w in text.split() if w.strip('"*')]
     if not words:
         raise RefusedInput("search: give at least one word")
@@ -152,33 +155,35 @@ def search(conn: sqlite3.Connection, text: str, limit: int = 20) -> list[dict[st
                      for w in words)
     if store.is_read_only(conn):  # a copy on read-only media: the index is made in memory
         with store.read_snapshot(conn):
-            return _verified_hits(conn, _in_memory_hits(conn, query, limit), words, limit)
+            return _verified_hits(conn, _in_memory_hits(conn, query, limit, progress), words, limit)
     with store.write_transaction(conn):
         try:
-            found = _stored_hits(conn, query, limit)
+            found = _stored_hits(conn, query, limit, progress)
         except sqlite3.DatabaseError:  # a table of the index edited so that SQLite cannot use it
             try:
                 searchindex.drop(conn)
-                found = _stored_hits(conn, query, limit)
+                found = _stored_hits(conn, query, limit, progress)
             except sqlite3.DatabaseError:  # nor drop it (its module renamed): made in memory
-                found = _in_memory_hits(conn, query, limit)
+                found = _in_memory_hits(conn, query, limit, progress)
         return _verified_hits(conn, found, words, limit)
 
 
-def _in_memory_hits(conn: sqlite3.Connection, query: str, limit: int) -> list[dict[str, Any]]:
+def _in_memory_hits(conn: sqlite3.Connection, query: str, limit: int,
+                    progress: Progress | None) -> list[dict[str, Any]]:
     """Search an index made anew in memory from the events (nothing written to the file)."""
     from ledger.ops.maintenance import states_by_record
     head = store.head(conn)[0]
     index = searchindex.in_memory()
     try:
-        searchindex.update(index, map(searchindex.document, states_by_record(conn, head)), head,
-                           True)
+        states = states_by_record(conn, head, progress)
+        searchindex.update(index, map(searchindex.document, states), head, True)
         return searchindex.search(index, query, limit * 2)
     finally:
         index.close()
 
 
-def _stored_hits(conn: sqlite3.Connection, query: str, limit: int) -> list[dict[str, Any]]:
+def _stored_hits(conn: sqlite3.Connection, query: str, limit: int,
+                 progress: Progress | None) -> list[dict[str, Any]]:
     """Search the file's index, brought up to date first (inside the caller's write
     transaction)."""
     from ledger.ops.maintenance import states_by_record
@@ -187,8 +192,8 @@ def _stored_hits(conn: sqlite3.Connection, query: str, limit: int) -> list[dict[
     if indexed is not None and not searchindex.usable(conn):
         indexed = None  # its tables changed: it might find nothing, or something else
     if indexed is None or indexed > head:
-        searchindex.update(conn, map(searchindex.document, states_by_record(conn, head)), head,
-                           True)
+        states = states_by_record(conn, head, progress)
+        searchindex.update(conn, map(searchindex.document, states), head, True)
     elif indexed < head:
         changed = sorted({e.record_id for e in store.iter_events(conn, indexed, head)
                           if not e.record_id.startswith("KEY:")})
@@ -200,8 +205,8 @@ def _stored_hits(conn: sqlite3.Connection, query: str, limit: int) -> list[dict[
             len(store.existing_record_ids(conn, named)) != len(set(named))):
         # An index brought up to date names only records: this one was edited. Made anew
         # from the events, it finds what the edit hid.
-        searchindex.update(conn, map(searchindex.document, states_by_record(conn, head)), head,
-                           True)
+        states = states_by_record(conn, head, progress)
+        searchindex.update(conn, map(searchindex.document, states), head, True)
         found = searchindex.search(conn, query, limit * 2)
     return found
 
