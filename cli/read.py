@@ -257,11 +257,11 @@ def _open_for_checks(obj: LedgerContext) -> tuple[Ledger | None, VerifyReport | 
 @json_option
 @pass_ctx
 def audit(obj: LedgerContext, strict: bool, as_json: bool) -> None:
-    """Verify, then check every rule for every event, the views, and the tiers.
+    """Verify, then check every rule for every event, the views, the search index, the tiers.
 
-    Exit 1 on an integrity finding (the chain, the rules, the views, the checkpoints);
-    editorial-policy findings (a tier that contradicts the score) are warnings, exit 1 only
-    with --strict.
+    Exit 1 on an integrity finding (the chain, the rules, the views, the search index, the
+    checkpoints); editorial-policy findings (a tier that contradicts the score) are warnings,
+    exit 1 only with --strict.
 
     \b
     Example:
@@ -312,7 +312,8 @@ def audit(obj: LedgerContext, strict: bool, as_json: bool) -> None:
 @click.command()
 @pass_ctx
 def rebuild(obj: LedgerContext) -> None:
-    """Drop every view and rebuild it from the events.
+    """Drop every view and rebuild it from the events (the search index: dropped, for the
+    next search to make anew).
 
     \b
     Example:
