@@ -196,7 +196,9 @@ def test_a_correction_that_changes_nothing_or_a_path_twice_needs_force(day: Cli)
     before = day.snapshot()
     idle = day("correct", "SRCH:03BE3A05", "--kind", "correction", "--reason", "Score typo",
                "--set", "/review_score=9.1", "--set", "/source_grounded_claims=10")
-    assert idle.exit_code == 2 and idle.stderr.startswith("Error: notice N-")
+    # the notice id was generated, not given: the refusal names the notice by what it is
+    assert idle.exit_code == 2 and idle.stderr.startswith(
+        "Error: the new correction of SRCH:03BE3A05: ")
     assert idle.stderr.endswith(": its changes leave the manifest of SRCH:03BE3A05 as it is "
                                 "(/review_score is already 9.1; /source_grounded_claims is already "
                                 "10); give --force if a correction that changes nothing is meant\n")
@@ -435,3 +437,20 @@ def test_a_search_index_made_by_sqlite_utils_as_before_is_used_as_it_is(day: Cli
         assert conn.execute("SELECT sql FROM sqlite_master WHERE name = ?",
                             (searchindex.FTS,)).fetchone() == made  # not made anew
     assert day("audit").exit_code == 0
+
+
+def test_a_refused_notice_is_named_as_its_sender_knows_it(day: Cli) -> None:
+    """`ledger correct` without `--notice-id` generates one from the content; a refusal named
+    it (`Error: notice N-9b290aed434bba05: a reason is required for kind retraction`), an id the
+    editor never saw. It names the notice by kind and record then, and by the id given
+    otherwise; nothing is written either way."""
+    before = day.snapshot()
+    for args, named in (([], "the new retraction of SRCH:03BE3A05"), (["--notice-id", "R9"],
+                                                                       "notice R9")):
+        refused = day("correct", "SRCH:03BE3A05", "--kind", "retraction", *args)
+        assert refused.exit_code == 2
+        assert refused.stderr == f"Error: {named}: a reason is required for kind retraction\n"
+        lifted = day("correct", "SRCH:03BE3A05", "--kind", "reinstatement", "--reason", "r", *args)
+        assert lifted.stderr.startswith(f"Error: {named.replace('retraction', 'reinstatement')}: "
+                                        "a reinstatement must name the notice it lifts")
+    assert day.snapshot() == before

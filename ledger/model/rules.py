@@ -200,42 +200,51 @@ def _plan_notice(
         if owner == rid and same(stored, payload, defaulted):
             return NoOp(rid, f"no change: notice {nid} was already issued with this content")
         raise RefusedInput(f"notice_id {nid} is already used by another notice on {owner}")
-    check_notice(payload, state)
+    check_notice(payload, state, notice_subject(payload, defaulted))
     return Planned("notice.issued", rid, contract, payload)
 
 
-def check_notice(payload: dict[str, Any], state: RecordState) -> None:
-    """Raise RefusedInput unless the notice may be issued against ``state``."""
-    kind, nid = payload["kind"], payload["notice_id"]
+def notice_subject(payload: dict[str, Any], defaulted: frozenset[str] = frozenset()) -> str:
+    """Return how a refusal names a notice: by its id, unless the id was generated from the
+    content (``defaulted``), which names nothing to the one who sent it."""
+    if "notice_id" in defaulted:
+        return f"the new {payload.get('kind')} of {payload.get('record_id')}"
+    return f"notice {payload.get('notice_id')}"
+
+
+def check_notice(payload: dict[str, Any], state: RecordState, subject: str | None = None) -> None:
+    """Raise RefusedInput unless the notice may be issued against ``state`` (``subject``: how
+    a refusal names the notice; by default ``notice ID``)."""
+    kind, subject = payload["kind"], subject or notice_subject(payload)
     if kind not in NEEDS_NO_REASON and not (payload.get("reason") or "").strip():
-        raise RefusedInput(f"notice {nid}: a reason is required for kind {kind}")
-    _only_for(payload, "changes", "correction")
-    _only_for(payload, "claim_ids", "partial_retraction")
-    _only_for(payload, "lifts", "reinstatement")
+        raise RefusedInput(f"{subject}: a reason is required for kind {kind}")
+    _only_for(payload, "changes", "correction", subject)
+    _only_for(payload, "claim_ids", "partial_retraction", subject)
+    _only_for(payload, "lifts", "reinstatement", subject)
     target = payload.get("target_version", state.version)
     if target is None or not 1 <= target <= state.version:
-        raise RefusedInput(f"notice {nid}: target_version {target} does not exist "
+        raise RefusedInput(f"{subject}: target_version {target} does not exist "
                            f"({state.record_id} has {state.version} version(s))")
     if kind == "reinstatement":
-        _check_lifts(payload, state)
+        _check_lifts(payload, state, subject)
     if payload.get("changes"):
-        _check_changes(payload, state, int(target))
+        _check_changes(payload, state, int(target), subject)
 
 
-def _only_for(payload: dict[str, Any], key: str, kind: str) -> None:
+def _only_for(payload: dict[str, Any], key: str, kind: str, subject: str) -> None:
     if payload.get(key) is not None and payload["kind"] != kind:
-        raise RefusedInput(f"notice {payload['notice_id']}: {key} is only allowed on kind {kind}")
+        raise RefusedInput(f"{subject}: {key} is only allowed on kind {kind}")
 
 
-def _check_lifts(payload: dict[str, Any], state: RecordState) -> None:
+def _check_lifts(payload: dict[str, Any], state: RecordState, subject: str) -> None:
     lifts = payload.get("lifts")
     if not lifts:
-        raise RefusedInput(f"notice {payload['notice_id']}: a reinstatement must name the notice it "
+        raise RefusedInput(f"{subject}: a reinstatement must name the notice it "
                            f"lifts (`--lifts`; `lifts` in a notice file) on {state.record_id}: "
                            f"{_liftable(state)}")
     lifted = state.notice(str(lifts))
     if lifted is None or not lifted.in_force or lifted.kind == "reinstatement":
-        raise RefusedInput(f"notice {payload['notice_id']}: lifts {lifts} names no notice in force "
+        raise RefusedInput(f"{subject}: lifts {lifts} names no notice in force "
                            f"on {state.record_id}: {_liftable(state)}")
 
 
@@ -246,16 +255,16 @@ def _liftable(state: RecordState) -> str:
     return "in force: " + ", ".join(found) if found else "nothing is in force there to lift"
 
 
-def _check_changes(payload: dict[str, Any], state: RecordState, target: int) -> None:
-    nid = payload["notice_id"]
+def _check_changes(payload: dict[str, Any], state: RecordState, target: int,
+                   subject: str) -> None:
     if target != state.version:
-        raise RefusedInput(f"notice {nid}: changes can only apply to the current version "
+        raise RefusedInput(f"{subject}: changes can only apply to the current version "
                            f"{state.version}, not to version {target}")
     withheld = sorted(k for k, v in state.manifest.items() if is_withheld(v))
     if withheld:  # the manifest to correct lacks them: what it corrects to could not be checked
         marker = state.manifest[withheld[0]]["withheld"]
         raise RefusedInput(
-            f"notice {nid}: version {state.version} of {state.record_id} has members withheld "
+            f"{subject}: version {state.version} of {state.record_id} has members withheld "
             f"by the purge of removal notice {marker.get('notice_id')} ({', '.join(withheld)}): "
             "a correction changes the whole manifest, so publish a new version with its content "
             "first (`ledger publish FILE`), then correct that")
@@ -263,7 +272,7 @@ def _check_changes(payload: dict[str, Any], state: RecordState, target: int) -> 
     try:
         LATEST_MANIFEST.model_validate(corrected)
     except ValidationError as exc:
-        raise RefusedInput(f"notice {nid}: the corrected manifest would be invalid: "
+        raise RefusedInput(f"{subject}: the corrected manifest would be invalid: "
                            f"{describe(exc)}") from None
 
 
@@ -302,20 +311,21 @@ def repeated_notice(payload: dict[str, Any], state: RecordState) -> str | None:
             "if a second one is meant")
 
 
-def idle_changes(payload: dict[str, Any], state: RecordState) -> str | None:
+def idle_changes(payload: dict[str, Any], state: RecordState,
+                 subject: str | None = None) -> str | None:
     """Return why a correction's changes are most likely an editor's mistake (None if they are
     not): a path changed twice, so that only its last value stays, or changes that leave the
     current manifest as it is, which would still count as a correction on the record for good.
     Refused at append time unless forced; not an integrity rule."""
     changes = [c for c in payload.get("changes") or [] if isinstance(c, dict)]
-    nid, paths = payload.get("notice_id"), [str(c.get("path")) for c in changes]
+    subject, paths = subject or notice_subject(payload), [str(c.get("path")) for c in changes]
     twice = next((path for i, path in enumerate(paths) if path in paths[:i]), None)
     if twice is not None:
-        return (f"notice {nid}: {twice} is changed twice in its changes, and only the last value "
+        return (f"{subject}: {twice} is changed twice in its changes, and only the last value "
                 "would stay: give each path once")
     if changes and same(apply_changes(state.manifest, changes), state.manifest):
         shown = "; ".join(f"{c['path']} is already {c['value']!r}" for c in changes[:3])
-        return (f"notice {nid}: its changes leave the manifest of {state.record_id} as it is "
+        return (f"{subject}: its changes leave the manifest of {state.record_id} as it is "
                 f"({shown}); give --force if a correction that changes nothing is meant")
     return None
 

@@ -31,6 +31,7 @@ from ledger.model.rules import (
     idle_changes,
     json_kind,
     misfiled,
+    notice_subject,
     plan,
     repeated_notice,
     validate,
@@ -253,8 +254,8 @@ class Batch:
         warnings = []
         if guard and state is not None:
             if outcome.type == "notice.issued":
-                doubtful = repeated_notice(outcome.payload, state) or idle_changes(outcome.payload,
-                                                                                    state)
+                doubtful = repeated_notice(outcome.payload, state) or idle_changes(
+                    outcome.payload, state, notice_subject(outcome.payload, filled))
                 if doubtful is not None:
                     raise RefusedInput(doubtful)
             warnings = editorial_warnings(contract, outcome.payload, state, now)
