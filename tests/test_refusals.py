@@ -299,6 +299,13 @@ def test_missing_ledger_and_not_a_ledger(cli: Cli, tmp_path: Any) -> None:
         assert tilde.exit_code == 2 and tilde.stderr.startswith("Error: cannot read "), tilde.output
         assert tilde.stderr.endswith(f"'~' is not expanded here, only by a shell, and only "
                                      f"unquoted: write {home / named}\n"), tilde.stderr
+    # a pattern the shell did not expand (quoted, or matching nothing): said to be one
+    for args in (["import", str(tmp_path / "pages" / "*.txt")], ["publish", "records/SRCH-*.json"]):
+        pattern = runner.invoke(app, ["--db", str(cli.db), *args])
+        assert pattern.exit_code == 2 and pattern.stderr.startswith("Error: cannot read ")
+        assert pattern.stderr.endswith("No such file or directory (a name with a pattern: only a "
+                                       "shell expands it into file names, when it is not quoted "
+                                       "and some file matches)\n"), pattern.stderr
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"this is not sqlite" * 100)
     result = runner.invoke(app, ["--db", str(junk), "verify"])

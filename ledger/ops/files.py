@@ -314,8 +314,19 @@ def unreadable(name: str | Path, exc: OSError) -> RefusedInput:
     if isinstance(exc, IsADirectoryError):
         return RefusedInput(f"cannot read {name}: it is a folder, not a file (its files: "
                             f"{str(exc.filename or name).rstrip('/')}/*)")
-    missing = unexpanded_home(exc.filename or "") if isinstance(exc, FileNotFoundError) else ""
+    missing = ""
+    if isinstance(exc, FileNotFoundError):
+        missing = unexpanded_home(exc.filename or "") or _unexpanded_pattern(str(exc.filename or ""))
     return RefusedInput(f"cannot read {name}: {exc.strerror or exc}{missing}")
+
+
+def _unexpanded_pattern(path: str) -> str:
+    """Return a note for a missing file whose name is a shell pattern (else ""): the shell
+    expands `pages/*.txt` only unquoted, and only when something matches."""
+    if not any(c in Path(path).name for c in "*?["):
+        return ""
+    return (" (a name with a pattern: only a shell expands it into file names, when it is not "
+            "quoted and some file matches)")
 
 
 def read_bounded(source: str, most: int = DOCUMENT_MOST, what: str = "") -> bytes:
