@@ -326,13 +326,15 @@ def rebuild(obj: LedgerContext) -> None:
 
 
 @click.command()
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="json", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(FORMATS),
+              help="[default: json; for an -o FILE ending in .csv, .jsonl or .xml: csv, jsonl or "
+                   "crossref-xml]")
 @click.option("--as-of", type=whole(0), help="The state after this seq.")
 @click.option("--since", type=whole(0), help="Only the records with an event after this seq.")
 @click.option("-o", "--output", type=FileName(), help="Write to FILE.")
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @pass_ctx
-def export(obj: LedgerContext, fmt: str, as_of: int | None, since: int | None,
+def export(obj: LedgerContext, fmt: str | None, as_of: int | None, since: int | None,
            output: str | None, as_json: bool) -> None:
     """Export the snapshot: a header (head seq, hash), then every record sorted by id.
 
@@ -346,8 +348,11 @@ def export(obj: LedgerContext, fmt: str, as_of: int | None, since: int | None,
         ledger export --format csv --as-of 120 > snapshot-120.csv
         ledger export --format retraction-watch-csv --since 120 -o changed.csv
     """
-    if as_json and fmt != "json":
-        raise RefusedInput("--json conflicts with --format " + fmt)
+    if as_json and fmt not in (None, "json"):
+        raise RefusedInput(f"--json conflicts with --format {fmt}")
+    if fmt is None:  # `-o snapshot.csv` wrote JSON into a file named .csv
+        suffix = "json" if as_json or output is None else Path(output).suffix.lower()
+        fmt = {".csv": "csv", ".jsonl": "jsonl", ".xml": "crossref-xml"}.get(suffix, "json")
     refuse_writing_over("-o", output, obj.inputs())
     with obj.open(signing=False) as ledger, progress("Exporting", ledger.count()) as bar:
         if output is None:
@@ -357,9 +362,9 @@ def export(obj: LedgerContext, fmt: str, as_of: int | None, since: int | None,
             return
         with output_file(output) as handle:
             header = ledger.export(handle, fmt, as_of, bar, since)
-    what = (f"the records changed after seq {since}" if since is not None
-            else f"{header['records']} records")
-    say(f"Exported {what} as of seq {header['head_seq']} to {output}", err=True)
+    what = f"{header['records']} records" + (f" changed after seq {since}" if since is not None
+                                              else "")
+    say(f"Exported {what} as of seq {header['head_seq']} to {output} ({fmt})", err=True)
 
 
 @click.command()

@@ -73,6 +73,25 @@ def test_a_removed_record_in_csv_says_withheld(cli: Cli, published: Callable[...
     assert row["status"] == "REMOVED" and row["review_score"] == "WITHHELD"
 
 
+def test_an_output_file_named_for_a_format_gets_that_format(
+        cli: Cli, published: Callable[..., str], tmp_path: Path) -> None:
+    """`ledger export -o snapshot.csv` wrote JSON into a file named .csv (the default format is
+    json). Without --format, an -o FILE ending in .csv, .jsonl or .xml gets csv, jsonl or
+    crossref-xml; any other name, stdout or --json, json; a --format given wins. The line on
+    stderr names the format written."""
+    published()
+    for name, fmt in (("s.csv", "csv"), ("s.JSONL", "jsonl"), ("s.xml", "crossref-xml"),
+                      ("s.json", "json"), ("s.txt", "json")):
+        target = tmp_path / name
+        done = cli("export", "-o", str(target))
+        assert done.exit_code == 0 and done.stderr.endswith(f" ({fmt})\n"), done.stderr
+        assert target.read_bytes() == cli("export", "--format", fmt).stdout_bytes, name
+    assert cli("export", "--json", "-o", str(tmp_path / "j.csv")).stderr.endswith(" (json)\n")
+    chosen = cli("export", "--format", "retraction-watch-csv", "-o", str(tmp_path / "rw.csv"))
+    assert chosen.exit_code == 0 and chosen.stderr.endswith(" (retraction-watch-csv)\n")
+    assert cli("export").stdout_bytes == cli("export", "--format", "json").stdout_bytes
+
+
 def test_log_and_history_json(cli: Cli, published: Callable[..., str]) -> None:
     published()
     published("SRCH:00000002")
