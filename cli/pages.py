@@ -94,11 +94,11 @@ def import_cmd(obj: LedgerContext, pages: tuple[str, ...], batch_size: int, as_j
 
 @click.command()
 @click.argument("record_id", shell_complete=complete_record_id)
-@click.option("--format", "fmt", type=click.Choice(["text", "html", "md"]), default="text",
-              show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "html", "md"]),
+              help="[default: text; for an -o FILE ending in .html, .htm or .md: html or md]")
 @click.option("-o", "--output", type=FileName(), help="Write to FILE.")
 @pass_ctx
-def render(obj: LedgerContext, record_id: str, fmt: str, output: str | None) -> None:
+def render(obj: LedgerContext, record_id: str, fmt: str | None, output: str | None) -> None:
     """Render a record's public page (the publisher's full layout) from the current state.
 
     The text form can be imported again.
@@ -108,6 +108,9 @@ def render(obj: LedgerContext, record_id: str, fmt: str, output: str | None) -> 
         ledger render SRCH:03BE3A05
         ledger render SRCH:03BE3A05 --format html -o SRCH-03BE3A05.html
     """
+    if fmt is None:  # `-o page.html` wrote the text form into a file named .html
+        suffix = Path(output).suffix.lower() if output else ""
+        fmt = {".html": "html", ".htm": "html", ".md": "md"}.get(suffix, "text")
     refuse_writing_over("-o", output, obj.inputs())
     with obj.open(signing=False) as ledger:
         write_output(ledger.render(record_id, fmt), output)

@@ -146,6 +146,11 @@ def test_render_formats(cli: Cli) -> None:
     page = cli("render", "SRCH:03BE3A05", "--format", "html").stdout
     assert page.startswith("<!doctype html>") and '<th scope="row">Reason</th><td>Typo</td>' in page
     assert cli("import", "-", input=text).stdout.endswith("0 event(s) appended\n")
+    # -o FILE without --format: its name says which (`-o page.html` wrote the text form)
+    for name, expected in (("p.html", page), ("p.HTM", page), ("p.md", md), ("p.txt", text)):
+        target = cli.db.parent / name
+        assert cli("render", "SRCH:03BE3A05", "-o", str(target)).exit_code == 0
+        assert target.read_text() == expected, name
 
 
 line_text = st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), min_size=1,
