@@ -226,15 +226,16 @@ def monitor(ctx: click.Context, where: str, vkey: str, state_file: str | None,
 @click.command()
 @click.argument("seq", type=whole(1))
 @click.option("--size", type=whole(1), help="Tree size (default: the head).")
-@click.option("--format", "fmt", type=click.Choice(["json", "text", "tlog-proof"]), default="text",
-              show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["json", "text", "tlog-proof"]),
+              help="[default: text; for an -o FILE ending in .json or .tlog-proof: json or "
+                   "tlog-proof]")
 @click.option("--checkpoint", "checkpoint_file", type=FileName("the checkpoint file"),
               help="Prove against this signed checkpoint (its size); needed for tlog-proof.")
 @click.option("-o", "--output", type=FileName(), help="Write to FILE.")
 @json_option
 @pass_ctx
-def prove(obj: LedgerContext, seq: int, size: int | None, fmt: str, checkpoint_file: str | None,
-          output: str | None, as_json: bool) -> None:
+def prove(obj: LedgerContext, seq: int, size: int | None, fmt: str | None,
+          checkpoint_file: str | None, output: str | None, as_json: bool) -> None:
     """Print the RFC 6962 inclusion proof of event SEQ.
 
     \b
@@ -246,10 +247,14 @@ def prove(obj: LedgerContext, seq: int, size: int | None, fmt: str, checkpoint_f
 
     if as_json:
         fmt = "json"
+    elif fmt is None:  # `-o seq7.json` wrote the text form into a file named .json
+        suffix = Path(output).suffix.lower() if output else ""
+        fmt = {".json": "json", ".tlog-proof": "tlog-proof"}.get(suffix, "text")
     refuse_writing_over("-o", output, [*obj.inputs(), ("the checkpoint", checkpoint_file)])
     note = read_checkpoint_note(checkpoint_file) if checkpoint_file else None
     if fmt == "tlog-proof" and note is None:
-        raise RefusedInput("--format tlog-proof needs --checkpoint FILE")
+        raise RefusedInput("a tlog-proof (--format tlog-proof, or an -o FILE ending in "
+                           ".tlog-proof) needs --checkpoint FILE")
     cp = checkpoint_of_note(note) if note else None
     if cp is not None and size is not None and size != cp.size:
         raise RefusedInput(f"--size {size} conflicts with the checkpoint's size {cp.size}")

@@ -129,6 +129,18 @@ def test_tlog_proof_format(cli: Cli, signed: dict[str, Any]) -> None:
     checkpoint = open_checkpoint(note, parse_verifier(signed["vkey"]))
     leaf = leaf_hash(base64.b64decode(lines[1].removeprefix("extra ")))
     check_inclusion(2, checkpoint.size, leaf, [base64.b64decode(h) for h in lines[3:]], checkpoint.root)
+    # -o FILE without --format: its name says which (`-o seq3.json` wrote the text form)
+    out = cli.db.parent
+    assert cli("prove", "3", "-o", str(out / "p.tlog-proof"), "--checkpoint",
+               str(signed["checkpoint"])).exit_code == 0
+    assert (out / "p.tlog-proof").read_text() == text
+    assert cli("prove", "3", "-o", str(out / "p.json")).exit_code == 0
+    assert (out / "p.json").read_text() == cli("prove", "3", "--json").stdout
+    assert cli("prove", "3", "-o", str(out / "p.txt")).exit_code == 0
+    assert (out / "p.txt").read_text() == cli("prove", "3").stdout
+    refused = cli("prove", "3", "-o", str(out / "q.tlog-proof"))
+    assert refused.exit_code == 2 and "needs --checkpoint FILE" in refused.stderr
+    assert not (out / "q.tlog-proof").exists()
 
 
 def test_verify_against_checkpoint(cli: Cli, signed: dict[str, Any]) -> None:
