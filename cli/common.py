@@ -412,6 +412,13 @@ def progress_phases(*phases: tuple[str, int]) -> Iterator[list[Callable[[int], N
             shown[1].close()
 
 
+def format_of(output: str | None, by_suffix: dict[str, str], default: str) -> str:
+    """Return the format an -o FILE's name says (``by_suffix``: its suffix, in lower case, to
+    the format), or ``default``: `-o snapshot.csv` without --format wrote JSON into it."""
+    suffix = Path(output).suffix.lower() if output else ""
+    return by_suffix.get(suffix, default)
+
+
 LARGEST = 2**53 - 1  # the largest integer the ledger stores or writes as JSON
 
 

@@ -16,6 +16,7 @@ from .common import (
     complete_record_id,
     dry_run_option,
     emit_json,
+    format_of,
     from_terminal,
     json_option,
     pass_ctx,
@@ -108,9 +109,8 @@ def render(obj: LedgerContext, record_id: str, fmt: str | None, output: str | No
         ledger render SRCH:03BE3A05
         ledger render SRCH:03BE3A05 --format html -o SRCH-03BE3A05.html
     """
-    if fmt is None:  # `-o page.html` wrote the text form into a file named .html
-        suffix = Path(output).suffix.lower() if output else ""
-        fmt = {".html": "html", ".htm": "html", ".md": "md"}.get(suffix, "text")
+    if fmt is None:
+        fmt = format_of(output, {".html": "html", ".htm": "html", ".md": "md"}, "text")
     refuse_writing_over("-o", output, obj.inputs())
     with obj.open(signing=False) as ledger:
         write_output(ledger.render(record_id, fmt), output)

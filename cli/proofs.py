@@ -16,6 +16,7 @@ from .common import (
     LedgerContext,
     complete_record_id,
     emit_json,
+    format_of,
     json_option,
     ledger_files,
     pass_ctx,
@@ -247,9 +248,8 @@ def prove(obj: LedgerContext, seq: int, size: int | None, fmt: str | None,
 
     if as_json:
         fmt = "json"
-    elif fmt is None:  # `-o seq7.json` wrote the text form into a file named .json
-        suffix = Path(output).suffix.lower() if output else ""
-        fmt = {".json": "json", ".tlog-proof": "tlog-proof"}.get(suffix, "text")
+    elif fmt is None:
+        fmt = format_of(output, {".json": "json", ".tlog-proof": "tlog-proof"}, "text")
     refuse_writing_over("-o", output, [*obj.inputs(), ("the checkpoint", checkpoint_file)])
     note = read_checkpoint_note(checkpoint_file) if checkpoint_file else None
     if fmt == "tlog-proof" and note is None:

@@ -21,6 +21,7 @@ from .common import (
     LedgerContext,
     complete_record_id,
     emit_json,
+    format_of,
     http_url,
     json_option,
     paint_status,
@@ -350,9 +351,9 @@ def export(obj: LedgerContext, fmt: str | None, as_of: int | None, since: int | 
     """
     if as_json and fmt not in (None, "json"):
         raise RefusedInput(f"--json conflicts with --format {fmt}")
-    if fmt is None:  # `-o snapshot.csv` wrote JSON into a file named .csv
-        suffix = "json" if as_json or output is None else Path(output).suffix.lower()
-        fmt = {".csv": "csv", ".jsonl": "jsonl", ".xml": "crossref-xml"}.get(suffix, "json")
+    if fmt is None:
+        fmt = "json" if as_json else format_of(
+            output, {".csv": "csv", ".jsonl": "jsonl", ".xml": "crossref-xml"}, "json")
     refuse_writing_over("-o", output, obj.inputs())
     with obj.open(signing=False) as ledger, progress("Exporting", ledger.count()) as bar:
         if output is None:
