@@ -125,8 +125,7 @@ def csv_row(record: Shown, header: dict[str, Any]) -> list[Any]:
             record["verification_level"], record["provenance_level"], record["quality_tier"] or "",
             *map(_cell, (m["title"], m.get("submitted"), m.get("review_score"),
                          m["source_grounded_claims"])), gates, notices,
-            *map(_cell, (p.get("publisher"), None if is_withheld(external) else
-                         external.get("identifier") or None)),
+            *map(_cell, (p.get("publisher"), external.get("identifier") or None)),
             record["last_event"]["seq"], record["last_event"]["hash"],
             header["head_seq"], header["head_hash"]]
 

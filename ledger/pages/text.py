@@ -66,17 +66,20 @@ def event_summary(event: Event, payload: dict[str, Any] | None = None) -> str:
     }.get(event.type, lambda: "")()
 
 
-def event_line(event: Event) -> str:
-    """Return a one-line summary of an event (for a notice, the start of its reason too)."""
+def event_line(event: Event, says: str | None = None) -> str:
+    """Return a one-line summary of an event (for a notice, the start of its reason too;
+    ``says``: what ``_what_it_says`` gives, if the caller has it)."""
+    says = _what_it_says(event) if says is None else says
     return printable(f"{event.seq:>6}  {event.recorded_at}  {event.type:<19} {event.record_id}  "
-                     f"{event.actor}  {event.hash[:12]}  {_what_it_says(event)}").rstrip()
+                     f"{event.actor}  {event.hash[:12]}  {says}").rstrip()
 
 
 def event_lines(event: Event, columns: int) -> list[str]:
     """Return an event's ``event_line`` for a terminal of ``columns``: the line itself if it
     fits; else the seq, time (to the second), type, record and hash on a first line and, under
     it, who appended it and what it says, wrapped to the width (every word kept)."""
-    line = event_line(event)
+    says = _what_it_says(event)  # the payload parsed once
+    line = event_line(event, says)
     if width(line) < columns:
         return [line]
     time = event.recorded_at
@@ -84,7 +87,7 @@ def event_lines(event: Event, columns: int) -> list[str]:
         time = time[:19] + "Z"
     head = printable(f"{event.seq:>6}  {time}  {event.type:<19} {event.record_id}  "
                      f"{event.hash[:12]}")
-    said = printable(f"{event.actor}: {_what_it_says(event)}".rstrip(": "))
+    said = printable(f"{event.actor}: {says}".rstrip(": "))
     return [fit(head, columns - 1), *wrapped(said, columns - 1, " " * 8)]
 
 
