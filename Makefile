@@ -60,5 +60,5 @@ stress: $(TEST_STAMP)
 FUZZ_SECONDS ?= 60
 fuzz: $(STAMP)
 	$(BIN)/python -m pip install -q atheris
-	mkdir -p .fuzz-corpus && cp tests/fixtures/pages/*.txt .fuzz-corpus/ 2>/dev/null || true
-	$(BIN)/python fuzz/fuzz_inputs.py .fuzz-corpus -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048
+	$(BIN)/python -m fuzz.seeds .fuzz-corpus
+	$(BIN)/python -m fuzz.fuzz_inputs .fuzz-corpus -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048
