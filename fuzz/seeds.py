@@ -29,7 +29,7 @@ from fuzz.targets import (
 from ledger.api import Ledger
 from ledger.core.cosignature import cosign, parse_cosigner
 from ledger.core.note import signature_lines
-from ledger.ops.proofs import tlog_proof
+from ledger.ops.proofs import checkpoint_of_note, tlog_proof
 from ledger.ops.tiles import WIDTH, tile_index, tile_path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,7 +88,7 @@ def _from_a_ledger(tmp: Path) -> Iterator[tuple[str, bytes]]:
 def _witnessed(ledger: Ledger, first_note: str, note: str) -> Iterator[tuple[str, bytes]]:
     """A witness's add-checkpoint requests (from size 0, and from the first checkpoint with its
     consistency proof), and a policy with the checkpoint it cosigned."""
-    old = int(signature_lines(first_note)[0].split("\n")[1])
+    old = checkpoint_of_note(first_note).size
     yield "witness-request", b"old 0\n\n" + note.encode()
     proof = ledger.consistency(old)["proof"]
     yield "witness-request", (f"old {old}\n" + "".join(f"{h}\n" for h in proof) + "\n"
