@@ -11,6 +11,7 @@ import base64
 import hashlib
 import os
 import platform
+import resource
 import sqlite3
 import subprocess
 import sys
@@ -40,11 +41,19 @@ def write_jsonl(path: Path, n: int) -> int:
     return count
 
 
-def bulk_append(db: Path, source: Path, event_format: int = 2) -> float:
+def bulk_append(db: Path, source: Path, event_format: int = 2) -> tuple[float, float, float]:
+    """Return (seconds, CPU seconds of this process, CPU seconds of its helper processes)."""
     with Ledger.create(db, event_format=event_format) as ledger, source.open("rb") as handle:
-        start = time.perf_counter()
+        start, used, helpers = time.perf_counter(), time.process_time(), children_cpu()
         ledger.append_jsonl(handle, "bench")
-        return time.perf_counter() - start
+        return (time.perf_counter() - start, time.process_time() - used,
+                children_cpu() - helpers)
+
+
+def children_cpu() -> float:
+    """CPU seconds (user and system) of the child processes that ended and were waited for."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def ceiling_append(db: Path, source: Path, validate: bool = False) -> float:
@@ -135,7 +144,7 @@ from ledger.api import Ledger
 op, db = sys.argv[1], sys.argv[2]
 with Ledger.open(db) as ledger:
     ledger_events = ledger.head()[0]
-    start = time.perf_counter()
+    start, used = time.perf_counter(), time.process_time()
     if op == "verify":
         assert ledger.verify().ok
         size = 0
@@ -149,7 +158,7 @@ with Ledger.open(db) as ledger:
         with open(sys.argv[3], "wb") as out:
             ledger.export(out, "jsonl")
             size = out.tell()
-    elapsed = time.perf_counter() - start
+    elapsed, used = time.perf_counter() - start, time.process_time() - used
 # VmHWM is this address space's peak; ru_maxrss would include the parent's, inherited at exec.
 hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
 if op in ("rebuild", "verify", "audit"):  # plus the helper processes: each at most the largest
@@ -160,7 +169,10 @@ if op in ("rebuild", "verify", "audit"):  # plus the helper processes: each at m
     if op == "audit":  # the rules' replay runs in helpers beside verify's
         helpers += audit.HELPERS if ledger_events >= audit.PARALLEL_FROM else 0
     hwm += helpers * resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(elapsed, size, hwm)
+import resource
+helpers_cpu = sum(getattr(resource.getrusage(resource.RUSAGE_CHILDREN), f"ru_{kind}time")
+                  for kind in ("u", "s"))
+print(elapsed, size, hwm, used, helpers_cpu)
 """
 
 
@@ -311,10 +323,12 @@ def structure_times(db: Path) -> tuple[float, float]:
     return times[0], times[1]
 
 
-def child(op: str, db: Path, *extra: str) -> tuple[float, int, int]:
+def child(op: str, db: Path, *extra: str) -> tuple[float, int, int, float, float]:
+    """Run ``op`` in a new process: return (seconds, bytes written, peak RSS in KiB, CPU
+    seconds of that process during the operation, CPU seconds of its helper processes)."""
     out = subprocess.run([sys.executable, "-c", CHILD, op, str(db), *extra], check=True,
                          capture_output=True, text=True, cwd=HERE.parent).stdout.split()
-    return float(out[0]), int(out[1]), int(out[2])
+    return float(out[0]), int(out[1]), int(out[2]), float(out[3]), float(out[4])
 
 
 def durable_appends(tmp: Path, n: int = 100, rounds: int = 7) -> dict[str, float]:
@@ -463,24 +477,30 @@ def measure(n: int, tmp: Path) -> dict[str, Any]:
     source = tmp / f"in-{n}.jsonl"
     events = write_jsonl(source, n)
     db, ceiling_db = tmp / f"l-{n}.db", tmp / f"c-{n}.db"
-    t_bulk, t_ceiling = bulk_append(db, source), ceiling_append(ceiling_db, source)
+    (t_bulk, *bulk_cpu), t_ceiling = bulk_append(db, source), ceiling_append(ceiling_db, source)
     t_ceiling_valid = ceiling_append(ceiling_db, source, validate=True)
-    t_verify, _, rss_verify = child("verify", db)
+    t_verify, _, rss_verify, *verify_cpu = child("verify", db)
     t_rehash, t_leaves = rehash_ceiling(db), leaf_ceiling(db)
-    t_audit, _, rss_audit = child("audit", db)
+    t_audit, _, rss_audit, *_ = child("audit", db)
     t_structure, t_structure_audit = structure_times(db)
-    t_rebuild, _, rss_rebuild = child("rebuild", db)
-    t_export, size, rss_export = child("export", db, str(tmp / f"e-{n}.jsonl"))
+    t_rebuild, _, rss_rebuild, *rebuild_cpu = child("rebuild", db)
+    t_export, size, rss_export, *_ = child("export", db, str(tmp / f"e-{n}.jsonl"))
     site = site_build(db, tmp)
     tiles = tiles_bench(db, tmp)
     db_v1 = tmp / f"v1-{n}.db"  # the same events in a format v1 ledger, for the cost of v2
-    t_bulk_v1 = bulk_append(db_v1, source, event_format=1)
-    t_verify_v1, _, _ = child("verify", db_v1)
-    t_rebuild_v1, _, _ = child("rebuild", db_v1)
+    t_bulk_v1 = bulk_append(db_v1, source, event_format=1)[0]
+    t_verify_v1 = child("verify", db_v1)[0]
+    t_rebuild_v1 = child("rebuild", db_v1)[0]
     sizes = {name: path.stat().st_size for name, path in (("v2", db), ("v1", db_v1))}
     for path in tmp.glob(f"v1-{n}.db*"):
         path.unlink()
-    return {**proof_times(db, events), **site, **tiles,
+    cpu: dict[str, Any] = {}
+    for name, split in (("bulk", bulk_cpu), ("verify", verify_cpu), ("rebuild", rebuild_cpu)):
+        main_us, helpers_us = (round(seconds / events * 1e6, 1) for seconds in split)
+        cpu[f"{name}_cpu_us"] = [main_us, helpers_us]
+        cpu[f"{name}_cpu"] = (f"{main_us:.1f} / {helpers_us:.1f}" if helpers_us else
+                              f"{main_us:.1f} / no helper")
+    return {**proof_times(db, events), **site, **tiles, **cpu,
         "monitor_eps": events / tiles["monitor_s"],
         "monitor_rederive_eps": events / tiles["monitor_rederive_s"],
         "monitor_ratio": t_verify / tiles["monitor_s"],
@@ -516,11 +536,13 @@ ROWS = [
     ("  ratio to ceiling 1", "bulk_ratio", "{:.2f}"),
     ("  ceiling 2: the same + pydantic validation of each payload", "ceiling_valid_eps", "{:,.0f}"),
     ("  ratio to ceiling 2 (target >= 0.5)", "bulk_valid_ratio", "{:.2f}"),
+    ("  CPU per event: the writer / its helpers together (us)", "bulk_cpu", "{}"),
     ("verify, format v2 (events/s)", "verify_eps", "{:,.0f}"),
     ("  ceiling 1: stored bytes, one sha256 per leaf, the node hashes", "leaf_ceiling_eps", "{:,.0f}"),
     ("  ratio to ceiling 1 (target >= 0.5)", "verify_leaf_ratio", "{:.2f}"),
     ("  ceiling 2: stored bytes, one sha256 per event and per v2 member", "rehash_eps", "{:,.0f}"),
     ("  ratio to ceiling 2", "verify_ratio", "{:.2f}"),
+    ("  CPU per event: the verifying process / its helpers together (us)", "verify_cpu", "{}"),
     ("audit (s)", "audit_s", "{:.1f}"),
     ("  audit time / verify time (target <= 3)", "audit_verify", "{:.2f}"),
     ("  of which the structure check: schema, integrity_check(events), quick_check (s)",
@@ -528,6 +550,7 @@ ROWS = [
     ("  its share of verify's time", "structure_share", "{:.0%}"),
     ("audit's structure check: schema, full integrity_check (s)", "structure_audit_s", "{:.2f}"),
     ("rebuild, format v2 (events/s, target >= 150k)", "rebuild_eps", "{:,.0f}"),
+    ("  CPU per event: the inserting process / its helpers together (us)", "rebuild_cpu", "{}"),
     ("export jsonl (MB/s)", "export_mb_s", "{:.1f}"),
     ("peak RSS verify, with its helper processes (MB)", "rss_verify_mb", "{:.0f}"),
     ("peak RSS rebuild, with its helper processes (MB)", "rss_rebuild_mb", "{:.0f}"),
