@@ -7,7 +7,6 @@ picks its target, then what that target reads. ``seeds()`` returns them for the 
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from fuzz.targets import (
     CONTRACT_NAMES,
     COSIGNER_KEY,
     COSIGNER_VKEY,
+    NOW,
     SELECTOR,
     SEPARATOR,
     SIGNER,
@@ -35,7 +35,6 @@ from ledger.ops.tiles import WIDTH, tile_index, tile_path
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = sorted((ROOT / "tests" / "fixtures" / "pages").glob("*.txt"))
 RECORDS = ROOT / "examples" / "records"
-NOW = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
 
 
 def seeds() -> Iterator[tuple[str, bytes]]:

@@ -14,6 +14,7 @@ a fixed seed for fuzzing alone) are shared by ``fuzz/fuzz_inputs.py`` (atheris) 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import struct
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from ledger.core.note import encode_keys, open_note, parse_signer, parse_verifie
 from ledger.core.policy import open_witnessed, parse_logs, parse_policy
 from ledger.errors import LedgerError
 from ledger.model.contracts import CONTRACTS
+from ledger.model.defaults import fill_defaults
 from ledger.model.rules import validate
 from ledger.ops.bulkprep import parse_line, prepare_line
 from ledger.ops.bundle import verify_bundle
@@ -33,6 +35,7 @@ from ledger.ops.monitor import _bundle
 from ledger.ops.proofs import verify_tlog_proof
 from ledger.ops.witness import Refused, _parse_request
 from ledger.pages.facts import facts_of
+from ledger.pages.importer import page_text
 from ledger.pages.layout import parse_page
 
 SIGNER_KEY, VERIFIER_KEY = encode_keys("fuzz.example", hashlib.sha256(b"fuzz signer").digest())
@@ -42,6 +45,7 @@ COSIGNER_KEY, COSIGNER_VKEY = encode_cosigner("witness.fuzz.example",
 CONTRACT_NAMES = sorted(CONTRACTS)
 SEPARATOR = b"\n\x00\n"  # between the parts of a two-part input (a policy and a note)
 TILES_HEADER = struct.Struct(">HII")  # width, length of the entry bundle, length of the tile
+NOW = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)  # the moment the defaults are filled at
 
 
 def _text(data: bytes) -> str:
@@ -57,7 +61,16 @@ def _json(data: bytes) -> Any:
 
 
 def page(data: bytes) -> None:
-    facts_of(parse_page(_text(data)))
+    """A record page as ``import`` reads it, and the payloads it gives, with the defaults the
+    ledger fills, checked by their contracts."""
+    facts = facts_of(parse_page(page_text(data, "fuzz")))
+    payloads = [("paper-manifest-v1.1", facts.manifest)]
+    if facts.provenance is not None:
+        payloads.append(("source-provenance-v1", facts.provenance))
+    payloads += [("gate-evaluation-v1", gate) for gate, _ in facts.gates]
+    payloads += [("correction-record-v1", notice) for notice, _ in facts.notices]
+    for name, payload in payloads:
+        validate(name, fill_defaults(name, payload, 1, "fuzz", NOW)[0])
 
 
 def note(data: bytes) -> None:
