@@ -127,7 +127,7 @@ def mutated(data: bytes, edits: list[tuple[int, int, bytes]]) -> bytes:
     return data
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(st.data())
 def test_a_mutated_seed_is_passed_or_refused(data: st.DataObject) -> None:
     name, seed = data.draw(st.sampled_from(fuzz_seeds()))
