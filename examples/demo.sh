@@ -57,6 +57,10 @@ step "A notice with its own DOI and URL and a coded reason (correction-record-v1
   "ledger correct SRCH:03BE3A05 --kind clarification --notice-id CLAR-2026-001 --reason 'The claim count covers parsed sections only' --reason-code other --doi 10.5555/demo.clar.1 --url https://assignee.example/notices/CLAR-2026-001 --issued-by 'Editorial office'"
 step "For indexers: the notices as Retraction Watch rows and Crossref updates, and an Atom feed" \
   "ledger export --format retraction-watch-csv | cut -c1-150 && ledger export --format crossref-xml | head -5 && ledger feed -n 2 | head -12"
+step "The publisher's record pages (the full layout, and the compact one of SRCH:BF3DD431) imported into a ledger of their own" \
+  "ledger --db demo-out/pages.db init && ledger --db demo-out/pages.db import examples/pages/*.txt"
+step "A page rendered again from that ledger (the full layout): importing it back writes nothing" \
+  "ledger --db demo-out/pages.db render SRCH:BF3DD431 | head -12 && ledger --db demo-out/pages.db render SRCH:BF3DD431 | ledger --db demo-out/pages.db import -"
 # Three witnesses on this machine; the log's checkpoint counts only with two of their cosignatures.
 ports=$(python -c "import socket
 s=[socket.socket() for _ in range(3)]
@@ -89,4 +93,4 @@ step "Three witnesses cosign the log's checkpoint (a C2SP tlog-policy: two of th
   "cat demo-out/witnesses.policy | cut -c1-100 && ledger checkpoint --key demo-out/publisher.key --policy demo-out/witnesses.policy -o demo-out/cosigned.txt && cat demo-out/cosigned.txt"
 step "A tlog-proof checked against the policy, without the database" \
   "ledger prove 8 --format tlog-proof --checkpoint demo-out/cosigned.txt -o demo-out/seq8.tlog-proof && ledger verify-proof demo-out/seq8.tlog-proof --vkey demo-out/publisher.vkey --policy demo-out/witnesses.policy"
-printf '\nDone: the ledger is %s (open it with sqlite3 or Datasette: `ledger metadata -o metadata.json`); keys,\ncheckpoints, bundle, the site (open demo-out/site/index.html in a browser), the tiles, a mirror\nand the witnesses'"'"' state are in demo-out/.\n' "$DB"
+printf '\nDone: the ledger is %s (open it with sqlite3 or Datasette: `ledger metadata -o metadata.json`); keys,\ncheckpoints, bundle, the site (open demo-out/site/index.html in a browser), the tiles, a mirror,\nthe ledger of the imported pages and the witnesses'"'"' state are in demo-out/.\n' "$DB"

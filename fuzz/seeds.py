@@ -33,7 +33,7 @@ from ledger.ops.proofs import checkpoint_of_note, tlog_proof
 from ledger.ops.tiles import WIDTH, tile_index, tile_path
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = sorted((ROOT / "tests" / "fixtures" / "pages").glob("*.txt"))
+PAGES = sorted((ROOT / "examples" / "pages").glob("*.txt"))
 RECORDS = ROOT / "examples" / "records"
 
 

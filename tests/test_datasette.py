@@ -17,7 +17,7 @@ import pytest
 from tests.conftest import Cli
 from tests.servers import free_port, wait_for
 
-PAGES = Path(__file__).parent / "fixtures" / "pages"
+PAGES = Path(__file__).parent.parent / "examples" / "pages"
 
 
 def test_datasette_serves_the_ledger(cli: Cli, tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import Cli, manifest
 
-PAGES = Path(__file__).parent / "fixtures" / "pages"
+PAGES = Path(__file__).parent.parent / "examples" / "pages"
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from ledger.pages.facts import facts_of
 from ledger.pages.layout import parse_page
 
 VKEY = parse_verifier("example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k")
-PAGE = (Path(__file__).parent / "fixtures" / "pages" / "000_6a6e253d29ffe78a.txt").read_text()
+PAGE = (Path(__file__).parent.parent / "examples" / "pages" / "000_6a6e253d29ffe78a.txt").read_text()
 json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
                            lambda inner: st.lists(inner, max_size=4)
                            | st.dictionaries(st.text(max_size=12), inner, max_size=6), max_leaves=20)

@@ -17,7 +17,7 @@ from ledger.pages.render import render_markdown, render_text
 from ledger.pages.webpage import escape, render_html
 from tests.conftest import Cli, clock
 
-PAGES = Path(__file__).parent / "fixtures" / "pages"
+PAGES = Path(__file__).parent.parent / "examples" / "pages"
 FULL, COMPACT, LOW = (PAGES / n for n in ("000_6a6e253d29ffe78a.txt", "002_7df1a24f41d7424d.txt",
                                           "003_6582de6e70ee99bb.txt"))
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from cli.main import app
 
 ROOT = Path(__file__).parent.parent
-PAGE_DIRS = [ROOT / "tests" / "fixtures" / "pages", ROOT.parent / "shared" / "examples" / "pages"]
+PAGE_DIRS = [ROOT / "examples" / "pages", ROOT.parent / "shared" / "examples" / "pages"]
 RECORDS = ROOT / "examples" / "records"
 
 

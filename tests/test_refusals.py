@@ -145,7 +145,7 @@ def test_json_given_to_import_names_the_command_that_reads_it(cli: Cli, tmp_path
 
 
 def test_a_record_page_given_for_json_names_import(cli: Cli, tmp_path: Any) -> None:
-    pages = sorted((Path(__file__).parent / "fixtures" / "pages").glob("*.txt"))
+    pages = sorted((Path(__file__).parent.parent / "examples" / "pages").glob("*.txt"))
     assert pages
     for page in pages:
         copy = tmp_path / "a page.txt"
@@ -553,7 +553,7 @@ def test_utf16_text_is_named_wherever_text_is_read(cli: Cli, published: Callable
         path.chmod(0o600)
         return str(path)
 
-    page = (Path(__file__).parent / "fixtures" / "pages" / "000_6a6e253d29ffe78a.txt").read_text()
+    page = (Path(__file__).parent.parent / "examples" / "pages" / "000_6a6e253d29ffe78a.txt").read_text()
     line = orjson.dumps({"contract": "source-provenance-v1", "payload": provenance()}).decode()
     cases = [
         (["publish", utf16("m.json", orjson.dumps(manifest("SRCH:0000000B")).decode())], "m.json: "),

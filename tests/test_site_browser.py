@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import Cli
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-PAGES = Path(__file__).parent / "fixtures" / "pages"
+PAGES = Path(__file__).parent.parent / "examples" / "pages"
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed "
                                 "(.ci/run installs it)")
 
