@@ -146,6 +146,22 @@ def test_a_changed_schema_is_a_finding_not_an_sqlite_error(retracted: Cli, chang
     assert result.exit_code == 1 and "SQLite" not in result.stderr.split(":")[0]
 
 
+@pytest.mark.parametrize("change, says", [
+    ("UPDATE ledger_meta SET value = 'provenance-ledger v1' WHERE key = 'format'",
+     "it says the format is 'provenance-ledger v1', but the file is event format 2"),
+    ("DELETE FROM ledger_meta WHERE key = 'format'", "it has no format row"),
+])
+def test_a_format_row_that_contradicts_the_files_format(retracted: Cli, change: str,
+                                                        says: str) -> None:
+    """`ledger_meta` told a reader with sqlite3 that a format v2 file is format v1 (so to hash
+    the payload text, and fail every event), and verify said OK: the ledger reads
+    `PRAGMA user_version` alone."""
+    with sqlite3.connect(retracted.db) as conn:
+        conn.execute(change)
+    table_named(failed(retracted), "ledger_meta", says)
+    assert failed(retracted, "audit")["verify"]["table"] == "ledger_meta"
+
+
 def test_events_replaced_by_a_view(retracted: Cli) -> None:
     with attacker.unguarded(retracted.db) as conn:
         conn.execute("ALTER TABLE events RENAME TO events_real")

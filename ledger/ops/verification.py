@@ -220,8 +220,15 @@ def check_structure(conn: sqlite3.Connection) -> tuple[VerifyReport | None, list
         if problems:
             return table_failure(problems[0][0], _schema_reason(problems)), guards
         low = store.first_seq(conn)
+        said = store.meta(conn, "format")
     except sqlite3.DatabaseError as exc:
         return table_failure("(file)", f"the file cannot be read as a ledger: {exc}"), []
+    expected = store.format_name(version)
+    if said != expected:  # what a reader with sqlite3 is told the format is
+        shown = "has no format row" if said is None else f"says the format is {said!r:.80}"
+        return table_failure("ledger_meta", f"it {shown}, but the file is event format {version} "
+                             f"(PRAGMA user_version, which the ledger reads: expected {expected!r}): "
+                             "it was changed behind the ledger's back"), guards
     if low is not None and low != 1:
         reason = (f"the events table holds a row with seq {low}, before seq 1: rows outside 1..n "
                   "were written behind the ledger's back" if low < 1 else

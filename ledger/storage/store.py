@@ -126,6 +126,11 @@ def _columns(conn: sqlite3.Connection) -> str:
     return EVENT_COLUMNS_V2 if event_format(conn) >= 2 else EVENT_COLUMNS
 
 
+def format_name(version: int) -> str:
+    """Return what ``ledger_meta``'s ``format`` row says of a file of event format ``version``."""
+    return f"provenance-ledger v{version}"
+
+
 def event_format(conn: sqlite3.Connection) -> int:
     """Return the event format of the ledger (1 or 2), known to a connection this module opened
     and read from the file's ``user_version`` otherwise."""
@@ -258,7 +263,7 @@ def create(path: Path, created_at: str, version: int = FORMAT_VERSION) -> sqlite
         conn.execute(f"PRAGMA user_version = {version}")
         conn.executescript("BEGIN;" + schema_sql(version) + "COMMIT;")
         conn.execute("INSERT INTO ledger_meta VALUES ('format', ?), ('created_at', ?)",
-                     (f"provenance-ledger v{version}", created_at))
+                     (format_name(version), created_at))
     except sqlite3.Error as exc:
         conn.close()
         with contextlib.suppress(OSError):
