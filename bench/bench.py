@@ -614,6 +614,54 @@ ONCE = [
 ]
 
 
+# The figures a regression shows in, each with the direction that is better: ratios against a
+# ceiling of the same run where there is one (this VM's speed moves absolute figures by a third).
+TRACKED = [("bulk append / ceiling 2", "bulk_valid_ratio", True),
+           ("verify / ceiling 1", "verify_leaf_ratio", True),
+           ("verify / ceiling 2", "verify_ratio", True),
+           ("audit / verify", "audit_verify", False),
+           ("rebuild (events/s)", "rebuild_eps", True),
+           ("monitor / verify", "monitor_ratio", True),
+           ("tiles / plain files", "tiles_ratio", True),
+           ("site full build (s)", "site_s", False)]
+TRACKED_ONCE = [("durable single append / fsync ceiling", "single_ratio", True),
+                ("one CLI call / sqlite-utils", "cli_ratio", False)]
+
+
+def against_history(results: dict[int, dict[str, Any]], once: dict[str, Any],
+                    history: list[dict[str, Any]]) -> str:
+    """Return a table of this run's tracked figures beside the last earlier run's and the range
+    of every earlier run with the same size, marking a figure worse than all of them."""
+    def earlier(key: str, size: int | None) -> list[float]:
+        found = []
+        for run in history:
+            where = run.get("once", {}) if size is None else run.get("results", {}).get(str(size), {})
+            if isinstance(where, dict) and isinstance(where.get(key), int | float):
+                found.append(float(where[key]))
+        return found
+
+    lines = ["| measure | events | this run | the run before | earlier runs: range (runs) | |",
+             "|---|---:|---:|---:|---:|---|"]
+    rows = [(label, key, better, n, results[n].get(key)) for label, key, better in TRACKED
+            for n in sorted(results)]
+    rows += [(label, key, better, None, once.get(key)) for label, key, better in TRACKED_ONCE]
+    for label, key, better, n, value in rows:
+        if not isinstance(value, int | float):
+            continue
+        before = earlier(key, n)
+        if not before:
+            lines.append(f"| {label} | {f'{n:,}' if n else '-'} | {value:,.2f} | - | - | the first |")
+            continue
+        low, high = min(before), max(before)
+        worse, best = (value < low, value > high) if better else (value > high, value < low)
+        mark = "worse than every earlier run" if worse else "better than every earlier run" if best else ""
+        shown = "{:,.0f}" if value >= 100 else "{:,.2f}"
+        lines.append(f"| {label} | {f'{n:,}' if n else '-'} | {shown.format(value)} | "
+                     f"{shown.format(before[-1])} | {shown.format(low)}–{shown.format(high)} "
+                     f"({len(before)}) | {mark} |")
+    return "\n".join(lines)
+
+
 def table(results: dict[int, dict[str, Any]]) -> str:
     sizes = sorted(results)
     head = f"| measure | {' | '.join(f'{n:,} events' for n in sizes)} |"
@@ -648,6 +696,8 @@ def main() -> None:
            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "commit": _commit(),
            "args": sys.argv[1:]}
     history = _history()
+    print()
+    print(against_history(results, once, history))
     history.append(run)
     (HERE / "results.json").write_bytes(orjson.dumps(
         {"runs": history}, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))

@@ -1,11 +1,13 @@
-"""The benchmark's durable-append measurement (``make bench``), run small: it alternates its
-sides and counts the pages one append writes from the write-ahead log."""
+"""The benchmark (``make bench``), run small: its durable-append measurement alternates its
+sides and counts the pages one append writes from the write-ahead log; a run's figures are set
+beside the runs before."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from bench.bench import durable_appends
+from bench.bench import against_history, durable_appends
 
 
 def test_durable_appends_count_the_pages_an_append_writes(tmp_path: Path) -> None:
@@ -16,3 +18,25 @@ def test_durable_appends_count_the_pages_an_append_writes(tmp_path: Path) -> Non
     assert found["same_pages_eps"] > 0 and found["fsync_ceiling_eps"] > 0
     assert found["single_cpu_ms"] > 0
     assert found["fsync_ceiling_ms"] == 1000 / found["fsync_ceiling_eps"]
+
+
+def test_a_regression_is_named_against_the_runs_before() -> None:
+    """`make bench` prints each tracked figure beside the run before and the range of every
+    earlier run of that size, and names one worse (or better) than all of them."""
+    def run(bulk: float, audit: float, single: float) -> dict[str, Any]:
+        return {"results": {"10000": {"bulk_valid_ratio": bulk, "audit_verify": audit}},
+                "once": {"single_ratio": single}}
+
+    history = [run(0.15, 2.5, 0.35), run(0.17, 2.0, 0.3)]
+    shown = against_history({10_000: {"bulk_valid_ratio": 0.11, "audit_verify": 1.5,
+                                      "tiles_ratio": 0.4}},
+                            {"single_ratio": 0.31, "cli_ratio": 1.2}, history)
+    rows = {tuple(cell.strip() for cell in line.split("|")[1:3]): line for line in shown.splitlines()}
+    assert rows[("bulk append / ceiling 2", "10,000")].endswith(
+        "| 0.11 | 0.17 | 0.15–0.17 (2) | worse than every earlier run |")
+    assert rows[("audit / verify", "10,000")].endswith(
+        "| 1.50 | 2.00 | 2.00–2.50 (2) | better than every earlier run |")
+    assert rows[("tiles / plain files", "10,000")].endswith("| - | - | the first |")
+    assert rows[("durable single append / fsync ceiling", "-")].endswith(
+        "| 0.31 | 0.30 | 0.30–0.35 (2) |  |")
+    assert ("verify / ceiling 1", "10,000") not in rows  # this run has no such figure
