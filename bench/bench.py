@@ -649,13 +649,14 @@ def against_history(results: dict[int, dict[str, Any]], once: dict[str, Any],
         if not isinstance(value, int | float):
             continue
         before = earlier(key, n)
+        shown = "{:,.0f}" if value >= 100 else "{:,.2f}"
         if not before:
-            lines.append(f"| {label} | {f'{n:,}' if n else '-'} | {value:,.2f} | - | - | the first |")
+            lines.append(f"| {label} | {f'{n:,}' if n else '-'} | {shown.format(value)} | - | - | "
+                         "the first |")
             continue
         low, high = min(before), max(before)
         worse, best = (value < low, value > high) if better else (value > high, value < low)
         mark = "worse than every earlier run" if worse else "better than every earlier run" if best else ""
-        shown = "{:,.0f}" if value >= 100 else "{:,.2f}"
         lines.append(f"| {label} | {f'{n:,}' if n else '-'} | {shown.format(value)} | "
                      f"{shown.format(before[-1])} | {shown.format(low)}–{shown.format(high)} "
                      f"({len(before)}) | {mark} |")
