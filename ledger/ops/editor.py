@@ -171,29 +171,32 @@ def search(conn: sqlite3.Connection, text: str, limit: int = 20,
 def _in_memory_hits(conn: sqlite3.Connection, query: str, limit: int,
                     progress: Progress | None) -> list[dict[str, Any]]:
     """Search an index made anew in memory from the events (nothing written to the file)."""
-    from ledger.ops.maintenance import states_by_record
-    head = store.head(conn)[0]
     index = searchindex.in_memory()
     try:
-        states = states_by_record(conn, head, progress)
-        searchindex.update(index, map(searchindex.document, states), head, True)
+        _made_anew(conn, index, store.head(conn)[0], progress)
         return searchindex.search(index, query, limit * 2)
     finally:
         index.close()
+
+
+def _made_anew(conn: sqlite3.Connection, index: sqlite3.Connection, head: int,
+               progress: Progress | None) -> None:
+    """Make the search index in ``index`` anew from every record's events up to ``head``."""
+    from ledger.ops.maintenance import states_by_record
+    states = states_by_record(conn, head, progress)
+    searchindex.update(index, map(searchindex.document, states), head, True)
 
 
 def _stored_hits(conn: sqlite3.Connection, query: str, limit: int,
                  progress: Progress | None) -> list[dict[str, Any]]:
     """Search the file's index, brought up to date first (inside the caller's write
     transaction)."""
-    from ledger.ops.maintenance import states_by_record
     head = store.head(conn)[0]
     indexed = searchindex.indexed_seq(conn)
     if indexed is not None and not searchindex.usable(conn):
         indexed = None  # its tables changed: it might find nothing, or something else
     if indexed is None or indexed > head:
-        states = states_by_record(conn, head, progress)
-        searchindex.update(conn, map(searchindex.document, states), head, True)
+        _made_anew(conn, conn, head, progress)
     elif indexed < head:
         changed = sorted({e.record_id for e in store.iter_events(conn, indexed, head)
                           if not e.record_id.startswith("KEY:")})
@@ -205,8 +208,7 @@ def _stored_hits(conn: sqlite3.Connection, query: str, limit: int,
             len(store.existing_record_ids(conn, named)) != len(set(named))):
         # An index brought up to date names only records: this one was edited. Made anew
         # from the events, it finds what the edit hid.
-        states = states_by_record(conn, head, progress)
-        searchindex.update(conn, map(searchindex.document, states), head, True)
+        _made_anew(conn, conn, head, progress)
         found = searchindex.search(conn, query, limit * 2)
     return found
 

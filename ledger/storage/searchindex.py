@@ -54,8 +54,7 @@ def update(conn: sqlite3.Connection, docs: Iterable[dict[str, Any]], seq: int,
         conn.execute(f"CREATE TABLE {TABLE} (record_id TEXT PRIMARY KEY, "
                      f"{', '.join(c + ' TEXT' for c in COLUMNS)})")
         conn.execute(f"CREATE TABLE {META} (key TEXT PRIMARY KEY, value TEXT)")
-        conn.execute(f"CREATE VIRTUAL TABLE {FTS} USING FTS5 ({', '.join(COLUMNS)}, "
-                     f"tokenize='unicode61', content=\"{TABLE}\")")  # as Datasette finds it
+        _create_fts(conn)
     for doc in docs:
         old = conn.execute(f"SELECT rowid, {', '.join(COLUMNS)} FROM {TABLE} WHERE record_id = ?",
                            (doc["record_id"],)).fetchone()
@@ -69,6 +68,13 @@ def update(conn: sqlite3.Connection, docs: Iterable[dict[str, Any]], seq: int,
         conn.execute(f"INSERT INTO {FTS} (rowid, {', '.join(COLUMNS)}) VALUES "
                      f"(?, {', '.join('?' * len(COLUMNS))})", (cur.lastrowid, *(doc[c] for c in COLUMNS)))
     conn.execute(f"INSERT OR REPLACE INTO {META} VALUES ('seq', ?)", (str(seq),))
+
+
+def _create_fts(conn: sqlite3.Connection) -> None:
+    """Create the FTS5 table over ``TABLE`` (external content, named in double quotes as
+    Datasette finds it)."""
+    conn.execute(f"CREATE VIRTUAL TABLE {FTS} USING FTS5 ({', '.join(COLUMNS)}, "
+                 f"tokenize='unicode61', content=\"{TABLE}\")")
 
 
 _SHAPE: list[tuple[str, str, str, str]] = []  # the index's schema as `update` makes it
@@ -131,8 +137,7 @@ def _empty_shadows() -> list[tuple[str, str, list[tuple[Any, ...]]]]:
     """Return (name, schema, rows) of each table an empty FTS5 index like this one keeps."""
     mem = sqlite3.connect(":memory:")
     try:
-        mem.execute(f"CREATE VIRTUAL TABLE {FTS} USING fts5({', '.join(COLUMNS)}, "
-                    f"content={TABLE}, tokenize='unicode61')")
+        _create_fts(mem)
         tables = mem.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table' "
                              "AND name LIKE ? ESCAPE '!'", (FTS.replace("_", "!_") + "!_%",)).fetchall()
         return [(name, sql, mem.execute(f"SELECT * FROM {name}").fetchall()) for name, sql in tables]
