@@ -52,6 +52,14 @@ def test_a_reader_that_closed_the_pipe_is_no_alarm(env: dict[str, str], args: li
     assert (done.returncode, done.stderr) == (0, b"")
 
 
+def _as_in_a_terminal() -> None:
+    """Give the child SIGINT's default action, as a command typed at a terminal has: a test run
+    started in the background by a shell without job control (`make test &` in a script, as a
+    CI runner may start it) inherits SIGINT ignored, and Python then installs no Ctrl-C
+    handler, rightly — the child would ignore the signal and the test wait for it forever."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize(("signum", "code", "said"), [
     (signal.SIGINT, 130, "Error: interrupted"),
     (signal.SIGTERM, 143, "Error: terminated (SIGTERM)"),
@@ -64,7 +72,8 @@ def test_a_signal_stops_a_command_with_its_cleanup(env: dict[str, str], tmp_path
     fifo = tmp_path / "in.fifo"
     os.mkfifo(fifo)
     proc = subprocess.Popen([LEDGER, "append", "--jsonl", str(fifo), "--batch-size", "2"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=_as_in_a_terminal)
     lines = [orjson.dumps({"contract": "correction-record-v1", "payload": {
         "record_id": "SRCH:03BE3A05", "kind": "clarification", "notice_id": f"C{i}",
         "reason": "r"}}) + b"\n" for i in range(3)]
