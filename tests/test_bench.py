@@ -4,10 +4,16 @@ beside the runs before."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
-from bench.bench import against_history, durable_appends
+import pytest
+
+from bench.bench import against_history, durable_appends, leaf_ceiling, rehash_ceiling
+from ledger.api import Ledger
+from ledger.core.merkle import Frontier, leaf_hash
+from tests.conftest import manifest
 
 
 def test_durable_appends_count_the_pages_an_append_writes(tmp_path: Path) -> None:
@@ -40,3 +46,26 @@ def test_a_regression_is_named_against_the_runs_before() -> None:
     assert rows[("durable single append / fsync ceiling", "-")].endswith(
         "| 0.31 | 0.30 | 0.30–0.35 (2) |  |")
     assert ("verify / ceiling 1", "10,000") not in rows  # this run has no such figure
+
+
+@pytest.mark.parametrize("event_format", [1, 2])
+def test_the_verify_ceiling_hashes_every_stored_field_into_the_tree(tmp_path: Path,
+                                                                    event_format: int) -> None:
+    """Ceiling 1 does the work it stands for: its root is the RFC 6962 root over one leaf per
+    event of that event's stored fields, each size from 1 to 9 (every shape of the frontier)."""
+    db = tmp_path / "l.db"
+    with Ledger.create(db, event_format=event_format) as ledger:
+        ledger.submit("paper-manifest-v1.1", manifest(), "bench")
+        for size in range(2, 10):
+            ledger.submit("correction-record-v1", {
+                "record_id": "SRCH:03BE3A05", "kind": "addendum", "notice_id": f"A{size}",
+                "reason": "r"}, "bench")
+            column = "commitments" if event_format == 2 else "payload"
+            conn = sqlite3.connect(db)
+            frontier = Frontier()
+            for row in conn.execute(f"SELECT seq, type, record_id, contract, {column}, actor, "
+                                    "recorded_at, prev_hash FROM events ORDER BY seq"):
+                frontier.append(leaf_hash("".join(map(str, row)).encode()))
+            conn.close()
+            assert leaf_ceiling(db)[1] == frontier.root()
+    assert rehash_ceiling(db) > 0
