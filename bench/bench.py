@@ -484,20 +484,36 @@ def git_commits(tmp: Path, n: int = 30) -> float:
     return n / (time.perf_counter() - start)
 
 
+STARTED = time.perf_counter()
+
+
+def stage(what: str) -> None:
+    """Say on stderr what the bench measures now (a full run takes ~13 minutes): one line each,
+    with the minutes since it started; stdout keeps the tables alone."""
+    minutes, seconds = divmod(int(time.perf_counter() - STARTED), 60)
+    print(f"bench [{minutes:2d}:{seconds:02d}] {what}", file=sys.stderr, flush=True)
+
+
 def measure(n: int, tmp: Path) -> dict[str, Any]:
     source = tmp / f"in-{n}.jsonl"
     events = write_jsonl(source, n)
     db, ceiling_db = tmp / f"l-{n}.db", tmp / f"c-{n}.db"
+    stage(f"{n:,} events: bulk append and its ceilings")
     (t_bulk, *bulk_cpu), t_ceiling = bulk_append(db, source), ceiling_append(ceiling_db, source)
     t_ceiling_valid = ceiling_append(ceiling_db, source, validate=True)
+    stage(f"{n:,} events: verify, its ceilings, audit")
     t_verify, _, rss_verify, *verify_cpu = child("verify", db)
     t_rehash, (t_leaves, _) = rehash_ceiling(db), leaf_ceiling(db)
     t_audit, _, rss_audit, *_ = child("audit", db)
     t_structure, t_structure_audit = structure_times(db)
+    stage(f"{n:,} events: rebuild, export")
     t_rebuild, _, rss_rebuild, *rebuild_cpu = child("rebuild", db)
     t_export, size, rss_export, *_ = child("export", db, str(tmp / f"e-{n}.jsonl"))
+    stage(f"{n:,} events: the site")
     site = site_build(db, tmp)
+    stage(f"{n:,} events: tiles and the monitor")
     tiles = tiles_bench(db, tmp)
+    stage(f"{n:,} events: format v1")
     db_v1 = tmp / f"v1-{n}.db"  # the same events in a format v1 ledger, for the cost of v2
     t_bulk_v1 = bulk_append(db_v1, source, event_format=1)[0]
     t_verify_v1 = child("verify", db_v1)[0]
@@ -694,6 +710,7 @@ def main() -> None:
               f"SQLite {sqlite3.sqlite_version}"
     with tempfile.TemporaryDirectory() as tmp:
         results = {n: measure(n, Path(tmp)) for n in sizes}
+        stage("durable appends, one CLI call, a signed bulk append, git, witnesses")
         once = {**durable_appends(Path(tmp)), **cli_call(Path(tmp)), **signed_bulk(Path(tmp)),
                 "git_eps": git_commits(Path(tmp)), **witness_load.run()}
         once["witness_latency"] = (f"{once['witness_p50_ms']:,.0f} / {once['witness_p95_ms']:,.0f} / "
