@@ -406,28 +406,34 @@ def wal_pages(ledger: Ledger, db: Path, payloads: list[dict[str, Any]]) -> int:
     return sorted(frames)[len(frames) // 2]
 
 
-def median_wall(cmd: list[str], runs: int = 5, **kw: Any) -> float:
-    times = []
+def median_walls(commands: list[list[str]], runs: int = 7) -> list[float]:
+    """Return the median wall time of each command, the commands run in turn ``runs`` times
+    (one of each per round, so that a drift of the VM's speed falls on all of them alike);
+    ``{i}`` in a command is the round's number."""
+    times: list[list[float]] = [[] for _ in commands]
     for i in range(runs):
-        start = time.perf_counter()
-        subprocess.run([c.replace("{i}", str(i)) for c in cmd], check=True, capture_output=True, **kw)
-        times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2]
+        for cmd, taken in zip(commands, times, strict=True):
+            start = time.perf_counter()
+            subprocess.run([c.replace("{i}", str(i)) for c in cmd], check=True, capture_output=True)
+            taken.append(time.perf_counter() - start)
+    return [sorted(taken)[runs // 2] for taken in times]
 
 
-def cli_call(tmp: Path) -> dict[str, float]:
-    """Wall time of one `ledger correct` vs one `sqlite-utils insert` (same Python stack)."""
+def cli_call(tmp: Path, runs: int = 7) -> dict[str, float]:
+    """Wall time of one `ledger correct` vs one `sqlite-utils insert` (same Python stack), the
+    two alternated (``median_walls``)."""
     bindir = Path(sys.executable).parent
     db = tmp / "cli.db"
     with Ledger.create(db) as ledger:
         for contract, payload in items(10):
             ledger.submit(contract, payload, "bench")
-    ours = median_wall([str(bindir / "ledger"), "--db", str(db), "correct", "BENCH:00000000", "--kind",
-                        "clarification", "--notice-id", "CLI-{i}"])
     row = tmp / "row.json"
     row.write_text('{"id": 1, "payload": "x"}')
-    theirs = median_wall([str(bindir / "sqlite-utils"), "insert", str(tmp / "su.db"), "t", str(row),
-                          "--replace", "--pk", "id"])
+    ours, theirs = median_walls([
+        [str(bindir / "ledger"), "--db", str(db), "correct", "BENCH:00000000", "--kind",
+         "clarification", "--notice-id", "CLI-{i}"],
+        [str(bindir / "sqlite-utils"), "insert", str(tmp / "su.db"), "t", str(row), "--replace",
+         "--pk", "id"]], runs)
     return {"cli_ms": ours * 1000, "sqlite_utils_ms": theirs * 1000, "cli_ratio": ours / theirs}
 
 

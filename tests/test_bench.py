@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bench.bench import against_history, durable_appends, leaf_ceiling, rehash_ceiling
+from bench.bench import against_history, cli_call, durable_appends, leaf_ceiling, rehash_ceiling
 from ledger.api import Ledger
 from ledger.core.merkle import Frontier, leaf_hash
 from tests.conftest import manifest
@@ -24,6 +24,17 @@ def test_durable_appends_count_the_pages_an_append_writes(tmp_path: Path) -> Non
     assert found["same_pages_eps"] > 0 and found["fsync_ceiling_eps"] > 0
     assert found["single_cpu_ms"] > 0
     assert found["fsync_ceiling_ms"] == 1000 / found["fsync_ceiling_eps"]
+
+
+def test_one_cli_call_is_timed_beside_sqlite_utils(tmp_path: Path) -> None:
+    """Both commands really run (a failing one stops the bench), in turn, and the ratio is of
+    the two medians."""
+    found = cli_call(tmp_path, runs=3)
+    assert found["cli_ratio"] == found["cli_ms"] / found["sqlite_utils_ms"]
+    assert found["cli_ms"] > 0 and found["sqlite_utils_ms"] > 0
+    with sqlite3.connect(tmp_path / "cli.db") as conn:  # each round's notice was appended
+        assert {r[0] for r in conn.execute("SELECT notice_id FROM notices")} >= {
+            "CLI-0", "CLI-1", "CLI-2"}
 
 
 def test_a_regression_is_named_against_the_runs_before() -> None:
