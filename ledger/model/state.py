@@ -24,6 +24,7 @@ KIND_STATUS = {
     "expression_of_concern": "UNDER_CONCERN", "withdrawal": "WITHDRAWN",
     "retraction": "RETRACTED", "removal": "REMOVED",
 }
+_RANKS = {kind: STATUS_ORDER.index(status) for kind, status in KIND_STATUS.items()}
 
 
 @dataclass
@@ -82,11 +83,8 @@ class RecordState:
     @property
     def status(self) -> str:
         """Return the most severe status among the notices in force."""
-        rank = 0
-        for notice in self.notices:
-            if notice.in_force and notice.kind in KIND_STATUS:
-                rank = max(rank, STATUS_ORDER.index(KIND_STATUS[notice.kind]))
-        return STATUS_ORDER[rank]
+        return STATUS_ORDER[max([_RANKS.get(n.kind, 0) for n in self.notices if n.in_force],
+                                default=0)]
 
     @property
     def correction_count(self) -> int:

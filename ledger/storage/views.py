@@ -233,23 +233,27 @@ def _rows_for(state: RecordState, cache: RowCache, made: RowCache | None) -> Row
                        _text(m["title"]), None if is_withheld(score) else score, verdicts,
                        state.first_seq, state.last_seq, state.last_hash, state.last_recorded_at,
                        _manifest_json(state), state.provenance_json)
-    versions = [_reused(cache, made, v, None, _version_row, rid, v) for v in state.versions]
-    notices = [_reused(cache, made, n, (n.in_force, n.lifted_by), _notice_row, rid, n)
-               for n in state.notices]
-    gates = [_reused(cache, made, r, None, _gate_row, rid, r)
-             for _, r in sorted(state.gates.items())]
+    versions = _reused(cache, made, state.versions, None, _version_row, rid)
+    notices = _reused(cache, made, state.notices, [(n.in_force, n.lifted_by) for n in state.notices],
+                      _notice_row, rid)
+    gates = _reused(cache, made, [r for _, r in sorted(state.gates.items())], None, _gate_row, rid)
     return {"records": [record], "versions": versions, "notices": notices, "gates": gates}
 
 
-def _reused(cache: RowCache, made: RowCache | None, source: Any, marks: Any,
-            make: Callable[..., Any], *args: Any) -> Any:
-    """Return the row ``cache`` holds for this very ``source`` with these ``marks`` (its
-    mutable fields), else ``make(*args)``; record it in ``made``."""
-    hit = cache.get(id(source))
-    row = hit[2] if hit is not None and hit[0] is source and hit[1] == marks else make(*args)
-    if made is not None:
-        made[id(source)] = (source, marks, row)
-    return row
+def _reused(cache: RowCache, made: RowCache | None, sources: list[Any], marks: list[Any] | None,
+            make: Callable[[str, Any], Any], rid: str) -> list[Any]:
+    """Return the row of each source: the row ``cache`` holds for that very object with the same
+    marks (its mutable fields, in ``marks``: one per source, or None when it has none), else
+    ``make(rid, source)``; record each in ``made``."""
+    get, rows = cache.get, []
+    for source, mark in zip(sources, [None] * len(sources) if marks is None else marks,
+                            strict=True):
+        hit = get(id(source))
+        row = hit[2] if hit is not None and hit[0] is source and hit[1] == mark else make(rid, source)
+        if made is not None:
+            made[id(source)] = (source, mark, row)
+        rows.append(row)
+    return rows
 
 
 def _version_row(rid: str, v: Version) -> VersionRow:
@@ -291,7 +295,9 @@ def write_rows(conn: sqlite3.Connection, before: Rows, after: Rows) -> None:
     """
     for table, rows in after.items():
         old = before.get(table, [])
-        if rows == old:
+        if rows[:len(old)] == old:  # the rows written, and rows after them (a notice appended)
+            for row in rows[len(old):]:
+                conn.execute(_statements(table)[2], row)
             continue
         # Rows that are the very objects written last time (rows_for's cache), then rows equal
         # to one written: skipped without a look. Every other row is compared by its key.
