@@ -517,7 +517,7 @@ def insert_event(conn: sqlite3.Connection, event: Event) -> None:
     if event.commitments is None:
         conn.execute(_INSERT_V1, event[:9])
     else:
-        conn.execute(_INSERT_V2, event)
+        conn.execute(_INSERT_V2, tuple(event))  # a plain tuple: see insert_events
 
 
 def insert_events(conn: sqlite3.Connection, events: list[Event]) -> None:
@@ -528,7 +528,9 @@ def insert_events(conn: sqlite3.Connection, events: list[Event]) -> None:
         for event in events:
             insert_event(conn, event)
     else:
-        conn.executemany(*((_INSERT_V1, v1) if v1 else (_INSERT_V2, events)))
+        # Plain tuples (a slice is one): sqlite3 binds an Event, a tuple subclass, through its
+        # inherited __getitem__ called from C, one Python call per column.
+        conn.executemany(*((_INSERT_V1, v1) if v1 else (_INSERT_V2, map(tuple, events))))
 
 
 def withhold(conn: sqlite3.Connection, seq: int, payload_json: str, salts_json: str) -> None:

@@ -297,7 +297,7 @@ def write_rows(conn: sqlite3.Connection, before: Rows, after: Rows) -> None:
         old = before.get(table, [])
         if rows[:len(old)] == old:  # the rows written, and rows after them (a notice appended)
             for row in rows[len(old):]:
-                conn.execute(_statements(table)[2], row)
+                conn.execute(_statements(table)[2], tuple(row))  # plain: see insert_rows
             continue
         # Rows that are the very objects written last time (rows_for's cache), then rows equal
         # to one written: skipped without a look. Every other row is compared by its key.
@@ -318,7 +318,7 @@ def write_rows(conn: sqlite3.Connection, before: Rows, after: Rows) -> None:
                 continue
             if found is not None and conn.execute(update, (*(row[i] for i in rest), *k)).rowcount:
                 continue
-            conn.execute(insert, row)
+            conn.execute(insert, tuple(row))
         for k in old_by_key:
             conn.execute(delete, k)
 
@@ -353,7 +353,9 @@ def insert_rows(conn: sqlite3.Connection, rows: Rows, replace: bool = False) -> 
     for table, table_rows in rows.items():
         if table_rows:
             marks = ",".join("?" * len(table_rows[0]))
-            conn.executemany(f"{verb} INTO {table} VALUES ({marks})", table_rows)
+            # Plain tuples: sqlite3 binds a row type (a tuple subclass) through its inherited
+            # __getitem__ called from C, one Python call per column.
+            conn.executemany(f"{verb} INTO {table} VALUES ({marks})", map(tuple, table_rows))
 
 
 META_KEYS = ("applied_seq", "applied_hash")
