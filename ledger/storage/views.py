@@ -245,6 +245,8 @@ def _reused(cache: RowCache, made: RowCache | None, sources: list[Any], marks: l
     """Return the row of each source: the row ``cache`` holds for that very object with the same
     marks (its mutable fields, in ``marks``: one per source, or None when it has none), else
     ``make(rid, source)``; record each in ``made``."""
+    if not cache and made is None:  # nothing to reuse or record (a rebuild)
+        return [make(rid, source) for source in sources]
     get, rows = cache.get, []
     for source, mark in zip(sources, [None] * len(sources) if marks is None else marks,
                             strict=True):
