@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: demo test lint schemas vectors clean compile bench profile stress fuzz
+.PHONY: demo test lint schemas vectors clean compile bench profile instructions stress fuzz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,10 @@ bench: $(BENCH_STAMP) compile
 profile: $(BENCH_STAMP) compile
 	$(BIN)/python -m pip install -q py-spy
 	$(BIN)/python bench/profile.py $(ARGS)
+
+# Instructions per event of each operation, counted by valgrind (Debian: apt-get install valgrind).
+instructions: $(BENCH_STAMP) compile
+	$(BIN)/python bench/instructions.py $(ARGS)
 
 stress: $(TEST_STAMP)
 	LEDGER_CRASH_RUNS=200 $(BIN)/python -m pytest tests/test_crash.py tests/test_concurrency.py

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import os
 import shutil
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import operations
 from ledger.api import Ledger
 
 HERE = Path(__file__).parent
@@ -39,28 +39,15 @@ def run(op: str, db: Path, source: Path) -> None:
         sys.executable = ""  # ops.helpers.Helper starts nothing: the caller does all the work
     start = time.perf_counter()
     if alone == "helper":
-        from ledger.ops.bulkprep import run_prepare
-
-        with open(os.devnull, "w") as sink:
-            sys.stdout = sink  # what the helper sends to its writer
-            run_prepare(str(source), "0", "1", "bench")
-            sys.stdout = sys.__stdout__
+        operations.prepare_every_line(source)
     elif op == "bulk":
-        with Ledger.create(db) as ledger, source.open("rb") as handle:
-            ledger.append_jsonl(handle, "bench")
+        operations.bulk(db, source)
     elif op == "single":  # the bench's durable appends, ours only (no ceiling between them)
-        from bench.synth import addenda, published
-
-        with Ledger.create(db) as ledger:
-            published(ledger, 20)
-            for payload in addenda(SINGLE, 20):
-                ledger.submit("correction-record-v1", payload, "bench")
+        operations.single(db, SINGLE)
     elif op == "verify":
-        with Ledger.open(db) as ledger:
-            assert ledger.verify().ok
+        operations.verify(db)
     elif op == "rebuild":
-        with Ledger.open(db) as ledger:
-            ledger.rebuild()
+        operations.rebuild(db)
     print(f"{op}: {time.perf_counter() - start:.2f} s", file=sys.stderr)
 
 
@@ -97,9 +84,7 @@ def main() -> None:
     if args.run:
         run(args.run[0], Path(args.run[1]), Path(args.run[2]))
         return
-    unknown = set(args.ops) - set(OPS)
-    if unknown:
-        sys.exit(f"unknown operation {sorted(unknown)[0]!r}: choose from {', '.join(OPS)}")
+    ops = operations.chosen(args.ops, OPS)
     spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
     if spy is None:
         sys.exit("py-spy is not installed: run `make profile` (it installs it)")
@@ -111,7 +96,7 @@ def main() -> None:
         write_jsonl(source, args.events)
         with Ledger.create(db) as ledger, source.open("rb") as handle:  # for verify and rebuild
             ledger.append_jsonl(handle, "bench")
-        for op in args.ops or OPS:
+        for op in ops:
             for variant, how in variants(op):
                 raw, target = Path(tmp) / f"{variant}.raw", Path(tmp) / f"{variant}.db"
                 subprocess.run([spy, "record", "--rate", "500", "--format", "raw", "--output",

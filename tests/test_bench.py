@@ -4,13 +4,16 @@ beside the runs before."""
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bench.bench import against_history, cli_call, durable_appends, leaf_ceiling, rehash_ceiling
+from bench.instructions import counted, measure
 from ledger.api import Ledger
 from ledger.core.merkle import Frontier, leaf_hash
 from tests.conftest import manifest
@@ -79,3 +82,24 @@ def test_the_verify_ceiling_hashes_every_stored_field_into_the_tree(tmp_path: Pa
             conn.close()
             assert leaf_ceiling(db)[1] == frontier.root()
     assert rehash_ceiling(db) > 0
+
+
+needs_valgrind = pytest.mark.skipif(shutil.which("valgrind") is None,
+                                    reason="valgrind is not installed (.ci/run installs it)")
+
+
+@needs_valgrind
+def test_a_command_that_fails_under_valgrind_gives_no_count() -> None:
+    assert counted([sys.executable, "-S", "-c", "pass"]) > 0
+    with pytest.raises(RuntimeError, match="exit 3"):
+        counted([sys.executable, "-S", "-c", "raise SystemExit(3)"])
+
+
+@needs_valgrind
+def test_instructions_per_event_are_the_difference_of_two_sizes() -> None:
+    """Verify of 100 and of 300 bench events: start-up cancels out, the per-event figure is the
+    work of an event (hundreds of thousands of instructions, not the interpreter's millions),
+    and counting again gives it within 1% (the hash seed fixed, only the salts differ)."""
+    first, again = measure("verify", 100, 300), measure("verify", 100, 300)
+    assert 50_000 < first < 2_000_000, first
+    assert abs(first - again) < 0.01 * first, (first, again)
