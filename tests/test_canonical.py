@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 
 from ledger.core import events
 from ledger.core.canonical import MAX_SAFE_INTEGER, canonical_bytes, es_number, is_canonical_object
+from ledger.core.clock import rfc3339
 from ledger.core.events import check_members, make_event
 from ledger.errors import LedgerError, RefusedInput
 
@@ -222,3 +224,15 @@ def test_the_fast_member_check_accepts_nothing_the_general_one_refuses(
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(events, "_members_match", lambda event: False)
         assert outcome() == fast
+
+
+@given(st.datetimes(timezones=st.sampled_from([dt.UTC, dt.timezone(dt.timedelta(hours=-5)),
+                                                dt.timezone(dt.timedelta(hours=5, minutes=30))])))
+def test_recorded_at_is_rfc3339_utc_with_microseconds_and_z(moment: dt.datetime) -> None:
+    """``recorded_at`` is hashed into every event: its text is exactly ISO 8601's of the moment
+    in UTC, to the microsecond, with ``Z`` (as datetime.isoformat writes it)."""
+    try:
+        utc = moment.astimezone(dt.UTC)
+    except OverflowError:  # a moment whose UTC time falls outside years 1–9999
+        return
+    assert rfc3339(moment) == utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
