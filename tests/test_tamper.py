@@ -194,6 +194,29 @@ def test_audit_catches_edited_view_rows(full: Cli, statement: str, says: str) ->
     assert full("audit").exit_code == 0
 
 
+def test_audit_names_every_row_of_a_record_edited_behind_its_back(full: Cli) -> None:
+    """Five notice rows of one record edited, deleted or forged: the finding quotes the first
+    three by their keys and counts the rest, so the auditor sees how far the edit went."""
+    for i in range(4):
+        assert full("correct", "SRCH:03BE3A05", "--kind", "addendum", "--notice-id",
+                    f"AD{i}").exit_code == 0
+    with sqlite3.connect(full.db) as conn:
+        conn.execute("UPDATE notices SET reason = 'forged' WHERE notice_id = 'AD0'")
+        conn.execute("DELETE FROM notices WHERE notice_id = 'AD1'")
+        conn.execute("UPDATE notices SET issued_by = 'x' WHERE notice_id IN ('AD2', 'AD3')")
+        conn.execute("INSERT INTO notices SELECT 'FORGED', record_id, 999, kind, effective_date, "
+                     "issued_by, reason, target_version, in_force, lifted_by, recorded_at, "
+                     "payload FROM notices WHERE notice_id = 'AD0'")
+    report = orjson.loads(full("audit", "--json").stdout)
+    [finding] = [f for f in report["findings"] if f["check"] == "views"]
+    assert finding["message"] == (
+        "view table notices: reason of the row of notice_id 'AD0': stored 'forged', derived "
+        "None; the row of notice_id 'AD1' is missing; issued_by of the row of notice_id 'AD2': "
+        "stored 'x', derived 'tester'; and 2 more row(s) differ"), finding
+    assert full("rebuild").exit_code == 0
+    assert full("audit").exit_code == 0
+
+
 def test_audit_catches_a_rewritten_history_that_breaks_the_rules(full: Cli) -> None:
     """Every hash recomputed after a forbidden edit: verify passes, audit names the rule."""
     with sqlite3.connect(full.db) as conn:

@@ -459,9 +459,13 @@ def _compare_views(conn: sqlite3.Connection, state: RecordState,
                         record_id=state.record_id))
 
 
+DIFFERENCES_SHOWN = 3  # a finding of the views quotes so many rows of its record and table
+
+
 def _diff(table: str, derived: list[tuple[Any, ...]], stored: list[tuple[Any, ...]]) -> str:
-    """Return a short description of the first difference between two row lists, naming the
-    row by its key and the column by its name."""
+    """Return a short description of the differences between two row lists: each row that
+    differs named by its key, with its first differing column (the first DIFFERENCES_SHOWN
+    rows, then how many more)."""
     columns, key = views.COLUMNS[table], views.PRIMARY_KEYS[table]
 
     def named(row: tuple[Any, ...]) -> str:
@@ -471,17 +475,22 @@ def _diff(table: str, derived: list[tuple[Any, ...]], stored: list[tuple[Any, ..
         return tuple(row[i] for i in key if i < len(row))
 
     found = {key_of(row): row for row in stored}
+    differences = []
     for want in derived:
         got = found.pop(key_of(want), None)
         if got is None:
-            return f"the row of {named(want)} is missing"
-        for col, (a, b) in enumerate(zip(want, got, strict=False)):
-            if a != b:
-                return (f"{columns[col]} of the row of {named(want)}: stored {_shown(b)}, "
-                        f"derived {_shown(a)}")
-    for got in found.values():
-        return f"the row of {named(got)} is extra"
-    return "rows differ"
+            differences.append(f"the row of {named(want)} is missing")
+            continue
+        col = next((i for i, (a, b) in enumerate(zip(want, got, strict=False)) if a != b), None)
+        if col is not None:
+            differences.append(f"{columns[col]} of the row of {named(want)}: stored "
+                               f"{_shown(got[col])}, derived {_shown(want[col])}")
+    differences += [f"the row of {named(got)} is extra" for got in found.values()]
+    if not differences:
+        return "rows differ"
+    more = len(differences) - DIFFERENCES_SHOWN
+    return "; ".join(differences[:DIFFERENCES_SHOWN]) + (
+        f"; and {more} more row(s) differ" if more > 0 else "")
 
 
 def _shown(value: Any) -> str:
