@@ -69,8 +69,7 @@ def prepare(op: str, n: int, tmp: Path) -> Path:
     if op == "single":
         return tmp / f"single-{n}.db"
     source = tmp / f"in-{n}.jsonl"
-    if not source.exists():
-        write_jsonl(source, n)
+    write_jsonl(source, n)
     if op in ("bulk", "prepare"):
         return source
     from ledger.api import Ledger

@@ -213,6 +213,11 @@ def test_audit_names_every_row_of_a_record_edited_behind_its_back(full: Cli) -> 
         "view table notices: reason of the row of notice_id 'AD0': stored 'forged', derived "
         "None; the row of notice_id 'AD1' is missing; issued_by of the row of notice_id 'AD2': "
         "stored 'x', derived 'tester'; and 2 more row(s) differ"), finding
+    # the record's next append compares the rows it writes with those stored, and mends them
+    assert full("correct", "SRCH:03BE3A05", "--kind", "addendum", "--notice-id", "AD4").exit_code == 0
+    assert full("audit").exit_code == 0
+    with sqlite3.connect(full.db) as conn:
+        conn.execute("UPDATE notices SET reason = 'forged' WHERE notice_id = 'AD0'")
     assert full("rebuild").exit_code == 0
     assert full("audit").exit_code == 0
 
