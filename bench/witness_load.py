@@ -161,5 +161,6 @@ def _load(url: str, keys: list[Any], witness: Any, per_log: int) -> dict[str, fl
 
 
 if __name__ == "__main__":
-    args = [int(a) for a in sys.argv[1:3]]
-    print(run(*args))
+    logs = int(sys.argv[1]) if len(sys.argv) > 1 else 20
+    per_log = int(sys.argv[2]) if len(sys.argv) > 2 else 10
+    print(run(logs, per_log))

@@ -12,7 +12,14 @@ from typing import Any
 
 import pytest
 
-from bench.bench import against_history, cli_call, durable_appends, leaf_ceiling, rehash_ceiling
+from bench.bench import (
+    against_history,
+    cli_call,
+    durable_appends,
+    leaf_ceiling,
+    median_rounds,
+    rehash_ceiling,
+)
 from bench.instructions import counted, measure
 from ledger.api import Ledger
 from ledger.core.merkle import Frontier, leaf_hash
@@ -38,6 +45,22 @@ def test_one_cli_call_is_timed_beside_sqlite_utils(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "cli.db") as conn:  # each round's notice was appended
         assert {r[0] for r in conn.execute("SELECT notice_id FROM notices")} >= {
             "CLI-0", "CLI-1", "CLI-2"}
+
+
+def test_verify_its_ceilings_and_audit_run_in_turn_and_keep_their_median_round() -> None:
+    """Each side runs once per round, the sides one after the other in every round (so that a
+    drift of the VM's speed falls on all of them alike), and each keeps its median round by its
+    seconds, whether a side gives the seconds alone or a tuple that starts with them."""
+    order: list[str] = []
+    times = {"verify": iter([(3.0, "a"), (1.0, "b"), (2.0, "c")]), "ceiling": iter([0.5, 0.9, 0.1])}
+
+    def side(name: str) -> Any:
+        order.append(name)
+        return next(times[name])
+
+    got = median_rounds({"verify": lambda: side("verify"), "ceiling": lambda: side("ceiling")}, 3)
+    assert order == ["verify", "ceiling"] * 3
+    assert got == {"verify": (2.0, "c"), "ceiling": 0.5}
 
 
 def test_a_regression_is_named_against_the_runs_before() -> None:
