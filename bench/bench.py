@@ -528,9 +528,10 @@ def measure(n: int, tmp: Path) -> dict[str, Any]:
     (t_bulk, *bulk_cpu), t_ceiling = bulk_append(db, source), ceiling_append(ceiling_db, source)
     t_ceiling_valid = ceiling_append(ceiling_db, source, validate=True)
     stage(f"{n:,} events: verify, its ceilings, audit ({VERIFY_ROUNDS} rounds)")
-    median = median_rounds({"verify": lambda: child("verify", db), "rehash": lambda: rehash_ceiling(db),
-                            "leaves": lambda: leaf_ceiling(db), "audit": lambda: child("audit", db)},
-                           VERIFY_ROUNDS)
+    median = median_rounds({"verify": lambda: child("verify", db),
+                            "rehash": lambda: rehash_ceiling(db),
+                            "leaves": lambda: leaf_ceiling(db),
+                            "audit": lambda: child("audit", db)}, VERIFY_ROUNDS)
     t_verify, _, rss_verify, *verify_cpu = median["verify"]
     t_rehash, (t_leaves, _) = median["rehash"], median["leaves"]
     t_audit, _, rss_audit, *_ = median["audit"]
@@ -741,8 +742,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         results = {n: measure(n, Path(tmp)) for n in sizes}
         stage("durable appends, one CLI call, a signed bulk append, git, witnesses")
-        once: dict[str, Any] = {**durable_appends(Path(tmp)), **cli_call(Path(tmp)), **signed_bulk(Path(tmp)),
-                "git_eps": git_commits(Path(tmp)), **witness_load.run()}
+        once: dict[str, Any] = {
+            **durable_appends(Path(tmp)), **cli_call(Path(tmp)), **signed_bulk(Path(tmp)),
+            "git_eps": git_commits(Path(tmp)), **witness_load.run()}
         once["witness_latency"] = (f"{once['witness_p50_ms']:,.0f} / {once['witness_p95_ms']:,.0f} / "
                                    f"{once['witness_max_ms']:,.0f}")
     print(f"machine: {machine}\n")
