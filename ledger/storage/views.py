@@ -297,9 +297,10 @@ def write_rows(conn: sqlite3.Connection, before: Rows, after: Rows) -> None:
     """
     for table, rows in after.items():
         old = before.get(table, [])
+        update, rest, insert, delete = _statements(table)
         if rows[:len(old)] == old:  # the rows written, and rows after them (a notice appended)
             for row in rows[len(old):]:
-                conn.execute(_statements(table)[2], tuple(row))  # plain: see insert_rows
+                conn.execute(insert, tuple(row))  # plain: see insert_rows
             continue
         # Rows that are the very objects written last time (rows_for's cache), then rows equal
         # to one written: skipped without a look. Every other row is compared by its key.
@@ -310,7 +311,6 @@ def write_rows(conn: sqlite3.Connection, before: Rows, after: Rows) -> None:
             rows = [r for r in rows if id(r) not in kept]
         same = _unchanged(old, rows)
         old_by_key = {tuple(r[i] for i in key): r for r in old if not same or r not in same}
-        update, rest, insert, delete = _statements(table)
         for row in rows:
             if same and row in same:
                 continue
