@@ -43,7 +43,10 @@ def write_jsonl(path: Path, n: int) -> int:
 
 
 def bulk_append(db: Path, source: Path, event_format: int = 2) -> tuple[float, float, float]:
-    """Return (seconds, CPU seconds of this process, CPU seconds of its helper processes)."""
+    """Append every line of ``source`` to a new ledger at ``db`` (one there before is removed);
+    return (seconds, CPU seconds of this process, CPU seconds of its helper processes)."""
+    for path in db.parent.glob(f"{db.name}*"):  # the file and its -wal and -shm
+        path.unlink()
     with Ledger.create(db, event_format=event_format) as ledger, source.open("rb") as handle:
         start, used, helpers = time.perf_counter(), time.process_time(), children_cpu()
         ledger.append_jsonl(handle, "bench")
@@ -498,8 +501,9 @@ STARTED = time.perf_counter()
 
 
 def stage(what: str) -> None:
-    """Say on stderr what the bench measures now (a full run takes ~13 minutes): one line each,
-    with the minutes since it started; stdout keeps the tables alone."""
+    """Say on stderr what the bench measures now (`make bench` takes minutes, more than twenty
+    with --full): one line each, with the minutes since it started; stdout keeps the tables
+    alone."""
     minutes, seconds = divmod(int(time.perf_counter() - STARTED), 60)
     print(f"bench [{minutes:2d}:{seconds:02d}] {what}", file=sys.stderr, flush=True)
 
@@ -507,6 +511,9 @@ def stage(what: str) -> None:
 # verify, its two ceilings and audit run in turn this many times, and each side's median round
 # is kept: a drift of this VM's speed then falls on all of them alike (runs 1-31 ran each once).
 VERIFY_ROUNDS = 3
+# bulk append and its two ceilings likewise (runs 1-32 ran each once); the ledger of the last
+# round is the one every later stage reads.
+BULK_ROUNDS = 3
 
 
 def median_rounds(sides: dict[str, Callable[[], Any]], rounds: int) -> dict[str, Any]:
@@ -524,9 +531,13 @@ def measure(n: int, tmp: Path) -> dict[str, Any]:
     source = tmp / f"in-{n}.jsonl"
     events = write_jsonl(source, n)
     db, ceiling_db = tmp / f"l-{n}.db", tmp / f"c-{n}.db"
-    stage(f"{n:,} events: bulk append and its ceilings")
-    (t_bulk, *bulk_cpu), t_ceiling = bulk_append(db, source), ceiling_append(ceiling_db, source)
-    t_ceiling_valid = ceiling_append(ceiling_db, source, validate=True)
+    stage(f"{n:,} events: bulk append and its ceilings ({BULK_ROUNDS} rounds)")
+    median = median_rounds({"bulk": lambda: bulk_append(db, source),
+                            "ceiling": lambda: ceiling_append(ceiling_db, source),
+                            "valid": lambda: ceiling_append(ceiling_db, source, validate=True)},
+                           BULK_ROUNDS)
+    (t_bulk, *bulk_cpu), t_ceiling, t_ceiling_valid = (median[side] for side in
+                                                        ("bulk", "ceiling", "valid"))
     stage(f"{n:,} events: verify, its ceilings, audit ({VERIFY_ROUNDS} rounds)")
     median = median_rounds({"verify": lambda: child("verify", db),
                             "rehash": lambda: rehash_ceiling(db),

@@ -14,11 +14,13 @@ import pytest
 
 from bench.bench import (
     against_history,
+    bulk_append,
     cli_call,
     durable_appends,
     leaf_ceiling,
     median_rounds,
     rehash_ceiling,
+    write_jsonl,
 )
 from bench.instructions import counted, measure
 from ledger.api import Ledger
@@ -61,6 +63,21 @@ def test_verify_its_ceilings_and_audit_run_in_turn_and_keep_their_median_round()
     got = median_rounds({"verify": lambda: side("verify"), "ceiling": lambda: side("ceiling")}, 3)
     assert order == ["verify", "ceiling"] * 3
     assert got == {"verify": (2.0, "c"), "ceiling": 0.5}
+
+
+def test_each_round_of_bulk_append_writes_a_new_ledger_in_place_of_the_last(tmp_path: Path) -> None:
+    """Bulk append runs in rounds too: a round replaces the ledger of the round before (its file,
+    write-ahead log and shared memory), so the ledger every later stage reads holds the input's
+    events once."""
+    source, db = tmp_path / "in.jsonl", tmp_path / "l.db"
+    events = write_jsonl(source, 30)
+    for _ in range(2):
+        seconds, writer_cpu, helpers_cpu = bulk_append(db, source)
+        assert seconds > 0 and writer_cpu > 0 and helpers_cpu >= 0
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == events
+    with Ledger.open(db) as ledger:
+        assert ledger.verify().ok
 
 
 def test_a_regression_is_named_against_the_runs_before() -> None:
