@@ -508,12 +508,12 @@ def stage(what: str) -> None:
     print(f"bench [{minutes:2d}:{seconds:02d}] {what}", file=sys.stderr, flush=True)
 
 
-# verify, its two ceilings and audit run in turn this many times, and each side's median round
-# is kept: a drift of this VM's speed then falls on all of them alike (runs 1-31 ran each once).
-VERIFY_ROUNDS = 3
-# bulk append and its two ceilings likewise (runs 1-32 ran each once); the ledger of the last
-# round is the one every later stage reads.
-BULK_ROUNDS = 3
+# Bulk append and its two ceilings, then verify, its two ceilings and audit, run in turn this many
+# times, and each side keeps its median round: a drift of this VM's speed then falls on all the
+# sides of a group alike (runs 1-31 ran each once; bulk append ran once until run 32). The ledger
+# of bulk append's last round is the one every later stage reads. Rebuild, which has no ceiling,
+# runs as many times and keeps its median (once until run 33).
+ROUNDS = 3
 
 
 def median_rounds(sides: dict[str, Callable[[], Any]], rounds: int) -> dict[str, Any]:
@@ -531,24 +531,25 @@ def measure(n: int, tmp: Path) -> dict[str, Any]:
     source = tmp / f"in-{n}.jsonl"
     events = write_jsonl(source, n)
     db, ceiling_db = tmp / f"l-{n}.db", tmp / f"c-{n}.db"
-    stage(f"{n:,} events: bulk append and its ceilings ({BULK_ROUNDS} rounds)")
+    stage(f"{n:,} events: bulk append and its ceilings ({ROUNDS} rounds)")
     median = median_rounds({"bulk": lambda: bulk_append(db, source),
                             "ceiling": lambda: ceiling_append(ceiling_db, source),
                             "valid": lambda: ceiling_append(ceiling_db, source, validate=True)},
-                           BULK_ROUNDS)
+                           ROUNDS)
     (t_bulk, *bulk_cpu), t_ceiling, t_ceiling_valid = (median[side] for side in
                                                         ("bulk", "ceiling", "valid"))
-    stage(f"{n:,} events: verify, its ceilings, audit ({VERIFY_ROUNDS} rounds)")
+    stage(f"{n:,} events: verify, its ceilings, audit ({ROUNDS} rounds)")
     median = median_rounds({"verify": lambda: child("verify", db),
                             "rehash": lambda: rehash_ceiling(db),
                             "leaves": lambda: leaf_ceiling(db),
-                            "audit": lambda: child("audit", db)}, VERIFY_ROUNDS)
+                            "audit": lambda: child("audit", db)}, ROUNDS)
     t_verify, _, rss_verify, *verify_cpu = median["verify"]
     t_rehash, (t_leaves, _) = median["rehash"], median["leaves"]
     t_audit, _, rss_audit, *_ = median["audit"]
     t_structure, t_structure_audit = structure_times(db)
-    stage(f"{n:,} events: rebuild, export")
-    t_rebuild, _, rss_rebuild, *rebuild_cpu = child("rebuild", db)
+    stage(f"{n:,} events: rebuild ({ROUNDS} rounds), export")
+    t_rebuild, _, rss_rebuild, *rebuild_cpu = median_rounds(
+        {"rebuild": lambda: child("rebuild", db)}, ROUNDS)["rebuild"]
     t_export, size, rss_export, *_ = child("export", db, str(tmp / f"e-{n}.jsonl"))
     stage(f"{n:,} events: the site")
     site = site_build(db, tmp)
