@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
+import itertools
 import os
 import platform
 import resource
@@ -417,13 +418,17 @@ def median_walls(commands: list[list[str]], runs: int = 7) -> list[float]:
     """Return the median wall time of each command, the commands run in turn ``runs`` times
     (one of each per round, so that a drift of the VM's speed falls on all of them alike);
     ``{i}`` in a command is the round's number."""
-    times: list[list[float]] = [[] for _ in commands]
-    for i in range(runs):
-        for cmd, taken in zip(commands, times, strict=True):
-            start = time.perf_counter()
+    def timed(cmd: list[str]) -> Callable[[], float]:
+        rounds = itertools.count()
+
+        def run() -> float:
+            i, start = next(rounds), time.perf_counter()
             subprocess.run([c.replace("{i}", str(i)) for c in cmd], check=True, capture_output=True)
-            taken.append(time.perf_counter() - start)
-    return [sorted(taken)[runs // 2] for taken in times]
+            return time.perf_counter() - start
+        return run
+
+    median = median_rounds({str(k): timed(cmd) for k, cmd in enumerate(commands)}, runs)
+    return [median[str(k)] for k in range(len(commands))]
 
 
 def cli_call(tmp: Path, runs: int = 7) -> dict[str, float]:

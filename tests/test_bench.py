@@ -49,10 +49,12 @@ def test_one_cli_call_is_timed_beside_sqlite_utils(tmp_path: Path) -> None:
             "CLI-0", "CLI-1", "CLI-2"}
 
 
-def test_verify_its_ceilings_and_audit_run_in_turn_and_keep_their_median_round() -> None:
-    """Each side runs once per round, the sides one after the other in every round (so that a
-    drift of the VM's speed falls on all of them alike), and each keeps its median round by its
-    seconds, whether a side gives the seconds alone or a tuple that starts with them."""
+def test_the_sides_of_a_group_run_in_turn_and_each_keeps_its_median_round() -> None:
+    """Bulk append with its ceilings, verify with its ceilings and audit, rebuild, one CLI call
+    beside sqlite-utils: each side runs once per round, the sides one after the other in every
+    round (so that a drift of the VM's speed falls on all of them alike), and each keeps its
+    median round by its seconds, whether a side gives the seconds alone or a tuple that starts
+    with them."""
     order: list[str] = []
     times = {"verify": iter([(3.0, "a"), (1.0, "b"), (2.0, "c")]), "ceiling": iter([0.5, 0.9, 0.1])}
 
