@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import hashlib
 import itertools
 import os
 import platform
 import resource
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -193,7 +195,7 @@ print(elapsed, size, hwm, used, helpers_cpu)
 
 
 SITE_CHILD = """
-import os, shutil, sys, time
+import sys, time
 from pathlib import Path
 from ledger.api import Ledger
 from ledger.core.note import parse_signer
@@ -217,16 +219,24 @@ bundles = [p.stat().st_size for p in (out / "bundles").glob("*.js")]
 first = (out / "index.html").stat().st_size
 hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
 print(records, full, incremental, again, sum(pages) / len(pages), sum(bundles) / len(bundles), first, hwm)
-shutil.rmtree(out)
 """
+
+
+def copy_ledger(db: Path, copy: Path) -> None:
+    """Copy the ledger at ``db`` to ``copy`` with SQLite's backup, both connections closed
+    afterwards (a stage that appends works on a copy: the rest measures the ledger as it was)."""
+    with contextlib.closing(sqlite3.connect(db)) as source, \
+            contextlib.closing(sqlite3.connect(copy)) as target:
+        source.backup(target)
 
 
 def site_build(db: Path, tmp: Path) -> dict[str, float]:
     """`ledger site` with a checkpoint over the whole ledger, in a child process: the full build,
-    then an incremental run after one correction (the same checkpoint)."""
+    then an incremental run after one correction (the same checkpoint). The site is left in
+    ``tmp / "site"``: ``measure`` deletes it once the tiles are timed (right after many files
+    are deleted, this ext4 creates files 3-4x slower)."""
     copy = tmp / "site-copy.db"  # the correction must not change the ledger the rest measures
-    with sqlite3.connect(db) as source, sqlite3.connect(copy) as target:
-        source.backup(target)
+    copy_ledger(db, copy)
     out = subprocess.run([sys.executable, "-c", SITE_CHILD, str(copy), str(tmp / "site")],
                          check=True, capture_output=True, text=True, cwd=HERE.parent).stdout.split()
     for path in tmp.glob("site-copy.db*"):
@@ -248,25 +258,35 @@ from ledger.core.note import parse_signer, parse_verifier
 from ledger.ops.keys import generate
 from ledger.ops.monitor import DirSource, HttpSource, monitor
 from bench.nginx import NGINX, serving
-db, out, n = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
+db, out, rounds = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
 skey, vkey = generate("tiles.bench.example")
 with Ledger.open(db) as ledger:  # signing verifies the log first; then the tiles are written
     start = time.perf_counter()
     ledger.checkpoint(parse_signer(skey))
     signing = time.perf_counter() - start
+# The tiles and the ceiling in turn, each round into folders of its own (none is deleted before
+# the end: right after many files are deleted, this ext4 creates files 3-4x slower); the last
+# round's tiles are `out`, which the monitor follows. Each side keeps its median round.
+fulls, ceilings, made = [], [], []
+for r in range(rounds):
+    folder = out if r == rounds - 1 else out.parent / f"{out.name}-{r}"
+    plain = out.parent / f"{out.name}-plain-{r}"
+    made += [folder, plain]
+    with Ledger.open(db) as ledger:
+        start = time.perf_counter()
+        ledger.tiles(folder, parse_signer(skey))
+        fulls.append(time.perf_counter() - start)
+    files = [(p.relative_to(folder), p.read_bytes()) for p in folder.rglob("*") if p.is_file()]
     start = time.perf_counter()
-    ledger.tiles(out, parse_signer(skey))
-    full = time.perf_counter() - start
-files = [(p.relative_to(out), p.read_bytes()) for p in out.rglob("*") if p.is_file()]
-plain = out.parent / "tiles-plain"
-start = time.perf_counter()
-for name, data in files:  # the ceiling: the same bytes as plain files, same folders
-    target = plain / name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target, "wb") as handle:
-        handle.write(data)
-ceiling = time.perf_counter() - start
-shutil.rmtree(plain)
+    for name, data in files:  # the ceiling: the same bytes as plain files, same folders
+        target = plain / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "wb") as handle:
+            handle.write(data)
+    ceilings.append(time.perf_counter() - start)
+    size, count = sum(len(d) for _, d in files), len(files)
+    del files
+full, ceiling = sorted(fulls)[rounds // 2], sorted(ceilings)[rounds // 2]
 start = time.perf_counter()
 state = out.parent / "seen.json"
 monitor(DirSource(out), parse_verifier(vkey), state, None, rederive=False)
@@ -291,24 +311,24 @@ with Ledger.open(db) as ledger:
     start = time.perf_counter()
     again = ledger.tiles(out, parse_signer(skey))
     incremental = time.perf_counter() - start
-size = sum(len(d) for _, d in files)
-print(full, ceiling, incremental, again.written, watched, rederived, size, len(files), served,
-      signing)
-shutil.rmtree(out)
+print(full, ceiling, incremental, again.written, watched, rederived, size, count, served,
+      signing, ",".join(map(str, fulls)), ",".join(map(str, ceilings)))
+for folder in made:
+    shutil.rmtree(folder)
 """
 
 
-def tiles_bench(db: Path, tmp: Path) -> dict[str, float]:
+def tiles_bench(db: Path, tmp: Path, rounds: int) -> dict[str, Any]:
     """`ledger tiles` of the whole ledger (after signing a checkpoint, which verifies the log:
-    timed on its own) against writing the same bytes as plain files; the
-    monitor following it from the folder (checking only, then re-deriving every record); an
-    incremental run after 1,000 more events. On a copy (the run appends)."""
+    timed on its own) against writing the same bytes as plain files, in turn, ``rounds`` rounds
+    each into a folder of its own, each side keeping its median; the monitor following the last
+    round's folder (checking only, then re-deriving every record); an incremental run after
+    1,000 more events. On a copy (the run appends)."""
     copy = tmp / "tiles-copy.db"
-    with sqlite3.connect(db) as source, sqlite3.connect(copy) as target:
-        source.backup(target)
+    copy_ledger(db, copy)
     try:
         out = subprocess.run([sys.executable, "-c", TILES_CHILD, str(copy), str(tmp / "tiles"),
-                              "0"], check=True, capture_output=True, text=True,
+                              str(rounds)], check=True, capture_output=True, text=True,
                              cwd=HERE.parent).stdout.split()
     finally:
         for path in tmp.glob("tiles-copy.db*"):
@@ -319,7 +339,9 @@ def tiles_bench(db: Path, tmp: Path) -> dict[str, float]:
             "tiles_mb": int(out[6]) / 1e6, "tiles_files": int(out[7]),
             "monitor_s": watched, "monitor_rederive_s": rederived,
             "monitor_served_s": float(out[8]),  # -1: no nginx here
-            "tiles_signing_s": float(out[9]), "tiles_first_s": float(out[9]) + full}
+            "tiles_signing_s": float(out[9]), "tiles_first_s": float(out[9]) + full,
+            "tiles_each_s": [float(t) for t in out[10].split(",")],
+            "tiles_ceiling_each_s": [float(t) for t in out[11].split(",")]}
 
 
 def structure_times(db: Path) -> tuple[float, float]:
@@ -517,7 +539,8 @@ def stage(what: str) -> None:
 # times, and each side keeps its median round: a drift of this VM's speed then falls on all the
 # sides of a group alike (runs 1-31 ran each once; bulk append ran once until run 32). The ledger
 # of bulk append's last round is the one every later stage reads. Rebuild, which has no ceiling,
-# runs as many times and keeps its median (once until run 33).
+# runs as many times and keeps its median (once until run 33); so do the tiles and their
+# ceiling, in turn (once until run 34).
 ROUNDS = 3
 
 
@@ -558,8 +581,9 @@ def measure(n: int, tmp: Path) -> dict[str, Any]:
     t_export, size, rss_export, *_ = child("export", db, str(tmp / f"e-{n}.jsonl"))
     stage(f"{n:,} events: the site")
     site = site_build(db, tmp)
-    stage(f"{n:,} events: tiles and the monitor")
-    tiles = tiles_bench(db, tmp)
+    stage(f"{n:,} events: tiles and their ceiling ({ROUNDS} rounds), the monitor")
+    tiles = tiles_bench(db, tmp, ROUNDS)
+    shutil.rmtree(tmp / "site")
     stage(f"{n:,} events: format v1")
     db_v1 = tmp / f"v1-{n}.db"  # the same events in a format v1 ledger, for the cost of v2
     t_bulk_v1 = bulk_append(db_v1, source, event_format=1)[0]

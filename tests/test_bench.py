@@ -20,6 +20,7 @@ from bench.bench import (
     leaf_ceiling,
     median_rounds,
     rehash_ceiling,
+    tiles_bench,
     write_jsonl,
 )
 from bench.instructions import counted, measure
@@ -81,6 +82,26 @@ def test_each_round_of_bulk_append_writes_a_new_ledger_in_place_of_the_last(tmp_
     with Ledger.open(db) as ledger:
         assert ledger.verify().ok
 
+
+
+def test_the_tiles_and_their_ceiling_run_in_rounds_into_folders_of_their_own(tmp_path: Path) -> None:
+    """The tiles and the plain-file ceiling are timed in turn, a round each into new folders,
+    and each keeps its median; the monitor follows the last round's tiles; nothing the stage
+    wrote is left behind, and the ledger it was given is not changed (it works on a copy)."""
+    source, db = tmp_path / "in.jsonl", tmp_path / "l.db"
+    events = write_jsonl(source, 200)
+    bulk_append(db, source)
+    before = sorted(tmp_path.iterdir())
+    found = tiles_bench(db, tmp_path, rounds=2)
+    assert len(found["tiles_each_s"]) == len(found["tiles_ceiling_each_s"]) == 2
+    assert found["tiles_s"] in found["tiles_each_s"]
+    assert found["tiles_ratio"] == found["tiles_ceiling_s"] / found["tiles_s"]
+    assert found["tiles_s"] > 0 and found["tiles_ceiling_s"] > 0 and found["monitor_s"] > 0
+    assert found["tiles_files"] >= 3 and found["tiles_mb"] > 0  # entries, a hash tile, checkpoint
+    assert found["tiles_incremental_files"] > 0
+    assert sorted(tmp_path.iterdir()) == before
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == events
 
 def test_a_regression_is_named_against_the_runs_before() -> None:
     """`make bench` prints each tracked figure beside the run before and the range of every
