@@ -82,7 +82,7 @@ class FolderWriter:
         try:
             with os.fdopen(handle, "wb") as out:
                 out.write(data)
-            os.chmod(temporary, 0o644)
+                os.fchmod(out.fileno(), 0o644)  # the file opened, not whatever the path now names
             os.replace(temporary, target)  # replaces a symlink itself, never what it points to
         except BaseException:
             with contextlib.suppress(OSError):
