@@ -72,6 +72,31 @@ def test_the_helpers_really_fold_their_ranges(big: Path) -> None:
     assert sum(events for events, _, _ in theirs) == 600
 
 
+def test_a_helpers_pipe_holds_a_whole_message_of_rows(big: Path) -> None:
+    """Each helper's pipe is widened to ``helpers.PIPE_BYTES`` (Linux), and a message of CHUNK
+    records' view rows fits in it, so a helper goes on folding while this process inserts the
+    other helper's rows (in a 64 KiB pipe it waited for each read)."""
+    import fcntl
+    import marshal
+
+    from ledger.ops import helpers
+
+    limit = Path("/proc/sys/fs/pipe-max-size")
+    if not hasattr(fcntl, "F_GETPIPE_SZ") or not limit.exists():
+        pytest.skip("pipe sizes are Linux's")
+    helper = maintenance._Helper(big, "", None)
+    try:
+        assert helper.proc is not None and helper.proc.stdout is not None
+        size = fcntl.fcntl(helper.proc.stdout.fileno(), fcntl.F_GETPIPE_SZ)
+        assert size == helpers.PIPE_BYTES or int(limit.read_text()) < helpers.PIPE_BYTES, size
+        chunks = list(helper.chunks())
+    finally:
+        helper.close()
+    records = sum(built for _, built, _ in chunks)
+    per_record = sum(len(marshal.dumps(rows)) for _, _, rows in chunks) / records
+    assert per_record * maintenance.CHUNK < helpers.PIPE_BYTES, per_record
+
+
 def test_a_helper_that_cannot_start_leaves_the_work_to_this_process(
         big: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     incremental = views_of(big)

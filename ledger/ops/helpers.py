@@ -25,6 +25,11 @@ if TYPE_CHECKING:
 
 PARALLEL_FROM = 50_000  # events: below this, starting helper processes costs more than they save
 HELPERS = 2  # helper processes: both cores (verify's blocks; rebuild's folds beside its inserts)
+# Each helper's pipe holds this much (Linux's default is 64 KiB, and 1 MiB is the most an
+# unprivileged process may ask for): a helper then runs that far ahead of its reader instead of
+# waiting on a full pipe while the reader is busy with another helper's message or its own work
+# (`ledger append --jsonl` of 10^5 bench lines 9.2-9.8 s -> 8.6-8.8 s, three runs each).
+PIPE_BYTES = 1 << 20
 _LENGTH = struct.Struct("<Q")
 Message = tuple[Any, ...]
 
@@ -67,6 +72,17 @@ def run_helper() -> None:
     work(*sys.argv[2:])
 
 
+def _widen(pipe: IO[bytes]) -> None:
+    """Ask the kernel to make ``pipe`` hold PIPE_BYTES; where it cannot (not Linux, or past the
+    user's limit on pipe memory), the pipe stays as it was: only slower, never wrong."""
+    import fcntl
+
+    grow = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if grow is not None:
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(pipe.fileno(), grow, PIPE_BYTES)
+
+
 class Helper:
     """A running helper process; ``messages`` yields what it sends until it ends."""
 
@@ -85,6 +101,8 @@ class Helper:
                 [sys.executable, "-c", "from ledger.ops.helpers import run_helper\nrun_helper()",
                  target, *args],
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+            if self.proc.stdout is not None:
+                _widen(self.proc.stdout)
 
     def messages(self) -> Iterator[Message]:
         """Yield every message; raise HelperStopped if the stream ends without ("done",)."""

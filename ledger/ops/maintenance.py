@@ -25,7 +25,10 @@ from ledger.model.state import RecordState, fold
 from ledger.ops.helpers import HELPERS, PARALLEL_FROM, Helper, HelperStopped, send
 from ledger.storage import searchindex, store, views
 
-CHUNK = 1000  # records per executemany batch (and per message from a helper)
+# Records per executemany batch, and per message from a helper: ~4 KB of view rows per bench
+# record, so that a message fits in the helper's pipe (helpers.PIPE_BYTES) and the helper goes on
+# folding while this process inserts (1,000 records, ~3.9 MB, made it wait for each read).
+CHUNK = 200
 Chunk = tuple[int, int, views.Rows]  # (events read, records built, their view rows)
 
 
