@@ -28,8 +28,8 @@ HELPERS = 2  # helper processes: both cores (verify's blocks; rebuild's folds be
 # Each helper's pipe holds this much (Linux's default is 64 KiB, and 1 MiB the most an
 # unprivileged process may ask for unless /proc/sys/fs/pipe-max-size says more): a helper then
 # runs that far ahead of its reader instead of waiting on a full pipe while the reader is busy
-# with another helper's message or its own work (`ledger append --jsonl` of 10^5 bench lines
-# 9.2-9.8 s -> 8.6-8.8 s, three runs each).
+# with another helper's message or its own work (timed in docs/performance-history.md, the
+# stop of 2026-12-02 from 01:50).
 PIPE_BYTES = 1 << 20
 _LENGTH = struct.Struct("<Q")
 Message = tuple[Any, ...]
