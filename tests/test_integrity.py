@@ -344,6 +344,23 @@ def test_a_forged_checkpoint_row(retracted: Cli, tmp_path: Path) -> None:
     assert vkey
 
 
+def test_a_second_key_of_the_same_name_is_told_apart_from_a_forgery(retracted: Cli,
+                                                                     tmp_path: Path) -> None:
+    """Signing with a new key of a name another key already signed checkpoints for is refused
+    (this ledger never signs two histories under one name), and the refusal says that another
+    key of that name may have signed it, not only that the row was forged; nothing is stored."""
+    first, second = tmp_path / "first.key", tmp_path / "second.key"
+    assert retracted("keygen", "publisher", "-o", str(first)).exit_code == 0
+    assert retracted("keygen", "publisher", "-o", str(second)).exit_code == 0
+    assert retracted("checkpoint", "--key", str(first)).exit_code == 0
+    result = retracted("checkpoint", "--key", str(second))
+    lines = result.stderr.strip().splitlines()
+    assert result.exit_code == 1 and len(lines) == 1 and lines[0].startswith("Error: ")
+    assert "another key of that name signed it" in lines[0] and "Traceback" not in result.stderr
+    with sqlite3.connect(retracted.db) as conn:
+        assert conn.execute("SELECT count(*) FROM checkpoints").fetchone()[0] == 1
+
+
 # -- a ledger large enough for the parallel path, attacked for real ---------------------------------
 
 @pytest.fixture(scope="module")

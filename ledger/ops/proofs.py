@@ -86,7 +86,9 @@ def sign_checkpoint(conn: sqlite3.Connection, signer: Signer, signed_at: str,
             except SignatureError as exc:
                 raise CorruptEvent(f"refusing to sign: table checkpoints holds a checkpoint of "
                                    f"size {checkpoint.size} for {signer.name} that this key did "
-                                   f"not sign ({exc}): it was forged") from None
+                                   f"not sign ({exc}): another key of that name signed it, "
+                                   "or it was forged (sign with the key that signed it, or give "
+                                   "this key another name with `ledger keygen`)") from None
     own_sizes = [c.size for c, _ in earlier if c.origin == signer.name]
     head = store.head(conn)[0]
     if since_signed and own_sizes and max(own_sizes) <= head and not store.is_signed(conn):
