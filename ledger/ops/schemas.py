@@ -1,7 +1,7 @@
-"""JSON Schemas of the contracts, generated from the pydantic models.
+"""JSON Schemas of the contracts and of the export, generated from the pydantic models.
 
-Run ``python -m ledger.schemas schemas`` to regenerate ``schemas/``; a test fails when the
-checked-in files differ from what the models give.
+Run ``python -m ledger.ops.schemas schemas`` (``make schemas``) to regenerate ``schemas/``; a
+test fails when the checked-in files differ from what the models give.
 """
 
 from __future__ import annotations
@@ -10,25 +10,32 @@ import sys
 from pathlib import Path
 
 import orjson
+from pydantic import BaseModel
 
 from ledger.model.contracts import CONTRACTS
+from ledger.model.exported import Export
+
+# Every published schema: its name (the file's stem and its $id) and its model. The export's
+# root is the ``json`` document; ``#/$defs/ExportHeader`` and ``#/$defs/RecordState`` are its
+# ``jsonl`` lines and ``show --json``'s object.
+SCHEMAS: dict[str, type[BaseModel]] = {**CONTRACTS, "provenance-ledger-export-v1": Export}
 
 
-def schema_bytes(contract: str) -> bytes:
-    """Return the JSON Schema of one contract as stable, indented bytes."""
-    schema = CONTRACTS[contract].model_json_schema()
+def schema_bytes(name: str) -> bytes:
+    """Return the JSON Schema named ``name`` (a contract, or the export) as stable, indented bytes."""
+    schema = SCHEMAS[name].model_json_schema()
     schema = {"$schema": "https://json-schema.org/draft/2020-12/schema",
-              "$id": f"https://provenance-ledger.invalid/schemas/{contract}.json", **schema}
+              "$id": f"https://provenance-ledger.invalid/schemas/{name}.json", **schema}
     return orjson.dumps(schema, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
 
 
 def write_schemas(directory: Path) -> list[Path]:
-    """Write one ``<contract>.json`` per contract into ``directory``; return the paths."""
+    """Write one ``<name>.json`` per schema into ``directory``; return the paths."""
     directory.mkdir(parents=True, exist_ok=True)
     written = []
-    for contract in CONTRACTS:
-        path = directory / f"{contract}.json"
-        path.write_bytes(schema_bytes(contract))
+    for name in SCHEMAS:
+        path = directory / f"{name}.json"
+        path.write_bytes(schema_bytes(name))
         written.append(path)
     return written
 

@@ -1,0 +1,148 @@
+"""The published shape of what the ledger hands readers: the export snapshot
+(``provenance-ledger-export-v1``: its header, then one record object per record) and the
+record object itself, which ``show --json`` prints.
+
+The record object's members come from the contracts (``contracts``): the current manifest, the
+latest provenance facts, each notice and each gate's latest evaluation, with the members a
+removal's purge withheld reading as their marker (``{"withheld": {…}}``, ``purge.marker``). The
+models are derived from the contract models and ``purge``'s lists, so a new contract version
+shows up here with it; ``ledger.ops.schemas`` writes their JSON Schema into ``schemas/`` and a
+test checks every export and ``show --json`` against it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import Field, create_model
+from pydantic.fields import FieldInfo
+
+from ledger.model.contracts import (
+    CONTRACTS,
+    MANIFEST_CONTRACTS,
+    NOTICE_CONTRACTS,
+    Count,
+    RecordId,
+    Strict,
+    Tier,
+)
+from ledger.model.purge import KEPT
+
+Seq = Annotated[int, Field(ge=1, le=2**53 - 1)]
+Hash = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+Status = Literal["CURRENT", "CORRECTED", "UNDER_CONCERN", "WITHDRAWN", "RETRACTED", "REMOVED"]
+# A derived value whose input a purge withheld reads WITHHELD (``state.WITHHELD_VALUE``).
+VerificationLevel = Literal["L1", "L2", "WITHHELD"]
+ProvenanceLevel = Literal["L1", "L2", "L3", "L4", "WITHHELD"]
+
+
+class WithheldBy(Strict):
+    """What a marker says of the removal that withheld the member."""
+
+    notice_id: str
+    notice_seq: Seq
+    purge_seq: Seq
+    effective_date: str | None
+    reason: str | None
+    changed: list[str] | None = Field(
+        default=None, description="on a correction's withheld `changes`: the manifest members "
+                                  "they set (each reads as withheld in the current manifest)")
+
+
+class Withheld(Strict):
+    """A member withheld by a removal's purge: its value and salt are gone from the file."""
+
+    withheld: WithheldBy
+
+
+def _shown(name: str, contracts: tuple[str, ...], kept: frozenset[str] | None,
+           dropped: frozenset[str] = frozenset(), **added: Any) -> type[Strict]:
+    """Return a model of one family of contract versions as the record object shows it: every
+    member any version has (the oldest version's type where versions differ, so that what an
+    older version could say still validates), each one not in ``kept`` also a marker
+    (``kept`` None: only ``record_id`` is never withheld), without ``dropped``, with ``added``."""
+    fields: dict[str, Any] = {}
+    for contract in contracts:
+        for field_name, info in CONTRACTS[contract].model_fields.items():
+            if field_name in fields or field_name in dropped:
+                continue
+            extra = [Field(json_schema_extra=info.json_schema_extra)] if info.json_schema_extra else []
+            kind: Any = (Annotated[(info.annotation, *info.metadata, *extra)]
+                         if info.metadata or extra else info.annotation)
+            if field_name != "record_id" and (kept is None or field_name not in kept):
+                kind = Union[kind, Withheld]  # noqa: UP007 (a runtime union of a computed type)
+            fields[field_name] = (kind, _default(info))
+    return create_model(name, __base__=Strict, **fields, **added)
+
+
+def _default(info: FieldInfo) -> Any:
+    if info.is_required():
+        return ...
+    if info.default_factory is not None:
+        return Field(default_factory=info.default_factory)
+    return info.default
+
+
+_NOTICE_KEPT = frozenset().union(*(KEPT[c] for c in NOTICE_CONTRACTS))
+_GATE_KEPT = KEPT["gate-evaluation-v1"]
+
+# A manifest member that a withheld correction set reads as withheld too, kept or not.
+Manifest = _shown("Manifest", MANIFEST_CONTRACTS, None)
+Provenance = _shown("Provenance", ("source-provenance-v1",), KEPT["source-provenance-v1"])
+Notice = _shown("Notice", NOTICE_CONTRACTS, _NOTICE_KEPT, frozenset({"record_id"}),
+                seq=(Seq, ...), recorded_at=(str, ...), in_force=(bool, ...),
+                lifted_by=(str | None, ...))
+EvaluatedGate = _shown("EvaluatedGate", ("gate-evaluation-v1",), _GATE_KEPT,
+                       frozenset({"record_id"}), evaluated=(Literal[True], ...), seq=(Seq, ...))
+
+
+class GateNotEvaluated(Strict):
+    """A gate every record lists (``labels.DEFAULT_GATES``) that no evaluation has reached."""
+
+    gate: int
+    name: str
+    status: Literal["NOT_EVALUATED"]
+    evaluated: Literal[False]
+
+
+class LastEvent(Strict):
+    seq: Seq
+    hash: Hash
+    recorded_at: str
+
+
+class RecordState(Strict):
+    """One record's current state, folded from its events: ``show --json`` and each record of
+    an export."""
+
+    record_id: RecordId
+    version: Seq
+    status: Status
+    correction_count: Count
+    verification_level: VerificationLevel
+    provenance_level: ProvenanceLevel
+    quality_tier: Tier | Literal["WITHHELD"] | None
+    gates: list[EvaluatedGate | GateNotEvaluated]  # type: ignore[valid-type]
+    manifest: Manifest  # type: ignore[valid-type]
+    provenance: Provenance | None  # type: ignore[valid-type]
+    notices: list[Notice]  # type: ignore[valid-type]
+    last_event: LastEvent
+
+
+class ExportHeader(Strict):
+    """The first line of an export (``jsonl``), or its ``header`` (``json``)."""
+
+    format: Literal["provenance-ledger-export-v1"]
+    head_seq: Annotated[int, Field(ge=0, le=2**53 - 1)]
+    head_hash: Hash
+    as_of: Annotated[int, Field(ge=0)] | None
+    records: Count
+    since: Annotated[int, Field(ge=0)] | None = None
+
+
+class Export(Strict):
+    """``provenance-ledger-export-v1`` as ``export --format json`` writes it; ``jsonl`` writes
+    its header, then each record, one a line."""
+
+    header: ExportHeader
+    records: list[RecordState]
