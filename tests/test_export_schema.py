@@ -57,6 +57,11 @@ def check_exports(ledger: Ledger) -> None:
         _valid(RECORD, record)
         RecordState.model_validate(record, strict=True)
     assert records == document["records"]
+    half = document["header"]["head_seq"] // 2  # the past, and what changed since it
+    for as_of, since in ((half, None), (None, half)):
+        out = io.BytesIO()
+        ledger.export(out, "json", as_of, since=since)
+        _valid(DOCUMENT, orjson.loads(out.getvalue()))
 
 
 removal = st.builds(lambda r, fields: ("purge", {"record_id": r, "kind": "removal",
