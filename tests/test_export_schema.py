@@ -19,6 +19,7 @@ from jsonschema import Draft202012Validator
 from ledger.api import Ledger
 from ledger.errors import RefusedInput
 from ledger.model import exported
+from ledger.model.contracts import MANIFEST_CONTRACTS, NOTICE_CONTRACTS
 from ledger.model.exported import Export, ExportHeader, RecordState
 from ledger.model.labels import PROVENANCE_LABELS, VERIFICATION_LABELS
 from ledger.model.state import STATUS_ORDER, WITHHELD_VALUE
@@ -142,7 +143,10 @@ def test_the_export_of_a_removed_record_and_every_show_meet_the_schema(cli: Cli)
 
 
 def test_the_schema_names_the_format_and_the_words_the_ledger_writes() -> None:
-    """The schema's vocabularies are the fold's and the export's own (one home each)."""
+    """The schema's vocabularies are the fold's and the export's own (one home each), and it
+    shows every contract version a record can hold: a new one is a new export format."""
+    assert exported.MANIFEST_VERSIONS == MANIFEST_CONTRACTS and exported.NOTICE_VERSIONS == \
+        NOTICE_CONTRACTS, "a new contract version: publish provenance-ledger-export-v2 for it"
     assert get_args(ExportHeader.model_fields["format"].annotation) == (export.EXPORT_FORMAT,)
     assert get_args(exported.Status) == STATUS_ORDER
     assert set(get_args(exported.VerificationLevel)) == {*VERIFICATION_LABELS, WITHHELD_VALUE}

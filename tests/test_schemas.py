@@ -1,7 +1,9 @@
-"""The checked-in JSON Schemas (of the contracts and of the export) are what the models generate."""
+"""The checked-in JSON Schemas (of the contracts and of the export) are what the models generate,
+and a published one never changes."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -21,3 +23,26 @@ def test_schema_is_up_to_date(name: str) -> None:
 
 def test_no_stray_schema_files() -> None:
     assert {p.stem for p in SCHEMAS.glob("*.json")} == set(PUBLISHED)
+
+
+# The SHA-256 of each published schema's bytes. A published contract or format is never changed
+# in place: a change gets a new version name, a new file and a new line here.
+PINNED = {
+    "actor-key-v1": "06cb7beba740bcfe06172fc104bfa2bb217aeaf9d6ffbcba7b747dec629dc09b",
+    "correction-record-v1.1": "5d78cf5de6f890a3069763cad1108a7105a9bc65c8542e943c0298dac1107282",
+    "correction-record-v1": "7aed5aedcfdfdde8e6c454a54f869708f4a91d3d071b20fcd361d4447e14d20c",
+    "gate-evaluation-v1": "ad12be4f1a31f08690b2130de316b808a81be8befbe24dacf81345d071971c9a",
+    "paper-manifest-v1.1": "b6b1c61cb2793a01124414d7fbb55a3a5ec0a512d413882579db4dccb3c1e2cf",
+    "paper-manifest-v1.2": "5c663d734ba9ddc2a21087cdaee7ddb0e9196c2bb006134774873a97a9cdd512",
+    "provenance-ledger-export-v1": "0e0a6309bd3329d650a9ab11561ed2c14605e89140612ec17bef10d3d1f09d58",
+    "purge-record-v1": "09088c614123a041c6b75112723c92c32e2789ad500be3e3f3b7e8799a0bbb83",
+    "source-provenance-v1": "127b282127f3453a17f24506c69ce16364799486038af410e4f4327bf015b053",
+}
+
+
+@pytest.mark.parametrize("name", list(PUBLISHED))
+def test_a_published_schema_never_changes(name: str) -> None:
+    digest = hashlib.sha256((SCHEMAS / f"{name}.json").read_bytes()).hexdigest()
+    assert digest == PINNED.get(name), (
+        f"schemas/{name}.json changed: a published schema is never changed in place; give the "
+        "change a new version name (a new contract or export format) and pin its file here")

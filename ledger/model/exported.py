@@ -5,9 +5,11 @@ record object itself, which ``show --json`` prints.
 The record object's members come from the contracts (``contracts``): the current manifest, the
 latest provenance facts, each notice and each gate's latest evaluation, with the members a
 removal's purge withheld reading as their marker (``{"withheld": {…}}``, ``purge.marker``). The
-models are derived from the contract models and ``purge``'s lists, so a new contract version
-shows up here with it; ``ledger.ops.schemas`` writes their JSON Schema into ``schemas/`` and a
-test checks every export and ``show --json`` against it.
+models are derived from the contract versions named below and ``purge``'s lists;
+``ledger.ops.schemas`` writes their JSON Schema into ``schemas/`` and a test checks every
+export and ``show --json`` against it. A published schema is never changed: a new contract
+version shown in the record object makes a new export format (a test names the versions this
+one shows, and pins the schema's bytes).
 """
 
 from __future__ import annotations
@@ -19,8 +21,6 @@ from pydantic.fields import FieldInfo
 
 from ledger.model.contracts import (
     CONTRACTS,
-    MANIFEST_CONTRACTS,
-    NOTICE_CONTRACTS,
     Count,
     RecordId,
     Strict,
@@ -83,13 +83,16 @@ def _default(info: FieldInfo) -> Any:
     return info.default
 
 
-_NOTICE_KEPT = frozenset().union(*(KEPT[c] for c in NOTICE_CONTRACTS))
+# The contract versions this format shows (a newer one would be a new format).
+MANIFEST_VERSIONS = ("paper-manifest-v1.1", "paper-manifest-v1.2")
+NOTICE_VERSIONS = ("correction-record-v1", "correction-record-v1.1")
+_NOTICE_KEPT = frozenset().union(*(KEPT[c] for c in NOTICE_VERSIONS))
 _GATE_KEPT = KEPT["gate-evaluation-v1"]
 
 # A manifest member that a withheld correction set reads as withheld too, kept or not.
-Manifest = _shown("Manifest", MANIFEST_CONTRACTS, None)
+Manifest = _shown("Manifest", MANIFEST_VERSIONS, None)
 Provenance = _shown("Provenance", ("source-provenance-v1",), KEPT["source-provenance-v1"])
-Notice = _shown("Notice", NOTICE_CONTRACTS, _NOTICE_KEPT, frozenset({"record_id"}),
+Notice = _shown("Notice", NOTICE_VERSIONS, _NOTICE_KEPT, frozenset({"record_id"}),
                 seq=(Seq, ...), recorded_at=(str, ...), in_force=(bool, ...),
                 lifted_by=(str | None, ...))
 EvaluatedGate = _shown("EvaluatedGate", ("gate-evaluation-v1",), _GATE_KEPT,
