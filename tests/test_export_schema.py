@@ -1,7 +1,9 @@
-"""The published schema of the export (``schemas/provenance-ledger-export-v1.json``) holds for
-what the ledger writes: every export (``json`` and each ``jsonl`` line) and every ``show --json``
-of generated histories, removals with purges and v1.1 notices among them, validated by an
-independent JSON Schema validator (``jsonschema``) and by the models it is generated from."""
+"""The published schemas of the export (``schemas/provenance-ledger-export-v1.json``) and of the
+bundle (``provenance-ledger-bundle-v1.json``) hold for what the ledger writes: every export
+(``json`` and each ``jsonl`` line), ``show --json`` and bundle (against a checkpoint before the
+purges and one after) of generated histories, removals with purges and v1.1 notices among them,
+validated by an independent JSON Schema validator (``jsonschema``) and by the models they are
+generated from."""
 
 from __future__ import annotations
 
@@ -17,13 +19,15 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from ledger.api import Ledger
+from ledger.core.note import parse_signer
 from ledger.errors import RefusedInput
 from ledger.model import exported
 from ledger.model.contracts import MANIFEST_CONTRACTS, NOTICE_CONTRACTS
-from ledger.model.exported import Export, ExportHeader, RecordState
+from ledger.model.exported import Bundle, Export, ExportHeader, RecordState
 from ledger.model.labels import PROVENANCE_LABELS, VERIFICATION_LABELS
 from ledger.model.state import STATUS_ORDER, WITHHELD_VALUE
 from ledger.ops import export
+from ledger.ops.keys import generate
 from tests.conftest import Cli, clock, manifest, provenance
 from tests.test_views_property import RIDS, operations
 
@@ -34,6 +38,11 @@ DOCUMENT = Draft202012Validator(SCHEMA)
 # it (`provenance-ledger-export-v1.json#/$defs/RecordState`)
 HEADER = Draft202012Validator({"$defs": SCHEMA["$defs"], "$ref": "#/$defs/ExportHeader"})
 RECORD = Draft202012Validator({"$defs": SCHEMA["$defs"], "$ref": "#/$defs/RecordState"})
+
+
+BUNDLE = Draft202012Validator(orjson.loads((Path(__file__).resolve().parents[1] / "schemas"
+                                            / "provenance-ledger-bundle-v1.json").read_bytes()))
+SIGNER = parse_signer(generate("example.org/log")[0])
 
 
 def _valid(validator: Draft202012Validator, instance: Any) -> None:
@@ -98,6 +107,7 @@ def test_every_export_of_a_generated_history_meets_the_published_schema(
                     "changes": [{"path": path, "value": value}]}, "prop")
             except RefusedInput:
                 continue
+        before, _ = ledger.checkpoint(SIGNER)  # the purges below are after it
         for item in more:
             try:
                 if item[0] == "purge":
@@ -107,6 +117,12 @@ def test_every_export_of_a_generated_history_meets_the_published_schema(
             except RefusedInput:
                 continue
         check_exports(ledger)
+        after, _ = ledger.checkpoint(SIGNER)
+        for note in (before, after):  # each record's bundle, its state as of that checkpoint
+            for rid in RIDS:
+                bundle = orjson.loads(orjson.dumps(ledger.bundle(rid, note)))
+                _valid(BUNDLE, bundle)
+                Bundle.model_validate(bundle, strict=True)
 
 
 def test_the_export_of_a_removed_record_and_every_show_meet_the_schema(cli: Cli) -> None:
@@ -167,3 +183,24 @@ def test_the_schema_refuses_what_the_ledger_never_writes(cli: Cli, edit: Any) ->
     _valid(RECORD, record)
     edit(record)
     assert list(RECORD.iter_errors(record))
+
+
+@pytest.mark.parametrize("edit", [
+    lambda b: b.update(format="provenance-ledger-bundle-v2"),
+    lambda b: b["events"][0].update(proof=["not base64"]),
+    lambda b: b["events"][0]["event"].update(hash="ab"),
+    lambda b: b["state"]["manifest"].update(abstract={"withheld": {"after_checkpoint": -1}}),
+    lambda b: b.update(events=[]),
+])
+def test_the_bundle_schema_refuses_what_the_ledger_never_writes(cli: Cli, tmp_path: Path,
+                                                                 edit: Any) -> None:
+    key = tmp_path / "pub.key"
+    assert cli("keygen", "example.org/log", "-o", str(key)).exit_code == 0
+    cli("publish", cli.file(manifest()))
+    cli("correct", "SRCH:03BE3A05", "--kind", "addendum", "--reason", "more")
+    note = tmp_path / "checkpoint.txt"
+    assert cli("checkpoint", "--key", str(key), "-o", str(note)).exit_code == 0
+    bundle = orjson.loads(cli("bundle", "SRCH:03BE3A05", "--checkpoint", str(note)).stdout)
+    _valid(BUNDLE, bundle)
+    edit(bundle)
+    assert list(BUNDLE.iter_errors(bundle))

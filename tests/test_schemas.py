@@ -34,6 +34,7 @@ PINNED = {
     "gate-evaluation-v1": "ad12be4f1a31f08690b2130de316b808a81be8befbe24dacf81345d071971c9a",
     "paper-manifest-v1.1": "b6b1c61cb2793a01124414d7fbb55a3a5ec0a512d413882579db4dccb3c1e2cf",
     "paper-manifest-v1.2": "5c663d734ba9ddc2a21087cdaee7ddb0e9196c2bb006134774873a97a9cdd512",
+    "provenance-ledger-bundle-v1": "9339e22383d4fe66c4cdfac56e703aac14924d63a1d224441ba7d6bcceb1f1a2",
     "provenance-ledger-export-v1": "0e0a6309bd3329d650a9ab11561ed2c14605e89140612ec17bef10d3d1f09d58",
     "purge-record-v1": "09088c614123a041c6b75112723c92c32e2789ad500be3e3f3b7e8799a0bbb83",
     "source-provenance-v1": "127b282127f3453a17f24506c69ce16364799486038af410e4f4327bf015b053",

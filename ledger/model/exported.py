@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import Field, create_model
 from pydantic.fields import FieldInfo
 
+from ledger.core.events import SALT_BYTES
 from ledger.model.contracts import (
     CONTRACTS,
     Count,
@@ -55,11 +56,11 @@ class Withheld(Strict):
     withheld: WithheldBy
 
 
-def _shown(name: str, contracts: tuple[str, ...], kept: frozenset[str] | None,
+def _shown(name: str, contracts: tuple[str, ...], kept: frozenset[str] | None, marker: Any,
            dropped: frozenset[str] = frozenset(), **added: Any) -> type[Strict]:
     """Return a model of one family of contract versions as the record object shows it: every
     member any version has (the oldest version's type where versions differ, so that what an
-    older version could say still validates), each one not in ``kept`` also a marker
+    older version could say still validates), each one not in ``kept`` also a ``marker``
     (``kept`` None: only ``record_id`` is never withheld), without ``dropped``, with ``added``."""
     fields: dict[str, Any] = {}
     for contract in contracts:
@@ -70,7 +71,7 @@ def _shown(name: str, contracts: tuple[str, ...], kept: frozenset[str] | None,
             kind: Any = (Annotated[(info.annotation, *info.metadata, *extra)]
                          if info.metadata or extra else info.annotation)
             if field_name != "record_id" and (kept is None or field_name not in kept):
-                kind = Union[kind, Withheld]  # noqa: UP007 (a runtime union of a computed type)
+                kind = Union[kind, marker]  # noqa: UP007 (a runtime union of computed types)
             fields[field_name] = (kind, _default(info))
     return create_model(name, __base__=Strict, **fields, **added)
 
@@ -89,15 +90,6 @@ NOTICE_VERSIONS = ("correction-record-v1", "correction-record-v1.1")
 _NOTICE_KEPT = frozenset().union(*(KEPT[c] for c in NOTICE_VERSIONS))
 _GATE_KEPT = KEPT["gate-evaluation-v1"]
 
-# A manifest member that a withheld correction set reads as withheld too, kept or not.
-Manifest = _shown("Manifest", MANIFEST_VERSIONS, None)
-Provenance = _shown("Provenance", ("source-provenance-v1",), KEPT["source-provenance-v1"])
-Notice = _shown("Notice", NOTICE_VERSIONS, _NOTICE_KEPT, frozenset({"record_id"}),
-                seq=(Seq, ...), recorded_at=(str, ...), in_force=(bool, ...),
-                lifted_by=(str | None, ...))
-EvaluatedGate = _shown("EvaluatedGate", ("gate-evaluation-v1",), _GATE_KEPT,
-                       frozenset({"record_id"}), evaluated=(Literal[True], ...), seq=(Seq, ...))
-
 
 class GateNotEvaluated(Strict):
     """A gate every record lists (``labels.DEFAULT_GATES``) that no evaluation has reached."""
@@ -114,22 +106,46 @@ class LastEvent(Strict):
     recorded_at: str
 
 
-class RecordState(Strict):
-    """One record's current state, folded from its events: ``show --json`` and each record of
-    an export."""
+def _record_state(marker: Any, doc: str) -> type[Strict]:
+    """Return the model of the record object whose withheld members read as ``marker``."""
+    # A manifest member that a withheld correction set reads as withheld too, kept or not.
+    manifest = _shown("Manifest", MANIFEST_VERSIONS, None, marker)
+    provenance = _shown("Provenance", ("source-provenance-v1",), KEPT["source-provenance-v1"],
+                        marker)
+    notice = _shown("Notice", NOTICE_VERSIONS, _NOTICE_KEPT, marker, frozenset({"record_id"}),
+                    seq=(Seq, ...), recorded_at=(str, ...), in_force=(bool, ...),
+                    lifted_by=(str | None, ...))
+    gate = _shown("EvaluatedGate", ("gate-evaluation-v1",), _GATE_KEPT, marker,
+                  frozenset({"record_id"}), evaluated=(Literal[True], ...), seq=(Seq, ...))
+    fields: dict[str, Any] = {
+        "record_id": (RecordId, ...), "version": (Seq, ...), "status": (Status, ...),
+        "correction_count": (Count, ...), "verification_level": (VerificationLevel, ...),
+        "provenance_level": (ProvenanceLevel, ...),
+        "quality_tier": (Tier | Literal["WITHHELD"] | None, ...),
+        "gates": (list[gate | GateNotEvaluated], ...),  # type: ignore[valid-type]
+        "manifest": (manifest, ...), "provenance": (provenance | None, ...),
+        "notices": (list[notice], ...),  # type: ignore[valid-type]
+        "last_event": (LastEvent, ...)}
+    return create_model("RecordState", __base__=Strict, __doc__=doc, **fields)
 
-    record_id: RecordId
-    version: Seq
-    status: Status
-    correction_count: Count
-    verification_level: VerificationLevel
-    provenance_level: ProvenanceLevel
-    quality_tier: Tier | Literal["WITHHELD"] | None
-    gates: list[EvaluatedGate | GateNotEvaluated]  # type: ignore[valid-type]
-    manifest: Manifest  # type: ignore[valid-type]
-    provenance: Provenance | None  # type: ignore[valid-type]
-    notices: list[Notice]  # type: ignore[valid-type]
-    last_event: LastEvent
+
+RecordState = _record_state(Withheld, "One record's current state, folded from its events: "
+                            "``show --json`` and each record of\nan export.")
+
+
+class WithheldAfter(Strict):
+    """What a marker naming a purge after a bundle's checkpoint says in its state (``purge.
+    as_checkable``): only that, since nothing else it says can be checked against that
+    checkpoint."""
+
+    after_checkpoint: Annotated[int, Field(ge=0, le=2**53 - 1)]
+    changed: list[str] | None = None
+
+
+class WithheldAfterCheckpoint(Strict):
+    """A member withheld by a purge after the bundle's checkpoint."""
+
+    withheld: WithheldAfter
 
 
 class ExportHeader(Strict):
@@ -148,4 +164,43 @@ class Export(Strict):
     its header, then each record, one a line."""
 
     header: ExportHeader
-    records: list[RecordState]
+    records: list[RecordState]  # type: ignore[valid-type]
+
+
+BundleState = _record_state(Withheld | WithheldAfterCheckpoint, """A record's state as a bundle
+states it: folded from its events up to the checkpoint, each member a later purge withheld
+read as ``{"withheld": {"after_checkpoint": N}}``.""")
+
+
+class Envelope(Strict):
+    """One event as a bundle carries it: its envelope, the payload (and a format v2 event's
+    salts and commitments) parsed."""
+
+    seq: Seq
+    type: str
+    record_id: str
+    contract: str
+    payload: dict[str, Any]
+    actor: str
+    recorded_at: str
+    prev_hash: Hash
+    hash: Hash
+    salts: dict[str, Annotated[str, Field(pattern=f"^[0-9a-f]{{{2 * SALT_BYTES}}}$")]] | None = None
+    commitments: dict[str, Hash] | None = None
+
+
+class BundledEvent(Strict):
+    event: Envelope
+    index: Annotated[int, Field(ge=0, le=2**53 - 2)]
+    proof: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9+/]{43}=$")]]
+
+
+class Bundle(Strict):
+    """``provenance-ledger-bundle-v1``: one record's events up to a signed checkpoint, each
+    with its inclusion proof, and the state they fold to (``ledger bundle``)."""
+
+    format: Literal["provenance-ledger-bundle-v1"]
+    record_id: RecordId
+    checkpoint: str
+    events: Annotated[list[BundledEvent], Field(min_length=1)]
+    state: BundleState  # type: ignore[valid-type]

@@ -13,12 +13,13 @@ import orjson
 from pydantic import BaseModel
 
 from ledger.model.contracts import CONTRACTS
-from ledger.model.exported import Export
+from ledger.model.exported import Bundle, Export
 
 # Every published schema: its name (the file's stem and its $id) and its model. The export's
 # root is the ``json`` document; ``#/$defs/ExportHeader`` and ``#/$defs/RecordState`` are its
-# ``jsonl`` lines and ``show --json``'s object.
-SCHEMAS: dict[str, type[BaseModel]] = {**CONTRACTS, "provenance-ledger-export-v1": Export}
+# ``jsonl`` lines and ``show --json``'s object. The bundle's is what ``ledger bundle`` writes.
+SCHEMAS: dict[str, type[BaseModel]] = {**CONTRACTS, "provenance-ledger-export-v1": Export,
+                                       "provenance-ledger-bundle-v1": Bundle}
 
 
 def schema_bytes(name: str) -> bytes:
