@@ -1,15 +1,16 @@
 """The published shape of what the ledger hands readers: the export snapshot
-(``provenance-ledger-export-v1``: its header, then one record object per record) and the
-record object itself, which ``show --json`` prints.
+(``provenance-ledger-export-v1``: its header, then one record object per record), the record
+object itself, which ``show --json`` prints, and the bundle (``provenance-ledger-bundle-v1``),
+whose state is that object as of its checkpoint.
 
 The record object's members come from the contracts (``contracts``): the current manifest, the
 latest provenance facts, each notice and each gate's latest evaluation, with the members a
 removal's purge withheld reading as their marker (``{"withheld": {…}}``, ``purge.marker``). The
 models are derived from the contract versions named below and ``purge``'s lists;
 ``ledger.ops.schemas`` writes their JSON Schema into ``schemas/`` and a test checks every
-export and ``show --json`` against it. A published schema is never changed: a new contract
-version shown in the record object makes a new export format (a test names the versions this
-one shows, and pins the schema's bytes).
+export, ``show --json`` and bundle against them. A published schema is never changed: a new
+contract version shown in the record object makes new formats (a test names the versions these
+show, and pins the schemas' bytes).
 """
 
 from __future__ import annotations
