@@ -31,17 +31,14 @@ from ledger.ops.keys import generate
 from tests.conftest import Cli, clock, manifest, provenance
 from tests.test_views_property import RIDS, operations
 
-SCHEMA = orjson.loads((Path(__file__).resolve().parents[1] / "schemas"
-                       / "provenance-ledger-export-v1.json").read_bytes())
+SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
+SCHEMA = orjson.loads((SCHEMAS / "provenance-ledger-export-v1.json").read_bytes())
 DOCUMENT = Draft202012Validator(SCHEMA)
 # A jsonl line, or `show --json`'s object: one of the schema's definitions, as a reader refers to
 # it (`provenance-ledger-export-v1.json#/$defs/RecordState`)
 HEADER = Draft202012Validator({"$defs": SCHEMA["$defs"], "$ref": "#/$defs/ExportHeader"})
 RECORD = Draft202012Validator({"$defs": SCHEMA["$defs"], "$ref": "#/$defs/RecordState"})
-
-
-BUNDLE = Draft202012Validator(orjson.loads((Path(__file__).resolve().parents[1] / "schemas"
-                                            / "provenance-ledger-bundle-v1.json").read_bytes()))
+BUNDLE = Draft202012Validator(orjson.loads((SCHEMAS / "provenance-ledger-bundle-v1.json").read_bytes()))
 SIGNER = parse_signer(generate("example.org/log")[0])
 
 
