@@ -27,6 +27,7 @@ from ledger.model.exported import Bundle, Export, ExportHeader, RecordState
 from ledger.model.labels import PROVENANCE_LABELS, VERIFICATION_LABELS
 from ledger.model.state import STATUS_ORDER, WITHHELD_VALUE
 from ledger.ops import export
+from ledger.ops.bundle import BUNDLE_FORMAT
 from ledger.ops.keys import generate
 from tests.conftest import Cli, clock, manifest, provenance
 from tests.test_views_property import RIDS, operations
@@ -161,6 +162,7 @@ def test_the_schema_names_the_format_and_the_words_the_ledger_writes() -> None:
     assert exported.MANIFEST_VERSIONS == MANIFEST_CONTRACTS and exported.NOTICE_VERSIONS == \
         NOTICE_CONTRACTS, "a new contract version: publish provenance-ledger-export-v2 for it"
     assert get_args(ExportHeader.model_fields["format"].annotation) == (export.EXPORT_FORMAT,)
+    assert get_args(Bundle.model_fields["format"].annotation) == (BUNDLE_FORMAT,)
     assert get_args(exported.Status) == STATUS_ORDER
     assert set(get_args(exported.VerificationLevel)) == {*VERIFICATION_LABELS, WITHHELD_VALUE}
     assert set(get_args(exported.ProvenanceLevel)) == {*PROVENANCE_LABELS, WITHHELD_VALUE}

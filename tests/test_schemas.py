@@ -1,5 +1,5 @@
-"""The checked-in JSON Schemas (of the contracts and of the export) are what the models generate,
-and a published one never changes."""
+"""The checked-in JSON Schemas (of the contracts, the export and the bundle) are what the models
+generate, and a published one never changes."""
 
 from __future__ import annotations
 

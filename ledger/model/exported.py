@@ -23,6 +23,7 @@ from pydantic.fields import FieldInfo
 from ledger.core.events import SALT_BYTES
 from ledger.model.contracts import (
     CONTRACTS,
+    SHA256_RE,
     Count,
     RecordId,
     Strict,
@@ -31,7 +32,7 @@ from ledger.model.contracts import (
 from ledger.model.purge import KEPT
 
 Seq = Annotated[int, Field(ge=1, le=2**53 - 1)]
-Hash = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+Hash = Annotated[str, Field(pattern=f"^{SHA256_RE.pattern}$")]  # lower case, as stored
 Status = Literal["CURRENT", "CORRECTED", "UNDER_CONCERN", "WITHDRAWN", "RETRACTED", "REMOVED"]
 # A derived value whose input a purge withheld reads WITHHELD (``state.WITHHELD_VALUE``).
 VerificationLevel = Literal["L1", "L2", "WITHHELD"]

@@ -1,4 +1,4 @@
-"""JSON Schemas of the contracts and of the export, generated from the pydantic models.
+"""JSON Schemas of the contracts, the export and the bundle, generated from the pydantic models.
 
 Run ``python -m ledger.ops.schemas schemas`` (``make schemas``) to regenerate ``schemas/``; a
 test fails when the checked-in files differ from what the models give.
@@ -23,7 +23,8 @@ SCHEMAS: dict[str, type[BaseModel]] = {**CONTRACTS, "provenance-ledger-export-v1
 
 
 def schema_bytes(name: str) -> bytes:
-    """Return the JSON Schema named ``name`` (a contract, or the export) as stable, indented bytes."""
+    """Return the JSON Schema named ``name`` (a contract, the export or the bundle) as stable,
+    indented bytes."""
     schema = SCHEMAS[name].model_json_schema()
     schema = {"$schema": "https://json-schema.org/draft/2020-12/schema",
               "$id": f"https://provenance-ledger.invalid/schemas/{name}.json", **schema}
