@@ -37,7 +37,8 @@ from .common import FileName, LedgerContext, Terminated, say
 COMMAND_MODULES = {  # modules of this package, relative: it installs as ledger.cli
     **dict.fromkeys(("init", "publish", "provenance", "correct", "gate", "append"), ".write"),
     **dict.fromkeys(("show", "history", "log", "verify", "audit", "rebuild", "export", "feed",
-                     "list", "status", "diff", "search", "completion", "metadata"), ".read"),
+                     "list", "status", "diff", "search", "completion", "metadata", "schema"),
+                    ".read"),
     **dict.fromkeys(("keygen", "checkpoint", "prove", "consistency", "bundle", "verify-bundle",
                      "verify-proof", "tiles", "monitor"),
                     ".proofs"),

@@ -655,5 +655,50 @@ def metadata(obj: LedgerContext, output: str | None, title: str) -> None:
     write_output(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n", output)
 
 
+def _complete_schema(_ctx: click.Context, _param: click.Parameter,
+                     incomplete: str) -> list[str]:
+    from ledger.ops.schemas import SCHEMAS
+
+    return [name for name in SCHEMAS if name.startswith(incomplete)]
+
+
+@click.command()
+@click.argument("name", required=False, shell_complete=_complete_schema)
+@json_option
+def schema(name: str | None, as_json: bool) -> None:
+    """List the JSON Schemas of the contracts, the export and the bundle, or print one.
+
+    NAME's schema is printed exactly as the project's schemas/NAME.json holds it (draft
+    2020-12), made from the same models that check what the ledger takes and writes.
+
+    \b
+    Example:
+        ledger schema
+        ledger schema provenance-ledger-export-v1 > export.schema.json
+        ledger schema correction-record-v1.1 | jq .properties.kind
+    """
+    from ledger.ops.schemas import DESCRIBES, SCHEMA_BASE, schema_bytes, schema_name
+
+    if name is not None:  # --json changes nothing: a schema is one JSON document already
+        out = stdout_bytes()
+        out.write(schema_bytes(schema_name(name)))
+        out.flush()
+        return
+    if as_json:
+        emit_json({"schemas": [{"name": n, "id": f"{SCHEMA_BASE}{n}.json", "describes": d}
+                               for n, d in DESCRIBES.items()]})
+        return
+    names, columns = max(map(len, DESCRIBES)) + 2, terminal_columns()
+    for listed, describes in DESCRIBES.items():
+        if columns is None:  # piped: one line each
+            click.echo(f"{listed:<{names}}{describes}")
+        elif columns > names + 24:  # wrapped in their column
+            click.echo("\n".join(wrapped(describes, columns - 1, " " * names,
+                                         first=f"{listed:<{names}}")))
+        else:  # too narrow for two columns: each below its name
+            click.echo("\n".join([listed, *wrapped(describes, columns - 1)]))
+    say("Print one with `ledger schema NAME`.", err=True)
+
+
 COMMANDS = (show, history, log, verify, audit, rebuild, export, feed, list_cmd, status, diff,
-            search, completion, metadata)
+            search, completion, metadata, schema)

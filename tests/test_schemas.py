@@ -1,15 +1,20 @@
 """The checked-in JSON Schemas (of the contracts, the export and the bundle) are what the models
-generate, and a published one never changes."""
+generate, a published one never changes, and `ledger schema` prints them."""
 
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 from pathlib import Path
 
+import orjson
 import pytest
+from click.testing import CliRunner
 
+from cli.main import app
+from ledger.ops.schemas import DESCRIBES, SCHEMA_BASE, schema_bytes
 from ledger.ops.schemas import SCHEMAS as PUBLISHED
-from ledger.ops.schemas import schema_bytes
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
 
@@ -47,3 +52,58 @@ def test_a_published_schema_never_changes(name: str) -> None:
     assert digest == PINNED.get(name), (
         f"schemas/{name}.json changed: a published schema is never changed in place; give the "
         "change a new version name (a new contract or export format) and pin its file here")
+
+
+# -- `ledger schema`: the same bytes, from the models, wherever it runs ------------------------
+
+LEDGER = str(Path(sys.executable).with_name("ledger"))
+
+
+def test_every_schema_is_described() -> None:
+    assert list(DESCRIBES) == list(PUBLISHED)
+    assert all(text and "\n" not in text for text in DESCRIBES.values())
+
+
+@pytest.mark.parametrize("name", list(PUBLISHED))
+def test_ledger_schema_prints_the_published_file(name: str) -> None:
+    published = (SCHEMAS / f"{name}.json").read_bytes()
+    for asked in (name, f"{name}.json", f"schemas/{name}.json", f"{SCHEMA_BASE}{name}.json"):
+        result = CliRunner().invoke(app, ["schema", asked])
+        assert result.exit_code == 0, result.output
+        assert result.stdout_bytes == published, asked
+    assert CliRunner().invoke(app, ["schema", name, "--json"]).stdout_bytes == published
+
+
+def test_ledger_schema_lists_every_schema() -> None:
+    result = CliRunner().invoke(app, ["schema"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == list(PUBLISHED)
+    listed = orjson.loads(CliRunner().invoke(app, ["schema", "--json"]).stdout_bytes)
+    assert listed == {"schemas": [{"name": n, "id": f"{SCHEMA_BASE}{n}.json",
+                                   "describes": DESCRIBES[n]} for n in PUBLISHED]}
+    for entry in listed["schemas"]:  # each id is the one its schema declares
+        assert orjson.loads(schema_bytes(entry["name"]))["$id"] == entry["id"]
+
+
+@pytest.mark.parametrize(("asked", "hint"), [
+    ("corection-record-v1", "did you mean correction-record-v1?"),
+    ("provenance-ledger-export-v2", "did you mean provenance-ledger-export-v1?"),
+    ("nothing", "the schemas are paper-manifest-v1.1,"),
+    ("", "the schemas are"),
+])
+def test_an_unknown_schema_is_refused_naming_the_schemas(asked: str, hint: str) -> None:
+    result = CliRunner().invoke(app, ["schema", asked])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("Error: no schema is named")
+    assert hint in result.stderr
+
+
+def test_ledger_schema_needs_no_checkout(tmp_path: Path) -> None:
+    """Installed, the command has the schemas without the repository's schemas/ beside it:
+    it makes them from the models, run from a folder with no schemas/ and no ledger file."""
+    made = subprocess.run([LEDGER, "schema", "provenance-ledger-export-v1"], cwd=tmp_path,
+                          capture_output=True, check=True)
+    assert made.stdout == (SCHEMAS / "provenance-ledger-export-v1.json").read_bytes()
+    assert list(tmp_path.iterdir()) == []  # no ledger.db was made
