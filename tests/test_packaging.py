@@ -1,8 +1,10 @@
 """The wheel installs one top-level name, ``ledger`` (the CLI as ``ledger.cli``), ships
-``py.typed`` and the site's assets, and its console script points into the package."""
+``py.typed`` and the site's assets, its console script points into the package, and it prints
+the published JSON Schemas without the repository's ``schemas/``."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -40,3 +42,20 @@ def test_the_wheel_carries_the_cli_types_and_assets(wheel: zipfile.ZipFile) -> N
             "ledger/pages/assets/page.css"} <= names
     entry = next(n for n in names if n.endswith("entry_points.txt"))
     assert "ledger = ledger.cli.main:main" in wheel.read(entry).decode()
+
+
+def test_the_installed_package_prints_the_schemas(wheel: zipfile.ZipFile, tmp_path: Path) -> None:
+    """`ledger schema` from the wheel alone (which ships no schemas/): the same bytes as the
+    repository's schemas/ files."""
+    unpacked, elsewhere = tmp_path / "site", tmp_path / "cwd"
+    wheel.extractall(unpacked)
+    elsewhere.mkdir()
+    run = [sys.executable, "-c", "import sys, ledger; from ledger.cli.main import main; "
+           "assert ledger.__file__.startswith(sys.argv[1]), ledger.__file__; "
+           "sys.argv[1:] = sys.argv[2:]; main()", str(unpacked)]
+    env = {**os.environ, "PYTHONPATH": str(unpacked)}
+    for schema in sorted((ROOT / "schemas").glob("*.json")):
+        made = subprocess.run([*run, "schema", schema.stem], cwd=elsewhere, env=env,
+                              capture_output=True, timeout=60)
+        assert made.returncode == 0, made.stderr.decode()
+        assert made.stdout == schema.read_bytes(), schema.name

@@ -101,8 +101,8 @@ def test_an_unknown_schema_is_refused_naming_the_schemas(asked: str, hint: str) 
 
 
 def test_ledger_schema_needs_no_checkout(tmp_path: Path) -> None:
-    """Installed, the command has the schemas without the repository's schemas/ beside it:
-    it makes them from the models, run from a folder with no schemas/ and no ledger file."""
+    """The command reads no schemas/ folder and no ledger: it makes the schemas from the models
+    (the wheel ships no schemas/), so run from a folder with neither it prints the same bytes."""
     made = subprocess.run([LEDGER, "schema", "provenance-ledger-export-v1"], cwd=tmp_path,
                           capture_output=True, check=True)
     assert made.stdout == (SCHEMAS / "provenance-ledger-export-v1.json").read_bytes()
