@@ -160,10 +160,14 @@ CHILD = """
 import sys, time
 from ledger.api import Ledger
 op, db = sys.argv[1], sys.argv[2]
-with Ledger.open(db) as ledger:
+with (Ledger.create(db) if op == "bulk" else Ledger.open(db)) as ledger:
     ledger_events = ledger.head()[0]
     start, used = time.perf_counter(), time.process_time()
-    if op == "verify":
+    if op == "bulk":  # a new ledger at db, every line of the file sys.argv[3] appended
+        with open(sys.argv[3], "rb") as source:
+            ledger.append_jsonl(source, "bench")
+        ledger_events, size = ledger.head()[0], 0
+    elif op == "verify":
         assert ledger.verify().ok
         size = 0
     elif op == "audit":
@@ -179,10 +183,10 @@ with Ledger.open(db) as ledger:
     elapsed, used = time.perf_counter() - start, time.process_time() - used
 # VmHWM is this address space's peak; ru_maxrss would include the parent's, inherited at exec.
 hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
-if op in ("rebuild", "verify", "audit"):  # plus the helper processes: each at most the largest
-    import resource  # one's peak (an upper bound: a child's ru_maxrss starts from this process's)
-    from ledger.ops import audit, maintenance, verification
-    module = maintenance if op == "rebuild" else verification
+if op in ("rebuild", "verify", "audit", "bulk"):  # plus the helper processes: each at most the
+    import resource  # largest one's peak (an upper bound: a child's ru_maxrss starts from this
+    from ledger.ops import audit, bulkprep, maintenance, verification  # process's)
+    module = {"rebuild": maintenance, "bulk": bulkprep}.get(op, verification)
     helpers = module.HELPERS if ledger_events >= module.PARALLEL_FROM else 0
     if op == "audit":  # the rules' replay runs in helpers beside verify's
         helpers += audit.HELPERS if ledger_events >= audit.PARALLEL_FROM else 0
@@ -566,6 +570,11 @@ def measure(n: int, tmp: Path) -> dict[str, Any]:
                            ROUNDS)
     (t_bulk, *bulk_cpu), t_ceiling, t_ceiling_valid = (median[side] for side in
                                                         ("bulk", "ceiling", "valid"))
+    # Its peak memory, in a process of its own (the rounds above run in this one): one more
+    # bulk append of the same lines into a ledger of its own, removed afterwards.
+    rss_bulk = child("bulk", tmp / f"m-{n}.db", str(source))[2]
+    for path in tmp.glob(f"m-{n}.db*"):
+        path.unlink()
     stage(f"{n:,} events: verify, its ceilings, audit ({ROUNDS} rounds)")
     median = median_rounds({"verify": lambda: child("verify", db),
                             "rehash": lambda: rehash_ceiling(db),
@@ -628,7 +637,8 @@ def measure(n: int, tmp: Path) -> dict[str, Any]:
         "structure_s": t_structure, "structure_share": t_structure / t_verify,
         "structure_audit_s": t_structure_audit,
         "rebuild_eps": events / t_rebuild, "export_mb_s": size / 1e6 / t_export,
-        "rss_verify_mb": rss_verify / 1024, "rss_rebuild_mb": rss_rebuild / 1024,
+        "rss_bulk_mb": rss_bulk / 1024, "rss_verify_mb": rss_verify / 1024,
+        "rss_rebuild_mb": rss_rebuild / 1024,
         "rss_export_mb": rss_export / 1024, "rss_audit_mb": rss_audit / 1024,
     }
 
@@ -655,6 +665,7 @@ ROWS = [
     ("rebuild, format v2 (events/s, target >= 150k)", "rebuild_eps", "{:,.0f}"),
     ("  CPU per event: the inserting process / its helpers together (us)", "rebuild_cpu", "{}"),
     ("export jsonl (MB/s)", "export_mb_s", "{:.1f}"),
+    ("peak RSS bulk append, with its helper processes (MB)", "rss_bulk_mb", "{:.0f}"),
     ("peak RSS verify, with its helper processes (MB)", "rss_verify_mb", "{:.0f}"),
     ("peak RSS rebuild, with its helper processes (MB)", "rss_rebuild_mb", "{:.0f}"),
     ("peak RSS export (MB)", "rss_export_mb", "{:.0f}"),

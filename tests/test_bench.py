@@ -15,6 +15,7 @@ import pytest
 from bench.bench import (
     against_history,
     bulk_append,
+    child,
     cli_call,
     durable_appends,
     leaf_ceiling,
@@ -82,6 +83,16 @@ def test_each_round_of_bulk_append_writes_a_new_ledger_in_place_of_the_last(tmp_
     with Ledger.open(db) as ledger:
         assert ledger.verify().ok
 
+
+def test_bulk_appends_peak_memory_is_measured_in_a_process_of_its_own(tmp_path: Path) -> None:
+    """The bulk append's peak RSS comes from a run in a child process, into a new ledger of its
+    own: that ledger holds every line's event, and it verifies."""
+    source, db = tmp_path / "in.jsonl", tmp_path / "m.db"
+    events = write_jsonl(source, 50)
+    seconds, _, peak_kib, cpu, _ = child("bulk", db, str(source))
+    assert seconds > 0 and cpu > 0 and 10_000 < peak_kib < 2_000_000
+    with Ledger.open(db) as ledger:
+        assert ledger.head()[0] == events and ledger.verify().ok
 
 
 def test_the_tiles_and_their_ceiling_run_in_rounds_into_folders_of_their_own(tmp_path: Path) -> None:
