@@ -57,6 +57,8 @@ step "A notice with its own DOI and URL and a coded reason (correction-record-v1
   "ledger correct SRCH:03BE3A05 --kind clarification --notice-id CLAR-2026-001 --reason 'The claim count covers parsed sections only' --reason-code other --doi 10.5555/demo.clar.1 --url https://assignee.example/notices/CLAR-2026-001 --issued-by 'Editorial office'"
 step "For indexers: the notices as Retraction Watch rows and Crossref updates, and an Atom feed" \
   "ledger export --format retraction-watch-csv | cut -c1-150 && ledger export --format crossref-xml | head -5 && ledger feed -n 2 | head -12"
+step "The JSON Schemas an indexer checks what it is handed against (the end of the export's)" \
+  "ledger schema && ledger schema provenance-ledger-export-v1 | tail -20"
 step "The publisher's record pages (the full layout, and the compact one of SRCH:BF3DD431) imported into a ledger of their own" \
   "ledger --db demo-out/pages.db init && ledger --db demo-out/pages.db import examples/pages/*.txt"
 step "A page rendered again from that ledger (the full layout): importing it back writes nothing" \
