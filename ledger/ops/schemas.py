@@ -50,7 +50,7 @@ def schema_bytes(name: str) -> bytes:
 def schema_name(asked: str) -> str:
     """Return the schema ``asked`` names (its name, its file name or its $id); raise
     RefusedInput naming the schemas otherwise."""
-    name = asked.strip().removeprefix(SCHEMA_BASE).rpartition("/")[2].removesuffix(".json")
+    name = asked.strip().rpartition("/")[2].removesuffix(".json")  # a path's or $id's last part
     if name in SCHEMAS:
         return name
     import difflib
