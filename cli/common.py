@@ -317,9 +317,11 @@ def tell(line: str) -> None:
         click.echo(part)
 
 
-def write_output(text: str, output: str | None) -> None:
-    """Print ``text``, or write it to the file ``output``. On a terminal each line is printed
-    as ``say`` prints one (the document itself, to a pipe or a file, is left as it is)."""
+def write_output(text: str, output: str | None, what: str) -> None:
+    """Print ``text``, or write it to the file ``output`` and say on stderr that ``what`` (``the
+    checkpoint of size 14``) was written there, as ``export`` and ``keygen`` do. On a terminal
+    each line is printed as ``say`` prints one (the document itself, to a pipe or a file, is
+    left as it is)."""
     if output is None:
         if sys.stdout.isatty():  # each line escaped, as every document streamed to a terminal
             out = stdout_bytes()
@@ -330,6 +332,7 @@ def write_output(text: str, output: str | None) -> None:
         return
     with output_file(output) as handle:  # UTF-8 whatever the locale: the documents say so
         handle.write(text.encode("utf-8"))
+    say(f"Wrote {what} to {output}", err=True)
 
 
 def warn_exposed(out_dir: str, db: str) -> None:

@@ -113,7 +113,8 @@ def render(obj: LedgerContext, record_id: str, fmt: str | None, output: str | No
         fmt = format_of(output, {".html": "html", ".htm": "html", ".md": "md"}, "text")
     refuse_writing_over("-o", output, obj.inputs())
     with obj.open(signing=False) as ledger:
-        write_output(ledger.render(record_id, fmt), output)
+        write_output(ledger.render(record_id, fmt), output,
+                     f"the {fmt} page of {record_id.strip().upper()}")
 
 
 @click.command()

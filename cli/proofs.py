@@ -95,6 +95,7 @@ def checkpoint(obj: LedgerContext, key_file: str, policy_file: str | None,
     """
     from ledger.ops.files import check_output
     from ledger.ops.keys import read_policy, read_signer
+    from ledger.ops.proofs import checkpoint_of_note
 
     refuse_writing_over("-o", output, [*obj.inputs(), ("the key", key_file),
                                        ("the policy", policy_file)])
@@ -110,7 +111,7 @@ def checkpoint(obj: LedgerContext, key_file: str, policy_file: str | None,
             note, new = done.note, done.stored
             for line in done.said:
                 say(line, err=True)
-    write_output(note, output)
+    write_output(note, output, f"the checkpoint of size {checkpoint_of_note(note).size}")
     if not new:
         say("(a checkpoint of this size was stored before: the table keeps that one)"
             if policy is not None else
@@ -262,18 +263,19 @@ def prove(obj: LedgerContext, seq: int, size: int | None, fmt: str | None,
         inclusion = ledger.prove(seq, cp.size if cp else size)
     if cp is not None:
         check_root(inclusion, cp)
+    what = f"the inclusion proof of seq {seq} in the tree of size {inclusion.size} ({fmt})"
     if fmt == "tlog-proof":
         assert note is not None
-        write_output(tlog_proof(inclusion, note), output)
+        write_output(tlog_proof(inclusion, note), output, what)
     elif fmt == "json":
         write_output(orjson.dumps(inclusion.as_json(), option=orjson.OPT_INDENT_2).decode() + "\n",
-                     output)
+                     output, what)
     else:
         d = inclusion.as_json()
         text = (f"seq {seq} (leaf index {d['index']}) in tree of size {d['size']}\n"
                 f"leaf hash {d['leaf_hash']}\nroot      {d['root']}\n"
                 + "".join(f"proof[{i}]  {h}\n" for i, h in enumerate(d["proof"])))
-        write_output(text, output)
+        write_output(text, output, what)
 
 
 @click.command()
@@ -315,10 +317,14 @@ def bundle(obj: LedgerContext, record_id: str, checkpoint_file: str, output: str
     Example:
         ledger bundle SRCH:03BE3A05 --checkpoint checkpoint-120.txt -o SRCH-03BE3A05.bundle.json
     """
+    from ledger.ops.proofs import checkpoint_of_note
+
     refuse_writing_over("-o", output, [*obj.inputs(), ("the checkpoint", checkpoint_file)])
     with obj.open(signing=False) as ledger:
         doc = ledger.bundle(record_id, read_checkpoint_note(checkpoint_file))
-    write_output(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n", output)
+    write_output(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n", output,
+                 f"the bundle of {doc['record_id']} ({len(doc['events'])} event(s), checkpoint of "
+                 f"size {checkpoint_of_note(doc['checkpoint']).size})")
 
 
 @click.command("verify-bundle")

@@ -407,7 +407,8 @@ def feed(obj: LedgerContext, limit: int, base_url: str | None, title: str,
         items = [(e, ledger.show(e.record_id)) for e in reversed(notices)]
         write_atom(buffer, items, first.hash if first else "0" * 64,
                    latest.recorded_at if latest else "1970-01-01T00:00:00Z", title, link)
-    write_output(buffer.getvalue().decode("utf-8"), output)
+    write_output(buffer.getvalue().decode("utf-8"), output,
+                 f"an Atom feed of {len(items)} notice(s)")
 
 
 @click.command("list")
@@ -652,7 +653,8 @@ def metadata(obj: LedgerContext, output: str | None, title: str) -> None:
     with obj.open(signing=False):  # the metadata is of a ledger: refuse a file that is none
         pass
     doc = describe(Path(obj.db).stem, title)
-    write_output(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n", output)
+    write_output(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n", output,
+                 "Datasette's metadata")
 
 
 def _complete_schema(_ctx: click.Context, _param: click.Parameter,

@@ -90,6 +90,31 @@ def test_keygen_writes_0600_and_prints_the_verifier(signed: dict[str, Any]) -> N
     assert verifier.name == "example.org/ledger"
 
 
+@pytest.mark.parametrize(("args", "said"), [
+    (("checkpoint", "--key", "{key}"), "the checkpoint of size 5"),
+    (("bundle", RID, "--checkpoint", "{checkpoint}"),
+     f"the bundle of {RID} (3 event(s), checkpoint of size 5)"),
+    (("prove", "2", "--checkpoint", "{checkpoint}", "--format", "tlog-proof"),
+     "the inclusion proof of seq 2 in the tree of size 5 (tlog-proof)"),
+    (("prove", "2", "--json"), "the inclusion proof of seq 2 in the tree of size 5 (json)"),
+    (("feed",), "an Atom feed of 2 notice(s)"),
+    (("metadata",), "Datasette's metadata"),
+    (("render", RID.lower(), "--format", "md"), f"the md page of {RID}"),
+])
+def test_a_document_written_to_a_file_is_named_on_stderr(
+        cli: Cli, signed: dict[str, Any], tmp_path: Path, args: tuple[str, ...], said: str) -> None:
+    """`-o FILE` writes the document and says, on stderr only, what went where."""
+    out = tmp_path / "out.doc"
+    result = cli(*(a.format(**signed) for a in args), "-o", str(out))
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    assert result.stderr.splitlines()[0] == f"Wrote {said} to {out}"
+    printed = cli(*(a.format(**signed) for a in args))
+    if args[0] != "checkpoint":  # a second checkpoint of the same size says it was signed before
+        assert out.read_text() == printed.stdout
+        assert printed.stderr == ""
+
+
 def test_checkpoint_matches_an_independent_root(cli: Cli, signed: dict[str, Any]) -> None:
     note = signed["checkpoint"].read_text()
     checkpoint = open_checkpoint(note, parse_verifier(signed["vkey"]))
