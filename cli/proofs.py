@@ -219,10 +219,13 @@ def monitor(ctx: click.Context, where: str, vkey: str, state_file: str | None,
     else:
         counts = ", ".join(f"{n} {status}" for status, n in done.statuses.items())
         tell(f"Records re-derived with the ledger's rules: {counts or 'none'}")
+        new = set(done.new)
         for rid, status in done.changed[:20]:
-            say(f"  changed: {rid} is {status}")
+            say(f"  {'new' if rid in new else 'changed'}: {rid} is {status}")
         if len(done.changed) > 20:
-            say(f"  … and {len(done.changed) - 20} more changed record(s) (--json lists all)")
+            more = len(done.changed) - 20
+            say(f"  … and {more} more ({len(done.changed)} record(s) touched, {len(new)} of them "
+                "new; --json lists all)")
 
 
 @click.command()

@@ -161,6 +161,8 @@ def test_states_purge_fork_and_rollback_through_nginx(tmp_path: Path,
     serve(log.out, served)
     code, seen = follow(log.cli, url, log.vkey, tmp_path)
     assert code == 0 and seen["rederived"] and seen["statuses"] == {"CURRENT": 300}, seen
+    assert seen["new_records"] == [r["record_id"] for r in seen["changed_records"]]
+    assert len(seen["new_records"]) == 300
     first = (served / "checkpoint").read_bytes()
     assert log.cli("correct", "SRCH:00000003", "--kind", "retraction", "--reason", "Fabricated",
                    "--effective-date", "2026-11-01").exit_code == 0
@@ -172,6 +174,7 @@ def test_states_purge_fork_and_rollback_through_nginx(tmp_path: Path,
     assert code == 0 and seen["purges"] == 1 and seen["new_events"] == 3, seen
     assert seen["changed_records"] == [{"record_id": "SRCH:00000003", "status": "RETRACTED"},
                                        {"record_id": "SRCH:00000004", "status": "REMOVED"}], seen
+    assert seen["new_records"] == []  # both were published before the last run
     assert seen["statuses"] == {"CURRENT": 298, "REMOVED": 1, "RETRACTED": 1}
     mirror = Cli(tmp_path / "mirror.db", tmp_path)
     for rid in ("SRCH:00000003", "SRCH:00000004", "SRCH:00000005"):
@@ -201,6 +204,9 @@ def test_without_a_mirror_the_first_run_rederives(tmp_path: Path) -> None:
     assert code == 0 and seen["new_events"] == 3 and not seen["rederived"], seen
     text = log.cli("monitor", str(log.out), "--vkey", log.vkey)
     assert text.exit_code == 0 and "Records re-derived with the ledger's rules: 303 CURRENT" in text.stdout
+    listed = [line for line in text.stdout.splitlines() if line.startswith("  ")]
+    assert len(listed) == 21 and all(line.startswith("  new: SRCH:") for line in listed[:20])
+    assert listed[20] == "  … and 283 more (303 record(s) touched, 303 of them new; --json lists all)"
 
 
 def test_an_edited_member_on_the_host_is_caught(tmp_path: Path) -> None:

@@ -543,6 +543,7 @@ class MonitorResult:
     mirror: str | None = None
     statuses: dict[str, int] | None = None  # every record's status, re-derived (None: not)
     changed: list[tuple[str, str]] = field(default_factory=list)  # (record, status) touched
+    new: list[str] = field(default_factory=list)  # of those, the records first published now
     witnessed_at: str | None = None  # with a policy: the latest time a witness cosigned
 
     def as_json(self) -> dict[str, Any]:
@@ -551,7 +552,8 @@ class MonitorResult:
                 "new_events": self.new_events, "withheld_members": self.withheld,
                 "purges": self.purges, "mirror": self.mirror, "rederived": self.statuses is not None,
                 "statuses": self.statuses,
-                "changed_records": [{"record_id": r, "status": s} for r, s in self.changed]}
+                "changed_records": [{"record_id": r, "status": s} for r, s in self.changed],
+                "new_records": self.new}
 
 
 @dataclass
@@ -663,13 +665,14 @@ def _run(job: Follow, mirror: Path | None, progress: Progress | None,
                     "takes them only with a checkpoint that covers the purge (the mirror and the "
                     "state file are left as they were; run again when the log publishes one)")
 
-        statuses, changed = None, []
+        statuses, changed, new = None, [], []
         if conn is None:
             for _ in checked():
                 pass
         else:
             _extend_mirror(conn, job.source, checked(), tally, state.size, checkpoint.origin)
             statuses, changed = views.status_counts(conn), views.statuses(conn, tally.records)
+            new = sorted(tally.first)
         done = True
     finally:
         windows.close()
@@ -685,7 +688,7 @@ def _run(job: Follow, mirror: Path | None, progress: Progress | None,
                 _remove(building)
     result = MonitorResult(checkpoint.origin, checkpoint.size, state.size, tally.events,
                            tally.withheld, len(tally.purges),
-                           str(mirror) if mirror and keep else None, statuses, changed,
+                           str(mirror) if mirror and keep else None, statuses, changed, new,
                            job.witnessed)
     MonitorState(checkpoint.origin, checkpoint.size, checkpoint.root.hex(),
                  [(level, h.hex()) for level, h in frontier.nodes], job.note).save(job.state_path,
@@ -704,6 +707,7 @@ class _Tally:
     touched: set[str] = field(default_factory=set)
     notes: list[tuple[Any, ...]] = field(default_factory=list)  # for purge.replay
     later: int = 0  # members withheld by a purge after the checkpoint (which it cannot show)
+    first: set[str] = field(default_factory=set)  # records whose first version is among them
 
     @property
     def records(self) -> list[str]:
@@ -714,6 +718,8 @@ class _Tally:
         """Count one checked event of a log of ``size`` events; check what it withholds."""
         self.events += 1
         self.touched.add(event.record_id)
+        if event.type == "record.published":
+            self.first.add(event.record_id)
         if event.commitments is None:
             return
         withheld: dict[str, Any] = {}
@@ -749,17 +755,18 @@ class _Tally:
         self.touched |= other.touched
         self.notes += other.notes
         self.later += other.later
+        self.first |= other.first
 
     def message(self) -> tuple[Any, ...]:
         """This tally as a helper's message (``marshal``: plain tuples, lists and strings)."""
         return (self.events, self.withheld, [tuple(e) for e in self.purges], list(self.touched),
-                self.notes, self.later)
+                self.notes, self.later, list(self.first))
 
     @classmethod
     def of_message(cls, message: Sequence[Any]) -> _Tally:
-        events, withheld, purges, touched, notes, later = message
+        events, withheld, purges, touched, notes, later, first = message
         return cls(events, withheld, [Event(*e) for e in purges], set(touched),
-                   [tuple(note) for note in notes], later)
+                   [tuple(note) for note in notes], later, set(first))
 
 
 def _check_not_back(state: MonitorState, checkpoint: Checkpoint) -> None:
