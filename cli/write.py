@@ -12,7 +12,8 @@ import click
 from ledger.api import Ledger
 from ledger.core.canonical import JsonInputError, parse_json
 from ledger.errors import RefusedInput
-from ledger.model.contracts import GATE_STATUSES, NOTICE_KINDS
+from ledger.model.contracts import GATE_STATUSES, NOTICE_KINDS, valid_record_id
+from ledger.model.rules import unbacked_verdict
 from ledger.ops.artifacts import artifact_from
 from ledger.ops.bulk import DEFAULT_BATCH
 from ledger.ops.files import unreadable
@@ -308,6 +309,12 @@ def gate(obj: LedgerContext, /, record_id: str | None, from_file: str | None, as
     if flags["artifacts"]:
         evaluation["artifacts"] = [artifact_from(a, flags["artifact_kind"])
                                    for a in flags["artifacts"]]
+    if unbacked_verdict(evaluation) and record_id and valid_record_id(record_id):  # the rule's
+        # refusal, saying how to give a digest here (a bad id is refused as such below)
+        given = "no --artifact was given" if not flags["artifacts"] else "no --artifact has one"
+        raise RefusedInput(f"gate {flags['gate_no']} of {record_id.upper()}: VERIFIED requires at least "
+                           f"one artifact with a sha256 digest, and {given}: --artifact FILE "
+                           "hashes a local file, --artifact URI#sha256=HEX gives a URI's digest")
     _append(obj, "gate-evaluation-v1", evaluation, as_json)
 
 

@@ -204,10 +204,14 @@ def test_notice_id_reused_with_other_content(cli: Cli, published: Callable[..., 
 
 def test_verified_without_artifact_digest(cli: Cli, published: Callable[..., str]) -> None:
     published()
+    hint = "--artifact FILE hashes a local file, --artifact URI#sha256=HEX gives a URI's digest"
+    refused(cli, "gate", RID.lower(), "--gate", "2", "--status", "VERIFIED", "--reason", "x",
+            says=f"gate 2 of {RID}: VERIFIED requires at least one artifact with a sha256 digest, "
+                 f"and no --artifact was given: {hint}")
     refused(cli, "gate", RID, "--gate", "2", "--status", "VERIFIED", "--reason", "x",
-            says="VERIFIED requires")
-    refused(cli, "gate", RID, "--gate", "2", "--status", "VERIFIED", "--reason", "x",
-            "--artifact", "https://example.org/proof.lean", says="VERIFIED requires")
+            "--artifact", "https://example.org/proof.lean", says=f"no --artifact has one: {hint}")
+    refused(cli, "gate", "SRCH:03BE3A0", "--gate", "2", "--status", "VERIFIED", "--reason", "x",
+            says="bad record id")
     doc = {"record_id": RID, "gate": 2, "name": "G", "status": "VERIFIED", "reason": "x",
            "evaluated_at": "2026-06-10T06:30:49+00:00", "evaluator": "e", "independent": False,
            "artifacts": [{"kind": "lean4-proof", "uri": "https://example.org/p.lean"}]}

@@ -32,6 +32,11 @@ GateStatus = Literal["UNVERIFIED", "VERIFIED", "FAILED"]
 NOTICE_KINDS, GATE_STATUSES = get_args(NoticeKind), get_args(GateStatus)
 
 
+def valid_record_id(value: str) -> bool:
+    """Return whether ``value`` is a record id in any case (``normalise_record_id`` takes it)."""
+    return RECORD_ID_RE.fullmatch(value.upper()) is not None
+
+
 def normalise_record_id(value: str) -> str:
     """Return the record id upper-cased; raise ValueError unless it is PREFIX:8HEX."""
     upper = value.upper()

@@ -285,9 +285,15 @@ def _plan_gate(payload: dict[str, Any], state: RecordState, defaulted: frozenset
     return Planned("gate.evaluated", rid, "gate-evaluation-v1", payload)
 
 
+def unbacked_verdict(payload: dict[str, Any]) -> bool:
+    """Return whether ``payload`` is a VERIFIED evaluation with no artifact with a sha256."""
+    return payload["status"] == "VERIFIED" and not any(a.get("sha256")
+                                                       for a in payload.get("artifacts", []))
+
+
 def check_gate(payload: dict[str, Any]) -> None:
     """Raise RefusedInput if a VERIFIED evaluation has no artifact with a sha256."""
-    if payload["status"] == "VERIFIED" and not any(a.get("sha256") for a in payload.get("artifacts", [])):
+    if unbacked_verdict(payload):
         raise RefusedInput(f"gate {payload['gate']} of {payload['record_id']}: VERIFIED requires at "
                            "least one artifact with a sha256 digest")
 
