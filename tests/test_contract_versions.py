@@ -43,8 +43,15 @@ def test_a_record_doi_and_a_notice_doi_land_in_the_new_versions(
         cli: Cli, published: Callable[..., str]) -> None:
     published("SRCH:0000000A")  # no DOI: still paper-manifest-v1.1
     published("SRCH:0000000B", doi="10.5555/rec.b")
-    assert cli("correct", "SRCH:0000000A", "--kind", "expression_of_concern", "--reason", "r",
-               "--reason-code", "any words").exit_code == 0  # free codes: correction-record-v1
+    free = cli("correct", "SRCH:0000000A", "--kind", "expression_of_concern", "--reason", "r",
+               "--reason-code", "any words", "--reason-code", "fabricatoin",
+               "--reason-code", "fabrication")
+    assert free.exit_code == 0, free.output  # free codes: correction-record-v1, each one named
+    assert free.stderr.splitlines() == [
+        f"Warning: reason code {code} is not in the vocabulary{mean}: correction-record-v1 keeps "
+        "it as free text, and exports show it as given (`ledger schema correction-record-v1.1` "
+        "lists the codes)" for code, mean in (("'any words'", ""),
+                                              ("'fabricatoin'", " (did you mean fabrication?)"))]
     done = cli("correct", "SRCH:0000000B", "--kind", "retraction", "--reason", "Fabricated",
                "--reason-code", "fabrication", "--reason-code", "paper_mill",
                "--doi", "10.5555/notice.1", "--url", "https://example.org/notices/1")

@@ -23,6 +23,7 @@ from ledger.model.contracts import (
     LATEST_MANIFEST,
     MANIFEST_CONTRACTS,
     NOTICE_CONTRACTS,
+    REASON_CODES,
     is_manifest,
     is_notice,
 )
@@ -400,6 +401,19 @@ def _after_now(payload: dict[str, Any], now: dt.datetime) -> list[str]:
 _SKEW = dt.timedelta(minutes=5)
 
 
+def _free_reason_code(code: str) -> str:
+    """The warning for a reason code outside the vocabulary, in a notice of the version that
+    keeps it as free text."""
+    import difflib
+
+    close = difflib.get_close_matches(code.strip().lower().replace(" ", "_").replace("-", "_"),
+                                      list(REASON_CODES), n=1, cutoff=0.75)
+    return (f"reason code {quoted(code, 60)} is not in the vocabulary"
+            + (f" (did you mean {close[0]}?)" if close else "")
+            + ": correction-record-v1 keeps it as free text, and exports show it as given "
+            "(`ledger schema correction-record-v1.1` lists the codes)")
+
+
 def editorial_warnings(contract: str, payload: dict[str, Any], state: RecordState | None,
                        now: dt.datetime | None = None) -> list[str]:
     """Return warnings about an append that is valid but may hurt the record unknowingly: a new
@@ -442,6 +456,9 @@ def editorial_warnings(contract: str, payload: dict[str, Any], state: RecordStat
         out.append(f"correction {lifted.notice_id} no longer counts in the record's status, but "
                    f"its changes stay in the manifest ({paths}): to undo them, issue a correction "
                    "that sets them back")
+    if contract == "correction-record-v1":  # v1.1 refuses a code outside the vocabulary
+        out += [_free_reason_code(code) for code in payload.get("reason_codes") or []
+                if isinstance(code, str) and code not in REASON_CODES]
     if contract.startswith("gate-evaluation-") and payload.get("status") == "VERIFIED" \
             and state.status in ("RETRACTED", "WITHDRAWN", "REMOVED"):
         out.append(f"{state.record_id} is {state.status}: a VERIFIED gate does not change that "
