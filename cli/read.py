@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, get_args
 
 import click
 import orjson
 
 from ledger.core.escapes import printable
 from ledger.errors import CorruptEvent, RefusedInput
+from ledger.model.contracts import Tier
 from ledger.model.state import WITHHELD_VALUE
 from ledger.ops.export import FORMATS
 from ledger.ops.files import output_file
@@ -414,8 +415,10 @@ def feed(obj: LedgerContext, limit: int, base_url: str | None, title: str,
 @click.command("list")
 @click.option("--status", type=click.Choice(["CURRENT", "CORRECTED", "UNDER_CONCERN", "WITHDRAWN",
                                              "RETRACTED", "REMOVED"], case_sensitive=False))
-@click.option("--tier", help="Quality tier, e.g. Watchlist (any case).")
-@click.option("--level", type=click.Choice(["L1", "L2", "L3", "L4"]),
+@click.option("--tier", type=click.Choice([*get_args(Tier), WITHHELD_VALUE], case_sensitive=False),
+              help="Quality tier, e.g. Watchlist (any case).")
+@click.option("--level", type=click.Choice(["L1", "L2", "L3", "L4", WITHHELD_VALUE],
+                                           case_sensitive=False),
               help="Provenance or verification level.")
 @json_option
 @pass_ctx

@@ -37,6 +37,10 @@ def test_list_filters(day: Cli) -> None:
     text = day("list").stdout.splitlines()
     assert len(text) == 3 and all(len(line) <= 100 for line in text)
     assert day("list", "--status", "GONE").exit_code == 2
+    typo = day("list", "--tier", "flagship")  # a tier or level outside the contract: refused, not "none"
+    assert typo.exit_code == 2 and "'flagship' is not one of 'flagship candidate'" in typo.stderr
+    assert day("list", "--level", "L5").exit_code == 2
+    assert [r["record_id"] for r in day.json("list", "--level", "l4")] == ["SRCH:03BE3A05"]
     none = day("list", "--status", "withdrawn")  # said on stderr; stdout stays empty for scripts
     assert none.exit_code == 0 and none.stdout == "" and none.stderr == "No record matches.\n"
     assert day.json("list", "--status", "withdrawn") == []
