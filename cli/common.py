@@ -9,7 +9,7 @@ import os
 import shlex
 import sqlite3
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, BinaryIO, TypeVar, cast
@@ -94,6 +94,26 @@ class FileName(click.Path):
         if problem is not None:
             self.fail(problem, param, ctx)
         return super().convert(value, param, ctx)
+
+
+class WordsChoice(click.Choice):  # type: ignore[type-arg]
+    """A choice among values of several words (``Flagship candidate``), given in any case with a
+    space, ``_`` or ``-`` between the words and converted to the value itself. It is listed and
+    completed with ``_`` between them, so that a shell's completion inserts one word."""
+
+    def __init__(self, values: Sequence[str]) -> None:
+        self.values = {self.key(value): value for value in values}
+        super().__init__(list(self.values), case_sensitive=False)
+
+    @staticmethod
+    def key(value: str) -> str:
+        return "_".join(value.lower().replace("-", " ").replace("_", " ").split())
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and self.key(value) in self.values:
+            return self.values[self.key(value)]
+        return super().convert(value, param, ctx)  # refused, naming the choices
 
 
 def passphrase(confirm: bool = False) -> str | None:

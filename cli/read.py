@@ -20,6 +20,7 @@ from ledger.pages.text import event_line, event_lines, fit, show_text, wrapped
 from .common import (
     FileName,
     LedgerContext,
+    WordsChoice,
     complete_record_id,
     emit_json,
     format_of,
@@ -415,8 +416,8 @@ def feed(obj: LedgerContext, limit: int, base_url: str | None, title: str,
 @click.command("list")
 @click.option("--status", type=click.Choice(["CURRENT", "CORRECTED", "UNDER_CONCERN", "WITHDRAWN",
                                              "RETRACTED", "REMOVED"], case_sensitive=False))
-@click.option("--tier", type=click.Choice([*get_args(Tier), WITHHELD_VALUE], case_sensitive=False),
-              help="Quality tier, e.g. Watchlist (any case).")
+@click.option("--tier", type=WordsChoice([*get_args(Tier), WITHHELD_VALUE]),
+              help="Quality tier, e.g. Watchlist or quarantine_candidate (any case).")
 @click.option("--level", type=click.Choice(["L1", "L2", "L3", "L4", WITHHELD_VALUE],
                                            case_sensitive=False),
               help="Provenance or verification level.")

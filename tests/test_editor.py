@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cli.main import app
 from tests.conftest import Cli, manifest
 
 PAGES = Path(__file__).parent.parent / "examples" / "pages"
@@ -38,7 +39,13 @@ def test_list_filters(day: Cli) -> None:
     assert len(text) == 3 and all(len(line) <= 100 for line in text)
     assert day("list", "--status", "GONE").exit_code == 2
     typo = day("list", "--tier", "flagship")  # a tier or level outside the contract: refused, not "none"
-    assert typo.exit_code == 2 and "'flagship' is not one of 'flagship candidate'" in typo.stderr
+    assert typo.exit_code == 2 and "'flagship' is not one of 'flagship_candidate'" in typo.stderr
+    for spelt in ("FLAGSHIP candidate", "flagship_candidate", "Flagship-Candidate"):
+        assert [r["record_id"] for r in day.json("list", "--tier", spelt)] == ["SRCH:03BE3A05"]
+    completed = day.runner.invoke(app, ["list", "--tier", "fl"], env={  # one word for the shell
+        "_LEDGER_COMPLETE": "bash_complete", "COMP_WORDS": "ledger list --tier fl", "COMP_CWORD": "3"},
+        prog_name="ledger")
+    assert completed.stdout == "plain,flagship_candidate\n"
     assert day("list", "--level", "L5").exit_code == 2
     assert [r["record_id"] for r in day.json("list", "--level", "l4")] == ["SRCH:03BE3A05"]
     none = day("list", "--status", "withdrawn")  # said on stderr; stdout stays empty for scripts
