@@ -125,6 +125,36 @@ def test_a_bulk_line_with_another_contracts_keys_says_whose(cli: Cli, tmp_path: 
                  "`ledger publish`")
 
 
+def test_a_stored_event_given_as_a_payload_names_its_payload_member(
+        cli: Cli, tmp_path: Path) -> None:
+    cli("publish", cli.file(manifest()))
+    cli("correct", RID, "--kind", "addendum", "--notice-id", "ADD-1")
+    published, notice = (orjson.loads(line) for line in cli("log", "--jsonl").stdout.splitlines())
+    told = ("this is a stored event (seq {}), as `ledger log --json` prints it, not a payload: the "
+            'document to append is its "payload" member (`jq .payload FILE`), with `ledger {}`')
+    for command in (["publish"], ["provenance"], ["correct", "--from-file"], ["gate", "--from-file"]):
+        line = refused(cli, *command, cli.file(published))
+        assert line == "Error: " + told.format(f"1: record.published of {RID}", "publish FILE"), line
+        line = refused(cli, *command, cli.file(notice))
+        assert line == "Error: " + told.format(f"2: notice.issued of {RID}",
+                                               "correct --from-file FILE"), line
+    jsonl = tmp_path / "log.jsonl"
+    jsonl.write_text(cli("log", "--jsonl").stdout)
+    refused(cli, "append", "--jsonl", str(jsonl),
+            says=f"LINE 1: this line is a stored event (seq 1: record.published of {RID}), as "
+                 '`ledger log --jsonl` prints it: a line to append holds only "contract", "payload" '
+                 "and \"actor\" (`jq -c '{contract, payload, actor}'`)")
+    # what the message says to keep is appended (here: re-sent, so nothing changes)
+    kept = b"".join(orjson.dumps({k: e[k] for k in ("contract", "payload", "actor")}) + b"\n"
+                    for e in (published, notice))
+    jsonl.write_bytes(kept)
+    result = cli("append", "--jsonl", str(jsonl))
+    assert result.exit_code == 0 and "2 unchanged" in result.output, result.output
+    # the payload alone, as `jq .payload` gives it, is the same manifest: no change
+    result = cli("publish", cli.file(published["payload"]))
+    assert result.exit_code == 0 and "No change" in result.output, result.output
+
+
 def test_json_given_to_import_names_the_command_that_reads_it(cli: Cli, tmp_path: Any) -> None:
     lines = tmp_path / "lines.jsonl"
     lines.write_bytes(orjson.dumps({"contract": "source-provenance-v1", "payload": provenance()}))

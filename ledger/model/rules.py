@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ledger.core.canonical import canonical_bytes
-from ledger.core.escapes import quoted
+from ledger.core.escapes import printable, quoted
 from ledger.core.events import is_withheld
 from ledger.errors import RefusedInput, UnknownRecord
 from ledger.model.contracts import (
@@ -83,10 +83,31 @@ def filed_with(raw: Any) -> tuple[str, str] | None:
     return fits[0] if len(fits) == 1 else None
 
 
+# The members every stored event has, as `ledger log --json` and `history --json` print it
+EVENT_KEYS = frozenset({"seq", "type", "record_id", "contract", "payload", "prev_hash", "hash"})
+
+
+def stored_event(raw: Any) -> str | None:
+    """Return the words naming ``raw`` if it is a stored event (``seq 8: notice.issued of
+    SRCH:03BE3A05``) rather than a payload, None otherwise."""
+    if not isinstance(raw, dict) or not raw.keys() >= EVENT_KEYS:
+        return None
+    seq, type_, rid = (printable(raw[key])[:40] for key in ("seq", "type", "record_id"))
+    return f"seq {seq}: {type_} of {rid}"
+
+
 def misfiled(contract: str, raw: Any) -> str | None:
     """Return the refusal of a payload submitted as ``contract`` that has keys its contract does
     not know and only keys of another family's (a provenance file given to ``publish``): it names
-    that family's contract and command. None if it is not such a payload."""
+    that family's contract and command; or of a stored event given as a payload, naming its
+    ``payload`` member. None if it is not such a payload."""
+    event = stored_event(raw)
+    if event is not None:
+        inner = filed_with(raw["payload"])
+        command = f", with `{inner[1]}`" if inner is not None else ""
+        return (f"this is a stored event ({event}), as `ledger log --json` prints it, not a "
+                f"payload: the document to append is its \"payload\" member (`jq .payload "
+                f"FILE`){command}")
     found = filed_with(raw)
     if found is None or found[0] == _newest(contract):
         return None

@@ -36,7 +36,7 @@ from ledger.model.contracts import (
     contract_version,
 )
 from ledger.model.defaults import fill_defaults
-from ledger.model.rules import actor_problem, filed_with, validate
+from ledger.model.rules import actor_problem, filed_with, stored_event, validate
 from ledger.ops.batch import record_id_of
 from ledger.ops.files import UTF8_BOM, UTF16_BOMS, UTF16_TEXT, lines_at_most
 from ledger.ops.helpers import Helper, HelperStopped, send
@@ -82,6 +82,12 @@ def parse_line(number: int, line: bytes, default_actor: str) -> Item | None:
             f': this line has the keys of a {found[0]} document; give it as {{"contract": '
             f'"{found[0]}", "payload": {{…}}}}' if found else ""))
     if doc.keys() - LINE_KEYS:
+        event = stored_event(doc)
+        if event is not None:
+            raise LineRefused(number, f"this line is a stored event ({event}), as `ledger log "
+                              '--jsonl` prints it: a line to append holds only "contract", '
+                              '"payload" and "actor" (`jq -c \'{contract, payload, actor}\'`), '
+                              "and each appended event gets its own seq, time and hash")
         raise LineRefused(number, f"unknown key(s) {sorted(doc.keys() - LINE_KEYS)}")
     actor = doc.get("actor", default_actor)
     if doc["contract"] not in CONTRACTS:
