@@ -113,7 +113,15 @@ class WordsChoice(click.Choice):  # type: ignore[type-arg]
                 ctx: click.Context | None) -> Any:
         if isinstance(value, str) and self.key(value) in self.values:
             return self.values[self.key(value)]
-        return super().convert(value, param, ctx)  # refused, naming the choices
+        try:
+            return super().convert(value, param, ctx)  # refused, naming the choices
+        except click.BadParameter as exc:
+            import difflib
+
+            close = difflib.get_close_matches(self.key(str(value)), self.values, n=1, cutoff=0.6)
+            if not close:
+                raise
+            self.fail(f"{exc.message.rstrip('.')} (did you mean {close[0]}?)", param, ctx)
 
 
 def passphrase(confirm: bool = False) -> str | None:

@@ -22,6 +22,7 @@ from .common import (
     FileName,
     LedgerContext,
     Terminated,
+    WordsChoice,
     complete_record_id,
     dry_run_option,
     emit_json,
@@ -115,8 +116,13 @@ def provenance(obj: LedgerContext, file: str, as_json: bool) -> None:
 def parse_set(item: str) -> dict[str, Any]:
     """Return the change for ``--set PATH=JSON`` (a value that is not JSON is a string)."""
     path, sep, text = item.partition("=")
-    if not sep or not path.startswith("/"):
-        raise RefusedInput(f"--set {item!r}: expected /json/pointer=VALUE")
+    if not sep:
+        raise RefusedInput(f"--set {item!r}: expected /json/pointer=VALUE, e.g. --set "
+                           "/review_score=9.1")
+    if not path.startswith("/"):  # `review_score=9`, `quality.tier=Watchlist`
+        pointer = "/" + (path.replace(".", "/") if "/" not in path else path.lstrip("/"))
+        raise RefusedInput(f"--set {item!r}: expected /json/pointer=VALUE; a JSON Pointer starts "
+                           f"with /: did you mean --set {pointer}={text}?")
     try:
         value = parse_json(text)
     except JsonInputError as exc:
@@ -138,7 +144,8 @@ def _refuse_mixed(from_file: str | None, record_id: str | None, flags: dict[str,
 @click.command()
 @click.argument("record_id", required=False, shell_complete=complete_record_id)
 @click.option("--from-file", metavar="FILE|-", help="Read the whole notice as JSON.")
-@click.option("--kind", type=click.Choice(NOTICE_KINDS), help="Notice kind.")
+@click.option("--kind", type=WordsChoice(NOTICE_KINDS),
+              help="Notice kind, e.g. retraction or expression_of_concern (any case).")
 @click.option("--reason", help="Why (required for all kinds but clarification and addendum).")
 @click.option("--notice-id", help="Notice id (default: derived from the notice's content).")
 @click.option("--set", "sets", multiple=True, metavar="PATH=JSON",

@@ -284,6 +284,30 @@ def test_a_mistyped_command_gets_a_suggestion(cli: Cli) -> None:
                                   "`ledger COMMAND --help` tells of one)\n")
 
 
+def test_a_notice_kind_and_a_set_pointer_as_an_editor_types_them(day: Cli) -> None:
+    rid = "SRCH:03BE3A05"
+    for spelt in ("Expression of concern", "EXPRESSION-OF-CONCERN", "expression_of_concern"):
+        shown = day.json("correct", rid, "--kind", spelt, "--reason", "Data queried", "--dry-run")
+        assert shown["state"]["status"] == "UNDER_CONCERN", shown
+    typo = day("correct", rid, "--kind", "retract", "--reason", "x")
+    assert typo.exit_code == 2 and typo.stderr.count("\n") == 1
+    assert typo.stderr.startswith("Error: Invalid value for '--kind': 'retract' is not one of ")
+    assert typo.stderr.endswith(" (did you mean retraction?)\n"), typo.stderr
+    assert "did you mean" not in day("correct", rid, "--kind", "zzz", "--reason", "x").stderr
+    assert day("list", "--tier", "flagship").stderr.endswith("(did you mean flagship_candidate?)\n")
+    for typed, meant in (("review_score=9", "/review_score=9"),
+                         ("quality.tier=Watchlist", "/quality/tier=Watchlist")):
+        refused = day("correct", rid, "--kind", "correction", "--reason", "x", "--set", typed)
+        assert refused.exit_code == 2
+        assert refused.stderr == (f"Error: --set '{typed}': expected /json/pointer=VALUE; a JSON "
+                                  f"Pointer starts with /: did you mean --set {meant}?\n")
+    assert day("correct", rid, "--kind", "correction", "--reason", "x", "--set",
+               "/review_score").stderr.endswith("e.g. --set /review_score=9.1\n")
+    day("correct", rid, "--kind", "expression_of_concern", "--reason", "Data queried")
+    again = day("correct", rid, "--kind", "expression_of_concern", "--reason", "Data queried again")
+    assert again.stderr.startswith(f"Error: {rid} already has an expression_of_concern in force")
+
+
 def test_colour_only_on_a_terminal_and_never_with_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
     from cli.common import paint_status
 

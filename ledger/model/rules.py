@@ -334,7 +334,8 @@ def repeated_notice(payload: dict[str, Any], state: RecordState) -> str | None:
     if not same:
         return None
     first = same[0]
-    return (f"{state.record_id} already has a {kind} in force: notice {first.notice_id} "
+    article = "an" if kind[0] in "aeiou" else "a"
+    return (f"{state.record_id} already has {article} {kind} in force: notice {first.notice_id} "
             f"(seq {first.seq}, effective {first.payload.get('effective_date')}); give --force "
             "if a second one is meant")
 
