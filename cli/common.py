@@ -21,6 +21,7 @@ from ledger.api import AppendResult, Ledger, Rehearsal
 from ledger.core.canonical import JsonInputError, parse_json
 from ledger.core.escapes import printable
 from ledger.errors import LedgerError, NotALedger, RefusedInput
+from ledger.model.rules import nearest, words_key
 from ledger.ops.files import file_name_problem, output_file, read_bounded, without_bom
 from ledger.pages.text import event_summary, width, wrapped
 
@@ -105,9 +106,7 @@ class WordsChoice(click.Choice):  # type: ignore[type-arg]
         self.values = {self.key(value): value for value in values}
         super().__init__(list(self.values), case_sensitive=False)
 
-    @staticmethod
-    def key(value: str) -> str:
-        return "_".join(value.lower().replace("-", " ").replace("_", " ").split())
+    key = staticmethod(words_key)
 
     def convert(self, value: Any, param: click.Parameter | None,
                 ctx: click.Context | None) -> Any:
@@ -116,12 +115,10 @@ class WordsChoice(click.Choice):  # type: ignore[type-arg]
         try:
             return super().convert(value, param, ctx)  # refused, naming the choices
         except click.BadParameter as exc:
-            import difflib
-
-            close = difflib.get_close_matches(self.key(str(value)), self.values, n=1, cutoff=0.6)
-            if not close:
+            close = nearest(str(value), self.values)
+            if close is None:
                 raise
-            self.fail(f"{exc.message.rstrip('.')} (did you mean {close[0]}?)", param, ctx)
+            self.fail(f"{exc.message.rstrip('.')} (did you mean {close}?)", param, ctx)
 
 
 def passphrase(confirm: bool = False) -> str | None:

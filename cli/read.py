@@ -414,12 +414,11 @@ def feed(obj: LedgerContext, limit: int, base_url: str | None, title: str,
 
 
 @click.command("list")
-@click.option("--status", type=click.Choice(["CURRENT", "CORRECTED", "UNDER_CONCERN", "WITHDRAWN",
-                                             "RETRACTED", "REMOVED"], case_sensitive=False))
+@click.option("--status", type=WordsChoice(["CURRENT", "CORRECTED", "UNDER_CONCERN", "WITHDRAWN",
+                                            "RETRACTED", "REMOVED"]))
 @click.option("--tier", type=WordsChoice([*get_args(Tier), WITHHELD_VALUE]),
               help="Quality tier, e.g. Watchlist or quarantine_candidate (any case).")
-@click.option("--level", type=click.Choice(["L1", "L2", "L3", "L4", WITHHELD_VALUE],
-                                           case_sensitive=False),
+@click.option("--level", type=WordsChoice(["L1", "L2", "L3", "L4", WITHHELD_VALUE]),
               help="Provenance or verification level.")
 @json_option
 @pass_ctx
@@ -437,7 +436,7 @@ def list_cmd(obj: LedgerContext, status: str | None, tier: str | None, level: st
 
     out = stdout_bytes()
     with obj.open(signing=False) as ledger:
-        found = list_records(ledger.conn, status.upper() if status else None, tier, level)
+        found = list_records(ledger.conn, status, tier, level)
         if as_json:
             out.write(b"[")
             for i, shown in enumerate(found):

@@ -303,6 +303,25 @@ def test_a_notice_kind_and_a_set_pointer_as_an_editor_types_them(day: Cli) -> No
                                   f"Pointer starts with /: did you mean --set {meant}?\n")
     assert day("correct", rid, "--kind", "correction", "--reason", "x", "--set",
                "/review_score").stderr.endswith("e.g. --set /review_score=9.1\n")
+    for flags, meant in ((["list", "--status", "retractd"], "retracted"),
+                         (["gate", rid, "--gate", "2", "--status", "verifed", "--reason", "r"],
+                          "verified")):
+        assert day(*flags).stderr.endswith(f"(did you mean {meant}?)\n")
+    assert [r["record_id"] for r in day.json("list", "--status", "under-concern")] == \
+        [r["record_id"] for r in day.json("list", "--status", "UNDER_CONCERN")]
+    # a file: the contract's values stay exact, the refusal names the one meant
+    notice = day("correct", "--from-file", day.file({"record_id": rid, "kind": "Retraction",
+                                                     "reason": "x"}))
+    assert notice.exit_code == 2 and notice.stderr.endswith(
+        "kind: 'Retraction' is not one of 'correction', 'addendum', 'clarification', "
+        "'expression_of_concern', 'partial_retraction', 'retraction', 'withdrawal', 'removal', "
+        "'reinstatement' (did you mean 'retraction'?)\n"), notice.stderr
+    tiered = manifest(rid, quality={"tier": "flagship candidate", "basis": "b",
+                                    "dimensions": {"evidence_strength": "high"}})
+    told = day("publish", day.file(tiered)).stderr
+    assert "'flagship candidate' is not one of 'Flagship candidate', 'DOI grade', 'Watchlist', " \
+           "'Quarantine candidate' (did you mean 'Flagship candidate'?)" in told, told
+    assert "'high' is not one of 'LOW', 'MEDIUM', 'HIGH' (did you mean 'HIGH'?)" in told, told
     day("correct", rid, "--kind", "expression_of_concern", "--reason", "Data queried")
     again = day("correct", rid, "--kind", "expression_of_concern", "--reason", "Data queried again")
     assert again.stderr.startswith(f"Error: {rid} already has an expression_of_concern in force")

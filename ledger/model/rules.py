@@ -8,7 +8,9 @@ to append (``Planned``), an idempotent no-op (``NoOp``), or raises ``RefusedInpu
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import difflib
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -142,12 +144,35 @@ def describe(exc: ValidationError) -> str:
         elif err["type"] == "string_pattern_mismatch":
             pattern = str((err.get("ctx") or {}).get("pattern", ""))
             msg = f"{quoted(str(err['input']), 80)}{_PATTERNS.get(pattern, f' does not match {pattern}')}"
+        elif err["type"] == "literal_error" and isinstance(err["input"], str):
+            allowed = re.findall(r"'([^']*)'", str((err.get("ctx") or {}).get("expected", "")))
+            near = nearest(err["input"], allowed)
+            msg = (f"{quoted(err['input'], 40)} is not one of {', '.join(map(repr, allowed))}"
+                   + (f" (did you mean {near!r}?)" if near else ""))
         elif err["type"] in _EXPECTED:
             given = err["input"]
             shown = quoted(given, 40) if isinstance(given, str) else canonical_text(given)[:40]
             msg = f"expected {_EXPECTED[err['type']]}, not {json_kind(given)} ({shown})"
         parts.append(f"{where}: {msg}")
     return "; ".join(parts)
+
+
+def words_key(value: str) -> str:
+    """Return a value of one or more words as compared with a choice: lower case, its words
+    joined by ``_`` whether given apart with spaces, ``_`` or ``-`` (``Flagship candidate`` →
+    ``flagship_candidate``)."""
+    return "_".join(value.lower().replace("-", " ").replace("_", " ").split())
+
+
+def nearest(given: str, choices: Iterable[str], cutoff: float = 0.6) -> str | None:
+    """Return the choice ``given`` most likely meant: the one it spells in another case or
+    spacing, else the closest by ``difflib`` above ``cutoff``; None if none is close."""
+    keyed = {words_key(choice): choice for choice in choices}
+    key = words_key(given)
+    if key in keyed:
+        return keyed[key]
+    close = difflib.get_close_matches(key, list(keyed), n=1, cutoff=cutoff)
+    return keyed[close[0]] if close else None
 
 
 # What a member of the wrong JSON type was expected to be (pydantic said `Input should be a valid
@@ -426,12 +451,9 @@ _SKEW = dt.timedelta(minutes=5)
 def _free_reason_code(code: str) -> str:
     """The warning for a reason code outside the vocabulary, in a notice of the version that
     keeps it as free text."""
-    import difflib
-
-    close = difflib.get_close_matches(code.strip().lower().replace(" ", "_").replace("-", "_"),
-                                      list(REASON_CODES), n=1, cutoff=0.75)
+    close = nearest(code, REASON_CODES, cutoff=0.75)
     return (f"reason code {quoted(code, 60)} is not in the vocabulary"
-            + (f" (did you mean {close[0]}?)" if close else "")
+            + (f" (did you mean {close}?)" if close else "")
             + ": correction-record-v1 keeps it as free text, and exports show it as given "
             "(`ledger schema correction-record-v1.1` lists the codes)")
 
