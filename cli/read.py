@@ -47,22 +47,33 @@ if TYPE_CHECKING:
 
 @click.command()
 @click.argument("record_id", shell_complete=complete_record_id)
+@click.option("--as-of", type=whole(0), metavar="SEQ",
+              help="The record's state after this seq, as `export --as-of` gives it.")
 @json_option
 @pass_ctx
-def show(obj: LedgerContext, record_id: str, as_json: bool) -> None:
+def show(obj: LedgerContext, record_id: str, as_of: int | None, as_json: bool) -> None:
     """Show a record's current state: status, levels, tier, gates, manifest, notices.
+
+    With --as-of, its state after that seq: what it was then (content purged since stays
+    withheld).
 
     \b
     Example:
         ledger show SRCH:03BE3A05
         ledger show srch:03be3a05 --json
+        ledger show SRCH:03BE3A05 --as-of 8
     """
     with obj.open(signing=False) as ledger:
-        shown = ledger.show(record_id)
+        shown = ledger.show(record_id, as_of)
+        head, _ = ledger.head()
     if as_json:
         emit_json(shown)
-    else:
-        click.echo(show_text(shown))
+        return
+    if as_of is not None and as_of < head:
+        later = head - as_of
+        click.echo(f"As of seq {as_of}: {later} later event(s) of the ledger not applied (the "
+                   f"head is seq {head})")
+    click.echo(show_text(shown))
 
 
 @click.command()

@@ -218,12 +218,20 @@ class Ledger:
         except RefusedInput as exc:
             raise with_the_digits(self.conn, exc, record_id) from None
 
-    def show(self, record_id: str) -> Shown:
+    def show(self, record_id: str, as_of: int | None = None) -> Shown:
         """Return the current state of a record (the ``show`` object), folded from its events:
-        the rows ``verify`` checks, never the views, which only SQL readers use."""
+        the rows ``verify`` checks, never the views, which only SQL readers use; with ``as_of``,
+        its state after that seq (what a reader was shown then, but for content purged since)."""
+        from ledger.ops.export import head_as_of
+
         rid = self.known(record_id)
         with store.read_snapshot(self.conn) as conn:
-            state = fold_record(store.record_events(conn, rid))
+            upto, _ = head_as_of(conn, as_of)
+            events = store.record_events(conn, rid)
+            state = fold_record([e for e in events if e.seq <= upto])
+        if state is None and events:
+            raise RefusedInput(f"{rid} was first published at seq {events[0].seq}, after seq "
+                               f"{upto}: it had no state then")
         if state is None:
             raise unknown_record(self.conn, rid)
         return views.show_of(state)

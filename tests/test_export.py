@@ -38,6 +38,31 @@ def test_as_of_gives_the_past(cli: Cli, published: Callable[..., str]) -> None:
     assert empty["records"] == [] and empty["header"]["head_hash"] == "0" * 64
 
 
+def test_show_as_of_is_the_records_object_in_export_as_of(cli: Cli) -> None:
+    pages = sorted((Path(__file__).parent.parent / "examples" / "pages").glob("*.txt"))
+    assert cli("import", *map(str, pages)).exit_code == 0
+    cli("correct", "SRCH:03BE3A05", "--kind", "correction", "--reason", "Typo",
+        "--set", "/review_score=9.1")
+    cli("correct", "SRCH:7BAC9D19", "--kind", "removal", "--reason", "Court order", "--purge")
+    head = cli.json("verify")["events"]
+    for as_of in range(head + 1):
+        exported = {r["record_id"]: r for r in
+                    orjson.loads(cli("export", "--as-of", str(as_of)).stdout)["records"]}
+        for rid in ("SRCH:03BE3A05", "SRCH:7BAC9D19", "SRCH:BF3DD431"):
+            shown = cli("show", rid, "--as-of", str(as_of), "--json")
+            if rid not in exported:  # not yet published then: refused, naming when it was
+                assert shown.exit_code == 2 and "was first published at seq" in shown.stderr
+                continue
+            assert orjson.loads(shown.stdout) == exported[rid], (rid, as_of)
+            text = cli("show", rid, "--as-of", str(as_of)).stdout
+            assert text.startswith(f"As of seq {as_of}: ") == (as_of < head), text
+    assert cli.json("show", "SRCH:03BE3A05", "--as-of", str(head)) == \
+        cli.json("show", "SRCH:03BE3A05")
+    outside = cli("show", "SRCH:03BE3A05", "--as-of", str(head + 1))
+    assert outside.exit_code == 2 and outside.stderr == (
+        f"Error: --as-of {head + 1} is outside the ledger (0..{head})\n")
+
+
 def test_jsonl_csv_and_output_file(cli: Cli, published: Callable[..., str], tmp_path: Path) -> None:
     published()
     lines = cli("export", "--format", "jsonl").stdout.splitlines()

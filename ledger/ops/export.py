@@ -31,6 +31,17 @@ CSV_COLUMNS = (
 _OPTS = orjson.OPT_SORT_KEYS
 
 
+def head_as_of(conn: sqlite3.Connection, as_of: int | None) -> tuple[int, str]:
+    """Return (seq, hash) of the ledger's head, or of seq ``as_of`` if given (0: the empty
+    ledger); refuse a seq outside the ledger."""
+    seq, hash_ = store.head(conn)
+    if as_of is None:
+        return seq, hash_
+    if not 0 <= as_of <= seq:
+        raise RefusedInput(f"--as-of {as_of} is outside the ledger (0..{seq})")
+    return as_of, store.hash_at(conn, as_of)
+
+
 def snapshot(conn: sqlite3.Connection, as_of: int | None = None,
              progress: Progress | None = None,
              since: int | None = None) -> tuple[dict[str, Any], Iterator[Shown]]:
@@ -41,11 +52,7 @@ def snapshot(conn: sqlite3.Connection, as_of: int | None = None,
     views, so an edited view row cannot reach an export."""
     from ledger.ops.maintenance import states_by_record  # imported when used: CLI start-up
 
-    seq, hash_ = store.head(conn)
-    if as_of is not None:
-        if not 0 <= as_of <= seq:
-            raise RefusedInput(f"--as-of {as_of} is outside the ledger (0..{seq})")
-        seq, hash_ = as_of, store.hash_at(conn, as_of)
+    seq, hash_ = head_as_of(conn, as_of)
     if since is not None and not 0 <= since <= seq:
         raise RefusedInput(f"--since {since} is outside the ledger (0..{seq})")
     records = (views.show_of(s) for s in states_by_record(conn, seq, progress)
