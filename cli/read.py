@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, get_args
@@ -194,36 +196,50 @@ def _since(value: str) -> tuple[int, str | None]:
 @click.option("--vkey", help="The verifier key of the checkpoint (string or file).")
 @click.option("--policy", "policy_file", type=FileName("the policy file"),
               help="Also require the checkpoint's witness cosignatures to meet this quorum.")
+@click.option("--extends", "old_copy", type=FileName("the old copy"), metavar="OLD_COPY",
+              help="Also check that the log extends this earlier copy of the ledger file.")
 @json_option
 @pass_ctx
 def verify(obj: LedgerContext, checkpoint_file: str | None, vkey: str | None,
-           policy_file: str | None, as_json: bool) -> None:
+           policy_file: str | None, old_copy: str | None, as_json: bool) -> None:
     """Recompute every event hash, link and the Merkle tree; exit 1 naming the first bad seq.
 
     With --checkpoint and --vkey, also check the checkpoint's signature and that the log
-    extends it (a truncated tail or a rewritten history fails).
+    extends it (a truncated tail or a rewritten history fails). With --extends, the same
+    against an earlier copy of the ledger file an auditor kept, naming the first event that
+    differs.
 
     \b
     Example:
         ledger verify
         ledger verify --json
         ledger verify --checkpoint checkpoint-120.txt --vkey publisher.vkey
+        ledger verify --extends archive/ledger-2026-11.db
     """
     if (checkpoint_file is None) != (vkey is None):
         raise RefusedInput("--checkpoint and --vkey go together")
     if policy_file is not None and checkpoint_file is None:
         raise RefusedInput("--policy checks a checkpoint: give --checkpoint and --vkey too")
+    if old_copy is not None and checkpoint_file is not None:
+        raise RefusedInput("--extends and --checkpoint: give one")
     from ledger.ops.keys import read_policy, read_verifier
 
     extra: dict[str, object] = {}
     policy = read_policy(policy_file) if policy_file else None
+    old = _old_copy(obj, old_copy) if old_copy is not None else None
     opened, unreadable = _open_for_checks(obj)
     if opened is None:
         assert unreadable is not None
         report = unreadable
     else:
         with opened as ledger, progress("Verifying", ledger.count()) as bar:
-            if checkpoint_file is not None and vkey is not None:
+            if old is not None:
+                with old:
+                    report = ledger.verify_extends(old, bar)
+                    old_head = old.head()
+                extra = {"extends": {"file": old_copy, "events": old_head[0],
+                                     "head_hash": old_head[1]}}
+            elif checkpoint_file is not None and vkey is not None:
                 note, verifier = read_checkpoint_note(checkpoint_file), read_verifier(vkey)
                 if policy is not None:
                     from ledger.core.policy import open_cosigned
@@ -243,12 +259,25 @@ def verify(obj: LedgerContext, checkpoint_file: str | None, vkey: str | None,
                  f"{len({s for s, *_ in report.withheld})} event(s), each by a "
                  "removal's purge: "
                  + ", ".join(f"notice {n} (seq {q})" for q, n in notices))
-        if extra:
+        if old is not None:
+            tell(f"OK: the log extends {old_copy} ({old_head[0]} events, head hash "
+                 f"{old_head[1][:16]}…): none of them was changed, removed or reordered")
+        elif extra:
             tell(f"OK: the log extends the checkpoint of size {cp.size} signed "
                  f"by {cp.origin}")
     else:
         say(f"FAILED at {report.where}: {report.reason}", err=True)
     sys.exit(0 if report.ok else 1)
+
+
+def _old_copy(obj: LedgerContext, path: str) -> Ledger:
+    """Open an earlier copy of the ledger for ``verify --extends``; refuse the ledger itself."""
+    from ledger.api import Ledger
+
+    with contextlib.suppress(OSError):
+        if os.path.samefile(path, obj.db):
+            raise RefusedInput(f"--extends {path} is the ledger itself: give an earlier copy")
+    return Ledger.open(path)
 
 
 def _open_for_checks(obj: LedgerContext) -> tuple[Ledger | None, VerifyReport | None]:

@@ -272,6 +272,12 @@ class Ledger:
         report.findings.extend(full_text_findings(self.conn))
         return report
 
+    def verify_extends(self, old: Ledger, progress: Progress | None = None) -> VerifyReport:
+        """Return the verify report, failed unless the log extends ``old``, an earlier copy of
+        this ledger (refused if that copy does not verify itself)."""
+        with store.read_snapshot(self.conn) as conn, store.read_snapshot(old.conn) as old_conn:
+            return verification.verify_extends_copy(conn, old_conn, progress)
+
     def verify_checkpoint(self, note: str, verifier: Verifier,
                           progress: Progress | None = None) -> tuple[VerifyReport, Checkpoint]:
         """Return the verify report, failed unless the log extends the signed checkpoint."""

@@ -455,3 +455,68 @@ def test_audit_reports_side_table_rows_the_chain_does_not_justify(retracted: Cli
         conn.execute(statement)
     findings = failed(retracted, "audit")["findings"]
     assert any(f["check"] == table for f in findings), findings
+
+
+# -- verify --extends: an auditor's earlier copy of the file ---------------------------------------
+
+def _copy(db: Path, name: str) -> Path:
+    target = db.with_name(name)
+    with sqlite3.connect(db) as source, sqlite3.connect(target) as copy:
+        source.backup(copy)
+    return target
+
+
+def test_a_history_rewritten_so_that_verify_passes_is_caught_by_the_old_copy(retracted: Cli) -> None:
+    """An attacker who can write the file but holds no key rewrites the retraction (seq 4) and
+    recomputes every later hash and the tree: verify alone passes, the auditor's copy does not."""
+    old = _copy(retracted.db, "archive.db")
+    retracted("correct", "SRCH:00000002", "--kind", "addendum", "--notice-id", "ADD-2")
+    extends = retracted.json("verify", "--extends", str(old))
+    with sqlite3.connect(old) as conn:
+        old_head = conn.execute("SELECT hash FROM events WHERE seq = 5").fetchone()[0]
+    assert extends["ok"] and extends["extends"] == {"file": str(old), "events": 5,
+                                                    "head_hash": old_head}
+    assert "OK: the log extends" in retracted("verify", "--extends", str(old)).output
+    with attacker.unguarded(retracted.db) as conn:  # seq 1-3 kept as they are
+        envs = attacker.rows(conn)
+        conn.execute("DELETE FROM events WHERE seq >= 4")
+        envs[3]["payload"].update(kind="addendum", reason="none")
+        prev = envs[2]["hash"]
+        for env in envs[3:]:
+            prev = attacker.insert(conn, {**env, "prev_hash": prev})["hash"]
+        attacker.rebuild_tree(conn)
+    assert retracted.json("verify")["ok"]  # the chain alone cannot tell
+    report = failed(retracted, "verify", "--extends", str(old))
+    assert report["first_bad_seq"] == 4, report
+    assert report["reason"] == ("the event differs from the old copy's seq 4: the history up to "
+                                "seq 5 was rewritten from seq 4 on")
+    text = retracted("verify", "--extends", str(old))
+    assert text.exit_code == 1 and text.stderr.startswith("FAILED at seq 4: the event differs")
+
+
+def test_a_cut_tail_a_bad_copy_and_the_ledger_itself(retracted: Cli) -> None:
+    old = _copy(retracted.db, "archive.db")
+    with attacker.unguarded(retracted.db) as conn:  # the last event and its tree hashes gone
+        conn.execute("DELETE FROM events WHERE seq = 5")
+        attacker.rebuild_tree(conn)
+    assert retracted.json("verify")["ok"]
+    report = failed(retracted, "verify", "--extends", str(old))
+    assert report["first_bad_seq"] == 5 and "this ledger has 4 events but the old copy has 5" \
+        in report["reason"], report
+    # what the old copy says is checked first: an edited copy is refused, not believed
+    with attacker.unguarded(old) as conn:
+        conn.execute("UPDATE events SET actor = 'mallory' WHERE seq = 2")
+    refused = retracted("verify", "--extends", str(old))
+    assert refused.exit_code == 2 and refused.stderr.startswith(
+        "Error: the old copy does not verify (FAILED at seq 2: ")
+    assert retracted("verify", "--extends", str(retracted.db)).stderr == (
+        f"Error: --extends {retracted.db} is the ledger itself: give an earlier copy\n")
+    assert "give one" in retracted("verify", "--extends", str(old), "--checkpoint", str(old),
+                                   "--vkey", "x").stderr
+
+
+def test_a_purge_after_the_copy_still_extends_it(retracted: Cli) -> None:
+    old = _copy(retracted.db, "archive.db")
+    assert retracted("correct", "SRCH:03BE3A05", "--kind", "removal", "--reason", "Court order",
+                     "--purge").exit_code == 0
+    assert retracted.json("verify", "--extends", str(old))["ok"]

@@ -423,3 +423,18 @@ def check_extends(report: VerifyReport, checkpoint: Checkpoint) -> None:
                                 f"is {got} but the checkpoint of {checkpoint.origin} says "
                                 f"{checkpoint.root_b64}: history up to seq {checkpoint.size} was "
                                 "rewritten", checkpoint.root_b64, got)
+
+
+def check_extends_copy(report: VerifyReport, old: VerifyReport,
+                       first_differing: Callable[[], int]) -> None:
+    """Raise VerificationError unless the verified log extends ``old``, the verify report of an
+    earlier copy of it: as long, and the same Merkle root at the copy's size (so the same
+    events up to it); ``first_differing`` names the first event that differs when not."""
+    if report.events < old.events:
+        raise VerificationError(report.events + 1, f"this ledger has {report.events} events but "
+                                f"the old copy has {old.events}: the tail of the log was "
+                                "truncated or deleted", str(old.events), str(report.events))
+    if root_at(report, old.events) != old.root:
+        seq = first_differing()
+        raise VerificationError(seq, f"the event differs from the old copy's seq {seq}: the "
+                                f"history up to seq {old.events} was rewritten from seq {seq} on")

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ledger.core.events import GENESIS_HASH
 from ledger.core.merkle import stored_count, tree_root
 from ledger.core.progress import Progress
-from ledger.errors import LedgerError, VerificationError
+from ledger.errors import LedgerError, RefusedInput, VerificationError
 from ledger.ops.helpers import HELPERS, PARALLEL_FROM, Helper, HelperStopped, send
 from ledger.storage import store
 from ledger.storage.proofstore import (
@@ -91,6 +91,42 @@ def verify_stored(conn: sqlite3.Connection, progress: Progress | None = None, *,
     if guards:
         report = _also(report, guards[0][0], _schema_reason(guards))
     return report
+
+
+def verify_extends_copy(conn: sqlite3.Connection, old_conn: sqlite3.Connection,
+                        progress: Progress | None = None) -> VerifyReport:
+    """Return the verify report of the stored log, failed unless it extends ``old_conn``, an
+    earlier copy of the same ledger (an auditor's archive): the copy is verified first, then
+    this log, whose Merkle root at the copy's size must be the copy's root. Refuse a copy that
+    does not verify itself: it cannot show what this log must extend."""
+    from ledger.model.verify import VerifyReport, check_extends_copy
+
+    old = verify_stored(old_conn, None, every_tree_hash=False)
+    if not old.ok:
+        raise RefusedInput(f"the old copy does not verify (FAILED at {old.where}: {old.reason}): "
+                           "it cannot show what this ledger must extend")
+    report = verify_stored(conn, progress, every_tree_hash=False, capture={old.events})
+    if not report.ok:
+        return report
+    try:
+        check_extends_copy(report, old, lambda: _first_differing(conn, old_conn, old.events))
+    except VerificationError as exc:
+        return VerifyReport(False, report.events, report.head_hash, exc.seq, exc.reason,
+                            report.root)
+    return report
+
+
+def _first_differing(conn: sqlite3.Connection, old_conn: sqlite3.Connection, size: int) -> int:
+    """Return the first seq at which two verified logs' events differ, up to ``size``: each
+    event's hash commits to the one before, so equal hashes at a seq mean equal events up to it."""
+    lo, hi = 0, size  # equal at lo (seq 0: the genesis), different at hi
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if store.hash_at(conn, mid) == store.hash_at(old_conn, mid):
+            lo = mid
+        else:
+            hi = mid
+    return hi
 
 
 def verify_since(conn: sqlite3.Connection, base: Checkpoint, progress: Progress | None = None,
