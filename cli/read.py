@@ -231,15 +231,17 @@ def verify(obj: LedgerContext, checkpoint_file: str | None, vkey: str | None,
     if opened is None:
         assert unreadable is not None
         report = unreadable
+        if old is not None:
+            old.close()
+    elif old is not None:
+        with opened as ledger, old, progress_phases(("Verifying the old copy", old.count()),
+                                                    ("Verifying", ledger.count())) as bars:
+            report = ledger.verify_extends(old, bars[1], bars[0])
+            old_head = old.head()
+        extra = {"extends": {"file": old_copy, "events": old_head[0], "head_hash": old_head[1]}}
     else:
         with opened as ledger, progress("Verifying", ledger.count()) as bar:
-            if old is not None:
-                with old:
-                    report = ledger.verify_extends(old, bar)
-                    old_head = old.head()
-                extra = {"extends": {"file": old_copy, "events": old_head[0],
-                                     "head_hash": old_head[1]}}
-            elif checkpoint_file is not None and vkey is not None:
+            if checkpoint_file is not None and vkey is not None:
                 note, verifier = read_checkpoint_note(checkpoint_file), read_verifier(vkey)
                 if policy is not None:
                     from ledger.core.policy import open_cosigned

@@ -272,11 +272,13 @@ class Ledger:
         report.findings.extend(full_text_findings(self.conn))
         return report
 
-    def verify_extends(self, old: Ledger, progress: Progress | None = None) -> VerifyReport:
+    def verify_extends(self, old: Ledger, progress: Progress | None = None,
+                       old_progress: Progress | None = None) -> VerifyReport:
         """Return the verify report, failed unless the log extends ``old``, an earlier copy of
-        this ledger (refused if that copy does not verify itself)."""
+        this ledger (refused if that copy does not verify itself; ``old_progress`` counts its
+        events as they are verified)."""
         with store.read_snapshot(self.conn) as conn, store.read_snapshot(old.conn) as old_conn:
-            return verification.verify_extends_copy(conn, old_conn, progress)
+            return verification.verify_extends_copy(conn, old_conn, progress, old_progress)
 
     def verify_checkpoint(self, note: str, verifier: Verifier,
                           progress: Progress | None = None) -> tuple[VerifyReport, Checkpoint]:

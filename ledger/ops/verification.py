@@ -94,14 +94,15 @@ def verify_stored(conn: sqlite3.Connection, progress: Progress | None = None, *,
 
 
 def verify_extends_copy(conn: sqlite3.Connection, old_conn: sqlite3.Connection,
-                        progress: Progress | None = None) -> VerifyReport:
+                        progress: Progress | None = None,
+                        old_progress: Progress | None = None) -> VerifyReport:
     """Return the verify report of the stored log, failed unless it extends ``old_conn``, an
     earlier copy of the same ledger (an auditor's archive): the copy is verified first, then
     this log, whose Merkle root at the copy's size must be the copy's root. Refuse a copy that
     does not verify itself: it cannot show what this log must extend."""
     from ledger.model.verify import VerifyReport, check_extends_copy
 
-    old = verify_stored(old_conn, None, every_tree_hash=False)
+    old = verify_stored(old_conn, old_progress, every_tree_hash=False)
     if not old.ok:
         raise RefusedInput(f"the old copy does not verify (FAILED at {old.where}: {old.reason}): "
                            "it cannot show what this ledger must extend")
