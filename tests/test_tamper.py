@@ -247,7 +247,11 @@ def test_audit_catches_a_rewritten_history_that_breaks_the_rules(full: Cli) -> N
 
 def test_audit_flags_a_tier_that_contradicts_the_score(cli: Cli, published: Callable[..., str]) -> None:
     """Editorial policy, not integrity: a warning (exit 0), an error only with --strict."""
-    published(review_score=4.5)
+    told = cli("publish", cli.file(manifest(review_score=4.5)))
+    assert told.exit_code == 0 and told.stderr == (  # said when appended, and audit says it too
+        "Warning: review score 4.5 is below 5.0 but the tier is 'Flagship candidate', not "
+        "'Quarantine candidate': `ledger audit` will flag it (the tier is set in the manifest's "
+        "quality.tier)\n")
     result = cli("audit", "--json")
     report = orjson.loads(result.stdout)
     assert result.exit_code == 0 and report["ok"] is True and report["findings"] == []
@@ -255,6 +259,17 @@ def test_audit_flags_a_tier_that_contradicts_the_score(cli: Cli, published: Call
     assert "below 5.0" in report["warnings"][0]["message"]
     strict = cli("audit", "--strict")
     assert strict.exit_code == 1 and "warning (tiers): seq 1 SRCH:03BE3A05: review score" in strict.stdout
+    mended = cli("correct", "SRCH:03BE3A05", "--kind", "correction", "--reason", "Tier follows score",
+                 "--set", "/quality/tier=Quarantine candidate")
+    assert mended.exit_code == 0 and mended.stderr == ""
+    assert orjson.loads(cli("audit", "--json").stdout)["warnings"] == []
+    lowered = cli("correct", "SRCH:03BE3A05", "--kind", "correction", "--reason", "Score typo",
+                  "--set", "/review_score=9", "--set", "/quality/tier=Watchlist", "--dry-run")
+    assert lowered.exit_code == 0 and lowered.stderr == ""  # the two changes agree
+    raised = cli("correct", "SRCH:03BE3A05", "--kind", "correction", "--reason", "Tier",
+                 "--set", "/quality/tier=Watchlist")
+    assert raised.stderr.endswith("not 'Quarantine candidate': `ledger audit` will flag it (the "
+                                  "tier is set with --set '/quality/tier=Quarantine candidate')\n")
 
 
 def test_edited_tree_hashes(full: Cli) -> None:

@@ -458,15 +458,58 @@ def _free_reason_code(code: str) -> str:
             "(`ledger schema correction-record-v1.1` lists the codes)")
 
 
+QUARANTINE_BELOW = 5.0
+
+
+def tier_contradiction(manifest: dict[str, Any]) -> str | None:
+    """Return how a manifest's quality tier contradicts its review score (a score below
+    QUARANTINE_BELOW must be a 'Quarantine candidate'), None if it does not or either is
+    absent or withheld: the rule ``audit`` flags for every record."""
+    score, quality = manifest.get("review_score"), manifest.get("quality")
+    if is_withheld(score) or is_withheld(quality) or not isinstance(quality, dict):
+        return None
+    tier = quality.get("tier")
+    if isinstance(score, int | float) and tier is not None and score < QUARANTINE_BELOW \
+            and tier != "Quarantine candidate":
+        return (f"review score {canonical_text(score)} is below {QUARANTINE_BELOW} but the tier "
+                f"is {tier!r}, not 'Quarantine candidate'")
+    return None
+
+
+def _tier_after(contract: str, payload: dict[str, Any], state: RecordState | None) -> str | None:
+    """The warning for an append that leaves the record's tier contradicting its review score
+    (a new version, or a correction's changes), None otherwise."""
+    if contract.startswith("paper-manifest-"):
+        manifest = payload
+    elif payload.get("kind") == "correction" and state is not None \
+            and isinstance(payload.get("changes"), list) and payload["changes"]:
+        try:
+            manifest = apply_changes(state.manifest, payload["changes"])
+        except (KeyError, IndexError, ValueError, TypeError, RefusedInput):
+            return None
+    else:
+        return None
+    found = tier_contradiction(manifest)
+    if found is None:
+        return None
+    mend = ("with --set '/quality/tier=Quarantine candidate'" if manifest is not payload
+            else "in the manifest's quality.tier")
+    return f"{found}: `ledger audit` will flag it (the tier is set {mend})"
+
+
 def editorial_warnings(contract: str, payload: dict[str, Any], state: RecordState | None,
                        now: dt.datetime | None = None) -> list[str]:
     """Return warnings about an append that is valid but may hurt the record unknowingly: a new
     version that sets the record back to an earlier one (``set_back``) or a member back from the
     value a correction in force gave it, a VERIFIED gate on a retracted, withdrawn or removed
-    record, and a notice's effective date or an evaluation's time after ``now``."""
+    record, a notice's effective date or an evaluation's time after ``now``, and a tier that
+    the new version or the correction's changes leave contradicting the review score."""
+    tier = _tier_after(contract, payload, state)
     if state is None:
-        return []
+        return [tier] if tier is not None else []
     out = [] if now is None else _after_now(payload, now)
+    if tier is not None:
+        out.append(tier)
     if contract.startswith("paper-manifest-"):
         back = set_back(payload, state)
         if back is not None:

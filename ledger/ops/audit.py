@@ -23,15 +23,14 @@ from ledger.core.events import KEY_TYPES, TYPE_CONTRACTS, Event, is_withheld
 from ledger.core.progress import Progress
 from ledger.errors import CorruptEvent, LedgerError, VerificationError
 from ledger.model.purge import PURGE_TYPE, purge_problems
-from ledger.model.rules import NoOp, plan, validate
-from ledger.model.state import WITHHELD_VALUE, RecordState, apply_event
+from ledger.model.rules import NoOp, plan, tier_contradiction, validate
+from ledger.model.state import RecordState, apply_event
 from ledger.model.verify import VerifyReport, check_extends, damage_report
 from ledger.ops import verification
 from ledger.ops.helpers import HELPERS, Helper, HelperStopped, send
 from ledger.ops.proofs import stored_checkpoints
 from ledger.storage import proofstore, searchindex, store, views
 
-QUARANTINE_BELOW = 5.0
 # Events from which the rules' replay runs in helper processes beside the verify pass: from
 # here the replay costs more than starting two interpreters (~0.3 s).
 PARALLEL_FROM = 5_000
@@ -500,10 +499,6 @@ def _shown(value: Any) -> str:
 
 
 def _check_tier(state: RecordState, add: Callable[[Finding], None]) -> None:
-    score, tier = state.manifest.get("review_score"), state.quality_tier
-    if is_withheld(score) or tier == WITHHELD_VALUE:
-        return  # withheld by a purge: nothing to compare
-    if score is not None and tier is not None and score < QUARANTINE_BELOW \
-            and tier != "Quarantine candidate":
-        add(Finding("tiers", f"review score {score} is below {QUARANTINE_BELOW} but the tier is "
-                    f"{tier!r}, not 'Quarantine candidate'", state.last_seq, state.record_id))
+    found = tier_contradiction(state.manifest)  # none when withheld by a purge
+    if found is not None:
+        add(Finding("tiers", found, state.last_seq, state.record_id))

@@ -252,8 +252,8 @@ class Batch:
         if isinstance(outcome, NoOp):
             return AppendResult(rid, None, outcome.message)
         warnings = []
-        if guard and state is not None:
-            if outcome.type == "notice.issued":
+        if guard:
+            if outcome.type == "notice.issued" and state is not None:
                 doubtful = repeated_notice(outcome.payload, state) or idle_changes(
                     outcome.payload, state, notice_subject(outcome.payload, filled))
                 if doubtful is not None:
