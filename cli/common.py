@@ -297,6 +297,55 @@ def report_rehearsal(found: Rehearsal, as_json: bool, doc: dict[str, Any] | None
         say(f"  … and {len(records) - 20} more (--json lists every one)")
 
 
+def change_lines(changes: list[dict[str, Any]]) -> list[str]:
+    """Return a line per change to a manifest (``editor.manifest_changes``), as `ledger diff`
+    prints them: ``+`` added, ``-`` removed, ``~`` changed, each value cut around the change."""
+    lines = []
+    for change in changes:
+        if "old" not in change:
+            lines.append(f"  + {printable(change['path'])}: {_short(change['new'])}")
+        elif "new" not in change:
+            lines.append(f"  - {printable(change['path'])}: {_short(change['old'])}")
+        else:
+            before, after = _around_the_change(_text(change["old"]), _text(change["new"]))
+            lines.append(f"  ~ {printable(change['path'])}: {before} → {after}")
+    return lines
+
+
+def _text(value: object) -> str:
+    """A value of a diff line: JSON, or what withheld it (as `show` says it)."""
+    from ledger.core.events import is_withheld
+    from ledger.pages.render import shown_value
+
+    return printable(shown_value(value) if is_withheld(value) else orjson.dumps(value).decode())
+
+
+def _short(value: object, width: int = 80) -> str:
+    """A value of a diff line, cut to ``width``."""
+    text = _text(value)
+    return text if len(text) <= width else text[:width - 3] + "…"
+
+
+def _around_the_change(old: str, new: str, width: int = 80, context: int = 20) -> tuple[str, str]:
+    """The two sides of a changed value, each cut to ``width`` around where they differ: a title
+    changed at its end showed the same first 77 characters on both sides, and not the change."""
+    if len(old) <= width and len(new) <= width:
+        return old, new
+    same = 0
+    while same < min(len(old), len(new)) and old[same] == new[same]:
+        same += 1
+    tail = 0
+    while tail < min(len(old), len(new)) - same and old[-1 - tail] == new[-1 - tail]:
+        tail += 1
+    start = max(0, same - context)
+
+    def cut(text: str) -> str:
+        stop = min(len(text), len(text) - tail + context, start + width - 2)
+        return ("…" if start else "") + text[start:stop] + ("…" if stop < len(text) else "")
+
+    return cut(old), cut(new)
+
+
 def report_append(result: AppendResult, as_json: bool) -> None:
     """Print what an append did (an event, or an idempotent no-op), or would do (--dry-run)."""
     event = result.event
@@ -304,6 +353,8 @@ def report_append(result: AppendResult, as_json: bool) -> None:
         doc = {"appended": event is not None and not result.dry_run, "record_id": result.record_id,
                "message": result.message, "warnings": result.warnings,
                "event": None if event is None else event.envelope()}
+        if result.changes:
+            doc["changes"] = result.changes
         if result.dry_run:
             doc.update(dry_run=True, state=result.state)
         emit_json(doc)
@@ -319,6 +370,9 @@ def report_append(result: AppendResult, as_json: bool) -> None:
             "notice.issued", "gate.evaluated", "key.added", "key.revoked") else ""
         say(f"Appended seq {event.seq} {event.type} {event.record_id}{': ' + what if what else ''}"
             f" (hash {event.hash[:16]}…)")
+    if not as_json:  # what a correction changes in the manifest, as `ledger diff` shows it
+        for line in change_lines(result.changes):
+            say(line)
     for warning in result.warnings:
         say(f"Warning: {warning}", err=True)
 

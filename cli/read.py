@@ -23,6 +23,7 @@ from .common import (
     FileName,
     LedgerContext,
     WordsChoice,
+    change_lines,
     complete_record_id,
     emit_json,
     format_of,
@@ -576,48 +577,8 @@ def diff(obj: LedgerContext, record_id: str, old: int | None, new: int | None,
     say(f"{rid}: {left} → {right}")
     if not changes:
         say("  no change")
-    for change in changes:
-        if "old" not in change:
-            say(f"  + {printable(change['path'])}: {_short(change['new'])}")
-        elif "new" not in change:
-            say(f"  - {printable(change['path'])}: {_short(change['old'])}")
-        else:
-            before, after = _around_the_change(_text(change["old"]), _text(change["new"]))
-            say(f"  ~ {printable(change['path'])}: {before} → {after}")
-
-
-def _text(value: object) -> str:
-    """A value of a diff line: JSON, or what withheld it (as `show` says it)."""
-    from ledger.core.events import is_withheld
-    from ledger.pages.render import shown_value
-
-    return printable(shown_value(value) if is_withheld(value) else orjson.dumps(value).decode())
-
-
-def _short(value: object, width: int = 80) -> str:
-    """A value of a diff line, cut to ``width``."""
-    text = _text(value)
-    return text if len(text) <= width else text[:width - 3] + "…"
-
-
-def _around_the_change(old: str, new: str, width: int = 80, context: int = 20) -> tuple[str, str]:
-    """The two sides of a changed value, each cut to ``width`` around where they differ: a title
-    changed at its end showed the same first 77 characters on both sides, and not the change."""
-    if len(old) <= width and len(new) <= width:
-        return old, new
-    same = 0
-    while same < min(len(old), len(new)) and old[same] == new[same]:
-        same += 1
-    tail = 0
-    while tail < min(len(old), len(new)) - same and old[-1 - tail] == new[-1 - tail]:
-        tail += 1
-    start = max(0, same - context)
-
-    def cut(text: str) -> str:
-        stop = min(len(text), len(text) - tail + context, start + width - 2)
-        return ("…" if start else "") + text[start:stop] + ("…" if stop < len(text) else "")
-
-    return cut(old), cut(new)
+    for line in change_lines(changes):
+        say(line)
 
 
 @click.command()

@@ -284,6 +284,28 @@ def test_a_mistyped_command_gets_a_suggestion(cli: Cli) -> None:
                                   "`ledger COMMAND --help` tells of one)\n")
 
 
+def test_a_correction_says_what_it_changes_as_diff_does(day: Cli) -> None:
+    rid = "SRCH:03BE3A05"  # its review score was corrected to 9.1
+    flags = ["correct", rid, "--kind", "correction", "--reason", "Score and note",
+             "--set", "/review_score=8.5", "--set", "/note=Corrected note"]
+    rehearsed = day(*flags, "--dry-run")
+    assert rehearsed.stdout.splitlines()[1:] == [
+        '  ~ /note: "Machine-generated synthesis of existing literature. Not primary research." → '
+        '"Corrected note"', "  ~ /review_score: 9.1 → 8.5"], rehearsed.stdout
+    done = day(*flags, "--json")
+    assert orjson.loads(done.stdout)["changes"] == [
+        {"path": "/note", "old": "Machine-generated synthesis of existing literature. Not primary "
+                                 "research.", "new": "Corrected note"},
+        {"path": "/review_score", "old": 9.1, "new": 8.5}]
+    bare = {k: v for k, v in manifest("SRCH:0000000A").items() if k != "note"}
+    assert day("publish", day.file(bare)).exit_code == 0
+    added = day("correct", "SRCH:0000000A", "--kind", "correction", "--reason", "Note",
+                "--set", "/note=Added")
+    assert added.stdout.splitlines()[1:] == ['  + /note: "Added"'], added.stdout
+    assert "changes" not in orjson.loads(day("correct", rid, "--kind", "addendum", "--reason",
+                                             "More", "--json").stdout)
+
+
 def test_a_notice_kind_and_a_set_pointer_as_an_editor_types_them(day: Cli) -> None:
     rid = "SRCH:03BE3A05"
     for spelt in ("Expression of concern", "EXPRESSION-OF-CONCERN", "expression_of_concern"):
@@ -438,7 +460,7 @@ def test_bulk_commands_dry_run_and_write_nothing(day: Cli, tmp_path: Path) -> No
 def test_a_long_value_changed_anywhere_shows_the_change(old: str, new: str) -> None:
     """`diff` cut both sides of a changed value to their first 77 characters: a title changed
     at its end read the same on both sides. Each side is now cut around where they differ."""
-    from cli.read import _around_the_change
+    from cli.common import _around_the_change
 
     before, after = _around_the_change(old, new)
     assert len(before) <= 81 and len(after) <= 81

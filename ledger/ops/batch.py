@@ -37,7 +37,7 @@ from ledger.model.rules import (
     validate,
 )
 from ledger.model.state import RecordState, apply_event, fold
-from ledger.ops.editor import unknown_record, with_the_digits
+from ledger.ops.editor import manifest_changes, unknown_record, with_the_digits
 from ledger.storage import proofstore, store, views
 from ledger.storage.views import Shown
 
@@ -57,6 +57,8 @@ class AppendResult:
     warnings: list[str] = field(default_factory=list)
     dry_run: bool = False  # computed, then rolled back: nothing was written
     state: Shown | None = None  # with dry_run: the record's state it would give
+    # a correction's changes to the manifest as they land: {"path", "old", "new"} (editor.diff's)
+    changes: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def appended(self) -> bool:
@@ -259,7 +261,12 @@ class Batch:
                 if doubtful is not None:
                     raise RefusedInput(doubtful)
             warnings = editorial_warnings(contract, outcome.payload, state, now)
-        return self._apply(outcome, state, contract, actor, now, warnings=warnings)
+        before = state.manifest if state is not None else None  # replaced, never edited, by a fold
+        result = self._apply(outcome, state, contract, actor, now, warnings=warnings)
+        if before is not None and outcome.payload.get("changes") and \
+                outcome.payload.get("kind") == "correction" and state is not None:
+            result.changes.extend(manifest_changes(before, state.manifest))
+        return result
 
     def add_prepared(self, prepared: Prepared) -> AppendResult:
         """``add`` for a line a bulk helper prepared (``ops.bulkprep``): the same defaults, rules

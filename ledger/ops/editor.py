@@ -125,10 +125,12 @@ def diff(state: RecordState, old: int | None = None, new: int | None = None
         right, right_label = state.manifest, f"the current manifest (version {count} with its corrections)"
     else:
         right, right_label = version(new), f"version {new} as published"
-    return left_label, right_label, list(_changes("", left, right))
+    return left_label, right_label, list(manifest_changes(left, right))
 
 
-def _changes(path: str, old: Any, new: Any) -> Iterator[dict[str, Any]]:
+def manifest_changes(old: Any, new: Any, path: str = "") -> Iterator[dict[str, Any]]:
+    """Yield what differs between two manifests, member by member: {"path": JSON Pointer,
+    "old": …, "new": …}, ``old`` or ``new`` absent when the member was added or removed."""
     if isinstance(old, dict) and isinstance(new, dict) and not is_withheld(old) and not is_withheld(new):
         for key in sorted(set(old) | set(new)):
             where = path + pointer([key])
@@ -137,7 +139,7 @@ def _changes(path: str, old: Any, new: Any) -> Iterator[dict[str, Any]]:
             elif key not in old:
                 yield {"path": where, "new": new[key]}
             else:
-                yield from _changes(where, old[key], new[key])
+                yield from manifest_changes(old[key], new[key], where)
     elif old != new or type(old) is not type(new):
         yield {"path": path or "/", "old": old, "new": new}
 
