@@ -530,3 +530,15 @@ def test_a_refused_notice_is_named_as_its_sender_knows_it(day: Cli) -> None:
         assert lifted.stderr.startswith(f"Error: {named.replace('retraction', 'reinstatement')}: "
                                         "a reinstatement must name the notice it lifts")
     assert day.snapshot() == before
+
+
+def test_a_partial_retraction_that_names_no_claims_is_warned_of(day: Cli) -> None:
+    """A partial retraction says part of the record is retracted; without claim_ids no reader
+    can tell which part. It is appended (the contract leaves claim_ids optional) and warned of."""
+    bare = day("correct", "SRCH:03BE3A05", "--kind", "partial_retraction", "--reason", "r")
+    assert bare.exit_code == 0 and bare.stderr == (
+        "Warning: this partial retraction of SRCH:03BE3A05 names no claims (`--claim-id`; "
+        "`claim_ids` in a notice file): readers will not see which claims it retracts\n")
+    named = day("correct", "SRCH:03BE3A05", "--kind", "partial_retraction", "--reason", "r2",
+                "--claim-id", "C3")
+    assert named.exit_code == 0 and named.stderr == ""

@@ -118,6 +118,24 @@ def test_a_malformed_page_is_refused_by_line(cli: Cli, tmp_path: Path, edit: Any
     assert cli.json("verify")["events"] == 5
 
 
+@pytest.mark.parametrize("blank", ["\u2014", "n/a", "-", "Not scored"])
+def test_a_header_line_that_says_no_value_is_a_fact_the_page_does_not_show(
+        cli: Cli, tmp_path: Path, blank: str) -> None:
+    page = tmp_path / "p.txt"
+    page.write_text(FULL.read_text().replace("Review score: 9.33/10", f"Review score: {blank}")
+                    .replace("Submitted: 28 May 2026", f"Submitted: {blank}"))
+    result = cli("import", str(page))
+    assert result.exit_code == 0, result.stderr
+    m = cli.json("show", "SRCH:03BE3A05")["manifest"]
+    assert "review_score" not in m and "submitted" not in m
+    assert cli("import", str(FULL)).exit_code == 0  # the full page then states both
+    m = cli.json("show", "SRCH:03BE3A05")["manifest"]
+    assert m["review_score"] == 9.33 and m["submitted"] == "2026-05-28"
+    again = cli("import", str(page))  # not shown: the ledger's values stay, nothing written
+    assert again.exit_code == 0 and "0 event(s) appended" in again.stdout, again.stdout
+    assert cli.json("show", "SRCH:03BE3A05")["manifest"]["review_score"] == 9.33
+
+
 def test_untidy_pages_never_crash(cli: Cli, tmp_path: Path) -> None:
     text = FULL.read_text()
     variants = [text.replace("\n\n", "\n"), text + "\n| stray | row |\n\u00a0\x07",

@@ -502,8 +502,9 @@ def editorial_warnings(contract: str, payload: dict[str, Any], state: RecordStat
     """Return warnings about an append that is valid but may hurt the record unknowingly: a new
     version that sets the record back to an earlier one (``set_back``) or a member back from the
     value a correction in force gave it, a VERIFIED gate on a retracted, withdrawn or removed
-    record, a notice's effective date or an evaluation's time after ``now``, and a tier that
-    the new version or the correction's changes leave contradicting the review score."""
+    record, a notice's effective date or an evaluation's time after ``now``, a partial
+    retraction that names no claims, and a tier that the new version or the correction's
+    changes leave contradicting the review score."""
     tier = _tier_after(contract, payload, state)
     if state is None:
         return [tier] if tier is not None else []
@@ -543,6 +544,9 @@ def editorial_warnings(contract: str, payload: dict[str, Any], state: RecordStat
         out.append(f"correction {lifted.notice_id} no longer counts in the record's status, but "
                    f"its changes stay in the manifest ({paths}): to undo them, issue a correction "
                    "that sets them back")
+    if payload.get("kind") == "partial_retraction" and not payload.get("claim_ids"):
+        out.append(f"this partial retraction of {state.record_id} names no claims (`--claim-id`; "
+                   "`claim_ids` in a notice file): readers will not see which claims it retracts")
     if contract == "correction-record-v1":  # v1.1 refuses a code outside the vocabulary
         out += [_free_reason_code(code) for code in payload.get("reason_codes") or []
                 if isinstance(code, str) and code not in REASON_CODES]

@@ -56,15 +56,27 @@ def _get(page: Page, section: str, label: str) -> Field | None:
     return page.sections.get(section, {}).get(label)
 
 
+NOT_SHOWN = frozenset({"", "-", "\u2013", "\u2014", "n/a", "na", "none", "not available", "not scored",
+                       "not stated", "unknown"})
+
+
+def _shown(page: Page, label: str) -> Field | None:
+    """Return the header field ``label``, or None when the page does not show it: no such line,
+    or a line that says there is no value (``Review score: —``, ``n/a``), as the compact layout
+    that has no such line says it."""
+    f = page.header.get(label)
+    return None if f is None or f.value.strip().lower() in NOT_SHOWN else f
+
+
 def _manifest(page: Page) -> dict[str, Any]:
     m: dict[str, Any] = {"record_id": page.record_id.value, "title": page.title.value}
     for key, section in (("research_question", "Research Question"), ("abstract", "Abstract")):
         m[key] = page.text[section].value if section in page.text else ""
-    if "Submitted" in page.header:
-        f = page.header["Submitted"]
+    f = _shown(page, "Submitted")
+    if f is not None:
         m["submitted"] = page_date(f.value, f.line)
-    if "Review score" in page.header:
-        f = page.header["Review score"]
+    f = _shown(page, "Review score")
+    if f is not None:
         match = re.match(r"^\s*(\d+(?:\.\d+)?)\s*(?:/\s*10)?\s*$", f.value)
         if not match:
             raise PageError(f.line, f"review score {f.value!r} is not a number out of 10")
@@ -98,8 +110,9 @@ def _lines(page: Page) -> dict[str, int]:
         if section in page.text:
             out[key] = page.text[section].line
     for key, label in (("submitted", "Submitted"), ("review_score", "Review score")):
-        if label in page.header:
-            out[key] = page.header[label].line
+        f = _shown(page, label)
+        if f is not None:
+            out[key] = f.line
     for key, section, label in (("source_grounded_claims", "Verification Level", "Source-grounded claims"),
                                 ("claim_record_source", "Verification Level", "Claim record source"),
                                 ("quality", "Quality Tier", "Tier"), ("note", "Provenance", "Note")):
