@@ -49,7 +49,7 @@ def read_pages(sources: tuple[str, ...]) -> list[tuple[str, bytes]]:
 @dry_run_option
 @pass_ctx
 def import_cmd(obj: LedgerContext, pages: tuple[str, ...], batch_size: int, as_json: bool) -> None:
-    """Import record pages (full or compact layout) as events.
+    """Import record pages (full or compact layout, or `render`'s Markdown) as events.
 
     Each page becomes its record version, provenance facts and gate verdict; facts that agree
     with the ledger write nothing, so importing a page twice is a no-op. A page whose stated
@@ -102,7 +102,7 @@ def import_cmd(obj: LedgerContext, pages: tuple[str, ...], batch_size: int, as_j
 def render(obj: LedgerContext, record_id: str, fmt: str | None, output: str | None) -> None:
     """Render a record's public page (the publisher's full layout) from the current state.
 
-    The text form can be imported again.
+    The text and Markdown forms can be imported again.
 
     \b
     Example:

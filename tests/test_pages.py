@@ -189,11 +189,13 @@ records = st.fixed_dictionaries({
                                                 "retraction", "withdrawal"]), max_size=3)})
 
 
+@pytest.mark.parametrize("fmt", ["text", "md"])
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(records, st.integers(0, 2), st.booleans())
 def test_import_of_render_gives_the_same_state(
-    record: dict[str, Any], lineage: int, registered: bool,
+    fmt: str, record: dict[str, Any], lineage: int, registered: bool,
 ) -> None:
+    """A page ``render`` writes, as text or as Markdown, imports as the same record."""
     kinds = record.pop("kinds", [])
     with tempfile.TemporaryDirectory() as tmp:
         with Ledger.create(Path(tmp) / "a.db", clock) as a:
@@ -206,7 +208,7 @@ def test_import_of_render_gives_the_same_state(
             for i, kind in enumerate(kinds):
                 a.submit("correction-record-v1", {"record_id": "SRCH:0000ABCD", "kind": kind,
                                                   "notice_id": f"N{i}", "reason": "why"}, "ed")
-            page = a.render("SRCH:0000ABCD").encode()
+            page = a.render("SRCH:0000ABCD", fmt).encode()
             assert [o.appended for o in a.import_pages([("p", page)], "ed")] == [0]
             original = a.show("SRCH:0000ABCD")
         with Ledger.create(Path(tmp) / "b.db", clock) as b:
@@ -282,11 +284,16 @@ def test_a_submitted_date_as_style_guides_write_it(submitted: str) -> None:
     assert page_date(submitted, 6) == "2026-09-03"
 
 
-@given(st.text(alphabet=st.sampled_from("&<>\"'ab \u00e9\u2028") | st.characters()))
+@given(st.text(alphabet=st.sampled_from("&<>\"'ab \u00e9\u2028\u202e\u2066") | st.characters()))
 def test_the_fast_escape_is_html_escape(text: str) -> None:
     """Pages escape through a fast path for text with none of the five characters: the same
-    text as ``html.escape`` (quotes too) for any string."""
-    assert escape(text) == html.escape(text)
+    text as ``html.escape`` (quotes too) for any string, once each bidirectional embedding,
+    override and isolate is written as a visible escape (``\\u202e``: a stored title cannot
+    reorder the page's own words after it)."""
+    from ledger.core.escapes import bidi_visible
+
+    assert escape(text) == html.escape(bidi_visible(text))
+    assert not any("\u202a" <= c <= "\u202e" or "\u2066" <= c <= "\u2069" for c in escape(text))
 
 
 def records_of(cli: Cli) -> list[dict[str, Any]]:

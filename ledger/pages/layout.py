@@ -14,6 +14,10 @@ from dataclasses import dataclass, field
 from ledger.errors import LineRefused
 
 RECORD_ID = re.compile(r"^\s*([A-Za-z][A-Za-z0-9]*:[0-9A-Fa-f]{8})\s*$")
+MD_TITLE = re.compile(r"^#\s+([A-Za-z][A-Za-z0-9]*:[0-9A-Fa-f]{8})\s*(?::\s*(.*))?$")
+MD_ITEM = re.compile(r"^[-*]\s+\*\*(.+?):\*\*\s*(.*)$")
+MD_RULE = re.compile(r"^\|[\s|:-]*\|$")
+CELL_EDGE = re.compile(r"(?<!\\)\|")  # a cell ends at a "|" that is not escaped as "\|"
 HEADINGS = ("Abstract", "Research Question", "Verification Level", "Truth-Engine Gate Verdict",
             "Gate Verdicts", "Quality Tier", "Quality Dimensions", "Correction Record",
             "Correction Notices", "Provenance")
@@ -71,16 +75,30 @@ def is_heading(line: str) -> bool:
 
 
 def parse_page(text: str) -> Page:
-    """Return the facts on a page; raise PageError naming the line if it is not a record page."""
+    """Return the facts on a page; raise PageError naming the line if it is not a record page.
+
+    Besides the publisher's two layouts, the Markdown form ``ledger render --format md`` writes
+    is read: its ``# ID: title`` heading, ``## Section`` headings, ``- **Label:** value`` items
+    and ``| label | value |`` tables are the same facts, on the same lines."""
     lines = [clean(line) for line in text.splitlines()]
-    layout = "compact" if any(line.startswith("|") for line in lines) else "full"
-    start = next((i for i, line in enumerate(lines[:5]) if RECORD_ID.match(line)), None)
+    heading = next((MD_TITLE.match(line) for line in lines[:5] if line), None)
+    if heading is not None:
+        lines = _unmarked(lines)
+    layout = "markdown" if heading else \
+        "compact" if any(line.startswith("|") for line in lines) else "full"
+    start = next((i for i, line in enumerate(lines[:5]) if RECORD_ID.match(line)
+                  or (heading and MD_TITLE.match("# " + line))), None)
     if start is None:
         raise PageError(1, "no record id (like SRCH:03BE3A05) in the first lines: not a record page")
-    title_at = next((i for i in range(start + 1, len(lines)) if lines[i]), None)
-    if title_at is None or is_heading(lines[title_at]):
-        raise PageError(start + 2, "the record has no title line")
-    page = Page(Field(lines[start].upper(), start + 1), Field(lines[title_at], title_at + 1), layout)
+    combined = MD_TITLE.match("# " + lines[start]) if heading else None
+    if combined is not None and combined.group(2):  # "# ID: title": both on one line
+        record_id, title_at, title = combined.group(1), start, combined.group(2)
+    else:
+        found = next((i for i in range(start + 1, len(lines)) if lines[i]), None)
+        if found is None or is_heading(lines[found]):
+            raise PageError(start + 2, "the record has no title line")
+        record_id, title_at, title = lines[start].rstrip(":").strip(), found, lines[found]
+    page = Page(Field(record_id.upper(), start + 1), Field(title, title_at + 1), layout)
     section, block, blanks = "", None, 0
     for number, line in enumerate(lines[title_at + 1:], start=title_at + 2):
         if not line:
@@ -99,6 +117,23 @@ def parse_page(text: str) -> Page:
     return page
 
 
+def _unmarked(lines: list[str]) -> list[str]:
+    """Return the lines of a Markdown page as the text layout has them, one for one: its
+    headings and the header's items; any other line (prose that starts with ``#``) as it is."""
+    out, sections = [], False
+    for line in lines:
+        plain = line.lstrip("#").strip() if line.startswith("#") else None
+        item = MD_ITEM.match(line)
+        if plain is not None and (is_heading(plain) or MD_TITLE.match(line)):
+            sections = sections or is_heading(plain)
+            out.append(plain)
+        elif item is not None and not sections:
+            out.append(f"{item.group(1)}: {item.group(2)}")
+        else:  # a table's empty header row and its rule say nothing
+            out.append("" if MD_RULE.match(line) else line)
+    return out
+
+
 def _header_line(page: Page, line: str, number: int) -> None:
     key, sep, value = line.partition(":")
     if sep and key.strip() in HEADER_KEYS:
@@ -115,7 +150,7 @@ def _text_line(page: Page, section: str, line: str, number: int, blanks: int) ->
 def _split(section: str, line: str) -> tuple[str, str] | None:
     """Return (label, value) of a ``| label | value |`` row or a ``LabelValue`` line."""
     if line.startswith("|"):
-        cells = [c.strip() for c in line.strip("|").split("|")]
+        cells = [c.strip().replace("\\|", "|") for c in CELL_EDGE.split(line.strip("|"))]
         label = cells[0]
         if label in LABELS[section]:
             return label, " | ".join(c for c in cells[1:] if c)

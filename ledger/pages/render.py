@@ -1,5 +1,5 @@
-"""A record's public page from its ``show`` object: text (the full layout, importable again),
-Markdown and HTML. Pure."""
+"""A record's public page from its ``show`` object: text (the full layout) and Markdown, both
+importable again, and HTML. Pure."""
 
 from __future__ import annotations
 
