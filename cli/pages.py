@@ -98,23 +98,34 @@ def import_cmd(obj: LedgerContext, pages: tuple[str, ...], batch_size: int, as_j
 @click.option("--format", "fmt", type=click.Choice(["text", "html", "md"]),
               help="[default: text; for an -o FILE ending in .html, .htm or .md: html or md]")
 @click.option("-o", "--output", type=FileName(), help="Write to FILE.")
+@click.option("--as-of", type=whole(0), metavar="SEQ",
+              help="The page after this seq, as `show --as-of` gives the record's state.")
 @pass_ctx
-def render(obj: LedgerContext, record_id: str, fmt: str | None, output: str | None) -> None:
+def render(obj: LedgerContext, record_id: str, fmt: str | None, output: str | None,
+           as_of: int | None) -> None:
     """Render a record's public page (the publisher's full layout) from the current state.
 
-    The text and Markdown forms can be imported again.
+    The text and Markdown forms can be imported again. With --as-of, the page as it was after
+    that seq (content purged since stays withheld).
 
     \b
     Example:
         ledger render SRCH:03BE3A05
         ledger render SRCH:03BE3A05 --format html -o SRCH-03BE3A05.html
+        ledger render SRCH:03BE3A05 --as-of 8 -o SRCH-03BE3A05-seq8.txt
     """
     if fmt is None:
         fmt = format_of(output, {".html": "html", ".htm": "html", ".md": "md"}, "text")
     refuse_writing_over("-o", output, obj.inputs())
     with obj.open(signing=False) as ledger:
-        write_output(ledger.render(record_id, fmt), output,
-                     f"the {fmt} page of {record_id.strip().upper()}")
+        page = ledger.render(record_id, fmt, as_of)
+        head, _ = ledger.head()
+    earlier = as_of is not None and as_of < head
+    then = f" as of seq {as_of}" if earlier else ""
+    write_output(page, output, f"the {fmt} page of {record_id.strip().upper()}{then}")
+    if as_of is not None and earlier and output is None:  # stdout stays the page: note on stderr
+        click.echo(f"Note: the page as of seq {as_of}: {head - as_of} later event(s) of the "
+                   f"ledger not applied (the head is seq {head})", err=True)
 
 
 @click.command()

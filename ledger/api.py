@@ -365,16 +365,19 @@ class Ledger:
         return import_pages(self.conn, self.clock, pages, actor or default_actor(), batch_size,
                             progress, self.signer)
 
-    def render(self, record_id: str, fmt: str = "text") -> str:
-        """Return a record's public page (text, md or html), folded from its events."""
+    def render(self, record_id: str, fmt: str = "text", as_of: int | None = None) -> str:
+        """Return a record's public page (text, md or html), folded from its events; with
+        ``as_of``, the page after that seq (its state and, in html, its history then)."""
         from ledger.pages.render import render_markdown, render_text
         from ledger.pages.webpage import render_html
         renderers = {"text": render_text, "md": render_markdown}
-        if fmt == "html":
-            return render_html(self.show(record_id), self.history(record_id))
-        if fmt not in renderers:
+        if fmt != "html" and fmt not in renderers:
             raise RefusedInput(f"unknown format {fmt!r} (use text, md or html)")
-        return renderers[fmt](self.show(record_id))
+        shown = self.show(record_id, as_of)
+        if fmt == "html":
+            history = self.history(record_id)
+            return render_html(shown, [e for e in history if as_of is None or e.seq <= as_of])
+        return renderers[fmt](shown)
 
     def site(self, out: Path, note: str | None = None, verifier_key: str | None = None,
              progress: Progress | None = None, full: bool = False,

@@ -63,6 +63,34 @@ def test_show_as_of_is_the_records_object_in_export_as_of(cli: Cli) -> None:
         f"Error: --as-of {head + 1} is outside the ledger (0..{head})\n")
 
 
+def test_render_as_of_is_the_page_of_show_as_of(cli: Cli, tmp_path: Path) -> None:
+    """The page as it was after a seq: rendered from `show --as-of`'s object, so importing it
+    into a fresh ledger gives that state; the html page's history stops at that seq too."""
+    pages = sorted((Path(__file__).parent.parent / "examples" / "pages").glob("*.txt"))
+    assert cli("import", *map(str, pages)).exit_code == 0
+    cli("correct", "SRCH:03BE3A05", "--kind", "correction", "--reason", "Typo",
+        "--set", "/review_score=9.1")
+    head = cli.json("verify")["events"]
+    then = cli("render", "SRCH:03BE3A05", "--as-of", "3")
+    assert then.exit_code == 0 and "Review score: 9.33/10" in then.stdout
+    assert then.stderr == (f"Note: the page as of seq 3: {head - 3} later event(s) of the ledger "
+                           f"not applied (the head is seq {head})\n")
+    assert "Review score: 9.10/10" in cli("render", "SRCH:03BE3A05").stdout
+    now = cli("render", "SRCH:03BE3A05", "--as-of", str(head))
+    assert now.stdout == cli("render", "SRCH:03BE3A05").stdout and now.stderr == ""
+    page = tmp_path / "then.md"
+    written = cli("render", "SRCH:03BE3A05", "--as-of", "3", "-o", str(page))
+    assert written.stderr == f"Wrote the md page of SRCH:03BE3A05 as of seq 3 to {page}\n"
+    other = Cli(tmp_path / "other.db", tmp_path)
+    assert other("init").exit_code == 0 and other("import", str(page)).exit_code == 0
+    mine, theirs = cli.json("show", "SRCH:03BE3A05", "--as-of", "3"), other.json("show", "SRCH:03BE3A05")
+    assert (mine["manifest"], mine["status"], mine["provenance"]) == \
+        (theirs["manifest"], theirs["status"], theirs["provenance"])
+    html = cli("render", "SRCH:03BE3A05", "--format", "html", "--as-of", "2").stdout
+    assert "9.33" in html and "9.10" not in html and "Typo" not in html
+    assert cli("render", "SRCH:03BE3A05", "--as-of", str(head + 1)).exit_code == 2
+
+
 def test_jsonl_csv_and_output_file(cli: Cli, published: Callable[..., str], tmp_path: Path) -> None:
     published()
     lines = cli("export", "--format", "jsonl").stdout.splitlines()
