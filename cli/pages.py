@@ -106,7 +106,7 @@ def render(obj: LedgerContext, record_id: str, fmt: str | None, output: str | No
     """Render a record's public page (the publisher's full layout) from the current state.
 
     The text and Markdown forms can be imported again. With --as-of, the page as it was after
-    that seq (content purged since stays withheld).
+    that seq (content purged since stays withheld), its first line saying so.
 
     \b
     Example:
@@ -120,12 +120,8 @@ def render(obj: LedgerContext, record_id: str, fmt: str | None, output: str | No
     with obj.open(signing=False) as ledger:
         page = ledger.render(record_id, fmt, as_of)
         head, _ = ledger.head()
-    earlier = as_of is not None and as_of < head
-    then = f" as of seq {as_of}" if earlier else ""
+    then = f" as of seq {as_of}" if as_of is not None and as_of < head else ""
     write_output(page, output, f"the {fmt} page of {record_id.strip().upper()}{then}")
-    if as_of is not None and earlier and output is None:  # stdout stays the page: note on stderr
-        click.echo(f"Note: the page as of seq {as_of}: {head - as_of} later event(s) of the "
-                   f"ledger not applied (the head is seq {head})", err=True)
 
 
 @click.command()

@@ -17,7 +17,7 @@ from ledger.model.contracts import Tier
 from ledger.model.state import WITHHELD_VALUE
 from ledger.ops.export import FORMATS
 from ledger.ops.files import output_file
-from ledger.pages.text import event_line, event_lines, fit, show_text, wrapped
+from ledger.pages.text import as_of_note, event_line, event_lines, fit, show_text, wrapped
 
 from .common import (
     FileName,
@@ -72,10 +72,9 @@ def show(obj: LedgerContext, record_id: str, as_of: int | None, as_json: bool) -
     if as_json:
         emit_json(shown)
         return
-    if as_of is not None and as_of < head:
-        later = head - as_of
-        click.echo(f"As of seq {as_of}: {later} later event(s) of the ledger not applied (the "
-                   f"head is seq {head})")
+    note = as_of_note(as_of, head)
+    if note:
+        click.echo(note)
     click.echo(show_text(shown))
 
 

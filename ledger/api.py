@@ -369,15 +369,17 @@ class Ledger:
         """Return a record's public page (text, md or html), folded from its events; with
         ``as_of``, the page after that seq (its state and, in html, its history then)."""
         from ledger.pages.render import render_markdown, render_text
+        from ledger.pages.text import as_of_note
         from ledger.pages.webpage import render_html
         renderers = {"text": render_text, "md": render_markdown}
         if fmt != "html" and fmt not in renderers:
             raise RefusedInput(f"unknown format {fmt!r} (use text, md or html)")
         shown = self.show(record_id, as_of)
+        note = as_of_note(as_of, self.head()[0])
         if fmt == "html":
             history = self.history(record_id)
-            return render_html(shown, [e for e in history if as_of is None or e.seq <= as_of])
-        return renderers[fmt](shown)
+            return render_html(shown, [e for e in history if as_of is None or e.seq <= as_of], note)
+        return renderers[fmt](shown, note)
 
     def site(self, out: Path, note: str | None = None, verifier_key: str | None = None,
              progress: Progress | None = None, full: bool = False,

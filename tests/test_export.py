@@ -65,7 +65,8 @@ def test_show_as_of_is_the_records_object_in_export_as_of(cli: Cli) -> None:
 
 def test_render_as_of_is_the_page_of_show_as_of(cli: Cli, tmp_path: Path) -> None:
     """The page as it was after a seq: rendered from `show --as-of`'s object, so importing it
-    into a fresh ledger gives that state; the html page's history stops at that seq too."""
+    into a fresh ledger gives that state; the html page's history stops at that seq too, and
+    every form says first that it is not the head's."""
     pages = sorted((Path(__file__).parent.parent / "examples" / "pages").glob("*.txt"))
     assert cli("import", *map(str, pages)).exit_code == 0
     cli("correct", "SRCH:03BE3A05", "--kind", "correction", "--reason", "Typo",
@@ -73,8 +74,8 @@ def test_render_as_of_is_the_page_of_show_as_of(cli: Cli, tmp_path: Path) -> Non
     head = cli.json("verify")["events"]
     then = cli("render", "SRCH:03BE3A05", "--as-of", "3")
     assert then.exit_code == 0 and "Review score: 9.33/10" in then.stdout
-    assert then.stderr == (f"Note: the page as of seq 3: {head - 3} later event(s) of the ledger "
-                           f"not applied (the head is seq {head})\n")
+    assert then.stdout.startswith(f"As of seq 3: {head - 3} later event(s) of the ledger not "
+                                  f"applied (the head is seq {head})\n\nSRCH:03BE3A05\n")
     assert "Review score: 9.10/10" in cli("render", "SRCH:03BE3A05").stdout
     now = cli("render", "SRCH:03BE3A05", "--as-of", str(head))
     assert now.stdout == cli("render", "SRCH:03BE3A05").stdout and now.stderr == ""
@@ -88,6 +89,9 @@ def test_render_as_of_is_the_page_of_show_as_of(cli: Cli, tmp_path: Path) -> Non
         (theirs["manifest"], theirs["status"], theirs["provenance"])
     html = cli("render", "SRCH:03BE3A05", "--format", "html", "--as-of", "2").stdout
     assert "9.33" in html and "9.10" not in html and "Typo" not in html
+    assert f'<main>\n<p class="asof">As of seq 2: {head - 2} later event(s)' in html
+    assert page.read_text().startswith(f"> As of seq 3: {head - 3} later")
+    assert 'class="asof"' not in cli("render", "SRCH:03BE3A05", "--format", "html").stdout
     assert cli("render", "SRCH:03BE3A05", "--as-of", str(head + 1)).exit_code == 2
 
 

@@ -81,7 +81,7 @@ def parse_page(text: str) -> Page:
     is read: its ``# ID: title`` heading, ``## Section`` headings, ``- **Label:** value`` items
     and ``| label | value |`` tables are the same facts, on the same lines."""
     lines = [clean(line) for line in text.splitlines()]
-    heading = next((MD_TITLE.match(line) for line in lines[:5] if line), None)
+    heading = next((m for line in lines[:5] if (m := MD_TITLE.match(line))), None)
     if heading is not None:
         lines = _unmarked(lines)
     layout = "markdown" if heading else \

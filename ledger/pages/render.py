@@ -153,9 +153,11 @@ def _provenance_rows(shown: Shown) -> list[tuple[str, str]]:
     return rows
 
 
-def render_text(shown: Shown) -> str:
-    """Return the page as text in the publisher's full layout (importable again)."""
-    out = [shown["record_id"], "", shown_value(shown["manifest"]["title"]), ""]
+def render_text(shown: Shown, note: str | None = None) -> str:
+    """Return the page as text in the publisher's full layout (importable again); ``note``, if
+    any, is its first line (an importer looks for the record id below it)."""
+    out = [note, ""] if note else []
+    out += [shown["record_id"], "", shown_value(shown["manifest"]["title"]), ""]
     out += [f"{label}: {value}" for label, value in header_rows(shown)]
     for heading, rows in sections(shown):
         out += ["", heading, ""]
@@ -167,10 +169,11 @@ def _one_line(value: str) -> str:
     return " ".join(value.split("\n"))
 
 
-def render_markdown(shown: Shown) -> str:
-    """Return the page as Markdown."""
+def render_markdown(shown: Shown, note: str | None = None) -> str:
+    """Return the page as Markdown (importable again); ``note``, if any, quoted above it."""
     m = shown["manifest"]
-    out = [f"# {shown['record_id']}: {shown_value(m['title'])}", ""]
+    out = [f"> {note}", ""] if note else []
+    out += [f"# {shown['record_id']}: {shown_value(m['title'])}", ""]
     out += [f"- **{label}:** {value}" for label, value in header_rows(shown)]
     for heading, rows in sections(shown):
         out += ["", f"## {heading}", ""]

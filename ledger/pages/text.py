@@ -152,3 +152,11 @@ def wrapped(text: str, cells: int, indent: str = "    ", first: str | None = Non
     if not empty or not lines:
         lines.append(line)
     return lines
+
+
+def as_of_note(as_of: int | None, head: int) -> str | None:
+    """Return what a page or a state shown as of an earlier seq says first (None for the head)."""
+    if as_of is None or as_of >= head:
+        return None
+    return (f"As of seq {as_of}: {head - as_of} later event(s) of the ledger not applied (the "
+            f"head is seq {head})")

@@ -83,9 +83,12 @@ def page_title(shown: Shown) -> str:
     return f"{shown['record_id']} — {shown_value(shown['manifest']['title'])}"
 
 
-def render_html(shown: Shown, events: list[Event] | None = None) -> str:
-    """Return the page as a standalone HTML document (no external resources, no script)."""
+def render_html(shown: Shown, events: list[Event] | None = None, note: str | None = None) -> str:
+    """Return the page as a standalone HTML document (no external resources, no script);
+    ``note``, if any, stands above the record (a page as of an earlier seq says so)."""
+    top = f'<p class="asof">{e(note)}</p>\n' if note else ""
     return (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{e(page_title(shown))}</title><style>{PAGE_CSS}</style></head>\n<body><main>\n"
-            f"{''.join(record_html(shown, page_model(shown, events or [])))}\n</main></body></html>\n")
+            f"{top}{''.join(record_html(shown, page_model(shown, events or [])))}\n"
+            "</main></body></html>\n")
