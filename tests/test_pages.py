@@ -205,9 +205,10 @@ def test_import_of_render_gives_the_same_state(
                                               "external_record": {"registered": registered,
                                                                   "identifier": "10.1/x"},
                                               "claim_lineage": lineage, "review_method": "M"}, "ed")
-            for i, kind in enumerate(kinds):
+            for i, kind in enumerate(kinds):  # every other one with its own DOI and URL (v1.1)
+                ids = {"doi": f"10.5555/n.{i}", "url": f"https://p.example/n/{i}"} if i % 2 else {}
                 a.submit("correction-record-v1", {"record_id": "SRCH:0000ABCD", "kind": kind,
-                                                  "notice_id": f"N{i}", "reason": "why"}, "ed")
+                                                  "notice_id": f"N{i}", "reason": "why", **ids}, "ed")
             page = a.render("SRCH:0000ABCD", fmt).encode()
             assert [o.appended for o in a.import_pages([("p", page)], "ed")] == [0]
             original = a.show("SRCH:0000ABCD")

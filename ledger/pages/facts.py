@@ -6,7 +6,15 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledger.pages.layout import Field, Page, PageError, leading_int, level_of, page_date
+from ledger.pages.layout import (
+    NOTICE_IDS,
+    Field,
+    Page,
+    PageError,
+    leading_int,
+    level_of,
+    page_date,
+)
 
 GATE_WORDS = {"unverified": "UNVERIFIED", "verified": "VERIFIED", "failed": "FAILED"}
 PAGE_EVALUATOR = "Truth-Engine"
@@ -192,7 +200,8 @@ def _artifact(value: str, line: int) -> dict[str, Any]:
 def _notice(page: Page, block: dict[str, Field]) -> dict[str, Any]:
     n: dict[str, Any] = {"record_id": page.record_id.value}
     keys = {"Notice": "notice_id", "Kind": "kind", "Effective": "effective_date",
-            "Issued by": "issued_by", "Reason": "reason", "Lifts": "lifts"}
+            "Issued by": "issued_by", "Reason": "reason", "Lifts": "lifts",
+            **{label: key for key, label in NOTICE_IDS}}  # these make it correction-record-v1.1
     for label, key in keys.items():
         if label in block:
             n[key] = block[label].value

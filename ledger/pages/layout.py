@@ -32,12 +32,14 @@ LABELS = {
                            "Reproducibility status"),
     "Correction Record": ("Status", "Correction count", "Manifest contract", "Correction contract"),
     "Correction Notices": ("Notice", "Kind", "Effective", "Issued by", "Reason", "Reason codes",
-                           "Target version", "Lifts", "Claims"),
+                           "Target version", "Lifts", "Claims", "Notice DOI", "Notice URL"),
     "Provenance": ("Publisher", "Public provenance", "Report artifact", "Report artifact URI",
                    "Report artifact SHA-256", "External record", "External identifier",
                    "Claim lineage", "Review method", "Quality guide", "Provenance contract", "Note"),
 }
 LABELS["Gate Verdicts"] = LABELS["Truth-Engine Gate Verdict"]
+# A notice's own identifiers (correction-record-v1.1): its payload key and its label on a page.
+NOTICE_IDS = (("doi", "Notice DOI"), ("url", "Notice URL"))
 
 
 class PageError(LineRefused):

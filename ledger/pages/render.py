@@ -9,6 +9,7 @@ from typing import Any
 from ledger.core.events import is_withheld
 from ledger.model.labels import PROVENANCE_LABELS, VERIFICATION_LABELS, level_text
 from ledger.model.purge import describe
+from ledger.pages.layout import NOTICE_IDS
 from ledger.storage.views import Shown
 
 GATE_WORDS = {"UNVERIFIED": "Unverified", "VERIFIED": "Verified", "FAILED": "Failed",
@@ -100,9 +101,6 @@ def _gate_rows(gate: dict[str, Any]) -> list[tuple[str, str]]:
         parts = [a["kind"], a.get("uri") or "", f"sha256:{a['sha256']}" if a.get("sha256") else ""]
         rows.append(("Artifact", " ".join(p for p in parts if p)))
     return rows
-
-
-NOTICE_IDS = (("doi", "Notice DOI"), ("url", "Notice URL"))  # correction-record-v1.1
 
 
 def _notice_rows(n: dict[str, Any]) -> list[tuple[str, str]]:
