@@ -186,7 +186,8 @@ records = st.fixed_dictionaries({
                                       "basis": line_text}),
     "note": line_text,
 }, optional={"kinds": st.lists(st.sampled_from(["correction", "addendum", "expression_of_concern",
-                                                "retraction", "withdrawal"]), max_size=3)})
+                                                "retraction", "withdrawal"]), max_size=3),
+             "doi": st.sampled_from(["10.5555/rec.1", "10.1234/a-b_c(2026)"])})
 
 
 @pytest.mark.parametrize("fmt", ["text", "md"])

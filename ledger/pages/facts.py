@@ -105,6 +105,9 @@ def _manifest(page: Page) -> dict[str, Any]:
         if dims:
             quality["dimensions"] = dims
         m["quality"] = quality
+    doi = _get(page, "Correction Record", "Record DOI")  # the record's own: paper-manifest-v1.2
+    if doi is not None:
+        m["doi"] = doi.value
     note = _get(page, "Provenance", "Note")
     if note is not None:
         m["note"] = note.value
@@ -123,7 +126,8 @@ def _lines(page: Page) -> dict[str, int]:
             out[key] = f.line
     for key, section, label in (("source_grounded_claims", "Verification Level", "Source-grounded claims"),
                                 ("claim_record_source", "Verification Level", "Claim record source"),
-                                ("quality", "Quality Tier", "Tier"), ("note", "Provenance", "Note")):
+                                ("quality", "Quality Tier", "Tier"), ("note", "Provenance", "Note"),
+                                ("doi", "Correction Record", "Record DOI")):
         f = _get(page, section, label)
         if f is not None:
             out[key] = f.line
