@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import tempfile
 from pathlib import Path
@@ -13,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger.api import Ledger
+from ledger.model.contracts import REASON_CODES
 from ledger.pages.render import render_markdown, render_text
 from ledger.pages.webpage import escape, render_html
 from tests.conftest import Cli, clock
@@ -221,6 +223,81 @@ def test_import_of_render_gives_the_same_state(
                 "quality_tier", "gates", "manifest", "provenance"):
         assert copy[key] == original[key], key
     strip = ("seq", "recorded_at")
+    assert [{k: v for k, v in n.items() if k not in strip} for n in copy["notices"]] == \
+        [{k: v for k, v in n.items() if k not in strip} for n in original["notices"]]
+
+
+word = st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7e, blacklist_characters="|\\"),
+               min_size=1, max_size=12)
+gate_evaluations = st.lists(st.fixed_dictionaries({
+    "gate": st.integers(1, 4), "name": line_text, "reason": line_text,
+    "status": st.sampled_from(["UNVERIFIED", "FAILED", "VERIFIED"]),
+    "evaluated_at": st.datetimes(dt.datetime(2020, 1, 1), dt.datetime(2026, 1, 1)).map(
+        lambda d: d.replace(microsecond=0).isoformat() + "Z"),
+    "evaluator": line_text, "independent": st.booleans(),
+    "artifacts": st.lists(st.fixed_dictionaries(
+        {"kind": word}, optional={"uri": word.map(lambda w: f"https://a.example/{w}"),
+                                  "sha256": st.binary(min_size=32, max_size=32).map(bytes.hex)}),
+        max_size=2)}).filter(lambda g: g["status"] != "VERIFIED"
+                             or any("sha256" in a for a in g["artifacts"])), max_size=3)
+provenance_facts = st.fixed_dictionaries({
+    "publisher": line_text, "claim_lineage": st.integers(0, 30), "review_method": line_text,
+    "report_artifact": st.fixed_dictionaries({"available": st.booleans()}, optional={
+        "uri": word.map(lambda w: f"https://r.example/{w}"),
+        "sha256": st.binary(min_size=32, max_size=32).map(bytes.hex)}),
+    "external_record": st.fixed_dictionaries({"registered": st.booleans()}, optional={
+        "identifier": st.sampled_from(["10.5281/zenodo.1", "arXiv:2601.00001", "hdl:1/2"])})})
+notice_list = st.lists(st.fixed_dictionaries({
+    "kind": st.sampled_from(["addendum", "clarification", "expression_of_concern",
+                             "partial_retraction", "retraction", "withdrawal"]),
+    "reason": line_text, "issued_by": line_text,
+    "reason_codes": st.lists(st.sampled_from(sorted(REASON_CODES)), min_size=1, max_size=2,
+                             unique=True)}), max_size=3)
+
+
+@pytest.mark.parametrize("fmt", ["text", "md"])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(records, provenance_facts, gate_evaluations, notice_list, st.booleans(),
+       st.sampled_from(["Evidence strength", "Reproducibility status"]))
+def test_import_of_render_gives_the_same_gates_provenance_and_notices(
+    fmt: str, record: dict[str, Any], provenance: dict[str, Any], gates: list[dict[str, Any]],
+    notices: list[dict[str, Any]], lift: bool, dimension: str,
+) -> None:
+    """The same round trip with every fact a page shows drawn: gate evaluations with their
+    artifacts, the provenance's artifact and external record, quality dimensions, notices with
+    reason codes, claims and a reinstatement that lifts one."""
+    record.pop("kinds", None)
+    key = dimension.lower().replace(" ", "_")
+    record["quality"] = {**record["quality"], "dimensions": {key: "HIGH"}}
+    rid = "SRCH:0000ABCD"
+    with tempfile.TemporaryDirectory() as tmp:
+        with Ledger.create(Path(tmp) / "a.db", clock) as a:
+            a.submit("paper-manifest-v1.1", {"record_id": rid, **record}, "ed")
+            a.submit("source-provenance-v1", {"record_id": rid, **provenance}, "ed")
+            for gate in gates:
+                a.submit("gate-evaluation-v1", {"record_id": rid, **gate}, "ed")
+            for i, notice in enumerate(notices):
+                claims = {"claim_ids": [f"C{i}", "C9"]} if notice["kind"] == "partial_retraction" else {}
+                a.submit("correction-record-v1", {"record_id": rid, "notice_id": f"N{i}",
+                                                  **notice, **claims}, "ed")
+            liftable = [n for n in a.show(rid)["notices"] if n["in_force"]]
+            if lift and liftable:
+                a.submit("correction-record-v1", {"record_id": rid, "notice_id": "R", "kind":
+                                                  "reinstatement", "reason": "cleared",
+                                                  "lifts": liftable[0]["notice_id"]}, "ed")
+            page = a.render(rid, fmt).encode()
+            assert [o.appended for o in a.import_pages([("p", page)], "ed")] == [0]
+            original = a.show(rid)
+        with Ledger.create(Path(tmp) / "b.db", clock) as b:
+            outcome = b.import_pages([("p", page)], "ed")[0]
+            assert not outcome.error and not outcome.warnings, outcome
+            copy = b.show(rid)
+    for name in ("version", "status", "correction_count", "verification_level",
+                 "provenance_level", "quality_tier", "manifest", "provenance"):
+        assert copy[name] == original[name], name
+    strip = ("seq", "recorded_at")  # the page shows each gate's latest evaluation, not its seq
+    assert [{k: v for k, v in g.items() if k not in strip} for g in copy["gates"]] == \
+        [{k: v for k, v in g.items() if k not in strip} for g in original["gates"]]
     assert [{k: v for k, v in n.items() if k not in strip} for n in copy["notices"]] == \
         [{k: v for k, v in n.items() if k not in strip} for n in original["notices"]]
 
