@@ -64,6 +64,12 @@ def _from_a_ledger(tmp: Path) -> Iterator[tuple[str, bytes]]:
             "record_id": "SRCH:03BE3A05", "kind": "correction", "notice_id": "FUZZ-1",
             "reason": "Score typo", "changes": [{"path": "/review_score",
                                                  "value": 9.1}]}, "fuzz")
+        ledger.submit("correction-record-v1", {
+            "record_id": "SRCH:03BE3A05", "kind": "clarification", "notice_id": "FUZZ-3",
+            "doi": "10.5555/fuzz.3", "url": "https://publisher.example/n/FUZZ-3"}, "fuzz")
+        for rid in ("SRCH:03BE3A05", "SRCH:7BAC9D19"):  # pages as `render` writes them
+            for fmt in ("text", "md"):
+                yield "page", ledger.render(rid, fmt).encode()
         ledger.purge({"record_id": "SRCH:BF3DD431", "kind": "removal", "reason": "Court order",
                       "notice_id": "FUZZ-2"}, "fuzz")
         note, _ = ledger.checkpoint(SIGNER)

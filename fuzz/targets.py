@@ -26,7 +26,7 @@ from ledger.core.cosignature import encode_cosigner, parse_cosigner, parse_cosig
 from ledger.core.note import encode_keys, open_note, parse_signer, parse_verifier, signature_lines
 from ledger.core.policy import open_witnessed, parse_logs, parse_policy
 from ledger.errors import LedgerError
-from ledger.model.contracts import CONTRACTS
+from ledger.model.contracts import CONTRACTS, contract_version
 from ledger.model.defaults import fill_defaults
 from ledger.model.rules import validate
 from ledger.ops.bulkprep import parse_line, prepare_line
@@ -69,8 +69,9 @@ def page(data: bytes) -> None:
         payloads.append(("source-provenance-v1", facts.provenance))
     payloads += [("gate-evaluation-v1", gate) for gate, _ in facts.gates]
     payloads += [("correction-record-v1", notice) for notice, _ in facts.notices]
-    for name, payload in payloads:
-        validate(name, fill_defaults(name, payload, 1, "fuzz", NOW)[0])
+    for name, payload in payloads:  # stored under the version its keys need, as `import` does
+        version = contract_version(name, payload)
+        validate(version, fill_defaults(version, payload, 1, "fuzz", NOW)[0])
 
 
 def note(data: bytes) -> None:
