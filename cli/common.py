@@ -504,6 +504,54 @@ def format_of(output: str | None, by_suffix: dict[str, str], default: str) -> st
 LARGEST = 2**53 - 1  # the largest integer the ledger stores or writes as JSON
 
 
+@dataclass(frozen=True)
+class Moment:
+    """The date or time a SEQ|DATE option gave: ``text`` as given; ``first`` and ``last`` the
+    earliest and latest ``recorded_at`` it covers (a date, its whole UTC day; a time, itself),
+    written as ``recorded_at`` is, so that the texts compare as the times do."""
+
+    text: str
+    first: str
+    last: str
+
+
+def seq_or_moment(option: str, value: str) -> int | Moment:
+    """Return a SEQ|DATE option's seq, or its date (YYYY-MM-DD) or RFC 3339 time as a Moment;
+    refuse anything else."""
+    import datetime as dt
+    import re
+
+    from ledger.core.clock import rfc3339
+    from ledger.model.contracts import _date, _timestamp
+
+    value = value.strip()
+    if re.fullmatch(r"[0-9]{1,16}", value):
+        return int(value)
+    if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        try:
+            day = _date(value)
+        except ValueError as exc:
+            raise RefusedInput(f"{option} {value}: {exc}") from None
+        return Moment(value, day, f"{day}T23:59:59.999999Z")
+    try:  # recorded_at is UTC: compare with the same instant written the same way
+        moment = rfc3339(dt.datetime.fromisoformat(_timestamp(value)).astimezone(dt.UTC))
+    except ValueError:
+        raise RefusedInput(f"{option} {value!r} is neither a seq nor a date (YYYY-MM-DD) nor an "
+                           "RFC 3339 time") from None
+    return Moment(value, moment, moment)
+
+
+def as_of_seq(ledger: Ledger, value: str | None) -> tuple[int | None, str | None]:
+    """Return the seq an ``--as-of SEQ|DATE`` names (None without one) and, for a date or a
+    time, how to say which event that is (``the last event recorded by 2026-06-01``)."""
+    if value is None:
+        return None, None
+    found = seq_or_moment("--as-of", value)
+    if isinstance(found, int):
+        return found, None
+    return ledger.seq_recorded_by(found.last), f"the last event recorded by {found.text}"
+
+
 def whole(minimum: int) -> click.IntRange:
     """Return the type of an integer option or argument: at least ``minimum``, at most 2⁵³ − 1
     (a larger number would not fit SQLite's or JSON's integers: refused with one Error line)."""

@@ -13,6 +13,7 @@ from ledger.ops.files import read_bounded
 from .common import (
     FileName,
     LedgerContext,
+    as_of_seq,
     complete_record_id,
     dry_run_option,
     emit_json,
@@ -98,11 +99,12 @@ def import_cmd(obj: LedgerContext, pages: tuple[str, ...], batch_size: int, as_j
 @click.option("--format", "fmt", type=click.Choice(["text", "html", "md"]),
               help="[default: text; for an -o FILE ending in .html, .htm or .md: html or md]")
 @click.option("-o", "--output", type=FileName(), help="Write to FILE.")
-@click.option("--as-of", type=whole(0), metavar="SEQ",
-              help="The page after this seq, as `show --as-of` gives the record's state.")
+@click.option("--as-of", metavar="SEQ|DATE",
+              help="The page after this seq, date or time, as `show --as-of` gives the "
+                   "record's state.")
 @pass_ctx
 def render(obj: LedgerContext, record_id: str, fmt: str | None, output: str | None,
-           as_of: int | None) -> None:
+           as_of: str | None) -> None:
     """Render a record's public page (the publisher's full layout) from the current state.
 
     The text and Markdown forms can be imported again. With --as-of, the page as it was after
@@ -118,9 +120,10 @@ def render(obj: LedgerContext, record_id: str, fmt: str | None, output: str | No
         fmt = format_of(output, {".html": "html", ".htm": "html", ".md": "md"}, "text")
     refuse_writing_over("-o", output, obj.inputs())
     with obj.open(signing=False) as ledger:
-        page = ledger.render(record_id, fmt, as_of)
+        seq, by = as_of_seq(ledger, as_of)
+        page = ledger.render(record_id, fmt, seq, by)
         head, _ = ledger.head()
-    then = f" as of seq {as_of}" if as_of is not None and as_of < head else ""
+    then = f" as of seq {seq}" if seq is not None and seq < head else ""
     write_output(page, output, f"the {fmt} page of {record_id.strip().upper()}{then}")
 
 

@@ -23,6 +23,7 @@ from .common import (
     FileName,
     LedgerContext,
     WordsChoice,
+    as_of_seq,
     change_lines,
     complete_record_id,
     emit_json,
@@ -36,6 +37,7 @@ from .common import (
     read_checkpoint_note,
     refuse_writing_over,
     say,
+    seq_or_moment,
     stdout_bytes,
     tell,
     terminal_columns,
@@ -50,29 +52,32 @@ if TYPE_CHECKING:
 
 @click.command()
 @click.argument("record_id", shell_complete=complete_record_id)
-@click.option("--as-of", type=whole(0), metavar="SEQ",
-              help="The record's state after this seq, as `export --as-of` gives it.")
+@click.option("--as-of", metavar="SEQ|DATE",
+              help="The record's state after this seq, or after the last event recorded by "
+                   "this date (YYYY-MM-DD, the whole UTC day) or RFC 3339 time.")
 @json_option
 @pass_ctx
-def show(obj: LedgerContext, record_id: str, as_of: int | None, as_json: bool) -> None:
+def show(obj: LedgerContext, record_id: str, as_of: str | None, as_json: bool) -> None:
     """Show a record's current state: status, levels, tier, gates, manifest, notices.
 
-    With --as-of, its state after that seq: what it was then (content purged since stays
-    withheld).
+    With --as-of, its state after that seq, or as of that date or time: what it was then
+    (content purged since stays withheld).
 
     \b
     Example:
         ledger show SRCH:03BE3A05
         ledger show srch:03be3a05 --json
         ledger show SRCH:03BE3A05 --as-of 8
+        ledger show SRCH:03BE3A05 --as-of 2026-06-01
     """
     with obj.open(signing=False) as ledger:
-        shown = ledger.show(record_id, as_of)
+        seq, by = as_of_seq(ledger, as_of)
+        shown = ledger.show(record_id, seq)
         head, _ = ledger.head()
     if as_json:
         emit_json(shown)
         return
-    note = as_of_note(as_of, head)
+    note = as_of_note(seq, head, by)
     if note:
         click.echo(note)
     click.echo(show_text(shown))
@@ -167,27 +172,8 @@ def log(obj: LedgerContext, since: str, limit: int | None, record_id: str | None
 
 def _since(value: str) -> tuple[int, str | None]:
     """Return (seq to read after, earliest recorded_at or None) of a --since SEQ|DATE."""
-    import re
-
-    if re.fullmatch(r"[0-9]{1,16}", value):
-        return int(value), None
-    if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
-        from ledger.model.contracts import _date
-
-        try:
-            return 0, _date(value)
-        except ValueError as exc:
-            raise RefusedInput(f"--since {value}: {exc}") from None
-    import datetime as dt
-
-    from ledger.core.clock import rfc3339
-    from ledger.model.contracts import _timestamp
-
-    try:  # recorded_at is UTC: compare with the same instant written the same way
-        return 0, rfc3339(dt.datetime.fromisoformat(_timestamp(value)).astimezone(dt.UTC))
-    except ValueError:
-        raise RefusedInput(f"--since {value!r} is neither a seq nor a date (YYYY-MM-DD) nor an "
-                           "RFC 3339 time") from None
+    found = seq_or_moment("--since", value)
+    return (found, None) if isinstance(found, int) else (0, found.first)
 
 
 @click.command()
@@ -374,12 +360,14 @@ def rebuild(obj: LedgerContext) -> None:
 @click.option("--format", "fmt", type=click.Choice(FORMATS),
               help="[default: json; for an -o FILE ending in .csv, .jsonl or .xml: csv, jsonl or "
                    "crossref-xml]")
-@click.option("--as-of", type=whole(0), help="The state after this seq.")
+@click.option("--as-of", metavar="SEQ|DATE",
+              help="The state after this seq, or after the last event recorded by this date "
+                   "(YYYY-MM-DD, the whole UTC day) or RFC 3339 time.")
 @click.option("--since", type=whole(0), help="Only the records with an event after this seq.")
 @click.option("-o", "--output", type=FileName(), help="Write to FILE.")
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @pass_ctx
-def export(obj: LedgerContext, fmt: str | None, as_of: int | None, since: int | None,
+def export(obj: LedgerContext, fmt: str | None, as_of: str | None, since: int | None,
            output: str | None, as_json: bool) -> None:
     """Export the snapshot: a header (head seq, hash), then every record sorted by id.
 
@@ -400,13 +388,14 @@ def export(obj: LedgerContext, fmt: str | None, as_of: int | None, since: int | 
             output, {".csv": "csv", ".jsonl": "jsonl", ".xml": "crossref-xml"}, "json")
     refuse_writing_over("-o", output, obj.inputs())
     with obj.open(signing=False) as ledger, progress("Exporting", ledger.count()) as bar:
+        seq, _ = as_of_seq(ledger, as_of)
         if output is None:
             out = stdout_bytes()
-            ledger.export(out, fmt, as_of, bar, since)
+            ledger.export(out, fmt, seq, bar, since)
             out.flush()
             return
         with output_file(output) as handle:
-            header = ledger.export(handle, fmt, as_of, bar, since)
+            header = ledger.export(handle, fmt, seq, bar, since)
     what = f"{header['records']} records" + (f" changed after seq {since}" if since is not None
                                               else "")
     say(f"Exported {what} as of seq {header['head_seq']} to {output} ({fmt})", err=True)

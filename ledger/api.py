@@ -236,6 +236,11 @@ class Ledger:
             raise unknown_record(self.conn, rid)
         return views.show_of(state)
 
+    def seq_recorded_by(self, moment: str) -> int:
+        """Return the seq of the last event recorded at or before ``moment`` (RFC 3339, UTC,
+        as ``recorded_at`` is written); 0 if none was."""
+        return store.last_seq_recorded_by(self.conn, moment)
+
     def record_ids_starting(self, start: str, most: int = 200) -> list[str]:
         """Return up to ``most`` ids of records that start with ``start``, in order (what a
         shell completes a record id with)."""
@@ -365,9 +370,11 @@ class Ledger:
         return import_pages(self.conn, self.clock, pages, actor or default_actor(), batch_size,
                             progress, self.signer)
 
-    def render(self, record_id: str, fmt: str = "text", as_of: int | None = None) -> str:
+    def render(self, record_id: str, fmt: str = "text", as_of: int | None = None,
+               which: str | None = None) -> str:
         """Return a record's public page (text, md or html), folded from its events; with
-        ``as_of``, the page after that seq (its state and, in html, its history then)."""
+        ``as_of``, the page after that seq (its state and, in html, its history then), its
+        first line saying so (and ``which`` event that seq is, if given)."""
         from ledger.pages.render import render_markdown, render_text
         from ledger.pages.text import as_of_note
         from ledger.pages.webpage import render_html
@@ -375,7 +382,7 @@ class Ledger:
         if fmt != "html" and fmt not in renderers:
             raise RefusedInput(f"unknown format {fmt!r} (use text, md or html)")
         shown = self.show(record_id, as_of)
-        note = as_of_note(as_of, self.head()[0])
+        note = as_of_note(as_of, self.head()[0], which)
         if fmt == "html":
             history = self.history(record_id)
             return render_html(shown, [e for e in history if as_of is None or e.seq <= as_of], note)

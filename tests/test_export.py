@@ -63,6 +63,40 @@ def test_show_as_of_is_the_records_object_in_export_as_of(cli: Cli) -> None:
         f"Error: --as-of {head + 1} is outside the ledger (0..{head})\n")
 
 
+def test_as_of_a_date_or_a_time_is_as_of_the_last_event_recorded_by_then(cli: Cli) -> None:
+    """`--as-of` takes a date (the whole UTC day) or an RFC 3339 time as `log --since` does: the
+    state after the last event recorded by then, named in the note."""
+    import datetime as dt
+
+    pages = sorted((Path(__file__).parent.parent / "examples" / "pages").glob("*.txt"))
+    assert cli("import", *map(str, pages)).exit_code == 0
+    cli("correct", "SRCH:03BE3A05", "--kind", "correction", "--reason", "Typo",
+        "--set", "/review_score=9.1")
+    events = orjson.loads(cli("log", "--json").stdout)
+    head, third = events[-1]["seq"], events[2]
+    at = third["recorded_at"]  # inclusive: the event recorded at that very moment counts
+    assert cli.json("show", "SRCH:03BE3A05", "--as-of", at) == \
+        cli.json("show", "SRCH:03BE3A05", "--as-of", "3")
+    assert cli("export", "--as-of", at).stdout == cli("export", "--as-of", "3").stdout
+    text = cli("show", "SRCH:03BE3A05", "--as-of", at).stdout
+    assert text.startswith(f"As of seq 3 (the last event recorded by {at}): {head - 3} later ")
+    later = dt.datetime.fromisoformat(at.replace("Z", "+00:00")).astimezone(
+        dt.timezone(dt.timedelta(hours=2)))  # the same instant in another offset
+    assert cli.json("show", "SRCH:03BE3A05", "--as-of", later.isoformat()) == \
+        cli.json("show", "SRCH:03BE3A05", "--as-of", "3")
+    day = events[-1]["recorded_at"][:10]  # the whole day: every event up to the head
+    assert cli("render", "SRCH:03BE3A05", "--as-of", day).stdout == \
+        cli("render", "SRCH:03BE3A05").stdout
+    before = (dt.date.fromisoformat(events[0]["recorded_at"][:10]) - dt.timedelta(days=1)).isoformat()
+    assert orjson.loads(cli("export", "--as-of", before).stdout)["header"]["head_seq"] == 0
+    assert "had no state then" in cli("show", "SRCH:03BE3A05", "--as-of", before).stderr
+    for bad, says in (("2026-13-40", "is not a date"), ("yesterday", "neither a seq nor a date")):
+        for command in (["show", "SRCH:03BE3A05"], ["render", "SRCH:03BE3A05"], ["export"]):
+            refused = cli(*command, "--as-of", bad)
+            assert refused.exit_code == 2 and says in refused.stderr, (command, refused.stderr)
+            assert refused.stderr.count("\n") == 1 and refused.stdout == ""
+
+
 def test_render_as_of_is_the_page_of_show_as_of(cli: Cli, tmp_path: Path) -> None:
     """The page as it was after a seq: rendered from `show --as-of`'s object, so importing it
     into a fresh ledger gives that state; the html page's history stops at that seq too, and

@@ -154,9 +154,11 @@ def wrapped(text: str, cells: int, indent: str = "    ", first: str | None = Non
     return lines
 
 
-def as_of_note(as_of: int | None, head: int) -> str | None:
-    """Return what a page or a state shown as of an earlier seq says first (None for the head)."""
+def as_of_note(as_of: int | None, head: int, which: str | None = None) -> str | None:
+    """Return what a page or a state shown as of an earlier seq says first (None for the head);
+    ``which``: what that seq is (``the last event recorded by 2026-06-01``)."""
     if as_of is None or as_of >= head:
         return None
-    return (f"As of seq {as_of}: {head - as_of} later event(s) of the ledger not applied (the "
-            f"head is seq {head})")
+    named = f" ({which})" if which else ""
+    return (f"As of seq {as_of}{named}: {head - as_of} later event(s) of the ledger not applied "
+            f"(the head is seq {head})")

@@ -508,6 +508,14 @@ def head(conn: sqlite3.Connection) -> tuple[int, str]:
     return (0, GENESIS_HASH) if row is None else (int(row[0]), str(row[1]))
 
 
+def last_seq_recorded_by(conn: sqlite3.Connection, moment: str) -> int:
+    """Return the seq of the last event recorded at or before ``moment`` (a ``recorded_at`` of
+    the same RFC 3339 form, microseconds and ``Z``, so that the texts compare as the times do);
+    0 if none was."""
+    row = conn.execute("SELECT max(seq) FROM events WHERE recorded_at <= ?", (moment,)).fetchone()
+    return int(row[0] or 0)
+
+
 _INSERT_V1 = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)"
 _INSERT_V2 = f"INSERT INTO events ({EVENT_COLUMNS_V2}) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
 
