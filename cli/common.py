@@ -542,13 +542,15 @@ def seq_or_moment(option: str, value: str) -> int | Moment:
 
 
 def as_of_seq(ledger: Ledger, value: str | None) -> tuple[int | None, str | None]:
-    """Return the seq an ``--as-of SEQ|DATE`` names (None without one) and, for a date or a
-    time, how to say which event that is (``the last event recorded by 2026-06-01``)."""
+    """Return the seq an ``--as-of SEQ|DATE`` names (None without one) and how to say which
+    event that is: when it was recorded (``recorded 2026-06-01T09:30:00.000000Z``), or for a
+    date or a time, ``the last event recorded by 2026-06-01``."""
     if value is None:
         return None, None
     found = seq_or_moment("--as-of", value)
-    if isinstance(found, int):
-        return found, None
+    if isinstance(found, int):  # named by when it was recorded (a seq past the head: refused later)
+        event = next(ledger.events(found - 1, found), None) if found > 0 else None
+        return found, None if event is None else f"recorded {event.recorded_at}"
     return ledger.seq_recorded_by(found.last), f"the last event recorded by {found.text}"
 
 

@@ -55,7 +55,7 @@ def test_show_as_of_is_the_records_object_in_export_as_of(cli: Cli) -> None:
                 continue
             assert orjson.loads(shown.stdout) == exported[rid], (rid, as_of)
             text = cli("show", rid, "--as-of", str(as_of)).stdout
-            assert text.startswith(f"As of seq {as_of}: ") == (as_of < head), text
+            assert text.startswith(f"As of seq {as_of} (recorded ") == (0 < as_of < head), text
     assert cli.json("show", "SRCH:03BE3A05", "--as-of", str(head)) == \
         cli.json("show", "SRCH:03BE3A05")
     outside = cli("show", "SRCH:03BE3A05", "--as-of", str(head + 1))
@@ -108,8 +108,10 @@ def test_render_as_of_is_the_page_of_show_as_of(cli: Cli, tmp_path: Path) -> Non
     head = cli.json("verify")["events"]
     then = cli("render", "SRCH:03BE3A05", "--as-of", "3")
     assert then.exit_code == 0 and "Review score: 9.33/10" in then.stdout
-    assert then.stdout.startswith(f"As of seq 3: {head - 3} later event(s) of the ledger not "
-                                  f"applied (the head is seq {head})\n\nSRCH:03BE3A05\n")
+    third = orjson.loads(cli("log", "--json").stdout)[2]["recorded_at"]
+    assert then.stdout.startswith(f"As of seq 3 (recorded {third}): {head - 3} later event(s) "
+                                  f"of the ledger not applied (the head is seq {head})\n\n"
+                                  "SRCH:03BE3A05\n")
     assert "Review score: 9.10/10" in cli("render", "SRCH:03BE3A05").stdout
     now = cli("render", "SRCH:03BE3A05", "--as-of", str(head))
     assert now.stdout == cli("render", "SRCH:03BE3A05").stdout and now.stderr == ""
@@ -123,8 +125,9 @@ def test_render_as_of_is_the_page_of_show_as_of(cli: Cli, tmp_path: Path) -> Non
         (theirs["manifest"], theirs["status"], theirs["provenance"])
     html = cli("render", "SRCH:03BE3A05", "--format", "html", "--as-of", "2").stdout
     assert "9.33" in html and "9.10" not in html and "Typo" not in html
-    assert f'<main>\n<p class="asof">As of seq 2: {head - 2} later event(s)' in html
-    assert page.read_text().startswith(f"> As of seq 3: {head - 3} later")
+    assert '<main>\n<p class="asof">As of seq 2 (recorded ' in html
+    assert f"): {head - 2} later event(s)" in html
+    assert page.read_text().startswith(f"> As of seq 3 (recorded {third}): {head - 3} later")
     assert 'class="asof"' not in cli("render", "SRCH:03BE3A05", "--format", "html").stdout
     assert cli("render", "SRCH:03BE3A05", "--as-of", str(head + 1)).exit_code == 2
 
