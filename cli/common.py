@@ -551,7 +551,9 @@ def as_of_seq(ledger: Ledger, value: str | None) -> tuple[int | None, str | None
     if isinstance(found, int):  # named by when it was recorded (a seq past the head: refused later)
         event = next(ledger.events(found - 1, found), None) if found > 0 else None
         return found, None if event is None else f"recorded {event.recorded_at}"
-    return ledger.seq_recorded_by(found.last), f"the last event recorded by {found.text}"
+    seq = ledger.seq_recorded_by(found.last)
+    return seq, (f"the last event recorded by {found.text}" if seq else
+                 f"no event was recorded by {found.text}")
 
 
 def whole(minimum: int) -> click.IntRange:

@@ -72,7 +72,7 @@ def show(obj: LedgerContext, record_id: str, as_of: str | None, as_json: bool) -
     """
     with obj.open(signing=False) as ledger:
         seq, by = as_of_seq(ledger, as_of)
-        shown = ledger.show(record_id, seq)
+        shown = ledger.show(record_id, seq, by)
         head, _ = ledger.head()
     if as_json:
         emit_json(shown)

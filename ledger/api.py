@@ -218,10 +218,11 @@ class Ledger:
         except RefusedInput as exc:
             raise with_the_digits(self.conn, exc, record_id) from None
 
-    def show(self, record_id: str, as_of: int | None = None) -> Shown:
+    def show(self, record_id: str, as_of: int | None = None, which: str | None = None) -> Shown:
         """Return the current state of a record (the ``show`` object), folded from its events:
         the rows ``verify`` checks, never the views, which only SQL readers use; with ``as_of``,
-        its state after that seq (what a reader was shown then, but for content purged since)."""
+        its state after that seq (what a reader was shown then, but for content purged since;
+        ``which``: how a refusal names that seq, ``the last event recorded by 2026-06-01``)."""
         from ledger.ops.export import head_as_of
 
         rid = self.known(record_id)
@@ -230,8 +231,9 @@ class Ledger:
             events = store.record_events(conn, rid)
             state = fold_record([e for e in events if e.seq <= upto])
         if state is None and events:
+            named = f" ({which})" if which else ""
             raise RefusedInput(f"{rid} was first published at seq {events[0].seq}, after seq "
-                               f"{upto}: it had no state then")
+                               f"{upto}{named}: it had no state then")
         if state is None:
             raise unknown_record(self.conn, rid)
         return views.show_of(state)
@@ -381,7 +383,7 @@ class Ledger:
         renderers = {"text": render_text, "md": render_markdown}
         if fmt != "html" and fmt not in renderers:
             raise RefusedInput(f"unknown format {fmt!r} (use text, md or html)")
-        shown = self.show(record_id, as_of)
+        shown = self.show(record_id, as_of, which)
         note = as_of_note(as_of, self.head()[0], which)
         if fmt == "html":
             history = self.history(record_id)

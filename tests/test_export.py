@@ -89,7 +89,12 @@ def test_as_of_a_date_or_a_time_is_as_of_the_last_event_recorded_by_then(cli: Cl
         cli("render", "SRCH:03BE3A05").stdout
     before = (dt.date.fromisoformat(events[0]["recorded_at"][:10]) - dt.timedelta(days=1)).isoformat()
     assert orjson.loads(cli("export", "--as-of", before).stdout)["header"]["head_seq"] == 0
-    assert "had no state then" in cli("show", "SRCH:03BE3A05", "--as-of", before).stderr
+    assert cli("show", "SRCH:03BE3A05", "--as-of", before).stderr == (
+        f"Error: SRCH:03BE3A05 was first published at seq 1, after seq 0 (no event was recorded "
+        f"by {before}): it had no state then\n")
+    assert cli("render", "SRCH:7BAC9D19", "--as-of", at).stderr.startswith(
+        f"Error: SRCH:7BAC9D19 was first published at seq 6, after seq 3 (the last event "
+        f"recorded by {at}): ")
     for bad, says in (("2026-13-40", "is not a date"), ("yesterday", "neither a seq nor a date")):
         for command in (["show", "SRCH:03BE3A05"], ["render", "SRCH:03BE3A05"], ["export"]):
             refused = cli(*command, "--as-of", bad)
