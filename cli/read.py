@@ -291,8 +291,9 @@ def audit(obj: LedgerContext, strict: bool, as_json: bool) -> None:
     """Verify, then check every rule for every event, the views, the search index, the tiers.
 
     Exit 1 on an integrity finding (the chain, the rules, the views, the search index, the
-    checkpoints); editorial-policy findings (a tier that contradicts the score) are warnings,
-    exit 1 only with --strict.
+    checkpoints); editorial-policy findings (a tier that contradicts the score) and an event
+    recorded before the event before it (a clock that went back) are warnings, exit 1 only
+    with --strict.
 
     \b
     Example:

@@ -272,6 +272,38 @@ def test_audit_flags_a_tier_that_contradicts_the_score(cli: Cli, published: Call
                                   "tier is set with --set '/quality/tier=Quarantine candidate')\n")
 
 
+def test_audit_warns_of_a_clock_that_went_back(tmp_path: Path) -> None:
+    """recorded_at is hashed, so no one can change it, but a machine whose clock went back
+    records an event before the one before it, and `--as-of DATE` then names a seq with later
+    events recorded earlier. Not an integrity finding: a warning, an error only with --strict."""
+    import datetime as dt
+
+    from ledger.api import Ledger
+
+    now = [dt.datetime(2026, 6, 1, 9, tzinfo=dt.UTC)]
+    with Ledger.create(tmp_path / "l.db", lambda: now[0]) as ledger:
+        ledger.submit("paper-manifest-v1.1", manifest(), "ed")
+        now[0] = now[0].replace(hour=11)
+        ledger.submit("source-provenance-v1", provenance(), "ed")
+        for hour, reason in ((10, "first"), (12, "second")):
+            now[0] = now[0].replace(hour=hour)
+            ledger.submit("correction-record-v1", {"record_id": "SRCH:03BE3A05",
+                                                   "kind": "addendum", "reason": reason}, "ed")
+    cli = Cli(tmp_path / "l.db", tmp_path)
+    report = orjson.loads(cli("audit", "--json").stdout)
+    assert report["ok"] is True and report["findings"] == []
+    assert report["warnings"] == [{
+        "check": "clock", "seq": 3, "record_id": None,
+        "message": "recorded at 2026-06-01T10:00:00.000000Z, before seq 2 "
+                   "(2026-06-01T11:00:00.000000Z): the clock of the machine that appended it went "
+                   "back, so `--as-of DATE` and `log --since DATE`, which read recorded_at, see "
+                   "the events out of their order here"}]
+    text = cli("audit")
+    assert text.exit_code == 0 and "warning (clock): seq 3: recorded at 2026-06-01T10" in text.stdout
+    assert text.stdout.endswith("audit: OK; 1 editorial warning(s)\n")
+    assert cli("audit", "--strict").exit_code == 1
+
+
 def test_edited_tree_hashes(full: Cli) -> None:
     """A stored Merkle hash edited: verify sees a wrong root, audit names the event."""
     attack(full.db, "DROP TRIGGER tree_append_only_update",

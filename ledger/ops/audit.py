@@ -48,7 +48,9 @@ class Finding:
                 "message": self.message}
 
 
-EDITORIAL = frozenset({"tiers"})  # editorial policy, not integrity: warnings (errors with --strict)
+# Editorial policy and the appending clocks, not integrity: warnings (errors with --strict).
+EDITORIAL = frozenset({"tiers", "clock"})
+CLOCK_FINDINGS = 5  # the first events recorded before the event before them, named one by one
 
 
 @dataclass
@@ -64,7 +66,8 @@ class AuditReport:
 
     @property
     def warnings(self) -> list[Finding]:
-        """Editorial-policy findings (a tier that contradicts the score): warnings."""
+        """Editorial-policy findings (a tier that contradicts the score) and an appending clock
+        that went back: warnings."""
         return [f for f in self.findings if f.check in EDITORIAL]
 
     @property
@@ -153,6 +156,14 @@ def _audit_rest(conn: sqlite3.Connection, report: AuditReport,
                     record_id=orphan))
     for finding in index_findings(conn):
         add(finding)
+    back = store.clock_went_back(conn, CLOCK_FINDINGS + 1)
+    for seq, at, before in back[:CLOCK_FINDINGS]:
+        more = " (and more events after it)" if len(back) > CLOCK_FINDINGS and \
+            seq == back[CLOCK_FINDINGS - 1][0] else ""
+        add(Finding("clock", f"recorded at {at}, before seq {seq - 1} ({before}){more}: the clock "
+                    "of the machine that appended it went back, so `--as-of DATE` and `log "
+                    "--since DATE`, which read recorded_at, see the events out of their order "
+                    "here", seq))
     return report
 
 

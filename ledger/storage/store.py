@@ -508,6 +508,16 @@ def head(conn: sqlite3.Connection) -> tuple[int, str]:
     return (0, GENESIS_HASH) if row is None else (int(row[0]), str(row[1]))
 
 
+def clock_went_back(conn: sqlite3.Connection, most: int) -> list[tuple[int, str, str]]:
+    """Return (seq, its recorded_at, the event before's) of the first ``most`` events recorded
+    earlier than the event before them, in seq order."""
+    rows = conn.execute(
+        "SELECT a.seq, a.recorded_at, b.recorded_at FROM events a JOIN events b "
+        "ON b.seq = a.seq - 1 WHERE a.recorded_at < b.recorded_at ORDER BY a.seq LIMIT ?",
+        (most,)).fetchall()
+    return [(int(seq), str(at), str(before)) for seq, at, before in rows]
+
+
 def last_seq_recorded_by(conn: sqlite3.Connection, moment: str) -> int:
     """Return the seq of the last event recorded at or before ``moment`` (a ``recorded_at`` of
     the same RFC 3339 form, microseconds and ``Z``, so that the texts compare as the times do);
