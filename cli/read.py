@@ -170,6 +170,15 @@ def log(obj: LedgerContext, since: str, limit: int | None, record_id: str | None
     out.flush()
 
 
+def _since_seq(ledger: Ledger, value: str | None) -> int | None:
+    """Return the seq an ``export --since SEQ|DATE`` reads after: a date's or a time's, the last
+    event recorded before it (the records changed on or after it are those it exports)."""
+    if value is None:
+        return None
+    found = seq_or_moment("--since", value)
+    return found if isinstance(found, int) else ledger.seq_recorded_by(found.first, before=True)
+
+
 def _since(value: str) -> tuple[int, str | None]:
     """Return (seq to read after, earliest recorded_at or None) of a --since SEQ|DATE."""
     found = seq_or_moment("--since", value)
@@ -364,11 +373,13 @@ def rebuild(obj: LedgerContext) -> None:
 @click.option("--as-of", metavar="SEQ|DATE",
               help="The state after this seq, or after the last event recorded by this date "
                    "(YYYY-MM-DD, the whole UTC day) or RFC 3339 time.")
-@click.option("--since", type=whole(0), help="Only the records with an event after this seq.")
+@click.option("--since", "since_given", metavar="SEQ|DATE",
+              help="Only the records with an event after this seq, or recorded on or after this "
+                   "date (YYYY-MM-DD) or RFC 3339 time.")
 @click.option("-o", "--output", type=FileName(), help="Write to FILE.")
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @pass_ctx
-def export(obj: LedgerContext, fmt: str | None, as_of: str | None, since: int | None,
+def export(obj: LedgerContext, fmt: str | None, as_of: str | None, since_given: str | None,
            output: str | None, as_json: bool) -> None:
     """Export the snapshot: a header (head seq, hash), then every record sorted by id.
 
@@ -390,6 +401,7 @@ def export(obj: LedgerContext, fmt: str | None, as_of: str | None, since: int | 
     refuse_writing_over("-o", output, obj.inputs())
     with obj.open(signing=False) as ledger, progress("Exporting", ledger.count()) as bar:
         seq, _ = as_of_seq(ledger, as_of)
+        since = _since_seq(ledger, since_given)
         if output is None:
             out = stdout_bytes()
             ledger.export(out, fmt, seq, bar, since)

@@ -238,10 +238,10 @@ class Ledger:
             raise unknown_record(self.conn, rid)
         return views.show_of(state)
 
-    def seq_recorded_by(self, moment: str) -> int:
-        """Return the seq of the last event recorded at or before ``moment`` (RFC 3339, UTC,
-        as ``recorded_at`` is written); 0 if none was."""
-        return store.last_seq_recorded_by(self.conn, moment)
+    def seq_recorded_by(self, moment: str, before: bool = False) -> int:
+        """Return the seq of the last event recorded at or before ``moment`` (strictly before
+        it with ``before``; RFC 3339, UTC, as ``recorded_at`` is written); 0 if none was."""
+        return store.last_seq_recorded_by(self.conn, moment, before)
 
     def record_ids_starting(self, start: str, most: int = 200) -> list[str]:
         """Return up to ``most`` ids of records that start with ``start``, in order (what a

@@ -75,15 +75,16 @@ def test_as_of_a_date_or_a_time_is_as_of_the_last_event_recorded_by_then(cli: Cl
     events = orjson.loads(cli("log", "--json").stdout)
     head, third = events[-1]["seq"], events[2]
     at = third["recorded_at"]  # inclusive: the event recorded at that very moment counts
+    upto = max(e["seq"] for e in events if e["recorded_at"] <= at)  # 3, unless seq 3 and 4 tie
     assert cli.json("show", "SRCH:03BE3A05", "--as-of", at) == \
-        cli.json("show", "SRCH:03BE3A05", "--as-of", "3")
-    assert cli("export", "--as-of", at).stdout == cli("export", "--as-of", "3").stdout
+        cli.json("show", "SRCH:03BE3A05", "--as-of", str(upto))
+    assert cli("export", "--as-of", at).stdout == cli("export", "--as-of", str(upto)).stdout
     text = cli("show", "SRCH:03BE3A05", "--as-of", at).stdout
-    assert text.startswith(f"As of seq 3 (the last event recorded by {at}): {head - 3} later ")
+    assert text.startswith(f"As of seq {upto} (the last event recorded by {at}): {head - upto} ")
     later = dt.datetime.fromisoformat(at.replace("Z", "+00:00")).astimezone(
         dt.timezone(dt.timedelta(hours=2)))  # the same instant in another offset
     assert cli.json("show", "SRCH:03BE3A05", "--as-of", later.isoformat()) == \
-        cli.json("show", "SRCH:03BE3A05", "--as-of", "3")
+        cli.json("show", "SRCH:03BE3A05", "--as-of", str(upto))
     day = events[-1]["recorded_at"][:10]  # the whole day: every event up to the head
     assert cli("render", "SRCH:03BE3A05", "--as-of", day).stdout == \
         cli("render", "SRCH:03BE3A05").stdout
@@ -93,11 +94,16 @@ def test_as_of_a_date_or_a_time_is_as_of_the_last_event_recorded_by_then(cli: Cl
         f"Error: SRCH:03BE3A05 was first published at seq 1, after seq 0 (no event was recorded "
         f"by {before}): it had no state then\n")
     assert cli("render", "SRCH:7BAC9D19", "--as-of", at).stderr.startswith(
-        f"Error: SRCH:7BAC9D19 was first published at seq 6, after seq 3 (the last event "
+        f"Error: SRCH:7BAC9D19 was first published at seq 6, after seq {upto} (the last event "
         f"recorded by {at}): ")
+    fourth = events[3]["recorded_at"]  # export --since a time: the records changed from then on
+    after = max(e["seq"] for e in events if e["recorded_at"] < fourth)  # 3, unless seq 3 and 4 tie
+    assert cli("export", "--since", fourth).stdout == cli("export", "--since", str(after)).stdout
+    assert cli("export", "--since", before).stdout == cli("export", "--since", "0").stdout
     for bad, says in (("2026-13-40", "is not a date"), ("yesterday", "neither a seq nor a date")):
-        for command in (["show", "SRCH:03BE3A05"], ["render", "SRCH:03BE3A05"], ["export"]):
-            refused = cli(*command, "--as-of", bad)
+        for command in (["show", "SRCH:03BE3A05", "--as-of"], ["render", "SRCH:03BE3A05", "--as-of"],
+                        ["export", "--as-of"], ["export", "--since"]):
+            refused = cli(*command, bad)
             assert refused.exit_code == 2 and says in refused.stderr, (command, refused.stderr)
             assert refused.stderr.count("\n") == 1 and refused.stdout == ""
 

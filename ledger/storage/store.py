@@ -518,11 +518,12 @@ def clock_went_back(conn: sqlite3.Connection, most: int) -> list[tuple[int, str,
     return [(int(seq), str(at), str(before)) for seq, at, before in rows]
 
 
-def last_seq_recorded_by(conn: sqlite3.Connection, moment: str) -> int:
-    """Return the seq of the last event recorded at or before ``moment`` (a ``recorded_at`` of
-    the same RFC 3339 form, microseconds and ``Z``, so that the texts compare as the times do);
-    0 if none was."""
-    row = conn.execute("SELECT max(seq) FROM events WHERE recorded_at <= ?", (moment,)).fetchone()
+def last_seq_recorded_by(conn: sqlite3.Connection, moment: str, before: bool = False) -> int:
+    """Return the seq of the last event recorded at or before ``moment`` (strictly before it
+    with ``before``; a ``recorded_at`` of the same RFC 3339 form, microseconds and ``Z``, or a
+    date, so that the texts compare as the times do); 0 if none was."""
+    query = f"SELECT max(seq) FROM events WHERE recorded_at {'<' if before else '<='} ?"
+    row = conn.execute(query, (moment,)).fetchone()
     return int(row[0] or 0)
 
 
