@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
 
 from ledger.errors import RefusedInput
-from ledger.ops.files import read_bounded
+from ledger.ops.files import check_readable, read_bounded
 
 from .common import (
     FileName,
@@ -33,13 +34,14 @@ from .common import (
 )
 
 
-def read_pages(sources: tuple[str, ...]) -> list[tuple[str, bytes]]:
-    """Return (name, bytes) of every page given (``-`` is standard input)."""
-    pages = []
+def read_pages(sources: tuple[str, ...]) -> Iterator[tuple[str, bytes]]:
+    """Return (name, bytes) of every page given (``-`` is standard input), each read when the
+    import takes it: a file that cannot be opened is refused now, before anything is written."""
+    for source in sources:
+        check_readable(source)
     for source in sources:
         from_terminal(source, "the record page")
-        pages.append(("<stdin>" if source == "-" else source, read_bounded(source)))
-    return pages
+    return (("<stdin>" if source == "-" else source, read_bounded(source)) for source in sources)
 
 
 @click.command("import")
@@ -64,7 +66,7 @@ def import_cmd(obj: LedgerContext, pages: tuple[str, ...], batch_size: int, as_j
         curl -s https://example.org/record/SRCH:03BE3A05.txt | ledger import -
     """
     items = read_pages(pages)
-    with obj.open(signing=True) as ledger, progress("Importing", len(items) * 100) as bar:
+    with obj.open(signing=True) as ledger, progress("Importing", len(pages) * 100) as bar:
         outcomes, rehearsal = rehearsed(obj, ledger, lambda led: led.import_pages(
             items, obj.actor, batch_size, None if bar is None else lambda n: bar(n * 100)))
     failed = [o for o in outcomes if o.error]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import getpass
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, BinaryIO, TypeVar
 
@@ -363,9 +363,10 @@ class Ledger:
                                         f"{checkpoint.size} events but the log has fewer")
             return make_bundle(conn, rid, note, checkpoint)
 
-    def import_pages(self, pages: list[tuple[str, bytes]], actor: str | None = None,
+    def import_pages(self, pages: Iterable[tuple[str, bytes]], actor: str | None = None,
                      batch_size: int = 500, progress: Progress | None = None) -> list[PageOutcome]:
-        """Import record pages (source name, bytes); see ``ledger.importer``."""
+        """Import record pages (source name, bytes), taken a batch at a time; see
+        ``ledger.pages.importer``."""
         from ledger.pages.importer import import_pages
         if batch_size < 1:
             raise RefusedInput("--batch-size must be at least 1")

@@ -351,6 +351,21 @@ def read_bounded(source: str, most: int = DOCUMENT_MOST, what: str = "") -> byte
     return data
 
 
+def check_readable(source: str, what: str = "") -> None:
+    """Refuse, as ``read_bounded`` would, a file that cannot be opened for reading, without
+    reading it (standard input, ``-``, is not checked): what reads many files one at a time
+    refuses a bad one before it writes anything."""
+    if source == "-":
+        return
+    if not source:
+        raise RefusedInput(f"cannot read{' ' + what if what else ''}: the file name is empty")
+    try:
+        with open(source, "rb"):
+            pass
+    except OSError as exc:
+        raise unreadable(f"{what} {source}".lstrip(), exc) from None
+
+
 _BLOCK = 1 << 20
 
 

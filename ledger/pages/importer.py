@@ -8,6 +8,7 @@ write nothing, so importing the same page twice is a no-op.
 
 from __future__ import annotations
 
+import itertools
 import shlex
 import sqlite3
 from collections.abc import Callable, Iterable
@@ -57,17 +58,18 @@ def import_pages(conn: sqlite3.Connection, clock: Clock, pages: Iterable[tuple[s
                  actor: str, batch_size: int = 500,
                  progress: Callable[[int], None] | None = None,
                  signer: Signer | None = None) -> list[PageOutcome]:
-    """Import (source name, bytes) pages in transactions of ``batch_size`` pages."""
+    """Import (source name, bytes) pages in transactions of ``batch_size`` pages, taking them
+    from ``pages`` a batch at a time (read lazily, only one batch of pages is held at once)."""
     outcomes: list[PageOutcome] = []
-    pending = list(pages)
-    for start in range(0, len(pending), batch_size):
+    remaining = iter(pages)
+    while chunk := list(itertools.islice(remaining, batch_size)):  # read before the write lock
         with store.write_transaction(conn):
             batch = Batch(conn, clock, signer)
-            for source, data in pending[start:start + batch_size]:
+            for source, data in chunk:
                 outcomes.append(_one(batch, source, data, actor))
             batch.flush()
         if progress is not None:
-            progress(len(pending[start:start + batch_size]))
+            progress(len(chunk))
     return outcomes
 
 
