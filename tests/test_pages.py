@@ -160,6 +160,13 @@ def test_import_takes_pages_a_batch_at_a_time(cli: Cli, tmp_path: Path) -> None:
     missing = cli("import", str(FULL), str(tmp_path / "nothere.txt"))
     assert missing.exit_code == 2 and missing.stderr == (
         f"Error: cannot read {tmp_path / 'nothere.txt'}: No such file or directory\n")
+    from ledger.ops.files import DOCUMENT_MOST
+
+    huge = tmp_path / "huge.txt"
+    with huge.open("wb") as handle:  # sparse: its size, not its bytes
+        handle.truncate(DOCUMENT_MOST + 1)
+    too_big = cli("import", str(FULL), str(huge))
+    assert too_big.exit_code == 2 and too_big.stderr.startswith(f"Error: {huge} holds more than ")
     assert cli.json("verify")["events"] == 0
 
 

@@ -345,25 +345,33 @@ def read_bounded(source: str, most: int = DOCUMENT_MOST, what: str = "") -> byte
     except OSError as exc:
         raise unreadable(name, exc) from None
     if data is None:
-        size = f"{most >> 20} MiB" if most >= 1 << 20 else f"{most >> 10} KiB"
-        raise RefusedInput(f"{name} holds more than {size}, more than this command reads (the "
-                           "rest was not read)")
+        raise too_large(name, most)
     return data
 
 
-def check_readable(source: str, what: str = "") -> None:
-    """Refuse, as ``read_bounded`` would, a file that cannot be opened for reading, without
-    reading it (standard input, ``-``, is not checked): what reads many files one at a time
-    refuses a bad one before it writes anything."""
+def too_large(name: str, most: int) -> RefusedInput:
+    """Return the refusal of an input file that holds more than ``most`` bytes."""
+    size = f"{most >> 20} MiB" if most >= 1 << 20 else f"{most >> 10} KiB"
+    return RefusedInput(f"{name} holds more than {size}, more than this command reads (the "
+                        "rest was not read)")
+
+
+def check_readable(source: str, most: int = DOCUMENT_MOST, what: str = "") -> None:
+    """Refuse, as ``read_bounded`` would, a file that cannot be opened for reading or whose
+    size is over ``most``, without reading it (standard input, ``-``, is not checked): what
+    reads many files one at a time refuses a bad one before it writes anything."""
     if source == "-":
         return
+    name = f"{what} {source}".lstrip()
     if not source:
         raise RefusedInput(f"cannot read{' ' + what if what else ''}: the file name is empty")
     try:
-        with open(source, "rb"):
-            pass
+        with open(source, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
     except OSError as exc:
-        raise unreadable(f"{what} {source}".lstrip(), exc) from None
+        raise unreadable(name, exc) from None
+    if size > most:
+        raise too_large(name, most)
 
 
 _BLOCK = 1 << 20
