@@ -109,6 +109,9 @@ def history(obj: LedgerContext, record_id: str, as_json: bool) -> None:
 @click.option("--since", default="0", show_default=True, metavar="SEQ|DATE",
               help="Only events after this seq, or recorded on or after this date (YYYY-MM-DD "
                    "or an RFC 3339 time).")
+@click.option("--until", metavar="SEQ|DATE",
+              help="Only events up to this seq, or recorded by this date (the whole UTC day) or "
+                   "RFC 3339 time.")
 @click.option("-n", "limit", type=whole(1), help="Only the last N events that match.")
 @click.option("--record", "record_id", help="Only this record's events.",
               shell_complete=complete_record_id)
@@ -118,8 +121,9 @@ def history(obj: LedgerContext, record_id: str, as_json: bool) -> None:
 @click.option("--jsonl", is_flag=True, help="One JSON envelope per line (JSON Lines), streamed.")
 @json_option
 @pass_ctx
-def log(obj: LedgerContext, since: str, limit: int | None, record_id: str | None,
-        types: tuple[str, ...], actor: str | None, jsonl: bool, as_json: bool) -> None:
+def log(obj: LedgerContext, since: str, until: str | None, limit: int | None,
+        record_id: str | None, types: tuple[str, ...], actor: str | None, jsonl: bool,
+        as_json: bool) -> None:
     """Print the raw events that match, oldest first.
 
     `--json` prints one JSON array of full envelopes and `--jsonl` one envelope per line; both
@@ -129,6 +133,7 @@ def log(obj: LedgerContext, since: str, limit: int | None, record_id: str | None
     Example:
         ledger log --since 10
         ledger log --type notice.issued --since 2026-11-01 -n 20
+        ledger log --since 2026-06-01 --until 2026-06-30
         ledger log --record SRCH:03BE3A05 --jsonl > history.jsonl
     """
     import collections
@@ -141,13 +146,16 @@ def log(obj: LedgerContext, since: str, limit: int | None, record_id: str | None
     if unknown:
         raise RefusedInput(f"unknown event type {unknown[0]!r} (known: {', '.join(TYPE_CONTRACTS)})")
     after, day = _since(since)
+    upto, by = _until(until)
     out = stdout_bytes()
     with obj.open(signing=False) as ledger:
         rid = ledger.known(record_id) if record_id else None
-        source = (e for e in ledger.history(rid) if e.seq > after) if rid else ledger.events(after)
+        source = (e for e in ledger.history(rid) if e.seq > after) if rid else \
+            ledger.events(after, upto)  # up to --until SEQ: the rest is not read
         chosen = (e for e in source
                   if (not types or e.type in types) and (actor is None or e.actor == actor)
-                  and (day is None or e.recorded_at >= day))
+                  and (day is None or e.recorded_at >= day)
+                  and (upto is None or e.seq <= upto) and (by is None or e.recorded_at <= by))
         events = iter(collections.deque(chosen, maxlen=limit)) if limit else chosen
         if as_json:
             out.write(b"[")
@@ -168,6 +176,14 @@ def log(obj: LedgerContext, since: str, limit: int | None, record_id: str | None
                 out.flush()
                 say("No event matches.", err=True)
     out.flush()
+
+
+def _until(value: str | None) -> tuple[int | None, str | None]:
+    """Return (last seq to read or None, latest recorded_at or None) of a --until SEQ|DATE."""
+    if value is None:
+        return None, None
+    found = seq_or_moment("--until", value)
+    return (found, None) if isinstance(found, int) else (None, found.last)
 
 
 def _since_seq(ledger: Ledger, value: str | None) -> int | None:

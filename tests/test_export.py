@@ -206,6 +206,14 @@ def test_log_and_history_json(cli: Cli, published: Callable[..., str]) -> None:
                               "recorded_at", "prev_hash", "hash", "salts", "commitments"}
     assert events[0]["prev_hash"] == "0" * 64 and events[1]["prev_hash"] == events[0]["hash"]
     assert [e["seq"] for e in cli.json("log", "--since", "1")] == [2]
+    assert [e["seq"] for e in cli.json("log", "--until", "1")] == [1]
+    first = events[0]["recorded_at"]  # --until a time: recorded by then, that moment included
+    assert [e["seq"] for e in cli.json("log", "--until", first)] == \
+        [e["seq"] for e in events if e["recorded_at"] <= first]
+    assert [e["seq"] for e in cli.json("log", "--until", first[:10])] == [1, 2]  # the whole day
+    assert cli.json("log", "--since", "2", "--until", "1") == []
+    assert cli.json("log", "--record", "SRCH:00000002", "--until", "1") == []
+    assert cli("log", "--until", "later").exit_code == 2
     assert cli.json("history", "SRCH:00000002")[0]["actor"] == "tester"
     shown = cli.json("show", "SRCH:03BE3A05")
     assert {"record_id", "version", "status", "correction_count", "verification_level",

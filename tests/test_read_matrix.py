@@ -124,11 +124,12 @@ TEXT = st.one_of(st.text(max_size=40), st.sampled_from(["\udcff", "a\x00b", "é"
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(value=INTEGERS, which=st.integers(min_value=0, max_value=8))
+@given(value=INTEGERS, which=st.integers(min_value=0, max_value=9))
 def test_every_integer_option(matrix: tuple[Ledger, list[str], Path, str], value: int, which: int) -> None:
     ledger, ids, _, _ = matrix
     n = str(value)
-    commands = [("log", "--since", n), ("export", "--as-of", n), ("prove", n), ("prove", "1", "--size", n),
+    commands = [("log", "--since", n), ("log", "--until", n), ("export", "--as-of", n), ("prove", n),
+                ("prove", "1", "--size", n),
                 ("consistency", n), ("consistency", "1", n),
                 ("append", "--jsonl", "-", "--batch-size", n),
                 ("correct", ids[0], "--kind", "addendum", "--target-version", n, "--notice-id", "P-INT"),
