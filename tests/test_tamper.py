@@ -304,6 +304,34 @@ def test_audit_warns_of_a_clock_that_went_back(tmp_path: Path) -> None:
     assert cli("audit", "--strict").exit_code == 1
 
 
+def test_a_backdated_event_cannot_move_what_as_of_a_date_shows(full: Cli, tmp_path: Path) -> None:
+    """`--as-of DATE` picks its seq by recorded_at, read with plain SQL. An attacker who moves
+    the last correction's recorded_at back a day (triggers dropped, plain sqlite3) changes
+    what `show --as-of` that day shows; `verify` then names that event. One who rehashes the
+    whole chain to hide it (the attacker's rehash salts every event anew) is found against an
+    auditor's earlier copy (`verify --extends`)."""
+    import shutil
+
+    old = tmp_path / "auditor-copy.db"
+    shutil.copy(full.db, old)
+    events = full.json("log")
+    last = events[-1]  # seq 8, recorded today: the record's second version
+    day_before = "2000-01-01"
+    assert full.json("log", "--until", day_before) == []
+    with attacker.unguarded(full.db) as conn:
+        conn.execute("UPDATE events SET recorded_at = ? WHERE seq = ?",
+                     (f"{day_before}T12:00:00.000000Z", last["seq"]))
+    assert [e["seq"] for e in full.json("log", "--until", day_before)] == [last["seq"]]
+    report = orjson.loads(full("verify", "--json").stdout)
+    assert report["ok"] is False and report["first_bad_seq"] == last["seq"]
+    with attacker.unguarded(full.db) as conn:  # the careful attacker: every hash recomputed
+        attacker.rechain(conn)
+    assert full("verify").exit_code == 0  # no key, no copy: the chain alone cannot tell
+    extends = full("verify", "--extends", str(old))
+    assert extends.exit_code == 1 and extends.output.startswith("FAILED at seq ")  # re-salted
+    assert f"the history up to seq {last['seq']} was rewritten from seq " in extends.output
+
+
 def test_edited_tree_hashes(full: Cli) -> None:
     """A stored Merkle hash edited: verify sees a wrong root, audit names the event."""
     attack(full.db, "DROP TRIGGER tree_append_only_update",
