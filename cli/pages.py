@@ -39,7 +39,6 @@ def read_pages(sources: tuple[str, ...]) -> Iterator[tuple[str, bytes]]:
     import takes it: a file that cannot be opened is refused now, before anything is written."""
     for source in sources:
         check_readable(source)
-    for source in sources:
         from_terminal(source, "the record page")
     return (("<stdin>" if source == "-" else source, read_bounded(source)) for source in sources)
 

@@ -84,23 +84,24 @@ def parse_page(text: str) -> Page:
     is read: its ``# ID: title`` heading, ``## Section`` headings, ``- **Label:** value`` items
     and ``| label | value |`` tables are the same facts, on the same lines."""
     lines = [clean(line) for line in text.splitlines()]
-    heading = next((m for line in lines[:5] if (m := MD_TITLE.match(line))), None)
+    start = next((i for i, line in enumerate(lines[:5]) if MD_TITLE.match(line)), None)
+    heading = None if start is None else MD_TITLE.match(lines[start])
     if heading is not None:
         lines = _unmarked(lines)
+    else:
+        start = next((i for i, line in enumerate(lines[:5]) if RECORD_ID.match(line)), None)
     layout = "markdown" if heading else \
         "compact" if any(line.startswith("|") for line in lines) else "full"
-    start = next((i for i, line in enumerate(lines[:5]) if RECORD_ID.match(line)
-                  or (heading and MD_TITLE.match("# " + line))), None)
     if start is None:
         raise PageError(1, "no record id (like SRCH:03BE3A05) in the first lines: not a record page")
-    combined = MD_TITLE.match("# " + lines[start]) if heading else None
-    if combined is not None and combined.group(2):  # "# ID: title": both on one line
-        record_id, title_at, title = combined.group(1), start, combined.group(2)
+    if heading is not None and heading.group(2):  # "# ID: title": both on one line
+        record_id, title_at, title = heading.group(1), start, heading.group(2)
     else:
         found = next((i for i in range(start + 1, len(lines)) if lines[i]), None)
         if found is None or is_heading(lines[found]):
             raise PageError(start + 2, "the record has no title line")
-        record_id, title_at, title = lines[start].rstrip(":").strip(), found, lines[found]
+        record_id = heading.group(1) if heading is not None else lines[start]
+        title_at, title = found, lines[found]
     page = Page(Field(record_id.upper(), start + 1), Field(title, title_at + 1), layout)
     section, block, blanks = "", None, 0
     for number, line in enumerate(lines[title_at + 1:], start=title_at + 2):
