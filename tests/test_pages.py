@@ -205,6 +205,57 @@ def test_render_formats(cli: Cli) -> None:
         assert target.read_text() == expected, name
 
 
+def test_a_page_says_what_a_correction_changed_and_which_notice_lifted_another(
+        cli: Cli, tmp_path: Path) -> None:
+    """Each notice's rows stay together in every form: a correction's changes with their values
+    (``import`` reads them back) and the reinstatement that lifted a notice; a change a later
+    version replaced is not imported, and says so."""
+    cli("import", str(FULL))
+    rid = "SRCH:03BE3A05"
+    cli("correct", rid, "--kind", "correction", "--reason", "Typo", "--set", "/review_score=9.1",
+        "--set", '/title="A \\\\ \\"quoted\\" title"', "--notice-id", "C1", "--issued-by", "Ed")
+    cli("correct", rid, "--kind", "expression_of_concern", "--reason", "Doubt", "--notice-id", "E1",
+        "--issued-by", "Ed")
+    cli("correct", rid, "--kind", "reinstatement", "--lifts", "E1", "--reason", "Cleared",
+        "--notice-id", "R1", "--issued-by", "Ed")
+    text = cli("render", rid).stdout
+    assert ('Changed: /review_score to 9.1\nChanged: /title to "A \\\\ \\"quoted\\" title"\n'
+            "Notice: E1\n") in text
+    assert "Reason: Doubt\nLifted by: R1\nNotice: R1\n" in text
+    md = cli("render", rid, "--format", "md").stdout
+    assert "| Reason | Doubt |\n| Lifted by | R1 |\n| Notice | R1 |" in md
+    assert "| Changed | /review_score to 9.1 |" in md
+    page = cli("render", rid, "--format", "html").stdout
+    assert ('<th scope="row">Changed</th><td>/review_score to 9.1</td></tr>'
+            '<tr><th scope="row">Changed</th>') in page
+    assert '<th scope="row">Lifted by</th><td>R1</td></tr><tr><th scope="row">Notice</th><td>R1' in page
+    for n, form in enumerate((text, md)):  # into a fresh ledger: the notice with its changes
+        fresh = Cli(tmp_path / f"fresh{n}.db", tmp_path)
+        fresh("init")
+        assert fresh("import", "-", input=form).exit_code == 0
+        notices = fresh.json("show", rid)["notices"]
+        assert notices[0]["changes"] == [{"path": "/review_score", "value": 9.1},
+                                         {"path": "/title", "value": 'A \\ "quoted" title'}]
+        assert fresh.json("show", rid)["manifest"] == cli.json("show", rid)["manifest"]
+    # A later version sets the score again: the page shows 8.0, so C1's change to 9.1 would set
+    # the copy wrong; its changes are left out, with a warning, and the copy shows the page's.
+    revised = {**cli.json("show", rid)["manifest"], "review_score": 8.0}
+    cli("publish", cli.file(revised))
+    later = cli("render", rid).stdout
+    fresh = Cli(tmp_path / "fresh-later.db", tmp_path)
+    fresh("init")
+    result = fresh("import", "-", input=later)
+    assert result.exit_code == 0 and "the changes of notice C1 were not imported" in result.stderr
+    assert fresh.json("show", rid)["manifest"]["review_score"] == 8.0
+    assert "changes" not in fresh.json("show", rid)["notices"][0]
+    # An older page says only what was changed, not its value: the notice is taken without it.
+    older = text.replace("Changed: /review_score to 9.1", "Changed /review_score")
+    fresh = Cli(tmp_path / "fresh-older.db", tmp_path)
+    fresh("init")
+    assert fresh("import", "-", input=older).exit_code == 0
+    assert "changes" not in fresh.json("show", rid)["notices"][0]
+
+
 line_text = st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), min_size=1,
                     max_size=40).map(str.strip).filter(lambda s: s and s not in HEADINGS_SET and s[0] != "|")
 HEADINGS_SET = {"Abstract", "Research Question", "Verification Level", "Truth-Engine Gate Verdict",
@@ -279,12 +330,20 @@ provenance_facts = st.fixed_dictionaries({
         "sha256": st.binary(min_size=32, max_size=32).map(bytes.hex)}),
     "external_record": st.fixed_dictionaries({"registered": st.booleans()}, optional={
         "identifier": st.sampled_from(["10.5281/zenodo.1", "arXiv:2601.00001", "hdl:1/2"])})})
+changes = st.lists(st.one_of(
+    st.integers(0, 1000).map(lambda i: {"path": "/review_score", "value": i / 100}),
+    line_text.map(lambda t: {"path": "/title", "value": t}),
+    st.sampled_from(["LOW", "MEDIUM", "HIGH"]).map(
+        lambda v: {"path": "/quality/dimensions/evidence_strength", "value": v})),
+    min_size=1, max_size=2, unique_by=lambda c: str(c["path"]))
 notice_list = st.lists(st.fixed_dictionaries({
     "kind": st.sampled_from(["addendum", "clarification", "expression_of_concern",
-                             "partial_retraction", "retraction", "withdrawal"]),
+                             "partial_retraction", "retraction", "withdrawal", "correction"]),
     "reason": line_text, "issued_by": line_text,
     "reason_codes": st.lists(st.sampled_from(sorted(REASON_CODES)), min_size=1, max_size=2,
-                             unique=True)}), max_size=3)
+                             unique=True)}, optional={"changes": changes}).map(
+    lambda n: n if n["kind"] == "correction" else {k: v for k, v in n.items() if k != "changes"}),
+    max_size=3)
 
 
 @pytest.mark.parametrize("fmt", ["text", "md"])
@@ -297,7 +356,8 @@ def test_import_of_render_gives_the_same_gates_provenance_and_notices(
 ) -> None:
     """The same round trip with every fact a page shows drawn: gate evaluations with their
     artifacts, the provenance's artifact and external record, quality dimensions, notices with
-    reason codes, claims and a reinstatement that lifts one."""
+    reason codes, claims, a correction's changes (their values too) and a reinstatement that
+    lifts one."""
     record.pop("kinds", None)
     key = dimension.lower().replace(" ", "_")
     record["quality"] = {**record["quality"], "dimensions": {key: "HIGH"}}

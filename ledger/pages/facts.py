@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ledger.core.canonical import parse_json
+from ledger.errors import RefusedInput
 from ledger.pages.layout import (
     NOTICE_IDS,
     Field,
@@ -16,6 +18,7 @@ from ledger.pages.layout import (
     page_date,
 )
 
+CHANGED = re.compile(r"^(/\S*)\s+to\s+(.+)$")
 GATE_WORDS = {"unverified": "UNVERIFIED", "verified": "VERIFIED", "failed": "FAILED"}
 PAGE_EVALUATOR = "Truth-Engine"
 DIMENSIONS = {"Evidence strength": "evidence_strength", "Citation grounding": "citation_grounding",
@@ -212,7 +215,28 @@ def _notice(page: Page, block: dict[str, Field]) -> dict[str, Any]:
     for label, key in (("Reason codes", "reason_codes"), ("Claims", "claim_ids")):
         if label in block:
             n[key] = [c.strip() for c in block[label].value.split(",") if c.strip()]
+    if "Changed" in block:
+        changes = _changes(block["Changed"].value)
+        if changes:
+            n["changes"] = changes
     return n
+
+
+def _changes(text: str) -> list[dict[str, Any]]:
+    """Return a correction's changes from its ``Changed`` lines (``/review_score to 9.1``, as
+    ``render`` writes them); none unless every line is a JSON Pointer and a JSON value (an
+    older page says only ``Changed /review_score``: what it changed to is not on it)."""
+    out = []
+    for line in text.split("\n"):
+        match = CHANGED.match(line)
+        if match is None:
+            return []
+        try:
+            value = parse_json(match.group(2))
+        except RefusedInput:
+            return []
+        out.append({"path": match.group(1), "value": value})
+    return out
 
 
 def _stated(page: Page) -> dict[str, Field]:

@@ -19,6 +19,7 @@ from ledger.core.canonical import JsonInputError, parse_json
 from ledger.core.clock import Clock
 from ledger.core.events import is_withheld
 from ledger.errors import LedgerError, LineRefused
+from ledger.model.pointer import apply_changes
 from ledger.model.rules import filed_with, removed_by, same, set_back
 from ledger.model.state import RecordState
 from ledger.ops.batch import Batch
@@ -143,10 +144,47 @@ def _apply(batch: Batch, facts: PageFacts, actor: str, noted: list[str]) -> None
             if back is not None:
                 noted.append(back.replace("this manifest", "the page", 1))
             _add(batch, contract, payload, actor, line)
-    for notice, line in facts.notices:
-        if "notice_id" in notice and batch.lookup_notice(str(notice["notice_id"])) is not None:
-            continue
+    new: dict[str, tuple[dict[str, Any], int]] = {}
+    for notice, line in facts.notices:  # those the ledger has not, each id once
+        notice_id = str(notice.get("notice_id", ""))
+        if not notice_id or (batch.lookup_notice(notice_id) is None and notice_id not in new):
+            new[notice_id or f"#{line}"] = (notice, line)
+    for notice, line in _as_shown(batch.state(facts.record_id), list(new.values()), noted):
         _add(batch, "correction-record-v1", notice, actor, line)
+
+
+def _as_shown(state: RecordState | None, notices: list[tuple[dict[str, Any], int]],
+              noted: list[str]) -> list[tuple[dict[str, Any], int]]:
+    """Return the page's new notices, a correction with its changes only where they leave the
+    record's manifest as the page shows it: the manifest on a page has every change in force
+    applied, so a change the page's manifest does not show was set again by a later version
+    (or a later correction on the page, whose own change then stands). Changes dropped are
+    noted."""
+    if state is None or removed_by(state) is not None:
+        return notices
+    shown, settled, drop = state.manifest, set[str](), set[int]()
+    for i in reversed(range(len(notices))):  # a later change to a path settles it
+        changes = notices[i][0].get("changes") or []
+        if not all(str(c["path"]) in settled or _leaves(shown, [c]) for c in changes):
+            drop.add(i)
+        settled.update(str(c["path"]) for c in changes)
+    kept = [n.get("changes") or [] for i, (n, _line) in enumerate(notices) if i not in drop]
+    if not _leaves(shown, [c for changes in kept for c in changes]):  # nested paths: all or none
+        drop = {i for i, (n, _line) in enumerate(notices) if n.get("changes")}
+    for i in sorted(drop):
+        noted.append(f"{state.record_id}: the changes of notice {notices[i][0].get('notice_id')} "
+                     "were not imported: they would make the manifest differ from what the page "
+                     "shows (a later version set those values again?)")
+    return [({k: v for k, v in n.items() if k != "changes"} if i in drop else n, line)
+            for i, (n, line) in enumerate(notices)]
+
+
+def _leaves(manifest: dict[str, Any], changes: list[dict[str, Any]]) -> bool:
+    """Return whether the changes, applied in order, leave the manifest as it is."""
+    try:
+        return same(apply_changes(manifest, changes), manifest)
+    except LedgerError:  # a path the manifest does not have: not what the page shows
+        return False
 
 
 MANIFEST = "paper-manifest-v1.1"

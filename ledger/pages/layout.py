@@ -33,12 +33,15 @@ LABELS = {
     "Correction Record": ("Status", "Correction count", "Record DOI", "Manifest contract",
                           "Correction contract"),
     "Correction Notices": ("Notice", "Kind", "Effective", "Issued by", "Reason", "Reason codes",
-                           "Target version", "Lifts", "Claims", "Notice DOI", "Notice URL"),
+                           "Target version", "Lifts", "Claims", "Notice DOI", "Notice URL",
+                           "Changed", "Lifted by"),
     "Provenance": ("Publisher", "Public provenance", "Report artifact", "Report artifact URI",
                    "Report artifact SHA-256", "External record", "External identifier",
                    "Claim lineage", "Review method", "Quality guide", "Provenance contract", "Note"),
 }
 LABELS["Gate Verdicts"] = LABELS["Truth-Engine Gate Verdict"]
+# Labels that a block may repeat, one value a line: a gate's artifacts, a correction's changes.
+REPEATED = ("Artifact", "Changed")
 # A notice's own identifiers (correction-record-v1.1): its payload key and its label on a page.
 NOTICE_IDS = (("doi", "Notice DOI"), ("url", "Notice URL"))
 
@@ -177,12 +180,12 @@ def _key_value(page: Page, section: str, block: dict[str, Field] | None, line: s
             block = {}
             page.notices.append(block)
     elif section in ("Truth-Engine Gate Verdict", "Gate Verdicts"):
-        if block is None or (label in block and label != "Artifact"):
+        if block is None or (label in block and label not in REPEATED):
             block = {}
             page.gates.append(block)
     else:
         block = page.sections.setdefault(section, {})
-    if label == "Artifact" and label in block:
+    if label in REPEATED and label in block:
         block[label].value += "\n" + value
     else:
         block[label] = Field(value, number)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from ledger.core.canonical import canonical_bytes
 from ledger.core.events import is_withheld
 from ledger.model.labels import PROVENANCE_LABELS, VERIFICATION_LABELS, level_text
 from ledger.model.purge import describe
@@ -118,10 +119,16 @@ def _notice_rows(n: dict[str, Any]) -> list[tuple[str, str]]:
     if is_withheld(changes):
         rows.append(("Changes", shown_value(changes)))
     else:
-        rows += [("", f"Changed {change['path']}") for change in changes]
+        rows += [("Changed", changed_text(change)) for change in changes]
     if not n["in_force"]:
-        rows.append(("", f"Lifted by {n['lifted_by']}"))
+        rows.append(("Lifted by", str(n["lifted_by"])))
     return rows
+
+
+def changed_text(change: dict[str, Any]) -> str:
+    """Return a correction's change as a page shows it: ``/review_score to 9.1``, the value in
+    its canonical JSON (a string quoted), so that ``import`` reads back the very value."""
+    return f"{change['path']} to {canonical_bytes(change['value']).decode('utf-8')}"
 
 
 def _provenance_rows(shown: Shown) -> list[tuple[str, str]]:

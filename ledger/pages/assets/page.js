@@ -79,8 +79,8 @@
     if (n.lifts) rows.push(["Lifts", n.lifts]);
     const changes = n.changes || [];
     if (isWithheld(changes)) rows.push(["Changes", shownValue(changes)]);
-    else for (const c of changes) rows.push(["", "Changed " + c.path]);
-    if (!n.in_force) rows.push(["", "Lifted by " + n.lifted_by]);
+    else for (const c of changes) rows.push(["Changed", c.path + " to " + F.canon(c.value)]);
+    if (!n.in_force) rows.push(["Lifted by", pyStr(n.lifted_by)]);
     return rows;
   }
 
