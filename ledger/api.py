@@ -223,20 +223,28 @@ class Ledger:
         the rows ``verify`` checks, never the views, which only SQL readers use; with ``as_of``,
         its state after that seq (what a reader was shown then, but for content purged since;
         ``which``: how a refusal names that seq, ``the last event recorded by 2026-06-01``)."""
+        return self._folded(record_id, as_of, which)[0]
+
+    def _folded(self, record_id: str, as_of: int | None,
+                which: str | None) -> tuple[Shown, list[Event], int]:
+        """Return ``show``'s object, the record's events up to that seq and the head's seq, all
+        read in one snapshot (a page's state, history and note agree)."""
         from ledger.ops.export import head_as_of
 
         rid = self.known(record_id)
         with store.read_snapshot(self.conn) as conn:
             upto, _ = head_as_of(conn, as_of)
+            head = upto if as_of is None else store.head(conn)[0]
             events = store.record_events(conn, rid)
-            state = fold_record([e for e in events if e.seq <= upto])
+            then = [e for e in events if e.seq <= upto]
+            state = fold_record(then)
         if state is None and events:
             named = f" ({which})" if which else ""
             raise RefusedInput(f"{rid} was first published at seq {events[0].seq}, after seq "
                                f"{upto}{named}: it had no state then")
         if state is None:
             raise unknown_record(self.conn, rid)
-        return views.show_of(state)
+        return views.show_of(state), then, head
 
     def seq_recorded_by(self, moment: str, before: bool = False) -> int:
         """Return the seq of the last event recorded at or before ``moment`` (strictly before
@@ -384,11 +392,10 @@ class Ledger:
         renderers = {"text": render_text, "md": render_markdown}
         if fmt != "html" and fmt not in renderers:
             raise RefusedInput(f"unknown format {fmt!r} (use text, md or html)")
-        shown = self.show(record_id, as_of, which)
-        note = as_of_note(as_of, self.head()[0], which)
+        shown, events, head = self._folded(record_id, as_of, which)
+        note = as_of_note(as_of, head, which)
         if fmt == "html":
-            history = self.history(record_id)
-            return render_html(shown, [e for e in history if as_of is None or e.seq <= as_of], note)
+            return render_html(shown, events, note)
         return renderers[fmt](shown, note)
 
     def site(self, out: Path, note: str | None = None, verifier_key: str | None = None,

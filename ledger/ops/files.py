@@ -333,9 +333,7 @@ def read_bounded(source: str, most: int = DOCUMENT_MOST, what: str = "") -> byte
     """Return the bytes of file ``source`` (standard input for ``-``); refuse one that cannot
     be read, or that holds more than ``most`` bytes (the rest is not read). ``what`` names the
     kind of file in the refusal."""
-    name = "stdin" if source == "-" else f"{what} {source}".lstrip()
-    if not source:  # not the current folder, as Path("") would read it
-        raise RefusedInput(f"cannot read{' ' + what if what else ''}: the file name is empty")
+    name = _named(source, what)
     try:
         if source == "-":
             data = at_most(_blocks(sys.stdin.buffer), most)
@@ -347,6 +345,14 @@ def read_bounded(source: str, most: int = DOCUMENT_MOST, what: str = "") -> byte
     if data is None:
         raise too_large(name, most)
     return data
+
+
+def _named(source: str, what: str) -> str:
+    """Return how a refusal names the file ``source`` (a ``what`` first, if given); refuse an
+    empty name, which is not the current folder as ``Path("")`` would read it."""
+    if not source:
+        raise RefusedInput(f"cannot read{' ' + what if what else ''}: the file name is empty")
+    return "stdin" if source == "-" else f"{what} {source}".lstrip()
 
 
 def too_large(name: str, most: int) -> RefusedInput:
@@ -362,9 +368,7 @@ def check_readable(source: str, most: int = DOCUMENT_MOST, what: str = "") -> No
     reads many files one at a time refuses a bad one before it writes anything."""
     if source == "-":
         return
-    name = f"{what} {source}".lstrip()
-    if not source:
-        raise RefusedInput(f"cannot read{' ' + what if what else ''}: the file name is empty")
+    name = _named(source, what)
     try:
         with open(source, "rb") as handle:
             size = os.fstat(handle.fileno()).st_size
