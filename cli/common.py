@@ -544,7 +544,8 @@ def seq_or_moment(option: str, value: str) -> int | Moment:
 def as_of_seq(ledger: Ledger, value: str | None) -> tuple[int | None, str | None]:
     """Return the seq an ``--as-of SEQ|DATE`` names (None without one) and how to say which
     event that is: when it was recorded (``recorded 2026-06-01T09:30:00.000000Z``), or for a
-    date or a time, ``the last event recorded by 2026-06-01``."""
+    date or a time, ``the last event recorded by 2026-06-01`` (and how many events before it were
+    recorded after that, if a clock went back)."""
     if value is None:
         return None, None
     found = seq_or_moment("--as-of", value)
@@ -552,8 +553,12 @@ def as_of_seq(ledger: Ledger, value: str | None) -> tuple[int | None, str | None
         event = next(ledger.events(found - 1, found), None) if found > 0 else None
         return found, None if event is None else f"recorded {event.recorded_at}"
     seq = ledger.seq_recorded_by(found.last)
-    return seq, (f"the last event recorded by {found.text}" if seq else
-                 f"no event was recorded by {found.text}")
+    if not seq:
+        return seq, f"no event was recorded by {found.text}"
+    later = ledger.recorded_after(seq, found.last)  # a clock went back: say so, or it misleads
+    return seq, f"the last event recorded by {found.text}" + (
+        f"; {later} event(s) before it were recorded after {found.text}, a clock having gone "
+        "back (`ledger audit` names it)" if later else "")
 
 
 def whole(minimum: int) -> click.IntRange:

@@ -251,6 +251,11 @@ class Ledger:
         it with ``before``; RFC 3339, UTC, as ``recorded_at`` is written); 0 if none was."""
         return store.last_seq_recorded_by(self.conn, moment, before)
 
+    def recorded_after(self, upto: int, moment: str) -> int:
+        """Return how many events up to seq ``upto`` were recorded after ``moment`` (a clock
+        that went back puts them before the last event recorded by it)."""
+        return store.recorded_after(self.conn, upto, moment)
+
     def record_ids_starting(self, start: str, most: int = 200) -> list[str]:
         """Return up to ``most`` ids of records that start with ``start``, in order (what a
         shell completes a record id with)."""

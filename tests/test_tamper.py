@@ -302,6 +302,14 @@ def test_audit_warns_of_a_clock_that_went_back(tmp_path: Path) -> None:
     assert text.exit_code == 0 and "warning (clock): seq 3: recorded at 2026-06-01T10" in text.stdout
     assert text.stdout.endswith("audit: OK; 1 editorial warning(s)\n")
     assert cli("audit", "--strict").exit_code == 1
+    # As of 10:30, the last event recorded by then is seq 3, after seq 2 of 11:00: the first
+    # line says so, not only audit; by 09:30 no clock went back, and the line says nothing more.
+    first = cli("show", "SRCH:03BE3A05", "--as-of", "2026-06-01T10:30:00Z").stdout.splitlines()[0]
+    assert first.startswith("As of seq 3 (the last event recorded by 2026-06-01T10:30:00Z; 1 "
+                            "event(s) before it were recorded after 2026-06-01T10:30:00Z, a clock "
+                            "having gone back (`ledger audit` names it)): 1 later event(s)")
+    first = cli("show", "SRCH:03BE3A05", "--as-of", "2026-06-01T09:30:00Z").stdout.splitlines()[0]
+    assert first.startswith("As of seq 1 (the last event recorded by 2026-06-01T09:30:00Z): ")
 
 
 def test_a_backdated_event_cannot_move_what_as_of_a_date_shows(full: Cli, tmp_path: Path) -> None:

@@ -527,6 +527,14 @@ def last_seq_recorded_by(conn: sqlite3.Connection, moment: str, before: bool = F
     return int(row[0] or 0)
 
 
+def recorded_after(conn: sqlite3.Connection, upto: int, moment: str) -> int:
+    """Return how many events up to seq ``upto`` were recorded after ``moment`` (none unless a
+    clock went back: ``last_seq_recorded_by`` gave ``upto`` for that moment)."""
+    row = conn.execute("SELECT count(*) FROM events WHERE seq <= ? AND recorded_at > ?",
+                       (upto, moment)).fetchone()
+    return int(row[0])
+
+
 _INSERT_V1 = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)"
 _INSERT_V2 = f"INSERT INTO events ({EVENT_COLUMNS_V2}) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
 
