@@ -240,6 +240,16 @@ def test_a_page_says_what_a_correction_changed_and_which_notice_lifted_another(
         assert notices[0]["changes"] == [{"path": "/review_score", "value": 9.1},
                                          {"path": "/title", "value": 'A \\ "quoted" title'}]
         assert fresh.json("show", rid)["manifest"] == cli.json("show", rid)["manifest"]
+    # A ledger with the record as it was before C1: the page's corrections are what changed
+    # its manifest, so they are imported with their changes and no new version is made.
+    before = Cli(tmp_path / "before.db", tmp_path)
+    before("init")
+    before("import", str(FULL))
+    result = before("import", "-", input=text)
+    assert result.exit_code == 0 and "3 event(s) appended" in result.stdout, result.output
+    assert [e["type"] for e in before.json("history", rid)][-3:] == ["notice.issued"] * 3
+    assert before.json("show", rid)["version"] == 1
+    assert before.json("show", rid)["manifest"] == cli.json("show", rid)["manifest"]
     # A later version sets the score again: the page shows 8.0, so C1's change to 9.1 would set
     # the copy wrong; its changes are left out, with a warning, and the copy shows the page's.
     revised = {**cli.json("show", rid)["manifest"], "review_score": 8.0}

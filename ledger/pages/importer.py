@@ -129,7 +129,9 @@ def _add(batch: Batch, contract: str, payload: dict[str, Any], actor: str,
 
 def _apply(batch: Batch, facts: PageFacts, actor: str, noted: list[str]) -> None:
     state = batch.state(facts.record_id)
-    wanted = _content(state, facts)
+    shown = facts.manifest if state is None else {**_present(state.manifest), **facts.manifest}
+    new = _new_notices(batch, facts)
+    wanted = _content(state, facts, shown, _corrected(state, new))
     removal = removed_by(state) if state is not None else None
     if removal is not None:
         # A copy of the page served before the removal would bring back, for good, the content
@@ -144,32 +146,55 @@ def _apply(batch: Batch, facts: PageFacts, actor: str, noted: list[str]) -> None
             if back is not None:
                 noted.append(back.replace("this manifest", "the page", 1))
             _add(batch, contract, payload, actor, line)
-    new: dict[str, tuple[dict[str, Any], int]] = {}
-    for notice, line in facts.notices:  # those the ledger has not, each id once
-        notice_id = str(notice.get("notice_id", ""))
-        if not notice_id or (batch.lookup_notice(notice_id) is None and notice_id not in new):
-            new[notice_id or f"#{line}"] = (notice, line)
-    for notice, line in _as_shown(batch.state(facts.record_id), list(new.values()), noted):
+        state = batch.state(facts.record_id)
+        if state is not None:
+            new = _as_shown(state, shown, new, noted)
+    for notice, line in new:
         _add(batch, "correction-record-v1", notice, actor, line)
 
 
-def _as_shown(state: RecordState | None, notices: list[tuple[dict[str, Any], int]],
+def _new_notices(batch: Batch, facts: PageFacts) -> list[tuple[dict[str, Any], int]]:
+    """Return the page's notices (and their lines) that the ledger has not, each id once."""
+    new: dict[str, tuple[dict[str, Any], int]] = {}
+    for notice, line in facts.notices:
+        notice_id = str(notice.get("notice_id", ""))
+        if not notice_id or (batch.lookup_notice(notice_id) is None and notice_id not in new):
+            new[notice_id or f"#{line}"] = (notice, line)
+    return list(new.values())
+
+
+def _corrected(state: RecordState | None,
+               notices: list[tuple[dict[str, Any], int]]) -> dict[str, Any] | None:
+    """Return the record's manifest with the page's new corrections applied (None if they
+    change nothing or cannot apply): when it is the page's, they are what changed it, not a
+    new version."""
+    changes = [c for n, _line in notices for c in n.get("changes") or []]
+    if state is None or not changes:
+        return None
+    try:
+        return apply_changes(state.manifest, changes)
+    except LedgerError:
+        return None
+
+
+def _as_shown(state: RecordState, shown: dict[str, Any], notices: list[tuple[dict[str, Any], int]],
               noted: list[str]) -> list[tuple[dict[str, Any], int]]:
-    """Return the page's new notices, a correction with its changes only where they leave the
-    record's manifest as the page shows it: the manifest on a page has every change in force
-    applied, so a change the page's manifest does not show was set again by a later version
-    (or a later correction on the page, whose own change then stands). Changes dropped are
-    noted."""
-    if state is None or removed_by(state) is not None:
-        return notices
-    shown, settled, drop = state.manifest, set[str](), set[int]()
+    """Return the page's new notices, a correction with its changes only where they make the
+    record's manifest what the page shows (``shown``): the manifest on a page has every change
+    in force applied, so a change it does not show was set again by a later version (or by a
+    later correction on the page, whose own change then stands). Changes dropped are noted."""
+    settled, drop = set[str](), set[int]()
     for i in reversed(range(len(notices))):  # a later change to a path settles it
         changes = notices[i][0].get("changes") or []
         if not all(str(c["path"]) in settled or _leaves(shown, [c]) for c in changes):
             drop.add(i)
         settled.update(str(c["path"]) for c in changes)
-    kept = [n.get("changes") or [] for i, (n, _line) in enumerate(notices) if i not in drop]
-    if not _leaves(shown, [c for changes in kept for c in changes]):  # nested paths: all or none
+    kept = [c for i, (n, _line) in enumerate(notices) if i not in drop for c in n.get("changes") or []]
+    try:  # nested paths (/quality, then /quality/tier): all or none
+        as_shown = not kept or same(apply_changes(state.manifest, kept), shown)
+    except LedgerError:
+        as_shown = False
+    if not as_shown:
         drop = {i for i, (n, _line) in enumerate(notices) if n.get("changes")}
     for i in sorted(drop):
         noted.append(f"{state.record_id}: the changes of notice {notices[i][0].get('notice_id')} "
@@ -190,13 +215,16 @@ def _leaves(manifest: dict[str, Any], changes: list[dict[str, Any]]) -> bool:
 MANIFEST = "paper-manifest-v1.1"
 
 
-def _content(state: RecordState | None, facts: PageFacts,
+def _content(state: RecordState | None, facts: PageFacts, manifest: dict[str, Any],
+             corrected: dict[str, Any] | None,
              ) -> list[tuple[str, dict[str, Any], int | Callable[[LedgerError], int]]]:
     """Return (contract, payload, page line) of each append the page's content asks of the
-    record as it is: its manifest, provenance and gate evaluations, where they differ."""
+    record as it is: its manifest (``manifest``: the page's, with what it does not show kept
+    from the ledger; none if the page's new corrections make ``corrected`` of the ledger's),
+    provenance and gate evaluations, where they differ."""
     wanted: list[tuple[str, dict[str, Any], int | Callable[[LedgerError], int]]] = []
-    manifest = facts.manifest if state is None else {**_present(state.manifest), **facts.manifest}
-    if state is None or not same(state.manifest, manifest):
+    if state is None or not (same(state.manifest, manifest)
+                             or (corrected is not None and same(corrected, manifest))):
         wanted.append((MANIFEST, manifest, lambda exc: _manifest_line(facts, exc)))
     current = state.provenance if state is not None else None
     if facts.provenance is not None:
