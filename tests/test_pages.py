@@ -370,7 +370,8 @@ def test_import_of_render_gives_the_same_gates_provenance_and_notices(
     """The same round trip with every fact a page shows drawn: gate evaluations with their
     artifacts, the provenance's artifact and external record, quality dimensions, notices with
     reason codes, claims, a correction's changes (their values too) and a reinstatement that
-    lifts one."""
+    lifts one; and the page imported into a ledger with the record as first published, whose
+    corrections then change it as they did (no new version)."""
     record.pop("kinds", None)
     key = dimension.lower().replace(" ", "_")
     record["quality"] = {**record["quality"], "dimensions": {key: "HIGH"}}
@@ -397,10 +398,17 @@ def test_import_of_render_gives_the_same_gates_provenance_and_notices(
             outcome = b.import_pages([("p", page)], "ed")[0]
             assert not outcome.error and not outcome.warnings, outcome
             copy = b.show(rid)
+        with Ledger.create(Path(tmp) / "c.db", clock) as c:  # the record before its notices:
+            c.submit("paper-manifest-v1.1", {"record_id": rid, **record}, "ed")  # the page's
+            outcome = c.import_pages([("p", page)], "ed")[0]  # corrections make it as shown
+            assert not outcome.error and not outcome.warnings, outcome
+            earlier = c.show(rid)
     for name in ("version", "status", "correction_count", "verification_level",
                  "provenance_level", "quality_tier", "manifest", "provenance"):
-        assert copy[name] == original[name], name
+        assert copy[name] == original[name] == earlier[name], name
     strip = ("seq", "recorded_at")  # the page shows each gate's latest evaluation, not its seq
+    assert [{k: v for k, v in n.items() if k not in strip} for n in earlier["notices"]] == \
+        [{k: v for k, v in n.items() if k not in strip} for n in original["notices"]]
     assert [{k: v for k, v in g.items() if k not in strip} for g in copy["gates"]] == \
         [{k: v for k, v in g.items() if k not in strip} for g in original["gates"]]
     assert [{k: v for k, v in n.items() if k not in strip} for n in copy["notices"]] == \
