@@ -269,6 +269,25 @@ def test_a_page_says_what_a_correction_changed_and_which_notice_lifted_another(
     assert "changes" not in fresh.json("show", rid)["notices"][0]
 
 
+def test_a_markdown_page_rendered_before_notices_kept_their_rows_imports(cli: Cli) -> None:
+    """Markdown that ``render`` wrote before 2026-12-03 has what a notice changed and what lifted
+    it as prose above the notices' table: not a notice of its own, the rest imports."""
+    cli("import", str(FULL))
+    old = ("# SRCH:03BE3A05: Title\n\n- **Review score:** 9.10/10\n\n## Correction Notices\n\n"
+           "Changed /review_score\nLifted by R1\n| | |\n|---|---|\n"
+           "| Notice | C1 |\n| Kind | correction |\n| Effective | 2026-12-03 |\n"
+           "| Issued by | Ed |\n| Reason | typo |\n| Notice | E1 |\n"
+           "| Kind | expression_of_concern |\n| Effective | 2026-12-03 |\n| Issued by | Ed |\n"
+           "| Reason | doubt |\n| Notice | R1 |\n| Kind | reinstatement |\n"
+           "| Effective | 2026-12-03 |\n| Issued by | Ed |\n| Reason | cleared |\n| Lifts | E1 |\n")
+    result = cli("import", "-", input=old)
+    assert result.exit_code == 0, result.output
+    shown = cli.json("show", "SRCH:03BE3A05")
+    assert [(n["notice_id"], n["in_force"]) for n in shown["notices"]] == [
+        ("C1", True), ("E1", False), ("R1", True)]
+    assert shown["manifest"]["review_score"] == 9.1 and "changes" not in shown["notices"][0]
+
+
 line_text = st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), min_size=1,
                     max_size=40).map(str.strip).filter(lambda s: s and s not in HEADINGS_SET and s[0] != "|")
 HEADINGS_SET = {"Abstract", "Research Question", "Verification Level", "Truth-Engine Gate Verdict",

@@ -42,6 +42,8 @@ LABELS = {
 LABELS["Gate Verdicts"] = LABELS["Truth-Engine Gate Verdict"]
 # Labels that a block may repeat, one value a line: a gate's artifacts, a correction's changes.
 REPEATED = ("Artifact", "Changed")
+# A notice's labels that follow its others (what it changed, what lifted it): never its first.
+TRAILING = ("Changed", "Lifted by")
 # A notice's own identifiers (correction-record-v1.1): its payload key and its label on a page.
 NOTICE_IDS = (("doi", "Notice DOI"), ("url", "Notice URL"))
 
@@ -176,6 +178,8 @@ def _key_value(page: Page, section: str, block: dict[str, Field] | None, line: s
         return block  # boilerplate prose under a section: not a fact
     label, value = pair
     if section == "Correction Notices":
+        if block is None and label in TRAILING:
+            return block  # Markdown ``render`` wrote before 2026-12-03: above the table, prose
         if label == "Notice" or block is None:
             block = {}
             page.notices.append(block)
