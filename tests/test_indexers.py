@@ -131,6 +131,8 @@ def test_feed_is_atom(history: Cli) -> None:
     entries = root.findall(f"{ATOM}entry")
     titles = [e.find(f"{ATOM}title").text for e in entries]  # type: ignore[union-attr]
     assert titles[0].startswith("Correction: ") and len(entries) == 4  # newest first
+    summary = str(entries[0].findtext(f"{ATOM}summary"))  # what the correction changed, too
+    assert ": @typo. It changed /review_score to 7. Notice C1, ledger seq 7;" in summary
     links = [e.find(f"{ATOM}link").get("href") for e in entries]  # type: ignore[union-attr]
     assert links[0] == "https://records.example/SRCH-00000002.html"
     again = ET.fromstring(history("feed", "-n", "2").stdout.encode())

@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 
+from ledger.core.canonical import canonical_bytes
 from ledger.errors import RefusedInput
 
 # Optional manifest members a correction may add although the current manifest lacks them.
@@ -34,6 +35,13 @@ def apply_changes(manifest: dict[str, Any], changes: list[dict[str, Any]]) -> di
     for change in changes:
         _replace(result, str(change["path"]), _copy(change["value"]))
     return result
+
+
+def change_text(change: dict[str, Any]) -> str:
+    """Return a correction's change as readers are shown it: ``/review_score to 9.1``, the value
+    in its canonical JSON (a string quoted), so that a page's ``import`` reads back the very
+    value."""
+    return f"{change['path']} to {canonical_bytes(change['value']).decode('utf-8')}"
 
 
 def _copy(value: Any) -> Any:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from ledger.core.canonical import canonical_bytes
 from ledger.core.events import is_withheld
 from ledger.model.labels import PROVENANCE_LABELS, VERIFICATION_LABELS, level_text
+from ledger.model.pointer import change_text
 from ledger.model.purge import describe
 from ledger.pages.layout import NOTICE_IDS
 from ledger.storage.views import Shown
@@ -119,16 +119,10 @@ def _notice_rows(n: dict[str, Any]) -> list[tuple[str, str]]:
     if is_withheld(changes):
         rows.append(("Changes", shown_value(changes)))
     else:
-        rows += [("Changed", changed_text(change)) for change in changes]
+        rows += [("Changed", change_text(change)) for change in changes]
     if not n["in_force"]:
         rows.append(("Lifted by", str(n["lifted_by"])))
     return rows
-
-
-def changed_text(change: dict[str, Any]) -> str:
-    """Return a correction's change as a page shows it: ``/review_score to 9.1``, the value in
-    its canonical JSON (a string quoted), so that ``import`` reads back the very value."""
-    return f"{change['path']} to {canonical_bytes(change['value']).decode('utf-8')}"
 
 
 def _provenance_rows(shown: Shown) -> list[tuple[str, str]]:

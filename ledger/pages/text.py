@@ -9,7 +9,8 @@ from typing import Any
 from ledger.core.escapes import printable
 from ledger.core.events import Event, is_withheld
 from ledger.model.labels import PROVENANCE_LABELS, VERIFICATION_LABELS, level_text
-from ledger.pages.render import changed_text, shown_value
+from ledger.model.pointer import change_text
+from ledger.pages.render import shown_value
 from ledger.storage.views import Shown
 
 
@@ -45,7 +46,7 @@ def show_text(shown: Shown) -> str:
                      f"{' [doi ' + str(n['doi']) + ']' if n.get('doi') else ''}")
         changes = n.get("changes") or []
         lines += ([f"    changes {shown_value(changes)}"] if is_withheld(changes) else
-                  [f"    changed {changed_text(change)}" for change in changes])
+                  [f"    changed {change_text(change)}" for change in changes])
     last = shown["last_event"]
     lines.append(f"  last event          seq {last['seq']} at {last['recorded_at']}")
     return "\n".join(printable(line) for line in lines)  # each is one line, whatever it holds
