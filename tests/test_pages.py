@@ -231,7 +231,8 @@ def test_a_page_says_what_a_correction_changed_and_which_notice_lifted_another(
     page = cli("render", rid, "--format", "html").stdout
     assert ('<th scope="row">Changed</th><td>/review_score to 9.1</td></tr>'
             '<tr><th scope="row">Changed</th>') in page
-    assert '<th scope="row">Lifted by</th><td>R1</td></tr><tr><th scope="row">Notice</th><td>R1' in page
+    assert ('<th scope="row">Lifted by</th><td>R1</td></tr></table><table><tr><th scope="row">'
+            'Notice</th><td>R1') in page  # each notice a table of its own
     for n, form in enumerate((text, md)):  # into a fresh ledger: the notice with its changes
         fresh = Cli(tmp_path / f"fresh{n}.db", tmp_path)
         fresh("init")

@@ -62,9 +62,9 @@ def record_html(shown: Shown, model: dict[str, Any]) -> tuple[str, str]:
         parts += [f"<p>{e(para)}</p>" for label, value in rows if not label
                   for para in value.split("\n\n")]
         table = [(label, value) for label, value in rows if label]
-        if table:
-            parts.append("<table>" + "".join(f'<tr><th scope="row">{e(label)}</th><td>{e(value)}</td></tr>'
-                                             for label, value in table) + "</table>")
+        parts += ["<table>" + "".join(f'<tr><th scope="row">{e(label)}</th><td>{e(value)}</td></tr>'
+                                      for label, value in group) + "</table>"
+                  for group in tables(table)]
         parts.append("</section>")
     if model["timeline"]:
         parts.append('<section><h2>History</h2><ol class="timeline">' + "".join(
@@ -74,6 +74,17 @@ def record_html(shown: Shown, model: dict[str, Any]) -> tuple[str, str]:
             + "</ol></section>")
     parts.append("</div>")
     return banner_html(model), "".join(parts)
+
+
+def tables(rows: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
+    """Return a section's labelled rows as its tables: one, or one a notice (each notice's rows
+    apart from the next one's, so that a reader sees where each begins)."""
+    out: list[list[tuple[str, str]]] = []
+    for label, value in rows:
+        if not out or label == "Notice":
+            out.append([])
+        out[-1].append((label, value))
+    return out
 
 
 def page_title(shown: Shown) -> str:

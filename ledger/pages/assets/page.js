@@ -220,8 +220,12 @@
     for (const [heading, rows] of m.sections) {
       const section = el("section", {}, el("h2", {}, heading));
       for (const [label, value] of rows) if (!label) for (const para of value.split("\n\n")) section.append(el("p", {}, para));
-      const table = rows.filter(([label]) => label);
-      if (table.length) section.append(el("table", {}, ...table.map(([label, value]) => el("tr", {}, el("th", { scope: "row" }, label), el("td", {}, value)))));
+      const tables = [];  // one, or one a notice, as webpage.py's tables()
+      for (const row of rows.filter(([label]) => label)) {
+        if (!tables.length || row[0] === "Notice") tables.push([]);
+        tables[tables.length - 1].push(row);
+      }
+      for (const table of tables) section.append(el("table", {}, ...table.map(([label, value]) => el("tr", {}, el("th", { scope: "row" }, label), el("td", {}, value)))));
       out.append(section);
     }
     if (m.timeline.length) {
