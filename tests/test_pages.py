@@ -220,13 +220,13 @@ def test_a_page_says_what_a_correction_changed_and_which_notice_lifted_another(
         "--notice-id", "R1", "--issued-by", "Ed")
     text = cli("render", rid).stdout
     assert ('Changed: /review_score to 9.1\nChanged: /title to "A \\\\ \\"quoted\\" title"\n'
-            "Notice: E1\n") in text
-    assert "Reason: Doubt\nLifted by: R1\nNotice: R1\n" in text
+            "\nNotice: E1\n") in text  # a blank line between notices
+    assert "Reason: Doubt\nLifted by: R1\n\nNotice: R1\n" in text
     shown = cli("show", rid).stdout  # the terminal's view lists them under the notice too
     assert ('(in force): Typo\n    changed /review_score to 9.1\n    changed /title to "A \\\\ '
             '\\"quoted\\" title"\n  notice E1: ') in shown
     md = cli("render", rid, "--format", "md").stdout
-    assert "| Reason | Doubt |\n| Lifted by | R1 |\n| Notice | R1 |" in md
+    assert "| Reason | Doubt |\n| Lifted by | R1 |\n\n| | |\n|---|---|\n| Notice | R1 |" in md
     assert "| Changed | /review_score to 9.1 |" in md
     page = cli("render", rid, "--format", "html").stdout
     assert ('<th scope="row">Changed</th><td>/review_score to 9.1</td></tr>'

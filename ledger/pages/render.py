@@ -152,6 +152,17 @@ def _provenance_rows(shown: Shown) -> list[tuple[str, str]]:
     return rows
 
 
+def tables(rows: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
+    """Return a section's labelled rows as its tables: one, or one a notice (each notice's rows
+    apart from the next one's, so that a reader sees where each begins)."""
+    out: list[list[tuple[str, str]]] = []
+    for label, value in rows:
+        if not out or label == "Notice":
+            out.append([])
+        out[-1].append((label, value))
+    return out
+
+
 def render_text(shown: Shown, note: str | None = None) -> str:
     """Return the page as text in the publisher's full layout (importable again); ``note``, if
     any, is its first line (an importer looks for the record id below it)."""
@@ -160,7 +171,9 @@ def render_text(shown: Shown, note: str | None = None) -> str:
     out += [f"{label}: {value}" for label, value in header_rows(shown)]
     for heading, rows in sections(shown):
         out += ["", heading, ""]
-        out += [value if not label else f"{label}: {_one_line(value)}" for label, value in rows]
+        out += [value for label, value in rows if not label]
+        for i, table in enumerate(tables([(label, value) for label, value in rows if label])):
+            out += [""] * (i > 0) + [f"{label}: {_one_line(value)}" for label, value in table]
     return "\n".join(out) + "\n"
 
 
@@ -179,9 +192,9 @@ def render_markdown(shown: Shown, note: str | None = None) -> str:
         prose = [value for label, value in rows if not label]
         table = [(label, value) for label, value in rows if label]
         out += prose
-        if table:
-            out += ["| | |", "|---|---|"]
-            out += [f"| {label} | {_cell(value)} |" for label, value in table]
+        for i, group in enumerate(tables(table)):
+            out += [""] * (i > 0) + ["| | |", "|---|---|"]
+            out += [f"| {label} | {_cell(value)} |" for label, value in group]
     return "\n".join(out) + "\n"
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from ledger.core.escapes import bidi_visible
 from ledger.core.events import Event
 from ledger.pages.assets import PAGE_CSS
-from ledger.pages.render import header_rows, sections, shown_value
+from ledger.pages.render import header_rows, sections, shown_value, tables
 from ledger.pages.story import banner, timeline
 from ledger.storage.views import Shown
 
@@ -74,17 +74,6 @@ def record_html(shown: Shown, model: dict[str, Any]) -> tuple[str, str]:
             + "</ol></section>")
     parts.append("</div>")
     return banner_html(model), "".join(parts)
-
-
-def tables(rows: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
-    """Return a section's labelled rows as its tables: one, or one a notice (each notice's rows
-    apart from the next one's, so that a reader sees where each begins)."""
-    out: list[list[tuple[str, str]]] = []
-    for label, value in rows:
-        if not out or label == "Notice":
-            out.append([])
-        out[-1].append((label, value))
-    return out
 
 
 def page_title(shown: Shown) -> str:
