@@ -75,6 +75,39 @@ def test_a_second_run_rewrites_only_what_changed(cli: Cli, signed_site: tuple[li
     assert "0 file(s) written" in cli("site", str(out), "--full").stdout
 
 
+def test_a_change_to_the_code_that_makes_pages_rebuilds_them(
+        cli: Cli, published: Callable[..., str], tmp_path: Path) -> None:
+    """A run's state names the code that made its pages (every module of the package, not
+    only the site's): after a change to one (here the words the page module gives an
+    unevaluated gate), the next run builds every page again instead of keeping pages of two
+    versions side by side. Run from a copy of the package, changed on disk as an upgrade does."""
+    import shutil
+    import subprocess
+    import sys
+
+    import ledger
+
+    published()
+    code = tmp_path / "code"
+    shutil.copytree(Path(ledger.__file__).parent, code / "ledger",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    out = tmp_path / "site"
+    script = ("import sys\nfrom pathlib import Path\nfrom ledger.api import Ledger\n"
+              "with Ledger.open(sys.argv[1]) as l:\n    l.site(Path(sys.argv[2]))\n")
+
+    def build() -> None:
+        subprocess.run([sys.executable, "-c", script, str(cli.db), str(out)], check=True,
+                       env={**os.environ, "PYTHONPATH": str(code)}, cwd=tmp_path)  # not ./ledger
+
+    build()
+    page = out / "SRCH-03BE3A05.html"
+    assert "<dd>Not evaluated</dd>" in page.read_text()
+    render = code / "ledger" / "pages" / "render.py"
+    render.write_text(render.read_text().replace('"Not evaluated"', '"Not evaluated yet"'))
+    build()
+    assert "<dd>Not evaluated yet</dd>" in page.read_text()
+
+
 def test_a_second_run_reads_only_the_records_that_changed(
         cli: Cli, signed_site: tuple[list[str], Path], monkeypatch: pytest.MonkeyPatch) -> None:
     """A run saved the key id it shows readers where its state's fingerprint goes (a variable

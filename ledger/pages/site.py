@@ -405,10 +405,22 @@ def _sweep_bundles(writer: FolderWriter, state: dict[str, Any], last_run: dict[s
     return retired
 
 
+@functools.cache
+def _code_digest() -> bytes:
+    """Return the digest of this package's code (every module under ``ledger/``, by path): a page
+    is made by the fold, the pages' modules and the bundle's, so after any change to them the
+    next run builds every page again rather than serve pages of two versions side by side."""
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.digest()
+
+
 def _fingerprint(signed: tuple[str, Checkpoint, str] | None, policy: str) -> str:
     """Return what every page depends on besides its record: the checkpoint and key, the shared
-    scripts and styles, and this module's code."""
-    digest = hashlib.sha256(Path(__file__).read_bytes())
+    scripts and styles, and the code that makes them."""
+    digest = hashlib.sha256(_code_digest())
     for name in ASSETS:
         digest.update(asset_bytes(name))
     if signed is not None:
