@@ -88,6 +88,9 @@ def actions(draw: st.DrawFn) -> list[tuple[str, Any]]:
                 picked = draw(st.lists(st.sampled_from(CHANGES), min_size=1, max_size=3,
                                        unique_by=lambda c: c[0]))
                 notice["changes"] = [{"path": p, "value": draw(v)} for p, v in picked]
+            if kind == "partial_retraction" and draw(st.booleans()):  # the banner names them
+                notice["claim_ids"] = draw(st.lists(st.sampled_from(["C1", "C-2", "claim 3"]),
+                                                    min_size=1, max_size=2, unique=True))
             if kind == "reinstatement":
                 notice["lifts"] = draw(st.sampled_from(issued)) if issued else "N0"
             if draw(st.booleans()):  # correction-record-v1.1

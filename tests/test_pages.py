@@ -270,6 +270,24 @@ def test_a_page_says_what_a_correction_changed_and_which_notice_lifted_another(
     assert "changes" not in fresh.json("show", rid)["notices"][0]
 
 
+def test_the_banner_says_what_the_notice_that_gives_the_status_did(cli: Cli) -> None:
+    """A reader sees first what the correction changed, or which claims a partial retraction
+    retracted, not only its id and reason."""
+    from ledger.pages.story import banner
+
+    cli("import", str(FULL))
+    cli("correct", "SRCH:03BE3A05", "--kind", "correction", "--reason", "Typo", "--set",
+        "/review_score=9.1", "--set", "/note=Checked", "--notice-id", "C1", "--issued-by", "Ed")
+    lines = banner(cli.json("show", "SRCH:03BE3A05"))["lines"]  # type: ignore[index]
+    assert lines[1] == 'It changed /review_score to 9.1; /note to "Checked".'
+    cli("correct", "SRCH:03BE3A05", "--kind", "partial_retraction", "--reason", "Two claims",
+        "--claim-id", "C-3", "--claim-id", "C-7", "--notice-id", "P1", "--issued-by", "Ed")
+    lines = banner(cli.json("show", "SRCH:03BE3A05"))["lines"]  # type: ignore[index]
+    assert lines[0].startswith("Partial retraction P1,") and lines[1] == "Claims retracted: C-3, C-7."
+    page = cli("render", "SRCH:03BE3A05", "--format", "html").stdout
+    assert "<p>Claims retracted: C-3, C-7.</p>" in page
+
+
 def test_a_markdown_page_rendered_before_notices_kept_their_rows_imports(cli: Cli) -> None:
     """Markdown that ``render`` wrote before 2026-12-03 has what a notice changed and what lifted
     it as prose above the notices' table: not a notice of its own, the rest imports."""

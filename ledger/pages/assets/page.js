@@ -133,6 +133,9 @@
     if (cause) {
       const reason = cause.reason ? " Reason: " + valueText(cause.reason) : "";
       lines.push(KIND_WORDS[cause.kind] + " " + cause.notice_id + ", effective " + cause.effective_date + ", issued by " + cause.issued_by + "." + reason);
+      const changes = cause.changes, claims = cause.claim_ids;  // what it did, unless a removal withheld it
+      if (Array.isArray(changes) && changes.length) lines.push("It changed " + changes.map((c) => c.path + " to " + F.canon(c.value)).join("; ") + ".");
+      if (Array.isArray(claims) && claims.length) lines.push("Claims retracted: " + claims.join(", ") + ".");
     }
     const byId = {};
     for (const n of shown.notices) byId[n.notice_id] = n;
