@@ -286,6 +286,7 @@ def test_the_banner_says_what_the_notice_that_gives_the_status_did(cli: Cli) -> 
     assert lines[0].startswith("Partial retraction P1,") and lines[1] == "Claims retracted: C-3, C-7."
     page = cli("render", "SRCH:03BE3A05", "--format", "html").stdout
     assert "<p>Claims retracted: C-3, C-7.</p>" in page
+    assert "(in force): Two claims\n    claims retracted C-3, C-7\n" in cli("show", "SRCH:03BE3A05").stdout
 
 
 def test_a_markdown_page_rendered_before_notices_kept_their_rows_imports(cli: Cli) -> None:

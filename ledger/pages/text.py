@@ -44,9 +44,12 @@ def show_text(shown: Shown) -> str:
                      f"{n['issued_by']} ({state})"
                      f"{': ' + shown_value(n['reason']) if n.get('reason') else ''}"
                      f"{' [doi ' + str(n['doi']) + ']' if n.get('doi') else ''}")
-        changes = n.get("changes") or []
+        changes, claims = n.get("changes") or [], n.get("claim_ids") or []
         lines += ([f"    changes {shown_value(changes)}"] if is_withheld(changes) else
                   [f"    changed {change_text(change)}" for change in changes])
+        if claims:
+            named = shown_value(claims) if is_withheld(claims) else ", ".join(claims)
+            lines.append(f"    claims retracted {named}")
     last = shown["last_event"]
     lines.append(f"  last event          seq {last['seq']} at {last['recorded_at']}")
     return "\n".join(printable(line) for line in lines)  # each is one line, whatever it holds
