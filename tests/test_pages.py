@@ -287,6 +287,7 @@ def test_the_banner_says_what_the_notice_that_gives_the_status_did(cli: Cli) -> 
     page = cli("render", "SRCH:03BE3A05", "--format", "html").stdout
     assert "<p>Claims retracted: C-3, C-7.</p>" in page
     assert "(in force): Two claims\n    claims retracted C-3, C-7\n" in cli("show", "SRCH:03BE3A05").stdout
+    assert ": Two claims. Claims retracted: C-3, C-7. Notice P1, ledger seq " in cli("feed", "-n", "1").stdout
 
 
 def test_a_markdown_page_rendered_before_notices_kept_their_rows_imports(cli: Cli) -> None:

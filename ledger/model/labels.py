@@ -3,6 +3,11 @@ data for the terminal, HTML and Markdown renderers and the page importer."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+from ledger.model.pointer import change_text
+
 VERIFICATION_LABELS = {"L1": "Literature synthesis", "L2": "Source-grounded claims"}
 # Gates every record lists, as NOT_EVALUATED until evaluated, with their names.
 DEFAULT_GATES = {2: "Verification (formal proof or sandbox reproduction)"}
@@ -17,3 +22,16 @@ def level_text(level: str, labels: dict[str, str]) -> str:
     if level == "WITHHELD":  # state.WITHHELD_VALUE: its input was purged by a removal
         return "Withheld (what it is derived from was removed)"
     return f"{level}, {labels[level]}" if level in labels else level
+
+
+def notice_effects(notice: Mapping[str, Any]) -> list[str]:
+    """Return what a notice did, in sentences for readers (a page's banner, the feed): a
+    correction's changes (``It changed /review_score to 9.1.``), a partial retraction's claims
+    (``Claims retracted: C-3, C-7.``); none for what a removal withheld."""
+    changes, claims = notice.get("changes"), notice.get("claim_ids")
+    out = []
+    if isinstance(changes, list) and changes:
+        out.append(f"It changed {'; '.join(change_text(c) for c in changes)}.")
+    if isinstance(claims, list) and claims:
+        out.append(f"Claims retracted: {', '.join(str(c) for c in claims)}.")
+    return out

@@ -35,7 +35,7 @@ from ledger.core.checkpoint import Checkpoint
 from ledger.core.escapes import bidi_visible, xml_safe
 from ledger.errors import CorruptEvent
 from ledger.model.contracts import REASON_CODES
-from ledger.model.pointer import change_text
+from ledger.model.labels import notice_effects
 from ledger.storage.views import Shown
 
 INDEXER_FORMATS = ("crossref-xml", "crossref-json", "retraction-watch-csv")
@@ -228,14 +228,6 @@ def _urn(hex_hash: str, seq: int) -> str:
     return f"urn:uuid:{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) % 4]}{h[17:20]}-{h[20:32]}"
 
 
-def _changed(changes: Any) -> str:
-    """Return `` It changed /review_score to 9.1.`` for a correction's changes ('' for none, or
-    for changes a removal withheld)."""
-    if not isinstance(changes, list) or not changes:
-        return ""
-    return f" It changed {'; '.join(change_text(c) for c in changes)}."
-
-
 def write_atom(out: BinaryIO, notices: list[tuple[Any, Shown]], feed_hash: str, updated: str,
                title: str, link: Callable[[str], str] | None) -> None:
     """Write an Atom feed (RFC 4287) of notices, newest first: ``notices`` is [(the notice
@@ -259,7 +251,7 @@ def write_atom(out: BinaryIO, notices: list[tuple[Any, Shown]], feed_hash: str, 
         record_title = _text(record["manifest"].get("title"))
         summary = (f"{label} of {event.record_id} ({record_title}), effective "
                    f"{p.get('effective_date')}, issued by {_text(p.get('issued_by'))}: "
-                   f"{_text(p.get('reason'))}.{_changed(p.get('changes'))} Notice "
+                   f"{_text(p.get('reason'))}.{''.join(' ' + e for e in notice_effects(p))} Notice "
                    f"{p.get('notice_id')}, ledger seq {event.seq}; "
                    f"the record is now {record['status']}.")
         out.write(("  <entry>\n"

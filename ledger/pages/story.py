@@ -10,7 +10,8 @@ from typing import Any
 from ledger.core.canonical import canonical_bytes
 from ledger.core.events import Event, is_withheld
 from ledger.errors import LedgerError
-from ledger.model.pointer import apply_changes, change_text, parse_pointer
+from ledger.model.labels import notice_effects
+from ledger.model.pointer import apply_changes, parse_pointer
 from ledger.pages.render import shown_value
 from ledger.storage.views import Shown
 
@@ -52,11 +53,7 @@ def banner(shown: Shown) -> dict[str, Any] | None:
         reason = f" Reason: {value_text(cause['reason'])}" if cause.get("reason") else ""
         lines.append(f"{KIND_WORDS[cause['kind']]} {cause['notice_id']}, effective "
                      f"{cause['effective_date']}, issued by {cause['issued_by']}.{reason}")
-        changes, claims = cause.get("changes"), cause.get("claim_ids")
-        if isinstance(changes, list) and changes:  # what it did, unless a removal withheld it
-            lines.append(f"It changed {'; '.join(change_text(c) for c in changes)}.")
-        if isinstance(claims, list) and claims:
-            lines.append(f"Claims retracted: {', '.join(claims)}.")
+        lines += notice_effects(cause)  # what it did, unless a removal withheld it
     by_id = {n["notice_id"]: n for n in shown["notices"]}
     for n in lifted:
         lifter = by_id.get(str(n["lifted_by"]), {})
