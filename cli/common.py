@@ -299,16 +299,18 @@ def report_rehearsal(found: Rehearsal, as_json: bool, doc: dict[str, Any] | None
 
 def change_lines(changes: list[dict[str, Any]]) -> list[str]:
     """Return a line per change to a manifest (``editor.manifest_changes``), as `ledger diff`
-    prints them: ``+`` added, ``-`` removed, ``~`` changed, each value cut around the change."""
+    prints them: ``+`` added, ``-`` removed, ``~`` changed, each value cut around the change,
+    and the corrections that made it (``diff``'s "by"), if known."""
     lines = []
     for change in changes:
+        by = f" (by {printable(', '.join(change['by']))})" if change.get("by") else ""
         if "old" not in change:
-            lines.append(f"  + {printable(change['path'])}: {_short(change['new'])}")
+            lines.append(f"  + {printable(change['path'])}: {_short(change['new'])}{by}")
         elif "new" not in change:
-            lines.append(f"  - {printable(change['path'])}: {_short(change['old'])}")
+            lines.append(f"  - {printable(change['path'])}: {_short(change['old'])}{by}")
         else:
             before, after = _around_the_change(_text(change["old"]), _text(change["new"]))
-            lines.append(f"  ~ {printable(change['path'])}: {before} → {after}")
+            lines.append(f"  ~ {printable(change['path'])}: {before} → {after}{by}")
     return lines
 
 

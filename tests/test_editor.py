@@ -69,7 +69,11 @@ def test_status(day: Cli, tmp_path: Path) -> None:
 
 def test_diff(day: Cli) -> None:
     found = day.json("diff", "SRCH:03BE3A05")
-    assert found["changes"] == [{"path": "/review_score", "old": 9.33, "new": 9.1}]
+    [notice] = day.json("show", "SRCH:03BE3A05")["notices"]  # the correction that made it
+    assert found["changes"] == [{"path": "/review_score", "old": 9.33, "new": 9.1,
+                                 "by": [notice["notice_id"]]}]
+    assert day("diff", "SRCH:03BE3A05").stdout.endswith(
+        f"  ~ /review_score: 9.33 → 9.1 (by {notice['notice_id']})\n")
     revised = {**manifest(), "title": "A new title", "note": None}
     revised.pop("note")
     assert day("publish", day.file(revised)).exit_code == 0
@@ -77,6 +81,9 @@ def test_diff(day: Cli) -> None:
     paths = {c["path"]: c for c in between["changes"]}
     assert paths["/title"]["new"] == "A new title" and "/abstract" in paths
     assert "  ~ /title:" in day("diff", "SRCH:03BE3A05", "1", "2").stdout
+    assert "by" not in paths["/title"]  # two versions: nothing to name
+    since_first = {c["path"]: c for c in day.json("diff", "SRCH:03BE3A05", "1")["changes"]}
+    assert since_first["/title"]["by"] == ["version 2"]  # the correction came before version 2
     # a long title changed at its end: the change is what the line shows
     long_title = "A new title " + "x" * 90 + " and its end"
     for title in (long_title, long_title + ", changed"):

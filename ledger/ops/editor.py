@@ -109,7 +109,9 @@ def diff(state: RecordState, old: int | None = None, new: int | None = None
     No version: the latest published version against the current manifest (what corrections
     changed since); ``old`` alone: that version against the current manifest; both: the two
     published versions. A change is {"path": JSON Pointer, "old": …, "new": …}, ``old`` or ``new``
-    absent when the member was added or removed."""
+    absent when the member was added or removed; against the current manifest, "by" lists what
+    since the old side touched that member, in order: corrections (their notice ids) and later
+    versions (``version 2``)."""
     count = state.version
 
     def version(n: int) -> dict[str, Any]:
@@ -125,7 +127,29 @@ def diff(state: RecordState, old: int | None = None, new: int | None = None
         right, right_label = state.manifest, f"the current manifest (version {count} with its corrections)"
     else:
         right, right_label = version(new), f"version {new} as published"
-    return left_label, right_label, list(manifest_changes(left, right))
+    changes = list(manifest_changes(left, right))
+    if new is None:  # which corrections (and later versions) since the old side touched each
+        start = old or count
+        since = state.versions[start - 1].seq
+        touched = [(n.seq, n.notice_id, [str(c.get("path")) for c in n.payload["changes"]
+                                         if isinstance(c, dict)])
+                   for n in state.notices
+                   if n.seq > since and isinstance(n.payload.get("changes"), list)]
+        touched += [(v.seq, f"version {v.version}",
+                     [str(c["path"]) for c in manifest_changes(version(v.version - 1), v.manifest)])
+                    for v in state.versions[start:]]
+        touched.sort(key=lambda t: t[0])
+        for change in changes:
+            by = [who for _seq, who, paths in touched
+                  if any(_nested(p, change["path"]) for p in paths)]
+            if by:
+                change["by"] = by
+    return left_label, right_label, changes
+
+
+def _nested(a: str, b: str) -> bool:
+    """Return whether JSON Pointers ``a`` and ``b`` are the same member or one holds the other."""
+    return a == b or a.startswith(b.rstrip("/") + "/") or b.startswith(a.rstrip("/") + "/")
 
 
 def manifest_changes(old: Any, new: Any, path: str = "") -> Iterator[dict[str, Any]]:
