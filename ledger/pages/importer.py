@@ -169,12 +169,7 @@ def _corrected(state: RecordState | None,
     change nothing or cannot apply): when it is the page's, they are what changed it, not a
     new version."""
     changes = [c for n, _line in notices for c in n.get("changes") or []]
-    if state is None or not changes:
-        return None
-    try:
-        return apply_changes(state.manifest, changes)
-    except LedgerError:
-        return None
+    return _applied(state.manifest, changes) if state is not None and changes else None
 
 
 def _as_shown(state: RecordState, shown: dict[str, Any], notices: list[tuple[dict[str, Any], int]],
@@ -190,11 +185,8 @@ def _as_shown(state: RecordState, shown: dict[str, Any], notices: list[tuple[dic
             drop.add(i)
         settled.update(str(c["path"]) for c in changes)
     kept = [c for i, (n, _line) in enumerate(notices) if i not in drop for c in n.get("changes") or []]
-    try:  # nested paths (/quality, then /quality/tier): all or none
-        as_shown = not kept or same(apply_changes(state.manifest, kept), shown)
-    except LedgerError:
-        as_shown = False
-    if not as_shown:
+    after = _applied(state.manifest, kept)  # nested paths (/quality, then /quality/tier)
+    if kept and (after is None or not same(after, shown)):  # all or none
         drop = {i for i, (n, _line) in enumerate(notices) if n.get("changes")}
     for i in sorted(drop):
         noted.append(f"{state.record_id}: the changes of notice {notices[i][0].get('notice_id')} "
@@ -206,10 +198,17 @@ def _as_shown(state: RecordState, shown: dict[str, Any], notices: list[tuple[dic
 
 def _leaves(manifest: dict[str, Any], changes: list[dict[str, Any]]) -> bool:
     """Return whether the changes, applied in order, leave the manifest as it is."""
+    after = _applied(manifest, changes)
+    return after is not None and same(after, manifest)
+
+
+def _applied(manifest: dict[str, Any], changes: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Return the manifest with the changes applied in order, or None if one cannot apply (a
+    path the manifest does not have: not what the page shows)."""
     try:
-        return same(apply_changes(manifest, changes), manifest)
-    except LedgerError:  # a path the manifest does not have: not what the page shows
-        return False
+        return apply_changes(manifest, changes)
+    except LedgerError:
+        return None
 
 
 MANIFEST = "paper-manifest-v1.1"

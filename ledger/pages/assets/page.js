@@ -38,6 +38,7 @@
     const [y, m, d] = iso.split("-").map(Number);
     return d + " " + MONTHS[m - 1] + " " + String(y).padStart(4, "0");
   }
+  const changeText = (c) => c.path + " to " + F.canon(c.value);  // model.pointer.change_text
   const valueText = (v) => (v === null || v === undefined ? "(none)"
     : typeof v === "string" || isWithheld(v) ? shownValue(v) : F.canon(v));
 
@@ -79,7 +80,7 @@
     if (n.lifts) rows.push(["Lifts", n.lifts]);
     const changes = n.changes || [];
     if (isWithheld(changes)) rows.push(["Changes", shownValue(changes)]);
-    else for (const c of changes) rows.push(["Changed", c.path + " to " + F.canon(c.value)]);
+    else for (const c of changes) rows.push(["Changed", changeText(c)]);
     if (!n.in_force) rows.push(["Lifted by", pyStr(n.lifted_by)]);
     return rows;
   }
@@ -134,7 +135,7 @@
       const reason = cause.reason ? " Reason: " + valueText(cause.reason) : "";
       lines.push(KIND_WORDS[cause.kind] + " " + cause.notice_id + ", effective " + cause.effective_date + ", issued by " + cause.issued_by + "." + reason);
       const changes = cause.changes, claims = cause.claim_ids;  // what it did, unless a removal withheld it
-      if (Array.isArray(changes) && changes.length) lines.push("It changed " + changes.map((c) => c.path + " to " + F.canon(c.value)).join("; ") + ".");
+      if (Array.isArray(changes) && changes.length) lines.push("It changed " + changes.map(changeText).join("; ") + ".");
       if (Array.isArray(claims) && claims.length) lines.push("Claims retracted: " + claims.join(", ") + ".");
     }
     const byId = {};
