@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, get_args
+from typing import TYPE_CHECKING, TypeAlias, get_args
 
 import click
 import orjson
@@ -47,6 +48,9 @@ from .common import (
 
 if TYPE_CHECKING:
     from ledger.api import Ledger
+    from ledger.core.checkpoint import Checkpoint
+    from ledger.core.note import Verifier
+    from ledger.core.progress import Progress
     from ledger.model.verify import VerifyReport
 
 
@@ -201,14 +205,98 @@ def _since(value: str) -> tuple[int, str | None]:
     return (found, None) if isinstance(found, int) else (0, found.first)
 
 
+def _kept_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The options ``verify`` and ``audit`` share: what an auditor kept, which the log must
+    extend (a signed checkpoint, or an earlier copy of the file)."""
+    for option in reversed((
+            click.option("--checkpoint", "checkpoint_file", type=FileName("the checkpoint file"),
+                         help="Also check that the log extends this signed checkpoint."),
+            click.option("--vkey", help="The verifier key of the checkpoint (string or file)."),
+            click.option("--policy", "policy_file", type=FileName("the policy file"),
+                         help="Also require the checkpoint's witness cosignatures to meet this "
+                              "quorum."),
+            click.option("--extends", "old_copy", type=FileName("the old copy"),
+                         metavar="OLD_COPY",
+                         help="Also check that the log extends this earlier copy of the ledger "
+                              "file."))):
+        command = option(command)
+    return command
+
+
+Kept: TypeAlias = "tuple[str, Verifier] | Ledger | None"  # a checkpoint's note and key, an old copy
+
+
+def _kept(obj: LedgerContext, checkpoint_file: str | None, vkey: str | None,
+          policy_file: str | None, old_copy: str | None) -> Kept:
+    """Return what the log must be checked to extend, from the options of ``_kept_options``:
+    the checkpoint's note and verifier key (its witness quorum met, with --policy), the old
+    copy opened, or None."""
+    if (checkpoint_file is None) != (vkey is None):
+        raise RefusedInput("--checkpoint and --vkey go together")
+    if policy_file is not None and checkpoint_file is None:
+        raise RefusedInput("--policy checks a checkpoint: give --checkpoint and --vkey too")
+    if old_copy is not None and checkpoint_file is not None:
+        raise RefusedInput("--extends and --checkpoint: give one")
+    if old_copy is not None:
+        return _old_copy(obj, old_copy)
+    if checkpoint_file is None or vkey is None:
+        return None
+    from ledger.ops.keys import read_policy, read_verifier
+
+    policy = read_policy(policy_file) if policy_file else None
+    note, verifier = read_checkpoint_note(checkpoint_file), read_verifier(vkey)
+    if policy is not None:
+        from ledger.core.policy import open_cosigned
+
+        open_cosigned(note, policy, verifier)
+    return note, verifier
+
+
+@contextlib.contextmanager
+def _checking(obj: LedgerContext, kept: Kept, label: str, per_event: int = 1
+              ) -> Iterator[tuple[Ledger | None, VerifyReport | None, Progress | None,
+                                  Progress | None]]:
+    """Open the ledger for ``verify`` or ``audit`` and yield (it, None, the progress of its
+    check, the progress of verifying the old copy), or (None, the finding, None, None) when
+    SQLite cannot read the file (``_open_for_checks``). Close the old copy after."""
+    from ledger.api import Ledger
+
+    old = kept if isinstance(kept, Ledger) else None
+    with contextlib.ExitStack() as stack:
+        if old is not None:
+            stack.enter_context(old)
+        opened, unreadable = _open_for_checks(obj)
+        if opened is None:
+            yield None, unreadable, None, None
+            return
+        ledger = stack.enter_context(opened)
+        phases = [(label, per_event * ledger.count())]
+        if old is not None:
+            phases.insert(0, ("Verifying the old copy", old.count()))
+        bars = stack.enter_context(progress_phases(*phases))
+        yield ledger, None, bars[-1], bars[0] if old is not None else None
+
+
+def _extended(kept: Kept, old_copy: str | None,
+              checkpoint: Checkpoint | None) -> tuple[dict[str, object], str]:
+    """Return what ``--json`` adds about what the log extends, and the line that says it."""
+    from ledger.api import Ledger
+
+    if isinstance(kept, Ledger):
+        events, head_hash = kept.head()
+        return ({"extends": {"file": old_copy, "events": events, "head_hash": head_hash}},
+                f"OK: the log extends {old_copy} ({events} events, head hash {head_hash[:16]}…): "
+                "none of them was changed, removed or reordered")
+    if checkpoint is not None:
+        return ({"checkpoint": {"origin": checkpoint.origin, "size": checkpoint.size,
+                                "root": checkpoint.root_b64}},
+                f"OK: the log extends the checkpoint of size {checkpoint.size} signed by "
+                f"{checkpoint.origin}")
+    return {}, ""
+
+
 @click.command()
-@click.option("--checkpoint", "checkpoint_file", type=FileName("the checkpoint file"),
-              help="Also check that the log extends this signed checkpoint.")
-@click.option("--vkey", help="The verifier key of the checkpoint (string or file).")
-@click.option("--policy", "policy_file", type=FileName("the policy file"),
-              help="Also require the checkpoint's witness cosignatures to meet this quorum.")
-@click.option("--extends", "old_copy", type=FileName("the old copy"), metavar="OLD_COPY",
-              help="Also check that the log extends this earlier copy of the ledger file.")
+@_kept_options
 @json_option
 @pass_ctx
 def verify(obj: LedgerContext, checkpoint_file: str | None, vkey: str | None,
@@ -227,41 +315,19 @@ def verify(obj: LedgerContext, checkpoint_file: str | None, vkey: str | None,
         ledger verify --checkpoint checkpoint-120.txt --vkey publisher.vkey
         ledger verify --extends archive/ledger-2026-11.db
     """
-    if (checkpoint_file is None) != (vkey is None):
-        raise RefusedInput("--checkpoint and --vkey go together")
-    if policy_file is not None and checkpoint_file is None:
-        raise RefusedInput("--policy checks a checkpoint: give --checkpoint and --vkey too")
-    if old_copy is not None and checkpoint_file is not None:
-        raise RefusedInput("--extends and --checkpoint: give one")
-    from ledger.ops.keys import read_policy, read_verifier
-
-    extra: dict[str, object] = {}
-    policy = read_policy(policy_file) if policy_file else None
-    old = _old_copy(obj, old_copy) if old_copy is not None else None
-    opened, unreadable = _open_for_checks(obj)
-    if opened is None:
-        assert unreadable is not None
-        report = unreadable
-        if old is not None:
-            old.close()
-    elif old is not None:
-        with opened as ledger, old, progress_phases(("Verifying the old copy", old.count()),
-                                                    ("Verifying", ledger.count())) as bars:
-            report = ledger.verify_extends(old, bars[1], bars[0])
-            old_head = old.head()
-        extra = {"extends": {"file": old_copy, "events": old_head[0], "head_hash": old_head[1]}}
-    else:
-        with opened as ledger, progress("Verifying", ledger.count()) as bar:
-            if checkpoint_file is not None and vkey is not None:
-                note, verifier = read_checkpoint_note(checkpoint_file), read_verifier(vkey)
-                if policy is not None:
-                    from ledger.core.policy import open_cosigned
-
-                    open_cosigned(note, policy, verifier)
-                report, cp = ledger.verify_checkpoint(note, verifier, bar)
-                extra = {"checkpoint": {"origin": cp.origin, "size": cp.size, "root": cp.root_b64}}
-            else:
-                report = ledger.verify(bar)
+    kept = _kept(obj, checkpoint_file, vkey, policy_file, old_copy)
+    checkpoint = None
+    with _checking(obj, kept, "Verifying") as (ledger, unreadable, bar, old_bar):
+        if ledger is None:
+            assert unreadable is not None
+            report = unreadable
+        elif isinstance(kept, tuple):
+            report, checkpoint = ledger.verify_checkpoint(*kept, bar)
+        elif kept is not None:
+            report = ledger.verify_extends(kept, bar, old_bar)
+        else:
+            report = ledger.verify(bar)
+        extra, extended = _extended(kept, old_copy, checkpoint) if ledger else ({}, "")
     if as_json:
         emit_json({**report.as_json(), **extra})
     elif report.ok:
@@ -272,12 +338,8 @@ def verify(obj: LedgerContext, checkpoint_file: str | None, vkey: str | None,
                  f"{len({s for s, *_ in report.withheld})} event(s), each by a "
                  "removal's purge: "
                  + ", ".join(f"notice {n} (seq {q})" for q, n in notices))
-        if old is not None:
-            tell(f"OK: the log extends {old_copy} ({old_head[0]} events, head hash "
-                 f"{old_head[1][:16]}…): none of them was changed, removed or reordered")
-        elif extra:
-            tell(f"OK: the log extends the checkpoint of size {cp.size} signed "
-                 f"by {cp.origin}")
+        if extended:
+            tell(extended)
     else:
         say(f"FAILED at {report.where}: {report.reason}", err=True)
     sys.exit(0 if report.ok else 1)
@@ -310,37 +372,51 @@ def _open_for_checks(obj: LedgerContext) -> tuple[Ledger | None, VerifyReport | 
 
 @click.command()
 @click.option("--strict", is_flag=True, help="Editorial warnings fail the audit too (exit 1).")
+@_kept_options
 @json_option
 @pass_ctx
-def audit(obj: LedgerContext, strict: bool, as_json: bool) -> None:
+def audit(obj: LedgerContext, strict: bool, checkpoint_file: str | None, vkey: str | None,
+          policy_file: str | None, old_copy: str | None, as_json: bool) -> None:
     """Verify, then check every rule for every event, the views, the search index, the tiers.
 
     Exit 1 on an integrity finding (the chain, the rules, the views, the search index, the
     checkpoints); editorial-policy findings (a tier that contradicts the score) and an event
     recorded before the event before it (a clock that went back) are warnings, exit 1 only
-    with --strict.
+    with --strict. --checkpoint and --vkey, or --extends, check that the log extends what an
+    auditor kept, as `ledger verify` does: the chain fails where it does not.
 
     \b
     Example:
         ledger audit
         ledger audit --strict --json
+        ledger audit --checkpoint checkpoint-120.txt --vkey publisher.vkey
+        ledger audit --extends archive/ledger-2026-11.db
     """
-    opened, unreadable = _open_for_checks(obj)
-    if opened is None:
-        from ledger.ops.audit import AuditReport
+    from ledger.ops.audit import AuditReport
 
-        assert unreadable is not None
-        report = AuditReport(unreadable)
-    else:
-        with opened as ledger, progress("Auditing", 2 * ledger.count()) as bar:  # verify, replay
+    kept = _kept(obj, checkpoint_file, vkey, policy_file, old_copy)
+    checkpoint = None
+    # each event is counted twice: verified, then replayed through the rules
+    with _checking(obj, kept, "Auditing", per_event=2) as (ledger, unreadable, bar, old_bar):
+        if ledger is None:
+            assert unreadable is not None
+            report = AuditReport(unreadable)
+        elif isinstance(kept, tuple):
+            report, checkpoint = ledger.audit_checkpoint(*kept, bar)
+        elif kept is not None:
+            report = ledger.audit_extends(kept, bar, old_bar)
+        else:
             report = ledger.audit(bar)
+        extra, extended = _extended(kept, old_copy, checkpoint) if ledger else ({}, "")
     failed = not report.ok or (strict and bool(report.warnings))
     if as_json:
-        emit_json(report.as_json())
+        emit_json({**report.as_json(), **extra})
         sys.exit(1 if failed else 0)
     v = report.verify
     broken = "" if v.ok else f"; first bad {v.where}: {v.reason}"
     tell(f"chain:   {'OK' if v.ok else 'FAILED'}: {v.events} events verified{broken}")
+    if v.ok and extended:
+        tell(f"kept:    {extended}")
     tell(f"records: {report.records}")
     for f in report.integrity:
         where = " ".join(x for x in (f"seq {f.seq}" if f.seq else "", f.record_id or "") if x)

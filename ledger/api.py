@@ -284,13 +284,29 @@ class Ledger:
         with store.read_snapshot(self.conn) as conn:
             return verification.verify_stored(conn, progress, every_tree_hash=False)
 
-    def audit(self, progress: Progress | None = None) -> AuditReport:
-        """Return the audit report (verify, rules, views, tiers)."""
+    def audit(self, progress: Progress | None = None,
+              kept: verification.Kept | None = None) -> AuditReport:
+        """Return the audit report (verify, rules, views, tiers); with ``kept``, failed unless
+        the log extends it too."""
         from ledger.ops.audit import audit, full_text_findings
         with store.read_snapshot(self.conn) as conn:
-            report = audit(conn, progress)
+            report = audit(conn, progress, kept)
         report.findings.extend(full_text_findings(self.conn))
         return report
+
+    def audit_checkpoint(self, note: str, verifier: Verifier,
+                         progress: Progress | None = None) -> tuple[AuditReport, Checkpoint]:
+        """Return the audit report, failed unless the log extends the signed checkpoint."""
+        from ledger.core.checkpoint import open_checkpoint
+        checkpoint = open_checkpoint(note, verifier)
+        return self.audit(progress, verification.kept_checkpoint(checkpoint)), checkpoint
+
+    def audit_extends(self, old: Ledger, progress: Progress | None = None,
+                      old_progress: Progress | None = None) -> AuditReport:
+        """Return the audit report, failed unless the log extends ``old``, an earlier copy of
+        this ledger (refused if that copy does not verify itself)."""
+        with store.read_snapshot(old.conn) as old_conn:
+            return self.audit(progress, verification.kept_copy(old_conn, old_progress))
 
     def verify_extends(self, old: Ledger, progress: Progress | None = None,
                        old_progress: Progress | None = None) -> VerifyReport:
@@ -298,25 +314,17 @@ class Ledger:
         this ledger (refused if that copy does not verify itself; ``old_progress`` counts its
         events as they are verified)."""
         with store.read_snapshot(self.conn) as conn, store.read_snapshot(old.conn) as old_conn:
-            return verification.verify_extends_copy(conn, old_conn, progress, old_progress)
+            return verification.verify_kept(conn, verification.kept_copy(old_conn, old_progress),
+                                            progress)
 
     def verify_checkpoint(self, note: str, verifier: Verifier,
                           progress: Progress | None = None) -> tuple[VerifyReport, Checkpoint]:
         """Return the verify report, failed unless the log extends the signed checkpoint."""
         from ledger.core.checkpoint import open_checkpoint
-        from ledger.model.verify import check_extends
         checkpoint = open_checkpoint(note, verifier)
         with store.read_snapshot(self.conn) as conn:
-            report = verification.verify_stored(conn, progress, capture={checkpoint.size})
-        if report.ok:
-            try:
-                check_extends(report, checkpoint)
-            except VerificationError as exc:
-                from ledger.model.verify import VerifyReport
-
-                report = VerifyReport(False, report.events, report.head_hash, exc.seq, str(exc),
-                                      report.root)
-        return report, checkpoint
+            return (verification.verify_kept(conn, verification.kept_checkpoint(checkpoint),
+                                             progress), checkpoint)
 
     def checkpoint(self, signer: Signer, progress: Progress | None = None,
                    since_signed: bool = False) -> tuple[str, bool]:

@@ -492,6 +492,11 @@ def test_a_history_rewritten_so_that_verify_passes_is_caught_by_the_old_copy(ret
                                 "seq 5 was rewritten from seq 4 on")
     text = retracted("verify", "--extends", str(old))
     assert text.exit_code == 1 and text.stderr.startswith("FAILED at seq 4: the event differs")
+    # audit with the same copy fails where verify does, once the views say what the events do
+    assert retracted("rebuild").exit_code == 0 and retracted("audit").exit_code == 0
+    audited = failed(retracted, "audit", "--extends", str(old))
+    assert audited["extends"] == report.pop("extends")
+    assert audited["verify"] == report and not audited["findings"]
 
 
 def test_a_cut_tail_a_bad_copy_and_the_ledger_itself(retracted: Cli) -> None:
@@ -506,9 +511,10 @@ def test_a_cut_tail_a_bad_copy_and_the_ledger_itself(retracted: Cli) -> None:
     # what the old copy says is checked first: an edited copy is refused, not believed
     with attacker.unguarded(old) as conn:
         conn.execute("UPDATE events SET actor = 'mallory' WHERE seq = 2")
-    refused = retracted("verify", "--extends", str(old))
-    assert refused.exit_code == 2 and refused.stderr.startswith(
-        "Error: the old copy does not verify (FAILED at seq 2: ")
+    for command in ("verify", "audit"):
+        refused = retracted(command, "--extends", str(old))
+        assert refused.exit_code == 2 and refused.stderr.startswith(
+            "Error: the old copy does not verify (FAILED at seq 2: ")
     assert retracted("verify", "--extends", str(retracted.db)).stderr == (
         f"Error: --extends {retracted.db} is the ledger itself: give an earlier copy\n")
     assert "give one" in retracted("verify", "--extends", str(old), "--checkpoint", str(old),

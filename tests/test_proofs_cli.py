@@ -187,6 +187,42 @@ def test_a_truncated_tail_is_caught(cli: Cli, signed: dict[str, Any]) -> None:
     assert "has 3 events but the checkpoint" in result.stderr and "truncated" in result.stderr
 
 
+def test_audit_checks_the_kept_checkpoint_as_verify_does(cli: Cli, signed: dict[str, Any]) -> None:
+    """An auditor runs ``audit`` with the checkpoint they kept: it fails exactly where ``verify``
+    with the same checkpoint does, even when the attacker also deleted the checkpoints the file
+    stored (which plain ``audit`` reads)."""
+    kept = ("--checkpoint", str(signed["checkpoint"]), "--vkey", signed["vkey"])
+    cli("correct", RID, "--kind", "clarification", "--notice-id", "C1")
+    text = cli("audit", *kept)
+    assert text.exit_code == 0, text.output
+    assert "kept:    OK: the log extends the checkpoint of size 5 signed by example.org/ledger" \
+        in text.stdout
+    assert cli.json("audit", *kept)["checkpoint"]["size"] == 5
+    attack(cli.db, "DELETE FROM events WHERE seq >= 4", "DELETE FROM tree_hashes WHERE pos >= 4",
+           "DELETE FROM checkpoints", "DELETE FROM view_meta",
+           "INSERT INTO view_meta SELECT 'applied_seq', 3 UNION ALL "
+           "SELECT 'applied_hash', hash FROM events WHERE seq = 3")
+    cli("rebuild")
+    assert cli("audit").exit_code == 0  # the chain, views and rules alone cannot see it
+    result = cli("verify", "--json", *kept)
+    assert result.exit_code == 1
+    verified = orjson.loads(result.stdout)
+    result = cli("audit", "--json", *kept)
+    assert result.exit_code == 1
+    audited = orjson.loads(result.stdout)
+    assert audited["checkpoint"] == verified.pop("checkpoint")
+    assert not audited["ok"] and audited["verify"] == verified and not audited["findings"]
+    assert verified["first_bad_seq"] == 4 and "has 3 events but the checkpoint" in verified["reason"]
+    text = cli("audit", *kept)
+    assert text.exit_code == 1
+    assert "chain:   FAILED: 3 events verified; first bad seq 4: the log has 3 events" in text.stdout
+    assert "audit: FAILED (0 finding(s) and a broken chain)" in text.stdout
+    for args, says in ((("--vkey", signed["vkey"]), "--checkpoint and --vkey go together"),
+                       (("--policy", str(signed["checkpoint"])), "--policy checks a checkpoint")):
+        refused = cli("audit", *args)
+        assert refused.exit_code == 2 and refused.stderr.startswith(f"Error: {says}")
+
+
 def test_a_rewritten_history_is_caught(cli: Cli, signed: dict[str, Any]) -> None:
     with sqlite3.connect(cli.db) as conn:
         rows = conn.execute("SELECT * FROM events ORDER BY seq").fetchall()

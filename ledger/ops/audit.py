@@ -81,9 +81,12 @@ class AuditReport:
                 "warnings": [f.as_json() for f in self.warnings]}
 
 
-def audit(conn: sqlite3.Connection, progress: Progress | None = None) -> AuditReport:
+def audit(conn: sqlite3.Connection, progress: Progress | None = None,
+          kept: verification.Kept | None = None) -> AuditReport:
     """Return the audit report of an open ledger (reads only). ``progress`` counts every event
     twice: once verified, once replayed through the rules with its record's views compared.
+    ``kept`` (an auditor's checkpoint or earlier copy): the chain fails, as ``verify``'s would,
+    unless the log extends it.
 
     A table SQLite finds damaged wherever audit reads it is a finding of the report, named by
     the table (as ``verify`` reports it), not an error: which read meets the damage first can
@@ -94,14 +97,17 @@ def audit(conn: sqlite3.Connection, progress: Progress | None = None) -> AuditRe
         return AuditReport(_as_damage(exc))
     replaying = _start_replay(conn)  # the rules' replay runs in helpers while this verifies
     try:
+        sizes = {c.size for c, _ in signed} | ({kept.size} if kept is not None else set())
         report = AuditReport(verification.verify_stored(conn, progress, thorough=True,
-                                                      capture={c.size for c, _ in signed}))
+                                                      capture=sizes))
         try:
-            return _audit_rest(conn, report, signed, problems, replaying, progress)
+            _audit_rest(conn, report, signed, problems, replaying, progress)
         except (CorruptEvent, sqlite3.DatabaseError) as exc:
             damage = _as_damage(exc)
             report.findings.append(Finding(str(damage.table), str(damage.reason)))
-            return report
+        if kept is not None:
+            report.verify = kept.extends(conn, report.verify)
+        return report
     finally:
         for helper in replaying:
             helper.close()
@@ -119,11 +125,11 @@ def _as_damage(exc: CorruptEvent | sqlite3.DatabaseError) -> VerifyReport:
 
 def _audit_rest(conn: sqlite3.Connection, report: AuditReport,
                 signed: list[tuple[Checkpoint, str]], problems: list[str],
-                replaying: list[Helper], progress: Progress | None) -> AuditReport:
+                replaying: list[Helper], progress: Progress | None) -> None:
     """Everything audit checks once verify has: checkpoints, views, the rules, side tables."""
     add = report.findings.append
     if report.verify.table is not None and report.verify.events == 0:
-        return report  # the file's structure is not the ledger's: nothing else can be read
+        return  # the file's structure is not the ledger's: nothing else can be read
     for problem in problems:
         add(Finding("checkpoints", problem))
     if report.verify.ok:
@@ -164,7 +170,6 @@ def _audit_rest(conn: sqlite3.Connection, report: AuditReport,
                     "of the machine that appended it went back, so `--as-of DATE` and `log "
                     "--since DATE`, which read recorded_at, see the events out of their order "
                     "here", seq))
-    return report
 
 
 def _audit_records(conn: sqlite3.Connection, report: AuditReport,

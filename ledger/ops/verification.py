@@ -11,9 +11,9 @@ import contextlib
 import functools
 import itertools
 import sqlite3
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ledger.core.events import GENESIS_HASH
 from ledger.core.merkle import stored_count, tree_root
@@ -93,28 +93,64 @@ def verify_stored(conn: sqlite3.Connection, progress: Progress | None = None, *,
     return report
 
 
-def verify_extends_copy(conn: sqlite3.Connection, old_conn: sqlite3.Connection,
-                        progress: Progress | None = None,
-                        old_progress: Progress | None = None) -> VerifyReport:
-    """Return the verify report of the stored log, failed unless it extends ``old_conn``, an
-    earlier copy of the same ledger (an auditor's archive): the copy is verified first, then
-    this log, whose Merkle root at the copy's size must be the copy's root. Refuse a copy that
-    does not verify itself: it cannot show what this log must extend."""
-    from ledger.model.verify import VerifyReport, check_extends_copy
+class Kept(NamedTuple):
+    """What an auditor kept from an earlier moment of the log (a signed checkpoint, or a copy
+    of the file): the size the log must reach, and ``extends``, which returns the verify report
+    of the whole log (its root captured at that size) failed unless the log extends it."""
+
+    size: int
+    extends: Callable[[sqlite3.Connection, VerifyReport], VerifyReport]
+
+
+def failed_at(report: VerifyReport, exc: VerificationError) -> VerifyReport:
+    """Return ``report`` failed at the event ``exc`` names."""
+    return report._replace(ok=False, first_bad_seq=exc.seq, reason=exc.reason)
+
+
+def kept_checkpoint(checkpoint: Checkpoint) -> Kept:
+    """Return what the log must extend to extend a signed checkpoint (its signature checked)."""
+    from ledger.model.verify import check_extends
+
+    def extends(_: sqlite3.Connection, report: VerifyReport) -> VerifyReport:
+        if not report.ok:
+            return report
+        try:
+            check_extends(report, checkpoint)
+        except VerificationError as exc:
+            return failed_at(report, exc)
+        return report
+
+    return Kept(checkpoint.size, extends)
+
+
+def kept_copy(old_conn: sqlite3.Connection, old_progress: Progress | None = None) -> Kept:
+    """Return what the log must extend to extend ``old_conn``, an earlier copy of the same
+    ledger (an auditor's archive), verified here first: as long, and the same Merkle root at
+    the copy's size. Refuse a copy that does not verify itself: it cannot show what this log
+    must extend."""
+    from ledger.model.verify import check_extends_copy
 
     old = verify_stored(old_conn, old_progress, every_tree_hash=False)
     if not old.ok:
         raise RefusedInput(f"the old copy does not verify (FAILED at {old.where}: {old.reason}): "
                            "it cannot show what this ledger must extend")
-    report = verify_stored(conn, progress, every_tree_hash=False, capture={old.events})
-    if not report.ok:
+
+    def extends(conn: sqlite3.Connection, report: VerifyReport) -> VerifyReport:
+        if not report.ok:
+            return report
+        try:
+            check_extends_copy(report, old, lambda: _first_differing(conn, old_conn, old.events))
+        except VerificationError as exc:
+            return failed_at(report, exc)
         return report
-    try:
-        check_extends_copy(report, old, lambda: _first_differing(conn, old_conn, old.events))
-    except VerificationError as exc:
-        return VerifyReport(False, report.events, report.head_hash, exc.seq, exc.reason,
-                            report.root)
-    return report
+
+    return Kept(old.events, extends)
+
+
+def verify_kept(conn: sqlite3.Connection, kept: Kept,
+                progress: Progress | None = None) -> VerifyReport:
+    """Return the verify report of the stored log, failed unless it extends ``kept``."""
+    return kept.extends(conn, verify_stored(conn, progress, capture={kept.size}))
 
 
 def _first_differing(conn: sqlite3.Connection, old_conn: sqlite3.Connection, size: int) -> int:
