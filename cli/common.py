@@ -6,6 +6,7 @@ import codecs
 import contextlib
 import io
 import os
+import re
 import shlex
 import sqlite3
 import sys
@@ -394,7 +395,9 @@ def tell(line: str) -> None:
     if columns is None or width(text) < columns:
         click.echo(text)
         return
-    for part in wrapped(text, columns - 1, first=""):
+    label = re.match(r"[^ ]+: {2,}", text)  # a report's column of labels (``chain:   ``) is kept
+    first = label.group() if label else ""
+    for part in wrapped(text[len(first):], columns - 1, first=first):
         click.echo(part)
 
 

@@ -321,7 +321,11 @@ def test_reports_wrap_at_spaces_on_a_terminal(cli: Cli, tmp_path: Path) -> None:
     shutil.copy(cli.db, edited)
     with sqlite3.connect(edited) as conn:
         conn.execute("UPDATE records SET status = 'CURRENT'")
-    runs = [(cli.db, ["status"]), (cli.db, ["verify"]), (edited, ["audit"])]
+    old = tmp_path / "old.db"
+    shutil.copy(cli.db, old)
+    assert cli("correct", RID, "--kind", "addendum", "--notice-id", "A1").exit_code == 0
+    runs = [(cli.db, ["status"]), (cli.db, ["verify"]), (edited, ["audit"]),
+            (cli.db, ["audit", "--extends", str(old)])]
     for db, args in runs:
         piped = Cli(db, tmp_path)(*args).stdout.splitlines()
         assert any(len(line) > 80 for line in piped), piped
@@ -332,6 +336,9 @@ def test_reports_wrap_at_spaces_on_a_terminal(cli: Cli, tmp_path: Path) -> None:
                                                                for w in line.split()]
         starts = [line for line in shown if not line.startswith("    ")]
         assert len(starts) == len(piped), (shown, piped)
+        for start, line in zip(starts, piped, strict=True):  # a column of labels stays one
+            label = re.match(r"[^ ]+: {2,}", line)
+            assert label is None or start.startswith(label.group()), (start, line)
 
 
 def test_list_keeps_its_columns_for_a_removed_record(cli: Cli) -> None:
