@@ -256,12 +256,29 @@ def test_a_page_says_what_a_correction_changed_and_which_notice_lifted_another(
     revised = {**cli.json("show", rid)["manifest"], "review_score": 8.0}
     cli("publish", cli.file(revised))
     later = cli("render", rid).stdout
-    fresh = Cli(tmp_path / "fresh-later.db", tmp_path)
-    fresh("init")
-    result = fresh("import", "-", input=later)
-    assert result.exit_code == 0 and "the changes of notice C1 were not imported" in result.stderr
-    assert fresh.json("show", rid)["manifest"]["review_score"] == 8.0
-    assert "changes" not in fresh.json("show", rid)["notices"][0]
+    # The page says which version it shows, and that C1, E1 and R1 are about the one before;
+    # show says it under each notice.
+    assert "Correction count: 3\nVersion: 2\n" in later
+    assert "Notice: C1\nKind: correction\nEffective: " in later
+    assert "Issued by: Ed\nTarget version: 1\nReason: Typo\n" in later
+    assert later.count("Target version: 1\n") == 3
+    assert "(in force): Typo\n    about version 1 (the record is now at version 2)\n    changed " \
+        in cli("show", rid).stdout
+    later_md = cli("render", rid, "--format", "md").stdout
+    assert "| Version | 2 |" in later_md and "| Issued by | Ed |\n| Target version | 1 |" in later_md
+    assert '<th scope="row">Target version</th><td>1</td>' in cli("render", rid, "--format",
+                                                                  "html").stdout
+    for n, form in enumerate((later, later_md)):
+        fresh = Cli(tmp_path / f"fresh-later{n}.db", tmp_path)
+        fresh("init")
+        result = fresh("import", "-", input=form)
+        assert result.exit_code == 0 and "the changes of notice C1 were not imported" in result.stderr
+        assert fresh.json("show", rid)["manifest"]["review_score"] == 8.0
+        assert "changes" not in fresh.json("show", rid)["notices"][0]
+        # a page holds one manifest: the notices are about the version the import gives
+        assert {n["target_version"] for n in fresh.json("show", rid)["notices"]} == {1}
+        assert "Target version" not in fresh("render", rid).stdout
+    assert "Target version" not in cli("render", rid, "--as-of", "4").stdout  # before version 2
     # An older page says only what was changed, not its value: the notice is taken without it.
     older = text.replace("Changed: /review_score to 9.1", "Changed /review_score")
     fresh = Cli(tmp_path / "fresh-older.db", tmp_path)

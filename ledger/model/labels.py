@@ -35,3 +35,11 @@ def notice_effects(notice: Mapping[str, Any]) -> list[str]:
     if isinstance(claims, list) and claims:
         out.append(f"Claims retracted: {', '.join(str(c) for c in claims)}.")
     return out
+
+
+def earlier_version(notice: Mapping[str, Any], version: int) -> int | None:
+    """Return the version a notice is about when the record has another one now (``version``,
+    the current): a notice issued before a later version was published, whose changes and
+    words are about that earlier manifest; None when it is about the current one."""
+    target = notice.get("target_version")
+    return target if type(target) is int and target != version else None

@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 from ledger.core.events import is_withheld
-from ledger.model.labels import PROVENANCE_LABELS, VERIFICATION_LABELS, level_text
+from ledger.model.labels import PROVENANCE_LABELS, VERIFICATION_LABELS, earlier_version, level_text
 from ledger.model.pointer import change_text
 from ledger.model.purge import describe
 from ledger.pages.layout import NOTICE_IDS
@@ -78,12 +78,14 @@ def sections(shown: Shown) -> list[Section]:
             out.append(("Quality Dimensions", [(label, dims[k]) for k, label in DIMENSIONS if dims.get(k)]))
     out.append(("Correction Record", [
         ("Status", shown["status"]), ("Correction count", str(shown["correction_count"])),
+        ("Version", str(shown["version"])),
         *([("Record DOI", shown_value(m["doi"]))] if m.get("doi") else []),
         ("Manifest contract", "paper-manifest-v1.2" if "doi" in m else "paper-manifest-v1.1"),
         ("Correction contract", "correction-record-v1.1" if any(
             n.get("doi") or n.get("url") for n in shown["notices"]) else "correction-record-v1")]))
     if shown["notices"]:
-        out.append(("Correction Notices", [row for n in shown["notices"] for row in _notice_rows(n)]))
+        out.append(("Correction Notices", [row for n in shown["notices"]
+                                           for row in _notice_rows(n, shown["version"])]))
     if shown["provenance"]:
         out.append(("Provenance", _provenance_rows(shown)))
     elif m.get("note"):
@@ -104,9 +106,12 @@ def _gate_rows(gate: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
-def _notice_rows(n: dict[str, Any]) -> list[tuple[str, str]]:
+def _notice_rows(n: dict[str, Any], version: int) -> list[tuple[str, str]]:
     rows = [("Notice", n["notice_id"]), ("Kind", n["kind"]), ("Effective", n["effective_date"]),
             ("Issued by", n["issued_by"])]
+    about = earlier_version(n, version)  # issued before the version the page shows
+    if about is not None:
+        rows.append(("Target version", str(about)))
     rows += [(label, str(n[key])) for key, label in NOTICE_IDS if n.get(key)]
     if n.get("reason"):
         rows.append(("Reason", shown_value(n["reason"])))

@@ -8,7 +8,7 @@ from typing import Any
 
 from ledger.core.escapes import printable
 from ledger.core.events import Event, is_withheld
-from ledger.model.labels import PROVENANCE_LABELS, VERIFICATION_LABELS, level_text
+from ledger.model.labels import PROVENANCE_LABELS, VERIFICATION_LABELS, earlier_version, level_text
 from ledger.model.pointer import change_text
 from ledger.pages.render import shown_value
 from ledger.storage.views import Shown
@@ -44,6 +44,10 @@ def show_text(shown: Shown) -> str:
                      f"{n['issued_by']} ({state})"
                      f"{': ' + shown_value(n['reason']) if n.get('reason') else ''}"
                      f"{' [doi ' + str(n['doi']) + ']' if n.get('doi') else ''}")
+        about = earlier_version(n, shown["version"])
+        if about is not None:
+            lines.append(f"    about version {about} (the record is now at version "
+                         f"{shown['version']})")
         changes, claims = n.get("changes") or [], n.get("claim_ids") or []
         lines += ([f"    changes {shown_value(changes)}"] if is_withheld(changes) else
                   [f"    changed {change_text(change)}" for change in changes])

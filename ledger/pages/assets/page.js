@@ -69,8 +69,10 @@
     return rows;
   }
 
-  function noticeRows(n) {
+  function noticeRows(n, version) {
     const rows = [["Notice", n.notice_id], ["Kind", n.kind], ["Effective", n.effective_date], ["Issued by", n.issued_by]];
+    const about = n.target_version;  // issued before the version the page shows (model.labels.earlier_version)
+    if (Number.isInteger(about) && about !== version) rows.push(["Target version", String(about)]);
     for (const [key, label] of [["doi", "Notice DOI"], ["url", "Notice URL"]]) if (n[key]) rows.push([label, String(n[key])]);
     if (n.reason) rows.push(["Reason", shownValue(n.reason)]);
     for (const [key, label] of [["reason_codes", "Reason codes"], ["claim_ids", "Claims"]]) {
@@ -118,11 +120,12 @@
       const dims = quality.dimensions || {};
       if (DIMENSIONS.some(([k]) => dims[k])) out.push(["Quality Dimensions", DIMENSIONS.filter(([k]) => dims[k]).map(([k, label]) => [label, dims[k]])]);
     }
-    out.push(["Correction Record", [["Status", shown.status], ["Correction count", String(shown.correction_count)]]
+    out.push(["Correction Record", [["Status", shown.status], ["Correction count", String(shown.correction_count)],
+      ["Version", String(shown.version)]]
       .concat(m.doi ? [["Record DOI", shownValue(m.doi)]] : [])
       .concat([["Manifest contract", "doi" in m ? "paper-manifest-v1.2" : "paper-manifest-v1.1"],
         ["Correction contract", shown.notices.some((n) => n.doi || n.url) ? "correction-record-v1.1" : "correction-record-v1"]])]);
-    if (shown.notices.length) out.push(["Correction Notices", [].concat(...shown.notices.map(noticeRows))]);
+    if (shown.notices.length) out.push(["Correction Notices", [].concat(...shown.notices.map((n) => noticeRows(n, shown.version)))]);
     if (shown.provenance) out.push(["Provenance", provenanceRows(shown)]);
     else if (m.note) out.push(["Provenance", [["Note", shownValue(m.note)]]]);
     return out;
