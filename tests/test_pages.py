@@ -266,8 +266,11 @@ def test_a_page_says_what_a_correction_changed_and_which_notice_lifted_another(
         in cli("show", rid).stdout
     later_md = cli("render", rid, "--format", "md").stdout
     assert "| Version | 2 |" in later_md and "| Issued by | Ed |\n| Target version | 1 |" in later_md
-    assert '<th scope="row">Target version</th><td>1</td>' in cli("render", rid, "--format",
-                                                                  "html").stdout
+    html = cli("render", rid, "--format", "html").stdout
+    assert '<th scope="row">Target version</th><td>1</td>' in html
+    # the banner's "It changed /review_score to 9.1" is about the version before this one
+    assert ("It is about version 1; this page shows version 2, published after it.</p><p>It "
+            "changed /review_score to 9.1") in html, html
     for n, form in enumerate((later, later_md)):
         fresh = Cli(tmp_path / f"fresh-later{n}.db", tmp_path)
         fresh("init")

@@ -24,12 +24,18 @@ def level_text(level: str, labels: dict[str, str]) -> str:
     return f"{level}, {labels[level]}" if level in labels else level
 
 
-def notice_effects(notice: Mapping[str, Any]) -> list[str]:
-    """Return what a notice did, in sentences for readers (a page's banner, the feed): a
-    correction's changes (``It changed /review_score to 9.1.``), a partial retraction's claims
-    (``Claims retracted: C-3, C-7.``); none for what a removal withheld."""
+def notice_effects(notice: Mapping[str, Any], version: int | None = None) -> list[str]:
+    """Return what a notice did, in sentences for readers (a page's banner, the feed): the
+    earlier version it is about, when the record has a later one now (``version``, the current:
+    ``It is about version 1; this page shows version 2, published after it.``), a correction's
+    changes (``It changed /review_score to 9.1.``), a partial retraction's claims (``Claims
+    retracted: C-3, C-7.``); none for what a removal withheld."""
     changes, claims = notice.get("changes"), notice.get("claim_ids")
     out = []
+    about = earlier_version(notice, version) if version is not None else None
+    if about is not None:
+        out.append(f"It is about version {about}; this page shows version {version}, published "
+                   "after it.")
     if isinstance(changes, list) and changes:
         out.append(f"It changed {'; '.join(change_text(c) for c in changes)}.")
     if isinstance(claims, list) and claims:

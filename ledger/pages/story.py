@@ -53,7 +53,7 @@ def banner(shown: Shown) -> dict[str, Any] | None:
         reason = f" Reason: {value_text(cause['reason'])}" if cause.get("reason") else ""
         lines.append(f"{KIND_WORDS[cause['kind']]} {cause['notice_id']}, effective "
                      f"{cause['effective_date']}, issued by {cause['issued_by']}.{reason}")
-        lines += notice_effects(cause)  # what it did, unless a removal withheld it
+        lines += notice_effects(cause, shown["version"])  # what it did (unless withheld)
     by_id = {n["notice_id"]: n for n in shown["notices"]}
     for n in lifted:
         lifter = by_id.get(str(n["lifted_by"]), {})
