@@ -269,7 +269,7 @@ def test_a_page_says_what_a_correction_changed_and_which_notice_lifted_another(
     html = cli("render", rid, "--format", "html").stdout
     assert '<th scope="row">Target version</th><td>1</td>' in html
     # the banner's "It changed /review_score to 9.1" is about the version before this one
-    assert ("It is about version 1; this page shows version 2, published after it.</p><p>It "
+    assert ("It is about version 1 of the record; this page shows version 2.</p><p>It "
             "changed /review_score to 9.1") in html, html
     for n, form in enumerate((later, later_md)):
         fresh = Cli(tmp_path / f"fresh-later{n}.db", tmp_path)

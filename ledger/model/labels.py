@@ -26,16 +26,16 @@ def level_text(level: str, labels: dict[str, str]) -> str:
 
 def notice_effects(notice: Mapping[str, Any], version: int | None = None) -> list[str]:
     """Return what a notice did, in sentences for readers (a page's banner, the feed): the
-    earlier version it is about, when the record has a later one now (``version``, the current:
-    ``It is about version 1; this page shows version 2, published after it.``), a correction's
+    version it is about, when the record has another one now (``version``, the current: ``It is
+    about version 1 of the record; this page shows version 2.``), a correction's
     changes (``It changed /review_score to 9.1.``), a partial retraction's claims (``Claims
     retracted: C-3, C-7.``); none for what a removal withheld."""
     changes, claims = notice.get("changes"), notice.get("claim_ids")
     out = []
     about = earlier_version(notice, version) if version is not None else None
     if about is not None:
-        out.append(f"It is about version {about}; this page shows version {version}, published "
-                   "after it.")
+        out.append(f"It is about version {about} of the record; this page shows version "
+                   f"{version}.")
     if isinstance(changes, list) and changes:
         out.append(f"It changed {'; '.join(change_text(c) for c in changes)}.")
     if isinstance(claims, list) and claims:
@@ -45,7 +45,7 @@ def notice_effects(notice: Mapping[str, Any], version: int | None = None) -> lis
 
 def earlier_version(notice: Mapping[str, Any], version: int) -> int | None:
     """Return the version a notice is about when the record has another one now (``version``,
-    the current): a notice issued before a later version was published, whose changes and
-    words are about that earlier manifest; None when it is about the current one."""
+    the current) — most often a notice issued before a later version was published, whose
+    changes that version may have set again; None when it is about the current one."""
     target = notice.get("target_version")
     return target if type(target) is int and target != version else None

@@ -109,7 +109,7 @@ def _gate_rows(gate: dict[str, Any]) -> list[tuple[str, str]]:
 def _notice_rows(n: dict[str, Any], version: int) -> list[tuple[str, str]]:
     rows = [("Notice", n["notice_id"]), ("Kind", n["kind"]), ("Effective", n["effective_date"]),
             ("Issued by", n["issued_by"])]
-    about = earlier_version(n, version)  # issued before the version the page shows
+    about = earlier_version(n, version)  # about another version than the page shows
     if about is not None:
         rows.append(("Target version", str(about)))
     rows += [(label, str(n[key])) for key, label in NOTICE_IDS if n.get(key)]

@@ -76,7 +76,7 @@
 
   function noticeRows(n, version) {
     const rows = [["Notice", n.notice_id], ["Kind", n.kind], ["Effective", n.effective_date], ["Issued by", n.issued_by]];
-    const about = earlierVersion(n, version);  // issued before the version the page shows
+    const about = earlierVersion(n, version);  // about another version than the page shows
     if (about !== null) rows.push(["Target version", String(about)]);
     for (const [key, label] of [["doi", "Notice DOI"], ["url", "Notice URL"]]) if (n[key]) rows.push([label, String(n[key])]);
     if (n.reason) rows.push(["Reason", shownValue(n.reason)]);
@@ -143,7 +143,7 @@
       const reason = cause.reason ? " Reason: " + valueText(cause.reason) : "";
       lines.push(KIND_WORDS[cause.kind] + " " + cause.notice_id + ", effective " + cause.effective_date + ", issued by " + cause.issued_by + "." + reason);
       const about = earlierVersion(cause, shown.version);  // as model.labels.notice_effects
-      if (about !== null) lines.push("It is about version " + about + "; this page shows version " + shown.version + ", published after it.");
+      if (about !== null) lines.push("It is about version " + about + " of the record; this page shows version " + shown.version + ".");
       const changes = cause.changes, claims = cause.claim_ids;  // what it did, unless a removal withheld it
       if (Array.isArray(changes) && changes.length) lines.push("It changed " + changes.map(changeText).join("; ") + ".");
       if (Array.isArray(claims) && claims.length) lines.push("Claims retracted: " + claims.join(", ") + ".");
