@@ -346,9 +346,13 @@ def verify(obj: LedgerContext, checkpoint_file: str | None, vkey: str | None,
 
 
 def _old_copy(obj: LedgerContext, path: str) -> Ledger:
-    """Open an earlier copy of the ledger for ``verify --extends``; refuse the ledger itself."""
+    """Open an earlier copy of the ledger for ``--extends``; refuse the ledger itself, and a
+    name with no file (not with ``open``'s hint to create a ledger there)."""
     from ledger.api import Ledger
 
+    if not os.path.exists(path):
+        raise RefusedInput(f"--extends {path}: there is no file there (the earlier copy of the "
+                           "ledger file you kept)")
     with contextlib.suppress(OSError):
         if os.path.samefile(path, obj.db):
             raise RefusedInput(f"--extends {path} is the ledger itself: give an earlier copy")

@@ -515,6 +515,10 @@ def test_a_cut_tail_a_bad_copy_and_the_ledger_itself(retracted: Cli) -> None:
         refused = retracted(command, "--extends", str(old))
         assert refused.exit_code == 2 and refused.stderr.startswith(
             "Error: the old copy does not verify (FAILED at seq 2: ")
+        missing = retracted(command, "--extends", str(old.with_name("gone.db")))
+        assert missing.exit_code == 2 and missing.stderr.startswith(
+            f"Error: --extends {old.with_name('gone.db')}: there is no file there")
+        assert not old.with_name("gone.db").exists()
     assert retracted("verify", "--extends", str(retracted.db)).stderr == (
         f"Error: --extends {retracted.db} is the ledger itself: give an earlier copy\n")
     assert "give one" in retracted("verify", "--extends", str(old), "--checkpoint", str(old),
