@@ -223,11 +223,11 @@ def _kept_options(command: Callable[..., None]) -> Callable[..., None]:
     return command
 
 
-Kept: TypeAlias = "tuple[str, Verifier] | Ledger | None"  # a checkpoint's note and key, an old copy
+KeptGiven: TypeAlias = "tuple[str, Verifier] | Ledger | None"  # a checkpoint's note and key, an old copy
 
 
 def _kept(obj: LedgerContext, checkpoint_file: str | None, vkey: str | None,
-          policy_file: str | None, old_copy: str | None) -> Kept:
+          policy_file: str | None, old_copy: str | None) -> KeptGiven:
     """Return what the log must be checked to extend, from the options of ``_kept_options``:
     the checkpoint's note and verifier key (its witness quorum met, with --policy), the old
     copy opened, or None."""
@@ -253,7 +253,7 @@ def _kept(obj: LedgerContext, checkpoint_file: str | None, vkey: str | None,
 
 
 @contextlib.contextmanager
-def _checking(obj: LedgerContext, kept: Kept, label: str, per_event: int = 1
+def _checking(obj: LedgerContext, kept: KeptGiven, label: str, per_event: int = 1
               ) -> Iterator[tuple[Ledger | None, VerifyReport | None, Progress | None,
                                   Progress | None]]:
     """Open the ledger for ``verify`` or ``audit`` and yield (it, None, the progress of its
@@ -277,7 +277,7 @@ def _checking(obj: LedgerContext, kept: Kept, label: str, per_event: int = 1
         yield ledger, None, bars[-1], bars[0] if old is not None else None
 
 
-def _extended(kept: Kept, old_copy: str | None,
+def _extended(kept: KeptGiven, old_copy: str | None,
               checkpoint: Checkpoint | None) -> tuple[dict[str, object], str]:
     """Return what ``--json`` adds about what the log extends, and the line that says it."""
     from ledger.api import Ledger
