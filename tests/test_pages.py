@@ -276,6 +276,8 @@ def test_a_page_says_what_a_correction_changed_and_which_notice_lifted_another(
         fresh("init")
         result = fresh("import", "-", input=form)
         assert result.exit_code == 0 and "the changes of notice C1 were not imported" in result.stderr
+        assert ("(the notice is about version 1 and the page shows version 2, which set those "
+                "values again)") in result.stderr, result.stderr
         assert fresh.json("show", rid)["manifest"]["review_score"] == 8.0
         assert "changes" not in fresh.json("show", rid)["notices"][0]
         # a page holds one manifest: the notices are about the version the import gives

@@ -37,6 +37,10 @@ class PageFacts:
     notices: list[tuple[dict[str, Any], int]] = field(default_factory=list)
     stated: dict[str, Field] = field(default_factory=dict)
     lines: dict[str, int] = field(default_factory=dict)
+    # What the page says of versions, which import does not take (a page holds one manifest):
+    # the version it shows, and each notice's about another one (``Target version``).
+    version: str | None = None
+    about: dict[str, str] = field(default_factory=dict)
 
 
 def facts_of(page: Page) -> PageFacts:
@@ -48,6 +52,10 @@ def facts_of(page: Page) -> PageFacts:
     facts.gates = [(_gate(page, g), next(iter(g.values())).line) for g in page.gates]
     facts.notices = [(_notice(page, n), next(iter(n.values())).line) for n in page.notices]
     facts.stated = _stated(page)
+    version = _get(page, "Correction Record", "Version")
+    facts.version = version.value if version is not None else None
+    facts.about = {n["Notice"].value: n["Target version"].value for n in page.notices
+                   if "Notice" in n and "Target version" in n}
     return facts
 
 

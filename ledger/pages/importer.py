@@ -148,7 +148,7 @@ def _apply(batch: Batch, facts: PageFacts, actor: str, noted: list[str]) -> None
             _add(batch, contract, payload, actor, line)
         state = batch.state(facts.record_id)
         if state is not None:
-            new = _as_shown(state, shown, new, noted)
+            new = _as_shown(state, shown, new, noted, facts)
     for notice, line in new:
         _add(batch, "correction-record-v1", notice, actor, line)
 
@@ -173,11 +173,12 @@ def _corrected(state: RecordState | None,
 
 
 def _as_shown(state: RecordState, shown: dict[str, Any], notices: list[tuple[dict[str, Any], int]],
-              noted: list[str]) -> list[tuple[dict[str, Any], int]]:
+              noted: list[str], facts: PageFacts) -> list[tuple[dict[str, Any], int]]:
     """Return the page's new notices, a correction with its changes only where they make the
     record's manifest what the page shows (``shown``): the manifest on a page has every change
     in force applied, so a change it does not show was set again by a later version (or by a
-    later correction on the page, whose own change then stands). Changes dropped are noted."""
+    later correction on the page, whose own change then stands). Changes dropped are noted,
+    with the version the page says the notice is about, if it says one."""
     settled, drop = set[str](), set[int]()
     for i in reversed(range(len(notices))):  # a later change to a path settles it
         changes = notices[i][0].get("changes") or []
@@ -189,9 +190,13 @@ def _as_shown(state: RecordState, shown: dict[str, Any], notices: list[tuple[dic
     if kept and (after is None or not same(after, shown)):  # all or none
         drop = {i for i, (n, _line) in enumerate(notices) if n.get("changes")}
     for i in sorted(drop):
-        noted.append(f"{state.record_id}: the changes of notice {notices[i][0].get('notice_id')} "
-                     "were not imported: they would make the manifest differ from what the page "
-                     "shows (a later version set those values again?)")
+        notice_id = str(notices[i][0].get("notice_id"))
+        about = facts.about.get(notice_id)
+        why = (f"the notice is about version {about} and the page shows version {facts.version}, "
+               "which set those values again" if about and facts.version
+               else "a later version set those values again?")
+        noted.append(f"{state.record_id}: the changes of notice {notice_id} were not imported: "
+                     f"they would make the manifest differ from what the page shows ({why})")
     return [({k: v for k, v in n.items() if k != "changes"} if i in drop else n, line)
             for i, (n, line) in enumerate(notices)]
 
