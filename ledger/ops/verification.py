@@ -95,32 +95,29 @@ def verify_stored(conn: sqlite3.Connection, progress: Progress | None = None, *,
 
 class Kept(NamedTuple):
     """What an auditor kept from an earlier moment of the log (a signed checkpoint, or a copy
-    of the file): the size the log must reach, and ``extends``, which returns the verify report
-    of the whole log (its root captured at that size) failed unless the log extends it."""
+    of the file): the size the log must reach, and ``check``, which raises VerificationError
+    unless the verified log (its root captured at that size) extends it."""
 
     size: int
-    extends: Callable[[sqlite3.Connection, VerifyReport], VerifyReport]
+    check: Callable[[sqlite3.Connection, VerifyReport], None]
 
-
-def failed_at(report: VerifyReport, exc: VerificationError) -> VerifyReport:
-    """Return ``report`` failed at the event ``exc`` names."""
-    return report._replace(ok=False, first_bad_seq=exc.seq, reason=exc.reason)
+    def extends(self, conn: sqlite3.Connection, report: VerifyReport) -> VerifyReport:
+        """Return ``report``, failed where the log does not extend what was kept (a report
+        already failed stays as it is)."""
+        if not report.ok:
+            return report
+        try:
+            self.check(conn, report)
+        except VerificationError as exc:
+            return report._replace(ok=False, first_bad_seq=exc.seq, reason=exc.reason)
+        return report
 
 
 def kept_checkpoint(checkpoint: Checkpoint) -> Kept:
     """Return what the log must extend to extend a signed checkpoint (its signature checked)."""
     from ledger.model.verify import check_extends
 
-    def extends(_: sqlite3.Connection, report: VerifyReport) -> VerifyReport:
-        if not report.ok:
-            return report
-        try:
-            check_extends(report, checkpoint)
-        except VerificationError as exc:
-            return failed_at(report, exc)
-        return report
-
-    return Kept(checkpoint.size, extends)
+    return Kept(checkpoint.size, lambda _conn, report: check_extends(report, checkpoint))
 
 
 def kept_copy(old_conn: sqlite3.Connection, old_progress: Progress | None = None) -> Kept:
@@ -134,17 +131,8 @@ def kept_copy(old_conn: sqlite3.Connection, old_progress: Progress | None = None
     if not old.ok:
         raise RefusedInput(f"the old copy does not verify (FAILED at {old.where}: {old.reason}): "
                            "it cannot show what this ledger must extend")
-
-    def extends(conn: sqlite3.Connection, report: VerifyReport) -> VerifyReport:
-        if not report.ok:
-            return report
-        try:
-            check_extends_copy(report, old, lambda: _first_differing(conn, old_conn, old.events))
-        except VerificationError as exc:
-            return failed_at(report, exc)
-        return report
-
-    return Kept(old.events, extends)
+    return Kept(old.events, lambda conn, report: check_extends_copy(
+        report, old, lambda: _first_differing(conn, old_conn, old.events)))
 
 
 def verify_kept(conn: sqlite3.Connection, kept: Kept,
