@@ -189,14 +189,20 @@ def read_text_input(source: str) -> str:
 
 
 def read_checkpoint_note(path: str) -> str:
-    """Return the text of a signed checkpoint note file; refuse (exit 2) a file that is not
-    one at all — not a signed note, or a note whose text is not a checkpoint: the wrong file
+    """Return the text of a signed checkpoint note file, or of the last checkpoint in a state
+    file `ledger monitor --state` wrote (what a monitor saw, kept); refuse (exit 2) a file that
+    is neither — not a signed note, or a note whose text is not a checkpoint: the wrong file
     given is no sign of tampering. Its signature is checked after; one that fails is (exit 1)."""
     from ledger.core.checkpoint import parse_checkpoint
     from ledger.core.note import signature_lines
     from ledger.errors import SignatureError
 
     note = read_text_input(path)
+    if note.lstrip().startswith("{"):  # JSON: a note's first line is its origin, never "{"
+        from ledger.ops.monitor import MonitorState
+
+        note = MonitorState.parse(note, path, "{name} is neither a signed checkpoint note nor a "
+                                  "state file `ledger monitor --state` wrote").note
     try:
         parse_checkpoint(signature_lines(note)[0])
     except SignatureError as exc:

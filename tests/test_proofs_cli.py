@@ -223,6 +223,36 @@ def test_audit_checks_the_kept_checkpoint_as_verify_does(cli: Cli, signed: dict[
         assert refused.exit_code == 2 and refused.stderr.startswith(f"Error: {says}")
 
 
+def test_the_state_a_monitor_kept_is_a_checkpoint_to_check(cli: Cli, signed: dict[str, Any],
+                                                           tmp_path: Path) -> None:
+    """An auditor who followed the published log with ``monitor --state`` gives that state file
+    as the checkpoint they kept: ``verify``, ``audit`` and ``prove`` read its last checkpoint, and
+    a file cut back behind what the monitor saw fails as with the checkpoint itself."""
+    out, state = tmp_path / "site-log", tmp_path / "seen.json"
+    assert cli("tiles", str(out), "--checkpoint", str(signed["checkpoint"])).exit_code == 0
+    assert cli("monitor", str(out), "--vkey", signed["vkey"], "--state", str(state),
+               "--check-only").exit_code == 0
+    kept = ("--checkpoint", str(state), "--vkey", signed["vkey"])
+    result = cli("verify", *kept)
+    assert result.exit_code == 0, result.output
+    assert "OK: the log extends the checkpoint of size 5 signed by example.org/ledger" in result.stdout
+    assert cli("prove", "2", "--checkpoint", str(state), "--json").exit_code == 0
+    attack(cli.db, "DELETE FROM events WHERE seq >= 4", "DELETE FROM tree_hashes WHERE pos >= 4",
+           "DELETE FROM checkpoints")
+    for command in ("verify", "audit"):
+        result = cli(command, "--json", *kept)
+        report = orjson.loads(result.stdout)
+        report = report.get("verify", report)
+        assert result.exit_code == 1 and report["first_bad_seq"] == 4, result.output
+        assert "has 3 events but the checkpoint of example.org/ledger commits to 5" in report["reason"]
+    other = tmp_path / "other.json"
+    other.write_text('{"size": 5}\n')
+    refused = cli("verify", "--checkpoint", str(other), "--vkey", signed["vkey"])
+    assert refused.exit_code == 2 and refused.stderr == (
+        f"Error: {other} is neither a signed checkpoint note nor a state file `ledger monitor "
+        "--state` wrote: it has no member 'origin'\n")
+
+
 def test_a_rewritten_history_is_caught(cli: Cli, signed: dict[str, Any]) -> None:
     with sqlite3.connect(cli.db) as conn:
         rows = conn.execute("SELECT * FROM events ORDER BY seq").fetchall()

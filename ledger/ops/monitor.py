@@ -504,11 +504,23 @@ class MonitorState:
         if path is None or not path.exists():
             return cls()
         try:
-            doc = json.loads(read_bounded(str(path), STATE_MOST, "state file"))
+            text = read_bounded(str(path), STATE_MOST, "state file")
+        except OSError as exc:
+            raise RefusedInput(f"the state file {path} is not one `ledger monitor` wrote: {exc}") from None
+        return cls.parse(text, str(path))
+
+    @classmethod
+    def parse(cls, text: bytes | str, name: str,
+              refusal: str = "the state file {name} is not one `ledger monitor` wrote") -> MonitorState:
+        """Return the state a state file's text gives; refuse one ``save`` did not write, in the
+        words of ``refusal`` followed by what is wrong."""
+        try:
+            doc = json.loads(text)
             return cls(str(doc["origin"]), int(doc["size"]), str(doc["root"]),
                        [(int(level), str(h)) for level, h in doc["frontier"]], str(doc["note"]))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise RefusedInput(f"the state file {path} is not one `ledger monitor` wrote: {exc}") from None
+        except (ValueError, KeyError, TypeError) as exc:
+            why = f"it has no member {exc}" if isinstance(exc, KeyError) else str(exc)
+            raise RefusedInput(f"{refusal.format(name=name)}: {why}") from None
 
     def save(self, path: Path | None, over: MonitorState) -> None:
         """Save this state to ``path`` if it still holds ``over`` (what this run loaded): another
