@@ -253,6 +253,34 @@ def test_the_state_a_monitor_kept_is_a_checkpoint_to_check(cli: Cli, signed: dic
         "--state` wrote: it has no member 'origin'\n")
 
 
+def test_a_checkpoint_of_another_log_is_not_called_a_rewrite(cli: Cli, signed: dict[str, Any],
+                                                              tmp_path: Path) -> None:
+    """An auditor who gives another log's checkpoint gets a failure (exit 1) that says it may be
+    that, not only that this ledger's history was rewritten or its tail truncated: the file
+    names its log by its stored checkpoints (or, for a mirror, the log it mirrors)."""
+    other, key = Cli(tmp_path / "other.db", tmp_path), str(tmp_path / "o.key")
+    assert other("init").exit_code == 0
+    vkey = other("keygen", "other.example/log", "-o", key).stdout.strip()
+    notes = []
+    for n in range(1, 8):
+        assert other("publish", other.file(manifest(f"SRCH:0000010{n}"))).exit_code == 0
+        if n in (3, 7):
+            notes.append(tmp_path / f"other-{n}.txt")
+            assert other("checkpoint", "--key", key, "-o", str(notes[-1])).exit_code == 0
+    hint = ("or the checkpoint is another log's: this ledger file names its log "
+            "example.org/ledger, not other.example/log")
+    for note, says in ((notes[0], "history up to seq 3 was rewritten, "),
+                       (notes[1], "the tail of the log was truncated or deleted, ")):
+        for command in ("verify", "audit"):
+            result = cli(command, "--json", "--checkpoint", str(note), "--vkey", vkey)
+            report = orjson.loads(result.stdout)
+            report = report.get("verify", report)
+            assert result.exit_code == 1 and report["reason"].endswith(says + hint), report
+    attack(cli.db, "DELETE FROM checkpoints")  # the file names no log: no hint, the same failure
+    result = cli("verify", "--checkpoint", str(notes[0]), "--vkey", vkey)
+    assert result.exit_code == 1 and result.stderr.rstrip().endswith("history up to seq 3 was rewritten")
+
+
 def test_a_rewritten_history_is_caught(cli: Cli, signed: dict[str, Any]) -> None:
     with sqlite3.connect(cli.db) as conn:
         rows = conn.execute("SELECT * FROM events ORDER BY seq").fetchall()

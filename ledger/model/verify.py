@@ -409,12 +409,21 @@ def root_at(report: VerifyReport, size: int) -> bytes | None:
     return EMPTY_ROOT if size == 0 else report.roots.get(size)
 
 
-def check_extends(report: VerifyReport, checkpoint: Checkpoint) -> None:
-    """Raise VerificationError unless the verified log extends ``checkpoint``."""
+def check_extends(report: VerifyReport, checkpoint: Checkpoint,
+                  log_origins: Collection[str] = ()) -> None:
+    """Raise VerificationError unless the verified log extends ``checkpoint``. ``log_origins``:
+    the origins the ledger file names for its log (``proofstore.log_origins``); when the
+    checkpoint's is not among them, the failure says that it may be another log's (the file's
+    word, so only a hint: the failure stands either way, and an auditor given the wrong file is
+    not told that the history was rewritten, and nothing else)."""
+    other = ""
+    if log_origins and checkpoint.origin not in log_origins:
+        other = (", or the checkpoint is another log's: this ledger file names its log "
+                 f"{', '.join(sorted(log_origins))}, not {checkpoint.origin}")
     if report.events < checkpoint.size:
         raise VerificationError(report.events + 1, f"the log has {report.events} events but the "
                                 f"checkpoint of {checkpoint.origin} commits to {checkpoint.size}: "
-                                "the tail of the log was truncated or deleted",
+                                f"the tail of the log was truncated or deleted{other}",
                                 str(checkpoint.size), str(report.events))
     computed = root_at(report, checkpoint.size)
     if computed != checkpoint.root:
@@ -422,7 +431,7 @@ def check_extends(report: VerifyReport, checkpoint: Checkpoint) -> None:
         raise VerificationError(checkpoint.size, f"the log's Merkle root at size {checkpoint.size} "
                                 f"is {got} but the checkpoint of {checkpoint.origin} says "
                                 f"{checkpoint.root_b64}: history up to seq {checkpoint.size} was "
-                                "rewritten", checkpoint.root_b64, got)
+                                f"rewritten{other}", checkpoint.root_b64, got)
 
 
 def check_extends_copy(report: VerifyReport, old: VerifyReport,

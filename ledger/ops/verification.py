@@ -24,6 +24,7 @@ from ledger.storage import store
 from ledger.storage.proofstore import (
     iter_signatures,
     iter_tree_hashes,
+    log_origins,
     read_hashes,
     stored_root,
     tree_rows,
@@ -117,7 +118,8 @@ def kept_checkpoint(checkpoint: Checkpoint) -> Kept:
     """Return what the log must extend to extend a signed checkpoint (its signature checked)."""
     from ledger.model.verify import check_extends
 
-    return Kept(checkpoint.size, lambda _conn, report: check_extends(report, checkpoint))
+    return Kept(checkpoint.size, lambda conn, report: check_extends(
+        report, checkpoint, log_origins(conn)))
 
 
 def kept_copy(old_conn: sqlite3.Connection, old_progress: Progress | None = None) -> Kept:

@@ -80,6 +80,18 @@ def checkpoint_rows(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
     return conn.execute("SELECT id, origin, size, root, note FROM checkpoints ORDER BY id").fetchall()
 
 
+def log_origins(conn: sqlite3.Connection) -> set[str]:
+    """Return the origins the file names for its log: its stored checkpoints', and for a mirror
+    the log it mirrors (text only; none when they cannot be read). The file's word, for a hint,
+    never for a check."""
+    try:
+        return {o for (o,) in conn.execute(
+            "SELECT origin FROM checkpoints UNION "
+            "SELECT value FROM ledger_meta WHERE key = 'mirror_of'") if isinstance(o, str)}
+    except sqlite3.Error:
+        return set()
+
+
 def insert_checkpoint(conn: sqlite3.Connection, origin: str, size: int, root: str, note: str,
                       signed_at: str) -> None:
     """Store a signed checkpoint (inside a write transaction)."""
