@@ -255,9 +255,10 @@ def test_the_state_a_monitor_kept_is_a_checkpoint_to_check(cli: Cli, signed: dic
 
 def test_a_checkpoint_of_another_log_is_not_called_a_rewrite(cli: Cli, signed: dict[str, Any],
                                                               tmp_path: Path) -> None:
-    """An auditor who gives another log's checkpoint gets a failure (exit 1) that says it may be
-    that, not only that this ledger's history was rewritten or its tail truncated: the file
-    names its log by its stored checkpoints (or, for a mirror, the log it mirrors)."""
+    """An auditor who gives another log's checkpoint (or old copy) gets a failure (exit 1) that
+    says it may be that, not only that this ledger's history was rewritten or its tail
+    truncated: a file names its log by its stored checkpoints (or, for a mirror, the log it
+    mirrors)."""
     other, key = Cli(tmp_path / "other.db", tmp_path), str(tmp_path / "o.key")
     assert other("init").exit_code == 0
     vkey = other("keygen", "other.example/log", "-o", key).stdout.strip()
@@ -276,6 +277,10 @@ def test_a_checkpoint_of_another_log_is_not_called_a_rewrite(cli: Cli, signed: d
             report = orjson.loads(result.stdout)
             report = report.get("verify", report)
             assert result.exit_code == 1 and report["reason"].endswith(says + hint), report
+    result = cli("verify", "--extends", str(other.db))  # likewise an old copy of another log
+    assert result.exit_code == 1 and result.stderr.rstrip().endswith(
+        "the tail of the log was truncated or deleted, or the old copy is another log's: it names "
+        "its log other.example/log, and this ledger file example.org/ledger"), result.stderr
     attack(cli.db, "DELETE FROM checkpoints")  # the file names no log: no hint, the same failure
     result = cli("verify", "--checkpoint", str(notes[0]), "--vkey", vkey)
     assert result.exit_code == 1 and result.stderr.rstrip().endswith("history up to seq 3 was rewritten")

@@ -435,15 +435,25 @@ def check_extends(report: VerifyReport, checkpoint: Checkpoint,
 
 
 def check_extends_copy(report: VerifyReport, old: VerifyReport,
-                       first_differing: Callable[[], int]) -> None:
+                       first_differing: Callable[[], int],
+                       origins: tuple[Collection[str], Collection[str]] = ((), ())) -> None:
     """Raise VerificationError unless the verified log extends ``old``, the verify report of an
     earlier copy of it: as long, and the same Merkle root at the copy's size (so the same
-    events up to it); ``first_differing`` names the first event that differs when not."""
+    events up to it); ``first_differing`` names the first event that differs when not.
+    ``origins``: the origins this file and the old copy name for their logs
+    (``proofstore.log_origins``); when each names some and none is the same, the failure says
+    that the copy may be another log's (the files' word, so only a hint, as ``check_extends``)."""
+    mine, theirs = origins
+    other = ""
+    if mine and theirs and not set(mine) & set(theirs):
+        other = (", or the old copy is another log's: it names its log "
+                 f"{', '.join(sorted(theirs))}, and this ledger file {', '.join(sorted(mine))}")
     if report.events < old.events:
         raise VerificationError(report.events + 1, f"this ledger has {report.events} events but "
                                 f"the old copy has {old.events}: the tail of the log was "
-                                "truncated or deleted", str(old.events), str(report.events))
+                                f"truncated or deleted{other}", str(old.events), str(report.events))
     if root_at(report, old.events) != old.root:
         seq = first_differing()
         raise VerificationError(seq, f"the event differs from the old copy's seq {seq}: the "
-                                f"history up to seq {old.events} was rewritten from seq {seq} on")
+                                f"history up to seq {old.events} was rewritten from seq {seq} "
+                                f"on{other}")

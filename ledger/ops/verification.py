@@ -134,7 +134,8 @@ def kept_copy(old_conn: sqlite3.Connection, old_progress: Progress | None = None
         raise RefusedInput(f"the old copy does not verify (FAILED at {old.where}: {old.reason}): "
                            "it cannot show what this ledger must extend")
     return Kept(old.events, lambda conn, report: check_extends_copy(
-        report, old, lambda: _first_differing(conn, old_conn, old.events)))
+        report, old, lambda: _first_differing(conn, old_conn, old.events),
+        (log_origins(conn), log_origins(old_conn))))
 
 
 def verify_kept(conn: sqlite3.Connection, kept: Kept,
