@@ -409,6 +409,14 @@ def root_at(report: VerifyReport, size: int) -> bytes | None:
     return EMPTY_ROOT if size == 0 else report.roots.get(size)
 
 
+def _logs(origins: Collection[str], most: int = 3) -> str:
+    """Return the origins a file names for its log, as a failure says them (a few at most: the
+    file is the attacker's to write)."""
+    named = sorted(origins)
+    more = f" and {len(named) - most} more" if len(named) > most else ""
+    return ", ".join(named[:most]) + more
+
+
 def check_extends(report: VerifyReport, checkpoint: Checkpoint,
                   log_origins: Collection[str] = ()) -> None:
     """Raise VerificationError unless the verified log extends ``checkpoint``. ``log_origins``:
@@ -419,7 +427,7 @@ def check_extends(report: VerifyReport, checkpoint: Checkpoint,
     other = ""
     if log_origins and checkpoint.origin not in log_origins:
         other = (", or the checkpoint is another log's: this ledger file names its log "
-                 f"{', '.join(sorted(log_origins))}, not {checkpoint.origin}")
+                 f"{_logs(log_origins)}, not {checkpoint.origin}")
     if report.events < checkpoint.size:
         raise VerificationError(report.events + 1, f"the log has {report.events} events but the "
                                 f"checkpoint of {checkpoint.origin} commits to {checkpoint.size}: "
@@ -447,7 +455,7 @@ def check_extends_copy(report: VerifyReport, old: VerifyReport,
     other = ""
     if mine and theirs and not set(mine) & set(theirs):
         other = (", or the old copy is another log's: it names its log "
-                 f"{', '.join(sorted(theirs))}, and this ledger file {', '.join(sorted(mine))}")
+                 f"{_logs(theirs)}, and this ledger file {_logs(mine)}")
     if report.events < old.events:
         raise VerificationError(report.events + 1, f"this ledger has {report.events} events but "
                                 f"the old copy has {old.events}: the tail of the log was "
