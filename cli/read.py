@@ -632,7 +632,10 @@ def status(obj: LedgerContext, as_json: bool) -> None:
          f"record(s), head seq {report['head_seq']} ({report['head_hash'][:16]}…)"
          + (f", a mirror of {report['mirror_of']}" if report["mirror_of"] else ""))
     last = report["last_checkpoint"]
-    if last is None:
+    if last is None and report["mirror_of"]:
+        tell("No checkpoint yet: the next `ledger monitor … --mirror` run stores the one it "
+             "verifies the log against.")
+    elif last is None:
         tell("No checkpoint yet: `ledger checkpoint --key FILE` signs one.")
     else:
         cosigned = (", cosigned by " + ", ".join(last["cosigned_by"]) if last["cosigned_by"]

@@ -24,6 +24,7 @@ from ledger.api import Ledger
 from ledger.storage import store
 from tests.conftest import Cli, clock, manifest
 from tests.servers import NGINX, ConnectProxy, RawServer, certificates, no_proxies, raw_answer
+from tests.test_tamper import attack
 
 
 def lines(n: int, start: int = 0, title: str = "A title") -> bytes:
@@ -76,6 +77,19 @@ def test_a_mirror_follows_the_log_from_a_folder(tmp_path: Path) -> None:
     assert code == 0 and (seen["previous_size"], seen["size"], seen["new_events"]) == (300, 340, 40)
     mirror = Cli(tmp_path / "mirror.db", tmp_path)
     assert mirror.json("verify")["head_hash"] == log.cli.json("verify")["head_hash"]
+    # the mirror keeps each checkpoint it was verified against, as the log served it
+    status = mirror.json("status")
+    assert (status["checkpoints"], status["checkpoint_problems"]) == (2, [])
+    assert status["last_checkpoint"]["size"] == 340
+    with sqlite3.connect(tmp_path / "mirror.db") as conn:
+        assert conn.execute("SELECT note FROM checkpoints WHERE size = 340").fetchone()[0] == \
+            (log.out / "checkpoint").read_text()
+    assert mirror("audit").exit_code == 0
+    attack(tmp_path / "mirror.db", "DELETE FROM checkpoints")  # as a mirror made before they were
+    assert "No checkpoint yet: the next `ledger monitor … --mirror` run stores" in \
+        mirror("status").stdout
+    assert follow(log.cli, str(log.out), log.vkey, tmp_path)[0] == 0  # no new event: stored
+    assert mirror.json("status")["last_checkpoint"]["size"] == 340
     assert mirror.json("show", "SRCH:00000007") == log.cli.json("show", "SRCH:00000007")
     assert mirror("export").stdout == log.cli("export").stdout
     refused = mirror("correct", "SRCH:00000007", "--kind", "retraction", "--reason", "x")
@@ -971,7 +985,7 @@ def test_two_runs_extending_one_mirror_at_once(tmp_path: Path) -> None:
         with pytest.raises(mon.RefusedInput, match="extended to 2300 events by another run while "
                                                    "this one verified from 300"):
             mon._extend_mirror(conn, mon.DirSource(log.out), iter([]), mon._Tally(), 300,
-                               "example.org/log")
+                               "example.org/log", (log.out / "checkpoint").read_text())
     finally:
         conn.close()
 

@@ -682,7 +682,8 @@ def _run(job: Follow, mirror: Path | None, progress: Progress | None,
             for _ in checked():
                 pass
         else:
-            _extend_mirror(conn, job.source, checked(), tally, state.size, checkpoint.origin)
+            _extend_mirror(conn, job.source, checked(), tally, state.size, checkpoint.origin,
+                           job.note)
             statuses, changed = views.status_counts(conn), views.statuses(conn, tally.records)
             new = sorted(tally.first)
         done = True
@@ -1099,11 +1100,14 @@ def _put_in_place(building: Path, path: Path) -> None:
 
 def _extend_mirror(conn: sqlite3.Connection, source: Source,
                    events: Iterator[tuple[Event, bytes]], tally: _Tally, seen: int,
-                   origin: str) -> None:
+                   origin: str, note: str) -> None:
     """Append the verified events to the mirror as they stream in, in one transaction (which
-    rolls back if the stream ends in a refusal), carry purges into it, and bring its views up
-    to date: rebuilt on the first run, else only the records the new events touch."""
+    rolls back if the stream ends in a refusal), carry purges into it, store the checkpoint they
+    were verified against (``note``, as the log served it: `status`, `audit` and the indexers'
+    exports of the mirror name it), and bring its views up to date: rebuilt on the first run,
+    else only the records the new events touch."""
     from ledger.ops.maintenance import rebuild
+    from ledger.ops.proofs import store_cosigned
 
     first = store.head(conn)[0] == 0
     with store.write_transaction(conn):
@@ -1137,6 +1141,7 @@ def _extend_mirror(conn: sqlite3.Connection, source: Source,
                 seq = int(entry["seq"])
                 if seq <= seen:
                     _withhold(conn, source, seq)
+        store_cosigned(conn, note, rfc3339(utc_now()))  # the events gave its root
         if not first and tally.events:
             from ledger.model.state import fold
 
