@@ -96,6 +96,27 @@ def test_a_mirror_follows_the_log_from_a_folder(tmp_path: Path) -> None:
     assert refused.exit_code == 2 and "is a mirror of example.org/log" in refused.stderr
 
 
+def test_a_mirror_publishes_the_log_again(tmp_path: Path) -> None:
+    """With the monitor's state file as its checkpoint, a mirror writes the log's tiles again,
+    under the publisher's signature, and a monitor of the copy follows it with the publisher's
+    key and derives the same records (a purge included)."""
+    log = Log(tmp_path)
+    assert log.cli("correct", "SRCH:00000003", "--kind", "removal", "--reason", "Court order",
+                   "--purge").exit_code == 0
+    log.publish()
+    assert follow(log.cli, str(log.out), log.vkey, tmp_path)[0] == 0
+    mirror, again = Cli(tmp_path / "mirror.db", tmp_path), tmp_path / "again"
+    result = mirror("tiles", str(again), "--checkpoint", str(tmp_path / "seen.json"))
+    assert result.exit_code == 0, result.output
+    assert (again / "checkpoint").read_bytes() == (log.out / "checkpoint").read_bytes()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    code, seen = follow(log.cli, str(again), log.vkey, elsewhere)
+    assert code == 0 and seen["purges"] == 1, seen
+    assert seen["size"] == log.cli.json("verify")["events"]
+    assert Cli(elsewhere / "mirror.db", tmp_path)("export").stdout == log.cli("export").stdout
+
+
 def test_a_purge_reaches_the_mirror(tmp_path: Path) -> None:
     log = Log(tmp_path)
     log.publish()
