@@ -251,6 +251,12 @@ def test_the_state_a_monitor_kept_is_a_checkpoint_to_check(cli: Cli, signed: dic
     assert refused.exit_code == 2 and refused.stderr == (
         f"Error: {other} is neither a signed checkpoint note nor a state file `ledger monitor "
         "--state` wrote: it has no member 'origin'\n")
+    other.write_text('{"a":' + "[" * 200_000 + "]" * 200_000 + "}")  # was a RecursionError
+    for args in (("verify", "--checkpoint", str(other), "--vkey", signed["vkey"]),
+                 ("monitor", str(out), "--vkey", signed["vkey"], "--state", str(other))):
+        refused = cli(*args)
+        assert refused.exit_code == 2 and refused.stderr.startswith("Error: "), refused.output
+        assert "depth limit exceeded" in refused.stderr and "\n" not in refused.stderr.rstrip()
 
 
 def test_a_checkpoint_of_another_log_is_not_called_a_rewrite(cli: Cli, signed: dict[str, Any],

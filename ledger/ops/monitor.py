@@ -515,7 +515,7 @@ class MonitorState:
         """Return the state a state file's text gives; refuse one ``save`` did not write, in the
         words of ``refusal`` followed by what is wrong."""
         try:
-            doc = json.loads(text)
+            doc = orjson.loads(text)  # nesting beyond 1,024 levels is a ValueError, not a RecursionError
             return cls(str(doc["origin"]), int(doc["size"]), str(doc["root"]),
                        [(int(level), str(h)) for level, h in doc["frontier"]], str(doc["note"]))
         except (ValueError, KeyError, TypeError) as exc:
