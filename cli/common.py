@@ -189,20 +189,25 @@ def read_text_input(source: str) -> str:
 
 
 def read_checkpoint_note(path: str) -> str:
-    """Return the text of a signed checkpoint note file, or of the last checkpoint in a state
-    file `ledger monitor --state` wrote (what a monitor saw, kept); refuse (exit 2) a file that
-    is neither — not a signed note, or a note whose text is not a checkpoint: the wrong file
-    given is no sign of tampering. Its signature is checked after; one that fails is (exit 1)."""
+    """Return the text of a signed checkpoint note file, or of the signed checkpoint a file
+    `ledger` wrote holds (what an auditor or a reader kept): a tlog-proof (`prove --format
+    tlog-proof`), a bundle, or the state file of `monitor --state` (its last checkpoint). Refuse
+    (exit 2) a file that is none of them — not a signed note, or a note whose text is not a
+    checkpoint: the wrong file given is no sign of tampering. Its signature is checked after;
+    one that fails is (exit 1)."""
     from ledger.core.checkpoint import parse_checkpoint
     from ledger.core.note import signature_lines
+    from ledger.core.tlogproof import HEADER, parse_tlog_proof
     from ledger.errors import SignatureError
 
     note = read_text_input(path)
-    if note.lstrip().startswith("{"):  # JSON: a note's first line is its origin, never "{"
-        from ledger.ops.monitor import MonitorState
-
-        note = MonitorState.parse(note, path, "{name} is neither a signed checkpoint note nor a "
-                                  "state file `ledger monitor --state` wrote").note
+    if note.startswith(HEADER + "\n"):
+        try:
+            note = parse_tlog_proof(note).note
+        except SignatureError as exc:
+            raise RefusedInput(f"{path} is a tlog-proof that cannot be read ({exc})") from None
+    elif note.lstrip().startswith("{"):  # JSON: a note's first line is its origin, never "{"
+        note = _held_checkpoint(note, path)
     try:
         parse_checkpoint(signature_lines(note)[0])
     except SignatureError as exc:
@@ -210,6 +215,22 @@ def read_checkpoint_note(path: str) -> str:
                "covers them" if "\r\n" in note else "")
         raise RefusedInput(f"{path} is not a signed checkpoint note ({exc}{why})") from None
     return note
+
+
+def _held_checkpoint(text: str, path: str) -> str:
+    """Return the signed checkpoint a JSON file holds: a bundle's, or the last one a monitor's
+    state file names."""
+    from ledger.ops.bundle import BUNDLE_FORMAT
+    from ledger.ops.monitor import MonitorState
+
+    with contextlib.suppress(ValueError):  # not JSON: MonitorState.parse says so
+        doc = orjson.loads(text)
+        if isinstance(doc, dict) and doc.get("format") == BUNDLE_FORMAT:
+            if not isinstance(doc.get("checkpoint"), str):
+                raise RefusedInput(f"{path} is a bundle without a checkpoint note")
+            return str(doc["checkpoint"])
+    return MonitorState.parse(text, path, "{name} is neither a signed checkpoint note nor a "
+                              "bundle or a state file `ledger monitor --state` wrote").note
 
 
 def read_tlog_proof(path: str) -> str:

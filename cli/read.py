@@ -210,8 +210,9 @@ def _kept_options(command: Callable[..., None]) -> Callable[..., None]:
     extend (a signed checkpoint, or an earlier copy of the file)."""
     for option in reversed((
             click.option("--checkpoint", "checkpoint_file", type=FileName("the checkpoint file"),
-                         help="Also check that the log extends this signed checkpoint (a note, or the "
-                              "state file of `ledger monitor --state`)."),
+                         help="Also check that the log extends this signed checkpoint (a note, "
+                              "or the one a tlog-proof, a bundle or `ledger monitor --state`'s "
+                              "state file holds)."),
             click.option("--vkey", help="The verifier key of the checkpoint (string or file)."),
             click.option("--policy", "policy_file", type=FileName("the policy file"),
                          help="Also require the checkpoint's witness cosignatures to meet this "

@@ -249,14 +249,42 @@ def test_the_state_a_monitor_kept_is_a_checkpoint_to_check(cli: Cli, signed: dic
     other.write_text('{"size": 5}\n')
     refused = cli("verify", "--checkpoint", str(other), "--vkey", signed["vkey"])
     assert refused.exit_code == 2 and refused.stderr == (
-        f"Error: {other} is neither a signed checkpoint note nor a state file `ledger monitor "
-        "--state` wrote: it has no member 'origin'\n")
+        f"Error: {other} is neither a signed checkpoint note nor a bundle or a state file "
+        "`ledger monitor --state` wrote: it has no member 'origin'\n")
     other.write_text('{"a":' + "[" * 200_000 + "]" * 200_000 + "}")  # was a RecursionError
     for args in (("verify", "--checkpoint", str(other), "--vkey", signed["vkey"]),
                  ("monitor", str(out), "--vkey", signed["vkey"], "--state", str(other))):
         refused = cli(*args)
         assert refused.exit_code == 2 and refused.stderr.startswith("Error: "), refused.output
         assert "depth limit exceeded" in refused.stderr and "\n" not in refused.stderr.rstrip()
+
+
+def test_a_tlog_proof_or_a_bundle_a_reader_kept_is_a_checkpoint_to_check(
+        cli: Cli, signed: dict[str, Any], tmp_path: Path) -> None:
+    """The signed checkpoint in a tlog-proof or a bundle someone kept is a checkpoint the log
+    must extend: ``verify`` reads it from either file, and fails a truncated tail against it."""
+    cp = str(signed["checkpoint"])
+    proof, bundle = tmp_path / "seq2.tlog-proof", tmp_path / "rec.bundle.json"
+    assert cli("prove", "2", "--format", "tlog-proof", "--checkpoint", cp, "-o",
+               str(proof)).exit_code == 0
+    assert cli("bundle", RID, "--checkpoint", cp, "-o", str(bundle)).exit_code == 0
+    kept = [("--checkpoint", str(f), "--vkey", signed["vkey"]) for f in (proof, bundle)]
+    for args in kept:
+        result = cli("verify", *args)
+        assert result.exit_code == 0 and "extends the checkpoint of size 5" in result.stdout
+    attack(cli.db, "DELETE FROM events WHERE seq >= 4", "DELETE FROM tree_hashes WHERE pos >= 4",
+           "DELETE FROM checkpoints")
+    assert cli("verify").exit_code == 0  # the file alone cannot show it
+    for args in kept:
+        result = cli("verify", "--json", *args)
+        report = orjson.loads(result.stdout)
+        assert result.exit_code == 1 and report["first_bad_seq"] == 4, report
+        assert "has 3 events but the checkpoint of example.org/ledger commits to 5" in report["reason"]
+    torn = tmp_path / "torn.json"
+    torn.write_text('{"format": "provenance-ledger-bundle-v1", "events": []}')
+    refused = cli("verify", "--checkpoint", str(torn), "--vkey", signed["vkey"])
+    assert refused.exit_code == 2
+    assert refused.stderr == f"Error: {torn} is a bundle without a checkpoint note\n"
 
 
 def test_a_checkpoint_of_another_log_is_not_called_a_rewrite(cli: Cli, signed: dict[str, Any],
