@@ -191,14 +191,15 @@ def read_text_input(source: str) -> str:
 def read_checkpoint_note(path: str) -> str:
     """Return the text of a signed checkpoint note file, or of the signed checkpoint a file
     `ledger` wrote holds (what an auditor or a reader kept): a tlog-proof (`prove --format
-    tlog-proof`), a bundle, or the state file of `monitor --state` (its last checkpoint). Refuse
-    (exit 2) a file that is none of them — not a signed note, or a note whose text is not a
-    checkpoint: the wrong file given is no sign of tampering. Its signature is checked after;
-    one that fails is (exit 1)."""
+    tlog-proof`), a bundle or a site's bundle script, or the state file of `monitor --state`
+    (its last checkpoint). Refuse (exit 2) a file that is none of them — not a signed note, or a
+    note whose text is not a checkpoint: the wrong file given is no sign of tampering. Its
+    signature is checked after; one that fails is (exit 1)."""
     from ledger.core.checkpoint import parse_checkpoint
     from ledger.core.note import signature_lines
     from ledger.core.tlogproof import HEADER, parse_tlog_proof
     from ledger.errors import SignatureError
+    from ledger.pages.site import SCRIPT_HEAD, script_json
 
     note = read_text_input(path)
     if note.startswith(HEADER + "\n"):
@@ -206,8 +207,8 @@ def read_checkpoint_note(path: str) -> str:
             note = parse_tlog_proof(note).note
         except SignatureError as exc:
             raise RefusedInput(f"{path} is a tlog-proof that cannot be read ({exc})") from None
-    elif note.lstrip().startswith("{"):  # JSON: a note's first line is its origin, never "{"
-        note = _held_checkpoint(note, path)
+    elif note.lstrip().startswith("{") or note.startswith(SCRIPT_HEAD):  # JSON, or a site's
+        note = _held_checkpoint(script_json(note) or note, path)  # bundle script: its JSON
     try:
         parse_checkpoint(signature_lines(note)[0])
     except SignatureError as exc:

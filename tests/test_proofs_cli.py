@@ -261,14 +261,17 @@ def test_the_state_a_monitor_kept_is_a_checkpoint_to_check(cli: Cli, signed: dic
 
 def test_a_tlog_proof_or_a_bundle_a_reader_kept_is_a_checkpoint_to_check(
         cli: Cli, signed: dict[str, Any], tmp_path: Path) -> None:
-    """The signed checkpoint in a tlog-proof or a bundle someone kept is a checkpoint the log
-    must extend: ``verify`` reads it from either file, and fails a truncated tail against it."""
+    """The signed checkpoint in a tlog-proof or a bundle someone kept (or a site's bundle script)
+    is a checkpoint the log must extend: ``verify`` reads it from each, and fails a truncated
+    tail against it."""
     cp = str(signed["checkpoint"])
     proof, bundle = tmp_path / "seq2.tlog-proof", tmp_path / "rec.bundle.json"
     assert cli("prove", "2", "--format", "tlog-proof", "--checkpoint", cp, "-o",
                str(proof)).exit_code == 0
     assert cli("bundle", RID, "--checkpoint", cp, "-o", str(bundle)).exit_code == 0
-    kept = [("--checkpoint", str(f), "--vkey", signed["vkey"]) for f in (proof, bundle)]
+    script = tmp_path / "rec.js"  # as a site's bundles/<id>.<digest>.js holds it
+    script.write_text(f"globalThis.LedgerBundle = {bundle.read_text().strip()};\n")
+    kept = [("--checkpoint", str(f), "--vkey", signed["vkey"]) for f in (proof, bundle, script)]
     for args in kept:
         result = cli("verify", *args)
         assert result.exit_code == 0 and "extends the checkpoint of size 5" in result.stdout
