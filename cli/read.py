@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias, get_args
 
@@ -209,10 +209,12 @@ def _kept_options(command: Callable[..., None]) -> Callable[..., None]:
     """The options ``verify`` and ``audit`` share: what an auditor kept, which the log must
     extend (a signed checkpoint, or an earlier copy of the file)."""
     for option in reversed((
-            click.option("--checkpoint", "checkpoint_file", type=FileName("the checkpoint file"),
+            click.option("--checkpoint", "checkpoint_files", type=FileName("the checkpoint file"),
+                         multiple=True,
                          help="Also check that the log extends this signed checkpoint (a note, "
                               "or the one a tlog-proof, a bundle or `ledger monitor --state`'s "
-                              "state file holds)."),
+                              "state file holds); give it again for more, all checked in one "
+                              "pass."),
             click.option("--vkey", help="The verifier key of the checkpoint (string or file)."),
             click.option("--policy", "policy_file", type=FileName("the policy file"),
                          help="Also require the checkpoint's witness cosignatures to meet this "
@@ -225,33 +227,34 @@ def _kept_options(command: Callable[..., None]) -> Callable[..., None]:
     return command
 
 
-KeptGiven: TypeAlias = "tuple[str, Verifier] | Ledger | None"  # a checkpoint's note and key, an old copy
+KeptGiven: TypeAlias = "tuple[list[str], Verifier] | Ledger | None"  # checkpoints' notes and key, an old copy
 
 
-def _kept(obj: LedgerContext, checkpoint_file: str | None, vkey: str | None,
+def _kept(obj: LedgerContext, checkpoint_files: Sequence[str], vkey: str | None,
           policy_file: str | None, old_copy: str | None) -> KeptGiven:
     """Return what the log must be checked to extend, from the options of ``_kept_options``:
-    the checkpoint's note and verifier key (its witness quorum met, with --policy), the old
-    copy opened, or None."""
-    if (checkpoint_file is None) != (vkey is None):
+    the checkpoints' notes and verifier key (each one's witness quorum met, with --policy), the
+    old copy opened, or None."""
+    if bool(checkpoint_files) != (vkey is not None):
         raise RefusedInput("--checkpoint and --vkey go together")
-    if policy_file is not None and checkpoint_file is None:
+    if policy_file is not None and not checkpoint_files:
         raise RefusedInput("--policy checks a checkpoint: give --checkpoint and --vkey too")
-    if old_copy is not None and checkpoint_file is not None:
+    if old_copy is not None and checkpoint_files:
         raise RefusedInput("--extends and --checkpoint: give one")
     if old_copy is not None:
         return _old_copy(obj, old_copy)
-    if checkpoint_file is None or vkey is None:
+    if not checkpoint_files or vkey is None:
         return None
     from ledger.ops.keys import read_policy, read_verifier
 
     policy = read_policy(policy_file) if policy_file else None
-    note, verifier = read_checkpoint_note(checkpoint_file), read_verifier(vkey)
+    notes, verifier = [read_checkpoint_note(f) for f in checkpoint_files], read_verifier(vkey)
     if policy is not None:
         from ledger.core.policy import open_cosigned
 
-        open_cosigned(note, policy, verifier)
-    return note, verifier
+        for note in notes:
+            open_cosigned(note, policy, verifier)
+    return notes, verifier
 
 
 @contextlib.contextmanager
@@ -280,7 +283,7 @@ def _checking(obj: LedgerContext, kept: KeptGiven, label: str, per_event: int = 
 
 
 def _extended(kept: KeptGiven, old_copy: str | None,
-              checkpoint: Checkpoint | None) -> tuple[dict[str, object], str]:
+              checkpoints: Sequence[Checkpoint]) -> tuple[dict[str, object], str]:
     """Return what ``--json`` adds about what the log extends, and the line that says it."""
     from ledger.api import Ledger
 
@@ -289,19 +292,23 @@ def _extended(kept: KeptGiven, old_copy: str | None,
         return ({"extends": {"file": old_copy, "events": events, "head_hash": head_hash}},
                 f"OK: the log extends {old_copy} ({events} events, head hash {head_hash[:16]}…): "
                 "none of them was changed, removed or reordered")
-    if checkpoint is not None:
-        return ({"checkpoint": {"origin": checkpoint.origin, "size": checkpoint.size,
-                                "root": checkpoint.root_b64}},
-                f"OK: the log extends the checkpoint of size {checkpoint.size} signed by "
-                f"{checkpoint.origin}")
-    return {}, ""
+    if not checkpoints:
+        return {}, ""
+    shown = [{"origin": c.origin, "size": c.size, "root": c.root_b64} for c in checkpoints]
+    last = checkpoints[-1]
+    if len(checkpoints) == 1:
+        return ({"checkpoint": shown[0]}, f"OK: the log extends the checkpoint of size "
+                f"{last.size} signed by {last.origin}")
+    return ({"checkpoint": shown[-1], "checkpoints": shown},
+            f"OK: the log extends the {len(checkpoints)} checkpoints of sizes "
+            f"{', '.join(str(c.size) for c in checkpoints)} signed by {last.origin}")
 
 
 @click.command()
 @_kept_options
 @json_option
 @pass_ctx
-def verify(obj: LedgerContext, checkpoint_file: str | None, vkey: str | None,
+def verify(obj: LedgerContext, checkpoint_files: tuple[str, ...], vkey: str | None,
            policy_file: str | None, old_copy: str | None, as_json: bool) -> None:
     """Recompute every event hash, link and the Merkle tree; exit 1 naming the first bad seq.
 
@@ -317,19 +324,19 @@ def verify(obj: LedgerContext, checkpoint_file: str | None, vkey: str | None,
         ledger verify --checkpoint checkpoint-120.txt --vkey publisher.vkey
         ledger verify --extends archive/ledger-2026-11.db
     """
-    kept = _kept(obj, checkpoint_file, vkey, policy_file, old_copy)
-    checkpoint = None
+    kept = _kept(obj, checkpoint_files, vkey, policy_file, old_copy)
+    checkpoints: list[Checkpoint] = []
     with _checking(obj, kept, "Verifying") as (ledger, unreadable, bar, old_bar):
         if ledger is None:
             assert unreadable is not None
             report = unreadable
         elif isinstance(kept, tuple):
-            report, checkpoint = ledger.verify_checkpoint(*kept, bar)
+            report, checkpoints = ledger.verify_checkpoints(*kept, bar)
         elif kept is not None:
             report = ledger.verify_extends(kept, bar, old_bar)
         else:
             report = ledger.verify(bar)
-        extra, extended = _extended(kept, old_copy, checkpoint) if ledger else ({}, "")
+        extra, extended = _extended(kept, old_copy, checkpoints) if ledger else ({}, "")
     if as_json:
         emit_json({**report.as_json(), **extra})
     elif report.ok:
@@ -381,8 +388,9 @@ def _open_for_checks(obj: LedgerContext) -> tuple[Ledger | None, VerifyReport | 
 @_kept_options
 @json_option
 @pass_ctx
-def audit(obj: LedgerContext, strict: bool, checkpoint_file: str | None, vkey: str | None,
-          policy_file: str | None, old_copy: str | None, as_json: bool) -> None:
+def audit(obj: LedgerContext, strict: bool, checkpoint_files: tuple[str, ...],
+          vkey: str | None, policy_file: str | None, old_copy: str | None,
+          as_json: bool) -> None:
     """Verify, then check every rule for every event, the views, the search index, the tiers.
 
     Exit 1 on an integrity finding (the chain, the rules, the views, the search index, the
@@ -400,20 +408,20 @@ def audit(obj: LedgerContext, strict: bool, checkpoint_file: str | None, vkey: s
     """
     from ledger.ops.audit import AuditReport
 
-    kept = _kept(obj, checkpoint_file, vkey, policy_file, old_copy)
-    checkpoint = None
+    kept = _kept(obj, checkpoint_files, vkey, policy_file, old_copy)
+    checkpoints: list[Checkpoint] = []
     # each event is counted twice: verified, then replayed through the rules
     with _checking(obj, kept, "Auditing", per_event=2) as (ledger, unreadable, bar, old_bar):
         if ledger is None:
             assert unreadable is not None
             report = AuditReport(unreadable)
         elif isinstance(kept, tuple):
-            report, checkpoint = ledger.audit_checkpoint(*kept, bar)
+            report, checkpoints = ledger.audit_checkpoints(*kept, bar)
         elif kept is not None:
             report = ledger.audit_extends(kept, bar, old_bar)
         else:
             report = ledger.audit(bar)
-        extra, extended = _extended(kept, old_copy, checkpoint) if ledger else ({}, "")
+        extra, extended = _extended(kept, old_copy, checkpoints) if ledger else ({}, "")
     failed = not report.ok or (strict and bool(report.warnings))
     if as_json:
         emit_json({**report.as_json(), **extra})

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import getpass
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, BinaryIO, TypeVar
 
@@ -40,6 +40,15 @@ if TYPE_CHECKING:  # the rest is imported where it is used, to keep CLI start-up
     from ledger.ops.witnessing import Witnessed
     from ledger.pages.importer import PageOutcome
     from ledger.pages.site import SiteResult
+
+
+def _opened(notes: Sequence[str], verifier: Verifier) -> list[Checkpoint]:
+    """Return the signed checkpoints of ``notes`` (each signature checked), each once, smallest
+    first."""
+    from ledger.core.checkpoint import open_checkpoint
+
+    opened = {open_checkpoint(note, verifier) for note in notes}
+    return sorted(opened, key=lambda c: (c.size, c.root))
 
 
 def default_actor() -> str:
@@ -297,9 +306,16 @@ class Ledger:
     def audit_checkpoint(self, note: str, verifier: Verifier,
                          progress: Progress | None = None) -> tuple[AuditReport, Checkpoint]:
         """Return the audit report, failed unless the log extends the signed checkpoint."""
-        from ledger.core.checkpoint import open_checkpoint
-        checkpoint = open_checkpoint(note, verifier)
-        return self.audit(progress, verification.kept_checkpoint(checkpoint)), checkpoint
+        report, (checkpoint,) = self.audit_checkpoints([note], verifier, progress)
+        return report, checkpoint
+
+    def audit_checkpoints(self, notes: Sequence[str], verifier: Verifier,
+                          progress: Progress | None = None
+                          ) -> tuple[AuditReport, list[Checkpoint]]:
+        """Return the audit report, failed unless the log extends every signed checkpoint
+        (each once, smallest first)."""
+        checkpoints = _opened(notes, verifier)
+        return self.audit(progress, verification.kept_checkpoints(checkpoints)), checkpoints
 
     def audit_extends(self, old: Ledger, progress: Progress | None = None,
                       old_progress: Progress | None = None) -> AuditReport:
@@ -320,11 +336,18 @@ class Ledger:
     def verify_checkpoint(self, note: str, verifier: Verifier,
                           progress: Progress | None = None) -> tuple[VerifyReport, Checkpoint]:
         """Return the verify report, failed unless the log extends the signed checkpoint."""
-        from ledger.core.checkpoint import open_checkpoint
-        checkpoint = open_checkpoint(note, verifier)
+        report, (checkpoint,) = self.verify_checkpoints([note], verifier, progress)
+        return report, checkpoint
+
+    def verify_checkpoints(self, notes: Sequence[str], verifier: Verifier,
+                           progress: Progress | None = None
+                           ) -> tuple[VerifyReport, list[Checkpoint]]:
+        """Return the verify report, failed unless the log extends every signed checkpoint
+        (in one pass over the log; each checkpoint once, smallest first)."""
+        checkpoints = _opened(notes, verifier)
         with store.read_snapshot(self.conn) as conn:
-            return (verification.verify_kept(conn, verification.kept_checkpoint(checkpoint),
-                                             progress), checkpoint)
+            return (verification.verify_kept(conn, verification.kept_checkpoints(checkpoints),
+                                             progress), checkpoints)
 
     def checkpoint(self, signer: Signer, progress: Progress | None = None,
                    since_signed: bool = False) -> tuple[str, bool]:

@@ -290,6 +290,39 @@ def test_a_tlog_proof_or_a_bundle_a_reader_kept_is_a_checkpoint_to_check(
     assert refused.stderr == f"Error: {torn} is a bundle without a checkpoint note\n"
 
 
+def test_several_kept_checkpoints_are_checked_in_one_pass(cli: Cli, signed: dict[str, Any],
+                                                          tmp_path: Path) -> None:
+    """``verify`` and ``audit`` take ``--checkpoint`` again for each checkpoint an auditor kept:
+    one pass, each checked (the same one given twice counted once), and a failure names the
+    earliest seq any of them fails at."""
+    cp5 = str(signed["checkpoint"])
+    cli("correct", RID, "--kind", "clarification", "--notice-id", "C1")
+    cli("correct", RID, "--kind", "clarification", "--notice-id", "C2")
+    cp7 = str(tmp_path / "cp7.txt")
+    assert cli("checkpoint", "--key", str(signed["key"]), "-o", cp7).exit_code == 0
+    both = ("--checkpoint", cp7, "--checkpoint", cp5, "--checkpoint", cp5, "--vkey", signed["vkey"])
+    for command in ("verify", "audit"):
+        result = cli(command, *both)
+        assert result.exit_code == 0, result.output
+        assert "OK: the log extends the 2 checkpoints of sizes 5, 7 signed by example.org/ledger" \
+            in result.stdout
+        report = cli.json(command, *both)
+        assert [c["size"] for c in report["checkpoints"]] == [5, 7]
+        assert report["checkpoint"]["size"] == 7
+    assert "checkpoints" not in cli.json("verify", "--checkpoint", cp5, "--checkpoint", cp5,
+                                         "--vkey", signed["vkey"])  # one: as before
+    attack(cli.db, "DELETE FROM events WHERE seq >= 6", "DELETE FROM tree_hashes WHERE pos >= 8",
+           "DELETE FROM checkpoints")
+    for command in ("verify", "audit"):
+        result = cli(command, "--json", *both)
+        report = orjson.loads(result.stdout)
+        report = report.get("verify", report)
+        assert result.exit_code == 1 and report["first_bad_seq"] == 6, report
+        assert "the log has 5 events but the checkpoint of example.org/ledger commits to 7" in \
+            report["reason"]
+    assert cli("verify", "--checkpoint", cp5, "--vkey", signed["vkey"]).exit_code == 0
+
+
 def test_a_checkpoint_of_another_log_is_not_called_a_rewrite(cli: Cli, signed: dict[str, Any],
                                                               tmp_path: Path) -> None:
     """An auditor who gives another log's checkpoint (or old copy) gets a failure (exit 1) that

@@ -97,7 +97,7 @@ def audit(conn: sqlite3.Connection, progress: Progress | None = None,
         return AuditReport(_as_damage(exc))
     replaying = _start_replay(conn)  # the rules' replay runs in helpers while this verifies
     try:
-        sizes = {c.size for c, _ in signed} | ({kept.size} if kept is not None else set())
+        sizes = {c.size for c, _ in signed} | (kept.sizes if kept is not None else set())
         report = AuditReport(verification.verify_stored(conn, progress, thorough=True,
                                                       capture=sizes))
         try:

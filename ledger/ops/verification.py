@@ -95,11 +95,11 @@ def verify_stored(conn: sqlite3.Connection, progress: Progress | None = None, *,
 
 
 class Kept(NamedTuple):
-    """What an auditor kept from an earlier moment of the log (a signed checkpoint, or a copy
-    of the file): the size the log must reach, and ``check``, which raises VerificationError
-    unless the verified log (its root captured at that size) extends it."""
+    """What an auditor kept from earlier moments of the log (signed checkpoints, or a copy of
+    the file): the sizes the log must reach, and ``check``, which raises VerificationError
+    unless the verified log (its root captured at those sizes) extends it."""
 
-    size: int
+    sizes: frozenset[int]
     check: Callable[[sqlite3.Connection, VerifyReport], None]
 
     def extends(self, conn: sqlite3.Connection, report: VerifyReport) -> VerifyReport:
@@ -114,12 +114,23 @@ class Kept(NamedTuple):
         return report
 
 
-def kept_checkpoint(checkpoint: Checkpoint) -> Kept:
-    """Return what the log must extend to extend a signed checkpoint (its signature checked)."""
+def kept_checkpoints(checkpoints: Sequence[Checkpoint]) -> Kept:
+    """Return what the log must extend to extend each signed checkpoint (their signatures
+    checked): where it does not, the failure is the one at the earliest seq (the smallest
+    checkpoint a rewritten history breaks bounds where it was rewritten)."""
     from ledger.model.verify import check_extends
 
-    return Kept(checkpoint.size, lambda conn, report: check_extends(
-        report, checkpoint, log_origins(conn)))
+    def check(conn: sqlite3.Connection, report: VerifyReport) -> None:
+        origins, failed = log_origins(conn), []
+        for checkpoint in checkpoints:
+            try:
+                check_extends(report, checkpoint, origins)
+            except VerificationError as exc:
+                failed.append(exc)
+        if failed:
+            raise min(failed, key=lambda exc: exc.seq)
+
+    return Kept(frozenset(c.size for c in checkpoints), check)
 
 
 def kept_copy(old_conn: sqlite3.Connection, old_progress: Progress | None = None) -> Kept:
@@ -133,7 +144,7 @@ def kept_copy(old_conn: sqlite3.Connection, old_progress: Progress | None = None
     if not old.ok:
         raise RefusedInput(f"the old copy does not verify (FAILED at {old.where}: {old.reason}): "
                            "it cannot show what this ledger must extend")
-    return Kept(old.events, lambda conn, report: check_extends_copy(
+    return Kept(frozenset({old.events}), lambda conn, report: check_extends_copy(
         report, old, lambda: _first_differing(conn, old_conn, old.events),
         (log_origins(conn), log_origins(old_conn))))
 
@@ -141,7 +152,7 @@ def kept_copy(old_conn: sqlite3.Connection, old_progress: Progress | None = None
 def verify_kept(conn: sqlite3.Connection, kept: Kept,
                 progress: Progress | None = None) -> VerifyReport:
     """Return the verify report of the stored log, failed unless it extends ``kept``."""
-    return kept.extends(conn, verify_stored(conn, progress, capture={kept.size}))
+    return kept.extends(conn, verify_stored(conn, progress, capture=kept.sizes))
 
 
 def _first_differing(conn: sqlite3.Connection, old_conn: sqlite3.Connection, size: int) -> int:
