@@ -323,6 +323,26 @@ def test_several_kept_checkpoints_are_checked_in_one_pass(cli: Cli, signed: dict
     assert cli("verify", "--checkpoint", cp5, "--vkey", signed["vkey"]).exit_code == 0
 
 
+def test_two_kept_checkpoints_of_one_size_and_two_roots_are_a_split_view(
+        cli: Cli, signed: dict[str, Any], tmp_path: Path) -> None:
+    """Two checkpoints an auditor kept, both signed by the log's key at one size with different
+    roots, are the evidence of a split view: the failure says so, whichever one the file
+    extends."""
+    other = Cli(tmp_path / "other.db", tmp_path)
+    assert other("init").exit_code == 0
+    for n in range(1, 6):
+        assert other("publish", other.file(manifest(f"SRCH:0000020{n}"))).exit_code == 0
+    forked = tmp_path / "forked-5.txt"
+    assert other("checkpoint", "--key", str(signed["key"]), "-o", str(forked)).exit_code == 0
+    result = cli("verify", "--json", "--checkpoint", str(signed["checkpoint"]), "--checkpoint",
+                 str(forked), "--vkey", signed["vkey"])
+    report = orjson.loads(result.stdout)
+    assert result.exit_code == 1 and report["first_bad_seq"] == 5, report
+    assert report["reason"].startswith("2 checkpoints of example.org/ledger signed at size 5 give "
+                                       "different roots (")
+    assert "its key signed more than one history, a split view" in report["reason"]
+
+
 def test_a_checkpoint_of_another_log_is_not_called_a_rewrite(cli: Cli, signed: dict[str, Any],
                                                               tmp_path: Path) -> None:
     """An auditor who gives another log's checkpoint (or old copy) gets a failure (exit 1) that

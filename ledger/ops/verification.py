@@ -122,6 +122,15 @@ def kept_checkpoints(checkpoints: Sequence[Checkpoint]) -> Kept:
 
     def check(conn: sqlite3.Connection, report: VerifyReport) -> None:
         origins, failed = log_origins(conn), []
+        by_size: dict[tuple[str, int], list[Checkpoint]] = {}
+        for checkpoint in checkpoints:
+            by_size.setdefault((checkpoint.origin, checkpoint.size), []).append(checkpoint)
+        for (origin, size), same in by_size.items():
+            if len(same) > 1:  # each signature verified: the key signed two histories
+                failed.append(VerificationError(size, (
+                    f"{len(same)} checkpoints of {origin} signed at size {size} give different "
+                    f"roots ({', '.join(c.root_b64 for c in same)}): its key signed more than one "
+                    "history, a split view; the log can extend at most one of them")))
         for checkpoint in checkpoints:
             try:
                 check_extends(report, checkpoint, origins)
