@@ -323,6 +323,20 @@ def test_several_kept_checkpoints_are_checked_in_one_pass(cli: Cli, signed: dict
     assert cli("verify", "--checkpoint", cp5, "--vkey", signed["vkey"]).exit_code == 0
 
 
+@given(st.lists(st.tuples(st.sampled_from(["a.example/log", "b.example/log"]),
+                          st.integers(1, 4), st.sampled_from([b"\x01" * 32, b"\x02" * 32]))))
+def test_split_views_are_the_sizes_with_two_roots(kept: list[tuple[str, int, bytes]]) -> None:
+    from ledger.core.checkpoint import Checkpoint
+    from ledger.model.verify import split_views
+
+    found = {(e.seq, e.reason.split(" signed at")[0].split(" of ")[1])
+             for e in split_views([Checkpoint(*c) for c in kept])}
+    roots: dict[tuple[int, str], set[bytes]] = {}
+    for origin, size, root in kept:
+        roots.setdefault((size, origin), set()).add(root)
+    assert found == {key for key, seen in roots.items() if len(seen) > 1}
+
+
 def test_two_kept_checkpoints_of_one_size_and_two_roots_are_a_split_view(
         cli: Cli, signed: dict[str, Any], tmp_path: Path) -> None:
     """Two checkpoints an auditor kept, both signed by the log's key at one size with different

@@ -442,6 +442,21 @@ def check_extends(report: VerifyReport, checkpoint: Checkpoint,
                                 f"rewritten{other}", checkpoint.root_b64, got)
 
 
+def split_views(checkpoints: Iterable[Checkpoint]) -> list[VerificationError]:
+    """Return a failure for each size at which the checkpoints of one origin (each signature
+    verified) give more than one root: its key signed more than one history."""
+    by_size: dict[tuple[str, int], list[Checkpoint]] = {}
+    for checkpoint in checkpoints:
+        same = by_size.setdefault((checkpoint.origin, checkpoint.size), [])
+        if checkpoint not in same:
+            same.append(checkpoint)
+    return [VerificationError(size, (
+        f"{len(same)} checkpoints of {origin} signed at size {size} give different roots "
+        f"({', '.join(c.root_b64 for c in same)}): its key signed more than one history, a split "
+        "view; the log can extend at most one of them"))
+        for (origin, size), same in by_size.items() if len(same) > 1]
+
+
 def check_extends_copy(report: VerifyReport, old: VerifyReport,
                        first_differing: Callable[[], int],
                        origins: tuple[Collection[str], Collection[str]] = ((), ())) -> None:

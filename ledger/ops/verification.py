@@ -118,19 +118,10 @@ def kept_checkpoints(checkpoints: Sequence[Checkpoint]) -> Kept:
     """Return what the log must extend to extend each signed checkpoint (their signatures
     checked): where it does not, the failure is the one at the earliest seq (the smallest
     checkpoint a rewritten history breaks bounds where it was rewritten)."""
-    from ledger.model.verify import check_extends
+    from ledger.model.verify import check_extends, split_views
 
     def check(conn: sqlite3.Connection, report: VerifyReport) -> None:
-        origins, failed = log_origins(conn), []
-        by_size: dict[tuple[str, int], list[Checkpoint]] = {}
-        for checkpoint in checkpoints:
-            by_size.setdefault((checkpoint.origin, checkpoint.size), []).append(checkpoint)
-        for (origin, size), same in by_size.items():
-            if len(same) > 1:  # each signature verified: the key signed two histories
-                failed.append(VerificationError(size, (
-                    f"{len(same)} checkpoints of {origin} signed at size {size} give different "
-                    f"roots ({', '.join(c.root_b64 for c in same)}): its key signed more than one "
-                    "history, a split view; the log can extend at most one of them")))
+        origins, failed = log_origins(conn), split_views(checkpoints)
         for checkpoint in checkpoints:
             try:
                 check_extends(report, checkpoint, origins)
