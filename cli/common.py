@@ -189,19 +189,24 @@ def read_text_input(source: str) -> str:
 
 
 def read_checkpoint_note(path: str) -> str:
-    """Return the text of a signed checkpoint note file, or of the signed checkpoint a file
-    `ledger` wrote holds (what an auditor or a reader kept): a tlog-proof (`prove --format
-    tlog-proof`), a bundle or a site's bundle script, or the state file of `monitor --state`
-    (its last checkpoint). Refuse (exit 2) a file that is none of them — not a signed note, or a
-    note whose text is not a checkpoint: the wrong file given is no sign of tampering. Its
-    signature is checked after; one that fails is (exit 1)."""
+    """Return the signed checkpoint note file ``path`` holds (``checkpoint_note_of``)."""
+    return checkpoint_note_of(read_text_input(path), path)
+
+
+def checkpoint_note_of(text: str, path: str) -> str:
+    """Return the text of a signed checkpoint note, or of the signed checkpoint a file `ledger`
+    wrote holds (what an auditor or a reader kept): a tlog-proof (`prove --format tlog-proof`),
+    a bundle or a site's bundle script, or the state file of `monitor --state` (its last
+    checkpoint); ``path`` names the file. Refuse (exit 2) a file that is none of them — not a
+    signed note, or a note whose text is not a checkpoint: the wrong file given is no sign of
+    tampering. Its signature is checked after; one that fails is (exit 1)."""
     from ledger.core.checkpoint import parse_checkpoint
     from ledger.core.note import signature_lines
     from ledger.core.tlogproof import HEADER, parse_tlog_proof
     from ledger.errors import SignatureError
     from ledger.pages.site import SCRIPT_HEAD, script_json
 
-    note = read_text_input(path)
+    note = text
     if note.startswith(HEADER + "\n"):
         try:
             note = parse_tlog_proof(note).note

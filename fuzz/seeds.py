@@ -86,8 +86,23 @@ def _from_a_ledger(tmp: Path) -> Iterator[tuple[str, bytes]]:
                                          "actor": event.actor})
         for record in ("SRCH:03BE3A05", "SRCH:BF3DD431", "SRCH:7BAC9D19"):
             yield "bundle", orjson.dumps(ledger.bundle(record, note))
+        yield from _kept_files(ledger, note)
         yield from _witnessed(ledger, first_note, note)
         yield from _tiles(ledger, note, tmp / "tiles")
+
+
+def _kept_files(ledger: Ledger, note: str) -> Iterator[tuple[str, bytes]]:
+    """What --checkpoint reads: the note, and the files that hold one (a tlog-proof, a bundle
+    and its site script, a monitor's state file)."""
+    shown = checkpoint_of_note(note)
+    bundle = orjson.dumps(ledger.bundle("SRCH:03BE3A05", note))
+    yield "checkpoint-file", note.encode()
+    yield "checkpoint-file", tlog_proof(ledger.prove(1), note).encode()
+    yield "checkpoint-file", bundle
+    yield "checkpoint-file", b"globalThis.LedgerBundle = " + bundle + b";\n"
+    yield "checkpoint-file", orjson.dumps({"origin": shown.origin, "size": shown.size,
+                                            "root": shown.root.hex(), "frontier": [],
+                                            "note": note})
 
 
 def _witnessed(ledger: Ledger, first_note: str, note: str) -> Iterator[tuple[str, bytes]]:

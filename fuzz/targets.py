@@ -132,6 +132,14 @@ def witness_request(data: bytes) -> None:
     open_note(text, VERIFIER)
 
 
+def checkpoint_file(data: bytes) -> None:
+    """A file given as --checkpoint: a note, or a tlog-proof, bundle, bundle script or monitor
+    state file that holds one."""
+    from cli.common import checkpoint_note_of
+
+    open_checkpoint(checkpoint_note_of(_text(data), "fuzz"), VERIFIER)
+
+
 def tiles(data: bytes) -> None:
     """TILES_HEADER, an entry bundle, its level-0 tile, a members file: one bundle of a log
     as ``monitor`` reads it from a host."""
@@ -148,7 +156,7 @@ TARGETS: list[tuple[str, Callable[[bytes], None]]] = [
     ("page", page), ("note", note), ("checkpoint", checkpoint), ("keys", keys),
     ("bundle", bundle), ("contract", contract), ("jsonl", jsonl_line),
     ("tlog-proof", tlog_proof), ("policy", policy), ("logs", logs),
-    ("witness-request", witness_request), ("tiles", tiles),
+    ("witness-request", witness_request), ("tiles", tiles), ("checkpoint-file", checkpoint_file),
 ]
 SELECTOR = {name: index for index, (name, _) in enumerate(TARGETS)}
 
