@@ -503,11 +503,7 @@ class MonitorState:
     def load(cls, path: Path | None) -> MonitorState:
         if path is None or not path.exists():
             return cls()
-        try:
-            text = read_bounded(str(path), STATE_MOST, "state file")
-        except OSError as exc:
-            raise RefusedInput(f"the state file {path} is not one `ledger monitor` wrote: {exc}") from None
-        return cls.parse(text, str(path))
+        return cls.parse(read_bounded(str(path), STATE_MOST, "state file"), str(path))
 
     @classmethod
     def parse(cls, text: bytes | str, name: str,
