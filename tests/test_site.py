@@ -193,6 +193,15 @@ def test_verify_bundle_takes_the_script_a_page_loads(cli: Cli, signed_site: tupl
     script = out / _bundles_named(out)["SRCH-00000002.html"]
     ok = cli("verify-bundle", str(script), "--vkey", args[3])
     assert ok.exit_code == 0 and "OK: 1 event(s) of SRCH:00000002 verified" in ok.stdout, ok.output
+    # the page says how, with the publisher's key got elsewhere, naming the bundle it loads
+    page = (out / "SRCH-00000002.html").read_text()
+    key_label = Path(args[3]).read_text().split("+")[:2]
+    assert (f'save <a href="{_bundles_named(out)["SRCH-00000002.html"]}">its bundle</a> and run '
+            "<code>ledger verify-bundle FILE --vkey KEY</code> with the publisher's verifier key, "
+            f"got from the publisher, not from this site (it starts {'+'.join(key_label)})") in page
+    unsigned = tmp_path / "unsigned"
+    assert cli("site", str(unsigned)).exit_code == 0
+    assert "verify-bundle" not in (unsigned / "SRCH-00000002.html").read_text()
     edited = tmp_path / "edited.js"
     edited.write_text(script.read_text().replace('"status":"CURRENT"', '"status":"RETRACTED"', 1))
     caught = cli("verify-bundle", str(edited), "--vkey", args[3])

@@ -177,6 +177,11 @@ def record_page(record_id: str, events: list[Event], shown: Shown,
         badge = ("<strong>Not verifiable.</strong> <small>This site was published without a signed "
                  "checkpoint, so this page cannot be checked against the log.</small>")
         data = ""
+    check = (f'<p class="self-check"><small>To check this record without this page\'s scripts, '
+             f'save <a href="{e(bundle)}">its bundle</a> and run <code>ledger verify-bundle FILE '
+             f"--vkey KEY</code> with the publisher's verifier key, got from the publisher, not "
+             f"from this site (it starts {e(key_label_of(vkey))}).</small></p>"
+             ) if bundle is not None and vkey is not None else ""
     changed = (f"<strong>Since the checkpoint, this record's status is {e(since)}</strong>, "
                f"not yet verified: the status below is as of the checkpoint. ") if since else ""
     note = (f'<p class="later">{changed}<strong>{len(later)} later event(s) of this record are '
@@ -189,10 +194,16 @@ def record_page(record_id: str, events: list[Event], shown: Shown,
             '<nav class="crumbs"><a href="index.html">← All records</a></nav>'
             f'<div id="record-banner">{banner}</div>'
             f'<div id="verify-status" class="verify pending" role="status">{badge}</div>{note}'
-            f"{body}{data}"
+            f"{body}{check}{data}"
             + "".join(f'<script src="{asset_url(name)}"></script>'
                       for name in ("fold.js", "page.js", "verify.js", "record.js"))
             + "</main></body></html>\n")
+
+
+def key_label_of(vkey: str) -> str:
+    """Return how a verifier key is named to people (``note.key_label``): its name and key id,
+    the text before its second ``+`` (a name has none; the base64 key after it may)."""
+    return "+".join(vkey.split("+", 2)[:2])
 
 
 def later_words(since: str) -> str:
