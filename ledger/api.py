@@ -303,12 +303,6 @@ class Ledger:
         report.findings.extend(full_text_findings(self.conn))
         return report
 
-    def audit_checkpoint(self, note: str, verifier: Verifier,
-                         progress: Progress | None = None) -> tuple[AuditReport, Checkpoint]:
-        """Return the audit report, failed unless the log extends the signed checkpoint."""
-        report, (checkpoint,) = self.audit_checkpoints([note], verifier, progress)
-        return report, checkpoint
-
     def audit_checkpoints(self, notes: Sequence[str], verifier: Verifier,
                           progress: Progress | None = None
                           ) -> tuple[AuditReport, list[Checkpoint]]:

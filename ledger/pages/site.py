@@ -200,10 +200,14 @@ def record_page(record_id: str, events: list[Event], shown: Shown,
             + "</main></body></html>\n")
 
 
+@functools.lru_cache(maxsize=4)
 def key_label_of(vkey: str) -> str:
-    """Return how a verifier key is named to people (``note.key_label``): its name and key id,
-    the text before its second ``+`` (a name has none; the base64 key after it may)."""
-    return "+".join(vkey.split("+", 2)[:2])
+    """Return how a verifier key is named to people (``note.key_label``), as the pages' badge and
+    the index name the key they check (parsed once per process: every page names the same)."""
+    from ledger.core.note import key_label, parse_verifier
+
+    verifier = parse_verifier(vkey)
+    return key_label(verifier.name, verifier.key_id)
 
 
 def later_words(since: str) -> str:
@@ -354,12 +358,9 @@ def _write_site(conn: sqlite3.Connection, out: Path, signed: tuple[str, Checkpoi
     later = {rid: str(entry.get("since") or "") for rid, entry in state.items()
              if entry["heads"][0] != entry["heads"][1]}
     index: dict[str, Any] = {}
-    label = ""  # (``key`` is the state's fingerprint, saved below: not this)
-    if signed is not None:  # the index names the key the pages check, as their badge does
-        from ledger.core.note import key_label, parse_verifier
-
-        verifier = parse_verifier(signed[2])
-        label = key_label(verifier.name, verifier.key_id)
+    # the index names the key the pages check, as their badge does (``key`` is the state's
+    # fingerprint, saved below: not this)
+    label = key_label_of(signed[2]) if signed is not None else ""
     for page in range(1, pages + 1):
         chunk = rows[(page - 1) * INDEX_PAGE_ROWS:page * INDEX_PAGE_ROWS]
         name = index_name(page)
