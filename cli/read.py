@@ -209,12 +209,12 @@ def _kept_options(command: Callable[..., None]) -> Callable[..., None]:
     """The options ``verify`` and ``audit`` share: what an auditor kept, which the log must
     extend (a signed checkpoint, or an earlier copy of the file)."""
     for option in reversed((
-            click.option("--checkpoint", "checkpoint_files", type=FileName("the checkpoint file"),
-                         multiple=True,
+            click.option("--checkpoint", "checkpoint_files", type=click.Path(),
+                         metavar="FILE|DIR", multiple=True,
                          help="Also check that the log extends this signed checkpoint (a note, "
                               "or the one a tlog-proof, a bundle or `ledger monitor --state`'s "
-                              "state file holds); give it again for more, all checked in one "
-                              "pass."),
+                              "state file holds); give it again for more, or a folder of them, "
+                              "all checked in one pass."),
             click.option("--vkey", help="The verifier key of the checkpoint (string or file)."),
             click.option("--policy", "policy_file", type=FileName("the policy file"),
                          help="Also require the checkpoint's witness cosignatures to meet this "
@@ -225,6 +225,30 @@ def _kept_options(command: Callable[..., None]) -> Callable[..., None]:
                               "file."))):
         command = option(command)
     return command
+
+
+def kept_files(sources: Sequence[str]) -> list[str]:
+    """Return the files ``--checkpoint`` names: each file given, and each file a folder given
+    holds (its own files, by name; not those in its subfolders, nor hidden ones), so that an
+    auditor who saved every checkpoint they saw in one folder gives the folder. Refuse a folder
+    that holds no file: it checks nothing."""
+    files: list[str] = []
+    for source in sources:
+        if source == "-" or not os.path.isdir(source):
+            files.append(source)
+            continue
+        try:
+            with os.scandir(source) as entries:
+                held = sorted(entry.path for entry in entries
+                              if not entry.name.startswith(".") and entry.is_file())
+        except OSError as exc:
+            raise RefusedInput(f"cannot read the folder {source}: "
+                               f"{exc.strerror or exc}") from None
+        if not held:
+            raise RefusedInput(f"{source} is a folder that holds no file: give the files of "
+                               "the checkpoints kept, or a folder of them")
+        files.extend(held)
+    return files
 
 
 KeptGiven: TypeAlias = "tuple[list[str], Verifier] | Ledger | None"  # checkpoints' notes and key, an old copy
@@ -248,7 +272,8 @@ def _kept(obj: LedgerContext, checkpoint_files: Sequence[str], vkey: str | None,
     from ledger.ops.keys import read_policy, read_verifier
 
     policy = read_policy(policy_file) if policy_file else None
-    notes, verifier = [read_checkpoint_note(f) for f in checkpoint_files], read_verifier(vkey)
+    notes = [read_checkpoint_note(f) for f in kept_files(checkpoint_files)]
+    verifier = read_verifier(vkey)
     if policy is not None:
         from ledger.core.policy import open_cosigned
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import shutil
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -321,6 +322,37 @@ def test_several_kept_checkpoints_are_checked_in_one_pass(cli: Cli, signed: dict
         assert "the log has 5 events but the checkpoint of example.org/ledger commits to 7" in \
             report["reason"]
     assert cli("verify", "--checkpoint", cp5, "--vkey", signed["vkey"]).exit_code == 0
+
+
+def test_a_folder_of_kept_checkpoints_is_each_of_its_files(cli: Cli, signed: dict[str, Any],
+                                                           tmp_path: Path) -> None:
+    """``--checkpoint DIR`` checks every file the folder holds (not hidden ones, nor those of
+    its subfolders), in one pass; a file in it that holds no checkpoint is refused by name, and
+    a folder with no file is refused: it would check nothing."""
+    kept = tmp_path / "kept"
+    (kept / "sub").mkdir(parents=True)
+    shutil.copy(signed["checkpoint"], kept / "checkpoint-5")
+    cli("correct", RID, "--kind", "clarification", "--notice-id", "C1")
+    cli("correct", RID, "--kind", "clarification", "--notice-id", "C2")
+    assert cli("checkpoint", "--key", str(signed["key"]), "-o", str(kept / "7.txt")).exit_code == 0
+    (kept / ".DS_Store").write_bytes(b"\x00\x01")
+    (kept / "sub" / "notes.txt").write_text("not a checkpoint\n")
+    for command in ("verify", "audit"):
+        result = cli(command, "--checkpoint", f"{kept}/", "--vkey", signed["vkey"])
+        assert result.exit_code == 0, result.output
+        assert "OK: the log extends the 2 checkpoints of sizes 5, 7" in result.stdout
+    attack(cli.db, "DELETE FROM events WHERE seq >= 6", "DELETE FROM tree_hashes WHERE pos >= 8",
+           "DELETE FROM checkpoints")
+    report = orjson.loads(cli("verify", "--json", "--checkpoint", str(kept), "--vkey",
+                              signed["vkey"]).stdout)
+    assert report["ok"] is False and report["first_bad_seq"] == 6, report
+    (kept / "notes.txt").write_text("not a checkpoint\n")
+    result = cli("verify", "--checkpoint", str(kept), "--vkey", signed["vkey"])
+    assert result.exit_code == 2 and result.output.startswith(
+        f"Error: {kept / 'notes.txt'} is not a signed checkpoint note"), result.output
+    (tmp_path / "none").mkdir()
+    result = cli("audit", "--checkpoint", str(tmp_path / "none"), "--vkey", signed["vkey"])
+    assert result.exit_code == 2 and "is a folder that holds no file" in result.output
 
 
 @given(st.lists(st.tuples(st.sampled_from(["a.example/log", "b.example/log"]),
