@@ -173,7 +173,8 @@ def monitor(ctx: click.Context, where: str, vkey: str, state_file: str | None,
     Checks the checkpoint's signature, that it extends the last one seen (--state), every new
     entry against its tile hash, every payload member against its commitment, and the new root;
     with --mirror, appends the verified events to a local ledger and carries purges into it.
-    Exit 1 for a fork or a rollback, with the reason; exit 2 if the log cannot be read (an
+    Exit 1 for a fork or a rollback, with the reason (with --state, the signed checkpoint
+    refused is kept beside the state file, as evidence); exit 2 if the log cannot be read (an
     HTTP error, a certificate not trusted, a file larger than its format allows). A URL is read
     through the proxy that https_proxy, http_proxy or all_proxy names for it (less no_proxy),
     if any; an https host's certificate is checked against the system's authorities, or those

@@ -88,3 +88,8 @@ class VerificationError(LedgerError):
         self.expected = expected
         self.computed = computed
         super().__init__(f"seq {seq}: {reason}")
+
+
+class CheckpointRefused(VerificationError):
+    """A log's signed checkpoint goes back on what a monitor saw: smaller than the last one seen
+    (a rollback), another root at its size (a fork), or a root the log's entries do not give."""

@@ -153,6 +153,42 @@ def test_a_fork_and_a_rollback_are_refused(tmp_path: Path) -> None:
     assert code == 1 and "fork" in str(said) and "does not extend the history" in str(said), said
 
 
+def test_a_refused_checkpoint_is_kept_as_evidence(tmp_path: Path) -> None:
+    """The signed checkpoint a run refuses is kept beside the state file, as the log served it
+    (the log may serve another by the next run): with the one the state file holds, two roots
+    signed at one size are a split view that ``verify --checkpoint`` names on the mirror."""
+    log = Log(tmp_path)
+    log.grow(10, 300)
+    log.publish()
+    assert follow(log.cli, str(log.out), log.vkey, tmp_path)[0] == 0
+    forked = Log(tmp_path, "forked", title="Another history")  # same origin and key
+    forked.grow(10, 300)
+    forked.publish()
+    served = (forked.out / "checkpoint").read_bytes()
+    code, said = follow(forked.cli, str(forked.out), log.vkey, tmp_path)
+    kept = sorted(tmp_path.glob("seen.json.refused-310-*.txt"))
+    assert code == 1 and "a fork" in str(said) and len(kept) == 1, (said, kept)
+    assert kept[0].read_bytes() == served
+    assert f"(the checkpoint it served is kept, as signed, in {kept[0]}; the one seen" in str(said)
+    mirror = Cli(tmp_path / "mirror.db", tmp_path)
+    result = mirror("verify", "--checkpoint", str(tmp_path / "seen.json"), "--checkpoint",
+                    str(kept[0]), "--vkey", log.vkey)
+    assert result.exit_code == 1 and "a split view" in result.stderr, result.output
+    forked.grow(5, 310)  # a longer history that does not extend the one seen
+    forked.publish()
+    code, said = follow(forked.cli, str(forked.out), log.vkey, tmp_path)
+    assert code == 1 and "does not extend the history" in str(said), said
+    assert [p.read_bytes() for p in tmp_path.glob("seen.json.refused-315-*.txt")] == \
+        [(forked.out / "checkpoint").read_bytes()]
+    mixed = tmp_path / "mixed"  # the forked entries under the log's checkpoint
+    shutil.copytree(forked.out, mixed)
+    shutil.copy(log.out / "checkpoint", mixed / "checkpoint")
+    before = sorted(tmp_path.iterdir())  # without a state file: nowhere to keep it
+    result = forked.cli("monitor", str(mixed), "--vkey", log.vkey, "--check-only")
+    assert result.exit_code == 1 and "does not extend" in result.stderr, result.output
+    assert "kept" not in result.stderr and sorted(tmp_path.iterdir()) == before
+
+
 def follow_as_it_grows(log: Log, url: str, tmp: Path) -> None:
     """Follow the published log (300 events), grow it by 300 and follow it again."""
     code, seen = follow(log.cli, url, log.vkey, tmp)

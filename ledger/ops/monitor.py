@@ -52,7 +52,13 @@ from ledger.core.merkle_check import HASH_SIZE
 from ledger.core.note import Verifier
 from ledger.core.policy import Policy, open_witnessed
 from ledger.core.progress import Progress
-from ledger.errors import CorruptEvent, LedgerError, RefusedInput, VerificationError
+from ledger.errors import (
+    CheckpointRefused,
+    CorruptEvent,
+    LedgerError,
+    RefusedInput,
+    VerificationError,
+)
 from ledger.model.purge import PURGE_TYPE, check_withheld_member, note_event, replay
 from ledger.ops.files import (
     TooSlow,
@@ -587,10 +593,40 @@ class Follow:
         temporary one) and re-derive every record's state from it; save the state."""
         import tempfile
 
-        if self.mirror is not None or self.state.size or not self.rederive:
-            return _run(self, self.mirror, progress)
-        with tempfile.TemporaryDirectory(prefix="ledger-monitor-") as folder:
-            return _run(self, Path(folder) / "rederive.db", progress, keep=False)
+        try:
+            if self.mirror is not None or self.state.size or not self.rederive:
+                return _run(self, self.mirror, progress)
+            with tempfile.TemporaryDirectory(prefix="ledger-monitor-") as folder:
+                return _run(self, Path(folder) / "rederive.db", progress, keep=False)
+        except CheckpointRefused as exc:
+            raise keep_refused(exc, self.note, self.checkpoint, self.state_path) from None
+
+
+def refused_name(state_path: Path, checkpoint: Checkpoint) -> Path:
+    """Return where ``keep_refused`` keeps a checkpoint refused by a run with this state file:
+    beside it, named by the checkpoint's size and the first 16 hex digits of its root."""
+    return state_path.with_name(
+        f"{state_path.name}.refused-{checkpoint.size}-{checkpoint.root.hex()[:16]}.txt")
+
+
+def keep_refused(exc: CheckpointRefused, note: str, checkpoint: Checkpoint,
+                 state_path: Path | None) -> CheckpointRefused:
+    """Keep the signed checkpoint a run refused (``refused_name``), as the log served it: the
+    log may serve another one by the next run, and with the one the state file holds it is the
+    evidence — two roots signed at one size are a split view, which ``ledger verify --checkpoint``
+    names. Return the refusal, saying where it is kept (or why it could not be)."""
+    if state_path is None:
+        return exc
+    kept = refused_name(state_path, checkpoint)
+    try:
+        with output_file(str(kept)) as handle:
+            handle.write(note.encode())
+    except (OSError, RefusedInput) as why:
+        said = f" (the checkpoint it served could not be kept beside the state file: {why})"
+    else:
+        said = (f" (the checkpoint it served is kept, as signed, in {kept}; the one seen "
+                f"before is in the state file {state_path})")
+    return CheckpointRefused(exc.seq, exc.reason + said, exc.expected, exc.computed)
 
 
 def prepare(source: Source, verifier: Verifier, state_path: Path | None,
@@ -614,7 +650,10 @@ def prepare(source: Source, verifier: Verifier, state_path: Path | None,
     if policy is not None:
         witnessed = open_witnessed(note, policy, verifier)[2]
     state = MonitorState.load(state_path)
-    _check_not_back(state, checkpoint)
+    try:
+        _check_not_back(state, checkpoint)
+    except CheckpointRefused as exc:
+        raise keep_refused(exc, note, checkpoint, state_path) from None
     return Follow(source, note, checkpoint, state, state_path, mirror, rederive, witnessed)
 
 
@@ -660,7 +699,7 @@ def _run(job: Follow, mirror: Path | None, progress: Progress | None,
                 if conn is not None:
                     yield from zip(window.events, window.leaves, strict=True)
             if frontier.root() != checkpoint.root:
-                raise VerificationError(checkpoint.size, (
+                raise CheckpointRefused(checkpoint.size, (
                     f"the log's checkpoint of size {checkpoint.size} does not extend the history "
                     f"this monitor saw up to size {state.size}: the entries it now serves give "
                     "another root (a fork, or a rewritten history); refusing it"),
@@ -785,12 +824,12 @@ def _check_not_back(state: MonitorState, checkpoint: Checkpoint) -> None:
         raise RefusedInput(f"the checkpoint is of {checkpoint.origin}, the state file of "
                            f"{state.origin}: use another state file")
     if checkpoint.size < state.size:
-        raise VerificationError(checkpoint.size, (
+        raise CheckpointRefused(checkpoint.size, (
             f"the log now serves a checkpoint of size {checkpoint.size}, smaller than the size "
             f"{state.size} this monitor saw before: a rollback; refusing it"), str(state.size),
             str(checkpoint.size))
     if checkpoint.size == state.size and checkpoint.root.hex() != state.root:
-        raise VerificationError(checkpoint.size, (
+        raise CheckpointRefused(checkpoint.size, (
             f"the log serves a checkpoint of size {checkpoint.size} with another root than the one "
             "this monitor saw at that size: a fork; refusing it"), state.root, checkpoint.root.hex())
 
