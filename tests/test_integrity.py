@@ -448,6 +448,7 @@ def test_checkpoint_refuses_to_sign_a_file_with_a_rewritten_index(retracted: Cli
     ("INSERT INTO signatures VALUES (1, 1, 1, 'AAAA')", "signatures"),
     ("INSERT INTO view_meta VALUES ('forged', 'x')", "view_meta"),
     ("INSERT INTO bulk_progress VALUES ('short', 0, -1)", "bulk_progress"),
+    ("INSERT INTO ledger_meta VALUES ('trusted', 'yes')", "ledger_meta"),
 ])
 def test_audit_reports_side_table_rows_the_chain_does_not_justify(retracted: Cli, statement: str,
                                                                   table: str) -> None:
@@ -455,6 +456,23 @@ def test_audit_reports_side_table_rows_the_chain_does_not_justify(retracted: Cli
         conn.execute(statement)
     findings = failed(retracted, "audit")["findings"]
     assert any(f["check"] == table for f in findings), findings
+
+
+def test_a_publishers_file_made_to_say_it_is_a_mirror_is_an_audit_finding(
+        retracted: Cli, tmp_path: Path) -> None:
+    """A ``mirror_of`` row written into the publisher's own file makes it refuse appends and
+    ``status`` call it a mirror of another log; a mirror stores only its log's checkpoints, so
+    one of another origin gives it away."""
+    key = tmp_path / "pub.key"
+    retracted("keygen", "publisher.example/log", "-o", str(key))
+    assert retracted("checkpoint", "--key", str(key)).exit_code == 0
+    with attacker.unguarded(retracted.db) as conn:
+        conn.execute("INSERT INTO ledger_meta VALUES ('mirror_of', 'evil.example/log')")
+    assert "a mirror of evil.example/log" in retracted("status").stdout
+    findings = failed(retracted, "audit")["findings"]
+    assert [f["message"] for f in findings if f["check"] == "ledger_meta"] == [
+        "it says this file is a mirror of evil.example/log, but it stores a checkpoint of "
+        "publisher.example/log: a mirror stores only the checkpoints of the log it follows"]
 
 
 # -- verify --extends: an auditor's earlier copy of the file ---------------------------------------

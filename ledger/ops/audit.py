@@ -19,6 +19,7 @@ import orjson
 
 from ledger.core.canonical import canonical_bytes
 from ledger.core.checkpoint import Checkpoint
+from ledger.core.escapes import printable
 from ledger.core.events import KEY_TYPES, TYPE_CONTRACTS, Event, is_withheld
 from ledger.core.progress import Progress
 from ledger.errors import CorruptEvent, LedgerError, VerificationError
@@ -399,6 +400,17 @@ def side_table_problems(conn: sqlite3.Connection, head: int, signed: bool) -> li
     for key in views.meta_keys(conn):
         if key not in views.META_KEYS:
             problems.append(("view_meta", f"key {key!r} is not one the ledger writes"))
+    for key, value in store.meta_rows(conn):
+        if key not in store.META_KEYS:
+            problems.append(("ledger_meta", f"key {printable(repr(key))[:70]} is not one the "
+                             "ledger writes"))
+        elif key == "mirror_of":
+            others = sorted({o for o in proofstore.log_origins(conn) if o != value})
+            if others:
+                problems.append(("ledger_meta", (
+                    f"it says this file is a mirror of {printable(str(value))[:100]}, but it "
+                    f"stores a checkpoint of {printable(others[0])[:100]}: a mirror stores only "
+                    "the checkpoints of the log it follows")))
     return problems
 
 

@@ -777,6 +777,14 @@ def meta(conn: sqlite3.Connection, key: str) -> str | None:
     return None if row is None else str(row[0])
 
 
+META_KEYS = ("format", "created_at", "mirror_of")  # every ledger_meta key the ledger writes
+
+
+def meta_rows(conn: sqlite3.Connection) -> list[tuple[Any, Any]]:
+    """Return every ``ledger_meta`` row (key, value), by key."""
+    return [tuple(r) for r in conn.execute("SELECT key, value FROM ledger_meta ORDER BY key")]
+
+
 def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
     """Set a ``ledger_meta`` value (inside the caller's write transaction)."""
     conn.execute("INSERT OR REPLACE INTO ledger_meta VALUES (?, ?)", (key, value))
