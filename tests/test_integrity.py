@@ -471,8 +471,9 @@ def test_a_publishers_file_made_to_say_it_is_a_mirror_is_an_audit_finding(
     assert "a mirror of evil.example/log" in retracted("status").stdout
     findings = failed(retracted, "audit")["findings"]
     assert [f["message"] for f in findings if f["check"] == "ledger_meta"] == [
-        "it says this file is a mirror of evil.example/log, but it stores a checkpoint of "
-        "publisher.example/log: a mirror stores only the checkpoints of the log it follows"]
+        "it says this file is a mirror of evil.example/log, but it stores no checkpoint of that "
+        "log, only of publisher.example/log: `ledger monitor --mirror` stores each checkpoint of "
+        "the log it verified (a mirror made before it did gets one on its next run)"]
 
 
 # -- verify --extends: an auditor's earlier copy of the file ---------------------------------------

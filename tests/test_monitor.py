@@ -94,6 +94,10 @@ def test_a_mirror_follows_the_log_from_a_folder(tmp_path: Path) -> None:
     assert mirror("export").stdout == log.cli("export").stdout
     refused = mirror("correct", "SRCH:00000007", "--kind", "retraction", "--reason", "x")
     assert refused.exit_code == 2 and "is a mirror of example.org/log" in refused.stderr
+    # its operator may sign a checkpoint of their own: still a mirror of the log to audit
+    assert mirror("keygen", "mirror.example/copy", "-o", str(tmp_path / "m.key")).exit_code == 0
+    assert mirror("checkpoint", "--key", str(tmp_path / "m.key")).exit_code == 0
+    assert mirror("audit").exit_code == 0
 
 
 def test_a_mirror_publishes_the_log_again(tmp_path: Path) -> None:

@@ -80,6 +80,12 @@ def checkpoint_rows(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
     return conn.execute("SELECT id, origin, size, root, note FROM checkpoints ORDER BY id").fetchall()
 
 
+def stored_origins(conn: sqlite3.Connection) -> list[str]:
+    """Return the origins of the stored checkpoints, by name (text only)."""
+    return sorted(o for (o,) in conn.execute("SELECT DISTINCT origin FROM checkpoints")
+                  if isinstance(o, str))
+
+
 def log_origins(conn: sqlite3.Connection) -> set[str]:
     """Return the origins the file names for its log: its stored checkpoints', and for a mirror
     the log it mirrors (text only; none when they cannot be read). The file's word, for a hint,
