@@ -9,7 +9,7 @@ import click
 import orjson
 
 from ledger.core.canonical import JsonInputError, parse_json
-from ledger.errors import RefusedInput
+from ledger.errors import CheckpointRefused, RefusedInput, VerificationError
 
 from .common import (
     FileName,
@@ -201,6 +201,12 @@ def monitor(ctx: click.Context, where: str, vkey: str, state_file: str | None,
                       Path(mirror_file) if mirror_file else None, policy, not check_only)
         with progress("Fetching and verifying", job.pending) as bar:
             done = job.run(bar)
+    except VerificationError as exc:  # the Error: line follows on stderr, exit 1
+        if as_json:
+            emit_json({"ok": False, "seq": exc.seq, "reason": exc.reason,
+                       "expected": exc.expected or None, "computed": exc.computed or None,
+                       "kept": exc.kept if isinstance(exc, CheckpointRefused) else None})
+        raise
     finally:
         source.close()
     if as_json:

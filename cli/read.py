@@ -234,6 +234,8 @@ def kept_files(sources: Sequence[str]) -> list[str]:
     that holds no file: it checks nothing."""
     files: list[str] = []
     for source in sources:
+        if not source:
+            raise RefusedInput("the checkpoint file name is empty")
         if source == "-" or not os.path.isdir(source):
             files.append(source)
             continue

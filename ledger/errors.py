@@ -92,4 +92,10 @@ class VerificationError(LedgerError):
 
 class CheckpointRefused(VerificationError):
     """A log's signed checkpoint goes back on what a monitor saw: smaller than the last one seen
-    (a rollback), another root at its size (a fork), or a root the log's entries do not give."""
+    (a rollback), another root at its size (a fork), or a root the log's entries do not give.
+    ``kept`` names the file the refused checkpoint was kept in, if any."""
+
+    def __init__(self, seq: int, reason: str, expected: str = "", computed: str = "",
+                 kept: str | None = None) -> None:
+        super().__init__(seq, reason, expected, computed)
+        self.kept = kept

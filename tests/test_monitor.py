@@ -174,6 +174,12 @@ def test_a_refused_checkpoint_is_kept_as_evidence(tmp_path: Path) -> None:
     assert code == 1 and "a fork" in str(said) and len(kept) == 1, (said, kept)
     assert kept[0].read_bytes() == served
     assert f"(the checkpoint it served is kept, as signed, in {kept[0]}; the one seen" in str(said)
+    result = forked.cli("monitor", str(forked.out), "--vkey", log.vkey, "--state",
+                        str(tmp_path / "seen.json"), "--json")  # for a cron job: JSON too
+    assert result.exit_code == 1 and result.stderr.startswith("Error: seq 310: "), result.output
+    refusal = orjson.loads(result.stdout)
+    assert (refusal["ok"], refusal["seq"], refusal["kept"]) == (False, 310, str(kept[0]))
+    assert refusal["reason"] in result.stderr
     mirror = Cli(tmp_path / "mirror.db", tmp_path)
     result = mirror("verify", "--checkpoint", str(tmp_path / "seen.json"), "--checkpoint",
                     str(kept[0]), "--vkey", log.vkey)
@@ -191,6 +197,8 @@ def test_a_refused_checkpoint_is_kept_as_evidence(tmp_path: Path) -> None:
     result = forked.cli("monitor", str(mixed), "--vkey", log.vkey, "--check-only")
     assert result.exit_code == 1 and "does not extend" in result.stderr, result.output
     assert "kept" not in result.stderr and sorted(tmp_path.iterdir()) == before
+    result = forked.cli("monitor", str(mixed), "--vkey", log.vkey, "--check-only", "--json")
+    assert orjson.loads(result.stdout)["kept"] is None
 
 
 def follow_as_it_grows(log: Log, url: str, tmp: Path) -> None:

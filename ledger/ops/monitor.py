@@ -617,16 +617,17 @@ def keep_refused(exc: CheckpointRefused, note: str, checkpoint: Checkpoint,
     names. Return the refusal, saying where it is kept (or why it could not be)."""
     if state_path is None:
         return exc
-    kept = refused_name(state_path, checkpoint)
+    kept: Path | None = refused_name(state_path, checkpoint)
     try:
         with output_file(str(kept)) as handle:
             handle.write(note.encode())
     except (OSError, RefusedInput) as why:
-        said = f" (the checkpoint it served could not be kept beside the state file: {why})"
+        said, kept = f" (the checkpoint it served could not be kept beside the state file: {why})", None
     else:
         said = (f" (the checkpoint it served is kept, as signed, in {kept}; the one seen "
                 f"before is in the state file {state_path})")
-    return CheckpointRefused(exc.seq, exc.reason + said, exc.expected, exc.computed)
+    return CheckpointRefused(exc.seq, exc.reason + said, exc.expected, exc.computed,
+                             None if kept is None else str(kept))
 
 
 def prepare(source: Source, verifier: Verifier, state_path: Path | None,
