@@ -16,7 +16,7 @@ from ledger.core.escapes import printable
 from ledger.errors import CorruptEvent, RefusedInput
 from ledger.model.contracts import Tier
 from ledger.model.state import WITHHELD_VALUE
-from ledger.ops.export import FORMATS
+from ledger.ops.export import FORMATS, ExportedHead
 from ledger.ops.files import output_file
 from ledger.pages.text import as_of_note, event_line, event_lines, fit, show_text, wrapped
 
@@ -222,7 +222,7 @@ def _kept_options(command: Callable[..., None]) -> Callable[..., None]:
             click.option("--extends", "old_copy", type=FileName("the old copy"),
                          metavar="OLD_COPY",
                          help="Also check that the log extends this earlier copy of the ledger "
-                              "file."))):
+                              "file, or this export of it (the head its header names)."))):
         command = option(command)
     return command
 
@@ -253,7 +253,8 @@ def kept_files(sources: Sequence[str]) -> list[str]:
     return files
 
 
-KeptGiven: TypeAlias = "tuple[list[str], Verifier] | Ledger | None"  # checkpoints' notes and key, an old copy
+# checkpoints' notes and key, an old copy, the head an export was made at
+KeptGiven: TypeAlias = "tuple[list[str], Verifier] | Ledger | ExportedHead | None"
 
 
 def _kept(obj: LedgerContext, checkpoint_files: Sequence[str], vkey: str | None,
@@ -319,6 +320,11 @@ def _extended(kept: KeptGiven, old_copy: str | None,
         return ({"extends": {"file": old_copy, "events": events, "head_hash": head_hash}},
                 f"OK: the log extends {old_copy} ({events} events, head hash {head_hash[:16]}…): "
                 "none of them was changed, removed or reordered")
+    if isinstance(kept, ExportedHead):
+        return ({"extends": {"file": old_copy, "events": kept.seq, "head_hash": kept.hash}},
+                f"OK: the log extends {old_copy} (a {kept.format} export at seq {kept.seq}, "
+                f"head hash {kept.hash[:16]}…): none of those events was changed, removed or "
+                "reordered")
     if not checkpoints:
         return {}, ""
     shown = [{"origin": c.origin, "size": c.size, "root": c.root_b64} for c in checkpoints]
@@ -342,7 +348,7 @@ def verify(obj: LedgerContext, checkpoint_files: tuple[str, ...], vkey: str | No
     With --checkpoint and --vkey, also check the checkpoint's signature and that the log
     extends it (a truncated tail or a rewritten history fails). With --extends, the same
     against an earlier copy of the ledger file an auditor kept, naming the first event that
-    differs.
+    differs, or an export an indexer kept (the head it was made at).
 
     \b
     Example:
@@ -351,6 +357,7 @@ def verify(obj: LedgerContext, checkpoint_files: tuple[str, ...], vkey: str | No
         ledger verify --checkpoint checkpoint-120.txt --vkey publisher.vkey
         ledger verify --checkpoint seen.json --checkpoint saved.bundle.json --vkey publisher.vkey
         ledger verify --extends archive/ledger-2026-11.db
+        ledger verify --extends ingested-snapshot.jsonl
     """
     kept = _kept(obj, checkpoint_files, vkey, policy_file, old_copy)
     checkpoints: list[Checkpoint] = []
@@ -358,6 +365,9 @@ def verify(obj: LedgerContext, checkpoint_files: tuple[str, ...], vkey: str | No
         if ledger is None:
             assert unreadable is not None
             report = unreadable
+        elif isinstance(kept, ExportedHead):
+            assert old_copy is not None
+            report = ledger.verify_extends_head(kept.seq, kept.hash, old_copy, bar)
         elif isinstance(kept, tuple):
             report, checkpoints = ledger.verify_checkpoints(*kept, bar)
         elif kept is not None:
@@ -382,17 +392,22 @@ def verify(obj: LedgerContext, checkpoint_files: tuple[str, ...], vkey: str | No
     sys.exit(0 if report.ok else 1)
 
 
-def _old_copy(obj: LedgerContext, path: str) -> Ledger:
-    """Open an earlier copy of the ledger for ``--extends``; refuse the ledger itself, and a
-    name with no file (not with ``open``'s hint to create a ledger there)."""
+def _old_copy(obj: LedgerContext, path: str) -> Ledger | ExportedHead:
+    """Open an earlier copy of the ledger for ``--extends``, or read the head an export of it
+    was made at; refuse the ledger itself, and a name with no file (not with ``open``'s hint to
+    create a ledger there)."""
     from ledger.api import Ledger
+    from ledger.ops.export import exported_head
+    from ledger.storage.store import is_sqlite_file
 
     if not os.path.exists(path):
         raise RefusedInput(f"--extends {path}: there is no file there (the earlier copy of the "
-                           "ledger file you kept)")
+                           "ledger file, or the export of it, you kept)")
     with contextlib.suppress(OSError):
         if os.path.samefile(path, obj.db):
             raise RefusedInput(f"--extends {path} is the ledger itself: give an earlier copy")
+    if os.path.isfile(path) and not is_sqlite_file(path):
+        return exported_head(path)
     return Ledger.open(path)
 
 
@@ -443,6 +458,9 @@ def audit(obj: LedgerContext, strict: bool, checkpoint_files: tuple[str, ...],
         if ledger is None:
             assert unreadable is not None
             report = AuditReport(unreadable)
+        elif isinstance(kept, ExportedHead):
+            assert old_copy is not None
+            report = ledger.audit_extends_head(kept.seq, kept.hash, old_copy, bar)
         elif isinstance(kept, tuple):
             report, checkpoints = ledger.audit_checkpoints(*kept, bar)
         elif kept is not None:

@@ -327,6 +327,20 @@ class Ledger:
             return verification.verify_kept(conn, verification.kept_copy(old_conn, old_progress),
                                             progress)
 
+    def verify_extends_head(self, seq: int, head_hash: str, name: str,
+                            progress: Progress | None = None) -> VerifyReport:
+        """Return the verify report, failed unless the log extends the head ``name`` (an
+        export) was made at: seq ``seq`` with hash ``head_hash``."""
+        with store.read_snapshot(self.conn) as conn:
+            return verification.verify_kept(conn, verification.kept_head(seq, head_hash, name),
+                                            progress)
+
+    def audit_extends_head(self, seq: int, head_hash: str, name: str,
+                           progress: Progress | None = None) -> AuditReport:
+        """Return the audit report, failed unless the log extends the head ``name`` (an
+        export) was made at."""
+        return self.audit(progress, verification.kept_head(seq, head_hash, name))
+
     def verify_checkpoint(self, note: str, verifier: Verifier,
                           progress: Progress | None = None) -> tuple[VerifyReport, Checkpoint]:
         """Return the verify report, failed unless the log extends the signed checkpoint."""

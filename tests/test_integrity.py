@@ -485,6 +485,19 @@ def _copy(db: Path, name: str) -> Path:
     return target
 
 
+def _rewrite_the_retraction(db: Path) -> None:
+    """As an attacker holding the file but no key: make the retraction (seq 4) an addendum and
+    recompute every later hash and the tree, keeping seq 1-3 as they are."""
+    with attacker.unguarded(db) as conn:
+        envs = attacker.rows(conn)
+        conn.execute("DELETE FROM events WHERE seq >= 4")
+        envs[3]["payload"].update(kind="addendum", reason="none")
+        prev = envs[2]["hash"]
+        for env in envs[3:]:
+            prev = attacker.insert(conn, {**env, "prev_hash": prev})["hash"]
+        attacker.rebuild_tree(conn)
+
+
 def test_a_history_rewritten_so_that_verify_passes_is_caught_by_the_old_copy(retracted: Cli) -> None:
     """An attacker who can write the file but holds no key rewrites the retraction (seq 4) and
     recomputes every later hash and the tree: verify alone passes, the auditor's copy does not."""
@@ -496,14 +509,7 @@ def test_a_history_rewritten_so_that_verify_passes_is_caught_by_the_old_copy(ret
     assert extends["ok"] and extends["extends"] == {"file": str(old), "events": 5,
                                                     "head_hash": old_head}
     assert "OK: the log extends" in retracted("verify", "--extends", str(old)).output
-    with attacker.unguarded(retracted.db) as conn:  # seq 1-3 kept as they are
-        envs = attacker.rows(conn)
-        conn.execute("DELETE FROM events WHERE seq >= 4")
-        envs[3]["payload"].update(kind="addendum", reason="none")
-        prev = envs[2]["hash"]
-        for env in envs[3:]:
-            prev = attacker.insert(conn, {**env, "prev_hash": prev})["hash"]
-        attacker.rebuild_tree(conn)
+    _rewrite_the_retraction(retracted.db)
     assert retracted.json("verify")["ok"]  # the chain alone cannot tell
     report = failed(retracted, "verify", "--extends", str(old))
     assert report["first_bad_seq"] == 4, report
@@ -516,6 +522,53 @@ def test_a_history_rewritten_so_that_verify_passes_is_caught_by_the_old_copy(ret
     audited = failed(retracted, "audit", "--extends", str(old))
     assert audited["extends"] == report.pop("extends")
     assert audited["verify"] == report and not audited["findings"]
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl", "csv", "crossref-xml", "crossref-json"])
+def test_an_export_an_indexer_kept_is_a_head_the_log_must_extend(retracted: Cli, tmp_path: Path,
+                                                                   fmt: str) -> None:
+    """An indexer keeps the snapshot it ingested, not the ledger file: its header's head (seq
+    and hash, which commits to every event before it) is what ``--extends`` checks the log
+    against, whatever the export's format. A history rewritten with every hash recomputed, or
+    a tail cut off, fails; the export taken before of a log that only grew passes."""
+    kept = tmp_path / f"ingested.{fmt}"
+    assert retracted("export", "--format", fmt, "-o", str(kept)).exit_code == 0
+    earlier = tmp_path / "earlier.jsonl"
+    assert retracted("export", "--format", "jsonl", "--as-of", "3", "-o", str(earlier)).exit_code == 0
+    retracted("correct", "SRCH:00000002", "--kind", "addendum", "--notice-id", "ADD-2")
+    for command in ("verify", "audit"):
+        report = retracted.json(command, "--extends", str(kept))
+        assert report["ok"] and report["extends"]["events"] == 5, report
+    assert f"OK: the log extends {kept} (a {fmt} export at seq 5, head hash " in \
+        retracted("verify", "--extends", str(kept)).stdout
+    _rewrite_the_retraction(retracted.db)
+    assert retracted.json("verify")["ok"]  # the chain alone cannot tell
+    assert retracted.json("verify", "--extends", str(earlier))["ok"]  # before seq 4: unchanged
+    report = failed(retracted, "verify", "--extends", str(kept))
+    assert report["first_bad_seq"] == 5 and report["reason"].endswith(
+        "history up to seq 5 was rewritten (each event's hash commits to every event before "
+        "it)"), report
+    with attacker.unguarded(retracted.db) as conn:
+        conn.execute("DELETE FROM events WHERE seq >= 5")
+        attacker.rebuild_tree(conn)
+    report = failed(retracted, "verify", "--extends", str(kept))
+    assert report["first_bad_seq"] == 5 and "the log has 4 events but" in report["reason"]
+
+
+def test_an_export_that_names_no_head_is_refused(retracted: Cli, tmp_path: Path) -> None:
+    cases = {"rw.csv": ("retraction-watch-csv", "whose columns name no head"),
+             "x.json": (None, "is neither a copy of the ledger file nor an export")}
+    assert retracted("export", "--format", "retraction-watch-csv", "-o",
+                     str(tmp_path / "rw.csv")).exit_code == 0
+    (tmp_path / "x.json").write_text('{"header": {"head_seq": 1}}\n')
+    empty = Cli(tmp_path / "empty.db", tmp_path)
+    assert empty("init").exit_code == 0
+    assert empty("export", "--format", "csv", "-o", str(tmp_path / "none.csv")).exit_code == 0
+    cases["none.csv"] = ("csv", "a csv export with no record: it names no head")
+    for name, (_, says) in cases.items():
+        result = retracted("verify", "--extends", str(tmp_path / name))
+        assert result.exit_code == 2 and says in result.stderr, result.output
+        assert result.stderr.count("\n") == 1
 
 
 def test_a_cut_tail_a_bad_copy_and_the_ledger_itself(retracted: Cli) -> None:

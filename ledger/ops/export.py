@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import io
 import sqlite3
-from collections.abc import Iterator
-from typing import Any, BinaryIO
+from collections.abc import Callable, Iterator
+from typing import Any, BinaryIO, NamedTuple
 
 import orjson
 
@@ -86,6 +86,90 @@ def write_export(out: BinaryIO, fmt: str, header: dict[str, Any],
         _write_csv(out, header, records)
     else:
         raise RefusedInput(f"unknown export format {fmt!r} (use one of {', '.join(FORMATS)})")
+
+
+class ExportedHead(NamedTuple):
+    """The head an export was made at (its header's ``head_seq`` and ``head_hash``), and the
+    format it was written in: what an indexer who ingested it holds of the log."""
+
+    seq: int
+    hash: str
+    format: str
+
+
+_HEAD_LINE_MOST = 1 << 20  # an export's first lines: its header (a few hundred bytes) or a record
+
+
+def exported_head(path: str) -> ExportedHead:
+    """Return the head the export ``path`` was made at, read from its first lines (json, jsonl,
+    csv, crossref-xml or crossref-json, as ``write_export`` writes them; a csv's from its first
+    row). Refuse a file that is none of them, or a csv or retraction-watch-csv that names none."""
+    import csv
+    import re
+
+    from ledger.ops.files import unreadable
+
+    def refused(why: str) -> RefusedInput:
+        return RefusedInput(f"{path} is {why}")
+
+    try:
+        with open(path, "rb") as handle:
+            first = handle.readline(_HEAD_LINE_MOST)
+            if first.startswith(b"record_id,"):  # csv: head_seq and head_hash on every row
+                rows = csv.reader(io.TextIOWrapper(handle, "utf-8", newline=""))
+                if tuple(first.decode("utf-8", "replace").rstrip("\r\n").split(",")) != CSV_COLUMNS:
+                    raise refused("a csv file, but not with the columns of `ledger export "
+                                  "--format csv`")
+                row = next(rows, None)
+                if row is None or len(row) != len(CSV_COLUMNS):
+                    raise refused("a csv export with no record: it names no head (export the "
+                                  "json or jsonl format, whose header names it)")
+                seq, hash_, fmt = row[-2], row[-1], "csv"
+            else:
+                second = handle.readline(_HEAD_LINE_MOST)
+                seq, hash_, fmt = _head_of_lines(first, second, refused)
+    except OSError as exc:
+        raise unreadable(path, exc) from None
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise refused(f"not an export `ledger export` wrote ({exc})") from None
+    if not (isinstance(seq, int) or (isinstance(seq, str) and seq.isdecimal())) or \
+            not isinstance(hash_, str) or re.fullmatch(r"[0-9a-f]{64}", hash_) is None:
+        raise refused(f"a {fmt} export whose head is not a seq and a hash ({seq!r:.30}, "
+                      f"{hash_!r:.80})")
+    return ExportedHead(int(seq), hash_, fmt)
+
+
+def _head_of_lines(first: bytes, second: bytes,
+                   refused: Callable[[str], RefusedInput]) -> tuple[Any, Any, str]:
+    """Return (head_seq, head_hash, format) of an export from its first two lines."""
+    import re
+
+    what = ("neither a copy of the ledger file nor an export `ledger export` wrote (json, "
+            "jsonl, csv, crossref-xml or crossref-json)")
+    line = first.rstrip(b"\r\n")
+    try:
+        if line.startswith(b'{"header":'):
+            if line.endswith(b',"records":['):  # json: the header, then one record a line
+                doc, fmt = orjson.loads(line[:-len(b',"records":[')] + b"}"), "json"
+            else:
+                doc, fmt = orjson.loads(line), "jsonl"
+            header = doc["header"]
+            return header["head_seq"], header["head_hash"], fmt
+        if line.startswith(b'{"status":"ok","message-type":"update-list"') and \
+                line.endswith(b',"items":['):
+            message = orjson.loads(line[:-len(b',"items":[')] + b"}}")["message"]
+            return message["head_seq"], message["head_hash"], "crossref-json"
+    except (ValueError, KeyError, TypeError):
+        raise refused(what) from None
+    if line.startswith(b"<?xml"):
+        found = re.match(rb'<crossmark_updates source="provenance-ledger" head_seq="(\d+)" '
+                         rb'head_hash="([0-9a-f]{64})"', second)
+        if found is not None:
+            return int(found[1]), found[2].decode(), "crossref-xml"
+    if line.startswith(b"Record ID,Title,"):
+        raise refused("a retraction-watch-csv export, whose columns name no head: export the "
+                      "json or jsonl format, whose header names it")
+    raise refused(what)
 
 
 def _agreeing_checkpoints(conn: sqlite3.Connection, head: int) -> list[Any]:

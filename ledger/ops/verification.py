@@ -149,6 +149,28 @@ def kept_copy(old_conn: sqlite3.Connection, old_progress: Progress | None = None
         (log_origins(conn), log_origins(old_conn))))
 
 
+def kept_head(seq: int, head_hash: str, name: str) -> Kept:
+    """Return what the log must extend to extend a head an auditor or indexer kept (seq
+    ``seq`` with hash ``head_hash``, from ``name``, an export's header): the stored hash at
+    that seq, which the verified chain commits to every event before it. Unlike an old copy,
+    it cannot name the first event that differs, only the seq the history up to was rewritten."""
+
+    def check(conn: sqlite3.Connection, report: VerifyReport) -> None:
+        said = f"{name} was exported at seq {seq} (head hash {head_hash[:16]}…)"
+        if seq > report.events:
+            raise VerificationError(report.events + 1, (
+                f"the log has {report.events} events but {said}: the tail of the log was "
+                "truncated or deleted"), head_hash, "")
+        found = store.hash_at(conn, seq)
+        if found != head_hash:
+            raise VerificationError(seq, (
+                f"the event at seq {seq} hashes to {found[:16]}… but {said}: history up to seq "
+                f"{seq} was rewritten (each event's hash commits to every event before it)"),
+                head_hash, found)
+
+    return Kept(frozenset(), check)
+
+
 def verify_kept(conn: sqlite3.Connection, kept: Kept,
                 progress: Progress | None = None) -> VerifyReport:
     """Return the verify report of the stored log, failed unless it extends ``kept``."""

@@ -341,6 +341,18 @@ def damaged(exc: BaseException) -> CorruptEvent | None:
     return None
 
 
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def is_sqlite_file(path: str | Path) -> bool:
+    """Return whether the file starts with SQLite's header (False if it cannot be read)."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(16) == SQLITE_MAGIC
+    except OSError:
+        return False
+
+
 def is_ledger_file(path: Path) -> bool:
     """Return whether the file starts with an SQLite header carrying the ledger's application id
     (bytes 68-71, big-endian; a ledger whose header is still only in its WAL reads as not)."""
@@ -349,7 +361,7 @@ def is_ledger_file(path: Path) -> bool:
             header = handle.read(100)
     except OSError:
         return False
-    return (len(header) == 100 and header.startswith(b"SQLite format 3\x00")
+    return (len(header) == 100 and header.startswith(SQLITE_MAGIC)
             and int.from_bytes(header[68:72], "big") == APPLICATION_ID)
 
 
