@@ -7,6 +7,7 @@ picks its target, then what that target reads. ``seeds()`` returns them for the 
 
 from __future__ import annotations
 
+import io
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -87,6 +88,7 @@ def _from_a_ledger(tmp: Path) -> Iterator[tuple[str, bytes]]:
         for record in ("SRCH:03BE3A05", "SRCH:BF3DD431", "SRCH:7BAC9D19"):
             yield "bundle", orjson.dumps(ledger.bundle(record, note))
         yield from _kept_files(ledger, note)
+        yield from _exports(ledger)
         yield from _witnessed(ledger, first_note, note)
         yield from _tiles(ledger, note, tmp / "tiles")
 
@@ -103,6 +105,14 @@ def _kept_files(ledger: Ledger, note: str) -> Iterator[tuple[str, bytes]]:
     yield "checkpoint-file", orjson.dumps({"origin": shown.origin, "size": shown.size,
                                             "root": shown.root.hex(), "frontier": [],
                                             "note": note})
+
+
+def _exports(ledger: Ledger) -> Iterator[tuple[str, bytes]]:
+    """What --extends reads of an export: each format that names its head."""
+    for fmt in ("json", "jsonl", "csv", "crossref-xml", "crossref-json"):
+        out = io.BytesIO()
+        ledger.export(out, fmt)
+        yield "export-head", out.getvalue()
 
 
 def _witnessed(ledger: Ledger, first_note: str, note: str) -> Iterator[tuple[str, bytes]]:

@@ -140,6 +140,17 @@ def checkpoint_file(data: bytes) -> None:
     open_checkpoint(checkpoint_note_of(_text(data), "fuzz"), VERIFIER)
 
 
+def export_head(data: bytes) -> None:
+    """A file given as --extends that is not a ledger file: an export, whose header (or first
+    csv row) names the head it was made at."""
+    import io
+
+    from ledger.ops.export import head_of_export
+
+    head = head_of_export(io.BytesIO(data), "fuzz")
+    assert head.seq >= 0 and len(head.hash) == 64, head
+
+
 def tiles(data: bytes) -> None:
     """TILES_HEADER, an entry bundle, its level-0 tile, a members file: one bundle of a log
     as ``monitor`` reads it from a host."""
@@ -157,6 +168,7 @@ TARGETS: list[tuple[str, Callable[[bytes], None]]] = [
     ("bundle", bundle), ("contract", contract), ("jsonl", jsonl_line),
     ("tlog-proof", tlog_proof), ("policy", policy), ("logs", logs),
     ("witness-request", witness_request), ("tiles", tiles), ("checkpoint-file", checkpoint_file),
+    ("export-head", export_head),
 ]
 SELECTOR = {name: index for index, (name, _) in enumerate(TARGETS)}
 

@@ -101,39 +101,47 @@ _HEAD_LINE_MOST = 1 << 20  # an export's first lines: its header (a few hundred 
 
 
 def exported_head(path: str) -> ExportedHead:
-    """Return the head the export ``path`` was made at, read from its first lines (json, jsonl,
-    csv, crossref-xml or crossref-json, as ``write_export`` writes them; a csv's from its first
-    row). Refuse a file that is none of them, or a csv or retraction-watch-csv that names none."""
-    import csv
-    import re
-
+    """Return the head the export ``path`` was made at (``head_of_export``)."""
     from ledger.ops.files import unreadable
-
-    def refused(why: str) -> RefusedInput:
-        return RefusedInput(f"{path} is {why}")
 
     try:
         with open(path, "rb") as handle:
-            first = handle.readline(_HEAD_LINE_MOST)
-            if first.startswith(b"record_id,"):  # csv: head_seq and head_hash on every row
-                rows = csv.reader(io.TextIOWrapper(handle, "utf-8", newline=""))
-                if tuple(first.decode("utf-8", "replace").rstrip("\r\n").split(",")) != CSV_COLUMNS:
-                    raise refused("a csv file, but not with the columns of `ledger export "
-                                  "--format csv`")
-                row = next(rows, None)
-                if row is None or len(row) != len(CSV_COLUMNS):
-                    raise refused("a csv export with no record: it names no head (export the "
-                                  "json or jsonl format, whose header names it)")
-                seq, hash_, fmt = row[-2], row[-1], "csv"
-            else:
-                second = handle.readline(_HEAD_LINE_MOST)
-                seq, hash_, fmt = _head_of_lines(first, second, refused)
+            return head_of_export(handle, path)
     except OSError as exc:
         raise unreadable(path, exc) from None
+
+
+def head_of_export(handle: BinaryIO, name: str) -> ExportedHead:
+    """Return the head the export ``name`` (read from ``handle``) was made at, from its first
+    lines (json, jsonl, csv, crossref-xml or crossref-json, as ``write_export`` writes them; a
+    csv's from its first row). Refuse a file that is none of them, or a csv or
+    retraction-watch-csv that names none."""
+    import csv
+    import re
+
+    def refused(why: str) -> RefusedInput:
+        return RefusedInput(f"{name} is {why}")
+
+    seq: Any
+    hash_: Any
+    try:
+        first = handle.readline(_HEAD_LINE_MOST)
+        if first.startswith(b"record_id,"):  # csv: head_seq and head_hash on every row
+            if tuple(first.decode("utf-8").rstrip("\r\n").split(",")) != CSV_COLUMNS:
+                raise refused("a csv file, but not with the columns of `ledger export --format "
+                              "csv`")
+            row = next(csv.reader(io.TextIOWrapper(handle, "utf-8", newline="")), None)
+            if row is None or len(row) != len(CSV_COLUMNS):
+                raise refused("a csv export with no record: it names no head (export the json "
+                              "or jsonl format, whose header names it)")
+            seq, hash_, fmt = row[-2], row[-1], "csv"
+        else:
+            seq, hash_, fmt = _head_of_lines(first, handle.readline(_HEAD_LINE_MOST), refused)
     except (UnicodeDecodeError, csv.Error) as exc:
         raise refused(f"not an export `ledger export` wrote ({exc})") from None
-    if not (isinstance(seq, int) or (isinstance(seq, str) and seq.isdecimal())) or \
-            not isinstance(hash_, str) or re.fullmatch(r"[0-9a-f]{64}", hash_) is None:
+    if not (type(seq) is int or (isinstance(seq, str) and seq.isascii() and seq.isdecimal())) \
+            or type(seq) is bool or not isinstance(hash_, str) \
+            or re.fullmatch(r"[0-9a-f]{64}", hash_) is None or int(seq) > 2**63 - 1:
         raise refused(f"a {fmt} export whose head is not a seq and a hash ({seq!r:.30}, "
                       f"{hash_!r:.80})")
     return ExportedHead(int(seq), hash_, fmt)
