@@ -49,6 +49,8 @@ step "The log as C2SP tiles for any static host, and a monitor that follows it" 
   "ledger tiles demo-out/tiles --key demo-out/publisher.key && ledger monitor demo-out/tiles --vkey demo-out/publisher.vkey --state demo-out/monitor.json --mirror demo-out/mirror.db"
 step "An auditor checks the ledger against what they kept: the monitor's last checkpoint and a reader's bundle, in one pass" \
   "ledger verify --checkpoint demo-out/monitor.json --checkpoint demo-out/SRCH-03BE3A05.bundle.json --vkey demo-out/publisher.vkey"
+step "An indexer checks that the ledger extends the snapshot it ingested earlier (no key needed)" \
+  "ledger verify --extends demo-snapshot.json"
 step "An editor's day: the records by status, what a correction changed, a search, the state of the log" \
   "ledger list && ledger diff SRCH:03BE3A05 && ledger search routing benchmark && ledger status"
 step "A second retraction of a retracted record is refused (a retry with new words)" \
