@@ -6,9 +6,10 @@ from pathlib import Path
 
 import click
 
+from ledger.core.escapes import printable
 from ledger.errors import RefusedInput
 
-from .common import FileName, say
+from .common import FileName, emit_json, json_option, say, stdout_bytes
 
 
 @click.group()
@@ -85,6 +86,60 @@ def serve(key_file: str, logs_file: str, db_file: str, listen: str) -> None:
 
     run(service, host.strip("[]"), int(port), ready)
     say(f"Witness {cosigner.name} stopped", err=True)
+
+
+@witness.command("status")
+@click.option("--db", "db_file", required=True, type=FileName("the witness database file"),
+              help="The witness's state file (its --db).")
+@click.option("--note", "note_of", type=click.IntRange(1), metavar="ID",
+              help="Print the checkpoint note refusal ID carried, as sent: the evidence to keep "
+                   "or give an auditor.")
+@json_option
+def status(db_file: str, note_of: int | None, as_json: bool) -> None:
+    """Show what a witness holds: the last checkpoint it cosigned of each log, and the
+    submissions it refused (kept as evidence of a log's misbehaviour).
+
+    Reads the state file only, so it can run while the witness serves.
+
+    \b
+    Example:
+        ledger witness status --db w1.db
+        ledger witness status --db w1.db --note 3 > refused-3.txt
+    """
+    from ledger.ops.witness import witness_state
+
+    logs, refusals = witness_state(Path(db_file))
+    if note_of is not None:
+        found = next((r for r in refusals if r.id == note_of), None)
+        if found is None:
+            raise RefusedInput(f"{db_file} keeps no refusal {note_of} (it keeps "
+                               f"{len(refusals)}: `ledger witness status --db {db_file}` lists "
+                               "them)")
+        if found.note is None:
+            raise RefusedInput(f"refusal {note_of} carried no checkpoint note ({found.reason})")
+        stdout_bytes().write(found.note.encode())
+        return
+    if as_json:
+        emit_json({"logs": [vars(log) for log in logs], "refusals": [vars(r) for r in refusals]})
+        return
+    say(f"{db_file}: {len(logs)} log(s) cosigned, {len(refusals)} refusal(s) kept")
+    for log in logs:
+        say(f"  {printable(log.origin)}: size {log.size}, root {log.root}, cosigned at "
+            f"{log.cosigned_at}")
+    shown = refusals[-REFUSALS_SHOWN:]
+    if shown:
+        more = len(refusals) - len(shown)
+        say("Refused" + (f" (the latest {len(shown)}; --json lists all {len(refusals)})"
+                         if more else "") + ":")
+    for r in shown:
+        say(f"  {r.id}. {r.at} {printable(r.origin or '(no origin)')}: {r.status} "
+            f"{printable(r.reason)}" + ("" if r.note is None else " [note kept]"))
+    if any(r.note is not None for r in shown):
+        say(f"`ledger witness status --db {db_file} --note ID` prints the checkpoint note a "
+            "refusal carried.")
+
+
+REFUSALS_SHOWN = 20  # the latest refusals the text lists
 
 
 COMMANDS = (witness,)

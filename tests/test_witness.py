@@ -134,6 +134,37 @@ def test_the_witness_protocol(tmp_path: Path, logs_and_witness: tuple[Log, Witne
         kept = conn.execute("SELECT status FROM refusals").fetchall()
     assert sorted({s for (s,) in kept}) == [400, 403, 404, 409, 422]
     assert "refused add-checkpoint (422)" in witness.said()
+    check_the_evidence_it_kept(log, witness.db, forked.note())
+
+
+def check_the_evidence_it_kept(log: Log, db: Path, forked: str) -> None:
+    """``ledger witness status`` (read while the witness serves) lists the log it cosigned and
+    the refusals; ``--note ID`` gives the forked checkpoint as sent, which with the one it
+    cosigned is a split view that ``verify --checkpoint`` names."""
+    shown = log.cli.json("witness", "status", "--db", str(db))
+    assert [(x["origin"], x["size"]) for x in shown["logs"]] == [("example.org/log", 15)]
+    fork = next(r for r in shown["refusals"] if "another root" in r["reason"])
+    assert fork["status"] == 422 and fork["origin"] == "example.org/log"
+    assert fork["note"].split("\n")[:2] == forked.split("\n")[:2]  # the request's, as sent
+    text = log.cli("witness", "status", "--db", str(db)).stdout
+    assert "example.org/log: size 15, root " in text and f"{fork['id']}. " in text
+    refused, cosigned = db.with_name("refused.txt"), db.with_name("cosigned.txt")
+    refused.write_bytes(log.cli("witness", "status", "--db", str(db), "--note",
+                                str(fork["id"])).stdout_bytes)
+    assert refused.read_text() == fork["note"]
+    cosigned.write_text(shown["logs"][0]["note"])
+    result = log.cli("verify", "--checkpoint", str(refused), "--checkpoint", str(cosigned),
+                     "--vkey", log.vkey)
+    assert result.exit_code == 1 and "a split view" in result.stderr, result.output
+    for args, says in ((["--note", "999"], "keeps no refusal 999"),
+                       (["--note", str(next(r["id"] for r in shown["refusals"]
+                                            if r["note"] is None))], "carried no checkpoint note")):
+        result = log.cli("witness", "status", "--db", str(db), *args)
+        assert result.exit_code == 2 and says in result.stderr, result.output
+    missing = log.cli("witness", "status", "--db", str(db.with_name("none.db")))
+    assert missing.exit_code == 2 and "no witness state file at" in missing.stderr
+    assert not db.with_name("none.db").exists()
+    assert log.cli("witness", "status", "--db", str(log.db)).exit_code == 2  # not a witness's
 
 
 def test_the_empty_tree_rule(tmp_path: Path) -> None:

@@ -175,6 +175,65 @@ def _lines_by(note: str, verifiers: list[Verifier]) -> list[str]:
             if (name, int.from_bytes(raw[:4], "big")) in keys]
 
 
+@dataclass(frozen=True)
+class CosignedLog:
+    """The latest checkpoint a witness cosigned of one log."""
+
+    origin: str
+    size: int
+    root: str  # base64, as the checkpoint writes it
+    cosigned_at: str  # RFC 3339, to the second
+    note: str  # the log's signed note with the witness's cosignature
+
+
+@dataclass(frozen=True)
+class KeptRefusal:
+    """A submission the witness refused, kept as evidence: ``note`` is the checkpoint note the
+    request carried, as sent (None if it carried none that reads as UTF-8 text)."""
+
+    id: int
+    at: str  # RFC 3339, to the second
+    origin: str | None
+    status: int
+    reason: str
+    note: str | None
+
+
+def witness_state(path: Path) -> tuple[list[CosignedLog], list[KeptRefusal]]:
+    """Return what a witness's state file holds: the latest checkpoint cosigned per log (by
+    origin) and every refusal (oldest first). Read only: the witness may be serving."""
+    conn = witnessdb.open_witness_db_to_read(path)
+    try:
+        cosigned = witnessdb.cosigned_rows(conn)
+        refused = witnessdb.refusal_rows(conn)
+    finally:
+        conn.close()
+    logs = [CosignedLog(str(origin), int(size), b64(bytes(root)), _when(at), str(note))
+            for origin, size, root, note, at in cosigned]
+    kept = []
+    for id_, at, origin, status, reason, request in refused:
+        _, sep, note = bytes(request).partition(b"\n\n")
+        try:
+            text: str | None = note.decode("utf-8") if sep and note else None
+        except UnicodeDecodeError:
+            text = None
+        kept.append(KeptRefusal(int(id_), _when(at), None if origin is None else str(origin),
+                                int(status), str(reason), text))
+    return logs, kept
+
+
+def _when(at: Any) -> str:
+    """Return a stored Unix time as RFC 3339 to the second."""
+    import datetime as dt
+
+    from ledger.core.clock import rfc3339_seconds
+
+    try:
+        return rfc3339_seconds(dt.datetime.fromtimestamp(int(at), dt.UTC))
+    except (ValueError, OverflowError, OSError, TypeError):
+        return f"(not a time: {printable(repr(at))[:40]})"
+
+
 def _parse_request(request: bytes) -> tuple[int, list[bytes], str]:
     """Return (old size, proof hashes, checkpoint note) of an add-checkpoint body."""
     try:

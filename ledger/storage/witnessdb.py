@@ -12,6 +12,7 @@ import contextlib
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from ledger.errors import StoreError
 from ledger.storage.store import check_creatable, sqlite_name
@@ -88,7 +89,32 @@ def refuse(conn: sqlite3.Connection, at: int, origin: str | None, status: int, r
                  (at, origin, status, reason, request[:65536]))
 
 
-def refusals(conn: sqlite3.Connection) -> list[tuple[int, str | None, int, str]]:
-    """Return (at, origin, status, reason) of every refusal kept, oldest first."""
+def open_witness_db_to_read(path: Path) -> sqlite3.Connection:
+    """Open a witness state file to read it (a running witness may write it meanwhile): refuse
+    a name with no file, and a file that is not a witness's; create nothing."""
+    if not path.is_file():
+        raise StoreError(f"no witness state file at {path} (`ledger witness serve --db` makes "
+                         "one)")
+    try:
+        conn = sqlite3.connect(sqlite_name(path), timeout=30.0, isolation_level=None)
+        conn.execute("PRAGMA busy_timeout = 30000")
+        conn.execute("PRAGMA query_only = ON")
+        if conn.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+            conn.close()
+            raise StoreError(f"{path} is not a witness state file")
+        return conn
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot read the witness state file {path}: {exc}") from None
+
+
+def cosigned_rows(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
+    """Return (origin, size, root, note, cosigned_at) of the latest checkpoint cosigned per log,
+    by origin."""
     return [tuple(r) for r in conn.execute(
-        "SELECT at, origin, status, reason FROM refusals ORDER BY id")]
+        "SELECT origin, size, root, note, cosigned_at FROM cosigned ORDER BY origin")]
+
+
+def refusal_rows(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
+    """Return (id, at, origin, status, reason, request) of every refusal kept, oldest first."""
+    return [tuple(r) for r in conn.execute(
+        "SELECT id, at, origin, status, reason, request FROM refusals ORDER BY id")]
