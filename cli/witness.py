@@ -51,12 +51,14 @@ def keygen(name: str, output: str | None) -> None:
 @click.option("--logs", "logs_file", required=True, type=FileName("the logs file"),
               help="The logs it witnesses: `log <vkey> [<url>]` lines.")
 @click.option("--db", "db_file", required=True, type=FileName("the witness database file"),
-              help="Its state: the last checkpoint cosigned per log, and every refusal.")
+              help="Its state: the last checkpoint cosigned per log, and the refusals kept "
+                   "as evidence.")
 @click.option("--listen", default="127.0.0.1:7380", show_default=True, metavar="HOST:PORT")
 def serve(key_file: str, logs_file: str, db_file: str, listen: str) -> None:
     """Serve add-checkpoint and the latest cosigned checkpoints over HTTP (uvicorn).
 
-    Stops gracefully on Ctrl-C or SIGTERM. Every refusal is logged on stderr and kept in --db.
+    Stops gracefully on Ctrl-C or SIGTERM. Every refusal is logged on stderr; a checkpoint
+    the log's key signed and refused as inconsistent is kept in --db, as evidence.
 
     \b
     Example:

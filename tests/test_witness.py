@@ -130,10 +130,17 @@ def test_the_witness_protocol(tmp_path: Path, logs_and_witness: tuple[Log, Witne
     assert latest.status_code == 200 and latest.text.startswith("example.org/log\n15\n")
     assert latest.text.count("\u2014 example.org/log ") == 1 and "\u2014 witness.example/w1 " in latest.text
     assert httpx.get(f"{url}/{'0' * 64}/checkpoint").status_code == 404
+    for status in (400, 403, 404, 409, 413, 422):  # each logged
+        assert f"refused add-checkpoint ({status})" in witness.said() or status == 413
+    for _ in range(3):  # the forked note sent again, and junk: nothing more is kept
+        assert submit(url, 15, [], forked.note()).status_code == 422
+        assert httpx.post(url + "/add-checkpoint", content=b"x" * 60_000).status_code == 400
     with sqlite3.connect(witness.db) as conn:
-        kept = conn.execute("SELECT status FROM refusals").fetchall()
-    assert sorted({s for (s,) in kept}) == [400, 403, 404, 409, 422]
-    assert "refused add-checkpoint (422)" in witness.said()
+        kept = conn.execute("SELECT status, reason FROM refusals").fetchall()
+    # only the signed checkpoints refused as inconsistent are kept (anyone can send the others),
+    # each note once: the proof from elsewhere and the fork (the no-proof one is the same note)
+    assert [status for status, _ in kept] == [422, 422], kept
+    assert "another root at the size last cosigned (15): a fork" in kept[1][1]
     check_the_evidence_it_kept(log, witness.db, forked.note())
 
 
@@ -156,9 +163,12 @@ def check_the_evidence_it_kept(log: Log, db: Path, forked: str) -> None:
     result = log.cli("verify", "--checkpoint", str(refused), "--checkpoint", str(cosigned),
                      "--vkey", log.vkey)
     assert result.exit_code == 1 and "a split view" in result.stderr, result.output
+    with sqlite3.connect(db) as conn:  # as a witness of an earlier version kept any refusal
+        conn.execute("INSERT INTO refusals (at, origin, status, reason, request) "
+                     "VALUES (1, NULL, 400, 'malformed', x'78787878')")
+        junk = conn.execute("SELECT max(id) FROM refusals").fetchone()[0]
     for args, says in ((["--note", "999"], "keeps no refusal 999"),
-                       (["--note", str(next(r["id"] for r in shown["refusals"]
-                                            if r["note"] is None))], "carried no checkpoint note")):
+                       (["--note", str(junk)], "carried no checkpoint note")):
         result = log.cli("witness", "status", "--db", str(db), *args)
         assert result.exit_code == 2 and says in result.stderr, result.output
     missing = log.cli("witness", "status", "--db", str(db.with_name("none.db")))

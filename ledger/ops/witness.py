@@ -44,6 +44,12 @@ from ledger.storage import witnessdb
 
 MAX_REQUEST = 64 * 1024  # 63 proof lines and a checkpoint with many signatures fit in 8 KiB
 MAX_PROOF_LINES = 63
+# The refusals kept in the state file, as evidence: a checkpoint signed by a key the log's
+# origin trusts, refused as inconsistent with what the witness cosigned (a fork, a proof that
+# fails). Every other refusal (a malformed request, an unknown log, a bad signature, a 409) is
+# only logged: anyone can send one, and keeping each let any client fill the disk (2,000
+# requests of 64 KB in 4 s made the file 127 MB).
+EVIDENCE = 422
 BODY_DEADLINE = 30.0  # seconds for a request's whole body (a few KiB)
 HEAD_DEADLINE = 30.0  # seconds a connection may wait before a request's head is in, in full
 _OLD = re.compile(r"old (0|[1-9][0-9]{0,18})")
@@ -100,11 +106,12 @@ class Witness:
             log.warning("refused add-checkpoint (%d) for %s: %s", refusal.status,  # as text:
                         printable(refusal.origin or "an unknown log"),  # anyone may send it
                         printable(refusal.reason))
-            try:
-                witnessdb.refuse(self._conn(), int(self.clock()), refusal.origin, refusal.status,
-                                 refusal.reason, request)
-            except Exception:  # a busy file must not turn a refusal into a 500
-                log.exception("could not keep the refusal")
+            if refusal.status == EVIDENCE:
+                try:
+                    witnessdb.keep_refusal(self._conn(), int(self.clock()), refusal.origin,
+                                           refusal.status, refusal.reason, request)
+                except Exception:  # a busy file must not turn a refusal into a 500
+                    log.exception("could not keep the refusal")
             return Reply(refusal.status, refusal.body, refusal.content_type)
 
     def _add(self, request: bytes) -> Reply:
@@ -201,7 +208,7 @@ class KeptRefusal:
 
 def witness_state(path: Path) -> tuple[list[CosignedLog], list[KeptRefusal]]:
     """Return what a witness's state file holds: the latest checkpoint cosigned per log (by
-    origin) and every refusal (oldest first). Read only: the witness may be serving."""
+    origin) and every refusal kept (oldest first). Read only: the witness may be serving."""
     conn = witnessdb.open_witness_db_to_read(path)
     try:
         cosigned = witnessdb.cosigned_rows(conn)

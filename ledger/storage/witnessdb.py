@@ -82,11 +82,18 @@ def put(conn: sqlite3.Connection, origin: str, size: int, root: bytes, note: str
                  (origin, size, root, note, at))
 
 
-def refuse(conn: sqlite3.Connection, at: int, origin: str | None, status: int, reason: str,
-           request: bytes) -> None:
-    """Keep a refused submission (it may be evidence of a log's misbehaviour)."""
-    conn.execute("INSERT INTO refusals (at, origin, status, reason, request) VALUES (?, ?, ?, ?, ?)",
-                 (at, origin, status, reason, request[:65536]))
+def keep_refusal(conn: sqlite3.Connection, at: int, origin: str | None, status: int,
+                 reason: str, request: bytes) -> None:
+    """Keep a refused submission, evidence of a log's misbehaviour: once for each checkpoint
+    note (the same note sent again, whatever its old size, proof lines and so the reason, adds
+    nothing), so that replaying a signed note cannot grow the file."""
+    note = request.partition(b"\n\n")[2]
+    with transaction(conn):
+        for (kept,) in conn.execute("SELECT request FROM refusals WHERE origin IS ?", (origin,)):
+            if isinstance(kept, bytes) and kept.partition(b"\n\n")[2] == note:
+                return
+        conn.execute("INSERT INTO refusals (at, origin, status, reason, request) "
+                     "VALUES (?, ?, ?, ?, ?)", (at, origin, status, reason, request[:65536]))
 
 
 def open_witness_db_to_read(path: Path) -> sqlite3.Connection:
