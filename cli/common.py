@@ -189,7 +189,21 @@ def read_text_input(source: str) -> str:
 
 
 def read_checkpoint_note(path: str) -> str:
-    """Return the signed checkpoint note file ``path`` holds (``checkpoint_note_of``)."""
+    """Return the signed checkpoint note file ``path`` holds (``checkpoint_note_of``); refuse an
+    SQLite file, naming what reads it if it is a ledger's or a witness's."""
+    from ledger.storage import witnessdb
+    from ledger.storage.store import is_ledger_file, is_sqlite_file
+
+    if path != "-" and is_sqlite_file(path):
+        if is_ledger_file(Path(path)):
+            hint = ("a ledger file: `--extends` checks the log against an earlier copy of it "
+                    "(`verify` and `audit`)")
+        elif witnessdb.is_witness_file(Path(path)):
+            hint = (f"a witness's state file: `ledger witness status --db {path} --json` gives "
+                    "the checkpoint it cosigned of each log (`logs[].note`)")
+        else:
+            hint = "an SQLite file"
+        raise RefusedInput(f"{path} is not a signed checkpoint note: it is {hint}")
     return checkpoint_note_of(read_text_input(path), path)
 
 

@@ -355,6 +355,22 @@ def test_a_folder_of_kept_checkpoints_is_each_of_its_files(cli: Cli, signed: dic
     assert result.exit_code == 2 and "is a folder that holds no file" in result.output
 
 
+
+def test_a_database_given_as_a_checkpoint_is_named(cli: Cli, signed: dict[str, Any],
+                                                   tmp_path: Path) -> None:
+    """A ledger file or a witness's state file given as --checkpoint is refused naming what it
+    is and what reads it, not as text that is not UTF-8."""
+    from ledger.storage import witnessdb
+
+    witnessdb.open_witness_db(tmp_path / "w.db").close()
+    for database, says in ((cli.db, "it is a ledger file: `--extends` checks"),
+                        (tmp_path / "w.db", "it is a witness's state file: `ledger witness status")):
+        for args in (["verify", "--checkpoint", str(database), "--vkey", signed["vkey"]],
+                     ["prove", "1", "--checkpoint", str(database)]):
+            result = cli(*args)
+            assert result.exit_code == 2 and says in result.stderr, result.output
+
+
 @given(st.lists(st.tuples(st.sampled_from(["a.example/log", "b.example/log"]),
                           st.integers(1, 4), st.sampled_from([b"\x01" * 32, b"\x02" * 32]))))
 def test_split_views_are_the_sizes_with_two_roots(kept: list[tuple[str, int, bytes]]) -> None:
