@@ -406,8 +406,8 @@ def _old_copy(obj: LedgerContext, path: str) -> Ledger | ExportedHead:
     with contextlib.suppress(OSError):
         if os.path.samefile(path, obj.db):
             raise RefusedInput(f"--extends {path} is the ledger itself: give an earlier copy")
-    if os.path.isfile(path) and not is_sqlite_file(path):
-        return exported_head(path)
+    if os.path.isfile(path) and os.path.getsize(path) and not is_sqlite_file(path):
+        return exported_head(path)  # (an empty file may be a copy whose pages are in its -wal)
     return Ledger.open(path)
 
 
