@@ -229,9 +229,12 @@ def _kept_options(command: Callable[..., None]) -> Callable[..., None]:
 
 def kept_files(sources: Sequence[str]) -> list[str]:
     """Return the files ``--checkpoint`` names: each file given, and each file a folder given
-    holds (its own files, by name; not those in its subfolders, nor hidden ones), so that an
-    auditor who saved every checkpoint they saw in one folder gives the folder. Refuse a folder
-    that holds no file: it checks nothing."""
+    holds (its own files, by name; not those in its subfolders, nor hidden ones, nor an SQLite
+    database and the -wal, -shm or -journal file beside it — a monitor's mirror kept with its
+    state file), so that an auditor who saved every checkpoint they saw in one folder gives the
+    folder. Refuse a folder that holds no other file: it checks nothing."""
+    from ledger.storage.store import is_sqlite_file
+
     files: list[str] = []
     for source in sources:
         if not source:
@@ -246,8 +249,13 @@ def kept_files(sources: Sequence[str]) -> list[str]:
         except OSError as exc:
             raise RefusedInput(f"cannot read the folder {source}: "
                                f"{exc.strerror or exc}") from None
+        databases = {path for path in held if is_sqlite_file(path)}
+        held = [path for path in held if path not in databases and not any(
+            path == database + side for database in databases
+            for side in ("-wal", "-shm", "-journal"))]
         if not held:
-            raise RefusedInput(f"{source} is a folder that holds no file: give the files of "
+            raise RefusedInput(f"{source} is a folder that holds no file"
+                               + (" but databases" if databases else "") + ": give the files of "
                                "the checkpoints kept, or a folder of them")
         files.extend(held)
     return files

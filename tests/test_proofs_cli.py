@@ -336,6 +336,8 @@ def test_a_folder_of_kept_checkpoints_is_each_of_its_files(cli: Cli, signed: dic
     cli("correct", RID, "--kind", "clarification", "--notice-id", "C2")
     assert cli("checkpoint", "--key", str(signed["key"]), "-o", str(kept / "7.txt")).exit_code == 0
     (kept / ".DS_Store").write_bytes(b"\x00\x01")
+    shutil.copy(cli.db, kept / "mirror.db")  # a database kept beside them is not a checkpoint
+    (kept / "mirror.db-wal").write_bytes(b"\x37\x7f\x06\x82")
     (kept / "sub" / "notes.txt").write_text("not a checkpoint\n")
     for command in ("verify", "audit"):
         result = cli(command, "--checkpoint", f"{kept}/", "--vkey", signed["vkey"])
@@ -353,6 +355,9 @@ def test_a_folder_of_kept_checkpoints_is_each_of_its_files(cli: Cli, signed: dic
     (tmp_path / "none").mkdir()
     result = cli("audit", "--checkpoint", str(tmp_path / "none"), "--vkey", signed["vkey"])
     assert result.exit_code == 2 and "is a folder that holds no file" in result.output
+    shutil.copy(cli.db, tmp_path / "none" / "ledger.db")
+    result = cli("verify", "--checkpoint", str(tmp_path / "none"), "--vkey", signed["vkey"])
+    assert result.exit_code == 2 and "holds no file but databases" in result.output
 
 
 
