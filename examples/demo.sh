@@ -99,4 +99,6 @@ step "Three witnesses cosign the log's checkpoint (a C2SP tlog-policy: two of th
   "cat demo-out/witnesses.policy | cut -c1-100 && ledger checkpoint --key demo-out/publisher.key --policy demo-out/witnesses.policy -o demo-out/cosigned.txt && cat demo-out/cosigned.txt"
 step "A tlog-proof checked against the policy, without the database" \
   "ledger prove 8 --format tlog-proof --checkpoint demo-out/cosigned.txt -o demo-out/seq8.tlog-proof && ledger verify-proof demo-out/seq8.tlog-proof --vkey demo-out/publisher.vkey --policy demo-out/witnesses.policy"
+step "What a witness holds, read while it serves: the checkpoint it cosigned, and any refusal it keeps as evidence" \
+  "ledger witness status --db demo-out/w1.db"
 printf '\nDone: the ledger is %s (open it with sqlite3 or Datasette: `ledger metadata -o metadata.json`); keys,\ncheckpoints, bundle, the site (open demo-out/site/index.html in a browser), the tiles, a mirror,\nthe ledger of the imported pages and the witnesses'"'"' state are in demo-out/.\n' "$DB"
