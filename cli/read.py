@@ -364,6 +364,7 @@ def verify(obj: LedgerContext, checkpoint_files: tuple[str, ...], vkey: str | No
         ledger verify --json
         ledger verify --checkpoint checkpoint-120.txt --vkey publisher.vkey
         ledger verify --checkpoint seen.json --checkpoint saved.bundle.json --vkey publisher.vkey
+        ledger verify --checkpoint kept-checkpoints/ --vkey publisher.vkey
         ledger verify --extends archive/ledger-2026-11.db
         ledger verify --extends ingested-snapshot.jsonl
     """
