@@ -191,14 +191,14 @@ def read_text_input(source: str) -> str:
 def read_checkpoint_note(path: str) -> str:
     """Return the signed checkpoint note file ``path`` holds (``checkpoint_note_of``); refuse an
     SQLite file, naming what reads it if it is a ledger's or a witness's."""
-    from ledger.storage import witnessdb
-    from ledger.storage.store import is_ledger_file, is_sqlite_file
+    from ledger.storage import store, witnessdb
 
-    if path != "-" and is_sqlite_file(path):
-        if is_ledger_file(Path(path)):
+    application = None if path == "-" else store.sqlite_application_id(path)
+    if application is not None:
+        if application == store.APPLICATION_ID:
             hint = ("a ledger file: `--extends` checks the log against an earlier copy of it "
                     "(`verify` and `audit`)")
-        elif witnessdb.is_witness_file(Path(path)):
+        elif application == witnessdb.APPLICATION_ID:
             hint = (f"a witness's state file: `ledger witness status --db {path} --json` gives "
                     "the checkpoint it cosigned of each log (`logs[].note`)")
         else:

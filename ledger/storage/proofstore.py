@@ -91,9 +91,8 @@ def log_origins(conn: sqlite3.Connection) -> set[str]:
     the log it mirrors (text only; none when they cannot be read). The file's word, for a hint,
     never for a check."""
     try:
-        return {o for (o,) in conn.execute(
-            "SELECT origin FROM checkpoints UNION "
-            "SELECT value FROM ledger_meta WHERE key = 'mirror_of'") if isinstance(o, str)}
+        mirrored = conn.execute("SELECT value FROM ledger_meta WHERE key = 'mirror_of'").fetchall()
+        return set(stored_origins(conn)) | {o for (o,) in mirrored if isinstance(o, str)}
     except sqlite3.Error:
         return set()
 

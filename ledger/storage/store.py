@@ -344,25 +344,28 @@ def damaged(exc: BaseException) -> CorruptEvent | None:
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
-def is_sqlite_file(path: str | Path) -> bool:
-    """Return whether the file starts with SQLite's header (False if it cannot be read)."""
+def sqlite_application_id(path: str | Path) -> int | None:
+    """Return the application id in the header of the SQLite file ``path`` (bytes 68-71,
+    big-endian), or None if the file does not start with an SQLite header or cannot be read."""
     try:
         with open(path, "rb") as handle:
-            return handle.read(16) == SQLITE_MAGIC
+            header = handle.read(100)
     except OSError:
-        return False
+        return None
+    if len(header) < 100 or not header.startswith(SQLITE_MAGIC):
+        return None
+    return int.from_bytes(header[68:72], "big")
+
+
+def is_sqlite_file(path: str | Path) -> bool:
+    """Return whether the file starts with SQLite's header (False if it cannot be read)."""
+    return sqlite_application_id(path) is not None
 
 
 def is_ledger_file(path: Path) -> bool:
     """Return whether the file starts with an SQLite header carrying the ledger's application id
-    (bytes 68-71, big-endian; a ledger whose header is still only in its WAL reads as not)."""
-    try:
-        with path.open("rb") as handle:
-            header = handle.read(100)
-    except OSError:
-        return False
-    return (len(header) == 100 and header.startswith(SQLITE_MAGIC)
-            and int.from_bytes(header[68:72], "big") == APPLICATION_ID)
+    (a ledger whose header is still only in its WAL reads as not)."""
+    return sqlite_application_id(path) == APPLICATION_ID
 
 
 # ``ledger site`` reads pages all over the file (each record's events, its proofs' tree hashes):

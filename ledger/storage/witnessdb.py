@@ -96,16 +96,6 @@ def keep_refusal(conn: sqlite3.Connection, at: int, origin: str | None, status: 
                      "VALUES (?, ?, ?, ?, ?)", (at, origin, status, reason, request[:65536]))
 
 
-def is_witness_file(path: Path) -> bool:
-    """Return whether the file starts with an SQLite header carrying a witness's application id."""
-    try:
-        with path.open("rb") as handle:
-            header = handle.read(100)
-    except OSError:
-        return False
-    return len(header) == 100 and int.from_bytes(header[68:72], "big") == APPLICATION_ID
-
-
 def open_witness_db_to_read(path: Path) -> sqlite3.Connection:
     """Open a witness state file to read it (a running witness may write it meanwhile): refuse
     a name with no file, and a file that is not a witness's; create nothing."""
