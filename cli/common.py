@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, BinaryIO, TypeVar, cast
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, TypeVar, cast
 
 import click
 import orjson
@@ -25,6 +25,10 @@ from ledger.errors import LedgerError, NotALedger, RefusedInput
 from ledger.model.rules import nearest, words_key
 from ledger.ops.files import file_name_problem, output_file, read_bounded, without_bom
 from ledger.pages.text import event_summary, width, wrapped
+
+if TYPE_CHECKING:
+    from ledger.core.note import Signer
+    from ledger.core.policy import Policy
 
 T = TypeVar("T")
 
@@ -464,6 +468,19 @@ def write_output(text: str, output: str | None, what: str) -> None:
     with output_file(output) as handle:  # UTF-8 whatever the locale: the documents say so
         handle.write(text.encode("utf-8"))
     say(f"Wrote {what} to {output}", err=True)
+
+
+def sign_now(ledger: Ledger, signer: Signer, policy: Policy | None,
+             bar: Callable[[int], None] | None, since_signed: bool = False) -> tuple[str, bool]:
+    """Sign and store a checkpoint of the whole log, as ``ledger checkpoint`` does: with
+    ``policy``, only once its witnesses' quorum has cosigned it, each witness's answer said on
+    stderr. Return (the note, whether it is new)."""
+    if policy is None:
+        return ledger.checkpoint(signer, bar, since_signed=since_signed)
+    done = ledger.witnessed_checkpoint(signer, policy, bar)
+    for line in done.said:
+        say(line, err=True)
+    return done.note, done.stored
 
 
 def warn_exposed(out_dir: str, db: str) -> None:

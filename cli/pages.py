@@ -22,12 +22,15 @@ from .common import (
     from_terminal,
     json_option,
     pass_ctx,
+    passphrase,
     progress,
+    progress_phases,
     read_checkpoint_note,
     refuse_writing_over,
     rehearsed,
     report_rehearsal,
     say,
+    sign_now,
     warn_exposed,
     whole,
     write_output,
@@ -130,44 +133,77 @@ def render(obj: LedgerContext, record_id: str, fmt: str | None, output: str | No
 
 @click.command()
 @click.argument("out_dir", type=click.Path(file_okay=False))
+@click.option("--key", "key_file", type=FileName("the key file"),
+              help="Sign a checkpoint of the whole log now with this key (stored, as `ledger "
+                   "checkpoint` does) and embed each record's bundle against it.")
 @click.option("--checkpoint", "checkpoint_file", type=FileName("the checkpoint file"),
-              help="Embed each record's bundle against this signed checkpoint.")
-@click.option("--vkey", help="The publisher's verifier key (string or file), shown to readers.")
+              help="Embed each record's bundle against this checkpoint, signed before.")
+@click.option("--vkey", help="The publisher's verifier key (string or file), shown to readers "
+                             "(with --key, the key's own).")
 @click.option("--policy", "policy_file", type=FileName("the policy file"),
-              help="Pages also require the checkpoint's witness cosignatures to meet this quorum.")
+              help="Pages also require the checkpoint's witness cosignatures to meet this quorum "
+                   "(with --key, the policy's witnesses cosign the new checkpoint first).")
 @click.option("--full", is_flag=True,
               help="Rebuild every record's page, not only those whose events changed.")
 @pass_ctx
-def site(obj: LedgerContext, out_dir: str, checkpoint_file: str | None, vkey: str | None,
-         policy_file: str | None, full: bool) -> None:
+def site(obj: LedgerContext, out_dir: str, key_file: str | None, checkpoint_file: str | None,
+         vkey: str | None, policy_file: str | None, full: bool) -> None:
     """Write a static site: paginated index pages, index.json, one page per record, assets/.
 
-    With --checkpoint and --vkey every record page embeds its bundle and checks it in the
-    reader's browser (WebCrypto): event hashes, inclusion proofs and the checkpoint signature;
-    then it shows the record as computed from the verified events. A second run rewrites only
-    the files whose content changed; files are never written through a symlink. A page names
-    its bundle by the bundle's bytes; bundles no page has named for two runs are removed.
+    With --key (a checkpoint of the whole log signed now), or --checkpoint and --vkey, every
+    record page embeds its bundle and checks it in the reader's browser (WebCrypto): event
+    hashes, inclusion proofs and the checkpoint signature; then it shows the record as computed
+    from the verified events. Without either, the pages are the publisher's copy and say so. A
+    second run rewrites only the files whose content changed; files are never written through
+    a symlink. A page names its bundle by the bundle's bytes; bundles no page has named for two
+    runs are removed.
 
     \b
     Example:
+        ledger site public/ --key publisher.key
         ledger site public/ --checkpoint checkpoint-120.txt --vkey publisher.vkey
-        ledger site public/ --checkpoint cosigned-121.txt --vkey publisher.vkey \\
-            --policy witnesses.policy
+        ledger site public/ --key publisher.key --policy witnesses.policy
     """
-    if (checkpoint_file is None) != (vkey is None):
-        raise RefusedInput("--checkpoint and --vkey go together")
-    if policy_file is not None and checkpoint_file is None:
-        raise RefusedInput("--policy needs --checkpoint and --vkey (a cosigned checkpoint)")
-    from ledger.ops.keys import read_policy, read_verifier_text
+    if key_file is not None and checkpoint_file is not None:
+        raise RefusedInput("give --key FILE (sign a checkpoint of the log now) or --checkpoint "
+                           "FILE (one signed before), not both")
+    if key_file is None and (checkpoint_file is None) != (vkey is None):
+        raise RefusedInput("--checkpoint and --vkey go together (or give --key FILE: a "
+                           "checkpoint signed now, its verifier key shown to readers)")
+    if policy_file is not None and checkpoint_file is None and key_file is None:
+        raise RefusedInput("--policy needs --key, or --checkpoint and --vkey (a cosigned "
+                           "checkpoint)")
+    from ledger.core.note import verifier_key
+    from ledger.ops.files import check_folder
+    from ledger.ops.keys import read_policy, read_signer, read_verifier_text
+    from ledger.ops.proofs import checkpoint_of_note
 
     note = read_checkpoint_note(checkpoint_file) if checkpoint_file else None
     key = read_verifier_text(vkey) if vkey else None
     policy = read_policy(policy_file) if policy_file else None
-    with obj.open(signing=False) as ledger, progress("Writing pages", ledger.count_records()) as bar:
-        done = ledger.site(Path(out_dir), note, key, bar, full, policy)
+    signer = read_signer(Path(key_file), passphrase) if key_file else None
+    if signer is not None:
+        own = verifier_key(signer)
+        if key is not None and key.strip() != own:
+            raise RefusedInput(f"--vkey is {key.strip()}, but a checkpoint signed with --key "
+                               f"{key_file} is verified by {own}: give only --key")
+        key = own
+    with obj.open(signing=False) as ledger:
+        phases = [("Verifying", ledger.count())] if signer is not None else []
+        with progress_phases(*phases, ("Writing pages", ledger.count_records())) as bars:
+            if signer is not None:
+                check_folder(Path(out_dir), "the site")  # refused before a checkpoint is stored
+                note, new = sign_now(ledger, signer, policy, bars[0], since_signed=True)
+                say(f"{'Signed and stored' if new else 'Embedding'} the checkpoint of size "
+                    f"{checkpoint_of_note(note).size} by {signer.name}"
+                    + ("" if new else " (signed before: nothing new stored)"), err=True)
+            done = ledger.site(Path(out_dir), note, key, bars[-1], full, policy)
     say(f"Wrote {out_dir}/index.html and {done.records} record page(s): {done.written} file(s) "
         f"written, {done.unchanged} already up to date"
         + (f", {done.removed} bundle(s) no page has named for two runs removed" if done.removed else ""))
+    if note is None:
+        say("Note: no --key or --checkpoint: the pages are the publisher's copy, and do not "
+            "verify themselves in the reader's browser", err=True)
     warn_exposed(out_dir, obj.db)
 
 

@@ -28,6 +28,7 @@ from .common import (
     read_tlog_proof,
     refuse_writing_over,
     say,
+    sign_now,
     tell,
     warn_exposed,
     whole,
@@ -104,13 +105,7 @@ def checkpoint(obj: LedgerContext, key_file: str, policy_file: str | None,
     signer = read_signer(Path(key_file), passphrase)
     policy = read_policy(policy_file) if policy_file else None
     with obj.open(signing=False) as ledger, progress("Verifying", ledger.count()) as bar:
-        if policy is None:
-            note, new = ledger.checkpoint(signer, bar)
-        else:
-            done = ledger.witnessed_checkpoint(signer, policy, bar)
-            note, new = done.note, done.stored
-            for line in done.said:
-                say(line, err=True)
+        note, new = sign_now(ledger, signer, policy, bar)
     write_output(note, output, f"the checkpoint of size {checkpoint_of_note(note).size}")
     if not new:
         say("(a checkpoint of this size was stored before: the table keeps that one)"

@@ -17,6 +17,9 @@ import pytest
 from ledger.pages.site import embed_json
 from tests.conftest import Cli
 
+UNSIGNED = ("Note: no --key or --checkpoint: the pages are the publisher's copy, and do not verify "
+            "themselves in the reader's browser\n")
+
 
 @pytest.fixture
 def signed_site(cli: Cli, published: Callable[..., str], tmp_path: Path) -> tuple[list[str], Path]:
@@ -320,7 +323,7 @@ def test_a_folder_that_holds_the_ledger_or_a_key_is_said_to(cli: Cli, tmp_path: 
     (folder / "old.key").write_text("provenance-ledger encrypted key v1\nAAAA\n")
     done = cli("site", str(folder))
     assert done.exit_code == 0
-    assert done.stderr == (
+    assert done.stderr == UNSIGNED + (
         f"Warning: {folder} also holds {cli.db.name} (the ledger file, or one SQLite keeps beside "
         "it), old.key (a private key), publisher.key (a private key): a static host serves "
         "everything in the folder, not only what this command wrote; move it out before "
@@ -328,7 +331,7 @@ def test_a_folder_that_holds_the_ledger_or_a_key_is_said_to(cli: Cli, tmp_path: 
     tiles = cli("tiles", str(folder / "log"), "--key", str(folder / "publisher.key"))
     assert tiles.exit_code == 0 and tiles.stderr == ""  # a folder of its own: nothing to say
     clean = cli("site", str(tmp_path / "public"))
-    assert clean.exit_code == 0 and clean.stderr == ""
+    assert clean.exit_code == 0 and clean.stderr == UNSIGNED
 
 
 def test_a_planted_symlink_is_replaced_never_followed(cli: Cli, signed_site: tuple[list[str], Path],
@@ -491,3 +494,52 @@ def test_a_retraction_forged_after_the_checkpoint_is_said_as_not_verified(cli: C
     assert "Since the checkpoint" not in record and "Status: CURRENT" in record
     bundle = re.search(r'<script src="(bundles/[^"]+)"></script>', page)
     assert bundle is not None and "forged" not in (out / bundle[1]).read_text()
+
+
+def test_a_site_signed_now_with_the_publishers_key(cli: Cli, published: Callable[..., str],
+                                                    tmp_path: Path) -> None:
+    """``site --key`` signs and stores a checkpoint of the whole log, as ``ledger checkpoint``
+    does, and every page embeds its bundle against it with the key's own verifier key. Before,
+    ``--key`` was refused with a hint to give it before the command, where it signs appends:
+    the site was then written with no checkpoint, pages that verify nothing, and not a word."""
+    published()
+    key, vkey = tmp_path / "k.key", tmp_path / "k.vkey"
+    vkey.write_text(cli("keygen", "pub.example", "-o", str(key)).stdout)
+    out = tmp_path / "site"
+    first = cli("site", str(out), "--key", str(key))
+    assert first.exit_code == 0, first.output
+    assert "Signed and stored the checkpoint of size 1 by pub.example" in first.stderr
+    assert cli.json("status")["last_checkpoint"]["size"] == 1
+    script = out / _bundles_named(out)["SRCH-03BE3A05.html"]
+    ok = cli("verify-bundle", str(script), "--vkey", str(vkey))
+    assert ok.exit_code == 0 and "against checkpoint of size 1 by pub.example" in ok.stdout, ok.output
+    again = cli("site", str(out), "--key", str(key), "--vkey", str(vkey))  # the key's own: taken
+    assert again.exit_code == 0 and "signed before: nothing new stored" in again.stderr
+    assert "0 file(s) written" in again.stdout
+    published("SRCH:00000002")
+    later = cli("site", str(out), "--key", str(key))
+    assert later.exit_code == 0 and "checkpoint of size 2" in later.stderr, later.output
+    ok = cli("verify-bundle", str(out / _bundles_named(out)["SRCH-00000002.html"]), "--vkey", str(vkey))
+    assert ok.exit_code == 0 and "against checkpoint of size 2" in ok.stdout, ok.output
+
+    other_key, other_vkey = tmp_path / "o.key", tmp_path / "o.vkey"
+    other_vkey.write_text(cli("keygen", "other.example", "-o", str(other_key)).stdout)
+    files = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    stored = cli.json("status")["last_checkpoint"]["size"]
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    for args, says in (
+            (("--key", str(key), "--checkpoint", str(tmp_path / "cp.txt")), "give --key FILE"),
+            (("--key", str(key), "--vkey", str(other_vkey)), "--vkey is other.example+"),
+            (("--policy", str(tmp_path / "w.policy")), "--policy needs --key, or --checkpoint"),
+            (("--vkey", str(vkey)), "--checkpoint and --vkey go together")):
+        refused = cli("site", str(out), *args)
+        assert refused.exit_code == 2 and refused.stderr.startswith(f"Error: {says}"), (args, refused.output)
+    published("SRCH:00000003")  # a folder that cannot be made: refused before a checkpoint is stored
+    refused = cli("site", str(blocker / "site"), "--key", str(key))
+    assert refused.exit_code == 2 and refused.stderr.startswith("Error: "), refused.output
+    assert cli.json("status")["last_checkpoint"]["size"] == stored == 2
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == files
+
+    unsigned = cli("site", str(tmp_path / "unsigned"))
+    assert unsigned.exit_code == 0 and unsigned.stderr == UNSIGNED

@@ -11,6 +11,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import io
+import re
 import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -769,3 +770,35 @@ def test_a_logs_file_of_bare_verifier_keys_says_what_to_write(tmp_path: Path) ->
         "Error: logs line 1: expected `log <vkey> [<url>]` (a verifier key alone: write `log ` "
         "before it)\n"), result.output
     assert not (tmp_path / "w.db").exists()
+
+
+def test_a_site_signed_now_is_cosigned_first(tmp_path: Path) -> None:
+    """``site --key --policy`` has the policy's witnesses cosign the checkpoint it signs, as
+    ``checkpoint --policy`` does, and the pages require their quorum; with the quorum missed it
+    exits 1 naming each witness's answer, stores no checkpoint and writes no page."""
+    log = Log(tmp_path, "log", 10)
+    witnesses = [WitnessProcess(tmp_path / n, n, f"log {log.vkey}\n") for n in ("w1", "w2", "w3")]
+    try:
+        policy = write_policy(tmp_path / "log.policy", log, witnesses)
+        out = tmp_path / "site"
+        built = log.cli("site", str(out), "--key", str(log.key), "--policy", str(policy))
+        assert built.exit_code == 0, built.output
+        assert built.stderr.count("): cosigned") == 3, built.stderr
+        assert "Signed and stored the checkpoint of size 10 by example.org/log" in built.stderr
+        page = (out / "SRCH-00000004.html").read_text()
+        script = out / re.findall(r'<script src="(bundles/[^"]+)">', page)[0]
+        said = log.cli.json("verify-bundle", str(script), "--vkey", log.vkey, "--policy", str(policy))
+        assert said["cosigned_by"] == ["w1", "w2", "w3"], said
+        assert '<script type="application/json" id="policy">' in page  # what the pages require
+        witnesses[1].stop()
+        witnesses[2].stop()
+        log.grow(1, 10)
+        missed = log.cli("site", str(tmp_path / "site2"), "--key", str(log.key), "--policy", str(policy))
+        assert missed.exit_code == 1 and "nothing was stored" in missed.stderr, missed.output
+        assert "witness w2" in missed.stderr and "could not reach it" in missed.stderr
+        assert not (tmp_path / "site2").exists()
+        assert log.cli.json("status")["last_checkpoint"]["size"] == 10
+    finally:
+        for w in witnesses:
+            if w.proc is not None:
+                assert w.stop() == 0
