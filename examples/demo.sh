@@ -101,4 +101,6 @@ step "A tlog-proof checked against the policy, without the database" \
   "ledger prove 8 --format tlog-proof --checkpoint demo-out/cosigned.txt -o demo-out/seq8.tlog-proof && ledger verify-proof demo-out/seq8.tlog-proof --vkey demo-out/publisher.vkey --policy demo-out/witnesses.policy"
 step "What a witness holds, read while it serves: the checkpoint it cosigned, and any refusal it keeps as evidence" \
   "ledger witness status --db demo-out/w1.db"
+step "The publisher's routine after a change: one command signs a checkpoint of the whole log and brings the site up to it (the retraction and the removal are now verified in the browser)" \
+  "ledger site demo-out/site --key demo-out/publisher.key"
 printf '\nDone: the ledger is %s (open it with sqlite3 or Datasette: `ledger metadata -o metadata.json`); keys,\ncheckpoints, bundle, the site (open demo-out/site/index.html in a browser), the tiles, a mirror,\nthe ledger of the imported pages and the witnesses'"'"' state are in demo-out/.\n' "$DB"
