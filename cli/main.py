@@ -62,6 +62,9 @@ def _not_utf8(argv: Any) -> str:
 
 
 GLOBAL_OPTIONS = {"--db": "FILE", "--actor": "NAME", "--key": "FILE"}
+# The commands that append, whose events `ledger --key FILE` signs (``LedgerContext.open``).
+APPENDING = frozenset({"publish", "provenance", "correct", "gate", "append", "import", "key add",
+                       "key revoke"})
 
 
 def _global_hint(exc: click.ClickException) -> str:
@@ -70,6 +73,14 @@ def _global_hint(exc: click.ClickException) -> str:
     if not isinstance(exc, click.NoSuchOption) or exc.option_name not in GLOBAL_OPTIONS:
         return ""
     command = exc.ctx.command_path.split(" ", 1)[-1] if exc.ctx is not None else "COMMAND"
+    if exc.option_name == "--key" and command not in APPENDING:  # it would sign nothing there
+        takes = {o for p in (exc.ctx.command.params if exc.ctx else []) for o in p.opts}
+        if "--checkpoint" in takes:
+            return (": a checkpoint is signed by `ledger checkpoint --key FILE -o checkpoint.txt` "
+                    f"(or `tiles`/`site --key FILE`); give that file to `{command}` as "
+                    "--checkpoint")
+        return (f": `ledger {command}` signs nothing (`ledger --key FILE` signs what a command "
+                "that appends writes, and `ledger checkpoint --key FILE` a checkpoint of the log)")
     return (f": {exc.option_name} is an option of `ledger` itself, given before the command "
             f"(`ledger {exc.option_name} {GLOBAL_OPTIONS[exc.option_name]} {command} …`)")
 

@@ -286,6 +286,10 @@ def test_verified_without_artifact_digest(cli: Cli, published: Callable[..., str
                                         "command (`ledger --db FILE show …`)"),
     (["key", "add", "x.vkey", "--key", "admin.key"], "No such option '--key': --key is an option "
                                                      "of `ledger` itself"),
+    # --key after a command that appends nothing: the global one would sign nothing there either
+    (["bundle", RID, "--key", "publisher.key"], "No such option '--key': a checkpoint is signed by "
+                                                "`ledger checkpoint --key FILE -o checkpoint.txt`"),
+    (["export", "--key", "publisher.key"], "`ledger export` signs nothing"),
     (["show", "--bogus"], "No such option '--bogus'."),
     (["--actor", "ed\nitor", "correct", RID, "--kind", "clarification"],
      "the actor's name holds U+000A, which is not printable"),
