@@ -771,9 +771,16 @@ def search(obj: LedgerContext, text: tuple[str, ...], limit: int, as_json: bool)
         emit_json(found)
         return
     if not found:
-        whole = [word for word in " ".join(text).split() if word.isalnum()]
-        say("No record matches." + (f" Each word matches whole words only: end it with * for the "
-                                    f"words that begin with it ({whole[0]}*)." if whole else ""),
+        from ledger.model.contracts import valid_record_id
+
+        words = " ".join(text).split()
+        ids = [word.upper() for word in words if valid_record_id(word)]
+        whole = [word for word in words if word.isalnum()]
+        say("No record matches." + (
+            f" The text of records is searched, not their ids: `ledger show {ids[0]}` shows that "
+            "record." if ids else
+            f" Each word matches whole words only: end it with * for the words that begin with it "
+            f"({whole[0]}*)." if whole else ""),
             err=True)  # what a script reads from stdout stays empty, as with list and log
     columns = terminal_columns()
     for hit in found:

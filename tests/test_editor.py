@@ -105,6 +105,10 @@ def test_search_follows_appends_and_a_purge_drops_its_text(day: Cli) -> None:
     assert none.stdout == "" and "No record matches. Each word matches whole words only: end it " \
         "with * for the words that begin with it (Mamba*)." in none.stderr, none.stderr
     assert day.json("search", "Mamba*")[0]["record_id"] == "SRCH:03BE3A05"
+    by_id = day("search", "srch:03be3a05")  # ids are not text: the user is told where they go
+    assert by_id.exit_code == 0 and by_id.stdout == "" and "No record matches. The text of " \
+        "records is searched, not their ids: `ledger show SRCH:03BE3A05` shows that record." \
+        in by_id.stderr, by_id.stderr
     # a typographic apostrophe, as pages show one, finds the plain one a title holds; a lone
     # letter of a query is not marked in the excerpt (`s` marked every word starting with s)
     curly = day.json("search", "ExpertFlow\u2019s")
