@@ -197,14 +197,15 @@ def read_checkpoint_note(path: str) -> str:
     SQLite file, naming what reads it if it is a ledger's or a witness's."""
     from ledger.storage import store, witnessdb
 
-    application = None if path == "-" else store.sqlite_application_id(path)
+    application = None if path == "-" else store.application_id(path)
     if application is not None:
         if application == store.APPLICATION_ID:
             hint = ("a ledger file: `--extends` checks the log against an earlier copy of it "
                     "(`verify` and `audit`)")
         elif application == witnessdb.APPLICATION_ID:
-            hint = (f"a witness's state file: `ledger witness status --db {path} --json` gives "
-                    "the checkpoint it cosigned of each log (`logs[].note`)")
+            hint = ("a witness's state file, whose checkpoints `verify` and `audit` take as "
+                    f"--checkpoint; `ledger witness status --db {path} --json` gives the one it "
+                    "cosigned of each log (`logs[].note`)")
         else:
             hint = "an SQLite file"
         raise RefusedInput(f"{path} is not a signed checkpoint note: it is {hint}")

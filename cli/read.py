@@ -283,14 +283,33 @@ def _kept(obj: LedgerContext, checkpoint_files: Sequence[str], vkey: str | None,
     from ledger.ops.keys import read_policy, read_verifier
 
     policy = read_policy(policy_file) if policy_file else None
-    notes = [read_checkpoint_note(f) for f in kept_files(checkpoint_files)]
     verifier = read_verifier(vkey)
+    notes = [note for f in kept_files(checkpoint_files)
+             for note in _checkpoints_in(f, verifier, policy is not None)]
     if policy is not None:
         from ledger.core.policy import open_cosigned
 
         for note in notes:
             open_cosigned(note, policy, verifier)
     return notes, verifier
+
+
+def _checkpoints_in(path: str, verifier: Verifier, policy: bool) -> list[str]:
+    """Return the signed checkpoint notes one ``--checkpoint`` file gives: the one a note, a
+    tlog-proof, a bundle or a monitor's state file holds, or those of the log a witness's state
+    file holds (the latest it cosigned, and each it refused as evidence of a fork)."""
+    from ledger.storage import store, witnessdb
+
+    if path == "-" or store.application_id(path) != witnessdb.APPLICATION_ID:
+        return [read_checkpoint_note(path)]
+    if policy:
+        raise RefusedInput(f"{path} is a witness's state file: each checkpoint it holds carries "
+                           "that witness's cosignature alone, so none meets a policy's quorum; "
+                           "give it without --policy, or the checkpoint `ledger checkpoint "
+                           "--policy` wrote")
+    from ledger.ops.witness import checkpoints_signed_by
+
+    return checkpoints_signed_by(Path(path), verifier)
 
 
 @contextlib.contextmanager

@@ -363,17 +363,26 @@ def test_a_folder_of_kept_checkpoints_is_each_of_its_files(cli: Cli, signed: dic
 
 def test_a_database_given_as_a_checkpoint_is_named(cli: Cli, signed: dict[str, Any],
                                                    tmp_path: Path) -> None:
-    """A ledger file or a witness's state file given as --checkpoint is refused naming what it
-    is and what reads it, not as text that is not UTF-8."""
+    """A ledger file or a witness's state file given as --checkpoint to a command that takes
+    one checkpoint is refused naming what it is and what reads it, not as text that is not
+    UTF-8; ``verify`` takes a witness's state file, and refuses one that witnessed no checkpoint
+    by the key given."""
     from ledger.storage import witnessdb
 
     witnessdb.open_witness_db(tmp_path / "w.db").close()
-    for database, says in ((cli.db, "it is a ledger file: `--extends` checks"),
-                        (tmp_path / "w.db", "it is a witness's state file: `ledger witness status")):
-        for args in (["verify", "--checkpoint", str(database), "--vkey", signed["vkey"]],
-                     ["prove", "1", "--checkpoint", str(database)]):
-            result = cli(*args)
-            assert result.exit_code == 2 and says in result.stderr, result.output
+    witness = tmp_path / "w.db"
+    for database, args, says in (
+            (cli.db, ["verify", "--checkpoint", str(cli.db), "--vkey", signed["vkey"]],
+             "it is a ledger file: `--extends` checks"),
+            (cli.db, ["prove", "1", "--checkpoint", str(cli.db)], "it is a ledger file"),
+            (witness, ["prove", "1", "--checkpoint", str(witness)],
+             "it is a witness's state file, whose checkpoints `verify` and `audit` take as "
+             "--checkpoint; `ledger witness status"),
+            (witness, ["verify", "--checkpoint", str(witness), "--vkey", signed["vkey"]],
+             "is a witness's state file that holds no checkpoint signed by example.org/ledger+"
+             f"{signed['vkey'].split('+')[1]}: it has cosigned no log yet")):
+        result = cli(*args)
+        assert result.exit_code == 2 and says in result.stderr, (database, result.output)
 
 
 @given(st.lists(st.tuples(st.sampled_from(["a.example/log", "b.example/log"]),

@@ -142,10 +142,10 @@ def test_the_witness_protocol(tmp_path: Path, logs_and_witness: tuple[Log, Witne
     # each note once: the proof from elsewhere and the fork (the no-proof one is the same note)
     assert [status for status, _ in kept] == [422, 422], kept
     assert "another root at the size last cosigned (15): a fork" in kept[1][1]
-    check_the_evidence_it_kept(log, witness.db, forked.note())
+    check_the_evidence_it_kept(log, witness.db, forked.note(), witness.vkey)
 
 
-def check_the_evidence_it_kept(log: Log, db: Path, forked: str) -> None:
+def check_the_evidence_it_kept(log: Log, db: Path, forked: str, witness_vkey: str) -> None:
     """``ledger witness status`` (read while the witness serves) lists the log it cosigned and
     the refusals; ``--note ID`` gives the forked checkpoint as sent, which with the one it
     cosigned is a split view that ``verify --checkpoint`` names."""
@@ -164,6 +164,20 @@ def check_the_evidence_it_kept(log: Log, db: Path, forked: str) -> None:
     result = log.cli("verify", "--checkpoint", str(refused), "--checkpoint", str(cosigned),
                      "--vkey", log.vkey)
     assert result.exit_code == 1 and "a split view" in result.stderr, result.output
+    # the state file itself, as --checkpoint: its checkpoints of the log, the refused ones too
+    whole = log.cli("verify", "--checkpoint", str(db), "--vkey", log.vkey, "--json")
+    assert whole.exit_code == 1 and "a split view" in orjson.loads(whole.stdout)["reason"], whole.output
+    audited = log.cli("audit", "--checkpoint", str(db), "--vkey", log.vkey)
+    assert audited.exit_code == 1 and "a split view" in audited.stdout, audited.output
+    other = Log(db.parent, "other2", 2, origin="other2.example/log")
+    refused = log.cli("verify", "--checkpoint", str(db), "--vkey", other.vkey)
+    assert refused.exit_code == 2 and refused.stderr == (
+        f"Error: {db} is a witness's state file that holds no checkpoint signed by "
+        f"{'+'.join(other.vkey.split('+')[:2])}: it has cosigned those of example.org/log\n")
+    policy = db.with_name("one.policy")
+    policy.write_text(f"log {log.vkey}\nwitness w1 {witness_vkey}\nquorum w1\n")
+    refused = log.cli("verify", "--checkpoint", str(db), "--vkey", log.vkey, "--policy", str(policy))
+    assert refused.exit_code == 2 and "none meets a policy's quorum" in refused.stderr, refused.output
     with sqlite3.connect(db) as conn:  # as a witness of an earlier version kept any refusal
         conn.execute("INSERT INTO refusals (at, origin, status, reason, request) "
                      "VALUES (1, NULL, 400, 'malformed', x'78787878')")
@@ -790,6 +804,10 @@ def test_a_site_signed_now_is_cosigned_first(tmp_path: Path) -> None:
         said = log.cli.json("verify-bundle", str(script), "--vkey", log.vkey, "--policy", str(policy))
         assert said["cosigned_by"] == ["w1", "w2", "w3"], said
         assert '<script type="application/json" id="policy">' in page  # what the pages require
+        # an auditor who runs a witness gives its state file, as it serves: what it cosigned
+        kept = log.cli("verify", "--checkpoint", str(witnesses[0].db), "--vkey", log.vkey)
+        assert kept.exit_code == 0 and "OK: the log extends the checkpoint of size 10 signed " \
+            "by example.org/log" in kept.stdout, kept.output
         witnesses[1].stop()
         witnesses[2].stop()
         log.grow(1, 10)

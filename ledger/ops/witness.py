@@ -38,7 +38,7 @@ from ledger.core.encoding import b64, unb64
 from ledger.core.escapes import printable
 from ledger.core.merkle import EMPTY_ROOT, ProofError
 from ledger.core.merkle_check import check_consistency
-from ledger.core.note import DASH, Verifier, open_note, signature_lines
+from ledger.core.note import DASH, Verifier, key_label, open_note, signature_lines
 from ledger.errors import RefusedInput, SignatureError
 from ledger.storage import witnessdb
 
@@ -227,6 +227,32 @@ def witness_state(path: Path) -> tuple[list[CosignedLog], list[KeptRefusal]]:
         kept.append(KeptRefusal(int(id_), _when(at), None if origin is None else str(origin),
                                 int(status), str(reason), text))
     return logs, kept
+
+
+def checkpoints_signed_by(path: Path, verifier: Verifier) -> list[str]:
+    """Return the checkpoint notes a witness's state file holds that carry a signature line by
+    ``verifier`` (its name and key id; the caller checks the signature): the latest one the
+    witness cosigned of that log, then each refusal it kept as evidence (a checkpoint of the
+    log refused as inconsistent with the one it cosigned: beside it, a split view). Refuse a
+    file that holds none."""
+    logs, kept = witness_state(path)
+    notes = [log.note for log in logs] + [r.note for r in kept if r.note is not None]
+    found = [note for note in notes if _signed_by(note, verifier)]
+    if not found:
+        label = key_label(verifier.name, verifier.key_id)
+        cosigned = ", ".join(printable(log.origin) for log in logs)
+        raise RefusedInput(f"{path} is a witness's state file that holds no checkpoint signed by "
+                           f"{printable(label)}: "
+                           + (f"it has cosigned those of {cosigned}" if cosigned else
+                              "it has cosigned no log yet"))
+    return found
+
+
+def _signed_by(note: str, verifier: Verifier) -> bool:
+    try:
+        return bool(_lines_by(note, [verifier]))
+    except SignatureError:  # not a note: a refusal kept of a request that carried another text
+        return False
 
 
 def _when(at: Any) -> str:

@@ -357,6 +357,24 @@ def sqlite_application_id(path: str | Path) -> int | None:
     return int.from_bytes(header[68:72], "big")
 
 
+def application_id(path: str | Path) -> int | None:
+    """Return the application id of the SQLite file ``path`` as SQLite reads it: the header's,
+    or, where the header on disk says none yet, the one its write-ahead log holds (a witness's
+    state file or a ledger in use, not yet checkpointed); None if it is no SQLite file."""
+    found = sqlite_application_id(path)
+    if found != 0:
+        return found
+    uri = "file:" + urllib.parse.quote(str(Path(path).resolve())) + "?mode=ro"
+    try:
+        conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        try:
+            return int(conn.execute("PRAGMA application_id").fetchone()[0])
+        finally:
+            conn.close()
+    except sqlite3.Error:  # it cannot be read here: what the header says
+        return found
+
+
 def is_sqlite_file(path: str | Path) -> bool:
     """Return whether the file starts with SQLite's header (False if it cannot be read)."""
     return sqlite_application_id(path) is not None
