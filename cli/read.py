@@ -727,6 +727,9 @@ def status(obj: LedgerContext, as_json: bool) -> None:
              f"{', '.join(last['signed_by'])}{cosigned} "
              f"(not checked here: `ledger verify --checkpoint … --policy …`); "
              f"{last['events_since']} event(s) since")
+        if last["events_since"] and not report["mirror_of"]:  # readers of pages see them as
+            tell("Not yet covered by a signed checkpoint: `ledger checkpoint --key FILE`, or "
+                 "`ledger site`/`tiles` with --key FILE, signs one.")  # not verified until then
     for problem in report["checkpoint_problems"]:
         say(f"Warning: {problem}", err=True)
 

@@ -64,7 +64,13 @@ def test_status(day: Cli, tmp_path: Path) -> None:
     assert report["last_checkpoint"]["size"] == 10 and report["last_checkpoint"]["events_since"] == 1
     key_id = "+".join(vkey.split("+")[:2])  # the start of the verifier key: pub.example+<hex>
     assert report["last_checkpoint"]["signed_by"] == [key_id]
-    assert f"Last checkpoint: size 10 by pub.example, key {key_id}, no cosignature" in day("status").stdout
+    said = day("status").stdout
+    assert f"Last checkpoint: size 10 by pub.example, key {key_id}, no cosignature" in said
+    assert said.endswith("; 1 event(s) since\nNot yet covered by a signed checkpoint: `ledger "
+                         "checkpoint --key FILE`, or `ledger site`/`tiles` with --key FILE, signs "
+                         "one.\n"), said
+    assert day("checkpoint", "--key", str(key)).exit_code == 0
+    assert day("status").stdout.endswith("; 0 event(s) since\n")  # nothing more to say
 
 
 def test_diff(day: Cli) -> None:
