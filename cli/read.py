@@ -283,9 +283,12 @@ def _kept(obj: LedgerContext, checkpoint_files: Sequence[str], vkey: str | None,
     from ledger.ops.keys import read_policy, read_verifier
 
     policy = read_policy(policy_file) if policy_file else None
+    # each file read as before the key (a witness's state file is read by the key's name after)
+    given = [(f, None if _is_witness_state(f) else read_checkpoint_note(f))
+             for f in kept_files(checkpoint_files)]
     verifier = read_verifier(vkey)
-    notes = [note for f in kept_files(checkpoint_files)
-             for note in _checkpoints_in(f, verifier, policy is not None)]
+    notes = [note for f, read in given for note in (
+        [read] if read is not None else _witness_checkpoints(f, verifier, policy is not None))]
     if policy is not None:
         from ledger.core.policy import open_cosigned
 
@@ -294,14 +297,16 @@ def _kept(obj: LedgerContext, checkpoint_files: Sequence[str], vkey: str | None,
     return notes, verifier
 
 
-def _checkpoints_in(path: str, verifier: Verifier, policy: bool) -> list[str]:
-    """Return the signed checkpoint notes one ``--checkpoint`` file gives: the one a note, a
-    tlog-proof, a bundle or a monitor's state file holds, or those of the log a witness's state
-    file holds (the latest it cosigned, and each it refused as evidence of a fork)."""
+def _is_witness_state(path: str) -> bool:
+    """Return whether ``--checkpoint`` names a witness's state file (``witness serve --db``)."""
     from ledger.storage import store, witnessdb
 
-    if path == "-" or store.application_id(path) != witnessdb.APPLICATION_ID:
-        return [read_checkpoint_note(path)]
+    return path != "-" and store.application_id(path) == witnessdb.APPLICATION_ID
+
+
+def _witness_checkpoints(path: str, verifier: Verifier, policy: bool) -> list[str]:
+    """Return the checkpoint notes of the log a witness's state file holds, signed by
+    ``verifier``'s key: the latest it cosigned, and each it refused as evidence of a fork."""
     if policy:
         raise RefusedInput(f"{path} is a witness's state file: each checkpoint it holds carries "
                            "that witness's cosignature alone, so none meets a policy's quorum; "
