@@ -27,6 +27,7 @@ from ledger.ops.files import file_name_problem, output_file, read_bounded, witho
 from ledger.pages.text import event_summary, width, wrapped
 
 if TYPE_CHECKING:
+    from ledger.core.checkpoint import Checkpoint
     from ledger.core.note import Signer
     from ledger.core.policy import Policy
 
@@ -472,13 +473,14 @@ def write_output(text: str, output: str | None, what: str) -> None:
 
 
 def sign_now(ledger: Ledger, signer: Signer, policy: Policy | None,
-             bar: Callable[[int], None] | None, since_signed: bool = False) -> tuple[str, bool]:
+             bar: Callable[[int], None] | None, since_signed: bool = False,
+             accept: Callable[[Checkpoint], object] | None = None) -> tuple[str, bool]:
     """Sign and store a checkpoint of the whole log, as ``ledger checkpoint`` does: with
     ``policy``, only once its witnesses' quorum has cosigned it, each witness's answer said on
-    stderr. Return (the note, whether it is new)."""
+    stderr; ``accept`` may refuse it first. Return (the note, whether it is new)."""
     if policy is None:
-        return ledger.checkpoint(signer, bar, since_signed=since_signed)
-    done = ledger.witnessed_checkpoint(signer, policy, bar)
+        return ledger.checkpoint(signer, bar, since_signed=since_signed, accept=accept)
+    done = ledger.witnessed_checkpoint(signer, policy, bar, accept=accept)
     for line in done.said:
         say(line, err=True)
     return done.note, done.stored

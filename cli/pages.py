@@ -177,6 +177,7 @@ def site(obj: LedgerContext, out_dir: str, key_file: str | None, checkpoint_file
     from ledger.ops.files import check_folder
     from ledger.ops.keys import read_policy, read_signer, read_verifier_text
     from ledger.ops.proofs import checkpoint_of_note
+    from ledger.pages.site import check_served
 
     note = read_checkpoint_note(checkpoint_file) if checkpoint_file else None
     key = read_verifier_text(vkey) if vkey else None
@@ -193,7 +194,8 @@ def site(obj: LedgerContext, out_dir: str, key_file: str | None, checkpoint_file
         with progress_phases(*phases, ("Writing pages", ledger.count_records())) as bars:
             if signer is not None:
                 check_folder(Path(out_dir), "the site")  # refused before a checkpoint is stored
-                note, new = sign_now(ledger, signer, policy, bars[0], since_signed=True)
+                note, new = sign_now(ledger, signer, policy, bars[0], since_signed=True,
+                                     accept=lambda made: check_served(Path(out_dir), made))
                 say(f"{'Signed and stored' if new else 'Embedding'} the checkpoint of size "
                     f"{checkpoint_of_note(note).size} by {signer.name}"
                     + ("" if new else " (signed before: nothing new stored)"), err=True)

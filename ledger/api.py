@@ -358,26 +358,31 @@ class Ledger:
                                              progress), checkpoints)
 
     def checkpoint(self, signer: Signer, progress: Progress | None = None,
-                   since_signed: bool = False) -> tuple[str, bool]:
+                   since_signed: bool = False,
+                   accept: Callable[[Checkpoint], object] | None = None) -> tuple[str, bool]:
         """Sign and store a checkpoint of the whole log; return (note, whether it is new).
-        ``since_signed``: verify only what came after the last checkpoint this key signed."""
+        ``since_signed``: verify only what came after the last checkpoint this key signed;
+        ``accept``: may refuse the checkpoint before it is signed or stored (``sign_checkpoint``)."""
         from ledger.ops.proofs import sign_checkpoint
         with store.write_transaction(self.conn) as conn:
             return sign_checkpoint(conn, signer, rfc3339(self.clock()), progress,
-                                   since_signed=since_signed)
+                                   since_signed=since_signed, accept=accept)
 
     def witnessed_checkpoint(self, signer: Signer, policy: Policy,
-                             progress: Progress | None = None) -> Witnessed:
+                             progress: Progress | None = None,
+                             accept: Callable[[Checkpoint], object] | None = None) -> Witnessed:
         """Sign a checkpoint of the whole log, submit it to the policy's witnesses, and store it
         with their cosignatures if they meet the policy's quorum (else raise QuorumError,
-        storing nothing). The witnesses are asked outside any write transaction."""
+        storing nothing). The witnesses are asked outside any write transaction, and only once
+        ``accept`` took the checkpoint."""
         from ledger.core.note import Verifier, sign_note
         from ledger.core.policy import QuorumError, open_cosigned
         from ledger.ops.proofs import checkpoint_of_note, sign_checkpoint, store_cosigned
         from ledger.ops.witnessing import Witnessed, describe, gather
 
         with store.read_snapshot(self.conn) as conn:
-            note, _ = sign_checkpoint(conn, signer, rfc3339(self.clock()), progress, store_it=False)
+            note, _ = sign_checkpoint(conn, signer, rfc3339(self.clock()), progress, store_it=False,
+                                      accept=accept)
             note = sign_note(signer, note.split("\n\n", 1)[0] + "\n")  # the log's line alone
             checkpoint = checkpoint_of_note(note)
             cosigned, outcomes = gather(conn, note, checkpoint, policy)
@@ -480,12 +485,13 @@ class Ledger:
         from ledger.model.verify import check_extends
         from ledger.ops.files import check_folder
         from ledger.ops.proofs import checkpoint_of_note
-        from ledger.ops.tiles import write_tiles
+        from ledger.ops.tiles import check_published, write_tiles
         if (signer is None) == (note is None):
             raise RefusedInput("give --key FILE (sign a checkpoint now) or --checkpoint FILE")
         if signer is not None:  # the log since the last checkpoint this key signed is verified
             check_folder(out, "the tiles")  # refused before a checkpoint is signed and stored
-            note, _ = self.checkpoint(signer, progress, since_signed=True)
+            note, _ = self.checkpoint(signer, progress, since_signed=True,
+                                      accept=lambda new: check_published(out, new))
         assert note is not None
         checkpoint = checkpoint_of_note(note)
         with store.read_snapshot(self.conn) as conn:

@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import re
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -535,7 +536,16 @@ def test_a_site_signed_now_with_the_publishers_key(cli: Cli, published: Callable
             (("--vkey", str(vkey)), "--checkpoint and --vkey go together")):
         refused = cli("site", str(out), *args)
         assert refused.exit_code == 2 and refused.stderr.startswith(f"Error: {says}"), (args, refused.output)
-    published("SRCH:00000003")  # a folder that cannot be made: refused before a checkpoint is stored
+    # a folder that serves another log, or one that cannot be made: refused before a
+    # checkpoint is signed, so none is stored (the other key's was stored, then refused)
+    assert cli("tiles", str(tmp_path / "log"), "--key", str(key)).exit_code == 0
+    for folder, what in ((out, "site"), (tmp_path / "log", "tiles")):
+        refused = cli(what, str(folder), "--key", str(other_key))
+        assert refused.exit_code == 2 and refused.stderr == (
+            f"Error: {folder} serves the log of pub.example, not of other.example\n"), refused.output
+    with sqlite3.connect(cli.db) as conn:
+        assert conn.execute("SELECT DISTINCT origin FROM checkpoints").fetchall() == [("pub.example",)]
+    published("SRCH:00000003")
     refused = cli("site", str(blocker / "site"), "--key", str(key))
     assert refused.exit_code == 2 and refused.stderr.startswith("Error: "), refused.output
     assert cli.json("status")["last_checkpoint"]["size"] == stored == 2

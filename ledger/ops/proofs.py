@@ -66,9 +66,12 @@ def stored_checkpoints(conn: sqlite3.Connection) -> tuple[list[StoredCheckpoint]
 
 def sign_checkpoint(conn: sqlite3.Connection, signer: Signer, signed_at: str,
                     progress: Progress | None = None, store_it: bool = True,
-                    since_signed: bool = False) -> tuple[str, bool]:
+                    since_signed: bool = False,
+                    accept: Callable[[Checkpoint], object] | None = None) -> tuple[str, bool]:
     """Return (signed checkpoint note, whether it is new), inside the caller's write transaction
-    (``store_it`` False: a read snapshot will do, and a new note is not stored).
+    (``store_it`` False: a read snapshot will do, and a new note is not stored). ``accept`` is
+    given the checkpoint before it is signed or stored and may refuse it (a folder that serves
+    another log's, say), so that a refused command stores nothing.
 
     Verifies the whole log first (chain, and the stored tree against the events) and refuses
     to sign unless the log extends every checkpoint signed before, so this ledger never signs
@@ -115,6 +118,8 @@ def sign_checkpoint(conn: sqlite3.Connection, signer: Signer, signed_at: str,
     for stored in later:
         check_extends(report, stored)
     checkpoint = Checkpoint(signer.name, report.events, report.root)
+    if accept is not None:
+        accept(checkpoint)
     for stored, note in earlier:
         if stored == checkpoint:
             return note, False

@@ -90,7 +90,7 @@ def _write_tiles(conn: sqlite3.Connection, out: Path, note: str, checkpoint: Che
                            "checkpoint's (run `ledger verify`)")
     writer = FolderWriter(out, keep=ledger_kept(store.file_path(conn)))
     v2 = store.event_format(conn) >= 2
-    published = _published_size(out, checkpoint)
+    published = check_published(out, checkpoint)
     # Bundles whose members a purge since the folder's checkpoint withholds: every purge after
     # it, up to the head (one after this checkpoint withheld members of events it covers, and
     # the folder must no longer serve them)
@@ -207,7 +207,7 @@ def bundles_worker(path: str, out: str, size: str, published: str, purged: str, 
     send(("done",))
 
 
-def _published_size(out: Path, checkpoint: Checkpoint) -> int:
+def check_published(out: Path, checkpoint: Checkpoint) -> int:
     """Return the size of the checkpoint this folder already serves (0 if none or unreadable):
     entry bundles fully below it were written then, and only a purge since can change their
     members. Refuse a checkpoint that would roll the folder back (smaller than the one it

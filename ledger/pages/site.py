@@ -453,6 +453,15 @@ def _read_state(out: Path) -> dict[str, Any]:
     return state if isinstance(state, dict) else {}
 
 
+def check_served(out: Path, checkpoint: Checkpoint) -> None:
+    """Refuse a checkpoint the site in ``out`` would not be built with (``write_site`` refuses
+    it too): one of another log, or one that rolls back or forks the one its pages embed. Asked
+    before a checkpoint is signed for the site (``site --key``), so that a refusal stores none."""
+    served = _served_checkpoint(_read_state(out))
+    if served is not None:
+        check_successor(str(out), served, checkpoint)
+
+
 def _served_checkpoint(state: dict[str, Any]) -> Checkpoint | None:
     """Return the checkpoint the last run built the site with, if its state names one."""
     try:
