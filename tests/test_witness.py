@@ -808,6 +808,11 @@ def test_a_site_signed_now_is_cosigned_first(tmp_path: Path) -> None:
         kept = log.cli("verify", "--checkpoint", str(witnesses[0].db), "--vkey", log.vkey)
         assert kept.exit_code == 0 and "OK: the log extends the checkpoint of size 10 signed " \
             "by example.org/log" in kept.stdout, kept.output
+        other = Log(tmp_path, "other", 1, origin="other.example/log")  # its key, another log's
+        asked = [w.said() for w in witnesses]
+        refused = log.cli("site", str(out), "--key", str(other.key), "--policy", str(policy))
+        assert refused.exit_code == 2 and "serves the log of example.org/log" in refused.stderr
+        assert [w.said() for w in witnesses] == asked  # refused before any witness was asked
         witnesses[1].stop()
         witnesses[2].stop()
         log.grow(1, 10)
