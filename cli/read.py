@@ -280,6 +280,9 @@ def _kept(obj: LedgerContext, checkpoint_files: Sequence[str], vkey: str | None,
         return _old_copy(obj, old_copy)
     if not checkpoint_files or vkey is None:
         return None
+    from ledger.core.checkpoint import open_checkpoint
+    from ledger.core.policy import QuorumError, open_cosigned
+    from ledger.errors import SignatureError
     from ledger.ops.keys import read_policy, read_verifier
 
     policy = read_policy(policy_file) if policy_file else None
@@ -287,14 +290,21 @@ def _kept(obj: LedgerContext, checkpoint_files: Sequence[str], vkey: str | None,
     given = [(f, None if _is_witness_state(f) else read_checkpoint_note(f))
              for f in kept_files(checkpoint_files)]
     verifier = read_verifier(vkey)
-    notes = [note for f, read in given for note in (
-        [read] if read is not None else _witness_checkpoints(f, verifier, policy is not None))]
-    if policy is not None:
-        from ledger.core.policy import open_cosigned
-
-        for note in notes:
-            open_cosigned(note, policy, verifier)
-    return notes, verifier
+    labelled = [(where, note) for f, read in given for where, note in (
+        [(f, read)] if read is not None else
+        [(f"{f} ({which})", note) for which, note in _witness_checkpoints(f, verifier,
+                                                                         policy is not None)])]
+    for where, note in labelled:  # a signature that fails names the file that holds it
+        try:
+            if policy is not None:
+                open_cosigned(note, policy, verifier)
+            else:
+                open_checkpoint(note, verifier)
+        except QuorumError as exc:
+            raise QuorumError(f"{where}: {exc}", exc.cosigned) from None
+        except SignatureError as exc:
+            raise SignatureError(f"{where}: {exc}") from None
+    return [note for _, note in labelled], verifier
 
 
 def _is_witness_state(path: str) -> bool:
@@ -304,9 +314,10 @@ def _is_witness_state(path: str) -> bool:
     return path != "-" and store.application_id(path) == witnessdb.APPLICATION_ID
 
 
-def _witness_checkpoints(path: str, verifier: Verifier, policy: bool) -> list[str]:
-    """Return the checkpoint notes of the log a witness's state file holds, signed by
-    ``verifier``'s key: the latest it cosigned, and each it refused as evidence of a fork."""
+def _witness_checkpoints(path: str, verifier: Verifier, policy: bool) -> list[tuple[str, str]]:
+    """Return (which, note) of the checkpoint notes of the log a witness's state file holds,
+    signed by ``verifier``'s key: the latest it cosigned, and each it refused as evidence of a
+    fork."""
     if policy:
         raise RefusedInput(f"{path} is a witness's state file: each checkpoint it holds carries "
                            "that witness's cosignature alone, so none meets a policy's quorum; "

@@ -515,8 +515,11 @@ def test_the_wrong_file_for_a_checkpoint_or_proof_is_refused_not_an_alarm(
         assert cli("checkpoint", "--key", str(key), "-o", str(tmp_path / "cp.txt")).exit_code == 0
         forged = (tmp_path / "cp.txt").read_text().replace("\n1\n", "\n2\n", 1)
         (tmp_path / "forged.txt").write_text(forged)
-        result = cli("verify", "--checkpoint", str(tmp_path / "forged.txt"), "--vkey", vkey)
-        assert result.exit_code == 1 and "does not verify" in result.stderr, result.output
+        result = cli("verify", "--checkpoint", str(tmp_path / "cp.txt"), "--checkpoint",
+                     str(tmp_path / "forged.txt"), "--vkey", vkey)  # which of them: named
+        assert result.exit_code == 1 and result.stderr == (
+            f"Error: {tmp_path / 'forged.txt'}: the signature by ledger.example does not "
+            "verify\n"), result.output
 
 
 @pytest.mark.parametrize("kind", ["signer", "cosigner"])

@@ -174,6 +174,17 @@ def check_the_evidence_it_kept(log: Log, db: Path, forked: str, witness_vkey: st
     assert refused.exit_code == 2 and refused.stderr == (
         f"Error: {db} is a witness's state file that holds no checkpoint signed by "
         f"{'+'.join(other.vkey.split('+')[:2])}: it has cosigned those of example.org/log\n")
+    edited = db.with_name("edited.db")  # a copy whose cosigned note was edited with sqlite3
+    with sqlite3.connect(db) as source, sqlite3.connect(edited) as copy:
+        source.backup(copy)
+        note = copy.execute("SELECT note FROM cosigned").fetchone()[0]
+        lines = note.split("\n")
+        lines[2] = base64.b64encode(bytes(32)).decode()  # another root, the signatures kept
+        copy.execute("UPDATE cosigned SET note = ?", ("\n".join(lines),))
+    bad = log.cli("verify", "--checkpoint", str(edited), "--vkey", log.vkey)
+    assert bad.exit_code == 1 and bad.stderr == (
+        f"Error: {edited} (the checkpoint it cosigned of example.org/log): the signature by "
+        "example.org/log does not verify\n"), bad.output
     policy = db.with_name("one.policy")
     policy.write_text(f"log {log.vkey}\nwitness w1 {witness_vkey}\nquorum w1\n")
     refused = log.cli("verify", "--checkpoint", str(db), "--vkey", log.vkey, "--policy", str(policy))

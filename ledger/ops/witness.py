@@ -229,15 +229,16 @@ def witness_state(path: Path) -> tuple[list[CosignedLog], list[KeptRefusal]]:
     return logs, kept
 
 
-def checkpoints_signed_by(path: Path, verifier: Verifier) -> list[str]:
-    """Return the checkpoint notes a witness's state file holds that carry a signature line by
-    ``verifier`` (its name and key id; the caller checks the signature): the latest one the
-    witness cosigned of that log, then each refusal it kept as evidence (a checkpoint of the
-    log refused as inconsistent with the one it cosigned: beside it, a split view). Refuse a
-    file that holds none."""
+def checkpoints_signed_by(path: Path, verifier: Verifier) -> list[tuple[str, str]]:
+    """Return (which, note) of each checkpoint note a witness's state file holds that carries a
+    signature line by ``verifier`` (its name and key id; the caller checks the signature): the
+    latest one the witness cosigned of that log, then each refusal it kept as evidence (a
+    checkpoint of the log refused as inconsistent with the one it cosigned: beside it, a split
+    view); ``which`` names it for a message. Refuse a file that holds none."""
     logs, kept = witness_state(path)
-    notes = [log.note for log in logs] + [r.note for r in kept if r.note is not None]
-    found = [note for note in notes if _signed_by(note, verifier)]
+    notes = [(f"the checkpoint it cosigned of {printable(log.origin)}", log.note) for log in logs]
+    notes += [(f"refusal {r.id}", r.note) for r in kept if r.note is not None]
+    found = [(which, note) for which, note in notes if _signed_by(note, verifier)]
     if not found:
         label = key_label(verifier.name, verifier.key_id)
         cosigned = ", ".join(printable(log.origin) for log in logs)
