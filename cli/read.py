@@ -230,9 +230,10 @@ def _kept_options(command: Callable[..., None]) -> Callable[..., None]:
 def kept_files(sources: Sequence[str]) -> list[str]:
     """Return the files ``--checkpoint`` names: each file given, and each file a folder given
     holds (its own files, by name; not those in its subfolders, nor hidden ones, nor an SQLite
-    database and the -wal, -shm or -journal file beside it — a monitor's mirror kept with its
-    state file), so that an auditor who saved every checkpoint they saw in one folder gives the
-    folder. Refuse a folder that holds no other file: it checks nothing."""
+    database other than a witness's state file, nor the -wal, -shm or -journal file beside one
+    — a monitor's mirror kept with its state file), so that an auditor who saved every
+    checkpoint they saw in one folder gives the folder. Refuse a folder that holds no other
+    file: it checks nothing."""
     from ledger.storage.store import is_sqlite_file
 
     files: list[str] = []
@@ -250,9 +251,9 @@ def kept_files(sources: Sequence[str]) -> list[str]:
             raise RefusedInput(f"cannot read the folder {source}: "
                                f"{exc.strerror or exc}") from None
         databases = {path for path in held if is_sqlite_file(path)}
-        held = [path for path in held if path not in databases and not any(
-            path == database + side for database in databases
-            for side in ("-wal", "-shm", "-journal"))]
+        held = [path for path in held if (path not in databases or _is_witness_state(path))
+                and not any(path == database + side for database in databases
+                            for side in ("-wal", "-shm", "-journal"))]
         if not held:
             raise RefusedInput(f"{source} is a folder that holds no file"
                                + (" but databases" if databases else "") + ": give the files of "
@@ -281,6 +282,7 @@ def _kept(obj: LedgerContext, checkpoint_files: Sequence[str], vkey: str | None,
     if not checkpoint_files or vkey is None:
         return None
     from ledger.core.checkpoint import open_checkpoint
+    from ledger.core.note import key_label
     from ledger.core.policy import QuorumError, open_cosigned
     from ledger.errors import SignatureError
     from ledger.ops.keys import read_policy, read_verifier
@@ -290,10 +292,14 @@ def _kept(obj: LedgerContext, checkpoint_files: Sequence[str], vkey: str | None,
     given = [(f, None if _is_witness_state(f) else read_checkpoint_note(f))
              for f in kept_files(checkpoint_files)]
     verifier = read_verifier(vkey)
+    named = set(checkpoint_files)  # a witness's state file in a folder given may be another log's
     labelled = [(where, note) for f, read in given for where, note in (
         [(f, read)] if read is not None else
-        [(f"{f} ({which})", note) for which, note in _witness_checkpoints(f, verifier,
-                                                                         policy is not None)])]
+        [(f"{f} ({which})", note) for which, note in _witness_checkpoints(
+            f, verifier, policy is not None, f in named)])]
+    if not labelled:  # only witnesses' state files in the folders, none holding this log's
+        raise RefusedInput(f"{', '.join(checkpoint_files)} holds no checkpoint signed by "
+                           f"{key_label(verifier.name, verifier.key_id)}: it checks nothing")
     for where, note in labelled:  # a signature that fails names the file that holds it
         try:
             if policy is not None:
@@ -314,17 +320,26 @@ def _is_witness_state(path: str) -> bool:
     return path != "-" and store.application_id(path) == witnessdb.APPLICATION_ID
 
 
-def _witness_checkpoints(path: str, verifier: Verifier, policy: bool) -> list[tuple[str, str]]:
+def _witness_checkpoints(path: str, verifier: Verifier, policy: bool,
+                         named: bool = True) -> list[tuple[str, str]]:
     """Return (which, note) of the checkpoint notes of the log a witness's state file holds,
     signed by ``verifier``'s key: the latest it cosigned, and each it refused as evidence of a
-    fork."""
+    fork. One in a folder given (not ``named``) that holds none, or given with a policy, gives
+    none: the folder's other files are the checkpoints kept."""
+    from ledger.ops.witness import checkpoints_signed_by
+
+    if not named:
+        if policy:
+            return []
+        try:
+            return checkpoints_signed_by(Path(path), verifier)
+        except RefusedInput:
+            return []
     if policy:
         raise RefusedInput(f"{path} is a witness's state file: each checkpoint it holds carries "
                            "that witness's cosignature alone, so none meets a policy's quorum; "
                            "give it without --policy, or the checkpoint `ledger checkpoint "
                            "--policy` wrote")
-    from ledger.ops.witness import checkpoints_signed_by
-
     return checkpoints_signed_by(Path(path), verifier)
 
 

@@ -385,6 +385,30 @@ def test_a_database_given_as_a_checkpoint_is_named(cli: Cli, signed: dict[str, A
         assert result.exit_code == 2 and says in result.stderr, (database, result.output)
 
 
+def test_a_witness_state_file_in_a_folder_of_kept_checkpoints(cli: Cli, signed: dict[str, Any],
+                                                             tmp_path: Path) -> None:
+    """A folder given to --checkpoint reads a witness's state file it holds as a named one is
+    read; one that holds no checkpoint by the key (another log's witness) is passed over, as
+    the folder's other files are the checkpoints kept; a folder of nothing else checks nothing
+    and is refused."""
+    import shutil
+
+    from ledger.storage import witnessdb
+
+    kept, lone = tmp_path / "kept", tmp_path / "lone"
+    kept.mkdir()
+    lone.mkdir()
+    for folder in (kept, lone):
+        witnessdb.open_witness_db(folder / "w.db").close()  # it has cosigned no log
+    shutil.copy(signed["checkpoint"], kept / "cp5.txt")
+    result = cli("verify", "--checkpoint", str(kept), "--vkey", signed["vkey"])
+    assert result.exit_code == 0 and "extends the checkpoint of size 5" in result.stdout, result.output
+    refused = cli("verify", "--checkpoint", str(lone), "--vkey", signed["vkey"])
+    assert refused.exit_code == 2 and refused.stderr == (
+        f"Error: {lone} holds no checkpoint signed by example.org/ledger+"
+        f"{signed['vkey'].split('+')[1]}: it checks nothing\n"), refused.output
+
+
 @given(st.lists(st.tuples(st.sampled_from(["a.example/log", "b.example/log"]),
                           st.integers(1, 4), st.sampled_from([b"\x01" * 32, b"\x02" * 32]))))
 def test_split_views_are_the_sizes_with_two_roots(kept: list[tuple[str, int, bytes]]) -> None:

@@ -174,6 +174,13 @@ def check_the_evidence_it_kept(log: Log, db: Path, forked: str, witness_vkey: st
     assert refused.exit_code == 2 and refused.stderr == (
         f"Error: {db} is a witness's state file that holds no checkpoint signed by "
         f"{'+'.join(other.vkey.split('+')[:2])}: it has cosigned those of example.org/log\n")
+    folder = db.parent.parent / "kept"  # a copy kept among an auditor's other checkpoints
+    folder.mkdir()
+    with sqlite3.connect(db) as source, sqlite3.connect(folder / "w1.db") as copy:
+        source.backup(copy)
+    (folder / "cosigned.txt").write_text(shown["logs"][0]["note"])
+    in_folder = log.cli("verify", "--checkpoint", str(folder), "--vkey", log.vkey)
+    assert in_folder.exit_code == 1 and "a split view" in in_folder.stderr, in_folder.output
     edited = db.with_name("edited.db")  # a copy whose cosigned note was edited with sqlite3
     with sqlite3.connect(db) as source, sqlite3.connect(edited) as copy:
         source.backup(copy)
