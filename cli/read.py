@@ -293,10 +293,13 @@ def _kept(obj: LedgerContext, checkpoint_files: Sequence[str], vkey: str | None,
              for f in kept_files(checkpoint_files)]
     verifier = read_verifier(vkey)
     named = set(checkpoint_files)  # a witness's state file in a folder given may be another log's
-    labelled = [(where, note) for f, read in given for where, note in (
-        [(f, read)] if read is not None else
-        [(f"{f} ({which})", note) for which, note in _witness_checkpoints(
-            f, verifier, policy is not None, f in named)])]
+    labelled: list[tuple[str, str]] = []  # (where it is, note)
+    for f, read in given:
+        if read is not None:
+            labelled.append((f, read))
+            continue
+        for which, note in _witness_checkpoints(f, verifier, policy is not None, f in named):
+            labelled.append((f"{f} ({which})", note))
     if not labelled:  # only witnesses' state files in the folders, none holding this log's
         raise RefusedInput(f"{', '.join(checkpoint_files)} holds no checkpoint signed by "
                            f"{key_label(verifier.name, verifier.key_id)}: it checks nothing")

@@ -174,13 +174,18 @@ def _no_shm_here(exc: sqlite3.OperationalError) -> bool:
     return code & 0xFF == sqlite3.SQLITE_CANTOPEN or code in (_READONLY_DIRECTORY, _READONLY_CANTINIT)
 
 
+def _file_uri(path: Path) -> str:
+    """Return the ``file:`` URI of ``path`` (absolute, quoted), to which SQLite options are added."""
+    return "file:" + urllib.parse.quote(str(path.resolve()))
+
+
 def _connect_read_only(path: Path) -> LedgerConnection:
     """Return a read-only connection to a ledger file SQLite could not open for writing: one on
     read-only media, or in a folder this user may not write (an auditor's copy). SQLite then
     needs no ``-shm`` file beside it only if the file is immutable, which is so only when no
     write-ahead log holds commits the file does not: otherwise the ledger is refused, saying
     why, rather than read without its latest events."""
-    uri = "file:" + urllib.parse.quote(str(path.resolve()))
+    uri = _file_uri(path)
     conn = sqlite3.connect(uri + "?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S,
                            isolation_level=None, factory=LedgerConnection)
     conn.read_only = True
@@ -364,9 +369,9 @@ def application_id(path: str | Path) -> int | None:
     found = sqlite_application_id(path)
     if found != 0:
         return found
-    uri = "file:" + urllib.parse.quote(str(Path(path).resolve())) + "?mode=ro"
     try:
-        conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        conn = sqlite3.connect(_file_uri(Path(path)) + "?mode=ro", uri=True,
+                               timeout=BUSY_TIMEOUT_S, isolation_level=None)
         try:
             return int(conn.execute("PRAGMA application_id").fetchone()[0])
         finally:
