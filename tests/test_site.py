@@ -492,7 +492,13 @@ def test_a_retraction_forged_after_the_checkpoint_is_said_as_not_verified(cli: C
     note = page.split('<p class="later">', 1)[1].split("</p>", 1)[0]
     assert "status is RETRACTED</strong>, not yet verified" in note and "retraction F1" in note
     record = page.split('id="record"', 1)[1]
-    assert "Since the checkpoint" not in record and "Status: CURRENT" in record
+    assert "Since the checkpoint" not in record and "Status: CURRENT" not in record
+    # the pill says whose status it is, in a neutral colour: not a green CURRENT under the note
+    assert '<p class="status status-stale">Status at the checkpoint: CURRENT</p>' in record
+    assert '<main data-record-id="SRCH:0000000A" data-since="RETRACTED">' in page
+    row = (out / "index.html").read_text().split('data-key="SRCH:0000000A"', 1)[1]
+    assert '<span class="status status-stale">CURRENT</span><small class="pending"> · since: ' \
+           "RETRACTED, not yet covered" in row.split("</tr>", 1)[0]
     bundle = re.search(r'<script src="(bundles/[^"]+)"></script>', page)
     assert bundle is not None and "forged" not in (out / bundle[1]).read_text()
 

@@ -76,7 +76,10 @@ def test_a_good_page_shows_verified(site: Path) -> None:
     later = dom(site / "SRCH-7BAC9D19.html")
     assert 'data-verified="yes"' in later and "not yet covered by a signed checkpoint" in later
     # the later retraction is named where the reader looks, though it is not shown as status yet
-    assert "seq 10, notice.issued retraction R1" in later and "Status: CURRENT" in later
+    assert "seq 10, notice.issued retraction R1" in later and "Status: CURRENT" not in later
+    # the verified pill says it is the status at the checkpoint, neutral, not a green CURRENT
+    assert '<p class="status status-stale">Status at the checkpoint: CURRENT</p>' in later
+    assert "data-differs" not in later
     # and the status it gives comes first: a reader is not left with CURRENT alone
     assert ("Since the checkpoint, this record's status is RETRACTED</strong>, not yet verified: "
             "the status below is as of the checkpoint.") in later
@@ -104,7 +107,7 @@ def test_a_page_from_before_a_run_still_verifies_as_it_was(cli: Cli, site: Path,
     (site / "cached.html").write_text(kept)
     old = dom(site / "cached.html")
     assert 'data-verified="yes"' in old and "data-differs" not in old, old[-2000:]
-    assert "Status: CURRENT" in old and "against the checkpoint of size 9" in old
+    assert "Status at the checkpoint: CURRENT" in old and "against the checkpoint of size 9" in old
     new = dom(site / "SRCH-7BAC9D19.html")
     assert 'data-verified="yes"' in new and "data-differs" not in new
     assert "Status: RETRACTED" in new and "against the checkpoint of size 10" in new
@@ -178,8 +181,9 @@ def test_index_lists_every_record(site: Path) -> None:
             for rid in ("SRCH-03BE3A05", "SRCH-7BAC9D19")}
     # the retraction after the checkpoint: its row states the record as of it, and says so,
     # with the status the later events give
-    assert "CURRENT</span><small class=\"pending\"> · since: RETRACTED, not yet covered" in rows[
-        "SRCH-7BAC9D19"]
+    assert ('<span class="status status-stale">CURRENT</span><small class="pending"> · since: '
+            "RETRACTED, not yet covered") in rows["SRCH-7BAC9D19"]  # neutral, not a green CURRENT
+    assert '<span class="status status-corrected">CORRECTED</span>' in rows["SRCH-03BE3A05"]
     assert "not yet covered" not in rows["SRCH-03BE3A05"]
 
 
@@ -315,6 +319,7 @@ def test_the_search_finds_every_record_and_says_what_is_not_yet_covered(
     assert "1 of 3 records match" in later, later[-2000:]
     row = later.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
     assert "SRCH:7BAC9D19" in row and " · since: RETRACTED, not yet covered" in row
+    assert '<span class="status status-stale">CURRENT</span>' in row  # as index.html writes it
     current = dom_url(f"{url}/index.html?q=&status=CORRECTED")
     row = current.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
     assert "1 of 3 records match" in current and "SRCH:03BE3A05" in row

@@ -49,7 +49,7 @@ from ledger.ops.proofs import Prover
 from ledger.pages.assets import ASSETS, asset_bytes
 from ledger.pages.render import GATE_WORDS, shown_value
 from ledger.pages.text import event_summary
-from ledger.pages.webpage import escape, page_model, page_title, record_html
+from ledger.pages.webpage import escape, page_model, page_title, record_html, status_pill
 from ledger.storage import store, views
 from ledger.storage.views import Shown
 
@@ -189,8 +189,9 @@ def record_page(record_id: str, events: list[Event], shown: Shown,
             "shows them: " + "; ".join(e(f"seq {ev.seq}, {ev.type} {event_summary(ev)}".rstrip())
                                        for ev in later)
             + ".</p>") if later and bundle is not None else ""
-    banner, body = record_html(shown, model)
-    return (_head(page_title(shown)) + f'<body><main data-record-id="{e(record_id)}">'
+    banner, body = record_html(shown, model, stale=bool(since))
+    mark = f' data-since="{e(since)}"' if since else ""  # record.js builds the same stale pill
+    return (_head(page_title(shown)) + f'<body><main data-record-id="{e(record_id)}"{mark}>'
             '<nav class="crumbs"><a href="index.html">← All records</a></nav>'
             f'<div id="record-banner">{banner}</div>'
             f'<div id="verify-status" class="verify pending" role="status">{badge}</div>{note}'
@@ -238,7 +239,8 @@ def index_page(rows: list[list[Any]], page: int, pages: int, total: int, head: t
         pending = (f'<small class="pending"> · {e(later_words(later[r[0]]))}</small>'
                    if r[0] in later else "")
         values = [f'<a href="{page_name(r[0])}">{e(r[0])}</a>', e(r[1]),
-                  f'<span class="status status-{e(r[2].lower())}">{e(r[2])}</span>{pending}',
+                  f'<span class="{status_pill(r[2], bool(later.get(r[0])))[0]}">{e(r[2])}</span>'
+                  + pending,
                   e(r[3]), e(r[4]), e(r[5] or "—"), e(r[6]), str(r[7])]
         cells.append(f'<tr data-status="{e(r[2])}">' + "".join(
             f'<td data-key="{e(str(key))}" data-label="{label}">{shown}</td>'

@@ -47,14 +47,23 @@ def banner_html(model: dict[str, Any]) -> str:
             + "</section>")
 
 
-def record_html(shown: Shown, model: dict[str, Any]) -> tuple[str, str]:
+def status_pill(status: str, stale: bool) -> tuple[str, str]:
+    """Return (the class, the text) of a record's status pill, as page.js's ``statusPill``: a
+    ``stale`` one (a site's page whose later events give another status) says it is the
+    status at the checkpoint, in a neutral colour, not a green CURRENT under a removal."""
+    if stale:
+        return "status status-stale", f"Status at the checkpoint: {status}"
+    return f"status status-{status.lower()}", f"Status: {status}"
+
+
+def record_html(shown: Shown, model: dict[str, Any], stale: bool = False) -> tuple[str, str]:
     """Return (the banner, the ``<div id="record">``) of a page: exactly the elements page.js
-    builds."""
+    builds (``stale``: see ``status_pill``)."""
     parts = ['<div id="record">']
-    status = e(shown["status"])
+    pill, said = status_pill(shown["status"], stale)
     parts.append(f'<header><p class="rid">{e(shown["record_id"])}</p>'
                  f'<h1>{e(shown_value(shown["manifest"]["title"]))}</h1>'
-                 f'<p class="status status-{status.lower()}">Status: {status}</p><dl class="head">'
+                 f'<p class="{e(pill)}">{e(said)}</p><dl class="head">'
                  + "".join(f"<dt>{e(label)}</dt><dd>{e(value)}</dd>" for label, value in model["header"])
                  + "</dl></header>")
     for heading, rows in model["sections"]:

@@ -216,21 +216,26 @@
   // The page's title in the browser (its tab, bookmark and history): webpage.page_title.
   const pageTitle = (shown) => bidiVisible(shown.record_id + " \u2014 " + shownValue(shown.manifest.title));
 
+  // The status pill's class and text (webpage.status_pill): a stale one, on a site's page whose
+  // later events give the record another status, says it is the status at the checkpoint.
+  const statusPill = (status, stale) => (stale ? ["status status-stale", "Status at the checkpoint: " + status]
+    : ["status status-" + status.toLowerCase(), "Status: " + status]);
+
   // The DOM of a model: the same elements ledger/pages/webpage.py writes, text nodes only.
-  function build(doc, shown, m) {
+  function build(doc, shown, m, stale) {
     const el = (tag, attrs, ...kids) => {
       const node = doc.createElement(tag);
       for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
       for (const kid of kids) node.append(typeof kid === "string" ? bidiVisible(kid) : kid);
       return node;
     };
-    const out = el("div", { id: "record" });
+    const out = el("div", { id: "record" }), pill = statusPill(shown.status, stale);
     const banner = m.banner ? el("section", { class: "banner banner-" + m.banner.status.toLowerCase(), role: "note" },
       el("h2", {}, m.banner.title), ...m.banner.lines.map((l) => el("p", {}, l))) : null;
     const dl = el("dl", { class: "head" });
     for (const [label, value] of m.header) dl.append(el("dt", {}, label), el("dd", {}, value));
     out.append(el("header", {}, el("p", { class: "rid" }, shown.record_id), el("h1", {}, shownValue(shown.manifest.title)),
-      el("p", { class: "status status-" + shown.status.toLowerCase() }, "Status: " + shown.status), dl));
+      el("p", { class: pill[0] }, pill[1]), dl));
     for (const [heading, rows] of m.sections) {
       const section = el("section", {}, el("h2", {}, heading));
       for (const [label, value] of rows) if (!label) for (const para of value.split("\n\n")) section.append(el("p", {}, para));
@@ -254,7 +259,7 @@
     return { banner: banner, record: out, title: pageTitle(shown) };
   }
 
-  const api = { model, build, headerRows, sections, banner, timeline, describe, bidiVisible, pageTitle };
+  const api = { model, build, statusPill, headerRows, sections, banner, timeline, describe, bidiVisible, pageTitle };
   root.LedgerPage = api;
   if (typeof module !== "undefined" && module.exports) module.exports = api;
 })(typeof globalThis !== "undefined" ? globalThis : this);

@@ -42,7 +42,7 @@
     let shown, model;
     try { shown = LedgerFold.foldRecord(verified.events); model = LedgerPage.model(shown, verified.events); }
     catch (e) { say("fail", "Verification failed: the verified events cannot be read (" + e.message + ").", "The text below is not verified."); return; }
-    const built = LedgerPage.build(document, shown, model);
+    const built = LedgerPage.build(document, shown, model, main.dataset.since !== undefined);
     const bannerSlot = document.getElementById("record-banner"), served = document.getElementById("record");
     const differs = squash(served) !== squash(built.record) || squash(bannerSlot) !== squash(built.banner)
       || squashText(document.title) !== squashText(built.title)
