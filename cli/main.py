@@ -62,9 +62,27 @@ def _not_utf8(argv: Any) -> str:
 
 
 GLOBAL_OPTIONS = {"--db": "FILE", "--actor": "NAME", "--key": "FILE"}
+# ``ctx.meta`` key: what a typed `ledger --key FILE` does not sign (``_what_signs``), when the
+# command appends nothing.
+_UNUSED_KEY = "ledger.unused_key"
 # The commands that append, whose events `ledger --key FILE` signs (``LedgerContext.open``).
 APPENDING = frozenset({"publish", "provenance", "correct", "gate", "append", "import", "key add",
                        "key revoke"})
+
+
+def _what_signs(command: str, takes: set[str]) -> str:
+    """Say what signs for ``ledger COMMAND``, a command that appends nothing (so the key of
+    ``ledger --key FILE``, which signs appends, signs nothing there), whose options are
+    ``takes``."""
+    if "--key" in takes:  # site, tiles, checkpoint: their own --key signs a checkpoint
+        return (f"`ledger {command}` appends nothing, so `ledger --key FILE` (which signs appends) "
+                f"signs nothing there: give --key after the command (`ledger {command} … --key "
+                "FILE`) to sign a checkpoint")
+    if "--checkpoint" in takes:
+        return ("a checkpoint is signed by `ledger checkpoint --key FILE -o checkpoint.txt` (or "
+                f"`tiles`/`site --key FILE`); give that file to `{command}` as --checkpoint")
+    return (f"`ledger {command}` signs nothing (`ledger --key FILE` signs what a command that "
+            "appends writes, and `ledger checkpoint --key FILE` a checkpoint of the log)")
 
 
 def _global_hint(exc: click.ClickException) -> str:
@@ -74,13 +92,8 @@ def _global_hint(exc: click.ClickException) -> str:
         return ""
     command = exc.ctx.command_path.split(" ", 1)[-1] if exc.ctx is not None else "COMMAND"
     if exc.option_name == "--key" and command not in APPENDING:  # it would sign nothing there
-        takes = {o for p in (exc.ctx.command.params if exc.ctx else []) for o in p.opts}
-        if "--checkpoint" in takes:
-            return (": a checkpoint is signed by `ledger checkpoint --key FILE -o checkpoint.txt` "
-                    f"(or `tiles`/`site --key FILE`); give that file to `{command}` as "
-                    "--checkpoint")
-        return (f": `ledger {command}` signs nothing (`ledger --key FILE` signs what a command "
-                "that appends writes, and `ledger checkpoint --key FILE` a checkpoint of the log)")
+        return ": " + _what_signs(command, {o for p in (exc.ctx.command.params if exc.ctx else [])
+                                           for o in p.opts})
     return (f": {exc.option_name} is an option of `ledger` itself, given before the command "
             f"(`ledger {exc.option_name} {GLOBAL_OPTIONS[exc.option_name]} {command} …`)")
 
@@ -114,10 +127,22 @@ class LedgerGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
         except BrokenPipeError:  # before click's own handling, which would exit 1
             _stdout_to_nowhere()
             raise click.exceptions.Exit(0) from None
+        except (click.ClickException, LedgerError) as exc:
+            # a refusal that asks for a key or a missing checkpoint ends with what `ledger --key`
+            # is not; any other keeps its one line as it was
+            said = exc.format_message() if isinstance(exc, click.ClickException) else str(exc)
+            missing = exc.param.opts if isinstance(exc, click.MissingParameter) and exc.param \
+                else []
+            if ctx.meta.get(_UNUSED_KEY) and ("--key" in said or "--checkpoint" in missing):
+                exc.add_note(ctx.meta[_UNUSED_KEY])
+            raise
+        if ctx.meta.get(_UNUSED_KEY):
+            say(f"Note: {ctx.meta[_UNUSED_KEY]}", err=True)
+        return result
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
@@ -142,7 +167,7 @@ class LedgerGroup(click.Group):
                 say(line, err=True)
             sys.exit(2)
         except click.ClickException as exc:
-            hint = _global_hint(exc)
+            hint = _global_hint(exc) or _noted(exc)
             say(f"Error: {exc.format_message().rstrip('.') + hint if hint else exc.format_message()}",
                 err=True)
             sys.exit(2)
@@ -150,7 +175,7 @@ class LedgerGroup(click.Group):
             say(f"Error: {exc}", err=True)
             sys.exit(1)
         except LedgerError as exc:
-            say(f"Error: {exc}", err=True)
+            say(f"Error: {exc}{_noted(exc)}", err=True)
             sys.exit(2)
         except sqlite3.Error as exc:
             corrupt = isinstance(exc, sqlite3.DatabaseError) and is_corrupt(exc)
@@ -190,6 +215,15 @@ def app(ctx: click.Context, db: str, actor: str | None, key_file: str | None) ->
         raise click.BadParameter("the actor name is empty", param_hint="--actor")
     ctx.obj = LedgerContext(db, actor or default_actor(), key_file, db_from_env=(
         ctx.get_parameter_source("db") == click.core.ParameterSource.ENVIRONMENT))
+    name = ctx.invoked_subcommand
+    # `ledger --key FILE site public/`, typed (not LEDGER_KEY from a profile, which would make
+    # this noise on every read): that key signs nothing there, which LedgerGroup.invoke says
+    if (key_file is not None and name is not None and name not in APPENDING
+            and ctx.get_parameter_source("key_file") == click.core.ParameterSource.COMMANDLINE):
+        command = ctx.command.get_command(ctx, name) if isinstance(ctx.command, click.Group) \
+            else None
+        if command is not None and not isinstance(command, click.Group):  # key add: appends
+            ctx.meta[_UNUSED_KEY] = _what_signs(name, {o for p in command.params for o in p.opts})
 
 
 # What click (8.2 on) raises for a group given no command: its message is the group's help. An

@@ -302,6 +302,47 @@ def test_bad_arguments(cli: Cli, published: Callable[..., str], args: list[str],
     refused(cli, *args, says=says)
 
 
+def test_a_typed_global_key_that_signs_nothing_is_said(cli: Cli, published: Callable[..., str],
+                                                        tmp_path: Path) -> None:
+    """`ledger --key publisher.key site public/`: the key before the command signs appends, and
+    `site` appends nothing. The site was written with no checkpoint, and its note said "no
+    --key" to a publisher who had typed one. Now a note says what that key does not sign and
+    what would, after the command's work; a refusal asking for a key or a missing
+    --checkpoint ends with it, still one line; LEDGER_KEY (set once in a profile) says
+    nothing, and a command that appends is signed as before."""
+    from click.testing import CliRunner
+
+    from cli.main import app
+    published()
+    key = tmp_path / "k.key"
+    assert cli("keygen", "pub.example", "-o", str(key)).exit_code == 0
+    site = cli("--key", str(key), "site", str(tmp_path / "site"))
+    assert site.exit_code == 0, site.output
+    assert ("Note: `ledger site` appends nothing, so `ledger --key FILE` (which signs appends) "
+            "signs nothing there: give --key after the command (`ledger site … --key FILE`) to "
+            "sign a checkpoint") in site.stderr
+    shown = cli("--key", str(key), "show", RID)
+    assert shown.exit_code == 0 and shown.stderr == ("Note: `ledger show` signs nothing (`ledger "
+        "--key FILE` signs what a command that appends writes, and `ledger checkpoint --key FILE` "
+        "a checkpoint of the log)\n")
+    for args, says in ((["tiles", str(tmp_path / "t")], "give --key FILE (sign a checkpoint now) "
+                        "or --checkpoint FILE: `ledger tiles` appends nothing"),
+                       (["bundle", RID], "Missing option '--checkpoint': a checkpoint is signed "
+                        "by `ledger checkpoint --key FILE -o checkpoint.txt`"),
+                       (["checkpoint"], "Missing option '--key': `ledger checkpoint` appends "
+                        "nothing"),
+                       (["export", "-o", str(key)], "is the signing key")):  # not about keys
+        refused(cli, "--key", str(key), *args, says=says)
+    assert "appends nothing" not in cli("--key", str(key), "export", "-o", str(key)).stderr
+    quiet = CliRunner().invoke(app, ["--db", str(cli.db), "show", RID], env={"LEDGER_KEY": str(key)})
+    assert quiet.exit_code == 0 and quiet.stderr == ""
+    # a command that appends: the key is its signature (here refused, as before: this ledger
+    # takes none), never said to sign nothing
+    appends = cli("--key", str(key), "correct", RID, "--kind", "clarification", "--reason", "x")
+    assert appends.exit_code == 2 and "does not take signatures" in appends.stderr
+    assert "signs nothing" not in appends.stderr and "appends nothing" not in appends.stderr
+
+
 def test_unknown_contract_key_in_gate_and_notice_files(cli: Cli, published: Callable[..., str]) -> None:
     published()
     refused(cli, "correct", "--from-file", cli.file({"record_id": RID, "kind": "retraction",
