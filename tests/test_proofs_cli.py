@@ -401,8 +401,19 @@ def test_a_witness_state_file_in_a_folder_of_kept_checkpoints(cli: Cli, signed: 
     for folder in (kept, lone):
         witnessdb.open_witness_db(folder / "w.db").close()  # it has cosigned no log
     shutil.copy(signed["checkpoint"], kept / "cp5.txt")
+    # another application's SQLite file in write-ahead mode, closed: read, never written beside
+    # (asking SQLite of its header would have made its -wal and -shm here)
+    other = sqlite3.connect(kept / "notes.db")
+    other.execute("PRAGMA journal_mode=WAL")
+    other.execute("CREATE TABLE t (x)")
+    other.close()
+    before = sorted(p.name for p in kept.iterdir())
     result = cli("verify", "--checkpoint", str(kept), "--vkey", signed["vkey"])
     assert result.exit_code == 0 and "extends the checkpoint of size 5" in result.stdout, result.output
+    named = cli("verify", "--checkpoint", str(kept / "notes.db"), "--vkey", signed["vkey"])
+    assert named.exit_code == 2 and "is not a signed checkpoint note: it is an SQLite file" in \
+        named.stderr, named.output
+    assert sorted(p.name for p in kept.iterdir()) == before
     refused = cli("verify", "--checkpoint", str(lone), "--vkey", signed["vkey"])
     assert refused.exit_code == 2 and refused.stderr == (
         f"Error: {lone} holds no checkpoint signed by example.org/ledger+"

@@ -365,9 +365,11 @@ def sqlite_application_id(path: str | Path) -> int | None:
 def application_id(path: str | Path) -> int | None:
     """Return the application id of the SQLite file ``path`` as SQLite reads it: the header's,
     or, where the header on disk says none yet, the one its write-ahead log holds (a witness's
-    state file or a ledger in use, not yet checkpointed); None if it is no SQLite file."""
+    state file or a ledger in use, not yet checkpointed); None if it is no SQLite file. SQLite
+    is asked only when both the log and its index are beside the file, in use: on any other
+    SQLite file in write-ahead mode it would create them, writing beside a file it only reads."""
     found = sqlite_application_id(path)
-    if found != 0:
+    if found != 0 or not all(Path(f"{path}{end}").exists() for end in ("-wal", "-shm")):
         return found
     try:
         conn = sqlite3.connect(_file_uri(Path(path)) + "?mode=ro", uri=True,
