@@ -472,15 +472,17 @@ def write_output(text: str, output: str | None, what: str) -> None:
     say(f"Wrote {what} to {output}", err=True)
 
 
-def sign_now(ledger: Ledger, signer: Signer, policy: Policy | None,
-             bar: Callable[[int], None] | None, since_signed: bool = False,
+def sign_now(ledger: Ledger, signer: Signer, policy: Policy | None, since_signed: bool = False,
              accept: Callable[[Checkpoint], object] | None = None) -> tuple[str, bool]:
-    """Sign and store a checkpoint of the whole log, as ``ledger checkpoint`` does: with
-    ``policy``, only once its witnesses' quorum has cosigned it, each witness's answer said on
-    stderr; ``accept`` may refuse it first. Return (the note, whether it is new)."""
-    if policy is None:
-        return ledger.checkpoint(signer, bar, since_signed=since_signed, accept=accept)
-    done = ledger.witnessed_checkpoint(signer, policy, bar, accept=accept)
+    """Sign and store a checkpoint of the whole log, as ``ledger checkpoint`` does, with a
+    progress bar of the verification: with ``policy``, only once its witnesses' quorum has
+    cosigned it, each witness's answer said on stderr once the bar is closed (said while it
+    was open, the first ran on after its 100%); ``accept`` may refuse it first. Return (the
+    note, whether it is new)."""
+    with progress("Verifying", ledger.count()) as bar:
+        if policy is None:
+            return ledger.checkpoint(signer, bar, since_signed=since_signed, accept=accept)
+        done = ledger.witnessed_checkpoint(signer, policy, bar, accept=accept)
     for line in done.said:
         say(line, err=True)
     return done.note, done.stored

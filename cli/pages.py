@@ -24,7 +24,6 @@ from .common import (
     pass_ctx,
     passphrase,
     progress,
-    progress_phases,
     read_checkpoint_note,
     refuse_writing_over,
     rehearsed,
@@ -190,16 +189,15 @@ def site(obj: LedgerContext, out_dir: str, key_file: str | None, checkpoint_file
                                f"{key_file} is verified by {own}: give only --key")
         key = own
     with obj.open(signing=False) as ledger:
-        phases = [("Verifying", ledger.count())] if signer is not None else []
-        with progress_phases(*phases, ("Writing pages", ledger.count_records())) as bars:
-            if signer is not None:
-                check_folder(Path(out_dir), "the site")  # refused before a checkpoint is stored
-                note, new = sign_now(ledger, signer, policy, bars[0], since_signed=True,
-                                     accept=lambda made: check_served(Path(out_dir), made))
-                say(f"{'Signed and stored' if new else 'Embedding'} the checkpoint of size "
-                    f"{checkpoint_of_note(note).size} by {signer.name}"
-                    + ("" if new else " (signed before: nothing new stored)"), err=True)
-            done = ledger.site(Path(out_dir), note, key, bars[-1], full, policy)
+        if signer is not None:  # its bar closed before the line that says what it signed
+            check_folder(Path(out_dir), "the site")  # refused before a checkpoint is stored
+            note, new = sign_now(ledger, signer, policy, since_signed=True,
+                                 accept=lambda made: check_served(Path(out_dir), made))
+            say(f"{'Signed and stored' if new else 'Embedding'} the checkpoint of size "
+                f"{checkpoint_of_note(note).size} by {signer.name}"
+                + ("" if new else " (signed before: nothing new stored)"), err=True)
+        with progress("Writing pages", ledger.count_records()) as bar:
+            done = ledger.site(Path(out_dir), note, key, bar, full, policy)
     say(f"Wrote {out_dir}/index.html and {done.records} record page(s): {done.written} file(s) "
         f"written, {done.unchanged} already up to date"
         + (f", {done.removed} bundle(s) no page has named for two runs removed" if done.removed else ""))

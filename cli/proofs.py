@@ -104,8 +104,8 @@ def checkpoint(obj: LedgerContext, key_file: str, policy_file: str | None,
         check_output(output)
     signer = read_signer(Path(key_file), passphrase)
     policy = read_policy(policy_file) if policy_file else None
-    with obj.open(signing=False) as ledger, progress("Verifying", ledger.count()) as bar:
-        note, new = sign_now(ledger, signer, policy, bar)
+    with obj.open(signing=False) as ledger:
+        note, new = sign_now(ledger, signer, policy)
     write_output(note, output, f"the checkpoint of size {checkpoint_of_note(note).size}")
     if not new:
         say("(a checkpoint of this size was stored before: the table keeps that one)"

@@ -97,6 +97,24 @@ def test_a_document_printed_on_a_terminal_is_shown_as_text(cli: Cli, tmp_path: P
     assert shown_plainly(text)
 
 
+def read_to_the_end(main: int) -> bytes:
+    """Return everything written to a pseudo-terminal until its other side closed, and close
+    it."""
+    import os
+
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # the other side closed
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(main)
+    return shown
+
+
 def on_a_terminal(db: Path, *args: str, columns: int = 80, code: int | None = 0) -> str:
     """Return what the command prints with a pseudo-terminal of that many columns as its stdout
     (a terminal's line ends made plain)."""
@@ -111,16 +129,7 @@ def on_a_terminal(db: Path, *args: str, columns: int = 80, code: int | None = 0)
                             cwd=Path(__file__).resolve().parents[1],
                             env={**os.environ, "COLUMNS": str(columns)})
     os.close(side)
-    shown = b""
-    while True:
-        try:
-            chunk = os.read(main, 65536)
-        except OSError:  # the other side closed
-            break
-        if not chunk:
-            break
-        shown += chunk
-    os.close(main)
+    shown = read_to_the_end(main)
     status = done.wait(timeout=60)
     assert code is None or status == code, status
     return shown.decode("utf-8").replace("\r\n", "\n")
@@ -369,3 +378,52 @@ def test_wrapped_lines_fit_and_keep_every_word(text: str, cells: int, first: str
         assert line.startswith("    " if i or first is None else first)
         assert sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in line) <= cells
     assert "".join("".join(lines).split()) == "".join(((first or "") + text).split())
+
+
+def on_a_terminal_stderr(db: Path, *args: str) -> tuple[str, str]:
+    """Return (stdout, stderr) of the command run with a pseudo-terminal as its stderr, where
+    its progress bars are drawn (a terminal's line ends made plain)."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-c", "from cli.main import main; main()", "--db", str(db), *args]
+    main, side = pty.openpty()
+    done = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=side,
+                            cwd=Path(__file__).resolve().parents[1])
+    os.close(side)
+    shown = read_to_the_end(main)
+    assert done.stdout is not None
+    out = done.stdout.read().decode("utf-8")
+    assert done.wait(timeout=120) == 0, shown
+    # the bar hides the cursor while it draws, and shows it again
+    return out, re.sub(r"\x1b\[\?25[lh]", "", shown.decode("utf-8").replace("\r\n", "\n"))
+
+
+def test_what_signing_says_starts_its_own_line_under_the_bar(cli: Cli, tmp_path: Path) -> None:
+    """`ledger site public/ --key FILE` on a terminal: the line saying what it signed was
+    written while the verification's bar was still open, so it ran on after its 100%
+    (`Verifying [####] 100%Signed and stored the checkpoint of size 2000`), and the bar's own
+    line end came after it. Each line the command says now starts a line of its own, after
+    the bar it follows has ended, and so does `checkpoint --key`'s."""
+    from tests.test_bulk import jsonl
+
+    items = [{"contract": "paper-manifest-v1.1", "payload": manifest(f"SRCH:{n:08X}")}
+             for n in range(1, 1001)]
+    source = tmp_path / "lines.jsonl"
+    source.write_bytes(jsonl(items))
+    assert cli("append", "--jsonl", str(source)).exit_code == 0
+    key = tmp_path / "k.key"
+    assert cli("keygen", "pub.example", "-o", str(key)).exit_code == 0
+    out, err = on_a_terminal_stderr(cli.db, "site", str(tmp_path / "site"), "--key", str(key))
+    assert "1000 record page(s)" in out
+    said = [line.rsplit("\r", 1)[-1] for line in err.split("\n") if line]
+    assert said[0].startswith("Verifying") and said[0].endswith("100%"), said
+    assert said[1] == "Signed and stored the checkpoint of size 1000 by pub.example", said
+    assert said[2].startswith("Writing pages") and said[2].endswith("100%"), said
+    assert len(said) == 3, said
+    out, err = on_a_terminal_stderr(cli.db, "checkpoint", "--key", str(key))
+    said = [line.rsplit("\r", 1)[-1] for line in err.split("\n") if line]
+    assert said[0].endswith("100%") and said[1:] == [
+        "(this checkpoint was already signed: nothing new stored)"], said
