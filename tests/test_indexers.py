@@ -135,9 +135,16 @@ def test_feed_is_atom(history: Cli) -> None:
     assert ": @typo. It changed /review_score to 7. Notice C1, ledger seq 7;" in summary
     links = [e.find(f"{ATOM}link").get("href") for e in entries]  # type: ignore[union-attr]
     assert links[0] == "https://records.example/SRCH-00000002.html"
+    assert all(e.find(f"{ATOM}content") is None for e in entries)  # each links to its page
     again = ET.fromstring(history("feed", "-n", "2").stdout.encode())
     assert [e.find(f"{ATOM}id").text for e in again.findall(f"{ATOM}entry")] == \
         [e.find(f"{ATOM}id").text for e in entries[:2]]  # type: ignore[union-attr]
+    # RFC 4287 4.1.2: an entry with no content must link to a page; with no --base-url there
+    # is none to link to, so each entry carries its text as content (before, as neither)
+    for entry in again.findall(f"{ATOM}entry"):
+        content = entry.find(f"{ATOM}content")
+        assert entry.find(f"{ATOM}link") is None and content is not None
+        assert content.get("type") == "text" and content.text == entry.findtext(f"{ATOM}summary")
 
 
 def test_the_feed_shows_bidirectional_controls_as_pages_do(cli: Cli, published: Callable[..., str]) -> None:

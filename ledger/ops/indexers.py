@@ -233,7 +233,8 @@ def write_atom(out: BinaryIO, notices: list[tuple[Any, Shown]], feed_hash: str, 
     """Write an Atom feed (RFC 4287) of notices, newest first: ``notices`` is [(the notice
     event, its record's show object)]; ``feed_hash`` (the first event's hash) makes the feed's
     id, each event's hash its entry's id, so that ids never change; ``link(record id or '')``
-    gives a record's page (or the index), if the site's address is known."""
+    gives a record's page (or the index), if the site's address is known; without it, each
+    entry carries its text as content too, since an entry must have a link or content."""
 
     def text(value: str) -> str:  # shown to readers, as a page shows it (``bidi_visible``)
         return xml_escape(bidi_visible(value))
@@ -263,5 +264,7 @@ def write_atom(out: BinaryIO, notices: list[tuple[Any, Shown]], feed_hash: str, 
                       if link else "")
                    + f'    <category term={quoteattr(kind)} label={quoteattr(label)}/>\n'
                    f"    <summary>{text(summary)}</summary>\n"
-                   "  </entry>\n").encode("utf-8"))
+                   # RFC 4287 4.1.1: an entry with no link to a page carries its text as content
+                   + ("" if link else f'    <content type="text">{text(summary)}</content>\n')
+                   + "  </entry>\n").encode("utf-8"))
     out.write(b"</feed>\n")
