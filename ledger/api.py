@@ -165,11 +165,14 @@ class Ledger:
         return out, found
 
     def purge(self, notice: dict[str, Any], actor: str | None = None,
-              fields: tuple[str, ...] = ()) -> PurgeResult:
-        """Issue a removal notice and withhold the record's earlier content (``ops.purge``)."""
+              fields: tuple[str, ...] = (),
+              rewriting: Callable[[int], None] | None = None) -> PurgeResult:
+        """Issue a removal notice and withhold the record's earlier content (``ops.purge``);
+        ``rewriting`` is told the file's bytes before the file is rewritten."""
         from ledger.ops.purge import purge
         self._carry = None
-        return purge(self.conn, self.clock, self.signer, notice, actor or default_actor(), fields)
+        return purge(self.conn, self.clock, self.signer, notice, actor or default_actor(), fields,
+                     rewriting)
 
     def event_format(self) -> int:
         """Return the ledger's event format (1 or 2)."""

@@ -12,7 +12,7 @@ that no byte of a purged value stays in the file, its WAL or its free pages.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -75,8 +75,11 @@ def purge_plan(events: Iterable[Event], notice_seq: int,
 
 
 def purge(conn: sqlite3.Connection, clock: Clock, signer: Signer | None, notice: dict[str, Any],
-          actor: str, fields: Iterable[str] = ()) -> PurgeResult:
-    """Issue the removal ``notice`` and purge the record's earlier events (see the module)."""
+          actor: str, fields: Iterable[str] = (),
+          rewriting: Callable[[int], None] | None = None) -> PurgeResult:
+    """Issue the removal ``notice`` and purge the record's earlier events (see the module);
+    ``rewriting`` is told the bytes of the file before it is rewritten (``scrub``), which takes
+    about as long as copying it."""
     if notice.get("kind") != "removal":
         raise RefusedInput("--purge goes with --kind removal: only a removal takes content down")
     if store.event_format(conn) < 2:
@@ -116,14 +119,14 @@ def purge(conn: sqlite3.Connection, clock: Clock, signer: Signer | None, notice:
             searchindex.drop(conn)  # it may hold the purged text; the next search rebuilds it
     except _NothingLeft as nothing:  # a re-send: rewrite the file, which a run cut short may
         if not store.is_rehearsing(conn):  # have left with copies of what it withheld
-            _scrub_said(conn, str(nothing))
+            _scrub_said(conn, str(nothing), rewriting)
         raise RefusedInput(f"{nothing} (the file was rewritten again: no copy of what it "
                            "withheld remains)") from None
     finally:
         store.secure_delete(conn, False)
     wal_kept = not store.is_rehearsing(conn) and not _scrub_said(
         conn, f"the removal {issued.payload['notice_id']} (seq {issued.seq}) and its purge (seq "
-              f"{purge_event.seq}) of {rid} are committed")
+              f"{purge_event.seq}) of {rid} are committed", rewriting)
     return PurgeResult(result, purge_event, [(e["seq"], e["members"]) for e in entries],
                        wal_kept=wal_kept)
 
@@ -132,13 +135,14 @@ class _NothingLeft(Exception):
     """A re-sent removal whose purge has nothing left to withhold."""
 
 
-def _scrub_said(conn: sqlite3.Connection, done: str) -> bool:
+def _scrub_said(conn: sqlite3.Connection, done: str,
+                rewriting: Callable[[int], None] | None) -> bool:
     """``scrub``; if the file cannot be rewritten (another process holding the ledger open past
     the busy timeout, no room on the disk for its copy), say what is done, what is not, and
     how to finish: before, the error said only that the ledger stayed busy, and the same command
     run again found nothing to purge and left the copies where they were."""
     try:
-        return scrub(conn)
+        return scrub(conn, rewriting)
     except StoreError as exc:
         raise StoreError(f"{done}, but the ledger file could not be rewritten ({exc}): until it "
                          "is, copies of the purged values may remain in its unused space; run "
@@ -146,11 +150,13 @@ def _scrub_said(conn: sqlite3.Connection, done: str) -> bool:
                          "ledger open, room on the disk for a copy of the file)") from None
 
 
-def scrub(conn: sqlite3.Connection) -> bool:
+def scrub(conn: sqlite3.Connection, rewriting: Callable[[int], None] | None = None) -> bool:
     """Rewrite the whole file so that no stale copy of a purged value survives (SQLite leaves
     copies of moved cells in the unused part of a page, which ``secure_delete`` does not
     reach), then checkpoint and truncate the write-ahead log; return False if a reader kept
-    the log from being truncated."""
+    the log from being truncated. ``rewriting`` is told the file's bytes first."""
+    if rewriting is not None:
+        rewriting(store.database_bytes(conn))
     store.vacuum(conn)
     return store.truncate_wal(conn)
 

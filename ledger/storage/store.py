@@ -612,6 +612,13 @@ def secure_delete(conn: sqlite3.Connection, on: bool) -> None:
     conn.execute(f"PRAGMA secure_delete = {'ON' if on else 'OFF'}")
 
 
+def database_bytes(conn: sqlite3.Connection) -> int:
+    """Return the size of the database its pages take (page count × page size), which a
+    ``VACUUM`` copies."""
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    return int(pages) * int(conn.execute("PRAGMA page_size").fetchone()[0])
+
+
 def vacuum(conn: sqlite3.Connection) -> None:
     """Rewrite the whole database file (``VACUUM``), outside any transaction."""
     try:
