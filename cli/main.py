@@ -199,7 +199,8 @@ class LedgerGroup(click.Group):
               help="Who is appending (env LEDGER_ACTOR; default: the OS user name).")
 @click.option("--key", "key_file", envvar="LEDGER_KEY", default=None, metavar="FILE",
               help="Private key that signs what you append (env LEDGER_KEY); required by a "
-                   "ledger created with --require-signatures, whose actor is the key's name.")
+                   "ledger created with --require-signatures, whose actor is the key's name. A "
+                   "checkpoint is signed by the --key of `checkpoint`, `site` or `tiles`.")
 @click.pass_context
 def app(ctx: click.Context, db: str, actor: str | None, key_file: str | None) -> None:
     """Provenance and correction ledger: the public, hash-chained history of research records.
