@@ -142,6 +142,10 @@ def tiles(obj: LedgerContext, out_dir: str, key_file: str | None,
         size = checkpoint_of_note(note).size if note is not None else ledger.count()
         with progress_phases(("Verifying", ledger.count()), ("Writing tiles", size)) as bars:
             done = ledger.tiles(Path(out_dir), signer, note, *bars)
+    if signer is not None:  # as `site --key` says it
+        say(f"{'Signed and stored' if done.stored else 'Published'} the checkpoint of size "
+            f"{done.size} by {signer.name}" + ("" if done.stored else
+                                               " (signed before: nothing new stored)"), err=True)
     say(f"Wrote {out_dir}/checkpoint (size {done.size}) and its tiles: {done.written} "
         f"file(s) written, {done.unchanged} already there")
     warn_exposed(out_dir, obj.db)

@@ -491,21 +491,22 @@ class Ledger:
         from ledger.ops.tiles import check_published, write_tiles
         if (signer is None) == (note is None):
             raise RefusedInput("give --key FILE (sign a checkpoint now) or --checkpoint FILE")
+        stored = False
         if signer is not None:  # the log since the last checkpoint this key signed is verified
             check_folder(out, "the tiles")  # refused before a checkpoint is signed and stored
-            note, _ = self.checkpoint(signer, progress, since_signed=True,
-                                      accept=lambda new: check_published(out, new))
+            note, stored = self.checkpoint(signer, progress, since_signed=True,
+                                           accept=lambda new: check_published(out, new))
         assert note is not None
         checkpoint = checkpoint_of_note(note)
         with store.read_snapshot(self.conn) as conn:
             if signer is None:
                 report = verification.verify_stored(conn, progress, capture={checkpoint.size})
                 if not report.ok:
-                    raise VerificationError(report.first_bad_seq or 0, f"the log does not verify "
-                                            f"at {report.where}: {report.reason}")
+                    raise report.failure("the log does not verify")
                 check_extends(report, checkpoint)
             try:
-                return write_tiles(conn, out, note, checkpoint, writing)
+                return dataclasses.replace(write_tiles(conn, out, note, checkpoint, writing),
+                                           stored=stored)
             except OSError as exc:
                 raise RefusedInput(f"cannot write the tiles to {out}: {exc.strerror or exc}") from None
 

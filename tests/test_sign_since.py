@@ -19,7 +19,7 @@ from ledger.core.note import parse_signer
 from ledger.errors import LedgerError
 from ledger.ops.keys import generate
 from tests import attacker
-from tests.conftest import clock, manifest
+from tests.conftest import Cli, clock, manifest
 
 SKEY, VKEY = generate("example.org/log")
 
@@ -122,3 +122,29 @@ def test_an_edited_tree_hash_is_refused_where_the_signature_depends_on_it(signed
     assert base64.b64decode(note.split("\n")[2]) == true_root
     with Ledger.open(db, clock) as ledger:
         assert not ledger.audit().ok  # which compares every stored hash with the events
+
+
+def test_a_table_at_fault_is_named_where_it_said_seq_0(cli: Cli, tmp_path: Path) -> None:
+    """With a trigger dropped (plain sqlite3) after the key's last checkpoint, and nothing
+    appended since, signing again finds no event at fault but the events table's schema: the
+    refusal said `seq 0: refusing to sign: schema: …`, naming an event there is none of. It
+    now names the table, exit 1, and stores nothing; `tiles --checkpoint` says the same."""
+    published_rid = "SRCH:0000000A"
+    assert cli("publish", cli.file(manifest(published_rid))).exit_code == 0
+    key, vkey = tmp_path / "k.key", tmp_path / "k.vkey"
+    vkey.write_text(cli("keygen", "example.org/log", "-o", str(key)).stdout)
+    checkpoint = tmp_path / "cp.txt"
+    assert cli("checkpoint", "--key", str(key), "-o", str(checkpoint)).exit_code == 0
+    with sqlite3.connect(cli.db) as conn:
+        conn.execute("DROP TRIGGER events_append_only_update")
+    for args, doing in ((["checkpoint", "--key", str(key)], "refusing to sign"),
+                        (["site", str(tmp_path / "site"), "--key", str(key)], "refusing to sign"),
+                        (["tiles", str(tmp_path / "t"), "--checkpoint", str(checkpoint)],
+                         "the log does not verify")):
+        result = cli(*args)
+        assert result.exit_code == 1 and result.stderr.startswith(
+            f"Error: {doing}: table events: schema: trigger events_append_only_update is "
+            "missing from the schema"), (args, result.output)
+        assert "seq 0" not in result.stderr
+    with sqlite3.connect(cli.db) as conn:
+        assert conn.execute("SELECT count(*) FROM checkpoints").fetchone()[0] == 1

@@ -126,6 +126,11 @@ def test_tiles_follow_the_spec_grow_and_survive_a_purge(tmp_path: Path, writing:
     out = tmp_path / "log"
     first = cli("tiles", str(out), "--key", str(key))
     assert first.exit_code == 0, first.output
+    # what it signed is said, as `site --key` says it (before, nothing said it stored one)
+    assert first.stderr == "Signed and stored the checkpoint of size 600 by example.org/log\n"
+    again = cli("tiles", str(out), "--key", str(key))
+    assert again.stderr == ("Published the checkpoint of size 600 by example.org/log (signed "
+                            "before: nothing new stored)\n") and again.exit_code == 0
     size, entries = check_tiles(out, "example.org/log")
     assert size == 600 and (out / "tile/0/002.p/88").exists() and (out / "tile/1/000.p/2").exists()
     check_members(out, entries)

@@ -63,6 +63,14 @@ class VerifyReport(NamedTuple):
         """Where the problem is, for a one-line message: ``seq 4`` or ``table events``."""
         return f"seq {self.first_bad_seq}" if self.first_bad_seq is not None else f"table {self.table}"
 
+    def failure(self, doing: str) -> VerificationError | CorruptEvent:
+        """Return the error (exit 1) of a failed report, for a command that was ``doing``
+        something with the log (``refusing to sign``): a bad event by its seq; a table at fault
+        by its name, where it said ``seq 0``, an event there is none of."""
+        if self.first_bad_seq is not None:
+            return VerificationError(self.first_bad_seq, f"{doing}: {self.reason}")
+        return CorruptEvent(f"{doing}: {self.where}: {self.reason}")
+
 
 def table_failure(table: str, reason: str) -> VerifyReport:
     """Return the report of a problem with a whole table (its schema or storage), not an event."""

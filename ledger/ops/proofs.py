@@ -114,7 +114,7 @@ def sign_checkpoint(conn: sqlite3.Connection, signer: Signer, signed_at: str,
         report = verification.verify_stored(conn, progress, capture={c.size for c, _ in earlier})
         later = [c for c, _ in earlier]
     if not report.ok:
-        raise VerificationError(report.first_bad_seq or 0, f"refusing to sign: {report.reason}")
+        raise report.failure("refusing to sign")
     for stored in later:
         check_extends(report, stored)
     checkpoint = Checkpoint(signer.name, report.events, report.root)

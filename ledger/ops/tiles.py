@@ -72,6 +72,7 @@ class TilesResult:
     size: int
     written: int
     unchanged: int
+    stored: bool = False  # a checkpoint signed now (--key) was new, and stored in the ledger
 
 
 def write_tiles(conn: sqlite3.Connection, out: Path, note: str, checkpoint: Checkpoint,
