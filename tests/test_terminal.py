@@ -418,13 +418,15 @@ def test_what_signing_says_starts_its_own_line_under_the_bar(cli: Cli, tmp_path:
     assert cli("keygen", "pub.example", "-o", str(key)).exit_code == 0
     out, err = on_a_terminal_stderr(cli.db, "site", str(tmp_path / "site"), "--key", str(key))
     assert "1000 record page(s)" in out
-    said = [line.rsplit("\r", 1)[-1] for line in err.split("\n") if line]
+    # what each line shows last (a bar redrawn after a carriage return, padded where its
+    # time estimate was)
+    said = [line.rsplit("\r", 1)[-1].rstrip() for line in err.split("\n") if line]
     assert said[0].startswith("Verifying") and said[0].endswith("100%"), said
     assert said[1] == "Signed and stored the checkpoint of size 1000 by pub.example", said
     assert said[2].startswith("Writing pages") and said[2].endswith("100%"), said
     assert len(said) == 3, said
     out, err = on_a_terminal_stderr(cli.db, "checkpoint", "--key", str(key))
-    said = [line.rsplit("\r", 1)[-1] for line in err.split("\n") if line]
+    said = [line.rsplit("\r", 1)[-1].rstrip() for line in err.split("\n") if line]
     assert said[0].endswith("100%") and said[1:] == [
         "(this checkpoint was already signed: nothing new stored)"], said
 
