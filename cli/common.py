@@ -488,6 +488,13 @@ def sign_now(ledger: Ledger, signer: Signer, policy: Policy | None, since_signed
     return done.note, done.stored
 
 
+def say_signed(stored: bool, size: int, signer: Signer, reused: str) -> None:
+    """Say on stderr what a command given --key (``site``, ``tiles``) signed: a checkpoint
+    stored now, or the one this key signed before, which it ``reused`` (embedding it, say)."""
+    say(f"{'Signed and stored' if stored else reused} the checkpoint of size {size} by "
+        f"{signer.name}" + ("" if stored else " (signed before: nothing new stored)"), err=True)
+
+
 def warn_exposed(out_dir: str, db: str) -> None:
     """Say what in the output folder a static host would serve and should not (``keys.exposed``):
     the site or tiles are written, but the folder is best not published as it is."""

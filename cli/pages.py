@@ -29,6 +29,7 @@ from .common import (
     rehearsed,
     report_rehearsal,
     say,
+    say_signed,
     sign_now,
     warn_exposed,
     whole,
@@ -193,9 +194,7 @@ def site(obj: LedgerContext, out_dir: str, key_file: str | None, checkpoint_file
             check_folder(Path(out_dir), "the site")  # refused before a checkpoint is stored
             note, new = sign_now(ledger, signer, policy, since_signed=True,
                                  accept=lambda made: check_served(Path(out_dir), made))
-            say(f"{'Signed and stored' if new else 'Embedding'} the checkpoint of size "
-                f"{checkpoint_of_note(note).size} by {signer.name}"
-                + ("" if new else " (signed before: nothing new stored)"), err=True)
+            say_signed(new, checkpoint_of_note(note).size, signer, "Embedding")
         with progress("Writing pages", ledger.count_records()) as bar:
             done = ledger.site(Path(out_dir), note, key, bar, full, policy)
     say(f"Wrote {out_dir}/index.html and {done.records} record page(s): {done.written} file(s) "

@@ -28,6 +28,7 @@ from .common import (
     read_tlog_proof,
     refuse_writing_over,
     say,
+    say_signed,
     sign_now,
     tell,
     warn_exposed,
@@ -142,10 +143,8 @@ def tiles(obj: LedgerContext, out_dir: str, key_file: str | None,
         size = checkpoint_of_note(note).size if note is not None else ledger.count()
         with progress_phases(("Verifying", ledger.count()), ("Writing tiles", size)) as bars:
             done = ledger.tiles(Path(out_dir), signer, note, *bars)
-    if signer is not None:  # as `site --key` says it
-        say(f"{'Signed and stored' if done.stored else 'Published'} the checkpoint of size "
-            f"{done.size} by {signer.name}" + ("" if done.stored else
-                                               " (signed before: nothing new stored)"), err=True)
+    if signer is not None:
+        say_signed(done.stored, done.size, signer, "Published")
     say(f"Wrote {out_dir}/checkpoint (size {done.size}) and its tiles: {done.written} "
         f"file(s) written, {done.unchanged} already there")
     warn_exposed(out_dir, obj.db)

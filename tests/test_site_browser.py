@@ -373,3 +373,21 @@ def test_the_search_links_a_record_whose_id_is_too_long_for_a_file_name(
     assert f'href="{page_name(rid)}"' in row, row[:2000]
     page = dom_url(f"{url}/{page_name(rid)}")
     assert 'data-verified="yes"' in page, page[-2000:]
+
+
+def test_the_stale_mark_edited_on_the_host_is_said_or_harmless(site: Path) -> None:
+    """Someone who can write the hosted files edits the `data-since` mark by which record.js
+    builds the grey pill. Dropped from a page whose later retraction is not yet covered, with
+    the grey pill left as served, the page built from the verified events differs from the
+    served one and says so; added to a page with no later events, the pill says the true
+    status at the checkpoint, in grey, and the page says it differs from what was served."""
+    text = (site / "SRCH-7BAC9D19.html").read_text()
+    assert ' data-since="RETRACTED"' in text
+    (site / "dropped.html").write_text(text.replace(' data-since="RETRACTED"', ""))
+    dropped = dom(site / "dropped.html")
+    assert 'data-verified="yes"' in dropped and 'data-differs="yes"' in dropped
+    assert "Status: CURRENT" in dropped  # what the verified events give, green, and said differs
+    added = _edited(site, 'data-record-id="SRCH:03BE3A05"',
+                    'data-record-id="SRCH:03BE3A05" data-since="CURRENT"', "added.html")
+    assert 'data-verified="yes"' in added and 'data-differs="yes"' in added
+    assert "Status at the checkpoint: CORRECTED" in added

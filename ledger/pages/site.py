@@ -239,7 +239,7 @@ def index_page(rows: list[list[Any]], page: int, pages: int, total: int, head: t
         pending = (f'<small class="pending"> · {e(later_words(later[r[0]]))}</small>'
                    if r[0] in later else "")
         values = [f'<a href="{page_name(r[0])}">{e(r[0])}</a>', e(r[1]),
-                  f'<span class="{status_pill(r[2], bool(later.get(r[0])))[0]}">{e(r[2])}</span>'
+                  f'<span class="{e(status_pill(r[2], bool(later.get(r[0])))[0])}">{e(r[2])}</span>'
                   + pending,
                   e(r[3]), e(r[4]), e(r[5] or "—"), e(r[6]), str(r[7])]
         cells.append(f'<tr data-status="{e(r[2])}">' + "".join(

@@ -27,13 +27,13 @@
       td.dataset.label = LABELS[i];
       if (i === 0) { const a = document.createElement("a"); a.href = pageName(r[0]); a.textContent = r[0]; td.append(a); }
       else if (i === 2) {
+        // the status the later events give, when it is another (site.later_words)
+        const status = Object.prototype.hasOwnProperty.call(since, r[0]) ? String(since[r[0]]) : "";
         // neutral, not green CURRENT, when later events give another status (webpage.status_pill)
-        const stale = Object.prototype.hasOwnProperty.call(since, r[0]) && String(since[r[0]]) !== "";
-        const s = document.createElement("span"); s.className = stale ? "status status-stale" : STATUS_CLASS(r[2]); s.textContent = r[2]; td.append(s);
+        const s = document.createElement("span"); s.className = status ? "status status-stale" : STATUS_CLASS(r[2]); s.textContent = r[2]; td.append(s);
         // as the index page says it: the row states the record as of the checkpoint
-        if (later.has(r[0])) {  // with the status the later events give, when it is another (site.later_words)
+        if (later.has(r[0])) {
           const n = document.createElement("small"); n.className = "pending";
-          const status = Object.prototype.hasOwnProperty.call(since, r[0]) ? String(since[r[0]]) : "";
           n.textContent = status ? " · since: " + status + ", not yet covered" : " · later events not yet covered";
           td.append(n);
         }
