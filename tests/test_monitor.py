@@ -150,6 +150,10 @@ def test_a_fork_and_a_rollback_are_refused(tmp_path: Path) -> None:
     (rolled / "checkpoint").write_bytes(old_checkpoint)
     code, said = follow(log.cli, str(rolled), log.vkey, tmp_path, mirror=False)
     assert code == 1 and "rollback" in str(said), said
+    # the first event the log no longer vouches for is named, not one it still covers
+    assert "Error: seq 301: the log now serves a checkpoint of size 300, smaller than the size " \
+        "310 this monitor saw before: a rollback, which no longer covers seqs 301 to 310" \
+        in str(said), said
     forked = Log(tmp_path, "forked", title="Another history")  # same origin and key
     forked.grow(20, 300)
     forked.publish()

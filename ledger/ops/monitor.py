@@ -825,9 +825,12 @@ def _check_not_back(state: MonitorState, checkpoint: Checkpoint) -> None:
         raise RefusedInput(f"the checkpoint is of {checkpoint.origin}, the state file of "
                            f"{state.origin}: use another state file")
     if checkpoint.size < state.size:
-        raise CheckpointRefused(checkpoint.size, (
+        gone = (f"seq {state.size}" if checkpoint.size + 1 == state.size
+                else f"seqs {checkpoint.size + 1} to {state.size}")
+        raise CheckpointRefused(checkpoint.size + 1, (
             f"the log now serves a checkpoint of size {checkpoint.size}, smaller than the size "
-            f"{state.size} this monitor saw before: a rollback; refusing it"), str(state.size),
+            f"{state.size} this monitor saw before: a rollback, which no longer covers {gone}; "
+            "refusing it"), str(state.size),
             str(checkpoint.size))
     if checkpoint.size == state.size and checkpoint.root.hex() != state.root:
         raise CheckpointRefused(checkpoint.size, (
