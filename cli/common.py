@@ -559,8 +559,8 @@ def progress_phases(*phases: tuple[str, int]) -> Iterator[list[Callable[[int], N
                 shown[1].close()
             stack = contextlib.ExitStack()
             label, total = phases[phase]
-            shown[:] = [phase, stack, stack.enter_context(
-                click.progressbar(length=total, label=label, file=sys.stderr))]
+            shown[:] = [phase, stack, stack.enter_context(click.progressbar(
+                length=total, label=label, file=sys.stderr, width=bar_width(label)))]
         return shown[2]
 
     def callback(phase: int) -> Callable[[int], None]:
@@ -573,6 +573,25 @@ def progress_phases(*phases: tuple[str, int]) -> Iterator[list[Callable[[int], N
     finally:
         if shown[1] is not None:
             shown[1].close()
+
+
+# A bar's line besides its label and bar: "  [", "]  " and the most its figures take
+# ("100%  1d 00:00:00"), and the last column, which some terminals wrap at.
+BAR_FIGURES = len("  [") + len("]  ") + len("100%  1d 00:00:00") + 1
+BAR_WIDTH = 36  # click's own, where the terminal has room for it
+
+
+def bar_width(label: str) -> int:
+    """Return how wide a progress bar with this label may be for its whole line to fit stderr's
+    terminal: a line that wraps is not drawn over at the next step but below it, so a narrow
+    terminal (a split pane, a phone) filled with one bar after another."""
+    import shutil
+
+    columns = shutil.get_terminal_size().columns  # $COLUMNS, else stdout's terminal, else 80
+    if "COLUMNS" not in os.environ:  # the terminal the bar is drawn on (stdout may be piped)
+        with contextlib.suppress(OSError, ValueError):
+            columns = os.get_terminal_size(sys.stderr.fileno()).columns or columns
+    return max(1, min(BAR_WIDTH, columns - len(label) - BAR_FIGURES))  # 0 would be autowidth
 
 
 def format_of(output: str | None, by_suffix: dict[str, str], default: str) -> str:

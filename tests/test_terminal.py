@@ -380,17 +380,22 @@ def test_wrapped_lines_fit_and_keep_every_word(text: str, cells: int, first: str
     assert "".join("".join(lines).split()) == "".join(((first or "") + text).split())
 
 
-def on_a_terminal_stderr(db: Path, *args: str) -> tuple[str, str]:
-    """Return (stdout, stderr) of the command run with a pseudo-terminal as its stderr, where
-    its progress bars are drawn (a terminal's line ends made plain)."""
+def on_a_terminal_stderr(db: Path, *args: str, columns: int = 80) -> tuple[str, str]:
+    """Return (stdout, stderr) of the command run with a pseudo-terminal of that many columns
+    as its stderr, where its progress bars are drawn (a terminal's line ends made plain)."""
+    import fcntl
     import os
     import pty
+    import struct
     import subprocess
     import sys
+    import termios
 
     command = [sys.executable, "-c", "from cli.main import main; main()", "--db", str(db), *args]
     main, side = pty.openpty()
-    done = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=side,
+    fcntl.ioctl(side, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    env = {name: value for name, value in os.environ.items() if name != "COLUMNS"}
+    done = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=side, env=env,
                             cwd=Path(__file__).resolve().parents[1])
     os.close(side)
     shown = read_to_the_end(main)
@@ -454,3 +459,27 @@ def test_the_rewrite_after_a_purge_is_said_before_it_starts(cli: Cli, tmp_path: 
         r"it: about as long as copying it…", said[0]), said
     piped = cli(*removal[:1], "SRCH:00000002", *removal[2:])
     assert piped.exit_code == 0 and piped.stderr == "", piped.output
+
+
+@pytest.mark.parametrize("columns", [40, 60, 100])
+def test_a_bar_fits_a_narrow_terminal(cli: Cli, tmp_path: Path, columns: int) -> None:
+    """A bar's line (label, bar, percentage, time left) is drawn over at each step only while it
+    fits the terminal: on one of 50 columns click's 36-character bar made a 60-character line,
+    which wrapped, so each step was drawn on a new line below the last. The bar is now as wide
+    as the terminal leaves room for (click's 36 at most), and each drawing fits; its stdout
+    piped, as `ledger audit | tail -1` is, the bar still measures stderr's terminal."""
+    from tests.test_bulk import jsonl
+
+    items = [{"contract": "paper-manifest-v1.1", "payload": manifest(f"SRCH:{n:08X}")}
+             for n in range(1, 1201)]
+    source = tmp_path / "lines.jsonl"
+    source.write_bytes(jsonl(items))
+    assert cli("append", "--jsonl", str(source)).exit_code == 0
+    for args in (["verify"], ["export", "-o", str(tmp_path / "snapshot.json")]):
+        _, err = on_a_terminal_stderr(cli.db, *args, columns=columns)
+        drawings = [d for line in err.split("\n") for d in line.split("\r")
+                    if d.startswith(("Verifying", "Exporting"))]  # not what is said after
+        assert drawings and drawings[-1].rstrip().endswith("100%"), drawings
+        assert max(len(d) for d in drawings) < columns, drawings
+        if columns >= 100:  # room for click's own width
+            assert "[" + "#" * 36 + "]" in drawings[-1], drawings
