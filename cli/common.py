@@ -440,18 +440,24 @@ def say(line: str, err: bool = False) -> None:
     click.echo(printable(line), err=err)
 
 
-def tell(line: str) -> None:
-    """Print a line of a report on stdout as ``say`` does; on a terminal narrower than it,
-    broken at spaces with the lines after the first indented (every word kept, none cut in
-    two, as the terminal would). Piped, one line, as a script reads it."""
-    text, columns = printable(line), terminal_columns()
-    if columns is None or width(text) < columns:
-        click.echo(text)
-        return
-    label = re.match(r"[^ ]+: {2,}", text)  # a report's column of labels (``chain:   ``) is kept
-    first = label.group() if label else ""
-    for part in wrapped(text[len(first):], columns - 1, first=first):
-        click.echo(part)
+def tell(*lines: str) -> None:
+    """Print lines of a report on stdout, each as ``say`` prints one; on a terminal narrower
+    than a line, broken at spaces (every word kept, none cut in two, as the terminal would),
+    its later lines under its value where it has a column of labels (``chain:   ``,
+    ``  status              ``, ``SRCH:03BE3A05  ``: a label, then two spaces or more) that
+    leaves room for them, else indented under its start. Piped, one line each, as a script
+    reads them."""
+    columns = terminal_columns()
+    for line in map(printable, lines):  # each one line, whatever it holds
+        if columns is None or width(line) < columns:
+            click.echo(line)
+            continue
+        label = re.match(r" *[^ ]+(?: [^ ]+)*? {2,}", line)
+        lead = len(line) - len(line.lstrip(" "))
+        first = label.group() if label else " " * lead  # its spaces kept
+        indent = " " * (len(first) if label and len(first) <= columns // 2 else lead + 4)
+        for part in wrapped(line[len(first):], columns - 1, indent, first=first):
+            click.echo(part)
 
 
 def write_output(text: str, output: str | None, what: str) -> None:

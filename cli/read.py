@@ -83,8 +83,8 @@ def show(obj: LedgerContext, record_id: str, as_of: str | None, as_json: bool) -
         return
     note = as_of_note(seq, head, by)
     if note:
-        click.echo(note)
-    click.echo(show_text(shown))
+        tell(note)
+    tell(*show_text(shown).split("\n"))  # each line of it escaped, a line of its own
 
 
 @click.command()
@@ -795,11 +795,10 @@ def diff(obj: LedgerContext, record_id: str, old: int | None, new: int | None,
     if as_json:
         emit_json({"record_id": rid, "old": left, "new": right, "changes": changes})
         return
-    say(f"{rid}: {left} → {right}")
+    tell(f"{rid}: {left} → {right}")
     if not changes:
         say("  no change")
-    for line in change_lines(changes):
-        say(line)
+    tell(*change_lines(changes))
 
 
 @click.command()

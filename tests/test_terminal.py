@@ -483,3 +483,30 @@ def test_a_bar_fits_a_narrow_terminal(cli: Cli, tmp_path: Path, columns: int) ->
         assert max(len(d) for d in drawings) < columns, drawings
         if columns >= 100:  # room for click's own width
             assert "[" + "#" * 36 + "]" in drawings[-1], drawings
+
+
+def test_show_and_diff_fit_a_terminal(cli: Cli) -> None:
+    """`show` and `diff` printed each line whole, so on a terminal narrower than a title, a gate's
+    name or a notice's reason the terminal broke it anywhere, mid-word and across the column of
+    values. On a terminal they are now broken at spaces, each line's later lines under its value
+    (or indented under its start), every word kept; piped, each stays one line."""
+    title = "How do different expert routing strategies in MambaFormer affect throughput"
+    assert cli("publish", cli.file(manifest(RID, title=title))).exit_code == 0
+    assert cli("correct", RID, "--kind", "correction", "--reason",
+               "Review score transcribed wrongly from the reviewer sheet of the second round",
+               "--set", "/review_score=9.1", "--notice-id", "CORR-1").exit_code == 0
+    for args in (["show", RID], ["diff", RID], ["show", RID, "--as-of", "1"]):
+        piped = cli(*args).stdout.splitlines()
+        for columns in (40, 60):
+            shown = on_a_terminal(cli.db, *args, columns=columns).splitlines()
+            assert all(len(line) < columns for line in shown), shown
+            assert [w for line in shown for w in line.split()] == [
+                w for line in piped for w in line.split()]
+            if args[0] == "show" and len(args) == 2:
+                assert shown[1].startswith(" " * len(f"{RID}  ")) and shown[1].split()[0] in title
+                status = shown.index(next(line for line in shown if "status" in line))
+                value = shown[status].index("CORRECTED")
+                assert value == len("  status              "), shown  # its column kept
+                later = [line for line in shown[status:] if line.startswith(" " * value)]
+                assert later or columns <= 2 * value, shown  # a value goes on under it
+        assert on_a_terminal(cli.db, *args, columns=250).splitlines() == piped
