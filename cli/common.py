@@ -424,13 +424,11 @@ def report_append(result: AppendResult, as_json: bool) -> None:
     else:  # a notice's kind and id (what a later --lifts names), a gate's verdict
         what = event_summary(event) if event.type in (
             "notice.issued", "gate.evaluated", "key.added", "key.revoked") else ""
-        say(f"Appended seq {event.seq} {event.type} {event.record_id}{': ' + what if what else ''}"
-            f" (hash {event.hash[:16]}…)")
+        tell(f"Appended seq {event.seq} {event.type} {event.record_id}"
+             f"{': ' + what if what else ''} (hash {event.hash[:16]}…)")
     if not as_json:  # what a correction changes in the manifest, as `ledger diff` shows it
-        for line in change_lines(result.changes):
-            say(line)
-    for warning in result.warnings:
-        say(f"Warning: {warning}", err=True)
+        tell(*change_lines(result.changes))
+    tell(*(f"Warning: {warning}" for warning in result.warnings), err=True)
 
 
 def say(line: str, err: bool = False) -> None:
@@ -440,24 +438,24 @@ def say(line: str, err: bool = False) -> None:
     click.echo(printable(line), err=err)
 
 
-def tell(*lines: str) -> None:
+def tell(*lines: str, err: bool = False) -> None:
     """Print lines of a report on stdout, each as ``say`` prints one; on a terminal narrower
     than a line, broken at spaces (every word kept, none cut in two, as the terminal would),
     its later lines under its value where it has a column of labels (``chain:   ``,
     ``  status              ``, ``SRCH:03BE3A05  ``: a label, then two spaces or more) that
     leaves room for them, else indented under its start. Piped, one line each, as a script
     reads them."""
-    columns = terminal_columns()
+    columns = terminal_columns(err)
     for line in map(printable, lines):  # each one line, whatever it holds
         if columns is None or width(line) < columns:
-            click.echo(line)
+            click.echo(line, err=err)
             continue
         label = re.match(r" *[^ ]+(?: [^ ]+)*? {2,}", line)
         lead = len(line) - len(line.lstrip(" "))
         first = label.group() if label else " " * lead  # its spaces kept
         indent = " " * (len(first) if label and len(first) <= columns // 2 else lead + 4)
         for part in wrapped(line[len(first):], columns - 1, indent, first=first):
-            click.echo(part)
+            click.echo(part, err=err)
 
 
 def write_output(text: str, output: str | None, what: str) -> None:
@@ -591,12 +589,7 @@ def bar_width(label: str) -> int:
     """Return how wide a progress bar with this label may be for its whole line to fit stderr's
     terminal: a line that wraps is not drawn over at the next step but below it, so a narrow
     terminal (a split pane, a phone) filled with one bar after another."""
-    import shutil
-
-    columns = shutil.get_terminal_size().columns  # $COLUMNS, else stdout's terminal, else 80
-    if "COLUMNS" not in os.environ:  # the terminal the bar is drawn on (stdout may be piped)
-        with contextlib.suppress(OSError, ValueError):
-            columns = os.get_terminal_size(sys.stderr.fileno()).columns or columns
+    columns = terminal_columns(err=True) or 80
     return max(1, min(BAR_WIDTH, columns - len(label) - BAR_FIGURES))  # 0 would be autowidth
 
 
@@ -683,14 +676,20 @@ def http_url(ctx: click.Context, param: click.Parameter, value: str | None) -> s
     return value
 
 
-def terminal_columns() -> int | None:
-    """Return how many columns stdout's terminal has (None when stdout is not a terminal: a
-    script reading the lines gets them whole, as they always were)."""
-    if not sys.stdout.isatty():
+def terminal_columns(err: bool = False) -> int | None:
+    """Return how many columns stdout's terminal has, or stderr's (None when it is not a
+    terminal: a script reading the lines gets them whole, as they always were): $COLUMNS if
+    set, else the terminal's own width, else 80."""
+    stream = sys.stderr if err else sys.stdout
+    if not stream.isatty():
         return None
     import shutil
 
-    return shutil.get_terminal_size().columns
+    columns = shutil.get_terminal_size().columns  # $COLUMNS, else stdout's terminal, else 80
+    if err and "COLUMNS" not in os.environ:  # stderr's own terminal (stdout may be piped)
+        with contextlib.suppress(OSError, ValueError):
+            columns = os.get_terminal_size(stream.fileno()).columns or columns
+    return columns
 
 
 STATUS_COLOURS = {"CURRENT": "green", "CORRECTED": "cyan", "UNDER_CONCERN": "yellow",

@@ -510,3 +510,21 @@ def test_show_and_diff_fit_a_terminal(cli: Cli) -> None:
                 later = [line for line in shown[status:] if line.startswith(" " * value)]
                 assert later or columns <= 2 * value, shown  # a value goes on under it
         assert on_a_terminal(cli.db, *args, columns=250).splitlines() == piped
+
+
+def test_what_an_append_says_fits_a_terminal(cli: Cli) -> None:
+    """`correct` says `Appended seq N notice.issued ID: kind N-… (hash …)` (~100 characters)
+    and a warning of ~200: on an 80-column terminal both broke mid-word. On a terminal (stdout
+    for the first, stderr for the warning) they are broken at spaces, every word kept."""
+    assert cli("publish", cli.file(manifest(RID))).exit_code == 0
+    args = ["correct", RID, "--kind", "correction", "--reason", "slip", "--set"]
+    piped = cli(*args, "/review_score=3.5")
+    assert "Warning: review score 3.5" in piped.stderr
+    shown = on_a_terminal(cli.db, *args, "/review_score=3.6", columns=60).splitlines()
+    assert len(shown) > 2 and all(len(line) < 60 for line in shown), shown
+    assert " ".join(shown).split()[:4] == ["Appended", "seq", "3", "notice.issued"]
+    out, err = on_a_terminal_stderr(cli.db, *args, "/review_score=3.7", columns=60)
+    warned = err.splitlines()
+    assert len(warned) > 1 and all(len(line) < 60 for line in warned), warned
+    assert " ".join(warned).split() == piped.stderr.replace("3.5", "3.7").split()
+    assert out.startswith("Appended seq 4 ") and len(out.splitlines()[0]) > 60  # piped: whole
