@@ -506,9 +506,9 @@ def warn_exposed(out_dir: str, db: str) -> None:
 
     found = exposed(Path(out_dir), Path(db))
     if found:
-        say(f"Warning: {out_dir} also holds {', '.join(found)}: a static host serves everything "
-            "in the folder, not only what this command wrote; move it out before publishing",
-            err=True)
+        tell(f"Warning: {out_dir} also holds {', '.join(found)}: a static host serves "
+             "everything in the folder, not only what this command wrote; move it out before "
+             "publishing", err=True)
 
 
 _SIDECARS = (("", ""), ("-wal", "'s write-ahead log"), ("-shm", "'s shared-memory index"),

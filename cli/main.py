@@ -29,7 +29,7 @@ from ledger.errors import (
 )
 from ledger.storage.store import is_corrupt
 
-from .common import FileName, LedgerContext, Terminated, say
+from .common import FileName, LedgerContext, Terminated, say, tell
 
 # Each command's module, imported only when that command runs (or for --help): a call such as
 # `ledger correct` loads neither the read, proof, page nor keyring commands. test_help checks
@@ -141,7 +141,7 @@ class LedgerGroup(click.Group):
                 exc.add_note(ctx.meta[_UNUSED_KEY])
             raise
         if ctx.meta.get(_UNUSED_KEY):
-            say(f"Note: {ctx.meta[_UNUSED_KEY]}", err=True)
+            tell(f"Note: {ctx.meta[_UNUSED_KEY]}", err=True)
         return result
 
     def main(self, *args: Any, **kwargs: Any) -> Any:

@@ -31,6 +31,7 @@ from .common import (
     say,
     say_signed,
     sign_now,
+    tell,
     warn_exposed,
     whole,
     write_output,
@@ -91,8 +92,7 @@ def import_cmd(obj: LedgerContext, pages: tuple[str, ...], batch_size: int, as_j
         say(f"Imported {len(outcomes) - len(failed)} page(s), {appended} event(s) appended"
             f"{f', {len(failed)} refused' if failed else ''}")
     for o in outcomes:
-        for warning in o.warnings:
-            say(f"Warning: {warning}", err=True)
+        tell(*(f"Warning: {warning}" for warning in o.warnings), err=True)
     for o in failed:
         say(f"Error: {o.error}", err=True)
     sys.exit(2 if failed else 0)
