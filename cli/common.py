@@ -434,8 +434,13 @@ def report_append(result: AppendResult, as_json: bool) -> None:
 def say(line: str, err: bool = False) -> None:
     """Print one line, each control character in it written as a visible escape (see
     ``printable``): what a line holds — a title, a reason, an actor, a value edited into the
-    file, a witness's answer — cannot act on the terminal or break the line in two."""
-    click.echo(printable(line), err=err)
+    file, a witness's answer — cannot act on the terminal or break the line in two. On a
+    terminal narrower than it, broken at spaces as ``tell`` breaks it; an ``Error:`` line is
+    left whole, one line to copy as it is."""
+    if line.startswith("Error: "):
+        click.echo(printable(line), err=err)
+    else:
+        tell(line, err=err)
 
 
 def tell(*lines: str, err: bool = False) -> None:
@@ -454,7 +459,8 @@ def tell(*lines: str, err: bool = False) -> None:
         lead = len(line) - len(line.lstrip(" "))
         first = label.group() if label else " " * lead  # its spaces kept
         indent = " " * (len(first) if label and len(first) <= columns // 2 else lead + 4)
-        for part in wrapped(line[len(first):], columns - 1, indent, first=first):
+        for part in wrapped(line[len(first):], columns - 1, indent, first=first,
+                            whole_words=True):
             click.echo(part, err=err)
 
 

@@ -453,10 +453,10 @@ def test_the_rewrite_after_a_purge_is_said_before_it_starts(cli: Cli, tmp_path: 
                "--purge")
     out, err = on_a_terminal_stderr(cli.db, *removal)
     assert "record.purged SRCH:00000001" in out
-    said = [line for line in err.split("\n") if line]
-    assert len(said) == 1 and re.fullmatch(
+    said = [line for line in err.split("\n") if line]  # broken at spaces to fit the terminal
+    assert all(len(line) < 80 for line in said) and re.fullmatch(
         r"Rewriting the ledger file \(\d+ MiB\) so that no byte of the purged values remains in "
-        r"it: about as long as copying it…", said[0]), said
+        r"it: about as long as copying it…", " ".join(" ".join(said).split())), said
     piped = cli(*removal[:1], "SRCH:00000002", *removal[2:])
     assert piped.exit_code == 0 and piped.stderr == "", piped.output
 
@@ -528,3 +528,19 @@ def test_what_an_append_says_fits_a_terminal(cli: Cli) -> None:
     assert len(warned) > 1 and all(len(line) < 60 for line in warned), warned
     assert " ".join(warned).split() == piped.stderr.replace("3.5", "3.7").split()
     assert out.startswith("Appended seq 4 ") and len(out.splitlines()[0]) > 60  # piped: whole
+
+
+def test_a_word_longer_than_the_terminal_is_left_whole(cli: Cli, tmp_path: Path) -> None:
+    """A key, a hash or a path is one word to copy from the screen: on a terminal narrower than
+    it, it is left whole on a line of its own for the terminal to wrap, never broken by the
+    ledger into pieces with spaces between them (the verifier key `keygen` prints, the head hash
+    of `verify`)."""
+    assert cli("publish", cli.file(manifest(RID))).exit_code == 0
+    name = "a-rather-long-log-name.example.org/research-records"
+    shown = on_a_terminal(cli.db, "keygen", name, "-o", str(tmp_path / "k.key"), columns=40)
+    vkey = (tmp_path / "k.key").read_text()  # the private key file; its verifier key printed
+    assert len(shown.splitlines()) == 1 and shown.startswith(name + "+") and " " not in shown
+    assert vkey and shown.strip() != vkey.strip()
+    head = cli.json("verify")["head_hash"]
+    shown = on_a_terminal(cli.db, "verify", columns=40)
+    assert head in shown.split(), shown  # whole, one word
