@@ -6,6 +6,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias, get_args
 
@@ -262,8 +263,19 @@ def kept_files(sources: Sequence[str]) -> list[str]:
     return files
 
 
-# checkpoints' notes and key, an old copy, the head an export was made at
-KeptGiven: TypeAlias = "tuple[list[str], Verifier] | Ledger | ExportedHead | None"
+@dataclass(frozen=True)
+class KeptCheckpoints:
+    """The checkpoints an auditor kept (``--checkpoint``), each one's signature checked; with
+    --policy, each one's quorum met too, and ``witnessed``, by (size, base64 root), the policy's
+    witnesses that cosigned it and the latest time one of them did (``witnessed_at``)."""
+
+    notes: list[str]
+    verifier: Verifier
+    witnessed: dict[tuple[int, str], tuple[list[str], str | None]] | None = None
+
+
+# checkpoints kept, an old copy, the head an export was made at
+KeptGiven: TypeAlias = "KeptCheckpoints | Ledger | ExportedHead | None"
 
 
 def _kept(obj: LedgerContext, checkpoint_files: Sequence[str], vkey: str | None,
@@ -283,7 +295,7 @@ def _kept(obj: LedgerContext, checkpoint_files: Sequence[str], vkey: str | None,
         return None
     from ledger.core.checkpoint import open_checkpoint
     from ledger.core.note import key_label
-    from ledger.core.policy import QuorumError, open_cosigned
+    from ledger.core.policy import QuorumError, open_witnessed
     from ledger.errors import SignatureError
     from ledger.ops.keys import read_policy, read_verifier
 
@@ -303,17 +315,24 @@ def _kept(obj: LedgerContext, checkpoint_files: Sequence[str], vkey: str | None,
     if not labelled:  # only witnesses' state files in the folders, none holding this log's
         raise RefusedInput(f"{', '.join(checkpoint_files)} holds no checkpoint signed by "
                            f"{key_label(verifier.name, verifier.key_id)}: it checks nothing")
+    witnessed: dict[tuple[int, str], tuple[list[str], str | None]] | None = (
+        None if policy is None else {})
     for where, note in labelled:  # a signature that fails names the file that holds it
         try:
-            if policy is not None:
-                open_cosigned(note, policy, verifier)
-            else:
+            if policy is None:
                 open_checkpoint(note, verifier)
+                continue
+            checkpoint, names, at = open_witnessed(note, policy, verifier)
         except QuorumError as exc:
             raise QuorumError(f"{where}: {exc}", exc.cosigned) from None
         except SignatureError as exc:
             raise SignatureError(f"{where}: {exc}") from None
-    return [note for _, note in labelled], verifier
+        assert witnessed is not None
+        seen, then = witnessed.get((checkpoint.size, checkpoint.root_b64), ([], None))
+        witnessed[checkpoint.size, checkpoint.root_b64] = (  # the same one kept twice: both
+            [*seen, *(name for name in names if name not in seen)], max(
+                (t for t in (then, at) if t is not None), default=None))
+    return KeptCheckpoints([note for _, note in labelled], verifier, witnessed)
 
 
 def _is_witness_state(path: str) -> bool:
@@ -390,12 +409,23 @@ def _extended(kept: KeptGiven, old_copy: str | None,
         return {}, ""
     shown = [{"origin": c.origin, "size": c.size, "root": c.root_b64} for c in checkpoints]
     last = checkpoints[-1]
+    extra: dict[str, object] = {"checkpoint": shown[-1]}
     if len(checkpoints) == 1:
-        return ({"checkpoint": shown[0]}, f"OK: the log extends the checkpoint of size "
-                f"{last.size} signed by {last.origin}")
-    return ({"checkpoint": shown[-1], "checkpoints": shown},
-            f"OK: the log extends the {len(checkpoints)} checkpoints of sizes "
-            f"{', '.join(str(c.size) for c in checkpoints)} signed by {last.origin}")
+        said = f"OK: the log extends the checkpoint of size {last.size} signed by {last.origin}"
+    else:
+        extra["checkpoints"] = shown
+        said = (f"OK: the log extends the {len(checkpoints)} checkpoints of sizes "
+                f"{', '.join(str(c.size) for c in checkpoints)} signed by {last.origin}")
+    witnessed = kept.witnessed if isinstance(kept, KeptCheckpoints) else None
+    if witnessed is not None:  # --policy: each met its quorum; who cosigned the last, and when
+        names, _ = witnessed.get((last.size, last.root_b64), ([], None))
+        at = max((t for _, t in witnessed.values() if t is not None), default=None)
+        extra.update(cosigned_by=names, witnessed_at=at)
+        said += (f", {'each ' if len(checkpoints) > 1 else ''}cosigned as the policy's quorum "
+                 f"requires ({'the last ' if len(checkpoints) > 1 else ''}by {', '.join(names)})"
+                 + (f", most recently at {at} (a witness then knew of no later checkpoint)"
+                    if at else ""))
+    return extra, said
 
 
 @click.command()
@@ -430,8 +460,8 @@ def verify(obj: LedgerContext, checkpoint_files: tuple[str, ...], vkey: str | No
         elif isinstance(kept, ExportedHead):
             assert old_copy is not None
             report = ledger.verify_extends_head(kept.seq, kept.hash, old_copy, bar)
-        elif isinstance(kept, tuple):
-            report, checkpoints = ledger.verify_checkpoints(*kept, bar)
+        elif isinstance(kept, KeptCheckpoints):
+            report, checkpoints = ledger.verify_checkpoints(kept.notes, kept.verifier, bar)
         elif kept is not None:
             report = ledger.verify_extends(kept, bar, old_bar)
         else:
@@ -523,8 +553,8 @@ def audit(obj: LedgerContext, strict: bool, checkpoint_files: tuple[str, ...],
         elif isinstance(kept, ExportedHead):
             assert old_copy is not None
             report = ledger.audit_extends_head(kept.seq, kept.hash, old_copy, bar)
-        elif isinstance(kept, tuple):
-            report, checkpoints = ledger.audit_checkpoints(*kept, bar)
+        elif isinstance(kept, KeptCheckpoints):
+            report, checkpoints = ledger.audit_checkpoints(kept.notes, kept.verifier, bar)
         elif kept is not None:
             report = ledger.audit_extends(kept, bar, old_bar)
         else:

@@ -256,8 +256,19 @@ def test_a_split_view_cannot_reach_the_quorum(tmp_path: Path) -> None:
         done = log.cli("checkpoint", "--key", str(log.key), "--policy", str(policy), "-o", str(first))
         assert done.exit_code == 0, done.output
         assert first.read_text().count("\u2014 witness.example/") == 3
-        assert log.cli("verify", "--checkpoint", str(first), "--vkey", log.vkey, "--policy",
-                       str(policy)).exit_code == 0
+        # An auditor's verify --policy says who cosigned and when, as verify-bundle does
+        verified = log.cli("verify", "--checkpoint", str(first), "--vkey", log.vkey, "--policy",
+                           str(policy))
+        assert verified.exit_code == 0
+        assert ("OK: the log extends the checkpoint of size 10 signed by example.org/log, "
+                "cosigned as the policy's quorum requires (by w1, w2, w3), most recently at "
+                "20") in verified.stdout, verified.stdout
+        shown = log.cli.json("audit", "--checkpoint", str(first), "--vkey", log.vkey, "--policy",
+                             str(policy))
+        assert shown["cosigned_by"] == ["w1", "w2", "w3"], shown
+        assert shown["witnessed_at"].endswith("Z") and shown["ok"], shown
+        without = log.cli.json("verify", "--checkpoint", str(first), "--vkey", log.vkey)
+        assert "cosigned_by" not in without and "witnessed_at" not in without
         # The publisher now shows another history under the same key: every witness refuses.
         split = forked.cli("checkpoint", "--key", str(log.key), "--policy", str(policy))
         assert split.exit_code == 1, split.output
