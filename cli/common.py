@@ -444,9 +444,9 @@ def say(line: str, err: bool = False) -> None:
 
 
 def tell(*lines: str, err: bool = False) -> None:
-    """Print lines of a report on stdout, each as ``say`` prints one; on a terminal narrower
-    than a line, broken at spaces (every word kept, none cut in two, as the terminal would),
-    its later lines under its value where it has a column of labels (``chain:   ``,
+    """Print lines of a report on stdout (or stderr), each as ``say`` prints one; on a terminal
+    narrower than a line, broken at spaces (every word kept, none cut in two, as the terminal
+    would), its later lines under its value where it has a column of labels (``chain:   ``,
     ``  status              ``, ``SRCH:03BE3A05  ``: a label, then two spaces or more) that
     leaves room for them, else indented under its start. Piped, one line each, as a script
     reads them."""
@@ -455,7 +455,9 @@ def tell(*lines: str, err: bool = False) -> None:
         if columns is None or width(line) < columns:
             click.echo(line, err=err)
             continue
-        label = re.match(r" *[^ ]+(?: [^ ]+)*? {2,}", line)
+        label = re.match(r" *[^ ]+(?: [^ ]+)*? {2,}", line)  # two spaces or more after it
+        if label and len(label.group()) > columns * 2 // 3:
+            label = None  # words that happen to have two spaces after them, far along the line
         lead = len(line) - len(line.lstrip(" "))
         first = label.group() if label else " " * lead  # its spaces kept
         indent = " " * (len(first) if label and len(first) <= columns // 2 else lead + 4)

@@ -544,3 +544,13 @@ def test_a_word_longer_than_the_terminal_is_left_whole(cli: Cli, tmp_path: Path)
     head = cli.json("verify")["head_hash"]
     shown = on_a_terminal(cli.db, "verify", columns=40)
     assert head in shown.split(), shown  # whole, one word
+
+
+def test_two_spaces_far_along_a_line_are_no_label(cli: Cli) -> None:
+    """A reason with two spaces in it, far along `show`'s notice line, was taken for a label
+    column: everything before it was kept on the first line, wider than the terminal."""
+    assert cli("publish", cli.file(manifest(RID))).exit_code == 0
+    reason = "The figures in the second table were copied from a draft  and not the final run"
+    assert cli("correct", RID, "--kind", "addendum", "--reason", reason).exit_code == 0
+    shown = on_a_terminal(cli.db, "show", RID, columns=50).splitlines()
+    assert all(len(line) < 50 for line in shown), shown
