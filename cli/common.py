@@ -6,7 +6,6 @@ import codecs
 import contextlib
 import io
 import os
-import re
 import shlex
 import sqlite3
 import sys
@@ -24,7 +23,7 @@ from ledger.core.escapes import printable
 from ledger.errors import LedgerError, NotALedger, RefusedInput
 from ledger.model.rules import nearest, words_key
 from ledger.ops.files import file_name_problem, output_file, read_bounded, without_bom
-from ledger.pages.text import event_summary, width, wrapped
+from ledger.pages.text import event_summary, fitted
 
 if TYPE_CHECKING:
     from ledger.core.checkpoint import Checkpoint
@@ -452,17 +451,7 @@ def tell(*lines: str, err: bool = False) -> None:
     reads them."""
     columns = terminal_columns(err)
     for line in map(printable, lines):  # each one line, whatever it holds
-        if columns is None or width(line) < columns:
-            click.echo(line, err=err)
-            continue
-        label = re.match(r" *[^ ]+(?: [^ ]+)*? {2,}", line)  # two spaces or more after it
-        if label and len(label.group()) > columns * 2 // 3:
-            label = None  # words that happen to have two spaces after them, far along the line
-        lead = len(line) - len(line.lstrip(" "))
-        first = label.group() if label else " " * lead  # its spaces kept
-        indent = " " * (len(first) if label and len(first) <= columns // 2 else lead + 4)
-        for part in wrapped(line[len(first):], columns - 1, indent, first=first,
-                            whole_words=True):
+        for part in [line] if columns is None else fitted(line, columns):
             click.echo(part, err=err)
 
 

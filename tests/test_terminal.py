@@ -554,3 +554,23 @@ def test_two_spaces_far_along_a_line_are_no_label(cli: Cli) -> None:
     assert cli("correct", RID, "--kind", "addendum", "--reason", reason).exit_code == 0
     shown = on_a_terminal(cli.db, "show", RID, columns=50).splitlines()
     assert all(len(line) < 50 for line in shown), shown
+
+
+@given(st.integers(0, 90), st.text(alphabet=st.sampled_from("ab: 短\u00e9"), max_size=240),
+       st.integers(10, 120))
+def test_a_fitted_line_keeps_its_words_and_fits_but_for_a_long_word(lead: int, text: str,
+                                                                     columns: int) -> None:
+    """What `tell` and `say` print on a terminal: the same words in the same order (a word longer
+    than a line left whole), every line within the terminal but one holding such a word, and
+    a line that fits left as it is."""
+    from ledger.pages.text import fitted, width
+
+    line = " " * lead + text
+    lines = fitted(line, columns)
+    assert lines[0].split()[:1] == line.split()[:1] or not line.split()
+    assert [w for part in lines for w in part.split()] == line.split()
+    for part in lines:
+        longest = max((width(w) for w in part.split()), default=0)
+        assert width(part) < columns or longest >= columns // 3 - 1, (part, columns)
+    if width(line) < columns:
+        assert lines == [line]

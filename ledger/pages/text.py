@@ -167,6 +167,23 @@ def wrapped(text: str, cells: int, indent: str = "    ", first: str | None = Non
     return lines
 
 
+def fitted(line: str, columns: int) -> list[str]:
+    """Return one line of a report as the lines that show it on a terminal of ``columns``: the
+    line itself if it fits, else broken at spaces, every word kept and a word longer than a line
+    left whole (``wrapped``'s ``whole_words``), its later lines under its value where it has a
+    column of labels (``chain:   ``, ``  status              ``, ``SRCH:03BE3A05  ``: a label,
+    then two spaces or more) that leaves room for them, else indented under its start."""
+    if width(line) < columns:
+        return [line]
+    label = re.match(r" *[^ ]+(?: [^ ]+)*? {2,}", line)  # two spaces or more after it
+    if label and len(label.group()) > columns * 2 // 3:
+        label = None  # words that happen to have two spaces after them, far along the line
+    lead = min(len(line) - len(line.lstrip(" ")), columns // 2 - 4)
+    first = label.group() if label else " " * max(lead, 0)  # its spaces kept
+    indent = " " * (len(first) if label and len(first) <= columns // 2 else max(lead, 0) + 4)
+    return wrapped(line[len(first):], columns - 1, indent, first=first, whole_words=True)
+
+
 def as_of_note(as_of: int | None, head: int, which: str | None = None) -> str | None:
     """Return what a page or a state shown as of an earlier seq says first (None for the head);
     ``which``: what that seq is (``the last event recorded by 2026-06-01``)."""
