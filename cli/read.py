@@ -748,9 +748,15 @@ def list_cmd(obj: LedgerContext, status: str | None, tier: str | None, level: st
                 if columns is None:  # piped: the lines as they always were
                     click.echo(line + title[:max(10, 99 - used)].rstrip())
                     continue
+                narrow = columns - 1 - used < 10  # the tier and title under the rest, cut
                 if i == 0:
-                    click.echo(f"{'RECORD':<15} {'STATUS':<13} {'PROV':<4} {'VERIF':<5} "
-                               f"{'TIER':<20} TITLE")
+                    click.echo(f"{'RECORD':<15} {'STATUS':<13} {'PROV':<4} {'VERIF':<5}"
+                               + ("\n    TIER · TITLE" if narrow else f" {'TIER':<20} TITLE"))
+                if narrow:
+                    tier = printable(shown["quality_tier"] or "-")
+                    click.echo(line[:len(line) - len(rest)] + " " + levels.format(prov, verif))
+                    click.echo("    " + fit(f"{tier} · {title}", max(10, columns - 5)).rstrip())
+                    continue
                 click.echo(line + fit(title, max(10, columns - 1 - used)).rstrip())
             if shown is None:  # said on stderr: what a script reads from stdout stays empty
                 say("No record matches." if status or tier or level else "No records yet.",

@@ -574,3 +574,20 @@ def test_a_fitted_line_keeps_its_words_and_fits_but_for_a_long_word(lead: int, t
         assert width(part) < columns or longest >= columns // 3 - 1, (part, columns)
     if width(line) < columns:
         assert lines == [line]
+
+
+def test_list_fits_a_narrow_terminal(cli: Cli) -> None:
+    """`list` on a terminal of fewer than ~73 columns: its 62 columns before the title wrapped,
+    cutting the tier in two. There each record takes two lines, its id, status and levels, then
+    its tier and title, cut to the width."""
+    for rid, title in [(RID, "Routing " + "and a long title " * 8), ("SRCH:0000000B", "Short")]:
+        assert cli("publish", cli.file(manifest(rid, title=title))).exit_code == 0
+    for columns in (50, 60):
+        lines = re.sub(r"\x1b\[[0-9;]*m", "", on_a_terminal(cli.db, "list", columns=columns)
+                       ).splitlines()
+        assert all(len(line) < columns for line in lines), lines
+        assert lines[0].split() == ["RECORD", "STATUS", "PROV", "VERIF"]
+        assert lines[1].split() == ["TIER", "·", "TITLE"]
+        assert [line.split()[0] for line in lines[2::2]] == [RID, "SRCH:0000000B"]
+        assert all(line.startswith("    ") and " · " in line for line in lines[3::2]), lines
+        assert lines[3].endswith("…") and lines[5].endswith("· Short"), lines
