@@ -19,7 +19,7 @@ from .common import (
 )
 
 
-@click.group()
+@click.group(short_help="Manage a signed ledger's keyring: add, revoke and list keys.")
 def key() -> None:
     """Manage the keyring of a signed ledger: add, revoke and list actor keys.
 
@@ -54,7 +54,7 @@ def add(obj: LedgerContext, vkey: str, role: str, reason: str | None, as_json: b
         _change(obj, ledger, "key.added", read_verifier_text(vkey), role, reason, as_json)
 
 
-@key.command("revoke")
+@key.command("revoke", short_help="Revoke a key: what it signs from now on is refused.")
 @click.argument("vkey")
 @click.option("--reason", help="Why the key is revoked.")
 @json_option
@@ -82,7 +82,7 @@ def _change(obj: LedgerContext, ledger: Ledger, type_: str, vkey: str, role: str
         report_rehearsal(rehearsal, as_json, {"appended": False, "record_id": result.record_id})
 
 
-@key.command("list")
+@key.command("list", short_help="List every key the ledger has known, and its state.")
 @json_option
 @pass_ctx
 def list_keys(obj: LedgerContext, as_json: bool) -> None:

@@ -47,7 +47,7 @@ def read_pages(sources: tuple[str, ...]) -> Iterator[tuple[str, bytes]]:
     return (("<stdin>" if source == "-" else source, read_bounded(source)) for source in sources)
 
 
-@click.command("import")
+@click.command("import", short_help="Import the publisher's record pages (either layout).")
 @click.argument("pages", nargs=-1, required=True, metavar="PAGE...")
 @click.option("--batch-size", type=whole(1), default=500, show_default=True,
               help="Pages per transaction.")
@@ -98,7 +98,7 @@ def import_cmd(obj: LedgerContext, pages: tuple[str, ...], batch_size: int, as_j
     sys.exit(2 if failed else 0)
 
 
-@click.command()
+@click.command(short_help="Render a record's public page (text, HTML or Markdown).")
 @click.argument("record_id", shell_complete=complete_record_id)
 @click.option("--format", "fmt", type=click.Choice(["text", "html", "md"]),
               help="[default: text; for an -o FILE ending in .html, .htm or .md: html or md]")
@@ -131,7 +131,7 @@ def render(obj: LedgerContext, record_id: str, fmt: str | None, output: str | No
     write_output(page, output, f"the {fmt} page of {record_id.strip().upper()}{then}")
 
 
-@click.command()
+@click.command(short_help="Write a static site of pages that verify themselves.")
 @click.argument("out_dir", type=click.Path(file_okay=False))
 @click.option("--key", "key_file", type=FileName("the key file"),
               help="Sign a checkpoint of the whole log now with this key (stored, as `ledger "

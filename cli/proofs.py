@@ -41,7 +41,7 @@ from .common import (
 
 
 
-@click.command()
+@click.command(short_help="Create an Ed25519 signing key; print its verifier key.")
 @click.argument("name")
 @click.option("-o", "--output", type=FileName(),
               help="Private key file (default: NAME.key, with / replaced by _).")
@@ -114,7 +114,7 @@ def checkpoint(obj: LedgerContext, key_file: str, policy_file: str | None,
             "(this checkpoint was already signed: nothing new stored)", err=True)
 
 
-@click.command()
+@click.command(short_help="Write the log as C2SP tlog-tiles for a static host.")
 @click.argument("out_dir", type=click.Path(file_okay=False))
 @click.option("--key", "key_file", type=FileName("the key file"),
               help="Sign a checkpoint of the whole log now with this key, and publish it.")
@@ -150,7 +150,7 @@ def tiles(obj: LedgerContext, out_dir: str, key_file: str | None,
     warn_exposed(out_dir, obj.db)
 
 
-@click.command()
+@click.command(short_help="Follow a published log: verify what is new, refuse forks.")
 @click.argument("where", metavar="URL|DIR")
 @click.option("--vkey", required=True, help="The log's verifier key (string or file).")
 @click.option("--state", "state_file", type=FileName(),
@@ -286,7 +286,7 @@ def prove(obj: LedgerContext, seq: int, size: int | None, fmt: str | None,
         write_output(text, output, what)
 
 
-@click.command()
+@click.command(short_help="Print the RFC 6962 consistency proof between two sizes.")
 @click.argument("old_size", type=whole(1))
 @click.argument("new_size", type=whole(1), required=False)
 @json_option
@@ -310,7 +310,7 @@ def consistency(obj: LedgerContext, old_size: int, new_size: int | None, as_json
         say(f"proof[{i}]  {h}")
 
 
-@click.command()
+@click.command(short_help="Write one record's offline-verifiable JSON bundle.")
 @click.argument("record_id", shell_complete=complete_record_id)
 @click.option("--checkpoint", "checkpoint_file", required=True, type=FileName("the checkpoint file"))
 @click.option("-o", "--output", type=FileName(), help="Write to FILE.")
@@ -335,7 +335,8 @@ def bundle(obj: LedgerContext, record_id: str, checkpoint_file: str, output: str
                  f"size {checkpoint_of_note(doc['checkpoint']).size})")
 
 
-@click.command("verify-bundle")
+@click.command(
+    "verify-bundle", short_help="Verify a bundle offline; re-derive the record's status.")
 @click.argument("file", metavar="FILE|-")
 @click.option("--vkey", required=True, help="The publisher's verifier key, or a file holding it.")
 @click.option("--policy", "policy_file", type=FileName("the policy file"),
@@ -383,7 +384,7 @@ def verify_bundle_cmd(file: str, vkey: str, policy_file: str | None, as_json: bo
          f"{state['correction_count']} notice(s), provenance {state['provenance_level']}")
 
 
-@click.command("verify-proof")
+@click.command("verify-proof", short_help="Verify a C2SP tlog-proof without the database.")
 @click.argument("file", metavar="FILE|-")
 @click.option("--vkey", required=True, help="The log's verifier key, or a file holding it.")
 @click.option("--policy", "policy_file", type=FileName("the policy file"),

@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     from ledger.model.verify import VerifyReport
 
 
-@click.command()
+@click.command(short_help="Show a record's state: status, levels, gates, notices.")
 @click.argument("record_id", shell_complete=complete_record_id)
 @click.option("--as-of", metavar="SEQ|DATE",
               help="The record's state after this seq, or after the last event recorded by "
@@ -428,7 +428,7 @@ def _extended(kept: KeptGiven, old_copy: str | None,
     return extra, said
 
 
-@click.command()
+@click.command(short_help="Recompute every hash, link and the Merkle tree.")
 @_kept_options
 @json_option
 @pass_ctx
@@ -518,7 +518,7 @@ def _open_for_checks(obj: LedgerContext) -> tuple[Ledger | None, VerifyReport | 
         return None, found
 
 
-@click.command()
+@click.command(short_help="Verify, then check every rule, the views and the tiers.")
 @click.option("--strict", is_flag=True, help="Editorial warnings fail the audit too (exit 1).")
 @_kept_options
 @json_option
@@ -594,7 +594,7 @@ def audit(obj: LedgerContext, strict: bool, checkpoint_files: tuple[str, ...],
     sys.exit(1 if failed else 0)
 
 
-@click.command()
+@click.command(short_help="Drop every view and rebuild it from the events.")
 @pass_ctx
 def rebuild(obj: LedgerContext) -> None:
     """Drop every view and rebuild it from the events (the search index: dropped, for the
@@ -610,7 +610,7 @@ def rebuild(obj: LedgerContext) -> None:
     say(f"Rebuilt the views: {records} records from {seq} events")
 
 
-@click.command()
+@click.command(short_help="Export the snapshot (JSON, CSV) or the indexers' formats.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS),
               help="[default: json; for an -o FILE ending in .csv, .jsonl or .xml: csv, jsonl or "
                    "crossref-xml]")
@@ -658,7 +658,7 @@ def export(obj: LedgerContext, fmt: str | None, as_of: str | None, since_given: 
     say(f"Exported {what} as of seq {header['head_seq']} to {output} ({fmt})", err=True)
 
 
-@click.command()
+@click.command(short_help="Write an Atom feed of the latest notices.")
 @click.option("-n", "limit", type=whole(1), default=50, show_default=True,
               help="The N latest notices.")
 @click.option("--base-url", callback=http_url,
@@ -701,7 +701,7 @@ def feed(obj: LedgerContext, limit: int, base_url: str | None, title: str,
                  f"an Atom feed of {len(items)} notice(s)")
 
 
-@click.command("list")
+@click.command("list", short_help="List records: id, status, levels, tier, title.")
 @click.option("--status", type=WordsChoice(["CURRENT", "CORRECTED", "UNDER_CONCERN", "WITHDRAWN",
                                             "RETRACTED", "REMOVED"]))
 @click.option("--tier", type=WordsChoice([*get_args(Tier), WITHHELD_VALUE]),
@@ -764,7 +764,7 @@ def list_cmd(obj: LedgerContext, status: str | None, tier: str | None, level: st
     out.flush()
 
 
-@click.command()
+@click.command(short_help="Show the head, the last checkpoint and what came since.")
 @json_option
 @pass_ctx
 def status(obj: LedgerContext, as_json: bool) -> None:
@@ -837,7 +837,7 @@ def diff(obj: LedgerContext, record_id: str, old: int | None, new: int | None,
     tell(*change_lines(changes))
 
 
-@click.command()
+@click.command(short_help="Full-text search of titles, abstracts and notice reasons.")
 @click.argument("text", nargs=-1, required=True)
 @click.option("-n", "limit", type=whole(1), default=20, show_default=True)
 @json_option
@@ -904,7 +904,7 @@ def completion(shell: str) -> None:
     click.echo(cls(app, {}, "ledger", "_LEDGER_COMPLETE").source())
 
 
-@click.command()
+@click.command(short_help="Write a metadata.json for Datasette.")
 @click.option("-o", "--output", type=FileName(), help="Write to FILE.")
 @click.option("--title", default="Research records and their correction history", show_default=True)
 @pass_ctx
@@ -933,7 +933,7 @@ def _complete_schema(_ctx: click.Context, _param: click.Parameter,
     return [name for name in SCHEMAS if name.startswith(incomplete)]
 
 
-@click.command()
+@click.command(short_help="List the JSON Schemas of the contracts, or print one.")
 @click.argument("name", required=False, shell_complete=_complete_schema)
 @json_option
 def schema(name: str | None, as_json: bool) -> None:

@@ -12,7 +12,7 @@ from ledger.errors import RefusedInput
 from .common import FileName, emit_json, json_option, say, stdout_bytes
 
 
-@click.group()
+@click.group(short_help="Run a witness that cosigns consistent checkpoints.")
 def witness() -> None:
     """Run a witness: it cosigns a log's checkpoints only if each is consistent with the last.
 
@@ -23,7 +23,7 @@ def witness() -> None:
     """
 
 
-@witness.command("keygen")
+@witness.command("keygen", short_help="Create a witness's Ed25519 cosigning key.")
 @click.argument("name")
 @click.option("-o", "--output", type=FileName(),
               help="Private key file (default: NAME.key, with / replaced by _).")
@@ -45,7 +45,7 @@ def keygen(name: str, output: str | None) -> None:
     say(f"Wrote witness key {path} (mode 0600)", err=True)
 
 
-@witness.command("serve")
+@witness.command("serve", short_help="Serve add-checkpoint and the cosigned checkpoints.")
 @click.option("--key", "key_file", required=True, type=FileName("the key file"),
               help="The witness's private key (from `ledger witness keygen`).")
 @click.option("--logs", "logs_file", required=True, type=FileName("the logs file"),
@@ -90,7 +90,7 @@ def serve(key_file: str, logs_file: str, db_file: str, listen: str) -> None:
     say(f"Witness {cosigner.name} stopped", err=True)
 
 
-@witness.command("status")
+@witness.command("status", short_help="Show what a witness holds: logs and refusals kept.")
 @click.option("--db", "db_file", required=True, type=FileName("the witness database file"),
               help="The witness's state file (its --db).")
 @click.option("--note", "note_of", type=click.IntRange(1), metavar="ID",

@@ -80,7 +80,7 @@ def _append(obj: LedgerContext, contract: str, payload: Any, as_json: bool,
                                     dry_run=obj.dry_run), as_json)
 
 
-@click.command()
+@click.command(short_help="Append a record version (paper-manifest-v1.1).")
 @click.argument("file", metavar="FILE|-")
 @json_option
 @dry_run_option
@@ -98,7 +98,7 @@ def publish(obj: LedgerContext, file: str, as_json: bool) -> None:
     _append(obj, "paper-manifest-v1.1", read_json(file), as_json)
 
 
-@click.command()
+@click.command(short_help="Append provenance facts (source-provenance-v1).")
 @click.argument("file", metavar="FILE|-")
 @json_option
 @dry_run_option
@@ -141,7 +141,7 @@ def _refuse_mixed(from_file: str | None, record_id: str | None, flags: dict[str,
         raise RefusedInput("give RECORD_ID and flags, or --from-file FILE|-")
 
 
-@click.command()
+@click.command(short_help="Append a correction notice: correction, retraction, removal…")
 @click.argument("record_id", required=False, shell_complete=complete_record_id)
 @click.option("--from-file", metavar="FILE|-", help="Read the whole notice as JSON.")
 @click.option("--kind", type=WordsChoice(NOTICE_KINDS),
@@ -338,7 +338,7 @@ def gate(obj: LedgerContext, /, record_id: str | None, from_file: str | None, as
     _append(obj, "gate-evaluation-v1", evaluation, as_json)
 
 
-@click.command()
+@click.command(short_help="Append many events from JSON Lines, in resumable batches.")
 @click.option("--jsonl", "source", required=True, metavar="FILE|-",
               help='JSON Lines: {"contract": …, "payload": …[, "actor": …]} per line.')
 @click.option("--batch-size", type=whole(1), default=DEFAULT_BATCH, show_default=True,
