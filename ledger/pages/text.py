@@ -142,8 +142,9 @@ def wrapped(text: str, cells: int, indent: str = "    ", first: str | None = Non
             whole_words: bool = False) -> list[str]:
     """Return ``text`` as lines of at most ``cells`` terminal columns, each after ``indent``
     (the first after ``first``, if given), broken at spaces (a word longer than a line is broken
-    where the line ends, or, with ``whole_words``, is left whole on a line of its own, for the
-    terminal to wrap: a key, a hash or a path copied from the screen stays one word)."""
+    where the line ends, or, with ``whole_words`` and if it is ASCII, is left whole on a line of
+    its own, for the terminal to wrap: a key, a hash or a path copied from the screen stays one
+    word; text in a script written without spaces is still broken where the line ends)."""
     lines: list[str] = []
     line = indent if first is None else first
     used, empty = width(line), True
@@ -152,7 +153,7 @@ def wrapped(text: str, cells: int, indent: str = "    ", first: str | None = Non
         if not empty and used + 1 + size > cells:
             lines.append(line)
             line, used, empty = indent, len(indent), True
-        while not whole_words and size > max(1, cells - used):  # it fills lines of its own
+        while size > max(1, cells - used) and not (whole_words and word.isascii()):
             part = fit(word, max(1, cells - used) + 1)[:-1] or word[0]
             lines.append(line + part)
             word = word[len(part):]
