@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import sys
 from pathlib import Path
 from typing import IO, Any
@@ -113,6 +114,9 @@ def provenance(obj: LedgerContext, file: str, as_json: bool) -> None:
     _append(obj, "source-provenance-v1", read_json(file), as_json)
 
 
+JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")  # RFC 8259
+
+
 def parse_set(item: str) -> dict[str, Any]:
     """Return the change for ``--set PATH=JSON`` (a value that is not JSON is a string)."""
     path, sep, text = item.partition("=")
@@ -128,6 +132,9 @@ def parse_set(item: str) -> dict[str, Any]:
     except JsonInputError as exc:
         if "appears twice" in exc.message:
             raise RefusedInput(f"--set {path}: {exc}") from None
+        if JSON_NUMBER.fullmatch(text.strip()):  # a number no double holds: not a string
+            raise RefusedInput(f"--set {path}: the number {text.strip()} is out of range: it "
+                               "would be infinity as a double, which JSON cannot hold") from None
         value = text
     return {"path": path, "value": value}
 

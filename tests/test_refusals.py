@@ -208,6 +208,10 @@ def test_notices_and_gates_for_unknown_records(cli: Cli) -> None:
      "the text, "
      "quote it as JSON: --set '/title=\"2024\"')"),
     (["--kind", "correction", "--reason", "x", "--set", "review_score=1"], "/json/pointer"),
+    # a number no double holds was taken for a string ("expected a number, not a string")
+    (["--kind", "correction", "--reason", "x", "--set", "/review_score=1e400"],
+     "--set /review_score: the number 1e400 is out of range: it would be infinity as a double"),
+    (["--kind", "correction", "--reason", "x", "--set", "/note=-1E+999"], "number -1E+999 is out"),
     (["--kind", "retraction", "--reason", "x", "--set", "/review_score=1"],
      "only allowed on kind correction"),
     (["--kind", "retraction", "--reason", "x", "--lifts", "N1"], "only allowed on kind reinstatement"),
