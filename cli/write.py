@@ -134,7 +134,8 @@ def parse_set(item: str) -> dict[str, Any]:
             raise RefusedInput(f"--set {path}: {exc}") from None
         if JSON_NUMBER.fullmatch(text.strip()):  # a number no double holds: not a string
             raise RefusedInput(f"--set {path}: the number {text.strip()} is out of range: it "
-                               "would be infinity as a double, which JSON cannot hold") from None
+                               "would be infinity as a double, which JSON cannot hold (for the "
+                               f"text, quote it as JSON: --set '{path}=\"{text}\"')") from None
         value = text
     return {"path": path, "value": value}
 
