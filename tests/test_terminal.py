@@ -592,3 +592,19 @@ def test_list_fits_a_narrow_terminal(cli: Cli) -> None:
         assert [line.split()[0] for line in lines[2::2]] == [RID, "SRCH:0000000B"]
         assert all(line.startswith("    ") and " · " in line for line in lines[3::2]), lines
         assert lines[3].endswith("…") and lines[5].endswith("· Short"), lines
+
+
+def test_log_keeps_the_record_on_a_narrow_terminal(cli: Cli) -> None:
+    """On a terminal of 50 columns a `log` line's first line (seq, time, type, record, hash) was
+    cut with `…` after the type: which record each event is about was not shown at all. There
+    the record and hash now begin the lines under it."""
+    assert cli("publish", cli.file(manifest(RID))).exit_code == 0
+    assert cli("correct", RID, "--kind", "addendum", "--reason", "A note").exit_code == 0
+    digests = [e["hash"][:12] for e in cli.json("log")]
+    for args in (["log"], ["history", RID]):
+        lines = on_a_terminal(cli.db, *args, columns=50).splitlines()
+        assert all(len(line) < 50 and "…" not in line for line in lines), lines
+        firsts = [i for i, line in enumerate(lines) if not line.startswith(" " * 8)]
+        assert [lines[i].split()[0] for i in firsts] == ["1", "2"], lines
+        for i, digest in zip(firsts, digests, strict=True):
+            assert lines[i + 1].split()[:2] == [RID, digest], lines

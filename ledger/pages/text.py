@@ -88,7 +88,8 @@ def event_line(event: Event, says: str | None = None) -> str:
 def event_lines(event: Event, columns: int) -> list[str]:
     """Return an event's ``event_line`` for a terminal of ``columns``: the line itself if it
     fits; else the seq, time (to the second), type, record and hash on a first line and, under
-    it, who appended it and what it says, wrapped to the width (every word kept)."""
+    it, who appended it and what it says, wrapped to the width (every word kept); where the
+    first line would be cut, the record and hash begin the lines under it."""
     says = _what_it_says(event)  # the payload parsed once
     line = event_line(event, says)
     if width(line) < columns:
@@ -99,6 +100,9 @@ def event_lines(event: Event, columns: int) -> list[str]:
     head = printable(f"{event.seq:>6}  {time}  {event.type:<19} {event.record_id}  "
                      f"{event.hash[:12]}")
     said = printable(f"{event.actor}: {says}".rstrip(": "))
+    if width(head) >= columns:  # a narrow terminal: the record and hash go under, not cut off
+        head = printable(f"{event.seq:>6}  {time}  {event.type}")
+        said = printable(f"{event.record_id}  {event.hash[:12]}  ") + said
     return [fit(head, columns - 1), *wrapped(said, columns - 1, " " * 8)]
 
 
