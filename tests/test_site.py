@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from ledger.pages.site import embed_json
@@ -434,6 +435,11 @@ def test_a_checkpoint_of_the_empty_log_covers_nothing_and_is_no_alarm(cli: Cli,
     done = cli("site", str(out), "--checkpoint", str(note), "--vkey", str(vkey))
     assert done.exit_code == 0, done.output
     assert "Not yet verifiable" in (out / "SRCH-03BE3A05.html").read_text()
+    # its index row says that none of its events is covered, not that "later" ones are
+    row = (out / "index.html").read_text().split("SRCH-03BE3A05.html", 1)[1].split("</tr>", 1)[0]
+    assert "published after the checkpoint, not yet covered" in row, row
+    assert "later events" not in row
+    assert orjson.loads((out / "index.json").read_bytes())["new"] == ["SRCH:03BE3A05"]
     for args in (["verify", "--checkpoint", str(note), "--vkey", str(vkey)], ["audit"],
                  ["tiles", str(tmp_path / "tiles"), "--checkpoint", str(note)],
                  ["checkpoint", "--key", str(key)]):

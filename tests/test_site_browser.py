@@ -336,6 +336,25 @@ def test_the_search_finds_every_record_and_says_what_is_not_yet_covered(
     assert '<p class="range">Records 1–3 of 3</p>' in dom_url(f"{url}/index.html")
 
 
+def test_the_search_says_a_record_published_after_the_checkpoint_is_not_covered(
+        cli: Cli, tmp_path: Path, nginx: tuple[str, Path]) -> None:
+    """A record whose every event came after the checkpoint: its row, on the index page and as
+    the search builds it from index.json, says none of it is covered (not "later events")."""
+    assert cli("import", str(PAGES / "000_6a6e253d29ffe78a.txt")).exit_code == 0
+    key, vkey = tmp_path / "k.key", tmp_path / "k.vkey"
+    vkey.write_text(cli("keygen", "pub.example", "-o", str(key)).stdout)
+    checkpoint = tmp_path / "cp.txt"
+    assert cli("checkpoint", "--key", str(key), "-o", str(checkpoint)).exit_code == 0
+    assert cli("import", str(PAGES / "002_7df1a24f41d7424d.txt")).exit_code == 0
+    url, served = nginx
+    result = cli("site", str(served), "--checkpoint", str(checkpoint), "--vkey", str(vkey))
+    assert result.exit_code == 0, result.output
+    for page in (dom_url(f"{url}/index.html"), dom_url(f"{url}/index.html?q=SRCH:BF3DD431")):
+        row = page.split("SRCH:BF3DD431</a>", 1)[1].split("</tr>", 1)[0]
+        assert " · published after the checkpoint, not yet covered" in row, row
+    assert "Not yet verifiable" in dom_url(f"{url}/SRCH-BF3DD431.html")
+
+
 def dom_url(url: str) -> str:
     """Return the DOM of a served page after its scripts ran, from headless Chromium."""
     assert CHROMIUM is not None

@@ -211,9 +211,12 @@ def key_label_of(vkey: str) -> str:
     return key_label(verifier.name, verifier.key_id)
 
 
-def later_words(since: str) -> str:
+def later_words(since: str, new: bool = False) -> str:
     """What an index row says of a record with events after the checkpoint (index.js says the
-    same): the status they give it, when it is another."""
+    same): the status they give it, when it is another; of a ``new`` record, one whose every
+    event is after it (its row states it as of now, unverified), that none is covered yet."""
+    if new:
+        return "published after the checkpoint, not yet covered"
     return (f"since: {since}, not yet covered" if since else "later events not yet covered")
 
 
@@ -227,16 +230,17 @@ def index_row(shown: Shown) -> list[Any]:
 
 def index_page(rows: list[list[Any]], page: int, pages: int, total: int, head: tuple[int, str],
                checkpoint: Checkpoint | None, later: Mapping[str, str] | None = None,
-               key: str = "") -> str:
+               key: str = "", new: frozenset[str] = frozenset()) -> str:
     """Return index page ``page`` of ``pages``: its rows, links to the others, and a search
     box that reads the compact ``index.json``. ``later``: the records with events after the
     checkpoint (their rows state them as of it, and say so), each with the status those events
-    give it when it is another ("" otherwise); ``key``: the id (``key_label``) of the verifier
-    key the record pages embed, named for readers to compare."""
+    give it when it is another ("" otherwise); ``new``: those of them with no event before it;
+    ``key``: the id (``key_label``) of the verifier key the record pages embed, named for
+    readers to compare."""
     later = later or {}
     cells = []
     for r in rows:
-        pending = (f'<small class="pending"> · {e(later_words(later[r[0]]))}</small>'
+        pending = (f'<small class="pending"> · {e(later_words(later[r[0]], r[0] in new))}</small>'
                    if r[0] in later else "")
         values = [f'<a href="{page_name(r[0])}">{e(r[0])}</a>', e(r[1]),
                   f'<span class="{e(status_pill(r[2], bool(later.get(r[0])))[0])}">{e(r[2])}</span>'
@@ -359,6 +363,7 @@ def _write_site(conn: sqlite3.Connection, out: Path, signed: tuple[str, Checkpoi
     head = store.head(conn)
     later = {rid: str(entry.get("since") or "") for rid, entry in state.items()
              if entry["heads"][0] != entry["heads"][1]}
+    new = frozenset(rid for rid in later if state[rid]["heads"][0] is None)
     index: dict[str, Any] = {}
     # the index names the key the pages check, as their badge does (``key`` is the state's
     # fingerprint, saved below: not this)
@@ -368,14 +373,15 @@ def _write_site(conn: sqlite3.Connection, out: Path, signed: tuple[str, Checkpoi
         name = index_name(page)
         digest = hashlib.sha256(orjson.dumps([chunk, page, pages, len(rows),
                                               head if page == 1 else None,
-                                              [later.get(r[0]) for r in chunk]])).hexdigest()
+                                              [later.get(r[0]) for r in chunk],
+                                              [r[0] in new for r in chunk]])).hexdigest()
         known = index_before.get(name)
         if known is not None and known[0] == digest and _intact(writer.out, {"files": [[name, *known[1:]]]}):
             writer.unchanged += 1  # the same rows, links and counts as the page already written
             index[name] = known
             continue
         html_text = index_page(chunk, page, pages, len(rows), head, signed[1] if signed else None,
-                               later, label)
+                               later, label, new)
         writer.write(name, html_text.encode("utf-8"))
         info = os.lstat(os.path.join(writer.out, name))
         index[name] = [digest, info.st_size, info.st_mtime_ns]
@@ -383,6 +389,7 @@ def _write_site(conn: sqlite3.Connection, out: Path, signed: tuple[str, Checkpoi
     writer.write("index.json", orjson.dumps({"columns": INDEX_COLUMNS, "rows": rows,
                                              "pages": INDEX_PAGE_ROWS, "later": sorted(later),
                                              "later_status": {r: v for r, v in later.items() if v},
+                                             "new": sorted(new),
                                              "named": named}))
     retired = _sweep_bundles(writer, state, last_run)
     writer.write(STATE, orjson.dumps({"key": key, "records": state, "index": index,

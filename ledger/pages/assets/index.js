@@ -18,7 +18,7 @@
   const bidiVisible = (text) => text.replace(/[\u202a-\u202e\u2066-\u2069]/g,
     (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
 
-  function rowOf(r, later, since) {
+  function rowOf(r, later, since, fresh) {
     const tr = document.createElement("tr");
     tr.dataset.status = r[2];
     r.forEach((value, i) => {
@@ -34,7 +34,8 @@
         // as the index page says it: the row states the record as of the checkpoint
         if (later.has(r[0])) {
           const n = document.createElement("small"); n.className = "pending";
-          n.textContent = status ? " · since: " + status + ", not yet covered" : " · later events not yet covered";
+          n.textContent = fresh.has(r[0]) ? " · published after the checkpoint, not yet covered"
+            : status ? " · since: " + status + ", not yet covered" : " · later events not yet covered";
           td.append(n);
         }
       }
@@ -64,6 +65,7 @@
     const limit = doc.pages || 200, hits = [];
     const later = new Set(Array.isArray(doc.later) ? doc.later : []);
     const since = doc.later_status && typeof doc.later_status === "object" ? doc.later_status : {};
+    const fresh = new Set(Array.isArray(doc.new) ? doc.new : []);  // no event before the checkpoint
     // a status filter finds a record by the status its later events give too, as its row says
     const sinceOf = (id) => (Object.prototype.hasOwnProperty.call(since, id) ? String(since[id]) : "");
     let found = 0;
@@ -73,7 +75,7 @@
       found += 1;
       if (hits.length < limit) hits.push(r);
     }
-    body.replaceChildren(...hits.map((r) => rowOf(r, later, since)));
+    body.replaceChildren(...hits.map((r) => rowOf(r, later, since, fresh)));
     count.textContent = found + " of " + doc.rows.length + " records match" + (found > hits.length ? " (the first " + hits.length + " shown)" : "");
   }
 
