@@ -827,7 +827,8 @@ def diff(obj: LedgerContext, record_id: str, old: int | None, new: int | None,
 
     with obj.open(signing=False) as ledger:
         rid = ledger.known(record_id)
-        left, right, changes = compare(record_state(ledger.conn, rid), old, new)
+        left, right, changes = compare(record_state(ledger.conn, rid, "compare the versions of"),
+                                       old, new)
     if as_json:
         emit_json({"record_id": rid, "old": left, "new": right, "changes": changes})
         return

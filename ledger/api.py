@@ -22,7 +22,7 @@ from ledger.model.state import RecordState, fold, fold_record
 from ledger.ops import verification
 from ledger.ops.batch import AppendResult, Batch, Carry, record_id_of
 from ledger.ops.bulk import DEFAULT_BATCH, BulkResult, append_lines
-from ledger.ops.editor import unknown_record, with_the_digits
+from ledger.ops.editor import checked_events, unknown_record, with_the_digits
 from ledger.storage import store, views
 from ledger.storage.views import Shown
 
@@ -247,7 +247,7 @@ class Ledger:
         with store.read_snapshot(self.conn) as conn:
             upto, _ = head_as_of(conn, as_of)
             head = upto if as_of is None else store.head(conn)[0]
-            events = store.record_events(conn, rid)
+            events = checked_events(conn, rid, "show")
             then = [e for e in events if e.seq <= upto]
             state = fold_record(then)
         if state is None and events:
@@ -276,7 +276,8 @@ class Ledger:
     def history(self, record_id: str) -> list[Event]:
         """Return every event of a record, oldest first."""
         rid = self.known(record_id)
-        events = store.record_events(self.conn, rid)
+        with store.read_snapshot(self.conn) as conn:  # the links and leaves of the same events
+            events = checked_events(conn, rid, "show the history of")
         if not events:
             raise unknown_record(self.conn, rid)
         return events

@@ -296,8 +296,8 @@ def test_naming_close_records_ends_whatever_the_record_ids_hold(base: Base, tmp_
 
 
 @pytest.mark.parametrize(("statement", "args", "says"), [
-    ("UPDATE events SET hash = X'FF00' WHERE seq = 1", ["feed"],
-     "seq 1: the stored event hash is not 64 hex digits"),
+    ("UPDATE events SET hash = X'FF00' WHERE seq = 1", ["feed"],  # as `show` reads events too
+     ": the stored event hash is not 64 hex digits"),
     ("UPDATE events SET hash = 'garbage' WHERE seq = "
      "(SELECT MIN(seq) FROM events WHERE type = 'notice.issued')", ["feed"],
      ": the stored event hash is not 64 hex digits"),

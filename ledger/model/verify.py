@@ -6,6 +6,7 @@ Pure over an iterator of stored events; the caller streams them from the store.
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from hashlib import sha256
 from types import MappingProxyType
@@ -34,6 +35,7 @@ from ledger.model.purge import PURGE_TYPE, note_event, replay
 if TYPE_CHECKING:
     from ledger.model.keyring import SignatureCheck
 
+_HEX_HASH = re.compile("[0-9a-f]{64}")
 Row = tuple[Any, ...]  # an event row as stored: the fields of ``Event``, in its order
 
 
@@ -118,9 +120,48 @@ def check_event(event: Event, expected: int, prev: str, before_prev: str) -> byt
     return canonical
 
 
+def check_record(events: Sequence[Event], links: Mapping[int, Any], leaves: Mapping[int, Any],
+                 head: int) -> None:
+    """Check one record's events as far as they can be without reading the whole log: each
+    event's hash is the one its content gives, its members match their commitments (a member
+    withheld only by a purge of the record), the Merkle tree's stored leaf at its seq is its,
+    and the event after it in the log exists (unless it is at the ``head``) and links to it.
+    ``links``: {seq: the ``prev_hash`` stored by event seq + 1}, for those that have one;
+    ``leaves``: {seq: the stored leaf hash}. Raise VerificationError naming the first bad seq.
+
+    What it cannot see is an event of the record given another record id (it is then not
+    among ``events``; ``verify`` finds its hash broken), or a history rewritten from an event
+    to the head, tree and all (``verify --checkpoint`` finds that)."""
+    notes: list[tuple[Any, ...]] = []
+    for event in events:
+        canonical = check_event(event, event.seq, event.prev_hash, "")  # its own link: below
+        if event.commitments is not None:
+            withheld = check_members(event)
+            note_event(notes, event.seq, event.type, event.record_id, event.payload, withheld)
+        leaf, stored = sha256(b"\x00" + canonical).digest(), leaves.get(event.seq)
+        if stored != leaf:
+            pos = stored_count(event.seq - 1)
+            tree_mismatch(event.seq, pos, None if stored is None else (pos, stored), leaf, leaf=True)
+        after = links.get(event.seq)
+        if after is None and event.seq < head:
+            raise VerificationError(event.seq + 1, f"event seq {event.seq + 1} is missing: the "
+                                    f"log's head is seq {head} (an event was deleted)",
+                                    str(event.seq + 1), "")
+        if after is not None and after != event.hash:
+            raise VerificationError(event.seq + 1, f"prev_hash does not link to seq {event.seq}: "
+                                    f"expected {event.hash}, found {after} (events reordered, "
+                                    "replaced or inserted)", event.hash, str(after))
+    held = replay(notes)
+    held.finish()
+
+
 def _explain_mismatch(event: Event, computed: str, before_prev: str) -> None:
     """Raise the most precise VerificationError for an event whose hash does not match."""
     seq = event.seq
+    if not (type(event.hash) is str and _HEX_HASH.fullmatch(event.hash)):
+        raise VerificationError(seq, f"the stored event hash is not 64 hex digits "
+                                f"({event.hash!s:.40}, the event gives {computed}): it was "
+                                "edited behind the ledger's back", str(event.hash), computed)
     if seq > 1 and hash_as(event, seq - 1) == event.hash and event.prev_hash == before_prev:
         raise VerificationError(seq - 1, f"an event was inserted at seq {seq - 1}: the event "
                                 f"stored at seq {seq} is the original seq {seq - 1}",

@@ -9,12 +9,19 @@ import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
-from ledger.core.events import is_withheld
+from ledger.core.events import Event, is_withheld
 from ledger.core.progress import Progress
-from ledger.errors import LedgerError, RefusedInput, UnknownRecord
+from ledger.errors import (
+    CorruptEvent,
+    LedgerError,
+    RefusedInput,
+    UnknownRecord,
+    VerificationError,
+)
 from ledger.model.contracts import RECORD_ID_RE, near_record_ids
 from ledger.model.pointer import pointer
 from ledger.model.state import RecordState, fold_record
+from ledger.model.verify import check_record
 from ledger.storage import searchindex, store, views
 from ledger.storage.views import Shown
 
@@ -64,8 +71,39 @@ def status_report(conn: sqlite3.Connection) -> dict[str, Any]:
             "mirror_of": store.meta(conn, "mirror_of")}
 
 
-def record_state(conn: sqlite3.Connection, record_id: str) -> RecordState:
-    state = fold_record(store.record_events(conn, record_id))
+Span = tuple[int, Any, Any]  # (events, least seq, greatest seq): ``store.seq_span``
+
+
+def checked_events(conn: sqlite3.Connection, record_id: str, doing: str,
+                   span: Span | None = None) -> list[Event]:
+    """Return a record's events, oldest first, each checked as far as it can be without reading
+    the whole log (``verify.check_record``): what a reader is shown of a record is never what
+    an edit of the file behind the ledger's back made it, as far as that can be told without
+    reading every event: an event of the record edited, deleted or moved is found; one given
+    another record id is found by ``verify``. Raise VerificationError naming the seq
+    (CorruptEvent naming the table, for a seq missing elsewhere in the log), ``refusing to
+    {doing} {record_id}: …``, on one such edit. ``span``: the table's, when the caller read
+    it in the same read transaction (one pass over an index: read once for many records)."""
+    events = store.record_events(conn, record_id)
+    count, least, head = span or store.seq_span(conn)
+    if count and (least, head) != (1, count):
+        raise CorruptEvent(f"table events: refusing to {doing} {record_id}: it holds {count} "
+                           f"event(s) from seq {least} to seq {head}, not seqs 1 to {head}: an "
+                           "event was deleted or added behind the ledger's back (run `ledger "
+                           "audit`, which names it)", table="events")
+    links, leaves = store.record_links(conn, [event.seq for event in events])
+    try:
+        check_record(events, links, leaves, head or 0)
+    except VerificationError as exc:
+        raise VerificationError(exc.seq, f"refusing to {doing} {record_id}: {exc.reason} (run "
+                                "`ledger audit`)", exc.expected, exc.computed) from None
+    return events
+
+
+def record_state(conn: sqlite3.Connection, record_id: str, doing: str = "show",
+                 span: Span | None = None) -> RecordState:
+    """Return a record's current state, folded from its checked events (``checked_events``)."""
+    state = fold_record(checked_events(conn, record_id, doing, span))
     if state is None:
         raise unknown_record(conn, record_id)
     return state
@@ -226,7 +264,9 @@ def _stored_hits(conn: sqlite3.Connection, query: str, limit: int,
     elif indexed < head:
         changed = sorted({e.record_id for e in store.iter_events(conn, indexed, head)
                           if not e.record_id.startswith("KEY:")})
-        searchindex.update(conn, (searchindex.document(record_state(conn, rid)) for rid in changed),
+        # the index is a cache whose every hit is read again, checked (``_verified_hits``)
+        searchindex.update(conn, (searchindex.document(state) for rid in changed
+                                  if (state := fold_record(store.record_events(conn, rid)))),
                            head, False)
     found = searchindex.search(conn, query, limit * 2)
     named = [hit["record_id"] for hit in found]
@@ -243,10 +283,12 @@ def _verified_hits(conn: sqlite3.Connection, found: list[dict[str, Any]], words:
                    limit: int) -> list[dict[str, Any]]:
     """The index is a table anyone who can write the file can edit: each hit is read again from
     its events, and kept only if that verified text holds every word (titles and snippets too)."""
-    hits = []
+    hits, span = [], store.seq_span(conn)
     for hit in found:
         try:
-            state = record_state(conn, str(hit["record_id"]))
+            state = record_state(conn, str(hit["record_id"]), span=span)
+        except (VerificationError, CorruptEvent):
+            raise  # an event edited behind the ledger's back: said, not a hit silently left out
         except LedgerError:
             continue
         doc = searchindex.document(state)

@@ -11,11 +11,12 @@ import os
 import re
 import sqlite3
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from ledger.core.events import GENESIS_HASH, Event
+from ledger.core.merkle import stored_count
 from ledger.errors import CorruptEvent, LedgerError, NotALedger, StoreError
 
 APPLICATION_ID = 0x4C444752  # "LDGR"
@@ -835,6 +836,32 @@ def meta_rows(conn: sqlite3.Connection) -> list[tuple[Any, Any]]:
 def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
     """Set a ``ledger_meta`` value (inside the caller's write transaction)."""
     conn.execute("INSERT OR REPLACE INTO ledger_meta VALUES (?, ?)", (key, value))
+
+
+def seq_span(conn: sqlite3.Connection) -> tuple[int, Any, Any]:
+    """Return (how many events, the least seq, the greatest seq): the table holds exactly seqs
+    1 to the head only if they are (count, 1, count) (one pass over the smallest index)."""
+    row = conn.execute("SELECT COUNT(*), MIN(seq), MAX(seq) FROM events").fetchone()
+    return int(row[0]), row[1], row[2]
+
+
+def record_links(conn: sqlite3.Connection, seqs: Sequence[int]) -> tuple[dict[int, Any],
+                                                                       dict[int, Any]]:
+    """Return what checks the events at ``seqs`` beside their own content: {seq: the
+    ``prev_hash`` stored by event seq + 1} of those that have a next event, and {seq: the
+    Merkle tree's stored leaf hash at seq}, as stored (``verify.check_record``)."""
+    links: dict[int, Any] = {}
+    leaves: dict[int, Any] = {}
+    for at in range(0, len(seqs), 400):
+        part = list(seqs[at:at + 400])
+        links.update((int(r[0]) - 1, r[1]) for r in conn.execute(
+            f"SELECT seq, prev_hash FROM events WHERE seq IN ({','.join('?' * len(part))})",
+            [s + 1 for s in part]) if type(r[0]) is int)
+        where = {stored_count(s - 1): s for s in part}
+        leaves.update((where[r[0]], r[1]) for r in conn.execute(
+            f"SELECT pos, hash FROM tree_hashes WHERE pos IN ({','.join('?' * len(part))})",
+            list(where)) if r[0] in where)
+    return links, leaves
 
 
 def record_heads(conn: sqlite3.Connection, size: int | None) -> list[tuple[str, Any, int]]:

@@ -1,0 +1,203 @@
+"""What a reader is shown of a record is never what an edit of the file made it: `show`,
+`history`, `render`, `diff`, `search` and `log --record` check the record's own events (hash,
+members, tree leaf, links to the events beside them) and that no seq is missing, and refuse
+(exit 1, naming the seq or the table) rather than show an edited event. Before, `show` printed
+a correction's value edited with plain sqlite3 as if it were the ledger's, and only `verify`
+said otherwise. Every attack here is made with plain sqlite3 and `tests/attacker.py`."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import rfc8785
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cli.main import app
+from tests import attacker
+from tests.conftest import manifest, provenance
+from tests.test_tamper import attack
+
+RID = "SRCH:03BE3A05"
+READERS = [["show", RID], ["show", RID, "--json"], ["show", RID, "--as-of", "2"],
+           ["history", RID], ["render", RID], ["render", RID, "--format", "html"],
+           ["diff", RID], ["search", "routing"], ["log", "--record", RID]]
+CORRECTION = 4  # seq of the correction of RID's review score (below)
+
+
+def run(db: Path, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, ["--db", str(db), *args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), \
+        repr(result.exception)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """RID published, its provenance, another record, RID corrected (seq 4), the other under
+    concern, RID clarified; a third record removed with a purge (its content withheld)."""
+    tmp = tmp_path_factory.mktemp("show")
+    db = tmp / "base.db"
+    files = {name: tmp / f"{name}.json" for name in ("a", "ap", "b", "c")}
+    files["a"].write_text(json.dumps(manifest(RID)))
+    files["ap"].write_text(json.dumps(provenance(RID)))
+    files["b"].write_text(json.dumps(manifest("SRCH:BF3DD431")))
+    files["c"].write_text(json.dumps(manifest("SRCH:7BAC9D19")))
+    steps = [["init"], ["publish", str(files["a"])], ["provenance", str(files["ap"])],
+             ["publish", str(files["b"])],
+             ["correct", RID, "--kind", "correction", "--reason", "Score transcribed wrongly",
+              "--set", "/review_score=9.1", "--notice-id", "C1"],
+             ["correct", "SRCH:BF3DD431", "--kind", "expression_of_concern", "--reason", "Untraced"],
+             ["correct", RID, "--kind", "clarification", "--reason", "Parsed sections only"],
+             ["publish", str(files["c"])],
+             ["correct", "SRCH:7BAC9D19", "--kind", "removal", "--reason", "Court order",
+              "--purge"]]
+    for step in steps:
+        code, out, err = run(db, "--actor", "editor", *step)
+        assert code == 0, (step, out, err)
+    return db
+
+
+@pytest.fixture
+def copy(base: Path, tmp_path: Path) -> Path:
+    db = tmp_path / "t.db"
+    shutil.copy(base, db)
+    return db
+
+
+def test_an_untouched_ledger_reads_as_before(base: Path) -> None:
+    """No refusal on a ledger no one edited: a purged record and its withheld members too."""
+    for args in [*READERS, ["show", "SRCH:7BAC9D19"], ["history", "SRCH:7BAC9D19"],
+                 ["search", "order"]]:
+        code, out, err = run(base, *args)
+        assert code == 0 and out and not err, (args, err)
+    assert "9.1" in run(base, "show", RID)[1]
+
+
+def jcs(value: object) -> str:
+    return rfc8785.dumps(value).decode()
+
+
+def _remade(db: Path, seq: int, tree: bool = False) -> None:
+    """The correction's value changed and the event made anew: fresh salts and commitments,
+    its hash recomputed (and with ``tree``, every stored tree hash too)."""
+    with attacker.unguarded(db) as conn:
+        env = next(e for e in attacker.rows(conn) if e["seq"] == seq)
+        env["payload"]["changes"][0]["value"] = 2.1
+        attacker.recommit(env)
+        env["hash"] = attacker.event_hash(env)
+        conn.execute("UPDATE events SET payload = ?, salts = ?, commitments = ?, hash = ? "
+                     "WHERE seq = ?", (jcs(env["payload"]), jcs(env["salts"]),
+                                       jcs(env["commitments"]), env["hash"], seq))
+        if tree:
+            attacker.rebuild_tree(conn)
+
+
+def _withheld(db: Path) -> None:
+    """The correction's reason replaced by a withheld marker of a removal there is none of."""
+    marker = {"withheld": {"notice_id": "REM-1", "reason": "Court order", "notice_seq": 9}}
+    with attacker.unguarded(db) as conn:
+        env = next(e for e in attacker.rows(conn) if e["seq"] == CORRECTION)
+        env["payload"]["reason"] = marker
+        del env["salts"]["reason"]
+        conn.execute("UPDATE events SET payload = ?, salts = ? WHERE seq = ?",
+                     (jcs(env["payload"]), jcs(env["salts"]), CORRECTION))
+
+
+ATTACKS: list[tuple[str, Callable[[Path], None], str]] = [
+    ("a member's value edited", lambda db: attack(
+        db, f"UPDATE events SET payload = json_set(payload, '$.changes[0].value', 2.1) "
+            f"WHERE seq = {CORRECTION}"),
+     f"seq {CORRECTION}: refusing to {{doing}} {RID}: payload member 'changes' does not match "
+     "its commitment"),
+    ("the event made anew, hash and all", lambda db: _remade(db, CORRECTION),
+     f"seq {CORRECTION}: refusing to {{doing}} {RID}: the Merkle tree recorded a different "
+     f"event at seq {CORRECTION}"),
+    ("the event made anew, and the whole tree", lambda db: _remade(db, CORRECTION, tree=True),
+     f"seq {CORRECTION + 1}: refusing to {{doing}} {RID}: prev_hash does not link to seq "
+     f"{CORRECTION}"),
+    ("the correction deleted", lambda db: attack(db, f"DELETE FROM events WHERE seq = {CORRECTION}"),
+     f"table events: refusing to {{doing}} {RID}: it holds 8 event(s) from seq 1 to seq 9, "
+     "not seqs 1 to 9"),
+    ("another record's event deleted", lambda db: attack(db, "DELETE FROM events WHERE seq = 3"),
+     "not seqs 1 to 9: an event was deleted or added behind the ledger's back"),
+    ("a member withheld with no removal", _withheld,
+     f"seq {CORRECTION}: refusing to {{doing}} {RID}: payload member 'reason' is withheld but no "
+     "removal notice's purge covers it"),
+    ("the stored hash edited", lambda db: attack(
+        db, f"UPDATE events SET hash = 'garbage' WHERE seq = {CORRECTION}"),
+     f"seq {CORRECTION}: refusing to {{doing}} {RID}: the stored event hash is not 64 hex digits"),
+    ("the tree's leaf edited", lambda db: attack(
+        db, "UPDATE tree_hashes SET hash = zeroblob(32) WHERE pos = 0"),
+     f"seq 1: refusing to {{doing}} {RID}: the Merkle tree recorded a different event at seq 1"),
+]
+
+
+@pytest.mark.parametrize(("edit", "says"), [(a[1], a[2]) for a in ATTACKS],
+                         ids=[a[0] for a in ATTACKS])
+def test_an_edited_event_is_refused_by_every_reader(copy: Path, edit: Callable[[Path], None],
+                                                    says: str) -> None:
+    edit(copy)
+    for args in READERS:
+        code, out, err = run(copy, *args)
+        doing = {"history": "show the history of", "log": "show the history of",
+                 "diff": "compare the versions of"}.get(args[0], "show")
+        assert code == 1 and not out, (args, code, out, err)
+        assert err.startswith("Error: ") and err.count("\n") == 1, (args, err)
+        expected = says.format(doing=doing)  # a search names the first hit it reads
+        assert (expected.split(RID)[-1] if args[0] == "search" else expected) in err, (args, err)
+        assert "(run `ledger audit`" in err
+    code, out, err = run(copy, "audit")  # and the audit agrees that the file was edited
+    assert code == 1 and "FAILED" in out + err, out + err
+
+
+def test_another_records_edited_event_leaves_this_one_readable(copy: Path) -> None:
+    """The check is the record's: an edit of another record's event (not at its side) does not
+    stop `show` of this one, and `show` of that one says it."""
+    attack(copy, "UPDATE events SET payload = json_set(payload, '$.reason', 'x') WHERE seq = 5")
+    assert run(copy, "show", RID)[0] == 0
+    code, _, err = run(copy, "show", "SRCH:BF3DD431")
+    assert code == 1 and "seq 5: refusing to show SRCH:BF3DD431: payload member 'reason'" in err
+
+
+COLUMNS = ["type", "contract", "payload", "actor", "recorded_at", "prev_hash", "hash", "salts",
+           "commitments", "seq"]
+VALUES = st.one_of(
+    st.sampled_from(["NULL", "X'FF00'", "''", "'garbage'", "0", "-1", "100", "1e308",
+                     "'{}'", "'[]'", "'{\"a\":1}'", "upper({c})", "{c} || ' '",
+                     "replace({c}, '1', '2')", "replace({c}, '9', '8')", "lower({c})",
+                     "json_set({c}, '$.reason', 'edited')", "json_remove({c}, '$.reason')",
+                     "substr({c}, 2)"]),
+    st.text(st.characters(codec="utf-8", exclude_characters="'"), max_size=8).map(
+        lambda t: f"'{t}'"))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seq=st.sampled_from([1, 2, 4, 6]), column=st.sampled_from(COLUMNS), value=VALUES)
+def test_any_edit_of_a_records_event_is_refused_or_changes_nothing(
+        base: Path, tmp_path_factory: pytest.TempPathFactory, seq: int, column: str,
+        value: str) -> None:
+    """Any value written into any column of any of the record's events (its record id aside:
+    the event is then another record's, which `verify` finds): `show` either refuses, exit 1
+    with one line naming a seq or the table, or shows exactly what it showed before."""
+    db = tmp_path_factory.mktemp("edit") / "t.db"
+    shutil.copy(base, db)
+    before = run(base, "show", RID, "--json")[1]
+    statement = f"UPDATE events SET {column} = {value.replace('{c}', column)} WHERE seq = {seq}"
+    try:
+        attack(db, statement)
+    except sqlite3.Error:
+        return  # a seq that another row holds, a JSON function of text that is not JSON
+    code, out, err = run(db, "show", RID, "--json")
+    if code == 0:
+        assert out == before, statement
+    else:
+        assert code == 1 and not out, (statement, err)
+        assert err.startswith(("Error: seq ", "Error: table events: ")), (statement, err)
+        assert err.count("\n") == 1, (statement, err)
