@@ -422,6 +422,7 @@ class Ledger:
             if checkpoint.size > store.head(conn)[0]:
                 raise VerificationError(checkpoint.size, f"the checkpoint commits to "
                                         f"{checkpoint.size} events but the log has fewer")
+            checked_events(conn, rid, "bundle")  # not a bundle its reader would find broken
             return make_bundle(conn, rid, note, checkpoint)
 
     def import_pages(self, pages: Iterable[tuple[str, bytes]], actor: str | None = None,

@@ -61,6 +61,9 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for step in steps:
         code, out, err = run(db, "--actor", "editor", *step)
         assert code == 0, (step, out, err)
+    vkey = run(db, "keygen", "log.example", "-o", str(tmp / "k.key"))[1]
+    (tmp / "k.vkey").write_text(vkey)
+    assert run(db, "checkpoint", "--key", str(tmp / "k.key"), "-o", str(tmp / "cp.txt"))[0] == 0
     return db
 
 
@@ -141,7 +144,8 @@ ATTACKS: list[tuple[str, Callable[[Path], None], str]] = [
 
 @pytest.mark.parametrize(("edit", "says"), [(a[1], a[2]) for a in ATTACKS],
                          ids=[a[0] for a in ATTACKS])
-def test_an_edited_event_is_refused_by_every_reader(copy: Path, edit: Callable[[Path], None],
+def test_an_edited_event_is_refused_by_every_reader(base: Path, copy: Path,
+                                                    edit: Callable[[Path], None],
                                                     says: str) -> None:
     edit(copy)
     for args in READERS:
@@ -153,6 +157,11 @@ def test_an_edited_event_is_refused_by_every_reader(copy: Path, edit: Callable[[
         expected = says.format(doing=doing)  # a search names the first hit it reads
         assert (expected.split(RID)[-1] if args[0] == "search" else expected) in err, (args, err)
         assert "(run `ledger audit`" in err
+    # a bundle is not made of such events, only for its reader to find them broken
+    code, out, err = run(copy, "bundle", RID, "--checkpoint", str(base.parent / "cp.txt"),
+                         "-o", str(copy.parent / "b.json"))
+    assert code == 1 and not (copy.parent / "b.json").exists(), (code, out, err)
+    assert says.format(doing="bundle").split(RID)[-1] in err and "refusing to bundle" in err, err
     code, out, err = run(copy, "audit")  # and the audit agrees that the file was edited
     assert code == 1 and "FAILED" in out + err, out + err
 
