@@ -643,16 +643,17 @@ def export(obj: LedgerContext, fmt: str | None, as_of: str | None, since_given: 
         fmt = "json" if as_json else format_of(
             output, {".csv": "csv", ".jsonl": "jsonl", ".xml": "crossref-xml"}, "json")
     refuse_writing_over("-o", output, obj.inputs())
-    with obj.open(signing=False) as ledger, progress("Exporting", ledger.count()) as bar:
+    with obj.open(signing=False) as ledger, progress_phases(
+            ("Verifying", ledger.count()), ("Exporting", ledger.count())) as (checking, bar):
         seq, _ = as_of_seq(ledger, as_of)
         since = _since_seq(ledger, since_given)
         if output is None:
             out = stdout_bytes()
-            ledger.export(out, fmt, seq, bar, since)
+            ledger.export(out, fmt, seq, bar, since, checking)
             out.flush()
             return
         with output_file(output) as handle:
-            header = ledger.export(handle, fmt, seq, bar, since)
+            header = ledger.export(handle, fmt, seq, bar, since, checking)
     what = f"{header['records']} records" + (f" changed after seq {since}" if since is not None
                                               else "")
     say(f"Exported {what} as of seq {header['head_seq']} to {output} ({fmt})", err=True)

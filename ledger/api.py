@@ -522,12 +522,14 @@ class Ledger:
         return rebuild(self.conn, progress)
 
     def export(self, out: BinaryIO, fmt: str = "json", as_of: int | None = None,
-               progress: Progress | None = None, since: int | None = None) -> dict[str, Any]:
+               progress: Progress | None = None, since: int | None = None,
+               checking: Progress | None = None) -> dict[str, Any]:
         """Write the snapshot to ``out`` (``since``: only the records changed after that seq);
-        return its header."""
+        return its header. The log is verified first (``checking`` counts its events), and an
+        export of a log that does not verify is refused before a byte is written."""
         from ledger.ops.export import snapshot, write_export
         with store.read_snapshot(self.conn) as conn:
-            header, records = snapshot(conn, as_of, progress, since)
+            header, records = snapshot(conn, as_of, progress, since, checking)
             write_export(out, fmt, header, records, conn)
         return header
 

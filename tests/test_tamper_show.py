@@ -1,7 +1,8 @@
 """What a reader is shown of a record is never what an edit of the file made it: `show`,
 `history`, `render`, `diff`, `search` and `log --record` check the record's own events (hash,
 members, tree leaf, links to the events beside them) and that no seq is missing, and refuse
-(exit 1, naming the seq or the table) rather than show an edited event. Before, `show` printed
+(exit 1, naming the seq or the table) rather than show an edited event; `bundle` does too, and
+`export` verifies the whole log first. Before, `show` printed
 a correction's value edited with plain sqlite3 as if it were the ledger's, and only `verify`
 said otherwise. Every attack here is made with plain sqlite3 and `tests/attacker.py`."""
 
@@ -162,6 +163,20 @@ def test_an_edited_event_is_refused_by_every_reader(base: Path, copy: Path,
                          "-o", str(copy.parent / "b.json"))
     assert code == 1 and not (copy.parent / "b.json").exists(), (code, out, err)
     assert says.format(doing="bundle").split(RID)[-1] in err and "refusing to bundle" in err, err
+    # nor an indexer's snapshot: `export` verifies the log as `verify` does, so it refuses
+    # every edit but that of a tree leaf off the head's frontier, which changes no record (the
+    # events verify; `audit` compares every stored tree hash, as `bundle` does its proofs')
+    verified = run(copy, "verify")[0] == 0
+    assert verified == (edit is ATTACKS[-1][1])
+    for args in (["export"], ["export", "--format", "retraction-watch-csv"],
+                 ["export", "-o", str(copy.parent / "e.json")]):
+        code, out, err = run(copy, *args)
+        if verified:
+            assert code == 0 and out + err, (args, err)
+            continue
+        assert code == 1 and not out and not (copy.parent / "e.json").exists(), (args, err)
+        assert err.startswith(("Error: seq ", "Error: table events: ")), (args, err)
+        assert "refusing to export" in err and err.count("\n") == 1, (args, err)
     code, out, err = run(copy, "audit")  # and the audit agrees that the file was edited
     assert code == 1 and "FAILED" in out + err, out + err
 
@@ -198,6 +213,7 @@ def test_any_edit_of_a_records_event_is_refused_or_changes_nothing(
     db = tmp_path_factory.mktemp("edit") / "t.db"
     shutil.copy(base, db)
     before = run(base, "show", RID, "--json")[1]
+    exported = run(base, "export")[1]
     statement = f"UPDATE events SET {column} = {value.replace('{c}', column)} WHERE seq = {seq}"
     try:
         attack(db, statement)
@@ -210,3 +226,9 @@ def test_any_edit_of_a_records_event_is_refused_or_changes_nothing(
         assert code == 1 and not out, (statement, err)
         assert err.startswith(("Error: seq ", "Error: table events: ")), (statement, err)
         assert err.count("\n") == 1, (statement, err)
+    code, out, err = run(db, "export")  # what an indexer ingests: the same, or refused
+    if code == 0:
+        assert out == exported, statement
+    else:
+        assert code == 1 and not out and "refusing to export" in err, (statement, err)
+        assert err.startswith(("Error: seq ", "Error: table ")), (statement, err)

@@ -43,18 +43,26 @@ def head_as_of(conn: sqlite3.Connection, as_of: int | None) -> tuple[int, str]:
 
 
 def snapshot(conn: sqlite3.Connection, as_of: int | None = None,
-             progress: Progress | None = None,
-             since: int | None = None) -> tuple[dict[str, Any], Iterator[Shown]]:
+             progress: Progress | None = None, since: int | None = None,
+             checking: Progress | None = None) -> tuple[dict[str, Any], Iterator[Shown]]:
     """Return (header, show objects sorted by record id), as of seq ``as_of`` if given; with
     ``since``, only the records with an event after that seq (what changed after it).
 
-    Every record is folded from its events (the rows ``verify`` checks), never read from the
-    views, so an edited view row cannot reach an export."""
+    The whole log is verified first, as ``verify`` does (``checking`` counts its events): an
+    event edited behind the ledger's back refuses the export (VerificationError, naming its
+    seq; CorruptEvent, naming the table), before a byte is written, so what an indexer ingests
+    is the history the log's hashes commit to. Every record is then folded from its events
+    (the rows just verified), never read from the views, so an edited view row cannot reach an
+    export either."""
     from ledger.ops.maintenance import states_by_record  # imported when used: CLI start-up
+    from ledger.ops.verification import verify_stored
 
     seq, hash_ = head_as_of(conn, as_of)
     if since is not None and not 0 <= since <= seq:
         raise RefusedInput(f"--since {since} is outside the ledger (0..{seq})")
+    report = verify_stored(conn, checking, every_tree_hash=False)
+    if not report.ok:
+        raise report.failure("refusing to export")
     records = (views.show_of(s) for s in states_by_record(conn, seq, progress)
                if since is None or s.last_seq > since)
     header = {"format": EXPORT_FORMAT, "head_seq": seq, "head_hash": hash_,
