@@ -232,3 +232,48 @@ def test_any_edit_of_a_records_event_is_refused_or_changes_nothing(
     else:
         assert code == 1 and not out and "refusing to export" in err, (statement, err)
         assert err.startswith(("Error: seq ", "Error: table ")), (statement, err)
+
+
+@pytest.mark.parametrize("helpers", [False, True], ids=["one process", "helpers"])
+@pytest.mark.parametrize(("edit", "says"), [(a[1], a[2]) for a in ATTACKS[:3] + ATTACKS[5:7]],
+                         ids=[a[0] for a in ATTACKS[:3] + ATTACKS[5:7]])
+def test_a_site_is_not_made_of_an_edited_event(base: Path, copy: Path, edit: Callable[[Path], None],
+                                               says: str, helpers: bool,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """`site --checkpoint` (which signs nothing, so verifies nothing) makes no page of an edited
+    event: its reader's browser would find the page's bundle broken, and an event after the
+    checkpoint it could not check at all. Refused (exit 1) with the seq, as `show` does; with
+    the helper processes of a large site too."""
+    from ledger.pages import site
+
+    if helpers:
+        monkeypatch.setattr(site, "PARALLEL_RECORDS", 1)
+    edit(copy)
+    out = copy.parent / "site"
+    code, out_text, err = run(copy, "site", str(out), "--checkpoint", str(base.parent / "cp.txt"),
+                              "--vkey", (base.parent / "k.vkey").read_text().strip())
+    assert code == 1 and err.count("\n") == 1, (code, out_text, err)
+    assert says.format(doing="publish") in err, err
+    assert not (out / "index.html").exists() and not (out / site.page_name(RID)).exists()
+
+
+def test_an_incremental_site_run_checks_the_records_it_builds_again(base: Path, copy: Path) -> None:
+    """A site built, then an old event of a record edited and the record given a new event: the
+    next run, which builds only that record's page again, refuses it, and leaves the page the
+    last run made (from the events as they were)."""
+    out = copy.parent / "site"
+    args = ["--checkpoint", str(base.parent / "cp.txt"),
+            "--vkey", (base.parent / "k.vkey").read_text().strip()]
+    assert run(copy, "site", str(out), *args)[0] == 0
+    from ledger.pages.site import page_name
+
+    page = (out / page_name(RID)).read_bytes()
+    attack(copy, f"UPDATE events SET payload = json_set(payload, '$.changes[0].value', 2.1) "
+                 f"WHERE seq = {CORRECTION}")
+    assert run(copy, "site", str(out), *args)[0] == 0  # the record's heads are as they were
+    code = run(copy, "--actor", "editor", "correct", RID, "--kind", "addendum", "--reason",
+               "More data")[0]
+    assert code == 0
+    code, _, err = run(copy, "site", str(out), *args)
+    assert code == 1 and f"seq {CORRECTION}: refusing to publish {RID}: payload member" in err, err
+    assert (out / page_name(RID)).read_bytes() == page

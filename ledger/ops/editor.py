@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ledger.core.events import Event, is_withheld
@@ -85,6 +85,14 @@ def checked_events(conn: sqlite3.Connection, record_id: str, doing: str,
     {doing} {record_id}: …``, on one such edit. ``span``: the table's, when the caller read
     it in the same read transaction (one pass over an index: read once for many records)."""
     events = store.record_events(conn, record_id)
+    check_events(conn, record_id, events, doing, span)
+    return events
+
+
+def check_events(conn: sqlite3.Connection, record_id: str, events: Sequence[Event], doing: str,
+                 span: Span | None = None) -> None:
+    """Check a record's events, read by the caller (all of them, oldest first), as
+    ``checked_events`` does; raise as it does."""
     count, least, head = span or store.seq_span(conn)
     if count and (least, head) != (1, count):
         raise CorruptEvent(f"table events: refusing to {doing} {record_id}: it holds {count} "
@@ -97,7 +105,6 @@ def checked_events(conn: sqlite3.Connection, record_id: str, doing: str,
     except VerificationError as exc:
         raise VerificationError(exc.seq, f"refusing to {doing} {record_id}: {exc.reason} (run "
                                 "`ledger audit`)", exc.expected, exc.computed) from None
-    return events
 
 
 def record_state(conn: sqlite3.Connection, record_id: str, doing: str = "show",

@@ -39,10 +39,11 @@ from ledger.core.checkpoint import Checkpoint, check_successor, format_checkpoin
 from ledger.core.events import KEY_TYPES, Event
 from ledger.core.policy import Policy
 from ledger.core.progress import Progress
-from ledger.errors import CorruptEvent, LedgerError, RefusedInput
+from ledger.errors import CorruptEvent, LedgerError, RefusedInput, VerificationError
 from ledger.model.purge import as_checkable
 from ledger.model.state import fold
 from ledger.ops.bundle import make_bundle
+from ledger.ops.editor import check_events
 from ledger.ops.files import FolderWriter, folder_held, ledger_kept
 from ledger.ops.helpers import HELPERS, Helper, HelperStopped, send
 from ledger.ops.proofs import Prover
@@ -540,6 +541,8 @@ def _build_all(conn: sqlite3.Connection, writer: FolderWriter, builder: _Builder
                     if message[0] == "error":
                         if message[1] == "CorruptEvent":
                             raise CorruptEvent(message[2])
+                        if message[1] == "VerificationError":
+                            raise VerificationError(message[3], message[4])
                         raise HelperStopped
                     if message[0] == "records":
                         done.extend(message[1])
@@ -603,6 +606,9 @@ def site_worker(path: str, out: str, start: str, stop: str, upto: str, *signed: 
             send(("records", batch))
             send(("counts", builder.read, writer.written, writer.unchanged))
         conn.close()
+    except VerificationError as exc:  # an event edited: said by its seq, as in one process
+        send(("error", "VerificationError", str(exc), exc.seq, exc.reason))
+        return
     except LedgerError as exc:
         send(("error", "CorruptEvent" if isinstance(exc, CorruptEvent) else "LedgerError", str(exc)))
         return
@@ -618,8 +624,12 @@ class _Builder:
         self.conn, self.writer, self.signed, self.policy = conn, writer, signed, policy
         self.prover = Prover(conn, signed[1].size) if signed is not None else None
         self.read = 0  # events read by record, to check against the table
+        self.span = store.seq_span(conn)
 
     def build(self, rid: str, events: list[Event], heads: list[Any]) -> dict[str, Any]:
+        # A page is never made of an event edited behind the ledger's back (its reader's
+        # browser would find it broken, or, after the checkpoint, could not): checked first.
+        check_events(self.conn, rid, events, "publish", self.span)
         signed, bundle = self.signed, None
         covered = events if signed is None else [ev for ev in events if ev.seq <= signed[1].size]
         later = events[len(covered):]
