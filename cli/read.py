@@ -693,11 +693,14 @@ def feed(obj: LedgerContext, limit: int, base_url: str | None, title: str,
         notices = collections.deque((e for e in ledger.events() if e.type == "notice.issued"),
                                     maxlen=limit)
         first = next(iter(ledger.events(0, 1)), None)
+        if first is None:  # an id all empty ledgers shared, that their first event changed
+            raise RefusedInput("the ledger has no events yet: a feed's id is made from its first "
+                               "event's hash, so that it never changes; publish a record first")
         head_seq, _ = ledger.head()
         latest = next(iter(ledger.events(head_seq - 1, head_seq)), None) if head_seq else None
         items = [(e, ledger.show(e.record_id)) for e in reversed(notices)]
-        write_atom(buffer, items, first.hash if first else "0" * 64,
-                   latest.recorded_at if latest else "1970-01-01T00:00:00Z", title, link)
+        write_atom(buffer, items, first.hash, latest.recorded_at if latest else first.recorded_at,
+                   title, link)
     write_output(buffer.getvalue().decode("utf-8"), output,
                  f"an Atom feed of {len(items)} notice(s)")
 

@@ -147,6 +147,24 @@ def test_feed_is_atom(history: Cli) -> None:
         assert content.get("type") == "text" and content.text == entry.findtext(f"{ATOM}summary")
 
 
+def test_a_feed_of_an_empty_ledger_is_refused(cli: Cli, published: Callable[..., str],
+                                              tmp_path: Path) -> None:
+    """A feed's id is made from the ledger's first event, so that it never changes (RFC 4287
+    4.2.6). Before, an empty ledger's feed had the all-zero id every empty ledger shared, and
+    updated 1970-01-01, and its id changed with the first event: refused, nothing written."""
+    out = tmp_path / "notices.atom"
+    result = cli("feed", "-o", str(out))
+    assert result.exit_code == 2 and not out.exists(), result.output
+    assert result.stderr.startswith("Error: the ledger has no events yet") and \
+        result.stderr.count("\n") == 1
+    published()  # the first event: the id is the one every later feed of this ledger has
+    first = ET.fromstring(cli("feed").stdout.encode()).findtext(f"{ATOM}id")
+    assert cli("correct", "SRCH:03BE3A05", "--kind", "addendum", "--reason", "More").exit_code == 0
+    later = ET.fromstring(cli("feed").stdout.encode())
+    assert later.findtext(f"{ATOM}id") == first and first != "urn:uuid:00000000-0000-4000-8000-000000000000"
+    assert not str(later.findtext(f"{ATOM}updated")).startswith("1970")
+
+
 def test_the_feed_shows_bidirectional_controls_as_pages_do(cli: Cli, published: Callable[..., str]) -> None:
     """A feed reader shows an entry's title and summary as text: a right-to-left override left
     open in a title or reason reversed the feed's own words after it ("… effective …, issued
