@@ -162,12 +162,15 @@ def log(obj: LedgerContext, since: str, until: str | None, limit: int | None,
                   and (day is None or e.recorded_at >= day)
                   and (upto is None or e.seq <= upto) and (by is None or e.recorded_at <= by))
         events = iter(collections.deque(chosen, maxlen=limit)) if limit else chosen
-        if as_json:
-            out.write(b"[")
-            for i, event in enumerate(events):
-                out.write((b",\n" if i else b"\n") + orjson.dumps(event.envelope(),
-                                                                   option=orjson.OPT_SORT_KEYS))
-            out.write(b"\n]\n")
+        if not rid:  # a record's history is checked whole (``history``); here each event shown
+            events = ledger.checked(events)
+        if as_json:  # "[" with the first event: an event refused first leaves stdout empty
+            opened = False
+            for event in events:
+                out.write((b",\n" if opened else b"[\n") + orjson.dumps(
+                    event.envelope(), option=orjson.OPT_SORT_KEYS))
+                opened = True
+            out.write(b"\n]\n" if opened else b"[\n]\n")
         elif jsonl:
             for event in events:
                 out.write(orjson.dumps(event.envelope(), option=orjson.OPT_SORT_KEYS) + b"\n")

@@ -286,6 +286,12 @@ class Ledger:
         """Yield the events with since < seq <= upto, in seq order."""
         return store.iter_events(self.conn, since, upto)
 
+    def checked(self, events: Iterable[Event]) -> Iterator[Event]:
+        """Yield ``events`` (of this ledger, in seq order), each checked before it is yielded:
+        an event edited behind the ledger's back raises VerificationError (``checked_log``)."""
+        from ledger.ops.editor import checked_log
+        return checked_log(self.conn, events)
+
     def count(self) -> int:
         """Return the number of stored events."""
         return store.count_events(self.conn)

@@ -329,7 +329,10 @@ def test_a_backdated_event_cannot_move_what_as_of_a_date_shows(full: Cli, tmp_pa
     with attacker.unguarded(full.db) as conn:
         conn.execute("UPDATE events SET recorded_at = ? WHERE seq = ?",
                      (f"{day_before}T12:00:00.000000Z", last["seq"]))
-    assert [e["seq"] for e in full.json("log", "--until", day_before)] == [last["seq"]]
+    shown = full("log", "--until", day_before, "--json")  # the moved event: checked, refused
+    assert shown.exit_code == 1 and not shown.stdout, shown.output
+    assert shown.stderr.startswith(f"Error: seq {last['seq']}: refusing to show the log: hash "
+                                   "mismatch"), shown.stderr
     report = orjson.loads(full("verify", "--json").stdout)
     assert report["ok"] is False and report["first_bad_seq"] == last["seq"]
     with attacker.unguarded(full.db) as conn:  # the careful attacker: every hash recomputed

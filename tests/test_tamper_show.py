@@ -2,7 +2,7 @@
 `history`, `render`, `diff`, `search` and `log --record` check the record's own events (hash,
 members, tree leaf, links to the events beside them) and that no seq is missing, and refuse
 (exit 1, naming the seq or the table) rather than show an edited event; `bundle` does too, and
-`export` verifies the whole log first. Before, `show` printed
+`export` verifies the whole log first; `log` checks each event it prints. Before, `show` printed
 a correction's value edited with plain sqlite3 as if it were the ledger's, and only `verify`
 said otherwise. Every attack here is made with plain sqlite3 and `tests/attacker.py`."""
 
@@ -277,3 +277,33 @@ def test_an_incremental_site_run_checks_the_records_it_builds_again(base: Path, 
     code, _, err = run(copy, "site", str(out), *args)
     assert code == 1 and f"seq {CORRECTION}: refusing to publish {RID}: payload member" in err, err
     assert (out / page_name(RID)).read_bytes() == page
+
+
+@pytest.mark.parametrize(("edit", "says"), [(a[1], a[2]) for a in ATTACKS],
+                         ids=[a[0] for a in ATTACKS])
+def test_the_log_shows_no_edited_event(copy: Path, edit: Callable[[Path], None],
+                                       says: str) -> None:
+    """`log` (of the whole ledger, not one record's) checks each event before it prints it:
+    the events before the edited one print, then one line names it, exit 1; `--json` opens its
+    array only with the first checked event, so a log that starts at the edit prints nothing."""
+    edit(copy)
+    reason = says.split(RID)[-1]  # the same reason as a record's reader gives
+    for args in (["log"], ["log", "--jsonl"], ["log", "--json"], ["log", "--actor", "editor"]):
+        code, out, err = run(copy, *args)
+        assert code == 1 and err.startswith("Error: ") and err.count("\n") == 1, (args, err)
+        assert "refusing to show the log" in err and reason in err, (args, err)
+        if args[-1] == "--jsonl":  # what was printed came before the event named
+            named = int(err.split("seq ")[1].split(":")[0]) if "Error: seq " in err else 1
+            assert all(json.loads(line)["seq"] < named for line in out.splitlines()), (out, err)
+    edited = 1 if "Error: seq 1:" in err else CORRECTION  # a log from the edited event on
+    code, out, err = run(copy, "log", "--since", str(edited - 1), "--json")
+    assert code == 1 and not out, (out, err)
+
+
+def test_the_log_of_an_untouched_ledger_with_a_purge_prints_every_event(base: Path) -> None:
+    """The purged record's withheld members are checked against its purge, and pass."""
+    code, out, err = run(base, "log", "--jsonl")
+    assert code == 0 and not err, err
+    assert [json.loads(line)["seq"] for line in out.splitlines()] == list(range(1, 10))
+    code, out, err = run(base, "log", "-n", "2", "--json")
+    assert code == 0 and [e["seq"] for e in json.loads(out)] == [8, 9], err

@@ -4,9 +4,10 @@ field, between versions and with its corrections). All fold from the events, as 
 
 from __future__ import annotations
 
+import itertools
 import re
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from ledger.core.events import Event, is_withheld
@@ -20,6 +21,7 @@ from ledger.errors import (
 )
 from ledger.model.contracts import RECORD_ID_RE, near_record_ids
 from ledger.model.pointer import pointer
+from ledger.model.purge import PURGE_TYPE
 from ledger.model.state import RecordState, fold_record
 from ledger.model.verify import check_record
 from ledger.storage import searchindex, store, views
@@ -105,6 +107,46 @@ def check_events(conn: sqlite3.Connection, record_id: str, events: Sequence[Even
     except VerificationError as exc:
         raise VerificationError(exc.seq, f"refusing to {doing} {record_id}: {exc.reason} (run "
                                 "`ledger audit`)", exc.expected, exc.computed) from None
+
+
+def checked_log(conn: sqlite3.Connection, events: Iterable[Event],
+                doing: str = "show the log") -> Iterator[Event]:
+    """Yield ``events`` (any of the log's, in seq order), each checked before it is yielded as
+    ``checked_events`` checks a record's (its hash, members, tree leaf, the next event's link;
+    the table holding seqs 1 to the head, once): what ``log`` prints of an event is never what
+    an edit of the file made it. An event with a withheld member is checked with its whole
+    record, whose purge must withhold it, and so is a purge, with the removal it names. Raise
+    as ``checked_events`` does, ``refusing to {doing}: …``."""
+    count, least, head = store.seq_span(conn)
+    if count and (least, head) != (1, count):
+        raise CorruptEvent(f"table events: refusing to {doing}: it holds {count} event(s) from "
+                           f"seq {least} to seq {head}, not seqs 1 to {head}: an event was "
+                           "deleted or added behind the ledger's back (run `ledger audit`, which "
+                           "names it)", table="events")
+    purged: set[str] = set()  # records checked whole, for their withheld members
+    for batch in _batches(events, 400):
+        links, leaves = store.record_links(conn, [event.seq for event in batch])
+        for event in batch:
+            payload = event.payload if isinstance(event.payload, dict) else {}
+            if event.type == PURGE_TYPE or any(is_withheld(v) for v in payload.values()):
+                if event.record_id not in purged:
+                    check_events(conn, event.record_id, store.record_events(conn, event.record_id),
+                                 f"{doing} of", (count, least, head))
+                    purged.add(event.record_id)
+            else:
+                try:
+                    check_record([event], links, leaves, head or 0)
+                except VerificationError as exc:
+                    raise VerificationError(exc.seq, f"refusing to {doing}: {exc.reason} (run "
+                                            "`ledger audit`)", exc.expected, exc.computed) from None
+            yield event
+
+
+def _batches(items: Iterable[Event], size: int) -> Iterator[list[Event]]:
+    """``items`` in lists of ``size`` (the last shorter): ``itertools.batched`` before 3.12."""
+    it = iter(items)
+    while batch := list(itertools.islice(it, size)):
+        yield batch
 
 
 def record_state(conn: sqlite3.Connection, record_id: str, doing: str = "show",
