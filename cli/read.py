@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias, get_args
@@ -50,6 +50,7 @@ from .common import (
 if TYPE_CHECKING:
     from ledger.api import Ledger
     from ledger.core.checkpoint import Checkpoint
+    from ledger.core.events import Event
     from ledger.core.note import Verifier
     from ledger.core.progress import Progress
     from ledger.model.verify import VerifyReport
@@ -142,6 +143,7 @@ def log(obj: LedgerContext, since: str, until: str | None, limit: int | None,
         ledger log --record SRCH:03BE3A05 --jsonl > history.jsonl
     """
     import collections
+    import itertools
 
     from ledger.core.events import TYPE_CONTRACTS
 
@@ -155,13 +157,22 @@ def log(obj: LedgerContext, since: str, until: str | None, limit: int | None,
     out = stdout_bytes()
     with obj.open(signing=False) as ledger:
         rid = ledger.known(record_id) if record_id else None
-        source = (e for e in ledger.history(rid) if e.seq > after) if rid else \
-            ledger.events(after, upto)  # up to --until SEQ: the rest is not read
+        if rid:
+            source: Iterable[Event] = (e for e in ledger.history(rid) if e.seq > after)
+        elif limit:  # the last N read from the head back: a long log's rest is not read
+            source = ledger.events_back(after, upto)
+        else:
+            source = ledger.events(after, upto)  # up to --until SEQ: the rest is not read
         chosen = (e for e in source
                   if (not types or e.type in types) and (actor is None or e.actor == actor)
                   and (day is None or e.recorded_at >= day)
                   and (upto is None or e.seq <= upto) and (by is None or e.recorded_at <= by))
-        events = iter(collections.deque(chosen, maxlen=limit)) if limit else chosen
+        if limit and not rid:
+            events: Iterator[Event] = reversed(list(itertools.islice(chosen, limit)))
+        elif limit:
+            events = iter(collections.deque(chosen, maxlen=limit))
+        else:
+            events = iter(chosen)
         if not rid:  # a record's history is checked whole (``history``); here each event shown
             events = ledger.checked(events)
         if as_json:  # "[" with the first event: an event refused first leaves stdout empty

@@ -286,6 +286,10 @@ class Ledger:
         """Yield the events with since < seq <= upto, in seq order."""
         return store.iter_events(self.conn, since, upto)
 
+    def events_back(self, since: int = 0, upto: int | None = None) -> Iterator[Event]:
+        """Yield the events with since < seq <= upto, newest first."""
+        return store.iter_events_back(self.conn, since, upto)
+
     def checked(self, events: Iterable[Event]) -> Iterator[Event]:
         """Yield ``events`` (of this ledger, in seq order), each checked before it is yielded:
         an event edited behind the ledger's back raises VerificationError (``checked_log``)."""

@@ -122,6 +122,15 @@ def test_log_filters_and_json_lines(history: Cli) -> None:
     for bad in (("--type", "notice.issue"), ("--since", "yesterday"), ("--json", "--jsonl")):
         refused = history("log", *bad)
         assert refused.exit_code == 2 and refused.stderr.startswith("Error: "), bad
+    # -n N reads the log from the head back: the same events as the last N of the whole log
+    filters: list[tuple[str, ...]] = [(), ("--type", "notice.issued"), ("--since", "3"),
+                                      ("--until", "5"), ("--since", "2", "--until", "6"),
+                                      ("--record", "SRCH:00000002"), ("--actor", "nobody"),
+                                      ("--type", "record.published", "--until", "2026-11-25")]
+    for args in filters:
+        every = seqs(*args)
+        for n in range(1, 9):
+            assert seqs(*args, "-n", str(n)) == every[-n:], (args, n)
 
 
 def test_feed_is_atom(history: Cli) -> None:

@@ -666,6 +666,20 @@ def iter_events(conn: sqlite3.Connection, since: int = 0, upto: int | None = Non
     return map(_row_event, iter_rows(conn, since, upto, batch))
 
 
+def iter_events_back(conn: sqlite3.Connection, since: int = 0, upto: int | None = None,
+                     batch: int = 200) -> Iterator[Event]:
+    """Yield events with since < seq <= upto newest first, reading in bounded batches: the
+    last few events of a long log without reading the rest (``log -n N``)."""
+    below = (upto if upto is not None else 2**62) + 1
+    while True:
+        rows = conn.execute(f"SELECT {_columns(conn)} FROM events WHERE seq > ? AND seq < ? "
+                            "ORDER BY seq DESC LIMIT ?", (since, below, batch)).fetchall()
+        if not rows:
+            return
+        yield from map(_row_event, rows)
+        below = int(rows[-1][0])  # an INTEGER PRIMARY KEY: never anything but an integer
+
+
 def record_events(conn: sqlite3.Connection, record_id: str, upto: int | None = None) -> list[Event]:
     """Return the events of one record, oldest first (optionally only those with seq <= upto).
 
