@@ -86,6 +86,8 @@ def test_retraction_watch_csv(history: Cli, tmp_path: Path) -> None:
     assert "ledger seq 6; no checkpoint covers it yet" in rows[3]["Notes"]
     assert "ledger seq 4; checkpoint pub.example size 5" in rows[1]["Notes"]
     assert "-1+1 fabricated data" in rows[3]["Notes"]
+    assert rows[0]["Notes"].endswith("; notice C1; @typo; It changed /review_score to 7.")
+    assert "It changed" not in rows[3]["Notes"]  # what the notice did, only when it did
     for row in rows:
         assert not any(cell.startswith(("=", "+", "-", "@")) for cell in row.values()), row
 

@@ -202,6 +202,7 @@ def _retraction_watch(out: BinaryIO, records: Iterator[Shown],
         notes = [f"ledger seq {notice['seq']}; {covered}", f"notice {notice['notice_id']}"]
         if notice.get("reason"):
             notes.append(_text(notice["reason"]))
+        notes.extend(notice_effects(notice))  # a correction's changes, a partial's claims
         if notice.get("lifted_by"):
             notes.append(f"lifted by {notice['lifted_by']}")
         row = [record["record_id"], _text(m.get("title")), UNAVAILABLE, UNAVAILABLE, UNAVAILABLE,
