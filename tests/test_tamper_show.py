@@ -307,3 +307,23 @@ def test_the_log_of_an_untouched_ledger_with_a_purge_prints_every_event(base: Pa
     assert [json.loads(line)["seq"] for line in out.splitlines()] == list(range(1, 10))
     code, out, err = run(base, "log", "-n", "2", "--json")
     assert code == 0 and [e["seq"] for e in json.loads(out)] == [8, 9], err
+
+
+
+@pytest.mark.parametrize("sql", [
+    "UPDATE events SET hash = replace(hash, substr(hash, 1, 1), 'x') WHERE seq = 9",
+    "UPDATE events SET payload = json_set(payload, '$.record_id', 'x') WHERE seq = 9",
+    "UPDATE tree_hashes SET hash = zeroblob(32) WHERE pos = (SELECT MAX(pos) FROM tree_hashes)",
+    "DELETE FROM events WHERE seq = 3"],
+    ids=["the head's hash", "a member", "the head's tree leaf", "a deletion"])
+def test_status_names_no_edited_head(copy: Path, sql: str) -> None:
+    """`status` prints the head's hash, the value a reader pins: it checks the head event (its
+    hash, members, tree leaf; the head here is a purge, checked with its record) and that no seq
+    is missing, and refuses an edit of either, exit 1, naming the seq or the table."""
+    assert run(copy, "status")[0] == 0
+    attack(copy, sql)
+    for args in (["status"], ["status", "--json"]):
+        code, out, err = run(copy, *args)
+        assert code == 1 and not out and "refusing to show the status" in err, (sql, err)
+        assert err.startswith(("Error: seq ", "Error: table events: ")), (sql, err)
+        assert err.count("\n") == 1, err

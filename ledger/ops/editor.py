@@ -51,11 +51,15 @@ def status_report(conn: sqlite3.Connection) -> dict[str, Any]:
     """Return the head, the counts, the last stored checkpoint with the key ids that signed it
     for its origin (what a reader compares with the key a site's page names) and the names of
     the other keys that signed it (witnesses' cosignatures), all unchecked here (`verify
-    --checkpoint`, `--policy` check them), and how many events came after it."""
+    --checkpoint`, `--policy` check them), and how many events came after it. The head event
+    is checked as ``log`` checks an event (VerificationError, CorruptEvent: ``checked_log``)."""
     from ledger.core.note import key_label, signature_lines
     from ledger.ops.proofs import stored_checkpoints
 
     seq, head_hash = store.head(conn)
+    for _ in checked_log(conn, itertools.islice(store.iter_events_back(conn, 0, seq, 1), 1),
+                         "show the status"):
+        pass  # the head it names is the head event's own hash, never an edit of the file's
     good, problems = stored_checkpoints(conn)
     last = None
     if good:
