@@ -738,19 +738,20 @@ def list_cmd(obj: LedgerContext, status: str | None, tier: str | None, level: st
         ledger list --status RETRACTED
         ledger list --tier Watchlist --level L1 --json
     """
-    from ledger.ops.editor import list_records
-
     out = stdout_bytes()
-    with obj.open(signing=False) as ledger:
-        found = list_records(ledger.conn, status, tier, level)
-        if as_json:
-            out.write(b"[")
-            for i, shown in enumerate(found):
+    with obj.open(signing=False) as ledger, progress_phases(
+            ("Verifying", ledger.count()), ("Listing", ledger.count())) as (checking, bar):
+        found = ledger.records(status, tier, level, checking, bar)
+        if as_json:  # "[" with the first record: a log that does not verify prints nothing
+            opened = False
+            for shown in found:
                 row = {k: shown[k] for k in ("record_id", "status", "version", "provenance_level",
                                              "verification_level", "quality_tier", "correction_count")}
                 row["title"] = shown["manifest"].get("title")
-                out.write((b",\n" if i else b"\n") + orjson.dumps(row, option=orjson.OPT_SORT_KEYS))
-            out.write(b"\n]\n")
+                out.write((b",\n" if opened else b"[\n")
+                          + orjson.dumps(row, option=orjson.OPT_SORT_KEYS))
+                opened = True
+            out.write(b"\n]\n" if opened else b"[\n]\n")
         else:
             shown, columns = None, terminal_columns()
             levels = "{} {}" if columns is None else "{:<4} {:<5}"  # under PROV and VERIF

@@ -296,6 +296,15 @@ class Ledger:
         from ledger.ops.editor import checked_log
         return checked_log(self.conn, events)
 
+    def records(self, status: str | None = None, tier: str | None = None,
+                level: str | None = None, checking: Progress | None = None,
+                progress: Progress | None = None) -> Iterator[Shown]:
+        """Yield the show object of every record that matches (``list``), by record id, in one
+        read snapshot: the log is verified first (``editor.list_records``)."""
+        from ledger.ops.editor import list_records
+        with store.read_snapshot(self.conn) as conn:
+            yield from list_records(conn, status, tier, level, checking, progress)
+
     def count(self) -> int:
         """Return the number of stored events."""
         return store.count_events(self.conn)

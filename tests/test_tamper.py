@@ -386,9 +386,11 @@ def test_readers_survive_a_blob(full: Cli) -> None:
 def test_an_append_to_a_file_whose_tables_were_changed_says_so(full: Cli, statement: str) -> None:
     """A view table dropped or altered with plain sqlite3: an append said only `SQLite: no such
     table: records`; it now says the tables were changed, and what to run."""
+    rid = orjson.loads(full("list", "--json").stdout)[0]["record_id"]
     with sqlite3.connect(full.db) as conn:
         conn.execute(statement)
-    rid = orjson.loads(full("list", "--json").stdout)[0]["record_id"]
+    listed = full("list")  # which verifies the file's tables first, as `export` does
+    assert listed.exit_code == 1 and "refusing to list the records" in listed.stderr
     for args in (["correct", rid, "--kind", "addendum", "--reason", "r"],
                  ["gate", rid, "--gate", "1", "--status", "FAILED", "--reason", "r"]):
         result = full(*args)

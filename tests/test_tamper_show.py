@@ -2,7 +2,7 @@
 `history`, `render`, `diff`, `search` and `log --record` check the record's own events (hash,
 members, tree leaf, links to the events beside them) and that no seq is missing, and refuse
 (exit 1, naming the seq or the table) rather than show an edited event; `bundle` does too, and
-`export` verifies the whole log first; `log` checks each event it prints. Before, `show` printed
+`export` and `list` verify the whole log first; `log` checks each event it prints. Before, `show` printed
 a correction's value edited with plain sqlite3 as if it were the ledger's, and only `verify`
 said otherwise. Every attack here is made with plain sqlite3 and `tests/attacker.py`."""
 
@@ -168,15 +168,18 @@ def test_an_edited_event_is_refused_by_every_reader(base: Path, copy: Path,
     # events verify; `audit` compares every stored tree hash, as `bundle` does its proofs')
     verified = run(copy, "verify")[0] == 0
     assert verified == (edit is ATTACKS[-1][1])
+    # and `list`, which folds every record, verifies the log first as `export` does
     for args in (["export"], ["export", "--format", "retraction-watch-csv"],
-                 ["export", "-o", str(copy.parent / "e.json")]):
+                 ["export", "-o", str(copy.parent / "e.json")], ["list"], ["list", "--json"],
+                 ["list", "--status", "corrected"]):
         code, out, err = run(copy, *args)
         if verified:
             assert code == 0 and out + err, (args, err)
             continue
         assert code == 1 and not out and not (copy.parent / "e.json").exists(), (args, err)
         assert err.startswith(("Error: seq ", "Error: table events: ")), (args, err)
-        assert "refusing to export" in err and err.count("\n") == 1, (args, err)
+        doing = "export" if args[0] == "export" else "list the records"
+        assert f"refusing to {doing}" in err and err.count("\n") == 1, (args, err)
     code, out, err = run(copy, "audit")  # and the audit agrees that the file was edited
     assert code == 1 and "FAILED" in out + err, out + err
 

@@ -31,12 +31,21 @@ LEVELS = ("L1", "L2", "L3", "L4")
 
 
 def list_records(conn: sqlite3.Connection, status: str | None = None, tier: str | None = None,
-                 level: str | None = None) -> Iterator[Shown]:
+                 level: str | None = None, checking: Progress | None = None,
+                 progress: Progress | None = None) -> Iterator[Shown]:
     """Yield the show object of every record that matches, by record id (``level`` matches the
-    provenance level or the verification level)."""
+    provenance level or the verification level). Every record is folded from its events, so
+    the whole log is verified first, as ``export`` verifies it (``checking`` counts its
+    events, ``progress`` those folded): an event edited behind the ledger's back refuses the
+    list before a record is yielded (VerificationError naming the seq, CorruptEvent the table),
+    so no status in it is one an edit of the file made. Call it in one read transaction."""
     from ledger.ops.maintenance import states_by_record
+    from ledger.ops.verification import verify_stored
 
-    for state in states_by_record(conn, None):
+    report = verify_stored(conn, checking, every_tree_hash=False)
+    if not report.ok:
+        raise report.failure("refusing to list the records")
+    for state in states_by_record(conn, None, progress):
         shown = views.show_of(state)
         if status is not None and shown["status"] != status:
             continue
