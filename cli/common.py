@@ -545,10 +545,12 @@ def progress(label: str, total: int) -> Iterator[Callable[[int], None] | None]:
 
 
 @contextlib.contextmanager
-def progress_phases(*phases: tuple[str, int]) -> Iterator[list[Callable[[int], None] | None]]:
+def progress_phases(*phases: tuple[str, int],
+                    at_once: bool = True) -> Iterator[list[Callable[[int], None] | None]]:
     """Yield a progress callback for each phase of a command (its label and true total), drawn
-    one after the other on a terminal's stderr: the first bar at once, each later one from its
-    first step on, closing the one before. None for a phase when piped, or of under 1,000."""
+    one after the other on a terminal's stderr: the first bar at once (unless ``at_once`` is
+    false: a phase that may not run), each later one from its first step on, closing the one
+    before. None for a phase when piped, or of under 1,000."""
     if not sys.stderr.isatty():
         yield [None] * len(phases)
         return
@@ -568,7 +570,7 @@ def progress_phases(*phases: tuple[str, int]) -> Iterator[list[Callable[[int], N
         return lambda done: show(phase).update(done)
 
     try:
-        if phases and phases[0][1] >= 1000:
+        if at_once and phases and phases[0][1] >= 1000:
             show(0)
         yield [callback(i) if total >= 1000 else None for i, (_, total) in enumerate(phases)]
     finally:

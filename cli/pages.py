@@ -24,6 +24,7 @@ from .common import (
     pass_ctx,
     passphrase,
     progress,
+    progress_phases,
     read_checkpoint_note,
     refuse_writing_over,
     rehearsed,
@@ -195,8 +196,10 @@ def site(obj: LedgerContext, out_dir: str, key_file: str | None, checkpoint_file
             note, new = sign_now(ledger, signer, policy, since_signed=True,
                                  accept=lambda made: check_served(Path(out_dir), made))
             say_signed(new, checkpoint_of_note(note).size, signer, "Embedding")
-        with progress("Writing pages", ledger.count_records()) as bar:
-            done = ledger.site(Path(out_dir), note, key, bar, full, policy)
+        with progress_phases(("Verifying", ledger.count()),  # a build of every page only
+                             ("Writing pages", ledger.count_records()), at_once=False) as bars:
+            done = ledger.site(Path(out_dir), note, key, bars[1], full, policy,  # verified
+                               None if signer is not None else bars[0], signer is not None)
     say(f"Wrote {out_dir}/index.html and {done.records} record page(s): {done.written} file(s) "
         f"written, {done.unchanged} already up to date"
         + (f", {done.removed} bundle(s) no page has named for two runs removed" if done.removed else ""))

@@ -328,8 +328,8 @@ def bundle(obj: LedgerContext, record_id: str, checkpoint_file: str, output: str
     from ledger.ops.proofs import checkpoint_of_note
 
     refuse_writing_over("-o", output, [*obj.inputs(), ("the checkpoint", checkpoint_file)])
-    with obj.open(signing=False) as ledger:
-        doc = ledger.bundle(record_id, read_checkpoint_note(checkpoint_file))
+    with obj.open(signing=False) as ledger, progress("Verifying", ledger.count()) as bar:
+        doc = ledger.bundle(record_id, read_checkpoint_note(checkpoint_file), bar)
     write_output(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n", output,
                  f"the bundle of {doc['record_id']} ({len(doc['events'])} event(s), checkpoint of "
                  f"size {checkpoint_of_note(doc['checkpoint']).size})")

@@ -431,8 +431,12 @@ class Ledger:
         with store.read_snapshot(self.conn) as conn:
             return consistency(conn, old, new)
 
-    def bundle(self, record_id: str, note: str) -> dict[str, Any]:
-        """Return the bundle of a record against a signed checkpoint note."""
+    def bundle(self, record_id: str, note: str,
+               checking: Progress | None = None) -> dict[str, Any]:
+        """Return the bundle of a record against a signed checkpoint note. The whole log is
+        verified first (``checking`` counts its events), as ``export`` verifies it: the
+        record's own events cannot show that one of them was given another record id, and a
+        bundle without that notice would verify offline all the same."""
         from ledger.ops.bundle import make_bundle
         from ledger.ops.proofs import checkpoint_of_note
         rid = self.known(record_id)
@@ -442,6 +446,9 @@ class Ledger:
                 raise VerificationError(checkpoint.size, f"the checkpoint commits to "
                                         f"{checkpoint.size} events but the log has fewer")
             checked_events(conn, rid, "bundle")  # not a bundle its reader would find broken
+            report = verification.verify_stored(conn, checking, every_tree_hash=False)
+            if not report.ok:
+                raise report.failure(f"refusing to bundle {rid}")
             return make_bundle(conn, rid, note, checkpoint)
 
     def import_pages(self, pages: Iterable[tuple[str, bytes]], actor: str | None = None,
@@ -473,10 +480,13 @@ class Ledger:
 
     def site(self, out: Path, note: str | None = None, verifier_key: str | None = None,
              progress: Progress | None = None, full: bool = False,
-             policy: Policy | None = None) -> SiteResult:
+             policy: Policy | None = None, checking: Progress | None = None,
+             verified: bool = False) -> SiteResult:
         """Write the static site into ``out``; with a checkpoint, pages embed their bundles
         (and with ``policy``, require its witness quorum in the browser; the checkpoint must
-        meet it now)."""
+        meet it now). ``checking`` counts the events verified before a build of every page;
+        ``verified``: the caller has just verified the log (signing the checkpoint), so it is
+        not verified again."""
         from ledger.core.checkpoint import open_checkpoint
         from ledger.core.note import parse_verifier
         from ledger.core.policy import open_cosigned
@@ -495,7 +505,8 @@ class Ledger:
                 raise VerificationError(signed[1].size, "the checkpoint commits to more events "
                                         "than the log has: the log was truncated")
             try:
-                writer = write_site(conn, out, signed, progress, full, embedded)
+                writer = write_site(conn, out, signed, progress, full, embedded, checking,
+                                    verify=not verified)
             except OSError as exc:
                 raise RefusedInput(f"cannot write the site to {out}: {exc.strerror or exc}") from None
         return SiteResult(writer.records, writer.written, writer.unchanged, writer.removed)

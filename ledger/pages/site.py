@@ -311,7 +311,8 @@ STATE = "ledger-site-state.json"  # what the last run built: lets the next skip 
 def write_site(conn: sqlite3.Connection, out: Path,
                signed: tuple[str, Checkpoint, str] | None,
                progress: Progress | None = None, full: bool = False,
-               policy: str = "") -> FolderWriter:
+               policy: str = "", checking: Progress | None = None,
+               verify: bool = True) -> FolderWriter:
     """Write the site into ``out`` (see the module); return the writer with its counts.
 
     Incremental: ``out/ledger-site-state.json`` records, per record, the last event its page states
@@ -319,13 +320,23 @@ def write_site(conn: sqlite3.Connection, out: Path,
     and bundle as written. A record whose events, checkpoint, key, scripts and files are all as
     recorded is not folded, proved or rendered again; anything else is (``full``: every record).
     ``policy``: the witness policy every page requires the checkpoint's cosignatures to meet, as
-    embedded JSON (``policy_json``), or ''. Another run into ``out`` meanwhile is refused."""
+    embedded JSON (``policy_json``), or ''. Another run into ``out`` meanwhile is refused.
+
+    Every page is made of its record's events, checked (``check_events``), and no record is
+    left short of an event: a build of every page verifies the whole log first (``checking``
+    counts its events), as ``export`` does, since a record's own events cannot show that one
+    of them was given another record id (which would leave a retraction off its page, and
+    the page would verify in the browser all the same); an incremental run refuses a record
+    whose events are not those of the last run and the ones appended since
+    (``_appended_only``), before its page is written. ``verify=False``: the caller has just
+    verified the log (it signed the checkpoint)."""
     with folder_held(out, "ledger site"):
-        return _write_site(conn, out, signed, progress, full, policy)
+        return _write_site(conn, out, signed, progress, full, policy, checking, verify)
 
 
 def _write_site(conn: sqlite3.Connection, out: Path, signed: tuple[str, Checkpoint, str] | None,
-                progress: Progress | None, full: bool, policy: str) -> FolderWriter:
+                progress: Progress | None, full: bool, policy: str,
+                checking: Progress | None, verify: bool) -> FolderWriter:
     store.map_pages(conn)
     last_run = _read_state(out)
     served = _served_checkpoint(last_run)
@@ -341,13 +352,15 @@ def _write_site(conn: sqlite3.Connection, out: Path, signed: tuple[str, Checkpoi
         writer.write(f"assets/{name}", asset_bytes(name))
     key = _fingerprint(signed, policy)
     size = signed[1].size if signed is not None else None
-    before, index_before = ({}, {}) if full else _load_state(last_run, key)
+    before, index_before, then = ({}, {}, 0) if full else _load_state(last_run, key)
     builder = _Builder(conn, writer, signed, policy)
     rows: list[list[Any]] = []
     state: dict[str, Any] = {}
     if before:  # only the records that changed are read
-        for rid, covered, last in store.record_heads(conn, size):
+        for rid, covered, last, count, since in store.record_heads(conn, size, then):
             entry = before.get(rid)
+            if entry is not None:
+                _appended_only(rid, entry, count, since, then, out)
             if entry is not None and entry["heads"] == [covered, last] and _intact(writer.out, entry):
                 writer.unchanged += len(entry["files"])
                 state[rid] = entry
@@ -356,7 +369,19 @@ def _write_site(conn: sqlite3.Connection, out: Path, signed: tuple[str, Checkpoi
             rows.append(state[rid]["row"])
             if progress is not None:
                 progress(1)
+        gone = sorted(set(before) - set(state))
+        if gone:  # a ledger never loses a record: every event of it was moved or deleted
+            raise CorruptEvent(f"table events: refusing to publish {gone[0]}: it had "
+                               f"{before[gone[0]].get('events')} event(s) at the last run into "
+                               f"{out} and has none now: its events were deleted or given "
+                               "another record id behind the ledger's back (run `ledger audit`)")
     else:
+        from ledger.ops.verification import verify_stored
+
+        if verify:
+            report = verify_stored(conn, checking, every_tree_hash=False)
+            if not report.ok:
+                raise report.failure("refusing to publish")
         for rid, entry in _build_all(conn, writer, builder, signed, progress, policy):
             state[rid] = entry
             rows.append(entry["row"])
@@ -393,7 +418,8 @@ def _write_site(conn: sqlite3.Connection, out: Path, signed: tuple[str, Checkpoi
                                              "new": sorted(new),
                                              "named": named}))
     retired = _sweep_bundles(writer, state, last_run)
-    writer.write(STATE, orjson.dumps({"key": key, "records": state, "index": index,
+    writer.write(STATE, orjson.dumps({"key": key, "head": head[0], "records": state,
+                                      "index": index,
                                       "checkpoint": format_checkpoint(signed[1]) if signed else None,
                                       "retired": retired}))
     writer.records = len(rows)
@@ -480,13 +506,32 @@ def _served_checkpoint(state: dict[str, Any]) -> Checkpoint | None:
         return None
 
 
-def _load_state(state: dict[str, Any], key: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Return (the records, the index pages) of the last run's state if it was built with
-    ``key``, else ({}, {})."""
-    if state.get("key") != key or not isinstance(state.get("records"), dict):
-        return {}, {}
+def _load_state(state: dict[str, Any],
+                key: str) -> tuple[dict[str, Any], dict[str, Any], int]:
+    """Return (the records, the index pages, the head's seq) of the last run's state if it was
+    built with ``key``, else ({}, {}, 0)."""
+    head = state.get("head")
+    if (state.get("key") != key or not isinstance(state.get("records"), dict)
+            or type(head) is not int):
+        return {}, {}, 0
     index = state.get("index")
-    return state["records"], index if isinstance(index, dict) else {}
+    return state["records"], index if isinstance(index, dict) else {}, head
+
+
+def _appended_only(rid: str, entry: Any, count: int, since: int, then: int, out: Path) -> None:
+    """Refuse (CorruptEvent) a record whose events are not those of the last run into ``out``
+    and the ones appended since: a ledger only appends, so it has its ``count`` then plus its
+    ``since`` events after seq ``then`` (the head then). Anything else is an event of it deleted
+    or given another record id behind the ledger's back, which its own events' checks cannot
+    see (they are of the events it still has): its page would leave that event out, a
+    retraction or a correction, and verify in its readers' browsers all the same."""
+    had = entry.get("events") if isinstance(entry, dict) else None
+    if type(had) is not int or had + since != count:
+        raise CorruptEvent(f"table events: refusing to publish {rid}: it had {had} event(s) at "
+                           f"the last run into {out} (up to seq {then}) and has {count} now, "
+                           f"{since} of them after seq {then}: an event of it was deleted or "
+                           "given another record id behind the ledger's back, or one of "
+                           "another record given its id (run `ledger audit`)")
 
 
 def _intact(out: Path, entry: Any) -> bool:
@@ -573,7 +618,8 @@ def _build_range(conn: sqlite3.Connection, builder: _Builder, upto: int, start: 
                                         key=operator.attrgetter("record_id")):
         events = list(group)
         builder.read += len(events)
-        if events[0].type in KEY_TYPES:
+        if events[0].type in KEY_TYPES:  # no page, but checked: an event of a record given
+            builder.check(rid, events)   # the keyring's id would leave that record's page
             continue
         size = builder.signed[1].size if builder.signed is not None else None
         covered = max((e.seq for e in events if size is None or e.seq <= size), default=None)
@@ -626,10 +672,14 @@ class _Builder:
         self.read = 0  # events read by record, to check against the table
         self.span = store.seq_span(conn)
 
+    def check(self, rid: str, events: list[Event]) -> None:
+        """Check a record's events (``check_events``) before they are published."""
+        check_events(self.conn, rid, events, "publish", self.span)
+
     def build(self, rid: str, events: list[Event], heads: list[Any]) -> dict[str, Any]:
         # A page is never made of an event edited behind the ledger's back (its reader's
         # browser would find it broken, or, after the checkpoint, could not): checked first.
-        check_events(self.conn, rid, events, "publish", self.span)
+        self.check(rid, events)
         signed, bundle = self.signed, None
         covered = events if signed is None else [ev for ev in events if ev.seq <= signed[1].size]
         later = events[len(covered):]
@@ -660,4 +710,5 @@ class _Builder:
         for name in names:
             info = os.lstat(self.writer.out / name)
             files.append([name, info.st_size, info.st_mtime_ns])
-        return {"heads": heads, "row": index_row(shown), "files": files, "since": since}
+        return {"heads": heads, "events": len(events), "row": index_row(shown), "files": files,
+                "since": since}

@@ -878,13 +878,16 @@ def record_links(conn: sqlite3.Connection, seqs: Sequence[int]) -> tuple[dict[in
     return links, leaves
 
 
-def record_heads(conn: sqlite3.Connection, size: int | None) -> list[tuple[str, Any, int]]:
+def record_heads(conn: sqlite3.Connection, size: int | None,
+                 after: int = 0) -> list[tuple[str, Any, int, int, int]]:
     """Return (record id, its last seq <= size — or its last seq if size is None —, its last
-    seq) of every record (the keyring's aside), by record id: one pass over ``events_by_record``."""
+    seq, its number of events, how many of them come after seq ``after``) of every record (the
+    keyring's aside), by record id: one pass over ``events_by_record``."""
     bound = size if size is not None else 2**62
-    return [(str(r[0]), r[1], int(r[2])) for r in conn.execute(
-        "SELECT record_id, MAX(CASE WHEN seq <= ? THEN seq END), MAX(seq) FROM events "
-        "WHERE record_id NOT LIKE 'KEY:%' GROUP BY record_id ORDER BY record_id", (bound,))]
+    return [(str(r[0]), r[1], int(r[2]), int(r[3]), int(r[4])) for r in conn.execute(
+        "SELECT record_id, MAX(CASE WHEN seq <= ? THEN seq END), MAX(seq), COUNT(*), "
+        "COUNT(CASE WHEN seq > ? THEN 1 END) FROM events "
+        "WHERE record_id NOT LIKE 'KEY:%' GROUP BY record_id ORDER BY record_id", (bound, after))]
 
 
 def existing_record_ids(conn: sqlite3.Connection, ids: list[str]) -> list[str]:
