@@ -263,6 +263,7 @@ def test_a_site_is_not_made_of_an_edited_event(base: Path, copy: Path, edit: Cal
     else:
         assert err.startswith(("Error: seq ", "Error: table events: ")), err
         assert "refusing to publish: " in err, err
+        assert not any(out.iterdir())  # nothing written, not even the assets
     assert not (out / "index.html").exists() and not (out / site.page_name(RID)).exists()
 
 

@@ -337,7 +337,6 @@ def write_site(conn: sqlite3.Connection, out: Path,
 def _write_site(conn: sqlite3.Connection, out: Path, signed: tuple[str, Checkpoint, str] | None,
                 progress: Progress | None, full: bool, policy: str,
                 checking: Progress | None, verify: bool) -> FolderWriter:
-    store.map_pages(conn)
     last_run = _read_state(out)
     served = _served_checkpoint(last_run)
     if served is not None and signed is None:
@@ -347,12 +346,19 @@ def _write_site(conn: sqlite3.Connection, out: Path, signed: tuple[str, Checkpoi
                            "a new folder)")
     if served is not None and signed is not None:
         check_successor(str(out), served, signed[1])  # never roll the readers back
-    writer = FolderWriter(out, keep=ledger_kept(store.file_path(conn)))
-    for name in ASSETS:
-        writer.write(f"assets/{name}", asset_bytes(name))
     key = _fingerprint(signed, policy)
     size = signed[1].size if signed is not None else None
     before, index_before, then = ({}, {}, 0) if full else _load_state(last_run, key)
+    if not before and verify:  # a build of every page: before anything is written, and before
+        from ledger.ops.verification import verify_stored  # the pages are mapped (its RSS)
+
+        report = verify_stored(conn, checking, every_tree_hash=False)
+        if not report.ok:
+            raise report.failure("refusing to publish")
+    store.map_pages(conn)
+    writer = FolderWriter(out, keep=ledger_kept(store.file_path(conn)))
+    for name in ASSETS:
+        writer.write(f"assets/{name}", asset_bytes(name))
     builder = _Builder(conn, writer, signed, policy)
     rows: list[list[Any]] = []
     state: dict[str, Any] = {}
@@ -376,12 +382,6 @@ def _write_site(conn: sqlite3.Connection, out: Path, signed: tuple[str, Checkpoi
                                f"{out} and has none now: its events were deleted or given "
                                "another record id behind the ledger's back (run `ledger audit`)")
     else:
-        from ledger.ops.verification import verify_stored
-
-        if verify:
-            report = verify_stored(conn, checking, every_tree_hash=False)
-            if not report.ok:
-                raise report.failure("refusing to publish")
         for rid, entry in _build_all(conn, writer, builder, signed, progress, policy):
             state[rid] = entry
             rows.append(entry["row"])
