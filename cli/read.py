@@ -693,8 +693,8 @@ def feed(obj: LedgerContext, limit: int, base_url: str | None, title: str,
     Example:
         ledger feed --base-url https://records.example/ -o public/notices.atom
     """
-    import collections
     import io
+    import itertools
 
     from ledger.ops.indexers import write_atom
     from ledger.pages.site import page_name
@@ -704,15 +704,15 @@ def feed(obj: LedgerContext, limit: int, base_url: str | None, title: str,
     link = (lambda rid: base + (page_name(rid) if rid else "index.html")) if base else None
     buffer = io.BytesIO()
     with obj.open(signing=False) as ledger:
-        notices = collections.deque((e for e in ledger.events() if e.type == "notice.issued"),
-                                    maxlen=limit)
+        notices = list(itertools.islice(  # newest first, read from the head back
+            (e for e in ledger.events_back() if e.type == "notice.issued"), limit))
         first = next(iter(ledger.events(0, 1)), None)
         if first is None:  # an id all empty ledgers shared, that their first event changed
             raise RefusedInput("the ledger has no events yet: a feed's id is made from its first "
                                "event's hash, so that it never changes; publish a record first")
         head_seq, _ = ledger.head()
         latest = next(iter(ledger.events(head_seq - 1, head_seq)), None) if head_seq else None
-        items = [(e, ledger.show(e.record_id)) for e in reversed(notices)]
+        items = list(zip(notices, ledger.show_each([e.record_id for e in notices]), strict=True))
         write_atom(buffer, items, first.hash, latest.recorded_at if latest else first.recorded_at,
                    title, link)
     write_output(buffer.getvalue().decode("utf-8"), output,
