@@ -40,11 +40,9 @@ def list_records(conn: sqlite3.Connection, status: str | None = None, tier: str 
     list before a record is yielded (VerificationError naming the seq, CorruptEvent the table),
     so no status in it is one an edit of the file made. Call it in one read transaction."""
     from ledger.ops.maintenance import states_by_record
-    from ledger.ops.verification import verify_stored
+    from ledger.ops.verification import verified
 
-    report = verify_stored(conn, checking, every_tree_hash=False)
-    if not report.ok:
-        raise report.failure("refusing to list the records")
+    verified(conn, "refusing to list the records", checking)
     for state in states_by_record(conn, None, progress):
         shown = views.show_of(state)
         if status is not None and shown["status"] != status:
@@ -66,9 +64,9 @@ def status_report(conn: sqlite3.Connection) -> dict[str, Any]:
     from ledger.ops.proofs import stored_checkpoints
 
     seq, head_hash = store.head(conn)
-    for _ in checked_log(conn, itertools.islice(store.iter_events_back(conn, 0, seq, 1), 1),
-                         "show the status"):
-        pass  # the head it names is the head event's own hash, never an edit of the file's
+    # the head it names is the head event's own hash, never an edit of the file's
+    list(checked_log(conn, itertools.islice(store.iter_events_back(conn, 0, seq, 1), 1),
+                     "show the status"))
     good, problems = stored_checkpoints(conn)
     last = None
     if good:
@@ -108,18 +106,32 @@ def check_events(conn: sqlite3.Connection, record_id: str, events: Sequence[Even
                  span: Span | None = None) -> None:
     """Check a record's events, read by the caller (all of them, oldest first), as
     ``checked_events`` does; raise as it does."""
+    refusing = f"refusing to {doing} {record_id}"
+    head = _whole_table(conn, span, refusing)[2]
+    links, leaves = store.record_links(conn, [event.seq for event in events])
+    _check(events, links, leaves, head, refusing)
+
+
+def _whole_table(conn: sqlite3.Connection, span: Span | None, refusing: str) -> Span:
+    """Return the table's span (read now if not given), refusing (CorruptEvent) a table that
+    does not hold exactly seqs 1 to its head."""
     count, least, head = span or store.seq_span(conn)
     if count and (least, head) != (1, count):
-        raise CorruptEvent(f"table events: refusing to {doing} {record_id}: it holds {count} "
-                           f"event(s) from seq {least} to seq {head}, not seqs 1 to {head}: an "
-                           "event was deleted or added behind the ledger's back (run `ledger "
-                           "audit`, which names it)", table="events")
-    links, leaves = store.record_links(conn, [event.seq for event in events])
+        raise CorruptEvent(f"table events: {refusing}: it holds {count} event(s) from seq "
+                           f"{least} to seq {head}, not seqs 1 to {head}: an event was deleted "
+                           "or added behind the ledger's back (run `ledger audit`, which names "
+                           "it)", table="events")
+    return count, least, head
+
+
+def _check(events: Sequence[Event], links: dict[int, Any], leaves: dict[int, Any],
+           head: Any, refusing: str) -> None:
+    """``check_record``, its VerificationError said as ``{refusing}: {reason}``."""
     try:
         check_record(events, links, leaves, head or 0)
     except VerificationError as exc:
-        raise VerificationError(exc.seq, f"refusing to {doing} {record_id}: {exc.reason} (run "
-                                "`ledger audit`)", exc.expected, exc.computed) from None
+        raise VerificationError(exc.seq, f"{refusing}: {exc.reason} (run `ledger audit`)",
+                                exc.expected, exc.computed) from None
 
 
 def checked_log(conn: sqlite3.Connection, events: Iterable[Event],
@@ -130,12 +142,7 @@ def checked_log(conn: sqlite3.Connection, events: Iterable[Event],
     an edit of the file made it. An event with a withheld member is checked with its whole
     record, whose purge must withhold it, and so is a purge, with the removal it names. Raise
     as ``checked_events`` does, ``refusing to {doing}: …``."""
-    count, least, head = store.seq_span(conn)
-    if count and (least, head) != (1, count):
-        raise CorruptEvent(f"table events: refusing to {doing}: it holds {count} event(s) from "
-                           f"seq {least} to seq {head}, not seqs 1 to {head}: an event was "
-                           "deleted or added behind the ledger's back (run `ledger audit`, which "
-                           "names it)", table="events")
+    span = _whole_table(conn, None, f"refusing to {doing}")
     purged: set[str] = set()  # records checked whole, for their withheld members
     for batch in _batches(events, 400):
         links, leaves = store.record_links(conn, [event.seq for event in batch])
@@ -144,14 +151,10 @@ def checked_log(conn: sqlite3.Connection, events: Iterable[Event],
             if event.type == PURGE_TYPE or any(is_withheld(v) for v in payload.values()):
                 if event.record_id not in purged:
                     check_events(conn, event.record_id, store.record_events(conn, event.record_id),
-                                 f"{doing} of", (count, least, head))
+                                 f"{doing} of", span)
                     purged.add(event.record_id)
             else:
-                try:
-                    check_record([event], links, leaves, head or 0)
-                except VerificationError as exc:
-                    raise VerificationError(exc.seq, f"refusing to {doing}: {exc.reason} (run "
-                                            "`ledger audit`)", exc.expected, exc.computed) from None
+                _check([event], links, leaves, span[2], f"refusing to {doing}")
             yield event
 
 

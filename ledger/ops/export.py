@@ -55,14 +55,12 @@ def snapshot(conn: sqlite3.Connection, as_of: int | None = None,
     (the rows just verified), never read from the views, so an edited view row cannot reach an
     export either."""
     from ledger.ops.maintenance import states_by_record  # imported when used: CLI start-up
-    from ledger.ops.verification import verify_stored
+    from ledger.ops.verification import verified
 
     seq, hash_ = head_as_of(conn, as_of)
     if since is not None and not 0 <= since <= seq:
         raise RefusedInput(f"--since {since} is outside the ledger (0..{seq})")
-    report = verify_stored(conn, checking, every_tree_hash=False)
-    if not report.ok:
-        raise report.failure("refusing to export")
+    verified(conn, "refusing to export", checking)
     records = (views.show_of(s) for s in states_by_record(conn, seq, progress)
                if since is None or s.last_seq > since)
     header = {"format": EXPORT_FORMAT, "head_seq": seq, "head_hash": hash_,

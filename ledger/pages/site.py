@@ -350,11 +350,9 @@ def _write_site(conn: sqlite3.Connection, out: Path, signed: tuple[str, Checkpoi
     size = signed[1].size if signed is not None else None
     before, index_before, then = ({}, {}, 0) if full else _load_state(last_run, key)
     if not before and verify:  # a build of every page: before anything is written, and before
-        from ledger.ops.verification import verify_stored  # the pages are mapped (its RSS)
+        from ledger.ops.verification import verified  # the pages are mapped (its RSS)
 
-        report = verify_stored(conn, checking, every_tree_hash=False)
-        if not report.ok:
-            raise report.failure("refusing to publish")
+        verified(conn, "refusing to publish", checking)
     store.map_pages(conn)
     writer = FolderWriter(out, keep=ledger_kept(store.file_path(conn)))
     for name in ASSETS:
