@@ -328,7 +328,7 @@ class Ledger:
     def verify(self, progress: Progress | None = None) -> VerifyReport:
         """Return the chain verification report."""
         with store.read_snapshot(self.conn) as conn:
-            return verification.verify_stored(conn, progress, every_tree_hash=False)
+            return verification.verify_stored(conn, progress)
 
     def audit(self, progress: Progress | None = None,
               kept: verification.Kept | None = None) -> AuditReport:

@@ -314,7 +314,8 @@ def test_a_tree_hash_stored_as_text(retracted: Cli) -> None:
     for args in (("prove", "1"), ("prove", "2", "--json"), ("consistency", "1")):
         result = retracted(*args)
         assert result.exit_code == 1 and "tree_hashes" in result.stderr, (args, result.output)
-    table_named(failed(retracted), "tree_hashes", "#1")
+    report = failed(retracted)  # every stored tree hash is compared: named by the seq it covers
+    assert report["first_bad_seq"] == 2 and "hash #1 is 'not a hash', not a 32-byte" in report["reason"]
 
 
 def test_an_interior_tree_hash_edited(retracted: Cli) -> None:
@@ -327,6 +328,8 @@ def test_an_interior_tree_hash_edited(retracted: Cli) -> None:
         assert result.exit_code == 1 and "tree_hashes" in result.stderr, (args, result.output)
     assert retracted("prove", "5").exit_code == 0  # its proof does not use the edited node
     assert "tree was edited" in failed(retracted, "audit")["verify"]["reason"]
+    # `verify` compares every stored tree hash too (before, only the root: it passed this file)
+    assert "tree was edited" in failed(retracted, "verify")["reason"]
 
 
 def test_a_forged_checkpoint_row(retracted: Cli, tmp_path: Path) -> None:

@@ -113,35 +113,77 @@ def test_blocks_compare_every_stored_tree_hash_as_one_pass(
     none beyond the log — and name the same seq, reason and valid prefix as one pass with the
     stored tree, whichever hash an attacker edits (plain sqlite3), deletes or adds."""
     with tempfile.TemporaryDirectory() as tmp:
-        db = Path(tmp) / "l.db"
-        with Ledger.create(db, clock) as ledger:
-            for i in range(n):
-                ledger.submit("paper-manifest-v1.1", manifest(f"SRCH:{i:08X}"), "ed")
-        if edit is not None:
-            pos, how = edit
-            with sqlite3.connect(db) as conn:  # as an attacker would
-                for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"
-                                            ).fetchall():
-                    conn.execute(f"DROP TRIGGER {name}")
-                total = conn.execute("SELECT COUNT(*) FROM tree_hashes").fetchone()[0]
-                pos %= total
-                if how == "hash":
-                    conn.execute("UPDATE tree_hashes SET hash = ? WHERE pos = ?",
-                                 (hashlib.sha256(b"forged").digest(), pos))
-                elif how == "text":
-                    conn.execute("UPDATE tree_hashes SET hash = hex(hash) WHERE pos = ?", (pos,))
-                elif how == "delete":
-                    conn.execute("DELETE FROM tree_hashes WHERE pos = ?", (pos,))
-                elif how == "extra":
-                    conn.execute("INSERT INTO tree_hashes (pos, hash) VALUES (?, ?)",
-                                 (total + pos % 3, hashlib.sha256(b"x").digest()))
-                else:
-                    conn.execute("UPDATE events SET actor = 'mallory' WHERE seq = ?", (pos % n + 1,))
+        db = _edited_log(Path(tmp), n, edit)
         conn = sqlite3.connect(db)
         one_pass = verify_events(store.iter_rows(conn), stored_tree=proofstore.iter_tree_hashes(conn))
         blocks = verification.verify_in_blocks(db, n, helpers=helpers, block=block, conn=conn)
         conn.close()
     assert blocks._replace(roots={}) == one_pass._replace(roots={})
+
+
+def _edited_log(tmp: Path, n: int, edit: tuple[int, str] | None) -> Path:
+    """Return a ledger of ``n`` events in ``tmp`` whose tree is edited as an attacker would (plain
+    sqlite3): a stored hash forged, stored as text, deleted, one added past the end, or an
+    event's actor."""
+    db = tmp / "l.db"
+    with Ledger.create(db, clock) as ledger:
+        for i in range(n):
+            ledger.submit("paper-manifest-v1.1", manifest(f"SRCH:{i:08X}"), "ed")
+    if edit is None:
+        return db
+    pos, how = edit
+    with sqlite3.connect(db) as conn:
+        for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"
+                                    ).fetchall():
+            conn.execute(f"DROP TRIGGER {name}")
+        total = conn.execute("SELECT COUNT(*) FROM tree_hashes").fetchone()[0]
+        pos %= total
+        if how == "hash":
+            conn.execute("UPDATE tree_hashes SET hash = ? WHERE pos = ?",
+                         (hashlib.sha256(b"forged").digest(), pos))
+        elif how == "text":
+            conn.execute("UPDATE tree_hashes SET hash = hex(hash) WHERE pos = ?", (pos,))
+        elif how == "delete":
+            conn.execute("DELETE FROM tree_hashes WHERE pos = ?", (pos,))
+        elif how == "extra":
+            conn.execute("INSERT INTO tree_hashes (pos, hash) VALUES (?, ?)",
+                         (total + pos % 3, hashlib.sha256(b"x").digest()))
+        else:
+            conn.execute("UPDATE events SET actor = 'mallory' WHERE seq = ?", (pos % n + 1,))
+    return db
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(1, 40), st.sampled_from([1, 2, 3, 5, 8, 4096]),
+       st.one_of(st.none(), st.tuples(st.integers(0, 120), st.sampled_from(TREE_EDITS))),
+       st.sets(st.integers(1, 40), max_size=4))
+def test_the_tight_loop_compares_the_stored_tree_as_the_general_loop(
+        n: int, chunk: int, edit: tuple[int, str] | None, capture: set[int]) -> None:
+    """One pass with the stored tree (verify, audit) runs the tight loop over chunks of events
+    and compares each chunk's tree hashes with the stored ones at once; a chunk that differs is
+    checked again by the general loop. Whatever the chunk size and the edit, the report (seq,
+    reason, valid prefix, head, roots) and the progress counted are the general loop's."""
+    from ledger.model import verify
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db = _edited_log(Path(tmp), n, edit)
+        conn = sqlite3.connect(db)
+        reports, counts = [], []
+        saved = verify.CHUNK, verify._fast_prefix_against
+        try:
+            for general in (False, True):
+                verify.CHUNK = chunk
+                if general:  # the general loop only, as before the tight loop compared chunks
+                    verify._fast_prefix_against = lambda rest, walk, progress: rest
+                counted: list[int] = []
+                reports.append(verify_events(store.iter_rows(conn), counted.append,
+                                             proofstore.iter_tree_hashes(conn), capture))
+                counts.append(sum(counted))
+        finally:
+            verify.CHUNK, verify._fast_prefix_against = saved
+        conn.close()
+    assert reports[0] == reports[1]
+    assert counts[0] == counts[1] == reports[0].events
 
 
 def test_helpers_are_not_asked_while_this_connection_has_writes_pending(tmp_path: Path) -> None:

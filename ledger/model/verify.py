@@ -209,7 +209,11 @@ def tree_mismatch(seq: int, pos: int, found: tuple[int, Any] | None, computed: b
     missing, or not the hash the events give."""
     if found is None or found[0] != pos:
         raise VerificationError(seq, f"the stored Merkle tree lacks hash #{pos}", "", "")
-    stored = bytes(found[1]) if isinstance(found[1], bytes) else str(found[1]).encode()
+    if type(found[1]) is not bytes or len(found[1]) != 32:
+        raise VerificationError(seq, f"stored Merkle tree hash #{pos} is {found[1]!r:.80}, not a "
+                                f"32-byte hash (the events give {computed.hex()}): the tree was "
+                                "edited", repr(found[1])[:80], computed.hex())
+    stored = found[1]
     if leaf:
         raise VerificationError(seq, f"the Merkle tree recorded a different event at seq {seq} "
                                 f"(leaf hash {stored.hex()}, this event gives "
@@ -322,6 +326,8 @@ def _verify_walk(walk: _Walk, events: Iterable[Row], progress: Progress | None,
         stopped = _fast_prefix(rest, walk, progress)
         if stopped is not None:
             rest = itertools.chain((stopped,), rest)
+    elif walk.tree.made is None:  # the tight loop too, each stored tree hash compared by chunks
+        rest = _fast_prefix_against(rest, walk, progress)
     signed: SignatureCheck | None = None
     try:
         for row in rest:
@@ -396,6 +402,52 @@ def _fast_prefix(events: Iterator[Row], walk: _Walk, progress: Progress | None) 
     walk.tree.frontier = Frontier.of(expected - 1 - base, hashes)
     walk.tree.pos = stored_count(expected - 1)
     return stopped
+
+
+CHUNK = 4096  # events whose tree hashes the tight loop makes before they are compared at once
+
+
+def _fast_prefix_against(events: Iterator[Row], walk: _Walk,
+                         progress: Progress | None) -> Iterator[Row]:
+    """``_fast_prefix`` for a pass that compares every stored tree hash: the events in chunks of
+    CHUNK, each checked by the tight loop, its tree hashes made and then compared with the next
+    stored ones in one go. Return the events the general loop is to check: those from where the
+    tight loop stopped; or, if a chunk's hashes differ from the stored ones, the whole chunk
+    again, ``walk`` put back as it was before it and the stored hashes read handed back, so that
+    the general loop names the first bad seq and hash as it always does."""
+    tree = walk.tree
+    while True:
+        chunk = list(itertools.islice(events, CHUNK))
+        if not chunk:
+            return iter(())
+        saved = (walk.expected, walk.prev, walk.before_prev, list(tree.frontier.nodes), tree.pos,
+                 len(walk.notes), dict(tree.roots))
+        made: list[bytes] = []
+        tree.made = made
+        try:
+            todo = iter(chunk)
+            stopped = _fast_prefix(todo, walk, None)
+        finally:
+            tree.made = None
+        start = saved[4]
+        stored = tree.stored
+        assert stored is not None
+        rows = list(itertools.islice(stored, len(made)))
+        if not (len(rows) == len(made)
+                and (not rows or (rows[0][0] == start and rows[-1][0] == start + len(rows) - 1))
+                and [h for _, h in rows] == made):
+            walk.expected, walk.prev, walk.before_prev = saved[:3]
+            tree.frontier, tree.pos, tree.roots = Frontier(saved[3]), start, saved[6]
+            del walk.notes[saved[5]:]
+            tree.stored = itertools.chain(rows, stored)
+            return itertools.chain(chunk, events)
+        if progress is not None and walk.expected - 1 > walk.reported:
+            progress(walk.expected - 1 - walk.reported)
+            walk.reported = walk.expected - 1
+        if stopped is not None:
+            return itertools.chain((stopped,), todo, events)
+        if len(chunk) < CHUNK:
+            return iter(())
 
 
 def _members_hold(row: Row, notes: list[tuple[Any, ...]]) -> bool:

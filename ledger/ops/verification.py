@@ -36,10 +36,10 @@ if TYPE_CHECKING:  # verify is loaded when a log is verified, not at every CLI s
 
 
 def verified(conn: sqlite3.Connection, refusing: str, progress: Progress | None = None) -> None:
-    """Verify the stored log as ``verify`` does (the tree by its root), before a command makes
+    """Verify the stored log as ``verify`` does (every stored tree hash too), before a command makes
     something of it that a reader takes as the ledger's; raise the report's failure,
     ``{refusing}: …`` (VerificationError naming the seq, CorruptEvent the table)."""
-    report = verify_stored(conn, progress, every_tree_hash=False)
+    report = verify_stored(conn, progress)
     if not report.ok:
         raise report.failure(refusing)
 
