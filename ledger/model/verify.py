@@ -404,6 +404,16 @@ def _fast_prefix(events: Iterator[Row], walk: _Walk, progress: Progress | None) 
     return stopped
 
 
+def rows_hold(rows: Sequence[tuple[int, Any]], start: int, made: Sequence[bytes]) -> bool:
+    """Return whether stored tree rows (position, hash), read in position order from ``start``,
+    are exactly the hashes ``made`` at positions start, start + 1, …: as many, the first and last
+    at their places (positions are the table's INTEGER PRIMARY KEY: distinct, so none between is
+    missing), each hash equal."""
+    return (len(rows) == len(made)
+            and (not rows or (rows[0][0] == start and rows[-1][0] == start + len(rows) - 1))
+            and [h for _, h in rows] == made)
+
+
 CHUNK = 4096  # events whose tree hashes the tight loop makes before they are compared at once
 
 
@@ -433,9 +443,7 @@ def _fast_prefix_against(events: Iterator[Row], walk: _Walk,
         stored = tree.stored
         assert stored is not None
         rows = list(itertools.islice(stored, len(made)))
-        if not (len(rows) == len(made)
-                and (not rows or (rows[0][0] == start and rows[-1][0] == start + len(rows) - 1))
-                and [h for _, h in rows] == made):
+        if not rows_hold(rows, start, made):
             walk.expected, walk.prev, walk.before_prev = saved[:3]
             tree.frontier, tree.pos, tree.roots = Frontier(saved[3]), start, saved[6]
             del walk.notes[saved[5]:]

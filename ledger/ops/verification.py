@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import itertools
 import sqlite3
 from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
@@ -22,6 +21,7 @@ from ledger.errors import LedgerError, RefusedInput, VerificationError
 from ledger.ops.helpers import HELPERS, PARALLEL_FROM, Helper, HelperStopped, send
 from ledger.storage import store
 from ledger.storage.proofstore import (
+    hashes_between,
     iter_signatures,
     iter_tree_hashes,
     log_origins,
@@ -467,9 +467,7 @@ def block_worker(path: str, first: str, step: str, size: str, block: str, tree: 
 def _tree_holds(conn: sqlite3.Connection, lo: int, made: list[bytes]) -> bool:
     """Return whether the stored tree holds exactly ``made`` from the position of leaf ``lo``."""
     start = stored_count(lo - 1)
-    rows = iter_tree_hashes(conn, start, start + len(made))
-    return all(found == (start + i, h) for i, (found, h) in
-               enumerate(itertools.zip_longest(rows, made)))
+    return hashes_between(conn, start, start + len(made)) == made
 
 
 def _block_rows(conn: sqlite3.Connection, lo: int, hi: int) -> Iterator[tuple[Any, ...]]:

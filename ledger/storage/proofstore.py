@@ -59,6 +59,14 @@ def iter_tree_hashes(conn: sqlite3.Connection, start: int = 0,
         yield from rows
 
 
+def hashes_between(conn: sqlite3.Connection, start: int, end: int) -> list[Any]:
+    """Return the stored tree hashes at positions start..end-1 as stored, in order, with no
+    check: as many as are stored there (positions are the INTEGER PRIMARY KEY, so end - start of
+    them means none is missing)."""
+    return [h for (h,) in conn.execute(
+        "SELECT hash FROM tree_hashes WHERE pos >= ? AND pos < ? ORDER BY pos", (start, end))]
+
+
 def tree_rows(conn: sqlite3.Connection, positions: Sequence[int]) -> dict[int, Any]:
     """Return {position: hash as stored} of the stored tree hashes at ``positions`` that exist."""
     if not positions:
