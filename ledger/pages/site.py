@@ -316,8 +316,8 @@ def write_site(conn: sqlite3.Connection, out: Path,
     """Write the site into ``out`` (see the module); return the writer with its counts.
 
     Incremental: ``out/ledger-site-state.json`` records, per record, the last event its page states
-    (and the last event of all), the index row, and the size and modification time of its page
-    and bundle as written. A record whose events, checkpoint, key, scripts and files are all as
+    (and the last event of all), the index row, and the ``_stamp`` of its page and bundle as
+    written. A record whose events, checkpoint, key, scripts and files are all as
     recorded is not folded, proved or rendered again; anything else is (``full``: every record).
     ``policy``: the witness policy every page requires the checkpoint's cosignatures to meet, as
     embedded JSON (``policy_json``), or ''. Another run into ``out`` meanwhile is refused.
@@ -407,8 +407,7 @@ def _write_site(conn: sqlite3.Connection, out: Path, signed: tuple[str, Checkpoi
         html_text = index_page(chunk, page, pages, len(rows), head, signed[1] if signed else None,
                                later, label, new)
         writer.write(name, html_text.encode("utf-8"))
-        info = os.lstat(os.path.join(writer.out, name))
-        index[name] = [digest, info.st_size, info.st_mtime_ns]
+        index[name] = [digest, *_stamp(os.lstat(os.path.join(writer.out, name)))]
     named = {r[0]: page_name(r[0]) for r in rows if len(r[0]) > NAME_MOST}  # the few cut names
     writer.write("index.json", orjson.dumps({"columns": INDEX_COLUMNS, "rows": rows,
                                              "pages": INDEX_PAGE_ROWS, "later": sorted(later),
@@ -532,13 +531,22 @@ def _appended_only(rid: str, entry: Any, count: int, since: int, then: int, out:
                            "another record given its id (run `ledger audit`)")
 
 
+def _stamp(info: os.stat_result) -> list[int]:
+    """Return what the state records of a file as written: its size, modification time and
+    inode change time. The change time is the kernel's: any write, rename or ``utime`` of the
+    file sets it to the present, so a page edited in the folder with its size and modification
+    time put back is not taken as written (the state file, of the folder too, can still be
+    edited to match: ``docs/cli.md``)."""
+    return [info.st_size, info.st_mtime_ns, info.st_ctime_ns]
+
+
 def _intact(out: Path, entry: Any) -> bool:
     """Return whether the files a record's entry lists are still as written (plain files of the
-    recorded size and modification time)."""
+    recorded ``_stamp``)."""
     try:
-        for name, size, mtime in entry["files"]:
+        for name, *stamp in entry["files"]:
             info = os.lstat(os.path.join(out, name))
-            if not stat.S_ISREG(info.st_mode) or (info.st_size, info.st_mtime_ns) != (size, mtime):
+            if not stat.S_ISREG(info.st_mode) or _stamp(info) != stamp:
                 return False
     except (OSError, TypeError, ValueError, KeyError):
         return False
@@ -704,9 +712,6 @@ class _Builder:
         text = record_page(rid, stated, shown, src, signed[2] if signed else None, later,
                            self.policy, since)
         self.writer.write(page_name(rid), text.encode("utf-8"))
-        files = []
-        for name in names:
-            info = os.lstat(self.writer.out / name)
-            files.append([name, info.st_size, info.st_mtime_ns])
+        files = [[name, *_stamp(os.lstat(self.writer.out / name))] for name in names]
         return {"heads": heads, "events": len(events), "row": index_row(shown), "files": files,
                 "since": since}
