@@ -126,6 +126,57 @@ def signature_holds(entry: KeyEntry | None, first: int, last: int, last_hash: st
     return True
 
 
+UNSIGNED = ("no signature covers this event (the ledger requires signatures): it was written "
+            "without a key")
+
+
+def signer_problem(entry: KeyEntry | None, event: Event, key_id: int, genesis: bool) -> str | None:
+    """Return what is wrong with ``event`` being signed by ``entry`` (key ``key_id`` as it stood
+    when the event's batch began; ``genesis``: seq 1 adding the first admin key, which signs its
+    own addition), or None: the key in force, its name the event's actor, an admin for a key
+    event."""
+    if entry is None and not genesis:
+        return (f"signed by key {key_id:08x}, which was not in the keyring at that point "
+                "(unknown or revoked)")
+    if entry is not None and event.actor != entry.name:
+        return f"actor {event.actor!r} is not the signing key's name {entry.name!r}"
+    if entry is not None and event.type.startswith("key.") and entry.role != "admin":
+        return f"key event signed by {entry.name}, which is not an admin key"
+    return None
+
+
+def batch_unproven(first: int, last: int) -> str:
+    """Return the failure of a batch signature that does not verify."""
+    return f"the signature over seq {first}..{last} does not verify: forged, or the events were changed"
+
+
+def key_history(key_events: Iterable[Event]) -> dict[int, list[KeyEntry]]:
+    """Return every period each key was in the keyring, oldest first, from the key events (each
+    already checked: ``verified_keyring``): a key revoked and added again has two."""
+    history: dict[int, list[KeyEntry]] = {}
+    for event in key_events:
+        verifier = parse_verifier(event.payload["vkey"])
+        periods = history.setdefault(verifier.key_id, [])
+        if event.type == "key.added":
+            periods.append(KeyEntry(event.payload["name"], event.payload["role"], verifier,
+                                    event.seq))
+        elif event.type == "key.revoked" and periods and periods[-1].revoked_seq is None:
+            periods[-1].revoked_seq = event.seq
+    return history
+
+
+def entry_at(history: dict[int, list[KeyEntry]], key_id: int, first: int) -> KeyEntry | None:
+    """Return key ``key_id`` as it stood when a batch starting at seq ``first`` began: added by
+    an earlier batch, not revoked by one (a batch's key events take effect once it is proven,
+    and batches tile the log), or the first admin key for the batch of seq 1, which adds it."""
+    for entry in history.get(key_id, ()):
+        if first == 1 == entry.added_seq:
+            return entry
+        if entry.added_seq < first and (entry.revoked_seq is None or entry.revoked_seq >= first):
+            return entry
+    return None
+
+
 def genesis_entry(event: Event, key_id: int) -> KeyEntry | None:
     """Return the key that seq 1's ``key.added`` adds, if it is ``key_id``: the first admin key
     signs its own addition, so it is trusted for that batch before the keyring holds it."""
@@ -215,8 +266,7 @@ class SignatureCheck:
         """Return the signature row that must start at ``seq``; raise naming ``seq`` otherwise."""
         row = next(self.rows, None)
         if row is None:
-            raise VerificationError(seq, "no signature covers this event (the ledger requires "
-                                    "signatures): it was written without a key")
+            raise VerificationError(seq, UNSIGNED)
         if not well_formed(row):
             raise VerificationError(seq, f"the signature row for seq {row[0]!r} is malformed "
                                     f"({row!r:.120}): table signatures was edited")
@@ -242,23 +292,16 @@ class SignatureCheck:
         first, last, key_id, signature = self.row
         entry = self.entry
         genesis = event.seq == 1 and event.type == "key.added"
-        if entry is None and not genesis:
-            raise VerificationError(event.seq, f"signed by key {key_id:08x}, which was not in "
-                                    "the keyring at that point (unknown or revoked)")
-        if entry is not None and event.actor != entry.name:
-            raise VerificationError(event.seq, f"actor {event.actor!r} is not the signing key's "
-                                    f"name {entry.name!r}")
-        if entry is not None and event.type.startswith("key.") and entry.role != "admin":
-            raise VerificationError(event.seq, f"key event signed by {entry.name}, which is not "
-                                    "an admin key")
+        problem = signer_problem(entry, event, key_id, genesis)
+        if problem is not None:
+            raise VerificationError(event.seq, problem)
         if event.type.startswith("key."):
             self.pending.append((event, event.payload))
         if genesis:
             self.entry = entry = genesis_entry(event, key_id)
         if event.seq == last:
             if not signature_holds(entry, first, last, event.hash, signature):
-                raise VerificationError(event.seq, f"the signature over seq {first}..{last} does "
-                                        "not verify: forged, or the events were changed")
+                raise VerificationError(event.seq, batch_unproven(first, last))
             for key_event, payload in self.pending:  # the batch is proven: its keys count now
                 self.keyring.apply(key_event, payload)
             self.pending.clear()

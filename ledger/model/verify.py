@@ -121,13 +121,15 @@ def check_event(event: Event, expected: int, prev: str, before_prev: str) -> byt
 
 
 def check_record(events: Sequence[Event], links: Mapping[int, Any], leaves: Mapping[int, Any],
-                 head: int) -> None:
+                 head: int, members: bool = True) -> None:
     """Check one record's events as far as they can be without reading the whole log: each
     event's hash is the one its content gives, its members match their commitments (a member
     withheld only by a purge of the record), the Merkle tree's stored leaf at its seq is its,
     and the event after it in the log exists (unless it is at the ``head``) and links to it.
     ``links``: {seq: the ``prev_hash`` stored by event seq + 1}, for those that have one;
     ``leaves``: {seq: the stored leaf hash}. Raise VerificationError naming the first bad seq.
+    ``members=False``: the envelopes only (what the hash covers), not the stored members, which
+    only the whole record shows right where a purge withheld some.
 
     What it cannot see is an event of the record given another record id (it is then not
     among ``events``; ``verify`` finds its hash broken), or a history rewritten from an event
@@ -135,7 +137,7 @@ def check_record(events: Sequence[Event], links: Mapping[int, Any], leaves: Mapp
     notes: list[tuple[Any, ...]] = []
     for event in events:
         canonical = check_event(event, event.seq, event.prev_hash, "")  # its own link: below
-        if event.commitments is not None:
+        if members and event.commitments is not None:
             withheld = check_members(event)
             note_event(notes, event.seq, event.type, event.record_id, event.payload, withheld)
         leaf, stored = sha256(b"\x00" + canonical).digest(), leaves.get(event.seq)

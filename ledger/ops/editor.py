@@ -8,9 +8,10 @@ import itertools
 import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from ledger.core.events import Event, is_withheld
+from ledger.core.events import Event, hash_of, is_withheld
 from ledger.core.progress import Progress
 from ledger.errors import (
     CorruptEvent,
@@ -26,6 +27,9 @@ from ledger.model.state import RecordState, fold_record
 from ledger.model.verify import check_record
 from ledger.storage import searchindex, store, views
 from ledger.storage.views import Shown
+
+if TYPE_CHECKING:  # keys load cryptography: only for a signed ledger
+    from ledger.model.keyring import KeyEntry
 
 LEVELS = ("L1", "L2", "L3", "L4")
 
@@ -103,13 +107,16 @@ def checked_events(conn: sqlite3.Connection, record_id: str, doing: str,
 
 
 def check_events(conn: sqlite3.Connection, record_id: str, events: Sequence[Event], doing: str,
-                 span: Span | None = None) -> None:
+                 span: Span | None = None, signatures: bool = True) -> None:
     """Check a record's events, read by the caller (all of them, oldest first), as
-    ``checked_events`` does; raise as it does."""
+    ``checked_events`` does; raise as it does. ``signatures=False``: the caller verified the
+    whole log in this read transaction, its signatures with it."""
     refusing = f"refusing to {doing} {record_id}"
     head = _whole_table(conn, span, refusing)[2]
     links, leaves = store.record_links(conn, [event.seq for event in events])
     _check(events, links, leaves, head, refusing)
+    if signatures:
+        _check_signed(conn, events, refusing, _signing(conn, refusing))
 
 
 def _whole_table(conn: sqlite3.Connection, span: Span | None, refusing: str) -> Span:
@@ -125,10 +132,10 @@ def _whole_table(conn: sqlite3.Connection, span: Span | None, refusing: str) -> 
 
 
 def _check(events: Sequence[Event], links: dict[int, Any], leaves: dict[int, Any],
-           head: Any, refusing: str) -> None:
+           head: Any, refusing: str, members: bool = True) -> None:
     """``check_record``, its VerificationError said as ``{refusing}: {reason}``."""
     try:
-        check_record(events, links, leaves, head or 0)
+        check_record(events, links, leaves, head or 0, members)
     except VerificationError as exc:
         raise VerificationError(exc.seq, f"{refusing}: {exc.reason} (run `ledger audit`)",
                                 exc.expected, exc.computed) from None
@@ -143,6 +150,7 @@ def checked_log(conn: sqlite3.Connection, events: Iterable[Event],
     record, whose purge must withhold it, and so is a purge, with the removal it names. Raise
     as ``checked_events`` does, ``refusing to {doing}: …``."""
     span = _whole_table(conn, None, f"refusing to {doing}")
+    signing = _signing(conn, f"refusing to {doing}")
     purged: set[str] = set()  # records checked whole, for their withheld members
     for batch in _batches(events, 400):
         links, leaves = store.record_links(conn, [event.seq for event in batch])
@@ -155,7 +163,90 @@ def checked_log(conn: sqlite3.Connection, events: Iterable[Event],
                     purged.add(event.record_id)
             else:
                 _check([event], links, leaves, span[2], f"refusing to {doing}")
+            if signing is not None:
+                _check_signed(conn, [event], f"refusing to {doing}", signing)
             yield event
+
+
+@dataclass
+class _Signing:
+    """What checks a signed ledger's events for a reader: every period of its keys (each key
+    event checked as an append checks it) and the batches proven so far, {first seq: last}."""
+
+    history: dict[int, list[KeyEntry]]
+    proven: dict[int, int] = field(default_factory=dict)
+
+
+def _signing(conn: sqlite3.Connection, refusing: str) -> _Signing | None:
+    """Return what checks the signatures of this ledger's events, None if it takes none (its
+    seq 1, checked as a record's event is, is no ``key.added``): the same for every record of one
+    reading (a site's, a log's), so it is kept with the connection while the file is unchanged
+    (``store.file_state``)."""
+    state = store.file_state(conn)
+    kept = getattr(conn, "derived", None)
+    if kept is not None and kept[0] == state and (kept[1] is None or isinstance(kept[1], _Signing)):
+        return kept[1]
+    seq = state[0]
+    first = next(store.iter_events(conn, 0, 1), None)
+    signing = None
+    if first is not None:  # seq 1 says whether signatures are required: no edit turns them off
+        links, leaves = store.record_links(conn, [1])
+        _check([first], links, leaves, seq, refusing, members=False)
+    if first is not None and first.type == "key.added":
+        from ledger.model.keyring import key_history
+        from ledger.ops.batch import load_keyring
+
+        try:
+            load_keyring(conn)  # every key event's payload and signature, as an append checks
+        except CorruptEvent as exc:  # its words start with the key event's seq
+            said = str(exc).removeprefix(f"seq {exc.seq}: ").replace(", nothing is appended", "")
+            raise CorruptEvent(f"seq {exc.seq}: {refusing}: {said}" if exc.seq is not None
+                               else f"{refusing}: {exc}", exc.seq) from None
+        signing = _Signing(key_history(store.key_events(conn)))
+    if isinstance(conn, store.LedgerConnection):
+        conn.derived = (state, signing)
+    return signing
+
+
+def _check_signed(conn: sqlite3.Connection, events: Sequence[Event], refusing: str,
+                  signing: _Signing | None) -> None:
+    """In a signed ledger, check that each of ``events`` (each checked by ``_check`` already) is
+    signed as ``verify`` requires: covered by a batch signature that verifies, by a key in force
+    when the batch began, over a chain of unaltered events from it to the batch's last, whose
+    actors are that key's name. A record's events do not show that an event was appended
+    without a key (its hash, link and tree right): this does. Raise VerificationError naming
+    the seq, ``{refusing}: …``. ``signing``: ``_signing``'s (None: the ledger takes none)."""
+    if signing is None:
+        return
+    from ledger.model.keyring import (
+        UNSIGNED,
+        batch_unproven,
+        entry_at,
+        signature_holds,
+        signer_problem,
+        well_formed,
+    )
+    from ledger.storage.proofstore import signature_covering
+
+    for event in events:
+        row = signature_covering(conn, event.seq)
+        if row is None or not well_formed(row) or not row[0] <= event.seq <= row[1]:
+            raise VerificationError(event.seq, f"{refusing}: {UNSIGNED} (run `ledger audit`)")
+        first, last, key_id, signature = row
+        entry = entry_at(signing.history, key_id, first)
+        problem = signer_problem(entry, event, key_id, False)
+        if problem is not None:
+            raise VerificationError(event.seq, f"{refusing}: {problem} (run `ledger audit`)")
+        if signing.proven.get(first) != last:
+            chain = list(store.iter_events(conn, first - 1, last))
+            if not (len(chain) == last - first + 1 and chain[0].seq == first
+                    and chain[-1].seq == last
+                    and all(b.prev_hash == a.hash for a, b in itertools.pairwise(chain))
+                    and all(hash_of(e) == e.hash for e in chain)
+                    and signature_holds(entry, first, last, chain[-1].hash, signature)):
+                raise VerificationError(event.seq, f"{refusing}: "
+                                        f"{batch_unproven(first, last)} (run `ledger audit`)")
+            signing.proven[first] = last
 
 
 def _batches(items: Iterable[Event], size: int) -> Iterator[list[Event]]:

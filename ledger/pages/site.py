@@ -357,7 +357,7 @@ def _write_site(conn: sqlite3.Connection, out: Path, signed: tuple[str, Checkpoi
     writer = FolderWriter(out, keep=ledger_kept(store.file_path(conn)))
     for name in ASSETS:
         writer.write(f"assets/{name}", asset_bytes(name))
-    builder = _Builder(conn, writer, signed, policy)
+    builder = _Builder(conn, writer, signed, policy, signatures=bool(before))
     rows: list[list[Any]] = []
     state: dict[str, Any] = {}
     if before:  # only the records that changed are read
@@ -648,7 +648,8 @@ def site_worker(path: str, out: str, start: str, stop: str, upto: str, *signed: 
 
                 note_signed = (signed[0], open_checkpoint(signed[0], parse_verifier(signed[1])),
                                signed[1])
-            builder = _Builder(conn, writer, note_signed, signed[2] if signed else "")
+            builder = _Builder(conn, writer, note_signed, signed[2] if signed else "",
+                               signatures=False)  # a build of every page: the log was verified
             batch: list[tuple[str, dict[str, Any]]] = []
             for item in _build_range(conn, builder, int(upto), start, stop or None):
                 batch.append(item)
@@ -672,15 +673,19 @@ class _Builder:
     state entry."""
 
     def __init__(self, conn: sqlite3.Connection, writer: FolderWriter,
-                 signed: tuple[str, Checkpoint, str] | None, policy: str = "") -> None:
+                 signed: tuple[str, Checkpoint, str] | None, policy: str = "",
+                 signatures: bool = True) -> None:
+        """``signatures=False``: the whole log, its signatures with it, was verified in this
+        read transaction (a build of every page), so a record's check need not prove them."""
         self.conn, self.writer, self.signed, self.policy = conn, writer, signed, policy
+        self.signatures = signatures
         self.prover = Prover(conn, signed[1].size) if signed is not None else None
         self.read = 0  # events read by record, to check against the table
         self.span = store.seq_span(conn)
 
     def check(self, rid: str, events: list[Event]) -> None:
         """Check a record's events (``check_events``) before they are published."""
-        check_events(self.conn, rid, events, "publish", self.span)
+        check_events(self.conn, rid, events, "publish", self.span, self.signatures)
 
     def build(self, rid: str, events: list[Event], heads: list[Any]) -> dict[str, Any]:
         # A page is never made of an event edited behind the ledger's back (its reader's

@@ -118,6 +118,9 @@ class LedgerConnection(sqlite3.Connection):
     notice_v11_index = False  # seen to exist (``has_notice_v11_index``)
     begun_at = -1  # total_changes when this connection's transaction began (``pending_writes``)
     read_only = False  # opened by ``_connect_read_only``
+    # What a reading derived from the file as it stood (``file_state``), kept for the next one on
+    # this connection: (that state, the value). The editor's check of signed events keeps its keys.
+    derived: tuple[Any, Any] | None = None
 
     def set_format(self, version: int) -> None:
         self.format = version
@@ -775,6 +778,12 @@ def index_notices_v11(conn: sqlite3.Connection) -> None:
     transaction of appends runs it first."""
     if not has_notice_v11_index(conn):
         conn.execute(NOTICE_V11_INDEX.replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1))
+
+
+def file_state(conn: sqlite3.Connection) -> tuple[Any, ...]:
+    """Return what changes whenever the file does: the head (seq, hash) and SQLite's
+    ``data_version`` (which changes when another connection commits to the file)."""
+    return (*head(conn), conn.execute("PRAGMA data_version").fetchone()[0])
 
 
 def key_events(conn: sqlite3.Connection) -> list[Event]:
