@@ -20,6 +20,8 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from tests import attacker
 from tests.conftest import manifest
@@ -183,3 +185,52 @@ def test_the_library_reads_the_same(copy: Signed) -> None:
     with Ledger.open(copy.db) as ledger, pytest.raises(VerificationError) as caught:
         ledger.show(RID)
     assert "no signature covers this event" in str(caught.value)
+
+
+OPERATIONS = st.lists(st.sampled_from(["publish", "correct", "revoke", "add", "bulk", "other"]),
+                      min_size=1, max_size=8)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.function_scoped_fixture])
+@given(OPERATIONS, st.integers(1, 4))
+@example(["revoke", "add", "publish", "bulk", "revoke", "correct"], 2)  # a key's second period
+def test_any_signed_history_that_verifies_is_shown(tmp_path_factory: pytest.TempPathFactory,
+                                                   operations: list[str], batch: int) -> None:
+    """Whatever keys were added, revoked and added again, and whoever signed what in batches of
+    any size, a signed ledger that verifies is shown by every reader: the readers' check of
+    each event's signature never refuses what `verify` accepts."""
+    ledger = Signed(tmp_path_factory.mktemp("any"))
+    assert ledger.run("key", "add", ledger.vkeys["lab"], key="chief").exit_code == 0
+    lab_in_force, records = True, 0
+    for n, op in enumerate(operations):
+        signer = "lab" if lab_in_force else "chief"
+        if op == "publish" or (op == "correct" and records == 0):
+            assert ledger.publish(signer, f"SRCH:{records:08X}").exit_code == 0
+            records += 1
+        elif op == "correct":
+            result = ledger.run("correct", f"SRCH:{n % records:08X}", "--kind", "addendum",
+                                "--notice-id", f"N{n}", "--reason", "r", key=signer)
+            assert result.exit_code == 0, result.output
+        elif op in ("revoke", "add") and (op == "revoke") == lab_in_force:
+            assert ledger.run("key", op, ledger.vkeys["lab"], key="chief").exit_code == 0
+            lab_in_force = not lab_in_force
+        elif op == "other":
+            added = ledger.run("key", "add", ledger.vkeys["other"], "--role", "admin", key="chief")
+            assert added.exit_code == 0, added.output
+        else:
+            source = ledger.tmp / f"bulk{n}.jsonl"
+            source.write_bytes(b"".join(orjson.dumps({
+                "contract": "paper-manifest-v1.1",
+                "payload": manifest(f"SRCH:{records + i:08X}")}) + b"\n" for i in range(3)))
+            result = ledger.run("append", "--jsonl", str(source), "--batch-size", str(batch),
+                                key=signer)
+            assert result.exit_code == 0, result.output
+            records += 3
+    assert ledger.run("verify").exit_code == 0
+    for rid in [f"SRCH:{i:08X}" for i in range(records)]:
+        for args in (["show", rid], ["history", rid]):
+            result = ledger.run(*args)
+            assert result.exit_code == 0, (operations, args, result.output)
+    for args in (["log"], ["status"], ["key", "list"]):
+        assert ledger.run(*args).exit_code == 0, (operations, args)
