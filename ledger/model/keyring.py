@@ -56,9 +56,12 @@ class KeyEntry:
 
 @dataclass
 class Keyring:
-    """The keys as they stand after the key events applied so far."""
+    """The keys as they stand after the key events applied so far (``keys``), and every period
+    each was in the keyring, oldest first (``history``: a key revoked and added again has two;
+    its latest is the one in ``keys``)."""
 
     keys: dict[int, KeyEntry] = field(default_factory=dict)
+    history: dict[int, list[KeyEntry]] = field(default_factory=dict)
 
     def in_force(self, key_id: int) -> KeyEntry | None:
         entry = self.keys.get(key_id)
@@ -71,8 +74,9 @@ class Keyring:
         """Apply a key.added / key.revoked event (other events are ignored)."""
         if event.type == "key.added":
             verifier = parse_verifier(payload["vkey"])
-            self.keys[verifier.key_id] = KeyEntry(payload["name"], payload["role"], verifier,
-                                                  event.seq)
+            added = KeyEntry(payload["name"], payload["role"], verifier, event.seq)
+            self.keys[verifier.key_id] = added
+            self.history.setdefault(verifier.key_id, []).append(added)
         elif event.type == "key.revoked":
             entry = self.keys.get(parse_verifier(payload["vkey"]).key_id)
             if entry is not None:
@@ -150,26 +154,12 @@ def batch_unproven(first: int, last: int) -> str:
     return f"the signature over seq {first}..{last} does not verify: forged, or the events were changed"
 
 
-def key_history(key_events: Iterable[Event]) -> dict[int, list[KeyEntry]]:
-    """Return every period each key was in the keyring, oldest first, from the key events (each
-    already checked: ``verified_keyring``): a key revoked and added again has two."""
-    history: dict[int, list[KeyEntry]] = {}
-    for event in key_events:
-        verifier = parse_verifier(event.payload["vkey"])
-        periods = history.setdefault(verifier.key_id, [])
-        if event.type == "key.added":
-            periods.append(KeyEntry(event.payload["name"], event.payload["role"], verifier,
-                                    event.seq))
-        elif event.type == "key.revoked" and periods and periods[-1].revoked_seq is None:
-            periods[-1].revoked_seq = event.seq
-    return history
-
-
-def entry_at(history: dict[int, list[KeyEntry]], key_id: int, first: int) -> KeyEntry | None:
-    """Return key ``key_id`` as it stood when a batch starting at seq ``first`` began: added by
-    an earlier batch, not revoked by one (a batch's key events take effect once it is proven,
-    and batches tile the log), or the first admin key for the batch of seq 1, which adds it."""
-    for entry in history.get(key_id, ()):
+def entry_at(keyring: Keyring, key_id: int, first: int) -> KeyEntry | None:
+    """Return key ``key_id`` as it stood when a batch starting at seq ``first`` began, from the
+    keyring of the whole log: added by an earlier batch, not revoked by one (a batch's key events
+    take effect once it is proven, and batches tile the log), or the first admin key for the
+    batch of seq 1, which adds it."""
+    for entry in keyring.history.get(key_id, ()):
         if first == 1 == entry.added_seq:
             return entry
         if entry.added_seq < first and (entry.revoked_seq is None or entry.revoked_seq >= first):

@@ -432,8 +432,8 @@ def _fast_prefix_against(events: Iterator[Row], walk: _Walk,
         chunk = list(itertools.islice(events, CHUNK))
         if not chunk:
             return iter(())
-        saved = (walk.expected, walk.prev, walk.before_prev, list(tree.frontier.nodes), tree.pos,
-                 len(walk.notes), dict(tree.roots))
+        expected, prev, before_prev, start = walk.expected, walk.prev, walk.before_prev, tree.pos
+        nodes, notes, roots = list(tree.frontier.nodes), len(walk.notes), dict(tree.roots)
         made: list[bytes] = []
         tree.made = made
         try:
@@ -441,14 +441,13 @@ def _fast_prefix_against(events: Iterator[Row], walk: _Walk,
             stopped = _fast_prefix(todo, walk, None)
         finally:
             tree.made = None
-        start = saved[4]
         stored = tree.stored
         assert stored is not None
         rows = list(itertools.islice(stored, len(made)))
         if not rows_hold(rows, start, made):
-            walk.expected, walk.prev, walk.before_prev = saved[:3]
-            tree.frontier, tree.pos, tree.roots = Frontier(saved[3]), start, saved[6]
-            del walk.notes[saved[5]:]
+            walk.expected, walk.prev, walk.before_prev = expected, prev, before_prev
+            tree.frontier, tree.pos, tree.roots = Frontier(nodes), start, roots
+            del walk.notes[notes:]
             tree.stored = itertools.chain(rows, stored)
             return itertools.chain(chunk, events)
         if progress is not None and walk.expected - 1 > walk.reported:

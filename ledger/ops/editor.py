@@ -29,7 +29,7 @@ from ledger.storage import searchindex, store, views
 from ledger.storage.views import Shown
 
 if TYPE_CHECKING:  # keys load cryptography: only for a signed ledger
-    from ledger.model.keyring import KeyEntry
+    from ledger.model.keyring import Keyring
 
 LEVELS = ("L1", "L2", "L3", "L4")
 
@@ -170,10 +170,11 @@ def checked_log(conn: sqlite3.Connection, events: Iterable[Event],
 
 @dataclass
 class _Signing:
-    """What checks a signed ledger's events for a reader: every period of its keys (each key
-    event checked as an append checks it) and the batches proven so far, {first seq: last}."""
+    """What checks a signed ledger's events for a reader: its keyring (each key event checked as
+    an append checks it), whose history says which key was in force when, and the batches
+    proven so far, {first seq: last}."""
 
-    history: dict[int, list[KeyEntry]]
+    keyring: Keyring
     proven: dict[int, int] = field(default_factory=dict)
 
 
@@ -193,16 +194,14 @@ def _signing(conn: sqlite3.Connection, refusing: str) -> _Signing | None:
         links, leaves = store.record_links(conn, [1])
         _check([first], links, leaves, seq, refusing, members=False)
     if first is not None and first.type == "key.added":
-        from ledger.model.keyring import key_history
         from ledger.ops.batch import load_keyring
 
-        try:
-            load_keyring(conn)  # every key event's payload and signature, as an append checks
+        try:  # every key event's payload and signature, as an append checks them
+            signing = _Signing(load_keyring(conn))
         except CorruptEvent as exc:  # its words start with the key event's seq
             said = str(exc).removeprefix(f"seq {exc.seq}: ").replace(", nothing is appended", "")
             raise CorruptEvent(f"seq {exc.seq}: {refusing}: {said}" if exc.seq is not None
                                else f"{refusing}: {exc}", exc.seq) from None
-        signing = _Signing(key_history(store.key_events(conn)))
     if isinstance(conn, store.LedgerConnection):
         conn.derived = (state, signing)
     return signing
@@ -233,7 +232,7 @@ def _check_signed(conn: sqlite3.Connection, events: Sequence[Event], refusing: s
         if row is None or not well_formed(row) or not row[0] <= event.seq <= row[1]:
             raise VerificationError(event.seq, f"{refusing}: {UNSIGNED} (run `ledger audit`)")
         first, last, key_id, signature = row
-        entry = entry_at(signing.history, key_id, first)
+        entry = entry_at(signing.keyring, key_id, first)
         problem = signer_problem(entry, event, key_id, False)
         if problem is not None:
             raise VerificationError(event.seq, f"{refusing}: {problem} (run `ledger audit`)")
