@@ -40,11 +40,15 @@ def _retraction(notice: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> Signed:
+    return signed_base(tmp_path_factory.mktemp("signed"))
+
+
+def signed_base(tmp: Path) -> Signed:
     """A signed ledger that verifies, with what a reader's check must not trip on: a writer's
     key revoked and added again, a record published before and after, a batch of bulk appends
     signed once, a removal whose purge withholds members of earlier events, and a rogue key
     added and revoked (kept for the attacks below)."""
-    ledger = Signed(tmp_path_factory.mktemp("signed"))
+    ledger = Signed(tmp)
     assert ledger.run("key", "add", ledger.vkeys["lab"], key="chief").exit_code == 0
     assert ledger.publish("lab").exit_code == 0
     assert ledger.run("correct", RID, "--kind", "addendum", "--notice-id", "A1",
@@ -71,6 +75,11 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Signed:
 
 @pytest.fixture
 def copy(base: Signed, tmp_path: Path) -> Signed:
+    return copied(base, tmp_path)
+
+
+def copied(base: Signed, tmp_path: Path) -> Signed:
+    """The ledger ``base`` copied into ``tmp_path``, its keys shared."""
     shutil.copy(base.db, tmp_path / "signed.db")
     ledger = Signed.__new__(Signed)
     ledger.tmp, ledger.db, ledger.runner = base.tmp, tmp_path / "signed.db", base.runner

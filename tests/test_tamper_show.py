@@ -262,7 +262,8 @@ def test_a_site_is_not_made_of_an_edited_event(base: Path, copy: Path, edit: Cal
 
 
 def test_an_incremental_site_run_checks_the_records_it_builds_again(base: Path, copy: Path) -> None:
-    """A site built, then an old event of a record edited and the record given a new event: the
+    """A site built, then an old event of a record edited and the record given a new event
+    (with plain sqlite3: an editor's `correct` refuses to append to the edited record): the
     next run, which builds only that record's page again, refuses it, and leaves the page the
     last run made (from the events as they were)."""
     out = copy.parent / "site"
@@ -277,7 +278,12 @@ def test_an_incremental_site_run_checks_the_records_it_builds_again(base: Path, 
     assert run(copy, "site", str(out), *args)[0] == 0  # the record's heads are as they were
     code = run(copy, "--actor", "editor", "correct", RID, "--kind", "addendum", "--reason",
                "More data")[0]
-    assert code == 0
+    assert code == 1
+    with attacker.unguarded(copy) as conn:
+        attacker.forge_next(conn, "notice.issued", RID, "correction-record-v1", {
+            "record_id": RID, "kind": "addendum", "reason": "More data", "notice_id": "ADD-1",
+            "issued_by": "editor", "effective_date": "2026-11-26", "target_version": 1})
+        attacker.rebuild_tree(conn)
     code, _, err = run(copy, "site", str(out), *args)
     assert code == 1 and f"seq {CORRECTION}: refusing to publish {RID}: payload member" in err, err
     assert (out / page_name(RID)).read_bytes() == page

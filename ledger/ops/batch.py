@@ -37,7 +37,13 @@ from ledger.model.rules import (
     validate,
 )
 from ledger.model.state import RecordState, apply_event, fold
-from ledger.ops.editor import manifest_changes, unknown_record, with_the_digits
+from ledger.ops.editor import (
+    Signing,
+    check_events,
+    manifest_changes,
+    unknown_record,
+    with_the_digits,
+)
 from ledger.storage import proofstore, store, views
 from ledger.storage.views import Shown
 
@@ -112,6 +118,7 @@ class Carry:
     states: dict[str, RecordState | None]
     stored_rows: dict[str, views.Rows]
     row_caches: dict[str, views.RowCache]
+    whole: bool  # the events table was found to hold seqs 1 to the head (``Batch._checked``)
 
 
 CARRY_RECORDS = 1024
@@ -149,12 +156,12 @@ class Batch:
                                "it takes no appends of its own")
         store.index_notices_v11(conn)  # a file made before correction-record-v1.1
         self.v2 = store.event_format(conn) >= 2  # members committed one by one (format v2)
-        self.unsigned_from = self.seq + 1
+        self.unsigned_from = self.first = self.seq + 1  # ``first``: this batch's first seq
         self.row_caches: dict[str, views.RowCache]
         if carry is not None and (carry.seq, carry.prev) == (self.seq, self.prev):
             self.signed, self.keyring, self.frontier = carry.signed, carry.keyring, carry.frontier
             self.states, self.stored_rows = carry.states, carry.stored_rows
-            self.row_caches = carry.row_caches
+            self.row_caches, self.whole = carry.row_caches, carry.whole
         else:
             self.signed = store.is_signed(conn)
             self.keyring = load_keyring(conn) if self.signed else None
@@ -162,6 +169,8 @@ class Batch:
             self.states = {}
             self.stored_rows = {}  # view rows as they are in the database
             self.row_caches = {}
+            self.whole = False
+        self.signing: Signing | None = None  # made from the keyring when a record is checked
         self._check_signer(signer)
         self.dirty: set[str] = set()
         self.appended = 0
@@ -185,7 +194,7 @@ class Batch:
             self.stored_rows.pop(rid, None)
             self.row_caches.pop(rid, None)
         return Carry(self.seq, self.prev, self.frontier, self.signed, self.keyring, self.states,
-                     self.stored_rows, self.row_caches)
+                     self.stored_rows, self.row_caches, self.whole)
 
     def _check_signer(self, signer: Signer | None) -> None:
         if signer is not None and self.seq > 0 and not self.signed:
@@ -201,13 +210,29 @@ class Batch:
         if rid not in self.states:
             if rid in self.held_records:
                 self.insert_held()
-            state = fold(store.record_events(self.conn, rid))
+            events = store.record_events(self.conn, rid)
+            if events and events[-1].seq < self.first:  # else checked by this batch already
+                self._checked(rid, events)
+            state = fold(events)
             self.states[rid] = state
             if rid not in self.stored_rows:
                 # What the view tables hold now: read once, before this batch changes the record.
                 self.stored_rows[rid] = (views.read_rows(self.conn, rid) if state is not None
                                          else views.EMPTY_ROWS)
         return self.states[rid]
+
+    def _checked(self, rid: str, events: list[Event]) -> None:
+        """Check a record's stored events as a reader checks those it shows
+        (``editor.check_events``: hashes, members, tree leaves, links, the table whole, and in
+        a signed ledger each event's signature by a key of the batch's keyring): no append is
+        planned on a state that an edit of the file behind the ledger's back made. Raise
+        VerificationError (CorruptEvent) naming the seq, ``refusing to append to RECORD: …``."""
+        head = self.seq - len(self.held)  # the table's: the events held are not in it yet
+        if self.signed and self.signing is None and self.keyring is not None:
+            self.signing = Signing(self.keyring)
+        check_events(self.conn, rid, events, "append to", (head, 1, head) if self.whole else None,
+                     self.signing if self.signed and self.signing is not None else False)
+        self.whole = True  # it held seqs 1 to the head: only this batch appends meanwhile
 
     def _unknown(self, exc: UnknownRecord) -> UnknownRecord:
         """The refusal of an unknown record, naming the records a typing slip away from it: the
@@ -407,4 +432,4 @@ class Batch:
 
             proofstore.insert_signature(self.conn, self.unsigned_from, self.seq, self.signer.key_id,
                                    sign_range(self.signer, self.unsigned_from, self.seq, self.prev))
-            self.unsigned_from = self.seq + 1
+            self.unsigned_from = self.first = self.seq + 1  # ``first``: this batch's first seq

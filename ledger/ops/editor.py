@@ -107,16 +107,18 @@ def checked_events(conn: sqlite3.Connection, record_id: str, doing: str,
 
 
 def check_events(conn: sqlite3.Connection, record_id: str, events: Sequence[Event], doing: str,
-                 span: Span | None = None, signatures: bool = True) -> None:
+                 span: Span | None = None, signatures: bool | Signing = True) -> None:
     """Check a record's events, read by the caller (all of them, oldest first), as
     ``checked_events`` does; raise as it does. ``signatures=False``: the caller verified the
-    whole log in this read transaction, its signatures with it."""
+    whole log in this read transaction, its signatures with it; a ``Signing``: of the
+    caller's keyring, read and checked as an append checks it (a writer's batch)."""
     refusing = f"refusing to {doing} {record_id}"
     head = _whole_table(conn, span, refusing)[2]
     links, leaves = store.record_links(conn, [event.seq for event in events])
     _check(events, links, leaves, head, refusing)
-    if signatures:
-        _check_signed(conn, events, refusing, _signing(conn, refusing))
+    if signatures is not False:
+        _check_signed(conn, events, refusing,
+                      _signing(conn, refusing) if signatures is True else signatures)
 
 
 def _whole_table(conn: sqlite3.Connection, span: Span | None, refusing: str) -> Span:
@@ -169,7 +171,7 @@ def checked_log(conn: sqlite3.Connection, events: Iterable[Event],
 
 
 @dataclass
-class _Signing:
+class Signing:
     """What checks a signed ledger's events for a reader: its keyring (each key event checked as
     an append checks it), whose history says which key was in force when, and the batches
     proven so far, {first seq: last}."""
@@ -178,14 +180,14 @@ class _Signing:
     proven: dict[int, int] = field(default_factory=dict)
 
 
-def _signing(conn: sqlite3.Connection, refusing: str) -> _Signing | None:
+def _signing(conn: sqlite3.Connection, refusing: str) -> Signing | None:
     """Return what checks the signatures of this ledger's events, None if it takes none (its
     seq 1, checked as a record's event is, is no ``key.added``): the same for every record of one
     reading (a site's, a log's), so it is kept with the connection while the file is unchanged
     (``store.file_state``)."""
     state = store.file_state(conn)
     kept = getattr(conn, "derived", None)
-    if kept is not None and kept[0] == state and (kept[1] is None or isinstance(kept[1], _Signing)):
+    if kept is not None and kept[0] == state and (kept[1] is None or isinstance(kept[1], Signing)):
         return kept[1]
     seq = state[0]
     first = next(store.iter_events(conn, 0, 1), None)
@@ -197,7 +199,7 @@ def _signing(conn: sqlite3.Connection, refusing: str) -> _Signing | None:
         from ledger.ops.batch import load_keyring
 
         try:  # every key event's payload and signature, as an append checks them
-            signing = _Signing(load_keyring(conn))
+            signing = Signing(load_keyring(conn))
         except CorruptEvent as exc:  # its words start with the key event's seq
             said = str(exc).removeprefix(f"seq {exc.seq}: ").replace(", nothing is appended", "")
             raise CorruptEvent(f"seq {exc.seq}: {refusing}: {said}" if exc.seq is not None
@@ -208,7 +210,7 @@ def _signing(conn: sqlite3.Connection, refusing: str) -> _Signing | None:
 
 
 def _check_signed(conn: sqlite3.Connection, events: Sequence[Event], refusing: str,
-                  signing: _Signing | None) -> None:
+                  signing: Signing | None) -> None:
     """In a signed ledger, check that each of ``events`` (each checked by ``_check`` already) is
     signed as ``verify`` requires: covered by a batch signature that verifies, by a key in force
     when the batch began, over a chain of unaltered events from it to the batch's last, whose
