@@ -305,12 +305,13 @@ def _append_batches(conn: sqlite3.Connection, clock: Clock,
                     items: Iterator[Item | PreparedItem], resume: Resume, result: BulkResult,
                     batch_size: int, progress: Callable[[int], None] | None,
                     signer: Signer | None, actor: str) -> BulkResult:
+    carry = None  # what the batch before leaves the next (its states, the table found whole)
     while True:
         line = taken = 0
         try:
             with store.write_transaction(conn):
                 resume.check_alone(conn, result.appended)
-                batch = Batch(conn, clock, signer, hold_events=True)
+                batch = Batch(conn, clock, signer, carry, hold_events=True)
                 for item in itertools.islice(items, batch_size):
                     line, taken = item[0], taken + 1
                     if signer is not None and item[3] not in (actor, signer.name):
@@ -336,6 +337,7 @@ def _append_batches(conn: sqlite3.Connection, clock: Clock,
         if taken == 0:
             result.resumed = resume.skipped
             return result
+        carry = batch.carry()  # valid while no one else appends (``Batch`` compares the head)
         result.appended += batch.appended
         result.batches += 1
         if progress is not None:
