@@ -186,9 +186,10 @@ class Batch:
         self.held_records: set[str] = set()
         self.held_notices: dict[str, tuple[str, str]] = {}
 
-    def carry(self) -> Carry:
-        """Return what the next batch may reuse once this one is committed."""
-        surplus = len(self.states) - CARRY_RECORDS
+    def carry(self, records: int = CARRY_RECORDS) -> Carry:
+        """Return what the next batch may reuse once this one is committed: the states of the
+        ``records`` it touched last, at most."""
+        surplus = len(self.states) - records
         for rid in list(self.states)[:surplus] if surplus > 0 else ():  # the oldest first
             del self.states[rid]
             self.stored_rows.pop(rid, None)
