@@ -70,12 +70,12 @@ def _stored(db: Path) -> list[tuple[object, ...]]:
 def test_every_writer_appends_to_an_untouched_ledger(copy: Path) -> None:
     """The check refuses nothing that no one edited (each writer on a copy of its own)."""
     files = _files(copy.parent)
-    for args in writers(files):
-        db = copy.parent / f"w{len(args)}-{args[0]}.db"
+    for number, args in enumerate(writers(files)):
+        db = copy.parent / f"w{number}.db"
         shutil.copy(copy, db)
         code, out, err = run(db, "--actor", "editor", *args)
         assert code == 0, (args, out, err)
-    assert run(db, "verify")[0] == 0
+        assert run(db, "verify")[0] == 0, args
 
 
 @pytest.mark.parametrize(("edit", "says"), [(a[1], a[2]) for a in ATTACKS],

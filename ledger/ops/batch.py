@@ -229,10 +229,10 @@ class Batch:
         planned on a state that an edit of the file behind the ledger's back made. Raise
         VerificationError (CorruptEvent) naming the seq, ``refusing to append to RECORD: …``."""
         head = self.seq - len(self.held)  # the table's: the events held are not in it yet
-        if self.signed and self.signing is None and self.keyring is not None:
+        if self.signing is None and self.keyring is not None:  # a keyring: a signed ledger
             self.signing = Signing(self.keyring)
         check_events(self.conn, rid, events, "append to", (head, 1, head) if self.whole else None,
-                     self.signing if self.signed and self.signing is not None else False)
+                     self.signing or False)
         self.whole = True  # it held seqs 1 to the head: only this batch appends meanwhile
 
     def _unknown(self, exc: UnknownRecord) -> UnknownRecord:
@@ -433,4 +433,4 @@ class Batch:
 
             proofstore.insert_signature(self.conn, self.unsigned_from, self.seq, self.signer.key_id,
                                    sign_range(self.signer, self.unsigned_from, self.seq, self.prev))
-            self.unsigned_from = self.first = self.seq + 1  # ``first``: this batch's first seq
+            self.unsigned_from = self.seq + 1
