@@ -226,3 +226,27 @@ def test_a_view_row_edited_under_a_carried_handle_is_found_by_audit(tmp_path: Pa
         assert ledger.audit().findings == []
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT reason FROM notices WHERE notice_id = 'A1'").fetchone() == ("x",)
+
+
+def test_a_handle_carries_the_records_it_touched_last(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A handle carries the states of the records it touched last, two here
+    (``Batch.carry``'s bound): a record it dropped is folded again when it comes back, and
+    the views stay those a rebuild gives."""
+    from ledger.ops.batch import Batch
+
+    monkeypatch.setattr(Batch.carry, "__defaults__", (2,))
+    db = tmp_path / "l.db"
+    with Ledger.create(db, clock) as ledger:
+        for rid in RIDS:
+            ledger.submit("paper-manifest-v1.1", manifest(rid), "ed")
+        assert ledger._carry is not None
+        assert list(ledger._carry.states) == RIDS[1:]
+        assert set(ledger._carry.stored_rows) <= set(RIDS[1:])
+        ledger.submit("correction-record-v1", {"record_id": RIDS[0], "kind": "retraction",
+                                               "notice_id": "X1", "reason": "r"}, "ed")
+        assert list(ledger._carry.states) == [RIDS[2], RIDS[0]]
+        assert ledger.state(RIDS[0]).status == "RETRACTED"  # type: ignore[union-attr]
+        incremental = view_rows(db)
+        ledger.rebuild()
+        assert view_rows(db) == incremental
