@@ -36,7 +36,8 @@ def key() -> None:
 
 @key.command("add")
 @click.argument("vkey")
-@click.option("--role", type=click.Choice(["writer", "admin"]), default="writer", show_default=True)
+@click.option("--role", type=click.Choice(["writer", "admin"]), default="writer", show_default=True,
+              help="A writer appends events; an admin also adds and revokes keys.")
 @click.option("--reason", help="Why the key is added.")
 @json_option
 @dry_run_option

@@ -312,7 +312,9 @@ def consistency(obj: LedgerContext, old_size: int, new_size: int | None, as_json
 
 @click.command(short_help="Write one record's offline-verifiable JSON bundle.")
 @click.argument("record_id", shell_complete=complete_record_id)
-@click.option("--checkpoint", "checkpoint_file", required=True, type=FileName("the checkpoint file"))
+@click.option("--checkpoint", "checkpoint_file", required=True, type=FileName("the checkpoint file"),
+              help="A signed checkpoint of this log (`ledger checkpoint --key FILE -o FILE`): the "
+                   "bundle holds the record's events up to its size, each proven in its tree.")
 @click.option("-o", "--output", type=FileName(), help="Write to FILE.")
 @pass_ctx
 def bundle(obj: LedgerContext, record_id: str, checkpoint_file: str, output: str | None) -> None:

@@ -679,7 +679,8 @@ def export(obj: LedgerContext, fmt: str | None, as_of: str | None, since_given: 
 @click.option("--base-url", callback=http_url,
               help="Where the site (`ledger site`) is served (an http(s) URL): entries link to "
                    "pages.")
-@click.option("--title", default="Corrections and retractions", show_default=True)
+@click.option("--title", default="Corrections and retractions", show_default=True,
+              help="The feed's title.")
 @click.option("-o", "--output", type=FileName(), help="Write to FILE.")
 @pass_ctx
 def feed(obj: LedgerContext, limit: int, base_url: str | None, title: str,
@@ -721,7 +722,8 @@ def feed(obj: LedgerContext, limit: int, base_url: str | None, title: str,
 
 @click.command("list", short_help="List records: id, status, levels, tier, title.")
 @click.option("--status", type=WordsChoice(["CURRENT", "CORRECTED", "UNDER_CONCERN", "WITHDRAWN",
-                                            "RETRACTED", "REMOVED"]))
+                                            "RETRACTED", "REMOVED"]),
+              help="Only records of this status (any case).")
 @click.option("--tier", type=WordsChoice([*get_args(Tier), WITHHELD_VALUE]),
               help="Quality tier, e.g. Watchlist or quarantine_candidate (any case).")
 @click.option("--level", type=WordsChoice(["L1", "L2", "L3", "L4", WITHHELD_VALUE]),
@@ -859,7 +861,8 @@ def diff(obj: LedgerContext, record_id: str, old: int | None, new: int | None,
 
 @click.command(short_help="Full-text search of titles, abstracts and notice reasons.")
 @click.argument("text", nargs=-1, required=True)
-@click.option("-n", "limit", type=whole(1), default=20, show_default=True)
+@click.option("-n", "limit", type=whole(1), default=20, show_default=True,
+              help="At most N records, best match first.")
 @json_option
 @pass_ctx
 def search(obj: LedgerContext, text: tuple[str, ...], limit: int, as_json: bool) -> None:
@@ -926,7 +929,8 @@ def completion(shell: str) -> None:
 
 @click.command(short_help="Write a metadata.json for Datasette.")
 @click.option("-o", "--output", type=FileName(), help="Write to FILE.")
-@click.option("--title", default="Research records and their correction history", show_default=True)
+@click.option("--title", default="Research records and their correction history", show_default=True,
+              help="The title Datasette shows for the ledger.")
 @pass_ctx
 def metadata(obj: LedgerContext, output: str | None, title: str) -> None:
     """Write a metadata.json for Datasette: tables and columns described, labels, facets.

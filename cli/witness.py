@@ -53,7 +53,8 @@ def keygen(name: str, output: str | None) -> None:
 @click.option("--db", "db_file", required=True, type=FileName("the witness database file"),
               help="Its state: the last checkpoint cosigned per log, and the refusals kept "
                    "as evidence.")
-@click.option("--listen", default="127.0.0.1:7380", show_default=True, metavar="HOST:PORT")
+@click.option("--listen", default="127.0.0.1:7380", show_default=True, metavar="HOST:PORT",
+              help="The address to serve on.")
 def serve(key_file: str, logs_file: str, db_file: str, listen: str) -> None:
     """Serve add-checkpoint and the latest cosigned checkpoints over HTTP (uvicorn).
 

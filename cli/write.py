@@ -297,7 +297,7 @@ def _purge(obj: LedgerContext, notice: Any, fields: tuple[str, ...], as_json: bo
 @click.argument("record_id", required=False, shell_complete=complete_record_id)
 @click.option("--from-file", metavar="FILE|-", help="Read the whole evaluation as JSON.")
 @click.option("--gate", "gate_no", type=whole(1), help="Gate number.")
-@click.option("--status", type=WordsChoice(GATE_STATUSES))
+@click.option("--status", type=WordsChoice(GATE_STATUSES), help="The verdict (any case).")
 @click.option("--reason", help="Why this verdict.")
 @click.option("--artifact", "artifacts", multiple=True, metavar="PATH_OR_URI",
               help="A local file (hashed) or URI[#sha256=HEX]. Repeatable.")

@@ -113,3 +113,30 @@ def test_every_command_is_summed_up_whole(args: list[str]) -> None:
     for line in commands:
         assert not line.endswith("...") and line.rstrip()[-1] in ".…)", line
         assert len(line) <= 80, line
+
+
+def _leaf_commands() -> list[tuple[str, object]]:
+    import click
+
+    ctx = click.Context(app)
+    found = []
+    for name in sorted(COMMAND_MODULES):
+        command = app.get_command(ctx, name)
+        if isinstance(command, click.Group):
+            sub_ctx = click.Context(command, parent=ctx)
+            found += [(f"{name} {sub}", command.get_command(sub_ctx, sub))
+                      for sub in command.list_commands(sub_ctx)]
+        else:
+            found.append((name, command))
+    return found
+
+
+def test_every_option_says_what_it_is_for() -> None:
+    """`--help` explains every option, not only its type (``--checkpoint FILE [required]`` told
+    a newcomer nothing of where a checkpoint comes from)."""
+    import click
+
+    bare = [(name, p.opts) for name, command in _leaf_commands()
+            for p in command.params  # type: ignore[attr-defined]
+            if isinstance(p, click.Option) and not p.hidden and not p.help]
+    assert bare == []
