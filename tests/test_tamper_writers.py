@@ -143,3 +143,50 @@ def test_no_signed_append_builds_on_an_event_no_key_signed(
     if readers_say is None:  # else the keyring is refused, as every append refused it before
         assert f"refusing to append to {RID}" in result.stderr, result.stderr
     assert _stored(signed.db) == before
+
+
+def _notice_id_given(db: Path) -> None:
+    """The other record's expression of concern (seq 5) given the id TAKEN-1 in its payload."""
+    with attacker.unguarded(db) as conn:
+        conn.execute("UPDATE events SET payload = json_set(payload, '$.notice_id', 'TAKEN-1') "
+                     "WHERE seq = 5")
+
+
+def _notice_moved(db: Path) -> None:
+    """RID's correction C1 (seq 4) given a record id no record has."""
+    with attacker.unguarded(db) as conn:
+        conn.execute("UPDATE events SET record_id = 'SRCH:00000000' WHERE seq = 4")
+
+
+@pytest.mark.parametrize(("edit", "notice_id", "seq", "owner"), [
+    (_notice_id_given, "TAKEN-1", 5, "SRCH:BF3DD431"),
+    (_notice_moved, "C1", 4, "SRCH:00000000"),
+], ids=["payload-given-the-id", "notice-moved-off-its-record"])
+def test_no_writer_refuses_a_notice_id_on_an_edited_row(
+        copy: Path, edit: Callable[[Path], None], notice_id: str, seq: int, owner: str) -> None:
+    """A new notice's id is looked up among the stored notices (taken by another record: the
+    append is refused; the same notice re-sent: a no-op). The row found is its record's, and
+    that record's events are checked before the rules decide on it: an edited row refuses the
+    append naming its seq, exit 1, nothing written. Before, the edit made the answer: `Error:
+    notice_id TAKEN-1 is already used by another notice on SRCH:BF3DD431`, exit 2."""
+    from ledger.api import Ledger
+    from ledger.errors import VerificationError
+
+    edit(copy)
+    notice = {"record_id": RID, "kind": "clarification", "reason": "Looked up",
+              "notice_id": notice_id}
+    lines = copy.parent / "n.jsonl"
+    lines.write_bytes(orjson.dumps({"contract": "correction-record-v1", "payload": notice}) + b"\n")
+    before = _stored(copy)
+    for args in (["correct", RID, "--kind", "clarification", "--reason", "Looked up",
+                  "--notice-id", notice_id], ["append", "--jsonl", str(lines)]):
+        code, out, err = run(copy, "--actor", "editor", *args)
+        assert code == 1, (args, code, out, err)
+        assert err.startswith(f"Error: seq {seq}") or err.startswith("Error: line 1: seq"), err
+        assert f"seq {seq}: refusing to append to {owner}" in err, err
+        assert "already used" not in err and err.count("\n") == 1, err
+        assert _stored(copy) == before, args
+    with Ledger.open(copy) as ledger, pytest.raises(VerificationError) as caught:
+        ledger.submit("correction-record-v1", dict(notice), "editor")
+    assert caught.value.seq == seq
+    assert _stored(copy) == before

@@ -377,8 +377,16 @@ class Batch:
         return AppendResult(rid, event, f"appended seq {event.seq} {type_} {rid}", warnings)
 
     def lookup_notice(self, notice_id: str) -> tuple[str, dict[str, Any]] | None:
-        """Return (record id, payload) of the notice with that id, or None."""
-        found = store.find_notice(self.conn, notice_id) or self.held_notices.get(notice_id)
+        """Return (record id, payload) of the notice with that id, or None. A stored notice's
+        record is checked first, as ``state`` checks the record appended to: the rules refuse
+        the id as taken, or take a re-sent notice as a no-op, on the event that record's checks
+        cover, never on a row edited behind the ledger's back (its payload given the id, or
+        the row another record's id)."""
+        found = store.find_notice(self.conn, notice_id)
+        if found is not None:
+            self.state(found[0])  # raises VerificationError naming the seq of an edited row
+        else:
+            found = self.held_notices.get(notice_id)
         return None if found is None else (found[0], orjson.loads(found[1]))
 
     def insert_held(self) -> None:
