@@ -343,17 +343,27 @@ def bundle(obj: LedgerContext, record_id: str, checkpoint_file: str, output: str
 @click.option("--vkey", required=True, help="The publisher's verifier key, or a file holding it.")
 @click.option("--policy", "policy_file", type=FileName("the policy file"),
               help="Require the checkpoint's witness cosignatures to meet this policy's quorum.")
+@click.option("--against", "against", type=FileName("the ledger file"),
+              help="Also check, against this ledger file (the publisher's, or a mirror `monitor "
+                   "--mirror` keeps), that the bundle holds every event of its record.")
 @json_option
-def verify_bundle_cmd(file: str, vkey: str, policy_file: str | None, as_json: bool) -> None:
+def verify_bundle_cmd(file: str, vkey: str, policy_file: str | None, against: str | None,
+                      as_json: bool) -> None:
     """Verify a bundle without the database and re-derive the record's status.
 
     FILE is a bundle (`ledger bundle`) or the bundle script a site's record page loads
     (bundles/<id>.<digest>.js): check what a page shows with the publisher's own key.
 
+    A bundle proves every event it holds, not that it holds every event of its record: one
+    short of a retraction, its state restated, verifies on its own. With --against FILE, the
+    log in FILE is verified, shown to extend the bundle's checkpoint, and the record's events
+    in it up to the checkpoint's size compared with the bundle's: one left out is named.
+
     \b
     Example:
         ledger verify-bundle SRCH-03BE3A05.bundle.json --vkey publisher.vkey
         ledger verify-bundle public/bundles/SRCH-03BE3A05.1f0c2a9be4d37a58.js --vkey publisher.vkey
+        ledger verify-bundle SRCH-03BE3A05.bundle.json --vkey publisher.vkey --against mirror.db
     """
     from ledger.core.policy import open_witnessed
     from ledger.ops.bundle import verify_bundle
@@ -368,7 +378,13 @@ def verify_bundle_cmd(file: str, vkey: str, policy_file: str | None, as_json: bo
     except JsonInputError as exc:
         raise RefusedInput(f"{file}: {exc}") from None
     verifier = read_verifier(vkey)
-    checkpoint, state = verify_bundle(doc, verifier)
+    if against is None:
+        checkpoint, state = verify_bundle(doc, verifier)
+    else:
+        from ledger.api import Ledger
+
+        with Ledger.open(against) as ledger, progress("Verifying", ledger.count()) as bar:
+            checkpoint, state = verify_bundle(doc, verifier, ledger.conn, bar)
     cosigned: list[str] = []
     witnessed = None
     if policy is not None:
@@ -376,12 +392,14 @@ def verify_bundle_cmd(file: str, vkey: str, policy_file: str | None, as_json: bo
     if as_json:
         emit_json({"ok": True, "record_id": state["record_id"], "checkpoint_size": checkpoint.size,
                    "origin": checkpoint.origin, "cosigned_by": cosigned,
+                   "complete_in": against,
                    "witnessed_at": witnessed, "state": state})
         return
     tell(f"OK: {len(doc['events'])} event(s) of {state['record_id']} verified against "
          f"checkpoint of size {checkpoint.size} by {checkpoint.origin}"
          + (f", cosigned by {', '.join(cosigned)}, most recently at {witnessed}"
-            if cosigned else ""))
+            if cosigned else "")
+         + (f"; every event of the record in {against} up to that size" if against else ""))
     tell(f"status {state['status']}, version {state['version']}, "
          f"{state['correction_count']} notice(s), provenance {state['provenance_level']}")
 

@@ -432,3 +432,75 @@ def test_no_bundle_is_made_short_of_an_event_moved_off_its_record(base: Path, co
                        "-o", str(bundle))
     assert code == 1 and not bundle.exists(), err
     assert err.startswith(f"Error: seq {CORRECTION}: refusing to bundle {RID}: hash mismatch"), err
+
+
+def _bundle_of(db: Path, rid: str, out: Path) -> dict[str, object]:
+    code, _, err = run(db, "bundle", rid, "--checkpoint", str(db.parent / "cp.txt"), "-o", str(out))
+    assert code == 0, err
+    loaded: dict[str, object] = json.loads(out.read_text())
+    return loaded
+
+
+def _restated(bundle: dict[str, object], vkey: str) -> None:
+    """The bundle's ``state`` made again from the events left in it, as its verifier folds them
+    (the fold is public: whoever forges a bundle can run it)."""
+    from ledger.core.checkpoint import open_checkpoint
+    from ledger.model.purge import as_checkable
+    from ledger.model.state import fold
+    from ledger.ops import bundle as bundles
+    from ledger.ops.keys import read_verifier
+    from ledger.storage.views import show_of
+
+    checkpoint = open_checkpoint(str(bundle["checkpoint"]), read_verifier(vkey))
+    items = bundle["events"]
+    assert isinstance(items, list)
+    events = [bundles._check_item(item, checkpoint, str(bundle["record_id"]), n)
+              for n, item in enumerate(items)]
+    state = fold(as_checkable(events, checkpoint.size))
+    assert state is not None
+    bundle["state"] = show_of(state)
+
+
+@pytest.mark.parametrize("left_out", [CORRECTION, 6], ids=["a notice in the middle", "the last event"])
+def test_a_bundle_short_of_an_event_is_found_against_the_log(base: Path, copy: Path,
+                                                             left_out: int) -> None:
+    """A bundle of RID with one of its events left out and its state restated from the rest:
+    every event left in it is proven, so it verifies on its own (what no bundle can prove:
+    docs/tamper-matrix.md). `verify-bundle --against` the log names the event left out, and
+    passes the genuine bundle, also against a log that grew after its checkpoint."""
+    vkey = str(base.parent / "k.vkey")
+    made = _bundle_of(base, RID, copy.parent / "genuine.json")
+    forged = dict(made)
+    items = made["events"]
+    assert isinstance(items, list)
+    forged["events"] = [item for item in items if item["event"]["seq"] != left_out]
+    assert len(forged["events"]) == len(items) - 1
+    _restated(forged, vkey)
+    path = copy.parent / "forged.json"
+    path.write_text(json.dumps(forged))
+    code, out, err = run(copy, "verify-bundle", str(path), "--vkey", vkey)
+    assert code == 0 and out.startswith(f"OK: {len(items) - 1} event(s) of {RID}"), err
+    code, out, err = run(copy, "verify-bundle", str(path), "--vkey", vkey, "--against", str(base))
+    assert code == 1 and not out, out
+    assert err.startswith(f"Error: seq {left_out}: the bundle leaves out seq {left_out} "), err
+    assert run(copy, "--actor", "editor", "correct", RID, "--kind", "clarification",
+               "--reason", "After the checkpoint")[0] == 0
+    for rid in (RID, "SRCH:7BAC9D19"):  # the second removed with a purge: its members withheld
+        genuine = copy.parent / f"{rid[5:]}.json"
+        _bundle_of(base, rid, genuine)
+        code, out, err = run(copy, "verify-bundle", str(genuine), "--vkey", vkey,
+                             "--against", str(copy))
+        assert code == 0 and f"every event of the record in {copy}" in out, err
+
+
+def test_a_bundle_is_not_checked_against_an_edited_log(base: Path, copy: Path) -> None:
+    """The log a bundle is checked against is verified first: with RID's correction given
+    another record id, the log would show the bundle short of nothing it holds as RID's."""
+    vkey = str(base.parent / "k.vkey")
+    genuine = copy.parent / "genuine.json"
+    _bundle_of(base, RID, genuine)
+    _relabelled(copy, CORRECTION, "SRCH:00000000")
+    code, out, err = run(base, "verify-bundle", str(genuine), "--vkey", vkey, "--against", str(copy))
+    assert code == 1 and not out, out
+    assert err.startswith(f"Error: seq {CORRECTION}: refusing to check the bundle of {RID} "
+                          "against the ledger: hash mismatch"), err

@@ -13,7 +13,9 @@ checked against its commitment, and a withheld member must be covered by the rec
 the bundle, unless that purge came after the checkpoint (its marker then names a later seq).
 
 What a bundle cannot prove: that no event of the record is missing from it. The checkpoint
-commits to every event, so an auditor with the log can check completeness (`ledger history`).
+commits to every event, so an auditor with the log checks completeness (``verify_bundle``'s
+``against``: the log verified, extending the bundle's checkpoint, and the record's events up to
+its size compared with the bundle's, seq by seq and hash by hash).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from ledger.core.events import Event, check_members, event_hash
 from ledger.core.merkle import leaf_hash
 from ledger.core.merkle_check import check_inclusion
 from ledger.core.note import Verifier
+from ledger.core.progress import Progress
 from ledger.errors import LedgerError, RefusedInput, VerificationError
 from ledger.model.purge import as_checkable, check_withheld_member, note_event, replay
 from ledger.model.state import fold, fold_record
@@ -71,8 +74,12 @@ def make_bundle(conn: sqlite3.Connection, record_id: str, note: str,
             "state": shown}
 
 
-def verify_bundle(bundle: Any, verifier: Verifier) -> tuple[Checkpoint, Shown]:
-    """Return (checkpoint, re-derived state) of a valid bundle; raise LedgerError otherwise."""
+def verify_bundle(bundle: Any, verifier: Verifier, against: sqlite3.Connection | None = None,
+                  progress: Progress | None = None) -> tuple[Checkpoint, Shown]:
+    """Return (checkpoint, re-derived state) of a valid bundle; raise LedgerError otherwise.
+    ``against``: a ledger holding the log (the publisher's file, or a mirror `monitor` keeps),
+    which must also show the bundle complete (``check_complete``; ``progress`` counts its
+    events as they are verified)."""
     if not isinstance(bundle, dict) or bundle.get("format") != BUNDLE_FORMAT:
         raise RefusedInput(f"not a bundle (expected format {BUNDLE_FORMAT})")
     check_depth(bundle, MAX_DEPTH + 8)  # events and state wrap payloads in a few more levels
@@ -92,7 +99,41 @@ def verify_bundle(bundle: Any, verifier: Verifier) -> tuple[Checkpoint, Shown]:
     if canonical_bytes(derived) != canonical_bytes(bundle.get("state")):
         raise VerificationError(events[-1].seq, "the bundle's stated record state differs from "
                                 f"the state its events give (status {derived['status']})")
+    if against is not None:
+        check_complete(against, derived["record_id"], checkpoint, events, progress)
     return checkpoint, derived
+
+
+def check_complete(conn: sqlite3.Connection, record_id: str, checkpoint: Checkpoint,
+                   events: list[Event], progress: Progress | None = None) -> None:
+    """Refuse a bundle's events (each already proven in ``checkpoint``) unless they are every
+    event of ``record_id`` that the log in ``conn`` holds up to the checkpoint's size: the log
+    verified first as ``verify`` verifies it (so each event's record id is the one its hash
+    covers) and shown to extend the checkpoint (the same root at its size). A bundle short of an
+    event (a retraction left out, its state restated from the rest) proves every event it
+    holds; only this comparison finds what it leaves out. VerificationError names the seq."""
+    from ledger.ops.verification import kept_checkpoints, verify_kept
+
+    report = verify_kept(conn, kept_checkpoints([checkpoint]), progress)
+    if not report.ok:
+        raise report.failure(f"refusing to check the bundle of {record_id} against the ledger")
+    shown = {event.seq: event for event in events}
+    for stored in store.record_events(conn, record_id):
+        if stored.seq > checkpoint.size:
+            break
+        event = shown.pop(stored.seq, None)
+        if event is None:
+            raise VerificationError(stored.seq, (
+                f"the bundle leaves out seq {stored.seq} ({stored.type}) of {record_id}, which "
+                f"the log holds within the checkpoint of size {checkpoint.size}: the state it "
+                "states is not the record's"), stored.hash, "")
+        if event.hash != stored.hash:  # proven in the same tree: cannot differ; said if it does
+            raise VerificationError(stored.seq, "the bundle's event differs from the log's",
+                                    stored.hash, event.hash)
+    if shown:
+        seq = min(shown)
+        raise VerificationError(seq, f"the bundle holds seq {seq} as an event of {record_id}; "
+                                "the log holds it as another record's", "", shown[seq].hash)
 
 
 def _str(doc: dict[str, Any], key: str) -> str:
