@@ -213,7 +213,10 @@ def test_verify_bundle_takes_the_script_a_page_loads(cli: Cli, signed_site: tupl
     key_label = Path(args[3]).read_text().split("+")[:2]
     assert (f'save <a href="{_bundles_named(out)["SRCH-00000002.html"]}">its bundle</a> and run '
             "<code>ledger verify-bundle FILE --vkey KEY</code> with the publisher's verifier key, "
-            f"got from the publisher, not from this site (it starts {'+'.join(key_label)})") in page
+            f"got from the publisher, not from this site (it starts {'+'.join(key_label)}). It "
+            "proves each event it holds is in the signed log, not that none of the record's "
+            "events was left out: with a copy of the log (the publisher's file, or a mirror "
+            "<code>ledger monitor --mirror</code> keeps), add <code>--against LEDGER</code>.") in page
     unsigned = tmp_path / "unsigned"
     assert cli("site", str(unsigned)).exit_code == 0
     assert "verify-bundle" not in (unsigned / "SRCH-00000002.html").read_text()

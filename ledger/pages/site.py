@@ -181,7 +181,10 @@ def record_page(record_id: str, events: list[Event], shown: Shown,
     check = (f'<p class="self-check"><small>To check this record without this page\'s scripts, '
              f'save <a href="{e(bundle)}">its bundle</a> and run <code>ledger verify-bundle FILE '
              f"--vkey KEY</code> with the publisher's verifier key, got from the publisher, not "
-             f"from this site (it starts {e(key_label_of(vkey))}).</small></p>"
+             f"from this site (it starts {e(key_label_of(vkey))}). It proves each event it "
+             "holds is in the signed log, not that none of the record's events was left out: "
+             "with a copy of the log (the publisher's file, or a mirror <code>ledger monitor "
+             "--mirror</code> keeps), add <code>--against LEDGER</code>.</small></p>"
              ) if bundle is not None and vkey is not None else ""
     changed = (f"<strong>Since the checkpoint, this record's status is {e(since)}</strong>, "
                f"not yet verified: the status below is as of the checkpoint. ") if since else ""
