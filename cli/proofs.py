@@ -366,7 +366,7 @@ def verify_bundle_cmd(file: str, vkey: str, policy_file: str | None, against: st
         ledger verify-bundle SRCH-03BE3A05.bundle.json --vkey publisher.vkey --against mirror.db
     """
     from ledger.core.policy import open_witnessed
-    from ledger.ops.bundle import verify_bundle
+    from ledger.ops.bundle import verify_bundle, verify_bundle_against
     from ledger.ops.keys import read_policy, read_verifier
     from ledger.pages.site import script_json
 
@@ -378,13 +378,14 @@ def verify_bundle_cmd(file: str, vkey: str, policy_file: str | None, against: st
     except JsonInputError as exc:
         raise RefusedInput(f"{file}: {exc}") from None
     verifier = read_verifier(vkey)
+    later = None
     if against is None:
         checkpoint, state = verify_bundle(doc, verifier)
     else:
         from ledger.api import Ledger
 
         with Ledger.open(against) as ledger, progress("Verifying", ledger.count()) as bar:
-            checkpoint, state = verify_bundle(doc, verifier, ledger.conn, bar)
+            checkpoint, state, later = verify_bundle_against(doc, verifier, ledger.conn, bar)
     cosigned: list[str] = []
     witnessed = None
     if policy is not None:
@@ -393,6 +394,8 @@ def verify_bundle_cmd(file: str, vkey: str, policy_file: str | None, against: st
         emit_json({"ok": True, "record_id": state["record_id"], "checkpoint_size": checkpoint.size,
                    "origin": checkpoint.origin, "cosigned_by": cosigned,
                    "complete_in": against,
+                   "later_in_log": None if later is None else [
+                       {"seq": event.seq, "type": event.type} for event in later],
                    "witnessed_at": witnessed, "state": state})
         return
     tell(f"OK: {len(doc['events'])} event(s) of {state['record_id']} verified against "
@@ -402,6 +405,11 @@ def verify_bundle_cmd(file: str, vkey: str, policy_file: str | None, against: st
          + (f"; every event of the record in {against} up to that size" if against else ""))
     tell(f"status {state['status']}, version {state['version']}, "
          f"{state['correction_count']} notice(s), provenance {state['provenance_level']}")
+    if later:
+        tell(f"Note: {against} holds {len(later)} later event(s) of {state['record_id']}, after "
+             f"the checkpoint (the bundle is of its checkpoint, not of now): "
+             + "; ".join(f"seq {event.seq}, {event.type}" for event in later[:5])
+             + ("; …" if len(later) > 5 else ""))
 
 
 @click.command("verify-proof", short_help="Verify a C2SP tlog-proof without the database.")

@@ -491,6 +491,9 @@ def test_a_bundle_short_of_an_event_is_found_against_the_log(base: Path, copy: P
         code, out, err = run(copy, "verify-bundle", str(genuine), "--vkey", vkey,
                              "--against", str(copy))
         assert code == 0 and f"every event of the record in {copy}" in out, err
+        later = f"Note: {copy} holds 1 later event(s) of {rid}, after the checkpoint"
+        assert (later in out) == (rid == RID), out
+        assert ", notice.issued" in out.split("Note:")[-1] or rid != RID, out
 
 
 def test_a_bundle_is_not_checked_against_an_edited_log(base: Path, copy: Path) -> None:

@@ -74,12 +74,25 @@ def make_bundle(conn: sqlite3.Connection, record_id: str, note: str,
             "state": shown}
 
 
-def verify_bundle(bundle: Any, verifier: Verifier, against: sqlite3.Connection | None = None,
-                  progress: Progress | None = None) -> tuple[Checkpoint, Shown]:
-    """Return (checkpoint, re-derived state) of a valid bundle; raise LedgerError otherwise.
-    ``against``: a ledger holding the log (the publisher's file, or a mirror `monitor` keeps),
-    which must also show the bundle complete (``check_complete``; ``progress`` counts its
-    events as they are verified)."""
+def verify_bundle(bundle: Any, verifier: Verifier) -> tuple[Checkpoint, Shown]:
+    """Return (checkpoint, re-derived state) of a valid bundle; raise LedgerError otherwise."""
+    checkpoint, _, derived = _verified(bundle, verifier)
+    return checkpoint, derived
+
+
+def verify_bundle_against(bundle: Any, verifier: Verifier, conn: sqlite3.Connection,
+                          progress: Progress | None = None) -> tuple[Checkpoint, Shown, list[Event]]:
+    """Return (checkpoint, re-derived state, the record's events the log holds after the
+    checkpoint) of a valid bundle that holds every event of its record the log in ``conn``
+    holds up to the checkpoint's size (``check_complete``: the publisher's file, or a mirror
+    `monitor` keeps; ``progress`` counts its events as they are verified)."""
+    checkpoint, events, derived = _verified(bundle, verifier)
+    later = check_complete(conn, derived["record_id"], checkpoint, events, progress)
+    return checkpoint, derived, later
+
+
+def _verified(bundle: Any, verifier: Verifier) -> tuple[Checkpoint, list[Event], Shown]:
+    """Return (checkpoint, events, re-derived state) of a valid bundle (``verify_bundle``)."""
     if not isinstance(bundle, dict) or bundle.get("format") != BUNDLE_FORMAT:
         raise RefusedInput(f"not a bundle (expected format {BUNDLE_FORMAT})")
     check_depth(bundle, MAX_DEPTH + 8)  # events and state wrap payloads in a few more levels
@@ -99,28 +112,30 @@ def verify_bundle(bundle: Any, verifier: Verifier, against: sqlite3.Connection |
     if canonical_bytes(derived) != canonical_bytes(bundle.get("state")):
         raise VerificationError(events[-1].seq, "the bundle's stated record state differs from "
                                 f"the state its events give (status {derived['status']})")
-    if against is not None:
-        check_complete(against, derived["record_id"], checkpoint, events, progress)
-    return checkpoint, derived
+    return checkpoint, events, derived
 
 
 def check_complete(conn: sqlite3.Connection, record_id: str, checkpoint: Checkpoint,
-                   events: list[Event], progress: Progress | None = None) -> None:
+                   events: list[Event], progress: Progress | None = None) -> list[Event]:
     """Refuse a bundle's events (each already proven in ``checkpoint``) unless they are every
     event of ``record_id`` that the log in ``conn`` holds up to the checkpoint's size: the log
     verified first as ``verify`` verifies it (so each event's record id is the one its hash
     covers) and shown to extend the checkpoint (the same root at its size). A bundle short of an
     event (a retraction left out, its state restated from the rest) proves every event it
-    holds; only this comparison finds what it leaves out. VerificationError names the seq."""
+    holds; only this comparison finds what it leaves out. VerificationError names the seq.
+    Return the record's events the log holds after the checkpoint (none of the bundle's to hold:
+    a bundle is of its checkpoint, and a later one says what came since)."""
     from ledger.ops.verification import kept_checkpoints, verify_kept
 
     report = verify_kept(conn, kept_checkpoints([checkpoint]), progress)
     if not report.ok:
         raise report.failure(f"refusing to check the bundle of {record_id} against the ledger")
     shown = {event.seq: event for event in events}
+    later = []
     for stored in store.record_events(conn, record_id):
         if stored.seq > checkpoint.size:
-            break
+            later.append(stored)
+            continue
         event = shown.pop(stored.seq, None)
         if event is None:
             raise VerificationError(stored.seq, (
@@ -134,6 +149,7 @@ def check_complete(conn: sqlite3.Connection, record_id: str, checkpoint: Checkpo
         seq = min(shown)
         raise VerificationError(seq, f"the bundle holds seq {seq} as an event of {record_id}; "
                                 "the log holds it as another record's", "", shown[seq].hash)
+    return later
 
 
 def _str(doc: dict[str, Any], key: str) -> str:
