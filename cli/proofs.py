@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+import sqlite3
+import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import click
 import orjson
@@ -35,6 +39,14 @@ from .common import (
     whole,
     write_output,
 )
+
+if TYPE_CHECKING:
+    from ledger.core.checkpoint import Checkpoint
+    from ledger.core.events import Event
+    from ledger.core.note import Verifier
+    from ledger.core.policy import Policy
+    from ledger.core.progress import Progress
+    from ledger.storage.views import Shown
 
 # Signing and proof modules load cryptography: they are imported inside the commands that
 # use them, so that every other command starts faster.
@@ -339,7 +351,7 @@ def bundle(obj: LedgerContext, record_id: str, checkpoint_file: str, output: str
 
 @click.command(
     "verify-bundle", short_help="Verify a bundle offline; re-derive the record's status.")
-@click.argument("file", metavar="FILE|-")
+@click.argument("files", nargs=-1, required=True, metavar="FILE|DIR|-...")
 @click.option("--vkey", required=True, help="The publisher's verifier key, or a file holding it.")
 @click.option("--policy", "policy_file", type=FileName("the policy file"),
               help="Require the checkpoint's witness cosignatures to meet this policy's quorum.")
@@ -347,8 +359,8 @@ def bundle(obj: LedgerContext, record_id: str, checkpoint_file: str, output: str
               help="Also check, against this ledger file (the publisher's, or a mirror `monitor "
                    "--mirror` keeps), that the bundle holds every event of its record.")
 @json_option
-def verify_bundle_cmd(file: str, vkey: str, policy_file: str | None, against: str | None,
-                      as_json: bool) -> None:
+def verify_bundle_cmd(files: tuple[str, ...], vkey: str, policy_file: str | None,
+                      against: str | None, as_json: bool) -> None:
     """Verify a bundle without the database and re-derive the record's status.
 
     FILE is a bundle (`ledger bundle`) or the bundle script a site's record page loads
@@ -359,57 +371,170 @@ def verify_bundle_cmd(file: str, vkey: str, policy_file: str | None, against: st
     log in FILE is verified, shown to extend the bundle's checkpoint, and the record's events
     in it up to the checkpoint's size compared with the bundle's: one left out is named.
 
+    Several FILEs, or a DIR (its .js and .json files: a site's bundles/ folder), are each
+    checked, the log verified once for all of them; each file's lines start with its name,
+    and the exit status is 1 if any fails.
+
     \b
     Example:
         ledger verify-bundle SRCH-03BE3A05.bundle.json --vkey publisher.vkey
         ledger verify-bundle public/bundles/SRCH-03BE3A05.1f0c2a9be4d37a58.js --vkey publisher.vkey
         ledger verify-bundle SRCH-03BE3A05.bundle.json --vkey publisher.vkey --against mirror.db
+        ledger verify-bundle public/bundles --vkey publisher.vkey --against mirror.db
     """
-    from ledger.core.policy import open_witnessed
-    from ledger.ops.bundle import verify_bundle, verify_bundle_against
     from ledger.ops.keys import read_policy, read_verifier
-    from ledger.pages.site import script_json
 
     policy = read_policy(policy_file) if policy_file else None
+    if len(files) == 1 and not os.path.isdir(files[0]):
+        doc = _bundle_doc(files[0])
+        verifier = read_verifier(vkey)
+        if against is None:
+            checked = _checked_bundle(doc, verifier, policy, None)
+        else:
+            from ledger.api import Ledger
+
+            with Ledger.open(against) as ledger, progress("Verifying", ledger.count()) as bar:
+                checked = _checked_bundle(doc, verifier, policy, ledger.conn, bar)
+        if as_json:
+            emit_json(_bundle_json(checked, against))
+        else:
+            _tell_bundle(checked, against, "")
+        return
+    _verify_bundles(_bundle_files(files), read_verifier(vkey), policy, against, as_json)
+
+
+# what one bundle gave: (its doc, checkpoint, state, cosigners, witnessed at, later events)
+CheckedBundle: TypeAlias = "tuple[Any, Checkpoint, Shown, list[str], str | None, list[Event] | None]"
+
+
+def _bundle_doc(file: str) -> Any:
+    """Return the JSON of a bundle file or of a site's bundle script, or refuse it."""
+    from ledger.pages.site import script_json
+
     text = read_text_input(file)
     text = script_json(text) or text
     try:
-        doc = parse_json(text)
+        return parse_json(text)
     except JsonInputError as exc:
         raise RefusedInput(f"{file}: {exc}") from None
-    verifier = read_verifier(vkey)
+
+
+def _checked_bundle(doc: Any, verifier: Verifier, policy: Policy | None,
+                    conn: sqlite3.Connection | None, bar: Progress | None = None,
+                    log_verified: bool = False) -> CheckedBundle:
+    """Verify one bundle (against the log in ``conn``, if given); raise LedgerError."""
+    from ledger.core.policy import open_witnessed
+    from ledger.ops.bundle import verify_bundle, verify_bundle_against
+
     later = None
-    if against is None:
+    if conn is None:
         checkpoint, state = verify_bundle(doc, verifier)
     else:
-        from ledger.api import Ledger
-
-        with Ledger.open(against) as ledger, progress("Verifying", ledger.count()) as bar:
-            checkpoint, state, later = verify_bundle_against(doc, verifier, ledger.conn, bar)
+        checkpoint, state, later = verify_bundle_against(doc, verifier, conn, bar, log_verified)
     cosigned: list[str] = []
     witnessed = None
     if policy is not None:
         _, cosigned, witnessed = open_witnessed(doc["checkpoint"], policy, verifier)
-    if as_json:
-        emit_json({"ok": True, "record_id": state["record_id"], "checkpoint_size": checkpoint.size,
-                   "origin": checkpoint.origin, "cosigned_by": cosigned,
-                   "complete_in": against,
-                   "later_in_log": None if later is None else [
-                       {"seq": event.seq, "type": event.type} for event in later],
-                   "witnessed_at": witnessed, "state": state})
-        return
-    tell(f"OK: {len(doc['events'])} event(s) of {state['record_id']} verified against "
+    return doc, checkpoint, state, cosigned, witnessed, later
+
+
+def _bundle_json(checked: CheckedBundle, against: str | None) -> dict[str, Any]:
+    _, checkpoint, state, cosigned, witnessed, later = checked
+    return {"ok": True, "record_id": state["record_id"], "checkpoint_size": checkpoint.size,
+            "origin": checkpoint.origin, "cosigned_by": cosigned, "complete_in": against,
+            "later_in_log": None if later is None else [
+                {"seq": event.seq, "type": event.type} for event in later],
+            "witnessed_at": witnessed, "state": state}
+
+
+def _tell_bundle(checked: CheckedBundle, against: str | None, name: str) -> None:
+    """Say what one bundle gave (``name``: its file's, before each line, when there are many)."""
+    doc, checkpoint, state, cosigned, witnessed, later = checked
+    tell(f"{name}OK: {len(doc['events'])} event(s) of {state['record_id']} verified against "
          f"checkpoint of size {checkpoint.size} by {checkpoint.origin}"
          + (f", cosigned by {', '.join(cosigned)}, most recently at {witnessed}"
             if cosigned else "")
          + (f"; every event of the record in {against} up to that size" if against else ""))
-    tell(f"status {state['status']}, version {state['version']}, "
+    tell(f"{name}status {state['status']}, version {state['version']}, "
          f"{state['correction_count']} notice(s), provenance {state['provenance_level']}")
     if later:
-        tell(f"Note: {against} holds {len(later)} later event(s) of {state['record_id']}, after "
-             f"the checkpoint (the bundle is of its checkpoint, not of now): "
+        tell(f"{name}Note: {against} holds {len(later)} later event(s) of {state['record_id']}, "
+             f"after the checkpoint (the bundle is of its checkpoint, not of now): "
              + "; ".join(f"seq {event.seq}, {event.type}" for event in later[:5])
              + ("; …" if len(later) > 5 else ""))
+
+
+def _bundle_files(given: Sequence[str]) -> list[str]:
+    """Return the files named: each FILE, and each DIR's .js and .json files (not its folders),
+    in name order; refuse a DIR that holds none."""
+    files: list[str] = []
+    for name in given:
+        if name == "-":
+            raise RefusedInput("- (a bundle on stdin) is given alone, not with other files")
+        if not os.path.isdir(name):
+            files.append(name)
+            continue
+        found = sorted(entry.path for entry in os.scandir(name)
+                       if entry.name.endswith((".js", ".json")) and entry.is_file())
+        if not found:
+            raise RefusedInput(f"{name} holds no bundle (.json) or bundle script (.js)")
+        files.extend(found)
+    return files
+
+
+def _verify_bundles(files: list[str], verifier: Verifier, policy: Policy | None,
+                    against: str | None, as_json: bool) -> None:
+    """Verify many bundles, against one verification of the log when ``against`` is given (the
+    checkpoints read first, each file read again after, so that memory holds one bundle at a
+    time); one line (or JSON object) each; exit 1 if any fails."""
+    from contextlib import ExitStack
+
+    from ledger.errors import LedgerError
+    from ledger.ops.bundle import bundle_checkpoint, verify_log_extends
+
+    failed: dict[str, str] = {}
+    conn = None
+    with ExitStack() as stack:
+        if against is not None:
+            from ledger.api import Ledger
+
+            checkpoints: list[Checkpoint] = []
+            for file in files:
+                try:
+                    checkpoint = bundle_checkpoint(_bundle_doc(file), verifier)
+                except LedgerError as exc:
+                    failed[file] = str(exc).removeprefix(f"{file}: ")
+                    continue
+                if checkpoint not in checkpoints:
+                    checkpoints.append(checkpoint)
+            ledger = stack.enter_context(Ledger.open(against))
+            with progress("Verifying", ledger.count()) as bar:
+                verify_log_extends(ledger.conn, checkpoints, bar)
+            conn = ledger.conn
+        results: list[dict[str, Any]] = []
+        for file in files:
+            if file not in failed:
+                try:
+                    checked = _checked_bundle(_bundle_doc(file), verifier, policy, conn,
+                                              log_verified=True)
+                except LedgerError as exc:
+                    failed[file] = str(exc).removeprefix(f"{file}: ")
+            if file in failed:
+                if as_json:
+                    results.append({"file": file, "ok": False, "error": failed[file]})
+                else:
+                    tell(f"{file}: FAILED: {failed[file]}")
+                continue
+            if as_json:
+                results.append({"file": file, **_bundle_json(checked, against)})
+            else:
+                _tell_bundle(checked, against, f"{file}: ")
+    if as_json:
+        emit_json(results)
+    else:
+        tell(f"{len(files) - len(failed)} of {len(files)} bundle(s) verified"
+             + (f", {len(failed)} FAILED" if failed else ""))
+    sys.exit(1 if failed else 0)
 
 
 @click.command("verify-proof", short_help="Verify a C2SP tlog-proof without the database.")

@@ -505,5 +505,42 @@ def test_a_bundle_is_not_checked_against_an_edited_log(base: Path, copy: Path) -
     _relabelled(copy, CORRECTION, "SRCH:00000000")
     code, out, err = run(base, "verify-bundle", str(genuine), "--vkey", vkey, "--against", str(copy))
     assert code == 1 and not out, out
-    assert err.startswith(f"Error: seq {CORRECTION}: refusing to check the bundle of {RID} "
-                          "against the ledger: hash mismatch"), err
+    assert err.startswith(f"Error: seq {CORRECTION}: refusing to check bundles against the "
+                          "ledger: hash mismatch"), err
+
+
+def test_a_folder_of_bundles_is_checked_against_one_verification_of_the_log(
+        base: Path, copy: Path) -> None:
+    """A site's bundles checked at once (`verify-bundle DIR --against`): one line each, the
+    short one and a file that is no bundle named, the others verified; exit 1 if any fails.
+    --json gives one object per file. stdin is only ever given alone."""
+    vkey = str(base.parent / "k.vkey")
+    folder = copy.parent / "bundles"
+    folder.mkdir()
+    made = _bundle_of(base, RID, folder / "a.json")
+    _bundle_of(base, "SRCH:BF3DD431", folder / "b.json")
+    items = made["events"]
+    assert isinstance(items, list)
+    forged = dict(made, events=[item for item in items if item["event"]["seq"] != CORRECTION])
+    _restated(forged, vkey)
+    (folder / "c.json").write_text(json.dumps(forged))
+    (folder / "d.js").write_text("not a bundle")
+    (folder / "notes.txt").write_text("not looked at")
+    code, out, err = run(copy, "verify-bundle", str(folder), "--vkey", vkey, "--against", str(base))
+    assert code == 1, err
+    lines = out.splitlines()
+    assert lines[0].startswith(f"{folder / 'a.json'}: OK: {len(items)} event(s) of {RID}"), out
+    assert any(line.startswith(f"{folder / 'b.json'}: OK: ") for line in lines), out
+    assert f"{folder / 'c.json'}: FAILED: seq {CORRECTION}: the bundle leaves out" in out, out
+    assert f"{folder / 'd.js'}: FAILED: malformed JSON" in out, out
+    assert lines[-1] == "2 of 4 bundle(s) verified, 2 FAILED", out
+    code, out, err = run(copy, "verify-bundle", str(folder / "a.json"), str(folder / "c.json"),
+                         "--vkey", vkey, "--against", str(base), "--json")
+    assert code == 1, err
+    assert [(r["file"][-6:], r["ok"]) for r in json.loads(out)] == [("a.json", True),
+                                                                    ("c.json", False)]
+    code, out, err = run(copy, "verify-bundle", str(folder / "a.json"), str(folder / "b.json"),
+                         "--vkey", vkey)
+    assert code == 0 and out.splitlines()[-1] == "2 of 2 bundle(s) verified", out + err
+    code, _, err = run(copy, "verify-bundle", str(folder), "-", "--vkey", vkey)
+    assert code == 2 and err.startswith("Error: - (a bundle on stdin) is given alone"), err

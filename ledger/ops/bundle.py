@@ -13,9 +13,9 @@ checked against its commitment, and a withheld member must be covered by the rec
 the bundle, unless that purge came after the checkpoint (its marker then names a later seq).
 
 What a bundle cannot prove: that no event of the record is missing from it. The checkpoint
-commits to every event, so an auditor with the log checks completeness (``verify_bundle``'s
-``against``: the log verified, extending the bundle's checkpoint, and the record's events up to
-its size compared with the bundle's, seq by seq and hash by hash).
+commits to every event, so an auditor with the log checks completeness
+(``verify_bundle_against``: the log verified, extending the bundle's checkpoint, and the
+record's events up to its size compared with the bundle's, seq by seq and hash by hash).
 """
 
 from __future__ import annotations
@@ -81,22 +81,33 @@ def verify_bundle(bundle: Any, verifier: Verifier) -> tuple[Checkpoint, Shown]:
 
 
 def verify_bundle_against(bundle: Any, verifier: Verifier, conn: sqlite3.Connection,
-                          progress: Progress | None = None) -> tuple[Checkpoint, Shown, list[Event]]:
+                          progress: Progress | None = None, log_verified: bool = False,
+                          ) -> tuple[Checkpoint, Shown, list[Event]]:
     """Return (checkpoint, re-derived state, the record's events the log holds after the
     checkpoint) of a valid bundle that holds every event of its record the log in ``conn``
-    holds up to the checkpoint's size (``check_complete``: the publisher's file, or a mirror
-    `monitor` keeps; ``progress`` counts its events as they are verified)."""
+    holds up to the checkpoint's size (``compare_with_log``: the publisher's file, or a mirror
+    `monitor` keeps; ``progress`` counts its events as they are verified). ``log_verified``:
+    the caller verified the log in this reading, to extend this bundle's checkpoint among
+    others (``verify_log_extends``: many bundles, one verification)."""
     checkpoint, events, derived = _verified(bundle, verifier)
-    later = check_complete(conn, derived["record_id"], checkpoint, events, progress)
+    if not log_verified:
+        verify_log_extends(conn, [checkpoint], progress)
+    later = compare_with_log(conn, derived["record_id"], checkpoint, events)
     return checkpoint, derived, later
+
+
+def bundle_checkpoint(bundle: Any, verifier: Verifier) -> Checkpoint:
+    """Return the checkpoint of what claims to be a bundle, its signature checked (nothing else
+    of the bundle is)."""
+    if not isinstance(bundle, dict) or bundle.get("format") != BUNDLE_FORMAT:
+        raise RefusedInput(f"not a bundle (expected format {BUNDLE_FORMAT})")
+    check_depth(bundle, MAX_DEPTH + 8)  # events and state wrap payloads in a few more levels
+    return open_checkpoint(_str(bundle, "checkpoint"), verifier)
 
 
 def _verified(bundle: Any, verifier: Verifier) -> tuple[Checkpoint, list[Event], Shown]:
     """Return (checkpoint, events, re-derived state) of a valid bundle (``verify_bundle``)."""
-    if not isinstance(bundle, dict) or bundle.get("format") != BUNDLE_FORMAT:
-        raise RefusedInput(f"not a bundle (expected format {BUNDLE_FORMAT})")
-    check_depth(bundle, MAX_DEPTH + 8)  # events and state wrap payloads in a few more levels
-    checkpoint = open_checkpoint(_str(bundle, "checkpoint"), verifier)
+    checkpoint = bundle_checkpoint(bundle, verifier)
     items = bundle.get("events")
     if not isinstance(items, list) or not items:
         raise RefusedInput("the bundle has no events")
@@ -115,21 +126,27 @@ def _verified(bundle: Any, verifier: Verifier) -> tuple[Checkpoint, list[Event],
     return checkpoint, events, derived
 
 
-def check_complete(conn: sqlite3.Connection, record_id: str, checkpoint: Checkpoint,
-                   events: list[Event], progress: Progress | None = None) -> list[Event]:
-    """Refuse a bundle's events (each already proven in ``checkpoint``) unless they are every
-    event of ``record_id`` that the log in ``conn`` holds up to the checkpoint's size: the log
-    verified first as ``verify`` verifies it (so each event's record id is the one its hash
-    covers) and shown to extend the checkpoint (the same root at its size). A bundle short of an
-    event (a retraction left out, its state restated from the rest) proves every event it
-    holds; only this comparison finds what it leaves out. VerificationError names the seq.
-    Return the record's events the log holds after the checkpoint (none of the bundle's to hold:
-    a bundle is of its checkpoint, and a later one says what came since)."""
+def verify_log_extends(conn: sqlite3.Connection, checkpoints: list[Checkpoint],
+                       progress: Progress | None = None) -> None:
+    """Verify the log in ``conn`` as ``verify`` verifies it (so each event's record id is the
+    one its hash covers) and that it extends each of ``checkpoints`` (the same root at its
+    size), before bundles of them are compared with it; raise the failure (naming the seq)."""
     from ledger.ops.verification import kept_checkpoints, verify_kept
 
-    report = verify_kept(conn, kept_checkpoints([checkpoint]), progress)
+    report = verify_kept(conn, kept_checkpoints(checkpoints), progress)
     if not report.ok:
-        raise report.failure(f"refusing to check the bundle of {record_id} against the ledger")
+        raise report.failure("refusing to check bundles against the ledger")
+
+
+def compare_with_log(conn: sqlite3.Connection, record_id: str, checkpoint: Checkpoint,
+                     events: list[Event]) -> list[Event]:
+    """Refuse a bundle's events (each already proven in ``checkpoint``) unless they are every
+    event of ``record_id`` that the log in ``conn`` (verified, extending the checkpoint:
+    ``verify_log_extends``) holds up to the checkpoint's size. A bundle short of an event (a
+    retraction left out, its state restated from the rest) proves every event it holds; only
+    this comparison finds what it leaves out. VerificationError names the seq. Return the
+    record's events the log holds after the checkpoint (none of the bundle's to hold: a bundle
+    is of its checkpoint, and a later one says what came since)."""
     shown = {event.seq: event for event in events}
     later = []
     for stored in store.record_events(conn, record_id):
