@@ -498,18 +498,22 @@ def _verify_bundles(files: list[str], verifier: Verifier, policy: Policy | None,
         if against is not None:
             from ledger.api import Ledger
 
-            checkpoints: list[Checkpoint] = []
-            for file in files:
-                try:
-                    checkpoint = bundle_checkpoint(_bundle_doc(file), verifier)
-                except LedgerError as exc:
-                    failed[file] = str(exc).removeprefix(f"{file}: ")
-                    continue
-                if checkpoint not in checkpoints:
-                    checkpoints.append(checkpoint)
             ledger = stack.enter_context(Ledger.open(against))
-            with progress("Verifying", ledger.count()) as bar:
-                verify_log_extends(ledger.conn, checkpoints, bar)
+            checkpoints: list[Checkpoint] = []
+            with progress_phases(("Reading the bundles", len(files)),
+                                 ("Verifying", ledger.count())) as (reading, verifying):
+                for file in files:
+                    try:
+                        checkpoint = bundle_checkpoint(_bundle_doc(file), verifier)
+                    except LedgerError as exc:
+                        failed[file] = str(exc).removeprefix(f"{file}: ")
+                        continue
+                    finally:
+                        if reading is not None:
+                            reading(1)
+                    if checkpoint not in checkpoints:
+                        checkpoints.append(checkpoint)
+                verify_log_extends(ledger.conn, checkpoints, verifying)
             conn = ledger.conn
         results: list[dict[str, Any]] = []
         for file in files:
