@@ -47,6 +47,8 @@ step "A static site whose pages verify themselves in the reader's browser" \
   "ledger site demo-out/site --checkpoint demo-out/checkpoint.txt --vkey demo-out/publisher.vkey"
 step "The log as C2SP tiles for any static host, and a monitor that follows it" \
   "ledger tiles demo-out/tiles --key demo-out/publisher.key && ledger monitor demo-out/tiles --vkey demo-out/publisher.vkey --state demo-out/monitor.json --mirror demo-out/mirror.db"
+step "An auditor checks that every page's bundle holds every event of its record, against the mirror the monitor keeps" \
+  "ledger verify-bundle demo-out/site/bundles --vkey demo-out/publisher.vkey --against demo-out/mirror.db"
 step "An auditor checks the ledger against what they kept: the monitor's last checkpoint and a reader's bundle, in one pass" \
   "ledger verify --checkpoint demo-out/monitor.json --checkpoint demo-out/SRCH-03BE3A05.bundle.json --vkey demo-out/publisher.vkey"
 step "An indexer checks that the ledger extends the snapshot it ingested earlier (no key needed)" \

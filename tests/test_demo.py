@@ -25,6 +25,7 @@ def test_the_demo_runs_end_to_end(tmp_path: Path) -> None:
     for line in ("audit: OK", "Imported 3 page(s), 8 event(s) appended",
                  "<stdin>: SRCH:BF3DD431: unchanged", "(refused with exit status 2)",
                  "most recently at", "provenance-ledger-export-v1  `export --format json`",
-                 "Done: the ledger is demo.db", "the checkpoint of size 14 by demo.assignee.example"):
+                 "Done: the ledger is demo.db", "the checkpoint of size 14 by demo.assignee.example",
+                 "3 of 3 bundle(s) verified"):
         assert line in said, line
     assert (tmp_path / "demo.db").exists() and (tmp_path / "demo-out" / "site" / "index.html").exists()
