@@ -516,6 +516,10 @@ def _verify_bundles(files: list[str], verifier: Verifier, policy: Policy | None,
                 verify_log_extends(ledger.conn, checkpoints, verifying)
             conn = ledger.conn
         results: list[dict[str, Any]] = []
+        # On a terminal the lines are the progress; a bar when they go to a pipe or a file, or
+        # when --json prints nothing until the end.
+        checking = stack.enter_context(progress_phases(
+            ("Checking the bundles", len(files) if as_json or not sys.stdout.isatty() else 0)))[0]
         for file in files:
             if file not in failed:
                 try:
@@ -523,13 +527,14 @@ def _verify_bundles(files: list[str], verifier: Verifier, policy: Policy | None,
                                               log_verified=True)
                 except LedgerError as exc:
                     failed[file] = str(exc).removeprefix(f"{file}: ")
+            if checking is not None:
+                checking(1)
             if file in failed:
                 if as_json:
                     results.append({"file": file, "ok": False, "error": failed[file]})
                 else:
                     tell(f"{file}: FAILED: {failed[file]}")
-                continue
-            if as_json:
+            elif as_json:
                 results.append({"file": file, **_bundle_json(checked, against)})
             else:
                 _tell_bundle(checked, against, f"{file}: ")

@@ -10,6 +10,7 @@ now printed with each such character as a visible escape (`ledger.pages.text.pri
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import unicodedata
@@ -389,19 +390,21 @@ def on_a_terminal_stderr(db: Path, *args: str, columns: int = 80) -> tuple[str, 
     import struct
     import subprocess
     import sys
+    import tempfile
     import termios
 
     command = [sys.executable, "-c", "from cli.main import main; main()", "--db", str(db), *args]
     main, side = pty.openpty()
     fcntl.ioctl(side, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
     env = {name: value for name, value in os.environ.items() if name != "COLUMNS"}
-    done = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=side, env=env,
-                            cwd=Path(__file__).resolve().parents[1])
-    os.close(side)
-    shown = read_to_the_end(main)
-    assert done.stdout is not None
-    out = done.stdout.read().decode("utf-8")
-    assert done.wait(timeout=120) == 0, shown
+    with tempfile.TemporaryFile() as stdout:  # a file: a pipe read only at the end would fill
+        done = subprocess.Popen(command, stdout=stdout, stderr=side, env=env,
+                                cwd=Path(__file__).resolve().parents[1])
+        os.close(side)
+        shown = read_to_the_end(main)
+        assert done.wait(timeout=120) == 0, shown
+        stdout.seek(0)
+        out = stdout.read().decode("utf-8")
     # the bar hides the cursor while it draws, and shows it again
     return out, re.sub(r"\x1b\[\?25[lh]", "", shown.decode("utf-8").replace("\r\n", "\n"))
 
@@ -434,6 +437,38 @@ def test_what_signing_says_starts_its_own_line_under_the_bar(cli: Cli, tmp_path:
     said = [line.rsplit("\r", 1)[-1].rstrip() for line in err.split("\n") if line]
     assert said[0].endswith("100%") and said[1:] == [
         "(this checkpoint was already signed: nothing new stored)"], said
+
+
+def test_checking_a_folder_of_bundles_draws_a_bar_when_its_lines_are_not_on_the_screen(
+        cli: Cli, tmp_path: Path) -> None:
+    """`ledger verify-bundle site/bundles --against LEDGER` on 10⁴ bundles spends ~10 s checking
+    them after the log's verification; with its stdout piped (`| tail -1`) or with --json
+    (nothing printed until the end) the screen stayed still meanwhile. That pass now draws a
+    bar of its own on the terminal, its total the files; its lines go where they went."""
+    from tests.test_bulk import jsonl
+
+    items = [{"contract": "paper-manifest-v1.1", "payload": manifest(f"SRCH:{n:08X}")}
+             for n in range(1, 1001)]
+    source = tmp_path / "lines.jsonl"
+    source.write_bytes(jsonl(items))
+    assert cli("append", "--jsonl", str(source)).exit_code == 0
+    key, vkey = tmp_path / "k.key", tmp_path / "k.vkey"
+    made = cli("keygen", "pub.example", "-o", str(key))
+    assert made.exit_code == 0
+    vkey.write_text(made.stdout.strip().splitlines()[-1])
+    assert cli("site", str(tmp_path / "site"), "--key", str(key)).exit_code == 0
+    bundles = str(tmp_path / "site" / "bundles")
+    for extra in ([], ["--json"]):
+        out, err = on_a_terminal_stderr(cli.db, "verify-bundle", bundles, "--vkey", str(vkey),
+                                        "--against", str(cli.db), *extra)
+        said = [line.rsplit("\r", 1)[-1].rstrip() for line in err.split("\n") if line]
+        assert [line.split("  ")[0] for line in said] == [
+            "Reading the bundles", "Verifying", "Checking the bundles"], said
+        assert all(line.endswith("100%") for line in said), said
+        if extra:
+            assert sum(result["ok"] for result in json.loads(out)) == 1000
+        else:
+            assert out.splitlines()[-1] == "1000 of 1000 bundle(s) verified"
 
 
 def test_the_rewrite_after_a_purge_is_said_before_it_starts(cli: Cli, tmp_path: Path) -> None:
