@@ -9,7 +9,7 @@ import os
 import shlex
 import sqlite3
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, BinaryIO, TypeVar, cast
@@ -309,6 +309,18 @@ def emit_json(value: Any) -> None:
     out = stdout_bytes()
     out.write(orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2))
     out.write(b"\n")
+    out.flush()
+
+
+def emit_json_items(items: Iterable[Any]) -> None:
+    """Print a JSON list on stdout an item at a time, each on a line of its own (sorted keys), so
+    that memory holds one item however many there are. "[" goes out with the first item: a
+    source that raises before its first leaves stdout empty."""
+    out, opened = stdout_bytes(), False
+    for item in items:
+        out.write((b",\n" if opened else b"[\n") + orjson.dumps(item, option=orjson.OPT_SORT_KEYS))
+        opened = True
+    out.write(b"\n]\n" if opened else b"[\n]\n")
     out.flush()
 
 

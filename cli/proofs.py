@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -20,6 +20,7 @@ from .common import (
     LedgerContext,
     complete_record_id,
     emit_json,
+    emit_json_items,
     format_of,
     json_option,
     ledger_files,
@@ -515,34 +516,38 @@ def _verify_bundles(files: list[str], verifier: Verifier, policy: Policy | None,
                         checkpoints.append(checkpoint)
                 verify_log_extends(ledger.conn, checkpoints, verifying)
             conn = ledger.conn
-        results: list[dict[str, Any]] = []
-        # On a terminal the lines are the progress; a bar when they go to a pipe or a file, or
-        # when --json prints nothing until the end.
+        # On a terminal the lines (or the JSON objects) are the progress; a bar when they go to
+        # a pipe or a file.
         checking = stack.enter_context(progress_phases(
-            ("Checking the bundles", len(files) if as_json or not sys.stdout.isatty() else 0)))[0]
-        for file in files:
-            if file not in failed:
-                try:
-                    checked = _checked_bundle(_bundle_doc(file), verifier, policy, conn,
-                                              log_verified=True)
-                except LedgerError as exc:
-                    failed[file] = str(exc).removeprefix(f"{file}: ")
-            if checking is not None:
-                checking(1)
-            if file in failed:
-                if as_json:
-                    results.append({"file": file, "ok": False, "error": failed[file]})
-                else:
+            ("Checking the bundles", 0 if sys.stdout.isatty() else len(files))))[0]
+
+        def results() -> Iterator[tuple[str, CheckedBundle | None]]:
+            """Each file with what it gives (None: it failed, as ``failed`` says), one at a
+            time: memory holds one bundle whatever their number."""
+            for file in files:
+                checked = None
+                if file not in failed:
+                    try:
+                        checked = _checked_bundle(_bundle_doc(file), verifier, policy, conn,
+                                                  log_verified=True)
+                    except LedgerError as exc:
+                        failed[file] = str(exc).removeprefix(f"{file}: ")
+                if checking is not None:
+                    checking(1)
+                yield file, checked
+
+        if as_json:
+            emit_json_items({"file": file, "ok": False, "error": failed[file]} if checked is None
+                            else {"file": file, **_bundle_json(checked, against)}
+                            for file, checked in results())
+        else:
+            for file, checked in results():
+                if checked is None:
                     tell(f"{file}: FAILED: {failed[file]}")
-            elif as_json:
-                results.append({"file": file, **_bundle_json(checked, against)})
-            else:
-                _tell_bundle(checked, against, f"{file}: ")
-    if as_json:
-        emit_json(results)
-    else:
-        tell(f"{len(files) - len(failed)} of {len(files)} bundle(s) verified"
-             + (f", {len(failed)} FAILED" if failed else ""))
+                else:
+                    _tell_bundle(checked, against, f"{file}: ")
+            tell(f"{len(files) - len(failed)} of {len(files)} bundle(s) verified"
+                 + (f", {len(failed)} FAILED" if failed else ""))
     sys.exit(1 if failed else 0)
 
 

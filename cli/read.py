@@ -29,6 +29,7 @@ from .common import (
     change_lines,
     complete_record_id,
     emit_json,
+    emit_json_items,
     format_of,
     http_url,
     json_option,
@@ -176,12 +177,7 @@ def log(obj: LedgerContext, since: str, until: str | None, limit: int | None,
         if not rid:  # a record's history is checked whole (``history``); here each event shown
             events = ledger.checked(events)
         if as_json:  # "[" with the first event: an event refused first leaves stdout empty
-            opened = False
-            for event in events:
-                out.write((b",\n" if opened else b"[\n") + orjson.dumps(
-                    event.envelope(), option=orjson.OPT_SORT_KEYS))
-                opened = True
-            out.write(b"\n]\n" if opened else b"[\n]\n")
+            emit_json_items(event.envelope() for event in events)
         elif jsonl:
             for event in events:
                 out.write(orjson.dumps(event.envelope(), option=orjson.OPT_SORT_KEYS) + b"\n")
@@ -745,15 +741,10 @@ def list_cmd(obj: LedgerContext, status: str | None, tier: str | None, level: st
             ("Verifying", ledger.count()), ("Listing", ledger.count())) as (checking, bar):
         found = ledger.records(status, tier, level, checking, bar)
         if as_json:  # "[" with the first record: a log that does not verify prints nothing
-            opened = False
-            for shown in found:
-                row = {k: shown[k] for k in ("record_id", "status", "version", "provenance_level",
-                                             "verification_level", "quality_tier", "correction_count")}
-                row["title"] = shown["manifest"].get("title")
-                out.write((b",\n" if opened else b"[\n")
-                          + orjson.dumps(row, option=orjson.OPT_SORT_KEYS))
-                opened = True
-            out.write(b"\n]\n" if opened else b"[\n]\n")
+            emit_json_items({**{k: shown[k] for k in (
+                "record_id", "status", "version", "provenance_level", "verification_level",
+                "quality_tier", "correction_count")}, "title": shown["manifest"].get("title")}
+                for shown in found)
         else:
             shown, columns = None, terminal_columns()
             levels = "{} {}" if columns is None else "{:<4} {:<5}"  # under PROV and VERIF

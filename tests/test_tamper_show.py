@@ -539,6 +539,9 @@ def test_a_folder_of_bundles_is_checked_against_one_verification_of_the_log(
     assert code == 1, err
     assert [(r["file"][-6:], r["ok"]) for r in json.loads(out)] == [("a.json", True),
                                                                     ("c.json", False)]
+    # streamed, a file's object at a time (memory holds one bundle): one object a line
+    assert [json.loads(line.rstrip(","))["file"][-6:] for line in out.splitlines()[1:-1]] == [
+        "a.json", "c.json"], out
     code, out, err = run(copy, "verify-bundle", str(folder / "a.json"), str(folder / "b.json"),
                          "--vkey", vkey)
     assert code == 0 and out.splitlines()[-1] == "2 of 2 bundle(s) verified", out + err
