@@ -500,6 +500,8 @@ def _verify_bundles(files: list[str], verifier: Verifier, policy: Policy | None,
             from ledger.api import Ledger
 
             ledger = stack.enter_context(Ledger.open(against))
+            # one read transaction: the bundles are compared with the very log verified
+            conn = stack.enter_context(ledger.snapshot())
             checkpoints: list[Checkpoint] = []
             with progress_phases(("Reading the bundles", len(files)),
                                  ("Verifying", ledger.count())) as (reading, verifying):
@@ -514,8 +516,7 @@ def _verify_bundles(files: list[str], verifier: Verifier, policy: Policy | None,
                             reading(1)
                     if checkpoint not in checkpoints:
                         checkpoints.append(checkpoint)
-                verify_log_extends(ledger.conn, checkpoints, verifying)
-            conn = ledger.conn
+                verify_log_extends(conn, checkpoints, verifying)
         # On a terminal the lines (or the JSON objects) are the progress; a bar when they go to
         # a pipe or a file.
         checking = stack.enter_context(progress_phases(

@@ -6,6 +6,7 @@ into its state, validate and plan, insert the event, and rewrite that record's v
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import getpass
 import sqlite3
@@ -318,6 +319,13 @@ class Ledger:
         from ledger.ops.editor import list_records
         with store.read_snapshot(self.conn) as conn:
             yield from list_records(conn, status, tier, level, checking, progress)
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """Hold one read transaction over the body: every read through the connection it gives
+        sees the file as it was when the body began (a check, then what relies on it)."""
+        with store.read_snapshot(self.conn) as conn:
+            yield conn
 
     def count(self) -> int:
         """Return the number of stored events."""

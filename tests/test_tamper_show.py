@@ -509,6 +509,37 @@ def test_a_bundle_is_not_checked_against_an_edited_log(base: Path, copy: Path) -
                           "ledger: hash mismatch"), err
 
 
+def test_a_bundle_is_compared_with_the_very_log_verified(
+        base: Path, copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An auditor's file edited between the log's verification and the comparison (RID's
+    correction given another record id with plain sqlite3, right after the log verified) would
+    have let a bundle short of that correction pass as complete: the comparison read the file
+    again. Both run in one read transaction now, so what is compared is what was verified."""
+    from ledger.ops import bundle as bundles
+
+    vkey = str(base.parent / "k.vkey")
+    made = _bundle_of(base, RID, copy.parent / "a.json")
+    items = made["events"]
+    assert isinstance(items, list)
+    short = dict(made, events=[item for item in items if item["event"]["seq"] != CORRECTION])
+    _restated(short, vkey)
+    forged = copy.parent / "short.json"
+    forged.write_text(json.dumps(short))
+    verified = bundles.verify_log_extends
+
+    def then_edited(*args: object, **kwargs: object) -> None:
+        verified(*args, **kwargs)  # type: ignore[arg-type]
+        _relabelled(copy, CORRECTION, "SRCH:00000000")
+
+    monkeypatch.setattr(bundles, "verify_log_extends", then_edited)
+    for files in ([str(forged)], [str(forged), str(copy.parent / "a.json")]):
+        code, out, err = run(copy, "verify-bundle", *files, "--vkey", vkey, "--against", str(copy))
+        assert code == 1, out + err
+        assert f"seq {CORRECTION}: the bundle leaves out seq {CORRECTION}" in out + err, out + err
+        with attacker.unguarded(copy) as conn:  # back as it was, for the next run
+            conn.execute("UPDATE events SET record_id = ? WHERE seq = ?", (RID, CORRECTION))
+
+
 def test_a_folder_of_bundles_is_checked_against_one_verification_of_the_log(
         base: Path, copy: Path) -> None:
     """A site's bundles checked at once (`verify-bundle DIR --against`): one line each, the

@@ -88,13 +88,15 @@ def verify_bundle_against(bundle: Any, verifier: Verifier, conn: sqlite3.Connect
     holds up to the checkpoint's size (``compare_with_log``: the publisher's file, or a mirror
     `monitor` keeps; ``progress`` counts its events as they are verified). ``log_verified``:
     the caller verified the log in this reading, to extend this bundle's checkpoint among
-    others (``verify_log_extends``: many bundles, one verification)."""
+    others (``verify_log_extends``: many bundles, one verification), and holds the read
+    transaction it verified in, so that the comparison reads the very log it verified."""
     checkpoint, events, derived = _verified(bundle, verifier)
-    if not log_verified:
+    seqs = {event.seq for event in events}
+    if log_verified:
+        return checkpoint, derived, compare_with_log(conn, derived["record_id"], checkpoint, seqs)
+    with store.read_snapshot(conn):  # a file edited after the verification is not what is read
         verify_log_extends(conn, [checkpoint], progress)
-    later = compare_with_log(conn, derived["record_id"], checkpoint,
-                             {event.seq for event in events})
-    return checkpoint, derived, later
+        return checkpoint, derived, compare_with_log(conn, derived["record_id"], checkpoint, seqs)
 
 
 def bundle_checkpoint(bundle: Any, verifier: Verifier) -> Checkpoint:
