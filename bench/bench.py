@@ -788,6 +788,12 @@ def table(results: dict[int, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def once_table(once: dict[str, Any]) -> str:
+    lines = ["| measure | value |", "|---|---:|"]
+    lines += [f"| {label} | {fmt.format(once[key])} |" for label, key, fmt in ONCE]
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--full", action="store_true", help="also 10^6 events")
@@ -807,9 +813,7 @@ def main() -> None:
     print(f"machine: {machine}\n")
     print(table(results))
     print()
-    print("| measure | value |\n|---|---:|")
-    for label, key, fmt in ONCE:
-        print(f"| {label} | {fmt.format(once[key])} |")
+    print(once_table(once))
     run = {"machine": machine, "results": {str(k): v for k, v in results.items()}, "once": once,
            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "commit": _commit(),
            "args": sys.argv[1:]}
