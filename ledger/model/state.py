@@ -44,12 +44,9 @@ class Notice:
     recorded_at: str
     payload: dict[str, Any]
     payload_json: str
+    kind: str  # str(payload["kind"]), read once: the fold and the rules ask for it many times
     in_force: bool = True
     lifted_by: str | None = None
-
-    @property
-    def kind(self) -> str:
-        return str(self.payload["kind"])
 
 
 @dataclass
@@ -132,10 +129,16 @@ def provenance_level(facts: dict[str, Any] | None) -> str:
 
 
 def fold(events: Iterable[Event]) -> RecordState | None:
-    """Return the state after a record's events, oldest first (None if there are none)."""
+    """Return the state after a record's events, oldest first (None if there are none); raise
+    as ``apply_event`` does (its body inlined: a rebuild folds every event of the log)."""
     state: RecordState | None = None
     for event in events:
-        state = apply_event(state, event)
+        try:
+            state = _apply(state, event, event.payload)
+        except CorruptEvent:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError, LedgerError) as exc:
+            raise _unapplied(event, exc) from None
     return state
 
 
@@ -157,7 +160,11 @@ def apply_event(state: RecordState | None, event: Event,
     except CorruptEvent:
         raise
     except (KeyError, TypeError, ValueError, AttributeError, LedgerError) as exc:
-        raise CorruptEvent(f"seq {event.seq}: cannot apply {event.type}: {exc!r}") from None
+        raise _unapplied(event, exc) from None
+
+
+def _unapplied(event: Event, exc: Exception) -> CorruptEvent:
+    return CorruptEvent(f"seq {event.seq}: cannot apply {event.type}: {exc!r}")
 
 
 def _apply(state: RecordState | None, event: Event, payload: dict[str, Any]) -> RecordState:
@@ -172,7 +179,7 @@ def _apply(state: RecordState | None, event: Event, payload: dict[str, Any]) -> 
         state.provenance_json = event.payload_json
     elif event.type == "notice.issued":
         _apply_notice(state, Notice(payload["notice_id"], event.seq, event.recorded_at, payload,
-                                    event.payload_json))
+                                    event.payload_json, str(payload["kind"])))
     elif event.type == "gate.evaluated":
         state.gates[int(payload["gate"])] = GateResult(int(payload["gate"]), event.seq, payload)
     elif event.type == "record.purged":
@@ -184,16 +191,16 @@ def _apply(state: RecordState | None, event: Event, payload: dict[str, Any]) -> 
 
 
 def _apply_notice(state: RecordState, notice: Notice) -> None:
-    payload = notice.payload
+    payload, kind = notice.payload, notice.kind
     changes: Any = payload.get("changes")
-    if notice.kind == "correction" and is_withheld(changes):
+    if kind == "correction" and is_withheld(changes):
         # The values are gone; the members they set are withheld in the current manifest too.
         inner = {k: v for k, v in changes[WITHHELD].items() if k != "changed"}
         state.manifest = {**state.manifest, **{name: {WITHHELD: inner}
                                                for name in changes[WITHHELD].get("changed", [])}}
-    elif notice.kind == "correction" and changes:
+    elif kind == "correction" and changes:
         state.manifest = apply_changes(state.manifest, changes)
-    if notice.kind == "reinstatement":
+    if kind == "reinstatement":
         lifted = state.notice(str(payload["lifts"]))
         if lifted is not None:
             lifted.in_force, lifted.lifted_by = False, notice.notice_id

@@ -717,15 +717,16 @@ def iter_events_by_record(conn: sqlite3.Connection, upto: int | None = None,
     cur = conn.execute(f"SELECT {columns} FROM events WHERE record_id >= :start{bound} AND "
                        "seq <= :upto ORDER BY record_id, seq",
                        {"start": start, "stop": stop, "upto": upto if upto is not None else 2**62})
-    last: tuple[Any, Any] = ("", 0)
+    last_rid, last_seq = "", 0
     while rows := cur.fetchmany(2000):
         for row in rows:
-            key = (row[2], row[0])
-            if type(row[0]) is not int or type(row[2]) is not str or not last < key:
-                raise CorruptEvent(f"table events: reading by record gives seq {row[0]} of "
-                                   f"{row[2]!r:.40} after seq {last[1]} of {last[0]!r:.40}: an index "
+            seq, rid = row[0], row[2]
+            if type(seq) is not int or type(rid) is not str or not (
+                    last_rid < rid if rid != last_rid else last_seq < seq):
+                raise CorruptEvent(f"table events: reading by record gives seq {seq} of "
+                                   f"{rid!r:.40} after seq {last_seq} of {last_rid!r:.40}: an index "
                                    "disagrees with the table (run `ledger verify`)")
-            last = key
+            last_rid, last_seq = rid, seq
         yield from map(_row_event, rows)
 
 

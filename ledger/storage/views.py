@@ -221,7 +221,7 @@ def rows_for(state: RecordState, cache: RowCache | None = None) -> Rows:
 
 def _text(value: Any) -> Any:
     """Return a member's value for a text column: a withheld marker as one line of text."""
-    return describe(value) if is_withheld(value) else value
+    return value if type(value) is str else describe(value) if is_withheld(value) else value
 
 
 def _rows_for(state: RecordState, cache: RowCache, made: RowCache | None) -> Rows:
