@@ -129,6 +129,27 @@ def test_a_corrupt_event_fails_the_same_way_with_helpers(big: Path) -> None:
     assert errors[0] == errors[1] and "seq 45" in errors[0]
 
 
+@pytest.mark.parametrize("helpers", [0, 2])
+def test_a_rebuild_checks_no_foreign_key_yet_leaves_every_one_held_and_checked(
+        big: Path, helpers: int) -> None:
+    """The rebuild's inserts run with SQLite's foreign-key checks off (every row is made from
+    the events, each record's before those that refer to it); after it, rebuilt or refused,
+    every view row's record exists and the connection checks foreign keys again."""
+    with Ledger.open(big, clock) as ledger:
+        maintenance.rebuild(ledger.conn, helpers=helpers)
+        assert ledger.conn.execute("PRAGMA foreign_keys").fetchone() == (1,)
+    with sqlite3.connect(big) as conn:
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        conn.execute("DROP TRIGGER events_append_only_update")  # as an attacker would
+        conn.execute("UPDATE events SET payload = '{\"record_id\": 1}' WHERE seq = 45")
+    with Ledger.open(big, clock) as ledger:
+        with pytest.raises(CorruptEvent):
+            maintenance.rebuild(ledger.conn, helpers=helpers)
+        assert ledger.conn.execute("PRAGMA foreign_keys").fetchone() == (1,)
+        with pytest.raises(sqlite3.IntegrityError):  # a version of no record: refused again
+            ledger.conn.execute("INSERT INTO versions VALUES ('NOPE', 1, 1, 't', 'r', 't', '{}')")
+
+
 def test_cli_rebuild_uses_helpers_on_a_large_ledger(big: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     from click.testing import CliRunner

@@ -82,7 +82,7 @@ def rebuild(conn: sqlite3.Connection, progress: Progress | None = None,
     ``helpers`` processes do the folding (default: HELPERS for a ledger file of PARALLEL_FROM
     events or more, else none).
     """
-    with store.write_transaction(conn):
+    with store.foreign_keys_unchecked(conn), store.write_transaction(conn):
         path = store.file_path(conn)
         if helpers is None:
             helpers = HELPERS if store.head(conn)[0] >= PARALLEL_FROM else 0

@@ -447,6 +447,19 @@ def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
 
 @contextlib.contextmanager
+def foreign_keys_unchecked(conn: sqlite3.Connection) -> Iterator[None]:
+    """Run the body with SQLite's foreign-key checks off, and on again after: for a rebuild,
+    whose view rows are all made from the events, each record's row inserted before the rows
+    that refer to it, so that no check could fail (its drop and inserts then run ~2% fewer
+    instructions). Inside a transaction SQLite ignores the pragma: the checks stay on."""
+    conn.execute("PRAGMA foreign_keys = OFF")
+    try:
+        yield
+    finally:
+        conn.execute("PRAGMA foreign_keys = ON")
+
+
+@contextlib.contextmanager
 def savepoint(conn: sqlite3.Connection) -> Iterator[None]:
     """Run the body in a savepoint inside the caller's transaction; undo it if the body raises."""
     conn.execute("SAVEPOINT part")
