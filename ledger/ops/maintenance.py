@@ -67,7 +67,7 @@ def _chunks(conn: sqlite3.Connection, start: str = "", stop: str | None = None) 
 
     for state in states_by_record(conn, None, count, start, stop):
         for table, rows in views.rows_for(state).items():
-            pending.setdefault(table, []).extend(map(tuple, rows))  # plain tuples: marshal
+            pending.setdefault(table, []).extend(rows)  # plain tuples, as marshal takes them
         records += 1
         if records == CHUNK:
             yield events, records, pending
