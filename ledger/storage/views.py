@@ -170,7 +170,8 @@ class Shown(TypedDict):
 
 # A view row is a plain tuple, its columns in the order of its table's row type above (read a
 # row by name with ``RecordRow._make(row)``), as SQLite returns it: a NamedTuple made per row
-# cost a rebuild 5.6% more instructions, and sqlite3 and marshal take plain tuples as they are.
+# cost a rebuild 5.6% more instructions, marshal takes none, and sqlite3 binds one through a
+# Python call per column (its inherited __getitem__).
 Row = tuple[Any, ...]
 Rows = dict[str, list[Any]]
 EMPTY_ROWS: Rows = {}  # a record with no view rows yet
@@ -303,7 +304,7 @@ def write_rows(conn: sqlite3.Connection, before: Rows, after: Rows) -> None:
         update, rest, insert, delete = _statements(table)
         if rows[:len(old)] == old:  # the rows written, and rows after them (a notice appended)
             for row in rows[len(old):]:
-                conn.execute(insert, tuple(row))  # plain: see insert_rows
+                conn.execute(insert, row)
             continue
         # Rows that are the very objects written last time (rows_for's cache), then rows equal
         # to one written: skipped without a look. Every other row is compared by its key.
@@ -323,7 +324,7 @@ def write_rows(conn: sqlite3.Connection, before: Rows, after: Rows) -> None:
                 continue
             if found is not None and conn.execute(update, (*(row[i] for i in rest), *k)).rowcount:
                 continue
-            conn.execute(insert, tuple(row))
+            conn.execute(insert, row)
         for k in old_by_key:
             conn.execute(delete, k)
 
@@ -358,9 +359,7 @@ def insert_rows(conn: sqlite3.Connection, rows: Rows, replace: bool = False) -> 
     for table, table_rows in rows.items():
         if table_rows:
             marks = ",".join("?" * len(table_rows[0]))
-            # Plain tuples: sqlite3 binds a row type (a tuple subclass) through its inherited
-            # __getitem__ called from C, one Python call per column.
-            conn.executemany(f"{verb} INTO {table} VALUES ({marks})", map(tuple, table_rows))
+            conn.executemany(f"{verb} INTO {table} VALUES ({marks})", table_rows)
 
 
 META_KEYS = ("applied_seq", "applied_hash")
