@@ -226,6 +226,29 @@ def test_the_fast_member_check_accepts_nothing_the_general_one_refuses(
         assert outcome() == fast
 
 
+@settings(max_examples=300)
+@given(st.dictionaries(st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=6),
+                       json_values, max_size=6).filter(_reads_back), st.data())
+def test_members_made_ahead_in_runs_give_the_texts_made_at_once(payload: dict[str, Any],
+                                                                 data: st.DataObject) -> None:
+    """A bulk append's helper makes every member but those left to the writer, as runs between
+    them (``made_runs``); the writer joins the runs and the members it makes: the same payload
+    text, salts and commitments as making every member at once with the same random bytes. Runs
+    that do not fit the payload (another member left out, one member more) are not used."""
+    names = sorted(payload)
+    later = sorted(data.draw(st.sets(st.sampled_from(names))) if names else set())
+    random = data.draw(st.binary(min_size=events.SALT_BYTES * (len(names) + 1),
+                                 max_size=events.SALT_BYTES * (len(names) + 1)))
+    at_once = events._commit_ascii(payload, random)
+    made = events.made_runs(payload, later, random)
+    assert len(made) == len(later) + 1 and sum(run[0] for run in made) == len(names) - len(later)
+    assert events._commit_ascii(payload, random, made, later) == at_once
+    for other in ([*later, "\x7f"], [name for name in names if name not in later][:1]):
+        assert events._commit_ascii(payload, random, made, sorted(other)) == at_once
+    more = {**payload, "\x7f": 1}
+    assert events._commit_ascii(more, random, made, later) == events._commit_ascii(more, random)
+
+
 @given(st.datetimes(timezones=st.sampled_from([dt.UTC, dt.timezone(dt.timedelta(hours=-5)),
                                                 dt.timezone(dt.timedelta(hours=5, minutes=30))])))
 def test_recorded_at_is_rfc3339_utc_with_microseconds_and_z(moment: dt.datetime) -> None:

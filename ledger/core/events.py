@@ -284,15 +284,15 @@ def make_event(
 def make_event_bytes(
     seq: int, type_: str, record_id: str, contract: str, payload: dict[str, Any],
     actor: str, recorded_at: str, prev_hash: str, v2: bool = False,
-    made: MemberParts | None = None,
+    made: MadeRuns | None = None, later: list[str] | None = None,
 ) -> tuple[Event, bytes]:
     """Return (new event, its canonical bytes); refuse a payload above MAX_PAYLOAD_BYTES.
 
     ``v2``: the envelope commits to each member with a fresh random salt (format v2); ``made``:
-    members already made for these values (see ``_commit_ascii``)."""
+    the members already made for these values but those in ``later`` (see ``_commit_ascii``)."""
     ascii_names = _ascii_names(payload)
     if v2 and ascii_names:
-        payload_bytes, salts, commitments = _commit_ascii(payload, None, made)
+        payload_bytes, salts, commitments = _commit_ascii(payload, None, made, later)
     else:
         payload_bytes = canonical_bytes(payload)
     if len(payload_bytes) > MAX_PAYLOAD_BYTES:
@@ -328,24 +328,29 @@ def commit_members(payload: dict[str, Any], random: bytes | None = None) -> tupl
     return (canonical_bytes(salts).decode("utf-8"), canonical_bytes(commitments).decode("utf-8"))
 
 
-# Members made ahead of time (by a bulk append's helper): name -> its three JSON fragments,
-# ``"name":value``, ``"name":"salt"`` and ``"name":"commitment"`` (``made_members``), in member
-# order (JCS's, for ASCII names).
+# A member made: its three JSON fragments, ``"name":value``, ``"name":"salt"`` and
+# ``"name":"commitment"`` (``made_members``).
 MemberParts = dict[str, tuple[bytes, bytes, bytes]]
+# Members made ahead of time (by a bulk append's helper) for a payload whose member names are
+# ASCII: every member but those left to the writer (``later``, in member order), as the runs
+# between them, ``len(later) + 1`` runs in member order. A run is (how many members, their
+# texts, their salts, their commitments), each kind of fragment joined with commas: the writer
+# joins whole runs, and makes only the members left to it (``made_runs``, ``_commit_ascii``).
+MadeRuns = list[tuple[int, bytes, bytes, bytes]]
 
 
 def made_members(payload: dict[str, Any], random: bytes | None = None,
-                 skip: Container[str] = ()) -> MemberParts:
+                 skip: Container[str] = (), only: Container[str] | None = None) -> MemberParts:
     """Return the JSON fragments of each member of ``payload`` (ASCII names), in member order,
     each committed with a fresh salt (or ``random``: SALT_BYTES per member in member order, for
-    test vectors); the members named in ``skip`` are left out."""
+    test vectors); the members named in ``skip``, or not in ``only``, are left out."""
     names = sorted(payload)
     raw = os.urandom(SALT_BYTES * len(names)) if random is None else random
     hexes = raw.hex().encode()
     sha256, prefix, dumps = hashlib.sha256, MEMBER_PREFIX, orjson.dumps
     made = {}
     for i, name in enumerate(names):
-        if name in skip:
+        if name in skip or (only is not None and name not in only):
             continue
         key, value = dumps(name), payload[name]
         kind = type(value)
@@ -357,6 +362,47 @@ def made_members(payload: dict[str, Any], random: bytes | None = None,
     return made
 
 
+def made_runs(payload: dict[str, Any], later: Container[str] = (),
+              random: bytes | None = None) -> MadeRuns:
+    """Return the members of ``payload`` (ASCII names) but those in ``later``, made as
+    ``made_members`` makes them, as the runs between the members in ``later`` (``MadeRuns``)."""
+    parts = made_members(payload, random, skip=later)
+    if not later:  # the common case: one run
+        return [_run(list(parts.values()))]
+    runs: MadeRuns = []
+    run: list[tuple[bytes, bytes, bytes]] = []
+    for name in sorted(payload):
+        if name in later:
+            runs.append(_run(run))
+            run = []
+        else:
+            run.append(parts[name])
+    runs.append(_run(run))
+    return runs
+
+
+def _run(parts: list[tuple[bytes, bytes, bytes]]) -> tuple[int, bytes, bytes, bytes]:
+    """Return one run of made members: how many, and each kind of fragment joined with commas."""
+    if not parts:
+        return 0, b"", b"", b""
+    members, salts, commitments = zip(*parts, strict=True)
+    return len(parts), b",".join(members), b",".join(salts), b",".join(commitments)
+
+
+def _fits(made: MadeRuns, later: list[str], names: list[str]) -> bool:
+    """Return whether ``made`` holds, run by run, every member of ``names`` (in member order)
+    but those in ``later``: as many runs as the gaps, and each name of ``later`` right after
+    its run."""
+    if len(made) != len(later) + 1:
+        return False
+    at = -1
+    for i, run in enumerate(made):
+        at += run[0] + 1  # the position of later[i] in names (after the last run: len(names))
+        if i < len(later) and (at >= len(names) or names[at] != later[i]):
+            return False
+    return at == len(names)
+
+
 def _ascii_names(payload: dict[str, Any]) -> bool:
     """Return whether every member name is an ASCII string (a contract's names always are)."""
     try:
@@ -365,23 +411,37 @@ def _ascii_names(payload: dict[str, Any]) -> bool:
         return False
 
 
-def _commit_ascii(payload: dict[str, Any], random: bytes | None,
-                  made: MemberParts | None = None) -> tuple[bytes, str, str]:
+def _commit_ascii(payload: dict[str, Any], random: bytes | None, made: MadeRuns | None = None,
+                  later: list[str] | None = None) -> tuple[bytes, str, str]:
     """Return (JCS(payload), salts, commitments) of a payload whose member names are ASCII, each
     member's JCS text made once: for ASCII names Python's order is JCS's (UTF-16 code units), so
     the object is its sorted members joined, exactly as ``canonical_bytes`` writes it. ``made``:
-    members whose text, salt and commitment were made ahead of time for these very values (when
-    they are every member, in member order, they are joined as they are)."""
+    the members made ahead of time for these very values but those in ``later`` (in member
+    order), which are made here and joined between the runs; if they do not fit the payload's
+    members, every member is made here."""
     names = sorted(payload)
     if not names:
         return b"{}", "{}", "{}"
-    parts = made or {}
-    if not (len(parts) == len(names) and list(parts) == names):
-        fresh = made_members(payload, random, skip=parts)
-        parts = {name: parts[name] if name in parts else fresh[name] for name in names}
-    members, salts, commitments = zip(*parts.values(), strict=True)
-    return (b"{" + b",".join(members) + b"}", (b"{" + b",".join(salts) + b"}").decode(),
-            (b"{" + b",".join(commitments) + b"}").decode())
+    later = later or []
+    pieces: tuple[list[bytes], list[bytes], list[bytes]] = ([], [], [])  # texts, salts, commitments
+    if made is None or not _fits(made, later, names):
+        for kind, column in zip(pieces, zip(*made_members(payload, random).values(), strict=True),
+                                strict=True):
+            kind.extend(column)
+    elif not later:  # the common case: one run, every member
+        _, text, salt, commitment_ = made[0]
+        return b"{" + text + b"}", (b"{" + salt + b"}").decode(), (b"{" + commitment_ + b"}").decode()
+    else:
+        fresh = list(made_members(payload, random, only=later).values())
+        for i, (count, *joined) in enumerate(made):
+            if i:  # the member made here comes before this run
+                for kind, part in zip(pieces, fresh[i - 1], strict=True):
+                    kind.append(part)
+            if count:
+                for kind, part in zip(pieces, joined, strict=True):
+                    kind.append(part)
+    texts, salts, commitments = (b"{" + b",".join(kind) + b"}" for kind in pieces)
+    return texts, salts.decode(), commitments.decode()
 
 
 def canonical_of(event: Event) -> bytes:

@@ -18,7 +18,7 @@ import orjson
 
 from ledger.core.canonical import check_depth
 from ledger.core.clock import Clock, rfc3339
-from ledger.core.events import Event, MemberParts, make_event_bytes
+from ledger.core.events import Event, MadeRuns, make_event_bytes
 from ledger.core.merkle import Frontier, frontier_positions, leaf_hash, stored_count, stored_index
 from ledger.errors import LedgerError, RefusedInput, UnknownRecord
 from ledger.model.contracts import NOTICE_CONTRACTS, contract_version, record_id
@@ -315,12 +315,13 @@ class Batch:
             raise self._unknown(exc) from None
         if isinstance(outcome, NoOp):
             return AppendResult(rid, None, outcome.message)
-        return self._apply(outcome, state, contract, actor, now, made)
+        return self._apply(outcome, state, contract, actor, now, (made, deferred))
 
     def _apply(self, outcome: Planned, state: RecordState | None, contract: str, actor: str,
-               now: dt.datetime, made: MemberParts | None = None,
+               now: dt.datetime, made: tuple[MadeRuns, list[str]] | None = None,
                warnings: list[str] | None = None) -> AppendResult:
-        """Append the planned event and fold it into the record's state."""
+        """Append the planned event and fold it into the record's state. ``made``: its members
+        made ahead of time, but those named (``events.make_event_bytes``)."""
         rid = outcome.record_id
         event = self._append(outcome.type, rid, contract, outcome.payload, actor, now, made)
         self.states[rid] = apply_event(state, event, orjson.loads(event.payload_json))
@@ -330,10 +331,11 @@ class Batch:
 
     def _append(self, type_: str, rid: str, contract: str, payload: dict[str, Any],
                 actor: str, now: dt.datetime | None = None,
-                made: MemberParts | None = None) -> Event:
+                made: tuple[MadeRuns, list[str]] | None = None) -> Event:
         """Insert the next event and its Merkle hashes; return it."""
         event, canonical = make_event_bytes(self.seq + 1, type_, rid, contract, payload, actor,
-                                            rfc3339(now or self.clock()), self.prev, self.v2, made)
+                                            rfc3339(now or self.clock()), self.prev, self.v2,
+                                            *(made or (None, None)))
         if self.hold_events:
             if len(self.held) >= HELD_EVENTS:
                 self.insert_held()

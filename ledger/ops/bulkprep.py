@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.core.canonical import JsonInputError, parse_json
-from ledger.core.events import MemberParts, made_members
+from ledger.core.events import MadeRuns, made_runs
 from ledger.errors import LedgerError, LineRefused
 from ledger.model.contracts import (
     CONTRACTS,
@@ -50,10 +50,10 @@ DEFERRED = frozenset({"effective_date", "issued_by", "target_version", "evaluate
 PREPARED_CONTRACTS = frozenset({*MANIFEST_CONTRACTS, "source-provenance-v1", *NOTICE_CONTRACTS,
                                 "gate-evaluation-v1"})
 _STAND_IN_NOW = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
-# (contract, actor, validated payload with stand-ins, deferred keys, the keys fill_defaults
-# filled, {member: (text, salt, commitment)} in member order without the deferred ones, SHA-256
-# of the line)
-Prepared = tuple[str, str, dict[str, Any], list[str], frozenset[str], MemberParts, bytes]
+# (contract, actor, validated payload with stand-ins, deferred keys (in member order), the keys
+# fill_defaults filled, every member but the deferred ones made as runs between them
+# (``events.MadeRuns``), SHA-256 of the line)
+Prepared = tuple[str, str, dict[str, Any], list[str], frozenset[str], MadeRuns, bytes]
 
 
 def parse_line(number: int, line: bytes, default_actor: str) -> Item | None:
@@ -113,8 +113,8 @@ def prepare_line(number: int, line: bytes, default_actor: str) -> Prepared | str
     except (LedgerError, ValueError, TypeError, KeyError):
         return None
     deferred = sorted(filled & DEFERRED)
-    parts = made_members(payload, skip=deferred)
-    return contract, actor, payload, deferred, filled, parts, hashlib.sha256(line).digest()
+    made = made_runs(payload, later=deferred)
+    return contract, actor, payload, deferred, filled, made, hashlib.sha256(line).digest()
 
 
 def run_prepare(path: str, index: str, helpers: str, default_actor: str) -> None:
