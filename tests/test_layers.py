@@ -87,3 +87,30 @@ def test_the_layer_test_sees_a_violation(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
     module.write_text("def f():\n    from ledger.ops.audit import audit\n    return audit\n")
     assert "ledger.ops.audit" in imported(module)
+
+
+def test_a_ledger_without_signatures_never_loads_cryptography(tmp_path: Path) -> None:
+    """cryptography (~10 ms of a command's start) is imported only where a key is made or used:
+    `init`, `publish`, `correct`, `show` and `verify` of a ledger without signatures run without
+    it, in a fresh interpreter."""
+    import subprocess
+    import sys
+
+    record = ROOT / "examples" / "records" / "SRCH-03BE3A05.json"
+    script = f"""
+import sys
+from ledger.cli.main import app
+db = {str(tmp_path / "l.db")!r}
+for args in (["init"], ["publish", {str(record)!r}],
+             ["correct", "SRCH:03BE3A05", "--kind", "correction", "--reason", "typo",
+              "--set", "/review_score=9.1"], ["show", "SRCH:03BE3A05"], ["verify"]):
+    try:
+        app.main(["--db", db, "--actor", "tester", *args], standalone_mode=False)
+    except SystemExit as exit:
+        assert not exit.code, (args, exit.code)
+print(sorted(name for name in sys.modules if name.split(".")[0] == "cryptography"))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=ROOT, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout

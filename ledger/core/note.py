@@ -13,13 +13,19 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from typing import TYPE_CHECKING
 
 from ledger.core.encoding import b64, unb64
 from ledger.core.escapes import quoted
 from ledger.errors import KeyFormatError, RefusedInput, SignatureError
+
+# cryptography is imported where a key is made or used: a command on a ledger without signatures
+# (most of them) never loads it (~10 ms of its start).
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
 
 ALG_ED25519 = 0x01
 DASH = "\u2014"
@@ -67,6 +73,8 @@ def _unb64(text: str, what: str) -> bytes:
 
 def encode_keys(name: str, seed: bytes) -> tuple[str, str]:
     """Return (private key, verifier key) strings for a 32-byte Ed25519 seed."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     check_name(name)
     public = Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes_raw()
     kid = key_id(name, public)
@@ -97,6 +105,8 @@ def parse_verifier(text: str) -> Verifier:
 
 
 def _parse_signer(text: str) -> Signer:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     body = text.strip()
     parts = body.removeprefix("PRIVATE+KEY+").split("+", 2)
     if not body.startswith("PRIVATE+KEY+") or len(parts) != 3:
@@ -112,6 +122,8 @@ def _parse_signer(text: str) -> Signer:
 
 
 def _parse_verifier(text: str) -> Verifier:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     parts = text.strip().split("+", 2)
     if len(parts) != 3 or text.startswith("PRIVATE+KEY+"):
         raise SignatureError("not a verifier key (expected name+hexid+base64key)")
@@ -143,6 +155,8 @@ def open_note(note: str, verifier: Verifier) -> str:
     Signature lines by other keys are ignored (they may be witnesses); a line by this key that
     does not verify is an error.
     """
+    from cryptography.exceptions import InvalidSignature
+
     text, lines = signature_lines(note)
     found = False
     for name, raw in lines:
