@@ -423,16 +423,11 @@ def _commit_ascii(payload: dict[str, Any], random: bytes | None, made: MadeRuns 
     if not names:
         return b"{}", "{}", "{}"
     later = later or []
-    pieces: tuple[list[bytes], list[bytes], list[bytes]] = ([], [], [])  # texts, salts, commitments
     if made is None or not _fits(made, later, names):
-        for kind, column in zip(pieces, zip(*made_members(payload, random).values(), strict=True),
-                                strict=True):
-            kind.extend(column)
-    elif not later:  # the common case: one run, every member
-        _, text, salt, commitment_ = made[0]
-        return b"{" + text + b"}", (b"{" + salt + b"}").decode(), (b"{" + commitment_ + b"}").decode()
-    else:
+        made, later = made_runs(payload, random=random), []
+    if later:  # the members left to it, made here and joined between the runs
         fresh = list(made_members(payload, random, only=later).values())
+        pieces: tuple[list[bytes], list[bytes], list[bytes]] = ([], [], [])
         for i, (count, *joined) in enumerate(made):
             if i:  # the member made here comes before this run
                 for kind, part in zip(pieces, fresh[i - 1], strict=True):
@@ -440,8 +435,10 @@ def _commit_ascii(payload: dict[str, Any], random: bytes | None, made: MadeRuns 
             if count:
                 for kind, part in zip(pieces, joined, strict=True):
                     kind.append(part)
-    texts, salts, commitments = (b"{" + b",".join(kind) + b"}" for kind in pieces)
-    return texts, salts.decode(), commitments.decode()
+        texts, salts, commitments = (b",".join(kind) for kind in pieces)
+        made = [(len(names), texts, salts, commitments)]
+    _, text, salt, commitment_ = made[0]  # one run: every member
+    return b"{" + text + b"}", (b"{" + salt + b"}").decode(), (b"{" + commitment_ + b"}").decode()
 
 
 def canonical_of(event: Event) -> bytes:
