@@ -42,7 +42,8 @@ OPS = {
     "prepare": ((6_000, 9_000), "`append --jsonl`: the helpers' work, in one helper"),
     "single": ((100, 300), "durable single appends: addenda over 20 records"),
     "verify": ((2_000, 6_000), "`verify`, in one process"),
-    "rebuild": ((2_000, 6_000), "`rebuild`, in one process"),
+    "rebuild": ((2_000, 6_000), "`rebuild` of intact views (none written), in one process"),
+    "rebuild-drop": ((2_000, 6_000), "`rebuild --drop` (every row written), in one process"),
 }
 _COLLECTED = re.compile(r"^==\d+== Collected : (\d+)$", re.MULTILINE)
 
@@ -90,8 +91,8 @@ def run(op: str, path: Path, n: int) -> None:
         operations.single(path, n)
     elif op == "verify":
         operations.verify(path)
-    elif op == "rebuild":
-        operations.rebuild(path)
+    elif op in ("rebuild", "rebuild-drop"):
+        operations.rebuild(path, drop=op == "rebuild-drop")
 
 
 def measure(op: str, small: int, large: int) -> float:

@@ -44,9 +44,9 @@ def verify(db: Path) -> None:
         assert ledger.verify().ok
 
 
-def rebuild(db: Path) -> None:
+def rebuild(db: Path, drop: bool = False) -> None:
     with Ledger.open(db) as ledger:
-        ledger.rebuild()
+        ledger.rebuild(drop=drop)
 
 
 def chosen(asked: list[str], known: Iterable[str]) -> list[str]:

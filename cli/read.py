@@ -604,20 +604,30 @@ def audit(obj: LedgerContext, strict: bool, checkpoint_files: tuple[str, ...],
     sys.exit(1 if failed else 0)
 
 
-@click.command(short_help="Drop every view and rebuild it from the events.")
+@click.command(short_help="Rebuild every view from the events.")
+@click.option("--drop", is_flag=True,
+              help="Drop the view tables and write every row, rather than only the records whose "
+                   "rows differ from the events' (what happens anyway when the view tables' schema "
+                   "or SQLite's check of them is not as expected).")
 @pass_ctx
-def rebuild(obj: LedgerContext) -> None:
-    """Drop every view and rebuild it from the events (the search index: dropped, for the
-    next search to make anew).
+def rebuild(obj: LedgerContext, drop: bool) -> None:
+    """Rebuild every view from the events, in one transaction: the records whose stored rows
+    differ from the events' are written again and rows of record ids without events removed,
+    so the views end as dropping them and writing every row would leave them (the search
+    index: dropped, for the next search to make anew).
 
     \b
     Example:
         ledger rebuild
+        ledger rebuild --drop
     """
     with obj.open(signing=False) as ledger, progress("Rebuilding", ledger.count()) as bar:
-        records = ledger.rebuild(bar)
+        done = ledger.rebuild(bar, drop=drop)
         seq, _hash = ledger.head()
-    say(f"Rebuilt the views: {records} records from {seq} events")
+    written = ("every record's rows written" if drop or done.written == done.records
+               else f"{done.written} records' rows differed and were written again")
+    strays = f"; the rows of {done.strays} record ids without events removed" if done.strays else ""
+    say(f"Rebuilt the views: {done.records} records from {seq} events ({written}{strays})")
 
 
 @click.command(short_help="Export the snapshot (JSON, CSV) or the indexers' formats.")

@@ -35,6 +35,7 @@ if TYPE_CHECKING:  # the rest is imported where it is used, to keep CLI start-up
     from ledger.core.policy import Policy
     from ledger.model.verify import VerifyReport
     from ledger.ops.audit import AuditReport
+    from ledger.ops.maintenance import Rebuilt
     from ledger.ops.proofs import Inclusion
     from ledger.ops.purge import PurgeResult
     from ledger.ops.tiles import TilesResult
@@ -566,10 +567,11 @@ class Ledger:
         """Return the number of records (for a progress bar's total)."""
         return store.count_records(self.conn, store.head(self.conn)[0])
 
-    def rebuild(self, progress: Progress | None = None) -> int:
-        """Drop and rebuild the views; return the number of records."""
+    def rebuild(self, progress: Progress | None = None, drop: bool = False) -> Rebuilt:
+        """Rebuild the views from the events, writing the records whose rows differ (``drop``:
+        drop the view tables and write every row); return what was done."""
         from ledger.ops.maintenance import rebuild
-        return rebuild(self.conn, progress)
+        return rebuild(self.conn, progress, drop=drop)
 
     def export(self, out: BinaryIO, fmt: str = "json", as_of: int | None = None,
                progress: Progress | None = None, since: int | None = None,

@@ -46,30 +46,35 @@ def _json(payload: dict[str, Any]) -> bytes:
 def test_helpers_rebuild_exactly_the_incremental_views(big: Path, helpers: int) -> None:
     incremental = views_of(big)
     with Ledger.open(big, clock) as ledger:
-        assert maintenance.rebuild(ledger.conn, helpers=helpers) == 60
+        assert maintenance.rebuild(ledger.conn, helpers=helpers).records == 60
     assert views_of(big) == incremental
     with Ledger.open(big, clock) as ledger:
-        assert maintenance.rebuild(ledger.conn, helpers=0) == 60
+        assert maintenance.rebuild(ledger.conn, helpers=0).records == 60
         assert ledger.audit().ok
     assert views_of(big) == incremental
 
 
-def test_the_helpers_really_fold_their_ranges(big: Path) -> None:
-    """What the helper processes send is exactly what this process folds (no silent fallback)."""
+@pytest.mark.parametrize("compare", [False, True])
+def test_the_helpers_really_fold_their_ranges(big: Path, compare: bool) -> None:
+    """What the helper processes send is exactly what this process folds (no silent fallback);
+    compared with intact views, no row differs."""
     with Ledger.open(big, clock) as ledger:
         cut = "BENCH:0000001E"
         mine = [c for start, stop in (("", cut), (cut, None))
-                for c in maintenance._chunks(ledger.conn, start, stop)]
+                for c in maintenance._chunks(ledger.conn, start, stop, compare)]
         theirs = []
         for start, stop in (("", cut), (cut, None)):
-            helper = maintenance._Helper(big, start, stop)
+            helper = maintenance._Helper(big, start, stop, compare)
             try:
                 theirs += list(helper.chunks())
             finally:
                 helper.close()
     assert theirs == mine
-    assert sum(records for _, records, _ in theirs) == 60
-    assert sum(events for events, _, _ in theirs) == 600
+    assert sum(records for _, records, _, _ in theirs) == 60
+    assert sum(events for events, _, _, _ in theirs) == 600
+    rows = sum(len(r) for _, _, chunk, _ in theirs for r in chunk.values())
+    assert rows == 0 if compare else rows > 60
+    assert all(clear == [] for *_, clear in theirs)
 
 
 def test_a_helpers_pipe_holds_a_whole_message_of_rows(big: Path) -> None:
@@ -92,8 +97,8 @@ def test_a_helpers_pipe_holds_a_whole_message_of_rows(big: Path) -> None:
         chunks = list(helper.chunks())
     finally:
         helper.close()
-    records = sum(built for _, built, _ in chunks)
-    per_record = sum(len(marshal.dumps(rows)) for _, _, rows in chunks) / records
+    records = sum(built for _, built, _, _ in chunks)
+    per_record = sum(len(marshal.dumps(rows)) for _, _, rows, _ in chunks) / records
     assert per_record * maintenance.CHUNK < helpers.PIPE_BYTES, per_record
 
 
@@ -102,7 +107,8 @@ def test_a_helper_that_cannot_start_leaves_the_work_to_this_process(
     incremental = views_of(big)
     monkeypatch.setattr(sys, "executable", str(big.parent / "no-such-python"))
     with Ledger.open(big, clock) as ledger:
-        assert maintenance.rebuild(ledger.conn, helpers=2) == 60
+        assert maintenance.rebuild(ledger.conn, helpers=2) == maintenance.Rebuilt(60, 0, 0)
+        assert maintenance.rebuild(ledger.conn, helpers=2, drop=True).records == 60
     assert views_of(big) == incremental
 
 
@@ -111,7 +117,31 @@ def test_a_helper_that_dies_leaves_the_work_to_this_process(
     incremental = views_of(big)
     monkeypatch.setattr(sys, "executable", "/bin/false")
     with Ledger.open(big, clock) as ledger:
-        assert maintenance.rebuild(ledger.conn, helpers=2) == 60
+        assert maintenance.rebuild(ledger.conn, helpers=2) == maintenance.Rebuilt(60, 0, 0)
+        assert maintenance.rebuild(ledger.conn, helpers=2, drop=True).records == 60
+    assert views_of(big) == incremental
+
+
+def test_helpers_that_stop_midway_leave_the_rest_compared_here(
+        big: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The chunks written before the helpers stopped are compared and written again in this
+    process: a record's rows written twice are the same rows."""
+    incremental = views_of(big)
+    with sqlite3.connect(big) as conn:  # as an attacker would: every record's status changed
+        conn.execute("UPDATE records SET status = 'EDITED'")
+        _copy_row(conn, "records", record_id="BENCH:FFFFFFFF")
+    real = maintenance._merged
+
+    def stopping(running: list[maintenance._Helper]) -> Any:
+        chunks = real(running)
+        yield next(chunks)
+        yield next(chunks)
+        raise maintenance.HelperStopped
+
+    monkeypatch.setattr(maintenance, "_merged", stopping)
+    with Ledger.open(big, clock) as ledger:
+        assert maintenance.rebuild(ledger.conn, helpers=2) == maintenance.Rebuilt(60, 60, 1)
+        assert ledger.audit().ok
     assert views_of(big) == incremental
 
 
@@ -150,22 +180,28 @@ def test_a_rebuild_checks_no_foreign_key_yet_leaves_every_one_held_and_checked(
             ledger.conn.execute("INSERT INTO versions VALUES ('NOPE', 1, 1, 't', 'r', 't', '{}')")
 
 
-def test_cli_rebuild_uses_helpers_on_a_large_ledger(big: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(("flags", "said"), [
+    ([], "Rebuilt the views: 60 records from 600 events (0 records' rows differed and were "
+         "written again)"),
+    (["--drop"], "Rebuilt the views: 60 records from 600 events (every record's rows written)")])
+def test_cli_rebuild_uses_helpers_on_a_large_ledger(big: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   flags: list[str], said: str) -> None:
     from click.testing import CliRunner
 
     incremental = views_of(big)
     started = []
     real = maintenance._Helper.__init__
 
-    def spy(self: maintenance._Helper, *args: Any) -> None:
-        started.append(args)
-        real(self, *args)
+    def spy(self: maintenance._Helper, *args: Any, **kwargs: Any) -> None:
+        started.append((args, kwargs))
+        real(self, *args, **kwargs)
 
     monkeypatch.setattr(maintenance, "PARALLEL_FROM", 500)
     monkeypatch.setattr(maintenance._Helper, "__init__", spy)
-    result = CliRunner().invoke(app, ["--db", str(big), "rebuild"], catch_exceptions=False)
+    result = CliRunner().invoke(app, ["--db", str(big), "rebuild", *flags],
+                                catch_exceptions=False)
     assert result.exit_code == 0, result.output
+    assert said in result.output
     assert len(started) == maintenance.HELPERS
     assert views_of(big) == incremental
     with sqlite3.connect(big) as conn:
@@ -249,7 +285,83 @@ def test_a_signed_ledger_rebuilds(tmp_path: Path, helpers: int) -> None:
                              ).exit_code == 0
     before = views_of(db)
     with Ledger.open(db, clock) as ledger:
-        assert maintenance.rebuild(ledger.conn, helpers=helpers) == 3
+        assert maintenance.rebuild(ledger.conn, helpers=helpers).records == 3
     assert views_of(db) == before
     done = runner.invoke(app, ["--db", str(db), "rebuild"])
     assert done.exit_code == 0 and "3 records from 4 events" in done.output, done.output
+
+
+def _hide_a_row_from_the_index(conn: sqlite3.Connection) -> None:
+    """A second records row for a record, in the table but not in its primary key's index
+    (the schema put back as it was): SQLite's own check of the table fails."""
+    auto = conn.execute("SELECT type, name, tbl_name, rootpage, sql FROM sqlite_master "
+                        "WHERE name = 'sqlite_autoindex_records_1'").fetchone()
+    table = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'records'").fetchone()[0]
+    conn.execute("PRAGMA writable_schema = ON")
+    conn.execute("DELETE FROM sqlite_master WHERE name = 'sqlite_autoindex_records_1'")
+    conn.execute("UPDATE sqlite_master SET sql = ? WHERE name = 'records'",
+                 (table.replace("record_id TEXT PRIMARY KEY", "record_id TEXT"),))
+    conn.commit()
+    conn.execute("PRAGMA writable_schema = RESET")
+    row = conn.execute("SELECT * FROM records ORDER BY record_id LIMIT 1").fetchone()
+    conn.execute(f"INSERT INTO records VALUES ({','.join('?' * len(row))})",
+                 (row[0], row[1], "RETRACTED", *row[3:]))
+    conn.commit()
+    conn.execute("PRAGMA writable_schema = ON")
+    conn.execute("UPDATE sqlite_master SET sql = ? WHERE name = 'records'", (table,))
+    conn.execute("INSERT INTO sqlite_master VALUES (?, ?, ?, ?, ?)", auto)
+
+
+def _copy_row(conn: sqlite3.Connection, table: str, **changed: Any) -> None:
+    cursor = conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2 LIMIT 1")
+    names = [d[0] for d in cursor.description]
+    row = dict(zip(names, cursor.fetchone(), strict=True)) | changed
+    conn.execute(f"INSERT INTO {table} VALUES ({','.join('?' * len(row))})", list(row.values()))
+
+
+# (what is done to the views with plain sqlite3, records written, record ids removed, dropped)
+TAMPERED: dict[str, tuple[Any, int, int, bool]] = {
+    "a changed value": (lambda c: c.execute(
+        "UPDATE records SET status = 'RETRACTED' WHERE record_id = 'BENCH:00000003'"), 1, 0, False),
+    "a deleted row": (lambda c: c.execute(
+        "DELETE FROM versions WHERE record_id = 'BENCH:00000005' AND version = 1"), 1, 0, False),
+    "a value of another type": (lambda c: c.execute(
+        "UPDATE gates SET reason = CAST(reason AS BLOB) WHERE rowid = 1"), 1, 0, False),
+    "rows of records without events": (lambda c: (
+        _copy_row(c, "records", record_id="BENCH:FFFFFFFF"),
+        _copy_row(c, "notices", notice_id="N-STRAY", record_id="A-STRAY")), 0, 2, False),
+    "record ids that are not text": (lambda c: (
+        _copy_row(c, "records", record_id=None),
+        _copy_row(c, "gates", record_id=b"BENCH:00000001"),
+        c.execute("INSERT INTO view_meta VALUES ('extra', '1')")), 0, 0, False),
+    "an index added": (lambda c: c.execute("CREATE INDEX by_title ON records(title)"), 60, 0, True),
+    "a row hidden from an index": (_hide_a_row_from_the_index, 60, 0, True),
+}
+
+
+@pytest.mark.parametrize("helpers", [0, 2])
+@pytest.mark.parametrize("tampered", TAMPERED)
+def test_a_rebuild_writes_exactly_the_rows_that_differ(big: Path, tampered: str,
+                                                       helpers: int) -> None:
+    """Views edited with plain sqlite3 end exactly as the incremental ones after a rebuild: the
+    records whose rows differ written again, rows of record ids without events removed, and
+    view tables whose schema or SQLite check is not as created dropped and written anew."""
+    incremental = views_of(big)
+    schema = sqlite3.connect(big).execute("SELECT * FROM sqlite_master ORDER BY name").fetchall()
+    edit, written, strays, dropped = TAMPERED[tampered]
+    conn = sqlite3.connect(big)
+    edit(conn)
+    conn.commit()
+    conn.close()
+    assert views_of(big) != incremental or dropped  # a change of schema or storage
+    with Ledger.open(big, clock) as ledger:
+        done = maintenance.rebuild(ledger.conn, helpers=helpers)
+        assert done == maintenance.Rebuilt(60, written, strays)
+        assert ledger.audit().ok
+    assert views_of(big) == incremental
+    with sqlite3.connect(big) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        assert conn.execute("SELECT COUNT(*) FROM records").fetchone()[0] == 60
+        now = conn.execute("SELECT * FROM sqlite_master ORDER BY name").fetchall()
+    assert [r[:3] + r[4:] for r in now] == [r[:3] + r[4:] for r in schema]  # root pages move
+    assert (now != schema) == dropped

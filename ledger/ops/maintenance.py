@@ -1,12 +1,20 @@
 """Rebuilding the views from the events, one record at a time (constant memory).
 
-``rebuild`` drops the view tables and inserts every record's rows again, in one transaction.
-On a large ledger the reading and folding runs in helper processes (``ledger.helpers``), each
-over one range of record ids, reading the same file in its own read transaction and sending
-the view rows a chunk at a time over a pipe; this process only inserts them. The helpers read
-exactly what this process would (it holds the write lock, so nothing can be appended meanwhile)
-and run the same ``_chunks`` code; if one cannot start or stops without a word, the rebuild is
-done in this process instead.
+``rebuild`` folds every record's events again and makes its view rows, in one transaction.
+Where the view tables are exactly as the ledger creates them and SQLite's own check of them
+passes, each record's rows are compared with the stored ones and only the records whose rows
+differ are written again (their stored rows deleted first), as are the rows of record ids that
+have no events: the views end exactly as dropping them and inserting every row would leave
+them, without writing the rows that are already right. Otherwise (or when asked: ``drop``) the
+view tables are dropped and every row inserted.
+
+On a large ledger the reading, folding and comparing runs in helper processes
+(``ledger.helpers``), each over one range of record ids, reading the same file in its own read
+transaction and sending the rows to write a chunk at a time over a pipe; this process only
+writes them. The helpers read exactly what this process would (it holds the write lock, so
+nothing can be appended meanwhile, and they read the views as they were before it writes) and
+run the same ``_chunks`` code; if one cannot start or stops without a word, the views are
+dropped and rebuilt in this process instead.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ import operator
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 from ledger.core.events import KEY_TYPES, Event
 from ledger.core.progress import Progress
@@ -29,7 +38,19 @@ from ledger.storage import searchindex, store, views
 # record, so that a message fits in the helper's pipe (helpers.PIPE_BYTES) and the helper goes on
 # folding while this process inserts (1,000 records, ~3.9 MB, made it wait for each read).
 CHUNK = 200
-Chunk = tuple[int, int, views.Rows]  # (events read, records built, their view rows)
+# (events read, records built, the view rows to insert, the record ids whose stored rows to
+# delete first: those whose rows differ, and ones with view rows but no record)
+Chunk = tuple[int, int, views.Rows, list[str]]
+
+
+class Rebuilt(NamedTuple):
+    """What a rebuild did: ``records`` built from the events, of which ``written`` had rows
+    that differed from the stored ones (all of them when the views were dropped); ``strays``:
+    record ids whose view rows were deleted because they have no events."""
+
+    records: int
+    written: int
+    strays: int
 
 
 def states_by_record(conn: sqlite3.Connection, upto: int | None = None,
@@ -56,28 +77,47 @@ def states_by_record(conn: sqlite3.Connection, upto: int | None = None,
         store.check_count(conn, read, upto)
 
 
-def _chunks(conn: sqlite3.Connection, start: str = "", stop: str | None = None) -> Iterator[Chunk]:
-    """Yield the view rows of every record in the range, CHUNK records at a time."""
+def _chunks(conn: sqlite3.Connection, start: str = "", stop: str | None = None,
+            compare: bool = False) -> Iterator[Chunk]:
+    """Yield the view rows of every record in the range, CHUNK records at a time (``compare``:
+    only those of the records whose rows differ from the stored ones, which ``conn`` reads as
+    they were before the rebuild)."""
     pending: views.Rows = {}
+    clear: list[str] = []
     events = records = 0
+    stored = views.StoredRows(conn, start, stop) if compare else None
 
     def count(n: int) -> None:
         nonlocal events
         events += n
 
     for state in states_by_record(conn, None, count, start, stop):
-        for table, rows in views.rows_for(state).items():
-            pending.setdefault(table, []).extend(rows)  # plain tuples, as marshal takes them
+        rows = views.rows_for(state)
+        if stored is not None:
+            before = stored.take(state.record_id)
+            clear.extend(stored.strays)
+            stored.strays.clear()
+            if before == rows:
+                rows = views.EMPTY_ROWS
+            elif any(before.values()):
+                clear.append(state.record_id)
+        for table, table_rows in rows.items():
+            pending.setdefault(table, []).extend(table_rows)  # plain tuples, as marshal takes them
         records += 1
         if records == CHUNK:
-            yield events, records, pending
-            pending, events, records = {}, 0, 0
-    yield events, records, pending
+            yield events, records, pending, clear
+            pending, clear, events, records = {}, [], 0, 0
+    if stored is not None:
+        stored.take(None)
+        clear.extend(stored.strays)
+    yield events, records, pending, clear
 
 
 def rebuild(conn: sqlite3.Connection, progress: Progress | None = None,
-            helpers: int | None = None) -> int:
-    """Drop and rebuild every view from the events in one transaction; return records built.
+            helpers: int | None = None, drop: bool = False) -> Rebuilt:
+    """Rebuild every view from the events in one transaction, writing only the records whose
+    rows differ (``drop``, or view tables not as created or failing SQLite's check: drop the
+    view tables and insert every row); return what was done.
 
     ``helpers`` processes do the folding (default: HELPERS for a ledger file of PARALLEL_FROM
     events or more, else none).
@@ -86,30 +126,101 @@ def rebuild(conn: sqlite3.Connection, progress: Progress | None = None,
         path = store.file_path(conn)
         if helpers is None:
             helpers = HELPERS if store.head(conn)[0] >= PARALLEL_FROM else 0
-        running: list[_Helper] = []
-        try:
-            if helpers > 0 and path is not None:  # started first: they fold while the views drop
-                cuts = ["", *views.record_splits(conn, helpers)]
-                running = [_Helper(path, start, stop)
-                           for start, stop in zip(cuts, [*cuts[1:], None], strict=True)]
-            views.drop_views(conn)
-            views.create_views(conn)
-            _drop_search_index(conn)
-            built = None
-            if running:
+        done = None
+        if not drop and path is not None and views.schema_intact(conn):
+            with contextlib.suppress(_Damaged):  # then dropped and written anew
                 try:
-                    built = _insert_all(conn, _merged(running), progress)
-                except HelperStopped:
-                    views.drop_views(conn)  # start again, in this process
-                    views.create_views(conn)
-            if built is None:
-                built = _insert_all(conn, _chunks(conn), progress)
-            store.check_count(conn, built[1], None)  # every event was read, by helpers or here
-        finally:
-            for helper in running:
-                helper.close()
+                    done = _written(conn, _compared(conn, path, helpers), progress)
+                except HelperStopped:  # compared again in this process: the records written
+                    done = _written(conn, _compared(conn, path, 0), progress)  # are again
+        if done is None:
+            done = _dropped(conn, path, helpers, progress)
+        _drop_search_index(conn)
+        store.check_count(conn, done[1], None)  # every event was read, by helpers or here
         views.set_applied(conn, *store.head(conn))
-    return built[0]
+    return done[0]
+
+
+class _Damaged(Exception):
+    """The stored views fail SQLite's own check: they are dropped and rebuilt instead."""
+
+
+def _compared(conn: sqlite3.Connection, path: Path, helpers: int) -> Iterator[Chunk]:
+    """Yield the chunks of the records whose rows differ from the stored ones, made by helpers
+    (or by a second connection of this process, reading the views as they were); raise
+    _Damaged, before any chunk, if the stored views fail SQLite's own check."""
+    running: list[_Helper] = []
+    try:
+        if helpers > 0:
+            cuts = ["", *views.record_splits(conn, helpers)]
+            running = [_Helper(path, start, stop, compare=True)
+                       for start, stop in zip(cuts, [*cuts[1:], None], strict=True)]
+        try:  # the helpers fold meanwhile
+            intact = views.storage_intact(conn)
+        except sqlite3.DatabaseError:
+            intact = False
+        if not intact:
+            raise _Damaged
+        yield from _merged(running) if running else _read_apart(path)
+    finally:
+        for helper in running:
+            helper.close()
+
+
+def _read_apart(path: Path) -> Iterator[Chunk]:
+    """Yield the compared chunks of every record, read by a second connection of this process
+    in one read transaction: the views as they were before this rebuild writes."""
+    reader = store.open_ledger(path)
+    try:
+        with store.read_snapshot(reader):
+            yield from _chunks(reader, compare=True)
+    finally:
+        reader.close()
+
+
+def _written(conn: sqlite3.Connection, chunks: Iterator[Chunk],
+             progress: Progress | None) -> tuple[Rebuilt, int]:
+    """Write the compared chunks: the stored rows of each record id to clear deleted, then the
+    chunk's rows inserted; last, the rows whose record id is not text. Return what was done
+    and the events read."""
+    built = written = strays = read = 0
+    for events, records, rows, clear in chunks:
+        views.clear_records(conn, clear)
+        views.insert_rows(conn, rows)
+        made = [row[0] for row in rows.get("records", ())]
+        written, strays = written + len(made), strays + len(set(clear).difference(made))
+        built, read = built + records, read + events
+        if progress is not None:
+            progress(events)
+    views.clear_untexted(conn)
+    return Rebuilt(built, written, strays), read
+
+
+def _dropped(conn: sqlite3.Connection, path: Path | None, helpers: int,
+             progress: Progress | None) -> tuple[Rebuilt, int]:
+    """Drop the view tables and insert every record's rows; return what was done and the
+    events read."""
+    running: list[_Helper] = []
+    try:
+        if helpers > 0 and path is not None:  # started first: they fold while the views drop
+            cuts = ["", *views.record_splits(conn, helpers)]
+            running = [_Helper(path, start, stop)
+                       for start, stop in zip(cuts, [*cuts[1:], None], strict=True)]
+        views.drop_views(conn)
+        views.create_views(conn)
+        built = None
+        if running:
+            try:
+                built = _insert_all(conn, _merged(running), progress)
+            except HelperStopped:
+                views.drop_views(conn)  # start again, in this process
+                views.create_views(conn)
+        if built is None:
+            built = _insert_all(conn, _chunks(conn), progress)
+    finally:
+        for helper in running:
+            helper.close()
+    return Rebuilt(built[0], built[0], 0), built[1]
 
 
 def _drop_search_index(conn: sqlite3.Connection) -> None:
@@ -135,7 +246,7 @@ def _insert_all(conn: sqlite3.Connection, chunks: Iterator[Chunk],
                 progress: Progress | None) -> tuple[int, int]:
     """Insert every chunk's rows; return (records built, events read)."""
     built = read = 0
-    for events, records, rows in chunks:
+    for events, records, rows, _clear in chunks:
         views.insert_rows(conn, rows)
         built, read = built + records, read + events
         if progress is not None:
@@ -146,14 +257,15 @@ def _insert_all(conn: sqlite3.Connection, chunks: Iterator[Chunk],
 # -- the helper process ------------------------------------------------------------------------
 
 
-def worker_main(path: str, start: str, stop: str = "") -> None:
+def worker_main(path: str, start: str, stop: str = "", compare: str = "") -> None:
     """The helper (see ``ledger.helpers``): fold the records with start <= record_id < stop
-    (no upper bound if stop is empty) and send ("rows", events, records, rows)…, then ("done",)
-    or ("error", kind, text)."""
+    (no upper bound if stop is empty) and send ("rows", events, records, rows, clear)…, then
+    ("done",) or ("error", kind, text); ``compare``: the rows of the records whose rows differ
+    from the stored ones only (``_chunks``)."""
     try:
         conn = store.open_ledger(Path(path))
         with store.read_snapshot(conn):
-            for chunk in _chunks(conn, start, stop or None):
+            for chunk in _chunks(conn, start, stop or None, compare=bool(compare)):
                 send(("rows", *chunk))
         conn.close()
     except LedgerError as exc:
@@ -166,8 +278,8 @@ def worker_main(path: str, start: str, stop: str = "") -> None:
 class _Helper(Helper):
     """A helper folding one range of record ids."""
 
-    def __init__(self, path: Path, start: str, stop: str | None) -> None:
-        super().__init__(worker_main, str(path), start, stop or "")
+    def __init__(self, path: Path, start: str, stop: str | None, compare: bool = False) -> None:
+        super().__init__(worker_main, str(path), start, stop or "", "compare" if compare else "")
 
     def chunks(self) -> Iterator[Chunk]:
         for message in self.messages():
@@ -175,4 +287,4 @@ class _Helper(Helper):
                 raise CorruptEvent(message[2])
             if message[0] == "error":  # e.g. it could not open the file: this process will say
                 raise HelperStopped
-            yield message[1], message[2], message[3]
+            yield message[1], message[2], message[3], message[4]

@@ -10,8 +10,9 @@ there for SQL readers (sqlite3, Datasette) and which ``audit`` compares with the
 from __future__ import annotations
 
 import functools
+import itertools
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple, TypedDict
 
 import orjson
@@ -405,6 +406,89 @@ def read_rows(conn: sqlite3.Connection, record_id: str) -> Rows:
     return {table: conn.execute(f"SELECT * FROM {table} WHERE record_id = ? ORDER BY {key}",
                                 (record_id,)).fetchall()
             for table, key in KEYED_TABLES.items()}
+
+
+# -- comparing the stored rows with the events' (rebuild) -------------------------------------
+
+
+def schema_intact(conn: sqlite3.Connection) -> bool:
+    """Return whether the view tables, their indexes and triggers are exactly what
+    ``create_views`` makes (none added, none changed, none missing)."""
+    found = conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master WHERE tbl_name IN "
+                         f"({','.join('?' * len(VIEW_TABLES))})", VIEW_TABLES).fetchall()
+    return sorted(found) == _created_schema()
+
+
+@functools.cache
+def _created_schema() -> list[tuple[Any, ...]]:
+    ref = sqlite3.connect(":memory:")
+    try:
+        create_views(ref)
+        return sorted(ref.execute("SELECT type, name, tbl_name, sql FROM sqlite_master"))
+    finally:
+        ref.close()
+
+
+def storage_intact(conn: sqlite3.Connection) -> bool:
+    """Return whether SQLite's own check of each view table and its indexes passes (then a read
+    by record id through an index reads exactly the table's rows)."""
+    return all(conn.execute(f"PRAGMA integrity_check({table})").fetchall() == [("ok",)]
+               for table in VIEW_TABLES)
+
+
+class StoredRows:
+    """The stored view rows of the records with start <= record_id < stop (no upper bound if
+    stop is None), read by record id: ``take`` them record by record, in record id order.
+
+    Rows whose record id is not text are left out (``clear_untexted`` removes them)."""
+
+    def __init__(self, conn: sqlite3.Connection, start: str, stop: str | None) -> None:
+        self._groups = {table: _groups(conn, table, start, stop) for table in KEYED_TABLES}
+        self._heads = {table: next(groups, None) for table, groups in self._groups.items()}
+        self.strays: dict[str, None] = {}  # record ids passed over: ones no record took
+
+    def take(self, record_id: str | None) -> Rows:
+        """Return the stored rows of ``record_id``, per table, in primary-key order (empty
+        where there are none); the rows of record ids before it go to ``strays``. None: only
+        pass over every record id left."""
+        out: Rows = {}
+        for table, groups in self._groups.items():
+            head = self._heads[table]
+            while head is not None and (record_id is None or head[0] < record_id):
+                self.strays[head[0]] = None
+                head = next(groups, None)
+            if head is not None and head[0] == record_id:
+                out[table], head = head[1], next(groups, None)
+            else:
+                out[table] = []
+            self._heads[table] = head
+        return out
+
+
+def _groups(conn: sqlite3.Connection, table: str, start: str,
+            stop: str | None) -> Iterator[tuple[str, list[Any]]]:
+    at = COLUMNS[table].index("record_id")
+    upper = "" if stop is None else " AND record_id < ?"
+    rows = conn.execute(f"SELECT * FROM {table} WHERE record_id >= ?{upper} "
+                        f"ORDER BY {KEYED_TABLES[table]}", (start,) if stop is None else (start, stop))
+    for record_id, group in itertools.groupby(rows, key=lambda row: row[at]):
+        if type(record_id) is str:
+            yield record_id, list(group)
+
+
+def clear_records(conn: sqlite3.Connection, record_ids: list[str]) -> None:
+    """Delete every view row of those records."""
+    for table in KEYED_TABLES:
+        conn.executemany(f"DELETE FROM {table} WHERE record_id = ?", [(r,) for r in record_ids])
+
+
+def clear_untexted(conn: sqlite3.Connection) -> None:
+    """Delete every view row whose record id is not text (NULL or a BLOB: written behind the
+    ledger's back; no record has such an id) and every key of view_meta."""
+    for table in KEYED_TABLES:
+        conn.execute(f"DELETE FROM {table} WHERE record_id IS NULL OR record_id < '' "
+                     "OR record_id >= x''")
+    conn.execute("DELETE FROM view_meta")
 
 
 def status_counts(conn: sqlite3.Connection) -> dict[str, int]:
