@@ -131,8 +131,8 @@ def rebuild(conn: sqlite3.Connection, progress: Progress | None = None,
             with contextlib.suppress(_Damaged):  # then dropped and written anew
                 try:
                     done = _written(conn, _compared(conn, path, helpers), progress)
-                except HelperStopped:  # compared again in this process: the records written
-                    done = _written(conn, _compared(conn, path, 0), progress)  # are again
+                except HelperStopped:  # compared again in this process (a record written
+                    done = _written(conn, _compared(conn, path, 0), progress)  # twice: same rows)
         if done is None:
             done = _dropped(conn, path, helpers, progress)
         _drop_search_index(conn)
@@ -151,10 +151,7 @@ def _compared(conn: sqlite3.Connection, path: Path, helpers: int) -> Iterator[Ch
     _Damaged, before any chunk, if the stored views fail SQLite's own check."""
     running: list[_Helper] = []
     try:
-        if helpers > 0:
-            cuts = ["", *views.record_splits(conn, helpers)]
-            running = [_Helper(path, start, stop, compare=True)
-                       for start, stop in zip(cuts, [*cuts[1:], None], strict=True)]
+        running = _started(conn, path, helpers, compare=True)
         try:  # the helpers fold meanwhile
             intact = views.storage_intact(conn)
         except sqlite3.DatabaseError:
@@ -202,10 +199,8 @@ def _dropped(conn: sqlite3.Connection, path: Path | None, helpers: int,
     events read."""
     running: list[_Helper] = []
     try:
-        if helpers > 0 and path is not None:  # started first: they fold while the views drop
-            cuts = ["", *views.record_splits(conn, helpers)]
-            running = [_Helper(path, start, stop)
-                       for start, stop in zip(cuts, [*cuts[1:], None], strict=True)]
+        if path is not None:  # started first: they fold while the views drop
+            running = _started(conn, path, helpers)
         views.drop_views(conn)
         views.create_views(conn)
         built = None
@@ -221,6 +216,17 @@ def _dropped(conn: sqlite3.Connection, path: Path | None, helpers: int,
         for helper in running:
             helper.close()
     return Rebuilt(built[0], built[0], 0), built[1]
+
+
+def _started(conn: sqlite3.Connection, path: Path, helpers: int,
+             compare: bool = False) -> list[_Helper]:
+    """Start ``helpers`` helpers, each over one range of record ids (cut where the records view
+    has about as many records on each side)."""
+    if helpers <= 0:
+        return []
+    cuts = ["", *views.record_splits(conn, helpers)]
+    return [_Helper(path, start, stop, compare)
+            for start, stop in zip(cuts, [*cuts[1:], None], strict=True)]
 
 
 def _drop_search_index(conn: sqlite3.Connection) -> None:
