@@ -624,8 +624,9 @@ def rebuild(obj: LedgerContext, drop: bool) -> None:
     with obj.open(signing=False) as ledger, progress("Rebuilding", ledger.count()) as bar:
         done = ledger.rebuild(bar, drop=drop)
         seq, _hash = ledger.head()
-    written = ("every record's rows written" if drop or done.written == done.records
-               else f"{done.written} records' rows differed and were written again")
+    written = ("every record's rows written" if drop or 0 < done.written == done.records
+               else "no record's rows differed: none written" if not done.written
+               else f"the rows of {done.written} differed and were written again")
     strays = f"; the rows of {done.strays} record ids without events removed" if done.strays else ""
     say(f"Rebuilt the views: {done.records} records from {seq} events ({written}{strays})")
 
