@@ -23,6 +23,7 @@ from ledger.errors import CorruptEvent
 from ledger.model.labels import DEFAULT_GATES
 from ledger.model.purge import describe
 from ledger.model.state import GateResult, Notice, RecordState, Version
+from ledger.storage import store
 
 # The view tables as files made before the foreign keys have them: such a file still verifies,
 # and `ledger rebuild` gives it VIEWS_SCHEMA.
@@ -413,20 +414,10 @@ def read_rows(conn: sqlite3.Connection, record_id: str) -> Rows:
 
 def schema_intact(conn: sqlite3.Connection) -> bool:
     """Return whether the view tables, their indexes and triggers are exactly what
-    ``create_views`` makes (none added, none changed, none missing)."""
-    found = conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master WHERE tbl_name IN "
-                         f"({','.join('?' * len(VIEW_TABLES))})", VIEW_TABLES).fetchall()
-    return sorted(found) == _created_schema()
-
-
-@functools.cache
-def _created_schema() -> list[tuple[Any, ...]]:
-    ref = sqlite3.connect(":memory:")
-    try:
-        create_views(ref)
-        return sorted(ref.execute("SELECT type, name, tbl_name, sql FROM sqlite_master"))
-    finally:
-        ref.close()
+    ``create_views`` makes (none added, none changed, none missing): ``store.schema_problems``,
+    as verify checks the file, with no problem on a view table."""
+    expected = store.expected_schema(store.event_format(conn), VIEWS_SCHEMA)
+    return not any(table in VIEW_TABLES for _, table, _ in store.schema_problems(conn, expected))
 
 
 def storage_intact(conn: sqlite3.Connection) -> bool:
