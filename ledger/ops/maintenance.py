@@ -13,8 +13,9 @@ On a large ledger the reading, folding and comparing runs in helper processes
 transaction and sending the rows to write a chunk at a time over a pipe; this process only
 writes them. The helpers read exactly what this process would (it holds the write lock, so
 nothing can be appended meanwhile, and they read the views as they were before it writes) and
-run the same ``_chunks`` code; if one cannot start or stops without a word, the views are
-dropped and rebuilt in this process instead.
+run the same ``_chunks`` code; if one cannot start or stops without a word, this process does
+the work instead: compares through a second connection of its own (``_read_apart``), or, when
+dropping, drops the views again and inserts every row itself.
 """
 
 from __future__ import annotations
